@@ -1,0 +1,52 @@
+# The documented entry to every task. `make up` runs the platform, `make test` runs the tests.
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+VENV := .venv/bin
+PYTEST_ARGS ?=
+
+.PHONY: bootstrap up down status logs test unit integration e2e smoke lint format bench schemas
+
+bootstrap:
+	@bash scripts/bootstrap.sh
+
+up: bootstrap
+	@$(VENV)/securact-dev up
+
+down:
+	@if [ -x $(VENV)/securact-dev ]; then $(VENV)/securact-dev down; fi
+
+status:
+	@$(VENV)/securact-dev status
+
+logs:
+	@$(VENV)/securact-dev logs
+
+test: bootstrap
+	@$(VENV)/pytest $(PYTEST_ARGS)
+
+unit: bootstrap
+	@$(VENV)/pytest tests/unit $(PYTEST_ARGS)
+
+integration: bootstrap
+	@$(VENV)/pytest tests/integration $(PYTEST_ARGS)
+
+e2e: bootstrap
+	@$(VENV)/pytest tests/e2e $(PYTEST_ARGS)
+
+smoke: bootstrap
+	@$(VENV)/pytest tests/e2e/test_smoke.py $(PYTEST_ARGS)
+
+lint:
+	@$(VENV)/ruff check .
+	@$(VENV)/ruff format --check .
+	@$(VENV)/mypy shared/src services tools/devstack/src
+
+format:
+	@$(VENV)/ruff format .
+	@$(VENV)/ruff check --fix .
+
+bench: bootstrap
+	@$(VENV)/python -m bench
+
+schemas:
+	@$(VENV)/python -m shared.contracts.snapshots --write

@@ -1,0 +1,125 @@
+"""Settings base for every service: environment variables only, one prefix per service.
+
+A variable is looked up first under the service's prefix (`SECURACT_DELIVERY_AMQP_URL`), then
+under the platform-wide prefix (`SECURACT_AMQP_URL`), so a deployment sets common values once and
+overrides per service where needed. Secrets carry dev defaults that are refused outside dev: a
+production process without its secrets stops at start, not at first use.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+PLATFORM_PREFIX = "SECURACT_"
+
+
+class Environment(StrEnum):
+    DEV = "dev"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class MissingSecretError(ValueError):
+    """A secret kept its dev default outside dev."""
+
+
+class BaseServiceSettings(BaseSettings):
+    """Fields every service has. Subclasses set `service_name` and `model_config`'s prefix."""
+
+    service_name: ClassVar[str] = ""
+    default_port: ClassVar[int] = 0
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, case_sensitive=False)
+
+    environment: Environment = Environment.DEV
+    http_host: str = "127.0.0.1"
+    http_port: int = 0
+    amqp_url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
+    bus_prefix: str = Field(
+        default="",
+        description="Prefix for exchange and queue names: isolates test runs sharing a broker.",
+    )
+    store_url: str = ""
+    data_dir: Path = Path("var/data")
+    log_level: str = "INFO"
+    log_json: bool = True
+    outbox_poll_seconds: float = 1.0
+    consumer_max_attempts: int = Field(default=5, ge=1)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        platform_env = EnvSettingsSource(
+            settings_cls, env_prefix=PLATFORM_PREFIX, case_sensitive=False
+        )
+        # Env only (no dotenv, no secret files): the service prefix wins over the platform one.
+        return (init_settings, env_settings, platform_env)
+
+    @model_validator(mode="after")
+    def _defaults_and_secrets(self) -> Self:
+        if self.http_port == 0 and self.default_port:
+            object.__setattr__(self, "http_port", self.default_port)
+        if not self.store_url:
+            db = self.data_dir / f"{self.service_name or 'service'}.sqlite3"
+            object.__setattr__(self, "store_url", f"sqlite:///{db}")
+        if self.environment is not Environment.DEV:
+            missing = [
+                name
+                for name, field in type(self).model_fields.items()
+                if field.annotation is SecretStr and name not in self.model_fields_set
+            ]
+            if missing:
+                names = ", ".join(self.env_name(n) for n in missing)
+                raise MissingSecretError(
+                    f"{self.environment.value} mode needs these secrets set explicitly: {names}"
+                )
+        return self
+
+    def env_name(self, field: str) -> str:
+        prefix = str(self.model_config.get("env_prefix", "")).upper()
+        return f"{prefix}{field.upper()}"
+
+    @property
+    def is_dev(self) -> bool:
+        return self.environment is Environment.DEV
+
+    def public_dict(self) -> dict[str, Any]:
+        """The settings as loggable data: secrets are masked by pydantic."""
+        return self.model_dump(mode="json")
+
+
+class ObjectStoreSettings(BaseSettings):
+    """Mixin for services that keep objects in S3."""
+
+    s3_endpoint: str = "127.0.0.1:8333"
+    s3_secure: bool = False
+    s3_region: str = "us-east-1"
+    s3_access_key: SecretStr = SecretStr("securact-dev")
+    s3_secret_key: SecretStr = SecretStr("securact-dev-secret")
+    s3_bucket: str = ""
+
+
+def service_config(service: str) -> SettingsConfigDict:
+    """The pydantic-settings config of a service: its own env prefix."""
+    return SettingsConfigDict(
+        env_prefix=f"{PLATFORM_PREFIX}{service.upper()}_",
+        extra="ignore",
+        frozen=True,
+        case_sensitive=False,
+    )
