@@ -15,7 +15,8 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class SeaweedPorts:
-    """Every port `weed mini` listens on; gRPC ports sit 10 above their HTTP twin by default."""
+    """Every port `weed mini` listens on; each gRPC port sits 10000 above its HTTP twin, which
+    is where SeaweedFS's own components look for it (the admin worker ignores -admin.port.grpc)."""
 
     s3: int = 8333
     master: int = 9333
@@ -25,7 +26,7 @@ class SeaweedPorts:
 
     @classmethod
     def from_base(cls, base: int) -> SeaweedPorts:
-        """Ports base+1..base+5 (gRPC at base+11..base+15): for isolated test servers."""
+        """Ports base+1..base+5 (gRPC 10000 above): for isolated test servers; base < 55000."""
         return cls(s3=base + 4, master=base + 1, volume=base + 2, filer=base + 3, admin=base + 5)
 
 
@@ -59,7 +60,7 @@ def write_s3_config(path: Path, access_key: str, secret_key: str) -> Path:
 
 def weed_command(data_dir: Path, s3_config: Path, ports: SeaweedPorts) -> list[str]:
     """The argv of a loopback-only, telemetry-free `weed mini`."""
-    grpc = 10
+    grpc = 10000
     return [
         weed_binary(),
         "mini",

@@ -1,0 +1,194 @@
+"""What the local stack runs: the processes, their ports, readiness and environment.
+
+Everything here is data; `supervisor` starts and stops it. A service plugs in by name: its
+console script `securact-<name>` next to the running interpreter, its port in `SERVICE_PORTS`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from devstack import seaweed
+
+SERVICE_PORTS: dict[str, int] = {
+    "identity": 8101,
+    "consent": 8102,
+    "delivery": 8103,
+    "notify": 8104,
+    "audit": 8105,
+    "retention": 8106,
+}
+SERVICES: tuple[str, ...] = tuple(SERVICE_PORTS)
+INFRASTRUCTURE: tuple[str, ...] = ("seaweedfs", "mailbox")
+ALL_PROCESSES: tuple[str, ...] = INFRASTRUCTURE + SERVICES
+
+DEV_S3_ACCESS_KEY = "securact-dev"
+DEV_S3_SECRET_KEY = "securact-dev-secret"  # noqa: S105 (the documented dev-only credential)
+MAILBOX_SMTP_PORT = 1025
+MAILBOX_HTTP_PORT = 8025
+AMQP_PORT = 5672
+RABBITMQ_MANAGEMENT_PORT = 15672
+# Set in every process the stack starts: how `down` recognises leftovers of this checkout only.
+MARKER_VARIABLE = "SECURACT_DEVSTACK_VAR"
+
+
+@dataclass(frozen=True)
+class StackLayout:
+    """Where a checkout's stack keeps its state: everything lives under `<root>/var/`."""
+
+    root: Path
+
+    @property
+    def var(self) -> Path:
+        return self.root / "var"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.var / "log"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.var / "data"
+
+    @property
+    def seaweed_dir(self) -> Path:
+        return self.var / "seaweedfs"
+
+    @property
+    def s3_config(self) -> Path:
+        return self.var / "s3-config.json"
+
+    @property
+    def mailbox_dir(self) -> Path:
+        return self.var / "mailbox"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.var / "run"
+
+    @property
+    def procfile(self) -> Path:
+        return self.run_dir / "Procfile"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.run_dir / "honcho.pid"
+
+    @property
+    def state_file(self) -> Path:
+        return self.run_dir / "stack.json"
+
+    @property
+    def supervisor_log(self) -> Path:
+        return self.log_dir / "honcho.log"
+
+    def log_of(self, name: str) -> Path:
+        return self.log_dir / f"{name}.log"
+
+    @classmethod
+    def discover(cls, start: Path | None = None) -> StackLayout:
+        """The checkout: `SECURACT_DEV_ROOT`, else the nearest parent of `start` (default: the
+        working directory) holding the workspace's pyproject, else this package's checkout."""
+        explicit = os.environ.get("SECURACT_DEV_ROOT")
+        if explicit:
+            return cls(Path(explicit).resolve())
+        here = (start or Path.cwd()).resolve()
+        for candidate in (here, *here.parents):
+            if (candidate / "tools" / "devstack" / "pyproject.toml").exists() and (
+                candidate / "pyproject.toml"
+            ).exists():
+                return cls(candidate)
+        # tools/devstack/src/devstack/stack.py -> the checkout is four levels up.
+        return cls(Path(__file__).resolve().parents[4])
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    """One process of the stack."""
+
+    name: str
+    argv: tuple[str, ...]
+    port: int
+    ready_url: str | None  # None: an open port is ready enough
+
+    @property
+    def is_service(self) -> bool:
+        return self.name in SERVICE_PORTS
+
+
+def bin_dir() -> Path:
+    """The virtualenv's scripts directory: console scripts sit next to the interpreter."""
+    return Path(sys.executable).parent
+
+
+def service_script(name: str) -> Path:
+    return bin_dir() / f"securact-{name}"
+
+
+def missing_service_entry_points(names: Sequence[str] = SERVICES) -> list[str]:
+    """Services whose console script or `<name>.__main__` module is not installed yet."""
+    missing = []
+    for name in names:
+        try:
+            module = importlib.util.find_spec(f"{name}.__main__")
+        except ModuleNotFoundError:
+            module = None
+        if module is None or not service_script(name).exists():
+            missing.append(name)
+    return missing
+
+
+def process_specs(layout: StackLayout, names: Sequence[str] = ALL_PROCESSES) -> list[ProcessSpec]:
+    """The processes to run, in start order (infrastructure first)."""
+    unknown = sorted(set(names) - set(ALL_PROCESSES))
+    if unknown:
+        raise ValueError(f"unknown process(es): {', '.join(unknown)}")
+    specs: list[ProcessSpec] = []
+    if "seaweedfs" in names:
+        ports = seaweed.SeaweedPorts()
+        argv = seaweed.weed_command(layout.seaweed_dir, layout.s3_config, ports)
+        ready = f"http://127.0.0.1:{ports.s3}/healthz"
+        specs.append(ProcessSpec("seaweedfs", tuple(argv), ports.s3, ready))
+    if "mailbox" in names:
+        argv = [
+            sys.executable,
+            "-m",
+            "devstack.mailbox",
+            f"--dir={layout.mailbox_dir}",
+            f"--smtp-port={MAILBOX_SMTP_PORT}",
+            f"--http-port={MAILBOX_HTTP_PORT}",
+        ]
+        ready = f"http://127.0.0.1:{MAILBOX_HTTP_PORT}/readyz"
+        specs.append(ProcessSpec("mailbox", tuple(argv), MAILBOX_SMTP_PORT, ready))
+    for name in SERVICES:
+        if name in names:
+            port = SERVICE_PORTS[name]
+            ready = f"http://127.0.0.1:{port}/health/ready"
+            specs.append(ProcessSpec(name, (str(service_script(name)),), port, ready))
+    return specs
+
+
+def stack_environment(layout: StackLayout, caller: Mapping[str, str]) -> dict[str, str]:
+    """The environment of every process: the caller's, with the dev defaults filled in where the
+    caller set nothing (so `SECURACT_AMQP_URL=... make up` points the stack elsewhere)."""
+    defaults = {
+        "SECURACT_ENV": "dev",
+        "SECURACT_DATA_DIR": str(layout.data_dir),
+        "SECURACT_S3_ENDPOINT": f"127.0.0.1:{seaweed.SeaweedPorts().s3}",
+        "SECURACT_S3_ACCESS_KEY": DEV_S3_ACCESS_KEY,
+        "SECURACT_S3_SECRET_KEY": DEV_S3_SECRET_KEY,
+        "SECURACT_SMTP_HOST": "127.0.0.1",
+        "SECURACT_SMTP_PORT": str(MAILBOX_SMTP_PORT),
+        "SECURACT_AMQP_URL": f"amqp://guest:guest@127.0.0.1:{AMQP_PORT}/",
+    }
+    env = dict(caller)
+    for key, value in defaults.items():
+        env.setdefault(key, value)
+    env["PYTHONUNBUFFERED"] = "1"
+    env[MARKER_VARIABLE] = str(layout.var)
+    return env
