@@ -41,7 +41,7 @@ class BaseServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True, case_sensitive=False)
 
-    environment: Environment = Environment.DEV
+    env: Environment = Environment.DEV
     http_host: str = "127.0.0.1"
     http_port: int = 0
     amqp_url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
@@ -55,6 +55,9 @@ class BaseServiceSettings(BaseSettings):
     log_json: bool = True
     outbox_poll_seconds: float = 1.0
     consumer_max_attempts: int = Field(default=5, ge=1)
+    clock_offset_seconds: float = Field(
+        default=0.0, description="Dev only: shifts this service's clock (demos of time rules)."
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -78,7 +81,7 @@ class BaseServiceSettings(BaseSettings):
         if not self.store_url:
             db = self.data_dir / f"{self.service_name or 'service'}.sqlite3"
             object.__setattr__(self, "store_url", f"sqlite:///{db}")
-        if self.environment is not Environment.DEV:
+        if self.env is not Environment.DEV:
             missing = [
                 name
                 for name, field in type(self).model_fields.items()
@@ -87,7 +90,7 @@ class BaseServiceSettings(BaseSettings):
             if missing:
                 names = ", ".join(self.env_name(n) for n in missing)
                 raise MissingSecretError(
-                    f"{self.environment.value} mode needs these secrets set explicitly: {names}"
+                    f"{self.env.value} mode needs these secrets set explicitly: {names}"
                 )
         return self
 
@@ -97,7 +100,7 @@ class BaseServiceSettings(BaseSettings):
 
     @property
     def is_dev(self) -> bool:
-        return self.environment is Environment.DEV
+        return self.env is Environment.DEV
 
     def public_dict(self) -> dict[str, Any]:
         """The settings as loggable data: secrets are masked by pydantic."""

@@ -1,0 +1,1 @@
+"""The bus: topology, publication, consumers with bounded retries, outbox and inbox."""

@@ -1,0 +1,196 @@
+"""Consumers with bounded retries that behave the same on RabbitMQ 3.10 and 4.x.
+
+RabbitMQ ≥ 4.3 no longer counts `basic.nack` requeues toward `x-delivery-limit`, and 3.10 has no
+default limit, so the attempt count travels with the message instead: a failed message is parked
+in `<queue>.retry` with a growing per-message TTL and an incremented `x-securact-attempt` header,
+then comes back to the queue when the TTL expires. After the last attempt — or at once for a
+message no retry can fix (malformed, unknown type, `PermanentFailure`) — it is published to the
+dead-letter exchange with the reason in a header and lands in `<queue>.dlq`. The original is
+acknowledged only after that publication is confirmed, so a crash in between duplicates (which
+the inbox absorbs) but never loses a message.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from faststream.middlewares import AckPolicy
+from faststream.rabbit import Channel, RabbitBroker
+from faststream.rabbit.annotations import RabbitMessage
+from pydantic import ValidationError
+
+from shared.contracts.envelope import Envelope
+from shared.contracts.registry import UnknownEventTypeError
+from shared.messaging.topology import Topology, declare_consumer_queue
+
+log = logging.getLogger(__name__)
+
+ATTEMPT_HEADER = "x-securact-attempt"
+REASON_HEADER = "x-securact-reason"
+QUEUE_HEADER = "x-securact-queue"
+ROUTING_KEY_HEADER = "x-securact-routing-key"
+
+Handler = Callable[[Envelope], Awaitable[None]]
+
+
+class PermanentFailure(Exception):  # noqa: N818 - it names an outcome, not a bug
+    """Retrying cannot help (the message is wrong, not the moment): dead-letter at once.
+
+    The message must be safe to store with the message: no personal data.
+    """
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How many times a handler may fail on one message, and how long to wait in between."""
+
+    max_attempts: int = 5
+    first_delay: timedelta = timedelta(seconds=1)
+    max_delay: timedelta = timedelta(minutes=5)
+
+    def delay(self, failed_attempt: int) -> timedelta:
+        """Exponential backoff with 'equal jitter': between half and all of the step."""
+        step = min(self.first_delay * (1 << (failed_attempt - 1)), self.max_delay)
+        return step * (0.5 + random.random() / 2)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A consumer queue `<service>.<purpose>`, the routing keys it needs, and its handler."""
+
+    queue: str
+    bindings: tuple[str, ...]
+    handler: Handler
+    prefetch: int = 32
+
+
+def _safe_reason(error: BaseException) -> str:
+    """A reason fit for the DLQ header: the kind of failure, never the data that caused it."""
+    if isinstance(error, ValidationError):
+        fields = sorted({".".join(str(p) for p in e["loc"]) or "<root>" for e in error.errors()})
+        return f"malformed: {error.error_count()} invalid field(s): {', '.join(fields)[:300]}"
+    if isinstance(error, UnknownEventTypeError):
+        return f"unknown event type: {str(error)[:200]}"
+    if isinstance(error, PermanentFailure):
+        return f"rejected: {str(error)[:300]}"
+    return f"handler failed: {type(error).__name__}"
+
+
+class EventConsumer:
+    """Runs one subscription's handler on each message with the retry and dead-letter rules."""
+
+    def __init__(
+        self,
+        broker: RabbitBroker,
+        topology: Topology,
+        subscription: Subscription,
+        retry: RetryPolicy,
+    ) -> None:
+        self._broker = broker
+        self._topology = topology
+        self._subscription = subscription
+        self._retry = retry
+        self._queue = topology.queue_name(subscription.queue)
+
+    def register(self) -> None:
+        """Attach to the broker (before `broker.start()`); consumption starts with it."""
+        subscriber = self._broker.subscriber(
+            self._topology.queue(self._subscription.queue),
+            channel=Channel(prefetch_count=self._subscription.prefetch),
+            ack_policy=AckPolicy.MANUAL,
+        )
+        subscriber(self._on_message)
+
+    async def declare(self) -> None:
+        """Declare queues and bindings (after `broker.connect()`)."""
+        await declare_consumer_queue(
+            self._broker, self._topology, self._subscription.queue, self._subscription.bindings
+        )
+
+    async def _on_message(self, message: RabbitMessage) -> None:
+        headers: dict[str, Any] = dict(message.headers or {})
+        attempt = int(headers.get(ATTEMPT_HEADER, 1))
+        try:
+            envelope = Envelope.model_validate_json(message.body)
+        except ValidationError as error:
+            await self._dead_letter(message, headers, attempt, _safe_reason(error))
+            return
+        try:
+            await self._subscription.handler(envelope)
+        except (PermanentFailure, ValidationError, UnknownEventTypeError) as error:
+            log.warning(
+                "dead-lettering %s from %s: %s",
+                envelope.event_id,
+                self._queue,
+                _safe_reason(error),
+            )
+            await self._dead_letter(message, headers, attempt, _safe_reason(error))
+            return
+        except Exception as error:
+            if attempt >= self._retry.max_attempts:
+                log.error(
+                    "dead-lettering %s from %s after %d attempts (%s)",
+                    envelope.event_id,
+                    self._queue,
+                    attempt,
+                    type(error).__name__,
+                )
+                reason = f"gave up after {attempt} attempts: {_safe_reason(error)}"
+                await self._dead_letter(message, headers, attempt, reason)
+            else:
+                log.warning(
+                    "attempt %d of %s on %s failed (%s); retrying",
+                    attempt,
+                    envelope.event_id,
+                    self._queue,
+                    type(error).__name__,
+                    exc_info=True,
+                )
+                await self._park_for_retry(message, headers, attempt)
+            return
+        await message.ack()
+
+    async def _park_for_retry(
+        self, message: RabbitMessage, headers: dict[str, Any], attempt: int
+    ) -> None:
+        headers[ATTEMPT_HEADER] = attempt + 1
+        headers.setdefault(ROUTING_KEY_HEADER, message.raw_message.routing_key or "")
+        await self._broker.publish(
+            message.body,
+            queue=f"{self._queue}.retry",
+            persist=True,
+            expiration=self._retry.delay(attempt),
+            headers=headers,
+            message_id=message.message_id,
+            correlation_id=message.correlation_id,
+            content_type=message.content_type,
+        )
+        await message.ack()
+
+    async def _dead_letter(
+        self, message: RabbitMessage, headers: dict[str, Any], attempt: int, reason: str
+    ) -> None:
+        headers.update(
+            {
+                REASON_HEADER: reason,
+                ATTEMPT_HEADER: attempt,
+                QUEUE_HEADER: self._queue,
+            }
+        )
+        headers.setdefault(ROUTING_KEY_HEADER, message.raw_message.routing_key or "")
+        await self._broker.publish(
+            message.body,
+            exchange=self._topology.dead_letters,
+            routing_key=self._queue,
+            persist=True,
+            headers=headers,
+            message_id=message.message_id,
+            correlation_id=message.correlation_id,
+            content_type=message.content_type,
+        )
+        await message.ack()

@@ -1,0 +1,86 @@
+"""Names and declarations of the bus (DESIGN §4).
+
+One durable topic exchange for events, one direct exchange for dead letters, and per consumer a
+quorum queue `<service>.<purpose>`, its dead-letter queue `<queue>.dlq` and a retry parking queue
+`<queue>.retry` whose messages come back to the consumer when their per-message TTL expires. A
+prefix isolates test runs that share one broker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from faststream.rabbit import ExchangeType, QueueType, RabbitBroker, RabbitExchange, RabbitQueue
+
+EVENTS_EXCHANGE = "securact.events"
+DEAD_LETTER_EXCHANGE = "securact.events.dlx"
+# Safety net only: RabbitMQ counts redeliveries after a consumer crash or channel loss on
+# every version; our own attempt counter bounds handler failures (see consumer.py).
+BROKER_DELIVERY_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class Topology:
+    """The concrete names for one deployment (or one isolated test run)."""
+
+    prefix: str = ""
+
+    @property
+    def events(self) -> RabbitExchange:
+        return RabbitExchange(
+            f"{self.prefix}{EVENTS_EXCHANGE}", type=ExchangeType.TOPIC, durable=True
+        )
+
+    @property
+    def dead_letters(self) -> RabbitExchange:
+        return RabbitExchange(
+            f"{self.prefix}{DEAD_LETTER_EXCHANGE}", type=ExchangeType.DIRECT, durable=True
+        )
+
+    def queue_name(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    def queue(self, name: str) -> RabbitQueue:
+        full = self.queue_name(name)
+        return RabbitQueue(
+            full,
+            queue_type=QueueType.QUORUM,
+            durable=True,
+            arguments={
+                "x-dead-letter-exchange": self.dead_letters.name,
+                "x-dead-letter-routing-key": full,
+                "x-delivery-limit": BROKER_DELIVERY_LIMIT,
+            },
+        )
+
+    def dead_letter_queue(self, name: str) -> RabbitQueue:
+        full = self.queue_name(name)
+        return RabbitQueue(
+            f"{full}.dlq", queue_type=QueueType.QUORUM, durable=True, routing_key=full
+        )
+
+    def retry_queue(self, name: str) -> RabbitQueue:
+        full = self.queue_name(name)
+        # Expired messages dead-letter through the default exchange straight back to the queue.
+        return RabbitQueue(
+            f"{full}.retry",
+            durable=True,
+            arguments={"x-dead-letter-exchange": "", "x-dead-letter-routing-key": full},
+        )
+
+
+async def declare_consumer_queue(
+    broker: RabbitBroker, topology: Topology, name: str, bindings: tuple[str, ...]
+) -> None:
+    """Declare a consumer's queue, its DLQ and retry queue, and bind it to its routing keys.
+
+    Idempotent: declaring what exists with the same arguments is a no-op in RabbitMQ.
+    """
+    events = await broker.declare_exchange(topology.events)
+    dead_letters = await broker.declare_exchange(topology.dead_letters)
+    queue = await broker.declare_queue(topology.queue(name))
+    for key in bindings:
+        await queue.bind(events, routing_key=key)
+    dlq = await broker.declare_queue(topology.dead_letter_queue(name))
+    await dlq.bind(dead_letters, routing_key=topology.queue_name(name))
+    await broker.declare_queue(topology.retry_queue(name))

@@ -1,0 +1,292 @@
+"""What every service process shares: wiring of store, bus, outbox relay, consumers, object
+store, telemetry and health endpoints around the service's own routers and use cases.
+
+A service's `create_app` builds a `ServiceRuntime` (nothing connects), hands its parts to its
+use cases, and returns `runtime.create_app(...)`. The lifespan then connects the store, starts
+the outbox relay, connects the broker in the background (the service serves and accepts writes
+while RabbitMQ is down: the outbox keeps the events) and publishes `<service>.started.v1`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
+from opentelemetry.sdk.trace.export import SpanExporter
+from opentelemetry.trace import SpanKind
+
+from shared.clock import Clock, clock_from_environment
+from shared.contracts.envelope import Envelope, EventPayload, new_envelope
+from shared.contracts.platform import STARTED_BY_SERVICE
+from shared.ids import new_id
+from shared.messaging.bus import EventPublisher, create_broker
+from shared.messaging.consumer import EventConsumer, RetryPolicy, Subscription
+from shared.messaging.inbox import INBOX_INDEXES, Inbox
+from shared.messaging.outbox import Outbox, OutboxRelay, RelayPolicy
+from shared.messaging.topology import Topology
+from shared.objects import ObjectStore
+from shared.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
+from shared.settings import BaseServiceSettings, ObjectStoreSettings
+from shared.store import open_store
+from shared.store.port import DocumentStore, Index
+from shared.telemetry import (
+    Telemetry,
+    configure_logging,
+    extract_context,
+    inject_traceparent,
+    setup_telemetry,
+)
+
+log = logging.getLogger(__name__)
+
+BROKER_RETRY_MAX_SECONDS = 15.0
+
+
+def release_of(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "dev"
+
+
+class ServiceRuntime:
+    """The infrastructure parts of one service process, built from its settings."""
+
+    def __init__(
+        self,
+        settings: BaseServiceSettings,
+        *,
+        clock: Clock | None = None,
+        indexes: Sequence[Index] = (),
+        span_exporter: SpanExporter | None = None,
+    ) -> None:
+        self.settings = settings
+        self.service = settings.service_name
+        # Refuses a clock offset outside dev: a shifted clock must never date real evidence.
+        self.clock: Clock = clock or clock_from_environment(
+            settings.env, settings.clock_offset_seconds
+        )
+        self.instance_id = new_id(self.clock.now())
+        self.release = release_of(f"securact-{self.service}")
+        configure_logging(settings.log_level, settings.log_json)
+        self.telemetry: Telemetry = setup_telemetry(
+            self.service, release=self.release, span_exporter=span_exporter
+        )
+        self.topology = Topology(settings.bus_prefix)
+        self.store: DocumentStore = open_store(settings.store_url, self.service)
+        self.broker = create_broker(
+            settings.amqp_url.get_secret_value(),
+            middlewares=[self.telemetry.broker_middleware()],
+            app_id=f"securact-{self.service}",
+        )
+        self.publisher = EventPublisher(self.broker, self.topology)
+        self.outbox = Outbox(self.store, self.clock, trace_carrier=inject_traceparent)
+        self.relay = OutboxRelay(
+            self.store,
+            self.publisher,
+            self.clock,
+            owner=self.instance_id,
+            wakeup=self.outbox.pending,
+            policy=RelayPolicy(poll_interval=timedelta(seconds=settings.outbox_poll_seconds)),
+            publish_context=self._relay_span,
+        )
+        self.objects: ObjectStore | None = None
+        if isinstance(settings, ObjectStoreSettings):
+            self.objects = ObjectStore.from_settings(
+                settings, settings.s3_bucket or f"securact-{self.service}"
+            )
+        self.retry = RetryPolicy(max_attempts=settings.consumer_max_attempts)
+        self._indexes = (*OutboxRelay.indexes(), *INBOX_INDEXES, *indexes)
+        self._consumers: list[EventConsumer] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self.broker_started = asyncio.Event()
+
+    def inbox(self, consumer: str) -> Inbox:
+        """An inbox whose effects may emit events (the relay wakes after each commit)."""
+        return Inbox(self.store, consumer, self.clock, transaction=self.outbox.transaction)
+
+    def envelope(
+        self,
+        payload: EventPayload,
+        *,
+        subject: str,
+        actor: str | None = None,
+        causation: Envelope | None = None,
+    ) -> Envelope:
+        return new_envelope(
+            payload,
+            subject=subject,
+            actor=actor or f"service:{self.service}",
+            clock=self.clock,
+            causation=causation,
+        )
+
+    def subscribe(self, subscription: Subscription) -> None:
+        consumer = EventConsumer(self.broker, self.topology, subscription, self.retry)
+        consumer.register()
+        self._consumers.append(consumer)
+
+    def _relay_span(self, carrier: Mapping[str, str]) -> contextlib.AbstractContextManager[Any]:
+        # The relay's publish continues the trace of the request that wrote the event.
+        return self.telemetry.tracer(__name__).start_as_current_span(
+            "outbox relay", context=extract_context(carrier), kind=SpanKind.INTERNAL
+        )
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.store.connect()
+        await self.store.ensure_indexes(self._indexes)
+        self._tasks.append(asyncio.create_task(self._connect_broker(), name="broker-connect"))
+        self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+        if self.objects is not None:
+            self._tasks.append(asyncio.create_task(self._ensure_bucket(), name="s3-bucket"))
+        started = STARTED_BY_SERVICE[self.service](
+            service=self.service, instance_id=self.instance_id, release=self.release
+        )
+        await self.outbox.publish_alone(self.envelope(started, subject=f"service:{self.service}"))
+        log.info("%s started (instance %s)", self.service, self.instance_id)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        with contextlib.suppress(Exception):
+            await self.relay.release_lease()
+        with contextlib.suppress(Exception):
+            await self.broker.stop()
+        await self.store.close()
+        self.telemetry.force_flush(timeout_millis=2_000)
+
+    async def _connect_broker(self) -> None:
+        """Connect, declare, start consuming; keep trying while RabbitMQ is away."""
+        attempt = 0
+        while True:
+            try:
+                await self.broker.connect()
+                await self.broker.declare_exchange(self.topology.events)
+                for consumer in self._consumers:
+                    await consumer.declare()
+                await self.broker.start()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                attempt += 1
+                pause = min(BROKER_RETRY_MAX_SECONDS, 0.5 * 2**attempt) * (0.5 + random.random())
+                log.warning(
+                    "broker not reachable (%s); retrying in %.1fs", type(error).__name__, pause
+                )
+                with contextlib.suppress(Exception):
+                    await self.broker.stop()
+                await asyncio.sleep(pause)
+                continue
+            self.broker_started.set()
+            log.info("%s connected to the broker", self.service)
+            return
+
+    async def _ensure_bucket(self) -> None:
+        assert self.objects is not None
+        attempt = 0
+        while True:
+            try:
+                await self.objects.ensure_bucket()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                attempt += 1
+                log.warning("object store not ready (%s)", type(error).__name__)
+                await asyncio.sleep(min(10.0, 0.5 * 2**attempt))
+
+    async def readiness(self) -> dict[str, bool]:
+        """Which dependencies answer right now."""
+        checks: dict[str, bool] = {}
+        try:
+            await asyncio.wait_for(self.store.ping(), 2)
+            checks["store"] = True
+        except Exception:
+            checks["store"] = False
+        try:
+            checks["broker"] = self.broker_started.is_set() and bool(
+                await asyncio.wait_for(self.broker.ping(timeout=2), 3)
+            )
+        except Exception:
+            checks["broker"] = False
+        if self.objects is not None:
+            try:
+                await asyncio.wait_for(self.objects.ping(), 3)
+                checks["objects"] = True
+            except Exception:
+                checks["objects"] = False
+        return checks
+
+    # -- HTTP ------------------------------------------------------------------------------
+
+    def create_app(
+        self,
+        *,
+        title: str,
+        routers: Sequence[APIRouter] = (),
+        on_start: Sequence[Callable[[], Any]] = (),
+    ) -> FastAPI:
+        """The service's FastAPI app: health endpoints, problem+json errors, telemetry, and
+        a lifespan that runs the runtime (then `on_start` hooks, e.g. background jobs)."""
+
+        @asynccontextmanager
+        async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+            await self.start()
+            for hook in on_start:
+                result = hook()
+                if asyncio.iscoroutine(result):
+                    await result
+            try:
+                yield
+            finally:
+                await self.stop()
+
+        app = FastAPI(title=title, version=self.release, lifespan=lifespan)
+        install_problem_handlers(app)
+        app.include_router(self._health_router())
+        for router in routers:
+            app.include_router(router)
+        self.telemetry.instrument_app(app)
+        app.state.runtime = self
+        return app
+
+    def _health_router(self) -> APIRouter:
+        router = APIRouter(tags=["health"])
+
+        @router.get("/health/live")
+        async def live() -> dict[str, str]:
+            return {"status": "live", "service": self.service}
+
+        @router.get("/health/ready", response_model=None)
+        async def ready() -> JSONResponse:
+            checks = await self.readiness()
+            if all(checks.values()):
+                return JSONResponse({"status": "ready", "service": self.service, **checks})
+            return JSONResponse(
+                {
+                    "type": "urn:securact:problem:not-ready",
+                    "title": "Service not ready",
+                    "status": 503,
+                    "detail": "unavailable: " + ", ".join(k for k, ok in checks.items() if not ok),
+                    "checks": checks,
+                },
+                status_code=503,
+                media_type=PROBLEM_MEDIA_TYPE,
+            )
+
+        return router
