@@ -32,7 +32,7 @@ from shared.messaging.bus import EventPublisher, create_broker
 from shared.messaging.consumer import EventConsumer, RetryPolicy, Subscription
 from shared.messaging.inbox import INBOX_INDEXES, Inbox
 from shared.messaging.outbox import Outbox, OutboxRelay, RelayPolicy
-from shared.messaging.topology import Topology
+from shared.messaging.topology import Topology, declare_platform_queues
 from shared.objects import ObjectStore
 from shared.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from shared.settings import BaseServiceSettings, ObjectStoreSettings
@@ -176,7 +176,7 @@ class ServiceRuntime:
         while True:
             try:
                 await self.broker.connect()
-                await self.broker.declare_exchange(self.topology.events)
+                await declare_platform_queues(self.broker, self.topology)
                 for consumer in self._consumers:
                     await consumer.declare()
                 await self.broker.start()

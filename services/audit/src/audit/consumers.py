@@ -5,6 +5,7 @@ from __future__ import annotations
 from audit.service import Journal
 from shared.contracts.envelope import Envelope
 from shared.messaging.consumer import Subscription
+from shared.messaging.topology import PLATFORM_QUEUES
 
 JOURNAL_QUEUE = "audit.journal"
 
@@ -14,4 +15,4 @@ def journal_subscription(journal: Journal) -> Subscription:
         await journal.append(envelope)
 
     # One message at a time: the journal is appended in arrival order.
-    return Subscription(JOURNAL_QUEUE, ("#",), journal_event, prefetch=1)
+    return Subscription(JOURNAL_QUEUE, PLATFORM_QUEUES[JOURNAL_QUEUE], journal_event, prefetch=1)

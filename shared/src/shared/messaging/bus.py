@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from faststream.rabbit import RabbitBroker
+from faststream.rabbit import Channel, RabbitBroker
 
 from shared.contracts.envelope import Envelope
 from shared.messaging.topology import Topology
@@ -22,6 +22,10 @@ def create_broker(
         amqp_url,
         middlewares=tuple(middlewares),
         app_id=app_id,
+        # Confirms make `publish` return only once the broker has the message; with
+        # `mandatory`, a message no queue would receive is returned and raises instead of
+        # vanishing, so the outbox keeps it until its consumers' queues exist.
+        default_channel=Channel(publisher_confirms=True, on_return_raises=True),
         # The platform's own logs carry the ids it needs; FastStream's per-message access
         # log would double them at INFO.
         log_level=10,
@@ -45,7 +49,7 @@ class EventPublisher:
             exchange=self._exchange,
             routing_key=envelope.type,
             persist=True,
-            mandatory=False,
+            mandatory=True,
             message_id=envelope.event_id,
             correlation_id=envelope.correlation_id,
             content_type=CONTENT_TYPE,

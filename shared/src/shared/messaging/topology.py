@@ -18,6 +18,13 @@ DEAD_LETTER_EXCHANGE = "securact.events.dlx"
 # every version; our own attempt counter bounds handler failures (see consumer.py).
 BROKER_DELIVERY_LIMIT = 20
 
+# Every consumer queue of the platform and the routing keys it needs. Each service declares all
+# of them when it connects, so that no event published on a fresh broker falls into the void
+# because its consumer has not started yet (RabbitMQ drops what no queue is bound to receive).
+PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
+    "audit.journal": ("#",),
+}
+
 
 @dataclass(frozen=True)
 class Topology:
@@ -67,6 +74,12 @@ class Topology:
             durable=True,
             arguments={"x-dead-letter-exchange": "", "x-dead-letter-routing-key": full},
         )
+
+
+async def declare_platform_queues(broker: RabbitBroker, topology: Topology) -> None:
+    """Declare every consumer queue of the platform (idempotent)."""
+    for name, bindings in PLATFORM_QUEUES.items():
+        await declare_consumer_queue(broker, topology, name, bindings)
 
 
 async def declare_consumer_queue(

@@ -1,0 +1,49 @@
+"""Run real service apps in the test process: their lifespan, their HTTP API through ASGI, their
+own SQLite files, and the real RabbitMQ under an isolated name prefix."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from shared.runtime import ServiceRuntime
+
+
+def service_env(data_dir: Path, bus_prefix: str, **extra: str) -> dict[str, Any]:
+    """Settings keyword arguments shared by every service under test."""
+    return {
+        "data_dir": data_dir,
+        "bus_prefix": bus_prefix,
+        "log_json": False,
+        "outbox_poll_seconds": 0.2,
+        **extra,
+    }
+
+
+@asynccontextmanager
+async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Start the app's lifespan, wait for its broker, and give an HTTP client to it."""
+    async with app.router.lifespan_context(app):
+        runtime: ServiceRuntime = app.state.runtime
+        await asyncio.wait_for(runtime.broker_started.wait(), 30)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+            yield client
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[bool]], *, timeout: float = 30.0, every: float = 0.1
+) -> None:
+    """Wait until `probe()` is true; fail with a timeout otherwise."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await probe():
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(every)
