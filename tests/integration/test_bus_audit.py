@@ -104,7 +104,7 @@ async def test_writes_during_broker_outage_all_reach_audit_after_it_returns(
             seen = [e["event_id"] for e in await _entries(audit, type="notify.started.v1")]
             return expected <= set(seen)
 
-        await eventually(all_journaled, timeout=90, every=0.5)
+        await eventually(all_journaled, within=90, every=0.5)
         await _journal_settles(audit)
         seen = [e["event_id"] for e in await _entries(audit, type="notify.started.v1")]
         assert len(seen) == len(set(seen)), "an event was journaled twice"

@@ -38,12 +38,12 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[bool]], *, timeout: float = 30.0, every: float = 0.1
+    probe: Callable[[], Awaitable[bool]], *, within: float = 30.0, every: float = 0.1
 ) -> None:
     """Wait until `probe()` is true; fail with a timeout otherwise."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + within
     while not await probe():
         if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
+            raise AssertionError(f"condition not met within {within}s")
         await asyncio.sleep(every)
