@@ -55,6 +55,14 @@ class BaseServiceSettings(BaseSettings):
     log_json: bool = True
     outbox_poll_seconds: float = 1.0
     consumer_max_attempts: int = Field(default=5, ge=1)
+    kek_file: Path = Field(
+        default=Path("var/keys/kek.json"),
+        description="Dev/single-host KEK ring (0600 JSON); production: a KMS behind KekSource.",
+    )
+    signing_key_file: Path = Field(
+        default=Path("var/keys/signing.json"),
+        description="The platform's Ed25519 signing key ring (0600 JSON).",
+    )
     clock_offset_seconds: float = Field(
         default=0.0, description="Dev only: shifts this service's clock (demos of time rules)."
     )

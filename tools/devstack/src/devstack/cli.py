@@ -17,10 +17,11 @@ import os
 import shutil
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import httpx
 
-from devstack import mailbox, probes, supervisor
+from devstack import keys, mailbox, probes, supervisor
 from devstack.stack import (
     ALL_PROCESSES,
     AMQP_PORT,
@@ -102,6 +103,9 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     env = stack_environment(layout, os.environ)
     supervisor.prepare_var(layout, env)
+    keys.ensure_dev_keys(
+        Path(env["SECURACT_KEK_FILE"]), Path(env["SECURACT_SIGNING_KEY_FILE"]), _say
+    )
     log_offset = layout.supervisor_log.stat().st_size if layout.supervisor_log.exists() else 0
     pid = supervisor.start(layout, specs, env)
     _say(f"starting {', '.join(s.name for s in specs)} (honcho pid {pid}; logs in var/log/)")

@@ -64,6 +64,10 @@ class StackLayout:
         return self.var / "s3-config.json"
 
     @property
+    def keys_dir(self) -> Path:
+        return self.var / "keys"
+
+    @property
     def mailbox_dir(self) -> Path:
         return self.var / "mailbox"
 
@@ -185,6 +189,8 @@ def stack_environment(layout: StackLayout, caller: Mapping[str, str]) -> dict[st
         "SECURACT_SMTP_HOST": "127.0.0.1",
         "SECURACT_SMTP_PORT": str(MAILBOX_SMTP_PORT),
         "SECURACT_AMQP_URL": f"amqp://guest:guest@127.0.0.1:{AMQP_PORT}/",
+        "SECURACT_KEK_FILE": str(layout.keys_dir / "kek.json"),
+        "SECURACT_SIGNING_KEY_FILE": str(layout.keys_dir / "signing.json"),
     }
     env = dict(caller)
     for key, value in defaults.items():
