@@ -317,6 +317,7 @@ class TextLogFormatter(logging.Formatter):
     def __init__(self, allowed_fields: frozenset[str] = ALLOWED_LOG_FIELDS) -> None:
         super().__init__("%(asctime)s.%(msecs)03dZ %(levelname)-7s %(name)s: %(message)s")
         self.default_time_format = "%Y-%m-%dT%H:%M:%S"
+        self.default_msec_format = None  # milliseconds come from the format string
         self.converter = time.gmtime
         self._allowed = allowed_fields
 
