@@ -39,7 +39,9 @@ class BaseServiceSettings(BaseSettings):
     service_name: ClassVar[str] = ""
     default_port: ClassVar[int] = 0
 
-    model_config = SettingsConfigDict(extra="ignore", frozen=True, case_sensitive=False)
+    model_config = SettingsConfigDict(
+        extra="ignore", frozen=True, case_sensitive=False, hide_input_in_errors=True
+    )
 
     env: Environment = Environment.DEV
     http_host: str = "127.0.0.1"
@@ -82,13 +84,22 @@ class BaseServiceSettings(BaseSettings):
         # Env only (no dotenv, no secret files): the service prefix wins over the platform one.
         return (init_settings, env_settings, platform_env)
 
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**values)
+        # Checked after validation, not in a validator: pydantic would wrap the error in a
+        # ValidationError, and a start-up failure must name the variables, not print values.
+        self._refuse_dev_secrets()
+
     @model_validator(mode="after")
-    def _defaults_and_secrets(self) -> Self:
+    def _derived_defaults(self) -> Self:
         if self.http_port == 0 and self.default_port:
             object.__setattr__(self, "http_port", self.default_port)
         if not self.store_url:
             db = self.data_dir / f"{self.service_name or 'service'}.sqlite3"
             object.__setattr__(self, "store_url", f"sqlite:///{db}")
+        return self
+
+    def _refuse_dev_secrets(self) -> None:
         if self.env is not Environment.DEV:
             missing = [
                 name
@@ -100,7 +111,6 @@ class BaseServiceSettings(BaseSettings):
                 raise MissingSecretError(
                     f"{self.env.value} mode needs these secrets set explicitly: {names}"
                 )
-        return self
 
     def env_name(self, field: str) -> str:
         prefix = str(self.model_config.get("env_prefix", "")).upper()
@@ -133,4 +143,5 @@ def service_config(service: str) -> SettingsConfigDict:
         extra="ignore",
         frozen=True,
         case_sensitive=False,
+        hide_input_in_errors=True,
     )

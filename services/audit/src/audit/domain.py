@@ -71,18 +71,36 @@ def build_entry(
     return entry
 
 
+class ChainCheck:
+    """Walks the journal from index 0 in index order, one entry at a time (bounded memory)."""
+
+    def __init__(self) -> None:
+        self.checked = 0
+        self.last_hash = GENESIS_HASH
+
+    def accepts(self, entry: Mapping[str, Any]) -> bool:
+        """Whether `entry` is the intact next link; the walk stops at the first that is not."""
+        try:
+            intact = (
+                entry["index"] == self.checked
+                and entry["prev_hash"] == self.last_hash
+                and entry_hash(entry) == entry["entry_hash"]
+            )
+        except (KeyError, TypeError, ValueError):
+            return False  # a field removed or mangled in storage
+        if intact:
+            self.checked += 1
+            self.last_hash = str(entry["entry_hash"])
+        return intact
+
+
 def first_broken_link(entries: Iterable[Mapping[str, Any]]) -> int | None:
     """The index of the first entry whose hash or link does not verify, None if all do.
 
     `entries` must be the journal from index 0, in index order.
     """
-    expected_prev = GENESIS_HASH
-    for position, entry in enumerate(entries):
-        if (
-            entry["index"] != position
-            or entry["prev_hash"] != expected_prev
-            or entry_hash(entry) != entry["entry_hash"]
-        ):
-            return position
-        expected_prev = entry["entry_hash"]
+    check = ChainCheck()
+    for entry in entries:
+        if not check.accepts(entry):
+            return check.checked
     return None

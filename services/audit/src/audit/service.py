@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from audit.domain import GENESIS_HASH, build_entry, first_broken_link
+from audit.domain import GENESIS_HASH, ChainCheck, build_entry
 from shared.clock import Clock
 from shared.contracts.envelope import Envelope
 from shared.store.port import DocumentStore, Index, Transaction
@@ -89,18 +89,22 @@ class Journal:
         return [_public(doc) for doc in found]
 
     async def verify(self, batch: int = MAX_PAGE) -> int | None:
-        """Recompute the whole chain; the first broken index, or None if intact."""
-        offset = -1
-        checked: list[dict[str, Any]] = []
+        """Recompute the whole chain against the head; the first broken or missing index, or
+        None if the journal is intact. Entries removed from the end show as missing too."""
+        head = await self.head()
+        check = ChainCheck()
         while True:
             page = await self._store.find(
-                JOURNAL, {"index": {"$gt": offset}}, sort=[("index", 1)], limit=batch
+                JOURNAL, {"_id": {"$gte": entry_key(check.checked)}}, sort=[("_id", 1)], limit=batch
             )
-            if not page:
+            for entry in page:
+                if not check.accepts(entry):
+                    return check.checked
+            if len(page) < batch:
                 break
-            checked.extend(page)
-            offset = int(page[-1]["index"])
-        return first_broken_link(checked)
+        if check.checked != head.size or check.last_hash != head.last_hash:
+            return min(check.checked, head.size)
+        return None
 
 
 def _head(document: dict[str, Any] | None) -> Head:

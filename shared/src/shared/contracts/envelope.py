@@ -33,9 +33,13 @@ class EventPayload(BaseModel):
 
 
 class Envelope(BaseModel):
-    """What travels on the bus. Personal data, if any, is only ever in `payload`."""
+    """What travels on the bus. Personal data, if any, is only ever in `payload`.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    Unknown fields are ignored, as in payloads: the compatibility rule lets the envelope gain
+    optional fields, and consumers still on the previous release must keep accepting it.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     event_id: str = Field(description="UUIDv7, unique across the platform")
     type: str = Field(description="routing key <producer>.<fact>.v<N>")

@@ -55,7 +55,7 @@ class RetryPolicy:
 
     def delay(self, failed_attempt: int) -> timedelta:
         """Exponential backoff with 'equal jitter': between half and all of the step."""
-        step = min(self.first_delay * (1 << (failed_attempt - 1)), self.max_delay)
+        step = min(self.first_delay * (1 << min(failed_attempt - 1, 32)), self.max_delay)
         return step * (0.5 + random.random() / 2)
 
 
@@ -72,7 +72,8 @@ class Subscription:
 def _safe_reason(error: BaseException) -> str:
     """A reason fit for the DLQ header: the kind of failure, never the data that caused it."""
     if isinstance(error, ValidationError):
-        fields = sorted({".".join(str(p) for p in e["loc"]) or "<root>" for e in error.errors()})
+        # Only the top-level field: deeper path parts may be dict keys, which are data.
+        fields = sorted({str(e["loc"][0]) if e["loc"] else "<root>" for e in error.errors()})
         return f"malformed: {error.error_count()} invalid field(s): {', '.join(fields)[:300]}"
     if isinstance(error, UnknownEventTypeError):
         return f"unknown event type: {str(error)[:200]}"

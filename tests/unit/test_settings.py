@@ -1,0 +1,178 @@
+"""Service settings: environment only, service prefix over platform prefix, secrets outside dev."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from audit.settings import Settings as AuditSettings
+from delivery.settings import Settings as DeliverySettings
+from shared.settings import Environment, MissingSecretError
+
+SECRET = "amqp://securact:S3cr3t-Passw0rd-Never-Printed@rabbit.internal:5672/"
+DELIVERY_SECRETS = {
+    "SECURACT_DELIVERY_AMQP_URL": "amqp://d:delivery-pass@rabbit:5672/",
+    "SECURACT_DELIVERY_S3_ACCESS_KEY": "delivery-access",
+    "SECURACT_DELIVERY_S3_SECRET_KEY": "delivery-secret",
+}
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Only what each test sets may reach the settings (restored afterwards).
+    for name in list(os.environ):
+        if name.upper().startswith("SECURACT_"):
+            monkeypatch.delenv(name)
+
+
+def test_dev_mode_starts_with_defaults() -> None:
+    settings = AuditSettings()
+    assert settings.env is Environment.DEV
+    assert settings.is_dev
+    assert settings.amqp_url.get_secret_value() == "amqp://guest:guest@127.0.0.1:5672/"
+    assert settings.http_host == "127.0.0.1"
+
+
+def test_default_port_is_the_services_own() -> None:
+    assert AuditSettings().http_port == 8105
+    assert DeliverySettings().http_port == 8103
+
+
+def test_explicit_port_overrides_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SECURACT_AUDIT_HTTP_PORT", "9105")
+    assert AuditSettings().http_port == 9105
+
+
+def test_service_prefix_wins_over_platform_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SECURACT_AMQP_URL", "amqp://platform:5672/")
+    monkeypatch.setenv("SECURACT_AUDIT_AMQP_URL", "amqp://audit-only:5672/")
+    monkeypatch.setenv("SECURACT_LOG_LEVEL", "DEBUG")
+    settings = AuditSettings()
+    assert settings.amqp_url.get_secret_value() == "amqp://audit-only:5672/"
+    # What the service does not override comes from the platform prefix.
+    assert settings.log_level == "DEBUG"
+    assert DeliverySettings().amqp_url.get_secret_value() == "amqp://platform:5672/"
+
+
+def test_another_services_prefix_does_not_apply(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SECURACT_DELIVERY_HTTP_PORT", "9999")
+    monkeypatch.setenv("SECURACT_DELIVERY_BUS_PREFIX", "delivery-only")
+    settings = AuditSettings()
+    assert settings.http_port == 8105
+    assert settings.bus_prefix == ""
+
+
+def test_default_store_is_a_sqlite_file_named_after_the_service_in_data_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SECURACT_DATA_DIR", str(tmp_path))
+    assert AuditSettings().store_url == f"sqlite:///{tmp_path / 'audit.sqlite3'}"
+    assert DeliverySettings().store_url == f"sqlite:///{tmp_path / 'delivery.sqlite3'}"
+
+
+def test_explicit_store_url_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SECURACT_AUDIT_STORE_URL", "mongodb://db:27017/?replicaSet=rs0")
+    assert AuditSettings().store_url == "mongodb://db:27017/?replicaSet=rs0"
+
+
+def test_unknown_variables_are_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SECURACT_AUDIT_NO_SUCH_SETTING", "1")
+    monkeypatch.setenv("SECURACT_NOT_A_FIELD_EITHER", "x")
+    monkeypatch.setenv("UNRELATED_VARIABLE", "y")
+    assert AuditSettings().http_port == 8105
+
+
+def test_invalid_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SECURACT_AUDIT_CONSUMER_MAX_ATTEMPTS", "0")
+    with pytest.raises(ValidationError, match="consumer_max_attempts"):
+        AuditSettings()
+
+
+@pytest.mark.parametrize("mode", ["production", "test"])
+def test_outside_dev_the_amqp_secret_must_be_set(
+    monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    monkeypatch.setenv("SECURACT_ENV", mode)
+    with pytest.raises(ValueError, match="SECURACT_AUDIT_AMQP_URL"):
+        AuditSettings()
+
+
+def test_production_error_names_every_missing_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SECURACT_ENV", "production")
+    monkeypatch.setenv("SECURACT_AMQP_URL", SECRET)
+    with pytest.raises(ValueError, match="secrets") as raised:
+        DeliverySettings()
+    message = str(raised.value)
+    assert "SECURACT_DELIVERY_S3_ACCESS_KEY" in message
+    assert "SECURACT_DELIVERY_S3_SECRET_KEY" in message
+    # The one that is set is not reported missing.
+    assert "AMQP_URL" not in message.split("secrets set explicitly:")[1].split("[")[0]
+
+
+def test_production_without_secrets_raises_missing_secret_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SECURACT_ENV", "production")
+    with pytest.raises(MissingSecretError, match="SECURACT_AUDIT_AMQP_URL"):
+        AuditSettings()
+
+
+def test_missing_secret_error_does_not_print_the_secrets_that_are_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SECURACT_ENV", "production")
+    monkeypatch.setenv("SECURACT_DELIVERY_AMQP_URL", "amqp://u:pw-7f3a9c@h/")
+    with pytest.raises(ValueError, match="S3_SECRET_KEY") as raised:
+        DeliverySettings()
+    assert "pw-7f3a9c" not in str(raised.value)
+
+
+def test_production_with_every_secret_set_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SECURACT_ENV", "production")
+    for name, value in DELIVERY_SECRETS.items():
+        monkeypatch.setenv(name, value)
+    settings = DeliverySettings()
+    assert settings.env is Environment.PRODUCTION
+    assert not settings.is_dev
+    assert settings.s3_secret_key.get_secret_value() == "delivery-secret"
+
+
+def test_platform_wide_secret_satisfies_every_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SECURACT_ENV", "production")
+    monkeypatch.setenv("SECURACT_AMQP_URL", SECRET)
+    assert AuditSettings().amqp_url.get_secret_value() == SECRET
+
+
+def test_a_secret_set_to_its_dev_value_explicitly_is_accepted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The rule is "set explicitly", not "differs from the default": an operator's choice.
+    monkeypatch.setenv("SECURACT_ENV", "production")
+    monkeypatch.setenv("SECURACT_AUDIT_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+    assert AuditSettings().env is Environment.PRODUCTION
+
+
+def test_public_dict_masks_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SECURACT_ENV", "production")
+    for name, value in DELIVERY_SECRETS.items():
+        monkeypatch.setenv(name, value)
+    dumped = json.dumps(DeliverySettings().public_dict())
+    assert "delivery-pass" not in dumped
+    assert "delivery-secret" not in dumped
+    assert "delivery-access" not in dumped
+    assert '"http_port": 8103' in dumped
+
+
+def test_settings_are_frozen() -> None:
+    settings = AuditSettings()
+    with pytest.raises(ValidationError):
+        settings.http_port = 1  # type: ignore[misc]
+
+
+def test_env_name_uses_the_service_prefix() -> None:
+    assert AuditSettings().env_name("amqp_url") == "SECURACT_AUDIT_AMQP_URL"
+    assert DeliverySettings().env_name("s3_bucket") == "SECURACT_DELIVERY_S3_BUCKET"
