@@ -81,7 +81,7 @@ class ChainCheck:
     def accepts(self, entry: Mapping[str, Any]) -> bool:
         """Whether `entry` is the intact next link; the walk stops at the first that is not."""
         try:
-            intact = (
+            intact = bool(
                 entry["index"] == self.checked
                 and entry["prev_hash"] == self.last_hash
                 and entry_hash(entry) == entry["entry_hash"]
