@@ -3,7 +3,7 @@
 Importing this package registers every contract.
 """
 
-from shared.contracts import platform
+from shared.contracts import audit, consent, identity, platform
 from shared.contracts.envelope import Envelope, EventPayload, new_envelope
 from shared.contracts.registry import (
     UnknownEventTypeError,
@@ -20,6 +20,9 @@ __all__ = [
     "contract_for",
     "decode_payload",
     "new_envelope",
+    "audit",
+    "consent",
+    "identity",
     "platform",
     "register",
     "registered",

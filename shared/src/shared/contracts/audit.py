@@ -1,0 +1,1 @@
+"""Events of the audit service (issue 8)."""

@@ -1,0 +1,1 @@
+"""Events of the identity service (issue 4)."""
