@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.rabbit",
     "tests.fixtures.seaweed",
     "tests.fixtures.stores",
+    "tests.fixtures.telemetry",
 ]

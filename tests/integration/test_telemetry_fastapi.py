@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 
 import httpx
-import pytest
 from fastapi import FastAPI
 from faststream.rabbit import RabbitBroker, RabbitQueue
 from opentelemetry import trace
@@ -23,27 +21,9 @@ from shared.telemetry import (
     Telemetry,
     continue_trace,
     inject_traceparent,
-    reset_for_tests,
-    setup_telemetry,
 )
 
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
-
-
-@pytest.fixture
-def exporter() -> InMemorySpanExporter:
-    return InMemorySpanExporter()
-
-
-@pytest.fixture
-def telemetry(
-    exporter: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Telemetry]:
-    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
-    monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", raising=False)
-    reset_for_tests()
-    yield setup_telemetry("telemetry-it", span_exporter=exporter)
-    reset_for_tests()
 
 
 def _trace_id(span: ReadableSpan) -> int:

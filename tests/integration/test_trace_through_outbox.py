@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from fastapi import APIRouter
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
@@ -15,17 +13,7 @@ from audit.settings import Settings as AuditSettings
 from notify.settings import Settings as NotifySettings
 from shared.contracts.platform import NotifyStartedV1
 from shared.runtime import ServiceRuntime
-from shared.telemetry import reset_for_tests
 from tests.support.services import eventually, running, service_env
-
-
-@pytest.fixture
-def exporter(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
-    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
-    reset_for_tests()
-    exporter = InMemorySpanExporter()
-    yield exporter
-    reset_for_tests()
 
 
 async def test_one_trace_spans_request_relay_and_consumer(

@@ -17,15 +17,10 @@ import pytest
 import yaml
 from pydantic import SecretStr
 
+from devstack.stack import SERVICE_PORTS
+
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = {
-    "identity": 8101,
-    "consent": 8102,
-    "delivery": 8103,
-    "notify": 8104,
-    "audit": 8105,
-    "retention": 8106,
-}
+SERVICES = SERVICE_PORTS
 INFRASTRUCTURE = ("rabbitmq", "mongo", "seaweedfs", "mailpit", "otel-collector", "tempo", "grafana")
 S3_SERVICES = ("consent", "delivery", "retention")
 STATIC_SECRETS = {
@@ -181,3 +176,9 @@ def test_dockerfile_is_multi_stage_uses_uv_cache_and_runs_as_non_root() -> None:
     assert users, "the runtime stage sets no USER"
     assert users[-1].split(":")[0] not in {"root", "0"}
     assert any("securact-${SECURACT_SERVICE}" in line for line in final)
+
+
+@pytest.mark.parametrize("name", sorted(SERVICE_PORTS))
+def test_dev_stack_ports_are_the_services_own_defaults(name: str) -> None:
+    settings = importlib.import_module(f"{name}.settings").Settings
+    assert settings.default_port == SERVICE_PORTS[name]

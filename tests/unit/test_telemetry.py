@@ -30,23 +30,6 @@ from shared.telemetry import (
 )
 
 
-@pytest.fixture
-def exporter() -> InMemorySpanExporter:
-    return InMemorySpanExporter()
-
-
-@pytest.fixture
-def telemetry(
-    exporter: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Telemetry]:
-    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
-    monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", raising=False)
-    reset_for_tests()
-    handle = setup_telemetry("telemetry-test", release="1.2.3", span_exporter=exporter)
-    yield handle
-    reset_for_tests()
-
-
 class LogCapture:
     """What `configure_logging` writes, as text or parsed JSON lines."""
 
