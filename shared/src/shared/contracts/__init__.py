@@ -3,7 +3,7 @@
 Importing this package registers every contract.
 """
 
-from shared.contracts import audit, consent, identity, platform
+from shared.contracts import audit, consent, delivery, identity, notify, platform, retention
 from shared.contracts.envelope import Envelope, EventPayload, new_envelope
 from shared.contracts.registry import (
     UnknownEventTypeError,
@@ -21,9 +21,12 @@ __all__ = [
     "consent",
     "contract_for",
     "decode_payload",
+    "delivery",
     "identity",
     "new_envelope",
+    "notify",
     "platform",
     "register",
     "registered",
+    "retention",
 ]
