@@ -13,17 +13,24 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+import httpx
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.trace import SpanKind
 
+from shared.auth import (
+    InMemoryRevocationList,
+    TokenVerifier,
+    VerifierConfig,
+    install_token_verifier,
+)
 from shared.clock import Clock, clock_from_environment
 from shared.contracts.envelope import Envelope, EventPayload, new_envelope
 from shared.contracts.platform import STARTED_BY_SERVICE
@@ -105,6 +112,21 @@ class ServiceRuntime:
                 settings, settings.s3_bucket or f"securact-{self.service}"
             )
         self.retry = RetryPolicy(max_attempts=settings.consumer_max_attempts)
+        # Outgoing HTTP (identity's JWKS, provider APIs); closed when the process stops.
+        self.http = httpx.AsyncClient(timeout=10.0)
+        self.revocations = InMemoryRevocationList(self.clock)
+        self.token_verifier = TokenVerifier(
+            VerifierConfig(
+                jwks_url=f"{settings.identity_url.rstrip('/')}/.well-known/jwks.json",
+                issuer=settings.identity_url.rstrip("/"),
+                audiences=frozenset({settings.token_audience}),
+            ),
+            self.http,
+            self.clock,
+            self.revocations,
+        )
+        self._jobs: list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]] = []
+        self._shutdown_hooks: list[Callable[[], Coroutine[Any, Any, None]]] = []
         self._indexes = (*OutboxRelay.indexes(), *INBOX_INDEXES, *indexes)
         self._consumers: list[EventConsumer] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -135,6 +157,31 @@ class ServiceRuntime:
         consumer.register()
         self._consumers.append(consumer)
 
+    def background(self, name: str, job: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run `job()` for the app's lifetime: started once the runtime runs, cancelled before
+        the store closes. A job that returns or fails is logged, not restarted."""
+        self._jobs.append((name, job))
+
+    def every(self, name: str, interval: timedelta, job: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run `job()` every `interval` for the app's lifetime; a failing run is logged and the
+        next one still happens."""
+
+        async def loop() -> None:
+            while True:
+                try:
+                    await job()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("periodic job %s failed; next run in %s", name, interval)
+                await asyncio.sleep(interval.total_seconds())
+
+        self.background(name, loop)
+
+    def on_shutdown(self, hook: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Await `hook()` when the app stops, after background jobs, before the store closes."""
+        self._shutdown_hooks.append(hook)
+
     def _relay_span(self, carrier: Mapping[str, str]) -> contextlib.AbstractContextManager[Any]:
         # The relay's publish continues the trace of the request that wrote the event.
         return self.telemetry.tracer(__name__).start_as_current_span(
@@ -154,6 +201,8 @@ class ServiceRuntime:
             service=self.service, instance_id=self.instance_id, release=self.release
         )
         await self.outbox.publish_alone(self.envelope(started, subject=f"service:{self.service}"))
+        for name, job in self._jobs:
+            self._tasks.append(asyncio.create_task(job(), name=name))
         log.info("%s started (instance %s)", self.service, self.instance_id)
 
     async def stop(self) -> None:
@@ -163,11 +212,17 @@ class ServiceRuntime:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        for hook in self._shutdown_hooks:
+            try:
+                await hook()
+            except Exception:
+                log.exception("shutdown hook failed")
         with contextlib.suppress(Exception):
             await self.relay.release_lease()
         with contextlib.suppress(Exception):
             await self.broker.stop()
         await self.store.close()
+        await self.http.aclose()
         self.telemetry.force_flush(timeout_millis=2_000)
 
     async def _connect_broker(self) -> None:
@@ -258,6 +313,7 @@ class ServiceRuntime:
 
         app = FastAPI(title=title, version=self.release, lifespan=lifespan)
         install_problem_handlers(app)
+        install_token_verifier(app, self.token_verifier)
         app.include_router(self._health_router())
         for router in routers:
             app.include_router(router)

@@ -65,6 +65,13 @@ class BaseServiceSettings(BaseSettings):
         default=Path("var/keys/signing.json"),
         description="The platform's Ed25519 signing key ring (0600 JSON).",
     )
+    identity_url: str = Field(
+        default="http://127.0.0.1:8101",
+        description="Identity's base URL: the access tokens' issuer and where its JWKS is.",
+    )
+    token_audience: str = Field(
+        default="", description="The audience this service accepts (default: its name)."
+    )
     clock_offset_seconds: float = Field(
         default=0.0, description="Dev only: shifts this service's clock (demos of time rules)."
     )
@@ -94,6 +101,8 @@ class BaseServiceSettings(BaseSettings):
     def _derived_defaults(self) -> Self:
         if self.http_port == 0 and self.default_port:
             object.__setattr__(self, "http_port", self.default_port)
+        if not self.token_audience:
+            object.__setattr__(self, "token_audience", self.service_name)
         if not self.store_url:
             db = self.data_dir / f"{self.service_name or 'service'}.sqlite3"
             object.__setattr__(self, "store_url", f"sqlite:///{db}")

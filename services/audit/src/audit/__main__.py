@@ -1,6 +1,9 @@
-"""`securact-audit`: run the audit service."""
+"""`securact-audit`: run the audit service; `securact-audit verify|verify-receipt ...`: the
+offline checks of `audit.cli`."""
 
 from __future__ import annotations
+
+import sys
 
 from audit.main import create_app
 from audit.settings import Settings
@@ -8,6 +11,10 @@ from shared.serve import serve
 
 
 def main() -> None:
+    if len(sys.argv) > 1:
+        from audit import cli
+
+        sys.exit(cli.main(sys.argv[1:]))
     settings = Settings()
     serve(create_app(settings), settings)
 

@@ -1,17 +1,97 @@
-"""Audit's read API (v1: entries by index and by subject). Proofs come with the Merkle log."""
+"""Audit's read API: checkpoints, entries, proofs and receipts.
+
+Everything but payloads is public: a third party verifies the log with the checkpoints, the
+leaves and the proofs alone. A payload is shown to the operator, and to the office or recipient
+its subject belongs to; anonymous callers get the leaf fields only.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import PlainTextResponse
 
-from audit.service import MAX_PAGE, Journal
+from audit.domain import entry_leaf_hash
+from audit.service import MAX_PAGE, Checkpoints, Journal
+from audit.vault import PayloadState
+from shared.auth import Principal, current_principal
 from shared.problems import Problem, problem_type
 
+TEXT: Final = "text/plain; charset=utf-8"
+OPERATOR_ROLES: Final = frozenset({"operator"})
+OFFICE_ROLES: Final = frozenset({"office", "bailiff"})
+RECIPIENT_ROLES: Final = frozenset({"recipient"})
 
-def journal_router(journal: Journal) -> APIRouter:
+
+async def optional_principal(request: Request) -> Principal | None:
+    """The verified caller, or None for an anonymous request (a bad token is still a 401)."""
+    if request.headers.get("Authorization") is None:
+        return None
+    return await current_principal(request)
+
+
+def may_read_payload(principal: Principal | None, parties: frozenset[str]) -> bool:
+    """Operators read every payload; an office or recipient only those of its own subjects."""
+    if principal is None or principal.role is None:
+        return False
+    if principal.role in OPERATOR_ROLES:
+        return True
+    if principal.role in OFFICE_ROLES and principal.office_id:
+        return f"office:{principal.office_id}" in parties
+    if principal.role in RECIPIENT_ROLES:
+        return f"recipient:{principal.subject}" in parties
+    return False
+
+
+def _not_found(index: int, request: Request) -> Problem:
+    return Problem(
+        404,
+        "No such entry",
+        f"the journal has no entry {index}",
+        type=problem_type("entry-not-found"),
+        instance=str(request.url.path),
+    )
+
+
+def _bad_size(detail: str, request: Request) -> Problem:
+    return Problem(
+        400,
+        "Size not provable",
+        detail,
+        type=problem_type("size-not-checkpointed"),
+        instance=str(request.url.path),
+    )
+
+
+def journal_router(journal: Journal, checkpoints: Checkpoints) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["journal"])
+
+    async def signed_size() -> int:
+        latest = await checkpoints.latest()
+        return latest.checkpoint.size if latest else 0
+
+    @router.get("/checkpoint", response_class=PlainTextResponse)
+    async def checkpoint(request: Request) -> PlainTextResponse:
+        """The latest signed checkpoint (C2SP signed note)."""
+        latest = await checkpoints.latest()
+        if latest is None:
+            raise Problem(
+                404,
+                "No checkpoint yet",
+                "the journal has not signed a checkpoint yet",
+                type=problem_type("no-checkpoint"),
+                instance=str(request.url.path),
+            )
+        return PlainTextResponse(latest.note, media_type=TEXT)
+
+    @router.get("/checkpoints")
+    async def list_checkpoints(
+        from_size: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    ) -> dict[str, Any]:
+        found = await checkpoints.since(from_size, limit)
+        return {"checkpoints": [c.to_json() for c in found]}
 
     @router.get("/entries")
     async def list_entries(
@@ -25,21 +105,103 @@ def journal_router(journal: Journal) -> APIRouter:
         return {"entries": entries, "next_after": next_after}
 
     @router.get("/entries/{index}")
-    async def get_entry(index: Annotated[int, Path(ge=0)], request: Request) -> dict[str, Any]:
+    async def get_entry(
+        index: Annotated[int, Path(ge=0)],
+        request: Request,
+        principal: Annotated[Principal | None, Depends(optional_principal)],
+    ) -> dict[str, Any]:
         entry = await journal.entry(index)
         if entry is None:
+            raise _not_found(index, request)
+        body: dict[str, Any] = {**entry, "leaf_hash": entry_leaf_hash(entry).hex()}
+        subject = str(entry["subject"])
+        if not may_read_payload(principal, await journal.parties(subject)):
+            shredded = await journal.is_shredded(subject)
+            body["payload_state"] = "shredded" if shredded else "withheld"
+            return body
+        opened = await journal.payload(entry)
+        body["payload_state"] = opened.state.value
+        if opened.state is PayloadState.AVAILABLE and opened.record is not None:
+            record = opened.record
+            body["payload"] = record["payload"]
+            body["payload_salt"] = record["salt"]
+            for name in ("actor", "correlation_id", "causation_id"):
+                body[name] = record[name]
+        return body
+
+    @router.get("/proofs/inclusion")
+    async def inclusion(
+        request: Request,
+        index: Annotated[int, Query(ge=0)],
+        size: Annotated[int | None, Query(ge=1)] = None,
+    ) -> dict[str, Any]:
+        limit = await signed_size()
+        size = size or limit
+        if size > limit or size == 0:
+            raise _bad_size(f"proofs go up to the latest checkpoint's size ({limit})", request)
+        if await journal.entry(index) is None:
+            raise _not_found(index, request)
+        if index >= size:
+            raise _bad_size(f"entry {index} is not in the tree of size {size}", request)
+        proof = await journal.inclusion_proof(index, size)
+        return {
+            "index": index,
+            "size": size,
+            "leaf_hash": proof.leaf_hash.hex(),
+            "audit_path": [h.hex() for h in proof.path],
+            "root": (await journal.root_at(size)).hex(),
+        }
+
+    @router.get("/proofs/consistency")
+    async def consistency(
+        request: Request,
+        first: Annotated[int, Query(ge=1)],
+        second: Annotated[int | None, Query(ge=1)] = None,
+    ) -> dict[str, Any]:
+        limit = await signed_size()
+        second = second or limit
+        if second > limit:
+            raise _bad_size(f"proofs go up to the latest checkpoint's size ({limit})", request)
+        if first > second:
+            raise _bad_size(f"first ({first}) is beyond second ({second})", request)
+        proof = await journal.consistency_proof(first, second)
+        return {
+            "first": first,
+            "second": second,
+            "first_root": (await journal.root_at(first)).hex(),
+            "second_root": (await journal.root_at(second)).hex(),
+            "consistency_path": [h.hex() for h in proof],
+        }
+
+    @router.get("/receipts/{index}", response_class=PlainTextResponse)
+    async def receipt(index: Annotated[int, Path(ge=0)], request: Request) -> PlainTextResponse:
+        """The entry's C2SP tlog-proof under the latest checkpoint (see audit.checkpoint)."""
+        if await journal.entry(index) is None:
+            raise _not_found(index, request)
+        found = await checkpoints.receipt(index)
+        if found is None:
             raise Problem(
-                404,
-                "No such entry",
-                f"the journal has no entry {index}",
-                type=problem_type("entry-not-found"),
+                409,
+                "Not yet checkpointed",
+                f"entry {index} is not covered by a signed checkpoint yet; retry shortly",
+                type=problem_type("entry-not-checkpointed"),
                 instance=str(request.url.path),
+                headers={"Retry-After": "5"},
             )
-        return entry
+        return PlainTextResponse(found.to_text(), media_type=TEXT)
+
+    @router.get("/verifier-keys", response_class=PlainTextResponse)
+    async def verifier_keys() -> PlainTextResponse:
+        """The C2SP verifier keys that sign checkpoints, one per line."""
+        return PlainTextResponse("".join(f"{k}\n" for k in checkpoints.verifier_keys()))
 
     @router.get("/head")
     async def head() -> dict[str, Any]:
         current = await journal.head()
-        return {"size": current.size, "last_hash": current.last_hash}
+        return {"size": current.size, "root": current.root.hex()}
+
+    @router.get("/stats")
+    async def stats() -> dict[str, int]:
+        return journal.stats.to_json()
 
     return router

@@ -14,5 +14,5 @@ def journal_subscription(journal: Journal) -> Subscription:
     async def journal_event(envelope: Envelope) -> None:
         await journal.append(envelope)
 
-    # One message at a time: the journal is appended in arrival order.
+    # One message at a time: the journal is appended in arrival order by a single writer.
     return Subscription(JOURNAL_QUEUE, PLATFORM_QUEUES[JOURNAL_QUEUE], journal_event, prefetch=1)

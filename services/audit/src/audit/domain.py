@@ -1,26 +1,29 @@
-"""The journal's pure rules: what an entry holds and how entries chain (no I/O here).
+"""What a journal entry is and which bytes its Merkle leaf commits to (pure, no I/O).
 
-Each entry keeps the envelope's non-personal fields and a digest of the payload; its hash covers
-the previous entry's hash and the entry's RFC 8785 canonical JSON. Changing, removing or
-reordering any entry breaks every hash after it. The payload's digest, not the payload, is
-chained, so a payload can later be shredded without breaking the chain.
+A leaf is the RFC 8785 canonical JSON of the event's non-personal envelope fields and a salted
+SHA-256 commitment of its payload. The payload (and the envelope fields that may name a person:
+actor, correlation and causation ids) is kept apart, encrypted under its subject's key; the salt
+travels inside that ciphertext, so once the key is shredded nobody can test a guessed payload
+against the commitment, while every leaf, root and proof stays as it was.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+import secrets
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import rfc8785
 
+from audit import merkle
 from shared.contracts.envelope import Envelope
 from shared.store.port import to_iso
 
-GENESIS_HASH = "00" * 32
-# The fields the hash covers, in the stored entry; everything else is bookkeeping.
-CHAINED_FIELDS = (
+SALT_SIZE: Final = 32
+# The fields a leaf commits to, in the stored entry; the leaf is their canonical JSON.
+LEAF_FIELDS: Final = (
     "index",
     "event_id",
     "type",
@@ -28,30 +31,26 @@ CHAINED_FIELDS = (
     "producer",
     "producer_seq",
     "subject",
-    "actor",
-    "correlation_id",
-    "causation_id",
     "occurred_at",
     "journaled_at",
-    "payload_sha256",
-    "prev_hash",
+    "payload_commitment",
 )
 
 
-def payload_digest(payload: Mapping[str, Any]) -> str:
-    return hashlib.sha256(rfc8785.dumps(dict(payload))).hexdigest()
+def new_salt() -> bytes:
+    return secrets.token_bytes(SALT_SIZE)
 
 
-def entry_hash(entry: Mapping[str, Any]) -> str:
-    """SHA-256 over the previous hash and the canonical JSON of the chained fields."""
-    chained = {name: entry[name] for name in CHAINED_FIELDS}
-    return hashlib.sha256(bytes.fromhex(entry["prev_hash"]) + rfc8785.dumps(chained)).hexdigest()
+def payload_commitment(salt: bytes, payload: Mapping[str, Any]) -> str:
+    """`SHA-256(salt || RFC 8785 canonical JSON of the payload)`, hex."""
+    return hashlib.sha256(salt + rfc8785.dumps(dict(payload))).hexdigest()
 
 
 def build_entry(
-    envelope: Envelope, *, index: int, prev_hash: str, journaled_at: datetime
+    envelope: Envelope, *, index: int, journaled_at: datetime, commitment: str
 ) -> dict[str, Any]:
-    entry: dict[str, Any] = {
+    """The stored entry of `envelope` at `index`: exactly the leaf's fields."""
+    return {
         "index": index,
         "event_id": envelope.event_id,
         "type": envelope.type,
@@ -59,48 +58,44 @@ def build_entry(
         "producer": envelope.producer,
         "producer_seq": envelope.producer_seq,
         "subject": envelope.subject,
-        "actor": envelope.actor,
-        "correlation_id": envelope.correlation_id,
-        "causation_id": envelope.causation_id,
         "occurred_at": to_iso(envelope.occurred_at),
         "journaled_at": to_iso(journaled_at),
-        "payload_sha256": payload_digest(envelope.payload),
-        "prev_hash": prev_hash,
+        "payload_commitment": commitment,
     }
-    entry["entry_hash"] = entry_hash(entry)
-    return entry
 
 
-class ChainCheck:
-    """Walks the journal from index 0 in index order, one entry at a time (bounded memory)."""
-
-    def __init__(self) -> None:
-        self.checked = 0
-        self.last_hash = GENESIS_HASH
-
-    def accepts(self, entry: Mapping[str, Any]) -> bool:
-        """Whether `entry` is the intact next link; the walk stops at the first that is not."""
-        try:
-            intact = bool(
-                entry["index"] == self.checked
-                and entry["prev_hash"] == self.last_hash
-                and entry_hash(entry) == entry["entry_hash"]
-            )
-        except (KeyError, TypeError, ValueError):
-            return False  # a field removed or mangled in storage
-        if intact:
-            self.checked += 1
-            self.last_hash = str(entry["entry_hash"])
-        return intact
+def leaf_data(entry: Mapping[str, Any]) -> bytes:
+    """The leaf bytes of an entry (KeyError if a leaf field is missing)."""
+    return rfc8785.dumps({name: entry[name] for name in LEAF_FIELDS})
 
 
-def first_broken_link(entries: Iterable[Mapping[str, Any]]) -> int | None:
-    """The index of the first entry whose hash or link does not verify, None if all do.
+def entry_leaf_hash(entry: Mapping[str, Any]) -> bytes:
+    """RFC 6962 leaf hash of an entry."""
+    return merkle.leaf_hash(leaf_data(entry))
 
-    `entries` must be the journal from index 0, in index order.
-    """
-    check = ChainCheck()
-    for entry in entries:
-        if not check.accepts(entry):
-            return check.checked
-    return None
+
+def sealed_record(envelope: Envelope, salt: bytes) -> bytes:
+    """The plaintext that gets encrypted under the subject key: the payload, its salt and the
+    envelope fields kept out of the leaf."""
+    return rfc8785.dumps(
+        {
+            "salt": salt.hex(),
+            "payload": envelope.payload,
+            "actor": envelope.actor,
+            "correlation_id": envelope.correlation_id,
+            "causation_id": envelope.causation_id,
+        }
+    )
+
+
+def parties_of(envelope: Envelope) -> set[str]:
+    """The offices and recipients an event shows its subject belongs to (who may read its
+    payloads): an `office:`/`recipient:` actor, and `office_id`/`recipient_id` payload fields."""
+    parties: set[str] = set()
+    if envelope.actor.startswith(("office:", "recipient:")):
+        parties.add(envelope.actor)
+    for field, kind in (("office_id", "office"), ("recipient_id", "recipient")):
+        value = envelope.payload.get(field)
+        if isinstance(value, str) and value:
+            parties.add(f"{kind}:{value}")
+    return parties

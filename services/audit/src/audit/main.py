@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from audit.api import journal_router
 from audit.consumers import journal_subscription
-from audit.service import INDEXES, Journal
+from audit.service import INDEXES, Checkpoints, Journal
 from audit.settings import Settings
+from audit.vault import PayloadVault
+from shared.auth import TokenVerifier, install_token_verifier
 from shared.clock import Clock
+from shared.contracts.envelope import Envelope, EventPayload
+from shared.crypto import KeyRing, LocalKeyFile, load_or_create_signing_ring
 from shared.runtime import ServiceRuntime
 
 
@@ -18,13 +24,46 @@ def create_app(
     *,
     clock: Clock | None = None,
     span_exporter: SpanExporter | None = None,
+    token_verifier: TokenVerifier | None = None,
 ) -> FastAPI:
-    runtime = ServiceRuntime(
-        settings or Settings(), clock=clock, indexes=INDEXES, span_exporter=span_exporter
+    settings = settings or Settings()
+    runtime = ServiceRuntime(settings, clock=clock, indexes=INDEXES, span_exporter=span_exporter)
+    vault = PayloadVault(KeyRing(LocalKeyFile(settings.kek_file, runtime.clock)), runtime.clock)
+
+    def envelope(payload: EventPayload, subject: str) -> Envelope:
+        return runtime.envelope(payload, subject=subject)
+
+    journal = Journal(
+        runtime.store,
+        runtime.clock,
+        vault,
+        runtime.outbox,
+        envelope,
+        gap_delay=timedelta(seconds=settings.gap_delay_seconds),
     )
-    journal = Journal(runtime.store, runtime.clock)
+    signer = load_or_create_signing_ring(
+        settings.signing_key_file, settings.checkpoint_origin, runtime.clock
+    )
+    checkpoints = Checkpoints(
+        runtime.store, runtime.clock, journal, signer, settings.checkpoint_origin
+    )
     runtime.subscribe(journal_subscription(journal))
-    return runtime.create_app(
-        title="Audit: the tamper-evident journal of every event",
-        routers=[journal_router(journal)],
+
+    async def declare_gaps_and_sign() -> None:
+        await journal.check_gaps()
+        await checkpoints.sign_if_grown()
+
+    runtime.every(
+        "audit-checkpoints",
+        timedelta(seconds=settings.checkpoint_interval_seconds),
+        declare_gaps_and_sign,
     )
+    app = runtime.create_app(
+        title="Audit: the verifiable journal of every event",
+        routers=[journal_router(journal, checkpoints)],
+    )
+    if token_verifier is not None:
+        install_token_verifier(app, token_verifier)
+    app.state.journal = journal
+    app.state.checkpoints = checkpoints
+    return app

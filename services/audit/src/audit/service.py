@@ -1,28 +1,69 @@
-"""Audit use cases: journal each event exactly once, read the journal back."""
+"""Audit use cases: journal each event exactly once into the Merkle log, sign checkpoints,
+serve entries and proofs, watch producer sequences, shred a subject's payloads.
+
+Storage layout (audit's own store; every append is ONE transaction):
+
+- `journal`: one entry per event, `_id` = zero-padded index (exactly the leaf's fields).
+- `journal_nodes`: the hash of every complete subtree `(level, index)`, written once when it
+  completes (the leaf at level 0, then on average one parent per append). Any proof is then
+  a single batched read of O(log n) nodes, whatever the tree size; the alternative, tiles
+  (C2SP tlog-tiles), would need partial tiles rewritten on every append and buys nothing for
+  a log that is not served as static files.
+- `journal_state/tree`: the size and the compact range (O(log n) hashes), with which the
+  writer appends and resumes exactly after a restart.
+- `journal_payloads`, `journal_subject_keys`: see `audit.vault`.
+- `journal_producers`: per producer sequence tracking (see `audit.gaps`).
+- `journal_checkpoints`: every signed checkpoint, `_id` = zero-padded size, kept forever.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Final
 
-from audit.domain import GENESIS_HASH, ChainCheck, build_entry
+from opentelemetry import metrics
+
+from audit import merkle
+from audit.checkpoint import Checkpoint, Receipt, open_checkpoint
+from audit.domain import build_entry, entry_leaf_hash, leaf_data, new_salt, payload_commitment
+from audit.gaps import Arrival, ProducerSequence
+from audit.vault import SUBJECT_KEYS, OpenedPayload, PayloadVault
 from shared.clock import Clock
-from shared.contracts.envelope import Envelope
-from shared.store.port import DocumentStore, Index, Transaction
+from shared.contracts.audit import GapDetectedV1
+from shared.contracts.envelope import Envelope, EventPayload
+from shared.crypto import IntegrityError, SigningKeyRing
+from shared.messaging.outbox import Outbox
+from shared.store.port import (
+    DocumentReader,
+    DocumentStore,
+    DuplicateKeyError,
+    Index,
+    Transaction,
+    to_iso,
+)
 
 log = logging.getLogger(__name__)
 
-JOURNAL = "journal"
-PAYLOADS = "journal_payloads"
-STATE = "journal_state"
-HEAD = "head"
+JOURNAL: Final = "journal"
+NODES: Final = "journal_nodes"
+STATE: Final = "journal_state"
+TREE: Final = "tree"
+CHECKPOINTS: Final = "journal_checkpoints"
+PRODUCERS: Final = "journal_producers"
 INDEXES = (
     Index(JOURNAL, ("event_id",), unique=True),
     Index(JOURNAL, ("index",), unique=True),
     Index(JOURNAL, ("subject", "index")),
+    Index(PRODUCERS, ("gap_since",)),
 )
 MAX_PAGE = 1000
+
+EnvelopeFactory = Callable[[EventPayload, str], Envelope]
+"""Wraps an event of audit's own for publication, about a subject."""
 
 
 def entry_key(index: int) -> str:
@@ -30,45 +71,261 @@ def entry_key(index: int) -> str:
     return f"{index:012d}"
 
 
+def node_key(node: merkle.NodeId) -> str:
+    level, index = node
+    return f"{level:02d}.{index:012d}"
+
+
+def checkpoint_key(size: int) -> str:
+    return f"{size:012d}"
+
+
+class JournalCorruptError(Exception):
+    """The store lacks a node or holds one that does not fit: `securact-audit verify`."""
+
+
 @dataclass(frozen=True)
-class Head:
+class TreeHead:
     size: int
-    last_hash: str
+    root: bytes
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    index: int
+    size: int
+    leaf_hash: bytes
+    path: list[bytes]
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    checkpoint: Checkpoint
+    note: str
+    signed_at: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "size": self.checkpoint.size,
+            "root": self.checkpoint.root.hex(),
+            "note": self.note,
+            "signed_at": self.signed_at,
+        }
+
+
+@dataclass
+class JournalStats:
+    """Counters of this process, served at /v1/stats and mirrored as OpenTelemetry metrics."""
+
+    appended: int = 0
+    duplicates: int = 0
+    gaps_detected: int = 0
+    late_arrivals: int = 0
+    repeated_sequences: int = 0
+    checkpoints_signed: int = 0
+    checkpoints_refused: int = 0
+    _meter: metrics.Meter = field(default_factory=lambda: metrics.get_meter("audit.journal"))
+
+    def __post_init__(self) -> None:
+        self._counters = {
+            name: self._meter.create_counter(f"audit.{name}")
+            for name in (
+                "appended",
+                "duplicates",
+                "gaps_detected",
+                "late_arrivals",
+                "repeated_sequences",
+                "checkpoints_signed",
+                "checkpoints_refused",
+            )
+        }
+
+    def count(self, name: str, attributes: dict[str, str] | None = None) -> None:
+        setattr(self, name, getattr(self, name) + 1)
+        self._counters[name].add(1, attributes or {})
+
+    def to_json(self) -> dict[str, int]:
+        return {name: int(getattr(self, name)) for name in self._counters}
+
+
+def _compact(state: dict[str, Any] | None) -> merkle.CompactRange:
+    if state is None:
+        return merkle.CompactRange()
+    return merkle.CompactRange(int(state["size"]), [bytes.fromhex(h) for h in state["frontier"]])
+
+
+def public_entry(document: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in document.items() if not k.startswith("_")}
+
+
+async def read_nodes(
+    reader: DocumentReader, nodes: Iterable[merkle.NodeId]
+) -> dict[merkle.NodeId, bytes]:
+    """The hashes of `nodes`, in one query; JournalCorruptError if one is missing."""
+    wanted = {node_key(node): node for node in nodes}
+    if not wanted:
+        return {}
+    found = await reader.find(NODES, {"_id": {"$in": list(wanted)}})
+    hashes = {wanted[doc["_id"]]: bytes.fromhex(doc["hash"]) for doc in found}
+    if len(hashes) != len(wanted):
+        missing = sorted(set(wanted.values()) - set(hashes))
+        raise JournalCorruptError(f"tree nodes missing: {missing[:3]}")
+    return hashes
+
+
+async def tree_root(reader: DocumentReader, size: int) -> bytes:
+    """`MTH` of the first `size` leaves from the stored nodes."""
+    nodes = merkle.subtree_nodes(0, size)
+    hashes = await read_nodes(reader, nodes)
+    return merkle.fold([hashes[node] for node in nodes])
+
+
+async def inclusion_proof(reader: DocumentReader, index: int, size: int) -> InclusionProof:
+    """The audit path of entry `index` in the tree of `size`: one batched read."""
+    plan = merkle.inclusion_plan(index, size)
+    leaf = (0, index)
+    hashes = await read_nodes(reader, merkle.plan_nodes(plan) | {leaf})
+    return InclusionProof(index, size, hashes[leaf], merkle.resolve(plan, hashes))
+
+
+async def consistency_proof(reader: DocumentReader, first: int, second: int) -> list[bytes]:
+    plan = merkle.consistency_plan(first, second)
+    return merkle.resolve(plan, await read_nodes(reader, merkle.plan_nodes(plan)))
 
 
 class Journal:
-    """The append-only journal in audit's store. A single logical writer: concurrent appends
-    (replicas) conflict on the head document and the loser retries."""
+    """The append-only Merkle log in audit's store, with one writer per process.
 
-    def __init__(self, store: DocumentStore, clock: Clock) -> None:
+    Appends, gap declarations and shredding are serialised by a lock; across processes the
+    tree state document's version makes a second writer fail instead of forking the tree.
+    """
+
+    def __init__(
+        self,
+        store: DocumentStore,
+        clock: Clock,
+        vault: PayloadVault,
+        outbox: Outbox,
+        envelope_factory: EnvelopeFactory,
+        *,
+        gap_delay: timedelta = timedelta(seconds=60),
+        stats: JournalStats | None = None,
+    ) -> None:
         self._store = store
         self._clock = clock
+        self._vault = vault
+        self._outbox = outbox
+        self._envelope = envelope_factory
+        self._gap_delay = gap_delay
+        self._lock = asyncio.Lock()
+        self.stats = stats or JournalStats()
+
+    # -- writing -----------------------------------------------------------------------------
 
     async def append(self, envelope: Envelope) -> bool:
-        """Journal `envelope` unless its event id already is; True if it was appended."""
-        async with self._store.transaction() as tx:
-            if await tx.find(JOURNAL, {"event_id": envelope.event_id}, limit=1):
-                log.info("duplicate %s dropped", envelope.event_id)
-                return False
-            head_doc = await tx.get(STATE, HEAD)
-            head = _head(head_doc)
-            entry = build_entry(
-                envelope,
-                index=head.size,
-                prev_hash=head.last_hash,
-                journaled_at=self._clock.now(),
-            )
-            await tx.insert(JOURNAL, {"_id": entry_key(head.size), **entry})
-            await tx.insert(PAYLOADS, {"_id": envelope.event_id, "payload": envelope.payload})
-            await _move_head(tx, head_doc, Head(head.size + 1, entry["entry_hash"]))
+        """Journal `envelope` unless its event id already is; True if it was appended.
+
+        Entry, tree nodes, compact range, sealed payload and producer tracking commit together,
+        so a crash leaves either all of them or none.
+        """
+        async with self._lock:
+            try:
+                await self._append(envelope)
+            except DuplicateKeyError:
+                if await self._store.find(JOURNAL, {"event_id": envelope.event_id}, limit=1):
+                    self.stats.count("duplicates")
+                    log.info("duplicate %s dropped", envelope.event_id)
+                    return False
+                raise
+        self.stats.count("appended")
         return True
 
-    async def head(self) -> Head:
-        return _head(await self._store.get(STATE, HEAD))
+    async def _append(self, envelope: Envelope) -> None:
+        now = self._clock.now()
+        async with self._store.transaction() as tx:
+            state = await tx.get(STATE, TREE)
+            tree = _compact(state)
+            salt = new_salt()
+            entry = build_entry(
+                envelope,
+                index=tree.size,
+                journaled_at=now,
+                commitment=payload_commitment(salt, envelope.payload),
+            )
+            # The unique event id index makes a duplicate fail here, before anything else.
+            await tx.insert(JOURNAL, {"_id": entry_key(tree.size), **entry})
+            for node, digest in tree.append(entry_leaf_hash(entry)):
+                await tx.insert(NODES, {"_id": node_key(node), "hash": digest.hex()})
+            await self._vault.seal(tx, envelope, salt)
+            if envelope.producer_seq is not None:
+                await self._track(tx, envelope.producer, envelope.producer_seq)
+            frontier = [h.hex() for h in tree.frontier]
+            document = {"_id": TREE, "size": tree.size, "frontier": frontier}
+            if state is None:
+                await tx.insert(STATE, document)
+            else:
+                await tx.replace(STATE, document, expected_version=int(state["_version"]))
+
+    async def _track(self, tx: Transaction, producer: str, seq: int) -> None:
+        document = await tx.get(PRODUCERS, producer)
+        tracker = (
+            ProducerSequence.from_document(document) if document else ProducerSequence(producer)
+        )
+        arrival = tracker.observe(seq, self._clock.now())
+        if arrival is Arrival.LATE:
+            self.stats.count("late_arrivals", {"producer": producer})
+        elif arrival is Arrival.REPEATED:
+            self.stats.count("repeated_sequences", {"producer": producer})
+            log.warning("%s reused producer_seq %d under another event id", producer, seq)
+        await _save_tracker(tx, document, tracker)
+
+    async def check_gaps(self) -> int:
+        """Declare every gap older than the delay: one `audit.gap-detected.v1` each, through
+        the outbox, in the same write that moves tracking past it (never declared twice)."""
+        declared = 0
+        async with self._lock:
+            open_gaps = await self._store.find(PRODUCERS, {"gap_since": {"$ne": None}})
+            for document in open_gaps:
+                tracker = ProducerSequence.from_document(document)
+                now = self._clock.now()
+                gap = tracker.overdue(now, self._gap_delay)
+                if gap is None:
+                    continue
+                event = GapDetectedV1(
+                    source_producer=gap.producer,
+                    expected_seq=gap.expected_seq,
+                    first_seen_seq=gap.first_seen_seq,
+                    detected_at=now,
+                )
+                tracker.declare(gap, now)
+                async with self._outbox.transaction() as tx:
+                    await _save_tracker(tx, document, tracker)
+                    await self._outbox.add(tx, self._envelope(event, f"producer:{gap.producer}"))
+                declared += 1
+                self.stats.count("gaps_detected", {"producer": gap.producer})
+                log.warning(
+                    "gap in %s: producer_seq %d..%d never arrived",
+                    gap.producer,
+                    gap.expected_seq,
+                    gap.first_seen_seq - 1,
+                )
+        return declared
+
+    async def shred_subject(self, subject: str) -> bool:
+        """Make every payload of `subject` unrecoverable for good (retention's use case);
+        entries, roots and proofs are unaffected. True if a key was destroyed."""
+        async with self._lock:
+            return await self._vault.shred(self._store, subject)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    async def head(self) -> TreeHead:
+        tree = _compact(await self._store.get(STATE, TREE))
+        return TreeHead(tree.size, tree.root())
 
     async def entry(self, index: int) -> dict[str, Any] | None:
         document = await self._store.get(JOURNAL, entry_key(index))
-        return _public(document) if document else None
+        return public_entry(document) if document else None
 
     async def entries(
         self,
@@ -86,40 +343,140 @@ class Journal:
         found = await self._store.find(
             JOURNAL, where, sort=[("index", 1)], limit=min(limit, MAX_PAGE)
         )
-        return [_public(doc) for doc in found]
+        return [public_entry(doc) for doc in found]
 
-    async def verify(self, batch: int = MAX_PAGE) -> int | None:
-        """Recompute the whole chain against the head; the first broken or missing index, or
-        None if the journal is intact. Entries removed from the end show as missing too."""
-        head = await self.head()
-        check = ChainCheck()
-        while True:
-            page = await self._store.find(
-                JOURNAL, {"_id": {"$gte": entry_key(check.checked)}}, sort=[("_id", 1)], limit=batch
-            )
-            for entry in page:
-                if not check.accepts(entry):
-                    return check.checked
-            if len(page) < batch:
-                break
-        if check.checked != head.size or check.last_hash != head.last_hash:
-            return min(check.checked, head.size)
-        return None
+    async def payload(self, entry: dict[str, Any]) -> OpenedPayload:
+        return await self._vault.open(self._store, entry)
 
+    async def parties(self, subject: str) -> frozenset[str]:
+        return await self._vault.parties(self._store, subject)
 
-def _head(document: dict[str, Any] | None) -> Head:
-    if document is None:
-        return Head(0, GENESIS_HASH)
-    return Head(int(document["size"]), str(document["last_hash"]))
+    async def is_shredded(self, subject: str) -> bool:
+        document = await self._store.get(SUBJECT_KEYS, subject)
+        return document is not None and document.get("wrapped") is None
+
+    async def inclusion_proof(self, index: int, size: int) -> InclusionProof:
+        """The audit path of entry `index` in the tree of `size` (index < size <= tree size)."""
+        return await inclusion_proof(self._store, index, size)
+
+    async def consistency_proof(self, first: int, second: int) -> list[bytes]:
+        return await consistency_proof(self._store, first, second)
+
+    async def root_at(self, size: int) -> bytes:
+        return await tree_root(self._store, size)
 
 
-async def _move_head(tx: Transaction, current: dict[str, Any] | None, new: Head) -> None:
-    state = {"_id": HEAD, "size": new.size, "last_hash": new.last_hash}
+async def _save_tracker(
+    tx: Transaction, current: dict[str, Any] | None, tracker: ProducerSequence
+) -> None:
+    document = {"_id": tracker.producer, **tracker.to_document()}
     if current is None:
-        await tx.insert(STATE, state)
+        await tx.insert(PRODUCERS, document)
     else:
-        await tx.replace(STATE, state, expected_version=int(current["_version"]))
+        await tx.replace(PRODUCERS, document, expected_version=int(current["_version"]))
 
 
-def _public(document: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in document.items() if not k.startswith("_")}
+class Checkpoints:
+    """Signs checkpoints of the journal and serves them; never stores two inconsistent ones."""
+
+    def __init__(
+        self,
+        store: DocumentStore,
+        clock: Clock,
+        journal: Journal,
+        signer: SigningKeyRing,
+        origin: str,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._journal = journal
+        self._signer = signer
+        self.origin = origin
+
+    def verifier_keys(self) -> list[str]:
+        return self._signer.verifier_keys()
+
+    async def latest(self) -> StoredCheckpoint | None:
+        found = await self._store.find(CHECKPOINTS, sort=[("_id", -1)], limit=1)
+        return self._stored(found[0]) if found else None
+
+    async def since(self, from_size: int, limit: int) -> list[StoredCheckpoint]:
+        found = await self._store.find(
+            CHECKPOINTS,
+            {"_id": {"$gte": checkpoint_key(from_size)}},
+            sort=[("_id", 1)],
+            limit=min(limit, MAX_PAGE),
+        )
+        return [self._stored(doc) for doc in found]
+
+    def _stored(self, document: dict[str, Any]) -> StoredCheckpoint:
+        # The root served is the one the signature covers, not a copy beside it.
+        note = str(document["note"])
+        checkpoint = open_checkpoint(note, self._signer.published, origin=self.origin)
+        if checkpoint.size != int(document["size"]):
+            raise IntegrityError(f"checkpoint {document['_id']} does not match its note")
+        return StoredCheckpoint(checkpoint, note, str(document["signed_at"]))
+
+    async def sign_if_grown(self) -> StoredCheckpoint | None:
+        """Sign a checkpoint of the current tree if it grew since the last one, after proving
+        the new tree extends the last signed one; None if nothing was signed."""
+        head = await self._journal.head()
+        latest = await self.latest()
+        if latest is not None and head.size <= latest.checkpoint.size:
+            if head.size < latest.checkpoint.size:
+                self._journal.stats.count("checkpoints_refused")
+                log.error(
+                    "journal has %d entries but checkpoint %d was signed: entries lost",
+                    head.size,
+                    latest.checkpoint.size,
+                )
+            return None
+        if not await self._extends(latest, head):
+            self._journal.stats.count("checkpoints_refused")
+            return None
+        checkpoint = Checkpoint(self.origin, head.size, head.root)
+        note = checkpoint.sign([self._signer.active])
+        signed_at = to_iso(self._clock.now())
+        try:
+            await self._store.insert(
+                CHECKPOINTS,
+                {
+                    "_id": checkpoint_key(head.size),
+                    "size": head.size,
+                    "root": head.root.hex(),
+                    "note": note,
+                    "signed_at": signed_at,
+                    "key_id": self._signer.active.key_id,
+                },
+            )
+        except DuplicateKeyError:
+            return None  # another signer got there first, with the same tree
+        self._journal.stats.count("checkpoints_signed")
+        return StoredCheckpoint(checkpoint, note, signed_at)
+
+    async def _extends(self, latest: StoredCheckpoint | None, head: TreeHead) -> bool:
+        try:
+            if await self._journal.root_at(head.size) != head.root:
+                log.error("stored tree nodes disagree with the compact range at %d", head.size)
+                return False
+            if latest is None or latest.checkpoint.size == 0:
+                return True
+            old = latest.checkpoint
+            proof = await self._journal.consistency_proof(old.size, head.size)
+        except JournalCorruptError:
+            log.exception("cannot prove the tree extends the last checkpoint")
+            return False
+        if not merkle.verify_consistency(old.size, head.size, old.root, head.root, proof):
+            log.error("tree of %d is NOT consistent with checkpoint %d", head.size, old.size)
+            return False
+        return True
+
+    async def receipt(self, index: int) -> Receipt | None:
+        """The tlog-proof of entry `index` under the latest checkpoint; None if no checkpoint
+        covers it yet."""
+        latest = await self.latest()
+        entry = await self._journal.entry(index)
+        if latest is None or entry is None or index >= latest.checkpoint.size:
+            return None
+        proof = await self._journal.inclusion_proof(index, latest.checkpoint.size)
+        return Receipt(index, tuple(proof.path), latest.note, extra=leaf_data(entry))

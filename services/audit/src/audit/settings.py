@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import Field
+
 from shared.settings import BaseServiceSettings, service_config
 
 
@@ -11,3 +13,16 @@ class Settings(BaseServiceSettings):
     service_name: ClassVar[str] = "audit"
     default_port: ClassVar[int] = 8105
     model_config = service_config("audit")
+
+    checkpoint_origin: str = Field(
+        default="securact.local/audit",
+        description="The log's origin line in every checkpoint (C2SP tlog-checkpoint).",
+    )
+    checkpoint_interval_seconds: float = Field(
+        default=5.0, gt=0, description="How often a checkpoint is signed when the tree grew."
+    )
+    gap_delay_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How long a producer_seq gap may stay open before it is declared.",
+    )

@@ -1,0 +1,111 @@
+"""`securact-audit verify` and `securact-audit verify-receipt`: the journal's offline checks.
+
+`verify` reads audit's store (from the usual settings) and checks it as `audit.verify` says;
+exit status 0 when intact, 1 naming the first broken index. `verify-receipt` needs nothing but
+a receipt file and the log's public key: no store, no network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from audit.checkpoint import FormatError, verify_receipt
+from audit.settings import Settings
+from audit.verify import verify_journal
+from shared.clock import SystemClock
+from shared.crypto import IntegrityError, VerifierKey, load_or_create_signing_ring
+from shared.store import open_store
+
+EXIT_OK = 0
+EXIT_BROKEN = 1
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="securact-audit", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    verify = commands.add_parser("verify", help="rebuild and check the whole journal")
+    verify.add_argument(
+        "--public-key",
+        action="append",
+        default=[],
+        metavar="VKEY",
+        help="C2SP verifier key of the log (repeatable); default: the signing key file's keys",
+    )
+    verify.add_argument("--origin", help="expected checkpoint origin (default: from settings)")
+    receipt = commands.add_parser("verify-receipt", help="check a saved receipt offline")
+    receipt.add_argument("--receipt", required=True, type=Path, metavar="FILE")
+    receipt.add_argument("--public-key", required=True, action="append", metavar="VKEY")
+    receipt.add_argument("--origin", help="require this checkpoint origin")
+    receipt.add_argument(
+        "--leaf", type=Path, metavar="FILE", help="the leaf, if the receipt does not carry it"
+    )
+    return parser
+
+
+def main(argv: Sequence[str], out: TextIO = sys.stdout) -> int:
+    """Run one command; returns the process exit status."""
+    options = build_parser().parse_args(argv)
+    try:
+        if options.command == "verify":
+            return asyncio.run(_verify(options, out))
+        return _verify_receipt(options, out)
+    except (ValueError, OSError) as error:
+        out.write(f"error: {error}\n")
+        return EXIT_USAGE
+
+
+async def _verify(options: argparse.Namespace, out: TextIO) -> int:
+    settings = Settings()
+    keys = [VerifierKey.from_string(k) for k in options.public_key]
+    if not keys:
+        if not settings.signing_key_file.exists():
+            out.write("error: no --public-key and no signing key file\n")
+            return EXIT_USAGE
+        ring = load_or_create_signing_ring(
+            settings.signing_key_file, settings.checkpoint_origin, SystemClock()
+        )
+        keys = list(ring.published)
+    store = open_store(settings.store_url, settings.service_name)
+    await store.connect()
+    try:
+        report = await verify_journal(
+            store, keys, origin=options.origin or settings.checkpoint_origin
+        )
+    finally:
+        await store.close()
+    first = report.first()
+    if first is None:
+        out.write(f"journal intact: {report.entries} entries, {report.checkpoints} checkpoints\n")
+        return EXIT_OK
+    out.write(f"journal broken at index {first.index}: {first.reason}\n")
+    for finding in sorted(report.findings, key=lambda f: f.index)[1:20]:
+        out.write(f"  also at index {finding.index}: {finding.reason}\n")
+    return EXIT_BROKEN
+
+
+def _verify_receipt(options: argparse.Namespace, out: TextIO) -> int:
+    keys = [VerifierKey.from_string(k) for k in options.public_key]
+    text = options.receipt.read_text(encoding="utf-8")
+    leaf = options.leaf.read_bytes() if options.leaf else None
+    try:
+        verified = verify_receipt(text, keys, origin=options.origin, leaf=leaf)
+    except (IntegrityError, FormatError) as error:
+        out.write(f"receipt INVALID: {error}\n")
+        return EXIT_BROKEN
+    checkpoint = verified.checkpoint
+    out.write(
+        f"receipt valid: entry {verified.index} is in {checkpoint.origin} "
+        f"at size {checkpoint.size} (root {checkpoint.root.hex()})\n"
+    )
+    if verified.entry is not None:
+        out.write(
+            f"  event {verified.entry.get('event_id')} {verified.entry.get('type')} "
+            f"journaled at {verified.entry.get('journaled_at')}\n"
+        )
+    return EXIT_OK

@@ -1,0 +1,191 @@
+"""Payloads kept apart from the log, encrypted under one data key per subject (DESIGN §4, §6).
+
+Each subject (`act:<id>`, `service:<name>`, ...) gets a random 256-bit DEK the first time an
+event about it is journaled; the DEK is stored wrapped by the KEK ring, beside the subject's
+parties (the offices and recipients whose events name it, who may read its payloads). Each
+payload is sealed with AES-256-GCM under that DEK, with the event id as associated data, so a
+ciphertext moved to another entry does not open.
+
+Shredding a subject destroys its wrapped DEK and leaves a tombstone: every payload of the
+subject becomes unrecoverable (its salt is inside the ciphertext, so the leaf's commitment can
+no longer be tested against a guess), later payloads of the subject are not kept at all, and the
+Merkle log is untouched.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import secrets
+from collections import OrderedDict
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Final
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from audit.domain import parties_of, payload_commitment, sealed_record
+from shared.clock import Clock
+from shared.contracts.envelope import Envelope
+from shared.crypto import DataKey, IntegrityError, KeyRing, WrappedDek
+from shared.store.port import DocumentReader, DocumentStore, Transaction, to_iso
+
+log = logging.getLogger(__name__)
+
+SUBJECT_KEYS: Final = "journal_subject_keys"
+PAYLOADS: Final = "journal_payloads"
+NONCE_SIZE: Final = 12
+KEY_CACHE_SIZE: Final = 1024
+
+
+class PayloadState(StrEnum):
+    AVAILABLE = "available"
+    SHREDDED = "shredded"
+    ABSENT = "absent"
+
+
+@dataclass(frozen=True)
+class OpenedPayload:
+    state: PayloadState
+    record: dict[str, Any] | None = None
+    """payload, salt (hex), actor, correlation_id, causation_id: when available."""
+
+
+def _object_id(subject: str) -> str:
+    # What the wrapped DEK is bound to: a wrap moved to another subject does not unwrap.
+    return f"audit-subject:{subject}"
+
+
+class PayloadVault:
+    """Seals, opens and shreds payloads; keeps a bounded cache of unwrapped subject keys."""
+
+    def __init__(self, keyring: KeyRing, clock: Clock) -> None:
+        self._keyring = keyring
+        self._clock = clock
+        self._keys: OrderedDict[str, DataKey] = OrderedDict()
+
+    async def seal(self, tx: Transaction, envelope: Envelope, salt: bytes) -> bool:
+        """Store the envelope's payload encrypted, in `tx`; False if its subject is shredded."""
+        key = await self._subject_key(tx, envelope)
+        if key is None:
+            return False
+        nonce = secrets.token_bytes(NONCE_SIZE)
+        ciphertext = AESGCM(key.material).encrypt(
+            nonce, sealed_record(envelope, salt), envelope.event_id.encode("utf-8")
+        )
+        await tx.insert(
+            PAYLOADS,
+            {
+                "_id": envelope.event_id,
+                "subject": envelope.subject,
+                "dek_id": key.dek_id.hex(),
+                "nonce": base64.b64encode(nonce).decode("ascii"),
+                "ciphertext": base64.b64encode(ciphertext).decode("ascii"),
+            },
+        )
+        return True
+
+    async def _subject_key(self, tx: Transaction, envelope: Envelope) -> DataKey | None:
+        subject = envelope.subject
+        document = await tx.get(SUBJECT_KEYS, subject)
+        parties = parties_of(envelope)
+        if document is None:
+            key, wrapped = await self._keyring.new_data_key(_object_id(subject))
+            await tx.insert(
+                SUBJECT_KEYS,
+                {
+                    "_id": subject,
+                    "wrapped": wrapped.model_dump(mode="json"),
+                    "parties": sorted(parties),
+                    "created_at": to_iso(self._clock.now()),
+                    "shredded_at": None,
+                },
+            )
+            self._remember(subject, key)
+            return key
+        if document.get("wrapped") is None:
+            return None
+        known = set(document.get("parties", []))
+        if not parties <= known:
+            version = int(document.pop("_version"))
+            document["parties"] = sorted(known | parties)
+            await tx.replace(SUBJECT_KEYS, document, expected_version=version)
+        return await self._unwrapped(subject, document)
+
+    async def _unwrapped(self, subject: str, document: dict[str, Any]) -> DataKey:
+        cached = self._keys.get(subject)
+        if cached is not None:
+            self._keys.move_to_end(subject)
+            return cached
+        wrapped = WrappedDek.model_validate(document["wrapped"])
+        key = await self._keyring.unwrap(wrapped, _object_id(subject))
+        self._remember(subject, key)
+        return key
+
+    def _remember(self, subject: str, key: DataKey) -> None:
+        self._keys[subject] = key
+        if len(self._keys) > KEY_CACHE_SIZE:
+            self._keys.popitem(last=False)
+
+    async def parties(self, reader: DocumentReader, subject: str) -> frozenset[str]:
+        """Who the subject belongs to (empty once shredded)."""
+        document = await reader.get(SUBJECT_KEYS, subject)
+        return frozenset(document.get("parties", [])) if document else frozenset()
+
+    async def open(self, reader: DocumentReader, entry: dict[str, Any]) -> OpenedPayload:
+        """Decrypt the payload of a journal entry and check it against the leaf's commitment.
+
+        IntegrityError if the ciphertext or the commitment does not verify.
+        """
+        subject = str(entry["subject"])
+        event_id = str(entry["event_id"])
+        key_document = await reader.get(SUBJECT_KEYS, subject)
+        if key_document is not None and key_document.get("wrapped") is None:
+            return OpenedPayload(PayloadState.SHREDDED)
+        sealed = await reader.get(PAYLOADS, event_id)
+        if sealed is None or key_document is None:
+            return OpenedPayload(PayloadState.ABSENT)
+        key = await self._unwrapped(subject, key_document)
+        if sealed.get("dek_id") != key.dek_id.hex():
+            raise IntegrityError(f"payload of {event_id} is under another key")
+        try:
+            plaintext = AESGCM(key.material).decrypt(
+                base64.b64decode(sealed["nonce"]),
+                base64.b64decode(sealed["ciphertext"]),
+                event_id.encode("utf-8"),
+            )
+        except InvalidTag:
+            raise IntegrityError(f"payload of {event_id} does not decrypt") from None
+        record: dict[str, Any] = json.loads(plaintext)
+        salt = bytes.fromhex(record["salt"])
+        if payload_commitment(salt, record["payload"]) != entry["payload_commitment"]:
+            raise IntegrityError(f"payload of {event_id} does not match its commitment")
+        return OpenedPayload(PayloadState.AVAILABLE, record)
+
+    async def shred(self, store: DocumentStore, subject: str) -> bool:
+        """Destroy the subject's key (leaving a tombstone); True if a key was destroyed."""
+        self._keys.pop(subject, None)
+        now = to_iso(self._clock.now())
+        async with store.transaction() as tx:
+            document = await tx.get(SUBJECT_KEYS, subject)
+            tombstone: dict[str, Any] = {
+                "_id": subject,
+                "wrapped": None,
+                "parties": [],
+                "shredded_at": now,
+            }
+            if document is None:
+                await tx.insert(SUBJECT_KEYS, {**tombstone, "created_at": now})
+                destroyed = False
+            else:
+                destroyed = document.get("wrapped") is not None
+                version = int(document["_version"])
+                created = document.get("created_at", now)
+                await tx.replace(
+                    SUBJECT_KEYS, {**tombstone, "created_at": created}, expected_version=version
+                )
+        self._keys.pop(subject, None)
+        log.info("subject key shredded (destroyed=%s)", destroyed)
+        return destroyed

@@ -1,0 +1,185 @@
+"""Audit's HTTP API over a real journal, with tokens signed by a key set made here and served
+to a real `TokenVerifier` through an in-process JWKS endpoint."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from fastapi import FastAPI
+
+from audit import merkle
+from audit.api import journal_router
+from audit.checkpoint import Checkpoint, verify_receipt
+from audit.domain import leaf_data
+from shared.auth import TokenVerifier, VerifierConfig, install_token_verifier
+from shared.crypto import VerifierKey
+from shared.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
+from tests.unit.audit.conftest import ORIGIN, PERSON, Audit, event, fill
+
+JWKS_URL = "http://identity.test/.well-known/jwks.json"
+ISSUER = "http://identity.test"
+TOKEN_KEY = Ed25519PrivateKey.generate()
+
+
+def _jwks(_request: httpx.Request) -> httpx.Response:
+    raw = TOKEN_KEY.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    x = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    return httpx.Response(
+        200, json={"keys": [{"kty": "OKP", "crv": "Ed25519", "x": x, "kid": "k1", "alg": "EdDSA"}]}
+    )
+
+
+def token(audit: Audit, role: str, subject: str = "u-1", office_id: str | None = None) -> str:
+    now = audit.clock.now()
+    claims: dict[str, Any] = {
+        "iss": ISSUER,
+        "aud": "audit",
+        "sub": subject,
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(minutes=5)).timestamp()),
+        "role": role,
+    }
+    if office_id:
+        claims["office_id"] = office_id
+    return jwt.encode(claims, TOKEN_KEY, algorithm="EdDSA", headers={"kid": "k1"})
+
+
+@pytest.fixture
+async def client(audit: Audit) -> AsyncIterator[httpx.AsyncClient]:
+    app = FastAPI()
+    install_problem_handlers(app)
+    app.include_router(journal_router(audit.journal, audit.checkpoints))
+    async with httpx.AsyncClient(transport=httpx.MockTransport(_jwks)) as jwks_http:
+        install_token_verifier(
+            app,
+            TokenVerifier(
+                VerifierConfig(JWKS_URL, ISSUER, frozenset({"audit"})), jwks_http, audit.clock
+            ),
+        )
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://audit") as http:
+            yield http
+
+
+def bearer(value: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {value}"}
+
+
+async def test_checkpoint_is_served_as_a_signed_note(
+    audit: Audit, client: httpx.AsyncClient
+) -> None:
+    assert (await client.get("/v1/checkpoint")).status_code == 404
+    await fill(audit, 3)
+    await audit.checkpoints.sign_if_grown()
+    answer = await client.get("/v1/checkpoint")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/plain")
+    assert answer.text.startswith(f"{ORIGIN}\n3\n")
+    keys = (await client.get("/v1/verifier-keys")).text.split()
+    assert [VerifierKey.from_string(k) for k in keys] == list(audit.signer.published)
+    listed = (await client.get("/v1/checkpoints", params={"from_size": 1})).json()
+    assert [c["size"] for c in listed["checkpoints"]] == [3]
+
+
+async def test_payloads_only_for_the_operator_and_the_subjects_parties(
+    audit: Audit, client: httpx.AsyncClient
+) -> None:
+    await audit.journal.append(event(audit.clock, actor="office:7", seq=1))
+    anonymous = (await client.get("/v1/entries/0")).json()
+    assert anonymous["payload_state"] == "withheld"
+    assert "payload" not in anonymous
+    assert PERSON not in str(anonymous)
+    assert anonymous["leaf_hash"] == merkle.leaf_hash(leaf_data(anonymous)).hex()
+
+    for headers in (
+        bearer(token(audit, "operator")),
+        bearer(token(audit, "bailiff", office_id="7")),
+    ):
+        shown = (await client.get("/v1/entries/0", headers=headers)).json()
+        assert shown["payload_state"] == "available"
+        assert shown["payload"]["recipient"] == PERSON
+        assert shown["actor"] == "office:7"
+    other_office = (
+        await client.get("/v1/entries/0", headers=bearer(token(audit, "bailiff", office_id="8")))
+    ).json()
+    assert "payload" not in other_office
+    stranger = (await client.get("/v1/entries/0", headers=bearer(token(audit, "recipient")))).json()
+    assert "payload" not in stranger
+    refused = await client.get("/v1/entries/0", headers=bearer("not-a-token"))
+    assert refused.status_code == 401
+
+
+async def test_after_shredding_even_the_operator_gets_no_payload(
+    audit: Audit, client: httpx.AsyncClient
+) -> None:
+    await audit.journal.append(event(audit.clock, seq=1))
+    await audit.journal.shred_subject("act:1")
+    shown = (await client.get("/v1/entries/0", headers=bearer(token(audit, "operator")))).json()
+    assert shown["payload_state"] == "shredded"
+    assert "payload" not in shown
+
+
+async def test_entries_by_subject_keep_the_smoke_test_shape(
+    audit: Audit, client: httpx.AsyncClient
+) -> None:
+    await audit.journal.append(
+        event(audit.clock, subject="service:notify", event_type="notify.started.v1")
+    )
+    body = (await client.get("/v1/entries", params={"subject": "service:notify"})).json()
+    assert [e["type"] for e in body["entries"]] == ["notify.started.v1"]
+
+
+async def test_proofs_and_receipts_up_to_the_signed_size(
+    audit: Audit, client: httpx.AsyncClient
+) -> None:
+    await fill(audit, 7)
+    signed = await audit.checkpoints.sign_if_grown()
+    assert signed is not None
+    await fill(audit, 2, first_seq=8)  # not yet checkpointed
+
+    proof = (await client.get("/v1/proofs/inclusion", params={"index": 4})).json()
+    assert proof["size"] == 7
+    assert merkle.verify_inclusion(
+        4,
+        7,
+        bytes.fromhex(proof["leaf_hash"]),
+        [bytes.fromhex(p) for p in proof["audit_path"]],
+        signed.checkpoint.root,
+    )
+    at_five = (await client.get("/v1/proofs/inclusion", params={"index": 4, "size": 5})).json()
+    consistency = (
+        await client.get("/v1/proofs/consistency", params={"first": 5, "second": 7})
+    ).json()
+    assert merkle.verify_consistency(
+        5,
+        7,
+        bytes.fromhex(at_five["root"]),
+        signed.checkpoint.root,
+        [bytes.fromhex(p) for p in consistency["consistency_path"]],
+    )
+
+    beyond = await client.get("/v1/proofs/inclusion", params={"index": 1, "size": 8})
+    assert beyond.status_code == 400
+    assert beyond.headers["content-type"] == PROBLEM_MEDIA_TYPE
+    assert (
+        await client.get("/v1/proofs/consistency", params={"first": 2, "second": 9})
+    ).status_code == 400
+    assert (await client.get("/v1/proofs/inclusion", params={"index": 99})).status_code == 404
+    assert (await client.get("/v1/proofs/inclusion", params={"index": 7})).status_code == 400
+
+    receipt = await client.get("/v1/receipts/3")
+    assert receipt.status_code == 200
+    verified = verify_receipt(receipt.text, audit.signer.published, origin=ORIGIN)
+    assert verified.checkpoint == Checkpoint(ORIGIN, 7, signed.checkpoint.root)
+    assert verified.entry is not None
+    assert verified.entry["index"] == 3
+    assert (await client.get("/v1/receipts/8")).status_code == 409
+    assert (await client.get("/v1/receipts/50")).status_code == 404
