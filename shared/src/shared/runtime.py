@@ -31,6 +31,7 @@ from shared.auth import (
     VerifierConfig,
     install_token_verifier,
 )
+from shared.auth.revocations import RevocationListener
 from shared.clock import Clock, clock_from_environment
 from shared.contracts.envelope import Envelope, EventPayload, new_envelope
 from shared.contracts.platform import STARTED_BY_SERVICE
@@ -57,6 +58,8 @@ log = logging.getLogger(__name__)
 
 BROKER_RETRY_MAX_SECONDS = 15.0
 
+Job = Callable[[], Coroutine[Any, Any, None]]
+
 
 def release_of(package: str) -> str:
     try:
@@ -75,6 +78,7 @@ class ServiceRuntime:
         clock: Clock | None = None,
         indexes: Sequence[Index] = (),
         span_exporter: SpanExporter | None = None,
+        http: httpx.AsyncClient | None = None,
     ) -> None:
         self.settings = settings
         self.service = settings.service_name
@@ -112,8 +116,10 @@ class ServiceRuntime:
                 settings, settings.s3_bucket or f"securact-{self.service}"
             )
         self.retry = RetryPolicy(max_attempts=settings.consumer_max_attempts)
-        # Outgoing HTTP (identity's JWKS, provider APIs); closed when the process stops.
-        self.http = httpx.AsyncClient(timeout=10.0)
+        # Outgoing HTTP (identity's JWKS and revocations, provider APIs); closed at stop unless
+        # the caller passed its own.
+        self._owns_http = http is None
+        self.http = http or httpx.AsyncClient(timeout=10.0)
         self.revocations = InMemoryRevocationList(self.clock)
         self.token_verifier = TokenVerifier(
             VerifierConfig(
@@ -125,12 +131,25 @@ class ServiceRuntime:
             self.clock,
             self.revocations,
         )
-        self._jobs: list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]] = []
-        self._shutdown_hooks: list[Callable[[], Coroutine[Any, Any, None]]] = []
-        self._indexes = (*OutboxRelay.indexes(), *INBOX_INDEXES, *indexes)
-        self._consumers: list[EventConsumer] = []
         self._tasks: list[asyncio.Task[None]] = []
         self.broker_started = asyncio.Event()
+        # Revoked sessions reach every replica of every service within seconds (issue 4).
+        self.revocation_listener = RevocationListener(
+            self.broker,
+            self.topology,
+            service=self.service,
+            instance_id=self.instance_id,
+            revocations=self.revocations,
+            clock=self.clock,
+            identity_url=settings.identity_url,
+            http=self.http,
+            broker_started=self.broker_started,
+        )
+        self.revocation_listener.register()
+        self._jobs: list[tuple[str, Job]] = []
+        self._shutdown_hooks: list[Job] = []
+        self._indexes = (*OutboxRelay.indexes(), *INBOX_INDEXES, *indexes)
+        self._consumers: list[EventConsumer] = []
 
     def inbox(self, consumer: str) -> Inbox:
         """An inbox whose effects may emit events (the relay wakes after each commit)."""
@@ -157,12 +176,12 @@ class ServiceRuntime:
         consumer.register()
         self._consumers.append(consumer)
 
-    def background(self, name: str, job: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    def background(self, name: str, job: Job) -> None:
         """Run `job()` for the app's lifetime: started once the runtime runs, cancelled before
         the store closes. A job that returns or fails is logged, not restarted."""
         self._jobs.append((name, job))
 
-    def every(self, name: str, interval: timedelta, job: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    def every(self, name: str, interval: timedelta, job: Job) -> None:
         """Run `job()` every `interval` for the app's lifetime; a failing run is logged and the
         next one still happens."""
 
@@ -178,7 +197,7 @@ class ServiceRuntime:
 
         self.background(name, loop)
 
-    def on_shutdown(self, hook: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    def on_shutdown(self, hook: Job) -> None:
         """Await `hook()` when the app stops, after background jobs, before the store closes."""
         self._shutdown_hooks.append(hook)
 
@@ -203,6 +222,10 @@ class ServiceRuntime:
         await self.outbox.publish_alone(self.envelope(started, subject=f"service:{self.service}"))
         for name, job in self._jobs:
             self._tasks.append(asyncio.create_task(job(), name=name))
+        # In the background: identity may not answer yet while the platform starts.
+        self._tasks.append(
+            asyncio.create_task(self.revocation_listener.catch_up(), name="revocations")
+        )
         log.info("%s started (instance %s)", self.service, self.instance_id)
 
     async def stop(self) -> None:
@@ -212,6 +235,8 @@ class ServiceRuntime:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        with contextlib.suppress(Exception):
+            await self.revocation_listener.close()
         for hook in self._shutdown_hooks:
             try:
                 await hook()
@@ -222,7 +247,8 @@ class ServiceRuntime:
         with contextlib.suppress(Exception):
             await self.broker.stop()
         await self.store.close()
-        await self.http.aclose()
+        if self._owns_http:
+            await self.http.aclose()
         self.telemetry.force_flush(timeout_millis=2_000)
 
     async def _connect_broker(self) -> None:

@@ -1,15 +1,14 @@
-"""`securact-identity`: run the identity service."""
+"""`securact-identity [serve | create-operator | rotate-token-key]`."""
 
 from __future__ import annotations
 
-from identity.main import create_app
-from identity.settings import Settings
-from shared.serve import serve
+import sys
+
+from identity.cli import run
 
 
 def main() -> None:
-    settings = Settings()
-    serve(create_app(settings), settings)
+    sys.exit(run(sys.argv[1:]))
 
 
 if __name__ == "__main__":

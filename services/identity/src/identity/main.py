@@ -2,15 +2,69 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from datetime import timedelta
 
+import httpx
+from fastapi import FastAPI
+from opentelemetry.sdk.trace.export import SpanExporter
+
+from identity.api import identity_router, install_identity_errors, token_router
+from identity.consumers import declarations_subscription
+from identity.records import INDEXES
+from identity.service import Identity
 from identity.settings import Settings
+from identity.tokens import TokenIssuer, TokenKeyFile
+from shared.auth import TokenVerifier, VerifierConfig, install_token_verifier
 from shared.clock import Clock
 from shared.runtime import ServiceRuntime
 
+ACCOUNTS_INBOX = "identity.accounts"
 
-def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
-    runtime = ServiceRuntime(settings or Settings(), clock=clock)
-    return runtime.create_app(
-        title="Identity: accounts, sessions, OAuth2 clients and the recipient portal"
+
+def own_token_verifier(identity: Identity, settings: Settings, clock: Clock) -> TokenVerifier:
+    """Identity verifies its own tokens with the shared verifier, fed its key set in process
+    (an httpx transport answering the JWKS, no HTTP call to itself) and its store as the
+    revocation list (the source of truth: no event delay)."""
+    issuer = identity.ctx.issuer
+
+    def serve_jwks(_request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=issuer.jwks())
+
+    config = VerifierConfig(
+        jwks_url=f"{settings.issuer}/.well-known/jwks.json",
+        issuer=settings.issuer,
+        audiences=frozenset({settings.token_audience}),
+        cache_ttl=timedelta(seconds=30),
+        min_refetch_interval=timedelta(seconds=1),
     )
+    http = httpx.AsyncClient(transport=httpx.MockTransport(serve_jwks))
+    return TokenVerifier(config, http, clock, identity.revocations)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    span_exporter: SpanExporter | None = None,
+) -> FastAPI:
+    settings = settings or Settings()
+    runtime = ServiceRuntime(settings, clock=clock, indexes=INDEXES, span_exporter=span_exporter)
+    keys = TokenKeyFile(settings.token_key_file, runtime.clock)
+    issuer = TokenIssuer(
+        keys,
+        runtime.clock,
+        issuer=settings.issuer,
+        audiences=settings.token_audiences,
+        ttl=timedelta(seconds=settings.access_token_ttl_seconds),
+    )
+    identity = Identity(runtime.store, runtime.outbox, runtime.clock, settings, issuer)
+    runtime.subscribe(declarations_subscription(identity.accounts, runtime.inbox(ACCOUNTS_INBOX)))
+    app = runtime.create_app(
+        title="Identity: accounts, sessions, OAuth2 clients and the recipient portal",
+        routers=[token_router(identity), identity_router(identity)],
+        on_start=[keys.ensure, identity.start],
+    )
+    install_identity_errors(app)
+    install_token_verifier(app, own_token_verifier(identity, settings, runtime.clock))
+    app.state.identity = identity
+    return app

@@ -2,12 +2,59 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
+from pydantic import Field, SecretStr
+
 from shared.settings import BaseServiceSettings, service_config
+
+PLATFORM_AUDIENCES = ("identity", "consent", "delivery", "notify", "audit", "retention")
 
 
 class Settings(BaseServiceSettings):
     service_name: ClassVar[str] = "identity"
     default_port: ClassVar[int] = 8101
     model_config = service_config("identity")
+
+    # Argon2id: OWASP's first recommended profile is m=19 MiB/t=2; we take more memory and a
+    # pass more (bench: `make bench` reports the login rate these give on the machine).
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_cost_kib: int = Field(default=65536, ge=8)
+    argon2_parallelism: int = Field(default=1, ge=1)
+
+    token_key_file: Path = Field(
+        default=Path("var/keys/identity-tokens.json"),
+        description="Identity's own Ed25519 token keys (0600 JSON), rotated with the CLI.",
+    )
+    token_audiences: tuple[str, ...] = PLATFORM_AUDIENCES
+    access_token_ttl_seconds: int = Field(default=600, ge=30)
+    session_ttl_hours: int = Field(default=12, ge=1, description="refresh-token family lifetime")
+    key_publish_lead_seconds: int = Field(
+        default=600, description="a rotated key is published this long before it signs"
+    )
+
+    activation_link_ttl_hours: int = Field(default=72, ge=1)
+    reset_link_ttl_minutes: int = Field(default=60, ge=5)
+
+    throttle_free_failures: int = Field(default=5, ge=1)
+    throttle_ip_free_failures: int = Field(
+        default=20, ge=1, description="higher than per account: offices share NAT addresses"
+    )
+    throttle_max_delay_seconds: int = Field(default=900, ge=1)
+    throttle_forget_after_seconds: int = Field(default=3600, ge=60)
+
+    ip_hash_pepper: SecretStr = SecretStr("securact-dev-ip-pepper")
+    terms_notice_months: int = Field(default=1, ge=1, description="CGU §4: one month's notice")
+    totp_issuer: str = "SECURACT-NG"
+
+    seed_dev_credentials_file: Path | None = Field(
+        default=None,
+        description="Dev only: seed a demo office client and an operator, write them here.",
+    )
+
+    @property
+    def issuer(self) -> str:
+        """The tokens' `iss` and the base of e-mailed links: the platform-wide `identity_url`
+        (`SECURACT_IDENTITY_URL`), which every service's verifier also expects."""
+        return self.identity_url.rstrip("/")

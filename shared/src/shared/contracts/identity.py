@@ -1,1 +1,253 @@
-"""Events of the identity service (issue 4)."""
+"""Events of the identity service (issue 4).
+
+Subjects are `account:<id>` for everything about an account, `client:<id>` for office clients and
+`terms:v<N>` for CGU versions. Personal data is limited to what a consumer needs: notify needs an
+e-mail address (and the link it must send), consent needs the declaration id; the identification
+journal gets an HMAC of the IP address, never the address, the identifier typed or a password.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import AwareDatetime, EmailStr, Field
+
+from shared.contracts.envelope import EventPayload
+from shared.contracts.registry import register
+
+
+class AccountRole(StrEnum):
+    RECIPIENT = "recipient"
+    OPERATOR = "operator"
+
+
+class IdentificationOutcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    THROTTLED = "throttled"
+    SUSPENDED = "suspended"
+    SECOND_FACTOR_REQUIRED = "second_factor_required"
+
+
+class SessionRevocationReason(StrEnum):
+    LOGOUT = "logout"
+    REFRESH_TOKEN_REUSE = "refresh_token_reuse"  # noqa: S105 - a reason, not a secret
+    TERMS_REFUSED = "terms_refused"
+
+
+class CredentialRevocationReason(StrEnum):
+    OPERATOR = "operator"
+    SUSPENSION = "suspension"
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - a reason, not a secret
+    TERMINATION = "termination"
+
+
+class TerminationReason(StrEnum):
+    RECIPIENT_REQUEST = "recipient_request"
+    TERMS_REFUSED = "terms_refused"
+
+
+@register
+class AccountCreatedV1(EventPayload):
+    """An account exists: a recipient's for a consent declaration, or an operator's."""
+
+    producer: ClassVar[str] = "identity"
+    fact: ClassVar[str] = "account-created"
+    version: ClassVar[int] = 1
+
+    account_id: str
+    role: AccountRole
+    declaration_id: str | None = Field(default=None, description="recipients only")
+    person_kind: str | None = Field(default=None, description="natural | legal (recipients)")
+
+
+@register
+class ActivationLinkIssuedV1(EventPayload):
+    """A single-use activation link was issued for an account: **notify consumes this event to
+    e-mail the link** (with the login identifier) to the address declared for the consent.
+
+    The link is a credential until used or expired: consumers must not log it.
+    """
+
+    producer: ClassVar[str] = "identity"
+    fact: ClassVar[str] = "activation-link-issued"
+    version: ClassVar[int] = 1
+
+    account_id: str
+    email: EmailStr
+    identifier: str = Field(description="the login identifier to show in the e-mail")
+    activation_url: str
+    expires_at: AwareDatetime
+
+
+@register
+class PasswordResetRequestedV1(EventPayload):
+    """A password reset link was issued: notify e-mails it. Single use, short-lived."""
+
+    producer: ClassVar[str] = "identity"
+    fact: ClassVar[str] = "password-reset-requested"
+    version: ClassVar[int] = 1
+
+    account_id: str
+    email: EmailStr
+    reset_url: str
+    expires_at: AwareDatetime
+
+
+@register
+class IdentificationAttemptedV1(EventPayload):
+    """Someone tried to identify (CGU traceability journal). Never the password or the
+    identifier typed: an unknown identifier gives `account_id` null."""
+
+    producer: ClassVar[str] = "identity"
+    fact: ClassVar[str] = "identification-attempted"
+    version: ClassVar[int] = 1
+
+    account_id: str | None = None
+    client_id: str | None = Field(default=None, description="office client (client credentials)")
+    outcome: IdentificationOutcome
+    ip_hash: str = Field(description="HMAC-SHA256 of the client IP under a server-side pepper")
+    second_factor: bool = False
+
+
+@register
+class TermsAcceptedV1(EventPayload):
+    """The holder of an account accepted a CGU version: this is the consent to electronic
+    service (CPC 748-2); consent activates the declaration on it."""
+
+    producer: ClassVar[str] = "identity"
+    fact: ClassVar[str] = "terms-accepted"
+    version: ClassVar[int] = 1
+
+    account_id: str
+    declaration_id: str | None
+    terms_version: int = Field(ge=1)
+    content_hash: str
+    accepted_at: AwareDatetime
+
+
+@register
+class TermsRefusedV1(EventPayload):
+    """The holder refused a CGU version: no access and no consent; refusing a new version after
+    having accepted an earlier one terminates the account (`identity.account-terminated.v1`)."""
+
+    producer: ClassVar[str] = "identity"
+    fact: ClassVar[str] = "terms-refused"
+    version: ClassVar[int] = 1
+
+    account_id: str
+    declaration_id: str | None
+    terms_version: int = Field(ge=1)
+    refused_at: AwareDatetime
+    leads_to_termination: bool
+
+
+@register
+class TermsPublishedV1(EventPayload):
+    """An operator published a CGU version taking effect at `effective_at` (at least one month
+    later). Retention schedules on it; notify warns each account via `terms-notice-issued`."""
+
+    producer: ClassVar[str] = "identity"
+    fact: ClassVar[str] = "terms-published"
+    version: ClassVar[int] = 1
+
+    terms_version: int = Field(ge=1)
+    content_hash: str
+    effective_at: AwareDatetime
+    published_at: AwareDatetime
+
+
+@register
+class TermsNoticeIssuedV1(EventPayload):
+    """Notify must warn this account's holder of a new CGU version (one event per account)."""
+
+    producer: ClassVar[str] = "identity"
+    fact: ClassVar[str] = "terms-notice-issued"
+    version: ClassVar[int] = 1
+
+    account_id: str
+    email: EmailStr
+    terms_version: int = Field(ge=1)
+    effective_at: AwareDatetime
+
+
+@register
+class AccountSuspendedV1(EventPayload):
+    """An operator suspended an account (suspected compromise): no login until reinstated."""
+
+    producer: ClassVar[str] = "identity"
+    fact: ClassVar[str] = "account-suspended"
+    version: ClassVar[int] = 1
+
+    account_id: str
+    reason: str = Field(max_length=200, description="operator's reason code, no personal data")
+
+
+@register
+class AccountReinstatedV1(EventPayload):
+    producer: ClassVar[str] = "identity"
+    fact: ClassVar[str] = "account-reinstated"
+    version: ClassVar[int] = 1
+
+    account_id: str
+
+
+@register
+class CredentialsRevokedV1(EventPayload):
+    """Every token of the account issued at or before `issued_before` is dead, in every service
+    (the shared verifier refuses them: `shared.auth.revocations`)."""
+
+    producer: ClassVar[str] = "identity"
+    fact: ClassVar[str] = "credentials-revoked"
+    version: ClassVar[int] = 1
+
+    account_id: str = Field(description="also the `sub` of the account's tokens")
+    issued_before: AwareDatetime
+    session_ids: list[str] = Field(default_factory=list)
+    reason: CredentialRevocationReason
+
+
+@register
+class SessionRevokedV1(EventPayload):
+    """One session (`sid`) is dead: logout, refresh-token reuse, CGU refusal."""
+
+    producer: ClassVar[str] = "identity"
+    fact: ClassVar[str] = "session-revoked"
+    version: ClassVar[int] = 1
+
+    account_id: str
+    session_id: str
+    reason: SessionRevocationReason
+
+
+@register
+class AccountTerminatedV1(EventPayload):
+    """The account is terminated: read-only (acts stay downloadable) until retention closes it
+    two months later (CGU §12); consent ends."""
+
+    producer: ClassVar[str] = "identity"
+    fact: ClassVar[str] = "account-terminated"
+    version: ClassVar[int] = 1
+
+    account_id: str
+    declaration_id: str | None
+    terminated_at: AwareDatetime
+    reason: TerminationReason
+
+
+@register
+class OfficeClientRegisteredV1(EventPayload):
+    """An operator registered a bailiff office's system as an OAuth2 client."""
+
+    producer: ClassVar[str] = "identity"
+    fact: ClassVar[str] = "office-client-registered"
+    version: ClassVar[int] = 1
+
+    client_id: str
+    office_id: str
+    bailiff_name: str
+    scopes: list[str]
+
+
+REVOCATION_EVENTS: tuple[type[EventPayload], ...] = (CredentialsRevokedV1, SessionRevokedV1)

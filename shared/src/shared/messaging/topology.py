@@ -23,6 +23,7 @@ BROKER_DELIVERY_LIMIT = 20
 # because its consumer has not started yet (RabbitMQ drops what no queue is bound to receive).
 PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
     "audit.journal": ("#",),
+    "identity.declarations": ("consent.declaration-registered.v1",),
 }
 
 

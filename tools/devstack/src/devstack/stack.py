@@ -191,6 +191,8 @@ def stack_environment(layout: StackLayout, caller: Mapping[str, str]) -> dict[st
         "SECURACT_AMQP_URL": f"amqp://guest:guest@127.0.0.1:{AMQP_PORT}/",
         "SECURACT_KEK_FILE": str(layout.keys_dir / "kek.json"),
         "SECURACT_SIGNING_KEY_FILE": str(layout.keys_dir / "signing.json"),
+        "SECURACT_IDENTITY_TOKEN_KEY_FILE": str(layout.keys_dir / "identity-tokens.json"),
+        "SECURACT_IDENTITY_SEED_DEV_CREDENTIALS_FILE": str(layout.var / "dev-credentials.json"),
     }
     env = dict(caller)
     for key, value in defaults.items():

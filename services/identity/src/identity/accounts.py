@@ -1,0 +1,567 @@
+"""Accounts: creation from a consent declaration, activation and reset links, passwords, TOTP,
+termination, and the operator's actions on accounts (issue 4 items 1, 2, 4, 6, 7, 8)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from identity import errors, totp
+from identity.domain import (
+    AccountStatus,
+    PasswordRejection,
+    check_password,
+    hash_secret,
+    new_identifier,
+    new_link_token,
+    normalize_identifier,
+)
+from identity.records import (
+    ACCOUNTS,
+    LINKS,
+    THROTTLES,
+    Context,
+    account_subject,
+    instant,
+    iso,
+    put,
+)
+from identity.sessions import revoke_credentials
+from shared.contracts.consent import DeclarationRegisteredV1
+from shared.contracts.envelope import Envelope
+from shared.contracts.identity import (
+    AccountCreatedV1,
+    AccountReinstatedV1,
+    AccountRole,
+    AccountSuspendedV1,
+    AccountTerminatedV1,
+    ActivationLinkIssuedV1,
+    CredentialRevocationReason,
+    PasswordResetRequestedV1,
+    TerminationReason,
+)
+from shared.ids import new_id
+from shared.store.port import (
+    Document,
+    DocumentReader,
+    DuplicateKeyError,
+    Transaction,
+    VersionConflictError,
+)
+
+log = logging.getLogger(__name__)
+
+ACTIVATION = "activation"
+RESET = "reset"
+ACTIVATION_PATH = "/activation"
+RESET_PATH = "/reinitialisation"
+
+
+def password_rejected(reason: PasswordRejection) -> errors.IdentityError:
+    return errors.IdentityError(
+        422,
+        "password-rejected",
+        {
+            PasswordRejection.TOO_SHORT: "The password must have at least 12 characters.",
+            PasswordRejection.TOO_LONG: "The password is too long.",
+            PasswordRejection.IS_IDENTIFIER: "The password must not be the identifier.",
+            PasswordRejection.COMMON: "This password is too common.",
+        }[reason],
+        extra={"reason": reason.value},
+    )
+
+
+@dataclass(frozen=True)
+class ActivatedAccount:
+    account_id: str
+    identifier: str
+
+
+@dataclass(frozen=True)
+class TotpEnrolment:
+    secret: str
+    provisioning_uri: str
+
+
+class Accounts:
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+
+    # -- creation ----------------------------------------------------------------------------
+
+    async def open_for_declaration(
+        self, tx: Transaction, declaration: DeclarationRegisteredV1, cause: Envelope
+    ) -> str | None:
+        """Open the recipient account of a declaration (once) and issue its activation link.
+
+        Runs in the consumer's inbox transaction; returns the new account id, or None when the
+        declaration already has an account (a second event for the same declaration)."""
+        ctx = self._ctx
+        if await tx.find(ACCOUNTS, {"declaration_id": declaration.declaration_id}, limit=1):
+            log.info("declaration %s already has an account", declaration.declaration_id)
+            return None
+        now = ctx.clock.now()
+        account_id = new_id(now)
+        identifier = await self._free_identifier(tx)
+        account: Document = {
+            "_id": account_id,
+            "identifier": normalize_identifier(identifier),
+            "display_identifier": identifier,
+            "role": AccountRole.RECIPIENT.value,
+            "status": AccountStatus.PENDING_ACTIVATION.value,
+            "declaration_id": declaration.declaration_id,
+            "person_kind": declaration.person_kind.value,
+            "email": str(declaration.email),
+            "mobile": declaration.mobile,
+            "password_hash": None,
+            "suspended": False,
+            "accepted_terms_version": None,
+            "created_at": iso(now),
+        }
+        await tx.insert(ACCOUNTS, account)
+        await ctx.emit(
+            tx,
+            AccountCreatedV1(
+                account_id=account_id,
+                role=AccountRole.RECIPIENT,
+                declaration_id=declaration.declaration_id,
+                person_kind=declaration.person_kind.value,
+            ),
+            subject=account_subject(account_id),
+            causation=cause,
+        )
+        await self._issue_activation(tx, account, causation=cause)
+        return account_id
+
+    async def _free_identifier(self, tx: Transaction) -> str:
+        while True:
+            identifier = new_identifier()
+            if not await tx.find(
+                ACCOUNTS, {"identifier": normalize_identifier(identifier)}, limit=1
+            ):
+                return identifier
+
+    async def create_operator(self, identifier: str, password: str) -> str:
+        """An operator account (CLI and dev seeding): active at once, no CGU to accept."""
+        ctx = self._ctx
+        rejection = check_password(password, identifier)
+        if rejection is not None:
+            raise password_rejected(rejection)
+        normalized = normalize_identifier(identifier)
+        if not normalized:
+            raise errors.IdentityError(422, "identifier-invalid", "The identifier is empty.")
+        password_hash = await ctx.passwords.hash(password)
+        now = ctx.clock.now()
+        account_id = new_id(now)
+        try:
+            async with ctx.outbox.transaction() as tx:
+                await tx.insert(
+                    ACCOUNTS,
+                    {
+                        "_id": account_id,
+                        "identifier": normalized,
+                        "display_identifier": identifier.strip(),
+                        "role": AccountRole.OPERATOR.value,
+                        "status": AccountStatus.ACTIVE.value,
+                        "password_hash": password_hash,
+                        "suspended": False,
+                        "created_at": iso(now),
+                        "activated_at": iso(now),
+                    },
+                )
+                await ctx.emit(
+                    tx,
+                    AccountCreatedV1(account_id=account_id, role=AccountRole.OPERATOR),
+                    subject=account_subject(account_id),
+                )
+        except DuplicateKeyError:
+            raise errors.IdentityError(
+                409, "identifier-taken", "An account already uses this identifier."
+            ) from None
+        return account_id
+
+    # -- links -------------------------------------------------------------------------------
+
+    async def _new_link(
+        self, tx: Transaction, account_id: str, purpose: str, ttl: timedelta
+    ) -> tuple[str, datetime]:
+        """A fresh single-use link; every earlier unused link of that purpose stops working."""
+        now = self._ctx.clock.now()
+        for old in await tx.find(
+            LINKS, {"account_id": account_id, "purpose": purpose, "used_at": None}
+        ):
+            if not old.get("superseded_at"):
+                await put(tx, LINKS, {**old, "superseded_at": iso(now)})
+        token = new_link_token()
+        expires_at = now + ttl
+        await tx.insert(
+            LINKS,
+            {
+                "_id": hash_secret(token),
+                "account_id": account_id,
+                "purpose": purpose,
+                "created_at": iso(now),
+                "expires_at": iso(expires_at),
+                "used_at": None,
+                "superseded_at": None,
+            },
+        )
+        return token, expires_at
+
+    def _url(self, path: str, token: str) -> str:
+        return f"{self._ctx.settings.issuer}{path}?{urlencode({'token': token})}"
+
+    async def _issue_activation(
+        self,
+        tx: Transaction,
+        account: Document,
+        *,
+        causation: Envelope | None = None,
+        actor: str = "service:identity",
+    ) -> None:
+        ctx = self._ctx
+        ttl = timedelta(hours=ctx.settings.activation_link_ttl_hours)
+        token, expires_at = await self._new_link(tx, account["_id"], ACTIVATION, ttl)
+        await ctx.emit(
+            tx,
+            ActivationLinkIssuedV1(
+                account_id=account["_id"],
+                email=account["email"],
+                identifier=account["display_identifier"],
+                activation_url=self._url(ACTIVATION_PATH, token),
+                expires_at=expires_at,
+            ),
+            subject=account_subject(account["_id"]),
+            causation=causation,
+            actor=actor,
+        )
+
+    async def reissue_activation_link(self, account_id: str, *, actor: str) -> None:
+        """A new activation link (the previous one stops working), e.g. after expiry."""
+        ctx = self._ctx
+        async with ctx.outbox.transaction() as tx:
+            account = await tx.get(ACCOUNTS, account_id)
+            if account is None:
+                raise errors.not_found("account")
+            if account["status"] != AccountStatus.PENDING_ACTIVATION:
+                raise errors.IdentityError(
+                    409, "already-activated", "The account is already activated."
+                )
+            await self._issue_activation(tx, account, actor=actor)
+
+    async def _valid_link(
+        self, reader: DocumentReader, token: str, purpose: str
+    ) -> tuple[Document, Document]:
+        """The link and its account if the link can still be used; `link-invalid` otherwise."""
+        now = self._ctx.clock.now()
+        link = await reader.get(LINKS, hash_secret(token))
+        expires = instant(link["expires_at"]) if link else None
+        if (
+            link is None
+            or link["purpose"] != purpose
+            or link.get("used_at")
+            or link.get("superseded_at")
+            or expires is None
+            or expires <= now
+        ):
+            raise errors.invalid_link()
+        account = await reader.get(ACCOUNTS, link["account_id"])
+        if account is None:
+            raise errors.invalid_link()
+        return link, account
+
+    async def _spend_link(self, tx: Transaction, token: str, purpose: str) -> Document:
+        """Check the link again inside `tx` and mark it used; returns its account."""
+        link, account = await self._valid_link(tx, token, purpose)
+        await put(tx, LINKS, {**link, "used_at": iso(self._ctx.clock.now())})
+        return account
+
+    # -- activation and passwords -----------------------------------------------------------
+
+    async def activate(self, token: str, password: str) -> ActivatedAccount:
+        """Spend the activation link and set the first password (item 2)."""
+        ctx = self._ctx
+        _, account = await self._valid_link(ctx.store, token, ACTIVATION)
+        if account["status"] != AccountStatus.PENDING_ACTIVATION:
+            raise errors.invalid_link()
+        rejection = check_password(password, account["display_identifier"])
+        if rejection is not None:
+            raise password_rejected(rejection)
+        password_hash = await ctx.passwords.hash(password)
+        now = ctx.clock.now()
+        try:
+            async with ctx.outbox.transaction() as tx:
+                account = await self._spend_link(tx, token, ACTIVATION)
+                if account["status"] != AccountStatus.PENDING_ACTIVATION:
+                    raise errors.invalid_link()
+                await put(
+                    tx,
+                    ACCOUNTS,
+                    {
+                        **account,
+                        "status": AccountStatus.ACTIVE.value,
+                        "password_hash": password_hash,
+                        "activated_at": iso(now),
+                    },
+                )
+        except VersionConflictError:
+            raise errors.invalid_link() from None
+        return ActivatedAccount(account["_id"], account["display_identifier"])
+
+    async def request_password_reset(self, identifier: str) -> None:
+        """E-mail a reset link if the identifier names an activated account; silent otherwise
+        (the answer must not tell whether an identifier exists)."""
+        ctx = self._ctx
+        async with ctx.outbox.transaction() as tx:
+            found = await tx.find(
+                ACCOUNTS, {"identifier": normalize_identifier(identifier)}, limit=1
+            )
+            if not found or not found[0].get("password_hash") or not found[0].get("email"):
+                return
+            account = found[0]
+            ttl = timedelta(minutes=ctx.settings.reset_link_ttl_minutes)
+            token, expires_at = await self._new_link(tx, account["_id"], RESET, ttl)
+            await ctx.emit(
+                tx,
+                PasswordResetRequestedV1(
+                    account_id=account["_id"],
+                    email=account["email"],
+                    reset_url=self._url(RESET_PATH, token),
+                    expires_at=expires_at,
+                ),
+                subject=account_subject(account["_id"]),
+            )
+
+    async def complete_password_reset(self, token: str, password: str) -> None:
+        """Spend the reset link, set the password, kill every session (they may be the
+        attacker's), and lift the lockout."""
+        ctx = self._ctx
+        _, account = await self._valid_link(ctx.store, token, RESET)
+        rejection = check_password(password, account["display_identifier"])
+        if rejection is not None:
+            raise password_rejected(rejection)
+        password_hash = await ctx.passwords.hash(password)
+        try:
+            async with ctx.outbox.transaction() as tx:
+                account = await self._spend_link(tx, token, RESET)
+                account = await revoke_credentials(
+                    ctx,
+                    tx,
+                    account,
+                    CredentialRevocationReason.PASSWORD_RESET,
+                    account_subject(account["_id"]),
+                )
+                await put(tx, ACCOUNTS, {**account, "password_hash": password_hash})
+                await tx.delete(THROTTLES, f"account:{account['_id']}")
+        except VersionConflictError:
+            raise errors.invalid_link() from None
+
+    async def change_password(self, account_id: str, current: str, new: str) -> None:
+        ctx = self._ctx
+        account = await self._writable(account_id)
+        if not await ctx.passwords.verify(account.get("password_hash"), current):
+            raise errors.IdentityError(
+                403, "invalid-current-password", "The current password is wrong."
+            )
+        rejection = check_password(new, account["display_identifier"])
+        if rejection is not None:
+            raise password_rejected(rejection)
+        password_hash = await ctx.passwords.hash(new)
+        async with ctx.outbox.transaction() as tx:
+            fresh = await tx.get(ACCOUNTS, account_id)
+            assert fresh is not None
+            await put(tx, ACCOUNTS, {**fresh, "password_hash": password_hash})
+
+    async def _writable(self, account_id: str) -> Document:
+        account = await self._ctx.store.get(ACCOUNTS, account_id)
+        if account is None:
+            raise errors.not_found("account")
+        if account["status"] == AccountStatus.TERMINATED:
+            raise errors.read_only()
+        return account
+
+    async def profile(self, account_id: str) -> dict[str, Any]:
+        account = await self._ctx.store.get(ACCOUNTS, account_id)
+        if account is None:
+            raise errors.not_found("account")
+        return {
+            "account_id": account["_id"],
+            "identifier": account["display_identifier"],
+            "role": account["role"],
+            "status": account["status"],
+            "suspended": bool(account.get("suspended")),
+            "email": account.get("email"),
+            "totp_enabled": bool(account.get("totp_secret")),
+            "recovery_codes_left": len(account.get("recovery_codes", [])),
+            "accepted_terms_version": account.get("accepted_terms_version"),
+            "terminated_at": account.get("terminated_at"),
+        }
+
+    # -- TOTP --------------------------------------------------------------------------------
+
+    async def enrol_totp(self, account_id: str) -> TotpEnrolment:
+        """Start an enrolment: the secret is kept pending until a first code confirms it."""
+        ctx = self._ctx
+        account = await self._writable(account_id)
+        secret = totp.new_secret()
+        async with ctx.outbox.transaction() as tx:
+            fresh = await tx.get(ACCOUNTS, account["_id"])
+            assert fresh is not None
+            await put(tx, ACCOUNTS, {**fresh, "totp_pending_secret": secret})
+        uri = totp.provisioning_uri(secret, account["display_identifier"], ctx.settings.totp_issuer)
+        return TotpEnrolment(secret, uri)
+
+    async def confirm_totp(self, account_id: str, code: str) -> list[str]:
+        """Enable TOTP with the first code; returns the recovery codes (shown once)."""
+        ctx = self._ctx
+        await self._writable(account_id)
+        now = ctx.clock.now()
+        async with ctx.outbox.transaction() as tx:
+            account = await tx.get(ACCOUNTS, account_id)
+            assert account is not None
+            pending = account.get("totp_pending_secret")
+            step = totp.matching_step(pending, code, now) if pending else None
+            if step is None:
+                raise errors.IdentityError(
+                    422, "invalid-second-factor", "The code does not match; try the next one."
+                )
+            codes = totp.new_recovery_codes()
+            await put(
+                tx,
+                ACCOUNTS,
+                {
+                    **account,
+                    "totp_secret": pending,
+                    "totp_pending_secret": None,
+                    "totp_last_step": step,
+                    "recovery_codes": [totp.recovery_hash(c) for c in codes],
+                },
+            )
+        return codes
+
+    async def disable_totp(self, account_id: str, password: str) -> None:
+        ctx = self._ctx
+        account = await self._writable(account_id)
+        if not await ctx.passwords.verify(account.get("password_hash"), password):
+            raise errors.IdentityError(
+                403, "invalid-current-password", "The current password is wrong."
+            )
+        async with ctx.outbox.transaction() as tx:
+            fresh = await tx.get(ACCOUNTS, account_id)
+            assert fresh is not None
+            await put(
+                tx,
+                ACCOUNTS,
+                {
+                    **fresh,
+                    "totp_secret": None,
+                    "totp_pending_secret": None,
+                    "totp_last_step": None,
+                    "recovery_codes": [],
+                },
+            )
+
+    # -- termination -------------------------------------------------------------------------
+
+    async def terminate(self, account_id: str) -> datetime:
+        """The holder terminates (item 8): read-only until retention closes the account; every
+        current token dies so that the next ones carry read-only scopes."""
+        ctx = self._ctx
+        async with ctx.outbox.transaction() as tx:
+            account = await tx.get(ACCOUNTS, account_id)
+            if account is None:
+                raise errors.not_found("account")
+            if account["role"] != AccountRole.RECIPIENT:
+                raise errors.IdentityError(
+                    403, "not-a-recipient", "Only a recipient account can be terminated."
+                )
+            if account["status"] == AccountStatus.TERMINATED:
+                raise errors.IdentityError(
+                    409, "already-terminated", "The account is already terminated."
+                )
+            return await terminate_in(ctx, tx, account, TerminationReason.RECIPIENT_REQUEST)
+
+    # -- operator actions --------------------------------------------------------------------
+
+    async def suspend(self, account_id: str, reason: str, *, operator: str) -> None:
+        ctx = self._ctx
+        actor = f"operator:{operator}"
+        async with ctx.outbox.transaction() as tx:
+            account = await tx.get(ACCOUNTS, account_id)
+            if account is None:
+                raise errors.not_found("account")
+            if account.get("suspended"):
+                return
+            account = await revoke_credentials(
+                ctx, tx, account, CredentialRevocationReason.SUSPENSION, actor
+            )
+            await put(tx, ACCOUNTS, {**account, "suspended": True, "suspension_reason": reason})
+            await ctx.emit(
+                tx,
+                AccountSuspendedV1(account_id=account_id, reason=reason),
+                subject=account_subject(account_id),
+                actor=actor,
+            )
+
+    async def reinstate(self, account_id: str, *, operator: str) -> None:
+        ctx = self._ctx
+        async with ctx.outbox.transaction() as tx:
+            account = await tx.get(ACCOUNTS, account_id)
+            if account is None:
+                raise errors.not_found("account")
+            if not account.get("suspended"):
+                return
+            await put(tx, ACCOUNTS, {**account, "suspended": False, "suspension_reason": None})
+            await tx.delete(THROTTLES, f"account:{account_id}")
+            await ctx.emit(
+                tx,
+                AccountReinstatedV1(account_id=account_id),
+                subject=account_subject(account_id),
+                actor=f"operator:{operator}",
+            )
+
+    async def revoke_all_credentials(self, account_id: str, *, operator: str) -> None:
+        ctx = self._ctx
+        async with ctx.outbox.transaction() as tx:
+            account = await tx.get(ACCOUNTS, account_id)
+            if account is None:
+                raise errors.not_found("account")
+            account = await revoke_credentials(
+                ctx, tx, account, CredentialRevocationReason.OPERATOR, f"operator:{operator}"
+            )
+            await put(tx, ACCOUNTS, account)
+
+
+async def terminate_in(
+    ctx: Context, tx: Transaction, account: Document, reason: TerminationReason
+) -> datetime:
+    now = ctx.clock.now()
+    actor = account_subject(account["_id"])
+    account = await revoke_credentials(
+        ctx, tx, account, CredentialRevocationReason.TERMINATION, actor
+    )
+    await put(
+        tx,
+        ACCOUNTS,
+        {
+            **account,
+            "status": AccountStatus.TERMINATED.value,
+            "terminated_at": iso(now),
+            "termination_reason": reason.value,
+        },
+    )
+    await ctx.emit(
+        tx,
+        AccountTerminatedV1(
+            account_id=account["_id"],
+            declaration_id=account.get("declaration_id"),
+            terminated_at=now,
+            reason=reason,
+        ),
+        subject=actor,
+        actor=actor,
+    )
+    return now

@@ -1,0 +1,495 @@
+"""Identity's HTTP API (JSON, problem+json errors) and OAuth2 token endpoint.
+
+Routes decode, call one use case, map the result. `IdentityError`s become RFC 9457 problems
+typed `urn:securact:problem:<code>`; the token endpoint answers RFC 6749 §5.2 error bodies
+instead, as OAuth clients expect.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import unquote_plus
+
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+from markdown_it import MarkdownIt
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from identity.clients import OAuthError
+from identity.domain import ACCOUNT_WRITE
+from identity.errors import IdentityError
+from identity.service import Identity
+from identity.sessions import SessionTokens
+from identity.terms import TermsVersion
+from shared.auth import Principal, current_principal, require_role, require_scopes
+from shared.problems import Problem, problem_response, problem_type
+
+OPERATOR = "operator"
+RECIPIENT = "recipient"
+_markdown = MarkdownIt("commonmark", {"html": False})
+
+Operator = Annotated[Principal, Depends(require_role(OPERATOR))]
+Recipient = Annotated[Principal, Depends(require_role(RECIPIENT))]
+Holder = Annotated[Principal, Depends(require_role(RECIPIENT, OPERATOR))]
+AccountWriter = Annotated[Principal, Depends(require_scopes(ACCOUNT_WRITE))]
+AnyCaller = Annotated[Principal, Depends(current_principal)]
+AccountId = Annotated[str, Path(max_length=64)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def render_markdown(markdown: str) -> str:
+    """CGU text as HTML; raw HTML in the markdown is escaped, not passed through."""
+    return str(_markdown.render(markdown))
+
+
+def install_identity_errors(app: FastAPI) -> None:
+    async def on_identity_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, IdentityError)
+        return problem_response(
+            Problem(
+                exc.status,
+                detail=exc.detail,
+                type=problem_type(exc.code),
+                extra=exc.extra,
+                headers=exc.headers,
+            )
+        )
+
+    app.add_exception_handler(IdentityError, on_identity_error)
+
+
+# -- bodies ------------------------------------------------------------------------------------
+
+
+class LoginRequest(Body):
+    identifier: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=1, max_length=1024)
+    totp: str | None = Field(
+        default=None, max_length=32, description="TOTP code or a recovery code, when enrolled"
+    )
+
+
+class SessionResponse(BaseModel):
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - RFC 6749 token type
+    expires_in: int
+    refresh_token: str
+    refresh_expires_at: datetime
+    scope: str
+    session_id: str
+    account_id: str
+    role: str
+    terms_acceptance_required: bool
+
+
+class RefreshRequest(Body):
+    refresh_token: str = Field(min_length=1, max_length=200)
+
+
+class ActivationRequest(Body):
+    token: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class ActivationResponse(BaseModel):
+    account_id: str
+    identifier: str
+
+
+class ResetRequest(Body):
+    identifier: str = Field(min_length=1, max_length=200)
+
+
+class ResetCompletion(Body):
+    token: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class PasswordChange(Body):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
+class TotpEnrolmentResponse(BaseModel):
+    secret: str
+    provisioning_uri: str
+
+
+class TotpCode(Body):
+    code: str = Field(min_length=6, max_length=32)
+
+
+class RecoveryCodes(BaseModel):
+    recovery_codes: list[str]
+
+
+class PasswordConfirmation(Body):
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class TermsResponse(BaseModel):
+    version: int
+    content_hash: str
+    effective_at: datetime
+    published_at: datetime
+    markdown: str
+    html: str
+
+
+class TermsAnswer(Body):
+    version: int | None = Field(
+        default=None, ge=1, description="the version read; 409 if another one is now in force"
+    )
+
+
+class TermsDecisionResponse(BaseModel):
+    version: int
+    accepted: bool
+    terminated: bool
+
+
+class TermsPublication(Body):
+    markdown: str = Field(min_length=1, max_length=200_000)
+    effective_at: AwareDatetime
+
+
+class ClientRegistration(Body):
+    office_id: str = Field(min_length=1, max_length=64)
+    bailiff_name: str = Field(min_length=1, max_length=200)
+    scopes: list[str] = Field(min_length=1, max_length=10)
+
+
+class ClientRegistered(BaseModel):
+    client_id: str
+    client_secret: str = Field(description="shown once: identity keeps only its hash")
+    office_id: str
+    bailiff_name: str
+    scopes: list[str]
+
+
+class Suspension(Body):
+    reason: str = Field(min_length=1, max_length=200, description="a reason code, no names")
+
+
+class TerminationRequest(Body):
+    confirm: Literal[True] = Field(description="the holder confirmed the termination")
+
+
+class TerminationResponse(BaseModel):
+    terminated_at: datetime
+    read_only: bool = True
+
+
+def session_response(tokens: SessionTokens, ttl_seconds: int) -> SessionResponse:
+    return SessionResponse(
+        access_token=tokens.access_token,
+        expires_in=ttl_seconds,
+        refresh_token=tokens.refresh_token,
+        refresh_expires_at=tokens.refresh_expires_at,
+        scope=" ".join(sorted(tokens.scopes)),
+        session_id=tokens.session_id,
+        account_id=tokens.account_id,
+        role=tokens.role,
+        terms_acceptance_required=tokens.terms_acceptance_required,
+    )
+
+
+def terms_response(version: TermsVersion) -> TermsResponse:
+    return TermsResponse(
+        version=version.version,
+        content_hash=version.content_hash,
+        effective_at=version.effective_at,
+        published_at=version.published_at,
+        markdown=version.markdown,
+        html=render_markdown(version.markdown),
+    )
+
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+# -- routers -----------------------------------------------------------------------------------
+
+
+def identity_router(identity: Identity) -> APIRouter:
+    router = APIRouter(prefix="/v1")
+    ttl = int(identity.ctx.issuer.ttl.total_seconds())
+
+    @router.post("/sessions", tags=["sessions"], status_code=201)
+    async def login(body: LoginRequest, request: Request, response: Response) -> SessionResponse:
+        """Identify with identifier + password (+ TOTP): access and refresh tokens."""
+        tokens = await identity.sessions.login(
+            body.identifier, body.password, ip=client_ip(request), second_factor=body.totp
+        )
+        response.headers.update(NO_STORE)
+        return session_response(tokens, ttl)
+
+    @router.post("/sessions/refresh", tags=["sessions"])
+    async def refresh(body: RefreshRequest, response: Response) -> SessionResponse:
+        """Spend a refresh token for a new pair; a reused one revokes the whole session."""
+        tokens = await identity.sessions.refresh(body.refresh_token)
+        response.headers.update(NO_STORE)
+        return session_response(tokens, ttl)
+
+    @router.delete("/sessions/current", tags=["sessions"], status_code=204)
+    async def logout(principal: AnyCaller) -> None:
+        await identity.sessions.logout(principal)
+
+    @router.post("/activations", tags=["accounts"])
+    async def activate(body: ActivationRequest) -> ActivationResponse:
+        """Spend an activation link and choose the password."""
+        activated = await identity.accounts.activate(body.token, body.password)
+        return ActivationResponse(account_id=activated.account_id, identifier=activated.identifier)
+
+    @router.post("/password-resets", tags=["accounts"], status_code=202)
+    async def request_reset(body: ResetRequest) -> None:
+        """E-mail a reset link; the answer is the same whether the identifier exists or not."""
+        await identity.accounts.request_password_reset(body.identifier)
+
+    @router.post("/password-resets/completion", tags=["accounts"], status_code=204)
+    async def complete_reset(body: ResetCompletion) -> None:
+        await identity.accounts.complete_password_reset(body.token, body.password)
+
+    @router.get("/me", tags=["accounts"])
+    async def me(principal: Holder) -> dict[str, Any]:
+        return await identity.accounts.profile(principal.subject)
+
+    @router.post("/me/password", tags=["accounts"], status_code=204)
+    async def change_password(body: PasswordChange, principal: AccountWriter) -> None:
+        await identity.accounts.change_password(
+            principal.subject, body.current_password, body.new_password
+        )
+
+    @router.post("/me/totp", tags=["accounts"])
+    async def enrol_totp(principal: AccountWriter) -> TotpEnrolmentResponse:
+        enrolment = await identity.accounts.enrol_totp(principal.subject)
+        return TotpEnrolmentResponse(
+            secret=enrolment.secret, provisioning_uri=enrolment.provisioning_uri
+        )
+
+    @router.post("/me/totp/confirmation", tags=["accounts"])
+    async def confirm_totp(body: TotpCode, principal: AccountWriter) -> RecoveryCodes:
+        codes = await identity.accounts.confirm_totp(principal.subject, body.code)
+        return RecoveryCodes(recovery_codes=codes)
+
+    @router.post("/me/totp/deactivation", tags=["accounts"], status_code=204)
+    async def disable_totp(body: PasswordConfirmation, principal: AccountWriter) -> None:
+        await identity.accounts.disable_totp(principal.subject, body.password)
+
+    @router.post("/me/termination", tags=["accounts"])
+    async def terminate(
+        body: TerminationRequest,
+        principal: Recipient,
+    ) -> TerminationResponse:
+        """Terminate the account: read-only (acts downloadable) for two months, then closed.
+        The body's `confirm: true` is the holder's confirmation."""
+        assert body.confirm
+        if not principal.has_scopes(ACCOUNT_WRITE):
+            raise IdentityError(
+                403, "insufficient-scope", "This session cannot terminate the account."
+            )
+        return TerminationResponse(
+            terminated_at=await identity.accounts.terminate(principal.subject)
+        )
+
+    @router.get("/terms/current", tags=["terms"])
+    async def current_terms() -> TermsResponse:
+        """The CGU version in force (public)."""
+        return terms_response(await identity.terms.current())
+
+    @router.get("/terms/upcoming", tags=["terms"])
+    async def upcoming_terms() -> list[TermsResponse]:
+        """Published versions not in force yet (public)."""
+        return [terms_response(v) for v in await identity.terms.upcoming()]
+
+    @router.post("/terms/current/acceptance", tags=["terms"])
+    async def accept_terms(
+        body: TermsAnswer, principal: Recipient, request: Request
+    ) -> TermsDecisionResponse:
+        """Accept the version in force: the consent to electronic service."""
+        decision = await identity.terms.accept(
+            principal.subject,
+            version=body.version,
+            ip=client_ip(request),
+            user_agent=request.headers.get("user-agent", ""),
+        )
+        return TermsDecisionResponse(
+            version=decision.version, accepted=decision.accepted, terminated=decision.terminated
+        )
+
+    @router.post("/terms/current/refusal", tags=["terms"])
+    async def refuse_terms(
+        body: TermsAnswer, principal: Recipient, request: Request
+    ) -> TermsDecisionResponse:
+        """Refuse the version in force: no access; after an earlier acceptance, termination."""
+        decision = await identity.terms.refuse(
+            principal.subject,
+            version=body.version,
+            session_id=principal.sid,
+            ip=client_ip(request),
+            user_agent=request.headers.get("user-agent", ""),
+        )
+        return TermsDecisionResponse(
+            version=decision.version, accepted=decision.accepted, terminated=decision.terminated
+        )
+
+    @router.post("/terms", tags=["operator"], status_code=201)
+    async def publish_terms(body: TermsPublication, principal: Operator) -> TermsResponse:
+        """Publish a CGU version effective at least one month later (422 otherwise)."""
+        version = await identity.terms.publish(
+            body.markdown, body.effective_at, operator=principal.subject
+        )
+        return terms_response(version)
+
+    @router.post("/clients", tags=["operator"], status_code=201)
+    async def register_client(body: ClientRegistration, principal: Operator) -> ClientRegistered:
+        """Register an office's system; its secret is in this answer only."""
+        client = await identity.clients.register(
+            body.office_id, body.bailiff_name, body.scopes, operator=principal.subject
+        )
+        return ClientRegistered(
+            client_id=client.client_id,
+            client_secret=client.client_secret,
+            office_id=client.office_id,
+            bailiff_name=client.bailiff_name,
+            scopes=list(client.scopes),
+        )
+
+    @router.post("/accounts/{account_id}/suspension", tags=["operator"], status_code=204)
+    async def suspend(account_id: AccountId, body: Suspension, principal: Operator) -> None:
+        """Suspend (suspected compromise): every token dies, no login until reinstated."""
+        await identity.accounts.suspend(account_id, body.reason, operator=principal.subject)
+
+    @router.delete("/accounts/{account_id}/suspension", tags=["operator"], status_code=204)
+    async def reinstate(account_id: AccountId, principal: Operator) -> None:
+        await identity.accounts.reinstate(account_id, operator=principal.subject)
+
+    @router.post("/accounts/{account_id}/credential-revocation", tags=["operator"], status_code=204)
+    async def revoke_credentials(account_id: AccountId, principal: Operator) -> None:
+        """Every session of the account dies, in every service within seconds."""
+        await identity.accounts.revoke_all_credentials(account_id, operator=principal.subject)
+
+    @router.post("/accounts/{account_id}/activation-link", tags=["operator"], status_code=202)
+    async def reissue_activation(account_id: AccountId, principal: Operator) -> None:
+        """A new activation link is e-mailed; the previous one stops working."""
+        await identity.accounts.reissue_activation_link(
+            account_id, actor=f"operator:{principal.subject}"
+        )
+
+    @router.get("/revocations", tags=["tokens"])
+    async def revocations(
+        since: Annotated[AwareDatetime, Query(description="ISO instant")],
+    ) -> dict[str, list[dict[str, str]]]:
+        """Revocations of the last access-token lifetime, for services that just started."""
+        return await identity.sessions.recent_revocations(since)
+
+    return router
+
+
+def token_router(identity: Identity) -> APIRouter:
+    router = APIRouter(tags=["tokens"])
+
+    @router.get("/.well-known/jwks.json")
+    async def jwks() -> dict[str, list[dict[str, str]]]:
+        """The public keys of identity's tokens, including a key about to be used."""
+        return identity.ctx.issuer.jwks()
+
+    @router.post(
+        "/oauth/token",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/x-www-form-urlencoded": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["grant_type"],
+                            "properties": {
+                                "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                                "scope": {"type": "string"},
+                                "client_id": {"type": "string"},
+                                "client_secret": {"type": "string"},
+                            },
+                        }
+                    }
+                },
+            }
+        },
+        responses={
+            200: {"description": "RFC 6749 §5.1 access token response"},
+            400: {"description": "RFC 6749 §5.2 error (invalid_request, invalid_scope, …)"},
+            401: {"description": "RFC 6749 §5.2 invalid_client"},
+        },
+    )
+    async def token(request: Request) -> JSONResponse:
+        """OAuth2 client credentials grant (RFC 6749 §4.4), HTTP Basic or form client auth."""
+        basic = request.headers.get("authorization", "").lower().startswith("basic ")
+        try:
+            client_id, secret, scope = await _client_credentials(request)
+            issued = await identity.clients.token(client_id, secret, scope, ip=client_ip(request))
+        except OAuthError as error:
+            headers = dict(NO_STORE)
+            if error.status == 401 and basic:
+                headers["WWW-Authenticate"] = 'Basic realm="securact"'
+            return JSONResponse(
+                {"error": error.error, "error_description": error.description},
+                status_code=error.status,
+                headers=headers,
+            )
+        return JSONResponse(
+            {
+                "access_token": issued.access_token,
+                "token_type": "Bearer",
+                "expires_in": issued.expires_in,
+                "scope": issued.scope,
+            },
+            headers=NO_STORE,
+        )
+
+    return router
+
+
+async def _client_credentials(request: Request) -> tuple[str, str, str | None]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        raise OAuthError("invalid_request", 400, "The body must be form-encoded.")
+    form = await request.form()
+    values: dict[str, str] = {}
+    for name in ("grant_type", "scope", "client_id", "client_secret"):
+        found = form.getlist(name)
+        if len(found) > 1:
+            raise OAuthError("invalid_request", 400, f"{name} is repeated.")
+        if found and isinstance(found[0], str):
+            values[name] = found[0]
+    grant = values.get("grant_type")
+    if grant is None:
+        raise OAuthError("invalid_request", 400, "grant_type is missing.")
+    if grant != "client_credentials":
+        raise OAuthError("unsupported_grant_type", 400, "Only client_credentials is supported.")
+    header = request.headers.get("authorization")
+    in_body = "client_id" in values or "client_secret" in values
+    if header is not None and header.lower().startswith("basic "):
+        if in_body:
+            raise OAuthError("invalid_request", 400, "Use one client authentication method.")
+        try:
+            decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise OAuthError("invalid_client", 401, "Malformed Basic credentials.") from None
+        raw_id, separator, raw_secret = decoded.partition(":")
+        if not separator:
+            raise OAuthError("invalid_client", 401, "Malformed Basic credentials.")
+        # RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
+        return unquote_plus(raw_id), unquote_plus(raw_secret), values.get("scope")
+    if "client_id" not in values or "client_secret" not in values:
+        raise OAuthError("invalid_client", 401, "Client authentication is required.")
+    return values["client_id"], values["client_secret"], values.get("scope")

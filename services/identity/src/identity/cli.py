@@ -1,0 +1,89 @@
+"""`securact-identity` sub-commands: serve (default), create-operator, rotate-token-key."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from datetime import timedelta
+
+from identity.errors import IdentityError
+from identity.records import INDEXES
+from identity.service import Identity
+from identity.settings import Settings
+from identity.tokens import TokenIssuer, TokenKeyFile
+from shared.clock import clock_from_environment
+from shared.messaging.inbox import INBOX_INDEXES
+from shared.messaging.outbox import Outbox, OutboxRelay
+from shared.store import open_store
+
+
+async def create_operator(settings: Settings, identifier: str, password: str) -> str:
+    """Create an operator account in identity's store; its event waits in the outbox for the
+    service's relay."""
+    clock = clock_from_environment(settings.env, settings.clock_offset_seconds)
+    store = open_store(settings.store_url, settings.service_name)
+    await store.connect()
+    try:
+        await store.ensure_indexes((*OutboxRelay.indexes(), *INBOX_INDEXES, *INDEXES))
+        keys = TokenKeyFile(settings.token_key_file, clock)
+        issuer = TokenIssuer(
+            keys,
+            clock,
+            issuer=settings.issuer,
+            audiences=settings.token_audiences,
+            ttl=timedelta(seconds=settings.access_token_ttl_seconds),
+        )
+        identity = Identity(store, Outbox(store, clock), clock, settings, issuer)
+        return await identity.accounts.create_operator(identifier, password)
+    finally:
+        await store.close()
+
+
+def rotate_token_key(settings: Settings) -> str:
+    clock = clock_from_environment(settings.env, settings.clock_offset_seconds)
+    keys = TokenKeyFile(settings.token_key_file, clock)
+    keys.ensure()
+    rotated = keys.rotate(
+        timedelta(seconds=settings.key_publish_lead_seconds),
+        timedelta(seconds=settings.access_token_ttl_seconds),
+    )
+    newest = rotated.keys[-1]
+    return f"{newest.key.key_id} signs from {newest.signs_from.isoformat()}"
+
+
+def run(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="securact-identity")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="run the identity service (default)")
+    operator = commands.add_parser("create-operator", help="create an operator account")
+    operator.add_argument("--identifier", required=True)
+    operator.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin"
+    )
+    commands.add_parser(
+        "rotate-token-key", help="add a token key, published now, signing after the lead time"
+    )
+    args = parser.parse_args(argv)
+    settings = Settings()
+    if args.command == "create-operator":
+        if args.password_stdin:
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = getpass.getpass("Operator password: ")
+        try:
+            account_id = asyncio.run(create_operator(settings, args.identifier, password))
+        except IdentityError as error:
+            sys.stderr.write(f"refused: {error.detail}\n")
+            return 1
+        sys.stdout.write(f"operator account {account_id} created\n")
+        return 0
+    if args.command == "rotate-token-key":
+        sys.stdout.write(f"new token key {rotate_token_key(settings)}\n")
+        return 0
+    from identity.main import create_app
+    from shared.serve import serve
+
+    serve(create_app(settings), settings)
+    return 0

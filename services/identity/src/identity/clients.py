@@ -1,0 +1,139 @@
+"""Bailiff offices' systems as OAuth2 clients (RFC 6749 §4.4 client credentials; item 6).
+
+The client secret is 256 random bits, shown once and stored as its SHA-256: a fast hash is
+enough for a secret nobody can guess (Argon2 protects low-entropy passwords against offline
+guessing; here it would only slow every token request down without adding security).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from identity import errors
+from identity.domain import OFFICE_ROLE, OFFICE_SCOPES, hash_secret, ip_hash, secrets_match
+from identity.records import CLIENTS, Context, iso
+from shared.contracts.identity import (
+    IdentificationAttemptedV1,
+    IdentificationOutcome,
+    OfficeClientRegisteredV1,
+)
+from shared.store.port import Document
+
+_UNKNOWN_CLIENT_HASH = hash_secret("no such client: equalises the comparison")
+
+
+class OAuthError(Exception):
+    """An RFC 6749 §5.2 error: `error` code, HTTP status, safe description."""
+
+    def __init__(self, error: str, status: int, description: str) -> None:
+        super().__init__(error)
+        self.error = error
+        self.status = status
+        self.description = description
+
+
+@dataclass(frozen=True)
+class RegisteredClient:
+    client_id: str
+    client_secret: str
+    office_id: str
+    bailiff_name: str
+    scopes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ClientToken:
+    access_token: str
+    expires_in: int
+    scope: str
+
+
+class Clients:
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+
+    async def register(
+        self, office_id: str, bailiff_name: str, scopes: list[str], *, operator: str
+    ) -> RegisteredClient:
+        unknown = sorted(set(scopes) - OFFICE_SCOPES)
+        if unknown or not scopes:
+            raise errors.IdentityError(
+                422,
+                "scopes-invalid",
+                "An office client needs at least one of the office scopes, and only those.",
+                extra={"unknown_scopes": unknown, "allowed_scopes": sorted(OFFICE_SCOPES)},
+            )
+        ctx = self._ctx
+        client_id = f"office-{secrets.token_hex(8)}"
+        secret = secrets.token_urlsafe(32)
+        ordered = tuple(sorted(set(scopes)))
+        async with ctx.outbox.transaction() as tx:
+            await tx.insert(
+                CLIENTS,
+                {
+                    "_id": client_id,
+                    "office_id": office_id,
+                    "bailiff_name": bailiff_name,
+                    "scopes": list(ordered),
+                    "secret_hash": hash_secret(secret),
+                    "disabled": False,
+                    "created_at": iso(ctx.clock.now()),
+                },
+            )
+            await ctx.emit(
+                tx,
+                OfficeClientRegisteredV1(
+                    client_id=client_id,
+                    office_id=office_id,
+                    bailiff_name=bailiff_name,
+                    scopes=list(ordered),
+                ),
+                subject=f"client:{client_id}",
+                actor=f"operator:{operator}",
+            )
+        return RegisteredClient(client_id, secret, office_id, bailiff_name, ordered)
+
+    async def get(self, client_id: str) -> Document | None:
+        return await self._ctx.store.get(CLIENTS, client_id)
+
+    async def token(
+        self, client_id: str, client_secret: str, scope: str | None, *, ip: str
+    ) -> ClientToken:
+        """Client credentials grant: a JWT carrying the granted scopes and the office."""
+        ctx = self._ctx
+        client = await ctx.store.get(CLIENTS, client_id)
+        expected = client["secret_hash"] if client else _UNKNOWN_CLIENT_HASH
+        authenticated = secrets_match(client_secret, expected) and client is not None
+        iph = ip_hash(ip, ctx.settings.ip_hash_pepper.get_secret_value().encode())
+        if not authenticated or client is None or client.get("disabled"):
+            await self._journal(client_id if client else None, IdentificationOutcome.FAILED, iph)
+            raise OAuthError("invalid_client", 401, "Client authentication failed.")
+        allowed = frozenset(client["scopes"])
+        requested = frozenset(scope.split()) if scope else allowed
+        if not requested or not requested <= allowed:
+            raise OAuthError(
+                "invalid_scope", 400, "The requested scope exceeds what the client was granted."
+            )
+        issued = ctx.issuer.issue(
+            client_id,
+            role=OFFICE_ROLE,
+            scopes=requested,
+            office_id=client["office_id"],
+            extra={"client_id": client_id, "bailiff_name": client["bailiff_name"]},
+        )
+        await self._journal(client_id, IdentificationOutcome.SUCCEEDED, iph)
+        return ClientToken(
+            issued.token, int(ctx.issuer.ttl.total_seconds()), " ".join(sorted(requested))
+        )
+
+    async def _journal(
+        self, client_id: str | None, outcome: IdentificationOutcome, iph: str
+    ) -> None:
+        ctx = self._ctx
+        async with ctx.outbox.transaction() as tx:
+            await ctx.emit(
+                tx,
+                IdentificationAttemptedV1(client_id=client_id, outcome=outcome, ip_hash=iph),
+                subject=f"client:{client_id}" if client_id else "identification:unknown",
+            )

@@ -1,0 +1,199 @@
+"""Pure rules of identity: no I/O, no clock reads (instants are arguments)."""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import hmac
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from functools import cache
+from importlib.resources import files
+from zoneinfo import ZoneInfo
+
+from shared.contracts.identity import AccountRole
+
+__all__ = [
+    "ACCOUNT_WRITE",
+    "ACTS_READ",
+    "OFFICE_SCOPES",
+    "TERMS_ACCEPT",
+    "AccountRole",
+    "AccountStatus",
+    "PasswordRejection",
+    "ThrottleState",
+    "add_months",
+    "check_password",
+    "earliest_terms_effective_at",
+    "hash_secret",
+    "normalize_identifier",
+]
+
+PARIS = ZoneInfo("Europe/Paris")
+
+# Scopes of recipient and operator access tokens (office clients get theirs from registration).
+ACTS_READ = "acts:read"
+ACTS_REPLY = "acts:reply"
+ACCOUNT_WRITE = "account:write"
+TERMS_ACCEPT = "terms:accept"
+IDENTITY_ADMIN = "identity:admin"
+RECIPIENT_SCOPES = frozenset({ACTS_READ, ACTS_REPLY, ACCOUNT_WRITE})
+# CGU §12: a terminated account can still log in and read its acts, nothing else.
+TERMINATED_SCOPES = frozenset({ACTS_READ})
+# Until the current CGU version is accepted the only thing a session may do is answer it.
+TERMS_PENDING_SCOPES = frozenset({TERMS_ACCEPT})
+OPERATOR_SCOPES = frozenset({IDENTITY_ADMIN, ACCOUNT_WRITE})
+OFFICE_SCOPES = frozenset({"acts:write", "acts:read", "registry:read", "registry:write"})
+OFFICE_ROLE = "office"
+
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 256  # Argon2 hashes anything, but an unbounded body is a DoS lever.
+_IDENTIFIER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: typed from an e-mail
+
+
+class AccountStatus(StrEnum):
+    PENDING_ACTIVATION = "pending_activation"
+    ACTIVE = "active"
+    TERMINATED = "terminated"
+
+
+class PasswordRejection(StrEnum):
+    TOO_SHORT = "too_short"
+    TOO_LONG = "too_long"
+    IS_IDENTIFIER = "is_identifier"
+    COMMON = "common"
+
+
+# -- identifiers and secrets ------------------------------------------------------------------
+
+
+def new_identifier() -> str:
+    """A login identifier for a recipient: 12 unambiguous characters in groups of four."""
+    raw = "".join(secrets.choice(_IDENTIFIER_ALPHABET) for _ in range(12))
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def normalize_identifier(typed: str) -> str:
+    """What identifiers are compared on: case, spaces and dashes do not matter."""
+    return "".join(ch for ch in typed.strip().upper() if ch not in " -")
+
+
+def new_link_token() -> str:
+    """A single-use link token (256 bits)."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_secret(secret: str) -> str:
+    """SHA-256 of a high-entropy random secret (link tokens, refresh tokens, client secrets):
+    enough because the input cannot be guessed; a slow hash is for low-entropy passwords."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def secrets_match(secret: str, expected_hash: str) -> bool:
+    return hmac.compare_digest(hash_secret(secret), expected_hash)
+
+
+def ip_hash(ip: str, pepper: bytes) -> str:
+    """HMAC-SHA256 of an IP address: linkable across the journal, not reversible without the
+    pepper (an unkeyed hash of the IPv4 space is a rainbow table away)."""
+    return hmac.new(pepper, ip.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def content_hash(markdown: str) -> str:
+    return hashlib.sha256(markdown.encode("utf-8")).hexdigest()
+
+
+# -- passwords ---------------------------------------------------------------------------------
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """The list of common passwords shipped with the package, lower-cased."""
+    text = files("identity").joinpath("data/common-passwords.txt").read_text(encoding="utf-8")
+    return frozenset(
+        line.strip().lower() for line in text.splitlines() if line.strip() and line[0] != "#"
+    )
+
+
+_DECORATION = "0123456789!?.*_-@#$&+= "
+
+
+def check_password(password: str, identifier: str) -> PasswordRejection | None:
+    """Why `password` is refused for the account `identifier`, or None if it is acceptable.
+
+    A common password with digits or symbols appended ("motdepasse2024!") is still common.
+    """
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return PasswordRejection.TOO_SHORT
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return PasswordRejection.TOO_LONG
+    if normalize_identifier(password) == normalize_identifier(identifier):
+        return PasswordRejection.IS_IDENTIFIER
+    lowered = password.lower()
+    listed = common_passwords()
+    if lowered in listed or lowered.rstrip(_DECORATION) in listed:
+        return PasswordRejection.COMMON
+    return None
+
+
+# -- throttling --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ThrottleState:
+    """Consecutive failures of one key (an account or an IP hash) and when the last one was."""
+
+    failures: int = 0
+    last_failure_at: datetime | None = None
+
+    def delay(self, free_failures: int, max_delay: timedelta) -> timedelta:
+        """How long after the last failure the next attempt is refused: nothing for the first
+        `free_failures`, then 1 s, 2 s, 4 s… doubling, capped at `max_delay`."""
+        excess = self.failures - free_failures
+        if excess < 0:
+            return timedelta(0)
+        if excess > 30:
+            return max_delay
+        return min(timedelta(seconds=2**excess), max_delay)
+
+    def locked_until(self, free_failures: int, max_delay: timedelta) -> datetime | None:
+        if self.last_failure_at is None:
+            return None
+        delay = self.delay(free_failures, max_delay)
+        return self.last_failure_at + delay if delay else None
+
+    def retry_after(self, now: datetime, free_failures: int, max_delay: timedelta) -> int | None:
+        """Whole seconds to wait before trying again, or None if an attempt is allowed now."""
+        until = self.locked_until(free_failures, max_delay)
+        if until is None or now >= until:
+            return None
+        return max(1, math.ceil((until - now).total_seconds()))
+
+    def after_failure(self, now: datetime, forget_after: timedelta) -> ThrottleState:
+        if self.last_failure_at is not None and now - self.last_failure_at > forget_after:
+            return ThrottleState(1, now)
+        return ThrottleState(self.failures + 1, now)
+
+
+# -- CGU ---------------------------------------------------------------------------------------
+
+
+def add_months(instant: datetime, months: int, zone: ZoneInfo = PARIS) -> datetime:
+    """`instant` plus calendar months in legal time, as CPC 641 counts: same day of the month,
+    or the month's last day when it has no such day (31 January + 1 month = 28/29 February)."""
+    local = instant.astimezone(zone)
+    month_index = local.month - 1 + months
+    year = local.year + month_index // 12
+    month = month_index % 12 + 1
+    day = min(local.day, calendar.monthrange(year, month)[1])
+    moved = local.replace(tzinfo=None).replace(year=year, month=month, day=day)
+    # Re-attach the zone: the wall-clock time is kept across a DST change.
+    return moved.replace(tzinfo=zone).astimezone(instant.tzinfo)
+
+
+def earliest_terms_effective_at(published_at: datetime, notice_months: int = 1) -> datetime:
+    """CGU §4: a new version takes effect no sooner than one month after its publication."""
+    return add_months(published_at, notice_months)

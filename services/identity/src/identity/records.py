@@ -1,0 +1,137 @@
+"""Identity's collections, their indexes, and the small helpers every use case shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from identity.domain import ThrottleState
+from identity.passwords import Passwords
+from identity.settings import Settings
+from identity.tokens import TokenIssuer
+from shared.clock import Clock
+from shared.contracts.envelope import Envelope, EventPayload, new_envelope
+from shared.messaging.outbox import Outbox
+from shared.store.port import (
+    VERSION,
+    Document,
+    DocumentReader,
+    DocumentStore,
+    Index,
+    Transaction,
+    from_iso,
+    to_iso,
+)
+
+ACCOUNTS = "accounts"
+LINKS = "links"
+SESSIONS = "sessions"
+REFRESH_TOKENS = "refresh_tokens"
+THROTTLES = "throttles"
+TERMS = "terms"
+TERMS_DECISIONS = "terms_decisions"
+CLIENTS = "clients"
+REVOCATIONS = "revocations"
+
+INDEXES = (
+    Index(ACCOUNTS, ("identifier",), unique=True),
+    Index(ACCOUNTS, ("declaration_id",), unique=True),
+    Index(ACCOUNTS, ("role", "status")),
+    Index(LINKS, ("account_id", "purpose")),
+    Index(SESSIONS, ("account_id",)),
+    Index(REFRESH_TOKENS, ("session_id",)),
+    Index(TERMS, ("version",), unique=True),
+    Index(TERMS, ("effective_at",)),
+    Index(REVOCATIONS, ("at",)),
+)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the use cases need: their store and outbox, the clock, settings, crypto helpers."""
+
+    store: DocumentStore
+    outbox: Outbox
+    clock: Clock
+    settings: Settings
+    passwords: Passwords
+    issuer: TokenIssuer
+
+    def envelope(
+        self,
+        payload: EventPayload,
+        *,
+        subject: str,
+        actor: str = "service:identity",
+        causation: Envelope | None = None,
+    ) -> Envelope:
+        return new_envelope(
+            payload, subject=subject, actor=actor, clock=self.clock, causation=causation
+        )
+
+    async def emit(
+        self,
+        tx: Transaction,
+        payload: EventPayload,
+        *,
+        subject: str,
+        actor: str = "service:identity",
+        causation: Envelope | None = None,
+    ) -> None:
+        """Store an event with the transaction's state change (the outbox relays it)."""
+        await self.outbox.add(
+            tx, self.envelope(payload, subject=subject, actor=actor, causation=causation)
+        )
+
+    @property
+    def max_delay(self) -> timedelta:
+        return timedelta(seconds=self.settings.throttle_max_delay_seconds)
+
+    @property
+    def forget_after(self) -> timedelta:
+        return timedelta(seconds=self.settings.throttle_forget_after_seconds)
+
+
+def iso(instant: datetime) -> str:
+    return to_iso(instant)
+
+
+def instant(value: str | None) -> datetime | None:
+    return from_iso(value) if value else None
+
+
+async def put(tx: Transaction, collection: str, document: Document) -> Document:
+    """Insert a new document, or replace one read earlier (optimistic: its `_version`)."""
+    if VERSION in document:
+        body = {k: v for k, v in document.items() if k != VERSION}
+        return await tx.replace(collection, body, expected_version=int(document[VERSION]))
+    return await tx.insert(collection, document)
+
+
+def account_subject(account_id: str) -> str:
+    return f"account:{account_id}"
+
+
+async def throttle_state(reader: DocumentReader, key: str) -> tuple[ThrottleState, Document]:
+    document = await reader.get(THROTTLES, key) or {"_id": key, "failures": 0}
+    state = ThrottleState(
+        int(document.get("failures", 0)), instant(document.get("last_failure_at"))
+    )
+    return state, document
+
+
+async def save_throttle(tx: Transaction, document: Document, state: ThrottleState) -> None:
+    await put(
+        tx,
+        THROTTLES,
+        {
+            **document,
+            "failures": state.failures,
+            "last_failure_at": iso(state.last_failure_at) if state.last_failure_at else None,
+        },
+    )
+
+
+def public(document: Document) -> dict[str, Any]:
+    return {k: v for k, v in document.items() if not k.startswith("_")}

@@ -1,0 +1,320 @@
+"""CGU versions, their acceptance as consent and their refusal (issue 4 item 3).
+
+Versions are numbered from 1, carry their markdown text, its SHA-256 and an effective date. The
+current version is the latest whose effective date has come. A recipient whose accepted version
+is not the current one gets sessions that may only answer the CGU (see `sessions.scopes_for`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from importlib.resources import files
+
+from identity import errors
+from identity.accounts import terminate_in
+from identity.domain import AccountStatus, content_hash, earliest_terms_effective_at
+from identity.records import (
+    ACCOUNTS,
+    SESSIONS,
+    TERMS,
+    TERMS_DECISIONS,
+    Context,
+    account_subject,
+    instant,
+    iso,
+    put,
+)
+from identity.sessions import current_terms_version, revoke_session
+from shared.contracts.identity import (
+    AccountRole,
+    SessionRevocationReason,
+    TerminationReason,
+    TermsAcceptedV1,
+    TermsNoticeIssuedV1,
+    TermsPublishedV1,
+    TermsRefusedV1,
+)
+from shared.store.port import Document, Transaction
+
+log = logging.getLogger(__name__)
+
+MAX_TERMS_BYTES = 200_000
+
+
+def terms_id(version: int) -> str:
+    return f"v{version:05d}"
+
+
+def first_version_text() -> str:
+    return files("identity").joinpath("data/cgu-v1.md").read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class TermsVersion:
+    version: int
+    markdown: str
+    content_hash: str
+    effective_at: datetime
+    published_at: datetime
+
+    @classmethod
+    def of(cls, document: Document) -> TermsVersion:
+        effective_at = instant(document["effective_at"])
+        published_at = instant(document["published_at"])
+        assert effective_at is not None
+        assert published_at is not None
+        return cls(
+            int(document["version"]),
+            str(document["markdown"]),
+            str(document["content_hash"]),
+            effective_at,
+            published_at,
+        )
+
+
+@dataclass(frozen=True)
+class TermsDecision:
+    version: int
+    accepted: bool
+    terminated: bool
+
+
+class Terms:
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+
+    async def seed(self) -> None:
+        """Version 1 (the text shipped with the service), in force from the first start."""
+        ctx = self._ctx
+        if await ctx.store.count(TERMS) > 0:
+            return
+        markdown = first_version_text()
+        now = ctx.clock.now()
+        async with ctx.outbox.transaction() as tx:
+            if await tx.count(TERMS) > 0:
+                return
+            await self._insert(tx, 1, markdown, now, now)
+
+    async def _insert(
+        self, tx: Transaction, version: int, markdown: str, effective_at: datetime, now: datetime
+    ) -> TermsVersion:
+        digest = content_hash(markdown)
+        document = {
+            "_id": terms_id(version),
+            "version": version,
+            "markdown": markdown,
+            "content_hash": digest,
+            "effective_at": iso(effective_at),
+            "published_at": iso(now),
+        }
+        await tx.insert(TERMS, document)
+        await self._ctx.emit(
+            tx,
+            TermsPublishedV1(
+                terms_version=version,
+                content_hash=digest,
+                effective_at=effective_at,
+                published_at=now,
+            ),
+            subject=f"terms:v{version}",
+        )
+        return TermsVersion.of(document)
+
+    async def current(self) -> TermsVersion:
+        now = self._ctx.clock.now()
+        found = await self._ctx.store.find(
+            TERMS, {"effective_at": {"$lte": iso(now)}}, sort=[("effective_at", -1)], limit=1
+        )
+        if not found:
+            raise errors.not_found("terms")
+        return TermsVersion.of(found[0])
+
+    async def upcoming(self) -> list[TermsVersion]:
+        now = self._ctx.clock.now()
+        found = await self._ctx.store.find(
+            TERMS, {"effective_at": {"$gt": iso(now)}}, sort=[("effective_at", 1)]
+        )
+        return [TermsVersion.of(document) for document in found]
+
+    async def publish(
+        self, markdown: str, effective_at: datetime, *, operator: str
+    ) -> TermsVersion:
+        """A new version, effective no sooner than one month from now (CGU §4); every active
+        recipient is warned (one `terms-notice-issued` event each, for notify)."""
+        ctx = self._ctx
+        now = ctx.clock.now()
+        if not markdown.strip() or len(markdown.encode("utf-8")) > MAX_TERMS_BYTES:
+            raise errors.IdentityError(422, "terms-text-invalid", "The text is empty or too long.")
+        earliest = earliest_terms_effective_at(now, ctx.settings.terms_notice_months)
+        if effective_at < earliest:
+            raise errors.IdentityError(
+                422,
+                "terms-notice-too-short",
+                "A new CGU version takes effect at least one month after its publication.",
+                extra={"earliest_effective_at": earliest.isoformat()},
+            )
+        async with ctx.outbox.transaction() as tx:
+            latest = await tx.find(TERMS, sort=[("version", -1)], limit=1)
+            latest_effective = instant(latest[0]["effective_at"]) if latest else None
+            if latest_effective is not None and latest_effective >= effective_at:
+                raise errors.IdentityError(
+                    409,
+                    "terms-out-of-order",
+                    "A later version is already scheduled; a new one must take effect after it.",
+                )
+            version = int(latest[0]["version"]) + 1 if latest else 1
+            published = await self._insert(tx, version, markdown, effective_at, now)
+            recipients = await tx.find(
+                ACCOUNTS,
+                {"role": AccountRole.RECIPIENT.value, "status": AccountStatus.ACTIVE.value},
+            )
+            for account in recipients:
+                await ctx.emit(
+                    tx,
+                    TermsNoticeIssuedV1(
+                        account_id=account["_id"],
+                        email=account["email"],
+                        terms_version=version,
+                        effective_at=effective_at,
+                    ),
+                    subject=account_subject(account["_id"]),
+                    actor=f"operator:{operator}",
+                )
+        log.info("CGU version %d published, effective %s", version, effective_at.isoformat())
+        return published
+
+    async def accept(
+        self,
+        account_id: str,
+        *,
+        version: int | None,
+        ip: str,
+        user_agent: str,
+    ) -> TermsDecision:
+        """Record the acceptance of the current version (version, hash, instant, IP, user
+        agent) and publish it: consent becomes active on that event."""
+        ctx = self._ctx
+        now = ctx.clock.now()
+        async with ctx.outbox.transaction() as tx:
+            account, current = await self._answerable(tx, account_id, version)
+            if account.get("accepted_terms_version") == current.version:
+                return TermsDecision(current.version, accepted=True, terminated=False)
+            await tx.insert(
+                TERMS_DECISIONS,
+                {
+                    "_id": f"{account_id}:{current.version}",
+                    "account_id": account_id,
+                    "version": current.version,
+                    "content_hash": current.content_hash,
+                    "decision": "accepted",
+                    "at": iso(now),
+                    "ip": ip,
+                    "user_agent": user_agent[:500],
+                },
+            )
+            await put(tx, ACCOUNTS, {**account, "accepted_terms_version": current.version})
+            await ctx.emit(
+                tx,
+                TermsAcceptedV1(
+                    account_id=account_id,
+                    declaration_id=account.get("declaration_id"),
+                    terms_version=current.version,
+                    content_hash=current.content_hash,
+                    accepted_at=now,
+                ),
+                subject=account_subject(account_id),
+                actor=account_subject(account_id),
+            )
+        return TermsDecision(current.version, accepted=True, terminated=False)
+
+    async def refuse(
+        self,
+        account_id: str,
+        *,
+        version: int | None,
+        session_id: str | None,
+        ip: str,
+        user_agent: str,
+    ) -> TermsDecision:
+        """Refusal: no access. Refusing a first version leaves the account without consent
+        (its session ends); refusing a new version after an earlier acceptance terminates it."""
+        ctx = self._ctx
+        now = ctx.clock.now()
+        async with ctx.outbox.transaction() as tx:
+            account, current = await self._answerable(tx, account_id, version)
+            if account.get("accepted_terms_version") == current.version:
+                raise errors.IdentityError(
+                    409, "terms-already-accepted", "This version is already accepted."
+                )
+            terminates = account.get("accepted_terms_version") is not None
+            await put(
+                tx,
+                TERMS_DECISIONS,
+                {
+                    "_id": f"{account_id}:{current.version}",
+                    "account_id": account_id,
+                    "version": current.version,
+                    "content_hash": current.content_hash,
+                    "decision": "refused",
+                    "at": iso(now),
+                    "ip": ip,
+                    "user_agent": user_agent[:500],
+                    **(await _existing_version(tx, f"{account_id}:{current.version}")),
+                },
+            )
+            await ctx.emit(
+                tx,
+                TermsRefusedV1(
+                    account_id=account_id,
+                    declaration_id=account.get("declaration_id"),
+                    terms_version=current.version,
+                    refused_at=now,
+                    leads_to_termination=terminates,
+                ),
+                subject=account_subject(account_id),
+                actor=account_subject(account_id),
+            )
+            if terminates:
+                await terminate_in(ctx, tx, account, TerminationReason.TERMS_REFUSED)
+            elif session_id is not None:
+                session = await tx.get(SESSIONS, session_id)
+                if session is not None and session["account_id"] == account_id:
+                    await revoke_session(
+                        ctx,
+                        tx,
+                        session,
+                        SessionRevocationReason.TERMS_REFUSED,
+                        account_subject(account_id),
+                    )
+        return TermsDecision(current.version, accepted=False, terminated=terminates)
+
+    async def _answerable(
+        self, tx: Transaction, account_id: str, version: int | None
+    ) -> tuple[Document, TermsVersion]:
+        account = await tx.get(ACCOUNTS, account_id)
+        if account is None:
+            raise errors.not_found("account")
+        if account["role"] != AccountRole.RECIPIENT or account["status"] != AccountStatus.ACTIVE:
+            raise errors.IdentityError(
+                409, "terms-not-applicable", "This account has no CGU to answer."
+            )
+        number = await current_terms_version(tx, self._ctx.clock.now())
+        if number is None:
+            raise errors.not_found("terms")
+        if version is not None and version != number:
+            raise errors.IdentityError(
+                409,
+                "terms-version-changed",
+                "Another CGU version is now in force: read it before answering.",
+                extra={"current_version": number},
+            )
+        document = await tx.get(TERMS, terms_id(number))
+        assert document is not None
+        return account, TermsVersion.of(document)
+
+
+async def _existing_version(tx: Transaction, doc_id: str) -> dict[str, int]:
+    existing = await tx.get(TERMS_DECISIONS, doc_id)
+    return {"_version": int(existing["_version"])} if existing else {}

@@ -1,0 +1,138 @@
+"""Identity running in-process (SQLite, real RabbitMQ under a test prefix) and helpers that
+make its actors: recipients, an operator, an office client."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+from fastapi import FastAPI
+
+from identity.consumers import declarations_subscription
+from identity.main import ACCOUNTS_INBOX, create_app
+from identity.service import Identity
+from identity.settings import Settings
+from shared.clock import Clock
+from shared.contracts.consent import DeclarationRegisteredV1, PersonKind
+from shared.contracts.envelope import Envelope
+from shared.messaging.outbox import OUTBOX
+from shared.runtime import ServiceRuntime
+from tests.support.services import service_env
+
+PASSWORD = "cheval-batterie-agrafe-correcte"
+
+
+def identity_settings(data_dir: Path, bus_prefix: str, **extra: Any) -> Settings:
+    values: dict[str, Any] = {
+        **service_env(data_dir, bus_prefix),
+        "token_key_file": data_dir / "token-keys.json",
+        "argon2_time_cost": 1,
+        "argon2_memory_cost_kib": 8,
+        **extra,
+    }
+    return Settings(**values)
+
+
+def identity_app(
+    data_dir: Path, bus_prefix: str, *, clock: Clock | None = None, **extra: Any
+) -> FastAPI:
+    return create_app(identity_settings(data_dir, bus_prefix, **extra), clock=clock)
+
+
+def identity_of(app: FastAPI) -> Identity:
+    identity: Identity = app.state.identity
+    return identity
+
+
+@dataclass
+class Recipient:
+    account_id: str
+    identifier: str
+    access_token: str
+    session_id: str
+
+    @property
+    def bearer(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+async def outbox_envelopes(app: FastAPI, event_type: str) -> list[Envelope]:
+    runtime: ServiceRuntime = app.state.runtime
+    rows = await runtime.store.find(OUTBOX, sort=[("_id", 1)])
+    envelopes = [Envelope.model_validate(row["envelope"]) for row in rows]
+    return [e for e in envelopes if e.type == event_type]
+
+
+async def declare(app: FastAPI, declaration_id: str) -> str:
+    """Hand a declaration to identity's consumer (as the bus would); the new account id."""
+    runtime: ServiceRuntime = app.state.runtime
+    identity = identity_of(app)
+    envelope = runtime.envelope(
+        DeclarationRegisteredV1(
+            declaration_id=declaration_id,
+            person_kind=PersonKind.NATURAL,
+            email=f"{declaration_id}@example.org",
+        ),
+        subject=f"declaration:{declaration_id}",
+    )
+    subscription = declarations_subscription(identity.accounts, runtime.inbox(ACCOUNTS_INBOX))
+    await subscription.handler(envelope)
+    found = await runtime.store.find("accounts", {"declaration_id": declaration_id})
+    return str(found[0]["_id"])
+
+
+async def recipient(app: FastAPI, client: httpx.AsyncClient, declaration_id: str) -> Recipient:
+    """A recipient who activated, logged in and accepted the CGU, through the HTTP API."""
+    account_id = await declare(app, declaration_id)
+    links = [
+        e.payload
+        for e in await outbox_envelopes(app, "identity.activation-link-issued.v1")
+        if e.payload["account_id"] == account_id
+    ]
+    token = parse_qs(urlsplit(links[-1]["activation_url"]).query)["token"][0]
+    activated = await client.post("/v1/activations", json={"token": token, "password": PASSWORD})
+    assert activated.status_code == 200, activated.text
+    identifier = activated.json()["identifier"]
+    first = await login(client, identifier)
+    assert first["terms_acceptance_required"] is True
+    accepted = await client.post(
+        "/v1/terms/current/acceptance",
+        json={},
+        headers={"Authorization": f"Bearer {first['access_token']}"},
+    )
+    assert accepted.status_code == 200, accepted.text
+    session = await login(client, identifier)
+    return Recipient(account_id, identifier, session["access_token"], session["session_id"])
+
+
+async def login(client: httpx.AsyncClient, identifier: str, password: str = PASSWORD) -> Any:
+    response = await client.post(
+        "/v1/sessions", json={"identifier": identifier, "password": password}
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def operator_token(app: FastAPI, client: httpx.AsyncClient, identifier: str) -> str:
+    await identity_of(app).accounts.create_operator(identifier, PASSWORD)
+    return str((await login(client, identifier))["access_token"])
+
+
+async def office_token(app: FastAPI, client: httpx.AsyncClient) -> str:
+    registered = await identity_of(app).clients.register(
+        "etude-1", "Maître Test", ["acts:write", "registry:read"], operator="test"
+    )
+    response = await client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(registered.client_id, registered.client_secret),
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+TOKEN_LIFETIME = timedelta(minutes=10)

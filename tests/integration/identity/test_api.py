@@ -1,0 +1,201 @@
+"""Identity's HTTP surface on a running app: problems, throttling headers, OAuth2 token
+endpoint, JWKS usable by another service's verifier, dev seeding."""
+
+from __future__ import annotations
+
+import base64
+import json
+import stat
+from datetime import timedelta
+from pathlib import Path
+
+from identity.settings import Settings
+from shared.auth import TokenVerifier, VerifierConfig
+from shared.clock import SystemClock
+from tests.integration.identity.support import (
+    identity_app,
+    identity_of,
+    office_token,
+    operator_token,
+    recipient,
+)
+from tests.support.services import running
+
+
+async def test_login_failures_are_problems_and_the_lockout_says_when_to_retry(
+    tmp_path: Path, bus_prefix: str
+) -> None:
+    app = identity_app(tmp_path, bus_prefix)
+    async with running(app) as client:
+        owner = await recipient(app, client, "decl-1")
+        wrong = {"identifier": owner.identifier, "password": "mauvais-mot-de-passe"}
+        for _ in range(5):
+            failed = await client.post("/v1/sessions", json=wrong)
+            assert failed.status_code == 401
+        assert failed.headers["content-type"] == "application/problem+json"
+        assert failed.json()["type"] == "urn:securact:problem:invalid-credentials"
+        unknown = await client.post("/v1/sessions", json={**wrong, "identifier": "ZZZZ"})
+        assert unknown.json() == failed.json()
+
+        locked = await client.post("/v1/sessions", json=wrong)
+        assert locked.status_code == 429
+        assert int(locked.headers["Retry-After"]) >= 1
+        assert locked.json()["retry_after_seconds"] == int(locked.headers["Retry-After"])
+
+
+async def test_oauth_token_endpoint_follows_rfc_6749(tmp_path: Path, bus_prefix: str) -> None:
+    app = identity_app(tmp_path, bus_prefix)
+    async with running(app) as client:
+        registered = await identity_of(app).clients.register(
+            "etude-9", "Maître Neuf", ["registry:read", "acts:write"], operator="test"
+        )
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": registered.client_id,
+            "client_secret": registered.client_secret,
+            "scope": "registry:read",
+        }
+        ok = await client.post("/oauth/token", data=form)
+        assert ok.status_code == 200
+        assert ok.headers["cache-control"] == "no-store"
+        body = ok.json()
+        assert (body["token_type"], body["expires_in"], body["scope"]) == (
+            "Bearer",
+            600,
+            "registry:read",
+        )
+
+        cases: list[tuple[dict[str, str], tuple[str, str] | None, int, str]] = [
+            ({**form, "grant_type": "password"}, None, 400, "unsupported_grant_type"),
+            ({**form, "scope": "registry:write"}, None, 400, "invalid_scope"),
+            ({**form, "client_secret": "wrong"}, None, 401, "invalid_client"),
+            ({"client_id": registered.client_id}, None, 400, "invalid_request"),
+            (
+                {"grant_type": "client_credentials"},
+                (registered.client_id, "wrong"),
+                401,
+                "invalid_client",
+            ),
+        ]
+        for data, auth, status, error in cases:
+            if auth is None:
+                response = await client.post("/oauth/token", data=data)
+            else:
+                response = await client.post("/oauth/token", data=data, auth=auth)
+            assert (response.status_code, response.json()["error"]) == (status, error), data
+        basic = await client.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(registered.client_id, "wrong"),
+        )
+        assert basic.headers["www-authenticate"].startswith("Basic")
+        as_json = await client.post("/oauth/token", json=form)
+        assert as_json.json()["error"] == "invalid_request"
+
+
+async def test_another_service_verifies_identity_tokens_from_its_jwks(
+    tmp_path: Path, bus_prefix: str
+) -> None:
+    app = identity_app(tmp_path, bus_prefix)
+    async with running(app) as client:
+        settings: Settings = app.state.runtime.settings
+        token = await office_token(app, client)
+        jwks = (await client.get("/.well-known/jwks.json")).json()
+        assert [k["kty"] for k in jwks["keys"]] == ["OKP"]
+        verifier = TokenVerifier(
+            VerifierConfig(
+                jwks_url="http://service/.well-known/jwks.json",
+                issuer=settings.issuer,
+                audiences=frozenset({"delivery"}),
+            ),
+            client,
+            SystemClock(),
+        )
+        principal = await verifier.verify(token)
+        assert principal.office_id == "etude-1"
+        header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
+        assert (header["alg"], header["kid"]) == ("EdDSA", jwks["keys"][0]["kid"])
+
+
+async def test_publishing_terms_too_soon_is_a_422_naming_the_earliest_date(
+    tmp_path: Path, bus_prefix: str
+) -> None:
+    app = identity_app(tmp_path, bus_prefix)
+    async with running(app) as client:
+        operator = await operator_token(app, client, "ops")
+        soon = (SystemClock().now() + timedelta(days=20)).isoformat()
+        response = await client.post(
+            "/v1/terms",
+            json={"markdown": "# v2\n", "effective_at": soon},
+            headers={"Authorization": f"Bearer {operator}"},
+        )
+        assert response.status_code == 422
+        assert response.json()["type"] == "urn:securact:problem:terms-notice-too-short"
+        assert "earliest_effective_at" in response.json()
+        current = (await client.get("/v1/terms/current")).json()
+        assert current["version"] == 1
+        assert "<h1>" in current["html"]
+
+
+async def test_dev_seeding_writes_working_credentials_once(tmp_path: Path, bus_prefix: str) -> None:
+    seed = tmp_path / "var" / "dev-credentials.json"
+    app = identity_app(tmp_path, bus_prefix, seed_dev_credentials_file=seed)
+    async with running(app) as client:
+        assert stat.S_IMODE(seed.stat().st_mode) == 0o600
+        seeded = json.loads(seed.read_text())
+        office = seeded["office_client"]
+        assert office["scopes"] == ["acts:write", "registry:read", "registry:write"]
+        token = await client.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(office["client_id"], office["client_secret"]),
+        )
+        assert token.status_code == 200
+        operator = seeded["operator"]
+        login = await client.post(
+            "/v1/sessions",
+            json={"identifier": operator["identifier"], "password": operator["password"]},
+        )
+        assert login.json()["role"] == "operator"
+    again = identity_app(tmp_path, bus_prefix, seed_dev_credentials_file=seed)
+    async with running(again):
+        assert json.loads(seed.read_text()) == seeded
+
+
+async def test_no_seeding_outside_dev(tmp_path: Path, bus_prefix: str) -> None:
+    seed = tmp_path / "dev-credentials.json"
+    app = identity_app(
+        tmp_path,
+        bus_prefix,
+        seed_dev_credentials_file=seed,
+        env="test",
+        amqp_url="amqp://guest:guest@127.0.0.1:5672/",
+        ip_hash_pepper="test-pepper",
+    )
+    async with running(app) as client:
+        assert (await client.get("/health/live")).status_code == 200
+    assert not seed.exists()
+
+
+async def test_every_route_is_described_in_openapi(tmp_path: Path, bus_prefix: str) -> None:
+    app = identity_app(tmp_path, bus_prefix)
+    schema = app.openapi()
+    paths = set(schema["paths"])
+    assert {
+        "/oauth/token",
+        "/.well-known/jwks.json",
+        "/v1/sessions",
+        "/v1/sessions/refresh",
+        "/v1/sessions/current",
+        "/v1/activations",
+        "/v1/terms/current",
+        "/v1/terms/current/acceptance",
+        "/v1/terms/current/refusal",
+        "/v1/terms",
+        "/v1/clients",
+        "/v1/accounts/{account_id}/suspension",
+        "/v1/accounts/{account_id}/credential-revocation",
+        "/v1/me/termination",
+    } <= paths
+    token_body = schema["paths"]["/oauth/token"]["post"]["requestBody"]["content"]
+    assert "application/x-www-form-urlencoded" in token_body
