@@ -4,7 +4,7 @@ export UV_PYTHON_DOWNLOADS := never
 VENV := .venv/bin
 PYTEST_ARGS ?=
 
-.PHONY: bootstrap up down status logs test unit integration e2e smoke lint format bench schemas
+.PHONY: bootstrap up down status logs test unit integration e2e browser smoke lint format bench schemas
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -22,6 +22,7 @@ logs:
 	@$(VENV)/securact-dev logs
 
 test: bootstrap
+	@bash scripts/ensure-chromium.sh || true
 	@$(VENV)/pytest $(PYTEST_ARGS)
 
 unit: bootstrap
@@ -32,6 +33,10 @@ integration: bootstrap
 
 e2e: bootstrap
 	@$(VENV)/pytest tests/e2e $(PYTEST_ARGS)
+
+browser: bootstrap
+	@bash scripts/ensure-chromium.sh
+	@$(VENV)/pytest tests/browser $(PYTEST_ARGS)
 
 smoke: bootstrap
 	@$(VENV)/pytest tests/e2e/test_smoke.py $(PYTEST_ARGS)

@@ -10,12 +10,14 @@ from opentelemetry.sdk.trace.export import SpanExporter
 
 from identity.api import identity_router, install_identity_errors, token_router
 from identity.consumers import declarations_subscription
+from identity.portal import portal_router
 from identity.records import INDEXES
 from identity.service import Identity
 from identity.settings import Settings
 from identity.tokens import TokenIssuer, TokenKeyFile
 from shared.auth import TokenVerifier, VerifierConfig, install_token_verifier
 from shared.clock import Clock
+from shared.portal import stylesheet_router
 from shared.runtime import ServiceRuntime
 
 ACCOUNTS_INBOX = "identity.accounts"
@@ -61,7 +63,12 @@ def create_app(
     runtime.subscribe(declarations_subscription(identity.accounts, runtime.inbox(ACCOUNTS_INBOX)))
     app = runtime.create_app(
         title="Identity: accounts, sessions, OAuth2 clients and the recipient portal",
-        routers=[token_router(identity), identity_router(identity)],
+        routers=[
+            token_router(identity),
+            identity_router(identity),
+            portal_router(identity),
+            stylesheet_router(),
+        ],
         on_start=[keys.ensure, identity.start],
     )
     install_identity_errors(app)
