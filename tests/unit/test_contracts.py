@@ -351,7 +351,7 @@ def test_register_refuses_a_name_without_its_version_suffix() -> None:
     for contract in (ActServed, ActServedV2):
         with pytest.raises(ValueError, match="end with V1"):
             register(contract)
-    assert "delivery.act-served.v1" not in registered()
+    assert registered().get("delivery.act-served.v1") not in (ActServed, ActServedV2)
 
 
 def test_register_refuses_a_bad_routing_key() -> None:

@@ -1,14 +1,157 @@
-"""App factory of the notify service. Nothing connects until the app's lifespan starts."""
+"""App factory of the notify service. Nothing connects until the app's lifespan starts.
+
+Queues: `notify.urgent` (every transactional event) and `notify.bulk` (CGU notices). The bus
+handlers only record what must be sent and ack; a background sender hands messages over, so a
+slow or absent SMTP relay never holds the bus.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+import httpx
 from fastapi import FastAPI
+from opentelemetry.sdk.trace.export import SpanExporter
 
+from notify.api import notifications_router
+from notify.consumers import subscriptions
+from notify.ports import MailTransport, SmsGateway
+from notify.service import INDEXES, Identity, Notifier, SendingPolicy
 from notify.settings import Settings
+from notify.sms import DevMailboxSmsGateway, HttpSmsGateway
+from notify.smtp import SmtpConfig, SmtpTransport
+from notify.templates import Templates
+from shared.auth import TokenVerifier, VerifierConfig, install_token_verifier
 from shared.clock import Clock
+from shared.contracts.envelope import Envelope, EventPayload, new_envelope
+from shared.messaging.consumer import RetryPolicy
 from shared.runtime import ServiceRuntime
+from shared.store.port import Document
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
-    runtime = ServiceRuntime(settings or Settings(), clock=clock)
-    return runtime.create_app(title="Notify: e-mail and SMS")
+def smtp_transport(settings: Settings) -> SmtpTransport:
+    return SmtpTransport(
+        SmtpConfig(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            starttls=settings.smtp_starttls,
+            implicit_tls=settings.smtp_tls,
+            username=settings.smtp_username,
+            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+            timeout_seconds=settings.smtp_timeout_seconds,
+            connections=settings.smtp_connections,
+        )
+    )
+
+
+def sms_gateway(settings: Settings, mail: MailTransport, clock: Clock) -> SmsGateway | None:
+    if settings.sms_mode == "off":
+        return None
+    if settings.sms_mode == "http":
+        assert settings.sms_token is not None  # checked by the settings
+        return HttpSmsGateway(
+            settings.sms_endpoint, settings.sms_token.get_secret_value(), httpx.AsyncClient()
+        )
+    return DevMailboxSmsGateway(mail, clock, settings.mail_from)
+
+
+def sending_policy(settings: Settings) -> SendingPolicy:
+    return SendingPolicy(
+        retry=RetryPolicy(
+            max_attempts=settings.retry_max_attempts,
+            first_delay=timedelta(seconds=settings.retry_first_delay_seconds),
+            max_delay=timedelta(seconds=settings.retry_max_delay_seconds),
+        ),
+        claim_timeout=timedelta(seconds=settings.claim_timeout_seconds),
+        domain_rate_per_second=settings.domain_rate_per_second,
+        domain_burst=settings.domain_burst,
+        idle_poll=timedelta(seconds=settings.idle_poll_seconds),
+        workers=settings.smtp_connections,
+        deemed_received_territories=settings.deemed_received_territories,
+        business_days=settings.business_days,
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    span_exporter: SpanExporter | None = None,
+    token_verifier: TokenVerifier | None = None,
+    mail: MailTransport | None = None,
+    sms: SmsGateway | None = None,
+) -> FastAPI:
+    settings = settings or Settings()
+    runtime = ServiceRuntime(settings, clock=clock, indexes=INDEXES, span_exporter=span_exporter)
+    mail = mail or smtp_transport(settings)
+    sms = sms or sms_gateway(settings, mail, runtime.clock)
+
+    def envelope(payload: EventPayload, subject: str, source: Document) -> Envelope:
+        # A consequence of the source event: same correlation, the source as its cause.
+        made = new_envelope(
+            payload,
+            subject=subject,
+            actor="service:notify",
+            clock=runtime.clock,
+            correlation_id=source["correlation_id"],
+        )
+        return made.model_copy(update={"causation_id": source["event_id"]})
+
+    notifier = Notifier(
+        runtime.store,
+        runtime.clock,
+        runtime.outbox,
+        runtime.inbox,
+        envelope,
+        Templates(),
+        mail,
+        sms,
+        Identity(settings.mail_from, settings.message_id_domain, settings.sms_sender),
+        sending_policy(settings),
+        instance=runtime.instance_id,
+    )
+    for subscription in subscriptions(notifier):
+        runtime.subscribe(subscription)
+    app = runtime.create_app(
+        title="Notify: e-mail and SMS", routers=[notifications_router(notifier)]
+    )
+    http = httpx.AsyncClient()
+    install_token_verifier(
+        app,
+        token_verifier
+        or TokenVerifier(
+            VerifierConfig(
+                jwks_url=settings.identity_jwks_url,
+                issuer=settings.token_issuer,
+                audiences=frozenset({settings.token_audience}),
+            ),
+            http,
+            runtime.clock,
+        ),
+    )
+    app.state.notifier = notifier
+
+    # The sender starts after the store is connected and stops before it closes.
+    runtime_lifespan = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
+        async with runtime_lifespan(app_):
+            sender = asyncio.create_task(notifier.run(), name="notify-sender")
+            try:
+                yield
+            finally:
+                sender.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sender
+                await mail.close()
+                if sms is not None:
+                    await sms.close()
+                await http.aclose()
+
+    app.router.lifespan_context = lifespan
+    return app

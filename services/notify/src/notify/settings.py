@@ -1,9 +1,17 @@
-"""Settings of the notify service: env `SECURACT_NOTIFY_*`, then `SECURACT_*`."""
+"""Settings of the notify service: env `SECURACT_NOTIFY_*`, then `SECURACT_*`.
+
+`smtp_password` is `SecretStr | None`: an unauthenticated relay (the dev mailbox, a local MTA
+that relays by IP) is legitimate, so the base class's "secrets must be set outside dev" rule
+cannot apply to it. When `smtp_username` is set, the password is required (checked at start).
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal, Self
 
+from pydantic import Field, SecretStr, model_validator
+
+from shared.legal_calendar import BusinessDays, Territory
 from shared.settings import BaseServiceSettings, service_config
 
 
@@ -11,3 +19,63 @@ class Settings(BaseServiceSettings):
     service_name: ClassVar[str] = "notify"
     default_port: ClassVar[int] = 8104
     model_config = service_config("notify")
+
+    # --- SMTP ---------------------------------------------------------------------------------
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=1025, description="1025: the dev mailbox")
+    smtp_starttls: bool = Field(default=False, description="upgrade with STARTTLS (port 587)")
+    smtp_tls: bool = Field(default=False, description="implicit TLS from the start (port 465)")
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    smtp_connections: int = Field(default=4, ge=1, description="concurrent SMTP connections")
+    mail_from: str = "SECURACT <ne-pas-repondre@securact.local>"
+    message_id_domain: str = Field(
+        default="notify.securact.local", description="right-hand side of every Message-ID"
+    )
+    # --- SMS ----------------------------------------------------------------------------------
+    sms_mode: Literal["dev", "http", "off"] = Field(
+        default="dev", description="dev: SMS become mails to <number>@sms.invalid"
+    )
+    sms_endpoint: str = ""
+    sms_token: SecretStr | None = None
+    sms_sender: str = "SECURACT"
+    # --- sending ------------------------------------------------------------------------------
+    retry_max_attempts: int = Field(default=10, ge=1)
+    retry_first_delay_seconds: float = Field(default=5.0, gt=0)
+    retry_max_delay_seconds: float = Field(default=900.0, gt=0)
+    claim_timeout_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="a 'sending' claim older than this is a crashed attempt: it is sent again",
+    )
+    domain_rate_per_second: float = Field(
+        default=50.0, gt=0, description="messages per second to one destination domain"
+    )
+    domain_burst: int = Field(default=50, ge=1)
+    idle_poll_seconds: float = Field(default=1.0, gt=0)
+    # --- CGU notices --------------------------------------------------------------------------
+    deemed_received_territories: tuple[Territory, ...] = Field(
+        default=tuple(Territory),
+        description="the latest first business day over these territories is used (the "
+        "recipient's territory is not known to notify)",
+    )
+    business_days: BusinessDays = BusinessDays.JOURS_OUVRES
+    # --- HTTP API -----------------------------------------------------------------------------
+    identity_jwks_url: str = "http://127.0.0.1:8101/.well-known/jwks.json"
+    token_issuer: str = "http://127.0.0.1:8101"  # noqa: S105 - a URL, not a secret
+    token_audience: str = "notify"  # noqa: S105 - an audience name, not a secret
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Self:
+        if self.smtp_tls and self.smtp_starttls:
+            raise ValueError("smtp_tls (implicit TLS) and smtp_starttls exclude each other")
+        if self.smtp_username and self.smtp_password is None:
+            raise ValueError("smtp_username is set: smtp_password is required")
+        if self.sms_mode == "http" and (not self.sms_endpoint or self.sms_token is None):
+            raise ValueError("sms_mode=http needs sms_endpoint and sms_token")
+        if self.claim_timeout_seconds <= 2 * self.smtp_timeout_seconds:
+            raise ValueError("claim_timeout_seconds must exceed twice smtp_timeout_seconds")
+        if not self.deemed_received_territories:
+            raise ValueError("deemed_received_territories needs at least one territory")
+        return self

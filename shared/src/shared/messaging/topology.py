@@ -24,6 +24,19 @@ BROKER_DELIVERY_LIMIT = 20
 PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
     "audit.journal": ("#",),
     "identity.declarations": ("consent.declaration-registered.v1",),
+    "notify.urgent": (
+        "identity.activation-link-issued.v1",
+        "identity.password-reset-requested.v1",
+        "identity.account-created.v1",
+        "identity.account-terminated.v1",
+        "consent.declaration-registered.v1",
+        "consent.revoked.v1",
+        "delivery.act-served.v1",
+        "delivery.lettre-simple-due.v1",
+        "delivery.reply-received.v1",
+        "retention.erasure-certificate-issued.v1",
+    ),
+    "notify.bulk": ("identity.terms-notice-issued.v1",),
 }
 
 

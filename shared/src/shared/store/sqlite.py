@@ -80,8 +80,11 @@ def _where(where: Filter | None) -> tuple[str, list[Any]]:
                     params.append(_sql_value(value))
                     if operator != "$ne":
                         clauses.append(f"{column} IS NOT NULL")
+        elif condition is None:
+            clauses.append(f"{column} IS NULL")
         else:
-            clauses.append(f"{column} IS ?")
+            # `=` (not `IS`) lets SQLite use the partial `IS NOT NULL` indexes.
+            clauses.append(f"{column} = ?")
             params.append(_sql_value(condition))
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 

@@ -1,0 +1,272 @@
+"""From an event to the notifications it asks for: which kind, to whom, over which channel,
+with which template values. Also keeps the contact book up to date and purges it when
+retention has issued the erasure certificate. Runs inside the inbox transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from notify.contacts import ContactBook
+from shared.contracts import consent, delivery, identity, retention
+from shared.contracts.envelope import Envelope
+from shared.contracts.notify import Channel, NotificationKind
+from shared.contracts.registry import decode_payload
+
+
+@dataclass(frozen=True)
+class Request:
+    """One message to send. `address` None: no address is known (a failure to record)."""
+
+    kind: NotificationKind
+    channel: Channel
+    address: str | None
+    recipient: str
+    context: dict[str, Any]
+    act_id: str | None = None
+    office_id: str | None = None
+    account_id: str | None = None
+
+
+@dataclass
+class Plan:
+    requests: list[Request] = field(default_factory=list)
+
+
+Planner = Callable[[Envelope, ContactBook], Awaitable[Plan]]
+
+
+async def _activation(envelope: Envelope, contacts: ContactBook) -> Plan:
+    event = decode_payload(envelope, identity.ActivationLinkIssuedV1)
+    await contacts.remember_account(event.account_id, email=event.email)
+    return Plan(
+        [
+            Request(
+                NotificationKind.ACTIVATION,
+                Channel.EMAIL,
+                event.email,
+                f"account:{event.account_id}",
+                {
+                    "identifier": event.identifier,
+                    "activation_url": event.activation_url,
+                    "expires_at": event.expires_at,
+                },
+                account_id=event.account_id,
+            )
+        ]
+    )
+
+
+async def _password_reset(envelope: Envelope, contacts: ContactBook) -> Plan:
+    event = decode_payload(envelope, identity.PasswordResetRequestedV1)
+    await contacts.remember_account(event.account_id, email=event.email)
+    return Plan(
+        [
+            Request(
+                NotificationKind.PASSWORD_RESET,
+                Channel.EMAIL,
+                event.email,
+                f"account:{event.account_id}",
+                {"reset_url": event.reset_url, "expires_at": event.expires_at},
+                account_id=event.account_id,
+            )
+        ]
+    )
+
+
+async def _terms_notice(envelope: Envelope, contacts: ContactBook) -> Plan:
+    event = decode_payload(envelope, identity.TermsNoticeIssuedV1)
+    await contacts.remember_account(event.account_id, email=event.email)
+    return Plan(
+        [
+            Request(
+                NotificationKind.TERMS_NOTICE,
+                Channel.EMAIL,
+                event.email,
+                f"account:{event.account_id}",
+                {"terms_version": event.terms_version, "effective_at": event.effective_at},
+                account_id=event.account_id,
+            )
+        ]
+    )
+
+
+async def _account_created(envelope: Envelope, contacts: ContactBook) -> Plan:
+    event = decode_payload(envelope, identity.AccountCreatedV1)
+    if event.declaration_id is not None:
+        await contacts.remember_account(event.account_id, declaration_id=event.declaration_id)
+    return Plan()
+
+
+async def _declaration_registered(envelope: Envelope, contacts: ContactBook) -> Plan:
+    event = decode_payload(envelope, consent.DeclarationRegisteredV1)
+    await contacts.remember_declaration(event.declaration_id, event.email)
+    return Plan()
+
+
+async def _account_terminated(envelope: Envelope, contacts: ContactBook) -> Plan:
+    event = decode_payload(envelope, identity.AccountTerminatedV1)
+    email = await contacts.email_for(
+        account_id=event.account_id, declaration_id=event.declaration_id
+    )
+    return Plan(
+        [
+            Request(
+                NotificationKind.ACCOUNT_TERMINATED,
+                Channel.EMAIL,
+                email,
+                f"account:{event.account_id}",
+                {"terminated_at": event.terminated_at},
+                account_id=event.account_id,
+            )
+        ]
+    )
+
+
+async def _consent_revoked(envelope: Envelope, contacts: ContactBook) -> Plan:
+    event = decode_payload(envelope, consent.ConsentRevokedV1)
+    email = await contacts.email_for(
+        account_id=event.account_id, declaration_id=event.declaration_id
+    )
+    party = (
+        f"account:{event.account_id}" if event.account_id else f"declaration:{event.declaration_id}"
+    )
+    return Plan(
+        [
+            Request(
+                NotificationKind.CONSENT_REVOKED,
+                Channel.EMAIL,
+                email,
+                party,
+                {"revoked_at": event.revoked_at},
+                account_id=event.account_id,
+            )
+        ]
+    )
+
+
+async def _act_served(envelope: Envelope, contacts: ContactBook) -> Plan:
+    event = decode_payload(envelope, delivery.ActServedV1)
+    await contacts.remember_account(
+        event.recipient_account_id, email=event.recipient_email, declaration_id=event.declaration_id
+    )
+    context = {
+        "act_nature": event.act_nature,
+        "office_name": event.office_name,
+        "served_at": event.served_at,
+        "portal_url": event.portal_url,
+    }
+    party = f"account:{event.recipient_account_id}"
+    common = {
+        "act_id": event.act_id,
+        "office_id": event.office_id,
+        "account_id": event.recipient_account_id,
+    }
+    plan = Plan(
+        [
+            Request(
+                NotificationKind.ACT_SERVED,
+                Channel.EMAIL,
+                event.recipient_email,
+                party,
+                context,
+                **common,
+            )
+        ]
+    )
+    if event.recipient_mobile:
+        plan.requests.append(
+            Request(
+                NotificationKind.ACT_SERVED,
+                Channel.SMS,
+                event.recipient_mobile,
+                party,
+                context,
+                **common,
+            )
+        )
+    return plan
+
+
+async def _lettre_simple_due(envelope: Envelope, _contacts: ContactBook) -> Plan:
+    event = decode_payload(envelope, delivery.LettreSimpleDueV1)
+    return Plan(
+        [
+            Request(
+                NotificationKind.LETTRE_SIMPLE_DUE,
+                Channel.EMAIL,
+                event.office_email,
+                f"office:{event.office_id}",
+                {
+                    "act_id": event.act_id,
+                    "act_nature": event.act_nature,
+                    "requester_name": event.requester_name,
+                    "served_at": event.served_at,
+                    "due_on": event.due_on,
+                },
+                act_id=event.act_id,
+                office_id=event.office_id,
+            )
+        ]
+    )
+
+
+async def _reply_received(envelope: Envelope, _contacts: ContactBook) -> Plan:
+    event = decode_payload(envelope, delivery.ReplyReceivedV1)
+    return Plan(
+        [
+            Request(
+                NotificationKind.REPLY_RECEIVED,
+                Channel.EMAIL,
+                event.office_email,
+                f"office:{event.office_id}",
+                {
+                    "act_id": event.act_id,
+                    "reply_id": event.reply_id,
+                    "received_at": event.received_at,
+                },
+                act_id=event.act_id,
+                office_id=event.office_id,
+            )
+        ]
+    )
+
+
+async def _erasure_certificate(envelope: Envelope, contacts: ContactBook) -> Plan:
+    event = decode_payload(envelope, retention.ErasureCertificateIssuedV1)
+    # The last message to this person: the address travels in the event, the book forgets it.
+    await contacts.forget(event.account_id)
+    return Plan(
+        [
+            Request(
+                NotificationKind.ERASURE_CERTIFICATE,
+                Channel.EMAIL,
+                event.email,
+                f"account:{event.account_id}",
+                {
+                    "certificate_id": event.certificate_id,
+                    "download_url": event.download_url,
+                    "issued_at": event.issued_at,
+                },
+                account_id=event.account_id,
+            )
+        ]
+    )
+
+
+PLANNERS: dict[str, Planner] = {
+    identity.ActivationLinkIssuedV1.routing_key(): _activation,
+    identity.PasswordResetRequestedV1.routing_key(): _password_reset,
+    identity.TermsNoticeIssuedV1.routing_key(): _terms_notice,
+    identity.AccountCreatedV1.routing_key(): _account_created,
+    identity.AccountTerminatedV1.routing_key(): _account_terminated,
+    consent.DeclarationRegisteredV1.routing_key(): _declaration_registered,
+    consent.ConsentRevokedV1.routing_key(): _consent_revoked,
+    delivery.ActServedV1.routing_key(): _act_served,
+    delivery.LettreSimpleDueV1.routing_key(): _lettre_simple_due,
+    delivery.ReplyReceivedV1.routing_key(): _reply_received,
+    retention.ErasureCertificateIssuedV1.routing_key(): _erasure_certificate,
+}
+BULK_EVENTS: tuple[str, ...] = (identity.TermsNoticeIssuedV1.routing_key(),)
+URGENT_EVENTS: tuple[str, ...] = tuple(key for key in PLANNERS if key not in BULK_EVENTS)

@@ -1,0 +1,53 @@
+"""What notify needs from the outside world to hand a message over: an e-mail transport and an
+SMS gateway. Adapters raise `TransientDeliveryError` when trying again later may succeed and
+`PermanentDeliveryError` when it cannot; their `reason` is already redacted (no addresses)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Protocol
+
+
+class DeliveryError(Exception):
+    """The message was not handed over. `reason` is safe for logs and events."""
+
+    permanent: bool = False
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class TransientDeliveryError(DeliveryError):
+    """SMTP 4xx, a timeout, a refused or dropped connection, an HTTP 429/5xx: retry later."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """SMTP 5xx, an invalid address, an HTTP 4xx: retrying cannot help."""
+
+    permanent = True
+
+
+class MailTransport(Protocol):
+    """Hands one e-mail to the relay; returns when the relay accepted it (250 after DATA)."""
+
+    async def send(self, message: EmailMessage) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class SmsMessage:
+    to: str
+    text: str
+    reference: str
+    sender: str
+
+
+class SmsGateway(Protocol):
+    """Hands one SMS to the provider; returns when the provider accepted it."""
+
+    async def send(self, message: SmsMessage) -> None: ...
+
+    async def close(self) -> None: ...

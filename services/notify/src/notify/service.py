@@ -1,0 +1,612 @@
+"""Use cases of the notify service: take in an event's notifications, send them (urgent lane
+first, per-domain rate limit, bounded retries with backoff), record the outcome as evidence,
+answer the history of a subject, purge contacts.
+
+Exactly-once effect per (event, channel, recipient)
+---------------------------------------------------
+The notification's id is derived from the event id, the channel and the address, and is
+inserted with the inbox key in one transaction: a redelivered event is a duplicate inbox key,
+and even a republished event with a new delivery cannot create a second notification.
+
+Sending is a claim, the hand-over, then the outcome: the row goes `queued → sending` (a durable
+claim) before the SMTP transaction and `sending → sent` in the same transaction as the
+`notify.notification-sent.v1` outbox row, immediately after the relay's 250 to the final dot;
+nothing else runs in between. A crash before the 250 leaves a claim whose message was not
+accepted. The remaining window is the one SMTP itself has (RFC 1047): the relay has accepted
+but our write of `sent` did not happen (process killed, store down for longer than the few
+in-process retries). A claim older than `claim_timeout` is such a case, and notify **sends it
+again** with the same Message-ID: a missed notice (an act the recipient never hears about) is
+worse than a duplicate, and the Message-ID, derived from the event id, lets the receiving
+systems drop the second copy (the second send is flagged `resent_after_crash` in the history).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any, Final
+
+from notify.contacts import CONTACT_INDEXES, ContactBook
+from notify.domain import (
+    LANE_OF,
+    Lane,
+    State,
+    address_problem,
+    deemed_received_on,
+    email_domain,
+    mask,
+    message_id,
+    notification_id,
+)
+from notify.intake import PLANNERS, Request
+from notify.ports import (
+    DeliveryError,
+    MailTransport,
+    PermanentDeliveryError,
+    SmsGateway,
+    SmsMessage,
+    TransientDeliveryError,
+)
+from notify.templates import TemplateInputError, Templates
+from shared.clock import Clock
+from shared.contracts.envelope import Envelope, EventPayload
+from shared.contracts.notify import (
+    Channel,
+    NotificationFailedV1,
+    NotificationKind,
+    NotificationSentV1,
+)
+from shared.legal_calendar import BusinessDays, Territory
+from shared.messaging.consumer import RetryPolicy
+from shared.messaging.inbox import Inbox
+from shared.messaging.outbox import Outbox
+from shared.store.port import (
+    Document,
+    DocumentStore,
+    DuplicateKeyError,
+    Index,
+    StoreError,
+    Transaction,
+    VersionConflictError,
+    to_iso,
+)
+
+log = logging.getLogger(__name__)
+
+NOTIFICATIONS: Final = "notifications"
+INDEXES: Final = (
+    Index(NOTIFICATIONS, ("state", "lane", "next_attempt_at")),
+    Index(NOTIFICATIONS, ("state", "claimed_at")),
+    Index(NOTIFICATIONS, ("subject", "created_at")),
+    *CONTACT_INDEXES,
+)
+CANDIDATES: Final = 8
+BOOKKEEPING_TRIES: Final = 5
+MAX_HISTORY: Final = 500
+
+EnvelopeFactory = Callable[[EventPayload, str, Document], Envelope]
+
+
+@dataclass(frozen=True)
+class SendingPolicy:
+    """How notify sends: retries, claim expiry, rate limit, CGU deemed-received rule."""
+
+    retry: RetryPolicy = field(
+        default_factory=lambda: RetryPolicy(
+            max_attempts=10, first_delay=timedelta(seconds=5), max_delay=timedelta(minutes=15)
+        )
+    )
+    claim_timeout: timedelta = timedelta(minutes=5)
+    domain_rate_per_second: float = 50.0
+    domain_burst: int = 50
+    idle_poll: timedelta = timedelta(seconds=1)
+    workers: int = 4
+    deemed_received_territories: tuple[Territory, ...] = tuple(Territory)
+    business_days: BusinessDays = BusinessDays.JOURS_OUVRES
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the messages are from."""
+
+    mail_from: str
+    message_id_domain: str
+    sms_sender: str
+
+
+class DomainRateLimiter:
+    """A token bucket per destination domain (per process: replicas multiply the rate)."""
+
+    def __init__(self, clock: Clock, rate_per_second: float, burst: int) -> None:
+        self._clock = clock
+        self._rate = rate_per_second
+        self._burst = float(burst)
+        self._buckets: dict[str, tuple[float, datetime]] = {}
+
+    def _level(self, domain: str) -> float:
+        now = self._clock.now()
+        tokens, at = self._buckets.get(domain, (self._burst, now))
+        return min(self._burst, tokens + (now - at).total_seconds() * self._rate)
+
+    def try_take(self, domain: str) -> bool:
+        tokens = self._level(domain)
+        if tokens < 1.0:
+            self._buckets[domain] = (tokens, self._clock.now())
+            return False
+        self._buckets[domain] = (tokens - 1.0, self._clock.now())
+        return True
+
+    def give_back(self, domain: str) -> None:
+        tokens = self._level(domain)
+        self._buckets[domain] = (min(self._burst, tokens + 1.0), self._clock.now())
+
+    def wait_hint(self) -> timedelta:
+        """How long until a token is available again somewhere (an upper bound)."""
+        return timedelta(seconds=1.0 / self._rate)
+
+
+def _eq(value: str) -> dict[str, list[str]]:
+    """Equality written as `$in`: the SQLite engine's partial indexes are only used when every
+    indexed field has a comparison that excludes NULL, which its `IS ?` equality does not."""
+    return {"$in": [value]}
+
+
+def _channel_address_key(request: Request) -> str:
+    return request.address or "unknown"
+
+
+class Notifier:
+    """The notify use cases over one store."""
+
+    def __init__(
+        self,
+        store: DocumentStore,
+        clock: Clock,
+        outbox: Outbox,
+        inbox: Callable[[str], Inbox],
+        envelope: EnvelopeFactory,
+        templates: Templates,
+        mail: MailTransport,
+        sms: SmsGateway | None,
+        identity: Identity,
+        policy: SendingPolicy = SendingPolicy(),
+        *,
+        instance: str = "notify",
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._outbox = outbox
+        self._inbox = inbox
+        self._envelope = envelope
+        self._templates = templates
+        self._mail = mail
+        self._sms = sms
+        self._identity = identity
+        self._policy = policy
+        self._instance = instance
+        self._limiter = DomainRateLimiter(clock, policy.domain_rate_per_second, policy.domain_burst)
+        self._claim_lock = asyncio.Lock()
+        self._deemed: dict[str, date] = {}
+        self.wakeup = asyncio.Event()
+
+    # -- intake ----------------------------------------------------------------------------
+
+    async def take(self, envelope: Envelope, consumer: str) -> bool:
+        """Record the notifications an event asks for, once per consumer and event. False for
+        a duplicate delivery (nothing done)."""
+        planner = PLANNERS.get(envelope.type)
+        if planner is None:
+            return False
+
+        async def effect(tx: Transaction) -> None:
+            plan = await planner(envelope, ContactBook(tx, self._clock))
+            for request in plan.requests:
+                await self._record_request(tx, envelope, request)
+
+        done = await self._inbox(consumer).process(envelope, effect)
+        if done:
+            self.wakeup.set()
+        return done
+
+    async def _record_request(self, tx: Transaction, envelope: Envelope, request: Request) -> None:
+        now = self._clock.now()
+        key = _channel_address_key(request)
+        document: Document = {
+            "_id": notification_id(envelope.event_id, request.channel, key),
+            "event_id": envelope.event_id,
+            "source_type": envelope.type,
+            "correlation_id": envelope.correlation_id,
+            "subject": envelope.subject,
+            "kind": request.kind.value,
+            "channel": request.channel.value,
+            "lane": LANE_OF[request.kind].value,
+            "recipient": request.recipient,
+            "recipient_masked": mask(request.channel, request.address) if request.address else "",
+            "address": request.address,
+            "domain": email_domain(request.address)
+            if request.address and request.channel is Channel.EMAIL
+            else "sms",
+            "message_id": message_id(
+                envelope.event_id, request.channel, key, self._identity.message_id_domain
+            ),
+            "act_id": request.act_id,
+            "office_id": request.office_id,
+            "account_id": request.account_id,
+            "content": None,
+            "state": State.QUEUED.value,
+            "attempts": 0,
+            "created_at": to_iso(now),
+            "next_attempt_at": to_iso(now),
+            "claimed_at": None,
+            "claim_owner": None,
+            "accepted_at": None,
+            "failed_at": None,
+            "reason": None,
+            "permanent": None,
+            "deemed_received_on": None,
+            "resent_after_crash": 0,
+        }
+        problem: str | None
+        if request.address is None:
+            problem = "no address known for this recipient"
+        else:
+            problem = address_problem(request.channel, request.address)
+        if problem is None:
+            try:
+                document["content"] = self._render(request)
+            except TemplateInputError as error:
+                problem = f"message not renderable: {error}"
+        if problem is None and document["content"] is None:
+            return  # the kind has no message on this channel
+        if problem is not None:
+            document.update(
+                state=State.FAILED.value,
+                failed_at=to_iso(now),
+                reason=problem,
+                permanent=True,
+                address=None,
+                content=None,
+            )
+        try:
+            await tx.insert(NOTIFICATIONS, document)
+        except DuplicateKeyError:
+            return  # the same (event, channel, recipient) twice in one plan: one message
+        if problem is not None:
+            await self._outbox.add(tx, self._failed_event(document, now))
+
+    def _render(self, request: Request) -> dict[str, str] | None:
+        if request.channel is Channel.SMS:
+            text = self._templates.sms(request.kind, request.context)
+            return None if text is None else {"sms": text}
+        rendered = self._templates.email(request.kind, request.context)
+        return {"subject": rendered.subject, "text": rendered.text, "html": rendered.html}
+
+    # -- sending ---------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Send until cancelled: `workers` concurrent senders and the stale-claim sweeper."""
+        tasks = [
+            asyncio.create_task(self._worker(), name=f"notify-sender-{n}")
+            for n in range(self._policy.workers)
+        ]
+        tasks.append(asyncio.create_task(self._sweeper(), name="notify-claim-sweeper"))
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    async def _worker(self) -> None:
+        while True:
+            try:
+                sent_one = await self.send_next()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("sender iteration failed; pausing")
+                sent_one = False
+                await asyncio.sleep(self._policy.idle_poll.total_seconds())
+            if not sent_one:
+                await self._idle()
+
+    async def _idle(self) -> None:
+        pause = min(self._policy.idle_poll, self._limiter.wait_hint()).total_seconds()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.wakeup.wait(), timeout=pause)
+        self.wakeup.clear()
+
+    async def _sweeper(self) -> None:
+        interval = max(1.0, self._policy.claim_timeout.total_seconds() / 4)
+        while True:
+            try:
+                if await self.recover_stale_claims():
+                    self.wakeup.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("stale-claim sweep failed; retrying next interval")
+            await asyncio.sleep(interval)
+
+    async def send_next(self) -> bool:
+        """Claim the most urgent due notification and hand it over. False if none was due."""
+        job = await self._claim()
+        if job is None:
+            return False
+        await self._attempt(job)
+        return True
+
+    async def _claim(self) -> Document | None:
+        async with self._claim_lock:
+            now = self._clock.now()
+            for lane in (Lane.URGENT, Lane.BULK):
+                due = await self._store.find(
+                    NOTIFICATIONS,
+                    {
+                        "state": _eq(State.QUEUED.value),
+                        "lane": _eq(lane.value),
+                        "next_attempt_at": {"$lte": to_iso(now)},
+                    },
+                    sort=[("next_attempt_at", 1)],
+                    limit=CANDIDATES,
+                )
+                for row in due:
+                    if not self._limiter.try_take(row["domain"]):
+                        continue
+                    claimed = {
+                        **row,
+                        "state": State.SENDING.value,
+                        "attempts": int(row["attempts"]) + 1,
+                        "claimed_at": to_iso(now),
+                        "claim_owner": self._instance,
+                    }
+                    try:
+                        return await self._store.replace(
+                            NOTIFICATIONS, claimed, expected_version=row["_version"]
+                        )
+                    except VersionConflictError:
+                        self._limiter.give_back(row["domain"])  # another replica took it
+        return None
+
+    async def _attempt(self, job: Document) -> None:
+        outcome: DeliveryError | None = None
+        try:
+            await self._hand_over(job)
+        except DeliveryError as error:
+            outcome = error
+        except Exception as error:
+            log.exception("unexpected failure sending %s", job["_id"])
+            outcome = TransientDeliveryError(f"internal error ({type(error).__name__})")
+        # From here on, as little as possible happens before the outcome is durable.
+        await self._bookkeep(job, outcome, self._clock.now())
+
+    async def _hand_over(self, job: Document) -> None:
+        content = job["content"] or {}
+        if job["channel"] == Channel.SMS.value:
+            if self._sms is None:
+                raise PermanentDeliveryError("SMS is disabled on this platform")
+            await self._sms.send(
+                SmsMessage(
+                    to=job["address"],
+                    text=content["sms"],
+                    reference=job["message_id"],
+                    sender=self._identity.sms_sender,
+                )
+            )
+            return
+        await self._mail.send(self._email(job, content))
+
+    def _email(self, job: Document, content: Mapping[str, str]) -> EmailMessage:
+        message = EmailMessage()
+        message["From"] = self._identity.mail_from
+        message["To"] = job["address"]
+        message["Subject"] = content["subject"]
+        message["Date"] = format_datetime(self._clock.now())
+        message["Message-ID"] = f"<{job['message_id']}>"
+        # Transactional profile: an automatic message (RFC 3834), no list headers.
+        message["Auto-Submitted"] = "auto-generated"
+        message["X-Auto-Response-Suppress"] = "All"
+        message.set_content(content["text"])
+        message.add_alternative(content["html"], subtype="html")
+        # After the body: set_content() drops every Content-* header set before it.
+        message["Content-Language"] = "fr"
+        return message
+
+    async def _bookkeep(self, job: Document, outcome: DeliveryError | None, at: datetime) -> None:
+        for attempt in range(1, BOOKKEEPING_TRIES + 1):
+            try:
+                await self._record_outcome(job, outcome, at)
+                return
+            except StoreError as error:
+                if attempt == BOOKKEEPING_TRIES:
+                    # The claim stays 'sending': the sweeper resends it after claim_timeout.
+                    log.error(
+                        "could not record the outcome of %s (%s)", job["_id"], type(error).__name__
+                    )
+                    raise
+                await asyncio.sleep(0.05 * 2**attempt)
+
+    async def _record_outcome(
+        self, job: Document, outcome: DeliveryError | None, at: datetime
+    ) -> None:
+        async with self._outbox.transaction() as tx:
+            current = await tx.get(NOTIFICATIONS, job["_id"])
+            if current is None or current["state"] in (State.SENT.value, State.FAILED.value):
+                return
+            if outcome is None:
+                deemed: date | None = None
+                if current["kind"] == NotificationKind.TERMS_NOTICE.value:
+                    deemed = self._deemed_received_on(at)
+                done = {
+                    **current,
+                    "state": State.SENT.value,
+                    "accepted_at": to_iso(at),
+                    "deemed_received_on": deemed.isoformat() if deemed else None,
+                    "reason": None,
+                    "address": None,
+                    "content": None,
+                }
+                await tx.replace(NOTIFICATIONS, done, expected_version=current["_version"])
+                await self._outbox.add(tx, self._sent_event(done, at, deemed))
+                return
+            attempts = int(current["attempts"])
+            if not outcome.permanent and attempts < self._policy.retry.max_attempts:
+                retry_at = at + self._policy.retry.delay(attempts)
+                again = {
+                    **current,
+                    "state": State.QUEUED.value,
+                    "next_attempt_at": to_iso(retry_at),
+                    "reason": outcome.reason,
+                    "claimed_at": None,
+                    "claim_owner": None,
+                }
+                await tx.replace(NOTIFICATIONS, again, expected_version=current["_version"])
+                log.info(
+                    "notification %s: attempt %d failed (%s), next at %s",
+                    current["_id"],
+                    attempts,
+                    outcome.reason,
+                    to_iso(retry_at),
+                )
+                return
+            reason = (
+                outcome.reason
+                if outcome.permanent
+                else f"gave up after {attempts} attempts: {outcome.reason}"
+            )
+            failed = {
+                **current,
+                "state": State.FAILED.value,
+                "failed_at": to_iso(at),
+                "reason": reason[:500],
+                "permanent": outcome.permanent,
+                "address": None,
+                "content": None,
+            }
+            await tx.replace(NOTIFICATIONS, failed, expected_version=current["_version"])
+            await self._outbox.add(tx, self._failed_event(failed, at))
+            log.warning("notification %s failed: %s", current["_id"], reason)
+
+    def _deemed_received_on(self, presented: datetime) -> date:
+        # Every territory's legal midnight falls on a whole UTC hour: one answer per hour.
+        hour = to_iso(presented)[:13]
+        deemed = self._deemed.get(hour)
+        if deemed is None:
+            if len(self._deemed) > 1024:
+                self._deemed.clear()
+            deemed = deemed_received_on(
+                presented, self._policy.deemed_received_territories, self._policy.business_days
+            )
+            self._deemed[hour] = deemed
+        return deemed
+
+    async def recover_stale_claims(self) -> int:
+        """Requeue claims older than `claim_timeout` (a sender died mid-attempt); returns how
+        many. They are sent again with the same Message-ID (see the module docstring)."""
+        cutoff = to_iso(self._clock.now() - self._policy.claim_timeout)
+        stale = await self._store.find(
+            NOTIFICATIONS, {"state": _eq(State.SENDING.value), "claimed_at": {"$lt": cutoff}}
+        )
+        recovered = 0
+        for row in stale:
+            requeued = {
+                **row,
+                "state": State.QUEUED.value,
+                "next_attempt_at": to_iso(self._clock.now()),
+                "claimed_at": None,
+                "claim_owner": None,
+                "resent_after_crash": int(row.get("resent_after_crash", 0)) + 1,
+            }
+            try:
+                await self._store.replace(NOTIFICATIONS, requeued, expected_version=row["_version"])
+            except VersionConflictError:
+                continue
+            log.warning("notification %s: stale claim, sending again", row["_id"])
+            recovered += 1
+        return recovered
+
+    # -- evidence events -------------------------------------------------------------------
+
+    def _facts(self, row: Document) -> dict[str, Any]:
+        return {
+            "notification_id": row["_id"],
+            "kind": row["kind"],
+            "channel": row["channel"],
+            "recipient": row["recipient"],
+            "recipient_masked": row["recipient_masked"],
+            "message_id": row["message_id"],
+            "source_event_id": row["event_id"],
+            "source_type": row["source_type"],
+            "attempts": row["attempts"],
+            "act_id": row["act_id"],
+            "office_id": row["office_id"],
+        }
+
+    def _sent_event(self, row: Document, at: datetime, deemed: date | None) -> Envelope:
+        payload = NotificationSentV1(**self._facts(row), accepted_at=at, deemed_received_on=deemed)
+        return self._envelope(payload, row["subject"], row)
+
+    def _failed_event(self, row: Document, at: datetime) -> Envelope:
+        payload = NotificationFailedV1(
+            **self._facts(row),
+            failed_at=at,
+            reason=row["reason"] or "unknown",
+            permanent=bool(row["permanent"]),
+        )
+        return self._envelope(payload, row["subject"], row)
+
+    # -- queries and retention -------------------------------------------------------------
+
+    async def history(self, subject: str) -> list[Document]:
+        """The notifications of a subject, oldest first (at most MAX_HISTORY)."""
+        return await self._store.find(
+            NOTIFICATIONS, {"subject": _eq(subject)}, sort=[("created_at", 1)], limit=MAX_HISTORY
+        )
+
+    async def purge_contacts(self, account_id: str) -> int:
+        """Forget the contact data kept for an account (retention's call)."""
+        async with self._store.transaction() as tx:
+            return await ContactBook(tx, self._clock).forget(account_id)
+
+    async def pending(self, lanes: Sequence[Lane] = (Lane.URGENT, Lane.BULK)) -> int:
+        """How many notifications wait to be sent (queued or being sent)."""
+        total = 0
+        for state in (State.QUEUED, State.SENDING):
+            for lane in lanes:
+                total += await self._store.count(
+                    NOTIFICATIONS, {"state": _eq(state.value), "lane": _eq(lane.value)}
+                )
+        return total
+
+
+def view(row: Document) -> dict[str, Any]:
+    """A history entry as the API shows it: no address, no content."""
+    return {
+        "notification_id": row["_id"],
+        "kind": row["kind"],
+        "channel": row["channel"],
+        "recipient": row["recipient"],
+        "recipient_masked": row["recipient_masked"],
+        "state": row["state"],
+        "attempts": row["attempts"],
+        "message_id": row["message_id"],
+        "source_event_id": row["event_id"],
+        "source_type": row["source_type"],
+        "created_at": row["created_at"],
+        "accepted_at": row["accepted_at"],
+        "failed_at": row["failed_at"],
+        "reason": row["reason"],
+        "permanent": row["permanent"],
+        "deemed_received_on": row["deemed_received_on"],
+        "resent_after_crash": row.get("resent_after_crash", 0),
+        "act_id": row["act_id"],
+        "office_id": row["office_id"],
+    }

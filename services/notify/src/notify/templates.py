@@ -1,0 +1,113 @@
+"""French messages from Jinja2 templates: one text and one HTML template per kind on a shared
+layout, the subject in the text template's `subject` block, and an SMS template where the kind
+has one. HTML is autoescaped, so an office name such as `<b>Étude</b>` shows as text; link
+values must be http(s) URLs, so no `javascript:` link can reach a message."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    select_autoescape,
+)
+
+from shared.contracts.notify import NotificationKind
+
+TEMPLATE_DIR: Final = Path(__file__).parent / "templates"
+DISPLAY_ZONE: Final = ZoneInfo("Europe/Paris")
+MONTHS: Final = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+WEEKDAYS: Final = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+
+
+class TemplateInputError(ValueError):
+    """The event's data cannot go into a message (e.g. a link that is not http(s))."""
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+def date_fr(value: date | datetime) -> str:
+    """`lundi 3 mars 2031` (instants are shown in Paris legal time)."""
+    day = value.astimezone(DISPLAY_ZONE).date() if isinstance(value, datetime) else value
+    first = "1er" if day.day == 1 else str(day.day)
+    return f"{WEEKDAYS[day.weekday()]} {first} {MONTHS[day.month - 1]} {day.year}"
+
+
+def datetime_fr(value: datetime) -> str:
+    """`lundi 3 mars 2031 à 14 h 05 (heure de Paris)`."""
+    local = value.astimezone(DISPLAY_ZONE)
+    return f"{date_fr(local.date())} à {local.hour} h {local.minute:02d} (heure de Paris)"
+
+
+def _environment() -> Environment:
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        # HTML templates (and the layout and macros they include) are escaped; text is text.
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=False,
+    )
+    environment.filters["date_fr"] = date_fr
+    environment.filters["datetime_fr"] = datetime_fr
+    return environment
+
+
+def _checked(context: Mapping[str, Any]) -> dict[str, Any]:
+    for key, value in context.items():
+        if key.endswith("_url") and not (
+            isinstance(value, str) and value.startswith(("https://", "http://"))
+        ):
+            raise TemplateInputError(f"{key} is not an http(s) URL")
+    return dict(context)
+
+
+class Templates:
+    """Renders every message kind; built once per process."""
+
+    def __init__(self) -> None:
+        self._env = _environment()
+
+    def email(self, kind: NotificationKind, context: Mapping[str, Any]) -> RenderedEmail:
+        values = _checked(context)
+        text_template = self._env.get_template(f"{kind.value}.txt")
+        subject = "".join(text_template.blocks["subject"](text_template.new_context(values)))
+        return RenderedEmail(
+            subject=" ".join(subject.split()),
+            text=text_template.render(values).strip() + "\n",
+            html=self._env.get_template(f"{kind.value}.html").render(values),
+        )
+
+    def sms(self, kind: NotificationKind, context: Mapping[str, Any]) -> str | None:
+        """The SMS text of `kind`, or None when the kind is never texted."""
+        try:
+            template = self._env.get_template(f"{kind.value}.sms.txt")
+        except TemplateNotFound:
+            return None
+        return " ".join(template.render(_checked(context)).split())

@@ -1,0 +1,143 @@
+"""Notify's use cases on a real SQLite store with a manual clock and recording fakes for the
+mail transport and the SMS gateway."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+
+from notify.ports import DeliveryError, SmsMessage
+from notify.service import INDEXES, NOTIFICATIONS, Identity, Notifier, SendingPolicy
+from notify.templates import Templates
+from shared.clock import ManualClock
+from shared.contracts.envelope import Envelope, EventPayload, new_envelope
+from shared.messaging.consumer import RetryPolicy
+from shared.messaging.inbox import INBOX_INDEXES, Inbox
+from shared.messaging.outbox import OUTBOX, Outbox
+from shared.store.port import Document, DocumentStore
+from tests.unit.notify.events import instant
+
+START = instant(2031, 3, 3, 10)  # a Monday
+
+
+@dataclass
+class RecordingMail:
+    """Records every message handed over; fails with the scripted errors first."""
+
+    sent: list[EmailMessage] = field(default_factory=list)
+    failures: list[DeliveryError] = field(default_factory=list)
+    attempts: int = 0
+
+    async def send(self, message: EmailMessage) -> None:
+        self.attempts += 1
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.append(message)
+
+    async def close(self) -> None:
+        return None
+
+
+@dataclass
+class RecordingSms:
+    sent: list[SmsMessage] = field(default_factory=list)
+    failures: list[DeliveryError] = field(default_factory=list)
+
+    async def send(self, message: SmsMessage) -> None:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.append(message)
+
+    async def close(self) -> None:
+        return None
+
+
+@dataclass
+class Env:
+    store: DocumentStore
+    clock: ManualClock
+    mail: RecordingMail
+    sms: RecordingSms
+    notifier: Notifier
+
+    async def take(self, envelope: Envelope, queue: str = "notify.urgent") -> bool:
+        return await self.notifier.take(envelope, consumer=queue)
+
+    async def drain(self, limit: int = 10_000) -> int:
+        """Send every due notification; returns how many attempts were made."""
+        count = 0
+        while count < limit and await self.notifier.send_next():
+            count += 1
+        return count
+
+    async def rows(self, **where: Any) -> list[Document]:
+        return await self.store.find(NOTIFICATIONS, where, sort=[("created_at", 1)])
+
+    async def events(self, event_type: str) -> list[dict[str, Any]]:
+        rows = await self.store.find(OUTBOX, {"envelope.type": event_type})
+        return [row["envelope"] for row in rows]
+
+
+def policy(**overrides: Any) -> SendingPolicy:
+    values: dict[str, Any] = {
+        "retry": RetryPolicy(
+            max_attempts=3, first_delay=timedelta(seconds=10), max_delay=timedelta(seconds=60)
+        ),
+        "claim_timeout": timedelta(minutes=5),
+        "domain_rate_per_second": 1000.0,
+        "domain_burst": 1000,
+        "workers": 1,
+    }
+    values.update(overrides)
+    return SendingPolicy(**values)
+
+
+EnvFactory = Callable[..., Env]
+
+
+@pytest.fixture
+async def make_env(sqlite_store: DocumentStore) -> EnvFactory:
+    await sqlite_store.ensure_indexes((*INDEXES, *INBOX_INDEXES))
+    clock = ManualClock(START)
+
+    def build(**overrides: Any) -> Env:
+        outbox = Outbox(sqlite_store, clock)
+        mail = RecordingMail()
+        sms = RecordingSms()
+
+        def envelope(payload: EventPayload, subject: str, source: Document) -> Envelope:
+            return new_envelope(
+                payload,
+                subject=subject,
+                actor="service:notify",
+                clock=clock,
+                correlation_id=source["correlation_id"],
+            )
+
+        notifier = Notifier(
+            sqlite_store,
+            clock,
+            outbox,
+            lambda consumer: Inbox(sqlite_store, consumer, clock, transaction=outbox.transaction),
+            envelope,
+            Templates(),
+            mail,
+            sms,
+            Identity(
+                "SECURACT <ne-pas-repondre@securact.test>", "notify.securact.test", "SECURACT"
+            ),
+            policy(**overrides),
+        )
+        return Env(sqlite_store, clock, mail, sms, notifier)
+
+    return build
+
+
+@pytest.fixture
+def env(make_env: EnvFactory) -> Env:
+    return make_env()

@@ -1,0 +1,148 @@
+"""Published fixtures of every event notify consumes (delivery and retention are not built yet:
+these are the contracts they must publish), shared by the unit and integration tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from shared.clock import Clock
+from shared.contracts import consent, delivery, identity, retention
+from shared.contracts.envelope import Envelope, EventPayload, new_envelope
+
+HOSTILE_OFFICE = '<script>alert("x")</script><b>Étude</b> Dupont & Associés'
+ACT_NATURE = "signification d'un jugement"
+ACT_SECRET = "CONTENU CONFIDENTIEL DE L'ACTE"  # never given to notify: must never show up
+
+
+def wrap(payload: EventPayload, clock: Clock, subject: str, actor: str = "test") -> Envelope:
+    return new_envelope(payload, subject=subject, actor=actor, clock=clock)
+
+
+def act_served(
+    clock: Clock,
+    *,
+    act_id: str = "act-1",
+    office_id: str = "office-7",
+    email: str = "jean.dupont@example.fr",
+    mobile: str | None = None,
+    office_name: str = HOSTILE_OFFICE,
+    account_id: str = "acc-1",
+) -> Envelope:
+    payload = delivery.ActServedV1(
+        act_id=act_id,
+        declaration_id="decl-1",
+        recipient_account_id=account_id,
+        recipient_email=email,
+        recipient_mobile=mobile,
+        act_nature=ACT_NATURE,
+        office_id=office_id,
+        office_name=office_name,
+        served_at=clock.now(),
+        portal_url="https://portail.securact.test/actes",
+    )
+    return wrap(payload, clock, f"act:{act_id}", f"office:{office_id}")
+
+
+def activation(
+    clock: Clock, *, account_id: str = "acc-1", email: str = "jean.dupont@example.fr"
+) -> Envelope:
+    payload = identity.ActivationLinkIssuedV1(
+        account_id=account_id,
+        email=email,
+        identifier="jdupont-42",
+        activation_url="https://portail.securact.test/activation?t=abc&u=1",
+        expires_at=clock.now() + timedelta(days=7),
+    )
+    return wrap(payload, clock, f"account:{account_id}")
+
+
+def password_reset(clock: Clock, *, account_id: str = "acc-1") -> Envelope:
+    payload = identity.PasswordResetRequestedV1(
+        account_id=account_id,
+        email="jean.dupont@example.fr",
+        reset_url="https://portail.securact.test/reset?t=xyz",
+        expires_at=clock.now() + timedelta(hours=1),
+    )
+    return wrap(payload, clock, f"account:{account_id}")
+
+
+def terms_notice(
+    clock: Clock, *, account_id: str = "acc-1", email: str = "jean.dupont@example.fr"
+) -> Envelope:
+    payload = identity.TermsNoticeIssuedV1(
+        account_id=account_id,
+        email=email,
+        terms_version=2,
+        effective_at=clock.now() + timedelta(days=32),
+    )
+    return wrap(payload, clock, f"account:{account_id}")
+
+
+def account_created(clock: Clock, *, account_id: str = "acc-1") -> Envelope:
+    payload = identity.AccountCreatedV1(
+        account_id=account_id, role=identity.AccountRole.RECIPIENT, declaration_id="decl-1"
+    )
+    return wrap(payload, clock, f"account:{account_id}")
+
+
+def account_terminated(clock: Clock, *, account_id: str = "acc-1") -> Envelope:
+    payload = identity.AccountTerminatedV1(
+        account_id=account_id,
+        declaration_id="decl-1",
+        terminated_at=clock.now(),
+        reason=identity.TerminationReason.RECIPIENT_REQUEST,
+    )
+    return wrap(payload, clock, f"account:{account_id}")
+
+
+def declaration_registered(clock: Clock, *, email: str = "jean.dupont@example.fr") -> Envelope:
+    payload = consent.DeclarationRegisteredV1(
+        declaration_id="decl-1", person_kind=consent.PersonKind.NATURAL, email=email
+    )
+    return wrap(payload, clock, "declaration:decl-1")
+
+
+def consent_revoked(clock: Clock, *, account_id: str | None = "acc-1") -> Envelope:
+    payload = consent.ConsentRevokedV1(
+        declaration_id="decl-1", account_id=account_id, revoked_at=clock.now()
+    )
+    return wrap(payload, clock, "declaration:decl-1")
+
+
+def lettre_simple_due(clock: Clock, *, act_id: str = "act-1") -> Envelope:
+    payload = delivery.LettreSimpleDueV1(
+        act_id=act_id,
+        office_id="office-7",
+        office_email="etude.dupont@huissiers.fr",
+        act_nature=ACT_NATURE,
+        requester_name="SCI <Les Tilleuls>",
+        served_at=clock.now(),
+        due_on=date(2031, 3, 4),
+    )
+    return wrap(payload, clock, f"act:{act_id}")
+
+
+def reply_received(clock: Clock, *, act_id: str = "act-1") -> Envelope:
+    payload = delivery.ReplyReceivedV1(
+        act_id=act_id,
+        office_id="office-7",
+        office_email="etude.dupont@huissiers.fr",
+        reply_id="reply-9",
+        received_at=clock.now(),
+    )
+    return wrap(payload, clock, f"act:{act_id}")
+
+
+def erasure_certificate(clock: Clock, *, account_id: str = "acc-1") -> Envelope:
+    payload = retention.ErasureCertificateIssuedV1(
+        account_id=account_id,
+        email="jean.dupont@example.fr",
+        certificate_id="cert-5",
+        download_url="https://portail.securact.test/certificats/cert-5",
+        issued_at=clock.now(),
+    )
+    return wrap(payload, clock, f"account:{account_id}")
+
+
+def instant(year: int, month: int, day: int, hour: int = 10) -> datetime:
+    return datetime(year, month, day, hour, tzinfo=UTC)
