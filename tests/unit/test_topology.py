@@ -6,7 +6,6 @@ from __future__ import annotations
 from audit.consumers import JOURNAL_QUEUE
 from identity.consumers import DECLARATIONS_BINDINGS, DECLARATIONS_QUEUE
 from notify.consumers import QUEUES as NOTIFY_QUEUES
-
 from shared.contracts import registered
 from shared.messaging.topology import PLATFORM_QUEUES
 
