@@ -27,6 +27,7 @@ from shared.messaging.consumer import (
     EventConsumer,
     RetryPolicy,
     Subscription,
+    start_consuming,
 )
 from shared.messaging.topology import Topology
 from tests.support.services import eventually
@@ -70,8 +71,7 @@ async def _start(
     )
     consumer.register()
     await broker.connect()
-    await consumer.declare()
-    await broker.start()
+    await start_consuming(broker, topology, [consumer])
     return consumer
 
 
@@ -155,3 +155,35 @@ async def test_malformed_and_unknown_messages_are_dead_lettered_with_a_reason(
     assert all("Jean Dupont" not in reason for reason in reasons)
     # Dead-lettered at once: no retries for what no retry can fix.
     assert all(dict(m.headers)[ATTEMPT_HEADER] == 1 for m in dead)
+
+
+async def test_a_consumer_never_runs_more_handlers_at_once_than_its_prefetch(
+    amqp_url: str, bus_prefix: str, broker: RabbitBroker
+) -> None:
+    topology = Topology(bus_prefix)
+    in_flight = 0
+    peak = 0
+    done: list[str] = []
+
+    async def slow(envelope: Envelope) -> None:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.05)
+        in_flight -= 1
+        done.append(envelope.subject)
+
+    consumer = EventConsumer(
+        broker, topology, Subscription("notify.slow", ("notify.#",), slow, prefetch=2), FAST_RETRY
+    )
+    consumer.register()
+    await broker.connect()
+    await start_consuming(broker, topology, [consumer])
+    publisher = EventPublisher(broker, topology)
+    await asyncio.gather(*(publisher.publish(_event(n)) for n in range(20)))
+
+    async def all_done() -> bool:
+        return len(done) == 20
+
+    await eventually(all_done, within=20)
+    assert peak == 2, f"{peak} handlers ran at once with prefetch 2"

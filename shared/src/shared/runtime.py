@@ -37,10 +37,10 @@ from shared.contracts.envelope import Envelope, EventPayload, new_envelope
 from shared.contracts.platform import STARTED_BY_SERVICE
 from shared.ids import new_id
 from shared.messaging.bus import EventPublisher, create_broker
-from shared.messaging.consumer import EventConsumer, RetryPolicy, Subscription
+from shared.messaging.consumer import EventConsumer, RetryPolicy, Subscription, start_consuming
 from shared.messaging.inbox import INBOX_INDEXES, Inbox
 from shared.messaging.outbox import Outbox, OutboxRelay, RelayPolicy
-from shared.messaging.topology import Topology, declare_platform_queues
+from shared.messaging.topology import Topology
 from shared.objects import ObjectStore
 from shared.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from shared.settings import BaseServiceSettings, ObjectStoreSettings
@@ -257,10 +257,7 @@ class ServiceRuntime:
         while True:
             try:
                 await self.broker.connect()
-                await declare_platform_queues(self.broker, self.topology)
-                for consumer in self._consumers:
-                    await consumer.declare()
-                await self.broker.start()
+                await start_consuming(self.broker, self.topology, self._consumers)
             except asyncio.CancelledError:
                 raise
             except Exception as error:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 from shared.contracts.envelope import Envelope
 from shared.contracts.registry import UnknownEventTypeError
-from shared.messaging.topology import Topology, declare_consumer_queue
+from shared.messaging.topology import Topology, declare_consumer_queue, declare_platform_queues
 
 log = logging.getLogger(__name__)
 
@@ -195,3 +195,18 @@ class EventConsumer:
             content_type=message.content_type,
         )
         await message.ack()
+
+
+async def start_consuming(
+    broker: RabbitBroker, topology: Topology, consumers: Sequence[EventConsumer]
+) -> None:
+    """Start the broker's subscribers, then declare the platform's queues and bindings.
+
+    The order matters: FastStream caches declared queues by name, and a queue declared before
+    `start()` on the default channel would be reused by its subscriber, which would then consume
+    on a channel without the subscription's prefetch limit (its whole backlog in memory).
+    """
+    await broker.start()
+    await declare_platform_queues(broker, topology)
+    for consumer in consumers:
+        await consumer.declare()

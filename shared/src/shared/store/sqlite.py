@@ -121,9 +121,10 @@ class _SqliteOperations:
 
     async def get(self, collection: str, doc_id: str) -> Document | None:
         table = await self._ensure_table(collection)
-        async with self._db.execute(f"SELECT doc FROM {table} WHERE id = ?", (doc_id,)) as cur:
-            row = await cur.fetchone()
-        return None if row is None else dict(json.loads(row[0]))
+        # execute_fetchall: one hop to aiosqlite's thread instead of three (execute, fetch,
+        # close); reads are the hot path of every transaction.
+        rows = await self._db.execute_fetchall(f"SELECT doc FROM {table} WHERE id = ?", (doc_id,))
+        return next((dict(json.loads(row[0])) for row in rows), None)
 
     async def find(
         self,
@@ -141,16 +142,14 @@ class _SqliteOperations:
                 raise ValueError("limit cannot be negative")
             sql += " LIMIT ?"
             params.append(int(limit))
-        async with self._db.execute(sql, params) as cur:
-            rows = await cur.fetchall()
+        rows = await self._db.execute_fetchall(sql, params)
         return [dict(json.loads(row[0])) for row in rows]
 
     async def count(self, collection: str, where: Filter | None = None) -> int:
         table = await self._ensure_table(collection)
         clause, params = _where(where)
-        async with self._db.execute(f"SELECT COUNT(*) FROM {table}{clause}", params) as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
+        rows = await self._db.execute_fetchall(f"SELECT COUNT(*) FROM {table}{clause}", params)
+        return next((int(row[0]) for row in rows), 0)
 
     async def insert(self, collection: str, document: Document) -> Document:
         table = await self._ensure_table(collection)
