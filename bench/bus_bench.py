@@ -1,0 +1,381 @@
+"""Bus benchmark: the platform's event path against a bare FastStream loop, in the same run.
+
+Both measurements run against the real RabbitMQ under a random name prefix (everything declared
+is deleted at the end) and send the same ~400-byte envelopes, persistent and confirmed, to a
+durable quorum queue bound to a topic exchange.
+
+- baseline: `RabbitBroker.publish(persist=True)` pipelined in windows of 256 awaited confirms, a
+  default FastStream subscriber that acks each message; timed from the first publish to the last
+  message consumed.
+- platform: the events are first written to an `Outbox` on SQLite in transactions of 100 (timed
+  on their own), then an `OutboxRelay` publishes them through `EventPublisher` and the audit
+  service's `Journal` (Merkle log, sealed payloads, producer tracking, on its own SQLite store)
+  consumes them through `EventConsumer` and its real subscription, wired in the order
+  `ServiceRuntime` uses; timed from the relay's start until the journal holds every event.
+
+`run()` returns:
+- `events`, `envelope_bytes`: the workload;
+- `baseline_events_s`, `platform_events_s`: end-to-end throughput of each path;
+- `platform_vs_baseline_ratio`: the second divided by the first (target: at least 0.5);
+- `outbox_writes_s`: events written into the outbox per second;
+- `audit_prefetch`, `audit_peak_in_flight`: the journal subscription's prefetch and the most
+  journal handler calls seen running at once (above the prefetch means RabbitMQ was not
+  asked to bound deliveries);
+- `exactly_once_ok`: 1.0 when every event reached the journal exactly once, with contiguous
+  producer sequence numbers, a journal that `verify_journal` finds intact, nothing left unsent
+  and nothing dead-lettered; else 0.0 (a hard budget).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import os
+import secrets
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import aio_pika
+from faststream.rabbit import ExchangeType, QueueType, RabbitBroker, RabbitExchange, RabbitQueue
+
+from audit.consumers import JOURNAL_QUEUE, journal_subscription
+from audit.service import INDEXES as AUDIT_INDEXES
+from audit.service import JOURNAL, Journal
+from audit.vault import PayloadVault
+from audit.verify import verify_journal
+from shared.clock import Clock, SystemClock
+from shared.contracts.envelope import Envelope, EventPayload, new_envelope
+from shared.crypto import KeyRing, LocalKeyFile
+from shared.messaging.bus import CONTENT_TYPE, EventPublisher, create_broker
+from shared.messaging.consumer import EventConsumer, RetryPolicy
+from shared.messaging.inbox import INBOX_INDEXES
+from shared.messaging.outbox import OUTBOX, Outbox, OutboxRelay
+from shared.messaging.topology import PLATFORM_QUEUES, Topology
+from shared.store.sqlite import SqliteStore
+
+log = logging.getLogger(__name__)
+
+AMQP_URL = os.environ.get("SECURACT_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+NEEDS_RABBITMQ = True
+TARGETS = {"platform_vs_baseline_ratio": (">=", 0.5)}
+DEFAULT_EVENTS = 5000
+# Each publish awaits its confirm, so throughput comes from keeping this many in flight; the
+# relay's batch size (RelayPolicy.batch_size) is the same number.
+PUBLISH_WINDOW = 256
+WRITE_TRANSACTION_SIZE = 100
+EVENTS_PER_SUBJECT = 8
+POLL_SECONDS = 0.02
+# Generous: a path that has not delivered everything by then has lost events.
+MIN_DEADLINE_SECONDS = 60.0
+MIN_EVENTS_PER_SECOND = 50.0
+
+
+class BenchActServedV1(EventPayload):
+    """A realistic event body, shaped like the facts delivery publishes. Deliberately not
+    registered: it exists for the benchmark only and has no JSON-Schema snapshot."""
+
+    producer: ClassVar[str] = "bench"
+    fact: ClassVar[str] = "act-served"
+    version: ClassVar[int] = 1
+
+    act_id: str
+    office_id: str
+    recipient_id: str
+    channel: str
+
+
+def make_envelopes(count: int, clock: Clock) -> list[Envelope]:
+    """`count` envelopes about `count / EVENTS_PER_SUBJECT` acts, the acts interleaved as
+    concurrent cases are (audit keeps one payload key per subject)."""
+    acts = [secrets.token_hex(8) for _ in range(max(1, count // EVENTS_PER_SUBJECT))]
+    envelopes = []
+    for number in range(count):
+        act_id = acts[number % len(acts)]
+        payload = BenchActServedV1(
+            act_id=act_id,
+            office_id="office-0042",
+            recipient_id=f"rcpt-{act_id[:8]}",
+            channel="email",
+        )
+        envelopes.append(
+            new_envelope(payload, subject=f"act:{act_id}", actor="office:office-0042", clock=clock)
+        )
+    return envelopes
+
+
+async def _baseline(url: str, prefix: str, bodies: Sequence[bytes]) -> float:
+    """Seconds from the first publish to the last message consumed, bare FastStream."""
+    total = len(bodies)
+    exchange = RabbitExchange(f"{prefix}baseline", type=ExchangeType.TOPIC, durable=True)
+    queue = RabbitQueue(
+        f"{prefix}baseline", queue_type=QueueType.QUORUM, durable=True, routing_key="#"
+    )
+    # The same access-log level as create_broker, so neither path pays for per-message logs.
+    consumer_broker = RabbitBroker(url, log_level=logging.DEBUG)
+    publisher_broker = RabbitBroker(url, log_level=logging.DEBUG)
+    received = 0
+    done = asyncio.Event()
+
+    @consumer_broker.subscriber(queue, exchange)
+    async def consume(body: dict[str, Any]) -> None:
+        nonlocal received
+        received += 1
+        if received >= total:
+            done.set()
+
+    try:
+        await consumer_broker.start()
+        await publisher_broker.connect()
+        start = time.perf_counter()
+        for first in range(0, total, PUBLISH_WINDOW):
+            await asyncio.gather(
+                *(
+                    publisher_broker.publish(
+                        body,
+                        exchange=exchange,
+                        routing_key=BenchActServedV1.routing_key(),
+                        persist=True,
+                        content_type=CONTENT_TYPE,
+                    )
+                    for body in bodies[first : first + PUBLISH_WINDOW]
+                )
+            )
+        await asyncio.wait_for(done.wait(), _deadline(total))
+        elapsed = time.perf_counter() - start
+    finally:
+        await publisher_broker.stop()
+        await consumer_broker.stop()
+    if received != total:
+        raise RuntimeError(f"baseline consumed {received} messages, expected {total}")
+    return elapsed
+
+
+class _Platform:
+    """One producer (outbox + relay on its own SQLite store) and the audit journal (its own
+    SQLite store), each with its own broker connection, as two services would have."""
+
+    def __init__(self, url: str, prefix: str, workdir: Path) -> None:
+        self.clock = clock = SystemClock()
+        self.topology = Topology(prefix)
+        self.producer_store = SqliteStore(workdir / "producer.sqlite3")
+        self.audit_store = SqliteStore(workdir / "audit.sqlite3")
+        self.outbox = Outbox(self.producer_store, self.clock)
+        self.producer_broker = create_broker(url, app_id="securact-bench")
+        self.relay = OutboxRelay(
+            self.producer_store,
+            EventPublisher(self.producer_broker, self.topology),
+            self.clock,
+            owner="bench-relay",
+            wakeup=self.outbox.pending,
+        )
+        self.audit_broker = create_broker(url, app_id="securact-audit")
+
+        def audit_envelope(payload: EventPayload, subject: str) -> Envelope:
+            return new_envelope(payload, subject=subject, actor="service:audit", clock=clock)
+
+        # As audit.main wires it, minus HTTP, tokens and the periodic checkpoint job.
+        self.journal = Journal(
+            self.audit_store,
+            clock,
+            PayloadVault(KeyRing(LocalKeyFile(workdir / "audit-kek.json", clock)), clock),
+            Outbox(self.audit_store, clock),
+            audit_envelope,
+        )
+        subscription = journal_subscription(self.journal)
+        self.prefetch = subscription.prefetch
+        self.in_flight = self.peak_in_flight = 0
+        handler = subscription.handler
+
+        async def observed(envelope: Envelope) -> None:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            try:
+                await handler(envelope)
+            finally:
+                self.in_flight -= 1
+
+        self.consumer = EventConsumer(
+            self.audit_broker,
+            self.topology,
+            dataclasses.replace(subscription, handler=observed),
+            RetryPolicy(),
+        )
+
+    async def start(self) -> None:
+        # The indexes ServiceRuntime.start ensures on every service's store.
+        common = (*OutboxRelay.indexes(), *INBOX_INDEXES)
+        await self.producer_store.connect()
+        await self.producer_store.ensure_indexes(common)
+        await self.audit_store.connect()
+        await self.audit_store.ensure_indexes((*common, *AUDIT_INDEXES))
+        # The order ServiceRuntime follows: register, connect, declare, start.
+        self.consumer.register()
+        await self.audit_broker.connect()
+        await self.audit_broker.declare_exchange(self.topology.events)
+        await self.consumer.declare()
+        await self.audit_broker.start()
+        await self.producer_broker.connect()
+
+    async def stop(self) -> None:
+        await self.producer_broker.stop()
+        await self.audit_broker.stop()
+        await self.producer_store.close()
+        await self.audit_store.close()
+
+    async def write(self, envelopes: Sequence[Envelope]) -> float:
+        """Seconds to store the events in the outbox, `WRITE_TRANSACTION_SIZE` per commit."""
+        start = time.perf_counter()
+        for first in range(0, len(envelopes), WRITE_TRANSACTION_SIZE):
+            async with self.outbox.transaction() as tx:
+                for envelope in envelopes[first : first + WRITE_TRANSACTION_SIZE]:
+                    await self.outbox.add(tx, envelope)
+        return time.perf_counter() - start
+
+    async def relay_until_journaled(self, total: int) -> tuple[float, int]:
+        """Seconds from the relay's start until the journal holds `total` entries (or the
+        deadline passed), and the journal size reached."""
+        start = time.perf_counter()
+        deadline = start + _deadline(total)
+        relay = asyncio.create_task(self.relay.run(), name="bench-outbox-relay")
+        try:
+            size = 0
+            while size < total and time.perf_counter() < deadline:
+                await asyncio.sleep(POLL_SECONDS)
+                size = (await self.journal.head()).size
+            elapsed = time.perf_counter() - start
+        finally:
+            relay.cancel()
+            await asyncio.gather(relay, return_exceptions=True)
+        return elapsed, size
+
+    async def problems(self, envelopes: Sequence[Envelope]) -> list[str]:
+        """Why the run does not prove exactly-once delivery (empty when it does)."""
+        found: list[str] = []
+        unsent = await self.producer_store.count(OUTBOX, {"sent": False})
+        if unsent:
+            found.append(f"{unsent} outbox rows still unsent")
+        entries = await self.audit_store.find(JOURNAL, sort=[("index", 1)])
+        if len(entries) != len(envelopes):
+            found.append(f"journal holds {len(entries)} entries, expected {len(envelopes)}")
+        journaled = [entry["event_id"] for entry in entries]
+        if sorted(journaled) != sorted(envelope.event_id for envelope in envelopes):
+            found.append("journaled event ids differ from the ids written")
+        sequence = sorted(int(entry["producer_seq"] or 0) for entry in entries)
+        if sequence != list(range(1, len(entries) + 1)):
+            found.append("producer_seq is not contiguous from 1")
+        report = await verify_journal(self.audit_store, [])
+        found += [f"journal entry {f.index}: {f.reason}" for f in report.findings]
+        return found
+
+
+async def _platform(
+    url: str, prefix: str, envelopes: Sequence[Envelope], workdir: Path
+) -> dict[str, float]:
+    platform = _Platform(url, prefix, workdir)
+    total = len(envelopes)
+    try:
+        await platform.start()
+        write_seconds = await platform.write(envelopes)
+        seconds, size = await platform.relay_until_journaled(total)
+        # Give a duplicate or a retried message a moment to show up before counting.
+        await asyncio.sleep(0.5)
+        problems = await platform.problems(envelopes)
+        dead = await _message_count(url, f"{platform.topology.queue_name(JOURNAL_QUEUE)}.dlq")
+        if dead:
+            problems.append(f"{dead} messages dead-lettered")
+    finally:
+        await platform.stop()
+    for problem in problems:
+        log.error("platform path: %s", problem)
+    return {
+        "outbox_writes_s": total / write_seconds,
+        "platform_events_s": size / seconds,
+        "platform_seconds": seconds,
+        "audit_prefetch": float(platform.prefetch),
+        "audit_peak_in_flight": float(platform.peak_in_flight),
+        "exactly_once_ok": 0.0 if problems else 1.0,
+    }
+
+
+async def _message_count(url: str, queue: str) -> int:
+    connection = await aio_pika.connect(url)
+    try:
+        channel = await connection.channel()
+        declared = await channel.declare_queue(queue, passive=True)
+        count = declared.declaration_result.message_count
+        return int(count or 0)
+    finally:
+        await connection.close()
+
+
+async def _delete_declared(url: str, prefix: str) -> None:
+    """Delete what this run declared (best effort: a failure must not hide the results)."""
+    topology = Topology(prefix)
+    # Every consumer queue the platform may declare, not only audit's: cheap, and it keeps the
+    # cleanup right if the wiring starts declaring them all (as ServiceRuntime does).
+    consumers = [topology.queue_name(name) for name in {JOURNAL_QUEUE, *PLATFORM_QUEUES}]
+    queues = [f"{prefix}baseline"]
+    queues += [f"{name}{suffix}" for name in consumers for suffix in ("", ".dlq", ".retry")]
+    exchanges = [f"{prefix}baseline", topology.events.name, topology.dead_letters.name]
+    connection = await aio_pika.connect(url)
+    try:
+        for name, is_queue in [(q, True) for q in queues] + [(e, False) for e in exchanges]:
+            # A failed operation closes its channel, so each deletion gets its own.
+            channel = await connection.channel()
+            try:
+                if is_queue:
+                    await channel.queue_delete(name)
+                else:
+                    await channel.exchange_delete(name)
+            except aio_pika.exceptions.AMQPError as error:
+                log.warning("could not delete %s: %s", name, type(error).__name__)
+            finally:
+                if not channel.is_closed:
+                    await channel.close()
+    finally:
+        await connection.close()
+
+
+def _deadline(total: int) -> float:
+    return max(MIN_DEADLINE_SECONDS, total / MIN_EVENTS_PER_SECOND)
+
+
+async def measure(events: int = DEFAULT_EVENTS, url: str = AMQP_URL) -> dict[str, float]:
+    """Both paths in one run, under a fresh name prefix that is cleaned up afterwards."""
+    if events < 1:
+        raise ValueError("events must be positive")
+    prefix = f"bench{secrets.token_hex(4)}."
+    envelopes = make_envelopes(events, SystemClock())
+    bodies = [envelope.model_dump_json().encode() for envelope in envelopes]
+    try:
+        baseline_seconds = await _baseline(url, prefix, bodies)
+        with tempfile.TemporaryDirectory(prefix="securact-bench-") as workdir:
+            platform = await _platform(url, prefix, envelopes, Path(workdir))
+    finally:
+        await _delete_declared(url, prefix)
+    baseline = events / baseline_seconds
+    return {
+        "events": float(events),
+        "envelope_bytes": sum(len(body) for body in bodies) / events,
+        "baseline_events_s": baseline,
+        "baseline_seconds": baseline_seconds,
+        **platform,
+        "platform_vs_baseline_ratio": platform["platform_events_s"] / baseline,
+    }
+
+
+def run(events: int = DEFAULT_EVENTS) -> dict[str, float]:
+    """Measure the baseline and the platform path against RabbitMQ (see the module doc)."""
+    return asyncio.run(measure(events))
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING)
+    count = int(sys.argv[1]) if sys.argv[1:] else DEFAULT_EVENTS
+    print(json.dumps(run(count), indent=2))
