@@ -56,7 +56,7 @@ from shared.messaging.bus import CONTENT_TYPE, EventPublisher, create_broker
 from shared.messaging.consumer import EventConsumer, RetryPolicy
 from shared.messaging.inbox import INBOX_INDEXES
 from shared.messaging.outbox import OUTBOX, Outbox, OutboxRelay
-from shared.messaging.topology import PLATFORM_QUEUES, Topology
+from shared.messaging.topology import Topology, delete_topology
 from shared.store.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -316,30 +316,9 @@ async def _message_count(url: str, queue: str) -> int:
 
 async def _delete_declared(url: str, prefix: str) -> None:
     """Delete what this run declared (best effort: a failure must not hide the results)."""
-    topology = Topology(prefix)
-    # Every consumer queue the platform may declare, not only audit's: cheap, and it keeps the
-    # cleanup right if the wiring starts declaring them all (as ServiceRuntime does).
-    consumers = [topology.queue_name(name) for name in {JOURNAL_QUEUE, *PLATFORM_QUEUES}]
-    queues = [f"{prefix}baseline"]
-    queues += [f"{name}{suffix}" for name in consumers for suffix in ("", ".dlq", ".retry")]
-    exchanges = [f"{prefix}baseline", topology.events.name, topology.dead_letters.name]
-    connection = await aio_pika.connect(url)
-    try:
-        for name, is_queue in [(q, True) for q in queues] + [(e, False) for e in exchanges]:
-            # A failed operation closes its channel, so each deletion gets its own.
-            channel = await connection.channel()
-            try:
-                if is_queue:
-                    await channel.queue_delete(name)
-                else:
-                    await channel.exchange_delete(name)
-            except aio_pika.exceptions.AMQPError as error:
-                log.warning("could not delete %s: %s", name, type(error).__name__)
-            finally:
-                if not channel.is_closed:
-                    await channel.close()
-    finally:
-        await connection.close()
+    failed = await delete_topology(url, Topology(prefix), extra_queues=(f"{prefix}baseline",))
+    for name in failed:
+        log.warning("could not delete %s", name)
 
 
 def _deadline(total: int) -> float:

@@ -39,7 +39,6 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-import aio_pika
 import httpx
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -52,10 +51,12 @@ from shared.clock import SystemClock
 from shared.contracts import delivery, identity
 from shared.contracts.envelope import Envelope as BusEnvelope
 from shared.contracts.envelope import EventPayload, new_envelope
+from shared.messaging.topology import Topology, delete_topology
 from shared.runtime import ServiceRuntime
 
 log = logging.getLogger(__name__)
 
+NEEDS_RABBITMQ = True
 AMQP_URL = os.environ.get("SECURACT_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 TRANSPORT_MESSAGES = 1000
 PIPELINE_MESSAGES = 1000
@@ -311,20 +312,7 @@ async def bulk_run(workdir: Path, prefix: str, notices: int) -> dict[str, float]
 
 
 async def _delete_prefixed(prefix: str) -> None:
-    connection = await aio_pika.connect(AMQP_URL)
-    try:
-        names = ["notify.urgent", "notify.bulk", "audit.journal"]
-        for base in names:
-            for suffix in ("", ".dlq", ".retry"):
-                channel = await connection.channel()
-                with contextlib.suppress(aio_pika.exceptions.AMQPError):
-                    await channel.queue_delete(f"{prefix}{base}{suffix}")
-        for exchange in ("securact.events", "securact.events.dlx"):
-            channel = await connection.channel()
-            with contextlib.suppress(aio_pika.exceptions.AMQPError):
-                await channel.exchange_delete(f"{prefix}{exchange}")
-    finally:
-        await connection.close()
+    await delete_topology(AMQP_URL, Topology(prefix))
 
 
 async def measure(notices: int = BULK_NOTICES) -> dict[str, float]:

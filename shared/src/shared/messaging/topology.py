@@ -111,3 +111,38 @@ async def declare_consumer_queue(
     dlq = await broker.declare_queue(topology.dead_letter_queue(name))
     await dlq.bind(dead_letters, routing_key=topology.queue_name(name))
     await broker.declare_queue(topology.retry_queue(name))
+
+
+async def delete_topology(
+    amqp_url: str, topology: Topology, *, extra_queues: tuple[str, ...] = ()
+) -> list[str]:
+    """Delete a prefix's platform queues (with their DLQ and retry queues), `extra_queues` and
+    its exchanges; returns what could not be deleted. For isolated test runs and benchmarks:
+    never call it on a production prefix."""
+    import aio_pika
+
+    names = [topology.queue_name(q) for q in PLATFORM_QUEUES]
+    queues = [f"{n}{suffix}" for n in names for suffix in ("", ".dlq", ".retry")]
+    queues += list(extra_queues)
+    failed: list[str] = []
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        for name, is_queue in [(q, True) for q in queues] + [
+            (topology.events.name, False),
+            (topology.dead_letters.name, False),
+        ]:
+            # A failed operation closes its channel, so each deletion gets its own.
+            channel = await connection.channel()
+            try:
+                if is_queue:
+                    await channel.queue_delete(name)
+                else:
+                    await channel.exchange_delete(name)
+            except aio_pika.exceptions.AMQPError:
+                failed.append(name)
+            finally:
+                if not channel.is_closed:
+                    await channel.close()
+    finally:
+        await connection.close()
+    return failed
