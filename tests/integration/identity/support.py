@@ -30,6 +30,7 @@ def identity_settings(data_dir: Path, bus_prefix: str, **extra: Any) -> Settings
     values: dict[str, Any] = {
         **service_env(data_dir, bus_prefix),
         "token_key_file": data_dir / "token-keys.json",
+        "kek_file": data_dir / "kek.json",
         "argon2_time_cost": 1,
         "argon2_memory_cost_kib": 8,
         **extra,

@@ -13,13 +13,16 @@ from identity.settings import Settings
 from shared.auth import TokenVerifier, VerifierConfig
 from shared.clock import SystemClock
 from tests.integration.identity.support import (
+    PASSWORD,
+    declare,
     identity_app,
     identity_of,
     office_token,
     operator_token,
+    outbox_envelopes,
     recipient,
 )
-from tests.support.services import running
+from tests.support.services import eventually, running
 
 
 async def test_login_failures_are_problems_and_the_lockout_says_when_to_retry(
@@ -196,6 +199,110 @@ async def test_every_route_is_described_in_openapi(tmp_path: Path, bus_prefix: s
         "/v1/accounts/{account_id}/suspension",
         "/v1/accounts/{account_id}/credential-revocation",
         "/v1/me/termination",
+        "/v1/link-checks",
+        "/v1/clients/{client_id}",
+        "/v1/clients/{client_id}/deactivation",
+        "/v1/clients/{client_id}/secret-rotation",
     } <= paths
     token_body = schema["paths"]["/oauth/token"]["post"]["requestBody"]["content"]
     assert "application/x-www-form-urlencoded" in token_body
+
+
+async def test_an_operator_disables_and_rotates_an_office_client_over_http(
+    tmp_path: Path, bus_prefix: str
+) -> None:
+    app = identity_app(tmp_path, bus_prefix)
+    async with running(app) as client:
+        operator = {"Authorization": f"Bearer {await operator_token(app, client, 'op-1')}"}
+        registered = await identity_of(app).clients.register(
+            "etude-9", "Maître Neuf", ["registry:read"], operator="test"
+        )
+        base = f"/v1/clients/{registered.client_id}"
+
+        async def token_status(secret: str) -> tuple[int, str | None]:
+            answer = await client.post(
+                "/oauth/token",
+                data={"grant_type": "client_credentials"},
+                auth=(registered.client_id, secret),
+            )
+            return answer.status_code, answer.json().get("error")
+
+        assert await token_status(registered.client_secret) == (200, None)
+        assert (await client.post(f"{base}/deactivation", headers=operator)).status_code == 204
+        assert await token_status(registered.client_secret) == (401, "invalid_client")
+        described = await client.get(base, headers=operator)
+        assert described.json()["disabled"] is True
+        assert "secret" not in json.dumps(described.json()).replace("secret_rotated_at", "")
+
+        assert (await client.delete(f"{base}/deactivation", headers=operator)).status_code == 204
+        rotated = await client.post(f"{base}/secret-rotation", headers=operator)
+        assert rotated.status_code == 200
+        assert rotated.headers["cache-control"] == "no-store"
+        new_secret = rotated.json()["client_secret"]
+        assert await token_status(registered.client_secret) == (401, "invalid_client")
+        assert await token_status(new_secret) == (200, None)
+        missing = await client.post("/v1/clients/office-nope/deactivation", headers=operator)
+        assert missing.status_code == 404
+
+
+async def test_a_link_can_be_checked_over_http_without_spending_it(
+    tmp_path: Path, bus_prefix: str
+) -> None:
+    app = identity_app(tmp_path, bus_prefix)
+    async with running(app) as client:
+        account_id = await declare(app, "decl-1")
+        [link] = [
+            e.payload
+            for e in await outbox_envelopes(app, "identity.activation-link-issued.v1")
+            if e.payload["account_id"] == account_id
+        ]
+        token = link["activation_url"].split("token=")[1]
+        body = {"token": token, "purpose": "activation"}
+
+        checked = await client.post("/v1/link-checks", json=body)
+        assert checked.status_code == 200
+        assert checked.json()["purpose"] == "activation"
+        activated = await client.post(
+            "/v1/activations", json={"token": token, "password": PASSWORD}
+        )
+        assert activated.status_code == 200
+        used = await client.post("/v1/link-checks", json=body)
+        assert used.status_code == 410
+        assert used.json()["type"] == "urn:securact:problem:link-invalid"
+        wrong = await client.post("/v1/link-checks", json={**body, "purpose": "other"})
+        assert wrong.status_code == 422
+
+
+async def test_the_running_app_issues_cgu_notices_and_purges_in_the_background(
+    tmp_path: Path, bus_prefix: str
+) -> None:
+    app = identity_app(
+        tmp_path,
+        bus_prefix,
+        terms_notice_interval_seconds=0.1,
+        purge_interval_seconds=0.1,
+        terms_notice_batch_size=1,
+    )
+    async with running(app) as client:
+        owners = [await recipient(app, client, f"decl-{n}") for n in range(3)]
+        identity = identity_of(app)
+        await identity.ctx.store.insert(
+            "throttles",
+            {"_id": "ip:old", "failures": 1, "forget_at": "2000-01-01T00:00:00.000000Z"},
+        )
+        effective = SystemClock().now() + timedelta(days=40)
+        await identity.terms.publish("# CGU v2\n", effective, operator="op")
+
+        async def all_warned() -> bool:
+            notices = await outbox_envelopes(app, "identity.terms-notice-issued.v1")
+            return len(notices) == len(owners)
+
+        async def purged() -> bool:
+            return await identity.ctx.store.get("throttles", "ip:old") is None
+
+        await eventually(all_warned, within=10)
+        await eventually(purged, within=10)
+        notices = await outbox_envelopes(app, "identity.terms-notice-issued.v1")
+        assert sorted(n.payload["account_id"] for n in notices) == sorted(
+            o.account_id for o in owners
+        )

@@ -3,7 +3,8 @@ client, operator.
 
 One identity app (SQLite, real RabbitMQ under a prefix) serves the whole table; each cell makes
 its own actors, so a destructive cell (suspension, termination, logout) cannot leak into
-another. `{account}` is the recipient's own account id.
+another. `{account}` is the recipient's own account id, `{client}` an office client registered
+for the cell.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from tests.fixtures.rabbit import AMQP_URL, delete_prefixed
 from tests.integration.identity.support import (
     PASSWORD,
     identity_app,
+    identity_of,
     office_token,
     operator_token,
     recipient,
@@ -100,6 +102,11 @@ ENDPOINTS = (
     # The account is activated already: the operator is allowed, the request is not.
     Endpoint("POST", "/v1/accounts/{account}/activation-link", (401, 403, 403, 403, 409)),
     Endpoint("POST", "/oauth/token", (401,) * 5, form={"grant_type": "client_credentials"}),
+    Endpoint("POST", "/v1/link-checks", (410,) * 5, {"token": "forged", "purpose": "activation"}),
+    Endpoint("GET", "/v1/clients/{client}", (401, 403, 403, 403, 200)),
+    Endpoint("POST", "/v1/clients/{client}/deactivation", (401, 403, 403, 403, 204)),
+    Endpoint("DELETE", "/v1/clients/{client}/deactivation", (401, 403, 403, 403, 204)),
+    Endpoint("POST", "/v1/clients/{client}/secret-rotation", (401, 403, 403, 403, 200)),
 )
 
 
@@ -148,7 +155,14 @@ async def test_authorization_matrix(
         token = await office_token(app, client)
     elif caller == "operator":
         token = await operator_token(app, client, f"op-{tag}")
-    names = {"account": owner.account_id, "identifier": owner.identifier}
+    office_client = await identity_of(app).clients.register(
+        f"etude-{tag}", "Maître Matrice", ["registry:read"], operator="test"
+    )
+    names = {
+        "account": owner.account_id,
+        "identifier": owner.identifier,
+        "client": office_client.client_id,
+    }
     headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     response = await client.request(

@@ -39,6 +39,7 @@ def cheap_settings(tmp: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "data_dir": tmp,
         "token_key_file": tmp / "token-keys.json",
+        "kek_file": tmp / "kek.json",
         "argon2_time_cost": 1,
         "argon2_memory_cost_kib": 8,
         "argon2_parallelism": 1,

@@ -114,7 +114,7 @@ async def test_a_newer_activation_link_invalidates_the_older_one(rig: Rig) -> No
 
 async def test_an_unknown_link_and_a_reset_link_used_for_activation_are_refused(rig: Rig) -> None:
     account_id, _ = await rig.active_recipient()
-    await rig.identity.accounts.request_password_reset(await rig.identifier(account_id))
+    await rig.identity.accounts.request_password_reset(await rig.identifier(account_id), ip=IP)
     [reset] = await rig.payloads("identity.password-reset-requested.v1")
 
     for token in ("forged-token", token_of(reset["reset_url"])):
@@ -148,7 +148,7 @@ async def test_activation_refuses_the_identifier_as_password(rig: Rig) -> None:
 
 async def test_password_reset_sets_a_new_password_and_revokes_every_session(rig: Rig) -> None:
     account_id, tokens = await rig.active_recipient()
-    await rig.identity.accounts.request_password_reset(await rig.identifier(account_id))
+    await rig.identity.accounts.request_password_reset(await rig.identifier(account_id), ip=IP)
     [reset] = await rig.payloads("identity.password-reset-requested.v1")
     assert reset["reset_url"].startswith(f"{rig.settings.issuer}/reinitialisation?token=")
 
@@ -168,7 +168,7 @@ async def test_password_reset_sets_a_new_password_and_revokes_every_session(rig:
 
 async def test_a_reset_link_expires_after_an_hour(rig: Rig) -> None:
     account_id, _ = await rig.active_recipient()
-    await rig.identity.accounts.request_password_reset(await rig.identifier(account_id))
+    await rig.identity.accounts.request_password_reset(await rig.identifier(account_id), ip=IP)
     [reset] = await rig.payloads("identity.password-reset-requested.v1")
     rig.clock.advance(timedelta(hours=1))
 
@@ -182,8 +182,8 @@ async def test_a_reset_for_an_unknown_or_unactivated_identifier_says_nothing_and
     rig: Rig,
 ) -> None:
     pending = await rig.declare("decl-9")
-    await rig.identity.accounts.request_password_reset("NOPE-NOPE-NOPE")
-    await rig.identity.accounts.request_password_reset(await rig.identifier(pending))
+    await rig.identity.accounts.request_password_reset("NOPE-NOPE-NOPE", ip=IP)
+    await rig.identity.accounts.request_password_reset(await rig.identifier(pending), ip=IP)
     assert await rig.payloads("identity.password-reset-requested.v1") == []
 
 

@@ -152,3 +152,64 @@ async def test_a_starting_service_catches_up_from_identitys_recent_revocations(r
     recent = await rig.identity.sessions.recent_revocations(rig.clock.now() - timedelta(minutes=11))
     assert apply_recent(recent, revocations) == 1
     assert await revocations.is_revoked(principal)
+
+
+async def test_a_disabled_client_gets_no_token_until_enabled_again(rig: Rig) -> None:
+    client = await rig.identity.clients.register("e", "M", ["registry:read"], operator="op")
+    clients = rig.identity.clients
+    await clients.disable(client.client_id, operator="op")
+
+    with pytest.raises(OAuthError) as error:
+        await clients.token(client.client_id, client.client_secret, None, ip=IP)
+    assert (error.value.error, error.value.status) == ("invalid_client", 401)
+    assert (await clients.describe(client.client_id))["disabled"] is True
+
+    await clients.enable(client.client_id, operator="op")
+    rig.clock.advance(timedelta(seconds=1))
+    assert await clients.token(client.client_id, client.client_secret, None, ip=IP)
+
+
+async def test_disabling_a_client_revokes_the_tokens_it_holds_everywhere(rig: Rig) -> None:
+    client = await rig.identity.clients.register("e", "M", ["registry:read"], operator="op")
+    issued = await rig.identity.clients.token(client.client_id, client.client_secret, None, ip=IP)
+    principal = await plain_verifier(rig, audience="delivery").verify(issued.access_token)
+    assert not await rig.identity.revocations.is_revoked(principal)
+    rig.clock.advance(timedelta(seconds=1))
+
+    await rig.identity.clients.disable(client.client_id, operator="op")
+
+    assert await rig.identity.revocations.is_revoked(principal)
+    [revoked] = await rig.payloads("identity.credentials-revoked.v1")
+    assert revoked["account_id"] == client.client_id
+    # Other services' lists learn it from the event.
+    others = InMemoryRevocationList(rig.clock)
+    for envelope in await rig.events("identity.credentials-revoked.v1"):
+        apply_revocation(envelope, others)
+    assert await others.is_revoked(principal)
+
+
+async def test_a_rotated_secret_replaces_the_old_one_at_once(rig: Rig) -> None:
+    client = await rig.identity.clients.register("e", "M", ["registry:read"], operator="op")
+    clients = rig.identity.clients
+
+    rotated = await clients.rotate_secret(client.client_id, operator="op")
+
+    assert rotated.client_secret != client.client_secret
+    stored = await rig.store.get("clients", client.client_id)
+    assert stored is not None
+    assert rotated.client_secret not in str(stored)
+    with pytest.raises(OAuthError) as old:
+        await clients.token(client.client_id, client.client_secret, None, ip=IP)
+    assert old.value.error == "invalid_client"
+    assert await clients.token(client.client_id, rotated.client_secret, None, ip=IP)
+
+
+async def test_operator_actions_on_an_unknown_client_are_404(rig: Rig) -> None:
+    clients = rig.identity.clients
+    for call in (
+        clients.disable("office-nope", operator="op"),
+        clients.enable("office-nope", operator="op"),
+        clients.rotate_secret("office-nope", operator="op"),
+        clients.describe("office-nope"),
+    ):
+        assert (await refused(call)).code == "client-not-found"

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 import shared.portal
-from tests.unit.identity.support import PASSWORD, Rig
+from tests.unit.identity.support import IP, Rig, token_of
 from tests.unit.identity.test_portal_helpers import (
     accessibility_problems,
     activate,
@@ -60,12 +60,8 @@ async def activation_errors(rig: Rig, client: httpx.AsyncClient) -> httpx.Respon
 
 
 async def activation_link_gone(_rig: Rig, client: httpx.AsyncClient) -> httpx.Response:
-    return await submit(
-        client,
-        "/activation?token=inconnu",
-        "/activation",
-        {"token": "inconnu", "mot_de_passe": PASSWORD, "confirmation": PASSWORD},
-    )
+    # Checked as soon as the link is opened: the page says so before any password is typed.
+    return await _get(client, "/activation?token=inconnu")
 
 
 async def reset_request(_rig: Rig, client: httpx.AsyncClient) -> httpx.Response:
@@ -76,8 +72,11 @@ async def reset_request_errors(_rig: Rig, client: httpx.AsyncClient) -> httpx.Re
     return await submit(client, "/reinitialisation", "/reinitialisation", {"identifiant": ""})
 
 
-async def reset_form(_rig: Rig, client: httpx.AsyncClient) -> httpx.Response:
-    return await _get(client, "/reinitialisation?token=abc")
+async def reset_form(rig: Rig, client: httpx.AsyncClient) -> httpx.Response:
+    account_id, _ = await rig.active_recipient()
+    await rig.identity.accounts.request_password_reset(await rig.identifier(account_id), ip=IP)
+    [reset] = await rig.payloads("identity.password-reset-requested.v1")
+    return await _get(client, f"/reinitialisation?token={token_of(reset['reset_url'])}")
 
 
 async def cgu_anonymous(_rig: Rig, client: httpx.AsyncClient) -> httpx.Response:

@@ -93,16 +93,26 @@ async def test_a_used_or_missing_activation_link_says_so_without_a_form(rig: Rig
     async with browser(rig) as client:
         account_id = await rig.declare()
         token = await rig.activation_token(account_id)
+        form = await client.get(f"/activation?token={token}")
         await rig.identity.accounts.activate(token, PASSWORD)
-        replay = await submit(
-            client,
-            f"/activation?token={token}",
+        # Used between the page and the post: the post says so.
+        replay = await client.post(
             "/activation",
-            {"token": token, "mot_de_passe": NEW_PASSWORD, "confirmation": NEW_PASSWORD},
+            data={
+                "csrf_token": csrf_of(form.text),
+                "token": token,
+                "mot_de_passe": NEW_PASSWORD,
+                "confirmation": NEW_PASSWORD,
+            },
         )
         assert replay.status_code == 410
-        assert "Ce lien n&#39;est plus valide" in replay.text
+        assert "lien expiré ou déjà utilisé" in replay.text
         assert 'name="mot_de_passe"' not in replay.text
+        # Opened again: the page says so at once, before any password is typed.
+        reopened = await client.get(f"/activation?token={token}")
+        assert reopened.status_code == 410
+        assert "lien expiré ou déjà utilisé" in reopened.text
+        assert 'name="mot_de_passe"' not in reopened.text
         missing = await client.get("/activation")
         assert missing.status_code == 400
         assert "incomplet" in missing.text

@@ -86,6 +86,9 @@ async def test_each_active_recipient_is_warned_of_a_new_version(rig: Rig) -> Non
 
     effective = rig.clock.now() + timedelta(days=40)
     await rig.identity.terms.publish(NEW_TEXT, effective, operator="op")
+    # The publication only schedules the notices; the background fan-out writes them.
+    assert await rig.payloads("identity.terms-notice-issued.v1") == []
+    assert await rig.identity.terms.fan_out_notices() == 2
 
     notices = await rig.payloads("identity.terms-notice-issued.v1")
     assert sorted(n["account_id"] for n in notices) == sorted([first, second])

@@ -13,8 +13,10 @@ from identity import errors, totp
 from identity.domain import (
     AccountStatus,
     PasswordRejection,
+    RateWindow,
     check_password,
     hash_secret,
+    ip_hash,
     new_identifier,
     new_link_token,
     normalize_identifier,
@@ -28,7 +30,9 @@ from identity.records import (
     instant,
     iso,
     put,
+    sealed_totp,
 )
+from identity.sealed import totp_object_id
 from identity.sessions import revoke_credentials
 from shared.contracts.consent import DeclarationRegisteredV1
 from shared.contracts.envelope import Envelope
@@ -56,6 +60,8 @@ log = logging.getLogger(__name__)
 
 ACTIVATION = "activation"
 RESET = "reset"
+LINK_PURPOSES = frozenset({ACTIVATION, RESET})
+RESET_WINDOW = timedelta(hours=1)
 ACTIVATION_PATH = "/activation"
 RESET_PATH = "/reinitialisation"
 
@@ -78,6 +84,14 @@ def password_rejected(reason: PasswordRejection) -> errors.IdentityError:
 class ActivatedAccount:
     account_id: str
     identifier: str
+
+
+@dataclass(frozen=True)
+class LinkCheck:
+    """A link that can still be used: what for, and until when."""
+
+    purpose: str
+    expires_at: datetime
 
 
 @dataclass(frozen=True)
@@ -279,6 +293,19 @@ class Accounts:
         await put(tx, LINKS, {**link, "used_at": iso(self._ctx.clock.now())})
         return account
 
+    async def check_link(self, token: str, purpose: str) -> LinkCheck:
+        """Whether an e-mailed link can still be used for `purpose`, without spending it: the
+        pages show "expired or already used" before anyone types a password. Raises
+        `link-invalid` (one answer for unknown, expired, used, superseded, wrong purpose)."""
+        if purpose not in LINK_PURPOSES:
+            raise errors.invalid_link()
+        link, account = await self._valid_link(self._ctx.store, token, purpose)
+        if purpose == ACTIVATION and account["status"] != AccountStatus.PENDING_ACTIVATION:
+            raise errors.invalid_link()
+        expires_at = instant(link["expires_at"])
+        assert expires_at is not None
+        return LinkCheck(purpose, expires_at)
+
     # -- activation and passwords -----------------------------------------------------------
 
     async def activate(self, token: str, password: str) -> ActivatedAccount:
@@ -311,18 +338,45 @@ class Accounts:
             raise errors.invalid_link() from None
         return ActivatedAccount(account["_id"], account["display_identifier"])
 
-    async def request_password_reset(self, identifier: str) -> None:
+    async def request_password_reset(self, identifier: str, *, ip: str) -> None:
         """E-mail a reset link if the identifier names an activated account; silent otherwise
-        (the answer must not tell whether an identifier exists)."""
+        (the answer must not tell whether an identifier exists).
+
+        Throttled twice, on rolling hours: an address making too many requests is refused
+        (429, whatever the identifiers it types, so the refusal says nothing about accounts);
+        an account receives at most `reset_emails_per_account_per_hour` e-mails, and further
+        requests get the same silent answer as an unknown identifier."""
         ctx = self._ctx
+        settings = ctx.settings
+        now = ctx.clock.now()
+        iph = ip_hash(ip, settings.ip_hash_pepper.get_secret_value().encode())
         async with ctx.outbox.transaction() as tx:
+            ip_window, ip_record = await _rate_window(tx, f"reset-ip:{iph}")
+            wait = ip_window.retry_after(now, settings.reset_requests_per_ip_per_hour, RESET_WINDOW)
+            if wait is not None:
+                raise errors.IdentityError(
+                    429,
+                    "too-many-reset-requests",
+                    "Too many reset requests from this address; try again later.",
+                    extra={"retry_after_seconds": wait},
+                    headers={"Retry-After": str(wait)},
+                )
+            await _save_rate_window(tx, ip_record, ip_window.record(now, RESET_WINDOW))
             found = await tx.find(
                 ACCOUNTS, {"identifier": normalize_identifier(identifier)}, limit=1
             )
             if not found or not found[0].get("password_hash") or not found[0].get("email"):
                 return
             account = found[0]
-            ttl = timedelta(minutes=ctx.settings.reset_link_ttl_minutes)
+            sent, sent_record = await _rate_window(tx, f"reset-account:{account['_id']}")
+            if (
+                sent.retry_after(now, settings.reset_emails_per_account_per_hour, RESET_WINDOW)
+                is not None
+            ):
+                log.info("reset e-mail to account %s withheld: hourly limit", account["_id"])
+                return
+            await _save_rate_window(tx, sent_record, sent.record(now, RESET_WINDOW))
+            ttl = timedelta(minutes=settings.reset_link_ttl_minutes)
             token, expires_at = await self._new_link(tx, account["_id"], RESET, ttl)
             await ctx.emit(
                 tx,
@@ -407,12 +461,22 @@ class Accounts:
         ctx = self._ctx
         account = await self._writable(account_id)
         secret = totp.new_secret()
+        sealed = await ctx.sealer.seal(secret, totp_object_id(account_id))
         async with ctx.outbox.transaction() as tx:
             fresh = await tx.get(ACCOUNTS, account["_id"])
             assert fresh is not None
-            await put(tx, ACCOUNTS, {**fresh, "totp_pending_secret": secret})
+            await put(tx, ACCOUNTS, {**fresh, "totp_pending_secret": sealed})
         uri = totp.provisioning_uri(secret, account["display_identifier"], ctx.settings.totp_issuer)
         return TotpEnrolment(secret, uri)
+
+    async def pending_totp_secret(self, account_id: str) -> str | None:
+        """The secret of an enrolment waiting for its first code (to show it again)."""
+        account = await self._ctx.store.get(ACCOUNTS, account_id)
+        if account is None:
+            return None
+        return await self._ctx.sealer.open(
+            account.get("totp_pending_secret"), totp_object_id(account_id)
+        )
 
     async def confirm_totp(self, account_id: str, code: str) -> list[str]:
         """Enable TOTP with the first code; returns the recovery codes (shown once)."""
@@ -422,7 +486,9 @@ class Accounts:
         async with ctx.outbox.transaction() as tx:
             account = await tx.get(ACCOUNTS, account_id)
             assert account is not None
-            pending = account.get("totp_pending_secret")
+            account = await sealed_totp(ctx, account)
+            sealed = account.get("totp_pending_secret")
+            pending = await ctx.sealer.open(sealed, totp_object_id(account_id))
             step = totp.matching_step(pending, code, now) if pending else None
             if step is None:
                 raise errors.IdentityError(
@@ -434,7 +500,7 @@ class Accounts:
                 ACCOUNTS,
                 {
                     **account,
-                    "totp_secret": pending,
+                    "totp_secret": sealed,
                     "totp_pending_secret": None,
                     "totp_last_step": step,
                     "recovery_codes": [totp.recovery_hash(c) for c in codes],
@@ -533,6 +599,25 @@ class Accounts:
                 ctx, tx, account, CredentialRevocationReason.OPERATOR, f"operator:{operator}"
             )
             await put(tx, ACCOUNTS, account)
+
+
+async def _rate_window(reader: DocumentReader, key: str) -> tuple[RateWindow, Document]:
+    document = await reader.get(THROTTLES, key) or {"_id": key}
+    moments = (instant(value) for value in document.get("at", []))
+    return RateWindow(tuple(m for m in moments if m is not None)), document
+
+
+async def _save_rate_window(tx: Transaction, document: Document, window: RateWindow) -> None:
+    await put(
+        tx,
+        THROTTLES,
+        {
+            **document,
+            "kind": "rate",
+            "at": [iso(moment) for moment in window.at],
+            "forget_at": iso(window.forget_at(RESET_WINDOW)),
+        },
+    )
 
 
 async def terminate_in(

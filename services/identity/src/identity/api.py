@@ -37,6 +37,7 @@ Holder = Annotated[Principal, Depends(require_role(RECIPIENT, OPERATOR))]
 AccountWriter = Annotated[Principal, Depends(require_scopes(ACCOUNT_WRITE))]
 AnyCaller = Annotated[Principal, Depends(current_principal)]
 AccountId = Annotated[str, Path(max_length=64)]
+ClientId = Annotated[str, Path(max_length=64)]
 
 
 class Body(BaseModel):
@@ -110,6 +111,16 @@ class ResetRequest(Body):
     identifier: str = Field(min_length=1, max_length=200)
 
 
+class LinkCheckRequest(Body):
+    token: str = Field(min_length=1, max_length=200)
+    purpose: Literal["activation", "reset"]
+
+
+class LinkCheckResponse(BaseModel):
+    purpose: str
+    expires_at: datetime
+
+
 class ResetCompletion(Body):
     token: str = Field(min_length=1, max_length=200)
     password: str = Field(min_length=1, max_length=1024)
@@ -175,6 +186,22 @@ class ClientRegistered(BaseModel):
     office_id: str
     bailiff_name: str
     scopes: list[str]
+
+
+class ClientDescription(BaseModel):
+    client_id: str
+    office_id: str
+    bailiff_name: str
+    scopes: list[str]
+    disabled: bool
+    created_at: str | None
+    disabled_at: str | None
+    secret_rotated_at: str | None
+
+
+class ClientSecret(BaseModel):
+    client_id: str
+    client_secret: str = Field(description="shown once: identity keeps only its hash")
 
 
 class Suspension(Body):
@@ -252,9 +279,18 @@ def identity_router(identity: Identity) -> APIRouter:
         return ActivationResponse(account_id=activated.account_id, identifier=activated.identifier)
 
     @router.post("/password-resets", tags=["accounts"], status_code=202)
-    async def request_reset(body: ResetRequest) -> None:
-        """E-mail a reset link; the answer is the same whether the identifier exists or not."""
-        await identity.accounts.request_password_reset(body.identifier)
+    async def request_reset(body: ResetRequest, request: Request) -> None:
+        """E-mail a reset link; the answer is the same whether the identifier exists or not.
+        An address making too many requests in an hour gets 429; an account gets a few
+        e-mails an hour at most (further requests are answered alike and send nothing)."""
+        await identity.accounts.request_password_reset(body.identifier, ip=client_ip(request))
+
+    @router.post("/link-checks", tags=["accounts"])
+    async def check_link(body: LinkCheckRequest) -> LinkCheckResponse:
+        """Whether an activation or reset link can still be used, without spending it: 410
+        `link-invalid` when it expired, was used or replaced (one answer for all)."""
+        checked = await identity.accounts.check_link(body.token, body.purpose)
+        return LinkCheckResponse(purpose=checked.purpose, expires_at=checked.expires_at)
 
     @router.post("/password-resets/completion", tags=["accounts"], status_code=204)
     async def complete_reset(body: ResetCompletion) -> None:
@@ -364,6 +400,29 @@ def identity_router(identity: Identity) -> APIRouter:
             bailiff_name=client.bailiff_name,
             scopes=list(client.scopes),
         )
+
+    @router.get("/clients/{client_id}", tags=["operator"])
+    async def describe_client(client_id: ClientId, principal: Operator) -> ClientDescription:
+        return ClientDescription.model_validate(await identity.clients.describe(client_id))
+
+    @router.post("/clients/{client_id}/deactivation", tags=["operator"], status_code=204)
+    async def disable_client(client_id: ClientId, principal: Operator) -> None:
+        """Disable an office client: `POST /oauth/token` answers `invalid_client`, and its
+        current tokens are revoked in every service."""
+        await identity.clients.disable(client_id, operator=principal.subject)
+
+    @router.delete("/clients/{client_id}/deactivation", tags=["operator"], status_code=204)
+    async def enable_client(client_id: ClientId, principal: Operator) -> None:
+        await identity.clients.enable(client_id, operator=principal.subject)
+
+    @router.post("/clients/{client_id}/secret-rotation", tags=["operator"])
+    async def rotate_client_secret(
+        client_id: ClientId, principal: Operator, response: Response
+    ) -> ClientSecret:
+        """A new secret, in this answer only; the previous one stops working at once."""
+        rotated = await identity.clients.rotate_secret(client_id, operator=principal.subject)
+        response.headers.update(NO_STORE)
+        return ClientSecret(client_id=rotated.client_id, client_secret=rotated.client_secret)
 
     @router.post("/accounts/{account_id}/suspension", tags=["operator"], status_code=204)
     async def suspend(account_id: AccountId, body: Suspension, principal: Operator) -> None:

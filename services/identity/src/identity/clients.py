@@ -3,6 +3,11 @@
 The client secret is 256 random bits, shown once and stored as its SHA-256: a fast hash is
 enough for a secret nobody can guess (Argon2 protects low-entropy passwords against offline
 guessing; here it would only slow every token request down without adding security).
+
+An operator can disable a client (token requests fail with `invalid_client`, and the tokens it
+holds are revoked in every service through `identity.credentials-revoked.v1`, whose `account_id`
+is the tokens' `sub`: here the client id), enable it again, and rotate its secret (the new one
+is shown once; the old one stops working at once).
 """
 
 from __future__ import annotations
@@ -12,13 +17,15 @@ from dataclasses import dataclass
 
 from identity import errors
 from identity.domain import OFFICE_ROLE, OFFICE_SCOPES, hash_secret, ip_hash, secrets_match
-from identity.records import CLIENTS, Context, iso
+from identity.records import CLIENTS, REVOCATIONS, Context, iso, put
 from shared.contracts.identity import (
+    CredentialRevocationReason,
+    CredentialsRevokedV1,
     IdentificationAttemptedV1,
     IdentificationOutcome,
     OfficeClientRegisteredV1,
 )
-from shared.store.port import Document
+from shared.store.port import Document, Transaction
 
 _UNKNOWN_CLIENT_HASH = hash_secret("no such client: equalises the comparison")
 
@@ -40,6 +47,12 @@ class RegisteredClient:
     office_id: str
     bailiff_name: str
     scopes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RotatedSecret:
+    client_id: str
+    client_secret: str
 
 
 @dataclass(frozen=True)
@@ -96,6 +109,103 @@ class Clients:
 
     async def get(self, client_id: str) -> Document | None:
         return await self._ctx.store.get(CLIENTS, client_id)
+
+    async def describe(self, client_id: str) -> dict[str, object]:
+        """What an operator sees of a client (never its secret hash)."""
+        client = await self.get(client_id)
+        if client is None:
+            raise errors.not_found("client")
+        return {
+            "client_id": client["_id"],
+            "office_id": client["office_id"],
+            "bailiff_name": client["bailiff_name"],
+            "scopes": list(client["scopes"]),
+            "disabled": bool(client.get("disabled")),
+            "created_at": client.get("created_at"),
+            "disabled_at": client.get("disabled_at"),
+            "secret_rotated_at": client.get("secret_rotated_at"),
+        }
+
+    async def disable(self, client_id: str, *, operator: str) -> None:
+        """No token for this client any more, and the ones it holds die everywhere."""
+        ctx = self._ctx
+        actor = f"operator:{operator}"
+        async with ctx.outbox.transaction() as tx:
+            client = await self._existing(tx, client_id)
+            if client.get("disabled"):
+                return
+            now = ctx.clock.now()
+            payload = CredentialsRevokedV1(
+                account_id=client_id,
+                issued_before=now,
+                reason=CredentialRevocationReason.OPERATOR,
+            )
+            envelope = ctx.envelope(payload, subject=f"client:{client_id}", actor=actor)
+            await tx.insert(
+                REVOCATIONS,
+                {
+                    "_id": envelope.event_id,
+                    "kind": "subject",
+                    "subject": client_id,
+                    "issued_before": iso(now),
+                    "at": iso(now),
+                },
+            )
+            await ctx.outbox.add(tx, envelope)
+            await put(
+                tx,
+                CLIENTS,
+                {
+                    **client,
+                    "disabled": True,
+                    "disabled_at": iso(now),
+                    "disabled_by": actor,
+                    "tokens_not_before": iso(now),
+                },
+            )
+
+    async def enable(self, client_id: str, *, operator: str) -> None:
+        """Token requests work again (with the current secret)."""
+        ctx = self._ctx
+        async with ctx.outbox.transaction() as tx:
+            client = await self._existing(tx, client_id)
+            if not client.get("disabled"):
+                return
+            await put(
+                tx,
+                CLIENTS,
+                {
+                    **client,
+                    "disabled": False,
+                    "enabled_at": iso(ctx.clock.now()),
+                    "enabled_by": f"operator:{operator}",
+                },
+            )
+
+    async def rotate_secret(self, client_id: str, *, operator: str) -> RotatedSecret:
+        """A new secret, returned once; the previous one is refused from now on. Tokens already
+        issued live out their ten minutes (disable the client to kill them)."""
+        ctx = self._ctx
+        secret = secrets.token_urlsafe(32)
+        async with ctx.outbox.transaction() as tx:
+            client = await self._existing(tx, client_id)
+            await put(
+                tx,
+                CLIENTS,
+                {
+                    **client,
+                    "secret_hash": hash_secret(secret),
+                    "secret_rotated_at": iso(ctx.clock.now()),
+                    "secret_rotated_by": f"operator:{operator}",
+                },
+            )
+        return RotatedSecret(client_id, secret)
+
+    async def _existing(self, tx: Transaction, client_id: str) -> Document:
+        client = await tx.get(CLIENTS, client_id)
+        if client is None:
+            raise errors.not_found("client")
+        return client
 
     async def token(
         self, client_id: str, client_secret: str, scope: str | None, *, ip: str

@@ -24,6 +24,7 @@ __all__ = [
     "AccountRole",
     "AccountStatus",
     "PasswordRejection",
+    "RateWindow",
     "ThrottleState",
     "add_months",
     "check_password",
@@ -176,6 +177,34 @@ class ThrottleState:
         if self.last_failure_at is not None and now - self.last_failure_at > forget_after:
             return ThrottleState(1, now)
         return ThrottleState(self.failures + 1, now)
+
+
+@dataclass(frozen=True)
+class RateWindow:
+    """The recent instants of one key (an address, an account) for a rolling-window limit:
+    at most `limit` events in any `span` (password-reset requests and e-mails)."""
+
+    at: tuple[datetime, ...] = ()
+
+    def recent(self, now: datetime, span: timedelta) -> tuple[datetime, ...]:
+        return tuple(moment for moment in self.at if now - moment < span)
+
+    def retry_after(self, now: datetime, limit: int, span: timedelta) -> int | None:
+        """Whole seconds until one more event is allowed, or None if it is allowed now."""
+        recent = sorted(self.recent(now, span))
+        if len(recent) < limit:
+            return None
+        # The oldest event that must leave the window before another fits.
+        leaves_at = recent[len(recent) - limit] + span
+        return max(1, math.ceil((leaves_at - now).total_seconds()))
+
+    def record(self, now: datetime, span: timedelta) -> RateWindow:
+        """This window with one more event at `now` (events past the span dropped)."""
+        return RateWindow((*self.recent(now, span), now))
+
+    def forget_at(self, span: timedelta) -> datetime:
+        """When none of the recorded events counts any more."""
+        return max(self.at) + span
 
 
 # -- CGU ---------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from identity.settings import Settings
 from identity.tokens import TokenIssuer, TokenKeyFile
 from shared.auth import TokenVerifier, VerifierConfig, install_token_verifier
 from shared.clock import Clock
+from shared.crypto import KeyRing, LocalKeyFile
 from shared.portal import stylesheet_router
 from shared.runtime import ServiceRuntime
 
@@ -59,8 +60,25 @@ def create_app(
         audiences=settings.token_audiences,
         ttl=timedelta(seconds=settings.access_token_ttl_seconds),
     )
-    identity = Identity(runtime.store, runtime.outbox, runtime.clock, settings, issuer)
+    identity = Identity(
+        runtime.store,
+        runtime.outbox,
+        runtime.clock,
+        settings,
+        issuer,
+        keyring=KeyRing(LocalKeyFile(settings.kek_file, runtime.clock)),
+    )
     runtime.subscribe(declarations_subscription(identity.accounts, runtime.inbox(ACCOUNTS_INBOX)))
+    runtime.every(
+        "identity-terms-notices",
+        timedelta(seconds=settings.terms_notice_interval_seconds),
+        identity.terms.run_notice_fan_outs,
+    )
+    runtime.every(
+        "identity-purge",
+        timedelta(seconds=settings.purge_interval_seconds),
+        identity.maintenance.run,
+    )
     app = runtime.create_app(
         title="Identity: accounts, sessions, OAuth2 clients and the recipient portal",
         routers=[

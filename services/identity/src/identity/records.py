@@ -8,6 +8,7 @@ from typing import Any
 
 from identity.domain import ThrottleState
 from identity.passwords import Passwords
+from identity.sealed import SecretSealer, totp_object_id
 from identity.settings import Settings
 from identity.tokens import TokenIssuer
 from shared.clock import Clock
@@ -33,17 +34,25 @@ TERMS = "terms"
 TERMS_DECISIONS = "terms_decisions"
 CLIENTS = "clients"
 REVOCATIONS = "revocations"
+PORTAL_SESSIONS = "portal_sessions"
+# Durable jobs that write one event per account in batches (CGU notices).
+FANOUTS = "fanouts"
 
 INDEXES = (
     Index(ACCOUNTS, ("identifier",), unique=True),
     Index(ACCOUNTS, ("declaration_id",), unique=True),
     Index(ACCOUNTS, ("role", "status")),
     Index(LINKS, ("account_id", "purpose")),
+    Index(LINKS, ("expires_at",)),
     Index(SESSIONS, ("account_id",)),
     Index(REFRESH_TOKENS, ("session_id",)),
     Index(TERMS, ("version",), unique=True),
     Index(TERMS, ("effective_at",)),
     Index(REVOCATIONS, ("at",)),
+    Index(THROTTLES, ("forget_at",)),
+    Index(PORTAL_SESSIONS, ("expires_at",)),
+    Index(PORTAL_SESSIONS, ("last_seen_at",)),
+    Index(FANOUTS, ("status",)),
 )
 
 
@@ -57,6 +66,7 @@ class Context:
     settings: Settings
     passwords: Passwords
     issuer: TokenIssuer
+    sealer: SecretSealer
 
     def envelope(
         self,
@@ -121,7 +131,11 @@ async def throttle_state(reader: DocumentReader, key: str) -> tuple[ThrottleStat
     return state, document
 
 
-async def save_throttle(tx: Transaction, document: Document, state: ThrottleState) -> None:
+async def save_throttle(
+    tx: Transaction, document: Document, state: ThrottleState, forget_at: datetime
+) -> None:
+    """Write a login throttle; `forget_at` is when the purge may drop it (its failures no
+    longer count and no lockout can still be running)."""
     await put(
         tx,
         THROTTLES,
@@ -129,9 +143,21 @@ async def save_throttle(tx: Transaction, document: Document, state: ThrottleStat
             **document,
             "failures": state.failures,
             "last_failure_at": iso(state.last_failure_at) if state.last_failure_at else None,
+            "forget_at": iso(forget_at),
         },
     )
 
 
 def public(document: Document) -> dict[str, Any]:
     return {k: v for k, v in document.items() if not k.startswith("_")}
+
+
+async def sealed_totp(ctx: Context, account: Document) -> Document:
+    """The account with any TOTP secret still stored in plain text (written before secrets
+    were sealed) sealed: callers pass it to the write they were about to do anyway."""
+    changes: dict[str, Any] = {}
+    for name in ("totp_secret", "totp_pending_secret"):
+        value = account.get(name)
+        if isinstance(value, str) and value:
+            changes[name] = await ctx.sealer.seal(value, totp_object_id(str(account["_id"])))
+    return {**account, **changes} if changes else account

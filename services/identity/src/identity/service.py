@@ -12,13 +12,16 @@ from typing import Any
 from identity.accounts import Accounts
 from identity.clients import Clients
 from identity.domain import normalize_identifier
+from identity.maintenance import Maintenance
 from identity.passwords import Passwords
 from identity.records import ACCOUNTS, CLIENTS, Context
+from identity.sealed import SecretSealer
 from identity.sessions import Sessions, StoreRevocations
 from identity.settings import Settings
 from identity.terms import Terms
 from identity.tokens import TokenIssuer
 from shared.clock import Clock
+from shared.crypto import KeyRing, LocalKeyFile
 from shared.crypto.keyfile import create_private_json, read_private_json, replace_private_json
 from shared.messaging.outbox import Outbox
 from shared.store.port import DocumentStore
@@ -50,15 +53,25 @@ class Identity:
         settings: Settings,
         issuer: TokenIssuer,
         passwords: Passwords | None = None,
+        keyring: KeyRing | None = None,
     ) -> None:
+        # The KEK ring seals TOTP secrets; by default the platform's local key file.
+        keyring = keyring or KeyRing(LocalKeyFile(settings.kek_file, clock))
         self.ctx = Context(
-            store, outbox, clock, settings, passwords or passwords_from(settings), issuer
+            store,
+            outbox,
+            clock,
+            settings,
+            passwords or passwords_from(settings),
+            issuer,
+            SecretSealer(keyring),
         )
         self.accounts = Accounts(self.ctx)
         self.sessions = Sessions(self.ctx)
         self.terms = Terms(self.ctx)
         self.clients = Clients(self.ctx)
         self.revocations = StoreRevocations(self.ctx)
+        self.maintenance = Maintenance(self.ctx)
 
     async def start(self) -> None:
         """Start-up hook: the first CGU version, and the dev seed when configured."""

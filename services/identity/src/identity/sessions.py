@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from identity import errors, totp
 from identity.domain import (
+    OFFICE_ROLE,
     OPERATOR_SCOPES,
     RECIPIENT_SCOPES,
     TERMINATED_SCOPES,
@@ -20,6 +21,7 @@ from identity.domain import (
 )
 from identity.records import (
     ACCOUNTS,
+    CLIENTS,
     REFRESH_TOKENS,
     REVOCATIONS,
     SESSIONS,
@@ -30,8 +32,10 @@ from identity.records import (
     iso,
     put,
     save_throttle,
+    sealed_totp,
     throttle_state,
 )
+from identity.sealed import totp_object_id
 from shared.auth import Principal
 from shared.contracts.identity import (
     AccountRole,
@@ -179,13 +183,15 @@ class Sessions:
                 403, "account-suspended", "The account is suspended; contact the support."
             )
         used_second_factor = False
-        if account.get("totp_secret"):
+        stored_secret = account.get("totp_secret")
+        if stored_secret:
             if not second_factor:
                 await self._journal(account, IdentificationOutcome.SECOND_FACTOR_REQUIRED, iph)
                 raise errors.IdentityError(
                     401, "second-factor-required", "Enter the code of your authenticator app."
                 )
-            updated = totp.consume(account, second_factor, now)
+            secret = await ctx.sealer.open(stored_secret, totp_object_id(account["_id"]))
+            updated = totp.consume(account, secret or "", second_factor, now)
             if updated is None:
                 await self._failure(account, ip_key, iph, second_factor=True)
                 raise errors.IdentityError(
@@ -209,6 +215,8 @@ class Sessions:
                     "totp_last_step": account.get("totp_last_step"),
                     "recovery_codes": account.get("recovery_codes", []),
                 }
+            # Migration on read: a TOTP secret stored before sealing is sealed now.
+            fresh = await sealed_totp(ctx, fresh)
             if ctx.passwords.needs_rehash(fresh["password_hash"]):
                 log.info("password hash of %s is due for the current cost", fresh["_id"])
             await put(tx, ACCOUNTS, {**fresh, "last_login_at": iso(now)})
@@ -278,9 +286,13 @@ class Sessions:
         now = ctx.clock.now()
         async with ctx.outbox.transaction() as tx:
             keys = [ip_key] + ([f"account:{account['_id']}"] if account else [])
+            # Past both the forget period and the longest lockout, the record means nothing.
+            forget_at = now + max(ctx.forget_after, ctx.max_delay)
             for key in keys:
                 state, document = await throttle_state(tx, key)
-                await save_throttle(tx, document, state.after_failure(now, ctx.forget_after))
+                await save_throttle(
+                    tx, document, state.after_failure(now, ctx.forget_after), forget_at
+                )
             await ctx.emit(
                 tx,
                 IdentificationAttemptedV1(
@@ -403,6 +415,9 @@ class StoreRevocations:
             session = await store.get(SESSIONS, principal.sid)
             if session is None or session.get("revoked_at"):
                 return True
-        account = await store.get(ACCOUNTS, principal.subject)
-        cutoff = instant(account.get("tokens_not_before")) if account else None
+        holders = CLIENTS if principal.role == OFFICE_ROLE else ACCOUNTS
+        holder = await store.get(holders, principal.subject)
+        if holders == CLIENTS and (holder is None or holder.get("disabled")):
+            return True
+        cutoff = instant(holder.get("tokens_not_before")) if holder else None
         return cutoff is not None and principal.issued_at <= cutoff

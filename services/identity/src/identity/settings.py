@@ -30,12 +30,24 @@ class Settings(BaseServiceSettings):
     token_audiences: tuple[str, ...] = PLATFORM_AUDIENCES
     access_token_ttl_seconds: int = Field(default=600, ge=30)
     session_ttl_hours: int = Field(default=12, ge=1, description="refresh-token family lifetime")
+    portal_idle_timeout_minutes: int = Field(
+        default=30, ge=1, description="a portal session unused this long ends (12 h at most)"
+    )
     key_publish_lead_seconds: int = Field(
         default=600, description="a rotated key is published this long before it signs"
     )
 
     activation_link_ttl_hours: int = Field(default=72, ge=1)
     reset_link_ttl_minutes: int = Field(default=60, ge=5)
+    reset_emails_per_account_per_hour: int = Field(
+        default=3, ge=1, description="reset e-mails one account receives in any 60 minutes"
+    )
+    reset_requests_per_ip_per_hour: int = Field(
+        default=20, ge=1, description="reset requests one address makes in any 60 minutes"
+    )
+    link_retention_days: int = Field(
+        default=30, ge=1, description="expired, used or superseded links are kept this long"
+    )
 
     throttle_free_failures: int = Field(default=5, ge=1)
     throttle_ip_free_failures: int = Field(
@@ -47,6 +59,15 @@ class Settings(BaseServiceSettings):
     ip_hash_pepper: SecretStr = SecretStr("securact-dev-ip-pepper")
     terms_notice_months: int = Field(default=1, ge=1, description="CGU §4: one month's notice")
     totp_issuer: str = "SECURACT-NG"
+    terms_notice_batch_size: int = Field(
+        default=500, ge=1, description="CGU notices written per transaction by the fan-out"
+    )
+    terms_notice_interval_seconds: float = Field(
+        default=5.0, gt=0, description="how often the fan-out looks for pending publications"
+    )
+    purge_interval_seconds: float = Field(
+        default=3600.0, gt=0, description="how often expired sessions, links and throttles go"
+    )
 
     seed_dev_credentials_file: Path | None = Field(
         default=None,

@@ -3,6 +3,15 @@
 Versions are numbered from 1, carry their markdown text, its SHA-256 and an effective date. The
 current version is the latest whose effective date has come. A recipient whose accepted version
 is not the current one gets sessions that may only answer the CGU (see `sessions.scopes_for`).
+
+Publishing warns every active recipient (one `terms-notice-issued` event each, which notify
+e-mails). With many accounts one transaction per publication would be huge, so the publication
+stores a durable fan-out job instead, in the same transaction as the version; a background job
+writes the notices `terms_notice_batch_size` accounts per transaction, each batch committing its
+notices together with the job's cursor (the last account id done). A crash loses at most an
+uncommitted batch, which the next run redoes; the cursor only moves forward over account ids, so
+each account gets exactly one notice. The recipients are those active at the publication (and
+still active when their batch runs).
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from identity.accounts import terminate_in
 from identity.domain import AccountStatus, content_hash, earliest_terms_effective_at
 from identity.records import (
     ACCOUNTS,
+    FANOUTS,
     SESSIONS,
     TERMS,
     TERMS_DECISIONS,
@@ -36,11 +46,14 @@ from shared.contracts.identity import (
     TermsPublishedV1,
     TermsRefusedV1,
 )
-from shared.store.port import Document, Transaction
+from shared.store.port import Document, Transaction, VersionConflictError
 
 log = logging.getLogger(__name__)
 
 MAX_TERMS_BYTES = 200_000
+NOTICE_FANOUT = "terms-notice"
+PENDING = "pending"
+DONE = "done"
 
 
 def terms_id(version: int) -> str:
@@ -142,7 +155,8 @@ class Terms:
         self, markdown: str, effective_at: datetime, *, operator: str
     ) -> TermsVersion:
         """A new version, effective no sooner than one month from now (CGU §4); every active
-        recipient is warned (one `terms-notice-issued` event each, for notify)."""
+        recipient will be warned (one `terms-notice-issued` event each, for notify) by the
+        notice fan-out this publication schedules (`fan_out_notices`)."""
         ctx = self._ctx
         now = ctx.clock.now()
         if not markdown.strip() or len(markdown.encode("utf-8")) > MAX_TERMS_BYTES:
@@ -166,24 +180,94 @@ class Terms:
                 )
             version = int(latest[0]["version"]) + 1 if latest else 1
             published = await self._insert(tx, version, markdown, effective_at, now)
+            await tx.insert(
+                FANOUTS,
+                {
+                    "_id": f"{NOTICE_FANOUT}:{terms_id(version)}",
+                    "kind": NOTICE_FANOUT,
+                    "terms_version": version,
+                    "effective_at": iso(effective_at),
+                    "published_at": iso(now),
+                    "actor": f"operator:{operator}",
+                    "status": PENDING,
+                    "cursor": "",
+                    "issued": 0,
+                    "created_at": iso(now),
+                },
+            )
+        log.info("CGU version %d published, effective %s", version, effective_at.isoformat())
+        return published
+
+    async def fan_out_notices(self, *, max_batches: int | None = None) -> int:
+        """Write the notices of pending publications, one batch per transaction, until none is
+        pending (or `max_batches` batches were written); returns how many notices."""
+        written = 0
+        batches = 0
+        while max_batches is None or batches < max_batches:
+            pending = await self._ctx.store.find(
+                FANOUTS, {"status": PENDING}, sort=[("_id", 1)], limit=1
+            )
+            if not pending:
+                break
+            try:
+                written += await self._notice_batch(str(pending[0]["_id"]))
+            except VersionConflictError:
+                # Another replica wrote this batch first: read the job again.
+                continue
+            batches += 1
+        return written
+
+    async def run_notice_fan_outs(self) -> None:
+        """The background job (`ServiceRuntime.every`)."""
+        written = await self.fan_out_notices()
+        if written:
+            log.info("%d CGU notices issued", written)
+
+    async def _notice_batch(self, job_id: str) -> int:
+        ctx = self._ctx
+        size = ctx.settings.terms_notice_batch_size
+        async with ctx.outbox.transaction() as tx:
+            job = await tx.get(FANOUTS, job_id)
+            if job is None or job["status"] != PENDING:
+                return 0
             recipients = await tx.find(
                 ACCOUNTS,
-                {"role": AccountRole.RECIPIENT.value, "status": AccountStatus.ACTIVE.value},
+                {
+                    "_id": {"$gt": job["cursor"]},
+                    "role": AccountRole.RECIPIENT.value,
+                    "status": AccountStatus.ACTIVE.value,
+                    "activated_at": {"$lte": job["published_at"]},
+                },
+                sort=[("_id", 1)],
+                limit=size,
             )
+            effective_at = instant(job["effective_at"])
+            assert effective_at is not None
             for account in recipients:
                 await ctx.emit(
                     tx,
                     TermsNoticeIssuedV1(
                         account_id=account["_id"],
                         email=account["email"],
-                        terms_version=version,
+                        terms_version=int(job["terms_version"]),
                         effective_at=effective_at,
                     ),
                     subject=account_subject(account["_id"]),
-                    actor=f"operator:{operator}",
+                    actor=str(job["actor"]),
                 )
-        log.info("CGU version %d published, effective %s", version, effective_at.isoformat())
-        return published
+            done = len(recipients) < size
+            await put(
+                tx,
+                FANOUTS,
+                {
+                    **job,
+                    "cursor": recipients[-1]["_id"] if recipients else job["cursor"],
+                    "issued": int(job["issued"]) + len(recipients),
+                    "status": DONE if done else PENDING,
+                    **({"finished_at": iso(ctx.clock.now())} if done else {}),
+                },
+            )
+        return len(recipients)
 
     async def accept(
         self,

@@ -55,10 +55,10 @@ def recovery_hash(code: str) -> str:
     return hash_secret(_normal_recovery(code))
 
 
-def consume(account: Document, code: str, now: datetime) -> Document | None:
-    """The account after spending `code` (a TOTP code newer than the last one used, or an
-    unused recovery code); None if the code is not accepted."""
-    secret = account.get("totp_secret")
+def consume(account: Document, secret: str, code: str, now: datetime) -> Document | None:
+    """The account after spending `code` (a TOTP code of `secret`, the account's opened TOTP
+    secret, newer than the last one used, or an unused recovery code); None if the code is not
+    accepted."""
     if not secret:
         return None
     typed = code.strip()

@@ -39,7 +39,7 @@ _BY_CODE: Final = {
     ),
     "invalid-second-factor": "Le code de vérification est incorrect ou a déjà été utilisé.",
     "link-invalid": (
-        "Ce lien n'est plus valide : il a expiré, a déjà servi ou a été remplacé par un lien "
+        "Ce lien n'est plus valide : lien expiré ou déjà utilisé, ou remplacé par un lien "
         "plus récent."
     ),
     "invalid-current-password": "Le mot de passe actuel est incorrect.",
@@ -64,6 +64,12 @@ def message_for(error: IdentityError) -> str:
         return (
             "Trop de tentatives infructueuses. Pour protéger votre compte, les connexions sont "
             f"momentanément bloquées : réessayez dans {french_duration(wait)}."
+        )
+    if error.code == "too-many-reset-requests":
+        wait = int(error.extra.get("retry_after_seconds", 3600))
+        return (
+            "Trop de demandes de réinitialisation depuis votre connexion : réessayez dans "
+            f"{french_duration(wait)}."
         )
     if error.code == "password-rejected":
         return _PASSWORD_REJECTIONS.get(str(error.extra.get("reason")), GENERIC_FAILURE)

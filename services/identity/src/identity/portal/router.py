@@ -21,6 +21,7 @@ from markdown_it import MarkdownIt
 from starlette.datastructures import FormData
 
 from identity import totp
+from identity.accounts import ACTIVATION, RESET
 from identity.errors import IdentityError
 from identity.portal import messages
 from identity.portal.security import CookiePolicy, CsrfSigner, form_token, new_nonce, tokens_match
@@ -393,11 +394,22 @@ def _activation_and_reset(router: APIRouter, portal: Portal) -> None:
             errors.general.append(messages.message_for(error))
         return False
 
+    async def link_page(request: Request, name: str, token: str, purpose: str) -> Response:
+        """The password form of an e-mailed link, or at once the page saying the link expired
+        or was used (checked without spending it: nobody types a password for nothing)."""
+        if not token:
+            return await password_page(request, name, token, status_code=400)
+        try:
+            await identity.accounts.check_link(token, purpose)
+        except IdentityError as error:
+            return await password_page(
+                request, name, token, link_invalid=True, status_code=error.status
+            )
+        return await password_page(request, name, token)
+
     @router.get("/activation")
     async def activation_form(request: Request, token: str = "") -> Response:
-        return await password_page(
-            request, "identity/activation.html", token, status_code=200 if token else 400
-        )
+        return await link_page(request, "identity/activation.html", token, ACTIVATION)
 
     @router.post("/activation")
     async def activate(request: Request) -> Response:
@@ -433,7 +445,7 @@ def _activation_and_reset(router: APIRouter, portal: Portal) -> None:
     @router.get("/reinitialisation")
     async def reset_form(request: Request, token: str = "") -> Response:
         if token:
-            return await password_page(request, "identity/reinitialisation.html", token)
+            return await link_page(request, "identity/reinitialisation.html", token, RESET)
         return await portal.anonymous_page(
             request,
             "identity/reinitialisation_demande.html",
@@ -457,7 +469,17 @@ def _activation_and_reset(router: APIRouter, portal: Portal) -> None:
                     status_code=422,
                 )
             # The same answer whether the identifier exists or not.
-            await identity.accounts.request_password_reset(identifier)
+            try:
+                await identity.accounts.request_password_reset(identifier, ip=client_ip(request))
+            except IdentityError as error:
+                errors.general.append(messages.message_for(error))
+                return await portal.anonymous_page(
+                    request,
+                    "identity/reinitialisation_demande.html",
+                    {"page_title": "Mot de passe oublié", "sent": False, "errors": errors},
+                    status_code=error.status,
+                    headers=error.headers,
+                )
             return await portal.anonymous_page(
                 request,
                 "identity/reinitialisation_demande.html",
@@ -708,7 +730,7 @@ def _account(router: APIRouter, portal: Portal) -> None:
                 raise IdentityError(422, "code-missing", "")
             codes = await identity.accounts.confirm_totp(session.account_id, code)
         except IdentityError as error:
-            pending = session.account.get("totp_pending_secret")
+            pending = await identity.accounts.pending_totp_secret(session.account_id)
             if not pending:
                 return redirect("/compte")
             errors = FormErrors()

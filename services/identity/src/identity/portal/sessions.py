@@ -5,6 +5,11 @@ Every request re-reads the identity session and the account, so a logout elsewhe
 operator's suspension or credential revocation, a password reset or a termination ends the
 portal session at once; the session's rights (`scopes_for`: the CGU gate, read-only after
 termination) are recomputed from the account's current state.
+
+A portal session ends at the identity session's absolute end (12 h) or after
+`portal_idle_timeout_minutes` without a request, whichever comes first. Activity is recorded at
+most once a minute (a write per page view would be wasted), so the idle timeout is exact to
+that minute.
 """
 
 from __future__ import annotations
@@ -12,19 +17,21 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from identity.domain import ACCOUNT_WRITE, TERMS_PENDING_SCOPES, AccountStatus, hash_secret
-from identity.records import ACCOUNTS, SESSIONS, instant, iso
+from identity.records import ACCOUNTS, PORTAL_SESSIONS, SESSIONS, instant, iso
 from identity.service import Identity
 from identity.sessions import SessionTokens, current_terms_version, scopes_for
 from shared.auth import Principal
 from shared.contracts.identity import AccountRole
-from shared.store.port import Document
+from shared.store.port import VERSION, Document, VersionConflictError
 
 log = logging.getLogger(__name__)
 
-PORTAL_SESSIONS = "portal_sessions"
+TOUCH_EVERY = timedelta(minutes=1)
+
+__all__ = ["PORTAL_SESSIONS", "PortalSession", "PortalSessions"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,7 @@ class PortalSessions:
         """Bind a fresh cookie value to the identity session of a login; returns the value."""
         ctx = self._identity.ctx
         value = secrets.token_urlsafe(32)
+        now = ctx.clock.now()
         await ctx.store.insert(
             PORTAL_SESSIONS,
             {
@@ -77,7 +85,8 @@ class PortalSessions:
                 "session_id": tokens.session_id,
                 "account_id": tokens.account_id,
                 "csrf_token": secrets.token_urlsafe(32),
-                "created_at": iso(ctx.clock.now()),
+                "created_at": iso(now),
+                "last_seen_at": iso(now),
                 "expires_at": iso(tokens.refresh_expires_at),
             },
         )
@@ -85,19 +94,23 @@ class PortalSessions:
 
     async def find(self, value: str | None) -> PortalSession | None:
         """The live session behind a cookie value, or None (and its record is dropped when
-        its identity session has ended)."""
+        its identity session has ended or it was idle too long). Records the activity."""
         if value is None:
             return None
-        store = self._identity.ctx.store
-        now = self._identity.ctx.clock.now()
+        ctx = self._identity.ctx
+        store = ctx.store
+        now = ctx.clock.now()
+        idle = timedelta(minutes=ctx.settings.portal_idle_timeout_minutes)
         key = hash_secret(value)
         record = await store.get(PORTAL_SESSIONS, key)
         if record is None:
             return None
+        last_seen = instant(record.get("last_seen_at") or record.get("created_at"))
         session = await store.get(SESSIONS, record["session_id"])
         account = await store.get(ACCOUNTS, record["account_id"])
         if (
-            session is None
+            (last_seen is not None and now - last_seen >= idle)
+            or session is None
             or account is None
             or session.get("revoked_at")
             or _passed(session.get("expires_at"), now)
@@ -106,6 +119,8 @@ class PortalSessions:
         ):
             await store.delete(PORTAL_SESSIONS, key)
             return None
+        if last_seen is None or now - last_seen >= TOUCH_EVERY:
+            await _touch(self._identity, record, now)
         scopes = scopes_for(account, await current_terms_version(store, now))
         return PortalSession(key, record["session_id"], account, record["csrf_token"], scopes)
 
@@ -132,3 +147,16 @@ class PortalSessions:
 def _passed(value: str | None, now: datetime) -> bool:
     moment = instant(value)
     return moment is not None and moment <= now
+
+
+async def _touch(identity: Identity, record: Document, now: datetime) -> None:
+    body = {k: v for k, v in record.items() if k != VERSION}
+    try:
+        await identity.ctx.store.replace(
+            PORTAL_SESSIONS,
+            {**body, "last_seen_at": iso(now)},
+            expected_version=int(record[VERSION]),
+        )
+    except VersionConflictError:
+        # A concurrent request of the same browser recorded the activity already.
+        log.debug("portal session activity already recorded")
