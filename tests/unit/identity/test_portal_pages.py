@@ -175,7 +175,7 @@ async def test_the_cgu_page_shows_version_date_hash_and_the_escaped_text(rig: Ri
         page = await client.get("/cgu")
     assert page.status_code == 200
     assert "<dd>1</dd>" in page.text
-    assert "4 mars 2031 à 09 h 00 (heure de Paris)" in page.text
+    assert "4 mars 2031 à 9 h 00 (heure de Paris)" in page.text
     assert current.content_hash in page.text
     assert "<h2>Conditions générales d'utilisation de SECURACT-NG</h2>" in page.text
     assert "<h3>1. Objet</h3>" in page.text

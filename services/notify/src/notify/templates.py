@@ -21,24 +21,10 @@ from jinja2 import (
 )
 
 from shared.contracts.notify import NotificationKind
+from shared.french import french_date, french_datetime
 
 TEMPLATE_DIR: Final = Path(__file__).parent / "templates"
 DISPLAY_ZONE: Final = ZoneInfo("Europe/Paris")
-MONTHS: Final = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
-WEEKDAYS: Final = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 
 
 class TemplateInputError(ValueError):
@@ -54,15 +40,12 @@ class RenderedEmail:
 
 def date_fr(value: date | datetime) -> str:
     """`lundi 3 mars 2031` (instants are shown in Paris legal time)."""
-    day = value.astimezone(DISPLAY_ZONE).date() if isinstance(value, datetime) else value
-    first = "1er" if day.day == 1 else str(day.day)
-    return f"{WEEKDAYS[day.weekday()]} {first} {MONTHS[day.month - 1]} {day.year}"
+    return french_date(value, zone=DISPLAY_ZONE, weekday=True)
 
 
 def datetime_fr(value: datetime) -> str:
     """`lundi 3 mars 2031 à 14 h 05 (heure de Paris)`."""
-    local = value.astimezone(DISPLAY_ZONE)
-    return f"{date_fr(local.date())} à {local.hour} h {local.minute:02d} (heure de Paris)"
+    return french_datetime(value, zone=DISPLAY_ZONE, weekday=True)
 
 
 def _environment() -> Environment:

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+
+from shared.french import french_date, french_datetime
 
 __all__ = [
     "SERVICE_NAME",
@@ -35,7 +35,6 @@ __all__ = [
 
 SERVICE_NAME: Final = "SECURACT-NG — Signification électronique des actes"
 STYLESHEET_URL: Final = "/portail/static/portail.css"
-PARIS: Final = ZoneInfo("Europe/Paris")
 
 _HERE = Path(__file__).parent
 _SHARED_TEMPLATES = _HERE / "templates"
@@ -45,21 +44,6 @@ _STYLESHEET = _HERE / "static" / "portail.css"
 CONTENT_SECURITY_POLICY: Final = (
     "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self'; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
-
-_MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
 )
 
 
@@ -77,24 +61,6 @@ def security_headers(*, no_store: bool = True) -> dict[str, str]:
         headers["Cache-Control"] = "no-store"
         headers["Pragma"] = "no-cache"
     return headers
-
-
-def _instant(value: datetime | str) -> datetime:
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
-
-
-def french_date(value: datetime | str, zone: ZoneInfo = PARIS) -> str:
-    """`4 mars 2031` (the day in legal time of `zone`)."""
-    local = _instant(value).astimezone(zone)
-    day = "1er" if local.day == 1 else str(local.day)
-    return f"{day} {_MONTHS[local.month - 1]} {local.year}"
-
-
-def french_datetime(value: datetime | str, zone: ZoneInfo = PARIS) -> str:
-    """`4 mars 2031 à 09 h 05 (heure de Paris)`."""
-    local = _instant(value).astimezone(zone)
-    suffix = " (heure de Paris)" if zone == PARIS else ""
-    return f"{french_date(local, zone)} à {local.hour:02d} h {local.minute:02d}{suffix}"
 
 
 def french_duration(seconds: int) -> str:
