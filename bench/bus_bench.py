@@ -53,7 +53,7 @@ from shared.clock import Clock, SystemClock
 from shared.contracts.envelope import Envelope, EventPayload, new_envelope
 from shared.crypto import KeyRing, LocalKeyFile
 from shared.messaging.bus import CONTENT_TYPE, EventPublisher, create_broker
-from shared.messaging.consumer import EventConsumer, RetryPolicy
+from shared.messaging.consumer import EventConsumer, RetryPolicy, start_consuming
 from shared.messaging.inbox import INBOX_INDEXES
 from shared.messaging.outbox import OUTBOX, Outbox, OutboxRelay
 from shared.messaging.topology import Topology, delete_topology
@@ -214,12 +214,11 @@ class _Platform:
         await self.producer_store.ensure_indexes(common)
         await self.audit_store.connect()
         await self.audit_store.ensure_indexes((*common, *AUDIT_INDEXES))
-        # The order ServiceRuntime follows: register, connect, declare, start.
+        # What ServiceRuntime does: register, connect, then start_consuming (start, declare):
+        # a queue declared before the start would be consumed without the prefetch limit.
         self.consumer.register()
         await self.audit_broker.connect()
-        await self.audit_broker.declare_exchange(self.topology.events)
-        await self.consumer.declare()
-        await self.audit_broker.start()
+        await start_consuming(self.audit_broker, self.topology, [self.consumer])
         await self.producer_broker.connect()
 
     async def stop(self) -> None:

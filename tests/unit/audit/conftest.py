@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from audit.service import INDEXES, Checkpoints, Journal
+from audit.service import DEFAULT_BATCH_SIZE, INDEXES, Checkpoints, Journal
 from audit.vault import PayloadVault
 from shared.clock import ManualClock
 from shared.contracts.envelope import Envelope, EventPayload, new_envelope
@@ -41,6 +41,7 @@ def build_audit(
     signer: SigningKeyRing,
     *,
     gap_delay: timedelta = timedelta(seconds=60),
+    batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> Audit:
     vault = PayloadVault(KeyRing(LocalKeyFile(tmp_path / "kek.json", clock)), clock)
     outbox = Outbox(store, clock)
@@ -48,7 +49,9 @@ def build_audit(
     def envelope(payload: EventPayload, subject: str) -> Envelope:
         return new_envelope(payload, subject=subject, actor="service:audit", clock=clock)
 
-    journal = Journal(store, clock, vault, outbox, envelope, gap_delay=gap_delay)
+    journal = Journal(
+        store, clock, vault, outbox, envelope, gap_delay=gap_delay, batch_size=batch_size
+    )
     checkpoints = Checkpoints(store, clock, journal, signer, ORIGIN)
     return Audit(store, clock, journal, checkpoints, signer, outbox)
 

@@ -40,6 +40,7 @@ def create_app(
         runtime.outbox,
         envelope,
         gap_delay=timedelta(seconds=settings.gap_delay_seconds),
+        batch_size=settings.journal_batch_size,
     )
     signer = load_or_create_signing_ring(
         settings.signing_key_file, settings.checkpoint_origin, runtime.clock
@@ -47,7 +48,8 @@ def create_app(
     checkpoints = Checkpoints(
         runtime.store, runtime.clock, journal, signer, settings.checkpoint_origin
     )
-    runtime.subscribe(journal_subscription(journal))
+    runtime.subscribe(journal_subscription(journal, prefetch=settings.journal_prefetch))
+    runtime.on_shutdown(journal.drain)
 
     async def declare_gaps_and_sign() -> None:
         await journal.check_gaps()

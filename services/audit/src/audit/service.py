@@ -1,7 +1,7 @@
 """Audit use cases: journal each event exactly once into the Merkle log, sign checkpoints,
 serve entries and proofs, watch producer sequences, shred a subject's payloads.
 
-Storage layout (audit's own store; every append is ONE transaction):
+Storage layout (audit's own store; appends commit in batches, each ONE transaction):
 
 - `journal`: one entry per event, `_id` = zero-padded index (exactly the leaf's fields).
 - `journal_nodes`: the hash of every complete subtree `(level, index)`, written once when it
@@ -20,18 +20,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any, Final
+from datetime import datetime, timedelta
+from typing import Any, Final, cast
 
 from opentelemetry import metrics
 
 from audit import merkle
 from audit.checkpoint import Checkpoint, Receipt, open_checkpoint
-from audit.domain import build_entry, entry_leaf_hash, leaf_data, new_salt, payload_commitment
+from audit.domain import (
+    build_entry,
+    entry_leaf_hash,
+    leaf_data,
+    new_salt,
+    payload_commitment,
+    sealed_record,
+)
 from audit.gaps import Arrival, ProducerSequence
-from audit.vault import SUBJECT_KEYS, OpenedPayload, PayloadVault
+from audit.vault import SUBJECT_KEYS, OpenedPayload, PayloadVault, Sealable
 from shared.clock import Clock
 from shared.contracts.audit import GapDetectedV1
 from shared.contracts.envelope import Envelope, EventPayload
@@ -61,6 +69,8 @@ INDEXES = (
     Index(PRODUCERS, ("gap_since",)),
 )
 MAX_PAGE = 1000
+# Envelopes journaled per transaction at most (group commit); see Journal.
+DEFAULT_BATCH_SIZE = 256
 
 EnvelopeFactory = Callable[[EventPayload, str], Envelope]
 """Wraps an event of audit's own for publication, about a subject."""
@@ -78,6 +88,16 @@ def node_key(node: merkle.NodeId) -> str:
 
 def checkpoint_key(size: int) -> str:
     return f"{size:012d}"
+
+
+class JournalBatchError(Exception):
+    """The batch holding the envelope was rolled back (its cause attached): nothing of it was
+    written, and every message of it is retried."""
+
+
+class JournalWriterStoppedError(Exception):
+    """The writer was stopped before it answered: the message is retried (and dropped as a
+    duplicate if its entry was committed after all)."""
 
 
 class JournalCorruptError(Exception):
@@ -154,6 +174,19 @@ def _compact(state: dict[str, Any] | None) -> merkle.CompactRange:
     return merkle.CompactRange(int(state["size"]), [bytes.fromhex(h) for h in state["frontier"]])
 
 
+def _fail(waiting: Iterable[_Waiting], cause: Exception | None) -> None:
+    for item in waiting:
+        if not item.journaled.done():
+            # One exception per caller: a single instance re-raised by every handler of the
+            # batch would grow its traceback with each of them.
+            if cause is None:
+                error: Exception = JournalWriterStoppedError("the journal writer was stopped")
+            else:
+                error = JournalBatchError(f"journal batch failed: {type(cause).__name__}")
+                error.__cause__ = cause
+            item.journaled.set_exception(error)
+
+
 def public_entry(document: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in document.items() if not k.startswith("_")}
 
@@ -193,11 +226,33 @@ async def consistency_proof(reader: DocumentReader, first: int, second: int) -> 
     return merkle.resolve(plan, await read_nodes(reader, merkle.plan_nodes(plan)))
 
 
+@dataclass(frozen=True)
+class _Waiting:
+    """An envelope handed to the writer, what it contributes (computed by its caller, before
+    any transaction), and the future its handler awaits."""
+
+    envelope: Envelope
+    commitment: str
+    record: bytes
+    journaled: asyncio.Future[bool]
+
+
+@dataclass
+class _BatchOutcome:
+    results: list[bool]
+    duplicates: int = 0
+    arrivals: list[tuple[str, Arrival, int]] = field(default_factory=list)
+
+
 class Journal:
     """The append-only Merkle log in audit's store, with one writer per process.
 
-    Appends, gap declarations and shredding are serialised by a lock; across processes the
-    tree state document's version makes a second writer fail instead of forking the tree.
+    Appends are committed in groups (group commit): each caller hands its envelope to the
+    writer and waits; the writer takes up to `batch_size` waiting envelopes, in arrival order,
+    and journals them in ONE transaction, then answers every caller. A caller's answer (and so
+    the message's ack) never precedes the commit of its entry. Batches, gap declarations and
+    shredding are serialised by a lock; across processes the tree state document's version
+    makes a second writer fail instead of forking the tree.
     """
 
     def __init__(
@@ -209,15 +264,22 @@ class Journal:
         envelope_factory: EnvelopeFactory,
         *,
         gap_delay: timedelta = timedelta(seconds=60),
+        batch_size: int = DEFAULT_BATCH_SIZE,
         stats: JournalStats | None = None,
     ) -> None:
+        if batch_size < 1:
+            raise ValueError("a batch holds at least one envelope")
         self._store = store
         self._clock = clock
         self._vault = vault
         self._outbox = outbox
         self._envelope = envelope_factory
         self._gap_delay = gap_delay
+        self._batch_size = batch_size
         self._lock = asyncio.Lock()
+        self._waiting: deque[_Waiting] = deque()
+        self._writer: asyncio.Task[None] | None = None
+        self._writing: list[_Waiting] = []
         self.stats = stats or JournalStats()
 
     # -- writing -----------------------------------------------------------------------------
@@ -225,59 +287,131 @@ class Journal:
     async def append(self, envelope: Envelope) -> bool:
         """Journal `envelope` unless its event id already is; True if it was appended.
 
-        Entry, tree nodes, compact range, sealed payload and producer tracking commit together,
-        so a crash leaves either all of them or none.
+        Returns once the entry is committed: entry, tree nodes, compact range, sealed payload
+        and producer tracking commit together (with the rest of its batch), so a crash leaves
+        either all of them or none. Raises what made the batch fail: nothing of it was written.
         """
-        async with self._lock:
-            try:
-                await self._append(envelope)
-            except DuplicateKeyError:
-                if await self._store.find(JOURNAL, {"event_id": envelope.event_id}, limit=1):
-                    self.stats.count("duplicates")
-                    log.info("duplicate %s dropped", envelope.event_id)
-                    return False
-                raise
-        self.stats.count("appended")
-        return True
+        # The pure work is done here, by the caller: a payload that cannot be committed to
+        # fails its own message only, and the writer's transaction stays short.
+        salt = new_salt()
+        commitment = payload_commitment(salt, envelope.payload)
+        record = sealed_record(envelope, salt)
+        journaled: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.append(_Waiting(envelope, commitment, record, journaled))
+        # The writer runs while envelopes wait and ends when none do: no task to manage.
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write(), name="audit-journal-writer")
+        return await journaled
 
-    async def _append(self, envelope: Envelope) -> None:
+    async def drain(self) -> None:
+        """Wait until every envelope handed to the writer so far is answered (at shutdown,
+        before the store closes; envelopes handed over later are not waited for)."""
+        pending = [w.journaled for w in (*self._writing, *self._waiting)]
+        if pending:
+            await asyncio.wait(pending)
+
+    async def _write(self) -> None:
+        while self._waiting:
+            count = min(len(self._waiting), self._batch_size)
+            batch = self._writing = [self._waiting.popleft() for _ in range(count)]
+            try:
+                async with self._lock:
+                    outcome = await self._append_batch(batch)
+            except asyncio.CancelledError:
+                # Perhaps committed, perhaps not: a redelivery is dropped as a duplicate.
+                _fail(batch, None)
+                _fail(self._waiting, None)
+                self._waiting.clear()
+                raise
+            except Exception as error:
+                # Rolled back: nothing of the batch was written, every message of it is retried.
+                log.warning("journal batch of %d failed (%s)", count, type(error).__name__)
+                _fail(batch, error)
+                continue
+            self._record(outcome)
+            for waiting, appended in zip(batch, outcome.results, strict=True):
+                if not waiting.journaled.done():  # its handler may have been cancelled
+                    waiting.journaled.set_result(appended)
+
+    def _record(self, outcome: _BatchOutcome) -> None:
+        for _ in range(outcome.results.count(True)):
+            self.stats.count("appended")
+        for _ in range(outcome.duplicates):
+            self.stats.count("duplicates")
+        for producer, arrival, seq in outcome.arrivals:
+            if arrival is Arrival.LATE:
+                self.stats.count("late_arrivals", {"producer": producer})
+            elif arrival is Arrival.REPEATED:
+                self.stats.count("repeated_sequences", {"producer": producer})
+                log.warning("%s reused producer_seq %d under another event id", producer, seq)
+
+    async def _append_batch(self, batch: Sequence[_Waiting]) -> _BatchOutcome:
+        """Journal the batch in arrival order in one transaction, dropping every event id
+        already journaled or seen earlier in the batch."""
         now = self._clock.now()
+        outcome = _BatchOutcome(results=[False] * len(batch))
         async with self._store.transaction() as tx:
+            # One read finds the duplicates of the whole batch.
+            ids = list(dict.fromkeys(item.envelope.event_id for item in batch))
+            seen = {
+                str(document["event_id"])
+                for document in await tx.find(JOURNAL, {"event_id": {"$in": ids}})
+            }
+            fresh: list[_Waiting] = []
+            for position, item in enumerate(batch):
+                if item.envelope.event_id in seen:
+                    outcome.duplicates += 1
+                    log.info("duplicate %s dropped", item.envelope.event_id)
+                    continue
+                seen.add(item.envelope.event_id)
+                outcome.results[position] = True
+                fresh.append(item)
+            if not fresh:
+                return outcome
             state = await tx.get(STATE, TREE)
             tree = _compact(state)
-            salt = new_salt()
-            entry = build_entry(
-                envelope,
-                index=tree.size,
-                journaled_at=now,
-                commitment=payload_commitment(salt, envelope.payload),
-            )
-            # The unique event id index makes a duplicate fail here, before anything else.
-            await tx.insert(JOURNAL, {"_id": entry_key(tree.size), **entry})
-            for node, digest in tree.append(entry_leaf_hash(entry)):
-                await tx.insert(NODES, {"_id": node_key(node), "hash": digest.hex()})
-            await self._vault.seal(tx, envelope, salt)
-            if envelope.producer_seq is not None:
-                await self._track(tx, envelope.producer, envelope.producer_seq)
+            for item in fresh:
+                entry = build_entry(
+                    item.envelope, index=tree.size, journaled_at=now, commitment=item.commitment
+                )
+                # The unique event id index still guards against another process's writer.
+                await tx.insert(JOURNAL, {"_id": entry_key(tree.size), **entry})
+                for node, digest in tree.append(entry_leaf_hash(entry)):
+                    await tx.insert(NODES, {"_id": node_key(node), "hash": digest.hex()})
+            await self._vault.seal(tx, [Sealable(item.envelope, item.record) for item in fresh])
+            outcome.arrivals = await self._track(tx, [item.envelope for item in fresh], now)
             frontier = [h.hex() for h in tree.frontier]
             document = {"_id": TREE, "size": tree.size, "frontier": frontier}
             if state is None:
                 await tx.insert(STATE, document)
             else:
                 await tx.replace(STATE, document, expected_version=int(state["_version"]))
+        return outcome
 
-    async def _track(self, tx: Transaction, producer: str, seq: int) -> None:
-        document = await tx.get(PRODUCERS, producer)
-        tracker = (
-            ProducerSequence.from_document(document) if document else ProducerSequence(producer)
-        )
-        arrival = tracker.observe(seq, self._clock.now())
-        if arrival is Arrival.LATE:
-            self.stats.count("late_arrivals", {"producer": producer})
-        elif arrival is Arrival.REPEATED:
-            self.stats.count("repeated_sequences", {"producer": producer})
-            log.warning("%s reused producer_seq %d under another event id", producer, seq)
-        await _save_tracker(tx, document, tracker)
+    async def _track(
+        self, tx: Transaction, envelopes: Sequence[Envelope], now: datetime
+    ) -> list[tuple[str, Arrival, int]]:
+        """Observe every producer sequence of the batch: one read, one write per producer."""
+        sequenced = [e for e in envelopes if e.producer_seq is not None]
+        if not sequenced:
+            return []
+        producers = list(dict.fromkeys(e.producer for e in sequenced))
+        found = await tx.find(PRODUCERS, {"_id": {"$in": producers}})
+        documents = {str(document["_id"]): document for document in found}
+        trackers = {
+            producer: ProducerSequence.from_document(documents[producer])
+            if producer in documents
+            else ProducerSequence(producer)
+            for producer in producers
+        }
+        arrivals = []
+        for envelope in sequenced:
+            seq = cast(int, envelope.producer_seq)
+            arrival = trackers[envelope.producer].observe(seq, now)
+            arrivals.append((envelope.producer, arrival, seq))
+        for producer, tracker in trackers.items():
+            await _save_tracker(tx, documents.get(producer), tracker)
+        return arrivals
 
     async def check_gaps(self) -> int:
         """Declare every gap older than the delay: one `audit.gap-detected.v1` each, through

@@ -26,3 +26,14 @@ class Settings(BaseServiceSettings):
         gt=0,
         description="How long a producer_seq gap may stay open before it is declared.",
     )
+    journal_prefetch: int = Field(
+        default=256,
+        ge=1,
+        description="Messages RabbitMQ may hand the journal subscription before their acks: "
+        "how many envelopes can wait together for one group commit.",
+    )
+    journal_batch_size: int = Field(
+        default=256,
+        ge=1,
+        description="Envelopes journaled in one store transaction at most (group commit).",
+    )

@@ -19,6 +19,7 @@ import json
 import logging
 import secrets
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
@@ -26,7 +27,7 @@ from typing import Any, Final
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from audit.domain import parties_of, payload_commitment, sealed_record
+from audit.domain import parties_of, payload_commitment
 from shared.clock import Clock
 from shared.contracts.envelope import Envelope
 from shared.crypto import DataKey, IntegrityError, KeyRing, WrappedDek
@@ -53,6 +54,28 @@ class OpenedPayload:
     """payload, salt (hex), actor, correlation_id, causation_id: when available."""
 
 
+@dataclass(frozen=True)
+class Sealable:
+    """An envelope and the plaintext kept of it (`audit.domain.sealed_record`)."""
+
+    envelope: Envelope
+    record: bytes
+
+
+def _sealed_document(key: DataKey, item: Sealable) -> dict[str, Any]:
+    nonce = secrets.token_bytes(NONCE_SIZE)
+    # The event id as associated data: a ciphertext moved to another entry does not open.
+    event_id = item.envelope.event_id
+    ciphertext = AESGCM(key.material).encrypt(nonce, item.record, event_id.encode("utf-8"))
+    return {
+        "_id": event_id,
+        "subject": item.envelope.subject,
+        "dek_id": key.dek_id.hex(),
+        "nonce": base64.b64encode(nonce).decode("ascii"),
+        "ciphertext": base64.b64encode(ciphertext).decode("ascii"),
+    }
+
+
 def _object_id(subject: str) -> str:
     # What the wrapped DEK is bound to: a wrap moved to another subject does not unwrap.
     return f"audit-subject:{subject}"
@@ -66,31 +89,35 @@ class PayloadVault:
         self._clock = clock
         self._keys: OrderedDict[str, DataKey] = OrderedDict()
 
-    async def seal(self, tx: Transaction, envelope: Envelope, salt: bytes) -> bool:
-        """Store the envelope's payload encrypted, in `tx`; False if its subject is shredded."""
-        key = await self._subject_key(tx, envelope)
-        if key is None:
-            return False
-        nonce = secrets.token_bytes(NONCE_SIZE)
-        ciphertext = AESGCM(key.material).encrypt(
-            nonce, sealed_record(envelope, salt), envelope.event_id.encode("utf-8")
-        )
-        await tx.insert(
-            PAYLOADS,
-            {
-                "_id": envelope.event_id,
-                "subject": envelope.subject,
-                "dek_id": key.dek_id.hex(),
-                "nonce": base64.b64encode(nonce).decode("ascii"),
-                "ciphertext": base64.b64encode(ciphertext).decode("ascii"),
-            },
-        )
-        return True
+    async def seal(self, tx: Transaction, sealable: Sequence[Sealable]) -> list[bool]:
+        """Store each payload encrypted under its subject's key, in `tx`; one read of the
+        subjects' keys for the whole batch, one write per subject whose key or parties change.
+        For each item, False if its subject is shredded (the payload is not kept)."""
+        subjects = list(dict.fromkeys(item.envelope.subject for item in sealable))
+        found = await tx.find(SUBJECT_KEYS, {"_id": {"$in": subjects}})
+        documents = {str(document["_id"]): document for document in found}
+        parties: dict[str, set[str]] = {subject: set() for subject in subjects}
+        for item in sealable:
+            parties[item.envelope.subject] |= parties_of(item.envelope)
+        keys = {
+            subject: await self._subject_key(tx, subject, documents.get(subject), parties[subject])
+            for subject in subjects
+        }
+        kept: list[bool] = []
+        for item in sealable:
+            key = keys[item.envelope.subject]
+            kept.append(key is not None)
+            if key is not None:
+                await tx.insert(PAYLOADS, _sealed_document(key, item))
+        return kept
 
-    async def _subject_key(self, tx: Transaction, envelope: Envelope) -> DataKey | None:
-        subject = envelope.subject
-        document = await tx.get(SUBJECT_KEYS, subject)
-        parties = parties_of(envelope)
+    async def _subject_key(
+        self,
+        tx: Transaction,
+        subject: str,
+        document: dict[str, Any] | None,
+        parties: set[str],
+    ) -> DataKey | None:
         if document is None:
             key, wrapped = await self._keyring.new_data_key(_object_id(subject))
             await tx.insert(
