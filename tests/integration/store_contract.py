@@ -69,6 +69,42 @@ class StoreContract:
         assert stored is not None
         assert stored["_version"] == 1
 
+    async def test_insert_many_stores_every_document_at_version_one(
+        self, store: DocumentStore
+    ) -> None:
+        await store.insert_many(STATE, [{"_id": f"m{n}", "n": n} for n in range(5)])
+        await store.insert_many(STATE, [])
+
+        found = await store.find(STATE, {"n": {"$gte": 0}}, sort=[("n", 1)])
+        assert [(d["_id"], d["_version"]) for d in found] == [(f"m{n}", 1) for n in range(5)]
+
+    async def test_insert_many_with_a_duplicate_inserts_none_of_them(
+        self, store: DocumentStore
+    ) -> None:
+        await store.insert(STATE, {"_id": "m2"})
+
+        with pytest.raises(DuplicateKeyError):
+            await store.insert_many(STATE, [{"_id": "m1"}, {"_id": "m2"}, {"_id": "m3"}])
+
+        assert await _ids(store, STATE, {}) == {"m2"}
+
+    async def test_insert_many_inside_a_transaction_rolls_back_with_it(
+        self, store: DocumentStore
+    ) -> None:
+        seen_inside: list[int] = []
+
+        async def unit_of_work() -> None:
+            async with store.transaction() as tx:
+                await tx.insert_many(STATE, [{"_id": "t1"}, {"_id": "t2"}])
+                seen_inside.append(len(await tx.find(STATE)))
+                raise _CallerError
+
+        with pytest.raises(_CallerError):
+            await unit_of_work()
+
+        assert seen_inside == [2]
+        assert await store.count(STATE) == 0
+
     async def test_get_of_an_unknown_id_returns_none(self, store: DocumentStore) -> None:
         await store.insert(STATE, {"_id": "a1"})
 

@@ -93,6 +93,9 @@ class FaultyStore:
     async def insert(self, collection: str, document: Document) -> Document:
         return await self.inner.insert(collection, document)
 
+    async def insert_many(self, collection: str, documents: Sequence[Document]) -> None:
+        await self.inner.insert_many(collection, documents)
+
     async def replace(
         self, collection: str, document: Document, *, expected_version: int
     ) -> Document:
@@ -134,6 +137,13 @@ class _RecordingTransaction:
         if collection == "journal":
             self.journaled.append(str(document["event_id"]))
         return await self._inner.insert(collection, document)
+
+    async def insert_many(self, collection: str, documents: Sequence[Document]) -> None:
+        for document in documents:
+            self._store._check(collection, document)
+            if collection == "journal":
+                self.journaled.append(str(document["event_id"]))
+        await self._inner.insert_many(collection, documents)
 
     async def replace(
         self, collection: str, document: Document, *, expected_version: int

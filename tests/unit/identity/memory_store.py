@@ -116,6 +116,16 @@ class _Operations:
         table[stored[ID]] = stored
         return copy.deepcopy(stored)
 
+    async def insert_many(self, collection: str, documents: Sequence[Document]) -> None:
+        before = copy.deepcopy(self._table(collection))
+        try:
+            for document in documents:
+                await self.insert(collection, document)
+        except DuplicateKeyError:
+            self._table(collection).clear()
+            self._table(collection).update(before)
+            raise
+
     async def replace(
         self, collection: str, document: Document, *, expected_version: int
     ) -> Document:

@@ -370,14 +370,21 @@ class Journal:
                 return outcome
             state = await tx.get(STATE, TREE)
             tree = _compact(state)
+            entries: list[dict[str, Any]] = []
+            nodes: list[dict[str, Any]] = []
             for item in fresh:
                 entry = build_entry(
                     item.envelope, index=tree.size, journaled_at=now, commitment=item.commitment
                 )
-                # The unique event id index still guards against another process's writer.
-                await tx.insert(JOURNAL, {"_id": entry_key(tree.size), **entry})
-                for node, digest in tree.append(entry_leaf_hash(entry)):
-                    await tx.insert(NODES, {"_id": node_key(node), "hash": digest.hex()})
+                entries.append({"_id": entry_key(tree.size), **entry})
+                nodes.extend(
+                    {"_id": node_key(node), "hash": digest.hex()}
+                    for node, digest in tree.append(entry_leaf_hash(entry))
+                )
+            # One round trip per collection; the unique event id index still guards against
+            # another process's writer.
+            await tx.insert_many(JOURNAL, entries)
+            await tx.insert_many(NODES, nodes)
             await self._vault.seal(tx, [Sealable(item.envelope, item.record) for item in fresh])
             outcome.arrivals = await self._track(tx, [item.envelope for item in fresh], now)
             frontier = [h.hex() for h in tree.frontier]

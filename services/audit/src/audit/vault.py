@@ -104,11 +104,13 @@ class PayloadVault:
             for subject in subjects
         }
         kept: list[bool] = []
+        sealed: list[dict[str, Any]] = []
         for item in sealable:
             key = keys[item.envelope.subject]
             kept.append(key is not None)
             if key is not None:
-                await tx.insert(PAYLOADS, _sealed_document(key, item))
+                sealed.append(_sealed_document(key, item))
+        await tx.insert_many(PAYLOADS, sealed)
         return kept
 
     async def _subject_key(

@@ -31,7 +31,13 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import ConfigurationError, ConnectionFailure, OperationFailure, PyMongoError
+from pymongo.errors import (
+    BulkWriteError,
+    ConfigurationError,
+    ConnectionFailure,
+    OperationFailure,
+    PyMongoError,
+)
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
@@ -156,6 +162,10 @@ def index_spec(index: Index) -> tuple[MongoSort, dict[str, Any]]:
 
 def translate_error(exc: PyMongoError) -> StoreError:
     """The port's error for a driver error. Messages carry names, never key values."""
+    if isinstance(exc, BulkWriteError):
+        codes = {error.get("code") for error in (exc.details or {}).get("writeErrors", [])}
+        if _DUPLICATE_KEY in codes:
+            return DuplicateKeyError("duplicate key in a bulk insert")
     if isinstance(exc, OperationFailure) and exc.code == _DUPLICATE_KEY:
         pattern = (exc.details or {}).get("keyPattern") or {}
         fields = ", ".join(str(field) for field in pattern) or "unknown index"
@@ -267,6 +277,15 @@ class _Operations:
         with self._translated():
             await self.collection(collection).insert_one(stored, session=self._session)
         return stored
+
+    async def insert_many(self, collection: str, documents: Sequence[Document]) -> None:
+        stored = [_new_document(document, 1) for document in documents]
+        if not stored:
+            return
+        with self._translated():
+            await self.collection(collection).insert_many(
+                stored, ordered=True, session=self._session
+            )
 
     async def replace(
         self, collection: str, document: Document, *, expected_version: int
@@ -460,6 +479,11 @@ class MongoStore:
 
     async def insert(self, collection: str, document: Document) -> Document:
         return await self._connected()[1].insert(collection, document)
+
+    async def insert_many(self, collection: str, documents: Sequence[Document]) -> None:
+        # Outside a caller's transaction it is its own, so that it stays all or none.
+        async with self.transaction() as tx:
+            await tx.insert_many(collection, documents)
 
     async def replace(
         self, collection: str, document: Document, *, expected_version: int

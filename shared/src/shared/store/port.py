@@ -81,6 +81,11 @@ class DocumentWriter(Protocol):
         """Insert a new document (version 1). DuplicateKeyError on `_id` or unique index."""
         ...
 
+    async def insert_many(self, collection: str, documents: Sequence[Document]) -> None:
+        """Insert new documents (version 1) in one round trip; all or none: a duplicate key
+        among them raises DuplicateKeyError and, inside a transaction, aborts it."""
+        ...
+
     async def replace(
         self, collection: str, document: Document, *, expected_version: int
     ) -> Document:

@@ -161,6 +161,16 @@ class _SqliteOperations:
             raise DuplicateKeyError(f"duplicate key in {collection}") from error
         return stored
 
+    async def insert_many(self, collection: str, documents: Sequence[Document]) -> None:
+        table = await self._ensure_table(collection)
+        rows = [_dump({**document, VERSION: 1}) for document in documents]
+        if not rows:
+            return
+        try:
+            await self._db.executemany(f"INSERT INTO {table} (id, doc) VALUES (?, ?)", rows)
+        except sqlite3.IntegrityError as error:
+            raise DuplicateKeyError(f"duplicate key in {collection}") from error
+
     async def replace(
         self, collection: str, document: Document, *, expected_version: int
     ) -> Document:
@@ -314,6 +324,11 @@ class SqliteStore:
     async def insert(self, collection: str, document: Document) -> Document:
         async with self._lock:
             return await self._ops().insert(collection, document)
+
+    async def insert_many(self, collection: str, documents: Sequence[Document]) -> None:
+        # Alone, it is its own transaction: all rows or none.
+        async with self.transaction() as tx:
+            await tx.insert_many(collection, documents)
 
     async def replace(
         self, collection: str, document: Document, *, expected_version: int
