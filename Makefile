@@ -23,12 +23,14 @@ logs:
 
 test: bootstrap
 	@bash scripts/ensure-chromium.sh || true
+	@bash scripts/ensure-clamav.sh || true
 	@$(VENV)/pytest $(PYTEST_ARGS)
 
 unit: bootstrap
 	@$(VENV)/pytest tests/unit $(PYTEST_ARGS)
 
 integration: bootstrap
+	@bash scripts/ensure-clamav.sh || true
 	@$(VENV)/pytest tests/integration $(PYTEST_ARGS)
 
 e2e: bootstrap
