@@ -7,10 +7,6 @@ slow or absent SMTP relay never holds the bus.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import httpx
@@ -25,7 +21,7 @@ from notify.settings import Settings
 from notify.sms import DevMailboxSmsGateway, HttpSmsGateway
 from notify.smtp import SmtpConfig, SmtpTransport
 from notify.templates import Templates
-from shared.auth import TokenVerifier, VerifierConfig, install_token_verifier
+from shared.auth import TokenVerifier, install_token_verifier
 from shared.clock import Clock
 from shared.contracts.envelope import Envelope, EventPayload, new_envelope
 from shared.messaging.consumer import RetryPolicy
@@ -44,6 +40,7 @@ def smtp_transport(settings: Settings) -> SmtpTransport:
             password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
             timeout_seconds=settings.smtp_timeout_seconds,
             connections=settings.smtp_connections,
+            ca_file=settings.smtp_ca_file,
         )
     )
 
@@ -116,42 +113,19 @@ def create_app(
     )
     for subscription in subscriptions(notifier):
         runtime.subscribe(subscription)
+    # The sender starts once the store is connected and stops before it closes.
+    runtime.background("notify-sender", notifier.run)
+
+    async def close_transports() -> None:
+        await mail.close()
+        if sms is not None:
+            await sms.close()
+
+    runtime.on_shutdown(close_transports)
     app = runtime.create_app(
         title="Notify: e-mail and SMS", routers=[notifications_router(notifier)]
     )
-    http = httpx.AsyncClient()
-    install_token_verifier(
-        app,
-        token_verifier
-        or TokenVerifier(
-            VerifierConfig(
-                jwks_url=settings.identity_jwks_url,
-                issuer=settings.token_issuer,
-                audiences=frozenset({settings.token_audience}),
-            ),
-            http,
-            runtime.clock,
-        ),
-    )
+    if token_verifier is not None:
+        install_token_verifier(app, token_verifier)
     app.state.notifier = notifier
-
-    # The sender starts after the store is connected and stops before it closes.
-    runtime_lifespan = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
-        async with runtime_lifespan(app_):
-            sender = asyncio.create_task(notifier.run(), name="notify-sender")
-            try:
-                yield
-            finally:
-                sender.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sender
-                await mail.close()
-                if sms is not None:
-                    await sms.close()
-                await http.aclose()
-
-    app.router.lifespan_context = lifespan
     return app

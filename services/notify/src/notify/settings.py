@@ -3,16 +3,20 @@
 `smtp_password` is `SecretStr | None`: an unauthenticated relay (the dev mailbox, a local MTA
 that relays by IP) is legitimate, so the base class's "secrets must be set outside dev" rule
 cannot apply to it. When `smtp_username` is set, the password is required (checked at start).
+
+TLS to the relay always verifies its certificate (there is deliberately no setting to turn that
+off): a relay with a certificate from a private CA is trusted through `smtp_ca_file`. Outside
+dev, credentials are only sent over TLS.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar, Literal, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, FilePath, SecretStr, model_validator
 
 from shared.legal_calendar import BusinessDays, Territory
-from shared.settings import BaseServiceSettings, service_config
+from shared.settings import BaseServiceSettings, Environment, service_config
 
 
 class Settings(BaseServiceSettings):
@@ -25,6 +29,11 @@ class Settings(BaseServiceSettings):
     smtp_port: int = Field(default=1025, description="1025: the dev mailbox")
     smtp_starttls: bool = Field(default=False, description="upgrade with STARTTLS (port 587)")
     smtp_tls: bool = Field(default=False, description="implicit TLS from the start (port 465)")
+    smtp_ca_file: FilePath | None = Field(
+        default=None,
+        description="PEM file of the private CA(s) that issued the relay's certificate; it "
+        "replaces the system trust store. Unset: the system trust store. Always verified.",
+    )
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
@@ -62,9 +71,6 @@ class Settings(BaseServiceSettings):
     )
     business_days: BusinessDays = BusinessDays.JOURS_OUVRES
     # --- HTTP API -----------------------------------------------------------------------------
-    identity_jwks_url: str = "http://127.0.0.1:8101/.well-known/jwks.json"
-    token_issuer: str = "http://127.0.0.1:8101"  # noqa: S105 - a URL, not a secret
-    token_audience: str = "notify"  # noqa: S105 - an audience name, not a secret
 
     @model_validator(mode="after")
     def _coherent(self) -> Self:
@@ -72,6 +78,11 @@ class Settings(BaseServiceSettings):
             raise ValueError("smtp_tls (implicit TLS) and smtp_starttls exclude each other")
         if self.smtp_username and self.smtp_password is None:
             raise ValueError("smtp_username is set: smtp_password is required")
+        encrypted = self.smtp_tls or self.smtp_starttls
+        if self.smtp_ca_file is not None and not encrypted:
+            raise ValueError("smtp_ca_file is set but neither smtp_tls nor smtp_starttls is")
+        if self.smtp_username and not encrypted and self.env is not Environment.DEV:
+            raise ValueError("smtp credentials outside dev need smtp_tls or smtp_starttls")
         if self.sms_mode == "http" and (not self.sms_endpoint or self.sms_token is None):
             raise ValueError("sms_mode=http needs sms_endpoint and sms_token")
         if self.claim_timeout_seconds <= 2 * self.smtp_timeout_seconds:

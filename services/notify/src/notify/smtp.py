@@ -1,6 +1,12 @@
 """E-mail over SMTP with `aiosmtplib`: implicit TLS or STARTTLS, optional credentials, a small
 pool of reused connections, and the classification of every failure as transient or permanent.
 
+TLS always verifies the relay: its certificate must chain to the configured private CA (which
+then replaces the system trust store) or, without one, to the system trust store, and must name
+the configured host. There is no switch to turn verification off: a relay whose certificate does
+not verify is a configuration error, retried like any transient failure and never downgraded to
+a clear-text session.
+
 A pooled connection that sat idle is probed with NOOP before a message goes over it: a relay
 that dropped it meanwhile is noticed *before* the transaction starts, so the reconnect cannot
 duplicate anything. Any failure during a transaction discards the connection.
@@ -14,6 +20,7 @@ import logging
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Final
 
 import aiosmtplib
@@ -36,11 +43,44 @@ class SmtpConfig:
     password: str | None = None
     timeout_seconds: float = 30.0
     connections: int = 4
-    tls_context: ssl.SSLContext | None = None
+    ca_file: Path | None = None
+    tls_context: ssl.SSLContext | None = None  # overrides `ca_file` (tests, exotic setups)
+
+    def __post_init__(self) -> None:
+        if self.starttls and self.implicit_tls:
+            raise ValueError("STARTTLS and implicit TLS exclude each other")
+
+
+class SmtpConfigurationError(TransientDeliveryError):
+    """The relay and our settings disagree (credentials refused, TLS required or unverifiable):
+    no recipient is at fault and the relay may be fixed at any moment, so it is transient (the
+    bounded retries wait for the operator) rather than a permanent failure of the notification.
+    """
+
+
+# RFC 4954 and RFC 3207 codes about *our* session, not the message or its recipient: 530
+# authentication or STARTTLS required, 534 mechanism too weak, 535 credentials invalid, 538
+# encryption required for the mechanism.
+_SESSION_CODES: Final = frozenset({530, 534, 535, 538})
+
+
+def client_tls_context(ca_file: Path | None) -> ssl.SSLContext:
+    """A client context that verifies the relay's certificate and host name, TLS 1.2 at least.
+
+    With `ca_file` (PEM), only the CA(s) it holds are trusted: a private relay's certificate is
+    checked against its own CA, not against every public CA.
+    """
+    context = ssl.create_default_context(
+        ssl.Purpose.SERVER_AUTH, cafile=str(ca_file) if ca_file is not None else None
+    )
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
 
 
 def classify(error: BaseException) -> DeliveryError:
-    """SMTP 4xx, timeouts and connection trouble are transient; 5xx are permanent."""
+    """SMTP 4xx, timeouts and connection trouble are transient; so are the relay's refusals of
+    our session (credentials, STARTTLS, an untrusted certificate), which an operator fixes. 5xx
+    about the message or its recipients are permanent."""
     if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
         codes = [refused.code for refused in error.recipients]
         worst = max(codes, default=550)
@@ -48,7 +88,14 @@ def classify(error: BaseException) -> DeliveryError:
         return _by_code(worst, f"smtp {worst} recipient refused: {texts}")
     if isinstance(error, aiosmtplib.SMTPAuthenticationError):
         # Our credentials, not the recipient: an operator fixes it, the bounded retries wait.
-        return TransientDeliveryError(f"smtp {error.code} authentication failed")
+        return SmtpConfigurationError(f"smtp {error.code} authentication failed")
+    if isinstance(error, aiosmtplib.SMTPResponseException) and error.code in _SESSION_CODES:
+        return SmtpConfigurationError(f"smtp {error.code} {redact(error.message)}")
+    certificate = _certificate_failure(error)
+    if certificate is not None:
+        return SmtpConfigurationError(
+            f"smtp tls certificate of the relay not trusted ({redact(certificate)})"
+        )
     if isinstance(error, aiosmtplib.SMTPResponseException) and not isinstance(
         error, aiosmtplib.SMTPServerDisconnected
     ):
@@ -63,7 +110,23 @@ def classify(error: BaseException) -> DeliveryError:
         return TransientDeliveryError("smtp relay lacks a required extension")
     if isinstance(error, UnicodeError):
         return PermanentDeliveryError("address or header not encodable for this relay")
+    if type(error) is aiosmtplib.SMTPException:
+        # aiosmtplib's own refusals to go on: STARTTLS or AUTH asked of a relay without them.
+        return SmtpConfigurationError(f"smtp session refused: {redact(str(error))}")
     return TransientDeliveryError(f"smtp error ({type(error).__name__})")
+
+
+def _certificate_failure(error: BaseException) -> str | None:
+    """The verification message when `error` is, or was caused by, a rejected certificate
+    (aiosmtplib wraps it in `SMTPConnectError` for implicit TLS, not for STARTTLS)."""
+    seen: BaseException | None = error
+    for _ in range(8):  # a chain is short; the bound guards against a cyclic one
+        if seen is None:
+            break
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return str(seen.verify_message or seen.reason or "verification failed")
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _by_code(code: int, reason: str) -> DeliveryError:
@@ -92,8 +155,15 @@ class SmtpTransport:
 
     def __init__(self, config: SmtpConfig) -> None:
         self._config = config
+        self._tls_context = config.tls_context
+        if self._tls_context is None and (config.starttls or config.implicit_tls):
+            self._tls_context = client_tls_context(config.ca_file)
         self._slots = asyncio.Semaphore(config.connections)
         self._idle: list[_Connection] = []
+
+    @property
+    def config(self) -> SmtpConfig:
+        return self._config
 
     async def send(self, message: EmailMessage) -> None:
         async with self._slots:
@@ -137,7 +207,7 @@ class SmtpTransport:
             timeout=config.timeout_seconds,
             use_tls=config.implicit_tls,
             start_tls=config.starttls,
-            tls_context=config.tls_context,
+            tls_context=self._tls_context,
         )
         await client.connect()
         return _Connection(client, asyncio.get_running_loop())
