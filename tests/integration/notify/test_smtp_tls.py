@@ -440,14 +440,11 @@ def test_credentials_over_clear_text_are_refused_outside_dev() -> None:
     assert Settings(**{**production, "env": "dev"}).smtp_username == USERNAME
 
 
-def test_settings_reach_the_transport_with_their_ca_file(tmp_path: Path) -> None:
+def test_settings_reach_the_transport_with_their_ca_file(pki: Pki, tmp_path: Path) -> None:
     from notify.main import smtp_transport
     from notify.settings import Settings
 
-    ca = tmp_path / "ca.pem"
-    ca.write_text("placeholder")
     settings = Settings(
-        data_dir=tmp_path, smtp_host="127.0.0.1", smtp_starttls=True, smtp_ca_file=ca
+        data_dir=tmp_path, smtp_host="127.0.0.1", smtp_starttls=True, smtp_ca_file=pki.ca_file
     )
-    transport = smtp_transport(settings)
-    assert transport.config.ca_file == ca
+    assert smtp_transport(settings).config.ca_file == pki.ca_file
