@@ -556,3 +556,23 @@ async def test_run_backs_off_exponentially_with_jitter_then_recovers(
         with contextlib.suppress(asyncio.CancelledError):
             await task
     assert task.cancelled()
+
+
+async def test_relay_stops_when_cancelled_as_its_wakeup_is_set(sqlite_store: DocumentStore) -> None:
+    """Cancelling the relay while work is signalled must stop it (shutdown must not hang)."""
+    for _ in range(50):
+        wakeup = asyncio.Event()
+        relay = OutboxRelay(
+            sqlite_store,
+            RecordingSink(),
+            ManualClock(datetime(2030, 1, 1, tzinfo=UTC)),
+            owner="a",
+            wakeup=wakeup,
+            policy=RelayPolicy(poll_interval=timedelta(seconds=30)),
+        )
+        task = asyncio.create_task(relay.run())
+        await asyncio.sleep(0.01)
+        wakeup.set()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(task, 2)

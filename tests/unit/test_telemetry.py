@@ -364,3 +364,23 @@ def test_plain_text_format_shows_message_allowed_extras_and_trace_id(
 def test_unknown_log_level_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown log level"):
         configure_logging("LOUD", True, stream=io.StringIO())
+
+
+async def test_query_strings_never_reach_spans(
+    telemetry: Telemetry, exporter: InMemorySpanExporter
+) -> None:
+    app = FastAPI()
+
+    @app.get("/search")
+    async def search(nom: str) -> str:
+        return nom
+
+    telemetry.instrument_app(app)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+        await client.get("/search", params={"nom": "Dupont", "token": "s3cr3t"})
+
+    attributes = [dict(span.attributes or {}) for span in exporter.get_finished_spans()]
+    assert attributes
+    assert all("Dupont" not in str(a) and "s3cr3t" not in str(a) for a in attributes)
+    assert any(a.get("http.route") == "/search" for a in attributes)

@@ -4,6 +4,7 @@ declared with other bindings than its consumer expects would silently miss event
 from __future__ import annotations
 
 from audit.consumers import JOURNAL_QUEUE
+from consent.consumers import IDENTITY_BINDINGS, IDENTITY_QUEUE
 from identity.consumers import DECLARATIONS_BINDINGS, DECLARATIONS_QUEUE
 from notify.consumers import QUEUES as NOTIFY_QUEUES
 from shared.contracts import registered
@@ -12,6 +13,7 @@ from shared.messaging.topology import PLATFORM_QUEUES
 SUBSCRIBED: dict[str, tuple[str, ...]] = {
     JOURNAL_QUEUE: ("#",),
     DECLARATIONS_QUEUE: DECLARATIONS_BINDINGS,
+    IDENTITY_QUEUE: IDENTITY_BINDINGS,
     **NOTIFY_QUEUES,
 }
 

@@ -101,6 +101,7 @@ class Telemetry:
             # One span per request is what a reader of the trace needs; the ASGI
             # `http send`/`http receive` sub-spans triple the volume for no insight.
             exclude_spans=["receive", "send"],
+            server_request_hook=_drop_query_string,
         )
 
     def broker_middleware(self) -> RabbitTelemetryMiddleware:
@@ -127,6 +128,15 @@ class Telemetry:
 
 _telemetry: Telemetry | None = None
 _global_provider_set = False
+
+
+def _drop_query_string(span: trace.Span, scope: dict[str, Any]) -> None:
+    """Keep query strings out of spans: they may carry search keys (names, birth dates) and
+    single-use tokens. The path and the route template stay."""
+    if span.is_recording() and scope.get("query_string"):
+        for key in ("http.url", "url.full"):
+            span.set_attribute(key, "[query removed]")
+        span.set_attribute("url.query", "[removed]")
 
 
 def setup_telemetry(

@@ -2,13 +2,64 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from datetime import timedelta
 
+from fastapi import FastAPI
+from opentelemetry.sdk.trace.export import SpanExporter
+
+from consent.api import consent_router
+from consent.consumers import IDENTITY_QUEUE, identity_handler
+from consent.intake import Limits
+from consent.proofs import ProofVault
+from consent.service import INDEXES, Registry
 from consent.settings import Settings
+from shared.auth import TokenVerifier, install_token_verifier
 from shared.clock import Clock
+from shared.crypto import KeyRing, LocalKeyFile
 from shared.runtime import ServiceRuntime
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
-    runtime = ServiceRuntime(settings or Settings(), clock=clock)
-    return runtime.create_app(title="Consent: the national registry of declarations")
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    span_exporter: SpanExporter | None = None,
+    token_verifier: TokenVerifier | None = None,
+) -> FastAPI:
+    settings = settings or Settings()
+    runtime = ServiceRuntime(settings, clock=clock, indexes=INDEXES, span_exporter=span_exporter)
+    assert runtime.objects is not None  # consent's settings include the object store's
+    vault = ProofVault(
+        runtime.objects, KeyRing(LocalKeyFile(settings.kek_file, runtime.clock)), runtime.store
+    )
+    registry = Registry(
+        runtime.store,
+        runtime.outbox,
+        runtime.clock,
+        vault,
+        runtime.envelope,
+        pepper=settings.search_pepper.get_secret_value().encode("utf-8"),
+        freshness_months=settings.freshness_months,
+    )
+    limits = Limits(
+        max_request_bytes=settings.max_request_bytes,
+        max_proof_bytes=settings.max_proof_bytes,
+        max_proofs=settings.max_proofs,
+        max_json_bytes=settings.max_declaration_json_bytes,
+    )
+    runtime.subscribe(identity_handler(registry, runtime.inbox(IDENTITY_QUEUE)))
+    # The expiry job runs at start (catching up after downtime), then every interval; it
+    # selects by instant, and replicas running it concurrently skip what another expired.
+    runtime.every(
+        "consent-expiry",
+        timedelta(seconds=settings.expiry_interval_seconds),
+        registry.expire_due_job,
+    )
+    app = runtime.create_app(
+        title="Consent: the national registry of declarations",
+        routers=[consent_router(registry, runtime.clock, limits)],
+    )
+    if token_verifier is not None:
+        install_token_verifier(app, token_verifier)
+    app.state.registry = registry
+    return app

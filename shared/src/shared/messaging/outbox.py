@@ -166,8 +166,13 @@ class OutboxRelay:
                 await self._wait_for_work()
 
     async def _wait_for_work(self) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wakeup.wait(), self._policy.poll_interval.total_seconds())
+        # Not `asyncio.wait_for`: on Python 3.11 it can swallow a cancellation that arrives as
+        # the event is set, and a relay that ignores cancellation hangs the service's shutdown.
+        waiter = asyncio.ensure_future(self._wakeup.wait())
+        try:
+            await asyncio.wait({waiter}, timeout=self._policy.poll_interval.total_seconds())
+        finally:
+            waiter.cancel()
         self._wakeup.clear()
 
     def _backoff(self) -> timedelta:

@@ -24,6 +24,12 @@ BROKER_DELIVERY_LIMIT = 20
 PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
     "audit.journal": ("#",),
     "identity.declarations": ("consent.declaration-registered.v1",),
+    "consent.identity": (
+        "identity.account-created.v1",
+        "identity.terms-accepted.v1",
+        "identity.terms-refused.v1",
+        "identity.account-terminated.v1",
+    ),
     "notify.urgent": (
         "identity.activation-link-issued.v1",
         "identity.password-reset-requested.v1",

@@ -1,0 +1,471 @@
+"""Pure rules of the consent registry: the declaration's shape, the arrêté of 17 Nov 2023 on
+identity proofs, SIREN keys, search-key normalisation, file content sniffing, the lifecycle.
+
+Nothing here does I/O or reads the clock: callers pass "today" and "now".
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import hmac
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Annotated, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+
+from shared.contracts.consent import ActNature, DeclarationStatus, PersonKind
+from shared.legal_calendar import (
+    Territory,
+    UnsupportedTerritoryError,
+    legal_date,
+    territory_for_postcode,
+)
+
+FRESHNESS_MONTHS: Final = 3
+OLDEST_BIRTH_DATE: Final = date(1900, 1, 1)
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Mobile = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{7,14}$")]
+Siren = Annotated[str, StringConstraints(pattern=r"^[0-9]{9}$")]
+PartName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+
+
+class DeclarationError(ValueError):
+    """The declaration breaks a rule; `field` says where (never echoes the value)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
+
+
+# -- documents ------------------------------------------------------------------------------
+
+
+class DocumentType(StrEnum):
+    """Identity proofs of the arrêté of 17 Nov 2023."""
+
+    CARTE_IDENTITE = "carte_identite"
+    PASSEPORT = "passeport"
+    PERMIS_CONDUIRE = "permis_conduire"
+    TITRE_SEJOUR = "titre_sejour"
+    JUSTIFICATIF_DOMICILE = "justificatif_domicile"
+    EXTRAIT_KBIS = "extrait_kbis"
+    JUSTIFICATIF_POUVOIR = "justificatif_pouvoir"
+
+
+ID_DOCUMENTS: Final = frozenset(
+    {
+        DocumentType.CARTE_IDENTITE,
+        DocumentType.PASSEPORT,
+        DocumentType.PERMIS_CONDUIRE,
+        DocumentType.TITRE_SEJOUR,
+    }
+)
+# Documents that must be less than three months old on the registration date.
+FRESH_DOCUMENTS: Final = frozenset({DocumentType.JUSTIFICATIF_DOMICILE, DocumentType.EXTRAIT_KBIS})
+ALLOWED_DOCUMENTS: Final = {
+    PersonKind.NATURAL: ID_DOCUMENTS | {DocumentType.JUSTIFICATIF_DOMICILE},
+    PersonKind.LEGAL: ID_DOCUMENTS | {DocumentType.EXTRAIT_KBIS, DocumentType.JUSTIFICATIF_POUVOIR},
+}
+
+
+def months_before(day: date, months: int) -> date:
+    """The same calendar day `months` earlier, clamped to the month's last day
+    (31 May minus 3 months is 28 or 29 Feb)."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(day.day, last))
+
+
+def is_fresh(issued_on: date, today: date, months: int = FRESHNESS_MONTHS) -> bool:
+    """Whether a document issued on `issued_on` is *less than* `months` old on `today`.
+
+    Conservative reading of « moins de trois mois »: a document issued exactly three calendar
+    months before today (10 Jan for 10 Apr) is already three months old, so refused; one
+    issued the day after (11 Jan) is accepted.
+    """
+    return months_before(today, months) < issued_on <= today
+
+
+@dataclass(frozen=True)
+class ProofRef:
+    """A proof as the declaration describes it; `part` names its multipart file part."""
+
+    part: str
+    type: DocumentType
+    issued_on: date
+
+
+def check_proofs(
+    kind: PersonKind,
+    proofs: Sequence[ProofRef],
+    today: date,
+    months: int = FRESHNESS_MONTHS,
+) -> None:
+    """Enforce the arrêté of 17 Nov 2023: types allowed for the person's kind, issue dates
+    not in the future, freshness, and the required set."""
+    allowed = ALLOWED_DOCUMENTS[kind]
+    for index, proof in enumerate(proofs):
+        where = f"proofs[{index}]"
+        if proof.type not in allowed:
+            raise DeclarationError(
+                f"{where}.type", f"{proof.type.value} is not a proof for a {kind.value} person"
+            )
+        if proof.issued_on > today:
+            raise DeclarationError(f"{where}.issued_on", "the issue date is in the future")
+        if proof.type in FRESH_DOCUMENTS and not is_fresh(proof.issued_on, today, months):
+            raise DeclarationError(
+                f"{where}.issued_on",
+                f"a {proof.type.value} must be less than {months} months old",
+            )
+    types = {proof.type for proof in proofs}
+    if not types & ID_DOCUMENTS:
+        who = "the person" if kind is PersonKind.NATURAL else "the legal representative"
+        raise DeclarationError("proofs", f"an identity document of {who} is required")
+    required = (
+        {DocumentType.JUSTIFICATIF_DOMICILE}
+        if kind is PersonKind.NATURAL
+        else {DocumentType.EXTRAIT_KBIS, DocumentType.JUSTIFICATIF_POUVOIR}
+    )
+    for missing in sorted(required - types):
+        raise DeclarationError("proofs", f"a {missing.value} is required")
+
+
+# -- SIREN ----------------------------------------------------------------------------------
+
+
+def luhn_valid(digits: str) -> bool:
+    """The Luhn check the INSEE uses for SIREN numbers."""
+    if not digits.isdigit():
+        return False
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = int(char)
+        if position % 2 == 1:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return total % 10 == 0
+
+
+# -- the declaration ------------------------------------------------------------------------
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Address(_Model):
+    adresse: LongText
+    code_postal: Annotated[str, StringConstraints(pattern=r"^[0-9]{5}$")]
+    commune: Text
+
+    @property
+    def territory(self) -> Territory:
+        return territory_for_postcode(self.code_postal)
+
+
+class NaturalPerson(_Model):
+    kind: Literal[PersonKind.NATURAL]
+    nom: Text
+    prenoms: Text
+    date_naissance: date
+    lieu_naissance: Text
+    domicile: Address
+    email: EmailStr
+    mobile: Mobile | None = None
+
+
+class Representative(_Model):
+    nom: Text
+    prenoms: Text
+    qualite: Text = Field(description="e.g. président, gérant")
+
+
+class LegalPerson(_Model):
+    kind: Literal[PersonKind.LEGAL]
+    denomination: Text
+    forme_juridique: Text
+    siren: Siren
+    representant: Representative
+    siege: Address
+    email: EmailStr
+    mobile: Mobile | None = None
+
+
+Person = Annotated[NaturalPerson | LegalPerson, Field(discriminator="kind")]
+
+
+class UntilDate(_Model):
+    type: Literal["until"]
+    until: date = Field(description="last day the consent covers (inclusive)")
+
+
+class Indefinite(_Model):
+    type: Literal["indefinite"]
+
+
+Duration = Annotated[UntilDate | Indefinite, Field(discriminator="type")]
+
+
+class ProofDescription(_Model):
+    part: PartName = Field(description="name of the multipart part carrying the file")
+    type: DocumentType
+    issued_on: date
+
+
+class DeclarationInput(_Model):
+    """The JSON part `declaration` of `POST /v1/declarations`."""
+
+    person: Person
+    scope: list[ActNature] = Field(
+        default_factory=lambda: list(ActNature), description="natures covered; default all"
+    )
+    duration: Duration
+    revocation_modalities: LongText = Field(description="how to revoke, as shown to the person")
+    proofs: list[ProofDescription] = Field(min_length=1, max_length=20)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> DeclarationInput:
+        if not self.scope:
+            raise ValueError("scope must name at least one nature of act")
+        if len(set(self.scope)) != len(self.scope):
+            raise ValueError("scope lists a nature twice")
+        parts = [proof.part for proof in self.proofs]
+        if len(set(parts)) != len(parts):
+            raise ValueError("two proofs name the same part")
+        return self
+
+    @property
+    def address(self) -> Address:
+        return self.person.domicile if isinstance(self.person, NaturalPerson) else self.person.siege
+
+    @property
+    def valid_until(self) -> date | None:
+        return self.duration.until if isinstance(self.duration, UntilDate) else None
+
+    def proof_refs(self) -> list[ProofRef]:
+        return [ProofRef(p.part, p.type, p.issued_on) for p in self.proofs]
+
+
+def territory_of(declaration: DeclarationInput) -> Territory:
+    try:
+        return declaration.address.territory
+    except UnsupportedTerritoryError:
+        field = "domicile" if declaration.person.kind is PersonKind.NATURAL else "siege"
+        raise DeclarationError(
+            f"person.{field}.code_postal", "outside the territories the platform serves"
+        ) from None
+
+
+def check_declaration(
+    declaration: DeclarationInput, now: datetime, months: int = FRESHNESS_MONTHS
+) -> tuple[Territory, date]:
+    """Every rule a declaration must meet when registered at `now`; returns the territory
+    derived from the address and the registration date in its legal time (the date the
+    freshness and duration rules are measured from)."""
+    territory = territory_of(declaration)
+    today = legal_date(now, territory)
+    person = declaration.person
+    if isinstance(person, NaturalPerson):
+        if not OLDEST_BIRTH_DATE <= person.date_naissance < today:
+            raise DeclarationError("person.date_naissance", "not a plausible date of birth")
+    elif not luhn_valid(person.siren):
+        raise DeclarationError("person.siren", "the SIREN key (Luhn) does not verify")
+    until = declaration.valid_until
+    if until is not None and until <= today:
+        raise DeclarationError("duration.until", "the consent must last beyond today")
+    check_proofs(person.kind, declaration.proof_refs(), today, months)
+    return territory, today
+
+
+def expiry_instant(valid_until: date, territory: Territory) -> datetime:
+    """When a consent valid until `valid_until` (inclusive) stops covering new acts: the next
+    midnight in the territory's legal time."""
+    return datetime.combine(valid_until + timedelta(days=1), time(0), territory.time_zone)
+
+
+# -- search keys ----------------------------------------------------------------------------
+
+_SPACES = re.compile(r"\s+")
+
+
+def normalise(text: str) -> str:
+    """The exact-match form of a name: Unicode compatibility decomposition, accents
+    (combining marks) removed, case folded, runs of white space collapsed to one space, ends
+    trimmed. « Élodie  Marie » and « elodie marie » match; « Jean-Pierre » and « Jean Pierre »
+    do not (hyphens are kept: no fuzzy matching)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _SPACES.sub(" ", stripped.casefold()).strip()
+
+
+def _keyed(pepper: bytes, *parts: str) -> str:
+    # Unit separators keep ("ab", "c") and ("a", "bc") apart.
+    message = "\x1f".join(parts).encode("utf-8")
+    return hmac.new(pepper, message, hashlib.sha256).hexdigest()
+
+
+def natural_key(pepper: bytes, nom: str, prenoms: str, born_on: date) -> str:
+    """HMAC-SHA256 search key of a natural person: (nom, prénoms, date of birth)."""
+    return _keyed(pepper, "natural", normalise(nom), normalise(prenoms), born_on.isoformat())
+
+
+def natural_place_key(pepper: bytes, nom: str, prenoms: str, born_on: date, place: str) -> str:
+    """The same, narrowed by the place of birth (used when the lookup gives one)."""
+    return _keyed(
+        pepper,
+        "natural+place",
+        normalise(nom),
+        normalise(prenoms),
+        born_on.isoformat(),
+        normalise(place),
+    )
+
+
+def legal_key(pepper: bytes, siren: str) -> str:
+    """HMAC-SHA256 search key of a legal person: its SIREN."""
+    return _keyed(pepper, "legal", siren.strip())
+
+
+@dataclass(frozen=True)
+class SearchKeys:
+    person: str
+    place: str | None
+
+    @property
+    def stored(self) -> dict[str, str]:
+        return {"person": self.person, **({"place": self.place} if self.place else {})}
+
+
+def search_keys(pepper: bytes, person: NaturalPerson | LegalPerson) -> SearchKeys:
+    if isinstance(person, NaturalPerson):
+        return SearchKeys(
+            natural_key(pepper, person.nom, person.prenoms, person.date_naissance),
+            natural_place_key(
+                pepper, person.nom, person.prenoms, person.date_naissance, person.lieu_naissance
+            ),
+        )
+    return SearchKeys(legal_key(pepper, person.siren), None)
+
+
+# -- file content ---------------------------------------------------------------------------
+
+
+class MediaType(StrEnum):
+    PDF = "application/pdf"
+    JPEG = "image/jpeg"
+    PNG = "image/png"
+
+
+SNIFF_BYTES: Final = 8
+PDF_TRAILER_WINDOW: Final = 1024
+_PNG: Final = b"\x89PNG\r\n\x1a\n"
+
+
+class ContentError(ValueError):
+    """A file is not an acceptable document (empty, unknown format, broken PDF)."""
+
+
+def sniff(head: bytes) -> MediaType | None:
+    """The format of a file from its first bytes, whatever its name or declared type."""
+    if head.startswith(b"%PDF-"):
+        return MediaType.PDF
+    if head.startswith(b"\xff\xd8\xff"):
+        return MediaType.JPEG
+    if head.startswith(_PNG):
+        return MediaType.PNG
+    return None
+
+
+class ContentInspector:
+    """Fed a file's bytes in order: decides its format from the head and checks a PDF's
+    trailer at the end, without holding more than a small tail in memory."""
+
+    def __init__(self) -> None:
+        self._head = bytearray()
+        self._tail = b""
+        self.media_type: MediaType | None = None
+        self.size = 0
+
+    def feed(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.media_type is None:
+            self._head += chunk[: SNIFF_BYTES - len(self._head)]
+            if len(self._head) >= SNIFF_BYTES:
+                self._decide()
+        self._tail = (self._tail + chunk)[-PDF_TRAILER_WINDOW:]
+
+    def _decide(self) -> None:
+        found = sniff(bytes(self._head))
+        if found is None:
+            raise ContentError("the file is neither a PDF, a JPEG nor a PNG")
+        self.media_type = found
+
+    def finish(self) -> MediaType:
+        if self.size == 0:
+            raise ContentError("the file is empty")
+        if self.media_type is None:
+            self._decide()
+        assert self.media_type is not None
+        if self.media_type is MediaType.PDF and b"%%EOF" not in self._tail:
+            raise ContentError("the PDF has no end-of-file trailer (truncated?)")
+        return self.media_type
+
+
+# -- lifecycle ------------------------------------------------------------------------------
+
+LIVE: Final = frozenset({DeclarationStatus.REGISTERED, DeclarationStatus.ACTIVE})
+"""Statuses in which a declaration blocks another for the same person (409)."""
+
+
+class Transition(StrEnum):
+    ACTIVATE = "activate"
+    REVOKE = "revoke"
+    REFUSE = "refuse"
+    EXPIRE = "expire"
+    TERMINATE = "terminate"
+
+
+_TARGET: Final = {
+    Transition.ACTIVATE: DeclarationStatus.ACTIVE,
+    Transition.REVOKE: DeclarationStatus.REVOKED,
+    Transition.REFUSE: DeclarationStatus.REFUSED,
+    Transition.EXPIRE: DeclarationStatus.EXPIRED,
+    Transition.TERMINATE: DeclarationStatus.TERMINATED,
+}
+_FROM: Final = {
+    Transition.ACTIVATE: frozenset({DeclarationStatus.REGISTERED}),
+    Transition.REVOKE: LIVE,
+    Transition.REFUSE: frozenset({DeclarationStatus.REGISTERED}),
+    Transition.EXPIRE: LIVE,
+    Transition.TERMINATE: LIVE,
+}
+
+
+def next_status(current: DeclarationStatus, transition: Transition) -> DeclarationStatus | None:
+    """The status after `transition`, or None when it does not apply (a repeated or late
+    event: the end states are final, a revoked consent never comes back)."""
+    if current in _FROM[transition]:
+        return _TARGET[transition]
+    return None
+
+
+def effective_status(
+    status: DeclarationStatus, expires_at: datetime | None, now: datetime
+) -> DeclarationStatus:
+    """The status a reader must act on: a live declaration past its end is expired even
+    before the daily job records it."""
+    if status in LIVE and expires_at is not None and expires_at <= now:
+        return DeclarationStatus.EXPIRED
+    return status
