@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from audit.consumers import JOURNAL_QUEUE
 from consent.consumers import IDENTITY_BINDINGS, IDENTITY_QUEUE
+from delivery.consumers import QUEUES as DELIVERY_QUEUES
 from identity.consumers import DECLARATIONS_BINDINGS, DECLARATIONS_QUEUE
 from notify.consumers import QUEUES as NOTIFY_QUEUES
 from shared.contracts import registered
@@ -15,6 +16,7 @@ SUBSCRIBED: dict[str, tuple[str, ...]] = {
     DECLARATIONS_QUEUE: DECLARATIONS_BINDINGS,
     IDENTITY_QUEUE: IDENTITY_BINDINGS,
     **NOTIFY_QUEUES,
+    **DELIVERY_QUEUES,
 }
 
 

@@ -18,10 +18,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from consent.domain import ContentError, DeclarationInput
-from consent.multipart import MultipartError, MultipartReader, boundary_of
 from consent.proofs import ProofVault, UploadedProof
 from shared.clock import Clock
 from shared.ids import new_id
+from shared.multipart import MultipartError, MultipartReader, boundary_of
 
 DECLARATION_PART = "declaration"
 

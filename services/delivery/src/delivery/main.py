@@ -2,13 +2,106 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from datetime import timedelta
 
+from fastapi import FastAPI
+from opentelemetry.sdk.trace.export import SpanExporter
+
+from delivery.api import delivery_router
+from delivery.consumers import (
+    NOTIFICATIONS_QUEUE,
+    PARTIES_QUEUE,
+    notifications_subscription,
+    parties_subscription,
+)
+from delivery.evidence import EvidenceSigner
+from delivery.parties import OfficeDirectory
+from delivery.service import INDEXES, Gateway, Limits
 from delivery.settings import Settings
+from delivery.vault import Vault
+from shared.auth import TokenVerifier, install_token_verifier
 from shared.clock import Clock
+from shared.crypto import KeyRing, LocalKeyFile, load_or_create_signing_ring
+from shared.objects import ObjectStore
 from shared.runtime import ServiceRuntime
 
+EVIDENCE_KEY_NAME = "securact-evidence"
 
-def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
-    runtime = ServiceRuntime(settings or Settings(), clock=clock)
-    return runtime.create_app(title="Delivery gateway: serving acts")
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    span_exporter: SpanExporter | None = None,
+    token_verifier: TokenVerifier | None = None,
+    objects: ObjectStore | None = None,
+) -> FastAPI:
+    settings = settings or Settings()
+    runtime = ServiceRuntime(settings, clock=clock, indexes=INDEXES, span_exporter=span_exporter)
+    if objects is not None:
+        runtime.objects = objects
+    assert runtime.objects is not None  # delivery's settings include the object store's
+    vault = Vault(
+        runtime.objects,
+        KeyRing(LocalKeyFile(settings.kek_file, runtime.clock)),
+        runtime.store,
+        runtime.clock,
+    )
+    signer = EvidenceSigner(
+        load_or_create_signing_ring(settings.signing_key_file, EVIDENCE_KEY_NAME, runtime.clock)
+    )
+    gateway = Gateway(
+        runtime.store,
+        runtime.outbox,
+        runtime.clock,
+        vault,
+        signer,
+        runtime.envelope,
+        limits=Limits(
+            max_act_bytes=settings.max_act_bytes,
+            max_leave_bytes=settings.max_leave_bytes,
+            max_metadata_bytes=settings.max_metadata_bytes,
+        ),
+        service_zones=settings.service_zones,
+        portal_url=settings.portal_url,
+        idempotency_retention=timedelta(hours=settings.idempotency_retention_hours),
+    )
+    offices = OfficeDirectory(
+        settings.offices,
+        default_territory=settings.default_office_territory,
+        default_email=str(settings.default_office_email),
+        store=runtime.store,
+    )
+    runtime.subscribe(parties_subscription(runtime.inbox(PARTIES_QUEUE)))
+    runtime.subscribe(notifications_subscription(runtime.inbox(NOTIFICATIONS_QUEUE), signer))
+
+    async def finalise() -> None:
+        await gateway.finalise_due()
+
+    async def deposit() -> None:
+        await gateway.deposit_scheduled()
+
+    async def sweep() -> None:
+        await vault.sweep(timedelta(seconds=settings.orphan_grace_seconds))
+        await gateway.forget_idempotency_keys()
+
+    # Each job runs at start (catching up after downtime), then every interval; replicas may
+    # run them concurrently: every act changes under optimistic concurrency.
+    runtime.every(
+        "delivery-finaliser", timedelta(seconds=settings.finaliser_interval_seconds), finalise
+    )
+    runtime.every(
+        "delivery-scheduler", timedelta(seconds=settings.scheduler_interval_seconds), deposit
+    )
+    runtime.every(
+        "delivery-orphans", timedelta(seconds=settings.orphan_cleanup_interval_seconds), sweep
+    )
+    app = runtime.create_app(
+        title="Delivery gateway: serving acts",
+        routers=[delivery_router(gateway, offices, settings.max_request_bytes)],
+    )
+    if token_verifier is not None:
+        install_token_verifier(app, token_verifier)
+    app.state.gateway = gateway
+    app.state.vault = vault
+    return app

@@ -4,10 +4,67 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from shared.legal_calendar import ServiceZones, Territory
 from shared.settings import BaseServiceSettings, ObjectStoreSettings, service_config
+
+MIB = 1024 * 1024
+
+
+class OfficeProfile(BaseModel):
+    """What delivery must know of an office (étude) that identity's client does not carry:
+    its territory (CPC 664 is checked in its legal time too), its name for the recipient's
+    notice and its e-mail for the lettre-simple task."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str | None = Field(default=None, max_length=300)
+    email: EmailStr | None = None
+    territory: Territory | None = None
 
 
 class Settings(ObjectStoreSettings, BaseServiceSettings):
     service_name: ClassVar[str] = "delivery"
     default_port: ClassVar[int] = 8103
     model_config = service_config("delivery")
+
+    max_act_bytes: int = Field(
+        default=256 * MIB, ge=1, description="largest act accepted (413 before reading beyond)"
+    )
+    max_leave_bytes: int = Field(default=20 * MIB, ge=1, description="largest judge's leave")
+    max_metadata_bytes: int = Field(default=64 * 1024, ge=1024)
+    service_zones: ServiceZones = Field(
+        default=ServiceZones.RECIPIENT_AND_OFFICE,
+        description="whose legal time governs CPC 664 (LEGAL open question 1)",
+    )
+    offices: dict[str, OfficeProfile] = Field(
+        default_factory=dict,
+        description="office directory by office_id (JSON): territory, name, e-mail",
+    )
+    default_office_territory: Territory = Field(
+        default=Territory.METROPOLE, description="for offices missing from the directory"
+    )
+    default_office_email: EmailStr = Field(
+        default="etudes@securact.example",
+        description="where lettre-simple tasks go for offices without a directory e-mail",
+    )
+    portal_url: str = Field(
+        default="http://127.0.0.1:8101/", description="where recipients log in (in notices)"
+    )
+    finaliser_interval_seconds: float = Field(
+        default=30.0, gt=0, description="how often due acts are finalised (also at start)"
+    )
+    scheduler_interval_seconds: float = Field(
+        default=5.0, gt=0, description="how often scheduled acts are checked for deposit"
+    )
+    orphan_cleanup_interval_seconds: float = Field(default=300.0, gt=0)
+    orphan_grace_seconds: float = Field(
+        default=3600.0, gt=0, description="age after which an uncommitted upload is removed"
+    )
+    idempotency_retention_hours: float = Field(default=72.0, gt=0)
+
+    @property
+    def max_request_bytes(self) -> int:
+        """A whole request's ceiling, checked against Content-Length before reading."""
+        return self.max_act_bytes + self.max_leave_bytes + self.max_metadata_bytes + 64 * 1024

@@ -1,8 +1,7 @@
 """Events of the delivery service.
 
-The delivery service is built in a later issue; notify (issue 7) already consumes the three
-events below, so they are fixed here first. **The delivery service must publish exactly these
-contracts** (same routing keys, same fields); it may add further events of its own.
+Notify (issue 7) consumes the first three events, so their fields are fixed (optional fields
+may be added); the delivery service (issue 6) adds the other events of an act's life.
 
 Personal data is limited to what notify needs to reach the person: the recipient's e-mail (and
 mobile, when one was declared) for the act-served notice, the office's e-mail for the tasks sent
@@ -12,9 +11,10 @@ to the office. Never the act's content, title or file name: only its nature.
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import AwareDatetime, EmailStr, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 
 from shared.contracts.envelope import EventPayload
 from shared.contracts.registry import register
@@ -45,6 +45,12 @@ class ActServedV1(EventPayload):
     office_name: str = Field(max_length=300)
     served_at: AwareDatetime
     portal_url: str = Field(description="where the recipient logs in to read the act")
+    act_sha256: str | None = Field(
+        default=None, description="SHA-256 of the act's plaintext (its fingerprint in evidence)"
+    )
+    submitted_at: AwareDatetime | None = Field(
+        default=None, description="when the office submitted it (earlier if it was scheduled)"
+    )
 
 
 @register
@@ -86,3 +92,141 @@ class ReplyReceivedV1(EventPayload):
     office_email: EmailStr
     reply_id: str
     received_at: AwareDatetime
+
+
+# -- events of the delivery gateway beyond the three fixed above ----------------------------
+#
+# Each names its ETSI EN 319 522 evidence in its docstring. None carries the act's content,
+# title, file name or the requester's name (except the lettre-simple task, which must).
+
+
+class ServiceQuality(StrEnum):
+    """CPC 662-1: the quality of an electronic service, decided at the end of its day."""
+
+    A_PERSONNE = "a_personne"
+    A_DOMICILE = "a_domicile"
+
+
+class RejectionReason(BaseModel):
+    """One reason of a `SubmissionRejection`: a stable code and a safe explanation."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str = Field(max_length=100, description="e.g. consent_revoked, window_closed")
+    detail: str = Field(max_length=500, description="why, without personal data")
+
+
+class WindowClosure(BaseModel):
+    """CPC 664: one territory whose service window was closed at the instant considered."""
+
+    model_config = ConfigDict(frozen=True)
+
+    territory: str
+    reason: str = Field(description="sunday | holiday | before_06_00 | from_21_00")
+    local_time: str = Field(description="the instant in the territory's legal time (ISO 8601)")
+
+
+@register
+class ActScheduledV1(EventPayload):
+    """The deposit was accepted outside the CPC 664 window and will be made at the next
+    opening (`SubmissionAcceptance`, consignment deferred). The legal date will be the actual
+    deposit instant, published later with `delivery.act-served.v1`.
+
+    Subject: `act:<act_id>`.
+    """
+
+    producer: ClassVar[str] = "delivery"
+    fact: ClassVar[str] = "act-scheduled"
+    version: ClassVar[int] = 1
+
+    act_id: str
+    declaration_id: str
+    office_id: str
+    act_nature: str
+    act_sha256: str
+    submitted_at: AwareDatetime
+    scheduled_for: AwareDatetime
+    closures: list[WindowClosure]
+
+
+@register
+class ActRejectedV1(EventPayload):
+    """A submission was refused (`SubmissionRejection`), with its reasons. Also published when
+    a scheduled act cannot be deposited at its opening (consent ended meanwhile).
+
+    Subject: `act:<act_id>` when an act id was assigned, else `office:<office_id>`.
+    """
+
+    producer: ClassVar[str] = "delivery"
+    fact: ClassVar[str] = "act-rejected"
+    version: ClassVar[int] = 1
+
+    office_id: str
+    act_id: str | None = None
+    declaration_id: str | None = None
+    act_nature: str | None = None
+    act_sha256: str | None = None
+    rejected_at: AwareDatetime
+    reasons: list[RejectionReason] = Field(min_length=1)
+
+
+@register
+class JudgeLeaveUsedV1(EventPayload):
+    """An act was served outside the CPC 664 window under a judge's leave (*permission du
+    juge*), journaled with the leave document's fingerprint and the closures it overrode.
+
+    Subject: `act:<act_id>`.
+    """
+
+    producer: ClassVar[str] = "delivery"
+    fact: ClassVar[str] = "judge-leave-used"
+    version: ClassVar[int] = 1
+
+    act_id: str
+    office_id: str
+    leave_sha256: str
+    leave_size: int = Field(ge=1)
+    used_at: AwareDatetime
+    closures: list[WindowClosure]
+
+
+@register
+class ActHandedOverV1(EventPayload):
+    """The recipient opened or downloaded the act's content for the first time: the *prise de
+    connaissance* (`ContentHandover`). Recorded once; later downloads publish nothing.
+
+    Subject: `act:<act_id>`.
+    """
+
+    producer: ClassVar[str] = "delivery"
+    fact: ClassVar[str] = "act-handed-over"
+    version: ClassVar[int] = 1
+
+    act_id: str
+    office_id: str
+    recipient_account_id: str
+    act_sha256: str
+    served_at: AwareDatetime
+    handed_over_at: AwareDatetime
+
+
+@register
+class ServiceQualityDeterminedV1(EventPayload):
+    """At the end of the sending day (legal time) the service was finalised *à personne*
+    (with the date and hour of cognisance, CPC 663) or *à domicile* (then
+    `delivery.lettre-simple-due.v1` follows, ETSI `RelayToNonERDS`).
+
+    Subject: `act:<act_id>`.
+    """
+
+    producer: ClassVar[str] = "delivery"
+    fact: ClassVar[str] = "service-quality-determined"
+    version: ClassVar[int] = 1
+
+    act_id: str
+    office_id: str
+    quality: ServiceQuality
+    served_at: AwareDatetime
+    handed_over_at: AwareDatetime | None
+    determined_at: AwareDatetime
+    lettre_simple_due_on: date | None = None

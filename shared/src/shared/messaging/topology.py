@@ -30,6 +30,18 @@ PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
         "identity.terms-refused.v1",
         "identity.account-terminated.v1",
     ),
+    "delivery.parties": (
+        "consent.declaration-registered.v1",
+        "consent.declaration-activated.v1",
+        "consent.revoked.v1",
+        "consent.declaration-expired.v1",
+        "consent.declaration-terminated.v1",
+        "consent.declaration-refused.v1",
+        "identity.account-created.v1",
+        "identity.account-terminated.v1",
+        "identity.office-client-registered.v1",
+    ),
+    "delivery.notifications": ("notify.notification-sent.v1", "notify.notification-failed.v1"),
     "notify.urgent": (
         "identity.activation-link-issued.v1",
         "identity.password-reset-requested.v1",

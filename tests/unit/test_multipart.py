@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from consent.multipart import MultipartError, MultipartReader, PartHeaders, boundary_of
+from shared.multipart import MultipartError, MultipartReader, PartHeaders, boundary_of
 from tests.unit.consent.support import PDF, PNG, multipart_body
 
 

@@ -1,0 +1,55 @@
+"""Delivery's subscriptions: the consent and identity facts it serves on, and notify's outcomes
+about acts (their evidence). Each effect commits with its inbox key."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from delivery.evidence import EvidenceSigner
+from delivery.parties import apply_notification_event, apply_party_event
+from shared.contracts.envelope import Envelope
+from shared.messaging.consumer import Subscription
+from shared.messaging.inbox import Inbox
+from shared.store.port import Transaction
+
+PARTIES_QUEUE: Final = "delivery.parties"
+NOTIFICATIONS_QUEUE: Final = "delivery.notifications"
+
+QUEUES: Final[dict[str, tuple[str, ...]]] = {
+    PARTIES_QUEUE: (
+        "consent.declaration-registered.v1",
+        "consent.declaration-activated.v1",
+        "consent.revoked.v1",
+        "consent.declaration-expired.v1",
+        "consent.declaration-terminated.v1",
+        "consent.declaration-refused.v1",
+        "identity.account-created.v1",
+        "identity.account-terminated.v1",
+        "identity.office-client-registered.v1",
+    ),
+    NOTIFICATIONS_QUEUE: (
+        "notify.notification-sent.v1",
+        "notify.notification-failed.v1",
+    ),
+}
+"""Every queue delivery consumes and its bindings (for the platform topology)."""
+
+
+def parties_subscription(inbox: Inbox) -> Subscription:
+    async def handle(envelope: Envelope) -> None:
+        async def effect(tx: Transaction) -> None:
+            await apply_party_event(tx, envelope)
+
+        await inbox.process(envelope, effect)
+
+    return Subscription(PARTIES_QUEUE, QUEUES[PARTIES_QUEUE], handle)
+
+
+def notifications_subscription(inbox: Inbox, signer: EvidenceSigner) -> Subscription:
+    async def handle(envelope: Envelope) -> None:
+        async def effect(tx: Transaction) -> None:
+            await apply_notification_event(tx, envelope, signer)
+
+        await inbox.process(envelope, effect)
+
+    return Subscription(NOTIFICATIONS_QUEUE, QUEUES[NOTIFICATIONS_QUEUE], handle)

@@ -1,0 +1,278 @@
+"""The delivery gateway's pure rules: what an act's metadata may say, what a readable PDF looks
+like, which consent may carry an act, the CPC 664 window, and the CPC 662-1 quality of service.
+
+No I/O here: the use cases in `delivery.service` feed these functions what they read.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Final
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from shared.contracts.consent import ActNature, DeclarationStatus
+from shared.contracts.delivery import RejectionReason, ServiceQuality, WindowClosure
+from shared.legal_calendar import (
+    ServiceZones,
+    Territory,
+    first_jour_ouvrable_after,
+    governing_territories,
+    legal_date,
+    next_window_opening,
+    same_legal_day,
+    window_closures,
+)
+
+# -- metadata ---------------------------------------------------------------------------------
+
+
+def _printable(value: str) -> str:
+    """Refuse control characters (other than none at all): they have no place in a title or a
+    name and would corrupt logs, letters and headers."""
+    cleaned = value.strip()
+    if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co", "Cn"} for ch in cleaned):
+        raise ValueError("control or unassigned characters are not allowed")
+    if not cleaned:
+        raise ValueError("must not be blank")
+    return cleaned
+
+
+Text = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_printable)]
+Reference = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_printable)]
+
+
+class ActMetadata(BaseModel):
+    """The JSON `metadata` part of `POST /v1/acts`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    declaration_id: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")]
+    nature: ActNature
+    title: Text
+    requester_name: Text = Field(description="the requérant (CPC 662-1 lettre simple)")
+    office_reference: Reference
+    schedule_if_closed: bool = False
+
+    def fingerprint_fields(self) -> dict[str, Any]:
+        """The metadata as it counts for idempotency (canonical JSON types)."""
+        return self.model_dump(mode="json")
+
+
+def safe_filename(name: str | None) -> str | None:
+    """A client's file name reduced to something harmless to store and show: its last path
+    segment, without control characters, at most 200 characters. Never used as a path."""
+    if name is None:
+        return None
+    base = re.split(r"[\\/]", name)[-1]
+    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip()
+    base = base.lstrip(".")
+    return base[:200] or None
+
+
+# -- content ----------------------------------------------------------------------------------
+
+
+class ContentProblem(StrEnum):
+    """Why a document is not a readable PDF; each is its own problem type."""
+
+    EMPTY = "document-empty"
+    NOT_PDF = "document-not-pdf"
+    CORRUPTED = "document-corrupted"
+
+
+class ContentError(ValueError):
+    def __init__(self, problem: ContentProblem, detail: str) -> None:
+        self.problem = problem
+        self.detail = detail
+        super().__init__(detail)
+
+
+PDF_HEADER: Final = re.compile(rb"%PDF-(?:1\.[0-7]|2\.0)")
+HEADER_WINDOW: Final = 1024  # ISO 32000: readers look for the header in the first 1024 bytes
+TRAILER_WINDOW: Final = 2048
+_STARTXREF: Final = re.compile(rb"startxref\s+(\d{1,15})\s+%%EOF\s*$")
+_OBJECT_HEAD: Final = re.compile(rb"(\d{1,10})[ \t\r\n\f\x00]{1,8}(\d{1,5})[ \t\r\n\f\x00]{1,8}$")
+_CARRY: Final = 40
+MAX_TRACKED_OFFSETS: Final = 100_000
+
+
+class PdfInspector:
+    """Checks a PDF's structure while it streams by, holding only a small head and tail.
+
+    Readable means: a `%PDF-1.x`/`%PDF-2.0` header in the first 1024 bytes, a trailer that ends
+    with `startxref <offset> %%EOF`, and an offset that points at a cross-reference table
+    (`xref`) or a cross-reference stream object (`N G obj`) seen in the file. The positions of
+    those keywords are collected as the bytes pass (found with `bytes.find`, so the scan runs at
+    C speed); past `MAX_TRACKED_OFFSETS` of them the offset check is skipped rather than letting
+    a hostile file grow memory.
+    """
+
+    def __init__(self) -> None:
+        self._head = bytearray()
+        self._tail = b""
+        self._carry = b""
+        self._header_at: int | None = None
+        self._offsets: set[int] = set()
+        self._offsets_complete = True
+        self.size = 0
+
+    def feed(self, chunk: bytes) -> None:
+        if not chunk:
+            return
+        if self._header_at is None and len(self._head) < HEADER_WINDOW:
+            self._head += chunk[: HEADER_WINDOW - len(self._head)]
+            found = PDF_HEADER.search(self._head)
+            if found is not None:
+                self._header_at = found.start()
+            elif len(self._head) >= HEADER_WINDOW:
+                raise ContentError(ContentProblem.NOT_PDF, "the document is not a PDF")
+        self._track(chunk)
+        self.size += len(chunk)
+        self._tail = (self._tail + chunk)[-TRAILER_WINDOW:]
+
+    def _track(self, chunk: bytes) -> None:
+        if not self._offsets_complete:
+            return
+        window = self._carry + chunk
+        base = self.size - len(self._carry)
+        for keyword in (b"xref", b"obj"):
+            at = window.find(keyword)
+            while at >= 0:
+                if keyword == b"xref":
+                    self._offsets.add(base + at)
+                else:
+                    head = _OBJECT_HEAD.search(window[max(0, at - 32) : at])
+                    if head is not None:
+                        self._offsets.add(base + max(0, at - 32) + head.start())
+                at = window.find(keyword, at + 1)
+        if len(self._offsets) > MAX_TRACKED_OFFSETS:
+            self._offsets_complete = False
+            self._offsets.clear()
+        self._carry = window[-_CARRY:]
+
+    def finish(self) -> None:
+        """Raise `ContentError` unless the whole file was a readable PDF."""
+        if self.size == 0:
+            raise ContentError(ContentProblem.EMPTY, "the document is empty")
+        if self._header_at is None:
+            raise ContentError(ContentProblem.NOT_PDF, "the document is not a PDF")
+        trailer = _STARTXREF.search(self._tail)
+        if trailer is None:
+            raise ContentError(
+                ContentProblem.CORRUPTED, "the PDF has no valid trailer (truncated or damaged)"
+            )
+        offset = int(trailer.group(1)) + self._header_at
+        if offset >= self.size:
+            raise ContentError(ContentProblem.CORRUPTED, "the PDF's cross-reference is missing")
+        if self._offsets_complete and offset not in self._offsets:
+            raise ContentError(
+                ContentProblem.CORRUPTED, "the PDF's cross-reference offset is wrong"
+            )
+
+
+# -- consent ----------------------------------------------------------------------------------
+
+
+class ConsentProblem(StrEnum):
+    UNKNOWN = "consent-unknown"
+    NOT_ACTIVE = "consent-not-active"
+    OUT_OF_SCOPE = "consent-out-of-scope"
+    EXPIRED = "consent-expired"
+
+
+@dataclass(frozen=True)
+class ConsentRefusal:
+    problem: ConsentProblem
+    detail: str
+
+    def reason(self) -> RejectionReason:
+        return RejectionReason(code=self.problem.value.replace("-", "_"), detail=self.detail)
+
+
+def check_consent(
+    declaration: Mapping[str, Any] | None, nature: ActNature, instant: datetime
+) -> ConsentRefusal | None:
+    """R-consent: an act is served only on an active consent covering its nature and valid at
+    the sending instant (its last day in the territory's legal time). None when it may."""
+    if declaration is None:
+        return ConsentRefusal(ConsentProblem.UNKNOWN, "no consent is known for this declaration")
+    if declaration.get("status") != DeclarationStatus.ACTIVE.value or not declaration.get(
+        "account_id"
+    ):
+        return ConsentRefusal(
+            ConsentProblem.NOT_ACTIVE,
+            f"the consent is {declaration.get('status') or 'not active'}",
+        )
+    if not declaration.get("email"):
+        # Activated before its registration reached us: the notice could not be sent.
+        return ConsentRefusal(ConsentProblem.NOT_ACTIVE, "the consent is not fully known yet")
+    if nature.value not in declaration.get("scope", []):
+        return ConsentRefusal(
+            ConsentProblem.OUT_OF_SCOPE, f"the consent does not cover acts of nature {nature}"
+        )
+    valid_until = declaration.get("valid_until")
+    if valid_until is not None:
+        territory = Territory(declaration["territory"])
+        if legal_date(instant, territory) > date.fromisoformat(valid_until):
+            return ConsentRefusal(ConsentProblem.EXPIRED, "the consent's duration is over")
+    return None
+
+
+# -- window -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WindowCheck:
+    """CPC 664 at one instant for a recipient and an office."""
+
+    closures: tuple[WindowClosure, ...]
+    next_opening: datetime
+
+    @property
+    def open(self) -> bool:
+        return not self.closures
+
+
+def check_window(
+    instant: datetime,
+    recipient: Territory,
+    office: Territory,
+    policy: ServiceZones = ServiceZones.RECIPIENT_AND_OFFICE,
+) -> WindowCheck:
+    """Whether `instant` lies in the service window of every governing territory, and when the
+    common window next opens (`instant` itself when open)."""
+    zones = governing_territories(recipient, office, policy)
+    closures = tuple(
+        WindowClosure(
+            territory=c.territory.value, reason=c.reason.value, local_time=c.local_time.isoformat()
+        )
+        for c in window_closures(instant, sorted(zones))
+    )
+    return WindowCheck(closures, next_window_opening(instant, zones))
+
+
+# -- quality of service ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QualityDecision:
+    quality: ServiceQuality
+    lettre_simple_due_on: date | None
+
+
+def determine_quality(
+    served_at: datetime, handed_over_at: datetime | None, territory: Territory
+) -> QualityDecision:
+    """CPC 662-1: *à personne* iff the recipient took cognisance on the sending day (legal
+    time of `territory`), else *à domicile* with a lettre simple due the first *jour ouvrable*
+    after the sending day (Monday to Saturday, holidays excepted)."""
+    if handed_over_at is not None and same_legal_day(served_at, handed_over_at, territory):
+        return QualityDecision(ServiceQuality.A_PERSONNE, None)
+    due = first_jour_ouvrable_after(legal_date(served_at, territory), territory)
+    return QualityDecision(ServiceQuality.A_DOMICILE, due)

@@ -1,0 +1,177 @@
+"""Evidence of an act's life, named after ETSI EN 319 522 and signed by the platform key.
+
+Each step (submission accepted or rejected, content consigned, notification sent or failed,
+content handed over, quality determined, lettre simple relayed…) becomes an evidence record at
+the moment it happens, in the same transaction as the state change, signed with Ed25519 over its
+RFC 8785 canonical JSON. `GET …/evidence` returns the act's records as a set, itself signed.
+`verify_evidence_set` checks a saved set offline with only the platform's public key: every
+record's signature, the set's signature, and that every record names the same act and SHA-256.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Final
+
+import rfc8785
+
+from shared.crypto import SigningKeyRing, VerifierKey
+from shared.store.port import Transaction, to_iso
+
+EVIDENCE: Final = "evidence"
+SET_FORMAT: Final = "securact-ng/evidence-set/v1"
+RECORD_FORMAT: Final = "securact-ng/evidence/v1"
+ALGORITHM: Final = "Ed25519"
+
+
+class EvidenceType(StrEnum):
+    """ETSI EN 319 522-1 evidence names (and the platform's quality determination)."""
+
+    SUBMISSION_ACCEPTANCE = "SubmissionAcceptance"
+    SUBMISSION_REJECTION = "SubmissionRejection"
+    CONTENT_CONSIGNMENT = "ContentConsignment"
+    CONSIGNMENT_NOTIFICATION = "ConsignmentNotification"
+    CONSIGNMENT_NOTIFICATION_FAILURE = "ConsignmentNotificationFailure"
+    CONTENT_HANDOVER = "ContentHandover"
+    QUALITY_DETERMINATION = "ServiceQualityDetermination"
+    RELAY_TO_NON_ERDS = "RelayToNonERDS"
+    REPLY_RECEIVED = "ReplyReceived"
+
+
+def canonical(document: Mapping[str, Any]) -> bytes:
+    """RFC 8785 (JCS) canonical JSON: the bytes every signature covers."""
+    return rfc8785.dumps(dict(document))
+
+
+def _signature(ring: SigningKeyRing, document: Mapping[str, Any]) -> dict[str, str]:
+    detached = ring.sign(canonical(document))
+    return {
+        "alg": ALGORITHM,
+        "kid": detached.kid,
+        "value": base64.b64encode(detached.signature).decode("ascii"),
+    }
+
+
+class EvidenceSigner:
+    """Signs and stores evidence records; assembles and signs an act's evidence set."""
+
+    def __init__(self, ring: SigningKeyRing, *, platform: str = "service:delivery") -> None:
+        self._ring = ring
+        self._platform = platform
+
+    @property
+    def public_keys(self) -> list[str]:
+        """The C2SP verifier key strings of every published key (for offline checks)."""
+        return self._ring.verifier_keys()
+
+    def record(
+        self,
+        *,
+        evidence_id: str,
+        kind: EvidenceType,
+        act_id: str,
+        act_sha256: str | None,
+        instant: datetime,
+        actors: Mapping[str, str],
+        details: Mapping[str, Any] | None = None,
+        event_id: str | None = None,
+    ) -> dict[str, Any]:
+        """A signed evidence record (a JSON document)."""
+        body: dict[str, Any] = {
+            "format": RECORD_FORMAT,
+            "evidence_id": evidence_id,
+            "type": kind.value,
+            "act_id": act_id,
+            "act_sha256": act_sha256,
+            "instant": to_iso(instant),
+            "actors": {"platform": self._platform, **actors},
+            "details": dict(details or {}),
+            "event_id": event_id,
+        }
+        return {**body, "signature": _signature(self._ring, body)}
+
+    async def store(self, tx: Transaction, record: Mapping[str, Any]) -> None:
+        """Keep a signed record with the state change it proves (same transaction)."""
+        await tx.insert(
+            EVIDENCE,
+            {
+                "_id": record["evidence_id"],
+                "act_id": record["act_id"],
+                "instant": record["instant"],
+                "record": dict(record),
+            },
+        )
+
+    def evidence_set(
+        self, act_id: str, act_sha256: str, records: Sequence[Mapping[str, Any]], now: datetime
+    ) -> dict[str, Any]:
+        """The act's records in time order, wrapped and signed as one set."""
+        body: dict[str, Any] = {
+            "format": SET_FORMAT,
+            "act_id": act_id,
+            "act_sha256": act_sha256,
+            "generated_at": to_iso(now),
+            "evidence": [dict(r) for r in records],
+        }
+        return {**body, "signature": _signature(self._ring, body)}
+
+
+class EvidenceVerificationError(ValueError):
+    """A saved evidence set does not verify; the message says which part."""
+
+
+def _check_signature(document: Mapping[str, Any], key: VerifierKey, what: str) -> None:
+    signature = document.get("signature")
+    if not isinstance(signature, Mapping):
+        raise EvidenceVerificationError(f"{what}: no signature")
+    if signature.get("alg") != ALGORITHM:
+        raise EvidenceVerificationError(f"{what}: unsupported algorithm")
+    if signature.get("kid") != key.key_id:
+        raise EvidenceVerificationError(f"{what}: signed by key {signature.get('kid')!r}")
+    try:
+        raw = base64.b64decode(str(signature.get("value", "")), validate=True)
+    except (binascii.Error, ValueError):
+        raise EvidenceVerificationError(f"{what}: malformed signature") from None
+    body = {k: v for k, v in document.items() if k != "signature"}
+    if not key.verify(canonical(body), raw):
+        raise EvidenceVerificationError(f"{what}: signature does not verify")
+
+
+def verify_evidence_set(document: Mapping[str, Any], keys: Sequence[VerifierKey]) -> list[str]:
+    """Verify a saved evidence set with the platform's public key(s); returns the evidence
+    types in order. Raises `EvidenceVerificationError` on the first failure."""
+    if document.get("format") != SET_FORMAT:
+        raise EvidenceVerificationError("not a SECURACT-NG evidence set")
+    by_id = {key.key_id: key for key in keys}
+    if not by_id:
+        raise EvidenceVerificationError("no public key given")
+
+    def key_for(part: Mapping[str, Any], what: str) -> VerifierKey:
+        signature = part.get("signature")
+        kid = signature.get("kid") if isinstance(signature, Mapping) else None
+        key = by_id.get(str(kid))
+        if key is None:
+            raise EvidenceVerificationError(f"{what}: signed by an unknown key {kid!r}")
+        return key
+
+    _check_signature(document, key_for(document, "evidence set"), "evidence set")
+    records = document.get("evidence")
+    if not isinstance(records, list) or not records:
+        raise EvidenceVerificationError("the set holds no evidence")
+    types: list[str] = []
+    for index, record in enumerate(records):
+        what = f"evidence #{index + 1}"
+        if not isinstance(record, Mapping):
+            raise EvidenceVerificationError(f"{what}: not an object")
+        _check_signature(record, key_for(record, what), what)
+        if record.get("act_id") != document.get("act_id"):
+            raise EvidenceVerificationError(f"{what}: about another act")
+        sha = record.get("act_sha256")
+        if sha is not None and sha != document.get("act_sha256"):
+            raise EvidenceVerificationError(f"{what}: names another SHA-256")
+        types.append(str(record.get("type")))
+    return types

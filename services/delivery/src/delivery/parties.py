@@ -1,0 +1,233 @@
+"""Delivery's local views of other services' facts: the consent declarations it serves on (from
+consent's and identity's events), the offices it serves for (a directory from settings, plus
+identity's client registrations), and the notifications notify sent about acts.
+
+Each projection is updated in the consumer's inbox transaction, so a redelivered event changes
+nothing twice. Events may arrive out of order: a consent that ended (revoked, expired,
+terminated, refused) never becomes active again, whatever arrives after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from delivery.evidence import EvidenceSigner, EvidenceType
+from delivery.settings import OfficeProfile
+from shared.contracts.consent import (
+    ConsentRevokedV1,
+    DeclarationActivatedV1,
+    DeclarationExpiredV1,
+    DeclarationRefusedV1,
+    DeclarationRegisteredV1,
+    DeclarationStatus,
+    DeclarationTerminatedV1,
+)
+from shared.contracts.envelope import Envelope
+from shared.contracts.identity import (
+    AccountCreatedV1,
+    AccountTerminatedV1,
+    OfficeClientRegisteredV1,
+)
+from shared.contracts.notify import NotificationFailedV1, NotificationSentV1
+from shared.contracts.registry import contract_for
+from shared.legal_calendar import Territory
+from shared.store.port import DocumentReader, Transaction, to_iso
+
+DECLARATIONS: Final = "declarations"
+OFFICES: Final = "offices"
+NOTIFICATIONS: Final = "notifications"
+ACTS: Final = "acts"
+
+ENDED: Final = frozenset(
+    {
+        DeclarationStatus.REVOKED.value,
+        DeclarationStatus.EXPIRED.value,
+        DeclarationStatus.TERMINATED.value,
+        DeclarationStatus.REFUSED.value,
+    }
+)
+
+
+async def _upsert(
+    tx: Transaction, collection: str, doc_id: str, changes: Mapping[str, Any]
+) -> None:
+    current = await tx.get(collection, doc_id)
+    if current is None:
+        await tx.insert(collection, {"_id": doc_id, **changes})
+        return
+    version = int(current.pop("_version"))
+    await tx.replace(collection, {**current, **changes}, expected_version=version)
+
+
+async def _status(tx: Transaction, declaration_id: str, status: str, at: str) -> None:
+    current = await tx.get(DECLARATIONS, declaration_id)
+    if current is not None and current.get("status") in ENDED:
+        return  # the first end stands
+    await _upsert(tx, DECLARATIONS, declaration_id, {"status": status, "ended_at": at})
+
+
+async def apply_party_event(tx: Transaction, envelope: Envelope) -> None:
+    """Update the declaration and office views from one consent or identity event."""
+    payload = contract_for(envelope.type).model_validate(envelope.payload)
+    if isinstance(payload, DeclarationRegisteredV1):
+        current = await tx.get(DECLARATIONS, payload.declaration_id)
+        changes: dict[str, Any] = {"email": str(payload.email), "mobile": payload.mobile}
+        if current is None:
+            changes["status"] = DeclarationStatus.REGISTERED.value
+        await _upsert(tx, DECLARATIONS, payload.declaration_id, changes)
+    elif isinstance(payload, DeclarationActivatedV1):
+        current = await tx.get(DECLARATIONS, payload.declaration_id)
+        changes = {
+            "account_id": payload.account_id,
+            "scope": [n.value for n in payload.scope],
+            "valid_until": payload.valid_until.isoformat() if payload.valid_until else None,
+            "territory": Territory(payload.territory).value,
+            "activated_at": to_iso(payload.activated_at),
+        }
+        if current is None or current.get("status") not in ENDED:
+            changes["status"] = DeclarationStatus.ACTIVE.value
+        await _upsert(tx, DECLARATIONS, payload.declaration_id, changes)
+    elif isinstance(payload, ConsentRevokedV1):
+        await _status(
+            tx, payload.declaration_id, DeclarationStatus.REVOKED.value, to_iso(payload.revoked_at)
+        )
+    elif isinstance(payload, DeclarationExpiredV1):
+        await _status(
+            tx, payload.declaration_id, DeclarationStatus.EXPIRED.value, to_iso(payload.expired_at)
+        )
+    elif isinstance(payload, DeclarationTerminatedV1):
+        await _status(
+            tx,
+            payload.declaration_id,
+            DeclarationStatus.TERMINATED.value,
+            to_iso(payload.terminated_at),
+        )
+    elif isinstance(payload, DeclarationRefusedV1):
+        await _status(
+            tx, payload.declaration_id, DeclarationStatus.REFUSED.value, to_iso(payload.refused_at)
+        )
+    elif isinstance(payload, AccountCreatedV1):
+        if payload.declaration_id:
+            await _upsert(
+                tx, DECLARATIONS, payload.declaration_id, {"account_id": payload.account_id}
+            )
+    elif isinstance(payload, AccountTerminatedV1):
+        if payload.declaration_id:
+            await _status(
+                tx,
+                payload.declaration_id,
+                DeclarationStatus.TERMINATED.value,
+                to_iso(payload.terminated_at),
+            )
+    elif isinstance(payload, OfficeClientRegisteredV1):
+        await _upsert(tx, OFFICES, payload.office_id, {"bailiff_name": payload.bailiff_name})
+
+
+async def apply_notification_event(
+    tx: Transaction, envelope: Envelope, signer: EvidenceSigner
+) -> None:
+    """Record a notification about an act and its evidence (`ConsignmentNotification` or
+    `…Failure`); notifications about anything else are not delivery's business."""
+    payload = contract_for(envelope.type).model_validate(envelope.payload)
+    if not isinstance(payload, NotificationSentV1 | NotificationFailedV1) or not payload.act_id:
+        return
+    act = await tx.get(ACTS, payload.act_id)
+    if act is None:
+        return
+    sent = isinstance(payload, NotificationSentV1)
+    instant = payload.accepted_at if isinstance(payload, NotificationSentV1) else payload.failed_at
+    row: dict[str, Any] = {
+        "_id": payload.notification_id,
+        "act_id": payload.act_id,
+        "kind": payload.kind.value,
+        "channel": payload.channel.value,
+        "recipient": payload.recipient,
+        "recipient_masked": payload.recipient_masked,
+        "status": "sent" if sent else "failed",
+        "at": to_iso(instant),
+        "attempts": payload.attempts,
+    }
+    if isinstance(payload, NotificationFailedV1):
+        row["reason"] = payload.reason
+        row["permanent"] = payload.permanent
+    current = await tx.get(NOTIFICATIONS, payload.notification_id)
+    if current is None:
+        await tx.insert(NOTIFICATIONS, row)
+    else:
+        await tx.replace(NOTIFICATIONS, row, expected_version=int(current["_version"]))
+    kind = (
+        EvidenceType.CONSIGNMENT_NOTIFICATION
+        if sent
+        else EvidenceType.CONSIGNMENT_NOTIFICATION_FAILURE
+    )
+    details: dict[str, Any] = {
+        "notification_id": payload.notification_id,
+        "kind": payload.kind.value,
+        "channel": payload.channel.value,
+        "recipient_masked": payload.recipient_masked,
+        "message_id": payload.message_id,
+        "attempts": payload.attempts,
+    }
+    if isinstance(payload, NotificationFailedV1):
+        details.update(reason=payload.reason, permanent=payload.permanent)
+    record = signer.record(
+        evidence_id=envelope.event_id,
+        kind=kind,
+        act_id=payload.act_id,
+        act_sha256=act.get("sha256"),
+        instant=instant,
+        actors={"notifier": envelope.actor, "notified": payload.recipient},
+        details=details,
+        event_id=envelope.event_id,
+    )
+    await signer.store(tx, record)
+
+
+@dataclass(frozen=True)
+class Office:
+    """An office (étude) as a deposit needs it."""
+
+    office_id: str
+    name: str
+    email: str
+    territory: Territory
+    client: str
+
+
+class OfficeDirectory:
+    """Where an office's territory, name and e-mail come from.
+
+    Identity's office clients carry no territory nor e-mail, so the directory is a delivery
+    setting keyed by office_id (`SECURACT_DELIVERY_OFFICES`, JSON); an office missing from it
+    gets the default territory and e-mail. Its name falls back to identity's registration (the
+    bailiff's name), then the token's `bailiff_name` claim, then its id.
+    """
+
+    def __init__(
+        self,
+        profiles: Mapping[str, OfficeProfile],
+        *,
+        default_territory: Territory,
+        default_email: str,
+        store: DocumentReader,
+    ) -> None:
+        self._profiles = dict(profiles)
+        self._default_territory = default_territory
+        self._default_email = default_email
+        self._store = store
+
+    async def resolve(self, office_id: str, client: str, bailiff_name: str | None) -> Office:
+        profile = self._profiles.get(office_id, OfficeProfile())
+        name = profile.name
+        if name is None:
+            registered = await self._store.get(OFFICES, office_id)
+            name = (registered or {}).get("bailiff_name") or bailiff_name or office_id
+        return Office(
+            office_id=office_id,
+            name=str(name),
+            email=str(profile.email or self._default_email),
+            territory=profile.territory or self._default_territory,
+            client=client,
+        )

@@ -1,0 +1,198 @@
+"""What each party sees: the recipient's inbox, the office's views with cursor pagination and
+notification status, the 404 for anybody else's act, and the signed evidence set that the
+offline command verifies."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import timedelta
+from pathlib import Path
+
+from delivery import cli
+from shared.contracts.envelope import new_envelope
+from shared.contracts.notify import (
+    Channel,
+    NotificationFailedV1,
+    NotificationKind,
+    NotificationSentV1,
+)
+from tests.unit.delivery.conftest import Harness
+from tests.unit.delivery.support import metadata
+
+
+async def test_inbox_lists_the_recipients_acts_with_read_status(harness: Harness) -> None:
+    act_id = await harness.served()
+    recipient = harness.tokens.recipient("acc-1")
+    listed = (await harness.client.get("/v1/inbox", headers=recipient)).json()["items"]
+    assert [(a["id"], a["read"], a["nature"], a["requester_name"]) for a in listed] == [
+        (act_id, False, "signification_jugement", "SCI Les Tilleuls")
+    ]
+    await harness.download(act_id)
+    detail = (await harness.client.get(f"/v1/inbox/{act_id}", headers=recipient)).json()
+    assert detail["read"] is True
+
+
+async def test_another_recipient_gets_404(harness: Harness) -> None:
+    act_id = await harness.served()
+    await harness.consent("decl-2", "acc-2")
+    other = harness.tokens.recipient("acc-2")
+    assert (await harness.client.get(f"/v1/inbox/{act_id}", headers=other)).status_code == 404
+    assert (await harness.download(act_id, "acc-2")).status_code == 404
+    assert (await harness.client.get("/v1/inbox", headers=other)).json()["items"] == []
+    assert await harness.events("delivery.act-handed-over.v1") == []
+
+
+async def test_terminated_account_can_still_list_and_download(harness: Harness) -> None:
+    act_id = await harness.served()
+    read_only = harness.tokens.recipient("acc-1", scopes="acts:read")
+    assert (await harness.client.get("/v1/inbox", headers=read_only)).status_code == 200
+    response = await harness.client.get(f"/v1/inbox/{act_id}/content", headers=read_only)
+    assert response.status_code == 200
+    no_scope = harness.tokens.recipient("acc-1", scopes="terms:accept")
+    assert (await harness.client.get("/v1/inbox", headers=no_scope)).status_code == 403
+
+
+async def test_another_office_gets_404(harness: Harness) -> None:
+    act_id = await harness.served()
+    other = harness.tokens.office("etude-2")
+    assert (await harness.client.get(f"/v1/acts/{act_id}", headers=other)).status_code == 404
+    assert (
+        await harness.client.get(f"/v1/acts/{act_id}/evidence", headers=other)
+    ).status_code == 404
+    assert (await harness.client.get("/v1/acts", headers=other)).json()["items"] == []
+    mine = await harness.client.get(f"/v1/acts/{act_id}", headers=harness.tokens.office())
+    assert mine.status_code == 200
+
+
+async def test_office_view_shows_notification_status(harness: Harness) -> None:
+    act_id = await harness.served()
+    for payload in (
+        NotificationFailedV1(
+            notification_id="n-sms",
+            kind=NotificationKind.ACT_SERVED,
+            channel=Channel.SMS,
+            recipient="account:acc-1",
+            recipient_masked="+336******78",
+            message_id="m1",
+            source_event_id="e",
+            source_type="delivery.act-served.v1",
+            attempts=5,
+            act_id=act_id,
+            office_id="etude-1",
+            failed_at=harness.clock.now(),
+            reason="provider down",
+            permanent=False,
+        ),
+        NotificationSentV1(
+            notification_id="n-mail",
+            kind=NotificationKind.ACT_SERVED,
+            channel=Channel.EMAIL,
+            recipient="account:acc-1",
+            recipient_masked="a***@example.org",
+            message_id="m2",
+            source_event_id="e",
+            source_type="delivery.act-served.v1",
+            attempts=1,
+            act_id=act_id,
+            office_id="etude-1",
+            accepted_at=harness.clock.now() + timedelta(seconds=3),
+        ),
+    ):
+        envelope = new_envelope(
+            payload, subject=f"act:{act_id}", actor="service:notify", clock=harness.clock
+        )
+        await harness.notify(envelope)
+        await harness.notify(envelope)  # redelivered: no second record
+    view = (await harness.client.get(f"/v1/acts/{act_id}", headers=harness.tokens.office())).json()
+    assert [(n["channel"], n["status"]) for n in view["notifications"]] == [
+        ("sms", "failed"),
+        ("email", "sent"),
+    ]
+    assert view["replies"] == []
+    evidence = (
+        await harness.client.get(f"/v1/acts/{act_id}/evidence", headers=harness.tokens.office())
+    ).json()
+    types = [r["type"] for r in evidence["evidence"]]
+    assert types.count("ConsignmentNotificationFailure") == 1
+    assert types.count("ConsignmentNotification") == 1
+
+
+async def test_office_polls_its_acts_page_by_page(harness: Harness) -> None:
+    ids = []
+    for n in range(5):
+        harness.clock.advance(timedelta(minutes=1))
+        ids.append(await harness.served(key=f"k{n}"))
+    office = harness.tokens.office()
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": "2", **({"cursor": cursor} if cursor else {})}
+        page = (await harness.client.get("/v1/acts", params=params, headers=office)).json()
+        seen += [a["id"] for a in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == ids
+    # A change moves an act to the end: polling from the last cursor finds it.
+    harness.clock.advance(timedelta(seconds=1))
+    await harness.download(ids[0])
+    since = (
+        await harness.client.get(
+            "/v1/acts", params={"since": "2031-04-08T08:04:30Z"}, headers=office
+        )
+    ).json()
+    assert [a["id"] for a in since["items"]] == [ids[4], ids[0]]
+    served = await harness.client.get("/v1/acts", params={"status": "scheduled"}, headers=office)
+    assert served.json()["items"] == []
+    bad = await harness.client.get("/v1/acts", params={"status": "nope"}, headers=office)
+    assert bad.status_code == 422
+
+
+async def test_evidence_set_verifies_offline_and_detects_tampering(
+    harness: Harness, tmp_path: Path
+) -> None:
+    act_id = await harness.served()
+    await harness.download(act_id)
+    harness.clock.advance(timedelta(days=1))
+    await harness.gateway.finalise_due()
+    response = await harness.client.get(
+        f"/v1/inbox/{act_id}/evidence", headers=harness.tokens.recipient("acc-1")
+    )
+    evidence = response.json()
+    assert [r["type"] for r in evidence["evidence"]] == [
+        "SubmissionAcceptance",
+        "ContentConsignment",
+        "ContentHandover",
+        "ServiceQualityDetermination",
+    ]
+    for record in evidence["evidence"]:
+        assert record["act_sha256"] == evidence["act_sha256"]
+        assert record["signature"]["alg"] == "Ed25519"
+        assert record["instant"]
+    assert evidence["evidence"][0]["actors"]["sender"] == "office:etude-1"
+    keys = (await harness.client.get("/v1/evidence/keys")).json()["keys"]
+    saved = tmp_path / "evidence.json"
+    saved.write_text(json.dumps(evidence))
+    out = io.StringIO()
+    assert cli.main(["verify-evidence", str(saved), "--public-key", keys[0]], out) == 0
+    assert "4 evidence record(s)" in out.getvalue()
+
+    evidence["evidence"][2]["instant"] = "2031-04-08T19:00:00.000000Z"
+    saved.write_text(json.dumps(evidence))
+    out = io.StringIO()
+    assert cli.main(["verify-evidence", str(saved), "--public-key", keys[0]], out) == 1
+    assert "INVALID" in out.getvalue()
+
+
+async def test_evidence_of_an_a_domicile_service_names_the_relay(harness: Harness) -> None:
+    act_id = await harness.served(meta=metadata())
+    harness.clock.advance(timedelta(days=1))
+    await harness.gateway.finalise_due()
+    evidence = (
+        await harness.client.get(f"/v1/acts/{act_id}/evidence", headers=harness.tokens.office())
+    ).json()
+    assert [r["type"] for r in evidence["evidence"]][-2:] == [
+        "ServiceQualityDetermination",
+        "RelayToNonERDS",
+    ]

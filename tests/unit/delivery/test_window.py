@@ -1,0 +1,163 @@
+"""CPC 664 through the HTTP API: both territories' windows, holidays per territory, the
+21:00:00 edge, the judge's leave, and scheduling for the next opening (the legal date is then
+the actual deposit instant)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from shared.legal_calendar import Territory
+from tests.unit.delivery.conftest import Harness
+from tests.unit.delivery.support import metadata, pdf
+
+
+def at(local: str, territory: Territory = Territory.METROPOLE) -> datetime:
+    return datetime.fromisoformat(local).replace(tzinfo=territory.time_zone).astimezone(UTC)
+
+
+async def post_at(harness: Harness, local: str, key: str, **kwargs: object) -> httpx.Response:
+    harness.clock.set(at(local))
+    return await harness.post(key=key, **kwargs)  # type: ignore[arg-type]
+
+
+def closed(response: httpx.Response) -> dict[str, object]:
+    assert response.status_code == 422, response.text
+    body: dict[str, object] = response.json()
+    assert body["type"] == "urn:securact:problem:service-window-closed"
+    return body
+
+
+async def test_sunday_is_refused_with_the_next_opening(harness: Harness) -> None:
+    body = closed(await post_at(harness, "2031-04-06T11:00:00", "sun"))
+    assert body["next_window_opens_at"] == "2031-04-07T04:00:00.000000Z"  # Monday 06:00 Paris
+    # Easter Sunday 2031: the next day is Easter Monday, so Tuesday.
+    body = closed(await post_at(harness, "2031-04-13T11:00:00", "easter"))
+    assert body["next_window_opens_at"] == "2031-04-15T04:00:00.000000Z"
+    assert await harness.store.count("acts") == 0
+    rejected = await harness.events("delivery.act-rejected.v1")
+    assert rejected[0].payload["reasons"][0]["code"] == "window_closed"
+
+
+async def test_whit_monday_is_refused(harness: Harness) -> None:
+    body = closed(await post_at(harness, "2031-06-02T10:00:00", "whit"))
+    assert body["next_window_opens_at"] == "2031-06-03T04:00:00.000000Z"
+
+
+async def test_last_second_before_21_is_accepted_and_21_is_refused(harness: Harness) -> None:
+    accepted = await post_at(harness, "2031-04-08T20:59:59", "late")
+    assert accepted.status_code == 201
+    assert accepted.json()["legal_local_time"].startswith("2031-04-08T20:59:59")
+    closed(await post_at(harness, "2031-04-08T21:00:00", "too-late"))
+
+
+async def test_good_friday_closes_moselle_but_not_paris(harness: Harness) -> None:
+    await harness.consent("decl-57", "acc-57", territory=Territory.ALSACE_MOSELLE)
+    good_friday = "2031-04-11T10:00:00"
+    body = closed(await post_at(harness, good_friday, "moselle", meta=metadata("decl-57")))
+    assert body["closures"] == [
+        {
+            "territory": "alsace_moselle",
+            "reason": "holiday",
+            "local_time": "2031-04-11T10:00:00+02:00",
+        }
+    ]
+    assert (await post_at(harness, good_friday, "paris")).status_code == 201
+
+
+async def test_office_in_moselle_is_closed_on_good_friday_for_a_paris_recipient(
+    harness: Harness,
+) -> None:
+    closed(await post_at(harness, "2031-04-11T10:00:00", "office-57", office="etude-moselle"))
+
+
+async def test_reunion_recipient_follows_reunion_time(harness: Harness) -> None:
+    await harness.consent("decl-974", "acc-974", territory=Territory.REUNION)
+    # 18:30 in Paris (CEST) is 20:30 in Réunion: open; 19:00 in Paris is 21:00 there: closed.
+    open_ = await post_at(harness, "2031-04-08T18:30:00", "re-open", meta=metadata("decl-974"))
+    assert open_.status_code == 201
+    assert open_.json()["legal_local_time"] == "2031-04-08T20:30:00+04:00"
+    body = closed(
+        await post_at(harness, "2031-04-08T19:00:00", "re-closed", meta=metadata("decl-974"))
+    )
+    # Réunion opens at 06:00 (04:00 Paris) but Paris only at 06:00 Paris: both must be open.
+    assert body["next_window_opens_at"] == "2031-04-09T04:00:00.000000Z"
+    # 20 December: abolition of slavery in Réunion.
+    closed(await post_at(harness, "2031-12-20T10:00:00", "re-20dec", meta=metadata("decl-974")))
+
+
+async def test_schedule_if_closed_deposits_at_the_next_opening(harness: Harness) -> None:
+    response = await post_at(
+        harness, "2031-04-08T22:15:00", "night", meta=metadata(schedule_if_closed=True)
+    )
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert body["status"] == "scheduled"
+    assert body["scheduled_for"] == "2031-04-09T04:00:00.000000Z"
+    assert body["served_at"] is None
+    assert (await harness.events("delivery.act-scheduled.v1"))[0].payload["act_id"] == body["id"]
+    # Invisible to the recipient until served; nothing happens before the opening.
+    inbox = await harness.client.get("/v1/inbox", headers=harness.tokens.recipient("acc-1"))
+    assert inbox.json()["items"] == []
+    harness.clock.set(at("2031-04-09T05:59:00"))
+    assert await harness.gateway.deposit_scheduled() == 0
+    # The scheduler runs a little after the opening: the legal date is the actual deposit.
+    harness.clock.set(at("2031-04-09T06:00:07"))
+    assert await harness.gateway.deposit_scheduled() == 1
+    act = await harness.act(body["id"])
+    assert act["status"] == "served"
+    assert act["served_at"] == "2031-04-09T04:00:07.000000Z"
+    served = await harness.events("delivery.act-served.v1")
+    assert served[0].payload["served_at"] == "2031-04-09T04:00:07Z"
+    assert served[0].payload["submitted_at"] == "2031-04-08T20:15:00Z"
+    assert await harness.gateway.deposit_scheduled() == 0
+    assert (await harness.download(body["id"])).content == pdf(3000)
+
+
+async def test_scheduled_act_whose_consent_ended_is_rejected_at_the_opening(
+    harness: Harness,
+) -> None:
+    response = await post_at(
+        harness, "2031-04-05T21:30:00", "sat-night", meta=metadata(schedule_if_closed=True)
+    )
+    assert response.json()["scheduled_for"] == "2031-04-07T04:00:00.000000Z"  # Monday
+    await harness.revoke()
+    harness.clock.set(at("2031-04-07T06:00:01"))
+    assert await harness.gateway.deposit_scheduled() == 1
+    act = await harness.act(response.json()["id"])
+    assert act["status"] == "rejected"
+    assert await harness.store.get("act_keys", act["_id"]) is None
+    assert await harness.events("delivery.act-served.v1") == []
+
+
+async def test_judge_leave_overrides_the_window_and_is_journaled(harness: Harness) -> None:
+    leave = pdf(500, seed=b"ordonnance")
+    response = await post_at(harness, "2031-04-13T11:00:00", "leave", leave=leave)
+    assert response.status_code == 201, response.text
+    assert response.json()["judge_leave_used"] is True
+    used = await harness.events("delivery.judge-leave-used.v1")
+    assert len(used) == 1
+    assert used[0].payload["closures"][0]["reason"] == "sunday"
+    assert len(used[0].payload["leave_sha256"]) == 64
+
+
+async def test_judge_leave_must_itself_be_a_pdf(harness: Harness) -> None:
+    response = await post_at(harness, "2031-04-13T11:00:00", "bad-leave", leave=b"not a pdf" * 200)
+    assert response.status_code == 422
+    assert response.json()["part"] == "judge_leave"
+
+
+async def test_window_closing_during_the_upload_refuses_the_act(harness: Harness) -> None:
+    """The legal date is the deposit instant: checked again when the upload ends."""
+    harness.clock.set(at("2031-04-08T20:59:59"))
+    original = harness.vault.upload
+
+    async def slow_upload(*args: object, **kwargs: object) -> object:
+        stored = await original(*args, **kwargs)  # type: ignore[arg-type]
+        harness.clock.advance(timedelta(seconds=2))
+        return stored
+
+    harness.vault.upload = slow_upload  # type: ignore[method-assign,assignment]
+    closed(await harness.post(key="slow"))
+    assert await harness.store.count("acts") == 0
