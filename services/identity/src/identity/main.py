@@ -11,6 +11,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from identity.api import identity_router, install_identity_errors, token_router
 from identity.consumers import declarations_subscription
 from identity.portal import portal_router
+from identity.portal.consent_pages import consent_pages_router
 from identity.records import INDEXES
 from identity.service import Identity
 from identity.settings import Settings
@@ -49,7 +50,10 @@ def create_app(
     *,
     clock: Clock | None = None,
     span_exporter: SpanExporter | None = None,
+    consent_http: httpx.AsyncClient | None = None,
 ) -> FastAPI:
+    """`consent_http` reaches consent's API for the portal's consent pages (default: a client
+    on `settings.consent_url`, closed when the app stops)."""
     settings = settings or Settings()
     runtime = ServiceRuntime(settings, clock=clock, indexes=INDEXES, span_exporter=span_exporter)
     keys = TokenKeyFile(settings.token_key_file, runtime.clock)
@@ -68,6 +72,11 @@ def create_app(
         issuer,
         keyring=KeyRing(LocalKeyFile(settings.kek_file, runtime.clock)),
     )
+    if consent_http is None:
+        consent_http = httpx.AsyncClient(
+            base_url=settings.consent_url, timeout=settings.consent_timeout_seconds
+        )
+        runtime.on_shutdown(consent_http.aclose)
     runtime.subscribe(declarations_subscription(identity.accounts, runtime.inbox(ACCOUNTS_INBOX)))
     runtime.every(
         "identity-terms-notices",
@@ -85,6 +94,7 @@ def create_app(
             token_router(identity),
             identity_router(identity),
             portal_router(identity),
+            consent_pages_router(identity, consent_http),
             stylesheet_router(),
         ],
         on_start=[keys.ensure, identity.start],

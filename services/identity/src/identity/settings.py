@@ -69,6 +69,14 @@ class Settings(BaseServiceSettings):
         default=3600.0, gt=0, description="how often expired sessions, links and throttles go"
     )
 
+    consent_url: str = Field(
+        default="http://127.0.0.1:8102",
+        description="Consent's base URL: the portal's consent pages call its API server-side.",
+    )
+    consent_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="the portal's calls to consent give up after this"
+    )
+
     seed_dev_credentials_file: Path | None = Field(
         default=None,
         description="Dev only: seed a demo office client and an operator, write them here.",

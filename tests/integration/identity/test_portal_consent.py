@@ -1,0 +1,159 @@
+"""The portal's consent pages inside the real identity app, calling the real consent app
+(SQLite stores, SeaweedFS, RabbitMQ under a test prefix): a person signed in on the portal sees
+their declaration, downloads their data and revokes, and the registry answers `revoked`."""
+
+from __future__ import annotations
+
+import re
+import socket
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+
+from identity.main import create_app
+from tests.fixtures.seaweed import S3Server
+from tests.integration.consent.flow import LOOKUP, PASSWORD, consent_for, office_token
+from tests.integration.consent.support import ready_bucket, registry_of
+from tests.integration.identity.support import (
+    declare,
+    identity_settings,
+    outbox_envelopes,
+)
+from tests.support.services import eventually, running
+from tests.unit.consent.support import NATURAL_FILES, multipart_body, natural_declaration
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    found = _CSRF.search(html)
+    assert found is not None
+    return found.group(1)
+
+
+class LateAsgiTransport(httpx.AsyncBaseTransport):
+    """An ASGI transport whose app is set after the client exists: consent's app needs
+    identity's (for its JWKS) and identity's needs the client reaching consent."""
+
+    def __init__(self) -> None:
+        self.app: FastAPI | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        assert self.app is not None, "consent app not attached"
+        return await httpx.ASGITransport(app=self.app).handle_async_request(request)
+
+
+async def activate_on_the_portal(
+    identity: FastAPI, portal: httpx.AsyncClient, account: str
+) -> None:
+    """Activation link → password → CGU accepted, all through the portal's pages."""
+    [link] = [
+        e.payload["activation_url"]
+        for e in await outbox_envelopes(identity, "identity.activation-link-issued.v1")
+        if e.payload["account_id"] == account
+    ]
+    token = httpx.URL(link).params["token"]
+    page = await portal.get(f"/activation?token={token}")
+    activated = await portal.post(
+        "/activation",
+        data={
+            "csrf_token": csrf_of(page.text),
+            "token": token,
+            "mot_de_passe": PASSWORD,
+            "confirmation": PASSWORD,
+        },
+    )
+    assert activated.status_code == 303, activated.text
+    cgu = await portal.get("/cgu")
+    accepted = await portal.post(
+        "/cgu/acceptation", data={"csrf_token": csrf_of(cgu.text), "version": "1"}
+    )
+    assert accepted.headers["location"] == "/compte?info=cgu-acceptees"
+
+
+async def test_a_signed_in_person_sees_their_declaration_exports_it_and_revokes_it(
+    tmp_path: Path, bus_prefix: str, s3_server: S3Server
+) -> None:
+    to_consent = LateAsgiTransport()
+    consent_http = httpx.AsyncClient(transport=to_consent, base_url="http://consent.test")
+    identity = create_app(
+        identity_settings(tmp_path / "identity", bus_prefix), consent_http=consent_http
+    )
+    consent = consent_for(tmp_path / "consent", bus_prefix, s3_server, identity)
+    to_consent.app = consent
+    async with (
+        consent_http,
+        running(identity) as portal,
+        running(consent) as consent_api,
+    ):
+        await ready_bucket(consent)
+        office = {"Authorization": f"Bearer {await office_token(identity, portal)}"}
+        today = consent.state.runtime.clock.now().date()
+        body, content_type = multipart_body(natural_declaration(today), NATURAL_FILES)
+        created = await consent_api.post(
+            "/v1/declarations", content=body, headers={"Content-Type": content_type, **office}
+        )
+        assert created.status_code == 201, created.text
+        declaration_id = created.json()["id"]
+        registry = registry_of(consent)
+
+        async def linked() -> bool:
+            document = await registry.get(declaration_id)
+            return document is not None and document["account_id"] is not None
+
+        await eventually(linked, within=20)
+        document = await registry.get(declaration_id)
+        assert document is not None
+        await activate_on_the_portal(identity, portal, str(document["account_id"]))
+
+        async def shown_in_force() -> bool:
+            page = await portal.get("/consentement")
+            assert page.status_code == 200, page.text
+            return "En vigueur" in page.text
+
+        await eventually(shown_in_force, within=20)
+        account = await portal.get("/compte")
+        assert 'href="/consentement"' in account.text
+
+        export = await portal.get("/donnees/export.json")
+        assert export.status_code == 200
+        assert export.headers["content-disposition"] == 'attachment; filename="mes-donnees.json"'
+        assert export.json()["declaration"]["id"] == declaration_id
+        assert len(export.json()["proofs"]) == len(NATURAL_FILES)
+
+        page = await portal.get("/consentement")
+        revoked = await portal.post(
+            "/consentement/revocation",
+            data={"csrf_token": csrf_of(page.text), "confirmation_revocation": "oui"},
+        )
+        assert revoked.status_code == 303, revoked.text
+        confirmation = await portal.get(revoked.headers["location"])
+        assert confirmation.status_code == 200
+        assert "pas rétroactive" in confirmation.text
+
+        lookup = await consent_api.post("/v1/registry/search", json=LOOKUP, headers=office)
+        assert lookup.json()["status"] == "revoked"
+        after = await portal.get("/consentement")
+        assert 'action="/consentement/revocation"' not in after.text
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_the_consent_page_is_a_polite_503_when_consent_is_down(
+    tmp_path: Path, bus_prefix: str
+) -> None:
+    settings = identity_settings(
+        tmp_path, bus_prefix, consent_url=f"http://127.0.0.1:{_closed_port()}"
+    )
+    identity = create_app(settings)
+    async with running(identity) as portal:
+        await activate_on_the_portal(identity, portal, await declare(identity, "decl-sans-consent"))
+        page = await portal.get("/consentement")
+    assert page.status_code == 503
+    assert page.headers["retry-after"] == "60"
+    assert "Service momentanément indisponible" in page.text
