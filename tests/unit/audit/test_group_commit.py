@@ -22,6 +22,7 @@ from audit.service import (
     STATE,
     TREE,
     JournalBatchError,
+    JournalStateError,
 )
 from audit.vault import PAYLOADS, SUBJECT_KEYS
 from shared.clock import ManualClock
@@ -229,3 +230,14 @@ async def test_drain_waits_for_every_envelope_handed_over(
     await asyncio.wait_for(draining, 5)
     assert all(task.done() for task in tasks)
     assert await faulty.count(JOURNAL) == 3
+
+
+async def test_a_store_whose_entries_and_tree_disagree_is_refused_at_start(
+    sqlite_store: DocumentStore, clock: ManualClock, tmp_path: Path, signer: SigningKeyRing
+) -> None:
+    audit = build_audit(sqlite_store, clock, tmp_path, signer)
+    await audit.journal.check_consistency()  # an empty journal is consistent
+    # An entry left by an incompatible earlier build: no tree state covers it.
+    await sqlite_store.insert(JOURNAL, {"_id": "000000000000", "index": 0, "event_id": "x"})
+    with pytest.raises(JournalStateError, match="1 entries but its tree state says 0"):
+        await audit.journal.check_consistency()

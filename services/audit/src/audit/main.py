@@ -63,6 +63,7 @@ def create_app(
     app = runtime.create_app(
         title="Audit: the verifiable journal of every event",
         routers=[journal_router(journal, checkpoints)],
+        on_start=[journal.check_consistency],
     )
     if token_verifier is not None:
         install_token_verifier(app, token_verifier)

@@ -90,6 +90,10 @@ def checkpoint_key(size: int) -> str:
     return f"{size:012d}"
 
 
+class JournalStateError(RuntimeError):
+    """The stored journal and its tree state disagree: the service must not start."""
+
+
 class JournalBatchError(Exception):
     """The batch holding the envelope was rolled back (its cause attached): nothing of it was
     written, and every message of it is retried."""
@@ -457,6 +461,17 @@ class Journal:
         entries, roots and proofs are unaffected. True if a key was destroyed."""
         async with self._lock:
             return await self._vault.shred(self._store, subject)
+
+    async def check_consistency(self) -> None:
+        """Refuse to run on a store whose entries and tree state disagree (e.g. a journal
+        written by an incompatible earlier build): appending would collide on every batch."""
+        tree = _compact(await self._store.get(STATE, TREE))
+        stored = await self._store.count(JOURNAL)
+        if stored != tree.size:
+            raise JournalStateError(
+                f"the journal holds {stored} entries but its tree state says {tree.size}: "
+                "this store was not written by this journal; restore it or start a new one"
+            )
 
     # -- reading -----------------------------------------------------------------------------
 
