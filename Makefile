@@ -4,7 +4,7 @@ export UV_PYTHON_DOWNLOADS := never
 VENV := .venv/bin
 PYTEST_ARGS ?=
 
-.PHONY: bootstrap up down status logs test unit integration e2e browser smoke lint format bench schemas
+.PHONY: bootstrap up down clean status logs test unit integration e2e browser smoke lint format bench schemas
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -14,6 +14,9 @@ up: bootstrap
 
 down:
 	@if [ -x $(VENV)/securact-dev ]; then $(VENV)/securact-dev down; fi
+
+clean:
+	@if [ -x $(VENV)/securact-dev ]; then $(VENV)/securact-dev clean; else rm -rf var; fi
 
 status:
 	@$(VENV)/securact-dev status

@@ -13,6 +13,7 @@ process (var/log/<name>.log, honcho's own in var/log/honcho.log), the pid file (
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import shutil
 import sys
@@ -34,6 +35,7 @@ from devstack.stack import (
     process_specs,
     stack_environment,
 )
+from shared.messaging.topology import Topology, delete_topology
 
 EXIT_NOT_RUNNING = 3
 
@@ -134,6 +136,20 @@ def cmd_up(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_clean(args: argparse.Namespace) -> int:
+    """Everything `up` leaves behind: processes, var/ (data, keys, mail) and the events still
+    queued on the dev broker, which would otherwise reach the new, empty journal."""
+    layout = StackLayout.discover()
+    supervisor.stop(layout)
+    env = stack_environment(layout, os.environ)
+    failed = asyncio.run(delete_topology(env["SECURACT_AMQP_URL"], Topology("")))
+    if failed:
+        _say(f"could not delete on the broker: {', '.join(failed)}")
+    shutil.rmtree(layout.var, ignore_errors=True)
+    _say("stack stopped, var/ and the dev queues deleted.")
+    return 0
+
+
 def cmd_down(args: argparse.Namespace) -> int:
     layout = StackLayout.discover()
     report = supervisor.stop(layout, timeout=args.timeout)
@@ -228,6 +244,11 @@ def build_parser() -> argparse.ArgumentParser:
     down = sub.add_parser("down", help="stop what `up` started")
     down.add_argument("--timeout", type=float, default=20.0)
     down.set_defaults(func=cmd_down)
+
+    clean = sub.add_parser(
+        "clean", help="stop the stack, delete var/ and the dev queues: start from scratch"
+    )
+    clean.set_defaults(func=cmd_clean)
 
     status = sub.add_parser("status", help="processes, ports and readiness")
     status.set_defaults(func=cmd_status)
