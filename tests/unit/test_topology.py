@@ -8,6 +8,7 @@ from consent.consumers import IDENTITY_BINDINGS, IDENTITY_QUEUE
 from delivery.consumers import QUEUES as DELIVERY_QUEUES
 from identity.consumers import DECLARATIONS_BINDINGS, DECLARATIONS_QUEUE
 from notify.consumers import QUEUES as NOTIFY_QUEUES
+from retention.consumers import QUEUES as RETENTION_QUEUES
 from shared.contracts import registered
 from shared.messaging.topology import PLATFORM_QUEUES
 
@@ -17,6 +18,7 @@ SUBSCRIBED: dict[str, tuple[str, ...]] = {
     IDENTITY_QUEUE: IDENTITY_BINDINGS,
     **NOTIFY_QUEUES,
     **DELIVERY_QUEUES,
+    **RETENTION_QUEUES,
 }
 
 

@@ -2,15 +2,80 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from datetime import timedelta
 
+from fastapi import FastAPI
+from opentelemetry.sdk.trace.export import SpanExporter
+
+from retention.api import retention_router
+from retention.consumers import (
+    CONFIRMATIONS_QUEUE,
+    LIFECYCLE_QUEUE,
+    confirmations_handler,
+    lifecycle_handler,
+)
+from retention.service import INDEXES, Policy, Retention
 from retention.settings import Settings
+from shared.auth import TokenVerifier, install_token_verifier
 from shared.clock import Clock
+from shared.crypto import KeyRing, LocalKeyFile, load_or_create_signing_ring
 from shared.runtime import ServiceRuntime
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
-    runtime = ServiceRuntime(settings or Settings(), clock=clock)
-    return runtime.create_app(
-        title="Retention: schedules, crypto-shredding and erasure certificates"
+def build_retention(runtime: ServiceRuntime, settings: Settings) -> Retention:
+    """The use cases wired on a runtime's parts (also used by the CLI)."""
+    assert runtime.objects is not None  # retention's settings include the object store's
+    return Retention(
+        runtime.store,
+        runtime.outbox,
+        runtime.clock,
+        runtime.envelope,
+        signer=load_or_create_signing_ring(
+            settings.signing_key_file, settings.signing_key_name, runtime.clock
+        ),
+        keys=KeyRing(LocalKeyFile(settings.kek_file, runtime.clock)),
+        objects=runtime.objects,
+        policy=Policy(
+            grace_months=settings.grace_months,
+            registry_years=settings.registry_retention_years,
+            zone=settings.zone,
+            confirmation_timeout=timedelta(hours=settings.confirmation_timeout_hours),
+            batch_size=settings.scheduler_batch_size,
+            public_url=settings.public_url,
+        ),
     )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    span_exporter: SpanExporter | None = None,
+    token_verifier: TokenVerifier | None = None,
+) -> FastAPI:
+    settings = settings or Settings()
+    runtime = ServiceRuntime(settings, clock=clock, indexes=INDEXES, span_exporter=span_exporter)
+    retention = build_retention(runtime, settings)
+    runtime.subscribe(lifecycle_handler(retention, runtime.inbox(LIFECYCLE_QUEUE)))
+    runtime.subscribe(confirmations_handler(retention, runtime.inbox(CONFIRMATIONS_QUEUE)))
+
+    async def scheduler_pass() -> None:
+        # At start (catching up on everything due while down), then every interval; replicas
+        # may run it at once: each schedule is claimed at its version.
+        await retention.run_due()
+        await retention.issue_pending_certificates()
+        await retention.check_overdue()
+
+    runtime.every(
+        "retention-scheduler",
+        timedelta(seconds=settings.scheduler_interval_seconds),
+        scheduler_pass,
+    )
+    app = runtime.create_app(
+        title="Retention: schedules, crypto-shredding and erasure certificates",
+        routers=[retention_router(retention)],
+    )
+    if token_verifier is not None:
+        install_token_verifier(app, token_verifier)
+    app.state.retention = retention
+    return app

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from typing import ClassVar
+from zoneinfo import ZoneInfo
+
+from pydantic import Field
 
 from shared.settings import BaseServiceSettings, ObjectStoreSettings, service_config
 
@@ -11,3 +14,35 @@ class Settings(ObjectStoreSettings, BaseServiceSettings):
     service_name: ClassVar[str] = "retention"
     default_port: ClassVar[int] = 8106
     model_config = service_config("retention")
+
+    grace_months: int = Field(
+        default=2, ge=0, description="CGU §12: months a terminated account's acts stay readable"
+    )
+    registry_retention_years: int = Field(
+        default=5, ge=0, description="décret 2021-1625 art. 21: years after revocation"
+    )
+    legal_zone: str = Field(
+        default="Europe/Paris",
+        description="the legal time in which calendar months are counted (décret 2017-292)",
+    )
+    scheduler_interval_seconds: float = Field(
+        default=60.0, gt=0, description="how often due schedules are fired (also at start)"
+    )
+    scheduler_batch_size: int = Field(default=100, ge=1, le=1000)
+    confirmation_timeout_hours: float = Field(
+        default=72.0,
+        gt=0,
+        description="an erasure not confirmed by every participant within this raises an alert",
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8106",
+        description="base of the certificate download links e-mailed to the person",
+    )
+    signing_key_name: str = Field(
+        default="securact.local/platform",
+        description="name of the platform signing key when the key file is created here",
+    )
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.legal_zone)

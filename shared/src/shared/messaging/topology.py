@@ -55,6 +55,21 @@ PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
         "retention.erasure-certificate-issued.v1",
     ),
     "notify.bulk": ("identity.terms-notice-issued.v1",),
+    "retention.lifecycle": (
+        "identity.account-terminated.v1",
+        "consent.revoked.v1",
+        "identity.terms-published.v1",
+        "identity.account-created.v1",
+        "consent.declaration-registered.v1",
+        "delivery.act-served.v1",
+    ),
+    "retention.confirmations": (
+        "delivery.account-acts-erased.v1",
+        "audit.subject-keys-shredded.v1",
+        "identity.contact-data-purged.v1",
+        "identity.account-deleted.v1",
+        "consent.declaration-purged.v1",
+    ),
 }
 
 

@@ -1,0 +1,80 @@
+"""Retention's HTTP API: operator holds and schedules; certificate downloads by link."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+from pydantic import BaseModel, Field
+
+from retention.service import CertificateNotFoundError, HoldNotFoundError, Retention
+from shared.auth import Principal, require_role
+from shared.problems import Problem
+
+OPERATOR = "operator"
+SUBJECT_PATTERN = r"^(account|declaration|terms):[A-Za-z0-9._-]{1,100}$"
+HeldSubject = Annotated[str, Path(pattern=SUBJECT_PATTERN)]
+# Module level: route annotations are strings (PEP 563), resolved in module globals.
+operator = require_role(OPERATOR)
+MEDIA = {"pdf": "application/pdf", "json": "application/json"}
+
+
+class HoldRequest(BaseModel):
+    reference: str = Field(
+        min_length=1, max_length=200, description="the judicial request's reference"
+    )
+
+
+def retention_router(retention: Retention) -> APIRouter:
+    router = APIRouter(prefix="/v1")
+
+    @router.post("/holds/{subject}", tags=["operator"], status_code=201)
+    async def place_hold(
+        subject: HeldSubject,
+        body: HoldRequest,
+        response: Response,
+        principal: Annotated[Principal, Depends(operator)],
+    ) -> dict[str, str | bool]:
+        created = await retention.place_hold(subject, body.reference, principal.subject)
+        if not created:
+            response.status_code = 200
+        return {"subject": subject, "held": True}
+
+    @router.delete("/holds/{subject}", tags=["operator"], status_code=204)
+    async def lift_hold(
+        subject: HeldSubject, principal: Annotated[Principal, Depends(operator)]
+    ) -> Response:
+        try:
+            await retention.lift_hold(subject, principal.subject)
+        except HoldNotFoundError:
+            raise Problem(404, "No hold", "This subject is not held.") from None
+        return Response(status_code=204)
+
+    @router.get("/schedules", tags=["operator"])
+    async def schedules(
+        subject: Annotated[str, Query(pattern=SUBJECT_PATTERN)],
+        _principal: Annotated[Principal, Depends(operator)],
+    ) -> dict[str, object]:
+        return {"subject": subject, "schedules": await retention.schedules_of(subject)}
+
+    @router.get("/certificates/{certificate_id}/{token}.{kind}", tags=["recipient"])
+    async def certificate(
+        certificate_id: Annotated[str, Path(max_length=64)],
+        token: Annotated[str, Path(max_length=128)],
+        kind: Annotated[str, Path(pattern="^(pdf|json)$")],
+    ) -> Response:
+        # The link e-mailed to the person is the capability: the account no longer exists.
+        try:
+            data = await retention.read_certificate(certificate_id, token, kind)
+        except CertificateNotFoundError:
+            raise Problem(404, "Not found", "No certificate at this address.") from None
+        return Response(
+            data,
+            media_type=MEDIA[kind],
+            headers={
+                "Content-Disposition": f'attachment; filename="certificat-{certificate_id}.{kind}"',
+                "Cache-Control": "no-store",
+            },
+        )
+
+    return router

@@ -1,0 +1,121 @@
+"""Pure rules of retention: when each clock falls due, what each erasure waits for.
+
+**End-of-month rule (chosen and tested):** adding N calendar months keeps the day of the month
+and the wall-clock time *in the platform's legal time* (Europe/Paris by default), and clamps the
+day to the last day of the target month when it has no such day: 31 Dec + 2 months = 28 Feb
+(29 Feb in a leap year); 31 Mar + 2 months = 31 May; 29 Feb 2028 + 5 years = 28 Feb 2033. This
+is the reading of C. civ. 641 al. 2 / CPC 641 for month-based periods ("à défaut d'un quantième
+identique, le délai expire le dernier jour du mois"). A local time that does not exist in the
+target day (the spring DST gap) is moved forward by the gap, never backward: the due instant is
+never earlier than the rule says.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from shared.contracts.retention import ErasurePurpose, Participant
+
+
+class Purpose(StrEnum):
+    """What a schedule does when it falls due."""
+
+    ACCOUNT_ERASURE = "account_erasure"  # CGU §12: two months after termination
+    REGISTRY_PURGE = "registry_purge"  # décret 2021-1625 art. 21: five years after revocation
+    TERMS_EFFECTIVE = "terms_effective"  # CGU §4: re-acceptance at the effective date
+
+
+ERASURE_PURPOSE = {
+    Purpose.ACCOUNT_ERASURE: ErasurePurpose.ACCOUNT_ERASURE,
+    Purpose.REGISTRY_PURGE: ErasurePurpose.REGISTRY_PURGE,
+}
+
+
+def add_months_to_date(day: date, months: int) -> date:
+    """`day` plus `months` calendar months, clamped to the last day of the target month."""
+    index = day.year * 12 + (day.month - 1) + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(day.day, last))
+
+
+def add_months(instant: datetime, months: int, zone: ZoneInfo) -> datetime:
+    """The instant `months` calendar months after `instant`, counted in `zone`'s legal time
+    (same wall-clock time, end-of-month clamp), returned in UTC."""
+    if instant.tzinfo is None:
+        raise ValueError("an aware instant is required")
+    local = instant.astimezone(zone)
+    target = add_months_to_date(local.date(), months)
+    wall = datetime.combine(target, local.time().replace(tzinfo=None))
+    # In the spring DST gap the wall time does not exist; with fold=0 (the default) PEP 495
+    # applies the offset from before the switch, which reads back one hour later: forward,
+    # never earlier than the rule.
+    return wall.replace(tzinfo=zone).astimezone(UTC)
+
+
+def account_erasure_due(terminated_at: datetime, grace_months: int, zone: ZoneInfo) -> datetime:
+    """CGU §12: acts stay readable `grace_months` (2) after termination, then are erased."""
+    return add_months(terminated_at, grace_months, zone)
+
+
+def registry_purge_due(revoked_at: datetime, years: int, zone: ZoneInfo) -> datetime:
+    """Art. 21: the declaration's data is destroyed `years` (5) after the revocation instant."""
+    return add_months(revoked_at, 12 * years, zone)
+
+
+def schedule_id(purpose: Purpose, subject: str) -> str:
+    """One schedule per (subject, purpose): the id is the pair, so a redelivered event collides."""
+    return f"{purpose.value}|{subject}"
+
+
+def erasure_id_for(schedule: str) -> str:
+    """One erasure per schedule, whatever the number of firings attempted."""
+    return f"erasure|{schedule}"
+
+
+def first_participants(purpose: Purpose, *, has_account: bool) -> tuple[Participant, ...]:
+    """Who is asked first. Account erasure: delivery (acts) and identity (contacts); audit waits
+    for delivery's list of acts, since each act is an audit subject of its own. Registry purge:
+    everyone at once (the subjects are known)."""
+    if purpose is Purpose.ACCOUNT_ERASURE:
+        return (Participant.DELIVERY, Participant.IDENTITY)
+    if purpose is Purpose.REGISTRY_PURGE:
+        parts = [Participant.CONSENT, Participant.AUDIT]
+        if has_account:
+            parts.append(Participant.IDENTITY)
+        return tuple(parts)
+    return ()
+
+
+def expected_participants(purpose: Purpose, *, has_account: bool) -> frozenset[Participant]:
+    """Every confirmation the erasure needs before it counts as complete."""
+    if purpose is Purpose.ACCOUNT_ERASURE:
+        return frozenset({Participant.DELIVERY, Participant.AUDIT, Participant.IDENTITY})
+    return frozenset(first_participants(purpose, has_account=has_account))
+
+
+def missing_participants(expected: Iterable[str], confirmed: Iterable[str]) -> list[Participant]:
+    """Expected participants whose confirmation is not in, in a stable order."""
+    done = set(confirmed)
+    return sorted((Participant(p) for p in expected if p not in done), key=lambda p: p.value)
+
+
+def audit_subjects(
+    account_id: str | None, declaration_id: str | None, act_ids: Iterable[str]
+) -> list[str]:
+    """The audit subjects whose payload keys an erasure shreds."""
+    subjects: list[str] = []
+    if account_id:
+        subjects.append(f"account:{account_id}")
+    if declaration_id:
+        subjects.append(f"declaration:{declaration_id}")
+    subjects.extend(f"act:{act_id}" for act_id in sorted(set(act_ids)))
+    return subjects
+
+
+def confirmation_deadline(started_at: datetime, timeout: timedelta) -> datetime:
+    return started_at + timeout

@@ -1,0 +1,414 @@
+"""Retention's use cases on a real SQLite store: schedules from events, the scheduler with
+replicas, the erasure protocol, holds, alerts and the signed certificate."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+
+from retention.certificate import verify_certificate
+from retention.service import CERTIFICATES, ERASURES, SCHEDULES
+from shared.contracts.consent import (
+    ConsentRevokedV1,
+    DeclarationPurgedV1,
+    DeclarationRegisteredV1,
+    PersonKind,
+)
+from shared.contracts.delivery import ActServedV1
+from shared.contracts.identity import (
+    AccountCreatedV1,
+    AccountRole,
+    AccountTerminatedV1,
+    TerminationReason,
+    TermsPublishedV1,
+)
+from shared.contracts.retention import (
+    AccountActsErasedV1,
+    AccountDeletedV1,
+    ContactDataPurgedV1,
+    ErasedAct,
+    SubjectKeysShreddedV1,
+)
+from shared.crypto import IntegrityError
+from tests.unit.retention.conftest import START, TIMEOUT, Harness
+from tests.unit.retention.test_pdf import parse_back
+
+EMAIL = "camille.durand@example.org"
+DUE = datetime(2031, 2, 28, 9, 0, tzinfo=UTC)
+SERVED = datetime(2030, 11, 4, 9, 30, tzinfo=UTC)
+
+
+def terminated(account: str = "acc-1", declaration: str = "decl-1") -> AccountTerminatedV1:
+    return AccountTerminatedV1(
+        account_id=account,
+        declaration_id=declaration,
+        terminated_at=START,
+        reason=TerminationReason.RECIPIENT_REQUEST,
+    )
+
+
+def served(act_id: str, account: str = "acc-1") -> ActServedV1:
+    return ActServedV1(
+        act_id=act_id,
+        declaration_id="decl-1",
+        recipient_account_id=account,
+        recipient_email=EMAIL,
+        act_nature="signification de jugement",
+        office_id="office-1",
+        office_name="Étude Martin",
+        served_at=SERVED,
+        portal_url="http://portal",
+        act_sha256=act_id.encode().hex().ljust(64, "0"),
+    )
+
+
+def erased(erasure_id: str, act_ids: list[str], at: datetime) -> AccountActsErasedV1:
+    return AccountActsErasedV1(
+        erasure_id=erasure_id,
+        account_id="acc-1",
+        acts=[
+            ErasedAct(
+                act_id=a,
+                sha256=a.encode().hex().ljust(64, "0"),
+                served_at=SERVED,
+                erased_at=at,
+                reply_ids=["reply-1"] if a == "act-1" else [],
+            )
+            for a in act_ids
+        ],
+        erased_at=at,
+    )
+
+
+async def known_account(h: Harness) -> None:
+    await h.deliver(
+        DeclarationRegisteredV1(
+            declaration_id="decl-1", person_kind=PersonKind.NATURAL, email=EMAIL
+        )
+    )
+    await h.deliver(
+        AccountCreatedV1(account_id="acc-1", role=AccountRole.RECIPIENT, declaration_id="decl-1")
+    )
+
+
+async def fire_account_erasure(h: Harness, acts: list[str]) -> str:
+    await known_account(h)
+    for act in acts:
+        await h.deliver(served(act))
+    await h.deliver(terminated())
+    h.clock.set(DUE)
+    report = await h.retention.run_due()
+    assert report.fired == 1
+    [request] = await h.payloads("retention.account-acts-erasure-requested.v1")
+    return str(request["erasure_id"])
+
+
+async def confirm_all(h: Harness, erasure_id: str, acts: list[str]) -> None:
+    now = h.clock.now()
+    await h.deliver(erased(erasure_id, acts, now))
+    await h.deliver(
+        SubjectKeysShreddedV1(erasure_id=erasure_id, subjects=["account:acc-1"], shredded_at=now)
+    )
+    await h.deliver(ContactDataPurgedV1(erasure_id=erasure_id, account_id="acc-1", purged_at=now))
+
+
+# --- schedules ------------------------------------------------------------------------------
+
+
+async def test_termination_schedules_erasure_two_months_later_clamped_to_february(
+    harness: Harness,
+) -> None:
+    await harness.deliver(terminated())
+    [row] = await harness.store.find(SCHEDULES)
+    assert row["purpose"] == "account_erasure"
+    assert row["subject"] == "account:acc-1"
+    assert row["due_at"] == "2031-02-28T09:00:00.000000Z"
+
+
+async def test_a_redelivered_event_and_a_replayed_copy_create_one_schedule(
+    harness: Harness,
+) -> None:
+    envelope = await harness.deliver(terminated())
+    await harness.redeliver(envelope)
+    await harness.deliver(terminated())  # same fact, new event id (a replay)
+    assert await harness.store.count(SCHEDULES) == 1
+
+
+async def test_revocation_schedules_the_registry_purge_five_years_later(
+    harness: Harness,
+) -> None:
+    revoked_at = datetime(2028, 2, 29, 11, 0, tzinfo=UTC)
+    await harness.deliver(
+        ConsentRevokedV1(declaration_id="decl-9", account_id="acc-9", revoked_at=revoked_at)
+    )
+    [row] = await harness.store.find(SCHEDULES)
+    assert (row["purpose"], row["subject"]) == ("registry_purge", "declaration:decl-9")
+    assert row["due_at"] == "2033-02-28T11:00:00.000000Z"
+
+
+async def test_terms_take_effect_at_their_date_and_identity_is_told(harness: Harness) -> None:
+    effective = START + timedelta(days=31)
+    await harness.deliver(
+        TermsPublishedV1(
+            terms_version=3, content_hash="abc", effective_at=effective, published_at=START
+        )
+    )
+    await harness.retention.run_due()
+    assert await harness.published("retention.terms-effective.v1") == []
+    harness.clock.set(effective)
+    await harness.retention.run_due()
+    [event] = await harness.published("retention.terms-effective.v1")
+    assert event.subject == "terms:v3"
+    assert event.payload["terms_version"] == 3
+
+
+# --- the scheduler -------------------------------------------------------------------------
+
+
+async def test_catch_up_fires_everything_due_while_down_in_due_order(harness: Harness) -> None:
+    # Seven schedules (more than two batches of three) due at different instants.
+    for day in (5, 1, 7, 3, 2, 6, 4):
+        await harness.deliver(
+            TermsPublishedV1(
+                terms_version=day,
+                content_hash="h",
+                effective_at=START + timedelta(days=day),
+                published_at=START,
+            )
+        )
+    harness.clock.set(START + timedelta(days=30))  # the service was down all this time
+    report = await harness.retention.run_due()
+    assert report.fired == 7
+    fired = [e.payload["terms_version"] for e in await harness.published()]
+    assert [v for v in fired if isinstance(v, int)] == [1, 2, 3, 4, 5, 6, 7]
+    assert (await harness.retention.run_due()).fired == 0
+
+
+async def test_two_replicas_never_fire_a_schedule_twice(harness: Harness) -> None:
+    for version in range(1, 11):
+        await harness.deliver(
+            TermsPublishedV1(
+                terms_version=version,
+                content_hash="h",
+                effective_at=START + timedelta(hours=version),
+                published_at=START,
+            )
+        )
+    harness.clock.set(START + timedelta(days=1))
+    other = harness.make_node()
+    first, second = await asyncio.gather(harness.retention.run_due(), other.retention.run_due())
+    assert first.fired + second.fired == 10
+    effective = await harness.published("retention.terms-effective.v1")
+    assert sorted(e.payload["terms_version"] for e in effective) == list(range(1, 11))
+
+
+async def test_a_stale_claim_loses_to_the_replica_that_fired_first(harness: Harness) -> None:
+    await harness.deliver(terminated())
+    harness.clock.set(DUE)
+    [row] = await harness.store.find(SCHEDULES)
+    other = harness.make_node()
+    assert (await other.retention.run_due()).fired == 1
+    # The first replica read the row before the other claimed it: its claim must fail.
+    assert await harness.retention._fire(row) is False
+    assert len(await harness.published("retention.account-acts-erasure-requested.v1")) == 1
+
+
+# --- the erasure protocol ------------------------------------------------------------------
+
+
+async def test_due_erasure_asks_delivery_and_identity_then_audit_with_every_act(
+    harness: Harness,
+) -> None:
+    erasure_id = await fire_account_erasure(harness, ["act-1", "act-2"])
+    assert len(await harness.published("retention.contact-data-purge-requested.v1")) == 1
+    assert await harness.published("retention.subject-keys-shred-requested.v1") == []
+    await harness.deliver(erased(erasure_id, ["act-1", "act-2"], harness.clock.now()))
+    [shred] = await harness.payloads("retention.subject-keys-shred-requested.v1")
+    assert shred["subjects"] == [
+        "account:acc-1",
+        "declaration:decl-1",
+        "act:act-1",
+        "act:act-2",
+    ]
+
+
+async def test_certificate_is_issued_once_every_confirmation_is_in(harness: Harness) -> None:
+    erasure_id = await fire_account_erasure(harness, ["act-1", "act-2"])
+    now = harness.clock.now()
+    await harness.deliver(erased(erasure_id, ["act-1", "act-2"], now))
+    await harness.deliver(
+        SubjectKeysShreddedV1(erasure_id=erasure_id, subjects=["account:acc-1"], shredded_at=now)
+    )
+    assert await harness.published("retention.erasure-certificate-issued.v1") == []
+    confirmation = await harness.deliver(
+        ContactDataPurgedV1(erasure_id=erasure_id, account_id="acc-1", purged_at=now)
+    )
+    await harness.redeliver(confirmation)  # a duplicate changes nothing
+    [issued] = await harness.published("retention.erasure-certificate-issued.v1")
+    assert issued.subject == "account:acc-1"
+    assert issued.payload["email"] == EMAIL  # captured before identity purged it
+    assert await harness.store.count(CERTIFICATES) == 1
+    erasure = await harness.store.get(ERASURES, erasure_id)
+    assert erasure is not None
+    assert erasure["state"] == "completed"
+    assert erasure["email"] is None
+    assert await harness.store.get("contacts", "account:acc-1") is None
+
+
+async def test_certificate_lists_what_was_erased_and_verifies_with_the_platform_key(
+    harness: Harness,
+) -> None:
+    erasure_id = await fire_account_erasure(harness, ["act-1", "act-2"])
+    await confirm_all(harness, erasure_id, ["act-1", "act-2"])
+    [issued] = await harness.published("retention.erasure-certificate-issued.v1")
+    token = str(issued.payload["download_url"]).rsplit("/", 1)[1].removesuffix(".pdf")
+    certificate_id = str(issued.payload["certificate_id"])
+    signed = await harness.retention.read_certificate(certificate_id, token, "json")
+    pdf = await harness.retention.read_certificate(certificate_id, token, "pdf")
+    document = verify_certificate(signed, harness.signer.published, pdf)
+    assert [a["act_id"] for a in document["acts"]] == ["act-1", "act-2"]
+    act = document["acts"][0]
+    assert set(act) == {"act_id", "sha256", "served_at", "erased_at", "reply_ids"}
+    assert act["served_at"] == "2030-11-04T09:30:00Z"
+    assert {s["participant"] for s in document["steps"]} == {"delivery", "audit", "identity"}
+    assert EMAIL not in signed.decode()
+    twin = json.loads(signed)
+    assert twin["fingerprint"] == issued.payload["fingerprint"]
+    assert twin["signature"]["kid"] == harness.signer.active.key_id == issued.payload["key_id"]
+    # The PDF is well formed and French.
+    parse_back(pdf)
+    assert "Certificat d'effacement".encode("cp1252") in pdf
+    assert "Effacé le".encode("cp1252") in pdf
+    # Stored encrypted: neither file is in S3 in clear.
+    assert all(b"act-1" not in blob for blob in harness.objects.objects.values())
+
+
+async def test_a_tampered_certificate_does_not_verify(harness: Harness) -> None:
+    erasure_id = await fire_account_erasure(harness, ["act-1"])
+    await confirm_all(harness, erasure_id, ["act-1"])
+    [issued] = await harness.published("retention.erasure-certificate-issued.v1")
+    token = str(issued.payload["download_url"]).rsplit("/", 1)[1].removesuffix(".pdf")
+    signed = await harness.retention.read_certificate(
+        str(issued.payload["certificate_id"]), token, "json"
+    )
+    twin = json.loads(signed)
+    twin["certificate"]["acts"] = []
+    tampered = json.dumps(twin).encode()
+    try:
+        verify_certificate(tampered, harness.signer.published)
+    except IntegrityError:
+        pass
+    else:
+        raise AssertionError("a certificate with a removed act verified")
+
+
+async def test_a_wrong_download_token_finds_nothing(harness: Harness) -> None:
+    erasure_id = await fire_account_erasure(harness, ["act-1"])
+    await confirm_all(harness, erasure_id, ["act-1"])
+    [issued] = await harness.published("retention.erasure-certificate-issued.v1")
+    try:
+        await harness.retention.read_certificate(
+            str(issued.payload["certificate_id"]), "guess", "pdf"
+        )
+    except LookupError:
+        return
+    raise AssertionError("a guessed token opened the certificate")
+
+
+async def test_a_served_act_missing_from_delivery_list_raises_an_alert_not_a_certificate(
+    harness: Harness,
+) -> None:
+    erasure_id = await fire_account_erasure(harness, ["act-1", "act-2"])
+    await confirm_all(harness, erasure_id, ["act-1"])
+    assert await harness.published("retention.erasure-certificate-issued.v1") == []
+    [overdue] = await harness.payloads("retention.erasure-overdue.v1")
+    assert "missing" in overdue["reason"]
+    assert harness.retention.alerts_raised == 1
+
+
+async def test_missing_confirmations_past_the_timeout_raise_one_alert(
+    harness: Harness, caplog: object
+) -> None:
+    erasure_id = await fire_account_erasure(harness, ["act-1"])
+    await harness.deliver(erased(erasure_id, ["act-1"], harness.clock.now()))
+    harness.clock.advance(TIMEOUT - timedelta(seconds=1))
+    assert await harness.retention.check_overdue() == 0
+    harness.clock.advance(timedelta(seconds=1))
+    assert await harness.retention.check_overdue() == 1
+    assert await harness.retention.check_overdue() == 0  # once, not at every pass
+    [overdue] = await harness.payloads("retention.erasure-overdue.v1")
+    assert overdue["missing"] == ["audit", "identity"]
+    assert harness.retention.alerts_raised == 1
+    # Late confirmations still complete the erasure.
+    now = harness.clock.now()
+    await harness.deliver(
+        SubjectKeysShreddedV1(erasure_id=erasure_id, subjects=[], shredded_at=now)
+    )
+    await harness.deliver(
+        ContactDataPurgedV1(erasure_id=erasure_id, account_id="acc-1", purged_at=now)
+    )
+    assert len(await harness.published("retention.erasure-certificate-issued.v1")) == 1
+
+
+async def test_registry_purge_asks_consent_identity_and_audit_and_completes(
+    harness: Harness,
+) -> None:
+    await known_account(harness)
+    await harness.deliver(
+        ConsentRevokedV1(declaration_id="decl-1", account_id="acc-1", revoked_at=START)
+    )
+    harness.clock.set(START + timedelta(days=5 * 366))
+    assert (await harness.retention.run_due()).fired == 1
+    [purge] = await harness.payloads("retention.declaration-purge-requested.v1")
+    [deletion] = await harness.payloads("retention.account-deletion-requested.v1")
+    [shred] = await harness.payloads("retention.subject-keys-shred-requested.v1")
+    assert shred["subjects"] == ["account:acc-1", "declaration:decl-1"]
+    erasure_id = str(purge["erasure_id"])
+    now = harness.clock.now()
+    await harness.deliver(DeclarationPurgedV1(declaration_id="decl-1", purged_at=now, proofs=[]))
+    await harness.deliver(
+        AccountDeletedV1(erasure_id=erasure_id, account_id="acc-1", deleted_at=now)
+    )
+    assert await harness.published("retention.registry-purge-completed.v1") == []
+    await harness.deliver(
+        SubjectKeysShreddedV1(erasure_id=erasure_id, subjects=shred["subjects"], shredded_at=now)
+    )
+    [done] = await harness.payloads("retention.registry-purge-completed.v1")
+    assert done["declaration_id"] == "decl-1"
+    assert deletion["account_id"] == "acc-1"
+    assert await harness.store.get("contacts", "declaration:decl-1") is None
+
+
+# --- legal holds ---------------------------------------------------------------------------
+
+
+async def test_a_hold_suspends_a_due_erasure_and_lifting_it_resumes(harness: Harness) -> None:
+    await harness.deliver(terminated())
+    assert await harness.retention.place_hold("account:acc-1", "TJ Paris RG 31/0042", "op-1")
+    harness.clock.set(DUE + timedelta(days=10))
+    assert (await harness.retention.run_due()).fired == 0
+    assert await harness.published("retention.account-acts-erasure-requested.v1") == []
+    await harness.retention.lift_hold("account:acc-1", "op-1")
+    assert (await harness.retention.run_due()).fired == 1
+    placed = await harness.payloads("retention.hold-placed.v1")
+    lifted = await harness.payloads("retention.hold-lifted.v1")
+    assert placed[0]["reference"] == "TJ Paris RG 31/0042"
+    assert lifted[0]["lifted_by"] == "op-1"
+
+
+async def test_a_hold_on_the_declaration_also_holds_the_account_erasure(
+    harness: Harness,
+) -> None:
+    await harness.retention.place_hold("declaration:decl-1", "réquisition 12", "op-1")
+    await harness.deliver(terminated())  # scheduled while the hold exists
+    harness.clock.set(DUE)
+    assert (await harness.retention.run_due()).fired == 0
+    await harness.retention.lift_hold("declaration:decl-1", "op-1")
+    assert (await harness.retention.run_due()).fired == 1
+
+
+async def test_placing_a_hold_twice_is_journaled_once(harness: Harness) -> None:
+    assert await harness.retention.place_hold("account:acc-1", "ref", "op-1")
+    assert not await harness.retention.place_hold("account:acc-1", "ref", "op-1")
+    assert len(await harness.published("retention.hold-placed.v1")) == 1
