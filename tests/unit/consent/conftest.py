@@ -89,7 +89,7 @@ class Harness:
 
 def build(store: DocumentStore, clock: ManualClock, tmp_path: Path) -> Harness:
     objects = MemoryObjects()
-    vault = ProofVault(objects, KeyRing(LocalKeyFile(tmp_path / "kek.json", clock)), store)
+    vault = ProofVault(objects, KeyRing(LocalKeyFile(tmp_path / "kek.json", clock)), store, clock)
     outbox = Outbox(store, clock)
 
     def envelope(

@@ -17,9 +17,10 @@ from delivery.api import delivery_router
 from delivery.consumers import notifications_subscription, parties_subscription
 from delivery.evidence import EvidenceSigner
 from delivery.parties import OfficeDirectory
+from delivery.replies import ReplyDesk
 from delivery.service import INDEXES, Gateway, Limits
 from delivery.settings import OfficeProfile
-from delivery.vault import Vault
+from delivery.vault import act_vault, reply_vault
 from shared.auth import install_token_verifier
 from shared.clock import ManualClock
 from shared.contracts.consent import (
@@ -32,15 +33,18 @@ from shared.contracts.consent import (
 from shared.contracts.envelope import Envelope, EventPayload, new_envelope
 from shared.crypto import KeyRing, LocalKeyFile, load_or_create_signing_ring
 from shared.legal_calendar import Territory
+from shared.malware import MalwareScanner, NoScanner
 from shared.messaging.inbox import INBOX_INDEXES, Inbox
 from shared.messaging.outbox import OUTBOX, Outbox, OutboxRelay
 from shared.problems import install_problem_handlers
 from shared.store.port import DocumentStore
+from shared.vault import EncryptedObjects
 from tests.unit.delivery.support import MemoryObjects, Tokens, metadata, multipart, pdf
 
 # Tuesday 8 April 2031, 10:00 in Paris (08:00 UTC).
 START = datetime(2031, 4, 8, 8, 0, tzinfo=UTC)
 MAX_ACT = 256 * 1024
+MAX_REPLY = 128 * 1024
 ACT = pdf(3000)
 
 
@@ -49,12 +53,13 @@ class Harness:
     store: DocumentStore
     clock: ManualClock
     objects: MemoryObjects
-    vault: Vault
+    vault: EncryptedObjects
     outbox: Outbox
     gateway: Gateway
     signer: EvidenceSigner
     tokens: Tokens
     client: httpx.AsyncClient
+    replies: ReplyDesk
 
     def event(self, payload: EventPayload, subject: str = "declaration:x") -> Envelope:
         return new_envelope(payload, subject=subject, actor="service:consent", clock=self.clock)
@@ -146,8 +151,8 @@ class Harness:
 
 def build_gateway(
     store: DocumentStore, clock: ManualClock, tmp_path: Path, objects: MemoryObjects
-) -> tuple[Gateway, Vault, Outbox, EvidenceSigner]:
-    vault = Vault(objects, KeyRing(LocalKeyFile(tmp_path / "kek.json", clock)), store, clock)
+) -> tuple[Gateway, EncryptedObjects, Outbox, EvidenceSigner]:
+    vault = act_vault(objects, KeyRing(LocalKeyFile(tmp_path / "kek.json", clock)), store, clock)
     outbox = Outbox(store, clock)
     signer = EvidenceSigner(
         load_or_create_signing_ring(tmp_path / "signing.json", "test-evidence", clock)
@@ -180,7 +185,38 @@ def build_gateway(
     return gateway, vault, outbox, signer
 
 
-def build_app(gateway: Gateway, store: DocumentStore, tokens: Tokens) -> FastAPI:
+def build_replies(
+    gateway: Gateway,
+    objects: MemoryObjects,
+    tmp_path: Path,
+    scanner: MalwareScanner | None = None,
+) -> ReplyDesk:
+    clock = gateway.clock
+    assert isinstance(clock, ManualClock)
+    vault = reply_vault(
+        objects, KeyRing(LocalKeyFile(tmp_path / "kek.json", clock)), gateway.store, clock
+    )
+
+    def envelope(payload: EventPayload, *, subject: str, actor: str | None = None) -> Envelope:
+        return new_envelope(
+            payload, subject=subject, actor=actor or "service:delivery", clock=clock
+        )
+
+    return ReplyDesk(
+        gateway.store,
+        gateway.outbox,
+        clock,
+        vault,
+        gateway.signer,
+        envelope,
+        scanner or NoScanner(),
+        max_reply_bytes=MAX_REPLY,
+    )
+
+
+def build_app(
+    gateway: Gateway, store: DocumentStore, tokens: Tokens, replies: ReplyDesk
+) -> FastAPI:
     offices = OfficeDirectory(
         {
             "etude-1": OfficeProfile(name="Étude Martin", email="etude1@example.org"),
@@ -193,7 +229,7 @@ def build_app(gateway: Gateway, store: DocumentStore, tokens: Tokens) -> FastAPI
     app = FastAPI()
     install_problem_handlers(app)
     install_token_verifier(app, tokens.verifier())
-    app.include_router(delivery_router(gateway, offices, MAX_ACT + 64 * 1024 + 8192))
+    app.include_router(delivery_router(gateway, offices, MAX_ACT + 64 * 1024 + 8192, replies))
     return app
 
 
@@ -210,11 +246,12 @@ async def harness(
     objects = MemoryObjects()
     gateway, vault, outbox, signer = build_gateway(sqlite_store, clock, tmp_path, objects)
     tokens = Tokens(clock)
-    app = build_app(gateway, sqlite_store, tokens)
+    replies = build_replies(gateway, objects, tmp_path)
+    app = build_app(gateway, sqlite_store, tokens, replies)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://delivery") as client:
         harness = Harness(
-            sqlite_store, clock, objects, vault, outbox, gateway, signer, tokens, client
+            sqlite_store, clock, objects, vault, outbox, gateway, signer, tokens, client, replies
         )
         await harness.consent()
         yield harness

@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 from datetime import date, timedelta
 
 from delivery.service import IDEMPOTENCY
-from delivery.vault import ACT_KEYS, PENDING_OBJECTS, object_key
+from delivery.vault import ACT_KEYS, object_key
 from shared.contracts.consent import ActNature
+from shared.vault import PENDING_OBJECTS
 from tests.unit.delivery.conftest import ACT, MAX_ACT, Harness
 from tests.unit.delivery.support import PNG, metadata, multipart, pdf
 

@@ -25,7 +25,6 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from consent.domain import DeclarationError, luhn_valid
 from consent.intake import BodyTooLargeError, Limits, SubmissionError, receive
-from consent.proofs import ProofTooLargeError
 from consent.service import (
     Consulter,
     DeclarationNotFoundError,
@@ -40,6 +39,7 @@ from shared.auth import Principal, current_principal, require_role, require_scop
 from shared.clock import Clock
 from shared.contracts.consent import ConsulterRole, RestrictionKind
 from shared.problems import VALIDATION_PROBLEM_TYPE, Problem, problem_type
+from shared.vault import TooLargeError
 
 OFFICE_ROLE: Final = "office"
 RECIPIENT_ROLE: Final = "recipient"
@@ -154,7 +154,7 @@ def consent_router(registry: Registry, clock: Clock, limits: Limits) -> APIRoute
                 clock=clock,
                 limits=limits,
             )
-        except (BodyTooLargeError, ProofTooLargeError) as error:
+        except (BodyTooLargeError, TooLargeError) as error:
             raise _too_large(error.limit) from None
         except SubmissionError as error:
             raise _invalid(error.message, error.errors) from None

@@ -18,6 +18,9 @@ from shared.clock import Clock
 from shared.crypto import KeyRing, LocalKeyFile
 from shared.runtime import ServiceRuntime
 
+ORPHAN_GRACE = timedelta(hours=1)
+ORPHAN_SWEEP_INTERVAL = timedelta(minutes=10)
+
 
 def create_app(
     settings: Settings | None = None,
@@ -30,7 +33,10 @@ def create_app(
     runtime = ServiceRuntime(settings, clock=clock, indexes=INDEXES, span_exporter=span_exporter)
     assert runtime.objects is not None  # consent's settings include the object store's
     vault = ProofVault(
-        runtime.objects, KeyRing(LocalKeyFile(settings.kek_file, runtime.clock)), runtime.store
+        runtime.objects,
+        KeyRing(LocalKeyFile(settings.kek_file, runtime.clock)),
+        runtime.store,
+        runtime.clock,
     )
     registry = Registry(
         runtime.store,
@@ -55,6 +61,12 @@ def create_app(
         timedelta(seconds=settings.expiry_interval_seconds),
         registry.expire_due_job,
     )
+
+    async def sweep_orphans() -> None:
+        await vault.sweep(ORPHAN_GRACE)
+
+    # Proof uploads whose declaration never committed (a crash mid-request) are removed.
+    runtime.every("consent-orphan-proofs", ORPHAN_SWEEP_INTERVAL, sweep_orphans)
     app = runtime.create_app(
         title="Consent: the national registry of declarations",
         routers=[consent_router(registry, runtime.clock, limits)],

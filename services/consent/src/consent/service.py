@@ -78,6 +78,7 @@ from shared.store.port import (
     from_iso,
     to_iso,
 )
+from shared.vault import PENDING_INDEX
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,7 @@ INDEXES: Final = (
     Index(PROOFS, ("declaration_id",)),
     Index(CONSULTATIONS, ("declaration_id",)),
     Index(RESTRICTIONS, ("declaration_id",)),
+    PENDING_INDEX,
 )
 EXPIRY_BATCH: Final = 500
 

@@ -5,6 +5,8 @@
 | `POST /v1/acts` | an office client with `acts:write` (role `office`, an `office_id` claim) |
 | `GET /v1/acts`, `/v1/acts/{id}`, `/v1/acts/{id}/evidence` | that office (`acts:read`/`write`) |
 | `GET /v1/inbox…` | the recipient (role `recipient`, `acts:read`; a terminated account keeps it) |
+| `POST /v1/inbox/{id}/replies` | the recipient with `acts:reply` (a terminated account lacks it) |
+| `GET /v1/acts/{id}/replies`, `…/replies/{reply_id}/content` | the act's office |
 | `GET /v1/evidence/keys` | anyone: the public keys that verify evidence offline |
 
 An act of another office or another recipient is answered 404, as one that does not exist.
@@ -13,6 +15,11 @@ An act of another office or another recipient is answered 404, as one that does 
 (JSON, see `ActMetadata`), optionally `judge_leave` (the judge's leave, a PDF), then `document`
 (the act, a PDF). Consent and the window are checked before the document is read; the first
 byte over a limit stops the upload (413).
+
+`POST /v1/inbox/{id}/replies` takes either `multipart/form-data` with one file part (`file`) or
+the file itself as the body (any other content type; `X-Filename` may name it). The format is
+decided by content (PDF, JPEG, PNG); the file is scanned for malware when clamd is configured:
+an infected file is refused (422 `reply-infected`) and journaled, never kept.
 """
 
 from __future__ import annotations
@@ -27,7 +34,13 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from delivery.domain import ContentError
 from delivery.parties import OfficeDirectory
+from delivery.replies import (
+    ReplyDesk,
+    ReplyInfectedError,
+    ReplyNotScannableError,
+)
 from delivery.service import (
     ActNotFoundError,
     ActStatus,
@@ -38,12 +51,13 @@ from delivery.service import (
     SubmissionError,
     WindowClosedError,
 )
-from delivery.vault import TooLargeError
 from shared.auth import Principal, current_principal, require_role, require_scopes
+from shared.malware import ScannerUnavailableError
 from shared.multipart import MultipartError, MultipartReader, boundary_of
 from shared.objects import ObjectStoreError
 from shared.problems import VALIDATION_PROBLEM_TYPE, Problem, problem_type
 from shared.store.port import StoreUnavailableError, to_iso
+from shared.vault import TooLargeError
 
 OFFICE_ROLE: Final = "office"
 RECIPIENT_ROLE: Final = "recipient"
@@ -51,6 +65,7 @@ _IDEMPOTENCY_KEY: Final = re.compile(r"^[\x21-\x7e]{1,200}$")
 
 office_writer = require_scopes("acts:write")
 recipient_reader = require_scopes("acts:read")
+recipient_replier = require_scopes("acts:reply")
 recipient_role = require_role(RECIPIENT_ROLE)
 
 
@@ -72,6 +87,13 @@ async def office_reader(principal: Annotated[Principal, Depends(current_principa
 
 async def recipient(
     principal: Annotated[Principal, Depends(recipient_reader)],
+    _role: Annotated[Principal, Depends(recipient_role)],
+) -> Principal:
+    return principal
+
+
+async def replier(
+    principal: Annotated[Principal, Depends(recipient_replier)],
     _role: Annotated[Principal, Depends(recipient_role)],
 ) -> Principal:
     return principal
@@ -133,8 +155,29 @@ def _decode_cursor(cursor: str) -> str:
         ) from None
 
 
+async def _reply_body(request: Request, limit: int) -> tuple[AsyncIterator[bytes], str | None]:
+    """The reply file's bytes and name, from a multipart form's first file part or the body."""
+    body = _counted(request.stream(), limit + 64 * 1024)
+    content_type = request.headers.get("content-type") or ""
+    if not content_type.lower().startswith("multipart/"):
+        return body, request.headers.get("x-filename")
+    try:
+        reader = MultipartReader(body, boundary_of(content_type))
+        while (part := await reader.next_part()) is not None:
+            if part.filename is not None:
+                return reader.chunks(), part.filename
+            async for _chunk in reader.chunks():
+                pass  # a form field beside the file: not used
+    except MultipartError as error:
+        raise Problem(422, "Invalid upload", str(error), type=VALIDATION_PROBLEM_TYPE) from None
+    raise Problem(422, "Invalid upload", "no file part", type=VALIDATION_PROBLEM_TYPE)
+
+
 def delivery_router(
-    gateway: Gateway, offices: OfficeDirectory, max_request_bytes: int
+    gateway: Gateway,
+    offices: OfficeDirectory,
+    max_request_bytes: int,
+    replies: ReplyDesk,
 ) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["delivery"])
 
@@ -348,6 +391,91 @@ def delivery_router(
         except ActNotFoundError:
             raise _not_found() from None
         return await gateway.evidence_set(act)
+
+    @router.post("/inbox/{act_id}/replies", status_code=201)
+    async def reply(
+        act_id: str, request: Request, principal: Annotated[Principal, Depends(replier)]
+    ) -> JSONResponse:
+        """Answer an act with a PDF, JPEG or PNG file (scanned for malware when configured)."""
+        declared = request.headers.get("content-length")
+        limit = replies.max_reply_bytes
+        if declared is not None and declared.isdigit() and int(declared) > limit + 64 * 1024:
+            raise _too_large(limit)
+        try:
+            act = await gateway.recipient_act(principal.subject, act_id)
+            chunks, filename = await _reply_body(request, limit)
+            kept = await replies.receive(act, chunks, filename)
+        except ActNotFoundError:
+            raise _not_found() from None
+        except (TooLargeError, BodyTooLargeError):
+            raise _too_large(limit) from None
+        except ContentError as error:
+            raise Problem(
+                422,
+                "File refused",
+                error.detail,
+                type=problem_type(error.problem.value.replace("document-", "reply-")),
+            ) from None
+        except MultipartError as error:
+            raise Problem(422, "Invalid upload", str(error), type=VALIDATION_PROBLEM_TYPE) from None
+        except ReplyInfectedError as error:
+            raise Problem(
+                422,
+                "File refused",
+                "the file contains malware and was not kept",
+                type=problem_type("reply-infected"),
+                extra={"signature": error.verdict.signature},
+            ) from None
+        except ReplyNotScannableError as error:
+            if error.verdict.outcome.value == "too_large":
+                raise _too_large(error.verdict.bytes_sent) from None
+            raise _unavailable("malware scanner") from None
+        except ScannerUnavailableError:
+            raise _unavailable("malware scanner") from None
+        except ObjectStoreError:
+            raise _unavailable("object store") from None
+        return JSONResponse(
+            kept,
+            status_code=201,
+            headers={"Location": f"/v1/inbox/{act_id}/replies/{kept['id']}"},
+        )
+
+    @router.get("/acts/{act_id}/replies")
+    async def act_replies(
+        act_id: str, principal: Annotated[Principal, Depends(office_reader)]
+    ) -> dict[str, Any]:
+        assert principal.office_id is not None
+        try:
+            act = await gateway.office_act(principal.office_id, act_id)
+        except ActNotFoundError:
+            raise _not_found() from None
+        return {"items": await replies.of_act(act)}
+
+    @router.get("/acts/{act_id}/replies/{reply_id}/content", response_model=None)
+    async def reply_content(
+        act_id: str, reply_id: str, principal: Annotated[Principal, Depends(office_reader)]
+    ) -> StreamingResponse:
+        assert principal.office_id is not None
+        try:
+            act = await gateway.office_act(principal.office_id, act_id)
+            found, chunks = await replies.open(act, reply_id)
+        except LookupError:  # no such act or reply, or its key is gone
+            raise _not_found() from None
+        except ObjectStoreError:
+            raise _unavailable("object store") from None
+        extension = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+        name = f"reponse-{found['_id']}.{extension.get(found['media_type'], 'bin')}"
+        return StreamingResponse(
+            chunks,
+            media_type=found["media_type"],
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}"',
+                "Content-Length": str(found["size"]),
+                "X-Content-SHA256": found["sha256"],
+                "Cache-Control": "no-store",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
 
     @router.get("/evidence/keys")
     async def evidence_keys() -> dict[str, Any]:

@@ -84,6 +84,7 @@ class ContentProblem(StrEnum):
     EMPTY = "document-empty"
     NOT_PDF = "document-not-pdf"
     CORRUPTED = "document-corrupted"
+    UNSUPPORTED_TYPE = "document-unsupported-type"
 
 
 class ContentError(ValueError):
@@ -174,6 +175,80 @@ class PdfInspector:
             raise ContentError(
                 ContentProblem.CORRUPTED, "the PDF's cross-reference offset is wrong"
             )
+
+
+class ReplyMediaType(StrEnum):
+    PDF = "application/pdf"
+    JPEG = "image/jpeg"
+    PNG = "image/png"
+
+
+_JPEG_MAGIC: Final = b"\xff\xd8\xff"
+_PNG_MAGIC: Final = b"\x89PNG\r\n\x1a\n"
+_PNG_END: Final = b"IEND\xaeB`\x82"
+_JPEG_END: Final = b"\xff\xd9"
+_SNIFF_BYTES: Final = 8
+
+
+class ReplyInspector:
+    """A reply's format decided by its first bytes, never its name: a PDF (then checked as
+    strictly as an act, by `PdfInspector`), a JPEG (SOI marker … EOI marker) or a PNG
+    (signature … IEND chunk). Holds a few head bytes and a small tail, whatever the size."""
+
+    def __init__(self) -> None:
+        self._head = bytearray()
+        self._held: list[bytes] = []
+        self._tail = b""
+        self._pdf = PdfInspector()
+        self.media_type: ReplyMediaType | None = None
+        self.size = 0
+
+    def feed(self, chunk: bytes) -> None:
+        if not chunk:
+            return
+        self.size += len(chunk)
+        self._tail = (self._tail + chunk)[-TRAILER_WINDOW:]
+        if self.media_type is None:
+            self._head += chunk[: _SNIFF_BYTES - len(self._head)]
+            self._held.append(chunk)
+            if len(self._head) < _SNIFF_BYTES:
+                return
+            self._decide()
+            held, self._held = self._held, []
+            if self.media_type is ReplyMediaType.PDF:
+                for piece in held:
+                    self._pdf.feed(piece)
+            return
+        if self.media_type is ReplyMediaType.PDF:
+            self._pdf.feed(chunk)
+
+    def _decide(self) -> None:
+        head = bytes(self._head)
+        if head.startswith(b"%PDF-"):
+            self.media_type = ReplyMediaType.PDF
+        elif head.startswith(_JPEG_MAGIC):
+            self.media_type = ReplyMediaType.JPEG
+        elif head.startswith(_PNG_MAGIC):
+            self.media_type = ReplyMediaType.PNG
+        else:
+            raise ContentError(
+                ContentProblem.UNSUPPORTED_TYPE, "a reply is a PDF, a JPEG or a PNG file"
+            )
+
+    def finish(self) -> ReplyMediaType:
+        """The media type, or `ContentError` unless the whole file was a complete one."""
+        if self.size == 0:
+            raise ContentError(ContentProblem.EMPTY, "the file is empty")
+        if self.media_type is None:
+            self._decide()
+        if self.media_type is ReplyMediaType.PDF:
+            self._pdf.finish()
+        elif self.media_type is ReplyMediaType.JPEG and _JPEG_END not in self._tail[-64:]:
+            raise ContentError(ContentProblem.CORRUPTED, "the JPEG is truncated")
+        elif self.media_type is ReplyMediaType.PNG and _PNG_END not in self._tail[-64:]:
+            raise ContentError(ContentProblem.CORRUPTED, "the PNG is truncated")
+        assert self.media_type is not None
+        return self.media_type
 
 
 # -- consent ----------------------------------------------------------------------------------

@@ -25,6 +25,9 @@ from shared.store.port import Transaction, to_iso
 EVIDENCE: Final = "evidence"
 SET_FORMAT: Final = "securact-ng/evidence-set/v1"
 RECORD_FORMAT: Final = "securact-ng/evidence/v1"
+RECEIPT_FIELDS: Final = frozenset({"journal_index", "receipt", "receipt_reason"})
+"""Added to each record in a set, after the record was signed: covered by the set's signature
+only (a receipt verifies on its own, against the audit journal's checkpoint key)."""
 ALGORITHM: Final = "Ed25519"
 
 
@@ -124,7 +127,12 @@ class EvidenceVerificationError(ValueError):
     """A saved evidence set does not verify; the message says which part."""
 
 
-def _check_signature(document: Mapping[str, Any], key: VerifierKey, what: str) -> None:
+def _check_signature(
+    document: Mapping[str, Any],
+    key: VerifierKey,
+    what: str,
+    unsigned: frozenset[str] = frozenset(),
+) -> None:
     signature = document.get("signature")
     if not isinstance(signature, Mapping):
         raise EvidenceVerificationError(f"{what}: no signature")
@@ -136,7 +144,7 @@ def _check_signature(document: Mapping[str, Any], key: VerifierKey, what: str) -
         raw = base64.b64decode(str(signature.get("value", "")), validate=True)
     except (binascii.Error, ValueError):
         raise EvidenceVerificationError(f"{what}: malformed signature") from None
-    body = {k: v for k, v in document.items() if k != "signature"}
+    body = {k: v for k, v in document.items() if k != "signature" and k not in unsigned}
     if not key.verify(canonical(body), raw):
         raise EvidenceVerificationError(f"{what}: signature does not verify")
 
@@ -167,7 +175,7 @@ def verify_evidence_set(document: Mapping[str, Any], keys: Sequence[VerifierKey]
         what = f"evidence #{index + 1}"
         if not isinstance(record, Mapping):
             raise EvidenceVerificationError(f"{what}: not an object")
-        _check_signature(record, key_for(record, what), what)
+        _check_signature(record, key_for(record, what), what, RECEIPT_FIELDS)
         if record.get("act_id") != document.get("act_id"):
             raise EvidenceVerificationError(f"{what}: about another act")
         sha = record.get("act_sha256")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
 from fastapi import FastAPI
 from opentelemetry.sdk.trace.export import SpanExporter
 
@@ -16,16 +17,20 @@ from delivery.consumers import (
 )
 from delivery.evidence import EvidenceSigner
 from delivery.parties import OfficeDirectory
+from delivery.receipts import AuditReceipts
+from delivery.replies import ReplyDesk
 from delivery.service import INDEXES, Gateway, Limits
 from delivery.settings import Settings
-from delivery.vault import Vault
+from delivery.vault import act_vault, reply_vault
 from shared.auth import TokenVerifier, install_token_verifier
 from shared.clock import Clock
 from shared.crypto import KeyRing, LocalKeyFile, load_or_create_signing_ring
+from shared.malware import MalwareScanner, scanner_from_url
 from shared.objects import ObjectStore
 from shared.runtime import ServiceRuntime
 
 EVIDENCE_KEY_NAME = "securact-evidence"
+AUDIT_TIMEOUT = httpx.Timeout(3.0, connect=1.0)
 
 
 def create_app(
@@ -35,21 +40,25 @@ def create_app(
     span_exporter: SpanExporter | None = None,
     token_verifier: TokenVerifier | None = None,
     objects: ObjectStore | None = None,
+    scanner: MalwareScanner | None = None,
+    audit_http: httpx.AsyncClient | None = None,
 ) -> FastAPI:
+    """The delivery app. `audit_http` (audit's API, base URL set) defaults to a client of
+    `settings.audit_url`; tests inject one over an in-process audit app."""
     settings = settings or Settings()
     runtime = ServiceRuntime(settings, clock=clock, indexes=INDEXES, span_exporter=span_exporter)
     if objects is not None:
         runtime.objects = objects
     assert runtime.objects is not None  # delivery's settings include the object store's
-    vault = Vault(
-        runtime.objects,
-        KeyRing(LocalKeyFile(settings.kek_file, runtime.clock)),
-        runtime.store,
-        runtime.clock,
-    )
+    keys = KeyRing(LocalKeyFile(settings.kek_file, runtime.clock))
+    vault = act_vault(runtime.objects, keys, runtime.store, runtime.clock)
+    replies_vault = reply_vault(runtime.objects, keys, runtime.store, runtime.clock)
     signer = EvidenceSigner(
         load_or_create_signing_ring(settings.signing_key_file, EVIDENCE_KEY_NAME, runtime.clock)
     )
+    if audit_http is None:
+        audit_http = httpx.AsyncClient(base_url=settings.audit_url, timeout=AUDIT_TIMEOUT)
+        runtime.on_shutdown(audit_http.aclose)
     gateway = Gateway(
         runtime.store,
         runtime.outbox,
@@ -65,6 +74,17 @@ def create_app(
         service_zones=settings.service_zones,
         portal_url=settings.portal_url,
         idempotency_retention=timedelta(hours=settings.idempotency_retention_hours),
+        receipts=AuditReceipts(audit_http),
+    )
+    replies = ReplyDesk(
+        runtime.store,
+        runtime.outbox,
+        runtime.clock,
+        replies_vault,
+        signer,
+        runtime.envelope,
+        scanner or scanner_from_url(settings.clamd_url),
+        max_reply_bytes=settings.max_reply_bytes,
     )
     offices = OfficeDirectory(
         settings.offices,
@@ -83,6 +103,7 @@ def create_app(
 
     async def sweep() -> None:
         await vault.sweep(timedelta(seconds=settings.orphan_grace_seconds))
+        await replies_vault.sweep(timedelta(seconds=settings.orphan_grace_seconds))
         await gateway.forget_idempotency_keys()
 
     # Each job runs at start (catching up after downtime), then every interval; replicas may
@@ -98,10 +119,11 @@ def create_app(
     )
     app = runtime.create_app(
         title="Delivery gateway: serving acts",
-        routers=[delivery_router(gateway, offices, settings.max_request_bytes)],
+        routers=[delivery_router(gateway, offices, settings.max_request_bytes, replies)],
     )
     if token_verifier is not None:
         install_token_verifier(app, token_verifier)
     app.state.gateway = gateway
     app.state.vault = vault
+    app.state.replies = replies
     return app

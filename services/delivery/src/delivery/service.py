@@ -32,7 +32,8 @@ from delivery.domain import (
 )
 from delivery.evidence import EVIDENCE, EvidenceSigner, EvidenceType
 from delivery.parties import ACTS, DECLARATIONS, NOTIFICATIONS, Office
-from delivery.vault import StoredObject, TooLargeError, Vault
+from delivery.receipts import Receipt, ReceiptReason, ReceiptSource
+from delivery.vault import ACT_KEYS
 from shared.clock import Clock
 from shared.contracts.consent import ActNature
 from shared.contracts.delivery import (
@@ -60,6 +61,7 @@ from shared.store.port import (
     from_iso,
     to_iso,
 )
+from shared.vault import PENDING_INDEX, EncryptedObjects, StoredObject, TooLargeError
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +80,7 @@ INDEXES: Final = (
     Index(NOTIFICATIONS, ("act_id",)),
     Index(REPLIES, ("act_id",)),
     Index(IDEMPOTENCY, ("created_at",)),
-    Index("pending_objects", ("since",)),
+    PENDING_INDEX,
 )
 
 
@@ -214,7 +216,7 @@ class Gateway:
         store: DocumentStore,
         outbox: Outbox,
         clock: Clock,
-        vault: Vault,
+        vault: EncryptedObjects,
         signer: EvidenceSigner,
         envelope: EnvelopeFactory,
         *,
@@ -222,6 +224,7 @@ class Gateway:
         service_zones: ServiceZones = ServiceZones.RECIPIENT_AND_OFFICE,
         portal_url: str = "http://127.0.0.1:8101/",
         idempotency_retention: timedelta = timedelta(hours=72),
+        receipts: ReceiptSource | None = None,
     ) -> None:
         self.store = store
         self.outbox = outbox
@@ -233,6 +236,7 @@ class Gateway:
         self._zones = service_zones
         self._portal_url = portal_url
         self._idempotency_retention = idempotency_retention
+        self._receipts = receipts
 
     # -- deposit -----------------------------------------------------------------------------
 
@@ -769,7 +773,7 @@ class Gateway:
                 ),
             )
             # Never served: its content is shredded (the wrapped DEK goes, the object after).
-            await tx.delete("act_keys", act["_id"])
+            await tx.delete(ACT_KEYS, act["_id"])
         await self.vault.discard([act["_id"]])
 
     # -- recipient ---------------------------------------------------------------------------
@@ -1046,12 +1050,36 @@ class Gateway:
     # -- evidence -----------------------------------------------------------------------------
 
     async def evidence_set(self, act: Mapping[str, Any]) -> dict[str, Any]:
+        """The act's signed evidence set; each record carries the audit receipt of the event
+        it rests on (`receipt`, `journal_index`) or `receipt: null` and `receipt_reason`."""
         rows = await self.store.find(EVIDENCE, {"act_id": act["_id"]}, sort=[("instant", 1)])
         records = sorted(
             (row["record"] for row in rows),
             key=lambda r: (r["instant"], _LIFECYCLE_ORDER.get(r["type"], 99)),
         )
-        return self.signer.evidence_set(act["_id"], act["sha256"], records, self.clock.now())
+        receipts: dict[str, Receipt] = {}
+        if self._receipts is not None:
+            receipts = await self._receipts.receipts(
+                f"act:{act['_id']}", {r["event_id"] for r in records if r.get("event_id")}
+            )
+        unconfigured = Receipt(None, None, ReceiptReason.UNREACHABLE)
+        with_receipts = []
+        for record in records:
+            event_id = record.get("event_id")
+            found = (
+                receipts.get(event_id, unconfigured)
+                if event_id
+                else Receipt(None, None, ReceiptReason.NO_EVENT)
+            )
+            with_receipts.append(
+                {
+                    **record,
+                    "journal_index": found.index,
+                    "receipt": found.proof,
+                    "receipt_reason": found.reason,
+                }
+            )
+        return self.signer.evidence_set(act["_id"], act["sha256"], with_receipts, self.clock.now())
 
     # -- housekeeping -------------------------------------------------------------------------
 

@@ -34,6 +34,20 @@ class Settings(ObjectStoreSettings, BaseServiceSettings):
     )
     max_leave_bytes: int = Field(default=20 * MIB, ge=1, description="largest judge's leave")
     max_metadata_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_reply_bytes: int = Field(
+        default=20 * MIB,
+        ge=1,
+        description="largest reply (keep it under clamd's StreamMaxLength when scanning)",
+    )
+    clamd_url: str = Field(
+        default="",
+        description="clamd to scan replies (unix:///path or tcp://host:port); empty: no scan, "
+        "replies are recorded as not_scanned",
+    )
+    audit_url: str = Field(
+        default="http://127.0.0.1:8105",
+        description="the audit service, whose receipts evidence sets carry",
+    )
     service_zones: ServiceZones = Field(
         default=ServiceZones.RECIPIENT_AND_OFFICE,
         description="whose legal time governs CPC 664 (LEGAL open question 1)",

@@ -94,6 +94,28 @@ class ReplyReceivedV1(EventPayload):
     received_at: AwareDatetime
 
 
+@register
+class ReplyRefusedV1(EventPayload):
+    """A recipient's reply was refused by the malware scan and not kept (issue 6): journaled
+    with the scanner's verdict and signature name, never the content or the file name.
+
+    Subject: `act:<act_id>`.
+    """
+
+    producer: ClassVar[str] = "delivery"
+    fact: ClassVar[str] = "reply-refused"
+    version: ClassVar[int] = 1
+
+    act_id: str
+    office_id: str
+    recipient_account_id: str
+    refused_at: AwareDatetime
+    outcome: str = Field(description="the scan outcome: infected")
+    scanner: str = Field(description="who scanned: clamav")
+    signature: str | None = Field(default=None, max_length=200)
+    bytes_scanned: int = Field(ge=0)
+
+
 # -- events of the delivery gateway beyond the three fixed above ----------------------------
 #
 # Each names its ETSI EN 319 522 evidence in its docstring. None carries the act's content,

@@ -1,0 +1,238 @@
+"""Issue 6 end to end on the real components: an office registers a declaration at consent →
+the activation e-mail reaches the dev mailbox → activation → CGU accepted → the office, with
+identity's client-credentials token, serves an act → the act-served e-mail reaches the dev
+mailbox → the recipient downloads it the same legal day → at the end of that day the service
+is finalised *à personne* → the evidence set, with audit receipts, verifies offline.
+
+Real RabbitMQ, SeaweedFS and dev mailbox (a subprocess); identity, consent, notify, audit and
+delivery apps in this process. Delivery runs on a manual clock set inside the next CPC 664
+window, so the test does not depend on the hour it runs at.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from delivery.cli import main as delivery_cli
+from delivery.domain import check_window
+from delivery.evidence import verify_evidence_set
+from delivery.main import create_app as create_delivery
+from shared.auth import TokenVerifier, VerifierConfig
+from shared.clock import ManualClock, SystemClock
+from shared.crypto import VerifierKey
+from shared.legal_calendar import Territory
+from shared.store.port import from_iso
+from tests.e2e.test_consent_flow import LINK, Mailbox, _notify_skip_reason
+from tests.fixtures.seaweed import S3Server
+from tests.integration.consent.flow import PASSWORD, consent_for, login
+from tests.integration.consent.support import ready_bucket, registry_of
+from tests.integration.delivery.test_delivery_service import settings as delivery_settings
+from tests.integration.identity.support import identity_app, identity_of
+from tests.support.services import eventually, running, service_env
+from tests.unit.consent.support import EMAIL, NATURAL_FILES, multipart_body, natural_declaration
+from tests.unit.delivery.support import metadata, multipart, pdf
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def verifier_for(identity: FastAPI, audience: str) -> TokenVerifier:
+    issuer = identity.state.identity.ctx.settings.issuer
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=identity))
+    config = VerifierConfig(
+        jwks_url=f"{issuer}/.well-known/jwks.json", issuer=issuer, audiences=frozenset({audience})
+    )
+    return TokenVerifier(config, http, SystemClock())
+
+
+def next_open_morning(after: datetime) -> datetime:
+    """10:00 in Paris on the first day after `after` whose CPC 664 window is open then."""
+    zone = Territory.METROPOLE.time_zone
+    day = after.astimezone(zone).date()
+    for _ in range(15):
+        day += timedelta(days=1)
+        candidate = datetime.combine(day, time(10, 0), tzinfo=zone)
+        if check_window(candidate, Territory.METROPOLE, Territory.METROPOLE).open:
+            return candidate
+    raise AssertionError("no open window within two weeks")
+
+
+async def mail_to(box: Mailbox, subject_part: str) -> dict[str, Any]:
+    found: list[dict[str, Any]] = []
+
+    async def delivered() -> bool:
+        async with httpx.AsyncClient(base_url=box.api) as mail:
+            for summary in (await mail.get("/messages")).json().get("messages", []):
+                to_person = any(to.get("Address") == EMAIL for to in summary.get("To", []))
+                if to_person and subject_part in summary.get("Subject", ""):
+                    found.append((await mail.get(f"/message/{summary['ID']}")).json())
+                    return True
+        return False
+
+    await eventually(delivered, within=30, every=0.3)
+    return found[0]
+
+
+@pytest.mark.slow
+async def test_act_served_read_same_day_and_proven_end_to_end(
+    tmp_path: Path, bus_prefix: str, s3_server: S3Server
+) -> None:
+    reason = _notify_skip_reason()
+    if reason is not None:
+        pytest.skip(f"needs notify's e-mails: {reason}")
+    from audit.main import create_app as create_audit
+    from audit.settings import Settings as AuditSettings
+    from notify.main import create_app as create_notify
+    from notify.settings import Settings as NotifySettings
+
+    box = Mailbox(tmp_path / "mailbox")
+    box.start()
+    try:
+        identity = identity_app(tmp_path / "identity", bus_prefix)
+        consent = consent_for(tmp_path / "consent", bus_prefix, s3_server, identity)
+        notify = create_notify(
+            NotifySettings(
+                **service_env(
+                    tmp_path / "notify",
+                    bus_prefix,
+                    smtp_host="127.0.0.1",
+                    smtp_port=str(box.smtp_port),
+                )
+            )
+        )
+        audit = create_audit(
+            AuditSettings(
+                **service_env(tmp_path / "audit", bus_prefix),
+                kek_file=tmp_path / "audit-kek.json",
+                signing_key_file=tmp_path / "audit-signing.json",
+                checkpoint_interval_seconds=3600,  # signed by the test when it needs one
+            )
+        )
+        clock = ManualClock(next_open_morning(SystemClock().now()))
+        audit_http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=audit), base_url="http://audit"
+        )
+        delivery = create_delivery(
+            delivery_settings(tmp_path / "delivery", bus_prefix, s3_server),
+            clock=clock,
+            token_verifier=verifier_for(identity, "delivery"),
+            audit_http=audit_http,
+        )
+        async with (
+            running(identity) as identity_client,
+            running(consent) as consent_client,
+            running(notify),
+            running(audit) as audit_client,
+            running(delivery) as delivery_client,
+        ):
+            await ready_bucket(consent)
+            await ready_bucket(delivery)
+            registered = await identity_of(identity).clients.register(
+                "etude-e2e",
+                "Maître Essai",
+                ["registry:write", "registry:read", "acts:write", "acts:read"],
+                operator="test",
+            )
+            issued = await identity_client.post(
+                "/oauth/token",
+                data={"grant_type": "client_credentials"},
+                auth=(registered.client_id, registered.client_secret),
+            )
+            assert issued.status_code == 200, issued.text
+            office = _bearer(issued.json()["access_token"])
+
+            # Declaration → activation (link from the dev mailbox) → CGU accepted.
+            today = SystemClock().now().date()
+            body, content_type = multipart_body(natural_declaration(today), NATURAL_FILES)
+            created = await consent_client.post(
+                "/v1/declarations", content=body, headers={"Content-Type": content_type, **office}
+            )
+            assert created.status_code == 201, created.text
+            declaration_id = created.json()["id"]
+            activation = await mail_to(box, "")
+            link = LINK.search(f"{activation.get('Text', '')}\n{activation.get('HTML', '')}")
+            assert link is not None
+            token = httpx.URL(link.group(0).replace("&amp;", "&")).params["token"]
+            activated = await identity_client.post(
+                "/v1/activations", json={"token": token, "password": PASSWORD}
+            )
+            assert activated.status_code == 200, activated.text
+            identifier = activated.json()["identifier"]
+            first = await login(identity_client, identifier)
+            accepted = await identity_client.post(
+                "/v1/terms/current/acceptance", json={}, headers=_bearer(first["access_token"])
+            )
+            assert accepted.status_code == 200, accepted.text
+            assert await registry_of(consent).get(declaration_id) is not None
+
+            async def delivery_knows_consent() -> bool:
+                row = await delivery.state.runtime.store.get("declarations", declaration_id)
+                return row is not None and row.get("status") == "active" and bool(row["email"])
+
+            await eventually(delivery_knows_consent, within=30)
+
+            # The office serves an act; the notice reaches the person's mailbox.
+            document = pdf(50_000, seed=b"e2e")
+            act_body, act_type = multipart(metadata(declaration_id), document)
+            served = await delivery_client.post(
+                "/v1/acts",
+                content=act_body,
+                headers={"Content-Type": act_type, "Idempotency-Key": "e2e-1", **office},
+            )
+            assert served.status_code == 201, served.text
+            act_id = served.json()["id"]
+            await mail_to(box, "Un acte vous a été signifié")
+
+            # The recipient reads it the same legal day, a little later.
+            clock.advance(timedelta(minutes=7))
+            person = _bearer((await login(identity_client, identifier))["access_token"])
+            download = await delivery_client.get(f"/v1/inbox/{act_id}/content", headers=person)
+            assert download.status_code == 200, download.text
+            assert download.content == document
+
+            # End of the sending day (legal time): the service is finalised à personne.
+            act = await delivery.state.runtime.store.get("acts", act_id)
+            clock.set(from_iso(act["finalise_after"]) + timedelta(seconds=1))
+            assert await delivery.state.gateway.finalise_due() == 1
+            view = (await delivery_client.get(f"/v1/acts/{act_id}", headers=office)).json()
+            assert view["quality"] == "a_personne"
+
+            # Evidence with audit receipts, verified offline with the platform key.
+            async def all_journaled() -> bool:
+                found = await audit_client.get("/v1/entries", params={"subject": f"act:{act_id}"})
+                types = {e["type"] for e in found.json()["entries"]}
+                return "delivery.service-quality-determined.v1" in types
+
+            await eventually(all_journaled, within=30)
+            await audit.state.checkpoints.sign_if_grown()
+            evidence = (
+                await delivery_client.get(f"/v1/acts/{act_id}/evidence", headers=office)
+            ).json()
+            keys = (await delivery_client.get("/v1/evidence/keys")).json()["keys"]
+            types = verify_evidence_set(evidence, [VerifierKey.from_string(k) for k in keys])
+            # As a set: notify stamps its notice on the real clock, delivery runs on a manual
+            # one set ahead, so their instants do not interleave as in production.
+            assert set(types) == {
+                "SubmissionAcceptance",
+                "ContentConsignment",
+                "ConsignmentNotification",
+                "ContentHandover",
+                "ServiceQualityDetermination",
+            }
+            assert all(record["receipt"] for record in evidence["evidence"]), [
+                r["receipt_reason"] for r in evidence["evidence"]
+            ]
+            saved = tmp_path / "evidence.json"
+            saved.write_text(json.dumps(evidence))
+            assert delivery_cli(["verify-evidence", str(saved), "--public-key", keys[0]]) == 0
+        await audit_http.aclose()
+    finally:
+        box.stop()
