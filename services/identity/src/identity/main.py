@@ -11,6 +11,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from identity.api import identity_router, install_identity_errors, token_router
 from identity.consumers import declarations_subscription
 from identity.portal import portal_router
+from identity.portal.acts_pages import acts_pages_router
 from identity.portal.consent_pages import consent_pages_router
 from identity.records import INDEXES
 from identity.service import Identity
@@ -51,9 +52,11 @@ def create_app(
     clock: Clock | None = None,
     span_exporter: SpanExporter | None = None,
     consent_http: httpx.AsyncClient | None = None,
+    delivery_http: httpx.AsyncClient | None = None,
 ) -> FastAPI:
-    """`consent_http` reaches consent's API for the portal's consent pages (default: a client
-    on `settings.consent_url`, closed when the app stops)."""
+    """`consent_http` reaches consent's API for the portal's consent pages, `delivery_http`
+    delivery's for its acts pages (defaults: clients on `settings.consent_url` and
+    `settings.delivery_url`, closed when the app stops)."""
     settings = settings or Settings()
     runtime = ServiceRuntime(settings, clock=clock, indexes=INDEXES, span_exporter=span_exporter)
     keys = TokenKeyFile(settings.token_key_file, runtime.clock)
@@ -77,6 +80,11 @@ def create_app(
             base_url=settings.consent_url, timeout=settings.consent_timeout_seconds
         )
         runtime.on_shutdown(consent_http.aclose)
+    if delivery_http is None:
+        delivery_http = httpx.AsyncClient(
+            base_url=settings.delivery_url, timeout=settings.delivery_timeout_seconds
+        )
+        runtime.on_shutdown(delivery_http.aclose)
     runtime.subscribe(declarations_subscription(identity.accounts, runtime.inbox(ACCOUNTS_INBOX)))
     runtime.every(
         "identity-terms-notices",
@@ -95,6 +103,7 @@ def create_app(
             identity_router(identity),
             portal_router(identity),
             consent_pages_router(identity, consent_http),
+            acts_pages_router(identity, delivery_http),
             stylesheet_router(),
         ],
         on_start=[keys.ensure, identity.start],

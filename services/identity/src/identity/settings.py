@@ -77,6 +77,19 @@ class Settings(BaseServiceSettings):
         default=10.0, gt=0, description="the portal's calls to consent give up after this"
     )
 
+    delivery_url: str = Field(
+        default="http://127.0.0.1:8103",
+        description="Delivery's base URL: the portal's acts pages call its API server-side.",
+    )
+    delivery_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="the portal's calls to delivery give up after this idle"
+    )
+    reply_max_bytes: int = Field(
+        default=20 * 1024 * 1024,
+        ge=1,
+        description="largest reply file the portal relays to delivery (keep equal to delivery's)",
+    )
+
     seed_dev_credentials_file: Path | None = Field(
         default=None,
         description="Dev only: seed a demo office client and an operator, write them here.",
