@@ -3,7 +3,7 @@ declared with other bindings than its consumer expects would silently miss event
 
 from __future__ import annotations
 
-from audit.consumers import JOURNAL_QUEUE
+from audit.consumers import QUEUES as AUDIT_QUEUES
 from consent.consumers import IDENTITY_BINDINGS, IDENTITY_QUEUE
 from delivery.consumers import QUEUES as DELIVERY_QUEUES
 from identity.consumers import DECLARATIONS_BINDINGS, DECLARATIONS_QUEUE
@@ -13,7 +13,7 @@ from shared.contracts import registered
 from shared.messaging.topology import PLATFORM_QUEUES
 
 SUBSCRIBED: dict[str, tuple[str, ...]] = {
-    JOURNAL_QUEUE: ("#",),
+    **AUDIT_QUEUES,
     DECLARATIONS_QUEUE: DECLARATIONS_BINDINGS,
     IDENTITY_QUEUE: IDENTITY_BINDINGS,
     **NOTIFY_QUEUES,

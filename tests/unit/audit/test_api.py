@@ -137,6 +137,30 @@ async def test_entries_by_subject_keep_the_smoke_test_shape(
     assert [e["type"] for e in body["entries"]] == ["notify.started.v1"]
 
 
+async def test_an_entry_is_found_by_its_event_id_with_its_index(
+    audit: Audit, client: httpx.AsyncClient
+) -> None:
+    made = await fill(audit, 4)
+    await audit.checkpoints.sign_if_grown()
+
+    body = (await client.get("/v1/entries", params={"event_id": made[2].event_id})).json()
+
+    (entry,) = body["entries"]
+    assert entry["index"] == 2
+    assert entry["event_id"] == made[2].event_id
+    assert body["next_after"] is None
+    # The index found is the one a receipt is asked for.
+    receipt = await client.get(f"/v1/receipts/{entry['index']}")
+    verified = verify_receipt(receipt.text, audit.signer.published, origin=ORIGIN)
+    assert verified.index == 2
+    assert verified.entry is not None
+    assert verified.entry["event_id"] == made[2].event_id
+    # Exact match only: a prefix or an unknown id finds nothing.
+    for other in (made[2].event_id[:-1], "no-such-event"):
+        missing = (await client.get("/v1/entries", params={"event_id": other})).json()
+        assert missing["entries"] == []
+
+
 async def test_proofs_and_receipts_up_to_the_signed_size(
     audit: Audit, client: httpx.AsyncClient
 ) -> None:

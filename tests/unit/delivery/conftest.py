@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from delivery.api import delivery_router
 from delivery.consumers import notifications_subscription, parties_subscription
+from delivery.erasure import ERASURE_INDEXES
 from delivery.evidence import EvidenceSigner
 from delivery.parties import OfficeDirectory
 from delivery.replies import ReplyDesk
@@ -38,7 +39,7 @@ from shared.messaging.inbox import INBOX_INDEXES, Inbox
 from shared.messaging.outbox import OUTBOX, Outbox, OutboxRelay
 from shared.problems import install_problem_handlers
 from shared.store.port import DocumentStore
-from shared.vault import EncryptedObjects
+from shared.vault import EncryptedObjects, ObjectPort
 from tests.unit.delivery.support import MemoryObjects, Tokens, metadata, multipart, pdf
 
 # Tuesday 8 April 2031, 10:00 in Paris (08:00 UTC).
@@ -150,7 +151,7 @@ class Harness:
 
 
 def build_gateway(
-    store: DocumentStore, clock: ManualClock, tmp_path: Path, objects: MemoryObjects
+    store: DocumentStore, clock: ManualClock, tmp_path: Path, objects: ObjectPort
 ) -> tuple[Gateway, EncryptedObjects, Outbox, EvidenceSigner]:
     vault = act_vault(objects, KeyRing(LocalKeyFile(tmp_path / "kek.json", clock)), store, clock)
     outbox = Outbox(store, clock)
@@ -187,7 +188,7 @@ def build_gateway(
 
 def build_replies(
     gateway: Gateway,
-    objects: MemoryObjects,
+    objects: ObjectPort,
     tmp_path: Path,
     scanner: MalwareScanner | None = None,
 ) -> ReplyDesk:
@@ -242,7 +243,9 @@ def clock() -> ManualClock:
 async def harness(
     sqlite_store: DocumentStore, clock: ManualClock, tmp_path: Path
 ) -> AsyncIterator[Harness]:
-    await sqlite_store.ensure_indexes([*INDEXES, *INBOX_INDEXES, *OutboxRelay.indexes()])
+    await sqlite_store.ensure_indexes(
+        [*INDEXES, *ERASURE_INDEXES, *INBOX_INDEXES, *OutboxRelay.indexes()]
+    )
     objects = MemoryObjects()
     gateway, vault, outbox, signer = build_gateway(sqlite_store, clock, tmp_path, objects)
     tokens = Tokens(clock)

@@ -97,10 +97,15 @@ def journal_router(journal: Journal, checkpoints: Checkpoints) -> APIRouter:
     async def list_entries(
         subject: Annotated[str | None, Query(max_length=200)] = None,
         type: Annotated[str | None, Query(max_length=200)] = None,
+        event_id: Annotated[
+            str | None, Query(max_length=200, description="exact event id (for receipts)")
+        ] = None,
         after: Annotated[int, Query(ge=-1, description="return entries after this index")] = -1,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     ) -> dict[str, Any]:
-        entries = await journal.entries(subject=subject, event_type=type, after=after, limit=limit)
+        entries = await journal.entries(
+            subject=subject, event_type=type, event_id=event_id, after=after, limit=limit
+        )
         next_after = entries[-1]["index"] if len(entries) == limit else None
         return {"entries": entries, "next_after": next_after}
 

@@ -8,13 +8,15 @@ from fastapi import FastAPI
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from audit.api import journal_router
-from audit.consumers import journal_subscription
+from audit.consumers import ERASURES_QUEUE, erasure_subscription, journal_subscription
+from audit.erasure import SubjectErasure, confirmation_subject
 from audit.service import INDEXES, Checkpoints, Journal
 from audit.settings import Settings
 from audit.vault import PayloadVault
 from shared.auth import TokenVerifier, install_token_verifier
 from shared.clock import Clock
 from shared.contracts.envelope import Envelope, EventPayload
+from shared.contracts.retention import SubjectKeysShreddedV1
 from shared.crypto import KeyRing, LocalKeyFile, load_or_create_signing_ring
 from shared.runtime import ServiceRuntime
 
@@ -48,7 +50,17 @@ def create_app(
     checkpoints = Checkpoints(
         runtime.store, runtime.clock, journal, signer, settings.checkpoint_origin
     )
+
+    def confirmation(payload: SubjectKeysShreddedV1, request: Envelope) -> Envelope:
+        return runtime.envelope(
+            payload, subject=confirmation_subject(payload.erasure_id), causation=request
+        )
+
+    erasure = SubjectErasure(
+        journal, runtime.inbox(ERASURES_QUEUE), runtime.outbox, runtime.clock, confirmation
+    )
     runtime.subscribe(journal_subscription(journal, prefetch=settings.journal_prefetch))
+    runtime.subscribe(erasure_subscription(erasure))
     runtime.on_shutdown(journal.drain)
 
     async def declare_gaps_and_sign() -> None:
@@ -69,4 +81,5 @@ def create_app(
         install_token_verifier(app, token_verifier)
     app.state.journal = journal
     app.state.checkpoints = checkpoints
+    app.state.erasure = erasure
     return app

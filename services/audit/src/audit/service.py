@@ -21,7 +21,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final, cast
@@ -462,6 +463,26 @@ class Journal:
         async with self._lock:
             return await self._vault.shred(self._store, subject)
 
+    @asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[None]:
+        """Hold the writer's lock: no batch of this process seals a payload meanwhile. Open the
+        transaction of `shred_subjects` inside it (never the other way round: the writer takes
+        the lock, then its transaction)."""
+        async with self._lock:
+            yield
+
+    async def shred_subjects(self, tx: Transaction, subjects: Sequence[str]) -> list[str]:
+        """Destroy the payload keys of `subjects` in `tx`, which the caller opened inside
+        `exclusive()`; the subjects whose key was destroyed now (those already shredded, or
+        never journaled, get or keep a tombstone). Entries, roots and proofs are unaffected."""
+        if not self._lock.locked():
+            raise RuntimeError("shred_subjects runs inside Journal.exclusive()")
+        destroyed: list[str] = []
+        for subject in dict.fromkeys(subjects):
+            if await self._vault.shred_in(tx, subject):
+                destroyed.append(subject)
+        return destroyed
+
     async def check_consistency(self) -> None:
         """Refuse to run on a store whose entries and tree state disagree (e.g. a journal
         written by an incompatible earlier build): appending would collide on every batch."""
@@ -488,12 +509,17 @@ class Journal:
         *,
         subject: str | None = None,
         event_type: str | None = None,
+        event_id: str | None = None,
         after: int = -1,
         limit: int = 100,
     ) -> list[dict[str, Any]]:
+        """Entries in journal order after `after`, filtered by exact subject, type and event id
+        (the unique index on event ids serves a receipt's lookup)."""
         where: dict[str, Any] = {"index": {"$gt": after}}
         if subject is not None:
             where["subject"] = subject
+        if event_id is not None:
+            where["event_id"] = event_id
         if event_type is not None:
             where["type"] = event_type
         found = await self._store.find(

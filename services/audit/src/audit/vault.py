@@ -135,6 +135,8 @@ class PayloadVault:
             self._remember(subject, key)
             return key
         if document.get("wrapped") is None:
+            # Shredded, perhaps by another replica: forget the key material this one cached.
+            self._keys.pop(subject, None)
             return None
         known = set(document.get("parties", []))
         if not parties <= known:
@@ -172,6 +174,7 @@ class PayloadVault:
         event_id = str(entry["event_id"])
         key_document = await reader.get(SUBJECT_KEYS, subject)
         if key_document is not None and key_document.get("wrapped") is None:
+            self._keys.pop(subject, None)
             return OpenedPayload(PayloadState.SHREDDED)
         sealed = await reader.get(PAYLOADS, event_id)
         if sealed is None or key_document is None:
@@ -194,27 +197,37 @@ class PayloadVault:
         return OpenedPayload(PayloadState.AVAILABLE, record)
 
     async def shred(self, store: DocumentStore, subject: str) -> bool:
-        """Destroy the subject's key (leaving a tombstone); True if a key was destroyed."""
+        """Destroy the subject's key (leaving a tombstone) in a transaction of its own; True if
+        a key was destroyed."""
+        async with store.transaction() as tx:
+            return await self.shred_in(tx, subject)
+
+    async def shred_in(self, tx: Transaction, subject: str) -> bool:
+        """Destroy the subject's key in `tx`, leaving a tombstone; True if a key was destroyed.
+
+        Idempotent: a subject already shredded is left as it is (its tombstone keeps the instant
+        of the first destruction); a subject never seen gets a tombstone at once, so that no
+        later event about it is ever sealed.
+        """
         self._keys.pop(subject, None)
         now = to_iso(self._clock.now())
-        async with store.transaction() as tx:
-            document = await tx.get(SUBJECT_KEYS, subject)
-            tombstone: dict[str, Any] = {
-                "_id": subject,
-                "wrapped": None,
-                "parties": [],
-                "shredded_at": now,
-            }
-            if document is None:
-                await tx.insert(SUBJECT_KEYS, {**tombstone, "created_at": now})
-                destroyed = False
-            else:
-                destroyed = document.get("wrapped") is not None
-                version = int(document["_version"])
-                created = document.get("created_at", now)
-                await tx.replace(
-                    SUBJECT_KEYS, {**tombstone, "created_at": created}, expected_version=version
-                )
-        self._keys.pop(subject, None)
+        document = await tx.get(SUBJECT_KEYS, subject)
+        tombstone: dict[str, Any] = {"_id": subject, "wrapped": None, "parties": []}
+        if document is None:
+            await tx.insert(SUBJECT_KEYS, {**tombstone, "created_at": now, "shredded_at": now})
+            destroyed = False
+        elif document.get("wrapped") is None:
+            destroyed = False
+        else:
+            await tx.replace(
+                SUBJECT_KEYS,
+                {
+                    **tombstone,
+                    "created_at": document.get("created_at", now),
+                    "shredded_at": now,
+                },
+                expected_version=int(document["_version"]),
+            )
+            destroyed = True
         log.info("subject key shredded (destroyed=%s)", destroyed)
         return destroyed

@@ -10,6 +10,9 @@
 | `GET /v1/evidence/keys` | anyone: the public keys that verify evidence offline |
 
 An act of another office or another recipient is answered 404, as one that does not exist.
+Once an account's acts are erased (retention's request, `delivery.erasure`), the recipient's
+routes and the replies' content answer 410 `act-erased`; the office sees the tombstone (ids,
+SHA-256, dates, quality) and keeps its signed evidence set.
 
 `POST /v1/acts` is `multipart/form-data` read as a stream, parts in this order: `metadata`
 (JSON, see `ActMetadata`), optionally `judge_leave` (the judge's leave, a PDF), then `document`
@@ -38,10 +41,12 @@ from delivery.domain import ContentError
 from delivery.parties import OfficeDirectory
 from delivery.replies import (
     ReplyDesk,
+    ReplyErasedError,
     ReplyInfectedError,
     ReplyNotScannableError,
 )
 from delivery.service import (
+    ActErasedError,
     ActNotFoundError,
     ActStatus,
     ConsentRefusedError,
@@ -113,6 +118,17 @@ def _too_large(limit: int) -> Problem:
 
 def _not_found() -> Problem:
     return Problem(404, "Not found", "no such act", type=problem_type("act-not-found"))
+
+
+def _erased(act_id: str, erased_at: str) -> Problem:
+    return Problem(
+        410,
+        "Act erased",
+        "this act was erased at the end of the account's grace period (CGU §12): its content "
+        "and its key no longer exist, only its fingerprint and dates are kept",
+        type=problem_type("act-erased"),
+        extra={"act_id": act_id, "erased_at": erased_at},
+    )
 
 
 def _unavailable(what: str) -> Problem:
@@ -355,6 +371,8 @@ def delivery_router(
     ) -> dict[str, Any]:
         try:
             act = await gateway.recipient_act(principal.subject, act_id)
+        except ActErasedError as erased:
+            raise _erased(erased.act_id, erased.erased_at) from None
         except ActNotFoundError:
             raise _not_found() from None
         return gateway.recipient_view(act)
@@ -366,6 +384,8 @@ def delivery_router(
         """The act's PDF. The first opening is the *prise de connaissance* (CPC 662-1)."""
         try:
             act, chunks = await gateway.open_content(principal.subject, act_id)
+        except ActErasedError as erased:
+            raise _erased(erased.act_id, erased.erased_at) from None
         except (ActNotFoundError, LookupError):
             raise _not_found() from None
         except ObjectStoreError:
@@ -388,6 +408,8 @@ def delivery_router(
     ) -> dict[str, Any]:
         try:
             act = await gateway.recipient_act(principal.subject, act_id)
+        except ActErasedError as erased:
+            raise _erased(erased.act_id, erased.erased_at) from None
         except ActNotFoundError:
             raise _not_found() from None
         return await gateway.evidence_set(act)
@@ -405,6 +427,8 @@ def delivery_router(
             act = await gateway.recipient_act(principal.subject, act_id)
             chunks, filename = await _reply_body(request, limit)
             kept = await replies.receive(act, chunks, filename)
+        except ActErasedError as erased:
+            raise _erased(erased.act_id, erased.erased_at) from None
         except ActNotFoundError:
             raise _not_found() from None
         except (TooLargeError, BodyTooLargeError):
@@ -459,6 +483,8 @@ def delivery_router(
         try:
             act = await gateway.office_act(principal.office_id, act_id)
             found, chunks = await replies.open(act, reply_id)
+        except ReplyErasedError as erased:
+            raise _erased(act_id, erased.erased_at) from None
         except LookupError:  # no such act or reply, or its key is gone
             raise _not_found() from None
         except ObjectStoreError:

@@ -1,19 +1,24 @@
-"""Delivery's subscriptions: the consent and identity facts it serves on, and notify's outcomes
-about acts (their evidence). Each effect commits with its inbox key."""
+"""Delivery's subscriptions: the consent and identity facts it serves on, notify's outcomes
+about acts (their evidence), and retention's erasure requests. Each effect commits with its
+inbox key."""
 
 from __future__ import annotations
 
 from typing import Final
 
+from delivery.erasure import ActEraser
 from delivery.evidence import EvidenceSigner
 from delivery.parties import apply_notification_event, apply_party_event
 from shared.contracts.envelope import Envelope
+from shared.contracts.registry import decode_payload
+from shared.contracts.retention import AccountActsErasureRequestedV1
 from shared.messaging.consumer import Subscription
 from shared.messaging.inbox import Inbox
 from shared.store.port import Transaction
 
 PARTIES_QUEUE: Final = "delivery.parties"
 NOTIFICATIONS_QUEUE: Final = "delivery.notifications"
+ERASURES_QUEUE: Final = "delivery.erasures"
 
 QUEUES: Final[dict[str, tuple[str, ...]]] = {
     PARTIES_QUEUE: (
@@ -31,6 +36,7 @@ QUEUES: Final[dict[str, tuple[str, ...]]] = {
         "notify.notification-sent.v1",
         "notify.notification-failed.v1",
     ),
+    ERASURES_QUEUE: (AccountActsErasureRequestedV1.routing_key(),),
 }
 """Every queue delivery consumes and its bindings (for the platform topology)."""
 
@@ -53,3 +59,20 @@ def notifications_subscription(inbox: Inbox, signer: EvidenceSigner) -> Subscrip
         await inbox.process(envelope, effect)
 
     return Subscription(NOTIFICATIONS_QUEUE, QUEUES[NOTIFICATIONS_QUEUE], handle)
+
+
+def erasures_subscription(inbox: Inbox, eraser: ActEraser) -> Subscription:
+    """Retention's request to erase an account's acts: the shredding runs first (idempotent,
+    outside the inbox transaction: it deletes S3 objects), then the confirmation commits with
+    the inbox key. A redelivery after a crash finishes the shredding and confirms."""
+
+    async def handle(envelope: Envelope) -> None:
+        request = decode_payload(envelope, AccountActsErasureRequestedV1)
+        await eraser.erase_account(request.account_id, request.erasure_id)
+
+        async def effect(tx: Transaction) -> None:
+            await eraser.confirm(tx, request.account_id, request.erasure_id, envelope)
+
+        await inbox.process(envelope, effect)
+
+    return Subscription(ERASURES_QUEUE, QUEUES[ERASURES_QUEUE], handle)

@@ -10,11 +10,14 @@ from opentelemetry.sdk.trace.export import SpanExporter
 
 from delivery.api import delivery_router
 from delivery.consumers import (
+    ERASURES_QUEUE,
     NOTIFICATIONS_QUEUE,
     PARTIES_QUEUE,
+    erasures_subscription,
     notifications_subscription,
     parties_subscription,
 )
+from delivery.erasure import ERASURE_INDEXES, ActEraser
 from delivery.evidence import EvidenceSigner
 from delivery.parties import OfficeDirectory
 from delivery.receipts import AuditReceipts
@@ -46,7 +49,9 @@ def create_app(
     """The delivery app. `audit_http` (audit's API, base URL set) defaults to a client of
     `settings.audit_url`; tests inject one over an in-process audit app."""
     settings = settings or Settings()
-    runtime = ServiceRuntime(settings, clock=clock, indexes=INDEXES, span_exporter=span_exporter)
+    runtime = ServiceRuntime(
+        settings, clock=clock, indexes=(*INDEXES, *ERASURE_INDEXES), span_exporter=span_exporter
+    )
     if objects is not None:
         runtime.objects = objects
     assert runtime.objects is not None  # delivery's settings include the object store's
@@ -94,6 +99,10 @@ def create_app(
     )
     runtime.subscribe(parties_subscription(runtime.inbox(PARTIES_QUEUE)))
     runtime.subscribe(notifications_subscription(runtime.inbox(NOTIFICATIONS_QUEUE), signer))
+    eraser = ActEraser(
+        runtime.store, runtime.outbox, runtime.clock, vault, replies_vault, runtime.envelope
+    )
+    runtime.subscribe(erasures_subscription(runtime.inbox(ERASURES_QUEUE), eraser))
 
     async def finalise() -> None:
         await gateway.finalise_due()
@@ -126,4 +135,5 @@ def create_app(
     app.state.gateway = gateway
     app.state.vault = vault
     app.state.replies = replies
+    app.state.eraser = eraser
     return app

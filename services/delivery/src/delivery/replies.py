@@ -50,6 +50,14 @@ class ReplyNotFoundError(LookupError):
     pass
 
 
+class ReplyErasedError(LookupError):
+    """The reply was crypto-shredded with its act (410 `act-erased`)."""
+
+    def __init__(self, reply: Mapping[str, Any]) -> None:
+        self.erased_at = str(reply["erased_at"])
+        super().__init__(str(reply["_id"]))
+
+
 def _scan_record(verdict: ScanVerdict | None) -> dict[str, Any]:
     if verdict is None:
         return {"outcome": ScanOutcome.NOT_SCANNED.value, "scanner": "none"}
@@ -185,6 +193,14 @@ class ReplyDesk:
 
     @staticmethod
     def view(reply: Mapping[str, Any]) -> dict[str, Any]:
+        if "erased_at" in reply:
+            return {
+                "id": reply["_id"],
+                "act_id": reply["act_id"],
+                "received_at": reply["received_at"],
+                "sha256": reply["sha256"],
+                "erased_at": reply["erased_at"],
+            }
         return {
             "id": reply["_id"],
             "act_id": reply["act_id"],
@@ -207,4 +223,6 @@ class ReplyDesk:
         reply = await self.store.get(REPLIES, reply_id)
         if reply is None or reply["act_id"] != act["_id"]:
             raise ReplyNotFoundError(reply_id)
+        if "erased_at" in reply:
+            raise ReplyErasedError(reply)
         return reply, await self.vault.open(reply_id)

@@ -88,7 +88,9 @@ class ActStatus:
     SCHEDULED: Final = "scheduled"
     SERVED: Final = "served"
     REJECTED: Final = "rejected"
-    ALL: Final = frozenset({"scheduled", "served", "rejected"})
+    ERASED: Final = "erased"
+    """A tombstone: the account's acts were crypto-shredded (`delivery.erasure`)."""
+    ALL: Final = frozenset({"scheduled", "served", "rejected", "erased"})
 
 
 EnvelopeFactory = Callable[..., Envelope]
@@ -148,6 +150,15 @@ class IdempotencyConflictError(Exception):
 
 class ActNotFoundError(LookupError):
     pass
+
+
+class ActErasedError(LookupError):
+    """The act was crypto-shredded: only its tombstone remains (410 `act-erased`)."""
+
+    def __init__(self, act: Mapping[str, Any]) -> None:
+        self.act_id = str(act["_id"])
+        self.erased_at = str(act["erased_at"])
+        super().__init__(self.act_id)
 
 
 # -- results ----------------------------------------------------------------------------------
@@ -789,11 +800,11 @@ class Gateway:
 
     async def recipient_act(self, account_id: str, act_id: str) -> dict[str, Any]:
         act = await self.store.get(ACTS, act_id)
-        if (
-            act is None
-            or act["recipient_account_id"] != account_id
-            or act["status"] != ActStatus.SERVED
-        ):
+        if act is None or act["recipient_account_id"] != account_id:
+            raise ActNotFoundError(act_id)
+        if act["status"] == ActStatus.ERASED and act.get("served_at"):
+            raise ActErasedError(act)
+        if act["status"] != ActStatus.SERVED:
             raise ActNotFoundError(act_id)
         return act
 
@@ -993,6 +1004,8 @@ class Gateway:
         return act
 
     async def office_view(self, act: Mapping[str, Any]) -> dict[str, Any]:
+        if act["status"] == ActStatus.ERASED:
+            return self.tombstone_view(act)
         notifications = await self.store.find(
             NOTIFICATIONS, {"act_id": act["_id"]}, sort=[("at", 1)]
         )
@@ -1022,6 +1035,24 @@ class Gateway:
                 for n in notifications
             ],
             "replies": [{"id": r["_id"], "received_at": r.get("received_at")} for r in replies],
+        }
+
+    @staticmethod
+    def tombstone_view(act: Mapping[str, Any]) -> dict[str, Any]:
+        """What remains of an erased act: ids, fingerprint, dates and quality."""
+        return {
+            "id": act["_id"],
+            "status": act["status"],
+            "submitted_at": act["submitted_at"],
+            "served_at": act["served_at"],
+            "handed_over_at": act["handed_over_at"],
+            "quality": act["quality"],
+            "determined_at": act["determined_at"],
+            "sha256": act["sha256"],
+            "size": act["size"],
+            "erased_at": act["erased_at"],
+            "replies": [{"id": reply_id} for reply_id in act.get("reply_ids") or []],
+            "updated_at": act["updated_at"],
         }
 
     async def office_acts(

@@ -23,6 +23,7 @@ BROKER_DELIVERY_LIMIT = 20
 # because its consumer has not started yet (RabbitMQ drops what no queue is bound to receive).
 PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
     "audit.journal": ("#",),
+    "audit.erasures": ("retention.subject-keys-shred-requested.v1",),
     "identity.declarations": ("consent.declaration-registered.v1",),
     "consent.identity": (
         "identity.account-created.v1",
@@ -42,6 +43,7 @@ PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
         "identity.office-client-registered.v1",
     ),
     "delivery.notifications": ("notify.notification-sent.v1", "notify.notification-failed.v1"),
+    "delivery.erasures": ("retention.account-acts-erasure-requested.v1",),
     "notify.urgent": (
         "identity.activation-link-issued.v1",
         "identity.password-reset-requested.v1",
