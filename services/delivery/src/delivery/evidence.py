@@ -20,6 +20,7 @@ from typing import Any, Final
 import rfc8785
 
 from shared.crypto import SigningKeyRing, VerifierKey
+from shared.ids import new_id
 from shared.store.port import Transaction, to_iso
 
 EVIDENCE: Final = "evidence"
@@ -70,6 +71,32 @@ class EvidenceSigner:
     def public_keys(self) -> list[str]:
         """The C2SP verifier key strings of every published key (for offline checks)."""
         return self._ring.verifier_keys()
+
+    async def attest(
+        self,
+        tx: Transaction,
+        act: Mapping[str, Any],
+        *,
+        kind: EvidenceType,
+        instant: datetime,
+        actors: Mapping[str, str],
+        details: Mapping[str, Any] | None = None,
+        event_id: str | None = None,
+    ) -> None:
+        """Sign and store, in `tx`, the evidence of one step of `act`'s life."""
+        await self.store(
+            tx,
+            self.record(
+                evidence_id=new_id(instant),
+                kind=kind,
+                act_id=str(act["_id"]),
+                act_sha256=act.get("sha256"),
+                instant=instant,
+                actors=actors,
+                details=details,
+                event_id=event_id,
+            ),
+        )
 
     def record(
         self,

@@ -145,27 +145,23 @@ class ReplyDesk:
                     actor=f"account:{act['recipient_account_id']}",
                 )
                 await self.outbox.add(tx, envelope)
-                await self.signer.store(
+                await self.signer.attest(
                     tx,
-                    self.signer.record(
-                        evidence_id=new_id(now),
-                        kind=EvidenceType.REPLY_RECEIVED,
-                        act_id=act["_id"],
-                        act_sha256=act["sha256"],
-                        instant=now,
-                        actors={
-                            "recipient": f"account:{act['recipient_account_id']}",
-                            "sender": f"office:{act['office_id']}",
-                        },
-                        details={
-                            "reply_id": reply_id,
-                            "reply_sha256": stored.sha256,
-                            "reply_size": stored.size,
-                            "media_type": media_type.value,
-                            "scan": reply["scan"],
-                        },
-                        event_id=envelope.event_id,
-                    ),
+                    act,
+                    kind=EvidenceType.REPLY_RECEIVED,
+                    instant=now,
+                    actors={
+                        "recipient": f"account:{act['recipient_account_id']}",
+                        "sender": f"office:{act['office_id']}",
+                    },
+                    details={
+                        "reply_id": reply_id,
+                        "reply_sha256": stored.sha256,
+                        "reply_size": stored.size,
+                        "media_type": media_type.value,
+                        "scan": reply["scan"],
+                    },
+                    event_id=envelope.event_id,
                 )
         except BaseException:
             await self.vault.discard([reply_id])

@@ -547,37 +547,29 @@ class Gateway:
             "recipient": f"account:{act['recipient_account_id']}",
         }
         if accepted:
-            await self.signer.store(
+            await self.signer.attest(
                 tx,
-                self.signer.record(
-                    evidence_id=new_id(now),
-                    kind=EvidenceType.SUBMISSION_ACCEPTANCE,
-                    act_id=act["_id"],
-                    act_sha256=act["sha256"],
-                    instant=from_iso(act["submitted_at"]),
-                    actors=actors,
-                    details=self._submission_details(act),
-                    event_id=envelope.event_id,
-                ),
-            )
-        await self.signer.store(
-            tx,
-            self.signer.record(
-                evidence_id=new_id(now),
-                kind=EvidenceType.CONTENT_CONSIGNMENT,
-                act_id=act["_id"],
-                act_sha256=act["sha256"],
-                instant=now,
+                act,
+                kind=EvidenceType.SUBMISSION_ACCEPTANCE,
+                instant=from_iso(act["submitted_at"]),
                 actors=actors,
-                details={
-                    "served_at": act["served_at"],
-                    "legal_local_time": act["legal_local_time"],
-                    "recipient_territory": act["recipient_territory"],
-                    "office_territory": act["office_territory"],
-                    "judge_leave_sha256": (act["judge_leave"] or {}).get("sha256"),
-                },
+                details=self._submission_details(act),
                 event_id=envelope.event_id,
-            ),
+            )
+        await self.signer.attest(
+            tx,
+            act,
+            kind=EvidenceType.CONTENT_CONSIGNMENT,
+            instant=now,
+            actors=actors,
+            details={
+                "served_at": act["served_at"],
+                "legal_local_time": act["legal_local_time"],
+                "recipient_territory": act["recipient_territory"],
+                "office_territory": act["office_territory"],
+                "judge_leave_sha256": (act["judge_leave"] or {}).get("sha256"),
+            },
+            event_id=envelope.event_id,
         )
 
     def _submission_details(self, act: Mapping[str, Any]) -> dict[str, Any]:
@@ -604,25 +596,21 @@ class Gateway:
             closures=list(window.closures),
         )
         envelope = await self._emit(tx, scheduled, act, actor=f"office:{act['office_id']}")
-        await self.signer.store(
+        await self.signer.attest(
             tx,
-            self.signer.record(
-                evidence_id=new_id(now),
-                kind=EvidenceType.SUBMISSION_ACCEPTANCE,
-                act_id=act["_id"],
-                act_sha256=act["sha256"],
-                instant=now,
-                actors={
-                    "sender": f"office:{act['office_id']}",
-                    "sender_client": str(act["office_client"]),
-                    "recipient": f"account:{act['recipient_account_id']}",
-                },
-                details={
-                    **self._submission_details(act),
-                    "window_closures": [c.model_dump() for c in window.closures],
-                },
-                event_id=envelope.event_id,
-            ),
+            act,
+            kind=EvidenceType.SUBMISSION_ACCEPTANCE,
+            instant=now,
+            actors={
+                "sender": f"office:{act['office_id']}",
+                "sender_client": str(act["office_client"]),
+                "recipient": f"account:{act['recipient_account_id']}",
+            },
+            details={
+                **self._submission_details(act),
+                "window_closures": [c.model_dump() for c in window.closures],
+            },
+            event_id=envelope.event_id,
         )
 
     async def _journal_leave(
@@ -770,18 +758,14 @@ class Gateway:
                 act,
                 actor="service:delivery",
             )
-            await self.signer.store(
+            await self.signer.attest(
                 tx,
-                self.signer.record(
-                    evidence_id=new_id(now),
-                    kind=EvidenceType.SUBMISSION_REJECTION,
-                    act_id=act["_id"],
-                    act_sha256=act["sha256"],
-                    instant=now,
-                    actors={"sender": f"office:{act['office_id']}"},
-                    details={"reasons": [r.model_dump() for r in reasons]},
-                    event_id=envelope.event_id,
-                ),
+                act,
+                kind=EvidenceType.SUBMISSION_REJECTION,
+                instant=now,
+                actors={"sender": f"office:{act['office_id']}"},
+                details={"reasons": [r.model_dump() for r in reasons]},
+                event_id=envelope.event_id,
             )
             # Never served: its content is shredded (the wrapped DEK goes, the object after).
             await tx.delete(ACT_KEYS, act["_id"])
@@ -862,23 +846,19 @@ class Gateway:
                 act,
                 actor=f"account:{act['recipient_account_id']}",
             )
-            await self.signer.store(
+            await self.signer.attest(
                 tx,
-                self.signer.record(
-                    evidence_id=new_id(now),
-                    kind=EvidenceType.CONTENT_HANDOVER,
-                    act_id=act["_id"],
-                    act_sha256=act["sha256"],
-                    instant=now,
-                    actors={"recipient": f"account:{act['recipient_account_id']}"},
-                    details={
-                        "served_at": act["served_at"],
-                        "handed_over_local_time": now.astimezone(
-                            Territory(act["recipient_territory"]).time_zone
-                        ).isoformat(),
-                    },
-                    event_id=envelope.event_id,
-                ),
+                act,
+                kind=EvidenceType.CONTENT_HANDOVER,
+                instant=now,
+                actors={"recipient": f"account:{act['recipient_account_id']}"},
+                details={
+                    "served_at": act["served_at"],
+                    "handed_over_local_time": now.astimezone(
+                        Territory(act["recipient_territory"]).time_zone
+                    ).isoformat(),
+                },
+                event_id=envelope.event_id,
             )
         return stored
 
@@ -953,18 +933,14 @@ class Gateway:
                 details["cognisance_local_time"] = handed.astimezone(
                     territory.time_zone
                 ).isoformat()
-            await self.signer.store(
+            await self.signer.attest(
                 tx,
-                self.signer.record(
-                    evidence_id=new_id(now),
-                    kind=EvidenceType.QUALITY_DETERMINATION,
-                    act_id=act["_id"],
-                    act_sha256=act["sha256"],
-                    instant=now,
-                    actors={"recipient": f"account:{act['recipient_account_id']}"},
-                    details=details,
-                    event_id=determined.event_id,
-                ),
+                act,
+                kind=EvidenceType.QUALITY_DETERMINATION,
+                instant=now,
+                actors={"recipient": f"account:{act['recipient_account_id']}"},
+                details=details,
+                event_id=determined.event_id,
             )
             if due_on is not None:
                 letter = await self._emit(
@@ -981,18 +957,14 @@ class Gateway:
                     act,
                     actor="service:delivery",
                 )
-                await self.signer.store(
+                await self.signer.attest(
                     tx,
-                    self.signer.record(
-                        evidence_id=new_id(now),
-                        kind=EvidenceType.RELAY_TO_NON_ERDS,
-                        act_id=act["_id"],
-                        act_sha256=act["sha256"],
-                        instant=now,
-                        actors={"sender": f"office:{act['office_id']}"},
-                        details={"lettre_simple_due_on": due_on.isoformat()},
-                        event_id=letter.event_id,
-                    ),
+                    act,
+                    kind=EvidenceType.RELAY_TO_NON_ERDS,
+                    instant=now,
+                    actors={"sender": f"office:{act['office_id']}"},
+                    details={"lettre_simple_due_on": due_on.isoformat()},
+                    event_id=letter.event_id,
                 )
 
     # -- office views -------------------------------------------------------------------------
