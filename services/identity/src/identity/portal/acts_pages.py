@@ -366,18 +366,13 @@ def acts_pages_router(
         next_label: str = "Revenir à mes actes",
         headers: Mapping[str, str] | None = None,
     ) -> HTMLResponse:
-        return portal.pages.response(
-            "portal/error.html",
-            {
-                "page_title": title,
-                "message": message,
-                "next_url": next_url,
-                "next_label": next_label,
-                "signed_in": True,
-                "csrf_token": session.csrf_token,
-                "me": session,
-            },
+        return portal.error_page(
+            session,
+            title,
+            message,
             status_code=status_code,
+            next_url=next_url,
+            next_label=next_label,
             headers=headers,
         )
 

@@ -263,30 +263,7 @@ def consent_pages_router(
             )
         return session
 
-    def error_page(
-        session: PortalSession,
-        title: str,
-        message: str,
-        *,
-        status_code: int,
-        next_url: str = "/compte",
-        next_label: str = "Revenir à mon compte",
-        headers: Mapping[str, str] | None = None,
-    ) -> HTMLResponse:
-        return portal.pages.response(
-            "portal/error.html",
-            {
-                "page_title": title,
-                "message": message,
-                "next_url": next_url,
-                "next_label": next_label,
-                "signed_in": True,
-                "csrf_token": session.csrf_token,
-                "me": session,
-            },
-            status_code=status_code,
-            headers=headers,
-        )
+    error_page = portal.error_page
 
     def unavailable(session: PortalSession) -> HTMLResponse:
         return error_page(

@@ -204,6 +204,33 @@ class Portal:
             status_code=status_code,
         )
 
+    def error_page(
+        self,
+        session: PortalSession,
+        title: str,
+        message: str,
+        *,
+        status_code: int,
+        next_url: str = "/compte",
+        next_label: str = "Revenir à mon compte",
+        headers: Mapping[str, str] | None = None,
+    ) -> HTMLResponse:
+        """A signed-in error page (unknown act, a service down…) with a way back."""
+        return self.pages.response(
+            "portal/error.html",
+            {
+                "page_title": title,
+                "message": message,
+                "next_url": next_url,
+                "next_label": next_label,
+                "signed_in": True,
+                "csrf_token": session.csrf_token,
+                "me": session,
+            },
+            status_code=status_code,
+            headers=headers,
+        )
+
     def ended(self, reason: str) -> HTMLResponse:
         """The page after the session ended (CGU refusal, termination): cookie cleared."""
         page = self.pages.response(
