@@ -4,9 +4,9 @@ declared with other bindings than its consumer expects would silently miss event
 from __future__ import annotations
 
 from audit.consumers import QUEUES as AUDIT_QUEUES
-from consent.consumers import IDENTITY_BINDINGS, IDENTITY_QUEUE
+from consent.consumers import QUEUES as CONSENT_QUEUES
 from delivery.consumers import QUEUES as DELIVERY_QUEUES
-from identity.consumers import DECLARATIONS_BINDINGS, DECLARATIONS_QUEUE
+from identity.consumers import QUEUES as IDENTITY_QUEUES
 from notify.consumers import QUEUES as NOTIFY_QUEUES
 from retention.consumers import QUEUES as RETENTION_QUEUES
 from shared.contracts import registered
@@ -14,8 +14,8 @@ from shared.messaging.topology import PLATFORM_QUEUES
 
 SUBSCRIBED: dict[str, tuple[str, ...]] = {
     **AUDIT_QUEUES,
-    DECLARATIONS_QUEUE: DECLARATIONS_BINDINGS,
-    IDENTITY_QUEUE: IDENTITY_BINDINGS,
+    **IDENTITY_QUEUES,
+    **CONSENT_QUEUES,
     **NOTIFY_QUEUES,
     **DELIVERY_QUEUES,
     **RETENTION_QUEUES,
@@ -41,3 +41,7 @@ def test_queue_names_follow_service_dot_purpose() -> None:
         service, _, purpose = queue.partition(".")
         assert service in services
         assert purpose
+
+
+def test_every_platform_queue_has_its_consumer() -> None:
+    assert set(PLATFORM_QUEUES) == set(SUBSCRIBED)

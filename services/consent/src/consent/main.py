@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from consent.api import consent_router
-from consent.consumers import IDENTITY_QUEUE, identity_handler
+from consent.consumers import IDENTITY_QUEUE, RETENTION_QUEUE, identity_handler, retention_handler
 from consent.intake import Limits
 from consent.proofs import ProofVault
 from consent.service import INDEXES, Registry
@@ -54,6 +54,7 @@ def create_app(
         max_json_bytes=settings.max_declaration_json_bytes,
     )
     runtime.subscribe(identity_handler(registry, runtime.inbox(IDENTITY_QUEUE)))
+    runtime.subscribe(retention_handler(registry, runtime.inbox(RETENTION_QUEUE)))
     # The expiry job runs at start (catching up after downtime), then every interval; it
     # selects by instant, and replicas running it concurrently skip what another expired.
     runtime.every(

@@ -743,14 +743,26 @@ class Registry:
         """Destroy the declaration's personal data and shred its proofs, keeping a tombstone
         (ids, dates, statuses) so past evidence still resolves. Retention triggers it five
         years after revocation; a live declaration is refused. Safe to rerun after a crash."""
+        document = await self.purgeable(declaration_id)
+        if document.get("purged_at"):
+            return document
+        proofs = await self.shred_proofs(document)
+        async with self._outbox.transaction() as tx:
+            return await self.record_purge(tx, declaration_id, proofs)
+
+    async def purgeable(self, declaration_id: str) -> Document:
+        """The declaration if it may be purged (or already is); raises otherwise."""
         document = await self.get(declaration_id)
         if document is None:
             raise DeclarationNotFoundError(declaration_id)
-        if document.get("purged_at"):
-            return document
         status = DeclarationStatus(document["status"])
-        if status in LIVE:
+        if not document.get("purged_at") and status in LIVE:
             raise NotPurgeableError(f"a {status.value} declaration cannot be purged")
+        return document
+
+    async def shred_proofs(self, document: Document) -> list[ProofShredded]:
+        """First step of the purge, outside any transaction (it talks to the vault): destroy
+        each proof's wrapped key, then its object. Rerunning it reports keys already gone."""
         journal = _CollectedSteps()
         for proof_id in document.get("proof_ids", []):
             await crypto_shred(
@@ -760,6 +772,36 @@ class Registry:
                 journal=journal,
                 clock=self._clock,
             )
+        return journal.shredded()
+
+    async def record_purge(
+        self,
+        tx: Transaction,
+        declaration_id: str,
+        proofs: list[ProofShredded],
+        cause: Envelope | None = None,
+    ) -> Document:
+        """Second step, in `tx`: the tombstone replaces the declaration and
+        `consent.declaration-purged.v1` is published. If the declaration is already purged,
+        nothing changes; with a `cause` (a purge request arriving after the purge: retention
+        asked twice, or raced another delivery) the purge is announced again, its instant
+        unchanged and its proofs listed without keys, so the requester is never left waiting."""
+        document = await tx.get(DECLARATIONS, declaration_id)
+        if document is None:
+            raise DeclarationNotFoundError(declaration_id)
+        subject = subject_of(declaration_id)
+        if document.get("purged_at"):
+            if cause is not None:
+                again = DeclarationPurgedV1(
+                    declaration_id=declaration_id,
+                    purged_at=from_iso(document["purged_at"]),
+                    proofs=[
+                        ProofShredded(proof_id=proof_id, dek_id=None)
+                        for proof_id in document.get("proof_ids", [])
+                    ],
+                )
+                await self._outbox.add(tx, self._envelope(again, subject=subject, causation=cause))
+            return document
         now = self._clock.now()
         tombstone: Document = {
             k: document[k]
@@ -782,28 +824,26 @@ class Registry:
         tombstone.update({f: document[f] for f in document if f.endswith("_at")})
         tombstone["purged_at"] = to_iso(now)
         event = self._envelope(
-            DeclarationPurgedV1(
-                declaration_id=declaration_id, purged_at=now, proofs=journal.shredded()
-            ),
-            subject=subject_of(declaration_id),
+            DeclarationPurgedV1(declaration_id=declaration_id, purged_at=now, proofs=proofs),
+            subject=subject,
+            causation=cause,
         )
-        async with self._outbox.transaction() as tx:
-            await tx.replace(DECLARATIONS, tombstone, expected_version=document["_version"])
-            for proof_id in document.get("proof_ids", []):
-                proof = await tx.get(PROOFS, proof_id)
-                if proof is not None:
-                    # The file's type and dates stay; its fingerprint goes with the content.
-                    kept = {k: proof[k] for k in ("_id", "declaration_id", "type", "received_at")}
-                    await tx.replace(
-                        PROOFS,
-                        {**kept, "shredded_at": to_iso(now)},
-                        expected_version=proof["_version"],
-                    )
-            for request in await tx.find(RESTRICTIONS, {"declaration_id": declaration_id}):
-                await tx.delete(RESTRICTIONS, request["_id"])
-            await self._outbox.add(tx, event)
+        await tx.replace(DECLARATIONS, tombstone, expected_version=document["_version"])
+        for proof_id in document.get("proof_ids", []):
+            proof = await tx.get(PROOFS, proof_id)
+            if proof is not None:
+                # The file's type and dates stay; its fingerprint goes with the content.
+                kept = {k: proof[k] for k in ("_id", "declaration_id", "type", "received_at")}
+                await tx.replace(
+                    PROOFS,
+                    {**kept, "shredded_at": to_iso(now)},
+                    expected_version=proof["_version"],
+                )
+        for request in await tx.find(RESTRICTIONS, {"declaration_id": declaration_id}):
+            await tx.delete(RESTRICTIONS, request["_id"])
+        await self._outbox.add(tx, event)
         log.info("declaration %s purged", declaration_id)
-        return tombstone
+        return {**tombstone, "_version": int(document["_version"]) + 1}
 
 
 class _CollectedSteps:

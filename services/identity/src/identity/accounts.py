@@ -264,6 +264,11 @@ class Accounts:
                 raise errors.IdentityError(
                     409, "already-activated", "The account is already activated."
                 )
+            if not account.get("email"):
+                # Retention purged the contact data: there is nowhere to send a link.
+                raise errors.IdentityError(
+                    409, "no-contact-data", "The account no longer has an e-mail address."
+                )
             await self._issue_activation(tx, account, actor=actor)
 
     async def _valid_link(
@@ -433,7 +438,7 @@ class Accounts:
         account = await self._ctx.store.get(ACCOUNTS, account_id)
         if account is None:
             raise errors.not_found("account")
-        if account["status"] == AccountStatus.TERMINATED:
+        if account["status"] in (AccountStatus.TERMINATED, AccountStatus.DELETED):
             raise errors.read_only()
         return account
 
@@ -544,7 +549,7 @@ class Accounts:
                 raise errors.IdentityError(
                     403, "not-a-recipient", "Only a recipient account can be terminated."
                 )
-            if account["status"] == AccountStatus.TERMINATED:
+            if account["status"] in (AccountStatus.TERMINATED, AccountStatus.DELETED):
                 raise errors.IdentityError(
                     409, "already-terminated", "The account is already terminated."
                 )

@@ -1,17 +1,44 @@
-"""Identity's consumers: a recipient account for each consent declaration."""
+"""Identity's consumers.
+
+- `identity.declarations`: a recipient account for each consent declaration.
+- `identity.retention`: retention's three requests (contact-data purge, account deletion, CGU
+  effective date), see `identity.retention`.
+
+Each event's effect runs with its inbox key in one transaction: a redelivery changes nothing.
+`QUEUES` lists every queue and its bindings (the topology and the operators' pages read it).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Final
+
 from identity.accounts import Accounts
+from identity.retention import RetentionRequests
 from shared.contracts.consent import DeclarationRegisteredV1
 from shared.contracts.envelope import Envelope
 from shared.contracts.registry import decode_payload
-from shared.messaging.consumer import Subscription
-from shared.messaging.inbox import Inbox
+from shared.contracts.retention import (
+    AccountDeletionRequestedV1,
+    ContactDataPurgeRequestedV1,
+    TermsEffectiveV1,
+)
+from shared.messaging.consumer import PermanentFailure, Subscription
+from shared.messaging.inbox import Effect, Inbox
 from shared.store.port import Transaction
 
-DECLARATIONS_QUEUE = "identity.declarations"
-DECLARATIONS_BINDINGS = (DeclarationRegisteredV1.routing_key(),)
+DECLARATIONS_QUEUE: Final = "identity.declarations"
+DECLARATIONS_BINDINGS: Final = (DeclarationRegisteredV1.routing_key(),)
+RETENTION_QUEUE: Final = "identity.retention"
+RETENTION_BINDINGS: Final = (
+    ContactDataPurgeRequestedV1.routing_key(),
+    AccountDeletionRequestedV1.routing_key(),
+    TermsEffectiveV1.routing_key(),
+)
+QUEUES: Final[Mapping[str, tuple[str, ...]]] = {
+    DECLARATIONS_QUEUE: DECLARATIONS_BINDINGS,
+    RETENTION_QUEUE: RETENTION_BINDINGS,
+}
 
 
 def declarations_subscription(accounts: Accounts, inbox: Inbox) -> Subscription:
@@ -24,3 +51,35 @@ def declarations_subscription(accounts: Accounts, inbox: Inbox) -> Subscription:
         await inbox.process(envelope, effect)
 
     return Subscription(DECLARATIONS_QUEUE, DECLARATIONS_BINDINGS, on_declaration)
+
+
+def retention_subscription(requests: RetentionRequests, inbox: Inbox) -> Subscription:
+    async def on_request(envelope: Envelope) -> None:
+        await inbox.process(envelope, _effect_of(requests, envelope))
+
+    return Subscription(RETENTION_QUEUE, RETENTION_BINDINGS, on_request)
+
+
+def _effect_of(requests: RetentionRequests, envelope: Envelope) -> Effect:
+    if envelope.type == ContactDataPurgeRequestedV1.routing_key():
+        purge = decode_payload(envelope, ContactDataPurgeRequestedV1)
+
+        async def purge_contacts(tx: Transaction) -> None:
+            await requests.purge_contact_data(tx, purge, envelope)
+
+        return purge_contacts
+    if envelope.type == AccountDeletionRequestedV1.routing_key():
+        deletion = decode_payload(envelope, AccountDeletionRequestedV1)
+
+        async def delete_account(tx: Transaction) -> None:
+            await requests.delete_account(tx, deletion, envelope)
+
+        return delete_account
+    if envelope.type == TermsEffectiveV1.routing_key():
+        effective = decode_payload(envelope, TermsEffectiveV1)
+
+        async def terms_effective(tx: Transaction) -> None:
+            await requests.terms_effective(tx, effective)
+
+        return terms_effective
+    raise PermanentFailure(f"identity.retention is not bound to {envelope.type}")

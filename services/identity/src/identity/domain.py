@@ -59,6 +59,8 @@ class AccountStatus(StrEnum):
     PENDING_ACTIVATION = "pending_activation"
     ACTIVE = "active"
     TERMINATED = "terminated"
+    # Five years after the consent's revocation: a tombstone, no login (retention item 5).
+    DELETED = "deleted"
 
 
 class PasswordRejection(StrEnum):

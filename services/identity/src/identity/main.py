@@ -9,7 +9,11 @@ from fastapi import FastAPI
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from identity.api import identity_router, install_identity_errors, token_router
-from identity.consumers import declarations_subscription
+from identity.consumers import (
+    RETENTION_QUEUE,
+    declarations_subscription,
+    retention_subscription,
+)
 from identity.portal import portal_router
 from identity.portal.acts_pages import acts_pages_router
 from identity.portal.consent_pages import consent_pages_router
@@ -86,6 +90,7 @@ def create_app(
         )
         runtime.on_shutdown(delivery_http.aclose)
     runtime.subscribe(declarations_subscription(identity.accounts, runtime.inbox(ACCOUNTS_INBOX)))
+    runtime.subscribe(retention_subscription(identity.retention, runtime.inbox(RETENTION_QUEUE)))
     runtime.every(
         "identity-terms-notices",
         timedelta(seconds=settings.terms_notice_interval_seconds),

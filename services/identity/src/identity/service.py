@@ -15,6 +15,7 @@ from identity.domain import normalize_identifier
 from identity.maintenance import Maintenance
 from identity.passwords import Passwords
 from identity.records import ACCOUNTS, CLIENTS, Context
+from identity.retention import RetentionRequests
 from identity.sealed import SecretSealer
 from identity.sessions import Sessions, StoreRevocations
 from identity.settings import Settings
@@ -72,6 +73,7 @@ class Identity:
         self.clients = Clients(self.ctx)
         self.revocations = StoreRevocations(self.ctx)
         self.maintenance = Maintenance(self.ctx)
+        self.retention = RetentionRequests(self.ctx)
 
     async def start(self) -> None:
         """Start-up hook: the first CGU version, and the dev seed when configured."""

@@ -71,16 +71,25 @@ class SessionTokens:
 
 
 async def current_terms_version(reader: DocumentReader, now: datetime) -> int | None:
+    """The CGU version in force: the latest whose effective date has come on this clock, or
+    a later one retention already declared in force (`retention.terms-effective.v1`), so that
+    a replica whose clock lags retention's does not keep serving the previous version."""
     found = await reader.find(
         TERMS, {"effective_at": {"$lte": iso(now)}}, sort=[("effective_at", -1)], limit=1
     )
-    return int(found[0]["version"]) if found else None
+    declared = await reader.find(
+        TERMS, {"in_force_at": {"$ne": None}}, sort=[("version", -1)], limit=1
+    )
+    versions = [int(row["version"]) for row in (*found, *declared)]
+    return max(versions) if versions else None
 
 
 def scopes_for(account: Document, current_terms: int | None) -> frozenset[str]:
     """What an account's session may do now: the CGU gate and read-only termination."""
     if account["role"] == AccountRole.OPERATOR:
         return OPERATOR_SCOPES
+    if account["status"] == AccountStatus.DELETED:
+        return frozenset()
     if account["status"] == AccountStatus.TERMINATED:
         return TERMINATED_SCOPES
     if current_terms is not None and account.get("accepted_terms_version") != current_terms:

@@ -25,6 +25,12 @@ PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
     "audit.journal": ("#",),
     "audit.erasures": ("retention.subject-keys-shred-requested.v1",),
     "identity.declarations": ("consent.declaration-registered.v1",),
+    "identity.retention": (
+        "retention.contact-data-purge-requested.v1",
+        "retention.account-deletion-requested.v1",
+        "retention.terms-effective.v1",
+    ),
+    "consent.retention": ("retention.declaration-purge-requested.v1",),
     "consent.identity": (
         "identity.account-created.v1",
         "identity.terms-accepted.v1",
