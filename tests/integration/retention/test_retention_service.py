@@ -129,21 +129,36 @@ async def test_termination_to_certificate_over_the_real_bus_and_s3(
             [schedule] = listed.json()["schedules"]
             assert schedule["due_at"] == DUE.isoformat()
             assert schedule["state"] == "pending"
-            assert (
-                await client.post(
-                    "/v1/holds/account:acc-1", json={"reference": "RG 31/1"}, headers=operator
-                )
-            ).status_code == 201
+            placed = await client.post(
+                "/v1/holds",
+                json={"subject": "account:acc-1", "reference": "RG 31/1"},
+                headers=operator,
+            )
+            assert placed.status_code == 201, placed.text
+            hold_id = placed.json()["id"]
+            again = await client.post(
+                "/v1/holds",
+                json={"subject": "account:acc-1", "reference": "RG 31/1"},
+                headers=operator,
+            )
+            assert (again.status_code, again.json()["id"]) == (200, hold_id)
             recipient = tokens.bearer(sub="acc-1", role="recipient")
-            refused = await client.delete("/v1/holds/account:acc-1", headers=recipient)
+            refused = await client.delete(f"/v1/holds/{hold_id}", headers=recipient)
             assert refused.status_code == 403
+            not_operator = await client.post(
+                "/v1/holds", json={"subject": "account:acc-1", "reference": "x"}, headers=recipient
+            )
+            assert not_operator.status_code == 403
 
             clock.set(DUE + timedelta(minutes=1))
             await asyncio.sleep(0.6)  # scheduler passes happen: held, nothing fires
             assert (await retention.erasure("erasure|account_erasure|account:acc-1")) is None
             operator = tokens.bearer(sub="op-1", role="operator")  # fresh after the jump
-            lifted = await client.delete("/v1/holds/account:acc-1", headers=operator)
+            lifted = await client.delete(f"/v1/holds/{hold_id}", headers=operator)
             assert lifted.status_code == 204
+            assert (
+                await client.delete(f"/v1/holds/{hold_id}", headers=operator)
+            ).status_code == 404
 
             async def sent(event_type: str) -> list[dict[str, object]]:
                 rows = await runtime.store.find(OUTBOX, {"sent": True})

@@ -7,8 +7,10 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from retention.certificate import verify_certificate
-from retention.service import CERTIFICATES, ERASURES, SCHEDULES
+from retention.service import CERTIFICATES, ERASURES, SCHEDULES, HoldNotFoundError
 from shared.contracts.consent import (
     ConsentRevokedV1,
     DeclarationPurgedV1,
@@ -273,6 +275,12 @@ async def test_certificate_lists_what_was_erased_and_verifies_with_the_platform_
     assert act["served_at"] == "2030-11-04T09:30:00Z"
     assert {s["participant"] for s in document["steps"]} == {"delivery", "audit", "identity"}
     assert EMAIL not in signed.decode()
+    # No audit wired here: every step's receipt is listed as missing, none silently dropped.
+    assert document["audit_receipts"] == []
+    assert {m["event_id"] for m in document["missing_receipts"]} == {
+        s["event_id"] for s in document["steps"]
+    }
+    assert {m["reason"] for m in document["missing_receipts"]} == {"no-receipt-source"}
     twin = json.loads(signed)
     assert twin["fingerprint"] == issued.payload["fingerprint"]
     assert twin["signature"]["kid"] == harness.signer.active.key_id == issued.payload["key_id"]
@@ -385,30 +393,58 @@ async def test_registry_purge_asks_consent_identity_and_audit_and_completes(
 
 async def test_a_hold_suspends_a_due_erasure_and_lifting_it_resumes(harness: Harness) -> None:
     await harness.deliver(terminated())
-    assert await harness.retention.place_hold("account:acc-1", "TJ Paris RG 31/0042", "op-1")
+    placed_hold = await harness.retention.place_hold("account:acc-1", "TJ Paris RG 31/0042", "op-1")
+    assert placed_hold.created
     harness.clock.set(DUE + timedelta(days=10))
     assert (await harness.retention.run_due()).fired == 0
     assert await harness.published("retention.account-acts-erasure-requested.v1") == []
-    await harness.retention.lift_hold("account:acc-1", "op-1")
+    await harness.retention.lift_hold(placed_hold.hold_id, "op-1")
     assert (await harness.retention.run_due()).fired == 1
     placed = await harness.payloads("retention.hold-placed.v1")
     lifted = await harness.payloads("retention.hold-lifted.v1")
     assert placed[0]["reference"] == "TJ Paris RG 31/0042"
     assert lifted[0]["lifted_by"] == "op-1"
+    assert lifted[0]["hold_subject"] == "account:acc-1"
 
 
 async def test_a_hold_on_the_declaration_also_holds_the_account_erasure(
     harness: Harness,
 ) -> None:
-    await harness.retention.place_hold("declaration:decl-1", "réquisition 12", "op-1")
+    hold = await harness.retention.place_hold("declaration:decl-1", "réquisition 12", "op-1")
     await harness.deliver(terminated())  # scheduled while the hold exists
     harness.clock.set(DUE)
     assert (await harness.retention.run_due()).fired == 0
-    await harness.retention.lift_hold("declaration:decl-1", "op-1")
+    await harness.retention.lift_hold(hold.hold_id, "op-1")
     assert (await harness.retention.run_due()).fired == 1
 
 
-async def test_placing_a_hold_twice_is_journaled_once(harness: Harness) -> None:
-    assert await harness.retention.place_hold("account:acc-1", "ref", "op-1")
-    assert not await harness.retention.place_hold("account:acc-1", "ref", "op-1")
+async def test_placing_the_same_hold_twice_returns_it_and_is_journaled_once(
+    harness: Harness,
+) -> None:
+    first = await harness.retention.place_hold("account:acc-1", "ref", "op-1")
+    again = await harness.retention.place_hold("account:acc-1", "ref", "op-1")
+    assert first.created
+    assert not again.created
+    assert again.hold_id == first.hold_id
     assert len(await harness.published("retention.hold-placed.v1")) == 1
+
+
+async def test_a_subject_stays_held_until_its_last_hold_is_lifted(harness: Harness) -> None:
+    await harness.deliver(terminated())
+    first = await harness.retention.place_hold("account:acc-1", "RG 31/1", "op-1")
+    second = await harness.retention.place_hold("account:acc-1", "RG 31/2", "op-2")
+    assert first.hold_id != second.hold_id
+    harness.clock.set(DUE)
+    await harness.retention.lift_hold(first.hold_id, "op-1")
+    assert (await harness.retention.run_due()).fired == 0
+    assert [h["id"] for h in await harness.retention.holds_of("account:acc-1")] == [second.hold_id]
+    await harness.retention.lift_hold(second.hold_id, "op-2")
+    assert (await harness.retention.run_due()).fired == 1
+
+
+async def test_lifting_an_unknown_or_lifted_hold_is_refused(harness: Harness) -> None:
+    hold = await harness.retention.place_hold("account:acc-1", "ref", "op-1")
+    await harness.retention.lift_hold(hold.hold_id, "op-1")
+    with pytest.raises(HoldNotFoundError):
+        await harness.retention.lift_hold(hold.hold_id, "op-1")
+    assert len(await harness.published("retention.hold-lifted.v1")) == 1

@@ -13,13 +13,13 @@ from shared.problems import Problem
 
 OPERATOR = "operator"
 SUBJECT_PATTERN = r"^(account|declaration|terms):[A-Za-z0-9._-]{1,100}$"
-HeldSubject = Annotated[str, Path(pattern=SUBJECT_PATTERN)]
 # Module level: route annotations are strings (PEP 563), resolved in module globals.
 operator = require_role(OPERATOR)
 MEDIA = {"pdf": "application/pdf", "json": "application/json"}
 
 
 class HoldRequest(BaseModel):
+    subject: str = Field(pattern=SUBJECT_PATTERN, description="account:<id> or declaration:<id>")
     reference: str = Field(
         min_length=1, max_length=200, description="the judicial request's reference"
     )
@@ -28,26 +28,27 @@ class HoldRequest(BaseModel):
 def retention_router(retention: Retention) -> APIRouter:
     router = APIRouter(prefix="/v1")
 
-    @router.post("/holds/{subject}", tags=["operator"], status_code=201)
+    @router.post("/holds", tags=["operator"], status_code=201)
     async def place_hold(
-        subject: HeldSubject,
         body: HoldRequest,
         response: Response,
         principal: Annotated[Principal, Depends(operator)],
     ) -> dict[str, str | bool]:
-        created = await retention.place_hold(subject, body.reference, principal.subject)
-        if not created:
-            response.status_code = 200
-        return {"subject": subject, "held": True}
+        placed = await retention.place_hold(body.subject, body.reference, principal.subject)
+        if not placed.created:
+            response.status_code = 200  # the same request again: the same hold
+        response.headers["Location"] = f"/v1/holds/{placed.hold_id}"
+        return {"id": placed.hold_id, "subject": body.subject, "held": True}
 
-    @router.delete("/holds/{subject}", tags=["operator"], status_code=204)
+    @router.delete("/holds/{hold_id}", tags=["operator"], status_code=204)
     async def lift_hold(
-        subject: HeldSubject, principal: Annotated[Principal, Depends(operator)]
+        hold_id: Annotated[str, Path(max_length=64)],
+        principal: Annotated[Principal, Depends(operator)],
     ) -> Response:
         try:
-            await retention.lift_hold(subject, principal.subject)
+            await retention.lift_hold(hold_id, principal.subject)
         except HoldNotFoundError:
-            raise Problem(404, "No hold", "This subject is not held.") from None
+            raise Problem(404, "No hold", "No hold has this id (lifted already?).") from None
         return Response(status_code=204)
 
     @router.get("/schedules", tags=["operator"])
@@ -55,7 +56,11 @@ def retention_router(retention: Retention) -> APIRouter:
         subject: Annotated[str, Query(pattern=SUBJECT_PATTERN)],
         _principal: Annotated[Principal, Depends(operator)],
     ) -> dict[str, object]:
-        return {"subject": subject, "schedules": await retention.schedules_of(subject)}
+        return {
+            "subject": subject,
+            "schedules": await retention.schedules_of(subject),
+            "holds": await retention.holds_of(subject),
+        }
 
     @router.get("/certificates/{certificate_id}/{token}.{kind}", tags=["recipient"])
     async def certificate(

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 import rfc8785
 
 from retention.pdf import Line, render_pdf
+from retention.receipts import ReceiptSet
 from shared.crypto import IntegrityError, SigningKeyRing, VerifierKey
 from shared.french import PARIS, french_date, french_datetime
 
@@ -76,9 +77,10 @@ def certificate_document(
     due_at: str,
     acts: Sequence[CertifiedAct],
     steps: Sequence[CertifiedStep],
-    audit_receipts: Sequence[Mapping[str, Any]],
+    receipts: ReceiptSet,
 ) -> dict[str, Any]:
-    """The certificate's signed content (JSON types only; instants as ISO-8601 UTC)."""
+    """The certificate's signed content (JSON types only; instants as ISO-8601 UTC). Every
+    step's event is either in `audit_receipts` or in `missing_receipts` with the reason."""
     return {
         "format": FORMAT,
         "certificate_id": certificate_id,
@@ -102,7 +104,10 @@ def certificate_document(
             {"participant": s.participant, "event_id": s.event_id, "confirmed_at": s.confirmed_at}
             for s in sorted(steps, key=lambda s: s.participant)
         ],
-        "audit_receipts": [dict(r) for r in audit_receipts],
+        "audit_receipts": sorted((dict(r) for r in receipts.found), key=lambda r: r["index"]),
+        "missing_receipts": sorted(
+            (dict(m) for m in receipts.missing), key=lambda m: m["event_id"]
+        ),
     }
 
 
@@ -232,6 +237,19 @@ def french_lines(
             Line(
                 f"{step['participant']} : {french_datetime(step['confirmed_at'], zone=zone)} "
                 f"(événement {step['event_id']})",
+                9,
+            )
+        )
+    found = len(document.get("audit_receipts") or [])
+    missing: list[Mapping[str, Any]] = document.get("missing_receipts") or []
+    lines.append(
+        Line(f"Reçus du journal d'audit joints au fichier JSON : {found}", 9, space_before=4)
+    )
+    for gap in missing:
+        lines.append(
+            Line(
+                f"Reçu non encore disponible pour l'événement {gap['event_id']} "
+                f"({gap['reason']}) : il peut être demandé au journal d'audit.",
                 9,
             )
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
 from fastapi import FastAPI
 from opentelemetry.sdk.trace.export import SpanExporter
 
@@ -14,6 +15,7 @@ from retention.consumers import (
     confirmations_handler,
     lifecycle_handler,
 )
+from retention.receipts import AuditReceipts, RetryPolicy
 from retention.service import INDEXES, Policy, Retention
 from retention.settings import Settings
 from shared.auth import TokenVerifier, install_token_verifier
@@ -21,9 +23,14 @@ from shared.clock import Clock
 from shared.crypto import KeyRing, LocalKeyFile, load_or_create_signing_ring
 from shared.runtime import ServiceRuntime
 
+AUDIT_TIMEOUT = 5.0
 
-def build_retention(runtime: ServiceRuntime, settings: Settings) -> Retention:
-    """The use cases wired on a runtime's parts (also used by the CLI)."""
+
+def build_retention(
+    runtime: ServiceRuntime, settings: Settings, audit_http: httpx.AsyncClient
+) -> Retention:
+    """The use cases wired on a runtime's parts (also used by the CLI); `audit_http` has
+    audit's base URL (receipts for the certificates)."""
     assert runtime.objects is not None  # retention's settings include the object store's
     return Retention(
         runtime.store,
@@ -43,7 +50,19 @@ def build_retention(runtime: ServiceRuntime, settings: Settings) -> Retention:
             batch_size=settings.scheduler_batch_size,
             public_url=settings.public_url,
         ),
+        receipts=AuditReceipts(
+            audit_http,
+            RetryPolicy(
+                attempts=settings.receipt_attempts,
+                delay_seconds=settings.receipt_retry_seconds,
+                deadline_seconds=settings.receipt_attempts * (settings.receipt_retry_seconds + 5),
+            ),
+        ),
     )
+
+
+def audit_client(settings: Settings) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=settings.audit_url, timeout=AUDIT_TIMEOUT)
 
 
 def create_app(
@@ -52,10 +71,16 @@ def create_app(
     clock: Clock | None = None,
     span_exporter: SpanExporter | None = None,
     token_verifier: TokenVerifier | None = None,
+    audit_http: httpx.AsyncClient | None = None,
 ) -> FastAPI:
+    """The retention app. `audit_http` (audit's API, base URL set) defaults to a client of
+    `settings.audit_url`; tests inject one over an in-process audit app."""
     settings = settings or Settings()
     runtime = ServiceRuntime(settings, clock=clock, indexes=INDEXES, span_exporter=span_exporter)
-    retention = build_retention(runtime, settings)
+    if audit_http is None:
+        audit_http = audit_client(settings)
+        runtime.on_shutdown(audit_http.aclose)
+    retention = build_retention(runtime, settings, audit_http)
     runtime.subscribe(lifecycle_handler(retention, runtime.inbox(LIFECYCLE_QUEUE)))
     runtime.subscribe(confirmations_handler(retention, runtime.inbox(CONFIRMATIONS_QUEUE)))
 

@@ -5,7 +5,8 @@ Collections (retention's own store):
 
 - `schedules`: one per (subject, purpose) — the id is the pair and a unique index backs it;
   `state` pending → fired; `held` mirrors the holds on its subjects; `due_at` ISO UTC.
-- `holds`: one per held subject.
+- `holds`: one per judicial request (id, subject, reference); a subject is held while any
+  of its holds remains.
 - `erasures`: one per fired erasure schedule: who was asked, who confirmed, the acts delivery
   listed, the deadline and whether the overdue alert went out.
 - `contacts`: the account's e-mail, captured from consent's and delivery's events *before* any
@@ -54,6 +55,7 @@ from retention.domain import (
     registry_purge_due,
     schedule_id,
 )
+from retention.receipts import NoReceipts, ReceiptSource
 from shared.clock import Clock
 from shared.contracts.consent import ConsentRevokedV1, DeclarationPurgedV1, DeclarationRegisteredV1
 from shared.contracts.delivery import ActServedV1
@@ -112,6 +114,7 @@ INDEXES: Final = (
     Index(SCHEDULES, ("subject", "purpose"), unique=True),
     Index(SCHEDULES, ("state", "held", "due_at")),
     Index(SCHEDULES, ("related_subject",)),
+    Index(HOLDS, ("subject",)),
     Index(ERASURES, ("state", "deadline")),
     Index(ERASURES, ("declaration_id",)),
     Index(SERVED_ACTS, ("account_id",)),
@@ -138,23 +141,6 @@ class ObjectPort(Protocol):
     async def delete(self, key: str) -> None: ...
 
 
-class ReceiptSource(Protocol):
-    """Audit receipts (signed inclusion proofs) of the journaled erasure events.
-
-    TODO(issue 9, item 4): an adapter on audit's `GET /v1/receipts/{index}` keyed by event id
-    needs audit to index entries by event id first; until then `NoReceipts` is wired and the
-    certificate's `audit_receipts` list is empty (its steps still name each event id, which
-    audit's journal can prove later).
-    """
-
-    async def receipts(self, event_ids: Sequence[str]) -> list[dict[str, Any]]: ...
-
-
-class NoReceipts:
-    async def receipts(self, event_ids: Sequence[str]) -> list[dict[str, Any]]:
-        return []
-
-
 class HoldNotFoundError(LookupError):
     pass
 
@@ -171,6 +157,12 @@ class Policy:
     confirmation_timeout: timedelta = timedelta(hours=72)
     batch_size: int = 100
     public_url: str = "http://127.0.0.1:8106"
+
+
+@dataclass(frozen=True)
+class PlacedHold:
+    hold_id: str
+    created: bool
 
 
 @dataclass(frozen=True)
@@ -672,7 +664,7 @@ class Retention:
                 for a in erasure["acts"]
             ],
             steps=steps,
-            audit_receipts=await self._receipts.receipts([s.event_id for s in steps]),
+            receipts=await self._receipts.receipts([s.event_id for s in steps]),
         )
         issued = sign_certificate(document, self._signer, zone=self._policy.zone)
         stored = await self._store_files(issued)
@@ -783,18 +775,23 @@ class Retention:
 
     async def _is_held(self, tx: Transaction, subjects: Sequence[str | None]) -> bool:
         keys = [s for s in subjects if s]
-        return bool(keys) and bool(await tx.find(HOLDS, {"_id": {"$in": keys}}, limit=1))
+        return bool(keys) and bool(await tx.find(HOLDS, {"subject": {"$in": keys}}, limit=1))
 
-    async def place_hold(self, subject: str, reference: str, operator: str) -> bool:
-        """Suspend the subject's erasures not yet fired; False if it was already held."""
+    async def place_hold(self, subject: str, reference: str, operator: str) -> PlacedHold:
+        """Suspend the subject's erasures not yet fired. Each judicial request is its own hold
+        (a subject stays held while any of its holds remains); placing the same (subject,
+        reference) again returns the existing hold, journaled once."""
         now = self._clock.now()
         async with self._outbox.transaction() as tx:
-            if await tx.get(HOLDS, subject) is not None:
-                return False
+            for hold in await tx.find(HOLDS, {"subject": subject}):
+                if hold["reference"] == reference:
+                    return PlacedHold(str(hold["_id"]), created=False)
+            hold_id = new_id(now)
             await tx.insert(
                 HOLDS,
                 {
-                    "_id": subject,
+                    "_id": hold_id,
+                    "subject": subject,
                     "reference": reference,
                     "placed_by": operator,
                     "placed_at": to_iso(now),
@@ -806,17 +803,19 @@ class Retention:
                 hold_subject=subject, reference=reference, placed_by=operator, placed_at=now
             )
             await self._outbox.add(tx, self._envelope(event, subject=f"hold:{subject}"))
-        log.info("hold placed on a subject")
-        return True
+        log.info("hold %s placed", hold_id)
+        return PlacedHold(hold_id, created=True)
 
-    async def lift_hold(self, subject: str, operator: str) -> None:
-        """Lift the hold; what fell due meanwhile fires at the scheduler's next pass."""
+    async def lift_hold(self, hold_id: str, operator: str) -> None:
+        """Lift one hold; the subject's erasures resume unless another hold remains, and what
+        fell due meanwhile fires at the scheduler's next pass."""
         now = self._clock.now()
         async with self._outbox.transaction() as tx:
-            hold = await tx.get(HOLDS, subject)
+            hold = await tx.get(HOLDS, hold_id)
             if hold is None:
-                raise HoldNotFoundError(subject)
-            await tx.delete(HOLDS, subject, expected_version=int(hold["_version"]))
+                raise HoldNotFoundError(hold_id)
+            subject = str(hold["subject"])
+            await tx.delete(HOLDS, hold_id, expected_version=int(hold["_version"]))
             for field in ("subject", "related_subject"):
                 for row in await tx.find(SCHEDULES, {field: subject, "state": PENDING}):
                     held = await self._is_held(tx, [row["subject"], row["related_subject"]])
@@ -828,6 +827,14 @@ class Retention:
                         )
             event = HoldLiftedV1(hold_subject=subject, lifted_by=operator, lifted_at=now)
             await self._outbox.add(tx, self._envelope(event, subject=f"hold:{subject}"))
+        log.info("hold %s lifted", hold_id)
+
+    async def holds_of(self, subject: str) -> list[dict[str, str]]:
+        rows = await self._store.find(HOLDS, {"subject": subject}, sort=[("placed_at", 1)])
+        return [
+            {"id": str(r["_id"]), "subject": subject, "reference": str(r["reference"])}
+            for r in rows
+        ]
 
     # -- queries ----------------------------------------------------------------------------
 

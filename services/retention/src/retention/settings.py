@@ -38,6 +38,16 @@ class Settings(ObjectStoreSettings, BaseServiceSettings):
         default="http://127.0.0.1:8106",
         description="base of the certificate download links e-mailed to the person",
     )
+    audit_url: str = Field(
+        default="http://127.0.0.1:8105",
+        description="audit's API: receipts of the erasure events for the certificate",
+    )
+    receipt_attempts: int = Field(
+        default=4, ge=1, le=20, description="tries per receipt before it is listed as missing"
+    )
+    receipt_retry_seconds: float = Field(
+        default=0.5, ge=0, le=30, description="delay between tries (audit checkpoints soon)"
+    )
     signing_key_name: str = Field(
         default="securact.local/platform",
         description="name of the platform signing key when the key file is created here",

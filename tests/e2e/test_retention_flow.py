@@ -1,0 +1,257 @@
+"""Issue 9 end to end on the real components: an account with two served acts is terminated →
+until the due date the recipient still downloads (and may not reply) → the shared manual clock
+jumps past two months and the scheduler fires → delivery crypto-shreds the acts, identity purges
+the contacts, audit shreds the subjects' keys → retention issues the certificate → notify
+e-mails it to the dev mailbox → it verifies offline with the platform's public key.
+
+Real RabbitMQ, SeaweedFS and dev mailbox; identity, consent, notify, audit, delivery and
+retention apps in this process. Delivery and retention share one manual clock (identity,
+consent, notify and audit run on the real one).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from delivery.main import create_app as create_delivery
+from retention.certificate import verify_certificate
+from retention.main import create_app as create_retention
+from retention.service import SCHEDULES, Retention
+from retention.settings import Settings as RetentionSettings
+from shared.clock import ManualClock, SystemClock
+from shared.crypto import load_or_create_signing_ring
+from shared.store.port import from_iso
+from tests.e2e.test_consent_flow import LINK, Mailbox, _notify_skip_reason
+from tests.e2e.test_delivery_flow import mail_to, next_open_morning, verifier_for
+from tests.fixtures.seaweed import S3Server, random_bucket_name
+from tests.integration.consent.flow import PASSWORD, consent_for, login
+from tests.integration.consent.support import ready_bucket
+from tests.integration.delivery.test_delivery_service import settings as delivery_settings
+from tests.integration.identity.support import identity_app, identity_of
+from tests.support.services import eventually, running, service_env
+from tests.unit.consent.support import NATURAL_FILES, multipart_body, natural_declaration
+from tests.unit.delivery.support import metadata, multipart, pdf
+
+CERTIFICATE_PATH = re.compile(r"/v1/certificates/[^\s\"'<>]+\.pdf")
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.slow
+async def test_terminated_account_acts_readable_two_months_then_erased_and_certified(
+    tmp_path: Path, bus_prefix: str, s3_server: S3Server
+) -> None:
+    reason = _notify_skip_reason()
+    if reason is not None:
+        pytest.skip(f"needs notify's e-mails: {reason}")
+    from audit.main import create_app as create_audit
+    from audit.settings import Settings as AuditSettings
+    from notify.main import create_app as create_notify
+    from notify.settings import Settings as NotifySettings
+
+    box = Mailbox(tmp_path / "mailbox")
+    box.start()
+    try:
+        identity = identity_app(tmp_path / "identity", bus_prefix)
+        consent = consent_for(tmp_path / "consent", bus_prefix, s3_server, identity)
+        notify = create_notify(
+            NotifySettings(
+                **service_env(
+                    tmp_path / "notify",
+                    bus_prefix,
+                    smtp_host="127.0.0.1",
+                    smtp_port=str(box.smtp_port),
+                )
+            )
+        )
+        audit = create_audit(
+            AuditSettings(
+                **service_env(tmp_path / "audit", bus_prefix),
+                kek_file=tmp_path / "audit-kek.json",
+                signing_key_file=tmp_path / "audit-signing.json",
+                checkpoint_interval_seconds=0.5,  # receipts for the certificate come quickly
+            )
+        )
+        clock = ManualClock(next_open_morning(SystemClock().now()))
+        audit_http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=audit), base_url="http://audit"
+        )
+        delivery = create_delivery(
+            delivery_settings(tmp_path / "delivery", bus_prefix, s3_server),
+            clock=clock,
+            token_verifier=verifier_for(identity, "delivery"),
+            audit_http=audit_http,
+        )
+        retention_settings = RetentionSettings(
+            **service_env(tmp_path / "retention", bus_prefix),
+            kek_file=tmp_path / "retention-kek.json",
+            signing_key_file=tmp_path / "retention-signing.json",
+            s3_endpoint=s3_server.endpoint,
+            s3_access_key=SecretStr(s3_server.access_key),
+            s3_secret_key=SecretStr(s3_server.secret_key),
+            s3_bucket=random_bucket_name(),
+            scheduler_interval_seconds=3600,  # the test fires the scheduler itself
+            receipt_attempts=8,
+            receipt_retry_seconds=0.5,
+        )
+        retention_app = create_retention(retention_settings, clock=clock, audit_http=audit_http)
+        retention: Retention = retention_app.state.retention
+        async with (
+            running(identity) as identity_client,
+            running(consent) as consent_client,
+            running(notify),
+            running(audit),
+            running(delivery) as delivery_client,
+            running(retention_app) as retention_client,
+        ):
+            await ready_bucket(consent)
+            await ready_bucket(delivery)
+            await ready_bucket(retention_app)
+            registered = await identity_of(identity).clients.register(
+                "etude-e2e",
+                "Maître Essai",
+                ["registry:write", "registry:read", "acts:write", "acts:read"],
+                operator="test",
+            )
+            issued = await identity_client.post(
+                "/oauth/token",
+                data={"grant_type": "client_credentials"},
+                auth=(registered.client_id, registered.client_secret),
+            )
+            office = _bearer(issued.json()["access_token"])
+
+            today = SystemClock().now().date()
+            body, content_type = multipart_body(natural_declaration(today), NATURAL_FILES)
+            created = await consent_client.post(
+                "/v1/declarations", content=body, headers={"Content-Type": content_type, **office}
+            )
+            assert created.status_code == 201, created.text
+            declaration_id = created.json()["id"]
+            activation = await mail_to(box, "")
+            link = LINK.search(f"{activation.get('Text', '')}\n{activation.get('HTML', '')}")
+            assert link is not None
+            token = httpx.URL(link.group(0).replace("&amp;", "&")).params["token"]
+            activated = await identity_client.post(
+                "/v1/activations", json={"token": token, "password": PASSWORD}
+            )
+            assert activated.status_code == 200, activated.text
+            identifier = activated.json()["identifier"]
+            first = await login(identity_client, identifier)
+            accepted = await identity_client.post(
+                "/v1/terms/current/acceptance", json={}, headers=_bearer(first["access_token"])
+            )
+            assert accepted.status_code == 200, accepted.text
+
+            async def delivery_knows_consent() -> bool:
+                row = await delivery.state.runtime.store.get("declarations", declaration_id)
+                return row is not None and row.get("status") == "active" and bool(row["email"])
+
+            await eventually(delivery_knows_consent, within=30)
+
+            # Two acts served to the person.
+            documents: dict[str, bytes] = {}
+            for n in (1, 2):
+                document = pdf(20_000, seed=f"act-{n}".encode())
+                act_body, act_type = multipart(metadata(declaration_id), document)
+                served = await delivery_client.post(
+                    "/v1/acts",
+                    content=act_body,
+                    headers={"Content-Type": act_type, "Idempotency-Key": f"r-{n}", **office},
+                )
+                assert served.status_code == 201, served.text
+                documents[served.json()["id"]] = document
+
+            async def retention_saw_both() -> bool:
+                return bool(await retention_app.state.runtime.store.count("served_acts") == 2)
+
+            await eventually(retention_saw_both, within=30)
+
+            # The person terminates the account.
+            person = _bearer((await login(identity_client, identifier))["access_token"])
+            terminated = await identity_client.post(
+                "/v1/me/termination", json={"confirm": True}, headers=person
+            )
+            assert terminated.status_code == 200, terminated.text
+            account_id = str(activated.json().get("account_id") or "")
+
+            async def scheduled() -> bool:
+                return bool(await retention_app.state.runtime.store.count(SCHEDULES) == 1)
+
+            await eventually(scheduled, within=30)
+            [schedule] = await retention_app.state.runtime.store.find(SCHEDULES)
+            due = from_iso(schedule["due_at"])
+            account_id = account_id or str(schedule["data"]["account_id"])
+
+            # Before the due date: still downloadable, but no reply.
+            clock.set(due - timedelta(days=1))
+            assert (await retention.run_due()).fired == 0
+            person = _bearer((await login(identity_client, identifier))["access_token"])
+            act_ids = sorted(documents)
+            for act_id in act_ids:
+                download = await delivery_client.get(f"/v1/inbox/{act_id}/content", headers=person)
+                assert download.status_code == 200, download.text
+                assert download.content == documents[act_id]
+            reply_body, reply_type = multipart({}, pdf(2_000, seed=b"reply"))
+            refused = await delivery_client.post(
+                f"/v1/inbox/{act_ids[0]}/replies",
+                content=reply_body,
+                headers={"Content-Type": reply_type, **person},
+            )
+            assert refused.status_code == 403, refused.text
+
+            # What erasure must remove: each act's object in S3 and its wrapped DEK.
+            vault = delivery.state.vault
+            delivery_store = delivery.state.runtime.store
+            objects = delivery.state.runtime.objects
+            # In delivery's acts vault an act's object id is the act id.
+            stored = [(vault.keys_collection, act_id) for act_id in act_ids]
+            for keys, object_id in stored:
+                assert await delivery_store.get(keys, object_id) is not None
+                assert await objects.exists(vault.object_key(object_id))
+
+            # Past the due date: the scheduler fires, the participants confirm.
+            clock.set(due + timedelta(minutes=1))
+            assert (await retention.run_due()).fired == 1
+            mail = await mail_to(box, "Certificat")
+
+            for keys, object_id in stored:
+                assert await delivery_store.get(keys, object_id) is None
+                assert not await objects.exists(vault.object_key(object_id))
+            for act_id in act_ids:
+                gone = await delivery_client.get(f"/v1/inbox/{act_id}/content", headers=person)
+                assert gone.status_code == 410, gone.text
+                assert "act-erased" in gone.text
+
+            # The certificate, from the link in the e-mail, verifies with the platform key.
+            found = CERTIFICATE_PATH.search(f"{mail.get('Text', '')}\n{mail.get('HTML', '')}")
+            assert found is not None
+            pdf_file = await retention_client.get(found.group(0))
+            assert pdf_file.status_code == 200
+            signed = await retention_client.get(found.group(0).removesuffix(".pdf") + ".json")
+            ring = load_or_create_signing_ring(
+                tmp_path / "retention-signing.json", "unused", SystemClock()
+            )
+            certified = verify_certificate(signed.content, ring.published, pdf_file.content)
+            assert sorted(a["act_id"] for a in certified["acts"]) == act_ids
+            assert certified["account_id"] == account_id
+            assert {s["participant"] for s in certified["steps"]} == {
+                "delivery",
+                "audit",
+                "identity",
+            }
+            steps = {s["event_id"] for s in certified["steps"]}
+            receipts = {r["event_id"] for r in certified["audit_receipts"]}
+            missing = {m["event_id"] for m in certified["missing_receipts"]}
+            assert receipts | missing == steps
+            assert not receipts & missing
+        await audit_http.aclose()
+    finally:
+        box.stop()
