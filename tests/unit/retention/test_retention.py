@@ -405,6 +405,7 @@ async def test_a_hold_suspends_a_due_erasure_and_lifting_it_resumes(harness: Har
     assert placed[0]["reference"] == "TJ Paris RG 31/0042"
     assert lifted[0]["lifted_by"] == "op-1"
     assert lifted[0]["hold_subject"] == "account:acc-1"
+    assert placed[0]["hold_id"] == lifted[0]["hold_id"] == placed_hold.hold_id
 
 
 async def test_a_hold_on_the_declaration_also_holds_the_account_erasure(

@@ -800,7 +800,11 @@ class Retention:
             for field in ("subject", "related_subject"):
                 await tx.update(SCHEDULES, {field: subject, "state": PENDING}, {"held": True})
             event = HoldPlacedV1(
-                hold_subject=subject, reference=reference, placed_by=operator, placed_at=now
+                hold_subject=subject,
+                reference=reference,
+                placed_by=operator,
+                placed_at=now,
+                hold_id=hold_id,
             )
             await self._outbox.add(tx, self._envelope(event, subject=f"hold:{subject}"))
         log.info("hold %s placed", hold_id)
@@ -825,7 +829,9 @@ class Retention:
                             {**row, "held": held},
                             expected_version=int(row["_version"]),
                         )
-            event = HoldLiftedV1(hold_subject=subject, lifted_by=operator, lifted_at=now)
+            event = HoldLiftedV1(
+                hold_subject=subject, lifted_by=operator, lifted_at=now, hold_id=hold_id
+            )
             await self._outbox.add(tx, self._envelope(event, subject=f"hold:{subject}"))
         log.info("hold %s lifted", hold_id)
 

@@ -230,6 +230,9 @@ class HoldPlacedV1(EventPayload):
     reference: str = Field(max_length=200, description="the judicial reference, no personal data")
     placed_by: str
     placed_at: AwareDatetime
+    hold_id: str | None = Field(
+        default=None, description="the hold's id (a subject may have several holds)"
+    )
 
 
 @register
@@ -243,6 +246,7 @@ class HoldLiftedV1(EventPayload):
     hold_subject: str
     lifted_by: str
     lifted_at: AwareDatetime
+    hold_id: str | None = Field(default=None, description="which of the subject's holds")
 
 
 # --- confirmations retention consumes (published by the participants, later steps) ------------
