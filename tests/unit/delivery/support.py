@@ -8,7 +8,7 @@ import base64
 import hashlib
 import json
 import secrets
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -175,13 +175,15 @@ def multipart(
 
 class MemoryObjects:
     """An object store in memory with the calls the vault makes; `fail_puts` makes every put
-    fail after reading part of its stream, as an S3 outage mid-upload would."""
+    fail after reading part of its stream, as an S3 outage mid-upload would; `during_put` runs
+    once the first chunk of a put has arrived (the world moving on while a document uploads)."""
 
     def __init__(self) -> None:
         self.objects: dict[str, bytes] = {}
         self.deleted: list[str] = []
         self.fail_puts = False
         self.fail_deletes = False
+        self.during_put: Callable[[], Awaitable[None]] | None = None
 
     async def put(
         self,
@@ -193,6 +195,8 @@ class MemoryObjects:
     ) -> object:
         data = bytearray()
         async for chunk in chunks:
+            if not data and self.during_put is not None:
+                await self.during_put()
             data += chunk
             if self.fail_puts:
                 raise ObjectStoreUnavailableError("object store unreachable during put")

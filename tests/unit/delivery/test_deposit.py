@@ -192,6 +192,22 @@ async def test_revoked_consent_blocks_new_acts_at_once_and_old_ones_stay_readabl
     assert download.content == ACT
 
 
+async def test_consent_revoked_while_the_document_uploads_refuses_the_act(
+    harness: Harness,
+) -> None:
+    harness.objects.during_put = harness.revoke
+    response = await harness.post()
+    assert response.status_code == 409
+    assert response.json()["type"] == "urn:securact:problem:consent-not-active"
+    assert await harness.store.count("acts") == 0
+    assert await harness.store.count(ACT_KEYS) == 0
+    assert await harness.store.count(IDEMPOTENCY) == 0
+    assert harness.objects.objects == {}
+    assert await harness.events("delivery.act-served.v1") == []
+    rejected = await harness.events("delivery.act-rejected.v1")
+    assert [r.payload["act_sha256"] is not None for r in rejected] == [True]
+
+
 async def test_consent_that_does_not_cover_the_nature_is_refused(harness: Harness) -> None:
     await harness.consent("decl-2", "acc-2", scope=(ActNature.ASSIGNATION,))
     response = await harness.post(meta=metadata("decl-2", nature="commandement_payer"))

@@ -361,18 +361,11 @@ class Gateway:
         metadata = received.metadata
         document = received.document
         # The legal date is the deposit instant, now that the act can be made available: the
-        # consent and the window are checked again at that instant (an upload takes time).
+        # consent and the window are checked again at that instant (an upload takes time), in
+        # the transaction that records the act.
         now = self.clock.now()
-        current = await self.store.get(DECLARATIONS, metadata.declaration_id)
-        refusal = check_consent(current, metadata.nature, now)
-        if refusal is not None:
-            await self._reject(office, act_id, metadata, [refusal.reason()], document.sha256)
-            raise ConsentRefusedError(refusal)
         recipient_territory = Territory(declaration["territory"])
         window = check_window(now, recipient_territory, office.territory, self._zones)
-        if not window.open and received.leave is None and not metadata.schedule_if_closed:
-            await self._reject_window(office, act_id, metadata, window, document.sha256)
-            raise WindowClosedError(window)
         act: dict[str, Any] = {
             "_id": act_id,
             "office_id": office.office_id,
@@ -407,6 +400,15 @@ class Gateway:
         )
         try:
             async with self.outbox.transaction() as tx:
+                # Read in the writing transaction: a revocation either commits before it and
+                # refuses the act, or after it and finds the act served (and one store round
+                # trip fewer per deposit).
+                current = await tx.get(DECLARATIONS, metadata.declaration_id)
+                refusal = check_consent(current, metadata.nature, now)
+                if refusal is not None:
+                    raise ConsentRefusedError(refusal)
+                if not window.open and received.leave is None and not metadata.schedule_if_closed:
+                    raise WindowClosedError(window)
                 if window.open or received.leave is not None:
                     if not window.open and received.leave is not None:
                         act["judge_leave"] = {
@@ -437,6 +439,14 @@ class Gateway:
                         "created_at": to_iso(now),
                     },
                 )
+        except ConsentRefusedError as refused:
+            # Journaled after the rollback, in a transaction of its own.
+            reasons = [refused.refusal.reason()]
+            await self._reject(office, act_id, metadata, reasons, document.sha256)
+            raise
+        except WindowClosedError:
+            await self._reject_window(office, act_id, metadata, window, document.sha256)
+            raise
         except DuplicateKeyError:
             # The same key committed concurrently: this upload is the duplicate.
             await self.vault.discard(received.stored)
