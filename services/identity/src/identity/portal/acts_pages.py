@@ -39,6 +39,12 @@ from identity.portal.consent_pages import NATURES
 from identity.portal.router import TEMPLATES_DIR, Portal, PortalRoute, Refusal, redirect
 from identity.portal.security import tokens_match
 from identity.portal.sessions import PortalSession
+from identity.portal.upstream import (
+    UpstreamApi,
+    UpstreamUnavailableError,
+    json_body,
+    relay,
+)
 from identity.service import Identity
 from shared.contracts.delivery import ServiceQuality
 from shared.french import PARIS, french_date
@@ -76,7 +82,7 @@ EVIDENCE_LABELS: Final = {
 }
 
 
-class DeliveryUnavailableError(Exception):
+class DeliveryUnavailableError(UpstreamUnavailableError):
     """Delivery did not answer, or answered what the portal cannot show."""
 
 
@@ -206,82 +212,32 @@ def file_size(size: int) -> str:
     return f"{text.replace('.', ',')} Mo"
 
 
-class DeliveryApi:
+class DeliveryApi(UpstreamApi):
     """Delivery's `/v1/inbox` API on behalf of one portal session."""
 
-    def __init__(self, identity: Identity, http: httpx.AsyncClient) -> None:
-        self._identity = identity
-        self._http = http
+    unavailable = DeliveryUnavailableError
 
-    def _headers(self, session: PortalSession) -> dict[str, str]:
-        # A fresh token per call: short-lived, audience delivery only, never stored.
-        issued = self._identity.ctx.issuer.issue(
-            session.account_id,
-            role=str(session.account["role"]),
-            scopes=session.scopes,
-            sid=session.session_id,
-            extra={"aud": [DELIVERY_AUDIENCE]},
-        )
-        return {"Authorization": f"Bearer {issued.token}", "Accept": "application/json"}
+    def __init__(self, identity: Identity, http: httpx.AsyncClient) -> None:
+        super().__init__(identity, http, audience=DELIVERY_AUDIENCE)
 
     async def get(self, session: PortalSession, path: str) -> httpx.Response:
-        try:
-            return await self._http.get(path, headers=self._headers(session))
-        except httpx.HTTPError as error:
-            log.warning("delivery unreachable (GET %s): %s", path, type(error).__name__)
-            raise DeliveryUnavailableError from error
-
-    async def open_stream(self, session: PortalSession, path: str) -> httpx.Response:
-        """A response whose body is still to be read (the caller closes it)."""
-        request = self._http.build_request("GET", path, headers=self._headers(session))
-        try:
-            return await self._http.send(request, stream=True)
-        except httpx.HTTPError as error:
-            log.warning("delivery unreachable (GET %s): %s", path, type(error).__name__)
-            raise DeliveryUnavailableError from error
+        return await self.request(session, "GET", path)
 
     async def post_stream(
         self, session: PortalSession, path: str, body: AsyncIterator[bytes], content_type: str
     ) -> httpx.Response:
         """POST a body produced as it goes (chunked: its length is not known in advance)."""
-        headers = {**self._headers(session), "Content-Type": content_type}
-        try:
-            return await self._http.post(path, content=body, headers=headers)
-        except httpx.HTTPError as error:
-            log.warning("delivery unreachable (POST %s): %s", path, type(error).__name__)
-            raise DeliveryUnavailableError from error
+        return await self.request(session, "POST", path, content=body, content_type=content_type)
 
     async def json(self, session: PortalSession, path: str) -> dict[str, Any] | None:
         """Delivery's JSON answer, or None on 404 (no such act for this recipient)."""
         response = await self.get(session, path)
         if response.status_code == 404:
             return None
-        body = _json(response) if response.status_code == 200 else {}
+        body = json_body(response) if response.status_code == 200 else {}
         if not body:
-            raise _unexpected(f"GET {path}", response)
+            raise self.unexpected(f"GET {path}", response)
         return body
-
-
-def _unexpected(call: str, response: httpx.Response) -> DeliveryUnavailableError:
-    log.warning("delivery answered %s to %s", response.status_code, call)
-    return DeliveryUnavailableError(response.status_code)
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-async def _relay(upstream: httpx.Response) -> AsyncIterator[bytes]:
-    try:
-        # Raw: relayed as delivery sent them (its length and any encoding stay true).
-        async for chunk in upstream.aiter_raw():
-            yield chunk
-    finally:
-        await upstream.aclose()
 
 
 async def _limited(chunks: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
@@ -487,11 +443,13 @@ def acts_pages_router(
             for name in ("content-length", "content-encoding", "x-content-sha256"):
                 if name in upstream.headers:
                     headers[name] = upstream.headers[name]
-            return StreamingResponse(_relay(upstream), media_type=media_type, headers=headers)
+            return StreamingResponse(
+                relay(upstream, raw=True), media_type=media_type, headers=headers
+            )
         await upstream.aclose()
         if upstream.status_code == 404:
             return no_act(session)
-        _unexpected(f"GET /v1/inbox/{act_id}/content", upstream)
+        delivery.unexpected(f"GET /v1/inbox/{act_id}/content", upstream)
         return unavailable(session)
 
     @router.post("/actes/{act_id}/reponses")
@@ -542,7 +500,7 @@ def acts_pages_router(
             return reply_refused(session, act_id)
         reason = refusal_reason(response)
         if reason is None:
-            _unexpected(f"POST /v1/inbox/{act_id}/replies", response)
+            delivery.unexpected(f"POST /v1/inbox/{act_id}/replies", response)
             return unavailable(session)
         return await refused_reply(session, act_id, reason)
 
@@ -594,7 +552,7 @@ def acts_pages_router(
     def refusal_reason(response: httpx.Response) -> FormErrors | None:
         """Delivery's refusal of the file, told politely next to the field; None when the
         answer is no refusal of the file (the page then says delivery is unavailable)."""
-        problem = _json(response)
+        problem = json_body(response)
         kind = str(problem.get("type", "")).rsplit(":", 1)[-1]
         errors = FormErrors()
         if response.status_code == 413:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
@@ -33,6 +33,12 @@ from identity.portal.router import (
     redirect,
 )
 from identity.portal.sessions import PortalSession
+from identity.portal.upstream import (
+    UpstreamApi,
+    UpstreamUnavailableError,
+    json_body,
+    relay,
+)
 from identity.service import Identity
 from shared.contracts.consent import ActNature, DeclarationStatus
 from shared.portal import FormErrors, PortalTemplates, templates
@@ -83,7 +89,7 @@ PROOF_TYPES: Final = {
 REVOCABLE: Final = frozenset({DeclarationStatus.REGISTERED.value, DeclarationStatus.ACTIVE.value})
 
 
-class ConsentUnavailableError(Exception):
+class ConsentUnavailableError(UpstreamUnavailableError):
     """Consent did not answer, or answered what the portal cannot show."""
 
 
@@ -168,41 +174,13 @@ def _day(value: object) -> date | None:
         return None
 
 
-class ConsentApi:
+class ConsentApi(UpstreamApi):
     """Consent's `/v1/me/...` API on behalf of one portal session."""
 
+    unavailable = ConsentUnavailableError
+
     def __init__(self, identity: Identity, http: httpx.AsyncClient) -> None:
-        self._identity = identity
-        self._http = http
-
-    def _headers(self, session: PortalSession) -> dict[str, str]:
-        # A fresh token per call: short-lived, audience consent only, never stored.
-        issued = self._identity.ctx.issuer.issue(
-            session.account_id,
-            role=str(session.account["role"]),
-            scopes=session.scopes,
-            sid=session.session_id,
-            extra={"aud": [CONSENT_AUDIENCE]},
-        )
-        return {"Authorization": f"Bearer {issued.token}", "Accept": "application/json"}
-
-    async def request(
-        self, session: PortalSession, method: str, path: str, json: Any = None
-    ) -> httpx.Response:
-        try:
-            return await self._http.request(method, path, headers=self._headers(session), json=json)
-        except httpx.HTTPError as error:
-            log.warning("consent unreachable (%s %s): %s", method, path, type(error).__name__)
-            raise ConsentUnavailableError from error
-
-    async def open_stream(self, session: PortalSession, path: str) -> httpx.Response:
-        """A response whose body is still to be read (the caller closes it)."""
-        request = self._http.build_request("GET", path, headers=self._headers(session))
-        try:
-            return await self._http.send(request, stream=True)
-        except httpx.HTTPError as error:
-            log.warning("consent unreachable (GET %s): %s", path, type(error).__name__)
-            raise ConsentUnavailableError from error
+        super().__init__(identity, http, audience=CONSENT_AUDIENCE)
 
     async def declaration(self, session: PortalSession) -> DeclarationPage | None:
         """The session's declaration, or None when no declaration is linked to the account."""
@@ -210,32 +188,11 @@ class ConsentApi:
         if response.status_code == 404:
             return None
         if response.status_code != 200:
-            raise _unexpected("GET /v1/me/declaration", response)
-        body = _json(response)
+            raise self.unexpected("GET /v1/me/declaration", response)
+        body = json_body(response)
         if not body:
-            raise _unexpected("GET /v1/me/declaration", response)
+            raise self.unexpected("GET /v1/me/declaration", response)
         return declaration_page(body)
-
-
-def _unexpected(call: str, response: httpx.Response) -> ConsentUnavailableError:
-    log.warning("consent answered %s to %s", response.status_code, call)
-    return ConsentUnavailableError(response.status_code)
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-async def _relay(upstream: httpx.Response) -> AsyncIterator[bytes]:
-    try:
-        async for chunk in upstream.aiter_bytes():
-            yield chunk
-    finally:
-        await upstream.aclose()
 
 
 def consent_pages_router(
@@ -328,7 +285,7 @@ def consent_pages_router(
         if response.status_code == 404:
             return no_declaration(session)
         if response.status_code == 409:
-            status = str(_json(response).get("declaration_status", ""))
+            status = str(json_body(response).get("declaration_status", ""))
             return error_page(
                 session,
                 "Révocation impossible",
@@ -340,7 +297,7 @@ def consent_pages_router(
                 next_label="Revenir à mon consentement",
             )
         if response.status_code != 200:
-            _unexpected("POST /v1/me/declaration/revocation", response)
+            consent.unexpected("POST /v1/me/declaration/revocation", response)
             return unavailable(session)
         log.info("portal: consent revoked for session %s", session.session_id)
         # Post/redirect/get: a reload of the confirmation never posts the revocation again.
@@ -379,13 +336,13 @@ def consent_pages_router(
             headers = {"Content-Disposition": f'attachment; filename="{name}"'}
             if "content-length" in upstream.headers and "content-encoding" not in upstream.headers:
                 headers["Content-Length"] = upstream.headers["content-length"]
-            return StreamingResponse(_relay(upstream), media_type=media_type, headers=headers)
+            return StreamingResponse(relay(upstream), media_type=media_type, headers=headers)
         await upstream.aclose()
         if upstream.status_code == 404:
             return no_declaration(session) if path == "/v1/me/export" else missing_proof(session)
         if upstream.status_code == 410:
             return missing_proof(session, gone=True)
-        _unexpected(f"GET {path}", upstream)
+        consent.unexpected(f"GET {path}", upstream)
         return unavailable(session)
 
     def missing_proof(session: PortalSession, *, gone: bool = False) -> HTMLResponse:
