@@ -10,13 +10,7 @@ cannot send the activation e-mail yet.
 
 from __future__ import annotations
 
-import importlib.resources
 import logging
-import re
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -27,80 +21,8 @@ from tests.integration.consent.flow import PERSONAL, Parties, consent_for, run_c
 from tests.integration.consent.support import assert_nothing_personal_logged
 from tests.integration.identity.support import identity_app
 from tests.support.services import eventually, running, service_env
+from tests.support.stack import LINK, Mailbox
 from tests.unit.consent.support import EMAIL
-
-LINK = re.compile(r"https?://[^\s\"'<>]+token=[A-Za-z0-9_\-.~%]+")
-
-
-def _notify_skip_reason() -> str | None:
-    try:
-        from notify.settings import Settings
-    except ImportError as error:
-        return f"notify cannot be imported ({error})"
-    if not {"smtp_host", "smtp_port"} <= set(Settings.model_fields):
-        return "notify has no SMTP settings yet (issue 7)"
-    try:
-        templates = importlib.resources.files("notify") / "templates"
-        names = [entry.name for entry in templates.iterdir()]
-    except (FileNotFoundError, NotADirectoryError, ModuleNotFoundError):
-        return "notify has no templates yet (issue 7)"
-    if not any(name.startswith("activation") for name in names):
-        return "notify has no activation e-mail template yet (issue 7)"
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class Mailbox:
-    """The dev mailbox (`python -m devstack.mailbox`) on free ports."""
-
-    def __init__(self, directory: Path) -> None:
-        self.smtp_port = _free_port()
-        self.http_port = _free_port()
-        self.directory = directory
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def api(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}/api/v1"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "devstack.mailbox",
-                f"--dir={self.directory}",
-                f"--smtp-port={self.smtp_port}",
-                f"--http-port={self.http_port}",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail("the dev mailbox exited at start")
-            try:
-                ready = httpx.get(f"http://127.0.0.1:{self.http_port}/readyz").status_code == 200
-                if ready:
-                    with socket.create_connection(("127.0.0.1", self.smtp_port), timeout=1):
-                        return
-            except (httpx.TransportError, OSError):
-                pass
-            time.sleep(0.1)
-        pytest.fail("the dev mailbox did not start within 20 s")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            self.process = None
 
 
 @pytest.mark.slow
@@ -110,9 +32,6 @@ async def test_declaration_to_active_to_revoked_through_the_dev_mailbox(
     s3_server: S3Server,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    reason = _notify_skip_reason()
-    if reason is not None:
-        pytest.skip(f"needs notify's activation e-mail: {reason}")
     from notify.main import create_app as create_notify
     from notify.settings import Settings as NotifySettings
 

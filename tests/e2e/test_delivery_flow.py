@@ -12,82 +12,33 @@ window, so the test does not depend on the hour it runs at.
 from __future__ import annotations
 
 import json
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from delivery.cli import main as delivery_cli
-from delivery.domain import check_window
 from delivery.evidence import verify_evidence_set
 from delivery.main import create_app as create_delivery
-from shared.auth import TokenVerifier, VerifierConfig
 from shared.clock import ManualClock, SystemClock
 from shared.crypto import VerifierKey
-from shared.legal_calendar import Territory
 from shared.store.port import from_iso
-from tests.e2e.test_consent_flow import LINK, Mailbox, _notify_skip_reason
 from tests.fixtures.seaweed import S3Server
 from tests.integration.consent.flow import PASSWORD, consent_for, login
 from tests.integration.consent.support import ready_bucket, registry_of
 from tests.integration.delivery.test_delivery_service import settings as delivery_settings
 from tests.integration.identity.support import identity_app, identity_of
 from tests.support.services import eventually, running, service_env
-from tests.unit.consent.support import EMAIL, NATURAL_FILES, multipart_body, natural_declaration
+from tests.support.stack import LINK, Mailbox, bearer, mail_to, next_open_morning, verifier_for
+from tests.unit.consent.support import NATURAL_FILES, multipart_body, natural_declaration
 from tests.unit.delivery.support import metadata, multipart, pdf
-
-
-def _bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def verifier_for(identity: FastAPI, audience: str) -> TokenVerifier:
-    issuer = identity.state.identity.ctx.settings.issuer
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=identity))
-    config = VerifierConfig(
-        jwks_url=f"{issuer}/.well-known/jwks.json", issuer=issuer, audiences=frozenset({audience})
-    )
-    return TokenVerifier(config, http, SystemClock())
-
-
-def next_open_morning(after: datetime) -> datetime:
-    """10:00 in Paris on the first day after `after` whose CPC 664 window is open then."""
-    zone = Territory.METROPOLE.time_zone
-    day = after.astimezone(zone).date()
-    for _ in range(15):
-        day += timedelta(days=1)
-        candidate = datetime.combine(day, time(10, 0), tzinfo=zone)
-        if check_window(candidate, Territory.METROPOLE, Territory.METROPOLE).open:
-            return candidate
-    raise AssertionError("no open window within two weeks")
-
-
-async def mail_to(box: Mailbox, subject_part: str) -> dict[str, Any]:
-    found: list[dict[str, Any]] = []
-
-    async def delivered() -> bool:
-        async with httpx.AsyncClient(base_url=box.api) as mail:
-            for summary in (await mail.get("/messages")).json().get("messages", []):
-                to_person = any(to.get("Address") == EMAIL for to in summary.get("To", []))
-                if to_person and subject_part in summary.get("Subject", ""):
-                    found.append((await mail.get(f"/message/{summary['ID']}")).json())
-                    return True
-        return False
-
-    await eventually(delivered, within=30, every=0.3)
-    return found[0]
 
 
 @pytest.mark.slow
 async def test_act_served_read_same_day_and_proven_end_to_end(
     tmp_path: Path, bus_prefix: str, s3_server: S3Server
 ) -> None:
-    reason = _notify_skip_reason()
-    if reason is not None:
-        pytest.skip(f"needs notify's e-mails: {reason}")
     from audit.main import create_app as create_audit
     from audit.settings import Settings as AuditSettings
     from notify.main import create_app as create_notify
@@ -147,7 +98,7 @@ async def test_act_served_read_same_day_and_proven_end_to_end(
                 auth=(registered.client_id, registered.client_secret),
             )
             assert issued.status_code == 200, issued.text
-            office = _bearer(issued.json()["access_token"])
+            office = bearer(issued.json()["access_token"])
 
             # Declaration → activation (link from the dev mailbox) → CGU accepted.
             today = SystemClock().now().date()
@@ -168,7 +119,7 @@ async def test_act_served_read_same_day_and_proven_end_to_end(
             identifier = activated.json()["identifier"]
             first = await login(identity_client, identifier)
             accepted = await identity_client.post(
-                "/v1/terms/current/acceptance", json={}, headers=_bearer(first["access_token"])
+                "/v1/terms/current/acceptance", json={}, headers=bearer(first["access_token"])
             )
             assert accepted.status_code == 200, accepted.text
             assert await registry_of(consent).get(declaration_id) is not None
@@ -193,7 +144,7 @@ async def test_act_served_read_same_day_and_proven_end_to_end(
 
             # The recipient reads it the same legal day, a little later.
             clock.advance(timedelta(minutes=7))
-            person = _bearer((await login(identity_client, identifier))["access_token"])
+            person = bearer((await login(identity_client, identifier))["access_token"])
             download = await delivery_client.get(f"/v1/inbox/{act_id}/content", headers=person)
             assert download.status_code == 200, download.text
             assert download.content == document

@@ -27,31 +27,23 @@ from retention.settings import Settings as RetentionSettings
 from shared.clock import ManualClock, SystemClock
 from shared.crypto import load_or_create_signing_ring
 from shared.store.port import from_iso
-from tests.e2e.test_consent_flow import LINK, Mailbox, _notify_skip_reason
-from tests.e2e.test_delivery_flow import mail_to, next_open_morning, verifier_for
 from tests.fixtures.seaweed import S3Server, random_bucket_name
 from tests.integration.consent.flow import PASSWORD, consent_for, login
 from tests.integration.consent.support import ready_bucket
 from tests.integration.delivery.test_delivery_service import settings as delivery_settings
 from tests.integration.identity.support import identity_app, identity_of
 from tests.support.services import eventually, running, service_env
+from tests.support.stack import LINK, Mailbox, bearer, mail_to, next_open_morning, verifier_for
 from tests.unit.consent.support import NATURAL_FILES, multipart_body, natural_declaration
 from tests.unit.delivery.support import metadata, multipart, pdf
 
 CERTIFICATE_PATH = re.compile(r"/v1/certificates/[^\s\"'<>]+\.pdf")
 
 
-def _bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
 @pytest.mark.slow
 async def test_terminated_account_acts_readable_two_months_then_erased_and_certified(
     tmp_path: Path, bus_prefix: str, s3_server: S3Server
 ) -> None:
-    reason = _notify_skip_reason()
-    if reason is not None:
-        pytest.skip(f"needs notify's e-mails: {reason}")
     from audit.main import create_app as create_audit
     from audit.settings import Settings as AuditSettings
     from notify.main import create_app as create_notify
@@ -126,7 +118,7 @@ async def test_terminated_account_acts_readable_two_months_then_erased_and_certi
                 data={"grant_type": "client_credentials"},
                 auth=(registered.client_id, registered.client_secret),
             )
-            office = _bearer(issued.json()["access_token"])
+            office = bearer(issued.json()["access_token"])
 
             today = SystemClock().now().date()
             body, content_type = multipart_body(natural_declaration(today), NATURAL_FILES)
@@ -146,7 +138,7 @@ async def test_terminated_account_acts_readable_two_months_then_erased_and_certi
             identifier = activated.json()["identifier"]
             first = await login(identity_client, identifier)
             accepted = await identity_client.post(
-                "/v1/terms/current/acceptance", json={}, headers=_bearer(first["access_token"])
+                "/v1/terms/current/acceptance", json={}, headers=bearer(first["access_token"])
             )
             assert accepted.status_code == 200, accepted.text
 
@@ -175,7 +167,7 @@ async def test_terminated_account_acts_readable_two_months_then_erased_and_certi
             await eventually(retention_saw_both, within=30)
 
             # The person terminates the account.
-            person = _bearer((await login(identity_client, identifier))["access_token"])
+            person = bearer((await login(identity_client, identifier))["access_token"])
             terminated = await identity_client.post(
                 "/v1/me/termination", json={"confirm": True}, headers=person
             )
@@ -193,7 +185,7 @@ async def test_terminated_account_acts_readable_two_months_then_erased_and_certi
             # Before the due date: still downloadable, but no reply.
             clock.set(due - timedelta(days=1))
             assert (await retention.run_due()).fired == 0
-            person = _bearer((await login(identity_client, identifier))["access_token"])
+            person = bearer((await login(identity_client, identifier))["access_token"])
             act_ids = sorted(documents)
             for act_id in act_ids:
                 download = await delivery_client.get(f"/v1/inbox/{act_id}/content", headers=person)

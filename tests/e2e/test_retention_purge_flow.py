@@ -42,6 +42,7 @@ from tests.integration.consent.flow import LOOKUP, PASSWORD, PERSONAL, consent_f
 from tests.integration.consent.support import ready_bucket, registry_of
 from tests.integration.identity.support import identity_app, identity_of, outbox_envelopes
 from tests.support.services import eventually, running, service_env
+from tests.support.stack import bearer
 from tests.unit.consent.support import NATURAL_FILES, multipart_body, natural_declaration
 
 PURGE_EVENTS = (
@@ -51,10 +52,6 @@ PURGE_EVENTS = (
     "audit.subject-keys-shredded.v1",
     "retention.registry-purge-completed.v1",
 )
-
-
-def _bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def _read(objects: ObjectStore, key: str) -> bytes:
@@ -124,7 +121,7 @@ async def test_revoked_declaration_purged_five_years_later_leaves_tombstones_and
             auth=(registered.client_id, registered.client_secret),
         )
         assert issued.status_code == 200, issued.text
-        office = _bearer(issued.json()["access_token"])
+        office = bearer(issued.json()["access_token"])
 
         # Registered with its proofs, then activated by the person.
         body, content_type = multipart_body(
@@ -159,7 +156,7 @@ async def test_revoked_declaration_purged_five_years_later_leaves_tombstones_and
         identifier = str(activated.json()["identifier"])
         first = await login(identity_client, identifier)
         accepted = await identity_client.post(
-            "/v1/terms/current/acceptance", json={}, headers=_bearer(first["access_token"])
+            "/v1/terms/current/acceptance", json={}, headers=bearer(first["access_token"])
         )
         assert accepted.status_code == 200, accepted.text
 
@@ -182,7 +179,7 @@ async def test_revoked_declaration_purged_five_years_later_leaves_tombstones_and
             assert plain in {content for _name, content in NATURAL_FILES.values()}
 
         # The person revokes.
-        person = _bearer((await login(identity_client, identifier))["access_token"])
+        person = bearer((await login(identity_client, identifier))["access_token"])
         revoked = await consent_client.post(
             "/v1/me/declaration/revocation", json={"confirmation": True}, headers=person
         )

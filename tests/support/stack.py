@@ -1,0 +1,122 @@
+"""What the end-to-end tests share: the dev mailbox on free ports, the links it carries, tokens
+and times that make the flows independent of when they run."""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from datetime import time as clock_time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from delivery.domain import check_window
+from shared.auth import TokenVerifier, VerifierConfig
+from shared.clock import SystemClock
+from shared.legal_calendar import Territory
+from tests.support.services import eventually
+from tests.unit.consent.support import EMAIL
+
+LINK = re.compile(r"https?://[^\s\"'<>]+token=[A-Za-z0-9_\-.~%]+")
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Mailbox:
+    """The dev mailbox (`python -m devstack.mailbox`) on free ports."""
+
+    def __init__(self, directory: Path) -> None:
+        self.smtp_port = free_port()
+        self.http_port = free_port()
+        self.directory = directory
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def api(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}/api/v1"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "devstack.mailbox",
+                f"--dir={self.directory}",
+                f"--smtp-port={self.smtp_port}",
+                f"--http-port={self.http_port}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail("the dev mailbox exited at start")
+            try:
+                ready = httpx.get(f"http://127.0.0.1:{self.http_port}/readyz").status_code == 200
+                if ready:
+                    with socket.create_connection(("127.0.0.1", self.smtp_port), timeout=1):
+                        return
+            except (httpx.TransportError, OSError):
+                pass
+            time.sleep(0.1)
+        pytest.fail("the dev mailbox did not start within 20 s")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+def verifier_for(identity: FastAPI, audience: str) -> TokenVerifier:
+    issuer = identity.state.identity.ctx.settings.issuer
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=identity))
+    config = VerifierConfig(
+        jwks_url=f"{issuer}/.well-known/jwks.json", issuer=issuer, audiences=frozenset({audience})
+    )
+    return TokenVerifier(config, http, SystemClock())
+
+
+def next_open_morning(after: datetime) -> datetime:
+    """10:00 in Paris on the first day after `after` whose CPC 664 window is open then."""
+    zone = Territory.METROPOLE.time_zone
+    day = after.astimezone(zone).date()
+    for _ in range(15):
+        day += timedelta(days=1)
+        candidate = datetime.combine(day, clock_time(10, 0), tzinfo=zone)
+        if check_window(candidate, Territory.METROPOLE, Territory.METROPOLE).open:
+            return candidate
+    raise AssertionError("no open window within two weeks")
+
+
+async def mail_to(box: Mailbox, subject_part: str) -> dict[str, Any]:
+    found: list[dict[str, Any]] = []
+
+    async def delivered() -> bool:
+        async with httpx.AsyncClient(base_url=box.api) as mail:
+            for summary in (await mail.get("/messages")).json().get("messages", []):
+                to_person = any(to.get("Address") == EMAIL for to in summary.get("To", []))
+                if to_person and subject_part in summary.get("Subject", ""):
+                    found.append((await mail.get(f"/message/{summary['ID']}")).json())
+                    return True
+        return False
+
+    await eventually(delivered, within=30, every=0.3)
+    return found[0]
