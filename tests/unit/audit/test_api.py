@@ -3,70 +3,43 @@ to a real `TokenVerifier` through an in-process JWKS endpoint."""
 
 from __future__ import annotations
 
-import base64
 from collections.abc import AsyncIterator
-from datetime import timedelta
-from typing import Any
 
 import httpx
-import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi import FastAPI
 
 from audit import merkle
 from audit.api import journal_router
 from audit.checkpoint import Checkpoint, verify_receipt
 from audit.domain import leaf_data
-from shared.auth import TokenVerifier, VerifierConfig, install_token_verifier
+from shared.auth import install_token_verifier
 from shared.crypto import VerifierKey
 from shared.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
+from tests.support.tokens import TokenSigner
 from tests.unit.audit.conftest import ORIGIN, PERSON, Audit, event, fill
-
-JWKS_URL = "http://identity.test/.well-known/jwks.json"
-ISSUER = "http://identity.test"
-TOKEN_KEY = Ed25519PrivateKey.generate()
-
-
-def _jwks(_request: httpx.Request) -> httpx.Response:
-    raw = TOKEN_KEY.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    x = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-    return httpx.Response(
-        200, json={"keys": [{"kty": "OKP", "crv": "Ed25519", "x": x, "kid": "k1", "alg": "EdDSA"}]}
-    )
-
-
-def token(audit: Audit, role: str, subject: str = "u-1", office_id: str | None = None) -> str:
-    now = audit.clock.now()
-    claims: dict[str, Any] = {
-        "iss": ISSUER,
-        "aud": "audit",
-        "sub": subject,
-        "iat": int(now.timestamp()),
-        "exp": int((now + timedelta(minutes=5)).timestamp()),
-        "role": role,
-    }
-    if office_id:
-        claims["office_id"] = office_id
-    return jwt.encode(claims, TOKEN_KEY, algorithm="EdDSA", headers={"kid": "k1"})
 
 
 @pytest.fixture
-async def client(audit: Audit) -> AsyncIterator[httpx.AsyncClient]:
+def tokens(audit: Audit) -> TokenSigner:
+    return TokenSigner(audit.clock, "audit")
+
+
+def token(
+    tokens: TokenSigner, role: str, subject: str = "u-1", office_id: str | None = None
+) -> str:
+    return tokens.token(sub=subject, role=role, office_id=office_id)
+
+
+@pytest.fixture
+async def client(audit: Audit, tokens: TokenSigner) -> AsyncIterator[httpx.AsyncClient]:
     app = FastAPI()
     install_problem_handlers(app)
     app.include_router(journal_router(audit.journal, audit.checkpoints))
-    async with httpx.AsyncClient(transport=httpx.MockTransport(_jwks)) as jwks_http:
-        install_token_verifier(
-            app,
-            TokenVerifier(
-                VerifierConfig(JWKS_URL, ISSUER, frozenset({"audit"})), jwks_http, audit.clock
-            ),
-        )
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://audit") as http:
-            yield http
+    install_token_verifier(app, tokens.verifier())
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://audit") as http:
+        yield http
 
 
 def bearer(value: str) -> dict[str, str]:
@@ -90,7 +63,7 @@ async def test_checkpoint_is_served_as_a_signed_note(
 
 
 async def test_payloads_only_for_the_operator_and_the_subjects_parties(
-    audit: Audit, client: httpx.AsyncClient
+    audit: Audit, client: httpx.AsyncClient, tokens: TokenSigner
 ) -> None:
     await audit.journal.append(event(audit.clock, actor="office:7", seq=1))
     anonymous = (await client.get("/v1/entries/0")).json()
@@ -100,29 +73,31 @@ async def test_payloads_only_for_the_operator_and_the_subjects_parties(
     assert anonymous["leaf_hash"] == merkle.leaf_hash(leaf_data(anonymous)).hex()
 
     for headers in (
-        bearer(token(audit, "operator")),
-        bearer(token(audit, "bailiff", office_id="7")),
+        bearer(token(tokens, "operator")),
+        bearer(token(tokens, "bailiff", office_id="7")),
     ):
         shown = (await client.get("/v1/entries/0", headers=headers)).json()
         assert shown["payload_state"] == "available"
         assert shown["payload"]["recipient"] == PERSON
         assert shown["actor"] == "office:7"
     other_office = (
-        await client.get("/v1/entries/0", headers=bearer(token(audit, "bailiff", office_id="8")))
+        await client.get("/v1/entries/0", headers=bearer(token(tokens, "bailiff", office_id="8")))
     ).json()
     assert "payload" not in other_office
-    stranger = (await client.get("/v1/entries/0", headers=bearer(token(audit, "recipient")))).json()
+    stranger = (
+        await client.get("/v1/entries/0", headers=bearer(token(tokens, "recipient")))
+    ).json()
     assert "payload" not in stranger
     refused = await client.get("/v1/entries/0", headers=bearer("not-a-token"))
     assert refused.status_code == 401
 
 
 async def test_after_shredding_even_the_operator_gets_no_payload(
-    audit: Audit, client: httpx.AsyncClient
+    audit: Audit, client: httpx.AsyncClient, tokens: TokenSigner
 ) -> None:
     await audit.journal.append(event(audit.clock, seq=1))
     await audit.journal.shred_subject("act:1")
-    shown = (await client.get("/v1/entries/0", headers=bearer(token(audit, "operator")))).json()
+    shown = (await client.get("/v1/entries/0", headers=bearer(token(tokens, "operator")))).json()
     assert shown["payload_state"] == "shredded"
     assert "payload" not in shown
 

@@ -3,25 +3,16 @@ in-memory recording object store, sample declarations and proof files, multipart
 
 from __future__ import annotations
 
-import base64
 import json
 import secrets
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-import httpx
-import jwt
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
-from shared.auth import TokenVerifier, VerifierConfig
 from shared.clock import Clock
 from shared.objects import ObjectNotFoundError
+from tests.support.tokens import TokenSigner
 
-ISSUER = "http://identity.test"
-JWKS_URL = f"{ISSUER}/.well-known/jwks.json"
 AUDIENCE = "consent"
 
 PDF = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
@@ -36,54 +27,18 @@ BIRTH = date(1984, 7, 19)
 EMAIL = "eloise.quenneville@example.org"
 
 
-def b64url(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+class Tokens(TokenSigner):
+    """Tokens for consent's callers (offices, recipients, the judicial authority…)."""
 
+    def __init__(self, clock: Clock) -> None:
+        super().__init__(clock, AUDIENCE)
 
-@dataclass
-class Tokens:
-    """Signs access tokens the way identity does and serves the matching JWKS."""
-
-    clock: Clock
-    kid: str = "test-key"
-    private: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
-
-    def jwks(self) -> dict[str, Any]:
-        raw = self.private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64url(raw), "kid": self.kid}
-        return {"keys": [{**jwk, "use": "sig", "alg": "EdDSA"}]}
-
-    def verifier(self) -> TokenVerifier:
-        def serve(_request: httpx.Request) -> httpx.Response:
-            return httpx.Response(200, json=self.jwks())
-
-        config = VerifierConfig(jwks_url=JWKS_URL, issuer=ISSUER, audiences=frozenset({AUDIENCE}))
-        http = httpx.AsyncClient(transport=httpx.MockTransport(serve))
-        return TokenVerifier(config, http, self.clock)
-
-    def token(
-        self,
-        *,
-        sub: str,
-        role: str,
-        scopes: str = "",
-        office_id: str | None = None,
+    def token(  # type: ignore[override]
+        self, *, sub: str, role: str, scopes: str = "", office_id: str | None = None
     ) -> str:
-        now = int(self.clock.now().timestamp())
-        claims: dict[str, Any] = {
-            "iss": ISSUER,
-            "aud": [AUDIENCE],
-            "sub": sub,
-            "iat": now,
-            "exp": now + 600,
-            "role": role,
-            "scope": scopes,
-        }
-        if office_id is not None:
-            claims["office_id"] = office_id
-        return jwt.encode(claims, self.private, algorithm="EdDSA", headers={"kid": self.kid})
+        return super().token(sub=sub, role=role, scope=scopes, office_id=office_id)
 
-    def bearer(self, **kwargs: Any) -> dict[str, str]:
+    def bearer(self, **kwargs: Any) -> dict[str, str]:  # type: ignore[override]
         return {"Authorization": f"Bearer {self.token(**kwargs)}"}
 
     def office(

@@ -4,25 +4,17 @@ what it holds and can be told to fail."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-import httpx
-import jwt
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
-from shared.auth import TokenVerifier, VerifierConfig
 from shared.clock import Clock
 from shared.objects import ObjectNotFoundError, ObjectStoreUnavailableError
+from tests.support.tokens import TokenSigner
 
-ISSUER = "http://identity.test"
-JWKS_URL = f"{ISSUER}/.well-known/jwks.json"
 AUDIENCE = "delivery"
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(200)
@@ -74,45 +66,17 @@ def pdf(content_size: int = 1000, seed: bytes = b"act") -> bytes:
     return b"".join(pdf_chunks(content_size, seed))
 
 
-def b64url(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+class Tokens(TokenSigner):
+    """Tokens for delivery's callers: offices (with their bailiff) and recipients."""
 
+    def __init__(self, clock: Clock) -> None:
+        # Issued a little in the past and valid an hour: tests move the clock within a day.
+        super().__init__(
+            clock, AUDIENCE, lifetime=timedelta(hours=1), backdate=timedelta(seconds=5)
+        )
 
-@dataclass
-class Tokens:
-    """Signs access tokens the way identity does and serves the matching JWKS."""
-
-    clock: Clock
-    kid: str = "test-key"
-    private: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
-
-    def jwks(self) -> dict[str, Any]:
-        raw = self.private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64url(raw), "kid": self.kid}
-        return {"keys": [{**jwk, "use": "sig", "alg": "EdDSA"}]}
-
-    def verifier(self) -> TokenVerifier:
-        def serve(_request: httpx.Request) -> httpx.Response:
-            return httpx.Response(200, json=self.jwks())
-
-        config = VerifierConfig(jwks_url=JWKS_URL, issuer=ISSUER, audiences=frozenset({AUDIENCE}))
-        http = httpx.AsyncClient(transport=httpx.MockTransport(serve))
-        return TokenVerifier(config, http, self.clock)
-
-    def bearer(self, *, sub: str, role: str, scopes: str, **claims: Any) -> dict[str, str]:
-        now = int(self.clock.now().timestamp())
-        body: dict[str, Any] = {
-            "iss": ISSUER,
-            "aud": [AUDIENCE],
-            "sub": sub,
-            "iat": now - 5,
-            "exp": now + 3600,
-            "role": role,
-            "scope": scopes,
-            **claims,
-        }
-        token = jwt.encode(body, self.private, algorithm="EdDSA", headers={"kid": self.kid})
-        return {"Authorization": f"Bearer {token}"}
+    def bearer(self, *, sub: str, role: str, scopes: str, **claims: Any) -> dict[str, str]:  # type: ignore[override]
+        return super().bearer(sub=sub, role=role, scope=scopes, **claims)
 
     def office(
         self, office_id: str = "etude-1", scopes: str = "acts:write acts:read"
