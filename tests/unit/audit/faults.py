@@ -4,29 +4,26 @@ commit or to fail on a chosen insert: what the group-commit tests need to observ
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
 
 from shared.store.port import (
     Document,
     DocumentStore,
-    Filter,
-    Index,
-    SortKey,
     StoreUnavailableError,
     Transaction,
 )
+from tests.support.store_wrappers import DelegatingStore, DelegatingTransaction
 
 InsertRule = Callable[[str, Document], bool]
 
 
-class FaultyStore:
-    """Delegates to `inner`; `fail_insert` (one shot) makes the transaction that inserts such a
+class FaultyStore(DelegatingStore):
+    """Delegates to `store`; `fail_insert` (one shot) makes the transaction that inserts such a
     document fail, `hold_commit` keeps every transaction open until it is set."""
 
     def __init__(self, inner: DocumentStore) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.committed = 0
         self.rolled_back = 0
         self.fail_insert: InsertRule | None = None
@@ -38,10 +35,10 @@ class FaultyStore:
         self.rolled_back_event_ids: list[list[str]] = []
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Transaction]:
+    async def transaction(self) -> AsyncIterator[Transaction]:  # type: ignore[override]
         recording: _RecordingTransaction | None = None
         try:
-            async with self.inner.transaction() as tx:
+            async with self.store.transaction() as tx:
                 recording = _RecordingTransaction(tx, self)
                 yield recording
                 if self.hold_commit is not None:
@@ -62,98 +59,22 @@ class FaultyStore:
             self.failed_inserts.append((collection, document))
             raise StoreUnavailableError("injected failure")
 
-    async def connect(self) -> None:
-        await self.inner.connect()
 
-    async def close(self) -> None:
-        await self.inner.close()
-
-    async def ping(self) -> None:
-        await self.inner.ping()
-
-    async def ensure_indexes(self, indexes: Sequence[Index]) -> None:
-        await self.inner.ensure_indexes(indexes)
-
-    async def get(self, collection: str, doc_id: str) -> Document | None:
-        return await self.inner.get(collection, doc_id)
-
-    async def find(
-        self,
-        collection: str,
-        where: Filter | None = None,
-        *,
-        sort: Sequence[SortKey] = (),
-        limit: int | None = None,
-    ) -> list[Document]:
-        return await self.inner.find(collection, where, sort=sort, limit=limit)
-
-    async def count(self, collection: str, where: Filter | None = None) -> int:
-        return await self.inner.count(collection, where)
-
-    async def insert(self, collection: str, document: Document) -> Document:
-        return await self.inner.insert(collection, document)
-
-    async def insert_many(self, collection: str, documents: Sequence[Document]) -> None:
-        await self.inner.insert_many(collection, documents)
-
-    async def replace(
-        self, collection: str, document: Document, *, expected_version: int
-    ) -> Document:
-        return await self.inner.replace(collection, document, expected_version=expected_version)
-
-    async def update(self, collection: str, where: Filter, changes: Mapping[str, Any]) -> int:
-        return await self.inner.update(collection, where, changes)
-
-    async def delete(
-        self, collection: str, doc_id: str, *, expected_version: int | None = None
-    ) -> bool:
-        return await self.inner.delete(collection, doc_id, expected_version=expected_version)
-
-
-class _RecordingTransaction:
+class _RecordingTransaction(DelegatingTransaction):
     def __init__(self, inner: Transaction, store: FaultyStore) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._store = store
         self.journaled: list[str] = []
-
-    async def get(self, collection: str, doc_id: str) -> Document | None:
-        return await self._inner.get(collection, doc_id)
-
-    async def find(
-        self,
-        collection: str,
-        where: Filter | None = None,
-        *,
-        sort: Sequence[SortKey] = (),
-        limit: int | None = None,
-    ) -> list[Document]:
-        return await self._inner.find(collection, where, sort=sort, limit=limit)
-
-    async def count(self, collection: str, where: Filter | None = None) -> int:
-        return await self._inner.count(collection, where)
 
     async def insert(self, collection: str, document: Document) -> Document:
         self._store._check(collection, document)
         if collection == "journal":
             self.journaled.append(str(document["event_id"]))
-        return await self._inner.insert(collection, document)
+        return await self.inner.insert(collection, document)
 
     async def insert_many(self, collection: str, documents: Sequence[Document]) -> None:
         for document in documents:
             self._store._check(collection, document)
             if collection == "journal":
                 self.journaled.append(str(document["event_id"]))
-        await self._inner.insert_many(collection, documents)
-
-    async def replace(
-        self, collection: str, document: Document, *, expected_version: int
-    ) -> Document:
-        return await self._inner.replace(collection, document, expected_version=expected_version)
-
-    async def update(self, collection: str, where: Filter, changes: Mapping[str, Any]) -> int:
-        return await self._inner.update(collection, where, changes)
-
-    async def delete(
-        self, collection: str, doc_id: str, *, expected_version: int | None = None
-    ) -> bool:
-        return await self._inner.delete(collection, doc_id, expected_version=expected_version)
+        await self.inner.insert_many(collection, documents)

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from delivery.evidence import EVIDENCE, EvidenceType
 from delivery.service import Gateway
 from shared.legal_calendar import Territory
 from shared.messaging.outbox import OUTBOX
-from shared.store.port import Document, DocumentStore, Filter, Index, SortKey, Transaction
+from shared.store.port import Document, DocumentStore, Transaction
 from tests.fixtures.stores import StoreFactory
+from tests.support.store_wrappers import DelegatingStore, DelegatingTransaction
 from tests.unit.delivery.conftest import Harness, build_gateway
 
 DETERMINED = "delivery.service-quality-determined.v1"
@@ -31,30 +31,14 @@ def at(local: str) -> datetime:
     return datetime.fromisoformat(local).replace(tzinfo=paris).astimezone(UTC)
 
 
-class _StallingTransaction:
+class _StallingTransaction(DelegatingTransaction):
     """A transaction that hangs on its owner's `stall_at`-th outbox insert, holding the
     database's write lock with part of an act's finalisation written, as a process does when
     it is killed at that instant."""
 
     def __init__(self, tx: Transaction, owner: StallingStore) -> None:
-        self._tx = tx
+        super().__init__(tx)
         self._owner = owner
-
-    async def get(self, collection: str, doc_id: str) -> Document | None:
-        return await self._tx.get(collection, doc_id)
-
-    async def find(
-        self,
-        collection: str,
-        where: Filter | None = None,
-        *,
-        sort: Sequence[SortKey] = (),
-        limit: int | None = None,
-    ) -> list[Document]:
-        return await self._tx.find(collection, where, sort=sort, limit=limit)
-
-    async def count(self, collection: str, where: Filter | None = None) -> int:
-        return await self._tx.count(collection, where)
 
     async def insert(self, collection: str, document: Document) -> Document:
         if collection == OUTBOX:
@@ -62,88 +46,25 @@ class _StallingTransaction:
             if self._owner.outbox_inserts == self._owner.stall_at:
                 self._owner.stalled.set()
                 await asyncio.Event().wait()  # never set: only cancellation ends this
-        return await self._tx.insert(collection, document)
-
-    async def insert_many(self, collection: str, documents: Sequence[Document]) -> None:
-        await self._tx.insert_many(collection, documents)
-
-    async def replace(
-        self, collection: str, document: Document, *, expected_version: int
-    ) -> Document:
-        return await self._tx.replace(collection, document, expected_version=expected_version)
-
-    async def update(self, collection: str, where: Filter, changes: Mapping[str, Any]) -> int:
-        return await self._tx.update(collection, where, changes)
-
-    async def delete(
-        self, collection: str, doc_id: str, *, expected_version: int | None = None
-    ) -> bool:
-        return await self._tx.delete(collection, doc_id, expected_version=expected_version)
+        return await self.inner.insert(collection, document)
 
 
-class StallingStore:
+class StallingStore(DelegatingStore):
     """The real store, except that its transactions stall at the `stall_at`-th outbox insert."""
 
     def __init__(self, store: DocumentStore, stall_at: int) -> None:
-        self._store = store
+        super().__init__(store)
         self.stall_at = stall_at
         self.outbox_inserts = 0
         self.stalled = asyncio.Event()
 
-    async def connect(self) -> None:
-        await self._store.connect()
-
-    async def close(self) -> None:
-        await self._store.close()
-
-    async def ping(self) -> None:
-        await self._store.ping()
-
-    async def ensure_indexes(self, indexes: Sequence[Index]) -> None:
-        await self._store.ensure_indexes(indexes)
-
     def transaction(self) -> AbstractAsyncContextManager[Transaction]:
         @asynccontextmanager
         async def stalling() -> AsyncIterator[Transaction]:
-            async with self._store.transaction() as tx:
+            async with self.store.transaction() as tx:
                 yield _StallingTransaction(tx, self)
 
         return stalling()
-
-    async def get(self, collection: str, doc_id: str) -> Document | None:
-        return await self._store.get(collection, doc_id)
-
-    async def find(
-        self,
-        collection: str,
-        where: Filter | None = None,
-        *,
-        sort: Sequence[SortKey] = (),
-        limit: int | None = None,
-    ) -> list[Document]:
-        return await self._store.find(collection, where, sort=sort, limit=limit)
-
-    async def count(self, collection: str, where: Filter | None = None) -> int:
-        return await self._store.count(collection, where)
-
-    async def insert(self, collection: str, document: Document) -> Document:
-        return await self._store.insert(collection, document)
-
-    async def insert_many(self, collection: str, documents: Sequence[Document]) -> None:
-        await self._store.insert_many(collection, documents)
-
-    async def replace(
-        self, collection: str, document: Document, *, expected_version: int
-    ) -> Document:
-        return await self._store.replace(collection, document, expected_version=expected_version)
-
-    async def update(self, collection: str, where: Filter, changes: Mapping[str, Any]) -> int:
-        return await self._store.update(collection, where, changes)
-
-    async def delete(
-        self, collection: str, doc_id: str, *, expected_version: int | None = None
-    ) -> bool:
-        return await self._store.delete(collection, doc_id, expected_version=expected_version)
 
 
 async def serve_day(harness: Harness, acts: int, *, read: Sequence[int] = ()) -> list[str]:
