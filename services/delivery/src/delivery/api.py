@@ -339,26 +339,35 @@ def delivery_router(
         )
         return {"items": acts, "next_cursor": _encode_cursor(next_cursor)}
 
+    async def office_act(principal: Principal, act_id: str) -> dict[str, Any]:
+        """The office's own act; any other act is 404, as if it did not exist."""
+        assert principal.office_id is not None
+        try:
+            return await gateway.office_act(principal.office_id, act_id)
+        except ActNotFoundError:
+            raise _not_found() from None
+
+    async def recipient_act(principal: Principal, act_id: str) -> dict[str, Any]:
+        """The recipient's own act (410 once erased); any other act is 404."""
+        try:
+            return await gateway.recipient_act(principal.subject, act_id)
+        except ActErasedError as erased:
+            raise _erased(erased.act_id, erased.erased_at) from None
+        except ActNotFoundError:
+            raise _not_found() from None
+
     @router.get("/acts/{act_id}")
     async def get_act(
         act_id: str, principal: Annotated[Principal, Depends(office_reader)]
     ) -> dict[str, Any]:
-        assert principal.office_id is not None
-        try:
-            act = await gateway.office_act(principal.office_id, act_id)
-        except ActNotFoundError:
-            raise _not_found() from None
+        act = await office_act(principal, act_id)
         return await gateway.office_view(act)
 
     @router.get("/acts/{act_id}/evidence")
     async def office_evidence(
         act_id: str, principal: Annotated[Principal, Depends(office_reader)]
     ) -> dict[str, Any]:
-        assert principal.office_id is not None
-        try:
-            act = await gateway.office_act(principal.office_id, act_id)
-        except ActNotFoundError:
-            raise _not_found() from None
+        act = await office_act(principal, act_id)
         return await gateway.evidence_set(act)
 
     @router.get("/inbox")
@@ -369,12 +378,7 @@ def delivery_router(
     async def inbox_act(
         act_id: str, principal: Annotated[Principal, Depends(recipient)]
     ) -> dict[str, Any]:
-        try:
-            act = await gateway.recipient_act(principal.subject, act_id)
-        except ActErasedError as erased:
-            raise _erased(erased.act_id, erased.erased_at) from None
-        except ActNotFoundError:
-            raise _not_found() from None
+        act = await recipient_act(principal, act_id)
         return gateway.recipient_view(act)
 
     @router.get("/inbox/{act_id}/content", response_model=None)
@@ -406,12 +410,7 @@ def delivery_router(
     async def recipient_evidence(
         act_id: str, principal: Annotated[Principal, Depends(recipient)]
     ) -> dict[str, Any]:
-        try:
-            act = await gateway.recipient_act(principal.subject, act_id)
-        except ActErasedError as erased:
-            raise _erased(erased.act_id, erased.erased_at) from None
-        except ActNotFoundError:
-            raise _not_found() from None
+        act = await recipient_act(principal, act_id)
         return await gateway.evidence_set(act)
 
     @router.post("/inbox/{act_id}/replies", status_code=201)
@@ -468,11 +467,7 @@ def delivery_router(
     async def act_replies(
         act_id: str, principal: Annotated[Principal, Depends(office_reader)]
     ) -> dict[str, Any]:
-        assert principal.office_id is not None
-        try:
-            act = await gateway.office_act(principal.office_id, act_id)
-        except ActNotFoundError:
-            raise _not_found() from None
+        act = await office_act(principal, act_id)
         return {"items": await replies.of_act(act)}
 
     @router.get("/acts/{act_id}/replies/{reply_id}/content", response_model=None)
