@@ -37,58 +37,76 @@ class Plan:
 Planner = Callable[[Envelope, ContactBook], Awaitable[Plan]]
 
 
+def _mail_to_account(
+    kind: NotificationKind,
+    address: str | None,
+    account_id: str | None,
+    context: dict[str, Any],
+    *,
+    party: str | None = None,
+) -> Plan:
+    """One e-mail to a person; `party` names them when no account is known."""
+    request = Request(
+        kind,
+        Channel.EMAIL,
+        address,
+        party or f"account:{account_id}",
+        context,
+        account_id=account_id,
+    )
+    return Plan([request])
+
+
+def _mail_to_office(
+    kind: NotificationKind, address: str, office_id: str, act_id: str, context: dict[str, Any]
+) -> Plan:
+    """One e-mail to the office that served `act_id`."""
+    request = Request(
+        kind,
+        Channel.EMAIL,
+        address,
+        f"office:{office_id}",
+        context,
+        act_id=act_id,
+        office_id=office_id,
+    )
+    return Plan([request])
+
+
 async def _activation(envelope: Envelope, contacts: ContactBook) -> Plan:
     event = decode_payload(envelope, identity.ActivationLinkIssuedV1)
     await contacts.remember_account(event.account_id, email=event.email)
-    return Plan(
-        [
-            Request(
-                NotificationKind.ACTIVATION,
-                Channel.EMAIL,
-                event.email,
-                f"account:{event.account_id}",
-                {
-                    "identifier": event.identifier,
-                    "activation_url": event.activation_url,
-                    "expires_at": event.expires_at,
-                },
-                account_id=event.account_id,
-            )
-        ]
+    return _mail_to_account(
+        NotificationKind.ACTIVATION,
+        event.email,
+        event.account_id,
+        {
+            "identifier": event.identifier,
+            "activation_url": event.activation_url,
+            "expires_at": event.expires_at,
+        },
     )
 
 
 async def _password_reset(envelope: Envelope, contacts: ContactBook) -> Plan:
     event = decode_payload(envelope, identity.PasswordResetRequestedV1)
     await contacts.remember_account(event.account_id, email=event.email)
-    return Plan(
-        [
-            Request(
-                NotificationKind.PASSWORD_RESET,
-                Channel.EMAIL,
-                event.email,
-                f"account:{event.account_id}",
-                {"reset_url": event.reset_url, "expires_at": event.expires_at},
-                account_id=event.account_id,
-            )
-        ]
+    return _mail_to_account(
+        NotificationKind.PASSWORD_RESET,
+        event.email,
+        event.account_id,
+        {"reset_url": event.reset_url, "expires_at": event.expires_at},
     )
 
 
 async def _terms_notice(envelope: Envelope, contacts: ContactBook) -> Plan:
     event = decode_payload(envelope, identity.TermsNoticeIssuedV1)
     await contacts.remember_account(event.account_id, email=event.email)
-    return Plan(
-        [
-            Request(
-                NotificationKind.TERMS_NOTICE,
-                Channel.EMAIL,
-                event.email,
-                f"account:{event.account_id}",
-                {"terms_version": event.terms_version, "effective_at": event.effective_at},
-                account_id=event.account_id,
-            )
-        ]
+    return _mail_to_account(
+        NotificationKind.TERMS_NOTICE,
+        event.email,
+        event.account_id,
+        {"terms_version": event.terms_version, "effective_at": event.effective_at},
     )
 
 
@@ -110,17 +128,11 @@ async def _account_terminated(envelope: Envelope, contacts: ContactBook) -> Plan
     email = await contacts.email_for(
         account_id=event.account_id, declaration_id=event.declaration_id
     )
-    return Plan(
-        [
-            Request(
-                NotificationKind.ACCOUNT_TERMINATED,
-                Channel.EMAIL,
-                email,
-                f"account:{event.account_id}",
-                {"terminated_at": event.terminated_at},
-                account_id=event.account_id,
-            )
-        ]
+    return _mail_to_account(
+        NotificationKind.ACCOUNT_TERMINATED,
+        email,
+        event.account_id,
+        {"terminated_at": event.terminated_at},
     )
 
 
@@ -132,17 +144,12 @@ async def _consent_revoked(envelope: Envelope, contacts: ContactBook) -> Plan:
     party = (
         f"account:{event.account_id}" if event.account_id else f"declaration:{event.declaration_id}"
     )
-    return Plan(
-        [
-            Request(
-                NotificationKind.CONSENT_REVOKED,
-                Channel.EMAIL,
-                email,
-                party,
-                {"revoked_at": event.revoked_at},
-                account_id=event.account_id,
-            )
-        ]
+    return _mail_to_account(
+        NotificationKind.CONSENT_REVOKED,
+        email,
+        event.account_id,
+        {"revoked_at": event.revoked_at},
+        party=party,
     )
 
 
@@ -191,45 +198,33 @@ async def _act_served(envelope: Envelope, contacts: ContactBook) -> Plan:
 
 async def _lettre_simple_due(envelope: Envelope, _contacts: ContactBook) -> Plan:
     event = decode_payload(envelope, delivery.LettreSimpleDueV1)
-    return Plan(
-        [
-            Request(
-                NotificationKind.LETTRE_SIMPLE_DUE,
-                Channel.EMAIL,
-                event.office_email,
-                f"office:{event.office_id}",
-                {
-                    "act_id": event.act_id,
-                    "act_nature": event.act_nature,
-                    "requester_name": event.requester_name,
-                    "served_at": event.served_at,
-                    "due_on": event.due_on,
-                },
-                act_id=event.act_id,
-                office_id=event.office_id,
-            )
-        ]
+    return _mail_to_office(
+        NotificationKind.LETTRE_SIMPLE_DUE,
+        event.office_email,
+        event.office_id,
+        event.act_id,
+        {
+            "act_id": event.act_id,
+            "act_nature": event.act_nature,
+            "requester_name": event.requester_name,
+            "served_at": event.served_at,
+            "due_on": event.due_on,
+        },
     )
 
 
 async def _reply_received(envelope: Envelope, _contacts: ContactBook) -> Plan:
     event = decode_payload(envelope, delivery.ReplyReceivedV1)
-    return Plan(
-        [
-            Request(
-                NotificationKind.REPLY_RECEIVED,
-                Channel.EMAIL,
-                event.office_email,
-                f"office:{event.office_id}",
-                {
-                    "act_id": event.act_id,
-                    "reply_id": event.reply_id,
-                    "received_at": event.received_at,
-                },
-                act_id=event.act_id,
-                office_id=event.office_id,
-            )
-        ]
+    return _mail_to_office(
+        NotificationKind.REPLY_RECEIVED,
+        event.office_email,
+        event.office_id,
+        event.act_id,
+        {
+            "act_id": event.act_id,
+            "reply_id": event.reply_id,
+            "received_at": event.received_at,
+        },
     )
 
 
@@ -237,21 +232,15 @@ async def _erasure_certificate(envelope: Envelope, contacts: ContactBook) -> Pla
     event = decode_payload(envelope, retention.ErasureCertificateIssuedV1)
     # The last message to this person: the address travels in the event, the book forgets it.
     await contacts.forget(event.account_id)
-    return Plan(
-        [
-            Request(
-                NotificationKind.ERASURE_CERTIFICATE,
-                Channel.EMAIL,
-                event.email,
-                f"account:{event.account_id}",
-                {
-                    "certificate_id": event.certificate_id,
-                    "download_url": event.download_url,
-                    "issued_at": event.issued_at,
-                },
-                account_id=event.account_id,
-            )
-        ]
+    return _mail_to_account(
+        NotificationKind.ERASURE_CERTIFICATE,
+        event.email,
+        event.account_id,
+        {
+            "certificate_id": event.certificate_id,
+            "download_url": event.download_url,
+            "issued_at": event.issued_at,
+        },
     )
 
 
