@@ -20,8 +20,8 @@ from tests.fixtures.seaweed import S3Server
 from tests.integration.consent.flow import PERSONAL, Parties, consent_for, run_consent_flow
 from tests.integration.consent.support import assert_nothing_personal_logged
 from tests.integration.identity.support import identity_app
-from tests.support.services import eventually, running, service_env
-from tests.support.stack import LINK, Mailbox
+from tests.support.services import eventually, running
+from tests.support.stack import LINK, Mailbox, notify_for
 from tests.unit.consent.support import EMAIL
 
 
@@ -32,8 +32,6 @@ async def test_declaration_to_active_to_revoked_through_the_dev_mailbox(
     s3_server: S3Server,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from notify.main import create_app as create_notify
-    from notify.settings import Settings as NotifySettings
 
     box = Mailbox(tmp_path / "mailbox")
     box.start()
@@ -41,16 +39,7 @@ async def test_declaration_to_active_to_revoked_through_the_dev_mailbox(
         caplog.set_level(logging.INFO)
         identity = identity_app(tmp_path / "identity", bus_prefix)
         consent = consent_for(tmp_path / "consent", bus_prefix, s3_server, identity)
-        notify = create_notify(
-            NotifySettings(
-                **service_env(
-                    tmp_path / "notify",
-                    bus_prefix,
-                    smtp_host="127.0.0.1",
-                    smtp_port=str(box.smtp_port),
-                )
-            )
-        )
+        notify = notify_for(tmp_path, bus_prefix, box)
 
         async def link_from_mailbox(_account_id: str) -> str:
             found: list[str] = []

@@ -25,12 +25,21 @@ from shared.clock import ManualClock, SystemClock
 from shared.crypto import VerifierKey
 from shared.store.port import from_iso
 from tests.fixtures.seaweed import S3Server
-from tests.integration.consent.flow import PASSWORD, consent_for, login
+from tests.integration.consent.flow import PASSWORD, consent_for, login, office_token
 from tests.integration.consent.support import ready_bucket, registry_of
 from tests.integration.delivery.test_delivery_service import settings as delivery_settings
-from tests.integration.identity.support import identity_app, identity_of
-from tests.support.services import eventually, running, service_env
-from tests.support.stack import LINK, Mailbox, bearer, mail_to, next_open_morning, verifier_for
+from tests.integration.identity.support import identity_app
+from tests.support.services import eventually, running
+from tests.support.stack import (
+    LINK,
+    Mailbox,
+    audit_for,
+    bearer,
+    mail_to,
+    next_open_morning,
+    notify_for,
+    verifier_for,
+)
 from tests.unit.consent.support import NATURAL_FILES, multipart_body, natural_declaration
 from tests.unit.delivery.support import metadata, multipart, pdf
 
@@ -39,34 +48,14 @@ from tests.unit.delivery.support import metadata, multipart, pdf
 async def test_act_served_read_same_day_and_proven_end_to_end(
     tmp_path: Path, bus_prefix: str, s3_server: S3Server
 ) -> None:
-    from audit.main import create_app as create_audit
-    from audit.settings import Settings as AuditSettings
-    from notify.main import create_app as create_notify
-    from notify.settings import Settings as NotifySettings
 
     box = Mailbox(tmp_path / "mailbox")
     box.start()
     try:
         identity = identity_app(tmp_path / "identity", bus_prefix)
         consent = consent_for(tmp_path / "consent", bus_prefix, s3_server, identity)
-        notify = create_notify(
-            NotifySettings(
-                **service_env(
-                    tmp_path / "notify",
-                    bus_prefix,
-                    smtp_host="127.0.0.1",
-                    smtp_port=str(box.smtp_port),
-                )
-            )
-        )
-        audit = create_audit(
-            AuditSettings(
-                **service_env(tmp_path / "audit", bus_prefix),
-                kek_file=tmp_path / "audit-kek.json",
-                signing_key_file=tmp_path / "audit-signing.json",
-                checkpoint_interval_seconds=3600,  # signed by the test when it needs one
-            )
-        )
+        notify = notify_for(tmp_path, bus_prefix, box)
+        audit = audit_for(tmp_path, bus_prefix, checkpoint_every=3600)
         clock = ManualClock(next_open_morning(SystemClock().now()))
         audit_http = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=audit), base_url="http://audit"
@@ -86,19 +75,13 @@ async def test_act_served_read_same_day_and_proven_end_to_end(
         ):
             await ready_bucket(consent)
             await ready_bucket(delivery)
-            registered = await identity_of(identity).clients.register(
-                "etude-e2e",
-                "Maître Essai",
-                ["registry:write", "registry:read", "acts:write", "acts:read"],
-                operator="test",
+            office = bearer(
+                await office_token(
+                    identity,
+                    identity_client,
+                    ("registry:write", "registry:read", "acts:write", "acts:read"),
+                )
             )
-            issued = await identity_client.post(
-                "/oauth/token",
-                data={"grant_type": "client_credentials"},
-                auth=(registered.client_id, registered.client_secret),
-            )
-            assert issued.status_code == 200, issued.text
-            office = bearer(issued.json()["access_token"])
 
             # Declaration → activation (link from the dev mailbox) → CGU accepted.
             today = SystemClock().now().date()

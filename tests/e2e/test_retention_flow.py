@@ -28,12 +28,21 @@ from shared.clock import ManualClock, SystemClock
 from shared.crypto import load_or_create_signing_ring
 from shared.store.port import from_iso
 from tests.fixtures.seaweed import S3Server, random_bucket_name
-from tests.integration.consent.flow import PASSWORD, consent_for, login
+from tests.integration.consent.flow import PASSWORD, consent_for, login, office_token
 from tests.integration.consent.support import ready_bucket
 from tests.integration.delivery.test_delivery_service import settings as delivery_settings
-from tests.integration.identity.support import identity_app, identity_of
+from tests.integration.identity.support import identity_app
 from tests.support.services import eventually, running, service_env
-from tests.support.stack import LINK, Mailbox, bearer, mail_to, next_open_morning, verifier_for
+from tests.support.stack import (
+    LINK,
+    Mailbox,
+    audit_for,
+    bearer,
+    mail_to,
+    next_open_morning,
+    notify_for,
+    verifier_for,
+)
 from tests.unit.consent.support import NATURAL_FILES, multipart_body, natural_declaration
 from tests.unit.delivery.support import metadata, multipart, pdf
 
@@ -44,34 +53,14 @@ CERTIFICATE_PATH = re.compile(r"/v1/certificates/[^\s\"'<>]+\.pdf")
 async def test_terminated_account_acts_readable_two_months_then_erased_and_certified(
     tmp_path: Path, bus_prefix: str, s3_server: S3Server
 ) -> None:
-    from audit.main import create_app as create_audit
-    from audit.settings import Settings as AuditSettings
-    from notify.main import create_app as create_notify
-    from notify.settings import Settings as NotifySettings
 
     box = Mailbox(tmp_path / "mailbox")
     box.start()
     try:
         identity = identity_app(tmp_path / "identity", bus_prefix)
         consent = consent_for(tmp_path / "consent", bus_prefix, s3_server, identity)
-        notify = create_notify(
-            NotifySettings(
-                **service_env(
-                    tmp_path / "notify",
-                    bus_prefix,
-                    smtp_host="127.0.0.1",
-                    smtp_port=str(box.smtp_port),
-                )
-            )
-        )
-        audit = create_audit(
-            AuditSettings(
-                **service_env(tmp_path / "audit", bus_prefix),
-                kek_file=tmp_path / "audit-kek.json",
-                signing_key_file=tmp_path / "audit-signing.json",
-                checkpoint_interval_seconds=0.5,  # receipts for the certificate come quickly
-            )
-        )
+        notify = notify_for(tmp_path, bus_prefix, box)
+        audit = audit_for(tmp_path, bus_prefix, checkpoint_every=0.5)
         clock = ManualClock(next_open_morning(SystemClock().now()))
         audit_http = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=audit), base_url="http://audit"
@@ -107,18 +96,13 @@ async def test_terminated_account_acts_readable_two_months_then_erased_and_certi
             await ready_bucket(consent)
             await ready_bucket(delivery)
             await ready_bucket(retention_app)
-            registered = await identity_of(identity).clients.register(
-                "etude-e2e",
-                "Maître Essai",
-                ["registry:write", "registry:read", "acts:write", "acts:read"],
-                operator="test",
+            office = bearer(
+                await office_token(
+                    identity,
+                    identity_client,
+                    ("registry:write", "registry:read", "acts:write", "acts:read"),
+                )
             )
-            issued = await identity_client.post(
-                "/oauth/token",
-                data={"grant_type": "client_credentials"},
-                auth=(registered.client_id, registered.client_secret),
-            )
-            office = bearer(issued.json()["access_token"])
 
             today = SystemClock().now().date()
             body, content_type = multipart_body(natural_declaration(today), NATURAL_FILES)

@@ -38,7 +38,14 @@ from shared.objects import ObjectNotFoundError, ObjectStore
 from shared.runtime import ServiceRuntime
 from shared.store.port import DocumentStore, from_iso
 from tests.fixtures.seaweed import S3Server, random_bucket_name
-from tests.integration.consent.flow import LOOKUP, PASSWORD, PERSONAL, consent_for, login
+from tests.integration.consent.flow import (
+    LOOKUP,
+    PASSWORD,
+    PERSONAL,
+    consent_for,
+    login,
+    office_token,
+)
 from tests.integration.consent.support import ready_bucket, registry_of
 from tests.integration.identity.support import identity_app, identity_of, outbox_envelopes
 from tests.support.services import eventually, running, service_env
@@ -112,16 +119,7 @@ async def test_revoked_declaration_purged_five_years_later_leaves_tombstones_and
         await ready_bucket(consent)
         objects = consent_runtime.objects
         assert objects is not None
-        registered = await identity_of(identity).clients.register(
-            "etude-purge", "Maître Essai", ["registry:write", "registry:read"], operator="test"
-        )
-        issued = await identity_client.post(
-            "/oauth/token",
-            data={"grant_type": "client_credentials"},
-            auth=(registered.client_id, registered.client_secret),
-        )
-        assert issued.status_code == 200, issued.text
-        office = bearer(issued.json()["access_token"])
+        office = bearer(await office_token(identity, identity_client, office_id="etude-purge"))
 
         # Registered with its proofs, then activated by the person.
         body, content_type = multipart_body(

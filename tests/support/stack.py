@@ -21,7 +21,7 @@ from delivery.domain import check_window
 from shared.auth import TokenVerifier, VerifierConfig
 from shared.clock import SystemClock
 from shared.legal_calendar import Territory
-from tests.support.services import eventually
+from tests.support.services import eventually, service_env
 from tests.unit.consent.support import EMAIL
 
 LINK = re.compile(r"https?://[^\s\"'<>]+token=[A-Za-z0-9_\-.~%]+")
@@ -120,3 +120,32 @@ async def mail_to(box: Mailbox, subject_part: str) -> dict[str, Any]:
 
     await eventually(delivered, within=30, every=0.3)
     return found[0]
+
+
+def notify_for(tmp_path: Path, bus_prefix: str, box: Mailbox) -> FastAPI:
+    """Notify sending to the dev mailbox `box`."""
+    from notify.main import create_app
+    from notify.settings import Settings
+
+    return create_app(
+        Settings(
+            **service_env(
+                tmp_path / "notify", bus_prefix, smtp_host="127.0.0.1", smtp_port=str(box.smtp_port)
+            )
+        )
+    )
+
+
+def audit_for(tmp_path: Path, bus_prefix: str, *, checkpoint_every: float) -> FastAPI:
+    """Audit with its own keys; `checkpoint_every` seconds (long: the test signs when needed)."""
+    from audit.main import create_app
+    from audit.settings import Settings
+
+    return create_app(
+        Settings(
+            **service_env(tmp_path / "audit", bus_prefix),
+            kek_file=tmp_path / "audit-kek.json",
+            signing_key_file=tmp_path / "audit-signing.json",
+            checkpoint_interval_seconds=checkpoint_every,
+        )
+    )

@@ -69,10 +69,16 @@ class Parties:
     consent: httpx.AsyncClient
 
 
-async def office_token(identity_app: FastAPI, identity: httpx.AsyncClient) -> str:
+async def office_token(
+    identity_app: FastAPI,
+    identity: httpx.AsyncClient,
+    scopes: tuple[str, ...] = ("registry:write", "registry:read"),
+    office_id: str = "etude-e2e",
+) -> str:
+    """A registered office client's access token, through identity's real `/oauth/token`."""
     service: Identity = identity_app.state.identity
     client = await service.clients.register(
-        "etude-e2e", "Maître Essai", ["registry:write", "registry:read"], operator="test"
+        office_id, "Maître Essai", list(scopes), operator="test"
     )
     response = await identity.post(
         "/oauth/token",
