@@ -21,6 +21,7 @@ from pydantic import SecretStr
 
 from delivery.main import create_app as create_delivery
 from retention.certificate import verify_certificate
+from retention.domain import Purpose
 from retention.main import create_app as create_retention
 from retention.service import SCHEDULES, Retention
 from retention.settings import Settings as RetentionSettings
@@ -38,6 +39,7 @@ from tests.support.stack import (
     Mailbox,
     audit_for,
     bearer,
+    bring_first_terms_into_force,
     mail_to,
     next_open_morning,
     notify_for,
@@ -96,6 +98,7 @@ async def test_terminated_account_acts_readable_two_months_then_erased_and_certi
             await ready_bucket(consent)
             await ready_bucket(delivery)
             await ready_bucket(retention_app)
+            await bring_first_terms_into_force(retention_app, clock)
             office = bearer(
                 await office_token(
                     identity,
@@ -158,11 +161,13 @@ async def test_terminated_account_acts_readable_two_months_then_erased_and_certi
             assert terminated.status_code == 200, terminated.text
             account_id = str(activated.json().get("account_id") or "")
 
+            erasures = {"purpose": Purpose.ACCOUNT_ERASURE.value}
+
             async def scheduled() -> bool:
-                return bool(await retention_app.state.runtime.store.count(SCHEDULES) == 1)
+                return bool(await retention_app.state.runtime.store.count(SCHEDULES, erasures))
 
             await eventually(scheduled, within=30)
-            [schedule] = await retention_app.state.runtime.store.find(SCHEDULES)
+            [schedule] = await retention_app.state.runtime.store.find(SCHEDULES, erasures)
             due = from_iso(schedule["due_at"])
             account_id = account_id or str(schedule["data"]["account_id"])
 

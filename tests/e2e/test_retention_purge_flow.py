@@ -28,6 +28,7 @@ from audit.verify import verify_journal
 from consent.proofs import PROOF_KEYS, object_key
 from consent.service import DECLARATIONS, PROOFS
 from identity.records import ACCOUNTS
+from retention.domain import Purpose, schedule_id
 from retention.main import create_app as create_retention
 from retention.service import COMPLETED, SCHEDULES, Retention
 from retention.settings import Settings as RetentionSettings
@@ -49,7 +50,7 @@ from tests.integration.consent.flow import (
 from tests.integration.consent.support import ready_bucket, registry_of
 from tests.integration.identity.support import identity_app, identity_of, outbox_envelopes
 from tests.support.services import eventually, running, service_env
-from tests.support.stack import bearer
+from tests.support.stack import bearer, bring_first_terms_into_force
 from tests.unit.consent.support import NATURAL_FILES, multipart_body, natural_declaration
 
 PURGE_EVENTS = (
@@ -117,6 +118,7 @@ async def test_revoked_declaration_purged_five_years_later_leaves_tombstones_and
         running(retention_app),
     ):
         await ready_bucket(consent)
+        await bring_first_terms_into_force(retention_app, clock)
         objects = consent_runtime.objects
         assert objects is not None
         office = bearer(await office_token(identity, identity_client, office_id="etude-purge"))
@@ -184,12 +186,14 @@ async def test_revoked_declaration_purged_five_years_later_leaves_tombstones_and
         assert revoked.status_code == 200, revoked.text
         await eventually(lambda: answers("revoked"), within=30)
 
+        purge = schedule_id(Purpose.REGISTRY_PURGE, f"declaration:{declaration_id}")
+
         async def scheduled() -> bool:
-            return bool(await retention_store.count(SCHEDULES) == 1)
+            return await retention_store.get(SCHEDULES, purge) is not None
 
         await eventually(scheduled, within=30)
-        [schedule] = await retention_store.find(SCHEDULES)
-        assert schedule["purpose"] == "registry_purge"
+        schedule = await retention_store.get(SCHEDULES, purge)
+        assert schedule is not None
         revoked_at = from_iso(schedule["data"]["revoked_at"])
         due = from_iso(schedule["due_at"])
         assert due.year - revoked_at.year == 5

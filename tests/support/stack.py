@@ -18,9 +18,12 @@ import pytest
 from fastapi import FastAPI
 
 from delivery.domain import check_window
+from retention.domain import Purpose, schedule_id
+from retention.service import SCHEDULES, Retention
 from shared.auth import TokenVerifier, VerifierConfig
-from shared.clock import SystemClock
+from shared.clock import ManualClock, SystemClock
 from shared.legal_calendar import Territory
+from shared.store.port import from_iso
 from tests.support.services import eventually, service_env
 from tests.unit.consent.support import EMAIL
 
@@ -149,3 +152,20 @@ def audit_for(tmp_path: Path, bus_prefix: str, *, checkpoint_every: float) -> Fa
             checkpoint_interval_seconds=checkpoint_every,
         )
     )
+
+
+async def bring_first_terms_into_force(retention_app: FastAPI, clock: ManualClock) -> None:
+    """Identity's first start publishes CGU version 1, in force at once, and retention
+    schedules that date like any other. Fire it first, so that the schedule a flow is about is
+    the only one left for the scheduler."""
+    store = retention_app.state.runtime.store
+    retention: Retention = retention_app.state.retention
+    terms_v1 = schedule_id(Purpose.TERMS_EFFECTIVE, "terms:v1")
+
+    async def scheduled() -> bool:
+        return await store.get(SCHEDULES, terms_v1) is not None
+
+    await eventually(scheduled, within=30)
+    row = await store.get(SCHEDULES, terms_v1)
+    clock.set(max(clock.now(), from_iso(row["due_at"])))
+    assert (await retention.run_due()).fired == 1

@@ -213,7 +213,7 @@ class ServiceRuntime:
         await self.store.connect()
         await self.store.ensure_indexes(self._indexes)
         self._tasks.append(asyncio.create_task(self._connect_broker(), name="broker-connect"))
-        self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+        self._tasks.append(asyncio.create_task(self._relay_once_declared(), name="outbox-relay"))
         if self.objects is not None:
             self._tasks.append(asyncio.create_task(self._ensure_bucket(), name="s3-bucket"))
         started = STARTED_BY_SERVICE[self.service](
@@ -250,6 +250,13 @@ class ServiceRuntime:
         if self._owns_http:
             await self.http.aclose()
         self.telemetry.force_flush(timeout_millis=2_000)
+
+    async def _relay_once_declared(self) -> None:
+        # Not before every platform queue is declared: audit's queue binds "#", so an event
+        # published halfway through the declarations is routable (mandatory publishing does not
+        # object) yet never reaches the consumer queues still to be declared: lost for them.
+        await self.broker_started.wait()
+        await self.relay.run()
 
     async def _connect_broker(self) -> None:
         """Connect, declare, start consuming; keep trying while RabbitMQ is away."""
