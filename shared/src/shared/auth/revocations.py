@@ -28,7 +28,6 @@ from typing import Any, Final
 
 import httpx
 from faststream.rabbit import RabbitBroker, RabbitQueue
-from faststream.rabbit.annotations import RabbitMessage
 from pydantic import ValidationError
 
 from shared.auth.tokens import InMemoryRevocationList
@@ -36,6 +35,7 @@ from shared.clock import Clock
 from shared.contracts.envelope import Envelope
 from shared.contracts.identity import CredentialsRevokedV1, SessionRevokedV1
 from shared.contracts.registry import decode_payload
+from shared.messaging.bus import raw_body
 from shared.messaging.topology import Topology
 
 log = logging.getLogger(__name__)
@@ -131,14 +131,14 @@ class RevocationListener:
                 arguments={"x-expires": QUEUE_EXPIRES_MS},
                 routing_key=key,
             )
-            subscriber = self._broker.subscriber(queue, self._topology.events)
-            subscriber(self._on_message)
+            subscriber = self._broker.subscriber(queue, self._topology.events, decoder=raw_body)
+            subscriber(self._on_body)
 
-    async def _on_message(self, message: RabbitMessage) -> None:
+    async def _on_body(self, body: bytes) -> None:
         # Nothing here can succeed on a retry: a bad message is logged and dropped (identity's
         # own store and audit keep the truth), so it never blocks the revocations behind it.
         try:
-            envelope = Envelope.model_validate_json(message.body)
+            envelope = Envelope.model_validate_json(body)
             if apply_revocation(envelope, self._revocations):
                 self.applied += 1
         except (ValidationError, LookupError, ValueError) as error:

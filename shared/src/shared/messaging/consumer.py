@@ -21,11 +21,12 @@ from typing import Any
 
 from faststream.middlewares import AckPolicy
 from faststream.rabbit import Channel, RabbitBroker
-from faststream.rabbit.annotations import RabbitMessage
+from faststream.rabbit.message import RabbitMessage
 from pydantic import ValidationError
 
 from shared.contracts.envelope import Envelope
 from shared.contracts.registry import UnknownEventTypeError
+from shared.messaging.bus import raw_body
 from shared.messaging.topology import Topology, declare_consumer_queue, declare_platform_queues
 
 log = logging.getLogger(__name__)
@@ -104,14 +105,21 @@ class EventConsumer:
             self._topology.queue(self._subscription.queue),
             channel=Channel(prefetch_count=self._subscription.prefetch),
             ack_policy=AckPolicy.MANUAL,
+            decoder=raw_body,
         )
-        subscriber(self._on_message)
+        subscriber(self._on_body)
 
     async def declare(self) -> None:
         """Declare queues and bindings (after `broker.connect()`)."""
         await declare_consumer_queue(
             self._broker, self._topology, self._subscription.queue, self._subscription.bindings
         )
+
+    async def _on_body(self, body: bytes) -> None:
+        # The broker does not inject parameters (see `create_broker`): the message itself comes
+        # from FastStream's context.
+        message: RabbitMessage = self._broker.context.get_local("message")
+        await self._on_message(message)
 
     async def _on_message(self, message: RabbitMessage) -> None:
         headers: dict[str, Any] = dict(message.headers or {})
