@@ -15,9 +15,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
-import rfc8785
-
 from audit import merkle
+from shared.canonical import canonical_json
 from shared.contracts.envelope import Envelope
 from shared.store.port import to_iso
 
@@ -43,7 +42,7 @@ def new_salt() -> bytes:
 
 def payload_commitment(salt: bytes, payload: Mapping[str, Any]) -> str:
     """`SHA-256(salt || RFC 8785 canonical JSON of the payload)`, hex."""
-    return hashlib.sha256(salt + rfc8785.dumps(dict(payload))).hexdigest()
+    return hashlib.sha256(salt + canonical_json(dict(payload))).hexdigest()
 
 
 def build_entry(
@@ -66,7 +65,7 @@ def build_entry(
 
 def leaf_data(entry: Mapping[str, Any]) -> bytes:
     """The leaf bytes of an entry (KeyError if a leaf field is missing)."""
-    return rfc8785.dumps({name: entry[name] for name in LEAF_FIELDS})
+    return canonical_json({name: entry[name] for name in LEAF_FIELDS})
 
 
 def entry_leaf_hash(entry: Mapping[str, Any]) -> bytes:
@@ -77,7 +76,7 @@ def entry_leaf_hash(entry: Mapping[str, Any]) -> bytes:
 def sealed_record(envelope: Envelope, salt: bytes) -> bytes:
     """The plaintext that gets encrypted under the subject key: the payload, its salt and the
     envelope fields kept out of the leaf."""
-    return rfc8785.dumps(
+    return canonical_json(
         {
             "salt": salt.hex(),
             "payload": envelope.payload,

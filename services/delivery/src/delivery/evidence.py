@@ -17,8 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final
 
-import rfc8785
-
+from shared.canonical import canonical_json
 from shared.crypto import SigningKeyRing, VerifierKey
 from shared.ids import new_id
 from shared.store.port import Transaction, to_iso
@@ -48,7 +47,7 @@ class EvidenceType(StrEnum):
 
 def canonical(document: Mapping[str, Any]) -> bytes:
     """RFC 8785 (JCS) canonical JSON: the bytes every signature covers."""
-    return rfc8785.dumps(dict(document))
+    return canonical_json(dict(document))
 
 
 def _signature(ring: SigningKeyRing, document: Mapping[str, Any]) -> dict[str, str]:

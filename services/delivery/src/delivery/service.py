@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-import rfc8785
 from pydantic import ValidationError
 
 from delivery.domain import (
@@ -34,6 +33,7 @@ from delivery.evidence import EVIDENCE, EvidenceSigner, EvidenceType
 from delivery.parties import ACTS, DECLARATIONS, NOTIFICATIONS, Office
 from delivery.receipts import Receipt, ReceiptReason, ReceiptSource
 from delivery.vault import ACT_KEYS
+from shared.canonical import canonical_json
 from shared.clock import Clock
 from shared.contracts.consent import ActNature
 from shared.contracts.delivery import (
@@ -184,7 +184,7 @@ class _Received:
 
 def _fingerprint(metadata: ActMetadata, document_sha: str, leave_sha: str | None) -> str:
     return hashlib.sha256(
-        rfc8785.dumps(
+        canonical_json(
             {
                 "metadata": metadata.fingerprint_fields(),
                 "document": document_sha,
@@ -195,7 +195,7 @@ def _fingerprint(metadata: ActMetadata, document_sha: str, leave_sha: str | None
 
 
 def _metadata_hash(metadata: ActMetadata) -> str:
-    return hashlib.sha256(rfc8785.dumps(metadata.fingerprint_fields())).hexdigest()
+    return hashlib.sha256(canonical_json(metadata.fingerprint_fields())).hexdigest()
 
 
 def _with_cursor(act: dict[str, Any], now: datetime) -> dict[str, Any]:

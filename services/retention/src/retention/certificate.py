@@ -22,10 +22,9 @@ from datetime import datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-import rfc8785
-
 from retention.pdf import Line, render_pdf
 from retention.receipts import ReceiptSet
+from shared.canonical import canonical_json
 from shared.crypto import IntegrityError, SigningKeyRing, VerifierKey
 from shared.french import PARIS, french_date, french_datetime
 
@@ -64,7 +63,7 @@ class IssuedCertificate:
 
 def canonical(document: Mapping[str, Any]) -> bytes:
     """The RFC 8785 canonical JSON of `document`: what is signed and fingerprinted."""
-    return rfc8785.dumps(dict(document))
+    return canonical_json(dict(document))
 
 
 def certificate_document(
