@@ -99,6 +99,16 @@ def test_abolition_days_close_their_territory(territory: Territory, day: date) -
     assert is_service_allowed(noon, METROPOLE)
 
 
+def test_saint_martin_closes_on_28_may_not_on_guadeloupes_27() -> None:
+    # Décret 83-1003 as amended by décret 2012-553 (which added Saint-Barthélemy and
+    # Saint-Martin): "Saint-Martin : le 28 mai". ../shared/LEGAL.md lists Saint-Martin with
+    # Guadeloupe on 27 May; the decree's text is followed here.
+    for day, closed in ((date(2025, 5, 27), False), (date(2025, 5, 28), True)):
+        noon = datetime.combine(day, time(12, 0), tzinfo=Territory.SAINT_MARTIN.time_zone)
+        assert is_service_allowed(noon, [Territory.SAINT_MARTIN]) is not closed
+        assert is_service_allowed(noon, [Territory.GUADELOUPE]) is closed
+
+
 def test_spring_dst_night_opens_at_six_local_summer_time() -> None:
     # Saturday 29 March 2025, 21:00 CET; Sunday 30 March is the switch; Monday opens 06:00 CEST.
     assert next_window_opening(paris(2025, 3, 29, 21, 0), METROPOLE) == utc(2025, 3, 31, 4, 0)
