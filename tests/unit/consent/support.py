@@ -51,6 +51,9 @@ class Tokens(TokenSigner):
     def recipient(self, account_id: str) -> dict[str, str]:
         return self.bearer(sub=account_id, role="recipient")
 
+    def operator(self, operator_id: str = "op-1") -> dict[str, str]:
+        return self.bearer(sub=operator_id, role="operator")
+
 
 class MemoryObjects:
     """An object store in memory with the `ObjectStore` calls the vault makes; records them."""

@@ -319,6 +319,133 @@ async def test_a_restriction_request_is_recorded(api: Api) -> None:
     assert response.json()["state"] == "open"
 
 
+async def _requested(api: Api, account_id: str, kind: str = "restriction") -> str:
+    response = await api.client.post(
+        "/v1/me/restriction-requests",
+        json={"kind": kind, "text": "Merci de limiter le traitement."},
+        headers=api.tokens.recipient(account_id),
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def test_the_operator_answers_a_restriction_request_once(api: Api) -> None:
+    declaration_id = await api.registered()
+    await api.link(declaration_id, "acc-1")
+    first = await _requested(api, "acc-1")
+    second = await _requested(api, "acc-1", "objection")
+
+    queue = await api.client.get("/v1/restriction-requests", headers=api.tokens.operator())
+    assert queue.status_code == 200, queue.text
+    assert [(r["id"], r["kind"], r["declaration_id"]) for r in queue.json()["requests"]] == [
+        (first, "restriction", declaration_id),
+        (second, "objection", declaration_id),
+    ]
+
+    answered = await api.client.post(
+        f"/v1/restriction-requests/{first}/answer",
+        json={"outcome": "refused", "reason": "Le registre doit rester consultable (art. 21)."},
+        headers=api.tokens.operator(),
+    )
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["state"] == "refused"
+    again = await api.client.post(
+        f"/v1/restriction-requests/{first}/answer",
+        json={"outcome": "granted", "reason": "Changement d'avis."},
+        headers=api.tokens.operator(),
+    )
+    assert again.status_code == 409
+    assert again.headers["content-type"] == "application/problem+json"
+
+    # Only the open one is left in the queue; "all" shows both.
+    still_open = await api.client.get("/v1/restriction-requests", headers=api.tokens.operator())
+    assert [r["id"] for r in still_open.json()["requests"]] == [second]
+    every = await api.client.get(
+        "/v1/restriction-requests", params={"state": "all"}, headers=api.tokens.operator()
+    )
+    assert [r["state"] for r in every.json()["requests"]] == ["refused", "open"]
+
+    # The person reads the answer and its reason.
+    mine = await api.client.get(
+        "/v1/me/restriction-requests", headers=api.tokens.recipient("acc-1")
+    )
+    assert mine.status_code == 200
+    [refused, pending] = mine.json()["requests"]
+    assert refused["state"] == "refused"
+    assert refused["reason"].startswith("Le registre")
+    assert "reason" not in pending
+
+    # The event carries the outcome, not the operator's words.
+    [event] = await api.h.events("consent.restriction-answered.v1")
+    assert event.payload["outcome"] == "refused"
+    assert event.payload["request_id"] == first
+    assert event.actor == "operator:op-1"
+    assert "Le registre" not in event.model_dump_json()
+
+
+async def test_restriction_requests_are_the_operators_alone(api: Api) -> None:
+    declaration_id = await api.registered()
+    await api.link(declaration_id, "acc-1")
+    request_id = await _requested(api, "acc-1")
+    for headers in (api.tokens.recipient("acc-1"), api.tokens.office()):
+        listed = await api.client.get("/v1/restriction-requests", headers=headers)
+        assert listed.status_code == 403
+        answered = await api.client.post(
+            f"/v1/restriction-requests/{request_id}/answer",
+            json={"outcome": "granted", "reason": "ok"},
+            headers=headers,
+        )
+        assert answered.status_code == 403
+
+
+async def test_answering_badly_is_a_clear_error(api: Api) -> None:
+    declaration_id = await api.registered()
+    await api.link(declaration_id, "acc-1")
+    request_id = await _requested(api, "acc-1")
+    unknown = await api.client.post(
+        "/v1/restriction-requests/nope/answer",
+        json={"outcome": "granted", "reason": "ok"},
+        headers=api.tokens.operator(),
+    )
+    assert unknown.status_code == 404
+    assert unknown.json()["type"].endswith("restriction-request-not-found")
+    for body in (
+        {"outcome": "maybe", "reason": "ok"},
+        {"outcome": "granted", "reason": "   "},
+        {"outcome": "granted"},
+    ):
+        refused = await api.client.post(
+            f"/v1/restriction-requests/{request_id}/answer",
+            json=body,
+            headers=api.tokens.operator(),
+        )
+        assert refused.status_code == 422, body
+    bad_state = await api.client.get(
+        "/v1/restriction-requests", params={"state": "closed"}, headers=api.tokens.operator()
+    )
+    assert bad_state.status_code == 422
+    queue = await api.client.get("/v1/restriction-requests", headers=api.tokens.operator())
+    assert [r["state"] for r in queue.json()["requests"]] == ["open"]
+
+
+async def test_the_operator_queue_pages(api: Api) -> None:
+    declaration_id = await api.registered()
+    await api.link(declaration_id, "acc-1")
+    ids = [await _requested(api, "acc-1") for _ in range(3)]
+    seen: list[str] = []
+    after: str | None = None
+    while True:
+        params: dict[str, Any] = {"limit": 2, **({"after": after} if after else {})}
+        page = await api.client.get(
+            "/v1/restriction-requests", params=params, headers=api.tokens.operator()
+        )
+        seen += [r["id"] for r in page.json()["requests"]]
+        after = page.json()["next_after"]
+        if after is None:
+            break
+    assert seen == ids
+
+
 # -- registry lookup -------------------------------------------------------------------------
 
 

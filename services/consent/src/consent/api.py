@@ -8,6 +8,7 @@ Who may do what (checked here, in the service that owns the data, DESIGN §7):
 | `GET /v1/declarations/{id}` | the registering office, the person, an operator |
 | `GET` or `POST /v1/registry/search` | `registry:read` and role `office` or `judicial_authority` |
 | `/v1/me/...` | the person (role `recipient`; the token's `sub` is the account id) |
+| `GET /v1/restriction-requests`, `POST .../{id}/answer` | an operator |
 
 A recipient or an office asking for a declaration that is not theirs gets 404, as for one that
 does not exist: ids are not probed.
@@ -33,11 +34,14 @@ from consent.service import (
     NotRevocableError,
     Office,
     Registry,
+    RestrictionAlreadyAnsweredError,
+    RestrictionRequestNotFoundError,
     SirenQuery,
+    restriction_view,
 )
 from shared.auth import Principal, current_principal, require_role, require_scopes
 from shared.clock import Clock
-from shared.contracts.consent import ConsulterRole, RestrictionKind
+from shared.contracts.consent import ConsulterRole, RestrictionKind, RestrictionOutcome
 from shared.problems import VALIDATION_PROBLEM_TYPE, Problem, problem_type
 from shared.vault import TooLargeError
 
@@ -52,6 +56,7 @@ PROOF_URL: Final = "/v1/me/proofs/{id}"
 office_writer = require_scopes("registry:write")
 registry_reader = require_scopes("registry:read")
 recipient = require_role(RECIPIENT_ROLE)
+operator = require_role(OPERATOR_ROLE)
 
 Purpose = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -83,6 +88,18 @@ class RestrictionRequest(BaseModel):
 
     kind: RestrictionKind
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+
+class RestrictionAnswer(BaseModel):
+    """An operator's final answer; the reason is shown to the person."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: RestrictionOutcome
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+
+RequestState = Literal["open", "granted", "refused"]
 
 
 def _not_found(detail: str = "no such declaration") -> Problem:
@@ -310,6 +327,62 @@ def consent_router(registry: Registry, clock: Clock, limits: Limits) -> APIRoute
         except DeclarationNotFoundError:
             raise _not_found("no declaration is linked to your account") from None
         return {"id": request["_id"], "kind": request["kind"], "state": request["state"]}
+
+    @router.get("/me/restriction-requests")
+    async def my_restrictions(
+        principal: Annotated[Principal, Depends(recipient)],
+    ) -> dict[str, Any]:
+        """The person's requests and the operator's answers."""
+        try:
+            requests = await registry.restriction_requests_of(principal.subject)
+        except DeclarationNotFoundError:
+            raise _not_found("no declaration is linked to your account") from None
+        return {"requests": [restriction_view(r) for r in requests]}
+
+    @router.get("/restriction-requests")
+    async def restrictions(
+        _: Annotated[Principal, Depends(operator)],
+        state: Annotated[RequestState | Literal["all"], Query()] = "open",
+        after: Annotated[str | None, Query(max_length=64)] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> dict[str, Any]:
+        """The operator's queue, oldest first; page with `after` = the last id seen."""
+        requests = await registry.restriction_requests(
+            state=None if state == "all" else state, after=after, limit=limit
+        )
+        return {
+            "requests": [
+                {**restriction_view(r), "declaration_id": r["declaration_id"]} for r in requests
+            ],
+            "next_after": requests[-1]["_id"] if len(requests) == limit else None,
+        }
+
+    @router.post("/restriction-requests/{request_id}/answer")
+    async def answer_restriction(
+        request_id: str,
+        body: RestrictionAnswer,
+        principal: Annotated[Principal, Depends(operator)],
+    ) -> dict[str, Any]:
+        """Grant or refuse a request (final); the person reads the answer in their space."""
+        try:
+            answered = await registry.answer_restriction(
+                request_id, body.outcome, body.reason, operator=principal.subject
+            )
+        except RestrictionRequestNotFoundError:
+            raise Problem(
+                404,
+                "Not found",
+                "no such restriction request",
+                type=problem_type("restriction-request-not-found"),
+            ) from None
+        except RestrictionAlreadyAnsweredError as error:
+            raise Problem(
+                409,
+                "Already answered",
+                str(error),
+                type=problem_type("restriction-request-answered"),
+            ) from None
+        return restriction_view(answered)
 
     return router
 

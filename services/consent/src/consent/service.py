@@ -53,7 +53,9 @@ from shared.contracts.consent import (
     DeclarationTerminatedV1,
     ProofShredded,
     RegistryConsultedV1,
+    RestrictionAnsweredV1,
     RestrictionKind,
+    RestrictionOutcome,
     RestrictionRequestedV1,
 )
 from shared.contracts.envelope import Envelope, EventPayload
@@ -95,6 +97,7 @@ INDEXES: Final = (
     Index(PROOFS, ("declaration_id",)),
     Index(CONSULTATIONS, ("declaration_id",)),
     Index(RESTRICTIONS, ("declaration_id",)),
+    Index(RESTRICTIONS, ("state", "requested_at")),
     PENDING_INDEX,
 )
 EXPIRY_BATCH: Final = 500
@@ -129,6 +132,18 @@ class NotRevocableError(Exception):
     def __init__(self, status: DeclarationStatus) -> None:
         self.status = status
         super().__init__(f"a {status.value} declaration cannot be revoked")
+
+
+class RestrictionRequestNotFoundError(LookupError):
+    """No restriction or objection request with that id."""
+
+
+class RestrictionAlreadyAnsweredError(Exception):
+    """The request was answered before: an answer is final."""
+
+    def __init__(self, outcome: str) -> None:
+        self.outcome = outcome
+        super().__init__(f"this request was already answered ({outcome})")
 
 
 class NotPurgeableError(Exception):
@@ -468,6 +483,62 @@ class Registry:
             await self._outbox.add(tx, event)
         return request
 
+    async def restriction_requests(
+        self, *, state: str | None, after: str | None, limit: int
+    ) -> list[Document]:
+        """The requests for the operator, oldest first (`after`: the last id of a page)."""
+        where: dict[str, Any] = {}
+        if state is not None:
+            where["state"] = state
+        if after is not None:
+            where["_id"] = {"$gt": after}
+        return await self._store.find(RESTRICTIONS, where, sort=[("_id", 1)], limit=limit)
+
+    async def restriction_requests_of(self, account_id: str) -> list[Document]:
+        """The person's own requests, oldest first."""
+        document = await self.of_account(account_id)
+        return await self._store.find(
+            RESTRICTIONS, {"declaration_id": document["_id"]}, sort=[("_id", 1)]
+        )
+
+    async def answer_restriction(
+        self, request_id: str, outcome: RestrictionOutcome, reason: str, *, operator: str
+    ) -> Document:
+        """Record the operator's answer (final) and publish it; the reason goes to the person,
+        not into the event."""
+        now = self._clock.now()
+        async with self._outbox.transaction() as tx:
+            request = await tx.get(RESTRICTIONS, request_id)
+            if request is None:
+                raise RestrictionRequestNotFoundError(request_id)
+            if request["state"] != "open":
+                raise RestrictionAlreadyAnsweredError(str(request["state"]))
+            answered: Document = {
+                **request,
+                "state": outcome.value,
+                "reason": reason,
+                "answered_at": to_iso(now),
+                "answered_by": operator,
+            }
+            await tx.replace(RESTRICTIONS, answered, expected_version=int(request["_version"]))
+            await self._outbox.add(
+                tx,
+                self._envelope(
+                    RestrictionAnsweredV1(
+                        request_id=request_id,
+                        declaration_id=request["declaration_id"],
+                        account_id=request["account_id"],
+                        kind=RestrictionKind(request["kind"]),
+                        outcome=outcome,
+                        answered_at=now,
+                    ),
+                    subject=subject_of(request["declaration_id"]),
+                    actor=f"operator:{operator}",
+                ),
+            )
+        log.info("restriction request %s %s", request_id, outcome.value)
+        return answered
+
     async def export(self, account_id: str, proof_url: str) -> dict[str, Any]:
         """Everything consent holds about the person (GDPR art. 15 and 20), as JSON. Proof
         files are listed with their metadata and a URL (`proof_url` with `{id}`) to download
@@ -499,7 +570,7 @@ class Registry:
             )
         ]
         requests = [
-            {k: r[k] for k in ("_id", "kind", "text", "requested_at", "state")}
+            restriction_view(r)
             for r in await self._store.find(
                 RESTRICTIONS, {"declaration_id": declaration_id}, sort=[("_id", 1)]
             )
@@ -867,3 +938,17 @@ class _CollectedSteps:
             for step in self.steps
             if step.kind in {ShredStepKind.KEY_DESTROYED, ShredStepKind.KEY_ALREADY_ABSENT}
         ]
+
+
+def restriction_view(request: Mapping[str, Any]) -> dict[str, Any]:
+    """A restriction or objection request as the person and the operator see it."""
+    view = {
+        "id": request["_id"],
+        "kind": request["kind"],
+        "text": request["text"],
+        "requested_at": request["requested_at"],
+        "state": request["state"],
+    }
+    if request.get("answered_at"):
+        view |= {"reason": request["reason"], "answered_at": request["answered_at"]}
+    return view

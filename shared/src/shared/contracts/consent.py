@@ -206,3 +206,27 @@ class RestrictionRequestedV1(EventPayload):
     account_id: str
     kind: RestrictionKind
     requested_at: AwareDatetime
+
+
+class RestrictionOutcome(StrEnum):
+    """An operator's answer to a restriction or objection request."""
+
+    GRANTED = "granted"
+    REFUSED = "refused"
+
+
+@register
+class RestrictionAnsweredV1(EventPayload):
+    """An operator answered a restriction or objection request. The operator's reasons stay in
+    consent's store, where the person reads them."""
+
+    producer: ClassVar[str] = "consent"
+    fact: ClassVar[str] = "restriction-answered"
+    version: ClassVar[int] = 1
+
+    request_id: str
+    declaration_id: str
+    account_id: str
+    kind: RestrictionKind
+    outcome: RestrictionOutcome
+    answered_at: AwareDatetime
