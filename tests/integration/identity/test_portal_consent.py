@@ -18,6 +18,7 @@ from tests.integration.consent.support import ready_bucket, registry_of
 from tests.integration.identity.support import (
     declare,
     identity_settings,
+    operator_token,
     outbox_envelopes,
 )
 from tests.support.services import eventually, running
@@ -121,6 +122,32 @@ async def test_a_signed_in_person_sees_their_declaration_exports_it_and_revokes_
         assert export.headers["content-disposition"] == 'attachment; filename="mes-donnees.json"'
         assert export.json()["declaration"]["id"] == declaration_id
         assert len(export.json()["proofs"]) == len(NATURAL_FILES)
+
+        # A restriction request from the portal, answered by an operator through consent's API.
+        data_page = await portal.get("/donnees")
+        requested = await portal.post(
+            "/donnees/demandes",
+            data={
+                "csrf_token": csrf_of(data_page.text),
+                "type_demande": "restriction",
+                "motif": "Merci de limiter le traitement pendant ma contestation.",
+            },
+        )
+        assert requested.status_code == 303, requested.text
+        operator = {"Authorization": f"Bearer {await operator_token(identity, portal, 'OPS1')}"}
+        queue = await consent_api.get("/v1/restriction-requests", headers=operator)
+        assert queue.status_code == 200, queue.text
+        [open_request] = queue.json()["requests"]
+        assert open_request["declaration_id"] == declaration_id
+        answered = await consent_api.post(
+            f"/v1/restriction-requests/{open_request['id']}/answer",
+            json={"outcome": "granted", "reason": "Traitement limité jusqu'à la décision."},
+            headers=operator,
+        )
+        assert answered.status_code == 200, answered.text
+        shown = await portal.get("/donnees")
+        assert "Acceptée le" in shown.text
+        assert "Traitement limité jusqu&#39;à la décision." in shown.text
 
         page = await portal.get("/consentement")
         revoked = await portal.post(

@@ -71,6 +71,7 @@ class FakeConsent:
     """Consent's `/v1/me` API as the pages use it, recording every request."""
 
     declarations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    restriction_requests: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     down: bool = False
     requests: list[httpx.Request] = field(default_factory=list)
 
@@ -98,6 +99,19 @@ class FakeConsent:
                 json={"declaration": mine, "proofs": []},
                 headers={"Content-Disposition": 'attachment; filename="mes-donnees.json"'},
             )
+        if path == "/v1/me/restriction-requests":
+            mine_requests = self.restriction_requests.setdefault(account_id, [])
+            if request.method == "GET":
+                return httpx.Response(200, json={"requests": mine_requests})
+            body = json.loads(request.content)
+            recorded = {
+                "id": f"req-{len(mine_requests) + 1}",
+                **body,
+                "requested_at": "2031-03-05T09:00:00+00:00",
+                "state": "open",
+            }
+            mine_requests.append(recorded)
+            return httpx.Response(201, json={"id": recorded["id"], "state": "open"})
         if request.method == "GET" and path == "/v1/me/proofs/proof-1":
             return httpx.Response(200, content=PDF, headers={"Content-Type": "application/pdf"})
         return httpx.Response(404, json={"title": "Not found"})
@@ -263,7 +277,12 @@ async def test_consent_unreachable_gives_a_polite_503_page(rig: Rig) -> None:
             "/consentement/revocation",
             data={"confirmation_revocation": "oui", "csrf_token": csrf_of(page.text)},
         )
-    for response in (page, export, revocation):
+        data_page = await client.get("/donnees")
+        request = await client.post(
+            "/donnees/demandes",
+            data={"type_demande": "objection", "motif": "x", "csrf_token": csrf_of(page.text)},
+        )
+    for response in (page, export, revocation, data_page, request):
         assert response.status_code == 503
         assert response.headers["retry-after"] == "60"
         assert response.headers["cache-control"] == "no-store"
@@ -309,7 +328,77 @@ async def test_the_data_page_explains_the_export_and_links_the_download(rig: Rig
     assert "portabilité" in page.text
     assert 'href="/donnees/export.json"' in page.text
     assert accessibility_problems(page.text) == []
-    # The explanation alone asks nothing of consent.
+    # Only the person's own requests are asked of consent.
+    assert consent.calls() == [("GET", "/v1/me/restriction-requests")]
+    assert 'action="/donnees/demandes"' in page.text
+
+
+async def test_a_restriction_request_goes_to_consent_and_its_answer_is_shown(rig: Rig) -> None:
+    consent = FakeConsent()
+    async with browser(rig, consent) as client:
+        account_id = await declared_recipient(rig, client, consent)
+        done = await submit(
+            client,
+            "/donnees",
+            "/donnees/demandes",
+            {"type_demande": "objection", "motif": "  Je m'oppose à ce traitement.  "},
+        )
+        assert done.status_code == 303
+        assert done.headers["location"] == "/donnees?info=demande-enregistree"
+        recorded = await client.get(done.headers["location"])
+        consent.restriction_requests[account_id][0] |= {
+            "state": "refused",
+            "reason": "Le registre est prévu par la loi.",
+            "answered_at": "2031-03-06T09:00:00+00:00",
+        }
+        answered = await client.get("/donnees")
+    [posted] = [r for r in consent.requests if r.method == "POST"]
+    assert json.loads(posted.content) == {
+        "kind": "objection",
+        "text": "Je m'oppose à ce traitement.",
+    }
+    assert "Votre demande est enregistrée." in recorded.text
+    assert "Opposition au traitement (article 21 du RGPD)" in recorded.text
+    assert "En attente de réponse" in recorded.text
+    assert "Refusée le 6 mars 2031" in answered.text
+    assert "Le registre est prévu par la loi." in answered.text
+    assert accessibility_problems(answered.text) == []
+
+
+async def test_an_incomplete_request_is_refused_next_to_its_fields(rig: Rig) -> None:
+    consent = FakeConsent()
+    async with browser(rig, consent) as client:
+        await declared_recipient(rig, client, consent)
+        empty = await submit(client, "/donnees", "/donnees/demandes", {"motif": "   "})
+        unknown = await submit(
+            client, "/donnees", "/donnees/demandes", {"type_demande": "effacement", "motif": "x"}
+        )
+        too_long = await submit(
+            client,
+            "/donnees",
+            "/donnees/demandes",
+            {"type_demande": "restriction", "motif": "é" * 4001},
+        )
+    assert empty.status_code == 422
+    assert outline(empty.text).summary_links == ["type_demande", "motif"]
+    assert accessibility_problems(empty.text) == []
+    assert unknown.status_code == 422
+    assert outline(unknown.text).summary_links == ["type_demande"]
+    assert ">x</textarea>" in unknown.text  # what was typed is kept
+    assert too_long.status_code == 422
+    assert "dépasse 4000 caractères" in too_long.text
+    assert ("POST", "/v1/me/restriction-requests") not in consent.calls()
+
+
+async def test_a_forged_request_is_refused_without_calling_consent(rig: Rig) -> None:
+    consent = FakeConsent()
+    async with browser(rig, consent) as client:
+        await declared_recipient(rig, client, consent)
+        forged = await client.post(
+            "/donnees/demandes",
+            data={"type_demande": "objection", "motif": "x", "csrf_token": "x" * 43},
+        )
+    assert forged.status_code == 403
     assert consent.requests == []
 
 

@@ -1,4 +1,5 @@
-"""The portal's consent pages (issue 5 item 7): "Mon consentement" and "Mes données".
+"""The portal's consent pages (issue 5 items 5 and 7): "Mon consentement" and "Mes données"
+(the export, and the person's restriction and objection requests with the operator's answers).
 
 Consent owns the declaration; these pages read and change it through consent's `/v1/me/...`
 API, server-side. For each call the portal signs, with identity's own token issuer, an access
@@ -23,6 +24,7 @@ import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
+from identity.portal import messages
 from identity.portal.router import (
     CONFIRMED,
     TEMPLATES_DIR,
@@ -40,7 +42,7 @@ from identity.portal.upstream import (
     relay,
 )
 from identity.service import Identity
-from shared.contracts.consent import ActNature, DeclarationStatus
+from shared.contracts.consent import ActNature, DeclarationStatus, RestrictionKind
 from shared.portal import FormErrors, PortalTemplates, templates
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,17 @@ PROOF_TYPES: Final = {
     "justificatif_pouvoir": "Justificatif de pouvoir",
 }
 REVOCABLE: Final = frozenset({DeclarationStatus.REGISTERED.value, DeclarationStatus.ACTIVE.value})
+REQUEST_KINDS: Final = {
+    RestrictionKind.RESTRICTION.value: "Limitation du traitement (article 18 du RGPD)",
+    RestrictionKind.OBJECTION.value: "Opposition au traitement (article 21 du RGPD)",
+}
+REQUEST_STATES: Final = {
+    "open": "En attente de réponse",
+    "granted": "Acceptée",
+    "refused": "Refusée",
+}
+# Consent's own limit on a request's text.
+MAX_REQUEST_TEXT: Final = 4000
 
 
 class ConsentUnavailableError(UpstreamUnavailableError):
@@ -160,6 +173,34 @@ def declaration_page(view: Mapping[str, Any]) -> DeclarationPage:
     )
 
 
+@dataclass(frozen=True)
+class RequestLine:
+    """A restriction or objection request as the "Mes données" page shows it."""
+
+    kind: str
+    text: str
+    requested_at: datetime | None
+    state: str
+    reason: str
+    answered_at: datetime | None
+
+
+def request_lines(body: Mapping[str, Any]) -> list[RequestLine]:
+    """Consent's `GET /v1/me/restriction-requests` answer in the page's terms."""
+    return [
+        RequestLine(
+            kind=REQUEST_KINDS.get(str(r.get("kind")), str(r.get("kind"))),
+            text=str(r.get("text") or ""),
+            requested_at=_instant(r.get("requested_at")),
+            state=REQUEST_STATES.get(str(r.get("state")), str(r.get("state"))),
+            reason=str(r.get("reason") or ""),
+            answered_at=_instant(r.get("answered_at")),
+        )
+        for r in body.get("requests") or []
+        if isinstance(r, Mapping)
+    ]
+
+
 def _instant(value: object) -> datetime | None:
     try:
         return datetime.fromisoformat(value) if isinstance(value, str) else None
@@ -193,6 +234,15 @@ class ConsentApi(UpstreamApi):
         if not body:
             raise self.unexpected("GET /v1/me/declaration", response)
         return declaration_page(body)
+
+    async def restriction_requests(self, session: PortalSession) -> list[RequestLine] | None:
+        """The person's requests, or None when no declaration is linked to the account."""
+        response = await self.request(session, "GET", "/v1/me/restriction-requests")
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self.unexpected("GET /v1/me/restriction-requests", response)
+        return request_lines(json_body(response))
 
 
 def consent_pages_router(
@@ -318,10 +368,70 @@ def consent_pages_router(
             {"page_title": "Votre consentement est révoqué", "declaration": declaration},
         )
 
+    async def data_page(
+        session: PortalSession,
+        *,
+        notices: list[dict[str, str]] | None = None,
+        errors: FormErrors | None = None,
+        typed: Mapping[str, str] | None = None,
+        status_code: int = 200,
+    ) -> HTMLResponse:
+        requests = await consent.restriction_requests(session)
+        return portal.session_page(
+            session,
+            "identity/donnees.html",
+            {
+                "page_title": "Mes données",
+                "notices": notices or [],
+                "requests": requests,
+                "kinds": REQUEST_KINDS,
+                "max_text": MAX_REQUEST_TEXT,
+                "errors": errors,
+                "typed": typed or {},
+            },
+            status_code=status_code,
+        )
+
     @router.get("/donnees")
-    async def my_data(request: Request) -> Response:
+    async def my_data(request: Request, info: str | None = None) -> Response:
         session = await reader(request)
-        return portal.session_page(session, "identity/donnees.html", {"page_title": "Mes données"})
+        try:
+            return await data_page(session, notices=messages.notices(info))
+        except ConsentUnavailableError:
+            return unavailable(session)
+
+    @router.post("/donnees/demandes")
+    async def restriction_request(request: Request) -> Response:
+        """Record a restriction or objection request for the operator (GDPR arts 18, 21)."""
+        session = await reader(request)
+        form = await request.form()
+        portal.check_session(session, form)
+        kind = field(form, "type_demande")
+        motive = form.get("motif")
+        text = motive.strip() if isinstance(motive, str) else ""
+        errors = FormErrors()
+        if kind not in REQUEST_KINDS:
+            errors.add("type_demande", "Choisissez le type de votre demande.")
+        if not text:
+            errors.add("motif", "Expliquez votre demande en quelques mots.")
+        elif len(text) > MAX_REQUEST_TEXT:
+            errors.add("motif", f"Votre explication dépasse {MAX_REQUEST_TEXT} caractères.")
+        try:
+            if errors:
+                typed = {"type_demande": kind, "motif": text[:MAX_REQUEST_TEXT]}
+                return await data_page(session, errors=errors, typed=typed, status_code=422)
+            response = await consent.request(
+                session, "POST", "/v1/me/restriction-requests", json={"kind": kind, "text": text}
+            )
+        except ConsentUnavailableError:
+            return unavailable(session)
+        if response.status_code == 404:
+            return no_declaration(session)
+        if response.status_code != 201:
+            consent.unexpected("POST /v1/me/restriction-requests", response)
+            return unavailable(session)
+        log.info("portal: restriction request recorded for session %s", session.session_id)
+        return redirect("/donnees", info="demande-enregistree")
 
     async def download(
         session: PortalSession, path: str, media_types: Mapping[str, str], filename: str

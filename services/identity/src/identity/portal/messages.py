@@ -102,6 +102,11 @@ NOTICES: Final = {
         "succes",
         "Votre mot de passe a été réinitialisé. Connectez-vous avec le nouveau mot de passe.",
     ),
+    "demande-enregistree": (
+        "succes",
+        "Votre demande est enregistrée. L'opérateur du registre vous répondra : sa réponse "
+        "apparaîtra sur cette page.",
+    ),
     "totp-desactive": ("succes", "La double authentification est désactivée."),
     "deconnecte": ("info", "Vous êtes déconnecté."),
     "session-expiree": ("attention", "Votre session a expiré : connectez-vous à nouveau."),
