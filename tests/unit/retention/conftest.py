@@ -70,6 +70,10 @@ class Harness:
             await target.lifecycle.handler(envelope)
         else:
             await target.confirmations.handler(envelope)
+            # What the service's background job does when the consumer asks for it.
+            if target.retention.certificates_wanted.is_set():
+                target.retention.certificates_wanted.clear()
+                await target.retention.issue_pending_certificates()
 
     async def published(self, event_type: str | None = None) -> list[Envelope]:
         rows = await self.store.find(OUTBOX, sort=[("_id", 1)])

@@ -13,7 +13,6 @@ After a confirmation commits, certificates whose confirmations are all in are is
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Final
 
@@ -33,7 +32,6 @@ from shared.messaging.consumer import PermanentFailure, Subscription
 from shared.messaging.inbox import Inbox
 from shared.store.port import Transaction
 
-log = logging.getLogger(__name__)
 
 LIFECYCLE_QUEUE: Final = "retention.lifecycle"
 CONFIRMATIONS_QUEUE: Final = "retention.confirmations"
@@ -115,10 +113,7 @@ def _confirmation_effect(retention: Retention, envelope: Envelope) -> Effect:
 def confirmations_handler(retention: Retention, inbox: Inbox) -> Subscription:
     async def on_event(envelope: Envelope) -> None:
         if await inbox.process(envelope, _confirmation_effect(retention, envelope)):
-            try:
-                await retention.issue_pending_certificates()
-            except Exception:
-                # The confirmation is recorded; the periodic job issues the certificate later.
-                log.exception("certificate issuance deferred to the next scheduler pass")
+            # Issued off this consumer: fetching audit's receipts may take seconds.
+            retention.certificates_wanted.set()
 
     return Subscription(CONFIRMATIONS_QUEUE, CONFIRMATION_BINDINGS, on_event)

@@ -91,6 +91,7 @@ def create_app(
         await retention.issue_pending_certificates()
         await retention.check_overdue()
 
+    runtime.background("retention-certificates", retention.issue_certificates_when_wanted)
     runtime.every(
         "retention-scheduler",
         timedelta(seconds=settings.scheduler_interval_seconds),

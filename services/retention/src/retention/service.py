@@ -24,6 +24,7 @@ pending for the next pass. Every pass first takes everything due (catch-up after
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -209,6 +210,12 @@ class Retention:
             "retention.erasure_overdue", description="erasure alerts raised (timeout, mismatch)"
         )
         self.alerts_raised = 0  # the same count, readable in process (tests, health pages)
+        # Set by the confirmations consumer; `issue_certificates_when_wanted` does the work, so
+        # the consumer never waits on audit for receipts.
+        self.certificates_wanted = asyncio.Event()
+        # One issuance at a time in this process (the scheduler pass issues too): two would
+        # both sign and store a certificate before one loses the claim.
+        self._issuing = asyncio.Lock()
 
     # -- schedules from events (inside the inbox transaction) -----------------------------
 
@@ -630,14 +637,27 @@ class Retention:
 
     async def issue_pending_certificates(self) -> int:
         """Issue the certificate of every erasure whose confirmations are all in."""
-        rows = await self._store.find(
-            ERASURES, {"state": CONFIRMED}, sort=[("_id", 1)], limit=self._policy.batch_size
-        )
-        issued = 0
-        for row in rows:
-            if await self._issue(row):
-                issued += 1
-        return issued
+        async with self._issuing:
+            rows = await self._store.find(
+                ERASURES, {"state": CONFIRMED}, sort=[("_id", 1)], limit=self._policy.batch_size
+            )
+            issued = 0
+            for row in rows:
+                if await self._issue(row):
+                    issued += 1
+            return issued
+
+    async def issue_certificates_when_wanted(self) -> None:
+        """Background job: issue certificates as soon as confirmations complete an erasure.
+        A failure (audit away for the receipts, S3 down) waits for the next confirmation or
+        the scheduler's pass; the confirmations themselves are already recorded."""
+        while True:
+            await self.certificates_wanted.wait()
+            self.certificates_wanted.clear()
+            try:
+                await self.issue_pending_certificates()
+            except Exception:
+                log.exception("certificate issuance deferred to the next scheduler pass")
 
     async def _issue(self, erasure: dict[str, Any]) -> bool:
         now = self._clock.now()
