@@ -32,7 +32,6 @@ from shared.messaging.consumer import PermanentFailure, Subscription
 from shared.messaging.inbox import Inbox
 from shared.store.port import Transaction
 
-
 LIFECYCLE_QUEUE: Final = "retention.lifecycle"
 CONFIRMATIONS_QUEUE: Final = "retention.confirmations"
 
