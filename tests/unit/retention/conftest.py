@@ -17,6 +17,7 @@ from retention.consumers import (
     confirmations_handler,
     lifecycle_handler,
 )
+from retention.receipts import ReceiptSource
 from retention.service import INDEXES, Policy, Retention
 from shared.clock import ManualClock
 from shared.contracts.envelope import Envelope, EventPayload, new_envelope
@@ -50,7 +51,7 @@ class Harness:
     outbox: Outbox
     signer: SigningKeyRing
     node: Node
-    make_node: Callable[[], Node]
+    make_node: Callable[..., Node]
 
     @property
     def retention(self) -> Retention:
@@ -95,7 +96,7 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     signer = load_or_create_signing_ring(tmp_path / "signing.json", "test/platform", clock)
     keys = KeyRing(LocalKeyFile(tmp_path / "kek.json", clock))
 
-    def make_node() -> Node:
+    def make_node(receipts: ReceiptSource | None = None) -> Node:
         def envelope(payload: EventPayload, *, subject: str) -> Envelope:
             return new_envelope(payload, subject=subject, actor="service:retention", clock=clock)
 
@@ -108,6 +109,7 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
             keys=keys,
             objects=objects,
             policy=Policy(confirmation_timeout=TIMEOUT, batch_size=3),
+            receipts=receipts,
         )
         return Node(
             retention,

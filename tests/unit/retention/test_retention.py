@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from retention.certificate import verify_certificate
-from retention.service import CERTIFICATES, ERASURES, SCHEDULES, HoldNotFoundError
+from retention.receipts import NOT_CHECKPOINTED, ReceiptSet
+from retention.service import CERTIFICATES, ERASURES, SCHEDULES, HoldNotFoundError, Policy
 from shared.contracts.consent import (
     ConsentRevokedV1,
     DeclarationPurgedV1,
@@ -283,6 +285,13 @@ async def test_certificate_lists_what_was_erased_and_verifies_with_the_platform_
     assert {m["reason"] for m in document["missing_receipts"]} == {"no-receipt-source"}
     twin = json.loads(signed)
     assert twin["fingerprint"] == issued.payload["fingerprint"]
+    # The fingerprints also go on record under the erasure's subject, which audit never
+    # shreds (the account's payloads are unreadable by then).
+    [certified] = await harness.published("retention.erasure-certified.v1")
+    assert certified.subject == f"erasure:{erasure_id}"
+    assert certified.payload["fingerprint"] == twin["fingerprint"]
+    assert certified.payload["certificate_id"] == certificate_id
+    assert EMAIL not in certified.model_dump_json()
     assert twin["signature"]["kid"] == harness.signer.active.key_id == issued.payload["key_id"]
     # The PDF is well formed and French.
     parse_back(pdf)
@@ -449,3 +458,55 @@ async def test_lifting_an_unknown_or_lifted_hold_is_refused(harness: Harness) ->
     with pytest.raises(HoldNotFoundError):
         await harness.retention.lift_hold(hold.hold_id, "op-1")
     assert len(await harness.published("retention.hold-lifted.v1")) == 1
+
+
+class SlowAudit:
+    """Audit's receipts as they come: not checkpointed yet, then found."""
+
+    def __init__(self) -> None:
+        self.checkpointed = False
+        self.asked = 0
+
+    async def receipts(self, event_ids: Sequence[str]) -> ReceiptSet:
+        self.asked += 1
+        if not self.checkpointed:
+            return ReceiptSet(
+                missing=[{"event_id": e, "reason": NOT_CHECKPOINTED} for e in event_ids]
+            )
+        return ReceiptSet(found=[{"event_id": e, "index": 0, "proof": "p"} for e in event_ids])
+
+
+async def test_a_certificate_waits_for_receipts_audit_is_about_to_give(harness: Harness) -> None:
+    audit = SlowAudit()
+    harness.node = harness.make_node(audit)
+    erasure_id = await fire_account_erasure(harness, ["act-1"])
+    await confirm_all(harness, erasure_id, ["act-1"])
+    assert audit.asked == 1
+    assert await harness.published("retention.erasure-certificate-issued.v1") == []
+    erasure = await harness.store.get(ERASURES, erasure_id)
+    assert erasure is not None
+    assert erasure["state"] == "confirmed"
+
+    audit.checkpointed = True
+    assert await harness.retention.issue_pending_certificates() == 1
+    [issued] = await harness.published("retention.erasure-certificate-issued.v1")
+    assert issued.payload["certificate_id"]
+
+
+async def test_a_certificate_stops_waiting_for_receipts_after_the_grace_period(
+    harness: Harness,
+) -> None:
+    audit = SlowAudit()
+    harness.node = harness.make_node(audit)
+    erasure_id = await fire_account_erasure(harness, ["act-1"])
+    await confirm_all(harness, erasure_id, ["act-1"])
+    harness.clock.advance(Policy().receipt_grace + timedelta(seconds=1))
+    assert await harness.retention.issue_pending_certificates() == 1
+    [issued] = await harness.published("retention.erasure-certificate-issued.v1")
+    token = str(issued.payload["download_url"]).rsplit("/", 1)[1].removesuffix(".pdf")
+    signed = await harness.retention.read_certificate(
+        str(issued.payload["certificate_id"]), token, "json"
+    )
+    document = verify_certificate(signed, harness.signer.published)
+    assert document["audit_receipts"] == []
+    assert {m["reason"] for m in document["missing_receipts"]} == {NOT_CHECKPOINTED}

@@ -49,6 +49,7 @@ def build_retention(
             confirmation_timeout=timedelta(hours=settings.confirmation_timeout_hours),
             batch_size=settings.scheduler_batch_size,
             public_url=settings.public_url,
+            receipt_grace=timedelta(minutes=settings.receipt_grace_minutes),
         ),
         receipts=AuditReceipts(
             audit_http,

@@ -56,7 +56,13 @@ from retention.domain import (
     registry_purge_due,
     schedule_id,
 )
-from retention.receipts import NoReceipts, ReceiptSource
+from retention.receipts import (
+    NOT_CHECKPOINTED,
+    NOT_JOURNALED,
+    NoReceipts,
+    ReceiptSet,
+    ReceiptSource,
+)
 from shared.clock import Clock
 from shared.contracts.consent import ConsentRevokedV1, DeclarationPurgedV1, DeclarationRegisteredV1
 from shared.contracts.delivery import ActServedV1
@@ -72,6 +78,7 @@ from shared.contracts.retention import (
     ContactDataPurgeRequestedV1,
     DeclarationPurgeRequestedV1,
     ErasureCertificateIssuedV1,
+    ErasureCertifiedV1,
     ErasureOverdueV1,
     HoldLiftedV1,
     HoldPlacedV1,
@@ -108,6 +115,7 @@ CERTIFICATES: Final = "certificates"
 PENDING: Final = "pending"
 FIRED: Final = "fired"
 IN_PROGRESS: Final = "in_progress"
+RECEIPTS_COMING: Final = frozenset({NOT_JOURNALED, NOT_CHECKPOINTED})
 CONFIRMED: Final = "confirmed"  # every confirmation in; the certificate is being issued
 COMPLETED: Final = "completed"
 
@@ -158,6 +166,11 @@ class Policy:
     confirmation_timeout: timedelta = timedelta(hours=72)
     batch_size: int = 100
     public_url: str = "http://127.0.0.1:8106"
+    # A certificate waits this long for audit to checkpoint its confirmations (so that it
+    # carries their receipts) before it is issued listing the missing ones; it looks again
+    # every `receipt_recheck`.
+    receipt_grace: timedelta = timedelta(minutes=15)
+    receipt_recheck: timedelta = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -581,6 +594,7 @@ class Retention:
             # The certificate needs S3 writes: issued after this commit (and by the periodic
             # job if the process dies in between).
             erasure["state"] = CONFIRMED
+            erasure["all_confirmed_at"] = to_iso(self._clock.now())
         await tx.replace(ERASURES, erasure, expected_version=int(erasure["_version"]))
 
     async def _forget_contacts(self, tx: Transaction, erasure: Mapping[str, Any]) -> None:
@@ -656,8 +670,14 @@ class Retention:
             self.certificates_wanted.clear()
             try:
                 await self.issue_pending_certificates()
+                waiting = await self._store.count(ERASURES, {"state": CONFIRMED})
             except Exception:
                 log.exception("certificate issuance deferred to the next scheduler pass")
+                continue
+            if waiting:
+                # Held back for receipts audit has not checkpointed yet: look again shortly.
+                await asyncio.sleep(self._policy.receipt_recheck.total_seconds())
+                self.certificates_wanted.set()
 
     async def _issue(self, erasure: dict[str, Any]) -> bool:
         now = self._clock.now()
@@ -666,6 +686,10 @@ class Retention:
             CertifiedStep(participant, str(c["event_id"]), str(c["confirmed_at"]))
             for participant, c in erasure["confirmations"].items()
         ]
+        receipts = await self._receipts.receipts([s.event_id for s in steps])
+        if self._wait_for_receipts(erasure, receipts, now):
+            log.info("certificate of %s waits for audit receipts", erasure["_id"])
+            return False
         document = certificate_document(
             certificate_id=certificate_id,
             issued_at=now,
@@ -684,7 +708,7 @@ class Retention:
                 for a in erasure["acts"]
             ],
             steps=steps,
-            receipts=await self._receipts.receipts([s.event_id for s in steps]),
+            receipts=receipts,
         )
         issued = sign_certificate(document, self._signer, zone=self._policy.zone)
         stored = await self._store_files(issued)
@@ -755,6 +779,30 @@ class Retention:
                 pdf_sha256=issued.pdf_sha256,
             )
         await self._outbox.add(tx, self._envelope(event, subject=f"account:{account_id}"))
+        # The account's subject is shredded in audit by now: the fingerprints go on record
+        # under the erasure's own subject, readable for good.
+        certified = ErasureCertifiedV1(
+            erasure_id=str(erasure["_id"]),
+            certificate_id=issued.certificate_id,
+            fingerprint=issued.fingerprint,
+            pdf_sha256=issued.pdf_sha256,
+            key_id=issued.key_id,
+            issued_at=now,
+        )
+        await self._outbox.add(tx, self._envelope(certified, subject=f"erasure:{erasure['_id']}"))
+
+    def _wait_for_receipts(
+        self, erasure: Mapping[str, Any], receipts: ReceiptSet, now: datetime
+    ) -> bool:
+        """Whether to hold the certificate back: audit answered that receipts are coming (not
+        yet journaled or checkpointed) and the grace period is not over. Audit unreachable or
+        failing does not hold it: those receipts are listed as missing, with the reason."""
+        pending = [m for m in receipts.missing if m["reason"] in RECEIPTS_COMING]
+        since = erasure.get("all_confirmed_at")
+        # An erasure confirmed before this rule existed has no instant: issued at once.
+        return bool(pending) and (
+            since is not None and now < from_iso(since) + self._policy.receipt_grace
+        )
 
     def download_url(self, certificate_id: str, token: str) -> str:
         return f"{self._policy.public_url.rstrip('/')}/v1/certificates/{certificate_id}/{token}.pdf"

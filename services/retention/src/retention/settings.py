@@ -45,6 +45,13 @@ class Settings(ObjectStoreSettings, BaseServiceSettings):
     receipt_attempts: int = Field(
         default=4, ge=1, le=20, description="tries per receipt before it is listed as missing"
     )
+    receipt_grace_minutes: float = Field(
+        default=15,
+        ge=0,
+        le=24 * 60,
+        description="how long a certificate waits for audit to checkpoint its confirmations "
+        "before it is issued listing the missing receipts",
+    )
     receipt_retry_seconds: float = Field(
         default=0.5, ge=0, le=30, description="delay between tries (audit checkpoints soon)"
     )

@@ -80,6 +80,25 @@ class ErasureCertificateIssuedV1(EventPayload):
 
 
 @register
+class ErasureCertifiedV1(EventPayload):
+    """An erasure certificate was signed: its fingerprints, journaled for good. Subject:
+    `erasure:<erasure_id>`, whose payload key audit never shreds (the account's is gone by
+    then), so anyone holding a certificate can find its fingerprint in the journal. No
+    personal data: ids and digests only."""
+
+    producer: ClassVar[str] = "retention"
+    fact: ClassVar[str] = "erasure-certified"
+    version: ClassVar[int] = 1
+
+    erasure_id: str
+    certificate_id: str
+    fingerprint: str = Field(description="SHA-256 (hex) of the certificate's RFC 8785 JSON")
+    pdf_sha256: str = Field(description="SHA-256 (hex) of the PDF")
+    key_id: str = Field(description="the platform signing key's id")
+    issued_at: AwareDatetime
+
+
+@register
 class CertificateUndeliverableV1(EventPayload):
     """A certificate was issued but no e-mail address was ever captured for the account:
     nobody can be told. Operators must act (it is also logged at ERROR)."""
