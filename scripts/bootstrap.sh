@@ -7,9 +7,28 @@ export UV_PYTHON_DOWNLOADS=never
 
 say() { printf '[bootstrap] %s\n' "$*"; }
 
+install_uv() {
+  # pip as it comes: a user install, else a system one (a pyenv or venv Python).
+  python3 -m pip install --quiet --user uv 2>/dev/null && return 0
+  python3 -m pip install --quiet uv 2>/dev/null && return 0
+  # Debian's own Python: pip may be missing (python3-pip) and installs outside a venv are
+  # refused (PEP 668); uv is a single static binary, so a user install cannot harm the system.
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+      say "installing python3-pip with apt"
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-pip >/dev/null
+    else
+      say "pip is missing: install python3-pip (Debian/Ubuntu) or uv itself, then run this again"
+      return 1
+    fi
+  fi
+  python3 -m pip install --quiet --user --break-system-packages uv
+}
+
 if ! command -v uv >/dev/null 2>&1 && [ ! -x "$HOME/.local/bin/uv" ]; then
   say "installing uv"
-  python3 -m pip install --quiet --user uv 2>/dev/null || python3 -m pip install --quiet uv
+  install_uv
 fi
 UV=$(command -v uv || echo "$HOME/.local/bin/uv")
 
