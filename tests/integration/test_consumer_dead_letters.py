@@ -139,19 +139,28 @@ async def test_malformed_and_unknown_messages_are_dead_lettered_with_a_reason(
     await broker.publish(
         unknown.model_dump_json().encode(), exchange=events, routing_key=unknown.type
     )
+    # A valid event with an attempt header nobody can count with.
+    odd = _event(4)
+    await broker.publish(
+        odd.model_dump_json().encode(),
+        exchange=events,
+        routing_key=odd.type,
+        headers={ATTEMPT_HEADER: "twice"},
+    )
     await EventPublisher(broker, topology).publish(_event(3))
 
     async def good_one_handled() -> bool:
         return recorder.handled == ["test:3"]
 
     await eventually(good_one_handled, within=20)
-    dead = await _dead_letters(amqp_url, topology, "notify.test", expected=3)
+    dead = await _dead_letters(amqp_url, topology, "notify.test", expected=4)
     reasons = sorted(str(dict(m.headers)[REASON_HEADER]) for m in dead)
-    assert len(reasons) == 3
-    assert reasons[0].startswith("malformed")
+    assert len(reasons) == 4
+    assert reasons[0] == "malformed attempt header"
     assert reasons[1].startswith("malformed")
-    assert "producer" in reasons[1]
-    assert reasons[2].startswith("unknown event type")
+    assert reasons[2].startswith("malformed")
+    assert "producer" in reasons[2]
+    assert reasons[3].startswith("unknown event type")
     assert all("Jean Dupont" not in reason for reason in reasons)
     # Dead-lettered at once: no retries for what no retry can fix.
     assert all(dict(m.headers)[ATTEMPT_HEADER] == 1 for m in dead)

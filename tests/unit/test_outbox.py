@@ -278,6 +278,39 @@ async def test_failed_publication_leaves_rows_pending_and_keeps_their_seq(
     assert await unsent(store) == 0
 
 
+class StuckSink:
+    """A broker that accepts the connection and never confirms."""
+
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    async def publish(
+        self, envelope: Envelope, *, headers: Mapping[str, str] | None = None
+    ) -> None:
+        self.attempts += 1
+        await asyncio.Event().wait()
+
+
+async def test_a_batch_stuck_on_the_broker_gives_up_within_half_the_lease(
+    store: DocumentStore, clock: ManualClock
+) -> None:
+    await add_events(Outbox(store, clock), clock, 3)
+    sink = StuckSink()
+    relay = OutboxRelay(
+        store,
+        sink,
+        clock,
+        owner="relay-a",
+        wakeup=asyncio.Event(),
+        policy=RelayPolicy(lease_duration=timedelta(milliseconds=200)),
+    )
+    # Without the bound this would wait forever (the test's own timeout would fail it).
+    with pytest.raises(TimeoutError):
+        await relay.relay_once()
+    assert sink.attempts == 3
+    assert await unsent(store) == 3
+
+
 async def test_a_partly_failed_batch_is_republished_with_the_same_numbers(
     store: DocumentStore, clock: ManualClock
 ) -> None:

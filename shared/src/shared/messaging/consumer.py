@@ -70,6 +70,19 @@ class Subscription:
     prefetch: int = 32
 
 
+def _attempt_of(headers: dict[str, Any]) -> int | None:
+    """The attempt this delivery is (1 without the header); None when the header is not a
+    positive integer."""
+    value = headers.get(ATTEMPT_HEADER, 1)
+    if isinstance(value, bool):
+        return None
+    try:
+        attempt = int(value)
+    except (TypeError, ValueError):
+        return None
+    return attempt if attempt >= 1 else None
+
+
 def _safe_reason(error: BaseException) -> str:
     """A reason fit for the DLQ header: the kind of failure, never the data that caused it."""
     if isinstance(error, ValidationError):
@@ -123,7 +136,11 @@ class EventConsumer:
 
     async def _on_message(self, message: RabbitMessage) -> None:
         headers: dict[str, Any] = dict(message.headers or {})
-        attempt = int(headers.get(ATTEMPT_HEADER, 1))
+        attempt = _attempt_of(headers)
+        if attempt is None:
+            # Not ours to fix and never to retry: a header we cannot count with.
+            await self._dead_letter(message, headers, 1, "malformed attempt header")
+            return
         try:
             envelope = Envelope.model_validate_json(message.body)
         except ValidationError as error:

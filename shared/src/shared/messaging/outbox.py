@@ -194,7 +194,10 @@ class OutboxRelay:
             await self._purge_sent()
             return 0
         rows = await self._sequence(rows)
-        await asyncio.gather(*(self._publish(row) for row in rows))
+        # Within half the lease: a batch stuck on a blocked broker must not still be publishing
+        # when another replica, seeing the lease expire, takes over and publishes it too.
+        async with asyncio.timeout(self._policy.lease_duration.total_seconds() / 2):
+            await asyncio.gather(*(self._publish(row) for row in rows))
         await self._store.update(
             OUTBOX,
             {"_id": {"$in": [row["_id"] for row in rows]}},

@@ -63,6 +63,10 @@ PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
         "retention.erasure-certificate-issued.v1",
     ),
     "notify.bulk": ("identity.terms-notice-issued.v1",),
+    "notify.retention": (
+        "retention.contact-data-purge-requested.v1",
+        "retention.declaration-purge-requested.v1",
+    ),
     "retention.lifecycle": (
         "identity.account-terminated.v1",
         "consent.revoked.v1",
