@@ -45,8 +45,9 @@ ARG SERVICE
 RUN groupadd --system --gid 10001 securact \
  && useradd --system --uid 10001 --gid securact --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin securact \
- && mkdir -p /var/lib/securact \
- && chown securact:securact /var/lib/securact
+ && mkdir -p /var/lib/securact/var/keys \
+ && chmod 0700 /var/lib/securact/var/keys \
+ && chown -R securact:securact /var/lib/securact
 COPY --from=build /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \

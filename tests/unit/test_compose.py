@@ -182,3 +182,17 @@ def test_dockerfile_is_multi_stage_uses_uv_cache_and_runs_as_non_root() -> None:
 def test_dev_stack_ports_are_the_services_own_defaults(name: str) -> None:
     settings = importlib.import_module(f"{name}.settings").Settings
     assert settings.default_port == SERVICE_PORTS[name]
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_service_keeps_its_key_files_on_a_named_volume(name: str) -> None:
+    # The relative defaults (var/keys/...) resolve under the image's working directory.
+    compose = _compose()
+    mounts = compose["services"][name].get("volumes", [])
+    assert f"{name}-keys:/var/lib/securact/var/keys" in mounts
+    assert f"{name}-keys" in compose["volumes"]
+    fields = importlib.import_module(f"{name}.settings").Settings.model_fields
+    key_files = [f for f in ("kek_file", "signing_key_file", "token_key_file") if f in fields]
+    assert key_files
+    for key_file in key_files:
+        assert fields[key_file].default.parent == Path("var/keys"), key_file

@@ -226,6 +226,15 @@ class ServiceRuntime:
         self._tasks.append(
             asyncio.create_task(self.revocation_listener.catch_up(), name="revocations")
         )
+        if not self.settings.is_dev:
+            # The only KEK source built in is the local file: fine on a durable, backed-up
+            # volume (docker-compose.yml mounts one), fatal on a container's own disk.
+            log.warning(
+                "%s keeps its key files under %s: that directory must be on durable, backed-up "
+                "storage (or plug a KMS behind KekSource)",
+                self.service,
+                self.settings.kek_file.parent,
+            )
         log.info("%s started (instance %s)", self.service, self.instance_id)
 
     async def stop(self) -> None:
