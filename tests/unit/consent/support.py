@@ -48,8 +48,12 @@ class Tokens(TokenSigner):
             sub=f"client-{office_id}", role="office", scopes=scopes, office_id=office_id
         )
 
-    def recipient(self, account_id: str) -> dict[str, str]:
-        return self.bearer(sub=account_id, role="recipient")
+    def recipient(
+        self, account_id: str, scopes: str = "acts:read acts:reply account:write"
+    ) -> dict[str, str]:
+        """A person's token as identity issues it past the CGU gate (override `scopes` for a
+        session facing the CGU, "terms:accept", or a terminated one, "acts:read")."""
+        return self.bearer(sub=account_id, role="recipient", scopes=scopes)
 
     def operator(self, operator_id: str = "op-1") -> dict[str, str]:
         return self.bearer(sub=operator_id, role="operator")

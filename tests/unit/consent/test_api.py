@@ -319,6 +319,41 @@ async def test_a_restriction_request_is_recorded(api: Api) -> None:
     assert response.json()["state"] == "open"
 
 
+async def test_a_session_still_facing_the_cgu_reaches_none_of_the_persons_routes(
+    api: Api,
+) -> None:
+    declaration_id = await api.registered()
+    await api.link(declaration_id, "acc-1")
+    pending = api.tokens.recipient("acc-1", scopes="terms:accept")
+    calls = [
+        ("GET", "/v1/me/declaration", None),
+        ("GET", "/v1/me/export", None),
+        ("POST", "/v1/me/declaration/revocation", {"confirmation": True}),
+        ("POST", "/v1/me/restriction-requests", {"kind": "objection", "text": "x"}),
+        ("GET", "/v1/me/restriction-requests", None),
+    ]
+    for method, path, body in calls:
+        response = await api.client.request(method, path, json=body, headers=pending)
+        assert response.status_code == 403, (path, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+    document = await api.h.registry.get(declaration_id)
+    assert document is not None
+    assert document["status"] == "registered"
+
+
+async def test_a_terminated_account_reads_its_data_but_cannot_revoke(api: Api) -> None:
+    declaration_id = await api.registered()
+    await api.link(declaration_id, "acc-1")
+    read_only = api.tokens.recipient("acc-1", scopes="acts:read")
+    assert (await api.client.get("/v1/me/declaration", headers=read_only)).status_code == 200
+    assert (await api.client.get("/v1/me/export", headers=read_only)).status_code == 200
+    revocation = await api.client.post(
+        "/v1/me/declaration/revocation", json={"confirmation": True}, headers=read_only
+    )
+    assert revocation.status_code == 403
+    assert revocation.json()["required_scopes"] == ["account:write"]
+
+
 async def _requested(api: Api, account_id: str, kind: str = "restriction") -> str:
     response = await api.client.post(
         "/v1/me/restriction-requests",

@@ -7,11 +7,11 @@ Who may do what (checked here, in the service that owns the data, DESIGN §7):
 | `POST /v1/declarations` | an office client with `registry:write` |
 | `GET /v1/declarations/{id}` | the registering office, the person, an operator |
 | `GET` or `POST /v1/registry/search` | `registry:read` and role `office` or `judicial_authority` |
-| `/v1/me/...` | the person (role `recipient`; the token's `sub` is the account id) |
+| `/v1/me/...` | the person: role `recipient` and `acts:read` (revocation: `account:write`) |
 | `GET /v1/restriction-requests`, `POST .../{id}/answer` | an operator |
 
-A recipient or an office asking for a declaration that is not theirs gets 404, as for one that
-does not exist: ids are not probed.
+The person's token `sub` is their account id. A recipient or an office asking for a declaration
+that is not theirs gets 404, as for one that does not exist: ids are not probed.
 """
 
 from __future__ import annotations
@@ -55,8 +55,30 @@ PROOF_URL: Final = "/v1/me/proofs/{id}"
 # Module-level: FastAPI resolves the (postponed) annotations of routes in this module's globals.
 office_writer = require_scopes("registry:write")
 registry_reader = require_scopes("registry:read")
-recipient = require_role(RECIPIENT_ROLE)
 operator = require_role(OPERATOR_ROLE)
+_recipient_role = require_role(RECIPIENT_ROLE)
+# Identity grants these once the current CGU are accepted; a terminated account keeps
+# `acts:read` only (read-only, CGU §12), a session still facing the CGU has neither.
+_reads = require_scopes("acts:read")
+_writes = require_scopes("account:write")
+
+
+async def recipient(
+    principal: Annotated[Principal, Depends(_recipient_role)],
+    _: Annotated[Principal, Depends(_reads)],
+) -> Principal:
+    """The person, past the CGU gate: reads their data and exercises their GDPR rights, even
+    after termination."""
+    return principal
+
+
+async def recipient_writer(
+    principal: Annotated[Principal, Depends(_recipient_role)],
+    _: Annotated[Principal, Depends(_writes)],
+) -> Principal:
+    """The person, past the CGU gate and not terminated: may change the declaration."""
+    return principal
+
 
 Purpose = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -271,7 +293,7 @@ def consent_router(registry: Registry, clock: Clock, limits: Limits) -> APIRoute
 
     @router.post("/me/declaration/revocation")
     async def revoke(
-        body: RevocationRequest, principal: Annotated[Principal, Depends(recipient)]
+        body: RevocationRequest, principal: Annotated[Principal, Depends(recipient_writer)]
     ) -> dict[str, Any]:
         """Revoke the consent: effective at once for new acts, never retroactive."""
         try:
