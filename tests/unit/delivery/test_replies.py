@@ -78,6 +78,18 @@ async def test_reply_is_kept_encrypted_announced_and_readable_by_the_office(
     assert kept["scan"] == {"outcome": "not_scanned", "scanner": "none"}
     stored = harness.objects.objects[f"replies/{kept['id']}"]
     assert pdf(5000, seed=b"reply")[:200] not in stored
+    # Its Location is the person's view of what was kept; nobody else's.
+    location = response.headers["location"]
+    assert location == f"/v1/inbox/{act_id}/replies/{kept['id']}"
+    mine = await harness.client.get(location, headers=harness.tokens.recipient("acc-1"))
+    assert mine.status_code == 200
+    assert mine.json() == kept
+    stranger = await harness.client.get(location, headers=harness.tokens.recipient("acc-2"))
+    assert stranger.status_code == 404
+    unknown = await harness.client.get(
+        f"/v1/inbox/{act_id}/replies/nope", headers=harness.tokens.recipient("acc-1")
+    )
+    assert unknown.status_code == 404
 
     (event,) = await harness.events("delivery.reply-received.v1")
     assert event.payload["reply_id"] == kept["id"]

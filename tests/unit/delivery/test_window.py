@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from shared.legal_calendar import Territory
+from shared.store.port import Document, DocumentStore
+from tests.support.store_wrappers import DelegatingStore
 from tests.unit.delivery.conftest import Harness
 from tests.unit.delivery.support import metadata, pdf
 
@@ -128,6 +130,40 @@ async def test_scheduled_act_whose_consent_ended_is_rejected_at_the_opening(
     act = await harness.act(response.json()["id"])
     assert act["status"] == "rejected"
     assert await harness.store.get("act_keys", act["_id"]) is None
+    assert await harness.events("delivery.act-served.v1") == []
+
+
+class StaleDeclarations(DelegatingStore):
+    """Reads outside a transaction see the declaration as it was before the revocation."""
+
+    def __init__(self, store: DocumentStore, before: Document) -> None:
+        super().__init__(store)
+        self.before = before
+
+    async def get(self, collection: str, doc_id: str) -> Document | None:
+        if collection == "declarations" and doc_id == self.before["_id"]:
+            return self.before
+        return await super().get(collection, doc_id)
+
+
+async def test_a_revocation_landing_after_the_scheduled_check_still_refuses_the_act(
+    harness: Harness,
+) -> None:
+    response = await post_at(
+        harness, "2031-04-05T21:30:00", "sat-night-race", meta=metadata(schedule_if_closed=True)
+    )
+    act = await harness.act(response.json()["id"])
+    before = await harness.store.get("declarations", act["declaration_id"])
+    assert before is not None
+    await harness.revoke()
+    gateway_store = harness.gateway.store
+    harness.gateway.store = StaleDeclarations(gateway_store, before)  # type: ignore[assignment]
+    try:
+        harness.clock.set(at("2031-04-07T06:00:01"))
+        assert await harness.gateway.deposit_scheduled() == 1
+    finally:
+        harness.gateway.store = gateway_store
+    assert (await harness.act(act["_id"]))["status"] == "rejected"
     assert await harness.events("delivery.act-served.v1") == []
 
 

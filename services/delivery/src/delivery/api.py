@@ -463,6 +463,17 @@ def delivery_router(
             headers={"Location": f"/v1/inbox/{act_id}/replies/{kept['id']}"},
         )
 
+    @router.get("/inbox/{act_id}/replies/{reply_id}")
+    async def my_reply(
+        act_id: str, reply_id: str, principal: Annotated[Principal, Depends(recipient)]
+    ) -> dict[str, Any]:
+        """A reply the person sent (the `Location` of its upload): what was kept of it."""
+        act = await recipient_act(principal, act_id)
+        for item in await replies.of_act(act):
+            if item["id"] == reply_id:
+                return item
+        raise Problem(404, "Not found", "no such reply", type=problem_type("reply-not-found"))
+
     @router.get("/acts/{act_id}/replies")
     async def act_replies(
         act_id: str, principal: Annotated[Principal, Depends(office_reader)]

@@ -738,7 +738,14 @@ class Gateway:
             await self.store.replace(ACTS, _with_cursor(row, now), expected_version=version)
             return False
         async with self.outbox.transaction() as tx:
-            await self._serve(tx, act, declaration, now, accepted=False)
+            # Again in the writing transaction: a revocation committed since the read above
+            # refuses the act instead of being overtaken by it.
+            current = await tx.get(DECLARATIONS, act["declaration_id"])
+            late_refusal = check_consent(current, ActNature(act["nature"]), now)
+            if late_refusal is None and current is not None:
+                await self._serve(tx, act, current, now, accepted=False)
+                return True
+        await self._reject_scheduled(act, late_refusal, now)
         return True
 
     async def _reject_scheduled(
