@@ -92,6 +92,31 @@ async def test_payloads_only_for_the_operator_and_the_subjects_parties(
     assert refused.status_code == 401
 
 
+async def test_a_recipient_reads_the_payloads_of_their_own_acts(
+    audit: Audit, client: httpx.AsyncClient, tokens: TokenSigner
+) -> None:
+    # As delivery publishes them: the person by account id, in the payload or as the actor.
+    await audit.journal.append(
+        event(audit.clock, seq=1, payload={"recipient_account_id": "acc-1", "act_id": "1"})
+    )
+    await audit.journal.append(
+        event(
+            audit.clock,
+            subject="act:2",
+            seq=2,
+            actor="account:acc-1",
+            event_type="delivery.reply-received.v1",
+        )
+    )
+    person = bearer(token(tokens, "recipient", subject="acc-1"))
+    someone_else = bearer(token(tokens, "recipient", subject="acc-2"))
+    for index in (0, 1):
+        mine = (await client.get(f"/v1/entries/{index}", headers=person)).json()
+        assert mine["payload_state"] == "available", index
+        theirs = (await client.get(f"/v1/entries/{index}", headers=someone_else)).json()
+        assert "payload" not in theirs
+
+
 async def test_after_shredding_even_the_operator_gets_no_payload(
     audit: Audit, client: httpx.AsyncClient, tokens: TokenSigner
 ) -> None:

@@ -87,13 +87,26 @@ def sealed_record(envelope: Envelope, salt: bytes) -> bytes:
     )
 
 
+# Payload fields naming the party a subject belongs to. A recipient is known by their account
+# id (their token's `sub`): delivery says `recipient_account_id`, identity and consent
+# `account_id`.
+_PARTY_FIELDS: Final = (
+    ("office_id", "office"),
+    ("recipient_id", "recipient"),
+    ("recipient_account_id", "recipient"),
+    ("account_id", "recipient"),
+)
+
+
 def parties_of(envelope: Envelope) -> set[str]:
     """The offices and recipients an event shows its subject belongs to (who may read its
-    payloads): an `office:`/`recipient:` actor, and `office_id`/`recipient_id` payload fields."""
+    payloads): an `office:`/`recipient:`/`account:` actor, and the party fields above."""
     parties: set[str] = set()
     if envelope.actor.startswith(("office:", "recipient:")):
         parties.add(envelope.actor)
-    for field, kind in (("office_id", "office"), ("recipient_id", "recipient")):
+    elif envelope.actor.startswith("account:"):
+        parties.add(f"recipient:{envelope.actor.removeprefix('account:')}")
+    for field, kind in _PARTY_FIELDS:
         value = envelope.payload.get(field)
         if isinstance(value, str) and value:
             parties.add(f"{kind}:{value}")
