@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -171,3 +172,57 @@ def test_accumulated_subtree_inclusion_proofs() -> None:
             hashes = "".join(f" {p.hex()}" for p in proof_from(plan, lookup))
             rolling.update(f"{index} [{start}, {end}){hashes}\n".encode())
     assert rolling.hexdigest() == MTC["C.1.2_subtree_inclusion_proofs"]["expected_sha256"]
+
+
+_MTC_LOOKUP = merkle.nodes_in_memory(MTC_LEAVES)
+
+
+@functools.cache
+def _mth(first: int, last: int) -> bytes:
+    return merkle.fold([_MTC_LOOKUP(node) for node in merkle.subtree_nodes(first, last)])
+
+
+def _reference_subtree_consistency(start: int, end: int, n: int) -> list[bytes]:
+    """The MTC draft's SUBPROOF generalised to subtrees, written out independently of
+    `merkle`'s proof planning (an empty subtree, or the whole tree, needs no proof)."""
+    mth = _mth
+
+    def subproof(lo: int, hi: int, base: int, size: int, known: bool) -> list[bytes]:
+        if lo == 0 and hi == size:
+            return [] if known else [mth(base, base + size)]
+        k = 1 << ((size - 1).bit_length() - 1)
+        if hi <= k:
+            return [*subproof(lo, hi, base, k, known), mth(base + k, base + size)]
+        if lo >= k:
+            return [*subproof(lo - k, hi - k, base + k, size - k, known), mth(base, base + k)]
+        return [*subproof(0, hi - k, base + k, size - k, False), mth(base, base + k)]
+
+    if start == end or (start == 0 and end == n):
+        return []
+    return subproof(start, end, 0, n, True)
+
+
+def test_accumulated_subtree_consistency_proofs_and_ours_on_every_prefix() -> None:
+    # The reference reproduces the published digest over every subtree of every tree size…
+    rolling = hashlib.sha256()
+    for n in range(MTC["max_size"] + 1):
+        for start, end in subtrees():
+            if end <= n:
+                proof = _reference_subtree_consistency(start, end, n)
+                line = f"[{start}, {end}) {n}" + "".join(f" {p.hex()}" for p in proof)
+                rolling.update(f"{line}\n".encode())
+    assert rolling.hexdigest() == MTC["C.1.3_subtree_consistency_proofs"]["expected_sha256"]
+    # …and the journal's consistency proofs (subtrees starting at 0: RFC 6962's PROOF) are
+    # exactly the reference's for every pair of sizes up to 130.
+    lookup = merkle.nodes_in_memory(MTC_LEAVES)
+    for n in range(2, MTC["max_size"] + 1):
+        for m in range(1, n):
+            ours = proof_from(merkle.consistency_plan(m, n), lookup)
+            assert ours == _reference_subtree_consistency(0, m, n), (m, n)
+
+
+def test_the_vectors_here_are_the_published_ones() -> None:
+    published = Path(__file__).resolve().parents[3].parent / "shared" / "vectors" / "rfc6962.json"
+    if not published.exists():
+        pytest.skip(f"{published} is not beside the repository")
+    assert json.loads(published.read_text()) == VECTORS
