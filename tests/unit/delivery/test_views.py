@@ -9,6 +9,8 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from delivery import cli
 from shared.contracts.envelope import new_envelope
 from shared.contracts.notify import (
@@ -17,8 +19,9 @@ from shared.contracts.notify import (
     NotificationKind,
     NotificationSentV1,
 )
+from shared.crypto import IntegrityError
 from tests.unit.delivery.conftest import Harness
-from tests.unit.delivery.support import metadata
+from tests.unit.delivery.support import metadata, pdf
 
 
 async def test_inbox_lists_the_recipients_acts_with_read_status(harness: Harness) -> None:
@@ -196,3 +199,34 @@ async def test_evidence_of_an_a_domicile_service_names_the_relay(harness: Harnes
         "ServiceQualityDetermination",
         "RelayToNonERDS",
     ]
+
+
+async def test_a_download_whose_stored_ciphertext_was_altered_breaks_instead_of_ending_well(
+    harness: Harness,
+) -> None:
+    # Four 64 KiB segments; one byte flipped in the third.
+    document = pdf(200_000, seed=b"tampered")
+    act_id = await harness.served(document=document)
+    key = f"acts/{act_id}"
+    stored = bytearray(harness.objects.objects[key])
+    stored[140_000] ^= 0x01
+    harness.objects.objects[key] = bytes(stored)
+    received = bytearray()
+    statuses: list[int] = []
+
+    async def download() -> None:
+        async with harness.client.stream(
+            "GET", f"/v1/inbox/{act_id}/content", headers=harness.tokens.recipient("acc-1")
+        ) as response:
+            statuses.append(response.status_code)
+            async for chunk in response.aiter_bytes():
+                received.extend(chunk)
+
+    # The response fails where the bad segment is reached. (httpx's ASGI transport buffers
+    # the body, so nothing arrives here; a real server has sent the headers and part of the
+    # body, then drops the connection short of its Content-Length.)
+    with pytest.raises(IntegrityError):
+        await download()
+    assert statuses in ([], [200])
+    assert len(received) < len(document)
+    assert document.startswith(bytes(received))
