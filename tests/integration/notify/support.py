@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -46,12 +47,15 @@ class Received:
 @dataclass
 class ScriptedHandler:
     """Answers RCPT and DATA from the scripts first (e.g. "451 4.3.0 Try again later"), then
-    accepts and keeps every message."""
+    accepts and keeps every message. With `data_delay`, a message is kept at once but its 250
+    comes that many seconds later (a slow relay); `data_received` tells that one got there."""
 
     rcpt_script: list[str] = field(default_factory=list)
     data_script: list[str] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
     refusals: int = 0
+    data_delay: float = 0.0
+    data_received: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
@@ -76,6 +80,9 @@ class ScriptedHandler:
             )
             assert isinstance(parsed, EmailMessage)
             self.received.append(Received(time.time(), tuple(envelope.rcpt_tos), parsed))
+        self.data_received.set()
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         return "250 2.0.0 Accepted"
 
     def messages(self) -> list[Received]:

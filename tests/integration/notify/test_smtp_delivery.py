@@ -112,7 +112,9 @@ async def test_every_message_kind_arrives_in_french_with_its_headers(
         html, text = _html(served.message), _text(served.message)
         assert "<script>" not in html
         assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;b&gt;Étude&lt;/b&gt;" in html
-        assert events.ACT_NATURE in text
+        assert f"Nature de l'acte : {events.ACT_NATURE_LABEL}\r\n" in text
+        assert events.ACT_NATURE_LABEL.replace("'", "&#39;") in html
+        assert events.ACT_NATURE not in html + text
         assert "https://portail.securact.test/actes" in text
         assert events.ACT_SECRET not in html + text
         activation_mail = by_subject["Activez votre compte SECURACT"].message

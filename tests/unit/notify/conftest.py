@@ -3,7 +3,8 @@ mail transport and the SMS gateway."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from notify.ports import DeliveryError, SmsMessage
+from notify.ports import BeforeData, DeliveryError, SmsMessage
 from notify.service import INDEXES, NOTIFICATIONS, Identity, Notifier, SendingPolicy
 from notify.templates import Templates
 from shared.clock import ManualClock
@@ -27,16 +28,28 @@ START = instant(2031, 3, 3, 10)  # a Monday
 
 @dataclass
 class RecordingMail:
-    """Records every message handed over; fails with the scripted errors first."""
+    """Records every message handed over; fails with the scripted errors first (refusals of
+    the envelope, before DATA). With `hold`, each message waits in DATA until it is set (a slow
+    relay); `in_data` tells that one got there. `interlude` runs before DATA starts."""
 
     sent: list[EmailMessage] = field(default_factory=list)
     failures: list[DeliveryError] = field(default_factory=list)
     attempts: int = 0
+    hold: asyncio.Event | None = None
+    in_data: asyncio.Event = field(default_factory=asyncio.Event)
+    interlude: Callable[[], Awaitable[None]] | None = None
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: EmailMessage, *, before_data: BeforeData | None = None) -> None:
         self.attempts += 1
         if self.failures:
             raise self.failures.pop(0)
+        if self.interlude is not None:
+            await self.interlude()
+        if before_data is not None:
+            await before_data()
+        self.in_data.set()
+        if self.hold is not None:
+            await self.hold.wait()
         self.sent.append(message)
 
     async def close(self) -> None:

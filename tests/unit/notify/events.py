@@ -10,7 +10,9 @@ from shared.contracts import consent, delivery, identity, retention
 from shared.contracts.envelope import Envelope, EventPayload, new_envelope
 
 HOSTILE_OFFICE = '<script>alert("x")</script><b>Étude</b> Dupont & Associés'
-ACT_NATURE = "signification d'un jugement"
+# What delivery puts in its events: consent's ActNature code, shown with its French label.
+ACT_NATURE = consent.ActNature.SIGNIFICATION_JUGEMENT.value
+ACT_NATURE_LABEL = "signification d'un jugement ou d'une autre décision"
 ACT_SECRET = "CONTENU CONFIDENTIEL DE L'ACTE"  # never given to notify: must never show up
 
 
@@ -142,6 +144,23 @@ def erasure_certificate(clock: Clock, *, account_id: str = "acc-1") -> Envelope:
         issued_at=clock.now(),
     )
     return wrap(payload, clock, f"account:{account_id}")
+
+
+def contact_data_purge_requested(clock: Clock, *, account_id: str = "acc-1") -> Envelope:
+    payload = retention.ContactDataPurgeRequestedV1(
+        erasure_id="erasure-3", account_id=account_id, requested_at=clock.now()
+    )
+    return wrap(payload, clock, f"account:{account_id}", "service:retention")
+
+
+def declaration_purge_requested(clock: Clock, *, declaration_id: str = "decl-1") -> Envelope:
+    payload = retention.DeclarationPurgeRequestedV1(
+        erasure_id="erasure-4",
+        declaration_id=declaration_id,
+        revoked_at=clock.now() - timedelta(days=5 * 366),
+        requested_at=clock.now(),
+    )
+    return wrap(payload, clock, f"declaration:{declaration_id}", "service:retention")
 
 
 def instant(year: int, month: int, day: int, hour: int = 10) -> datetime:

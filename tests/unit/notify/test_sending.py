@@ -49,9 +49,12 @@ async def test_act_served_mails_the_recipient_with_escaped_office_name(env: Env)
     assert "<b>Étude</b>" not in html
     assert "&lt;script&gt;" in html
     assert "Dupont &amp; Associés" in html
-    assert events.ACT_NATURE.replace("'", "&#39;") in html
+    label_html = events.ACT_NATURE_LABEL.replace("'", "&#39;")
+    assert f"<strong>{label_html}</strong>" in html
     text = _text(message)
     assert "Un acte vous a été signifié" in text
+    assert f"Nature de l'acte : {events.ACT_NATURE_LABEL}\n" in text
+    assert events.ACT_NATURE not in text + html
     assert "https://portail.securact.test/actes" in text
     assert events.ACT_SECRET not in text + html
     [sent] = await env.events(SENT)
@@ -256,11 +259,19 @@ async def test_the_rate_limit_is_per_destination_domain(make_env: EnvFactory) ->
     assert sorted(m["To"] for m in env.mail.sent) == ["a@one.fr", "c@two.fr"]
 
 
-async def test_a_stale_claim_is_sent_again_with_the_same_message_id(env: Env) -> None:
+async def test_a_stale_claim_after_data_is_sent_again_with_the_same_message_id(
+    env: Env,
+) -> None:
     await env.take(events.act_served(env.clock))
     [row] = await env.rows()
-    # A sender claimed it and died before recording the outcome.
-    claimed = {**row, "state": State.SENDING.value, "claimed_at": row["created_at"], "attempts": 1}
+    # A sender claimed it, started DATA and died before recording the outcome.
+    claimed = {
+        **row,
+        "state": State.SENDING.value,
+        "claimed_at": row["created_at"],
+        "data_sent_at": row["created_at"],
+        "attempts": 1,
+    }
     await env.store.replace(NOTIFICATIONS, claimed, expected_version=row["_version"])
     assert await env.drain() == 0
     assert await env.notifier.recover_stale_claims() == 0  # not stale yet
@@ -272,6 +283,22 @@ async def test_a_stale_claim_is_sent_again_with_the_same_message_id(env: Env) ->
     [after] = await env.rows()
     assert after["state"] == State.SENT.value
     assert after["resent_after_crash"] == 1
+
+
+async def test_a_stale_claim_before_data_is_sent_as_a_first_send(env: Env) -> None:
+    await env.take(events.act_served(env.clock))
+    [row] = await env.rows()
+    # A sender claimed it and died before DATA: the relay never had the message.
+    claimed = {**row, "state": State.SENDING.value, "claimed_at": row["created_at"], "attempts": 1}
+    await env.store.replace(NOTIFICATIONS, claimed, expected_version=row["_version"])
+    env.clock.advance(timedelta(minutes=6))
+    assert await env.notifier.recover_stale_claims() == 1
+    assert await env.drain() == 1
+    assert len(env.mail.sent) == 1
+    [after] = await env.rows()
+    assert after["state"] == State.SENT.value
+    assert after["resent_after_crash"] == 0
+    assert after["data_sent_at"] == "2031-03-03T10:06:00.000000Z"
 
 
 async def test_every_message_kind_is_sent_in_french(env: Env) -> None:
@@ -300,3 +327,6 @@ async def test_every_message_kind_is_sent_in_french(env: Env) -> None:
     lettre = next(m for m in office if "Lettre simple" in m["Subject"])
     assert "SCI &lt;Les Tilleuls&gt;" in _html(lettre)
     assert "mardi 4 mars 2031" in _text(lettre)
+    assert f"Nature : {events.ACT_NATURE_LABEL}\n" in _text(lettre)
+    assert events.ACT_NATURE_LABEL.replace("'", "&#39;") in _html(lettre)
+    assert events.ACT_NATURE not in _text(lettre) + _html(lettre)

@@ -1,16 +1,22 @@
-"""Notify's two bus queues: `notify.urgent` for everything transactional and `notify.bulk` for
-CGU notices, so ten thousand notices waiting in one queue never sit in front of an act."""
+"""Notify's bus queues: `notify.urgent` for everything transactional and `notify.bulk` for
+CGU notices, so ten thousand notices waiting in one queue never sit in front of an act; and
+`notify.retention` for retention's purge requests (contacts forgotten, history scrubbed)."""
 
 from __future__ import annotations
 
 from notify.intake import BULK_EVENTS, URGENT_EVENTS
-from notify.service import Notifier
+from notify.service import PURGE_REQUESTS, Notifier
 from shared.contracts.envelope import Envelope
 from shared.messaging.consumer import Subscription
 
 URGENT_QUEUE = "notify.urgent"
 BULK_QUEUE = "notify.bulk"
-QUEUES: dict[str, tuple[str, ...]] = {URGENT_QUEUE: URGENT_EVENTS, BULK_QUEUE: BULK_EVENTS}
+RETENTION_QUEUE = "notify.retention"
+QUEUES: dict[str, tuple[str, ...]] = {
+    URGENT_QUEUE: URGENT_EVENTS,
+    BULK_QUEUE: BULK_EVENTS,
+    RETENTION_QUEUE: PURGE_REQUESTS,
+}
 
 
 def subscriptions(notifier: Notifier) -> list[Subscription]:
@@ -20,4 +26,11 @@ def subscriptions(notifier: Notifier) -> list[Subscription]:
 
         return Subscription(queue, QUEUES[queue], take, prefetch=32)
 
-    return [handler(URGENT_QUEUE), handler(BULK_QUEUE)]
+    async def purge(envelope: Envelope) -> None:
+        await notifier.purge_on_request(envelope, consumer=RETENTION_QUEUE)
+
+    return [
+        handler(URGENT_QUEUE),
+        handler(BULK_QUEUE),
+        Subscription(RETENTION_QUEUE, PURGE_REQUESTS, purge, prefetch=8),
+    ]

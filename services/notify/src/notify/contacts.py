@@ -1,10 +1,13 @@
 """The contact data notify keeps: one e-mail address per account (and, until the account
 exists, per declaration), only so that confirmations that arrive without an address (consent
 revoked, account terminated) can be sent. Mobile numbers are never kept: the only SMS (act
-served) carries its number. Purged when the erasure certificate has been issued, or on demand.
+served) carries its number. Purged when the erasure certificate has been issued, and when
+retention asks (the contact-data purge of an account, the five-year purge of a declaration).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 from shared.clock import Clock
 from shared.store.port import Index, Transaction, to_iso
@@ -19,6 +22,15 @@ def _account_key(account_id: str) -> str:
 
 def _declaration_key(declaration_id: str) -> str:
     return f"declaration:{declaration_id}"
+
+
+@dataclass
+class Forgotten:
+    """What a purge removed, and the parties it concerned (to scrub their history)."""
+
+    removed: int = 0
+    account_ids: set[str] = field(default_factory=set)
+    declaration_ids: set[str] = field(default_factory=set)
 
 
 class ContactBook:
@@ -108,3 +120,31 @@ class ContactBook:
                     await self._db.delete(CONTACTS, _declaration_key(str(declaration_id)))
                 )
         return removed
+
+    async def forget_party(
+        self, *, account_id: str | None = None, declaration_id: str | None = None
+    ) -> Forgotten:
+        """Purge the contacts of an account and/or a declaration, and of the party linked to it
+        (an account's declaration, a declaration's account): one person, one address."""
+        forgotten = Forgotten()
+        if account_id is not None:
+            forgotten.account_ids.add(account_id)
+            account = await self._db.get(CONTACTS, _account_key(account_id))
+            if account is not None and account.get("declaration_id"):
+                forgotten.declaration_ids.add(str(account["declaration_id"]))
+        if declaration_id is not None:
+            forgotten.declaration_ids.add(declaration_id)
+        linked: list[str] = []
+        for declaration in sorted(forgotten.declaration_ids):
+            for found in await self._db.find(CONTACTS, {"declaration_id": {"$in": [declaration]}}):
+                if found.get("account_id"):
+                    forgotten.account_ids.add(str(found["account_id"]))
+                linked.append(found["_id"])
+        keys = {
+            *linked,
+            *(_account_key(a) for a in forgotten.account_ids),
+            *(_declaration_key(d) for d in forgotten.declaration_ids),
+        }
+        for key in sorted(keys):
+            forgotten.removed += int(await self._db.delete(CONTACTS, key))
+        return forgotten

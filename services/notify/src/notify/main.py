@@ -1,8 +1,9 @@
 """App factory of the notify service. Nothing connects until the app's lifespan starts.
 
-Queues: `notify.urgent` (every transactional event) and `notify.bulk` (CGU notices). The bus
-handlers only record what must be sent and ack; a background sender hands messages over, so a
-slow or absent SMTP relay never holds the bus.
+Queues: `notify.urgent` (every transactional event), `notify.bulk` (CGU notices) and
+`notify.retention` (retention's purge requests). The bus handlers only record what must be sent
+and ack; a background sender hands messages over, so a slow or absent SMTP relay never holds
+the bus. At a stop, the attempts under way finish (within a grace) before the store closes.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ def sending_policy(settings: Settings) -> SendingPolicy:
             max_delay=timedelta(seconds=settings.retry_max_delay_seconds),
         ),
         claim_timeout=timedelta(seconds=settings.claim_timeout_seconds),
+        shutdown_grace=timedelta(seconds=settings.shutdown_grace_seconds),
         domain_rate_per_second=settings.domain_rate_per_second,
         domain_burst=settings.domain_burst,
         idle_poll=timedelta(seconds=settings.idle_poll_seconds),
@@ -115,6 +117,10 @@ def create_app(
         runtime.subscribe(subscription)
     # The sender starts once the store is connected and stops before it closes.
     runtime.background("notify-sender", notifier.run)
+    # The runtime cancels the sender, then runs these hooks in order, then closes the store:
+    # the attempts under way finish their hand-over and bookkeeping first, then the transports
+    # they use close.
+    runtime.on_shutdown(notifier.finish_in_flight)
 
     async def close_transports() -> None:
         await mail.close()

@@ -4,9 +4,14 @@ SMS gateway. Adapters raise `TransientDeliveryError` when trying again later may
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Protocol
+
+BeforeData = Callable[[], Awaitable[None]]
+"""Called once the relay accepted the envelope (MAIL, RCPT), just before the message itself
+is transmitted (DATA): from then on the relay may accept it. An exception aborts the send."""
 
 
 class DeliveryError(Exception):
@@ -30,9 +35,12 @@ class PermanentDeliveryError(DeliveryError):
 
 
 class MailTransport(Protocol):
-    """Hands one e-mail to the relay; returns when the relay accepted it (250 after DATA)."""
+    """Hands one e-mail to the relay; returns when the relay accepted it (250 after DATA).
+    `before_data`, when given, is awaited right before DATA (see `BeforeData`)."""
 
-    async def send(self, message: EmailMessage) -> None: ...
+    async def send(
+        self, message: EmailMessage, *, before_data: BeforeData | None = None
+    ) -> None: ...
 
     async def close(self) -> None: ...
 

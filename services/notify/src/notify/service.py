@@ -1,6 +1,6 @@
 """Use cases of the notify service: take in an event's notifications, send them (urgent lane
 first, per-domain rate limit, bounded retries with backoff), record the outcome as evidence,
-answer the history of a subject, purge contacts.
+answer the history of a subject, purge contacts when retention asks.
 
 Exactly-once effect per (event, channel, recipient)
 ---------------------------------------------------
@@ -8,16 +8,39 @@ The notification's id is derived from the event id, the channel and the address,
 inserted with the inbox key in one transaction: a redelivered event is a duplicate inbox key,
 and even a republished event with a new delivery cannot create a second notification.
 
-Sending is a claim, the hand-over, then the outcome: the row goes `queued → sending` (a durable
-claim) before the SMTP transaction and `sending → sent` in the same transaction as the
-`notify.notification-sent.v1` outbox row, immediately after the relay's 250 to the final dot;
-nothing else runs in between. A crash before the 250 leaves a claim whose message was not
-accepted. The remaining window is the one SMTP itself has (RFC 1047): the relay has accepted
-but our write of `sent` did not happen (process killed, store down for longer than the few
-in-process retries). A claim older than `claim_timeout` is such a case, and notify **sends it
-again** with the same Message-ID: a missed notice (an act the recipient never hears about) is
-worse than a duplicate, and the Message-ID, derived from the event id, lets the receiving
-systems drop the second copy (the second send is flagged `resent_after_crash` in the history).
+Sending is a claim, the hand-over, then the outcome:
+
+1. the row goes `queued → sending` (a durable claim, `data_sent_at` empty);
+2. once the relay accepted the envelope (MAIL FROM, RCPT TO), and just before DATA, the claim
+   is marked `data_sent_at` (a durable write; for an SMS, just before the provider's request):
+   until then the relay cannot have accepted the message;
+3. `sending → sent` is written in the same transaction as the `notify.notification-sent.v1`
+   outbox row, immediately after the relay's 250 to the final dot; nothing else runs between.
+
+A graceful stop does not cut an attempt short: each attempt runs in its own task, shielded from
+the cancellation of the senders, and `finish_in_flight` (an on-shutdown hook, run before the
+store closes) waits up to `shutdown_grace` for it to finish its hand-over and its bookkeeping.
+
+What a crash leaves is a claim older than `claim_timeout`, recovered by the sweeper:
+
+- **without `data_sent_at`**: the message was never transmitted (the crash came before DATA):
+  it is requeued and sent normally; this is not a resend.
+- **with `data_sent_at`**: the window SMTP itself has (RFC 1047), made as small as the protocol
+  allows: from the start of DATA to the write of `sent` (process killed, store down for longer
+  than the few in-process retries, a stop whose attempt outlived the grace). The relay may have
+  accepted the message; notify **sends it again** with the same Message-ID: a missed notice (an
+  act the recipient never hears about) is worse than a duplicate, and the Message-ID, derived
+  from the event id, lets the receiving MTA or mailbox drop the second copy. The second send is
+  flagged `resent_after_crash` in the history.
+
+Retention
+---------
+On `retention.contact-data-purge-requested.v1` (an account) and
+`retention.declaration-purge-requested.v1` (a declaration), notify forgets the contacts of the
+party (and of the party linked to it), removes the masked addresses from the party's history,
+and publishes `notify.contacts-purged.v1`. A message still waiting or being sent keeps its
+address until its outcome is recorded, which clears it (the erasure certificate, the last
+message, may be such a message).
 """
 
 from __future__ import annotations
@@ -32,7 +55,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any, Final
 
-from notify.contacts import CONTACT_INDEXES, ContactBook
+from notify.contacts import CONTACT_INDEXES, ContactBook, Forgotten
 from notify.domain import (
     LANE_OF,
     Lane,
@@ -58,10 +81,13 @@ from shared.clock import Clock
 from shared.contracts.envelope import Envelope, EventPayload
 from shared.contracts.notify import (
     Channel,
+    ContactsPurgedV1,
     NotificationFailedV1,
     NotificationKind,
     NotificationSentV1,
 )
+from shared.contracts.registry import decode_payload
+from shared.contracts.retention import ContactDataPurgeRequestedV1, DeclarationPurgeRequestedV1
 from shared.legal_calendar import BusinessDays, Territory
 from shared.messaging.consumer import RetryPolicy
 from shared.messaging.inbox import Inbox
@@ -84,11 +110,17 @@ INDEXES: Final = (
     Index(NOTIFICATIONS, ("state", "lane", "next_attempt_at")),
     Index(NOTIFICATIONS, ("state", "claimed_at")),
     Index(NOTIFICATIONS, ("subject", "created_at")),
+    Index(NOTIFICATIONS, ("account_id",)),
+    Index(NOTIFICATIONS, ("recipient",)),
     *CONTACT_INDEXES,
 )
 CANDIDATES: Final = 8
 BOOKKEEPING_TRIES: Final = 5
 MAX_HISTORY: Final = 500
+PURGE_REQUESTS: Final = (
+    ContactDataPurgeRequestedV1.routing_key(),
+    DeclarationPurgeRequestedV1.routing_key(),
+)
 
 EnvelopeFactory = Callable[[EventPayload, str, Document], Envelope]
 
@@ -103,6 +135,7 @@ class SendingPolicy:
         )
     )
     claim_timeout: timedelta = timedelta(minutes=5)
+    shutdown_grace: timedelta = timedelta(seconds=10)
     domain_rate_per_second: float = 50.0
     domain_burst: int = 50
     idle_poll: timedelta = timedelta(seconds=1)
@@ -161,6 +194,20 @@ def _channel_address_key(request: Request) -> str:
     return request.address or "unknown"
 
 
+class _ClaimLostError(Exception):
+    """Another sender took the claim over (this one outlived `claim_timeout`): hand nothing
+    over and record nothing, the new owner does."""
+
+
+def _report_orphan(task: asyncio.Task[bool]) -> None:
+    # An attempt whose sender stopped waiting (a stop): nobody else sees how it ended.
+    if task.cancelled():
+        return
+    error = task.exception()
+    if error is not None:
+        log.error("attempt finished after its sender stopped: %s", type(error).__name__)
+
+
 class Notifier:
     """The notify use cases over one store."""
 
@@ -193,6 +240,8 @@ class Notifier:
         self._limiter = DomainRateLimiter(clock, policy.domain_rate_per_second, policy.domain_burst)
         self._claim_lock = asyncio.Lock()
         self._deemed: dict[str, date] = {}
+        self._in_flight: set[asyncio.Task[bool]] = set()
+        self._stopping = False
         self.wakeup = asyncio.Event()
 
     # -- intake ----------------------------------------------------------------------------
@@ -245,6 +294,7 @@ class Notifier:
             "next_attempt_at": to_iso(now),
             "claimed_at": None,
             "claim_owner": None,
+            "data_sent_at": None,
             "accepted_at": None,
             "failed_at": None,
             "reason": None,
@@ -337,7 +387,40 @@ class Notifier:
             await asyncio.sleep(interval)
 
     async def send_next(self) -> bool:
-        """Claim the most urgent due notification and hand it over. False if none was due."""
+        """Claim the most urgent due notification and hand it over. False if none was due.
+
+        The claim and the attempt run in their own task, shielded: cancelling the caller (a
+        stop) leaves them to finish, and `finish_in_flight` waits for them."""
+        if self._stopping:
+            return False
+        attempt = asyncio.create_task(self._claim_and_attempt(), name="notify-attempt")
+        self._in_flight.add(attempt)
+        attempt.add_done_callback(self._in_flight.discard)
+        try:
+            return await asyncio.shield(attempt)
+        except asyncio.CancelledError:
+            attempt.add_done_callback(_report_orphan)
+            raise
+
+    async def finish_in_flight(self) -> None:
+        """Let the attempts under way hand their message over and record the outcome (a
+        graceful stop: call it once the senders are cancelled, before the store closes). After
+        `shutdown_grace` the rest are cancelled; the sweeper of the next run recovers them."""
+        self._stopping = True
+        pending = set(self._in_flight)
+        if not pending:
+            return
+        log.info("waiting for %d notification attempt(s) in flight", len(pending))
+        _done, late = await asyncio.wait(
+            pending, timeout=self._policy.shutdown_grace.total_seconds()
+        )
+        if late:
+            log.warning("%d notification attempt(s) cut short after the shutdown grace", len(late))
+            for task in late:
+                task.cancel()
+            await asyncio.wait(late, timeout=1.0)
+
+    async def _claim_and_attempt(self) -> bool:
         job = await self._claim()
         if job is None:
             return False
@@ -367,6 +450,7 @@ class Notifier:
                         "attempts": int(row["attempts"]) + 1,
                         "claimed_at": to_iso(now),
                         "claim_owner": self._instance,
+                        "data_sent_at": None,
                     }
                     try:
                         return await self._store.replace(
@@ -380,6 +464,9 @@ class Notifier:
         outcome: DeliveryError | None = None
         try:
             await self._hand_over(job)
+        except _ClaimLostError:
+            log.warning("notification %s: claim taken over by another sender", job["_id"])
+            return
         except DeliveryError as error:
             outcome = error
         except Exception as error:
@@ -388,11 +475,29 @@ class Notifier:
         # From here on, as little as possible happens before the outcome is durable.
         await self._bookkeep(job, outcome, self._clock.now())
 
+    async def _mark_data_sent(self, job: Document) -> None:
+        """Record durably that the message itself is about to go (see the module docstring)."""
+        marked = {**job, "data_sent_at": to_iso(self._clock.now())}
+        try:
+            await self._store.replace(NOTIFICATIONS, marked, expected_version=job["_version"])
+        except VersionConflictError:
+            raise _ClaimLostError from None
+        except StoreError as error:
+            # Nothing was transmitted: a transient failure, retried like any other.
+            raise TransientDeliveryError(
+                f"could not record the start of the hand-over ({type(error).__name__})"
+            ) from None
+
     async def _hand_over(self, job: Document) -> None:
         content = job["content"] or {}
+
+        async def before_data() -> None:
+            await self._mark_data_sent(job)
+
         if job["channel"] == Channel.SMS.value:
             if self._sms is None:
                 raise PermanentDeliveryError("SMS is disabled on this platform")
+            await before_data()  # the provider's request is the whole hand-over
             await self._sms.send(
                 SmsMessage(
                     to=job["address"],
@@ -402,7 +507,7 @@ class Notifier:
                 )
             )
             return
-        await self._mail.send(self._email(job, content))
+        await self._mail.send(self._email(job, content), before_data=before_data)
 
     def _email(self, job: Document, content: Mapping[str, str]) -> EmailMessage:
         message = EmailMessage()
@@ -467,6 +572,7 @@ class Notifier:
                     "reason": outcome.reason,
                     "claimed_at": None,
                     "claim_owner": None,
+                    "data_sent_at": None,
                 }
                 await tx.replace(NOTIFICATIONS, again, expected_version=current["_version"])
                 log.info(
@@ -510,26 +616,33 @@ class Notifier:
 
     async def recover_stale_claims(self) -> int:
         """Requeue claims older than `claim_timeout` (a sender died mid-attempt); returns how
-        many. They are sent again with the same Message-ID (see the module docstring)."""
+        many. A claim marked `data_sent_at` is the ambiguous case: sent again with the same
+        Message-ID and flagged; one without it was never transmitted (module docstring)."""
         cutoff = to_iso(self._clock.now() - self._policy.claim_timeout)
         stale = await self._store.find(
             NOTIFICATIONS, {"state": _eq(State.SENDING.value), "claimed_at": {"$lt": cutoff}}
         )
         recovered = 0
         for row in stale:
+            # A row claimed before `data_sent_at` existed may have gone as far as DATA.
+            ambiguous = "data_sent_at" not in row or bool(row["data_sent_at"])
             requeued = {
                 **row,
                 "state": State.QUEUED.value,
                 "next_attempt_at": to_iso(self._clock.now()),
                 "claimed_at": None,
                 "claim_owner": None,
-                "resent_after_crash": int(row.get("resent_after_crash", 0)) + 1,
+                "data_sent_at": None,
+                "resent_after_crash": int(row.get("resent_after_crash", 0)) + int(ambiguous),
             }
             try:
                 await self._store.replace(NOTIFICATIONS, requeued, expected_version=row["_version"])
             except VersionConflictError:
                 continue
-            log.warning("notification %s: stale claim, sending again", row["_id"])
+            if ambiguous:
+                log.warning("notification %s: stale claim after DATA, sending again", row["_id"])
+            else:
+                log.info("notification %s: stale claim before DATA, sending it", row["_id"])
             recovered += 1
         return recovered
 
@@ -572,9 +685,67 @@ class Notifier:
         )
 
     async def purge_contacts(self, account_id: str) -> int:
-        """Forget the contact data kept for an account (retention's call)."""
+        """Forget the contact data kept for an account (and its declaration); returns how many
+        contacts were removed. `purge_on_request` is retention's way in."""
         async with self._store.transaction() as tx:
-            return await ContactBook(tx, self._clock).forget(account_id)
+            forgotten = await self._forget(tx, account_id=account_id, declaration_id=None)
+        return forgotten.removed
+
+    async def purge_on_request(self, envelope: Envelope, consumer: str) -> bool:
+        """Retention's contact-data purge of an account or purge of a declaration: forget the
+        contacts, scrub the history, publish `notify.contacts-purged.v1`; once per event.
+        False for a duplicate delivery or another event."""
+        account_id: str | None = None
+        declaration_id: str | None = None
+        if envelope.type == ContactDataPurgeRequestedV1.routing_key():
+            account_request = decode_payload(envelope, ContactDataPurgeRequestedV1)
+            erasure_id, account_id = account_request.erasure_id, account_request.account_id
+        elif envelope.type == DeclarationPurgeRequestedV1.routing_key():
+            declaration_request = decode_payload(envelope, DeclarationPurgeRequestedV1)
+            erasure_id = declaration_request.erasure_id
+            declaration_id = declaration_request.declaration_id
+        else:
+            return False
+
+        async def effect(tx: Transaction) -> None:
+            forgotten = await self._forget(tx, account_id=account_id, declaration_id=declaration_id)
+            now = self._clock.now()
+            payload = ContactsPurgedV1(
+                erasure_id=erasure_id,
+                account_id=account_id,
+                declaration_id=declaration_id,
+                purged_at=now,
+            )
+            source = {"event_id": envelope.event_id, "correlation_id": envelope.correlation_id}
+            await self._outbox.add(tx, self._envelope(payload, envelope.subject, source))
+            log.info(
+                "contacts purged for erasure %s: %d contact(s), %d account(s), %d declaration(s)",
+                erasure_id,
+                forgotten.removed,
+                len(forgotten.account_ids),
+                len(forgotten.declaration_ids),
+            )
+
+        return await self._inbox(consumer).process(envelope, effect)
+
+    async def _forget(
+        self, tx: Transaction, *, account_id: str | None, declaration_id: str | None
+    ) -> Forgotten:
+        forgotten = await ContactBook(tx, self._clock).forget_party(
+            account_id=account_id, declaration_id=declaration_id
+        )
+        # The history keeps ids, states and dates as evidence; the masked address goes. A row
+        # still waiting or being sent keeps its address until its outcome clears it.
+        scrub = {"recipient_masked": "", "contact_purged_at": to_iso(self._clock.now())}
+        not_yet: dict[str, Any] = {"recipient_masked": {"$ne": ""}}
+        if forgotten.account_ids:
+            accounts = sorted(forgotten.account_ids)
+            await tx.update(NOTIFICATIONS, {"account_id": {"$in": accounts}, **not_yet}, scrub)
+        parties = [f"account:{a}" for a in sorted(forgotten.account_ids)]
+        parties += [f"declaration:{d}" for d in sorted(forgotten.declaration_ids)]
+        if parties:
+            await tx.update(NOTIFICATIONS, {"recipient": {"$in": parties}, **not_yet}, scrub)
+        return forgotten
 
     async def pending(self, lanes: Sequence[Lane] = (Lane.URGENT, Lane.BULK)) -> int:
         """How many notifications wait to be sent (queued or being sent)."""
@@ -607,6 +778,7 @@ def view(row: Document) -> dict[str, Any]:
         "permanent": row["permanent"],
         "deemed_received_on": row["deemed_received_on"],
         "resent_after_crash": row.get("resent_after_crash", 0),
+        "contact_purged_at": row.get("contact_purged_at"),
         "act_id": row["act_id"],
         "office_id": row["office_id"],
     }

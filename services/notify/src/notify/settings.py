@@ -58,6 +58,12 @@ class Settings(BaseServiceSettings):
         gt=0,
         description="a 'sending' claim older than this is a crashed attempt: it is sent again",
     )
+    shutdown_grace_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="at a stop, how long attempts under way may take to finish their hand-over "
+        "and record its outcome before they are cut short",
+    )
     domain_rate_per_second: float = Field(
         default=50.0, gt=0, description="messages per second to one destination domain"
     )

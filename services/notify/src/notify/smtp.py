@@ -10,6 +10,10 @@ a clear-text session.
 A pooled connection that sat idle is probed with NOOP before a message goes over it: a relay
 that dropped it meanwhile is noticed *before* the transaction starts, so the reconnect cannot
 duplicate anything. Any failure during a transaction discards the connection.
+
+`send(before_data=…)` calls its hook after the relay accepted the envelope (MAIL FROM, RCPT TO)
+and right before DATA: notify records there that the message may be accepted from then on, so
+that a crash before that point is known not to have transmitted anything.
 """
 
 from __future__ import annotations
@@ -21,12 +25,14 @@ import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 
 import aiosmtplib
+from aiosmtplib.response import SMTPResponse
+from aiosmtplib.typing import Default
 
 from notify.domain import redact
-from notify.ports import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from notify.ports import BeforeData, DeliveryError, PermanentDeliveryError, TransientDeliveryError
 
 log = logging.getLogger(__name__)
 
@@ -137,8 +143,27 @@ def _by_code(code: int, reason: str) -> DeliveryError:
     return TransientDeliveryError(reason)
 
 
+class _Client(aiosmtplib.SMTP):
+    """aiosmtplib's client with a hook between the envelope (MAIL, RCPT) and DATA, so that
+    notify can record durably that the message may be accepted from now on."""
+
+    before_data: BeforeData | None = None
+
+    async def data(
+        self,
+        message: str | bytes,
+        /,
+        *,
+        timeout: float | Literal[Default.token] | None = Default.token,  # noqa: ASYNC109 - the overridden signature
+    ) -> SMTPResponse:
+        hook, self.before_data = self.before_data, None
+        if hook is not None:
+            await hook()
+        return await super().data(message, timeout=timeout)
+
+
 class _Connection:
-    def __init__(self, client: aiosmtplib.SMTP, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, client: _Client, loop: asyncio.AbstractEventLoop) -> None:
         self.client = client
         self._loop = loop
         self.last_used = loop.time()
@@ -165,20 +190,24 @@ class SmtpTransport:
     def config(self) -> SmtpConfig:
         return self._config
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: EmailMessage, *, before_data: BeforeData | None = None) -> None:
         async with self._slots:
             try:
                 connection = await self._connection()
             except (aiosmtplib.SMTPException, OSError, UnicodeError) as error:
                 raise classify(error) from None
+            connection.client.before_data = before_data
             try:
                 _, _response = await connection.client.send_message(message)
             except (aiosmtplib.SMTPException, OSError, UnicodeError) as error:
                 await self._discard(connection)
                 raise classify(error) from None
             except BaseException:
+                # Also the hook's own failure: the envelope is open on the relay, start afresh.
                 await self._discard(connection)
                 raise
+            finally:
+                connection.client.before_data = None
             connection.touch()
             self._idle.append(connection)
 
@@ -199,7 +228,7 @@ class SmtpTransport:
 
     async def _connect(self) -> _Connection:
         config = self._config
-        client = aiosmtplib.SMTP(
+        client = _Client(
             hostname=config.host,
             port=config.port,
             username=config.username,

@@ -20,11 +20,25 @@ from jinja2 import (
     select_autoescape,
 )
 
+from shared.contracts.consent import ActNature
 from shared.contracts.notify import NotificationKind
 from shared.french import french_date, french_datetime
 
 TEMPLATE_DIR: Final = Path(__file__).parent / "templates"
 DISPLAY_ZONE: Final = ZoneInfo("Europe/Paris")
+
+# What an act's nature (consent's `ActNature`, as delivery puts it in its events) is called in a
+# French sentence: "Nature de l'acte : commandement de payer".
+ACT_NATURE_LABELS: Final[dict[ActNature, str]] = {
+    ActNature.SIGNIFICATION_JUGEMENT: "signification d'un jugement ou d'une autre décision",
+    ActNature.COMMANDEMENT_PAYER: "commandement de payer",
+    ActNature.SAISIE_ATTRIBUTION: "saisie-attribution",
+    ActNature.ASSIGNATION: "assignation",
+    ActNature.DENONCIATION: "dénonciation",
+    ActNature.AUTRE: "autre acte",
+}
+UNKNOWN_ACT_NATURE: Final = "acte"
+MAX_ACT_NATURE: Final = 120
 
 
 class TemplateInputError(ValueError):
@@ -48,6 +62,18 @@ def datetime_fr(value: datetime) -> str:
     return french_datetime(value, zone=DISPLAY_ZONE, weekday=True)
 
 
+def act_nature_fr(value: object) -> str:
+    """The French label of an act nature code; an unknown code (a nature added after this
+    release) or free text is shown as words, never as a raw code, and never fails."""
+    code = str(value or "").strip()
+    try:
+        return ACT_NATURE_LABELS[ActNature(code)]
+    except ValueError:
+        pass
+    words = " ".join(code.replace("_", " ").split())[:MAX_ACT_NATURE]
+    return words or UNKNOWN_ACT_NATURE
+
+
 def _environment() -> Environment:
     environment = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
@@ -59,6 +85,7 @@ def _environment() -> Environment:
     )
     environment.filters["date_fr"] = date_fr
     environment.filters["datetime_fr"] = datetime_fr
+    environment.filters["act_nature_fr"] = act_nature_fr
     return environment
 
 

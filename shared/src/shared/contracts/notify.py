@@ -6,6 +6,8 @@ Subject: the subject of the event that caused the notification (`act:<id>`, `acc
 so an act's trail lists its notifications. The address itself is never in these events: the
 recipient is named by party (`account:<id>`, `office:<id>`) and a masked address
 (`j***@example.fr`, `+336******78`) that lets a reader match it with the declaration.
+
+`ContactsPurgedV1` is the trail of notify's part in retention's purges (ids and instant only).
 """
 
 from __future__ import annotations
@@ -80,3 +82,23 @@ class NotificationFailedV1(NotificationFacts):
     failed_at: AwareDatetime
     reason: str = Field(max_length=500, description="why; server text with addresses redacted")
     permanent: bool = Field(description="refused for good (true) or retries exhausted (false)")
+
+
+@register
+class ContactsPurgedV1(EventPayload):
+    """Notify forgot the contact data it kept for an account or a declaration and removed the
+    masked addresses from their notification history, in answer to retention's
+    `retention.contact-data-purge-requested.v1` (`account_id` set) or
+    `retention.declaration-purge-requested.v1` (`declaration_id` set).
+
+    Subject: the request's subject. Retention does not wait for it: it is the trail of the step.
+    Ids and the instant only."""
+
+    producer: ClassVar[str] = "notify"
+    fact: ClassVar[str] = "contacts-purged"
+    version: ClassVar[int] = 1
+
+    erasure_id: str
+    account_id: str | None = None
+    declaration_id: str | None = None
+    purged_at: AwareDatetime

@@ -163,8 +163,9 @@ class ContactDataPurgeRequestedV1(EventPayload):
     """Identity must forget the account's contact data (e-mail, mobile) while keeping a
     tombstone (ids, dates, statuses); then confirm with `identity.contact-data-purged.v1`.
 
-    Notify does not wait for this request: it forgets the account's contacts when it sends the
-    erasure certificate (the last message), as `ErasureCertificateIssuedV1` says."""
+    Notify consumes it too: it forgets the account's contacts and scrubs its notification
+    history (`notify.contacts-purged.v1`); a message already queued keeps its address until it
+    is sent. The erasure certificate, the last message, carries its own address."""
 
     producer: ClassVar[str] = "retention"
     fact: ClassVar[str] = "contact-data-purge-requested"
