@@ -15,11 +15,15 @@ from retention.receipts import NOT_CHECKPOINTED, ReceiptSet
 from retention.service import CERTIFICATES, ERASURES, SCHEDULES, HoldNotFoundError, Policy
 from shared.contracts.consent import (
     ConsentRevokedV1,
+    DeclarationExpiredV1,
     DeclarationPurgedV1,
+    DeclarationRefusedV1,
     DeclarationRegisteredV1,
+    DeclarationTerminatedV1,
     PersonKind,
 )
 from shared.contracts.delivery import ActServedV1
+from shared.contracts.envelope import EventPayload
 from shared.contracts.identity import (
     AccountCreatedV1,
     AccountRole,
@@ -149,6 +153,56 @@ async def test_revocation_schedules_the_registry_purge_five_years_later(
     [row] = await harness.store.find(SCHEDULES)
     assert (row["purpose"], row["subject"]) == ("registry_purge", "declaration:decl-9")
     assert row["due_at"] == "2033-02-28T11:00:00.000000Z"
+
+
+@pytest.mark.parametrize(
+    ("ended", "account_id", "end"),
+    [
+        (
+            DeclarationTerminatedV1(
+                declaration_id="decl-9", account_id="acc-9", terminated_at=START
+            ),
+            "acc-9",
+            "termination",
+        ),
+        (
+            DeclarationExpiredV1(
+                declaration_id="decl-9", valid_until=START.date(), expired_at=START
+            ),
+            None,
+            "expiry",
+        ),
+        (
+            DeclarationRefusedV1(declaration_id="decl-9", account_id="acc-9", refused_at=START),
+            "acc-9",
+            "refusal",
+        ),
+    ],
+)
+async def test_a_consent_that_ended_otherwise_is_purged_five_years_later_too(
+    harness: Harness, ended: EventPayload, account_id: str | None, end: str
+) -> None:
+    await harness.deliver(ended)
+    [row] = await harness.store.find(SCHEDULES, {"purpose": "registry_purge"})
+    assert row["subject"] == "declaration:decl-9"
+    assert row["due_at"] == "2035-12-31T09:00:00.000000Z"
+    assert (row["data"]["account_id"], row["data"]["ended_by"]) == (account_id, end)
+
+
+async def test_the_first_end_of_a_consent_starts_its_five_years(harness: Harness) -> None:
+    await harness.deliver(
+        ConsentRevokedV1(declaration_id="decl-9", account_id="acc-9", revoked_at=START)
+    )
+    await harness.deliver(
+        DeclarationTerminatedV1(
+            declaration_id="decl-9",
+            account_id="acc-9",
+            terminated_at=START + timedelta(days=400),
+        )
+    )
+    [row] = await harness.store.find(SCHEDULES, {"purpose": "registry_purge"})
+    assert row["data"]["ended_by"] == "revocation"
+    assert row["due_at"] == "2035-12-31T09:00:00.000000Z"
 
 
 async def test_terms_take_effect_at_their_date_and_identity_is_told(harness: Harness) -> None:

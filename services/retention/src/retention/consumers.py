@@ -16,8 +16,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Final
 
+from retention.domain import ConsentEnd
 from retention.service import Retention
-from shared.contracts.consent import ConsentRevokedV1, DeclarationPurgedV1, DeclarationRegisteredV1
+from shared.contracts.consent import (
+    ConsentRevokedV1,
+    DeclarationExpiredV1,
+    DeclarationPurgedV1,
+    DeclarationRefusedV1,
+    DeclarationRegisteredV1,
+    DeclarationTerminatedV1,
+)
 from shared.contracts.delivery import ActServedV1
 from shared.contracts.envelope import Envelope
 from shared.contracts.identity import AccountCreatedV1, AccountTerminatedV1, TermsPublishedV1
@@ -38,6 +46,9 @@ CONFIRMATIONS_QUEUE: Final = "retention.confirmations"
 LIFECYCLE_BINDINGS: Final = (
     AccountTerminatedV1.routing_key(),
     ConsentRevokedV1.routing_key(),
+    DeclarationTerminatedV1.routing_key(),
+    DeclarationExpiredV1.routing_key(),
+    DeclarationRefusedV1.routing_key(),
     TermsPublishedV1.routing_key(),
     AccountCreatedV1.routing_key(),
     DeclarationRegisteredV1.routing_key(),
@@ -67,6 +78,25 @@ def _lifecycle_effect(retention: Retention, envelope: Envelope) -> Effect:
     if kind == ConsentRevokedV1.routing_key():
         revoked = decode_payload(envelope, ConsentRevokedV1)
         return lambda tx: retention.on_consent_revoked(tx, revoked)
+    if kind == DeclarationTerminatedV1.routing_key():
+        terminated_consent = decode_payload(envelope, DeclarationTerminatedV1)
+        return lambda tx: retention.on_consent_ended(
+            tx,
+            terminated_consent.declaration_id,
+            terminated_consent.account_id,
+            terminated_consent.terminated_at,
+            ConsentEnd.TERMINATION,
+        )
+    if kind == DeclarationExpiredV1.routing_key():
+        expired = decode_payload(envelope, DeclarationExpiredV1)
+        return lambda tx: retention.on_consent_ended(
+            tx, expired.declaration_id, None, expired.expired_at, ConsentEnd.EXPIRY
+        )
+    if kind == DeclarationRefusedV1.routing_key():
+        refused = decode_payload(envelope, DeclarationRefusedV1)
+        return lambda tx: retention.on_consent_ended(
+            tx, refused.declaration_id, refused.account_id, refused.refused_at, ConsentEnd.REFUSAL
+        )
     if kind == TermsPublishedV1.routing_key():
         published = decode_payload(envelope, TermsPublishedV1)
         return lambda tx: retention.on_terms_published(tx, published)

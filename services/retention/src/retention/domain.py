@@ -29,6 +29,15 @@ class Purpose(StrEnum):
     TERMS_EFFECTIVE = "terms_effective"  # CGU §4: re-acceptance at the effective date
 
 
+class ConsentEnd(StrEnum):
+    """How a consent ended (each starts the registry's five years)."""
+
+    REVOCATION = "revocation"
+    TERMINATION = "termination"
+    EXPIRY = "expiry"
+    REFUSAL = "refusal"
+
+
 ERASURE_PURPOSE = {
     Purpose.ACCOUNT_ERASURE: ErasurePurpose.ACCOUNT_ERASURE,
     Purpose.REGISTRY_PURGE: ErasurePurpose.REGISTRY_PURGE,

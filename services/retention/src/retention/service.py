@@ -46,6 +46,7 @@ from retention.certificate import (
 )
 from retention.domain import (
     ERASURE_PURPOSE,
+    ConsentEnd,
     Purpose,
     account_erasure_due,
     audit_subjects,
@@ -250,17 +251,35 @@ class Retention:
         await self._link_account(tx, event.account_id, event.declaration_id)
 
     async def on_consent_revoked(self, tx: Transaction, event: ConsentRevokedV1) -> None:
-        due = registry_purge_due(event.revoked_at, self._policy.registry_years, self._policy.zone)
+        await self.on_consent_ended(
+            tx, event.declaration_id, event.account_id, event.revoked_at, ConsentEnd.REVOCATION
+        )
+
+    async def on_consent_ended(
+        self,
+        tx: Transaction,
+        declaration_id: str,
+        account_id: str | None,
+        ended_at: datetime,
+        end: ConsentEnd,
+    ) -> None:
+        """The registry keeps a declaration five years after its revocation (décret 2021-1625
+        art. 21). A consent that ended otherwise — the account terminated, the duration over,
+        the CGU refused — is no longer in force either: its data is not kept longer than a
+        revoked one's. The first end recorded starts the five years."""
+        due = registry_purge_due(ended_at, self._policy.registry_years, self._policy.zone)
         await self._schedule(
             tx,
             Purpose.REGISTRY_PURGE,
-            f"declaration:{event.declaration_id}",
+            f"declaration:{declaration_id}",
             due,
-            related=f"account:{event.account_id}" if event.account_id else None,
+            related=f"account:{account_id}" if account_id else None,
             data={
-                "account_id": event.account_id,
-                "declaration_id": event.declaration_id,
-                "revoked_at": to_iso(event.revoked_at),
+                "account_id": account_id,
+                "declaration_id": declaration_id,
+                # When the consent ended, whatever the way (the purge request's `revoked_at`).
+                "revoked_at": to_iso(ended_at),
+                "ended_by": end.value,
             },
         )
 

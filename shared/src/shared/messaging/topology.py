@@ -70,6 +70,9 @@ PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
     "retention.lifecycle": (
         "identity.account-terminated.v1",
         "consent.revoked.v1",
+        "consent.declaration-terminated.v1",
+        "consent.declaration-expired.v1",
+        "consent.declaration-refused.v1",
         "identity.terms-published.v1",
         "identity.account-created.v1",
         "consent.declaration-registered.v1",
