@@ -3,6 +3,7 @@ endpoint, JWKS usable by another service's verifier, dev seeding."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import stat
@@ -44,6 +45,53 @@ async def test_login_failures_are_problems_and_the_lockout_says_when_to_retry(
         assert locked.status_code == 429
         assert int(locked.headers["Retry-After"]) >= 1
         assert locked.json()["retry_after_seconds"] == int(locked.headers["Retry-After"])
+
+
+async def test_concurrent_wrong_passwords_over_http_meet_the_lockout(
+    tmp_path: Path, bus_prefix: str
+) -> None:
+    app = identity_app(tmp_path, bus_prefix)
+    async with running(app) as client:
+        owner = await recipient(app, client, "decl-1")
+        wrong = {"identifier": owner.identifier, "password": "mauvais-mot-de-passe"}
+        answers = await asyncio.gather(
+            *(client.post("/v1/sessions", json=wrong) for _ in range(30))
+        )
+    statuses = [answer.status_code for answer in answers]
+    assert set(statuses) == {401, 429}
+    # Five free failures, then one more each time a lockout (1 s, 2 s) has run out.
+    assert 5 <= statuses.count(401) <= 7, statuses
+
+
+async def test_a_refusal_of_the_cgu_is_final_over_http(tmp_path: Path, bus_prefix: str) -> None:
+    app = identity_app(tmp_path, bus_prefix)
+    async with running(app) as client:
+        account_id = await declare(app, "decl-1")
+        [link] = [
+            e.payload
+            for e in await outbox_envelopes(app, "identity.activation-link-issued.v1")
+            if e.payload["account_id"] == account_id
+        ]
+        token = link["activation_url"].split("token=")[1]
+        activated = await client.post(
+            "/v1/activations", json={"token": token, "password": PASSWORD}
+        )
+        credentials = {"identifier": activated.json()["identifier"], "password": PASSWORD}
+        first = await client.post("/v1/sessions", json=credentials)
+        bearer = {"Authorization": f"Bearer {first.json()['access_token']}"}
+
+        refused = await client.post("/v1/terms/current/refusal", json={}, headers=bearer)
+        assert refused.status_code == 200
+        assert refused.json()["accepted"] is False
+
+        again = await client.post("/v1/sessions", json=credentials)
+        assert again.status_code == 403
+        assert again.headers["content-type"] == "application/problem+json"
+        assert again.json()["type"] == "urn:securact:problem:terms-refused"
+        late = await client.post("/v1/terms/current/acceptance", json={}, headers=bearer)
+        assert late.status_code == 401  # the refusal ended the session
+        assert await outbox_envelopes(app, "identity.terms-accepted.v1") == []
+        assert len(await outbox_envelopes(app, "identity.terms-refused.v1")) == 1
 
 
 async def test_oauth_token_endpoint_follows_rfc_6749(tmp_path: Path, bus_prefix: str) -> None:

@@ -53,6 +53,26 @@ async def test_a_client_may_narrow_but_not_widen_its_scopes(rig: Rig) -> None:
     assert (widened.value.error, widened.value.status) == ("invalid_scope", 400)
 
 
+async def test_a_token_request_beyond_the_clients_scopes_is_journaled_as_failed(
+    rig: Rig,
+) -> None:
+    client = await rig.identity.clients.register("e", "M", ["registry:read"], operator="op")
+    with pytest.raises(OAuthError) as widened:
+        await rig.identity.clients.token(
+            client.client_id, client.client_secret, "registry:read acts:write", ip=IP
+        )
+    assert widened.value.error == "invalid_scope"
+
+    [event] = await rig.events("identity.identification-attempted.v1")
+    assert event.payload["client_id"] == client.client_id
+    assert event.payload["account_id"] is None
+    assert event.payload["outcome"] == "failed"
+    assert event.subject == f"client:{client.client_id}"
+    text = event.model_dump_json()
+    assert client.client_secret not in text
+    assert IP not in text
+
+
 async def test_a_wrong_secret_or_unknown_client_is_invalid_client(rig: Rig) -> None:
     client = await rig.identity.clients.register("e", "M", ["registry:read"], operator="op")
     for client_id, secret in ((client.client_id, "wrong"), ("office-unknown", "x")):

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 import shared.portal
-from tests.unit.identity.support import IP, Rig, token_of
+from tests.unit.identity.support import IP, PASSWORD, Rig, token_of
 from tests.unit.identity.test_portal_helpers import (
     accessibility_problems,
     activate,
@@ -127,6 +127,17 @@ async def terminated(rig: Rig, client: httpx.AsyncClient) -> httpx.Response:
     )
 
 
+async def cgu_refused_at_login(rig: Rig, client: httpx.AsyncClient) -> httpx.Response:
+    account_id = await activate(rig, client)
+    await submit(client, "/cgu/refus", "/cgu/refus", {"version": "1", "confirmation": "oui"})
+    return await submit(
+        client,
+        "/connexion",
+        "/connexion",
+        {"identifiant": await rig.identifier(account_id), "mot_de_passe": PASSWORD},
+    )
+
+
 PAGES: list[Visit] = [
     login_page,
     login_errors,
@@ -140,6 +151,7 @@ PAGES: list[Visit] = [
     cgu_anonymous,
     cgu_to_answer,
     cgu_refusal_errors,
+    cgu_refused_at_login,
     account,
     account_errors,
     totp_enrolment_errors,

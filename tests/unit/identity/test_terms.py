@@ -133,7 +133,9 @@ async def test_refusing_the_first_version_gives_no_access_and_no_termination(rig
     assert await rig.payloads("identity.account-terminated.v1") == []
     assert await rig.payloads("identity.terms-accepted.v1") == []
     rig.clock.advance(timedelta(seconds=1))
-    assert (await rig.login(account_id)).scopes == TERMS_PENDING_SCOPES
+    # The refusal is final: no session, not even one to answer the CGU again.
+    again = await refused(rig.login(account_id))
+    assert (again.status, again.code) == (403, "terms-refused")
 
 
 async def test_refusing_a_new_version_terminates_the_account(rig: Rig) -> None:

@@ -27,6 +27,7 @@ from identity.records import (
     THROTTLES,
     Context,
     account_subject,
+    identifier_throttle,
     instant,
     iso,
     put,
@@ -414,7 +415,7 @@ class Accounts:
                     account_subject(account["_id"]),
                 )
                 await put(tx, ACCOUNTS, {**account, "password_hash": password_hash})
-                await tx.delete(THROTTLES, f"account:{account['_id']}")
+                await tx.delete(THROTTLES, identifier_throttle(ctx.settings, account["identifier"]))
         except VersionConflictError:
             raise errors.invalid_link() from None
 
@@ -586,7 +587,7 @@ class Accounts:
             if not account.get("suspended"):
                 return
             await put(tx, ACCOUNTS, {**account, "suspended": False, "suspension_reason": None})
-            await tx.delete(THROTTLES, f"account:{account_id}")
+            await tx.delete(THROTTLES, identifier_throttle(ctx.settings, account["identifier"]))
             await ctx.emit(
                 tx,
                 AccountReinstatedV1(account_id=account_id),

@@ -254,7 +254,10 @@ def identity_router(identity: Identity) -> APIRouter:
 
     @router.post("/sessions", tags=["sessions"], status_code=201)
     async def login(body: LoginRequest, request: Request, response: Response) -> SessionResponse:
-        """Identify with identifier + password (+ TOTP): access and refresh tokens."""
+        """Identify with identifier + password (+ TOTP): access and refresh tokens. 401 for
+        a wrong identifier or password (one answer), 429 after repeated failures of the
+        address or of the identifier typed, 403 `account-suspended`, or 403 `terms-refused`
+        when the CGU were refused (final: no session)."""
         tokens = await identity.sessions.login(
             body.identifier, body.password, ip=client_ip(request), second_factor=body.totp
         )
@@ -352,7 +355,8 @@ def identity_router(identity: Identity) -> APIRouter:
     async def accept_terms(
         body: TermsAnswer, principal: Recipient, request: Request
     ) -> TermsDecisionResponse:
-        """Accept the version in force: the consent to electronic service."""
+        """Accept the version in force: the consent to electronic service. 409
+        `terms-refused` after a refusal (final)."""
         decision = await identity.terms.accept(
             principal.subject,
             version=body.version,
@@ -367,7 +371,9 @@ def identity_router(identity: Identity) -> APIRouter:
     async def refuse_terms(
         body: TermsAnswer, principal: Recipient, request: Request
     ) -> TermsDecisionResponse:
-        """Refuse the version in force: no access; after an earlier acceptance, termination."""
+        """Refuse the version in force: no access, for good (every session of the account
+        ends); after an earlier acceptance, termination. Refusing again answers the decision
+        on record."""
         decision = await identity.terms.refuse(
             principal.subject,
             version=body.version,

@@ -222,6 +222,8 @@ class Clients:
         allowed = frozenset(client["scopes"])
         requested = frozenset(scope.split()) if scope else allowed
         if not requested or not requested <= allowed:
+            # Authenticated, but no token: journaled as a failed identification of the client.
+            await self._journal(client_id, IdentificationOutcome.FAILED, iph)
             raise OAuthError(
                 "invalid_scope", 400, "The requested scope exceeds what the client was granted."
             )

@@ -30,6 +30,7 @@ __all__ = [
     "check_password",
     "earliest_terms_effective_at",
     "hash_secret",
+    "identifier_throttle_key",
     "normalize_identifier",
 ]
 
@@ -103,6 +104,18 @@ def ip_hash(ip: str, pepper: bytes) -> str:
     """HMAC-SHA256 of an IP address: linkable across the journal, not reversible without the
     pepper (an unkeyed hash of the IPv4 space is a rainbow table away)."""
     return hmac.new(pepper, ip.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+_IDENTIFIER_THROTTLE_LABEL = b"securact-ng/identity/login-identifier-throttle/v1"
+
+
+def identifier_throttle_key(typed: str, pepper: bytes) -> str:
+    """The login lockout key of a typed identifier: HMAC-SHA256 of its normalized form under a
+    key derived from the pepper (domain-separated from `ip_hash`). Keyed on what was typed, not
+    on an account, an unknown identifier is throttled exactly like a known one, so the lockout
+    does not tell which exist; keyed, the throttle records do not hold the identifiers typed."""
+    key = hmac.new(pepper, _IDENTIFIER_THROTTLE_LABEL, hashlib.sha256).digest()
+    return hmac.new(key, normalize_identifier(typed).encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def content_hash(markdown: str) -> str:

@@ -58,3 +58,12 @@ def read_only() -> IdentityError:
     return IdentityError(
         403, "account-read-only", "The account is terminated: it can only read its acts."
     )
+
+
+def terms_refused(status: int = 409) -> IdentityError:
+    # CGU refused before any acceptance: final (consent refused the declaration for good).
+    return IdentityError(
+        status,
+        "terms-refused",
+        "The CGU were refused; the refusal is final and the account gives no access.",
+    )

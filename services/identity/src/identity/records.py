@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from identity.domain import ThrottleState
+from identity.domain import ThrottleState, identifier_throttle_key
 from identity.passwords import Passwords
 from identity.sealed import SecretSealer, totp_object_id
 from identity.settings import Settings
@@ -121,6 +121,13 @@ async def put(tx: Transaction, collection: str, document: Document) -> Document:
 
 def account_subject(account_id: str) -> str:
     return f"account:{account_id}"
+
+
+def identifier_throttle(settings: Settings, typed: str) -> str:
+    """The login throttle record of a typed identifier (known or not): see
+    `domain.identifier_throttle_key`. An account's own is that of its stored identifier."""
+    pepper = settings.ip_hash_pepper.get_secret_value().encode()
+    return f"identifier:{identifier_throttle_key(typed, pepper)}"
 
 
 async def throttle_state(reader: DocumentReader, key: str) -> tuple[ThrottleState, Document]:

@@ -35,6 +35,7 @@ from identity.records import (
     THROTTLES,
     Context,
     account_subject,
+    identifier_throttle,
     iso,
     put,
 )
@@ -117,7 +118,9 @@ class RetentionRequests:
             )
             await put(tx, ACCOUNTS, tombstone(account, now))
             await _delete_links(tx, request.account_id)
-            await tx.delete(THROTTLES, f"account:{request.account_id}")
+            await tx.delete(
+                THROTTLES, identifier_throttle(self._ctx.settings, account["identifier"])
+            )
             await tx.delete(THROTTLES, f"reset-account:{request.account_id}")
             for decision in await tx.find(TERMS_DECISIONS, {"account_id": request.account_id}):
                 await put(tx, TERMS_DECISIONS, {**decision, "ip": None, "user_agent": None})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,8 +27,10 @@ from identity.records import (
     REVOCATIONS,
     SESSIONS,
     TERMS,
+    THROTTLES,
     Context,
     account_subject,
+    identifier_throttle,
     instant,
     iso,
     put,
@@ -47,9 +50,19 @@ from shared.contracts.identity import (
     SessionRevokedV1,
 )
 from shared.ids import new_id
-from shared.store.port import Document, DocumentReader, Transaction, VersionConflictError
+from shared.store.port import (
+    VERSION,
+    Document,
+    DocumentReader,
+    DuplicateKeyError,
+    Transaction,
+    VersionConflictError,
+)
 
 log = logging.getLogger(__name__)
+
+# Transactions retried when a concurrent attempt on the same throttle or account wrote first.
+RESERVATION_TRIES = 20
 
 
 @dataclass(frozen=True)
@@ -84,6 +97,13 @@ async def current_terms_version(reader: DocumentReader, now: datetime) -> int | 
     return max(versions) if versions else None
 
 
+def has_refused_terms(account: Document) -> bool:
+    """The recipient refused the CGU before ever accepting them. The refusal is final (consent
+    refuses the declaration for good): the account gives no access at all. (A refusal after an
+    acceptance terminates the account instead: read-only, see `scopes_for`.)"""
+    return account.get("terms_refused_at") is not None
+
+
 def scopes_for(account: Document, current_terms: int | None) -> frozenset[str]:
     """What an account's session may do now: the CGU gate and read-only termination."""
     if account["role"] == AccountRole.OPERATOR:
@@ -92,9 +112,38 @@ def scopes_for(account: Document, current_terms: int | None) -> frozenset[str]:
         return frozenset()
     if account["status"] == AccountStatus.TERMINATED:
         return TERMINATED_SCOPES
+    if has_refused_terms(account):
+        return frozenset()
     if current_terms is not None and account.get("accepted_terms_version") != current_terms:
         return TERMS_PENDING_SCOPES
     return RECIPIENT_SCOPES
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """A login attempt counted before its password is checked: when (`at`) and, per throttle
+    key counted, its last failure before this one (to give it back if the password was right);
+    or `retry_after` seconds when a key was locked and nothing was counted."""
+
+    at: datetime
+    previous: dict[str, str | None]
+    retry_after: int | None = None
+
+
+async def refund_attempt(tx: Transaction, key: str, reservation: Reservation) -> None:
+    """Take back the failure `reservation` counted on `key` (the password was right). The last
+    failure instant is restored unless another failure was counted since."""
+    document = await tx.get(THROTTLES, key)
+    if document is None:
+        return
+    failures = int(document.get("failures", 0)) - 1
+    if failures <= 0:
+        await tx.delete(THROTTLES, key, expected_version=int(document[VERSION]))
+        return
+    last = document.get("last_failure_at")
+    if last == iso(reservation.at):
+        last = reservation.previous.get(key) or last
+    await put(tx, THROTTLES, {**document, "failures": failures, "last_failure_at": last})
 
 
 async def revoke_session(
@@ -160,34 +209,41 @@ class Sessions:
     async def login(
         self, identifier: str, password: str, *, ip: str, second_factor: str | None = None
     ) -> SessionTokens:
-        """Identify with identifier + password (+ TOTP or recovery code when enrolled)."""
+        """Identify with identifier + password (+ TOTP or recovery code when enrolled).
+
+        Each attempt is counted as a failure of its address and of the identifier typed before
+        the password is checked (`_reserve`), so concurrent guesses cannot all pass a counter
+        none of them has incremented yet. A right password then takes the count back: a
+        session opened clears the identifier's failures; a right password refused for another
+        reason (suspension, second factor missing, CGU refused) refunds the attempt."""
         ctx = self._ctx
-        now = ctx.clock.now()
         settings = ctx.settings
         iph = ip_hash(ip, settings.ip_hash_pepper.get_secret_value().encode())
         ip_key = f"ip:{iph}"
-        ip_state, _ = await throttle_state(ctx.store, ip_key)
-        wait = ip_state.retry_after(now, settings.throttle_ip_free_failures, ctx.max_delay)
+        identifier_key = identifier_throttle(settings, identifier)
         matches = await ctx.store.find(
             ACCOUNTS, {"identifier": normalize_identifier(identifier)}, limit=1
         )
         account = matches[0] if matches else None
-        account_key = f"account:{account['_id']}" if account else None
-        if wait is None and account_key is not None:
-            state, _ = await throttle_state(ctx.store, account_key)
-            wait = state.retry_after(now, settings.throttle_free_failures, ctx.max_delay)
-        if wait is not None:
-            await self._journal(account, IdentificationOutcome.THROTTLED, iph)
-            raise errors.throttled(wait)
+        reservation = await self._reserve(
+            (
+                (ip_key, settings.throttle_ip_free_failures),
+                (identifier_key, settings.throttle_free_failures),
+            )
+        )
+        if reservation.retry_after is not None:
+            await self._settle(account, IdentificationOutcome.THROTTLED, iph)
+            raise errors.throttled(reservation.retry_after)
 
         verified = await ctx.passwords.verify(
             account.get("password_hash") if account else None, password
         )
         if not verified or account is None:
-            await self._failure(account, ip_key, iph)
+            # The reservation is the failure.
+            await self._settle(account, IdentificationOutcome.FAILED, iph)
             raise errors.invalid_credentials()
         if account.get("suspended"):
-            await self._journal(account, IdentificationOutcome.SUSPENDED, iph)
+            await self._settle(account, IdentificationOutcome.SUSPENDED, iph, refund=reservation)
             raise errors.IdentityError(
                 403, "account-suspended", "The account is suspended; contact the support."
             )
@@ -195,24 +251,121 @@ class Sessions:
         stored_secret = account.get("totp_secret")
         if stored_secret:
             if not second_factor:
-                await self._journal(account, IdentificationOutcome.SECOND_FACTOR_REQUIRED, iph)
+                await self._settle(
+                    account,
+                    IdentificationOutcome.SECOND_FACTOR_REQUIRED,
+                    iph,
+                    refund=reservation,
+                )
                 raise errors.IdentityError(
                     401, "second-factor-required", "Enter the code of your authenticator app."
                 )
             secret = await ctx.sealer.open(stored_secret, totp_object_id(account["_id"]))
-            updated = totp.consume(account, secret or "", second_factor, now)
+            updated = totp.consume(account, secret or "", second_factor, ctx.clock.now())
             if updated is None:
-                await self._failure(account, ip_key, iph, second_factor=True)
+                # A wrong code counts as a failure too: the reservation stands.
+                await self._settle(account, IdentificationOutcome.FAILED, iph, second_factor=True)
                 raise errors.IdentityError(
                     401, "invalid-second-factor", "The code is wrong or already used."
                 )
             account = updated
             used_second_factor = True
-        return await self._open_session(account, iph, used_second_factor)
+        if has_refused_terms(account):
+            # The right credentials, but the refusal is final: no session at all. Journaled as
+            # a failed identification (no access was given; the contract has no finer outcome).
+            await self._settle(account, IdentificationOutcome.FAILED, iph, refund=reservation)
+            raise errors.terms_refused(403)
+        return await self._open_session(account, iph, used_second_factor, reservation)
+
+    async def _reserve(self, limits: Sequence[tuple[str, int]]) -> Reservation:
+        """Count one attempt on each `(throttle key, free failures)` in one transaction, unless
+        one of them is locked now (then nothing is counted: `retry_after` says how long)."""
+        ctx = self._ctx
+        for _ in range(RESERVATION_TRIES):
+            now = ctx.clock.now()
+            try:
+                async with ctx.store.transaction() as tx:
+                    read = [(key, free, *await throttle_state(tx, key)) for key, free in limits]
+                    waits = [
+                        wait
+                        for _, free, state, _ in read
+                        if (wait := state.retry_after(now, free, ctx.max_delay)) is not None
+                    ]
+                    if waits:
+                        return Reservation(now, {}, retry_after=max(waits))
+                    forget_at = now + max(ctx.forget_after, ctx.max_delay)
+                    for _, _, state, document in read:
+                        await save_throttle(
+                            tx, document, state.after_failure(now, ctx.forget_after), forget_at
+                        )
+            except (VersionConflictError, DuplicateKeyError):
+                # A concurrent attempt counted itself first: read the counters again.
+                continue
+            return Reservation(
+                now, {key: document.get("last_failure_at") for key, _, _, document in read}
+            )
+        # Still contended after many tries: the keys are under a flood of attempts.
+        log.warning("login throttle contended: attempt refused")
+        return Reservation(ctx.clock.now(), {}, retry_after=1)
+
+    async def _settle(
+        self,
+        account: Document | None,
+        outcome: IdentificationOutcome,
+        iph: str,
+        *,
+        second_factor: bool = False,
+        refund: Reservation | None = None,
+    ) -> None:
+        """Journal the attempt's outcome, refunding its reservation when the password was
+        right (the attempt was not a failure)."""
+        ctx = self._ctx
+        for _ in range(RESERVATION_TRIES):
+            try:
+                async with ctx.outbox.transaction() as tx:
+                    if refund is not None:
+                        for key in refund.previous:
+                            await refund_attempt(tx, key, refund)
+                    await ctx.emit(
+                        tx,
+                        IdentificationAttemptedV1(
+                            account_id=account["_id"] if account else None,
+                            outcome=outcome,
+                            ip_hash=iph,
+                            second_factor=second_factor,
+                        ),
+                        subject=(
+                            account_subject(account["_id"]) if account else "identification:unknown"
+                        ),
+                    )
+                return
+            except VersionConflictError:
+                continue
+        raise VersionConflictError("login throttle contended")
+
+    async def _refund(self, reservation: Reservation, keys: Sequence[str]) -> None:
+        for _ in range(RESERVATION_TRIES):
+            try:
+                async with self._ctx.store.transaction() as tx:
+                    for key in keys:
+                        await refund_attempt(tx, key, reservation)
+                return
+            except VersionConflictError:
+                continue
+        log.warning("login throttle contended: an attempt was not refunded")
 
     async def _open_session(
-        self, account: Document, iph: str, second_factor: bool
+        self, account: Document, iph: str, second_factor: bool, reservation: Reservation
     ) -> SessionTokens:
+        """Open the session; the identifier's failures are cleared with it, and the address
+        gets this attempt back (afterwards: a contended address counter must not fail the
+        login; at worst a crash leaves it one failure too many)."""
+        tokens = await self._new_session(account, iph, second_factor)
+        identifier_key = identifier_throttle(self._ctx.settings, account["identifier"])
+        await self._refund(reservation, [k for k in reservation.previous if k != identifier_key])
+        return tokens
+
+    async def _new_session(self, account: Document, iph: str, second_factor: bool) -> SessionTokens:
         ctx = self._ctx
         now = ctx.clock.now()
         async with ctx.outbox.transaction() as tx:
@@ -229,7 +382,8 @@ class Sessions:
             if ctx.passwords.needs_rehash(fresh["password_hash"]):
                 log.info("password hash of %s is due for the current cost", fresh["_id"])
             await put(tx, ACCOUNTS, {**fresh, "last_login_at": iso(now)})
-            await tx.delete("throttles", f"account:{fresh['_id']}")
+            # Success resets the failures of the identifier.
+            await tx.delete(THROTTLES, identifier_throttle(ctx.settings, fresh["identifier"]))
             session_id = new_id(now)
             session_end = now + timedelta(hours=ctx.settings.session_ttl_hours)
             await tx.insert(
@@ -287,44 +441,6 @@ class Sessions:
             refresh_expires_at=session_end,
             scopes=scopes,
         )
-
-    async def _failure(
-        self, account: Document | None, ip_key: str, iph: str, *, second_factor: bool = False
-    ) -> None:
-        ctx = self._ctx
-        now = ctx.clock.now()
-        async with ctx.outbox.transaction() as tx:
-            keys = [ip_key] + ([f"account:{account['_id']}"] if account else [])
-            # Past both the forget period and the longest lockout, the record means nothing.
-            forget_at = now + max(ctx.forget_after, ctx.max_delay)
-            for key in keys:
-                state, document = await throttle_state(tx, key)
-                await save_throttle(
-                    tx, document, state.after_failure(now, ctx.forget_after), forget_at
-                )
-            await ctx.emit(
-                tx,
-                IdentificationAttemptedV1(
-                    account_id=account["_id"] if account else None,
-                    outcome=IdentificationOutcome.FAILED,
-                    ip_hash=iph,
-                    second_factor=second_factor,
-                ),
-                subject=account_subject(account["_id"]) if account else "identification:unknown",
-            )
-
-    async def _journal(
-        self, account: Document | None, outcome: IdentificationOutcome, iph: str
-    ) -> None:
-        ctx = self._ctx
-        async with ctx.outbox.transaction() as tx:
-            await ctx.emit(
-                tx,
-                IdentificationAttemptedV1(
-                    account_id=account["_id"] if account else None, outcome=outcome, ip_hash=iph
-                ),
-                subject=account_subject(account["_id"]) if account else "identification:unknown",
-            )
 
     # -- refresh and logout ------------------------------------------------------------------
 

@@ -3,6 +3,9 @@
 Versions are numbered from 1, carry their markdown text, its SHA-256 and an effective date. The
 current version is the latest whose effective date has come. A recipient whose accepted version
 is not the current one gets sessions that may only answer the CGU (see `sessions.scopes_for`).
+A refusal is final, as consent treats it (the declaration stays refused): refusing before any
+acceptance leaves the account without access (no login opens a session, accepting afterwards
+is 409 `terms-refused`); refusing a new version terminates the account.
 
 Publishing warns every active recipient (one `terms-notice-issued` event each, which notify
 e-mails). With many accounts one transaction per publication would be huge, so the publication
@@ -17,6 +20,7 @@ still active when their batch runs).
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from importlib.resources import files
@@ -36,7 +40,7 @@ from identity.records import (
     iso,
     put,
 )
-from identity.sessions import current_terms_version, revoke_session
+from identity.sessions import current_terms_version, has_refused_terms, revoke_session
 from shared.contracts.identity import (
     AccountRole,
     SessionRevocationReason,
@@ -46,7 +50,13 @@ from shared.contracts.identity import (
     TermsPublishedV1,
     TermsRefusedV1,
 )
-from shared.store.port import Document, Transaction, VersionConflictError
+from shared.store.port import (
+    VERSION,
+    Document,
+    DuplicateKeyError,
+    Transaction,
+    VersionConflictError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +64,8 @@ MAX_TERMS_BYTES = 200_000
 NOTICE_FANOUT = "terms-notice"
 PENDING = "pending"
 DONE = "done"
+# A CGU answer that lost a race with another answer of the same account is run again once.
+DECISION_TRIES = 2
 
 
 def terms_id(version: int) -> str:
@@ -278,17 +290,34 @@ class Terms:
         user_agent: str,
     ) -> TermsDecision:
         """Record the acceptance of the current version (version, hash, instant, IP, user
-        agent) and publish it: consent becomes active on that event."""
+        agent) and publish it: consent becomes active on that event. After a refusal of the
+        CGU the answer is 409 `terms-refused`: the refusal is final."""
+        return await _retried(
+            lambda: self._accept(account_id, version=version, ip=ip, user_agent=user_agent)
+        )
+
+    async def _accept(
+        self, account_id: str, *, version: int | None, ip: str, user_agent: str
+    ) -> TermsDecision:
         ctx = self._ctx
         now = ctx.clock.now()
         async with ctx.outbox.transaction() as tx:
-            account, current = await self._answerable(tx, account_id, version)
+            account = await self._recipient(tx, account_id)
+            if has_refused_terms(account):
+                raise errors.terms_refused()
+            current = await self._in_force(tx, version)
             if account.get("accepted_terms_version") == current.version:
                 return TermsDecision(current.version, accepted=True, terminated=False)
-            await tx.insert(
+            decision_id = f"{account_id}:{current.version}"
+            existing = await tx.get(TERMS_DECISIONS, decision_id)
+            if existing is not None and existing["decision"] == "refused":
+                # A refusal recorded before accounts carried it (`terms_refused_at`).
+                raise errors.terms_refused()
+            await put(
+                tx,
                 TERMS_DECISIONS,
                 {
-                    "_id": f"{account_id}:{current.version}",
+                    "_id": decision_id,
                     "account_id": account_id,
                     "version": current.version,
                     "content_hash": current.content_hash,
@@ -296,6 +325,7 @@ class Terms:
                     "at": iso(now),
                     "ip": ip,
                     "user_agent": user_agent[:500],
+                    **({VERSION: existing[VERSION]} if existing else {}),
                 },
             )
             await put(tx, ACCOUNTS, {**account, "accepted_terms_version": current.version})
@@ -322,22 +352,45 @@ class Terms:
         ip: str,
         user_agent: str,
     ) -> TermsDecision:
-        """Refusal: no access. Refusing a first version leaves the account without consent
-        (its session ends); refusing a new version after an earlier acceptance terminates it."""
+        """Refusal: no access, for good. Refusing a first version leaves the account without
+        consent and without access: every session of the account ends (`session_id`, the one
+        answering, among them) and no login opens one again. Refusing a new version after an
+        earlier acceptance terminates the account. Refusing again answers the decision on
+        record and changes nothing."""
+        return await _retried(
+            lambda: self._refuse(
+                account_id, version=version, session_id=session_id, ip=ip, user_agent=user_agent
+            )
+        )
+
+    async def _refuse(
+        self,
+        account_id: str,
+        *,
+        version: int | None,
+        session_id: str | None,
+        ip: str,
+        user_agent: str,
+    ) -> TermsDecision:
         ctx = self._ctx
         now = ctx.clock.now()
         async with ctx.outbox.transaction() as tx:
-            account, current = await self._answerable(tx, account_id, version)
+            on_record = await self._refusal_on_record(tx, account_id)
+            if on_record is not None:
+                return on_record
+            account = await self._recipient(tx, account_id)
+            current = await self._in_force(tx, version)
             if account.get("accepted_terms_version") == current.version:
                 raise errors.IdentityError(
                     409, "terms-already-accepted", "This version is already accepted."
                 )
             terminates = account.get("accepted_terms_version") is not None
+            decision_id = f"{account_id}:{current.version}"
             await put(
                 tx,
                 TERMS_DECISIONS,
                 {
-                    "_id": f"{account_id}:{current.version}",
+                    "_id": decision_id,
                     "account_id": account_id,
                     "version": current.version,
                     "content_hash": current.content_hash,
@@ -345,7 +398,7 @@ class Terms:
                     "at": iso(now),
                     "ip": ip,
                     "user_agent": user_agent[:500],
-                    **(await _existing_version(tx, f"{account_id}:{current.version}")),
+                    **(await _existing_version(tx, decision_id)),
                 },
             )
             await ctx.emit(
@@ -362,21 +415,56 @@ class Terms:
             )
             if terminates:
                 await terminate_in(ctx, tx, account, TerminationReason.TERMS_REFUSED)
-            elif session_id is not None:
-                session = await tx.get(SESSIONS, session_id)
-                if session is not None and session["account_id"] == account_id:
-                    await revoke_session(
-                        ctx,
-                        tx,
-                        session,
-                        SessionRevocationReason.TERMS_REFUSED,
-                        account_subject(account_id),
-                    )
+            else:
+                await put(
+                    tx,
+                    ACCOUNTS,
+                    {
+                        **account,
+                        "terms_refused_at": iso(now),
+                        "terms_refused_version": current.version,
+                    },
+                )
+                await self._end_sessions(tx, account_id, session_id)
         return TermsDecision(current.version, accepted=False, terminated=terminates)
 
-    async def _answerable(
-        self, tx: Transaction, account_id: str, version: int | None
-    ) -> tuple[Document, TermsVersion]:
+    async def _end_sessions(self, tx: Transaction, account_id: str, answering: str | None) -> None:
+        """Every live session of the account ends (the one answering first)."""
+        live = await tx.find(
+            SESSIONS, {"account_id": account_id, "revoked_at": None}, sort=[("_id", 1)]
+        )
+        live.sort(key=lambda session: session["_id"] != answering)
+        for session in live:
+            await revoke_session(
+                self._ctx,
+                tx,
+                session,
+                SessionRevocationReason.TERMS_REFUSED,
+                account_subject(account_id),
+            )
+
+    async def _refusal_on_record(self, tx: Transaction, account_id: str) -> TermsDecision | None:
+        """The decision of an account that already refused the CGU: a first version (no
+        access) or a later one (terminated for it); None if it has not."""
+        account = await tx.get(ACCOUNTS, account_id)
+        if account is None or account["role"] != AccountRole.RECIPIENT:
+            return None
+        if has_refused_terms(account):
+            return TermsDecision(
+                int(account["terms_refused_version"]), accepted=False, terminated=False
+            )
+        if account.get("termination_reason") == TerminationReason.TERMS_REFUSED:
+            refused = await tx.find(
+                TERMS_DECISIONS,
+                {"account_id": account_id, "decision": "refused"},
+                sort=[("version", -1)],
+                limit=1,
+            )
+            if refused:
+                return TermsDecision(int(refused[0]["version"]), accepted=False, terminated=True)
+        return None
+
+    async def _recipient(self, tx: Transaction, account_id: str) -> Document:
         account = await tx.get(ACCOUNTS, account_id)
         if account is None:
             raise errors.not_found("account")
@@ -384,6 +472,9 @@ class Terms:
             raise errors.IdentityError(
                 409, "terms-not-applicable", "This account has no CGU to answer."
             )
+        return account
+
+    async def _in_force(self, tx: Transaction, version: int | None) -> TermsVersion:
         number = await current_terms_version(tx, self._ctx.clock.now())
         if number is None:
             raise errors.not_found("terms")
@@ -396,7 +487,18 @@ class Terms:
             )
         document = await tx.get(TERMS, terms_id(number))
         assert document is not None
-        return account, TermsVersion.of(document)
+        return TermsVersion.of(document)
+
+
+async def _retried(decide: Callable[[], Awaitable[TermsDecision]]) -> TermsDecision:
+    """A decision whose transaction lost a race (a concurrent answer of the same account)
+    runs again on what is now stored: it then sees the other answer."""
+    for _ in range(DECISION_TRIES - 1):
+        try:
+            return await decide()
+        except (VersionConflictError, DuplicateKeyError):
+            continue
+    return await decide()
 
 
 async def _existing_version(tx: Transaction, doc_id: str) -> dict[str, int]:

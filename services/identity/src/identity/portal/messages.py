@@ -52,6 +52,11 @@ _BY_CODE: Final = {
     ),
     "terms-already-accepted": "Vous avez déjà accepté cette version des conditions générales.",
     "terms-not-applicable": "Votre compte n'a pas de conditions générales à accepter.",
+    "terms-refused": (
+        "Vous avez refusé les conditions générales d'utilisation : ce refus est définitif. "
+        "Votre compte ne donne accès à aucun service et aucun acte ne vous sera signifié par "
+        "voie électronique."
+    ),
     "already-terminated": "Votre compte est déjà résilié.",
     "not-a-recipient": "Seul un compte de destinataire peut être résilié.",
 }

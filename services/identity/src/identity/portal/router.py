@@ -240,9 +240,20 @@ class Portal:
         self.cookies.clear_session(page)
         return page
 
+    def terms_refused(self) -> HTMLResponse:
+        """A login after the CGU were refused: the refusal is final, no session opens; the
+        page says so instead of showing the CGU to accept."""
+        return self.pages.response(
+            "identity/fin_de_session.html",
+            {"page_title": _ENDED_TITLES[TERMS_REFUSED_EARLIER], "reason": TERMS_REFUSED_EARLIER},
+            status_code=403,
+        )
 
+
+TERMS_REFUSED_EARLIER = "refus-anterieur"
 _ENDED_TITLES = {
     "refus": "Vous avez refusé les conditions générales",
+    TERMS_REFUSED_EARLIER: "Vous avez refusé les conditions générales",
     "refus-resiliation": "Vous avez refusé les conditions générales : compte résilié",
     "resiliation": "Votre compte est résilié",
 }
@@ -340,6 +351,8 @@ def _home_and_login(router: APIRouter, portal: Portal) -> None:
                     second_factor=True,
                     status_code=401,
                 )
+            if error.code == "terms-refused":
+                return portal.terms_refused()
             if error.code == "invalid-credentials":
                 errors.add("identifiant", messages.INVALID_CREDENTIALS)
             else:

@@ -22,7 +22,12 @@ from datetime import datetime, timedelta
 from identity.domain import ACCOUNT_WRITE, TERMS_PENDING_SCOPES, AccountStatus, hash_secret
 from identity.records import ACCOUNTS, PORTAL_SESSIONS, SESSIONS, instant, iso
 from identity.service import Identity
-from identity.sessions import SessionTokens, current_terms_version, scopes_for
+from identity.sessions import (
+    SessionTokens,
+    current_terms_version,
+    has_refused_terms,
+    scopes_for,
+)
 from shared.auth import Principal
 from shared.contracts.identity import AccountRole
 from shared.store.port import VERSION, Document, VersionConflictError
@@ -116,6 +121,8 @@ class PortalSessions:
             or _passed(session.get("expires_at"), now)
             or _passed(record.get("expires_at"), now)
             or account.get("suspended")
+            # The CGU refused: every session ended with the refusal; none may outlive it.
+            or has_refused_terms(account)
         ):
             await store.delete(PORTAL_SESSIONS, key)
             return None
