@@ -102,4 +102,7 @@ def retention_handler(registry: Registry, inbox: Inbox) -> Subscription:
 
         await inbox.process(envelope, effect)
 
-    return Subscription(RETENTION_QUEUE, RETENTION_BINDINGS, on_purge_requested)
+    # Rare requests, one at a time: two purges of one declaration running together would both
+    # shred, and the one that found the keys already gone could commit first, leaving the
+    # confirmation without the destroyed keys' fingerprints.
+    return Subscription(RETENTION_QUEUE, RETENTION_BINDINGS, on_purge_requested, prefetch=1)
