@@ -564,3 +564,18 @@ async def test_a_certificate_stops_waiting_for_receipts_after_the_grace_period(
     document = verify_certificate(signed, harness.signer.published)
     assert document["audit_receipts"] == []
     assert {m["reason"] for m in document["missing_receipts"]} == {NOT_CHECKPOINTED}
+
+
+async def test_an_erasure_confirmed_but_never_certified_raises_the_alert(
+    harness: Harness,
+) -> None:
+    harness.node = harness.make_node(SlowAudit())  # receipts never come: no certificate yet
+    erasure_id = await fire_account_erasure(harness, ["act-1"])
+    await confirm_all(harness, erasure_id, ["act-1"])
+    assert await harness.retention.check_overdue() == 0
+    harness.clock.advance(TIMEOUT + timedelta(minutes=1))
+    assert await harness.retention.check_overdue() == 1
+    [alert] = await harness.payloads("retention.erasure-overdue.v1")
+    assert alert["reason"] == "certificate not issued past the deadline"
+    assert alert["missing"] == []
+    assert await harness.retention.check_overdue() == 0  # once

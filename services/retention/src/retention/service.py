@@ -623,11 +623,12 @@ class Retention:
     # -- alerts -----------------------------------------------------------------------------
 
     async def check_overdue(self) -> int:
-        """Raise one alert per erasure still incomplete past its deadline; returns how many."""
+        """Raise one alert per erasure still incomplete past its deadline (confirmations
+        missing, or all in but no certificate issued); returns how many."""
         now = self._clock.now()
         rows = await self._store.find(
             ERASURES,
-            {"state": IN_PROGRESS, "deadline": {"$lte": to_iso(now)}},
+            {"state": {"$in": [IN_PROGRESS, CONFIRMED]}, "deadline": {"$lte": to_iso(now)}},
             sort=[("deadline", 1)],
             limit=self._policy.batch_size,
         )
@@ -635,9 +636,14 @@ class Retention:
         for row in rows:
             if row["alerted"]:
                 continue
+            reason = (
+                "confirmations missing past the deadline"
+                if row["state"] == IN_PROGRESS
+                else "certificate not issued past the deadline"
+            )
             try:
                 async with self._outbox.transaction() as tx:
-                    await self._alert(tx, row, "confirmations missing past the deadline")
+                    await self._alert(tx, row, reason)
                     await tx.replace(ERASURES, row, expected_version=int(row["_version"]))
             except VersionConflictError:
                 continue  # another replica alerted, or a confirmation just arrived
