@@ -1,25 +1,21 @@
-"""A recipient in Chromium, JavaScript off: activation link (from the dev mailbox when notify
-sends it) → password → CGU accepted → account page → logout → login page.
+"""A recipient in Chromium, JavaScript off: activation link from the dev mailbox → password →
+CGU accepted → account page → logout → login page.
 
 Identity runs under a real uvicorn on a free port with the real RabbitMQ (a test prefix); the
-declaration arrives as a `consent.declaration-registered.v1` event on the bus. When notify has a
-consumer for `identity.activation-link-issued.v1`, notify runs too and e-mails the link to the
-dev mailbox, where the test reads it; otherwise the link comes from identity's outbox event and
-the test says so in a warning. Screenshots of every step go to var/test-artifacts/.
+declaration arrives as a `consent.declaration-registered.v1` event on the bus; notify runs too
+and e-mails the link to the dev mailbox, where the test reads it. Screenshots of every step go
+to var/test-artifacts/.
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib
-import os
 import re
 import socket
-import warnings
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -31,7 +27,6 @@ from identity.main import create_app
 from shared.clock import SystemClock
 from shared.contracts.consent import DeclarationRegisteredV1, PersonKind
 from shared.contracts.envelope import new_envelope
-from shared.contracts.identity import ActivationLinkIssuedV1
 from shared.messaging.bus import EventPublisher, create_broker
 from shared.messaging.topology import Topology
 from shared.runtime import ServiceRuntime
@@ -53,21 +48,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def notify_sends_activation_links() -> bool:
-    """Whether the notify service consumes the activation-link event (it was built in
-    parallel); `SECURACT_TEST_PORTAL_LINK_FROM=outbox` forces the fallback."""
-    if os.environ.get("SECURACT_TEST_PORTAL_LINK_FROM") == "outbox":
-        return False
-    try:
-        consumers = importlib.import_module("notify.consumers")
-        importlib.import_module("notify.main")
-    except ImportError:
-        return False
-    queues: dict[str, tuple[str, ...]] = getattr(consumers, "QUEUES", {})
-    key = ActivationLinkIssuedV1.routing_key()
-    return any(key in keys for keys in queues.values())
 
 
 @asynccontextmanager
@@ -132,18 +112,6 @@ async def link_from_mailbox(mailbox: Mailbox, base_url: str) -> str:
     return found[0]
 
 
-async def link_from_outbox(app: FastAPI) -> str:
-    found: list[dict[str, Any]] = []
-
-    async def issued() -> bool:
-        envelopes = await outbox_envelopes(app, ActivationLinkIssuedV1.routing_key())
-        found[:] = [e.payload for e in envelopes]
-        return bool(found)
-
-    await eventually(issued, within=30)
-    return str(found[0]["activation_url"])
-
-
 async def publish_declaration(bus_prefix: str) -> None:
     envelope = new_envelope(
         DeclarationRegisteredV1(
@@ -173,25 +141,12 @@ async def test_activation_link_to_account_page_and_logout_in_chromium(
     app = create_app(
         identity_settings(tmp_path / "identity", bus_prefix, identity_url=base_url, http_port=port)
     )
-    via_mailbox = notify_sends_activation_links()
     async with AsyncExitStack() as stack:
         # Notify first: its queues must exist before identity publishes the link.
-        mailbox = (
-            await stack.enter_async_context(notify_with_mailbox(tmp_path, bus_prefix))
-            if via_mailbox
-            else None
-        )
+        mailbox = await stack.enter_async_context(notify_with_mailbox(tmp_path, bus_prefix))
         await stack.enter_async_context(served(app, port))
         await publish_declaration(bus_prefix)
-        if mailbox is not None:
-            link = await link_from_mailbox(mailbox, base_url)
-        else:
-            warnings.warn(
-                "notify has no consumer for identity.activation-link-issued.v1: the activation "
-                "link was read from identity's outbox event, not from the dev mailbox",
-                stacklevel=1,
-            )
-            link = await link_from_outbox(app)
+        link = await link_from_mailbox(mailbox, base_url)
         store = app.state.runtime.store
         [account] = await store.find("accounts", {"declaration_id": DECLARATION})
         identifier = account["display_identifier"]

@@ -4,8 +4,7 @@ registry answers `active`; then the person revokes → the registry answers `rev
 captured over the whole run never name the person (name, e-mail, birth date).
 
 Real RabbitMQ, real SeaweedFS, a real dev mailbox process (SMTP + Mailpit-shaped HTTP), and
-the identity, consent and notify apps in this process. Skipped, with the reason, while notify
-cannot send the activation e-mail yet.
+the identity, consent and notify apps in this process.
 """
 
 from __future__ import annotations
