@@ -29,7 +29,7 @@ from retention.main import create_app as create_retention
 from retention.service import SCHEDULES, Retention
 from retention.settings import Settings as RetentionSettings
 from shared.clock import ManualClock, SystemClock
-from shared.crypto import load_or_create_signing_ring
+from shared.crypto import VerifierKey
 from shared.store.port import from_iso
 from tests.fixtures.seaweed import S3Server, random_bucket_name
 from tests.integration.consent.flow import PASSWORD, consent_for, login, office_token
@@ -220,10 +220,11 @@ async def test_terminated_account_acts_readable_two_months_then_erased_and_certi
             pdf_file = await retention_client.get(found.group(0))
             assert pdf_file.status_code == 200
             signed = await retention_client.get(found.group(0).removesuffix(".pdf") + ".json")
-            ring = load_or_create_signing_ring(
-                tmp_path / "retention-signing.json", "unused", SystemClock()
-            )
-            certified = verify_certificate(signed.content, ring.published, pdf_file.content)
+            # With the keys retention publishes, as anyone holding the files would.
+            published = await retention_client.get("/v1/certificates/keys")
+            assert published.status_code == 200
+            trusted = [VerifierKey.from_string(k) for k in published.json()["keys"]]
+            certified = verify_certificate(signed.content, trusted, pdf_file.content)
             assert sorted(a["act_id"] for a in certified["acts"]) == act_ids
             assert certified["account_id"] == account_id
             assert {s["participant"] for s in certified["steps"]} == {

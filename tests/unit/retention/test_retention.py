@@ -4,12 +4,15 @@ replicas, the erasure protocol, holds, alerts and the signed certificate."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from retention import cli
 from retention.certificate import verify_certificate
 from retention.receipts import NOT_CHECKPOINTED, ReceiptSet
 from retention.service import CERTIFICATES, ERASURES, SCHEDULES, HoldNotFoundError, Policy
@@ -38,7 +41,7 @@ from shared.contracts.retention import (
     ErasedAct,
     SubjectKeysShreddedV1,
 )
-from shared.crypto import IntegrityError
+from shared.crypto import IntegrityError, load_or_create_signing_ring
 from tests.unit.retention.conftest import START, TIMEOUT, Harness
 from tests.unit.retention.test_pdf import parse_back
 
@@ -579,3 +582,33 @@ async def test_an_erasure_confirmed_but_never_certified_raises_the_alert(
     assert alert["reason"] == "certificate not issued past the deadline"
     assert alert["missing"] == []
     assert await harness.retention.check_overdue() == 0  # once
+
+
+async def test_verify_certificate_cli_accepts_the_files_and_refuses_a_tampered_one(
+    harness: Harness, tmp_path: Path
+) -> None:
+    erasure_id = await fire_account_erasure(harness, ["act-1"])
+    await confirm_all(harness, erasure_id, ["act-1"])
+    [issued] = await harness.published("retention.erasure-certificate-issued.v1")
+    token = str(issued.payload["download_url"]).rsplit("/", 1)[1].removesuffix(".pdf")
+    certificate_id = str(issued.payload["certificate_id"])
+    json_file, pdf_file = tmp_path / "c.json", tmp_path / "c.pdf"
+    json_file.write_bytes(await harness.retention.read_certificate(certificate_id, token, "json"))
+    pdf_file.write_bytes(await harness.retention.read_certificate(certificate_id, token, "pdf"))
+    keys = [arg for key in harness.retention.public_keys for arg in ("--public-key", key)]
+
+    out = io.StringIO()
+    args = ["verify-certificate", "--certificate", str(json_file), "--pdf", str(pdf_file)]
+    assert cli.main([*args, *keys], out) == cli.EXIT_OK
+    assert f"verified: certificate {certificate_id} and its PDF, 1 act(s)" in out.getvalue()
+
+    pdf_file.write_bytes(pdf_file.read_bytes().replace(b"act-1", b"act-2", 1))
+    out = io.StringIO()
+    assert cli.main([*args, *keys], out) == cli.EXIT_ERROR
+    assert out.getvalue().startswith("NOT VERIFIED")
+    # Another key than the platform's: refused too.
+    other = load_or_create_signing_ring(tmp_path / "other.json", "other", harness.clock)
+    out = io.StringIO()
+    only_json = ["verify-certificate", "--certificate", str(json_file)]
+    assert cli.main([*only_json, "--public-key", other.verifier_keys()[0]], out) == 1
+    assert out.getvalue().startswith("NOT VERIFIED")

@@ -62,6 +62,12 @@ def retention_router(retention: Retention) -> APIRouter:
             "holds": await retention.holds_of(subject),
         }
 
+    @router.get("/certificates/keys", tags=["recipient"])
+    async def certificate_keys() -> dict[str, list[str]]:
+        """The platform's public keys (C2SP verifier key strings) that verify certificates
+        offline (`securact-retention verify-certificate`)."""
+        return {"keys": retention.public_keys}
+
     @router.get("/certificates/{certificate_id}/{token}.{kind}", tags=["recipient"])
     async def certificate(
         certificate_id: Annotated[str, Path(max_length=64)],

@@ -1,11 +1,17 @@
-"""`securact-retention run-due`: fire everything due now, once, and exit.
+"""`securact-retention run-due` and `securact-retention verify-certificate`.
 
+`run-due` fires everything due now, once, and exits.
 For operators and the dev clock offset (`SECURACT_CLOCK_OFFSET_SECONDS`): it reads retention's
 store from the usual settings, fires every pending, unheld schedule due now (earliest first,
 the same claim as the service's scheduler, so it is safe while replicas run), issues the
 certificates whose confirmations are all in, raises the overdue alerts, prints counts (never
 personal data) and exits 0. Events are written to the outbox only: the running service's relay
 publishes them to the bus.
+
+`verify-certificate` checks an erasure certificate offline — its JSON twin's signature and
+fingerprint and, when given, the PDF's detached signature — against the platform's public keys
+(`GET /v1/certificates/keys`, C2SP verifier key strings): no store, no network. Exit 0 when it
+verifies, 1 when it does not.
 """
 
 from __future__ import annotations
@@ -15,12 +21,15 @@ import asyncio
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
 
+from retention.certificate import verify_certificate
 from retention.main import audit_client, build_retention
 from retention.service import INDEXES
 from retention.settings import Settings
 from shared.clock import Clock
+from shared.crypto import IntegrityError, VerifierKey
 from shared.messaging.inbox import INBOX_INDEXES
 from shared.messaging.outbox import OutboxRelay
 from shared.runtime import ServiceRuntime
@@ -57,7 +66,41 @@ def build_parser() -> argparse.ArgumentParser:
         "raise overdue alerts, print counts. Events go to the outbox; the running service's "
         "relay publishes them.",
     )
+    check = commands.add_parser(
+        "verify-certificate", help="check an erasure certificate offline (JSON, and its PDF)"
+    )
+    check.add_argument("--certificate", required=True, type=Path, metavar="JSON")
+    check.add_argument("--pdf", type=Path, metavar="PDF", help="the PDF e-mailed with it")
+    check.add_argument(
+        "--public-key", required=True, action="append", metavar="VKEY", help="repeatable"
+    )
     return parser
+
+
+def verify_certificate_files(
+    certificate: Path, pdf: Path | None, public_keys: Sequence[str], out: TextIO
+) -> int:
+    """Check the files; prints what was verified (ids and fingerprints only)."""
+    try:
+        trusted = [VerifierKey.from_string(key) for key in public_keys]
+    except ValueError as error:
+        out.write(f"error: bad public key: {error}\n")
+        return EXIT_ERROR
+    try:
+        document = verify_certificate(
+            certificate.read_bytes(), trusted, pdf.read_bytes() if pdf is not None else None
+        )
+    except OSError as error:
+        out.write(f"error: {type(error).__name__}: {error.strerror or error}\n")
+        return EXIT_ERROR
+    except IntegrityError as error:
+        out.write(f"NOT VERIFIED: {error}\n")
+        return EXIT_ERROR
+    out.write(
+        f"verified: certificate {document['certificate_id']}"
+        f"{' and its PDF' if pdf is not None else ''}, {len(document['acts'])} act(s) erased\n"
+    )
+    return EXIT_OK
 
 
 async def run_due_once(settings: Settings, clock: Clock | None = None) -> PassSummary:
@@ -81,6 +124,8 @@ async def run_due_once(settings: Settings, clock: Clock | None = None) -> PassSu
 def main(argv: Sequence[str], out: TextIO = sys.stdout) -> int:
     """Run one command; returns the process exit status."""
     options = build_parser().parse_args(argv)
+    if options.command == "verify-certificate":
+        return verify_certificate_files(options.certificate, options.pdf, options.public_key, out)
     if options.command == "run-due":
         try:
             summary = asyncio.run(run_due_once(Settings()))

@@ -829,6 +829,11 @@ class Retention:
             since is not None and now < from_iso(since) + self._policy.receipt_grace
         )
 
+    @property
+    def public_keys(self) -> list[str]:
+        """The C2SP verifier key strings that verify certificates offline."""
+        return self._signer.verifier_keys()
+
     def download_url(self, certificate_id: str, token: str) -> str:
         return f"{self._policy.public_url.rstrip('/')}/v1/certificates/{certificate_id}/{token}.pdf"
 
