@@ -42,6 +42,29 @@ async def test_a_registered_client_gets_a_token_with_its_scopes_and_office(rig: 
     assert {"jti", "iat", "exp", "iss", "aud"} <= set(principal.claims)
 
 
+async def test_a_judicial_authority_client_reads_the_registry_and_nothing_else(
+    rig: Rig,
+) -> None:
+    client = await rig.identity.clients.register_judicial(
+        "Tribunal judiciaire de Lyon", operator="op"
+    )
+    issued = await rig.identity.clients.token(client.client_id, client.client_secret, None, ip=IP)
+    principal = await plain_verifier(rig, audience="consent").verify(issued.access_token)
+    assert principal.role == "judicial_authority"
+    assert principal.scopes == frozenset({"registry:read"})
+    assert principal.office_id is None
+    assert principal.claims["authority_name"] == "Tribunal judiciaire de Lyon"
+    with pytest.raises(OAuthError):
+        await rig.identity.clients.token(
+            client.client_id, client.client_secret, "registry:write", ip=IP
+        )
+    described = await rig.identity.clients.describe(client.client_id)
+    assert (described["kind"], described["office_id"]) == ("judicial_authority", None)
+    [registered] = await rig.events("identity.judicial-client-registered.v1")
+    assert registered.payload["scopes"] == ["registry:read"]
+    assert registered.actor == "operator:op"
+
+
 async def test_a_client_may_narrow_but_not_widen_its_scopes(rig: Rig) -> None:
     client = await rig.identity.clients.register("e", "M", ["registry:read"], operator="op")
     clients = rig.identity.clients

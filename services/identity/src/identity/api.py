@@ -180,6 +180,17 @@ class ClientRegistration(Body):
     scopes: list[str] = Field(min_length=1, max_length=10)
 
 
+class JudicialClientRegistration(Body):
+    authority_name: str = Field(min_length=1, max_length=200, description="e.g. the court")
+
+
+class JudicialClientRegistered(BaseModel):
+    client_id: str
+    client_secret: str = Field(description="shown once: identity keeps only its hash")
+    authority_name: str
+    scopes: list[str]
+
+
 class ClientRegistered(BaseModel):
     client_id: str
     client_secret: str = Field(description="shown once: identity keeps only its hash")
@@ -190,7 +201,8 @@ class ClientRegistered(BaseModel):
 
 class ClientDescription(BaseModel):
     client_id: str
-    office_id: str
+    kind: str = Field(description="office or judicial_authority")
+    office_id: str | None
     bailiff_name: str
     scopes: list[str]
     disabled: bool
@@ -404,6 +416,22 @@ def identity_router(identity: Identity) -> APIRouter:
             client_secret=client.client_secret,
             office_id=client.office_id,
             bailiff_name=client.bailiff_name,
+            scopes=list(client.scopes),
+        )
+
+    @router.post("/judicial-clients", tags=["operator"], status_code=201)
+    async def register_judicial_client(
+        body: JudicialClientRegistration, principal: Operator
+    ) -> JudicialClientRegistered:
+        """Register a judicial authority's system (registry lookups only); its secret is in
+        this answer only."""
+        client = await identity.clients.register_judicial(
+            body.authority_name, operator=principal.subject
+        )
+        return JudicialClientRegistered(
+            client_id=client.client_id,
+            client_secret=client.client_secret,
+            authority_name=client.bailiff_name,
             scopes=list(client.scopes),
         )
 

@@ -16,13 +16,22 @@ import secrets
 from dataclasses import dataclass
 
 from identity import errors
-from identity.domain import OFFICE_ROLE, OFFICE_SCOPES, hash_secret, ip_hash, secrets_match
+from identity.domain import (
+    JUDICIAL_ROLE,
+    JUDICIAL_SCOPES,
+    OFFICE_ROLE,
+    OFFICE_SCOPES,
+    hash_secret,
+    ip_hash,
+    secrets_match,
+)
 from identity.records import CLIENTS, REVOCATIONS, Context, iso, put
 from shared.contracts.identity import (
     CredentialRevocationReason,
     CredentialsRevokedV1,
     IdentificationAttemptedV1,
     IdentificationOutcome,
+    JudicialClientRegisteredV1,
     OfficeClientRegisteredV1,
 )
 from shared.store.port import Document, Transaction
@@ -107,6 +116,37 @@ class Clients:
             )
         return RegisteredClient(client_id, secret, office_id, bailiff_name, ordered)
 
+    async def register_judicial(self, authority_name: str, *, operator: str) -> RegisteredClient:
+        """A judicial authority's system: its tokens carry the `judicial_authority` role and
+        `registry:read` only, and no office."""
+        ctx = self._ctx
+        client_id = f"judicial-{secrets.token_hex(8)}"
+        secret = secrets.token_urlsafe(32)
+        scopes = tuple(sorted(JUDICIAL_SCOPES))
+        async with ctx.outbox.transaction() as tx:
+            await tx.insert(
+                CLIENTS,
+                {
+                    "_id": client_id,
+                    "kind": JUDICIAL_ROLE,
+                    "office_id": None,
+                    "bailiff_name": authority_name,
+                    "scopes": list(scopes),
+                    "secret_hash": hash_secret(secret),
+                    "disabled": False,
+                    "created_at": iso(ctx.clock.now()),
+                },
+            )
+            await ctx.emit(
+                tx,
+                JudicialClientRegisteredV1(
+                    client_id=client_id, authority_name=authority_name, scopes=list(scopes)
+                ),
+                subject=f"client:{client_id}",
+                actor=f"operator:{operator}",
+            )
+        return RegisteredClient(client_id, secret, "", authority_name, scopes)
+
     async def get(self, client_id: str) -> Document | None:
         return await self._ctx.store.get(CLIENTS, client_id)
 
@@ -117,6 +157,7 @@ class Clients:
             raise errors.not_found("client")
         return {
             "client_id": client["_id"],
+            "kind": client.get("kind", OFFICE_ROLE),
             "office_id": client["office_id"],
             "bailiff_name": client["bailiff_name"],
             "scopes": list(client["scopes"]),
@@ -227,13 +268,21 @@ class Clients:
             raise OAuthError(
                 "invalid_scope", 400, "The requested scope exceeds what the client was granted."
             )
-        issued = ctx.issuer.issue(
-            client_id,
-            role=OFFICE_ROLE,
-            scopes=requested,
-            office_id=client["office_id"],
-            extra={"client_id": client_id, "bailiff_name": client["bailiff_name"]},
-        )
+        if client.get("kind") == JUDICIAL_ROLE:
+            issued = ctx.issuer.issue(
+                client_id,
+                role=JUDICIAL_ROLE,
+                scopes=requested,
+                extra={"client_id": client_id, "authority_name": client["bailiff_name"]},
+            )
+        else:
+            issued = ctx.issuer.issue(
+                client_id,
+                role=OFFICE_ROLE,
+                scopes=requested,
+                office_id=client["office_id"],
+                extra={"client_id": client_id, "bailiff_name": client["bailiff_name"]},
+            )
         await self._journal(client_id, IdentificationOutcome.SUCCEEDED, iph)
         return ClientToken(
             issued.token, int(ctx.issuer.ttl.total_seconds()), " ".join(sorted(requested))

@@ -50,6 +50,9 @@ TERMS_PENDING_SCOPES = frozenset({TERMS_ACCEPT})
 OPERATOR_SCOPES = frozenset({IDENTITY_ADMIN, ACCOUNT_WRITE})
 OFFICE_SCOPES = frozenset({"acts:write", "acts:read", "registry:read", "registry:write"})
 OFFICE_ROLE = "office"
+# The judicial authority reads the consent registry and nothing else (décret 2021-1625 art. 21).
+JUDICIAL_ROLE = "judicial_authority"
+JUDICIAL_SCOPES = frozenset({"registry:read"})
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256  # Argon2 hashes anything, but an unbounded body is a DoS lever.

@@ -250,4 +250,18 @@ class OfficeClientRegisteredV1(EventPayload):
     scopes: list[str]
 
 
+@register
+class JudicialClientRegisteredV1(EventPayload):
+    """An operator registered a judicial authority's system as an OAuth2 client: it may read
+    the consent registry (décret 2021-1625 art. 21), nothing else."""
+
+    producer: ClassVar[str] = "identity"
+    fact: ClassVar[str] = "judicial-client-registered"
+    version: ClassVar[int] = 1
+
+    client_id: str
+    authority_name: str
+    scopes: list[str]
+
+
 REVOCATION_EVENTS: tuple[type[EventPayload], ...] = (CredentialsRevokedV1, SessionRevokedV1)
