@@ -95,7 +95,10 @@ async def test_corrupted_pdfs_are_refused(harness: Harness) -> None:
     good = pdf(3000)
     truncated = good[: len(good) // 2]
     wrong_offset = good.replace(b"startxref\n", b"startxref\n1").replace(b"%%EOF", b"%%EOF")
-    for damaged in (truncated, wrong_offset, b"%PDF-1.7\n" + bytes(5000)):
+    # A shell with the keywords in place but nothing inside (an audit's counter-example).
+    hollow = b"%PDF-1.7\nxref\nstartxref\n9\n%%EOF"
+    no_catalogue = good.replace(b"/Root", b"/Rote")
+    for damaged in (truncated, wrong_offset, b"%PDF-1.7\n" + bytes(5000), hollow, no_catalogue):
         response = await harness.post(document=damaged, key=f"k{len(damaged)}")
         assert response.status_code == 422, damaged[-40:]
         assert response.json()["type"] == "urn:securact:problem:document-corrupted"

@@ -106,9 +106,10 @@ MAX_TRACKED_OFFSETS: Final = 100_000
 class PdfInspector:
     """Checks a PDF's structure while it streams by, holding only a small head and tail.
 
-    Readable means: a `%PDF-1.x`/`%PDF-2.0` header in the first 1024 bytes, a trailer that ends
-    with `startxref <offset> %%EOF`, and an offset that points at a cross-reference table
-    (`xref`) or a cross-reference stream object (`N G obj`) seen in the file. The positions of
+    Readable means: a `%PDF-1.x`/`%PDF-2.0` header in the first 1024 bytes, at least one
+    indirect object and a document catalogue reference (`/Root`), a trailer that ends with
+    `startxref <offset> %%EOF`, and an offset that points at a cross-reference table (`xref`) or
+    a cross-reference stream object (`N G obj`) seen in the file. The positions of
     those keywords are collected as the bytes pass (found with `bytes.find`, so the scan runs at
     C speed); past `MAX_TRACKED_OFFSETS` of them the offset check is skipped rather than letting
     a hostile file grow memory.
@@ -121,6 +122,8 @@ class PdfInspector:
         self._header_at: int | None = None
         self._offsets: set[int] = set()
         self._offsets_complete = True
+        self._objects = 0
+        self._saw_root = False
         self.size = 0
 
     def feed(self, chunk: bytes) -> None:
@@ -138,9 +141,12 @@ class PdfInspector:
         self._tail = (self._tail + chunk)[-TRAILER_WINDOW:]
 
     def _track(self, chunk: bytes) -> None:
-        if not self._offsets_complete:
-            return
         window = self._carry + chunk
+        if not self._saw_root:
+            self._saw_root = window.find(b"/Root") >= 0
+        if not self._offsets_complete:
+            self._carry = window[-_CARRY:]
+            return
         base = self.size - len(self._carry)
         for keyword in (b"xref", b"obj"):
             at = window.find(keyword)
@@ -151,6 +157,7 @@ class PdfInspector:
                     head = _OBJECT_HEAD.search(window[max(0, at - 32) : at])
                     if head is not None:
                         self._offsets.add(base + max(0, at - 32) + head.start())
+                        self._objects += 1
                 at = window.find(keyword, at + 1)
         if len(self._offsets) > MAX_TRACKED_OFFSETS:
             self._offsets_complete = False
@@ -163,6 +170,12 @@ class PdfInspector:
             raise ContentError(ContentProblem.EMPTY, "the document is empty")
         if self._header_at is None:
             raise ContentError(ContentProblem.NOT_PDF, "the document is not a PDF")
+        if self._offsets_complete and self._objects == 0:
+            raise ContentError(ContentProblem.CORRUPTED, "the PDF holds no object")
+        if not self._saw_root:
+            raise ContentError(
+                ContentProblem.CORRUPTED, "the PDF has no document catalogue (/Root)"
+            )
         trailer = _STARTXREF.search(self._tail)
         if trailer is None:
             raise ContentError(
