@@ -247,6 +247,7 @@ async def test_every_route_is_described_in_openapi(tmp_path: Path, bus_prefix: s
         "/v1/accounts/{account_id}/suspension",
         "/v1/accounts/{account_id}/credential-revocation",
         "/v1/me/termination",
+        "/v1/me/export",
         "/v1/link-checks",
         "/v1/clients/{client_id}",
         "/v1/clients/{client_id}/deactivation",
@@ -254,6 +255,36 @@ async def test_every_route_is_described_in_openapi(tmp_path: Path, bus_prefix: s
     } <= paths
     token_body = schema["paths"]["/oauth/token"]["post"]["requestBody"]["content"]
     assert "application/x-www-form-urlencoded" in token_body
+
+
+async def test_a_recipient_downloads_their_account_data_over_http(
+    tmp_path: Path, bus_prefix: str
+) -> None:
+    app = identity_app(tmp_path, bus_prefix)
+    async with running(app) as client:
+        owner = await recipient(app, client, "decl-1")
+        other = await recipient(app, client, "decl-2")
+        await client.post(
+            "/v1/sessions", json={"identifier": owner.identifier, "password": "mauvais-mot"}
+        )
+        export = await client.get("/v1/me/export", headers=owner.bearer)
+        anonymous = await client.get("/v1/me/export")
+    assert anonymous.status_code == 401
+    assert export.status_code == 200, export.text
+    assert export.headers["content-disposition"] == 'attachment; filename="mon-compte.json"'
+    assert export.headers["cache-control"] == "no-store"
+    data = export.json()
+    assert data["account"]["identifier"] == owner.identifier
+    assert data["account"]["email"] == "decl-1@example.org"
+    assert [d["decision"] for d in data["terms_decisions"]] == ["accepted"]
+    # Two logins (before and after the CGU), the latest one this token's.
+    assert [s["state"] for s in data["sessions"]] == ["active", "active"]
+    assert data["sessions"][-1]["session_id"] == owner.session_id
+    assert all(s["last_token_issued_at"] for s in data["sessions"])
+    assert data["failed_logins"]["consecutive_failures"] == 1
+    assert "argon2" not in export.text
+    assert other.account_id not in export.text
+    assert other.identifier not in export.text
 
 
 async def test_an_operator_disables_and_rotates_an_office_client_over_http(

@@ -67,6 +67,7 @@ ENDPOINTS = (
     ),
     Endpoint("DELETE", "/v1/sessions/current", (401, 204, 204, 403, 204)),
     Endpoint("GET", "/v1/me", (401, 200, 200, 403, 200)),
+    Endpoint("GET", "/v1/me/export", (401, 200, 200, 403, 200)),
     Endpoint(
         "POST",
         "/v1/me/password",

@@ -122,6 +122,11 @@ async def test_a_signed_in_person_sees_their_declaration_exports_it_and_revokes_
         assert export.headers["content-disposition"] == 'attachment; filename="mes-donnees.json"'
         assert export.json()["declaration"]["id"] == declaration_id
         assert len(export.json()["proofs"]) == len(NATURAL_FILES)
+        mine = await portal.get("/donnees/compte.json")
+        assert mine.status_code == 200
+        assert mine.headers["content-disposition"] == 'attachment; filename="mon-compte.json"'
+        assert mine.json()["account"]["account_id"] == document["account_id"]
+        assert mine.json()["account"]["declaration_id"] == declaration_id
 
         # A restriction request from the portal, answered by an operator through consent's API.
         data_page = await portal.get("/donnees")

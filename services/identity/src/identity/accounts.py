@@ -509,6 +509,7 @@ class Accounts:
                     "totp_secret": sealed,
                     "totp_pending_secret": None,
                     "totp_last_step": step,
+                    "totp_enabled_at": iso(now),
                     "recovery_codes": [totp.recovery_hash(c) for c in codes],
                 },
             )
@@ -532,6 +533,7 @@ class Accounts:
                     "totp_secret": None,
                     "totp_pending_secret": None,
                     "totp_last_step": None,
+                    "totp_enabled_at": None,
                     "recovery_codes": [],
                 },
             )

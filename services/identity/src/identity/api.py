@@ -21,6 +21,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from identity.clients import OAuthError
 from identity.domain import ACCOUNT_WRITE
 from identity.errors import IdentityError
+from identity.personal_data import ACCOUNT_EXPORT_FILENAME
 from identity.service import Identity
 from identity.sessions import SessionTokens
 from identity.terms import TermsVersion
@@ -255,6 +256,9 @@ def terms_response(version: TermsVersion) -> TermsResponse:
 
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+ACCOUNT_EXPORT_HEADERS = {
+    "Content-Disposition": f'attachment; filename="{ACCOUNT_EXPORT_FILENAME}"'
+}
 
 
 # -- routers -----------------------------------------------------------------------------------
@@ -314,6 +318,19 @@ def identity_router(identity: Identity) -> APIRouter:
     @router.get("/me", tags=["accounts"])
     async def me(principal: Holder) -> dict[str, Any]:
         return await identity.accounts.profile(principal.subject)
+
+    @router.get(
+        "/me/export",
+        tags=["accounts"],
+        responses={200: {"description": "a JSON attachment, `mon-compte.json`"}},
+    )
+    async def export_me(principal: Holder) -> JSONResponse:
+        """Everything identity holds about your account, as a JSON file (GDPR arts 15 and 20):
+        the account, CGU decisions, second factor state, sessions, links sent, recent login
+        failures. Never a password hash, secret, recovery code or token. Any signed-in
+        account may download it, whatever its CGU answer, terminated (read-only) included."""
+        data = await identity.personal_data.export_account(principal.subject)
+        return JSONResponse(data, headers={**NO_STORE, **ACCOUNT_EXPORT_HEADERS})
 
     @router.post("/me/password", tags=["accounts"], status_code=204)
     async def change_password(body: PasswordChange, principal: AccountWriter) -> None:

@@ -64,6 +64,7 @@ CONTACT_FIELDS: Final[Mapping[str, object]] = {
     "totp_secret": None,
     "totp_pending_secret": None,
     "totp_last_step": None,
+    "totp_enabled_at": None,
     "recovery_codes": [],
 }
 # What a deleted account keeps besides its `*_at` dates: ids, role and statuses.

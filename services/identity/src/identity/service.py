@@ -14,6 +14,7 @@ from identity.clients import Clients
 from identity.domain import normalize_identifier
 from identity.maintenance import Maintenance
 from identity.passwords import Passwords
+from identity.personal_data import PersonalData
 from identity.records import ACCOUNTS, CLIENTS, Context
 from identity.retention import RetentionRequests
 from identity.sealed import SecretSealer
@@ -74,6 +75,7 @@ class Identity:
         self.revocations = StoreRevocations(self.ctx)
         self.maintenance = Maintenance(self.ctx)
         self.retention = RetentionRequests(self.ctx)
+        self.personal_data = PersonalData(self.ctx)
 
     async def start(self) -> None:
         """Start-up hook: the first CGU version, and the dev seed when configured."""

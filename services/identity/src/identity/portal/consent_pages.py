@@ -1,5 +1,9 @@
 """The portal's consent pages (issue 5 items 5 and 7): "Mon consentement" and "Mes données"
-(the export, and the person's restriction and objection requests with the operator's answers).
+(the exports, and the person's restriction and objection requests with the operator's answers).
+
+"Mes données" offers two JSON files: consent's export of the declaration (relayed from
+consent) and identity's export of the account (`/donnees/compte.json`, served in process by
+`PersonalData`).
 
 Consent owns the declaration; these pages read and change it through consent's `/v1/me/...`
 API, server-side. For each call the portal signs, with identity's own token issuer, an access
@@ -22,8 +26,9 @@ from typing import Any, Final
 
 import httpx
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
+from identity.personal_data import ACCOUNT_EXPORT_FILENAME
 from identity.portal import messages
 from identity.portal.router import (
     CONFIRMED,
@@ -472,6 +477,20 @@ def consent_pages_router(
         session = await reader(request)
         filename = EXPORT_FILENAME.removesuffix(".json")
         return await download(session, "/v1/me/export", {"application/json": "json"}, filename)
+
+    @router.get("/donnees/compte.json")
+    async def account_export(request: Request) -> Response:
+        """Identity's own data about the signed-in account, from its use case (consent is not
+        called). Any signed-in session of the account may download it: one still waiting for
+        the CGU answer, a terminated account's read-only one, an operator's. The right of
+        access and portability (GDPR arts 15 and 20) does not depend on accepting the CGU."""
+        session = await portal.signed_in(request)
+        data = await identity.personal_data.export_account(session.account_id)
+        log.info("portal: account data exported for session %s", session.session_id)
+        return JSONResponse(
+            data,
+            headers={"Content-Disposition": f'attachment; filename="{ACCOUNT_EXPORT_FILENAME}"'},
+        )
 
     @router.get("/donnees/justificatifs/{proof_id}")
     async def proof(request: Request, proof_id: str) -> Response:

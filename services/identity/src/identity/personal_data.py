@@ -1,0 +1,210 @@
+"""The person's own data as identity holds it, exported as JSON (GDPR arts 15 and 20; issue 5
+item 5). Consent exports the declaration; this is the account side.
+
+What is exported, picked field by field from what identity stores (nothing is computed that is
+not stored, nothing secret is copied):
+
+- the account: login identifier as shown to the holder, e-mail, mobile, role, status, the
+  declaration it was opened for, suspension, termination reason, CGU versions answered, and
+  every date the account records (`*_at`: created, activated, last login, terminated…);
+- the CGU decisions: version, content hash, accepted or refused, instant, IP address and user
+  agent (the evidence of the consent to electronic service);
+- the second factor: enabled or not and since when, an enrolment waiting for its first code,
+  how many recovery codes are left;
+- the sessions (one per successful login, kept as the login history): opened, ended or
+  revoked (and why), whether a second factor was used, when tokens were last issued for it and
+  when the portal last saw it. Identity stores no IP address or user agent for sessions;
+- the activation and password-reset links sent: purpose and dates;
+- the login throttle of the account's identifier: recent consecutive failures and the last
+  one (the journal of every identification attempt is audit's, not identity's).
+
+Never exported: the password hash, TOTP secrets (enabled or pending), the last TOTP step,
+recovery-code hashes, refresh tokens, link tokens, portal cookies and CSRF tokens (all stored
+only as hashes or sealed, and each of them a credential), the normalized identifier (the
+displayed one is the same identifier), nor anything about another account. The reset-request
+rate window is not exported either: its instants are those of the reset links listed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from identity import errors
+from identity.records import (
+    ACCOUNTS,
+    LINKS,
+    PORTAL_SESSIONS,
+    REFRESH_TOKENS,
+    SESSIONS,
+    TERMS_DECISIONS,
+    THROTTLES,
+    Context,
+    identifier_throttle,
+    instant,
+    iso,
+)
+from shared.store.port import Document
+
+# The file's name when downloaded (the API's and the portal's).
+ACCOUNT_EXPORT_FILENAME = "mon-compte.json"
+# Sessions whose refresh tokens are read per query.
+SESSION_BATCH = 200
+
+
+class PersonalData:
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+
+    async def export_account(self, account_id: str) -> dict[str, Any]:
+        """Everything identity holds about the account `account_id`, JSON-ready (see the
+        module docstring for what is in and what never is)."""
+        store = self._ctx.store
+        now = self._ctx.clock.now()
+        account = await store.get(ACCOUNTS, account_id)
+        if account is None:
+            raise errors.not_found("account")
+        decisions = await store.find(
+            TERMS_DECISIONS, {"account_id": account_id}, sort=[("version", 1)]
+        )
+        sessions = await store.find(SESSIONS, {"account_id": account_id}, sort=[("_id", 1)])
+        links = await store.find(LINKS, {"account_id": account_id}, sort=[("created_at", 1)])
+        issued = await self._last_issued(s["_id"] for s in sessions)
+        seen = await self._portal_last_seen(account_id)
+        return {
+            "exported_at": iso(now),
+            "account": _account(account),
+            "terms_decisions": [_decision(d) for d in decisions],
+            "second_factor": _second_factor(account),
+            "sessions": [
+                _session(s, now, issued.get(s["_id"]), seen.get(s["_id"])) for s in sessions
+            ],
+            "links": [_link(link) for link in links],
+            "failed_logins": await self._failed_logins(account),
+        }
+
+    async def _last_issued(self, session_ids: Iterable[str]) -> dict[str, str]:
+        """Per session, when its latest token pair was issued (at login or at a refresh)."""
+        ids = list(session_ids)
+        latest: dict[str, str] = {}
+        for start in range(0, len(ids), SESSION_BATCH):
+            batch = ids[start : start + SESSION_BATCH]
+            for row in await self._ctx.store.find(REFRESH_TOKENS, {"session_id": {"$in": batch}}):
+                _keep_latest(latest, str(row["session_id"]), row.get("created_at"))
+        return latest
+
+    async def _portal_last_seen(self, account_id: str) -> dict[str, str]:
+        """Per session, the portal's last request of it (while its portal record is kept)."""
+        latest: dict[str, str] = {}
+        for row in await self._ctx.store.find(PORTAL_SESSIONS, {"account_id": account_id}):
+            _keep_latest(latest, str(row["session_id"]), row.get("last_seen_at"))
+        return latest
+
+    async def _failed_logins(self, account: Document) -> dict[str, Any] | None:
+        identifier = account.get("identifier")
+        if not identifier:
+            return None
+        key = identifier_throttle(self._ctx.settings, str(identifier))
+        record = await self._ctx.store.get(THROTTLES, key)
+        if record is None or not int(record.get("failures", 0)):
+            return None
+        return {
+            "consecutive_failures": int(record["failures"]),
+            "last_failure_at": record.get("last_failure_at"),
+        }
+
+
+def _keep_latest(latest: dict[str, str], key: str, value: object) -> None:
+    if isinstance(value, str) and (key not in latest or _later(value, latest[key])):
+        latest[key] = value
+
+
+def _later(value: str, than: str) -> bool:
+    a, b = instant(value), instant(than)
+    return a is not None and (b is None or a > b)
+
+
+def _account(account: Document) -> dict[str, Any]:
+    dates = {k: v for k, v in sorted(account.items()) if k.endswith("_at") and v is not None}
+    if account.get("tokens_not_before"):
+        # Every token issued until then was revoked (password reset, suspension, termination…).
+        dates["credentials_revoked_at"] = account["tokens_not_before"]
+    return {
+        "account_id": account["_id"],
+        "identifier": account.get("display_identifier") or None,
+        "role": account.get("role"),
+        "status": account.get("status"),
+        "person_kind": account.get("person_kind"),
+        "declaration_id": account.get("declaration_id"),
+        "email": account.get("email"),
+        "mobile": account.get("mobile"),
+        "suspended": bool(account.get("suspended")),
+        "suspension_reason": account.get("suspension_reason"),
+        "termination_reason": account.get("termination_reason"),
+        "accepted_terms_version": account.get("accepted_terms_version"),
+        "refused_terms_version": account.get("terms_refused_version"),
+        "dates": dates,
+    }
+
+
+def _decision(decision: Document) -> dict[str, Any]:
+    return {
+        "version": decision.get("version"),
+        "content_hash": decision.get("content_hash"),
+        "decision": decision.get("decision"),
+        "at": decision.get("at"),
+        # None once retention deleted the account: the decision stays as evidence without them.
+        "ip": decision.get("ip"),
+        "user_agent": decision.get("user_agent"),
+    }
+
+
+def _second_factor(account: Document) -> dict[str, Any]:
+    enabled = bool(account.get("totp_secret"))
+    codes: Sequence[object] = account.get("recovery_codes") or []
+    return {
+        "totp_enabled": enabled,
+        # Recorded since the enrolment date is kept: absent for older enrolments.
+        "totp_enabled_at": account.get("totp_enabled_at") if enabled else None,
+        "totp_enrolment_pending": bool(account.get("totp_pending_secret")),
+        "recovery_codes_left": len(codes) if enabled else 0,
+    }
+
+
+def _session(
+    session: Document, now: datetime, last_issued: str | None, portal_seen: str | None
+) -> dict[str, Any]:
+    expires_at = instant(session.get("expires_at"))
+    if session.get("revoked_at"):
+        state = "revoked"
+    elif expires_at is not None and expires_at <= now:
+        state = "expired"
+    else:
+        state = "active"
+    return {
+        "session_id": session["_id"],
+        "state": state,
+        "created_at": session.get("created_at"),
+        "expires_at": session.get("expires_at"),
+        "revoked_at": session.get("revoked_at"),
+        "revocation_reason": _text(session.get("revocation_reason")),
+        "second_factor_used": bool(session.get("second_factor")),
+        "last_token_issued_at": last_issued,
+        "portal_last_seen_at": portal_seen,
+    }
+
+
+def _text(value: object) -> str | None:
+    """A stored enum value as plain text (the in-memory store keeps the enum itself)."""
+    return None if value is None else str(value)
+
+
+def _link(link: Document) -> dict[str, Any]:
+    return {
+        "purpose": link.get("purpose"),
+        "created_at": link.get("created_at"),
+        "expires_at": link.get("expires_at"),
+        "used_at": link.get("used_at"),
+        "superseded_at": link.get("superseded_at"),
+    }
