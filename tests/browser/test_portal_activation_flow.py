@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import re
-import socket
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -33,21 +32,14 @@ from shared.runtime import ServiceRuntime
 from tests.browser.conftest import CHROMIUM_ARGS
 from tests.fixtures.rabbit import AMQP_URL
 from tests.integration.identity.support import identity_settings, outbox_envelopes
-from tests.integration.test_dev_mailbox import Mailbox
 from tests.support.services import eventually, running, service_env
+from tests.support.stack import Mailbox, free_port
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.browser]
 
 PASSWORD = "cheval-batterie-agrafe-correcte"
 EMAIL = "camille.destinataire@example.org"
 DECLARATION = "decl-navigateur-1"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @asynccontextmanager
@@ -77,7 +69,7 @@ async def _started(server: uvicorn.Server, task: asyncio.Task[None]) -> bool:
 async def notify_with_mailbox(tmp_path: Path, bus_prefix: str) -> AsyncIterator[Mailbox]:
     notify_main = importlib.import_module("notify.main")
     notify_settings = importlib.import_module("notify.settings")
-    mailbox = Mailbox(free_port(), free_port(), tmp_path / "mailbox")
+    mailbox = Mailbox(tmp_path / "mailbox")
     mailbox.start()
     try:
         settings = notify_settings.Settings(

@@ -3,78 +3,21 @@
 from __future__ import annotations
 
 import smtplib
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.support.stack import Mailbox
+
 FRENCH_SUBJECT = "Acte signifié : décision n° 42 — délai d'appel"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass
-class Mailbox:
-    smtp_port: int
-    http_port: int
-    directory: Path
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def api(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}/api/v1"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "devstack.mailbox",
-                f"--dir={self.directory}",
-                f"--smtp-port={self.smtp_port}",
-                f"--http-port={self.http_port}",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                stderr = self.process.stderr.read() if self.process.stderr else b""
-                pytest.fail(f"mailbox exited: {stderr.decode(errors='replace')}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.http_port}/readyz").status_code == 200:
-                    with socket.create_connection(("127.0.0.1", self.smtp_port), timeout=1):
-                        return
-            except (httpx.TransportError, OSError):
-                pass
-            time.sleep(0.1)
-        pytest.fail("mailbox did not start within 20 s")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            if self.process.stderr:
-                self.process.stderr.close()
-            self.process = None
 
 
 @pytest.fixture
 def mailbox(tmp_path: Path) -> Iterator[Mailbox]:
-    box = Mailbox(_free_port(), _free_port(), tmp_path / "mailbox")
+    box = Mailbox(tmp_path / "mailbox")
     box.start()
     try:
         yield box

@@ -65,12 +65,13 @@ class Mailbox:
                 f"--http-port={self.http_port}",
             ],
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                pytest.fail("the dev mailbox exited at start")
+                stderr = self.process.stderr.read() if self.process.stderr else b""
+                pytest.fail(f"the dev mailbox exited at start: {stderr.decode(errors='replace')}")
             try:
                 ready = httpx.get(f"http://127.0.0.1:{self.http_port}/readyz").status_code == 200
                 if ready:
@@ -85,6 +86,8 @@ class Mailbox:
         if self.process is not None:
             self.process.terminate()
             self.process.wait(timeout=10)
+            if self.process.stderr:
+                self.process.stderr.close()
             self.process = None
 
 
