@@ -32,14 +32,14 @@ from shared.clock import ManualClock, SystemClock
 from shared.crypto import VerifierKey
 from shared.store.port import from_iso
 from tests.fixtures.seaweed import S3Server, random_bucket_name
-from tests.integration.consent.flow import PASSWORD, consent_for, login, office_token
+from tests.integration.consent.flow import consent_for, login, office_token
 from tests.integration.consent.support import ready_bucket
 from tests.integration.delivery.test_delivery_service import settings as delivery_settings
 from tests.integration.identity.support import identity_app
 from tests.support.services import eventually, running, service_env
 from tests.support.stack import (
-    LINK,
     Mailbox,
+    active_declaration,
     audit_for,
     bearer,
     bring_first_terms_into_force,
@@ -48,7 +48,6 @@ from tests.support.stack import (
     notify_for,
     verifier_for,
 )
-from tests.unit.consent.support import NATURAL_FILES, multipart_body, natural_declaration
 from tests.unit.delivery.support import metadata, multipart, pdf
 
 CERTIFICATE_PATH = re.compile(r"/v1/certificates/[^\s\"'<>]+\.pdf")
@@ -110,27 +109,10 @@ async def test_terminated_account_acts_readable_two_months_then_erased_and_certi
                 )
             )
 
-            today = SystemClock().now().date()
-            body, content_type = multipart_body(natural_declaration(today), NATURAL_FILES)
-            created = await consent_client.post(
-                "/v1/declarations", content=body, headers={"Content-Type": content_type, **office}
+            declaration_id, activated = await active_declaration(
+                consent_client, identity_client, box, office
             )
-            assert created.status_code == 201, created.text
-            declaration_id = created.json()["id"]
-            activation = await mail_to(box, "")
-            link = LINK.search(f"{activation.get('Text', '')}\n{activation.get('HTML', '')}")
-            assert link is not None
-            token = httpx.URL(link.group(0).replace("&amp;", "&")).params["token"]
-            activated = await identity_client.post(
-                "/v1/activations", json={"token": token, "password": PASSWORD}
-            )
-            assert activated.status_code == 200, activated.text
-            identifier = activated.json()["identifier"]
-            first = await login(identity_client, identifier)
-            accepted = await identity_client.post(
-                "/v1/terms/current/acceptance", json={}, headers=bearer(first["access_token"])
-            )
-            assert accepted.status_code == 200, accepted.text
+            identifier = str(activated["identifier"])
 
             async def delivery_knows_consent() -> bool:
                 row = await delivery.state.runtime.store.get("declarations", declaration_id)
@@ -162,7 +144,7 @@ async def test_terminated_account_acts_readable_two_months_then_erased_and_certi
                 "/v1/me/termination", json={"confirm": True}, headers=person
             )
             assert terminated.status_code == 200, terminated.text
-            account_id = str(activated.json().get("account_id") or "")
+            account_id = str(activated.get("account_id") or "")
 
             erasures = {"purpose": Purpose.ACCOUNT_ERASURE.value}
 

@@ -24,8 +24,9 @@ from shared.auth import TokenVerifier, VerifierConfig
 from shared.clock import ManualClock, SystemClock
 from shared.legal_calendar import Territory
 from shared.store.port import from_iso
+from tests.integration.consent.flow import PASSWORD, login
 from tests.support.services import eventually, service_env
-from tests.unit.consent.support import EMAIL
+from tests.unit.consent.support import EMAIL, NATURAL_FILES, multipart_body, natural_declaration
 
 LINK = re.compile(r"https?://[^\s\"'<>]+token=[A-Za-z0-9_\-.~%]+")
 
@@ -172,3 +173,32 @@ async def bring_first_terms_into_force(retention_app: FastAPI, clock: ManualCloc
     row = await store.get(SCHEDULES, terms_v1)
     clock.set(max(clock.now(), from_iso(row["due_at"])))
     assert (await retention.run_due()).fired == 1
+
+
+async def active_declaration(
+    consent: httpx.AsyncClient,
+    identity: httpx.AsyncClient,
+    box: Mailbox,
+    office: dict[str, str],
+) -> tuple[str, dict[str, Any]]:
+    """An office registers a natural person's declaration; the person activates the account from
+    the link in the dev mailbox and accepts the CGU. The declaration id and the activation's
+    answer (identifier, account id)."""
+    today = SystemClock().now().date()
+    body, content_type = multipart_body(natural_declaration(today), NATURAL_FILES)
+    created = await consent.post(
+        "/v1/declarations", content=body, headers={"Content-Type": content_type, **office}
+    )
+    assert created.status_code == 201, created.text
+    activation = await mail_to(box, "")
+    link = LINK.search(f"{activation.get('Text', '')}\n{activation.get('HTML', '')}")
+    assert link is not None
+    token = httpx.URL(link.group(0).replace("&amp;", "&")).params["token"]
+    activated = await identity.post("/v1/activations", json={"token": token, "password": PASSWORD})
+    assert activated.status_code == 200, activated.text
+    first = await login(identity, str(activated.json()["identifier"]))
+    accepted = await identity.post(
+        "/v1/terms/current/acceptance", json={}, headers=bearer(first["access_token"])
+    )
+    assert accepted.status_code == 200, accepted.text
+    return str(created.json()["id"]), dict(activated.json())
