@@ -16,37 +16,29 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from pydantic import SecretStr
 
 from audit.service import JOURNAL
 from audit.vault import PayloadState
-from delivery.main import create_app as create_delivery
 from retention.certificate import verify_certificate
 from retention.domain import Purpose
 from retention.main import create_app as create_retention
 from retention.service import SCHEDULES, Retention
 from retention.settings import Settings as RetentionSettings
-from shared.clock import ManualClock, SystemClock
 from shared.crypto import VerifierKey
 from shared.store.port import from_iso
 from tests.fixtures.seaweed import S3Server, random_bucket_name
-from tests.integration.consent.flow import consent_for, login, office_token
+from tests.integration.consent.flow import login, office_token
 from tests.integration.consent.support import ready_bucket
-from tests.integration.delivery.test_delivery_service import settings as delivery_settings
-from tests.integration.identity.support import identity_app
 from tests.support.services import eventually, running, service_env
 from tests.support.stack import (
     Mailbox,
     active_declaration,
-    audit_for,
     bearer,
     bring_first_terms_into_force,
     mail_to,
-    next_open_morning,
-    notify_for,
-    verifier_for,
+    serving_stack,
 )
 from tests.unit.delivery.support import metadata, multipart, pdf
 
@@ -61,19 +53,13 @@ async def test_terminated_account_acts_readable_two_months_then_erased_and_certi
     box = Mailbox(tmp_path / "mailbox")
     box.start()
     try:
-        identity = identity_app(tmp_path / "identity", bus_prefix)
-        consent = consent_for(tmp_path / "consent", bus_prefix, s3_server, identity)
-        notify = notify_for(tmp_path, bus_prefix, box)
-        audit = audit_for(tmp_path, bus_prefix, checkpoint_every=0.5)
-        clock = ManualClock(next_open_morning(SystemClock().now()))
-        audit_http = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=audit), base_url="http://audit"
-        )
-        delivery = create_delivery(
-            delivery_settings(tmp_path / "delivery", bus_prefix, s3_server),
-            clock=clock,
-            token_verifier=verifier_for(identity, "delivery"),
-            audit_http=audit_http,
+        stack = serving_stack(tmp_path, bus_prefix, s3_server, box, checkpoint_every=0.5)
+        identity, consent, notify = stack.identity, stack.consent, stack.notify
+        audit, delivery, clock, audit_http = (
+            stack.audit,
+            stack.delivery,
+            stack.clock,
+            stack.audit_http,
         )
         retention_settings = RetentionSettings(
             **service_env(tmp_path / "retention", bus_prefix),

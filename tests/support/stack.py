@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
@@ -18,13 +19,17 @@ import pytest
 from fastapi import FastAPI
 
 from delivery.domain import check_window
+from delivery.main import create_app as create_delivery
 from retention.domain import Purpose, schedule_id
 from retention.service import SCHEDULES, Retention
 from shared.auth import TokenVerifier, VerifierConfig
 from shared.clock import ManualClock, SystemClock
 from shared.legal_calendar import Territory
 from shared.store.port import from_iso
-from tests.integration.consent.flow import PASSWORD, login
+from tests.fixtures.seaweed import S3Server
+from tests.integration.consent.flow import PASSWORD, consent_for, login
+from tests.integration.delivery.test_delivery_service import settings as delivery_settings
+from tests.integration.identity.support import identity_app
 from tests.support.services import eventually, service_env
 from tests.unit.consent.support import EMAIL, NATURAL_FILES, multipart_body, natural_declaration
 
@@ -202,3 +207,44 @@ async def active_declaration(
     )
     assert accepted.status_code == 200, accepted.text
     return str(created.json()["id"]), dict(activated.json())
+
+
+@dataclass
+class ServingStack:
+    """Identity, consent, notify (to the dev mailbox), audit and delivery as the serving flows
+    run them in one process; delivery on a manual clock set in the next open window, reading
+    audit's receipts through `audit_http` (close it when done)."""
+
+    identity: FastAPI
+    consent: FastAPI
+    notify: FastAPI
+    audit: FastAPI
+    delivery: FastAPI
+    clock: ManualClock
+    audit_http: httpx.AsyncClient
+
+
+def serving_stack(
+    tmp_path: Path, bus_prefix: str, s3_server: S3Server, box: Mailbox, *, checkpoint_every: float
+) -> ServingStack:
+    identity = identity_app(tmp_path / "identity", bus_prefix)
+    audit = audit_for(tmp_path, bus_prefix, checkpoint_every=checkpoint_every)
+    clock = ManualClock(next_open_morning(SystemClock().now()))
+    audit_http = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=audit), base_url="http://audit"
+    )
+    delivery = create_delivery(
+        delivery_settings(tmp_path / "delivery", bus_prefix, s3_server),
+        clock=clock,
+        token_verifier=verifier_for(identity, "delivery"),
+        audit_http=audit_http,
+    )
+    return ServingStack(
+        identity=identity,
+        consent=consent_for(tmp_path / "consent", bus_prefix, s3_server, identity),
+        notify=notify_for(tmp_path, bus_prefix, box),
+        audit=audit,
+        delivery=delivery,
+        clock=clock,
+        audit_http=audit_http,
+    )
