@@ -7,7 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, Field
 
-from retention.service import CertificateNotFoundError, HoldNotFoundError, Retention
+from retention.certificates import CertificateNotFoundError
+from retention.holds import HoldNotFoundError
+from retention.service import Retention
 from shared.auth import Principal, require_role
 from shared.problems import Problem
 
@@ -34,7 +36,7 @@ def retention_router(retention: Retention) -> APIRouter:
         response: Response,
         principal: Annotated[Principal, Depends(operator)],
     ) -> dict[str, str | bool]:
-        placed = await retention.place_hold(body.subject, body.reference, principal.subject)
+        placed = await retention.holds.place(body.subject, body.reference, principal.subject)
         if not placed.created:
             response.status_code = 200  # the same request again: the same hold
         response.headers["Location"] = f"/v1/holds/{placed.hold_id}"
@@ -46,7 +48,7 @@ def retention_router(retention: Retention) -> APIRouter:
         principal: Annotated[Principal, Depends(operator)],
     ) -> Response:
         try:
-            await retention.lift_hold(hold_id, principal.subject)
+            await retention.holds.lift(hold_id, principal.subject)
         except HoldNotFoundError:
             raise Problem(404, "No hold", "No hold has this id (lifted already?).") from None
         return Response(status_code=204)
@@ -58,15 +60,28 @@ def retention_router(retention: Retention) -> APIRouter:
     ) -> dict[str, object]:
         return {
             "subject": subject,
-            "schedules": await retention.schedules_of(subject),
-            "holds": await retention.holds_of(subject),
+            "schedules": [
+                {
+                    "id": s.id,
+                    "subject": s.subject,
+                    "purpose": s.purpose.value,
+                    "due_at": s.due_at.isoformat(),
+                    "state": s.state.value,
+                    "held": s.held,
+                }
+                for s in await retention.schedules.naming(subject)
+            ],
+            "holds": [
+                {"id": h.id, "subject": h.subject, "reference": h.reference}
+                for h in await retention.holds.of_subject(subject)
+            ],
         }
 
     @router.get("/certificates/keys", tags=["recipient"])
     async def certificate_keys() -> dict[str, list[str]]:
         """The platform's public keys (C2SP verifier key strings) that verify certificates
         offline (`securact-retention verify-certificate`)."""
-        return {"keys": retention.public_keys}
+        return {"keys": retention.certificates.public_keys}
 
     @router.get("/certificates/{certificate_id}/{token}.{kind}", tags=["recipient"])
     async def certificate(
@@ -76,7 +91,7 @@ def retention_router(retention: Retention) -> APIRouter:
     ) -> Response:
         # The link e-mailed to the person is the capability: the account no longer exists.
         try:
-            data = await retention.read_certificate(certificate_id, token, kind)
+            data = await retention.certificates.read(certificate_id, token, kind)
         except CertificateNotFoundError:
             raise Problem(404, "Not found", "No certificate at this address.") from None
         return Response(
