@@ -24,7 +24,8 @@ from audit.vault import PayloadState
 from retention.certificate import verify_certificate
 from retention.domain import Purpose
 from retention.main import create_app as create_retention
-from retention.service import SCHEDULES, Retention
+from retention.repository import SCHEDULES
+from retention.service import Retention
 from retention.settings import Settings as RetentionSettings
 from shared.crypto import VerifierKey
 from shared.store.port import from_iso
@@ -144,7 +145,7 @@ async def test_terminated_account_acts_readable_two_months_then_erased_and_certi
 
             # Before the due date: still downloadable, but no reply.
             clock.set(due - timedelta(days=1))
-            assert (await retention.run_due()).fired == 0
+            assert (await retention.schedules.run_due()).fired == 0
             person = bearer((await login(identity_client, identifier))["access_token"])
             act_ids = sorted(documents)
             for act_id in act_ids:
@@ -171,7 +172,7 @@ async def test_terminated_account_acts_readable_two_months_then_erased_and_certi
 
             # Past the due date: the scheduler fires, the participants confirm.
             clock.set(due + timedelta(minutes=1))
-            assert (await retention.run_due()).fired == 1
+            assert (await retention.schedules.run_due()).fired == 1
             mail = await mail_to(box, "Certificat")
 
             for keys, object_id in stored:

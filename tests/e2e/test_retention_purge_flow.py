@@ -29,8 +29,10 @@ from consent.proofs import PROOF_KEYS, object_key
 from consent.service import DECLARATIONS, PROOFS
 from identity.records import ACCOUNTS
 from retention.domain import Purpose, schedule_id
+from retention.erasure import ErasureState
 from retention.main import create_app as create_retention
-from retention.service import COMPLETED, SCHEDULES, Retention
+from retention.repository import ERASURES, SCHEDULES
+from retention.service import Retention
 from retention.settings import Settings as RetentionSettings
 from shared.clock import ManualClock, SystemClock
 from shared.crypto import load_or_create_signing_ring
@@ -53,6 +55,7 @@ from tests.support.services import eventually, running, service_env
 from tests.support.stack import bearer, bring_first_terms_into_force
 from tests.unit.consent.support import NATURAL_FILES, multipart_body, natural_declaration
 
+COMPLETED = ErasureState.COMPLETED
 PURGE_EVENTS = (
     "retention.declaration-purge-requested.v1",
     "consent.declaration-purged.v1",
@@ -201,17 +204,17 @@ async def test_revoked_declaration_purged_five_years_later_leaves_tombstones_and
 
         # A day before the five years: nothing; five years and a day after: the purge.
         clock.set(due - timedelta(days=1))
-        assert (await retention.run_due()).fired == 0
+        assert (await retention.schedules.run_due()).fired == 0
         clock.set(due + timedelta(days=1))
-        assert (await retention.run_due()).fired == 1
+        assert (await retention.schedules.run_due()).fired == 1
         erasure_id = f"erasure|{schedule['_id']}"
 
         async def purged() -> bool:
-            erasure = await retention.erasure(erasure_id)
+            erasure = await retention_store.get(ERASURES, erasure_id)
             return erasure is not None and erasure["state"] == COMPLETED
 
         await eventually(purged, within=30)
-        erasure = await retention.erasure(erasure_id)
+        erasure = await retention_store.get(ERASURES, erasure_id)
         assert erasure is not None
         assert set(erasure["confirmations"]) == {"consent", "audit", "identity"}
         assert not erasure["alerted"]

@@ -21,7 +21,8 @@ from fastapi import FastAPI
 from delivery.domain import check_window
 from delivery.main import create_app as create_delivery
 from retention.domain import Purpose, schedule_id
-from retention.service import SCHEDULES, Retention
+from retention.repository import SCHEDULES
+from retention.service import Retention
 from shared.auth import TokenVerifier, VerifierConfig
 from shared.clock import ManualClock, SystemClock
 from shared.legal_calendar import Territory
@@ -177,7 +178,7 @@ async def bring_first_terms_into_force(retention_app: FastAPI, clock: ManualCloc
     await eventually(scheduled, within=30)
     row = await store.get(SCHEDULES, terms_v1)
     clock.set(max(clock.now(), from_iso(row["due_at"])))
-    assert (await retention.run_due()).fired == 1
+    assert (await retention.schedules.run_due()).fired == 1
 
 
 async def active_declaration(

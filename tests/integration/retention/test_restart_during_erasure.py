@@ -23,8 +23,10 @@ import httpx
 from fastapi import FastAPI
 from pydantic import SecretStr
 
+from retention.erasure import ErasureState
 from retention.main import create_app
-from retention.service import CERTIFICATES, COMPLETED, IN_PROGRESS, SCHEDULES, Retention
+from retention.repository import CERTIFICATES, ERASURES, SCHEDULES
+from retention.service import Retention
 from retention.settings import Settings
 from shared.clock import ManualClock
 from shared.contracts.consent import DeclarationRegisteredV1, PersonKind
@@ -50,6 +52,7 @@ SERVED = datetime(2030, 11, 4, 9, 30, tzinfo=UTC)
 EMAIL = "camille.durand@example.org"
 ERASURE_ID = "erasure|account_erasure|account:acc-1"
 TIMEOUT_HOURS = 72.0
+IN_PROGRESS, COMPLETED = ErasureState.IN_PROGRESS, ErasureState.COMPLETED
 
 ACTS_REQUESTED = "retention.account-acts-erasure-requested.v1"
 CONTACTS_REQUESTED = "retention.contact-data-purge-requested.v1"
@@ -222,13 +225,13 @@ async def fire_then_stop(
 
         await eventually(scheduled, within=15)
         clock.set(DUE + timedelta(minutes=1))
-        assert (await retention.run_due()).fired == 1
+        assert (await retention.schedules.run_due()).fired == 1
 
         async def requested() -> bool:
             return bool(published.of(ACTS_REQUESTED) and published.of(CONTACTS_REQUESTED))
 
         await eventually(requested, within=15)
-        erasure = await retention.erasure(ERASURE_ID)
+        erasure = await store.get(ERASURES, ERASURE_ID)
         assert erasure is not None
         assert erasure["state"] == IN_PROGRESS
         assert erasure["confirmations"] == {}
@@ -252,7 +255,7 @@ async def test_restart_mid_erasure_fires_nothing_twice_and_issues_one_certificat
         store: DocumentStore = second.state.runtime.store
         async with running(second):
             # The restarted process's first pass found nothing left to fire.
-            assert (await retention.run_due()).fired == 0
+            assert (await retention.schedules.run_due()).fired == 0
 
             async def shred_requested() -> bool:
                 return bool(published.of(SHRED_REQUESTED))
@@ -265,12 +268,12 @@ async def test_restart_mid_erasure_fires_nothing_twice_and_issues_one_certificat
 
             await eventually(certified, within=15)
             # Later passes (this replica, or one more restart) issue nothing more.
-            assert (await retention.run_due()).fired == 0
-            assert await retention.issue_pending_certificates() == 0
+            assert (await retention.schedules.run_due()).fired == 0
+            assert await retention.certificates.issue_pending() == 0
             await asyncio.sleep(1.0)  # anything published twice would have arrived by now
 
             assert await store.count(CERTIFICATES) == 1
-            erasure = await retention.erasure(ERASURE_ID)
+            erasure = await store.get(ERASURES, ERASURE_ID)
             assert erasure is not None
             assert erasure["state"] == COMPLETED
             assert set(erasure["confirmations"]) == {"delivery", "identity", "audit"}
@@ -307,7 +310,7 @@ async def test_participant_that_never_confirms_raises_the_overdue_alert_after_a_
             await eventually(shred_requested, within=15)
 
             async def two_confirmations() -> bool:
-                erasure = await retention.erasure(ERASURE_ID)
+                erasure = await store.get(ERASURES, ERASURE_ID)
                 return erasure is not None and len(erasure["confirmations"]) == 2
 
             await eventually(two_confirmations, within=15)
@@ -315,11 +318,11 @@ async def test_participant_that_never_confirms_raises_the_overdue_alert_after_a_
             # Just before the deadline: still waiting, no alert.
             started = DUE + timedelta(minutes=1)
             clock.set(started + timedelta(hours=TIMEOUT_HOURS) - timedelta(seconds=1))
-            assert await retention.check_overdue() == 0
+            assert await retention.erasures.check_overdue() == 0
             # Past it: one alert naming who is missing; a second pass does not repeat it.
             clock.set(started + timedelta(hours=TIMEOUT_HOURS, minutes=1))
-            assert await retention.check_overdue() == 1
-            assert await retention.check_overdue() == 0
+            assert await retention.erasures.check_overdue() == 1
+            assert await retention.erasures.check_overdue() == 0
 
             async def alerted() -> bool:
                 return bool(published.of(OVERDUE))
@@ -330,18 +333,18 @@ async def test_participant_that_never_confirms_raises_the_overdue_alert_after_a_
             assert alert.payload["missing"] == ["audit"]
             assert alert.payload["purpose"] == "account_erasure"
             # Never a silent partial erasure: incomplete, so no certificate claims otherwise.
-            erasure = await retention.erasure(ERASURE_ID)
+            erasure = await store.get(ERASURES, ERASURE_ID)
             assert erasure is not None
             assert erasure["state"] == IN_PROGRESS
             assert erasure["alerted"]
-            assert await retention.issue_pending_certificates() == 0
+            assert await retention.certificates.issue_pending() == 0
             assert await store.count(CERTIFICATES) == 0
 
         # A third process does not alert again, nor fire anything.
         third = retention_app(settings, clock)
         async with running(third):
-            assert await third.state.retention.check_overdue() == 0
-            assert (await third.state.retention.run_due()).fired == 0
+            assert await third.state.retention.erasures.check_overdue() == 0
+            assert (await third.state.retention.schedules.run_due()).fired == 0
             await asyncio.sleep(1.0)
         counts = published.counts()
         assert counts[OVERDUE] == 1

@@ -13,7 +13,8 @@ from pydantic import SecretStr
 from retention.certificate import verify_certificate
 from retention.consumers import QUEUES
 from retention.main import create_app
-from retention.service import SCHEDULES, Retention
+from retention.repository import SCHEDULES
+from retention.service import Retention
 from retention.settings import Settings
 from shared.clock import ManualClock
 from shared.contracts.consent import DeclarationRegisteredV1, PersonKind
@@ -152,7 +153,7 @@ async def test_termination_to_certificate_over_the_real_bus_and_s3(
 
             clock.set(DUE + timedelta(minutes=1))
             await asyncio.sleep(0.6)  # scheduler passes happen: held, nothing fires
-            assert (await retention.erasure("erasure|account_erasure|account:acc-1")) is None
+            assert (await retention.erasures.get("erasure|account_erasure|account:acc-1")) is None
             operator = tokens.bearer(sub="op-1", role="operator")  # fresh after the jump
             lifted = await client.delete(f"/v1/holds/{hold_id}", headers=operator)
             assert lifted.status_code == 204

@@ -12,7 +12,7 @@ import pytest
 
 from retention.cli import main
 from retention.main import audit_client, build_retention
-from retention.service import INDEXES, SCHEDULES
+from retention.repository import INDEXES, SCHEDULES
 from retention.settings import Settings
 from shared.clock import SystemClock
 from shared.contracts.identity import AccountTerminatedV1, TerminationReason
@@ -29,7 +29,7 @@ async def terminate(settings: Settings, account_id: str, days_ago: int) -> None:
         await runtime.store.ensure_indexes((*OutboxRelay.indexes(), *INBOX_INDEXES, *INDEXES))
         retention = build_retention(runtime, settings, http)
         async with runtime.outbox.transaction() as tx:
-            await retention.on_account_terminated(
+            await retention.schedules.on_account_terminated(
                 tx,
                 AccountTerminatedV1(
                     account_id=account_id,

@@ -1,5 +1,5 @@
-"""Retention on a real SQLite store, a manual clock, a KEK and a signing key in the test's
-directory, and an in-memory recording object store."""
+"""Retention wired by its composition root on a real SQLite store, a manual clock, a KEK and a
+signing key in the test's directory, and an in-memory recording object store."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ from retention.consumers import (
     lifecycle_handler,
 )
 from retention.receipts import ReceiptSource
-from retention.service import INDEXES, Policy, Retention
+from retention.repository import INDEXES
+from retention.service import Retention, wire
+from retention.settings import Settings
 from shared.clock import ManualClock
 from shared.contracts.envelope import Envelope, EventPayload, new_envelope
 from shared.crypto import KeyRing, LocalKeyFile, SigningKeyRing, load_or_create_signing_ring
@@ -72,9 +74,9 @@ class Harness:
         else:
             await target.confirmations.handler(envelope)
             # What the service's background job does when the consumer asks for it.
-            if target.retention.certificates_wanted.is_set():
-                target.retention.certificates_wanted.clear()
-                await target.retention.issue_pending_certificates()
+            if target.retention.certificates.wanted.is_set():
+                target.retention.certificates.wanted.clear()
+                await target.retention.certificates.issue_pending()
 
     async def published(self, event_type: str | None = None) -> list[Envelope]:
         rows = await self.store.find(OUTBOX, sort=[("_id", 1)])
@@ -95,20 +97,28 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     outbox = Outbox(store, clock)
     signer = load_or_create_signing_ring(tmp_path / "signing.json", "test/platform", clock)
     keys = KeyRing(LocalKeyFile(tmp_path / "kek.json", clock))
+    settings = Settings(
+        data_dir=tmp_path,
+        kek_file=tmp_path / "kek.json",
+        signing_key_file=tmp_path / "signing.json",
+        confirmation_timeout_hours=TIMEOUT.total_seconds() / 3600,
+        scheduler_batch_size=3,
+        log_json=False,
+    )
 
     def make_node(receipts: ReceiptSource | None = None) -> Node:
         def envelope(payload: EventPayload, *, subject: str) -> Envelope:
             return new_envelope(payload, subject=subject, actor="service:retention", clock=clock)
 
-        retention = Retention(
-            store,
-            outbox,
-            clock,
-            envelope,
+        retention = wire(
+            settings,
+            store=store,
+            outbox=outbox,
+            clock=clock,
+            envelope=envelope,
             signer=signer,
             keys=keys,
             objects=objects,
-            policy=Policy(confirmation_timeout=TIMEOUT, batch_size=3),
             receipts=receipts,
         )
         return Node(

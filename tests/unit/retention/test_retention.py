@@ -14,8 +14,11 @@ import pytest
 
 from retention import cli
 from retention.certificate import verify_certificate
+from retention.context import Policy
+from retention.holds import HoldNotFoundError
 from retention.receipts import NOT_CHECKPOINTED, ReceiptSet
-from retention.service import CERTIFICATES, ERASURES, SCHEDULES, HoldNotFoundError, Policy
+from retention.records import Schedule
+from retention.repository import CERTIFICATES, ERASURES, SCHEDULES
 from shared.contracts.consent import (
     ConsentRevokedV1,
     DeclarationExpiredV1,
@@ -109,7 +112,7 @@ async def fire_account_erasure(h: Harness, acts: list[str]) -> str:
         await h.deliver(served(act))
     await h.deliver(terminated())
     h.clock.set(DUE)
-    report = await h.retention.run_due()
+    report = await h.retention.schedules.run_due()
     assert report.fired == 1
     [request] = await h.payloads("retention.account-acts-erasure-requested.v1")
     return str(request["erasure_id"])
@@ -215,10 +218,10 @@ async def test_terms_take_effect_at_their_date_and_identity_is_told(harness: Har
             terms_version=3, content_hash="abc", effective_at=effective, published_at=START
         )
     )
-    await harness.retention.run_due()
+    await harness.retention.schedules.run_due()
     assert await harness.published("retention.terms-effective.v1") == []
     harness.clock.set(effective)
-    await harness.retention.run_due()
+    await harness.retention.schedules.run_due()
     [event] = await harness.published("retention.terms-effective.v1")
     assert event.subject == "terms:v3"
     assert event.payload["terms_version"] == 3
@@ -239,11 +242,11 @@ async def test_catch_up_fires_everything_due_while_down_in_due_order(harness: Ha
             )
         )
     harness.clock.set(START + timedelta(days=30))  # the service was down all this time
-    report = await harness.retention.run_due()
+    report = await harness.retention.schedules.run_due()
     assert report.fired == 7
     fired = [e.payload["terms_version"] for e in await harness.published()]
     assert [v for v in fired if isinstance(v, int)] == [1, 2, 3, 4, 5, 6, 7]
-    assert (await harness.retention.run_due()).fired == 0
+    assert (await harness.retention.schedules.run_due()).fired == 0
 
 
 async def test_two_replicas_never_fire_a_schedule_twice(harness: Harness) -> None:
@@ -258,7 +261,9 @@ async def test_two_replicas_never_fire_a_schedule_twice(harness: Harness) -> Non
         )
     harness.clock.set(START + timedelta(days=1))
     other = harness.make_node()
-    first, second = await asyncio.gather(harness.retention.run_due(), other.retention.run_due())
+    first, second = await asyncio.gather(
+        harness.retention.schedules.run_due(), other.retention.schedules.run_due()
+    )
     assert first.fired + second.fired == 10
     effective = await harness.published("retention.terms-effective.v1")
     assert sorted(e.payload["terms_version"] for e in effective) == list(range(1, 11))
@@ -269,9 +274,9 @@ async def test_a_stale_claim_loses_to_the_replica_that_fired_first(harness: Harn
     harness.clock.set(DUE)
     [row] = await harness.store.find(SCHEDULES)
     other = harness.make_node()
-    assert (await other.retention.run_due()).fired == 1
+    assert (await other.retention.schedules.run_due()).fired == 1
     # The first replica read the row before the other claimed it: its claim must fail.
-    assert await harness.retention._fire(row) is False
+    assert await harness.retention.schedules.fire(Schedule.from_document(row)) is False
     assert len(await harness.published("retention.account-acts-erasure-requested.v1")) == 1
 
 
@@ -325,8 +330,8 @@ async def test_certificate_lists_what_was_erased_and_verifies_with_the_platform_
     [issued] = await harness.published("retention.erasure-certificate-issued.v1")
     token = str(issued.payload["download_url"]).rsplit("/", 1)[1].removesuffix(".pdf")
     certificate_id = str(issued.payload["certificate_id"])
-    signed = await harness.retention.read_certificate(certificate_id, token, "json")
-    pdf = await harness.retention.read_certificate(certificate_id, token, "pdf")
+    signed = await harness.retention.certificates.read(certificate_id, token, "json")
+    pdf = await harness.retention.certificates.read(certificate_id, token, "pdf")
     document = verify_certificate(signed, harness.signer.published, pdf)
     assert [a["act_id"] for a in document["acts"]] == ["act-1", "act-2"]
     act = document["acts"][0]
@@ -363,7 +368,7 @@ async def test_a_tampered_certificate_does_not_verify(harness: Harness) -> None:
     await confirm_all(harness, erasure_id, ["act-1"])
     [issued] = await harness.published("retention.erasure-certificate-issued.v1")
     token = str(issued.payload["download_url"]).rsplit("/", 1)[1].removesuffix(".pdf")
-    signed = await harness.retention.read_certificate(
+    signed = await harness.retention.certificates.read(
         str(issued.payload["certificate_id"]), token, "json"
     )
     twin = json.loads(signed)
@@ -382,7 +387,7 @@ async def test_a_wrong_download_token_finds_nothing(harness: Harness) -> None:
     await confirm_all(harness, erasure_id, ["act-1"])
     [issued] = await harness.published("retention.erasure-certificate-issued.v1")
     try:
-        await harness.retention.read_certificate(
+        await harness.retention.certificates.read(
             str(issued.payload["certificate_id"]), "guess", "pdf"
         )
     except LookupError:
@@ -407,10 +412,10 @@ async def test_missing_confirmations_past_the_timeout_raise_one_alert(
     erasure_id = await fire_account_erasure(harness, ["act-1"])
     await harness.deliver(erased(erasure_id, ["act-1"], harness.clock.now()))
     harness.clock.advance(TIMEOUT - timedelta(seconds=1))
-    assert await harness.retention.check_overdue() == 0
+    assert await harness.retention.erasures.check_overdue() == 0
     harness.clock.advance(timedelta(seconds=1))
-    assert await harness.retention.check_overdue() == 1
-    assert await harness.retention.check_overdue() == 0  # once, not at every pass
+    assert await harness.retention.erasures.check_overdue() == 1
+    assert await harness.retention.erasures.check_overdue() == 0  # once, not at every pass
     [overdue] = await harness.payloads("retention.erasure-overdue.v1")
     assert overdue["missing"] == ["audit", "identity"]
     assert harness.retention.alerts_raised == 1
@@ -433,7 +438,7 @@ async def test_registry_purge_asks_consent_identity_and_audit_and_completes(
         ConsentRevokedV1(declaration_id="decl-1", account_id="acc-1", revoked_at=START)
     )
     harness.clock.set(START + timedelta(days=5 * 366))
-    assert (await harness.retention.run_due()).fired == 1
+    assert (await harness.retention.schedules.run_due()).fired == 1
     [purge] = await harness.payloads("retention.declaration-purge-requested.v1")
     [deletion] = await harness.payloads("retention.account-deletion-requested.v1")
     [shred] = await harness.payloads("retention.subject-keys-shred-requested.v1")
@@ -459,13 +464,15 @@ async def test_registry_purge_asks_consent_identity_and_audit_and_completes(
 
 async def test_a_hold_suspends_a_due_erasure_and_lifting_it_resumes(harness: Harness) -> None:
     await harness.deliver(terminated())
-    placed_hold = await harness.retention.place_hold("account:acc-1", "TJ Paris RG 31/0042", "op-1")
+    placed_hold = await harness.retention.holds.place(
+        "account:acc-1", "TJ Paris RG 31/0042", "op-1"
+    )
     assert placed_hold.created
     harness.clock.set(DUE + timedelta(days=10))
-    assert (await harness.retention.run_due()).fired == 0
+    assert (await harness.retention.schedules.run_due()).fired == 0
     assert await harness.published("retention.account-acts-erasure-requested.v1") == []
-    await harness.retention.lift_hold(placed_hold.hold_id, "op-1")
-    assert (await harness.retention.run_due()).fired == 1
+    await harness.retention.holds.lift(placed_hold.hold_id, "op-1")
+    assert (await harness.retention.schedules.run_due()).fired == 1
     placed = await harness.payloads("retention.hold-placed.v1")
     lifted = await harness.payloads("retention.hold-lifted.v1")
     assert placed[0]["reference"] == "TJ Paris RG 31/0042"
@@ -477,19 +484,19 @@ async def test_a_hold_suspends_a_due_erasure_and_lifting_it_resumes(harness: Har
 async def test_a_hold_on_the_declaration_also_holds_the_account_erasure(
     harness: Harness,
 ) -> None:
-    hold = await harness.retention.place_hold("declaration:decl-1", "réquisition 12", "op-1")
+    hold = await harness.retention.holds.place("declaration:decl-1", "réquisition 12", "op-1")
     await harness.deliver(terminated())  # scheduled while the hold exists
     harness.clock.set(DUE)
-    assert (await harness.retention.run_due()).fired == 0
-    await harness.retention.lift_hold(hold.hold_id, "op-1")
-    assert (await harness.retention.run_due()).fired == 1
+    assert (await harness.retention.schedules.run_due()).fired == 0
+    await harness.retention.holds.lift(hold.hold_id, "op-1")
+    assert (await harness.retention.schedules.run_due()).fired == 1
 
 
 async def test_placing_the_same_hold_twice_returns_it_and_is_journaled_once(
     harness: Harness,
 ) -> None:
-    first = await harness.retention.place_hold("account:acc-1", "ref", "op-1")
-    again = await harness.retention.place_hold("account:acc-1", "ref", "op-1")
+    first = await harness.retention.holds.place("account:acc-1", "ref", "op-1")
+    again = await harness.retention.holds.place("account:acc-1", "ref", "op-1")
     assert first.created
     assert not again.created
     assert again.hold_id == first.hold_id
@@ -498,22 +505,24 @@ async def test_placing_the_same_hold_twice_returns_it_and_is_journaled_once(
 
 async def test_a_subject_stays_held_until_its_last_hold_is_lifted(harness: Harness) -> None:
     await harness.deliver(terminated())
-    first = await harness.retention.place_hold("account:acc-1", "RG 31/1", "op-1")
-    second = await harness.retention.place_hold("account:acc-1", "RG 31/2", "op-2")
+    first = await harness.retention.holds.place("account:acc-1", "RG 31/1", "op-1")
+    second = await harness.retention.holds.place("account:acc-1", "RG 31/2", "op-2")
     assert first.hold_id != second.hold_id
     harness.clock.set(DUE)
-    await harness.retention.lift_hold(first.hold_id, "op-1")
-    assert (await harness.retention.run_due()).fired == 0
-    assert [h["id"] for h in await harness.retention.holds_of("account:acc-1")] == [second.hold_id]
-    await harness.retention.lift_hold(second.hold_id, "op-2")
-    assert (await harness.retention.run_due()).fired == 1
+    await harness.retention.holds.lift(first.hold_id, "op-1")
+    assert (await harness.retention.schedules.run_due()).fired == 0
+    assert [h.id for h in await harness.retention.holds.of_subject("account:acc-1")] == [
+        second.hold_id
+    ]
+    await harness.retention.holds.lift(second.hold_id, "op-2")
+    assert (await harness.retention.schedules.run_due()).fired == 1
 
 
 async def test_lifting_an_unknown_or_lifted_hold_is_refused(harness: Harness) -> None:
-    hold = await harness.retention.place_hold("account:acc-1", "ref", "op-1")
-    await harness.retention.lift_hold(hold.hold_id, "op-1")
+    hold = await harness.retention.holds.place("account:acc-1", "ref", "op-1")
+    await harness.retention.holds.lift(hold.hold_id, "op-1")
     with pytest.raises(HoldNotFoundError):
-        await harness.retention.lift_hold(hold.hold_id, "op-1")
+        await harness.retention.holds.lift(hold.hold_id, "op-1")
     assert len(await harness.published("retention.hold-lifted.v1")) == 1
 
 
@@ -545,7 +554,7 @@ async def test_a_certificate_waits_for_receipts_audit_is_about_to_give(harness: 
     assert erasure["state"] == "confirmed"
 
     audit.checkpointed = True
-    assert await harness.retention.issue_pending_certificates() == 1
+    assert await harness.retention.certificates.issue_pending() == 1
     [issued] = await harness.published("retention.erasure-certificate-issued.v1")
     assert issued.payload["certificate_id"]
 
@@ -558,10 +567,10 @@ async def test_a_certificate_stops_waiting_for_receipts_after_the_grace_period(
     erasure_id = await fire_account_erasure(harness, ["act-1"])
     await confirm_all(harness, erasure_id, ["act-1"])
     harness.clock.advance(Policy().receipt_grace + timedelta(seconds=1))
-    assert await harness.retention.issue_pending_certificates() == 1
+    assert await harness.retention.certificates.issue_pending() == 1
     [issued] = await harness.published("retention.erasure-certificate-issued.v1")
     token = str(issued.payload["download_url"]).rsplit("/", 1)[1].removesuffix(".pdf")
-    signed = await harness.retention.read_certificate(
+    signed = await harness.retention.certificates.read(
         str(issued.payload["certificate_id"]), token, "json"
     )
     document = verify_certificate(signed, harness.signer.published)
@@ -575,13 +584,13 @@ async def test_an_erasure_confirmed_but_never_certified_raises_the_alert(
     harness.node = harness.make_node(SlowAudit())  # receipts never come: no certificate yet
     erasure_id = await fire_account_erasure(harness, ["act-1"])
     await confirm_all(harness, erasure_id, ["act-1"])
-    assert await harness.retention.check_overdue() == 0
+    assert await harness.retention.erasures.check_overdue() == 0
     harness.clock.advance(TIMEOUT + timedelta(minutes=1))
-    assert await harness.retention.check_overdue() == 1
+    assert await harness.retention.erasures.check_overdue() == 1
     [alert] = await harness.payloads("retention.erasure-overdue.v1")
     assert alert["reason"] == "certificate not issued past the deadline"
     assert alert["missing"] == []
-    assert await harness.retention.check_overdue() == 0  # once
+    assert await harness.retention.erasures.check_overdue() == 0  # once
 
 
 async def test_verify_certificate_cli_accepts_the_files_and_refuses_a_tampered_one(
@@ -593,9 +602,11 @@ async def test_verify_certificate_cli_accepts_the_files_and_refuses_a_tampered_o
     token = str(issued.payload["download_url"]).rsplit("/", 1)[1].removesuffix(".pdf")
     certificate_id = str(issued.payload["certificate_id"])
     json_file, pdf_file = tmp_path / "c.json", tmp_path / "c.pdf"
-    json_file.write_bytes(await harness.retention.read_certificate(certificate_id, token, "json"))
-    pdf_file.write_bytes(await harness.retention.read_certificate(certificate_id, token, "pdf"))
-    keys = [arg for key in harness.retention.public_keys for arg in ("--public-key", key)]
+    json_file.write_bytes(await harness.retention.certificates.read(certificate_id, token, "json"))
+    pdf_file.write_bytes(await harness.retention.certificates.read(certificate_id, token, "pdf"))
+    keys = [
+        arg for key in harness.retention.certificates.public_keys for arg in ("--public-key", key)
+    ]
 
     out = io.StringIO()
     args = ["verify-certificate", "--certificate", str(json_file), "--pdf", str(pdf_file)]

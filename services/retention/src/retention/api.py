@@ -2,20 +2,43 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, PlainSerializer, WithJsonSchema
 
-from retention.service import CertificateNotFoundError, HoldNotFoundError, Retention
+from retention.certificates import CertificateNotFoundError
+from retention.domain import Purpose
+from retention.holds import HoldNotFoundError
+from retention.records import Hold, Schedule, ScheduleState
+from retention.service import Retention
 from shared.auth import Principal, require_role
 from shared.problems import Problem
 
 OPERATOR = "operator"
 SUBJECT_PATTERN = r"^(account|declaration|terms):[A-Za-z0-9._-]{1,100}$"
-# Module level: route annotations are strings (PEP 563), resolved in module globals.
-operator = require_role(OPERATOR)
 MEDIA = {"pdf": "application/pdf", "json": "application/json"}
+
+# Module level: route annotations are strings (PEP 563), resolved in module globals.
+Operator = Annotated[Principal, Depends(require_role(OPERATOR))]
+HoldId = Annotated[str, Path(max_length=64)]
+CertificateId = Annotated[str, Path(max_length=64)]
+DownloadToken = Annotated[str, Path(max_length=128)]
+FileKind = Annotated[str, Path(pattern="^(pdf|json)$")]
+SubjectQuery = Annotated[str, Query(pattern=SUBJECT_PATTERN)]
+
+
+def _isoformat(instant: datetime) -> str:
+    return instant.isoformat()
+
+
+# ISO 8601 with its UTC offset (`+00:00`), as this API has always written instants.
+Instant = Annotated[
+    AwareDatetime,
+    PlainSerializer(_isoformat, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
 
 
 class HoldRequest(BaseModel):
@@ -25,58 +48,104 @@ class HoldRequest(BaseModel):
     )
 
 
+class HoldPlaced(BaseModel):
+    id: str
+    subject: str
+    held: bool = True
+
+
+class ScheduleView(BaseModel):
+    id: str
+    subject: str
+    purpose: Purpose
+    due_at: Instant
+    state: ScheduleState
+    held: bool
+
+    @classmethod
+    def of(cls, schedule: Schedule) -> ScheduleView:
+        return cls(
+            id=schedule.id,
+            subject=schedule.subject,
+            purpose=schedule.purpose,
+            due_at=schedule.due_at,
+            state=schedule.state,
+            held=schedule.held,
+        )
+
+
+class HoldView(BaseModel):
+    id: str
+    subject: str
+    reference: str
+
+    @classmethod
+    def of(cls, hold: Hold) -> HoldView:
+        return cls(id=hold.id, subject=hold.subject, reference=hold.reference)
+
+
+class SubjectSchedules(BaseModel):
+    subject: str
+    schedules: list[ScheduleView] = Field(description="its own and those related to it")
+    holds: list[HoldView]
+
+
+class CertificateKeys(BaseModel):
+    keys: list[str] = Field(description="C2SP verifier key strings")
+
+
 def retention_router(retention: Retention) -> APIRouter:
     router = APIRouter(prefix="/v1")
 
     @router.post("/holds", tags=["operator"], status_code=201)
-    async def place_hold(
-        body: HoldRequest,
-        response: Response,
-        principal: Annotated[Principal, Depends(operator)],
-    ) -> dict[str, str | bool]:
-        placed = await retention.place_hold(body.subject, body.reference, principal.subject)
+    async def place_hold(body: HoldRequest, response: Response, principal: Operator) -> HoldPlaced:
+        placed = await retention.holds.place(body.subject, body.reference, principal.subject)
         if not placed.created:
             response.status_code = 200  # the same request again: the same hold
         response.headers["Location"] = f"/v1/holds/{placed.hold_id}"
-        return {"id": placed.hold_id, "subject": body.subject, "held": True}
+        return HoldPlaced(id=placed.hold_id, subject=body.subject)
 
     @router.delete("/holds/{hold_id}", tags=["operator"], status_code=204)
-    async def lift_hold(
-        hold_id: Annotated[str, Path(max_length=64)],
-        principal: Annotated[Principal, Depends(operator)],
-    ) -> Response:
+    async def lift_hold(hold_id: HoldId, principal: Operator) -> None:
         try:
-            await retention.lift_hold(hold_id, principal.subject)
+            await retention.holds.lift(hold_id, principal.subject)
         except HoldNotFoundError:
             raise Problem(404, "No hold", "No hold has this id (lifted already?).") from None
-        return Response(status_code=204)
 
     @router.get("/schedules", tags=["operator"])
-    async def schedules(
-        subject: Annotated[str, Query(pattern=SUBJECT_PATTERN)],
-        _principal: Annotated[Principal, Depends(operator)],
-    ) -> dict[str, object]:
-        return {
-            "subject": subject,
-            "schedules": await retention.schedules_of(subject),
-            "holds": await retention.holds_of(subject),
-        }
+    async def schedules(subject: SubjectQuery, _principal: Operator) -> SubjectSchedules:
+        return SubjectSchedules(
+            subject=subject,
+            schedules=[ScheduleView.of(s) for s in await retention.schedules.naming(subject)],
+            holds=[HoldView.of(h) for h in await retention.holds.of_subject(subject)],
+        )
 
     @router.get("/certificates/keys", tags=["recipient"])
-    async def certificate_keys() -> dict[str, list[str]]:
+    async def certificate_keys() -> CertificateKeys:
         """The platform's public keys (C2SP verifier key strings) that verify certificates
         offline (`securact-retention verify-certificate`)."""
-        return {"keys": retention.public_keys}
+        return CertificateKeys(keys=retention.certificates.public_keys)
 
-    @router.get("/certificates/{certificate_id}/{token}.{kind}", tags=["recipient"])
+    @router.get(
+        "/certificates/{certificate_id}/{token}.{kind}",
+        tags=["recipient"],
+        response_class=Response,
+        responses={
+            200: {
+                "description": "the certificate's PDF, or its signed JSON twin",
+                "content": {
+                    media: {"schema": {"type": "string", "format": "binary"}}
+                    for media in MEDIA.values()
+                },
+            }
+        },
+    )
     async def certificate(
-        certificate_id: Annotated[str, Path(max_length=64)],
-        token: Annotated[str, Path(max_length=128)],
-        kind: Annotated[str, Path(pattern="^(pdf|json)$")],
+        certificate_id: CertificateId, token: DownloadToken, kind: FileKind
     ) -> Response:
         # The link e-mailed to the person is the capability: the account no longer exists.
         try:
-            data = await retention.read_certificate(certificate_id, token, kind)
+            data = await retention.certificates.read(certificate_id, token, kind)
         except CertificateNotFoundError:
             raise Problem(404, "Not found", "No certificate at this address.") from None
         return Response(

@@ -19,11 +19,11 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Final, TypedDict, cast
 from zoneinfo import ZoneInfo
 
 from retention.pdf import Line, render_pdf
-from retention.receipts import ReceiptSet
+from retention.receipts import MissingReceipt, Receipt, ReceiptSet
 from shared.canonical import canonical_json
 from shared.crypto import IntegrityError, SigningKeyRing, VerifierKey
 from shared.french import PARIS, french_date, french_datetime
@@ -50,10 +50,41 @@ class CertifiedStep:
     confirmed_at: str
 
 
+class ActEntry(TypedDict):
+    act_id: str
+    sha256: str
+    served_at: str
+    erased_at: str
+    reply_ids: list[str]
+
+
+class StepEntry(TypedDict):
+    participant: str
+    event_id: str
+    confirmed_at: str
+
+
+class CertificateDocument(TypedDict):
+    """What is signed: ids, fingerprints and dates (ISO-8601 text), no content, no e-mail."""
+
+    format: str
+    certificate_id: str
+    issued_at: str
+    legal_basis: str
+    account_id: str
+    declaration_id: str | None
+    terminated_at: str | None
+    erasure_due_at: str
+    acts: list[ActEntry]
+    steps: list[StepEntry]
+    audit_receipts: list[Receipt]
+    missing_receipts: list[MissingReceipt]
+
+
 @dataclass(frozen=True)
 class IssuedCertificate:
     certificate_id: str
-    document: dict[str, Any]
+    document: CertificateDocument
     signed_json: bytes
     pdf: bytes
     fingerprint: str
@@ -61,7 +92,7 @@ class IssuedCertificate:
     key_id: str
 
 
-def canonical(document: Mapping[str, Any]) -> bytes:
+def canonical(document: Mapping[str, object]) -> bytes:
     """The RFC 8785 canonical JSON of `document`: what is signed and fingerprinted."""
     return canonical_json(dict(document))
 
@@ -77,7 +108,7 @@ def certificate_document(
     acts: Sequence[CertifiedAct],
     steps: Sequence[CertifiedStep],
     receipts: ReceiptSet,
-) -> dict[str, Any]:
+) -> CertificateDocument:
     """The certificate's signed content (JSON types only; instants as ISO-8601 UTC). Every
     step's event is either in `audit_receipts` or in `missing_receipts` with the reason."""
     return {
@@ -103,15 +134,13 @@ def certificate_document(
             {"participant": s.participant, "event_id": s.event_id, "confirmed_at": s.confirmed_at}
             for s in sorted(steps, key=lambda s: s.participant)
         ],
-        "audit_receipts": sorted((dict(r) for r in receipts.found), key=lambda r: r["index"]),
-        "missing_receipts": sorted(
-            (dict(m) for m in receipts.missing), key=lambda m: m["event_id"]
-        ),
+        "audit_receipts": sorted(receipts.found, key=lambda r: r["index"]),
+        "missing_receipts": sorted(receipts.missing, key=lambda m: m["event_id"]),
     }
 
 
 def sign_certificate(
-    document: Mapping[str, Any], signer: SigningKeyRing, *, zone: ZoneInfo = PARIS
+    document: CertificateDocument, signer: SigningKeyRing, *, zone: ZoneInfo = PARIS
 ) -> IssuedCertificate:
     """Sign the document, render its PDF, sign the PDF, and assemble the JSON twin."""
     body = canonical(document)
@@ -124,7 +153,7 @@ def sign_certificate(
     )
     pdf_signature = signer.sign(pdf)
     twin = {
-        "certificate": dict(document),
+        "certificate": document,
         "signature": {
             "alg": ALG,
             "kid": signature.kid,
@@ -139,8 +168,8 @@ def sign_certificate(
         },
     }
     return IssuedCertificate(
-        certificate_id=str(document["certificate_id"]),
-        document=dict(document),
+        certificate_id=document["certificate_id"],
+        document=document,
         signed_json=json.dumps(twin, ensure_ascii=False, indent=2).encode("utf-8"),
         pdf=pdf,
         fingerprint=fingerprint,
@@ -151,7 +180,7 @@ def sign_certificate(
 
 def verify_certificate(
     signed_json: bytes, trusted: Sequence[VerifierKey], pdf: bytes | None = None
-) -> dict[str, Any]:
+) -> CertificateDocument:
     """Verify a certificate offline with the platform's published keys; returns its document.
 
     The verifier key embedded in the file is only a hint: the key must be among `trusted`.
@@ -184,19 +213,19 @@ def verify_certificate(
             or not pdf_key.verify(pdf, pdf_value)
         ):
             raise IntegrityError("PDF signature does not verify")
-    result: dict[str, Any] = document
-    return result
+    # Its signature verified: the platform wrote it, in this shape.
+    return cast(CertificateDocument, document)
 
 
 def french_lines(
-    document: Mapping[str, Any],
+    document: CertificateDocument,
     fingerprint: str,
     kid: str,
     signature: bytes,
     zone: ZoneInfo = PARIS,
 ) -> list[Line]:
     """The certificate's French text, one entry per line (wrapped by the PDF writer)."""
-    acts: list[Mapping[str, Any]] = document["acts"]
+    acts = document["acts"]
     lines = [
         Line("SECURACT-NG — Certificat d'effacement", 16, bold=True),
         Line(f"Certificat n° {document['certificate_id']}", 10, space_before=6),
@@ -213,10 +242,9 @@ def french_lines(
         ),
         Line(f"Compte : {document['account_id']}", 10, space_before=8),
     ]
-    if document.get("terminated_at"):
-        lines.append(
-            Line(f"Résiliation : {french_datetime(document['terminated_at'], zone=zone)}", 10)
-        )
+    terminated_at = document.get("terminated_at")
+    if terminated_at:
+        lines.append(Line(f"Résiliation : {french_datetime(terminated_at, zone=zone)}", 10))
     lines.append(
         Line(f"Échéance de l'effacement : {french_date(document['erasure_due_at'], zone=zone)}")
     )
@@ -240,7 +268,7 @@ def french_lines(
             )
         )
     found = len(document.get("audit_receipts") or [])
-    missing: list[Mapping[str, Any]] = document.get("missing_receipts") or []
+    missing = document.get("missing_receipts") or []
     lines.append(
         Line(f"Reçus du journal d'audit joints au fichier JSON : {found}", 9, space_before=4)
     )

@@ -26,7 +26,7 @@ from typing import TextIO
 
 from retention.certificate import verify_certificate
 from retention.main import audit_client, build_retention
-from retention.service import INDEXES
+from retention.repository import INDEXES
 from retention.settings import Settings
 from shared.clock import Clock
 from shared.crypto import IntegrityError, VerifierKey
@@ -111,9 +111,9 @@ async def run_due_once(settings: Settings, clock: Clock | None = None) -> PassSu
     try:
         await runtime.store.ensure_indexes((*OutboxRelay.indexes(), *INBOX_INDEXES, *INDEXES))
         retention = build_retention(runtime, settings, audit_http)
-        report = await retention.run_due()
-        certificates = await retention.issue_pending_certificates()
-        alerts = await retention.check_overdue()
+        report = await retention.schedules.run_due()
+        certificates = await retention.certificates.issue_pending()
+        alerts = await retention.erasures.check_overdue()
     finally:
         await audit_http.aclose()
         await runtime.store.close()

@@ -74,13 +74,13 @@ def _lifecycle_effect(retention: Retention, envelope: Envelope) -> Effect:
     kind = envelope.type
     if kind == AccountTerminatedV1.routing_key():
         terminated = decode_payload(envelope, AccountTerminatedV1)
-        return lambda tx: retention.on_account_terminated(tx, terminated)
+        return lambda tx: retention.schedules.on_account_terminated(tx, terminated)
     if kind == ConsentRevokedV1.routing_key():
         revoked = decode_payload(envelope, ConsentRevokedV1)
-        return lambda tx: retention.on_consent_revoked(tx, revoked)
+        return lambda tx: retention.schedules.on_consent_revoked(tx, revoked)
     if kind == DeclarationTerminatedV1.routing_key():
         terminated_consent = decode_payload(envelope, DeclarationTerminatedV1)
-        return lambda tx: retention.on_consent_ended(
+        return lambda tx: retention.schedules.on_consent_ended(
             tx,
             terminated_consent.declaration_id,
             terminated_consent.account_id,
@@ -89,26 +89,26 @@ def _lifecycle_effect(retention: Retention, envelope: Envelope) -> Effect:
         )
     if kind == DeclarationExpiredV1.routing_key():
         expired = decode_payload(envelope, DeclarationExpiredV1)
-        return lambda tx: retention.on_consent_ended(
+        return lambda tx: retention.schedules.on_consent_ended(
             tx, expired.declaration_id, None, expired.expired_at, ConsentEnd.EXPIRY
         )
     if kind == DeclarationRefusedV1.routing_key():
         refused = decode_payload(envelope, DeclarationRefusedV1)
-        return lambda tx: retention.on_consent_ended(
+        return lambda tx: retention.schedules.on_consent_ended(
             tx, refused.declaration_id, refused.account_id, refused.refused_at, ConsentEnd.REFUSAL
         )
     if kind == TermsPublishedV1.routing_key():
         published = decode_payload(envelope, TermsPublishedV1)
-        return lambda tx: retention.on_terms_published(tx, published)
+        return lambda tx: retention.schedules.on_terms_published(tx, published)
     if kind == AccountCreatedV1.routing_key():
         created = decode_payload(envelope, AccountCreatedV1)
-        return lambda tx: retention.on_account_created(tx, created)
+        return lambda tx: retention.contacts.on_account_created(tx, created)
     if kind == DeclarationRegisteredV1.routing_key():
         registered = decode_payload(envelope, DeclarationRegisteredV1)
-        return lambda tx: retention.on_declaration_registered(tx, registered)
+        return lambda tx: retention.contacts.on_declaration_registered(tx, registered)
     if kind == ActServedV1.routing_key():
         served = decode_payload(envelope, ActServedV1)
-        return lambda tx: retention.on_act_served(tx, served)
+        return lambda tx: retention.contacts.on_act_served(tx, served)
     raise PermanentFailure(f"{kind} is not bound to {LIFECYCLE_QUEUE}")
 
 
@@ -123,19 +123,19 @@ def _confirmation_effect(retention: Retention, envelope: Envelope) -> Effect:
     kind = envelope.type
     if kind == AccountActsErasedV1.routing_key():
         erased = decode_payload(envelope, AccountActsErasedV1)
-        return lambda tx: retention.on_acts_erased(tx, erased, envelope)
+        return lambda tx: retention.erasures.on_acts_erased(tx, erased, envelope)
     if kind == SubjectKeysShreddedV1.routing_key():
         shredded = decode_payload(envelope, SubjectKeysShreddedV1)
-        return lambda tx: retention.on_keys_shredded(tx, shredded, envelope)
+        return lambda tx: retention.erasures.on_keys_shredded(tx, shredded, envelope)
     if kind == ContactDataPurgedV1.routing_key():
         purged = decode_payload(envelope, ContactDataPurgedV1)
-        return lambda tx: retention.on_contacts_purged(tx, purged, envelope)
+        return lambda tx: retention.erasures.on_contacts_purged(tx, purged, envelope)
     if kind == AccountDeletedV1.routing_key():
         deleted = decode_payload(envelope, AccountDeletedV1)
-        return lambda tx: retention.on_account_deleted(tx, deleted, envelope)
+        return lambda tx: retention.erasures.on_account_deleted(tx, deleted, envelope)
     if kind == DeclarationPurgedV1.routing_key():
         declaration = decode_payload(envelope, DeclarationPurgedV1)
-        return lambda tx: retention.on_declaration_purged(tx, declaration, envelope)
+        return lambda tx: retention.erasures.on_declaration_purged(tx, declaration, envelope)
     raise PermanentFailure(f"{kind} is not bound to {CONFIRMATIONS_QUEUE}")
 
 
@@ -143,6 +143,6 @@ def confirmations_handler(retention: Retention, inbox: Inbox) -> Subscription:
     async def on_event(envelope: Envelope) -> None:
         if await inbox.process(envelope, _confirmation_effect(retention, envelope)):
             # Issued off this consumer: fetching audit's receipts may take seconds.
-            retention.certificates_wanted.set()
+            retention.certificates.wanted.set()
 
     return Subscription(CONFIRMATIONS_QUEUE, CONFIRMATION_BINDINGS, on_event)

@@ -16,7 +16,8 @@ from retention.consumers import (
     lifecycle_handler,
 )
 from retention.receipts import AuditReceipts, RetryPolicy
-from retention.service import INDEXES, Policy, Retention
+from retention.repository import INDEXES
+from retention.service import Retention, wire
 from retention.settings import Settings
 from shared.auth import TokenVerifier, install_token_verifier
 from shared.clock import Clock
@@ -32,25 +33,17 @@ def build_retention(
     """The use cases wired on a runtime's parts (also used by the CLI); `audit_http` has
     audit's base URL (receipts for the certificates)."""
     assert runtime.objects is not None  # retention's settings include the object store's
-    return Retention(
-        runtime.store,
-        runtime.outbox,
-        runtime.clock,
-        runtime.envelope,
+    return wire(
+        settings,
+        store=runtime.store,
+        outbox=runtime.outbox,
+        clock=runtime.clock,
+        envelope=runtime.envelope,
         signer=load_or_create_signing_ring(
             settings.signing_key_file, settings.signing_key_name, runtime.clock
         ),
         keys=KeyRing(LocalKeyFile(settings.kek_file, runtime.clock)),
         objects=runtime.objects,
-        policy=Policy(
-            grace_months=settings.grace_months,
-            registry_years=settings.registry_retention_years,
-            zone=settings.zone,
-            confirmation_timeout=timedelta(hours=settings.confirmation_timeout_hours),
-            batch_size=settings.scheduler_batch_size,
-            public_url=settings.public_url,
-            receipt_grace=timedelta(minutes=settings.receipt_grace_minutes),
-        ),
         receipts=AuditReceipts(
             audit_http,
             RetryPolicy(
@@ -88,11 +81,11 @@ def create_app(
     async def scheduler_pass() -> None:
         # At start (catching up on everything due while down), then every interval; replicas
         # may run it at once: each schedule is claimed at its version.
-        await retention.run_due()
-        await retention.issue_pending_certificates()
-        await retention.check_overdue()
+        await retention.schedules.run_due()
+        await retention.certificates.issue_pending()
+        await retention.erasures.check_overdue()
 
-    runtime.background("retention-certificates", retention.issue_certificates_when_wanted)
+    runtime.background("retention-certificates", retention.certificates.issue_when_wanted)
     runtime.every(
         "retention-scheduler",
         timedelta(seconds=settings.scheduler_interval_seconds),

@@ -18,7 +18,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Protocol
+from typing import Final, Protocol, TypedDict
 
 import httpx
 
@@ -31,13 +31,25 @@ AUDIT_ERROR: Final = "audit-error"
 NOT_CONFIGURED: Final = "no-receipt-source"
 
 
+class Receipt(TypedDict):
+    """A journaled event's receipt: its index in audit's log and its tlog-proof."""
+
+    event_id: str
+    index: int
+    proof: str
+
+
+class MissingReceipt(TypedDict):
+    event_id: str
+    reason: str
+
+
 @dataclass(frozen=True)
 class ReceiptSet:
-    """Receipts found (`event_id`, `index`, `proof`) and the ones missing (`event_id`,
-    `reason`): together they name every event asked for."""
+    """Receipts found and the ones missing: together they name every event asked for."""
 
-    found: list[dict[str, Any]] = field(default_factory=list)
-    missing: list[dict[str, str]] = field(default_factory=list)
+    found: list[Receipt] = field(default_factory=list)
+    missing: list[MissingReceipt] = field(default_factory=list)
 
 
 class ReceiptSource(Protocol):
@@ -52,7 +64,9 @@ class NoReceipts:
     """No audit to ask (unit tests, tools): every receipt is listed as missing."""
 
     async def receipts(self, event_ids: Sequence[str]) -> ReceiptSet:
-        return ReceiptSet(missing=[{"event_id": e, "reason": NOT_CONFIGURED} for e in event_ids])
+        return ReceiptSet(
+            missing=[MissingReceipt(event_id=e, reason=NOT_CONFIGURED) for e in event_ids]
+        )
 
 
 @dataclass(frozen=True)
@@ -82,7 +96,7 @@ class AuditReceipts:
         result = ReceiptSet()
         for event_id, outcome in zip(event_ids, outcomes, strict=True):
             if isinstance(outcome, str):
-                result.missing.append({"event_id": event_id, "reason": outcome})
+                result.missing.append(MissingReceipt(event_id=event_id, reason=outcome))
             else:
                 result.found.append(outcome)
         if result.missing:
@@ -94,7 +108,7 @@ class AuditReceipts:
             )
         return result
 
-    async def _one(self, event_id: str) -> dict[str, Any] | str:
+    async def _one(self, event_id: str) -> Receipt | str:
         """The receipt, or the reason it is missing after the last attempt."""
         reason = NOT_JOURNALED
         index: int | None = None
@@ -110,7 +124,7 @@ class AuditReceipts:
                     except _NotYetError as not_yet:
                         reason = not_yet.reason
                         continue
-                    return {"event_id": event_id, "index": index, "proof": proof}
+                    return Receipt(event_id=event_id, index=index, proof=proof)
         except TimeoutError:
             return UNREACHABLE
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:

@@ -1,0 +1,90 @@
+"""What the certificate needs, captured before any purge (inside the inbox transaction): the
+account's e-mail address and the acts served to it (ids, fingerprints, dates; no content)."""
+
+from __future__ import annotations
+
+from retention.context import Context
+from retention.erasure import Erasure
+from retention.records import Contact, ServedAct
+from shared.contracts.consent import DeclarationRegisteredV1
+from shared.contracts.delivery import ActServedV1
+from shared.contracts.identity import AccountCreatedV1
+from shared.store.port import DocumentReader, Transaction
+
+
+class Contacts:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    async def on_declaration_registered(
+        self, tx: Transaction, event: DeclarationRegisteredV1
+    ) -> None:
+        await merge(self.ctx, tx, f"declaration:{event.declaration_id}", email=str(event.email))
+
+    async def on_account_created(self, tx: Transaction, event: AccountCreatedV1) -> None:
+        await link_account(self.ctx, tx, event.account_id, event.declaration_id)
+
+    async def on_act_served(self, tx: Transaction, event: ActServedV1) -> None:
+        if await self.ctx.served_acts.get(tx, event.act_id) is None:
+            served = ServedAct(
+                id=event.act_id,
+                account_id=event.recipient_account_id,
+                sha256=event.act_sha256,
+                served_at=event.served_at,
+            )
+            await self.ctx.served_acts.add(tx, served)
+        await merge(
+            self.ctx,
+            tx,
+            f"account:{event.recipient_account_id}",
+            email=str(event.recipient_email),
+            declaration_id=event.declaration_id,
+        )
+
+
+async def link_account(
+    ctx: Context, tx: Transaction, account_id: str, declaration_id: str | None
+) -> None:
+    """Pin the declaration on the account: its address must survive identity's purge."""
+    if declaration_id:
+        await merge(ctx, tx, f"account:{account_id}", declaration_id=declaration_id)
+
+
+async def merge(
+    ctx: Context,
+    tx: Transaction,
+    key: str,
+    *,
+    email: str | None = None,
+    declaration_id: str | None = None,
+) -> None:
+    """Read-then-write in the inbox transaction; a concurrent insert of the same key makes
+    the transaction fail and the consumer retry, which then reads it."""
+    current = await ctx.contacts.get(tx, key)
+    if current is None:
+        await ctx.contacts.add(tx, Contact(id=key, email=email, declaration_id=declaration_id))
+        return
+    merged = current.merged(email=email, declaration_id=declaration_id)
+    if merged != current:
+        await ctx.contacts.save(tx, merged)
+
+
+async def email_of(
+    ctx: Context, db: DocumentReader, account_id: str | None, declaration_id: str | None
+) -> str | None:
+    """The account's address, else its declaration's."""
+    account = await ctx.contacts.get(db, f"account:{account_id}") if account_id else None
+    if account is not None and account.email:
+        return account.email
+    declaration_id = declaration_id or (account.declaration_id if account else None)
+    if declaration_id:
+        declaration = await ctx.contacts.get(db, f"declaration:{declaration_id}")
+        if declaration is not None and declaration.email:
+            return declaration.email
+    return None
+
+
+async def forget(ctx: Context, tx: Transaction, erasure: Erasure) -> None:
+    """The erasure's addresses leave retention's store."""
+    for key in (f"account:{erasure.account_id}", f"declaration:{erasure.declaration_id}"):
+        await ctx.contacts.forget(tx, key)
