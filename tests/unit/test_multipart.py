@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.multipart import MultipartError, MultipartReader, PartHeaders, boundary_of
+from shared.multipart import (
+    MAX_HEADER_BYTES,
+    MAX_HEADERS,
+    MultipartError,
+    MultipartReader,
+    PartHeaders,
+    boundary_of,
+)
 from tests.unit.consent.support import PDF, PNG, multipart_body
 
 
@@ -93,3 +100,72 @@ def test_a_body_that_is_not_multipart_form_data_is_refused(content_type: str | N
 
 def test_a_quoted_boundary_is_understood() -> None:
     assert boundary_of('multipart/form-data; boundary="a b:c"') == b"a b:c"
+
+
+async def test_the_reader_reads_the_body_only_as_fast_as_the_caller_consumes_it() -> None:
+    content = bytes(range(256)) * 4096  # 1 MiB
+    body, content_type = multipart_body(None, {"big": ("big.bin", content)})
+    network_chunk = 64 * 1024
+    pulled = 0
+
+    async def network() -> AsyncIterator[bytes]:
+        nonlocal pulled
+        for start in range(0, len(body), network_chunk):
+            pulled += 1
+            yield body[start : start + network_chunk]
+
+    reader = MultipartReader(network(), boundary_of(content_type))
+    assert await reader.next_part() is not None
+    received = bytearray()
+    async for chunk in reader.chunks():
+        # Never more than one network chunk ahead of what was handed out: nothing is held whole.
+        assert pulled * network_chunk - len(received) <= 2 * network_chunk
+        assert len(chunk) <= network_chunk
+        received += chunk
+    assert received == content
+    assert await reader.next_part() is None
+
+
+async def test_part_headers_over_the_size_limit_are_refused() -> None:
+    long_value = b"x" * (MAX_HEADER_BYTES + 1)
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="a"\r\nX-Padding: '
+        + long_value
+        + b"\r\n\r\nx\r\n--b--\r\n"
+    )
+    with pytest.raises(MultipartError, match="headers too long"):
+        await read_all(body, "multipart/form-data; boundary=b", [1000])
+
+
+async def test_a_part_with_too_many_headers_is_refused() -> None:
+    headers = b"".join(b"X-H%d: v\r\n" % n for n in range(MAX_HEADERS))
+    body = b'--b\r\nContent-Disposition: form-data; name="a"\r\n' + headers + b"\r\nx\r\n--b--\r\n"
+    with pytest.raises(MultipartError, match="too many part headers"):
+        await read_all(body, "multipart/form-data; boundary=b", [7])
+
+
+async def test_a_part_that_is_not_form_data_is_refused() -> None:
+    body = b'--b\r\nContent-Disposition: attachment; name="a"\r\n\r\nx\r\n--b--\r\n'
+    with pytest.raises(MultipartError, match="form-data"):
+        await read_all(body, "multipart/form-data; boundary=b", [1000])
+
+
+async def test_a_body_that_does_not_start_at_a_boundary_is_refused() -> None:
+    body = b'not a boundary\r\nContent-Disposition: form-data; name="a"\r\n\r\nx\r\n--b--\r\n'
+    with pytest.raises(MultipartError, match="not well-formed"):
+        await read_all(body, "multipart/form-data; boundary=b", [5])
+
+
+async def test_an_empty_body_is_refused_as_truncated() -> None:
+    with pytest.raises(MultipartError, match="truncated"):
+        await read_all(b"", "multipart/form-data; boundary=b", [1])
+
+
+async def test_utf8_file_names_and_quoted_names_are_read_as_sent() -> None:
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="pi\\"ece"; filename="re\xcc\x81ponse;1.pdf"'
+        b"\r\nContent-Type: application/pdf\r\n\r\n%PDF\r\n--b--\r\n"
+    )
+    [(part, content)] = await read_all(body, "multipart/form-data; boundary=b", [3])
+    assert part == PartHeaders('pi"ece', "re\u0301ponse;1.pdf", "application/pdf")
+    assert content == b"%PDF"

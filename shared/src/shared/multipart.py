@@ -3,20 +3,31 @@ whole: each part's body is handed out chunk by chunk as it arrives from the sock
 
 Starlette's form parser spools every file to a temporary file before the route runs, so a size
 limit could only be applied after the whole upload was read; this reader lets the caller stop
-(and answer 413) at the first byte over the limit. Memory stays at about one network chunk plus
-the delimiter length.
+(and answer 413) at the first byte over the limit. The parsing itself is python-multipart's
+push parser (`MultipartParser`, the one Starlette uses); this module only turns its callbacks
+into a pull interface: one network chunk is written to the parser when the caller needs more,
+and what the callbacks saw is queued in order. Memory stays at about one network chunk plus the
+boundary length.
 """
 
 from __future__ import annotations
 
-import re
+from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
 
 MAX_HEADER_BYTES: Final = 8 * 1024
-_PARAM = re.compile(r';\s*([A-Za-z0-9_*-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]*))')
-_BOUNDARY = re.compile(r'boundary\s*=\s*(?:"([^"]{1,70})"|([^;\s]{1,70}))', re.IGNORECASE)
+"""All of one part's header names and values together."""
+MAX_HEADERS: Final = 8
+"""Headers in one part: a browser sends two (Content-Disposition, Content-Type)."""
+MAX_BOUNDARY: Final = 70  # RFC 2046 §5.1.1
 
 
 class MultipartError(ValueError):
@@ -25,12 +36,13 @@ class MultipartError(ValueError):
 
 def boundary_of(content_type: str | None) -> bytes:
     """The boundary of a `multipart/form-data` content type; MultipartError otherwise."""
-    if not content_type or not content_type.lower().startswith("multipart/form-data"):
+    media_type, params = parse_options_header(content_type)
+    if media_type != b"multipart/form-data":
         raise MultipartError("the body must be multipart/form-data")
-    found = _BOUNDARY.search(content_type)
-    if found is None:
+    boundary = params.get(b"boundary")
+    if not boundary or len(boundary) > MAX_BOUNDARY:
         raise MultipartError("the multipart content type has no boundary")
-    return (found.group(1) or found.group(2)).encode("latin-1")
+    return boundary
 
 
 @dataclass(frozen=True)
@@ -40,33 +52,63 @@ class PartHeaders:
     content_type: str | None
 
 
-def _parse_headers(raw: bytes) -> PartHeaders:
+def _parse_headers(headers: list[tuple[bytes, bytes]]) -> PartHeaders:
     name: str | None = None
     filename: str | None = None
     content_type: str | None = None
-    for line in raw.decode("utf-8", errors="replace").split("\r\n"):
-        if not line:
-            continue
-        field, sep, value = line.partition(":")
-        if not sep:
-            raise MultipartError("malformed part header")
-        field = field.strip().lower()
-        if field == "content-disposition":
-            disposition, _, params = value.strip().partition(";")
-            if disposition.strip().lower() != "form-data":
+    for raw_field, value in headers:
+        field = raw_field.lower()
+        if field == b"content-disposition":
+            # The parser hands bytes as they came: browsers send UTF-8 names unescaped.
+            disposition, params = parse_options_header(value)
+            if disposition != b"form-data":
                 raise MultipartError("parts must be form-data")
-            for match in _PARAM.finditer(";" + params):
-                key = match.group(1).lower()
-                text = match.group(2) if match.group(2) is not None else match.group(3)
-                if key == "name":
-                    name = text
-                elif key == "filename":
-                    filename = text
-        elif field == "content-type":
-            content_type = value.strip()
+            if b"name" in params:
+                name = params[b"name"].decode("utf-8", errors="replace")
+            if b"filename" in params:
+                filename = params[b"filename"].decode("utf-8", errors="replace")
+        elif field == b"content-type":
+            content_type = value.decode("latin-1").strip()
     if not name:
         raise MultipartError("a part has no name")
     return PartHeaders(name, filename, content_type)
+
+
+@dataclass(frozen=True)
+class _Begin:
+    """A delimiter was read: a part's headers follow."""
+
+
+@dataclass(frozen=True)
+class _Headers:
+    headers: list[tuple[bytes, bytes]]
+
+
+@dataclass(frozen=True)
+class _End:
+    """The current part's body ended at a delimiter."""
+
+
+@dataclass(frozen=True)
+class _Close:
+    """The closing delimiter was read."""
+
+
+@dataclass(frozen=True)
+class _Failure:
+    message: str
+
+
+_Event = _Begin | _Headers | bytes | _End | _Close | _Failure
+
+
+def _plain(error: MultipartParseError) -> str:
+    # The parser's own messages quote the offending byte and offset; a client needs less.
+    if str(error).startswith("Maximum header size"):
+        return "part headers too long"
+    if str(error).startswith("Maximum header count"):
+        return "too many part headers"
+    return "the body is not well-formed multipart/form-data"
 
 
 class MultipartReader:
@@ -75,73 +117,119 @@ class MultipartReader:
 
     def __init__(self, body: AsyncIterator[bytes], boundary: bytes) -> None:
         self._body = body
-        # A leading CRLF makes the first delimiter look like every other one.
-        self._buffer = bytearray(b"\r\n")
-        self._delimiter = b"\r\n--" + boundary
-        self._eof = False
-        self._in_part = True  # the preamble counts as a part nobody reads
+        self._events: deque[_Event] = deque()
+        self._field = bytearray()
+        self._value = bytearray()
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._header_bytes = 0
+        self._stopped = False  # the body ended, or the parser failed: nothing more to write
+        self._in_part = False
         self._finished = False
+        callbacks: MultipartCallbacks = {
+            "on_part_begin": self._on_part_begin,
+            "on_header_field": self._on_header_field,
+            "on_header_value": self._on_header_value,
+            "on_header_end": self._on_header_end,
+            "on_headers_finished": self._on_headers_finished,
+            "on_part_data": self._on_part_data,
+            "on_part_end": self._on_part_end,
+            "on_end": self._on_end,
+        }
+        self._parser = MultipartParser(
+            boundary,
+            callbacks,
+            max_header_count=MAX_HEADERS,
+            max_header_size=MAX_HEADER_BYTES,
+        )
 
-    async def _fill(self) -> bool:
-        if self._eof:
-            return False
-        try:
-            chunk = await self._body.__anext__()
-        except StopAsyncIteration:
-            self._eof = True
-            return False
-        self._buffer += chunk
-        return True
+    # Parser callbacks: they run inside `write`, and only queue what they saw.
+
+    def _on_part_begin(self) -> None:
+        self._headers = []
+        self._header_bytes = 0
+        self._events.append(_Begin())
+
+    def _count(self, size: int) -> None:
+        self._header_bytes += size
+        if self._header_bytes > MAX_HEADER_BYTES:
+            raise MultipartError("part headers too long")
+
+    def _on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._count(end - start)
+        self._field += data[start:end]
+
+    def _on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._count(end - start)
+        self._value += data[start:end]
+
+    def _on_header_end(self) -> None:
+        self._headers.append((bytes(self._field).strip(), bytes(self._value).strip()))
+        self._field.clear()
+        self._value.clear()
+
+    def _on_headers_finished(self) -> None:
+        self._events.append(_Headers(self._headers))
+
+    def _on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if end > start:
+            self._events.append(data[start:end])
+
+    def _on_part_end(self) -> None:
+        self._events.append(_End())
+
+    def _on_end(self) -> None:
+        self._events.append(_Close())
+
+    async def _next_event(self, truncated: str) -> _Event:
+        """The next thing the parser saw, feeding it one network chunk at a time."""
+        while not self._events:
+            if self._stopped:
+                raise MultipartError(truncated)
+            try:
+                chunk = await self._body.__anext__()
+            except StopAsyncIteration:
+                self._stopped = True
+                continue
+            try:
+                self._parser.write(chunk)
+            except MultipartParseError as error:
+                self._stopped = True
+                self._events.append(_Failure(_plain(error)))
+            except MultipartError as error:
+                self._stopped = True
+                self._events.append(_Failure(str(error)))
+        event = self._events.popleft()
+        if isinstance(event, _Failure):
+            self._events.appendleft(event)  # the reader stays failed
+            raise MultipartError(event.message)
+        return event
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """The current part's body, in chunks, up to its closing delimiter."""
-        keep = len(self._delimiter) - 1
         while self._in_part:
-            found = self._buffer.find(self._delimiter)
-            if found >= 0:
-                if found:
-                    yield bytes(self._buffer[:found])
-                del self._buffer[: found + len(self._delimiter)]
+            event = await self._next_event("the body ends inside a part (truncated upload)")
+            if isinstance(event, bytes):
+                yield event
+            elif isinstance(event, _End):
                 self._in_part = False
-                return
-            # Bytes that cannot be the start of a delimiter are safe to hand out.
-            safe = len(self._buffer) - keep
-            if safe > 0:
-                data = bytes(self._buffer[:safe])
-                del self._buffer[:safe]
-                yield data
-            if not await self._fill():
-                raise MultipartError("the body ends inside a part (truncated upload)")
-
-    async def _need(self, size: int) -> None:
-        while len(self._buffer) < size:
-            if not await self._fill():
-                raise MultipartError("the body ends inside a part header")
+            else:
+                raise MultipartError("the body is not well-formed multipart/form-data")
 
     async def next_part(self) -> PartHeaders | None:
         """The next part's headers, or None after the closing delimiter."""
         if self._finished:
             return None
         async for _ in self.chunks():
-            pass  # skip the unread rest of the previous part (or the preamble)
-        await self._need(2)
-        if self._buffer[:2] == b"--":
+            pass  # skip the unread rest of the previous part
+        truncated = "the body ends inside a part header (truncated upload)"
+        event = await self._next_event(truncated)
+        if isinstance(event, _Close):
             self._finished = True
             return None
-        end = self._buffer.find(b"\r\n\r\n")
-        while end < 0:
-            if len(self._buffer) > MAX_HEADER_BYTES:
-                raise MultipartError("part headers too long")
-            if not await self._fill():
-                raise MultipartError("the body ends inside a part header")
-            end = self._buffer.find(b"\r\n\r\n")
-        if end > MAX_HEADER_BYTES:
-            raise MultipartError("part headers too long")
-        # After the delimiter: optional transport padding, then CRLF, then the headers.
-        line_end = self._buffer.find(b"\r\n")
-        if self._buffer[:line_end].strip(b" \t"):
-            raise MultipartError("garbage after a boundary")
-        raw = bytes(self._buffer[line_end + 2 : end])
-        del self._buffer[: end + 4]
+        if not isinstance(event, _Begin):
+            raise MultipartError("the body is not well-formed multipart/form-data")
+        event = await self._next_event(truncated)
+        if not isinstance(event, _Headers):
+            raise MultipartError("the body is not well-formed multipart/form-data")
         self._in_part = True
-        return _parse_headers(raw)
+        return _parse_headers(event.headers)

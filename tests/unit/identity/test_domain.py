@@ -12,19 +12,12 @@ from identity.domain import (
     ThrottleState,
     add_months,
     check_password,
-    common_passwords,
     earliest_terms_effective_at,
     new_identifier,
     normalize_identifier,
 )
 
 MAX = timedelta(minutes=15)
-
-
-def test_the_shipped_common_password_list_is_substantial_and_has_french_entries() -> None:
-    listed = common_passwords()
-    assert len(listed) >= 1000
-    assert {"123456", "password", "azerty", "motdepasse", "soleil", "doudou"} <= listed
 
 
 @pytest.mark.parametrize(
@@ -34,22 +27,17 @@ def test_the_shipped_common_password_list_is_substantial_and_has_french_entries(
         ("x" * 257, PasswordRejection.TOO_LONG),
         ("ABCD-EFGH-JKLM", PasswordRejection.IS_IDENTIFIER),
         ("abcdefghjklm", PasswordRejection.IS_IDENTIFIER),
-        ("motdepasse123", PasswordRejection.COMMON),
-        ("MotDePasse2024!", PasswordRejection.COMMON),
-        ("azertyuiop123", PasswordRejection.COMMON),
-        ("123456789012", PasswordRejection.COMMON),
-        ("password1234", PasswordRejection.COMMON),
     ],
 )
-def test_weak_passwords_are_refused_with_their_reason(
+def test_passwords_breaking_the_fixed_rules_are_refused_with_their_reason(
     password: str, reason: PasswordRejection
 ) -> None:
     assert check_password(password, "ABCD-EFGH-JKLM") is reason
 
 
-def test_a_long_uncommon_password_is_accepted() -> None:
-    assert check_password("cheval-batterie-agrafe", "ABCD-EFGH-JKLM") is None
-    assert check_password("douze-caract", "ABCD-EFGH-JKLM") is None
+def test_the_fixed_rules_leave_guessability_to_the_strength_estimate() -> None:
+    # Twelve characters, not the identifier: the fixed rules pass it; `Passwords.check` refuses.
+    assert check_password("motdepasse12", "ABCD-EFGH-JKLM") is None
 
 
 def test_identifiers_are_unambiguous_and_compared_without_case_or_dashes() -> None:

@@ -14,7 +14,6 @@ from identity.domain import (
     AccountStatus,
     PasswordRejection,
     RateWindow,
-    check_password,
     hash_secret,
     ip_hash,
     new_identifier,
@@ -75,10 +74,22 @@ def password_rejected(reason: PasswordRejection) -> errors.IdentityError:
             PasswordRejection.TOO_SHORT: "The password must have at least 12 characters.",
             PasswordRejection.TOO_LONG: "The password is too long.",
             PasswordRejection.IS_IDENTIFIER: "The password must not be the identifier.",
-            PasswordRejection.COMMON: "This password is too common.",
+            PasswordRejection.COMMON: "This password is too common or too easy to guess.",
         }[reason],
         extra={"reason": reason.value},
     )
+
+
+async def _check_new_password(ctx: Context, password: str, account: Document) -> None:
+    """Refuse a password too easy to guess, its account's identifier and contact data counted."""
+    rejection = await ctx.passwords.check(
+        password,
+        identifier=account["display_identifier"],
+        email=account.get("email"),
+        mobile=account.get("mobile"),
+    )
+    if rejection is not None:
+        raise password_rejected(rejection)
 
 
 @dataclass(frozen=True)
@@ -162,7 +173,7 @@ class Accounts:
     async def create_operator(self, identifier: str, password: str) -> str:
         """An operator account (CLI and dev seeding): active at once, no CGU to accept."""
         ctx = self._ctx
-        rejection = check_password(password, identifier)
+        rejection = await ctx.passwords.check(password, identifier=identifier)
         if rejection is not None:
             raise password_rejected(rejection)
         normalized = normalize_identifier(identifier)
@@ -320,9 +331,7 @@ class Accounts:
         _, account = await self._valid_link(ctx.store, token, ACTIVATION)
         if account["status"] != AccountStatus.PENDING_ACTIVATION:
             raise errors.invalid_link()
-        rejection = check_password(password, account["display_identifier"])
-        if rejection is not None:
-            raise password_rejected(rejection)
+        await _check_new_password(ctx, password, account)
         password_hash = await ctx.passwords.hash(password)
         now = ctx.clock.now()
         try:
@@ -400,9 +409,7 @@ class Accounts:
         attacker's), and lift the lockout."""
         ctx = self._ctx
         _, account = await self._valid_link(ctx.store, token, RESET)
-        rejection = check_password(password, account["display_identifier"])
-        if rejection is not None:
-            raise password_rejected(rejection)
+        await _check_new_password(ctx, password, account)
         password_hash = await ctx.passwords.hash(password)
         try:
             async with ctx.outbox.transaction() as tx:
@@ -426,9 +433,7 @@ class Accounts:
             raise errors.IdentityError(
                 403, "invalid-current-password", "The current password is wrong."
             )
-        rejection = check_password(new, account["display_identifier"])
-        if rejection is not None:
-            raise password_rejected(rejection)
+        await _check_new_password(ctx, new, account)
         password_hash = await ctx.passwords.hash(new)
         async with ctx.outbox.transaction() as tx:
             fresh = await tx.get(ACCOUNTS, account_id)

@@ -41,6 +41,7 @@ def passwords_from(settings: Settings) -> Passwords:
         time_cost=settings.argon2_time_cost,
         memory_cost_kib=settings.argon2_memory_cost_kib,
         parallelism=settings.argon2_parallelism,
+        min_strength=settings.password_min_strength,
     )
 
 

@@ -22,6 +22,12 @@ class Settings(BaseServiceSettings):
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_cost_kib: int = Field(default=65536, ge=8)
     argon2_parallelism: int = Field(default=1, ge=1)
+    password_min_strength: int = Field(
+        default=3,
+        ge=0,
+        le=4,
+        description="zxcvbn score (0-4) a new password must reach; 3 is about 10^8 guesses",
+    )
 
     token_key_file: Path = Field(
         default=Path("var/keys/identity-tokens.json"),

@@ -14,8 +14,8 @@ GENERIC_FAILURE: Final = "Votre demande n'a pas pu aboutir. Réessayez dans quel
 
 PASSWORD_RULES: Final = (
     f"Au moins {MIN_PASSWORD_LENGTH} caractères. Il doit être différent de votre identifiant "
-    "et ne pas figurer parmi les mots de passe les plus courants. Une phrase de plusieurs mots "
-    "est un bon choix."
+    "et difficile à deviner : ni mot de passe courant, ni suite de touches, ni date, ni votre "
+    "nom. Une phrase de plusieurs mots est un bon choix."
 )
 
 _PASSWORD_REJECTIONS: Final = {
@@ -24,7 +24,9 @@ _PASSWORD_REJECTIONS: Final = {
     ),
     PasswordRejection.TOO_LONG.value: "Le mot de passe est trop long (256 caractères au plus).",
     PasswordRejection.IS_IDENTIFIER.value: "Le mot de passe ne doit pas être votre identifiant.",
-    PasswordRejection.COMMON.value: "Ce mot de passe est trop courant : choisissez-en un autre.",
+    PasswordRejection.COMMON.value: (
+        "Ce mot de passe est trop courant ou trop facile à deviner : choisissez-en un autre."
+    ),
 }
 
 _BY_CODE: Final = {
