@@ -8,17 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from delivery.acts import (
-    ACTS,
-    Act,
-    ActRepository,
-    ActStatus,
-    Deposit,
-    ErasedObject,
-    Tombstone,
-    parse,
-)
+from delivery.acts import Act, ActStatus, Deposit, ErasedObject, Tombstone
 from delivery.domain import ActMetadata, check_window
+from delivery.repository import ACTS, ActRepository, parse
 from shared.contracts.delivery import RejectionReason, ServiceQuality
 from shared.legal_calendar import Territory
 from shared.store.port import DocumentStore, VersionConflictError, to_iso

@@ -158,7 +158,7 @@ async def test_evidence_set_verifies_offline_and_detects_tampering(
     act_id = await harness.served()
     await harness.download(act_id)
     harness.clock.advance(timedelta(days=1))
-    await harness.gateway.finalise_due()
+    await harness.delivery.handover.finalise_due()
     response = await harness.client.get(
         f"/v1/inbox/{act_id}/evidence", headers=harness.tokens.recipient("acc-1")
     )
@@ -191,7 +191,7 @@ async def test_evidence_set_verifies_offline_and_detects_tampering(
 async def test_evidence_of_an_a_domicile_service_names_the_relay(harness: Harness) -> None:
     act_id = await harness.served(meta=metadata())
     harness.clock.advance(timedelta(days=1))
-    await harness.gateway.finalise_due()
+    await harness.delivery.handover.finalise_due()
     evidence = (
         await harness.client.get(f"/v1/acts/{act_id}/evidence", headers=harness.tokens.office())
     ).json()

@@ -1,5 +1,5 @@
 """The act aggregate: one typed record per deposited act, its state changes as methods that
-return the changed act and the events the change causes, and its repository on the store port.
+return the changed act and the events the change causes.
 
 An act is `scheduled` (deposited while CPC 664's window was closed), `served` (made available:
 its legal date), `rejected` (refused after it was uploaded: its content is shredded) or, once
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Final, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
@@ -32,18 +32,7 @@ from shared.contracts.delivery import (
     ServiceQualityDeterminedV1,
 )
 from shared.legal_calendar import Territory, end_of_legal_day
-from shared.store.port import (
-    VERSION,
-    Document,
-    DocumentReader,
-    DocumentWriter,
-    Filter,
-    SortKey,
-    from_iso,
-    to_iso,
-)
-
-ACTS: Final = "acts"
+from shared.store.port import VERSION, Document, from_iso, to_iso
 
 
 class ActStatus(StrEnum):
@@ -382,62 +371,3 @@ class Tombstone(_Record):
 
 
 StoredAct = Act | Tombstone
-R = TypeVar("R", Act, Tombstone)
-
-
-def parse(document: Document) -> StoredAct:
-    if document.get("status") == ActStatus.ERASED.value:
-        return Tombstone.model_validate(document)
-    return Act.model_validate(document)
-
-
-class ActRepository:
-    """Acts on the store port: reads parse into `Act` or `Tombstone`; writes stamp the change
-    (`updated_at`, `cursor`) and carry the version read, so a concurrent change fails with
-    `VersionConflictError` instead of being overwritten."""
-
-    def __init__(self, store: DocumentReader) -> None:
-        self._store = store
-
-    async def get(self, act_id: str, reader: DocumentReader | None = None) -> StoredAct | None:
-        found = await (reader or self._store).get(ACTS, act_id)
-        return None if found is None else parse(found)
-
-    async def find(
-        self,
-        where: Filter,
-        *,
-        sort: Sequence[SortKey] = (),
-        limit: int | None = None,
-        reader: DocumentReader | None = None,
-    ) -> list[StoredAct]:
-        rows = await (reader or self._store).find(ACTS, where, sort=sort, limit=limit)
-        return [parse(row) for row in rows]
-
-    async def add(self, writer: DocumentWriter, act: Act, now: datetime) -> Act:
-        """Insert a new act (DuplicateKeyError if its id exists)."""
-        stamped = _stamped(act, now)
-        stored = await writer.insert(ACTS, stamped.document())
-        return stamped.model_copy(update={"version": stored[VERSION]})
-
-    async def save(self, writer: DocumentWriter, act: R, now: datetime) -> R:
-        """Replace the act at the version it was read (inserting it if it never was)."""
-        if act.version is None:
-            assert isinstance(act, Act)
-            return await self.add(writer, act, now)
-        stamped = _stamped(act, now)
-        stored = await writer.replace(ACTS, stamped.document(), expected_version=act.version)
-        return stamped.model_copy(update={"version": stored[VERSION]})
-
-    async def save_unstamped(self, writer: DocumentWriter, tombstone: Tombstone) -> Tombstone:
-        """Bookkeeping that is no change an office polls for (the objects' deletion)."""
-        assert tombstone.version is not None
-        stored = await writer.replace(
-            ACTS, tombstone.document(), expected_version=tombstone.version
-        )
-        return tombstone.model_copy(update={"version": stored[VERSION]})
-
-
-def _stamped(act: R, now: datetime) -> R:
-    updated = to_iso(now)
-    return act.model_copy(update={"updated_at": now, "cursor": f"{updated}|{act.id}"})

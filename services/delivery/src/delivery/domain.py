@@ -1,7 +1,7 @@
 """The delivery gateway's pure rules: what an act's metadata may say, what a readable PDF looks
 like, which consent may carry an act, the CPC 664 window, and the CPC 662-1 quality of service.
 
-No I/O here: the use cases in `delivery.service` feed these functions what they read.
+No I/O here: the use cases (wired in `delivery.service`) feed these functions what they read.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from delivery.evidence import EvidenceSigner, EvidenceType
+from delivery.repository import ACTS, NOTIFICATIONS
 from delivery.settings import OfficeProfile
 from shared.contracts.consent import (
     ConsentRevokedV1,
@@ -37,8 +38,6 @@ from shared.store.port import DocumentReader, Transaction, to_iso
 
 DECLARATIONS: Final = "declarations"
 OFFICES: Final = "offices"
-NOTIFICATIONS: Final = "notifications"
-ACTS: Final = "acts"
 
 ENDED: Final = frozenset(
     {
