@@ -7,10 +7,10 @@ the original outcome when the body is the same.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final
+from typing import Final
 
 from pydantic import ValidationError
 
@@ -19,6 +19,7 @@ from delivery.context import Context
 from delivery.domain import (
     ActMetadata,
     ContentError,
+    Declaration,
     PdfInspector,
     WindowCheck,
     check_consent,
@@ -46,12 +47,12 @@ from delivery.idempotency import (
     metadata_hash,
     replay,
 )
-from delivery.parties import DECLARATIONS, Office
+from delivery.parties import Office, declaration_of
 from delivery.serving import serve, submission_details
 from delivery.views import DepositView
 from shared.contracts.delivery import ActRejectedV1, RejectionReason
 from shared.ids import new_id
-from shared.legal_calendar import ServiceZones, Territory
+from shared.legal_calendar import ServiceZones
 from shared.multipart import MultipartError, MultipartReader, PartHeaders, boundary_of
 from shared.store.port import DuplicateKeyError, Transaction, to_iso
 from shared.vault import StoredObject, TooLargeError
@@ -104,13 +105,13 @@ class Deposits:
             return await replay(previous, metadata, reader, ctx.config)
         now = ctx.clock.now()
         act_id = new_id(now)
-        declaration = await ctx.store.get(DECLARATIONS, metadata.declaration_id)
+        declaration = await declaration_of(ctx.store, metadata.declaration_id)
         refusal = check_consent(declaration, metadata.nature, now)
         if refusal is not None:
             await self._reject(office, act_id, metadata, [refusal.reason()], None)
             raise ConsentRefused(refusal)
         assert declaration is not None
-        recipient_territory = Territory(declaration["territory"])
+        _account, _email, recipient_territory = declaration.recipient
         received = _Received(metadata)
         try:
             part = await reader.next_part()
@@ -200,7 +201,7 @@ class Deposits:
         office: Office,
         key_id: str,
         act_id: str,
-        declaration: Mapping[str, Any],
+        declaration: Declaration,
         received: _Received,
     ) -> Outcome:
         ctx = self.ctx
@@ -211,7 +212,7 @@ class Deposits:
         # consent and the window are checked again at that instant (an upload takes time), in
         # the transaction that records the act.
         now = ctx.clock.now()
-        recipient_territory = Territory(declaration["territory"])
+        account_id, _email, recipient_territory = declaration.recipient
         window = check_window(now, recipient_territory, office.territory, self._zones)
         act = Act.uploaded(
             act_id,
@@ -221,7 +222,7 @@ class Deposits:
                 office_email=office.email,
                 office_territory=office.territory,
                 office_client=office.client,
-                recipient_account_id=declaration["account_id"],
+                recipient_account_id=account_id,
                 recipient_territory=recipient_territory,
             ),
             metadata,
@@ -239,7 +240,7 @@ class Deposits:
                 # Read in the writing transaction: a revocation either commits before it and
                 # refuses the act, or after it and finds the act served (and one store round
                 # trip fewer per deposit).
-                current = await tx.get(DECLARATIONS, metadata.declaration_id)
+                current = await declaration_of(tx, metadata.declaration_id)
                 refusal = check_consent(current, metadata.nature, now)
                 if refusal is not None:
                     raise ConsentRefused(refusal)

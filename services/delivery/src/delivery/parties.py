@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from delivery.domain import Declaration
 from delivery.evidence import EvidenceSigner, EvidenceType
 from delivery.repository import ACTS, NOTIFICATIONS
 from delivery.settings import OfficeProfile
@@ -47,6 +48,11 @@ ENDED: Final = frozenset(
         DeclarationStatus.REFUSED.value,
     }
 )
+
+
+async def declaration_of(reader: DocumentReader, declaration_id: str) -> Declaration | None:
+    found = await reader.get(DECLARATIONS, declaration_id)
+    return None if found is None else Declaration.model_validate(found)
 
 
 async def _upsert(

@@ -13,7 +13,7 @@ from delivery.acts import Act, ActStatus
 from delivery.context import Context
 from delivery.domain import ConsentRefusal, check_consent, check_window
 from delivery.evidence import EvidenceType
-from delivery.parties import DECLARATIONS
+from delivery.parties import declaration_of
 from delivery.serving import serve
 from delivery.vault import ACT_KEYS
 from shared.contracts.delivery import RejectionReason
@@ -42,7 +42,7 @@ class Scheduler:
 
     async def _deposit_one(self, act: Act, now: datetime) -> bool:
         ctx = self.ctx
-        declaration = await ctx.store.get(DECLARATIONS, act.declaration_id)
+        declaration = await declaration_of(ctx.store, act.declaration_id)
         refusal = check_consent(declaration, act.nature, now)
         if refusal is not None or declaration is None:
             await self._reject(act, refusal, now)
@@ -56,7 +56,7 @@ class Scheduler:
         async with ctx.outbox.transaction() as tx:
             # Again in the writing transaction: a revocation committed since the read above
             # refuses the act instead of being overtaken by it.
-            current = await tx.get(DECLARATIONS, act.declaration_id)
+            current = await declaration_of(tx, act.declaration_id)
             late_refusal = check_consent(current, act.nature, now)
             if late_refusal is None and current is not None:
                 await serve(ctx, tx, act, current, now)

@@ -5,12 +5,12 @@ deposit in the window (`delivery.deposit`) and a scheduled one at the window's o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from delivery.acts import Act
 from delivery.context import Context
+from delivery.domain import Declaration
 from delivery.evidence import EvidenceType
 from shared.store.port import Transaction, to_iso
 
@@ -28,15 +28,15 @@ def submission_details(act: Act) -> dict[str, Any]:
 
 
 async def serve(
-    ctx: Context, tx: Transaction, act: Act, declaration: Mapping[str, Any], now: datetime
+    ctx: Context, tx: Transaction, act: Act, declaration: Declaration, now: datetime
 ) -> Act:
     """Make `act` available at `now` in `tx` (inserting or updating it), with its `act-served`
     event and `ContentConsignment` evidence — and, for a new act, its `SubmissionAcceptance`."""
     new = act.version is None
     served, event = act.serve(
         now,
-        email=declaration["email"],
-        mobile=declaration.get("mobile"),
+        email=declaration.recipient[1],
+        mobile=declaration.mobile,
         portal_url=ctx.config.portal_url,
     )
     stored = await ctx.acts.save(tx, served, now)
