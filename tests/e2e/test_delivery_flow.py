@@ -103,7 +103,7 @@ async def test_act_served_read_same_day_and_proven_end_to_end(
             # End of the sending day (legal time): the service is finalised à personne.
             act = await delivery.state.runtime.store.get("acts", act_id)
             clock.set(from_iso(act["finalise_after"]) + timedelta(seconds=1))
-            assert await delivery.state.gateway.finalise_due() == 1
+            assert await delivery.state.delivery.handover.finalise_due() == 1
             view = (await delivery_client.get(f"/v1/acts/{act_id}", headers=office)).json()
             assert view["quality"] == "a_personne"
 

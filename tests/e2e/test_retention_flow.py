@@ -161,7 +161,7 @@ async def test_terminated_account_acts_readable_two_months_then_erased_and_certi
             assert refused.status_code == 403, refused.text
 
             # What erasure must remove: each act's object in S3 and its wrapped DEK.
-            vault = delivery.state.vault
+            vault = delivery.state.delivery.ctx.acts_vault
             delivery_store = delivery.state.runtime.store
             objects = delivery.state.runtime.objects
             # In delivery's acts vault an act's object id is the act id.

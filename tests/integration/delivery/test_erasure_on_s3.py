@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from delivery.consumers import ERASURES_QUEUE, erasures_subscription, parties_subscription
-from delivery.erasure import ERASURE_INDEXES, ActEraser
-from delivery.service import INDEXES
+from delivery.erasure import ERASURE_INDEXES
+from delivery.repository import INDEXES
 from delivery.vault import ACT_KEYS, REPLY_KEYS, object_key
 from shared.clock import ManualClock
 from shared.contracts.consent import (
@@ -30,7 +30,7 @@ from shared.messaging.inbox import INBOX_INDEXES, Inbox
 from shared.messaging.outbox import OUTBOX, OutboxRelay
 from shared.objects import ObjectNotFoundError, ObjectStore
 from shared.store.port import DocumentStore
-from tests.unit.delivery.conftest import build_app, build_gateway, build_replies
+from tests.unit.delivery.conftest import build_app, build_delivery
 from tests.unit.delivery.support import Tokens, metadata, multipart, pdf
 
 # Tuesday 8 April 2031, 10:00 in Paris: the service window is open.
@@ -52,8 +52,8 @@ async def test_erased_act_is_gone_from_s3_and_an_old_ciphertext_copy_is_undecryp
     store = sqlite_store
     await store.ensure_indexes([*INDEXES, *ERASURE_INDEXES, *INBOX_INDEXES, *OutboxRelay.indexes()])
     clock = ManualClock(START)
-    gateway, vault, outbox, _signer = build_gateway(store, clock, tmp_path, object_store)
-    replies = build_replies(gateway, object_store, tmp_path)
+    delivery = build_delivery(store, clock, tmp_path, object_store)
+    outbox = delivery.ctx.outbox
     tokens = Tokens(clock)
 
     def envelope(
@@ -90,7 +90,7 @@ async def test_erased_act_is_gone_from_s3_and_an_old_ciphertext_copy_is_undecryp
             subject="declaration:decl-1",
         )
     )
-    app = build_app(gateway, store, tokens, replies)
+    app = build_app(delivery, store, tokens)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://delivery"
     ) as client:
@@ -119,7 +119,7 @@ async def test_erased_act_is_gone_from_s3_and_an_old_ciphertext_copy_is_undecryp
             await client.get(f"/v1/inbox/{act_id}/content", headers=tokens.recipient("acc-1"))
         ).content == ACT
 
-        eraser = ActEraser(store, outbox, clock, vault, replies.vault, envelope)
+        eraser = delivery.eraser
         request = envelope(
             AccountActsErasureRequestedV1(
                 erasure_id="er-1",
@@ -148,7 +148,7 @@ async def test_erased_act_is_gone_from_s3_and_an_old_ciphertext_copy_is_undecryp
         # A restored backup of the ciphertext is just noise: there is no key to open it.
         await object_store.put(object_key(act_id), replay(saved))
         with pytest.raises(LookupError):
-            await vault.open(act_id)
+            await delivery.ctx.acts_vault.open(act_id)
         gone = await client.get(f"/v1/inbox/{act_id}/content", headers=tokens.recipient("acc-1"))
         assert gone.status_code == 410
         assert gone.json()["type"] == "urn:securact:problem:act-erased"

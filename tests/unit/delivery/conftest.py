@@ -1,5 +1,6 @@
-"""Delivery's gateway on a real SQLite store with a manual clock, a KEK and a signing key in the
-test's directory, an in-memory recording object store, and its HTTP API through ASGI."""
+"""Delivery's use cases, wired as the app wires them, on a real SQLite store with a manual
+clock, a KEK and a signing key in the test's directory, an in-memory recording object store,
+and its HTTP API through ASGI."""
 
 from __future__ import annotations
 
@@ -15,13 +16,13 @@ from fastapi import FastAPI
 
 from delivery.api import delivery_router
 from delivery.consumers import notifications_subscription, parties_subscription
+from delivery.context import Config
 from delivery.erasure import ERASURE_INDEXES
 from delivery.evidence import EvidenceSigner
 from delivery.parties import OfficeDirectory
-from delivery.replies import ReplyDesk
-from delivery.service import INDEXES, Gateway, Limits
+from delivery.repository import INDEXES
+from delivery.service import Delivery, wire
 from delivery.settings import OfficeProfile
-from delivery.vault import act_vault, reply_vault
 from shared.auth import install_token_verifier
 from shared.clock import ManualClock
 from shared.contracts.consent import (
@@ -34,10 +35,11 @@ from shared.contracts.consent import (
 from shared.contracts.envelope import Envelope, EventPayload, new_envelope
 from shared.crypto import KeyRing, LocalKeyFile, load_or_create_signing_ring
 from shared.legal_calendar import Territory
-from shared.malware import MalwareScanner, NoScanner
+from shared.malware import NoScanner
 from shared.messaging.inbox import INBOX_INDEXES, Inbox
 from shared.messaging.outbox import OUTBOX, Outbox, OutboxRelay
 from shared.problems import install_problem_handlers
+from shared.refusals import install_refusal_handlers
 from shared.store.port import DocumentStore
 from shared.vault import EncryptedObjects, ObjectPort
 from tests.unit.delivery.support import MemoryObjects, Tokens, metadata, multipart, pdf
@@ -54,13 +56,22 @@ class Harness:
     store: DocumentStore
     clock: ManualClock
     objects: MemoryObjects
-    vault: EncryptedObjects
     outbox: Outbox
-    gateway: Gateway
-    signer: EvidenceSigner
+    delivery: Delivery
     tokens: Tokens
     client: httpx.AsyncClient
-    replies: ReplyDesk
+
+    @property
+    def vault(self) -> EncryptedObjects:
+        return self.delivery.ctx.acts_vault
+
+    @property
+    def replies_vault(self) -> EncryptedObjects:
+        return self.delivery.ctx.replies_vault
+
+    @property
+    def signer(self) -> EvidenceSigner:
+        return self.delivery.ctx.signer
 
     def event(self, payload: EventPayload, subject: str = "declaration:x") -> Envelope:
         return new_envelope(payload, subject=subject, actor="service:consent", clock=self.clock)
@@ -150,74 +161,30 @@ class Harness:
         return found
 
 
-def build_gateway(
+def build_delivery(
     store: DocumentStore, clock: ManualClock, tmp_path: Path, objects: ObjectPort
-) -> tuple[Gateway, EncryptedObjects, Outbox, EvidenceSigner]:
-    vault = act_vault(objects, KeyRing(LocalKeyFile(tmp_path / "kek.json", clock)), store, clock)
-    outbox = Outbox(store, clock)
-    signer = EvidenceSigner(
-        load_or_create_signing_ring(tmp_path / "signing.json", "test-evidence", clock)
-    )
-
-    def envelope(
-        payload: EventPayload,
-        *,
-        subject: str,
-        actor: str | None = None,
-        causation: Envelope | None = None,
-    ) -> Envelope:
-        return new_envelope(
-            payload,
-            subject=subject,
-            actor=actor or "service:delivery",
-            clock=clock,
-            causation=causation,
-        )
-
-    gateway = Gateway(
-        store,
-        outbox,
-        clock,
-        vault,
-        signer,
-        envelope,
-        limits=Limits(max_act_bytes=MAX_ACT, max_leave_bytes=64 * 1024, max_metadata_bytes=4096),
-    )
-    return gateway, vault, outbox, signer
-
-
-def build_replies(
-    gateway: Gateway,
-    objects: ObjectPort,
-    tmp_path: Path,
-    scanner: MalwareScanner | None = None,
-) -> ReplyDesk:
-    clock = gateway.clock
-    assert isinstance(clock, ManualClock)
-    vault = reply_vault(
-        objects, KeyRing(LocalKeyFile(tmp_path / "kek.json", clock)), gateway.store, clock
-    )
-
-    def envelope(payload: EventPayload, *, subject: str, actor: str | None = None) -> Envelope:
-        return new_envelope(
-            payload, subject=subject, actor=actor or "service:delivery", clock=clock
-        )
-
-    return ReplyDesk(
-        gateway.store,
-        gateway.outbox,
-        clock,
-        vault,
-        gateway.signer,
-        envelope,
-        scanner or NoScanner(),
-        max_reply_bytes=MAX_REPLY,
+) -> Delivery:
+    """Delivery wired as `main` wires it, on these ports and the key files in `tmp_path`."""
+    return wire(
+        Config(
+            max_act_bytes=MAX_ACT,
+            max_leave_bytes=64 * 1024,
+            max_metadata_bytes=4096,
+            max_reply_bytes=MAX_REPLY,
+        ),
+        store=store,
+        outbox=Outbox(store, clock),
+        clock=clock,
+        objects=objects,
+        keys=KeyRing(LocalKeyFile(tmp_path / "kek.json", clock)),
+        signer=EvidenceSigner(
+            load_or_create_signing_ring(tmp_path / "signing.json", "test-evidence", clock)
+        ),
+        scanner=NoScanner(),
     )
 
 
-def build_app(
-    gateway: Gateway, store: DocumentStore, tokens: Tokens, replies: ReplyDesk
-) -> FastAPI:
+def build_app(delivery: Delivery, store: DocumentStore, tokens: Tokens) -> FastAPI:
     offices = OfficeDirectory(
         {
             "etude-1": OfficeProfile(name="Étude Martin", email="etude1@example.org"),
@@ -229,8 +196,9 @@ def build_app(
     )
     app = FastAPI()
     install_problem_handlers(app)
+    install_refusal_handlers(app)
     install_token_verifier(app, tokens.verifier())
-    app.include_router(delivery_router(gateway, offices, MAX_ACT + 64 * 1024 + 8192, replies))
+    app.include_router(delivery_router(delivery, offices, MAX_ACT + 64 * 1024 + 8192))
     return app
 
 
@@ -247,14 +215,13 @@ async def harness(
         [*INDEXES, *ERASURE_INDEXES, *INBOX_INDEXES, *OutboxRelay.indexes()]
     )
     objects = MemoryObjects()
-    gateway, vault, outbox, signer = build_gateway(sqlite_store, clock, tmp_path, objects)
+    delivery = build_delivery(sqlite_store, clock, tmp_path, objects)
     tokens = Tokens(clock)
-    replies = build_replies(gateway, objects, tmp_path)
-    app = build_app(gateway, sqlite_store, tokens, replies)
+    app = build_app(delivery, sqlite_store, tokens)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://delivery") as client:
         harness = Harness(
-            sqlite_store, clock, objects, vault, outbox, gateway, signer, tokens, client, replies
+            sqlite_store, clock, objects, delivery.ctx.outbox, delivery, tokens, client
         )
         await harness.consent()
         yield harness

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 
-from delivery.service import IDEMPOTENCY
+from delivery.repository import IDEMPOTENCY
 from delivery.vault import ACT_KEYS, object_key
 from shared.contracts.consent import ActNature
 from shared.vault import PENDING_OBJECTS

@@ -12,7 +12,7 @@ import pytest
 from delivery.consumers import ERASURES_QUEUE, QUEUES, erasures_subscription
 from delivery.erasure import ERASURE_STEPS, ActEraser
 from delivery.vault import ACT_KEYS, REPLY_KEYS
-from shared.contracts.envelope import Envelope, EventPayload, new_envelope
+from shared.contracts.envelope import Envelope, new_envelope
 from shared.contracts.retention import AccountActsErasedV1, AccountActsErasureRequestedV1
 from shared.messaging.inbox import Inbox
 from shared.objects import ObjectStoreUnavailableError
@@ -26,29 +26,7 @@ PERSONAL_FIELDS = ("title", "requester_name", "office_reference", "filename", "o
 
 
 def eraser(harness: Harness) -> ActEraser:
-    def envelope(
-        payload: EventPayload,
-        *,
-        subject: str,
-        actor: str | None = None,
-        causation: Envelope | None = None,
-    ) -> Envelope:
-        return new_envelope(
-            payload,
-            subject=subject,
-            actor=actor or "service:delivery",
-            clock=harness.clock,
-            causation=causation,
-        )
-
-    return ActEraser(
-        harness.store,
-        harness.outbox,
-        harness.clock,
-        harness.vault,
-        harness.replies.vault,
-        envelope,
-    )
+    return harness.delivery.eraser
 
 
 def request(harness: Harness, account_id: str = "acc-1", erasure_id: str = "er-1") -> Envelope:

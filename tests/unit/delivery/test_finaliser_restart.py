@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from delivery.evidence import EVIDENCE, EvidenceType
-from delivery.service import Gateway
+from delivery.handover import Handover
 from shared.legal_calendar import Territory
 from shared.messaging.outbox import OUTBOX
 from shared.store.port import Document, DocumentStore, Transaction
 from tests.fixtures.stores import StoreFactory
 from tests.support.store_wrappers import DelegatingStore, DelegatingTransaction
-from tests.unit.delivery.conftest import Harness, build_gateway
+from tests.unit.delivery.conftest import Harness, build_delivery
 
 DETERMINED = "delivery.service-quality-determined.v1"
 LETTRE = "delivery.lettre-simple-due.v1"
@@ -81,13 +81,10 @@ async def serve_day(harness: Harness, acts: int, *, read: Sequence[int] = ()) ->
     return ids
 
 
-async def new_instance(harness: Harness, store: DocumentStore, tmp_path: Path) -> Gateway:
+async def new_instance(harness: Harness, store: DocumentStore, tmp_path: Path) -> Handover:
     """Another delivery process: its own store connection on the same database file, the same
     key files and object store."""
-    gateway, _vault, _outbox, _signer = build_gateway(
-        store, harness.clock, tmp_path, harness.objects
-    )
-    return gateway
+    return build_delivery(store, harness.clock, tmp_path, harness.objects).handover
 
 
 async def assert_each_act_finalised_once(

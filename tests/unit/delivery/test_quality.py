@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 from datetime import UTC, date, datetime
 
+from delivery.acts import Act
 from delivery.domain import determine_quality
 from shared.contracts.delivery import ServiceQuality
 from shared.legal_calendar import Territory
@@ -36,9 +37,9 @@ async def test_download_at_2230_the_same_day_is_a_personne_with_that_hour(
     handed = await harness.events("delivery.act-handed-over.v1")
     assert handed[0].payload["handed_over_at"] == "2031-04-08T20:30:00Z"
     harness.clock.set(at("2031-04-08T23:59:59"))
-    assert await harness.gateway.finalise_due() == 0  # the day is not over
+    assert await harness.delivery.handover.finalise_due() == 0  # the day is not over
     harness.clock.set(at("2031-04-09T00:00:00"))
-    assert await harness.gateway.finalise_due() == 1
+    assert await harness.delivery.handover.finalise_due() == 1
     act = await harness.act(act_id)
     assert act["quality"] == "a_personne"
     determined = await harness.events("delivery.service-quality-determined.v1")
@@ -51,7 +52,7 @@ async def test_download_the_next_day_is_a_domicile_with_a_lettre_simple(harness:
     act_id = await serve_at(harness, "2031-04-08T15:00:00")
     harness.clock.set(at("2031-04-09T00:01:00"))
     assert (await harness.download(act_id)).status_code == 200
-    assert await harness.gateway.finalise_due() == 1
+    assert await harness.delivery.handover.finalise_due() == 1
     act = await harness.act(act_id)
     assert act["quality"] == "a_domicile"
     letter = await harness.events("delivery.lettre-simple-due.v1")
@@ -70,7 +71,7 @@ async def test_download_the_next_day_is_a_domicile_with_a_lettre_simple(harness:
 async def test_friday_service_unread_is_due_saturday(harness: Harness) -> None:
     act_id = await serve_at(harness, "2031-04-04T10:00:00")  # Friday
     harness.clock.set(at("2031-04-05T00:00:00"))
-    await harness.gateway.finalise_due()
+    await harness.delivery.handover.finalise_due()
     assert (await harness.act(act_id))["lettre_simple_due_on"] == "2031-04-05"
 
 
@@ -106,7 +107,7 @@ async def test_second_download_records_nothing_new(harness: Harness) -> None:
 async def test_finaliser_catches_up_after_days_of_downtime(harness: Harness) -> None:
     ids = [await serve_at(harness, f"2031-04-0{d}T10:00:00", key=f"k{d}") for d in (7, 8, 9)]
     harness.clock.set(at("2031-04-12T09:00:00"))
-    assert await harness.gateway.finalise_due() == 3
+    assert await harness.delivery.handover.finalise_due() == 3
     dues = [(await harness.act(i))["lettre_simple_due_on"] for i in ids]
     assert dues == ["2031-04-08", "2031-04-09", "2031-04-10"]
 
@@ -117,8 +118,8 @@ async def test_concurrent_and_repeated_finalisation_finalises_each_act_once(
     for n in range(6):
         await serve_at(harness, f"2031-04-08T1{n}:00:00", key=f"k{n}")
     harness.clock.set(at("2031-04-09T01:00:00"))
-    await asyncio.gather(*(harness.gateway.finalise_due() for _ in range(3)))
-    await harness.gateway.finalise_due()
+    await asyncio.gather(*(harness.delivery.handover.finalise_due() for _ in range(3)))
+    await harness.delivery.handover.finalise_due()
     determined = await harness.events("delivery.service-quality-determined.v1")
     assert len(determined) == 6
     assert len({e.payload["act_id"] for e in determined}) == 6
@@ -131,23 +132,23 @@ async def test_crash_during_finalisation_loses_nothing_and_duplicates_nothing(
     for n in range(4):
         await serve_at(harness, f"2031-04-08T1{n}:00:00", key=f"k{n}")
     harness.clock.set(at("2031-04-09T01:00:00"))
-    original = harness.gateway._finalise
+    original = harness.delivery.handover.finalise
     calls = 0
 
-    async def crash_on_third(act: dict[str, object], now: datetime) -> None:
+    async def crash_on_third(act: Act, now: datetime) -> None:
         nonlocal calls
         calls += 1
         if calls == 3:
             raise RuntimeError("process killed")
         await original(act, now)
 
-    harness.gateway._finalise = crash_on_third  # type: ignore[method-assign]
+    harness.delivery.handover.finalise = crash_on_third  # type: ignore[method-assign]
     with contextlib.suppress(RuntimeError):
-        await harness.gateway.finalise_due()
-    harness.gateway._finalise = original  # type: ignore[method-assign]
+        await harness.delivery.handover.finalise_due()
+    harness.delivery.handover.finalise = original  # type: ignore[method-assign]
     assert len(await harness.events("delivery.service-quality-determined.v1")) == 2
     # The restarted process finalises the rest, and only the rest.
-    assert await harness.gateway.finalise_due() == 2
+    assert await harness.delivery.handover.finalise_due() == 2
     determined = await harness.events("delivery.service-quality-determined.v1")
     assert len({e.payload["act_id"] for e in determined}) == len(determined) == 4
 
@@ -156,9 +157,9 @@ async def test_finalising_a_stale_copy_fails_the_version_check(harness: Harness)
     act_id = await serve_at(harness, "2031-04-08T10:00:00")
     stale = await harness.act(act_id)
     harness.clock.set(at("2031-04-09T01:00:00"))
-    assert await harness.gateway.finalise_due() == 1
+    assert await harness.delivery.handover.finalise_due() == 1
     try:
-        await harness.gateway._finalise(stale, harness.clock.now())
+        await harness.delivery.handover.finalise(Act.model_validate(stale), harness.clock.now())
     except VersionConflictError:
         pass
     else:

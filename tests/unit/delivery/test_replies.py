@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import httpx
 import pytest
 
+from delivery.service import Delivery
 from shared.malware import ClamAVScanner, ClamdAddress
 from shared.vault import PENDING_OBJECTS
 from tests.fixtures.clamd import EICAR, EICAR_SIGNATURE, ClamdServer
-from tests.unit.delivery.conftest import MAX_REPLY, Harness, build_app, build_replies
+from tests.unit.delivery.conftest import MAX_REPLY, Harness, build_app
 from tests.unit.delivery.support import PNG, pdf
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(300) + b"\xff\xd9"
@@ -176,10 +178,8 @@ async def scanned(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The same gateway with replies scanned by the session's real clamd."""
     scanner = ClamAVScanner(ClamdAddress.parse(clamd.unix_url))
-    replies = build_replies(
-        harness.gateway, harness.objects, tmp_path_factory.mktemp("scan"), scanner
-    )
-    app = build_app(harness.gateway, harness.store, harness.tokens, replies)
+    delivery = Delivery.on(replace(harness.delivery.ctx, scanner=scanner))
+    app = build_app(delivery, harness.store, harness.tokens)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://delivery") as client:
         yield client

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from delivery import cli
+from delivery.service import Delivery
 from shared.contracts.envelope import new_envelope
 from shared.contracts.notify import (
     Channel,
@@ -20,7 +24,9 @@ from shared.contracts.notify import (
     NotificationSentV1,
 )
 from shared.crypto import IntegrityError
-from tests.unit.delivery.conftest import Harness
+from shared.store.port import Document, Filter, SortKey, StoreUnavailableError
+from tests.support.store_wrappers import DelegatingStore
+from tests.unit.delivery.conftest import Harness, build_app
 from tests.unit.delivery.support import metadata, pdf
 
 
@@ -158,7 +164,7 @@ async def test_evidence_set_verifies_offline_and_detects_tampering(
     act_id = await harness.served()
     await harness.download(act_id)
     harness.clock.advance(timedelta(days=1))
-    await harness.gateway.finalise_due()
+    await harness.delivery.handover.finalise_due()
     response = await harness.client.get(
         f"/v1/inbox/{act_id}/evidence", headers=harness.tokens.recipient("acc-1")
     )
@@ -191,7 +197,7 @@ async def test_evidence_set_verifies_offline_and_detects_tampering(
 async def test_evidence_of_an_a_domicile_service_names_the_relay(harness: Harness) -> None:
     act_id = await harness.served(meta=metadata())
     harness.clock.advance(timedelta(days=1))
-    await harness.gateway.finalise_due()
+    await harness.delivery.handover.finalise_due()
     evidence = (
         await harness.client.get(f"/v1/acts/{act_id}/evidence", headers=harness.tokens.office())
     ).json()
@@ -230,3 +236,39 @@ async def test_a_download_whose_stored_ciphertext_was_altered_breaks_instead_of_
     assert statuses in ([], [200])
     assert len(received) < len(document)
     assert document.startswith(bytes(received))
+
+
+class UnreachableStore(DelegatingStore):
+    """The database is down: every read fails as the engines report it."""
+
+    async def get(self, collection: str, doc_id: str) -> Document | None:
+        raise StoreUnavailableError("connection refused by 10.0.0.5")
+
+    async def find(
+        self,
+        collection: str,
+        where: Filter | None = None,
+        *,
+        sort: Sequence[SortKey] = (),
+        limit: int | None = None,
+    ) -> list[Document]:
+        raise StoreUnavailableError("connection refused by 10.0.0.5")
+
+
+async def test_a_database_outage_on_a_view_answers_503_with_retry_after(harness: Harness) -> None:
+    act_id = await harness.served()
+    down = Delivery.on(replace(harness.delivery.ctx, store=UnreachableStore(harness.store)))
+    app = build_app(down, harness.store, harness.tokens)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://delivery") as client:
+        for path, headers in (
+            ("/v1/inbox", harness.tokens.recipient("acc-1")),
+            (f"/v1/inbox/{act_id}", harness.tokens.recipient("acc-1")),
+            (f"/v1/acts/{act_id}", harness.tokens.office()),
+            ("/v1/acts", harness.tokens.office()),
+        ):
+            response = await client.get(path, headers=headers)
+            assert response.status_code == 503, (path, response.text)
+            assert response.headers["retry-after"] == "10"
+            assert response.json()["type"] == "urn:securact:problem:database-unavailable"
+            assert "10.0.0.5" not in response.text

@@ -4,10 +4,12 @@ the actual deposit instant)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from delivery.scheduling import Scheduler
 from shared.legal_calendar import Territory
 from shared.store.port import Document, DocumentStore
 from tests.support.store_wrappers import DelegatingStore
@@ -103,17 +105,17 @@ async def test_schedule_if_closed_deposits_at_the_next_opening(harness: Harness)
     inbox = await harness.client.get("/v1/inbox", headers=harness.tokens.recipient("acc-1"))
     assert inbox.json()["items"] == []
     harness.clock.set(at("2031-04-09T05:59:00"))
-    assert await harness.gateway.deposit_scheduled() == 0
+    assert await harness.delivery.scheduler.deposit_scheduled() == 0
     # The scheduler runs a little after the opening: the legal date is the actual deposit.
     harness.clock.set(at("2031-04-09T06:00:07"))
-    assert await harness.gateway.deposit_scheduled() == 1
+    assert await harness.delivery.scheduler.deposit_scheduled() == 1
     act = await harness.act(body["id"])
     assert act["status"] == "served"
     assert act["served_at"] == "2031-04-09T04:00:07.000000Z"
     served = await harness.events("delivery.act-served.v1")
     assert served[0].payload["served_at"] == "2031-04-09T04:00:07Z"
     assert served[0].payload["submitted_at"] == "2031-04-08T20:15:00Z"
-    assert await harness.gateway.deposit_scheduled() == 0
+    assert await harness.delivery.scheduler.deposit_scheduled() == 0
     assert (await harness.download(body["id"])).content == pdf(3000)
 
 
@@ -126,7 +128,7 @@ async def test_scheduled_act_whose_consent_ended_is_rejected_at_the_opening(
     assert response.json()["scheduled_for"] == "2031-04-07T04:00:00.000000Z"  # Monday
     await harness.revoke()
     harness.clock.set(at("2031-04-07T06:00:01"))
-    assert await harness.gateway.deposit_scheduled() == 1
+    assert await harness.delivery.scheduler.deposit_scheduled() == 1
     act = await harness.act(response.json()["id"])
     assert act["status"] == "rejected"
     assert await harness.store.get("act_keys", act["_id"]) is None
@@ -156,13 +158,9 @@ async def test_a_revocation_landing_after_the_scheduled_check_still_refuses_the_
     before = await harness.store.get("declarations", act["declaration_id"])
     assert before is not None
     await harness.revoke()
-    gateway_store = harness.gateway.store
-    harness.gateway.store = StaleDeclarations(gateway_store, before)  # type: ignore[assignment]
-    try:
-        harness.clock.set(at("2031-04-07T06:00:01"))
-        assert await harness.gateway.deposit_scheduled() == 1
-    finally:
-        harness.gateway.store = gateway_store
+    stale = Scheduler(replace(harness.delivery.ctx, store=StaleDeclarations(harness.store, before)))
+    harness.clock.set(at("2031-04-07T06:00:01"))
+    assert await stale.deposit_scheduled() == 1
     assert (await harness.act(act["_id"]))["status"] == "rejected"
     assert await harness.events("delivery.act-served.v1") == []
 

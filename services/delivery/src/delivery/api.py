@@ -1,4 +1,7 @@
-"""Delivery's HTTP API: thin adapters over `Gateway`.
+"""Delivery's HTTP API: thin adapters over the use cases wired in `delivery.service`.
+
+Routes decode, call one use case and return its typed view; what a use case refuses is a
+`shared.refusals.Refusal`, mapped to problem+json once for the whole app.
 
 | route | caller |
 |---|---|
@@ -27,491 +30,294 @@ an infected file is refused (422 `reply-infected`) and journaled, never kept.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
 
-from delivery.domain import ContentError
+from delivery.errors import Forbidden, IdempotencyKeyRequired, InsufficientScope, UploadTooLarge
 from delivery.parties import OfficeDirectory
-from delivery.replies import (
-    ReplyDesk,
-    ReplyErasedError,
-    ReplyInfectedError,
-    ReplyNotScannableError,
-)
-from delivery.service import (
-    ActErasedError,
-    ActNotFoundError,
-    ActStatus,
-    ConsentRefusedError,
-    DocumentRefusedError,
-    Gateway,
-    IdempotencyConflictError,
-    SubmissionError,
-    WindowClosedError,
+from delivery.replies import ErasedReplyView, ReplyView
+from delivery.service import Delivery
+from delivery.views import (
+    ActPage,
+    DepositView,
+    EvidenceSet,
+    Inbox,
+    OfficeActView,
+    RecipientActView,
+    TombstoneView,
 )
 from shared.auth import Principal, current_principal, require_role, require_scopes
-from shared.malware import ScannerUnavailableError
-from shared.multipart import MultipartError, MultipartReader, boundary_of
-from shared.objects import ObjectStoreError
-from shared.problems import VALIDATION_PROBLEM_TYPE, Problem, problem_type
-from shared.store.port import StoreUnavailableError, to_iso
-from shared.vault import TooLargeError
 
 OFFICE_ROLE: Final = "office"
 RECIPIENT_ROLE: Final = "recipient"
 _IDEMPOTENCY_KEY: Final = re.compile(r"^[\x21-\x7e]{1,200}$")
+# Room for a multipart envelope around a reply file.
+_FORM_OVERHEAD: Final = 64 * 1024
 
-office_writer = require_scopes("acts:write")
-recipient_reader = require_scopes("acts:read")
-recipient_replier = require_scopes("acts:reply")
-recipient_role = require_role(RECIPIENT_ROLE)
+_acts_writer = require_scopes("acts:write")
+_acts_reader = require_scopes("acts:read")
+_acts_replier = require_scopes("acts:reply")
+_recipient_role = require_role(RECIPIENT_ROLE)
 
 
-async def office_reader(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+async def _office_writer(principal: Annotated[Principal, Depends(_acts_writer)]) -> Principal:
+    """An office client with `acts:write`: it serves acts."""
+    if principal.role != OFFICE_ROLE or not principal.office_id:
+        raise Forbidden("only an office client serves acts")
+    return principal
+
+
+async def _office_reader(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     """An office client with `acts:read` or `acts:write`: it reads what it served."""
     if principal.role != OFFICE_ROLE or not principal.office_id:
-        raise Problem(
-            403, "Forbidden", "only an office client reads its acts", type=problem_type("forbidden")
-        )
+        raise Forbidden("only an office client reads its acts")
     if not (principal.has_scopes("acts:read") or principal.has_scopes("acts:write")):
-        raise Problem(
-            403,
-            "Insufficient scope",
-            "This operation needs the scope acts:read or acts:write.",
-            type=problem_type("insufficient-scope"),
-        )
+        raise InsufficientScope("This operation needs the scope acts:read or acts:write.")
     return principal
 
 
-async def recipient(
-    principal: Annotated[Principal, Depends(recipient_reader)],
-    _role: Annotated[Principal, Depends(recipient_role)],
+async def _recipient(
+    principal: Annotated[Principal, Depends(_acts_reader)],
+    _role: Annotated[Principal, Depends(_recipient_role)],
 ) -> Principal:
     return principal
 
 
-async def replier(
-    principal: Annotated[Principal, Depends(recipient_replier)],
-    _role: Annotated[Principal, Depends(recipient_role)],
+async def _replier(
+    principal: Annotated[Principal, Depends(_acts_replier)],
+    _role: Annotated[Principal, Depends(_recipient_role)],
 ) -> Principal:
     return principal
 
 
-def _too_large(limit: int) -> Problem:
-    return Problem(
-        413,
-        "Upload too large",
-        f"the limit is {limit} bytes",
-        type=problem_type("upload-too-large"),
-        extra={"limit_bytes": limit},
-        # The rest of the body is not read: the client must not reuse the connection.
-        headers={"Connection": "close"},
-    )
+OfficeWriter = Annotated[Principal, Depends(_office_writer)]
+OfficeReader = Annotated[Principal, Depends(_office_reader)]
+Recipient = Annotated[Principal, Depends(_recipient)]
+Replier = Annotated[Principal, Depends(_replier)]
 
 
-def _not_found() -> Problem:
-    return Problem(404, "Not found", "no such act", type=problem_type("act-not-found"))
+class ReplyList(BaseModel):
+    items: list[ReplyView | ErasedReplyView]
 
 
-def _erased(act_id: str, erased_at: str) -> Problem:
-    return Problem(
-        410,
-        "Act erased",
-        "this act was erased at the end of the account's grace period (CGU §12): its content "
-        "and its key no longer exist, only its fingerprint and dates are kept",
-        type=problem_type("act-erased"),
-        extra={"act_id": act_id, "erased_at": erased_at},
-    )
+class EvidenceKeys(BaseModel):
+    keys: list[str]
+    """C2SP verifier key strings."""
 
 
-def _unavailable(what: str) -> Problem:
-    return Problem(
-        503,
-        "Service unavailable",
-        f"the {what} cannot be reached; nothing was recorded, retry later",
-        type=problem_type(f"{what.replace(' ', '-')}-unavailable"),
-        headers={"Retry-After": "10"},
-    )
+def _office_id(principal: Principal) -> str:
+    assert principal.office_id is not None  # the office dependencies require one
+    return principal.office_id
 
 
-class BodyTooLargeError(Exception):
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
+def _check_length(request: Request, ceiling: int, reported: int) -> None:
+    """Refuse before reading a body whose declared length is over `ceiling`."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > ceiling:
+        raise UploadTooLarge(reported)
 
 
-async def _counted(body: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
+async def _counted(body: AsyncIterator[bytes], ceiling: int, reported: int) -> AsyncIterator[bytes]:
+    """The body, refused at the first byte over `ceiling` (413 naming `reported`)."""
     total = 0
     async for chunk in body:
         total += len(chunk)
-        if total > limit:
-            raise BodyTooLargeError(limit)
+        if total > ceiling:
+            raise UploadTooLarge(reported)
         yield chunk
 
 
-def _encode_cursor(cursor: str | None) -> str | None:
-    return base64.urlsafe_b64encode(cursor.encode()).decode() if cursor else None
-
-
-def _decode_cursor(cursor: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(cursor.encode()).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise Problem(
-            422,
-            "Invalid cursor",
-            "the cursor is not one this API gave",
-            type=VALIDATION_PROBLEM_TYPE,
-        ) from None
-
-
-async def _reply_body(request: Request, limit: int) -> tuple[AsyncIterator[bytes], str | None]:
-    """The reply file's bytes and name, from a multipart form's first file part or the body."""
-    body = _counted(request.stream(), limit + 64 * 1024)
-    content_type = request.headers.get("content-type") or ""
-    if not content_type.lower().startswith("multipart/"):
-        return body, request.headers.get("x-filename")
-    try:
-        reader = MultipartReader(body, boundary_of(content_type))
-        while (part := await reader.next_part()) is not None:
-            if part.filename is not None:
-                return reader.chunks(), part.filename
-            async for _chunk in reader.chunks():
-                pass  # a form field beside the file: not used
-    except MultipartError as error:
-        raise Problem(422, "Invalid upload", str(error), type=VALIDATION_PROBLEM_TYPE) from None
-    raise Problem(422, "Invalid upload", "no file part", type=VALIDATION_PROBLEM_TYPE)
+_PDF: Final[dict[int | str, dict[str, Any]]] = {
+    200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}
+}
+_REPLY_FILE: Final[dict[int | str, dict[str, Any]]] = {
+    200: {
+        "content": {
+            media: {"schema": {"type": "string", "format": "binary"}}
+            for media in ("application/pdf", "image/jpeg", "image/png")
+        }
+    }
+}
+_DEPOSIT_BODY: Final = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["metadata", "document"],
+                    "properties": {
+                        "metadata": {"type": "string", "description": "ActMetadata JSON"},
+                        "judge_leave": {"type": "string", "format": "binary"},
+                        "document": {"type": "string", "format": "binary"},
+                    },
+                }
+            }
+        },
+    }
+}
 
 
 def delivery_router(
-    gateway: Gateway,
-    offices: OfficeDirectory,
-    max_request_bytes: int,
-    replies: ReplyDesk,
+    delivery: Delivery, offices: OfficeDirectory, max_request_bytes: int
 ) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["delivery"])
+    views = delivery.views
+    replies = delivery.replies
+    config = delivery.ctx.config
 
     @router.post(
         "/acts",
         status_code=201,
-        responses={202: {"description": "accepted and scheduled for the next window opening"}},
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "multipart/form-data": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["metadata", "document"],
-                            "properties": {
-                                "metadata": {"type": "string", "description": "ActMetadata JSON"},
-                                "judge_leave": {"type": "string", "format": "binary"},
-                                "document": {"type": "string", "format": "binary"},
-                            },
-                        }
-                    }
-                },
+        response_model=DepositView,
+        responses={
+            202: {
+                "model": DepositView,
+                "description": "accepted and scheduled for the next window opening",
             }
         },
+        openapi_extra=_DEPOSIT_BODY,
     )
     async def deposit(
         request: Request,
-        principal: Annotated[Principal, Depends(office_writer)],
+        response: Response,
+        principal: OfficeWriter,
         idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-    ) -> JSONResponse:
+    ) -> DepositView:
         """Serve an act on a consenting recipient (CPC 662-1, 664, 664-1)."""
-        if principal.role != OFFICE_ROLE or not principal.office_id:
-            raise Problem(
-                403,
-                "Forbidden",
-                "only an office client serves acts",
-                type=problem_type("forbidden"),
-            )
         if idempotency_key is None or not _IDEMPOTENCY_KEY.match(idempotency_key):
-            raise Problem(
-                400,
-                "Idempotency-Key required",
-                "send an Idempotency-Key header (1 to 200 visible ASCII characters)",
-                type=problem_type("idempotency-key-required"),
-            )
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > max_request_bytes:
-            raise _too_large(gateway.limits.max_act_bytes)
-        try:
-            boundary = boundary_of(request.headers.get("content-type"))
-        except MultipartError as error:
-            raise Problem(
-                422, "Invalid submission", str(error), type=VALIDATION_PROBLEM_TYPE
-            ) from None
+            raise IdempotencyKeyRequired
+        _check_length(request, max_request_bytes, config.max_act_bytes)
         bailiff = principal.claims.get("bailiff_name")
         office = await offices.resolve(
-            principal.office_id, principal.subject, bailiff if isinstance(bailiff, str) else None
+            _office_id(principal),
+            principal.subject,
+            bailiff if isinstance(bailiff, str) else None,
         )
-        reader = MultipartReader(_counted(request.stream(), max_request_bytes), boundary)
-        try:
-            outcome = await gateway.submit(office, idempotency_key, reader)
-        except (TooLargeError, BodyTooLargeError) as error:
-            raise _too_large(error.limit) from None
-        except SubmissionError as error:
-            raise Problem(
-                422,
-                "Invalid submission",
-                error.message,
-                type=VALIDATION_PROBLEM_TYPE,
-                extra={"errors": error.errors},
-            ) from None
-        except ConsentRefusedError as error:
-            raise Problem(
-                409,
-                "Consent does not allow this act",
-                error.refusal.detail,
-                type=problem_type(error.refusal.problem.value),
-            ) from None
-        except WindowClosedError as error:
-            window = error.window
-            raise Problem(
-                422,
-                "Outside the service window",
-                "CPC 664: no service before 06:00, from 21:00, on Sundays or holidays",
-                type=problem_type("service-window-closed"),
-                extra={
-                    "next_window_opens_at": to_iso(window.next_opening),
-                    "closures": [c.model_dump() for c in window.closures],
-                },
-            ) from None
-        except DocumentRefusedError as error:
-            raise Problem(
-                422,
-                "Document refused",
-                error.error.detail,
-                type=problem_type(error.error.problem.value),
-                extra={"part": error.part},
-            ) from None
-        except IdempotencyConflictError:
-            raise Problem(
-                422,
-                "Idempotency-Key reused",
-                "this key was used for a different request",
-                type=problem_type("idempotency-key-reused"),
-            ) from None
-        except ObjectStoreError:
-            raise _unavailable("object store") from None
-        except StoreUnavailableError:
-            raise _unavailable("database") from None
-        headers = {"Location": f"/v1/acts/{outcome.body['id']}"}
+        outcome = await delivery.deposits.submit(
+            office,
+            idempotency_key,
+            request.headers.get("content-type"),
+            _counted(request.stream(), max_request_bytes, max_request_bytes),
+        )
+        response.status_code = outcome.status_code
+        response.headers["Location"] = f"/v1/acts/{outcome.view.id}"
         if outcome.replayed:
-            headers["Idempotent-Replayed"] = "true"
-        return JSONResponse(outcome.body, status_code=outcome.status_code, headers=headers)
+            response.headers["Idempotent-Replayed"] = "true"
+        return outcome.view
 
     @router.get("/acts")
     async def list_acts(
-        principal: Annotated[Principal, Depends(office_reader)],
+        principal: OfficeReader,
         since: datetime | None = None,
         status: str | None = None,
         cursor: str | None = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    ) -> dict[str, Any]:
+    ) -> ActPage:
         """The office's acts by last change, for polling: pass `next_cursor` back as `cursor`."""
-        assert principal.office_id is not None
-        if status is not None and status not in ActStatus.ALL:
-            raise Problem(
-                422,
-                "Invalid status",
-                f"one of {sorted(ActStatus.ALL)}",
-                type=VALIDATION_PROBLEM_TYPE,
-            )
-        if since is not None and since.tzinfo is None:
-            raise Problem(
-                422, "Invalid since", "give a time zone (e.g. Z)", type=VALIDATION_PROBLEM_TYPE
-            )
-        acts, next_cursor = await gateway.office_acts(
-            principal.office_id,
-            since=since,
-            status=status,
-            after=_decode_cursor(cursor) if cursor else None,
-            limit=limit,
+        return await views.office_acts(
+            _office_id(principal), since=since, status=status, cursor=cursor, limit=limit
         )
-        return {"items": acts, "next_cursor": _encode_cursor(next_cursor)}
-
-    async def office_act(principal: Principal, act_id: str) -> dict[str, Any]:
-        """The office's own act; any other act is 404, as if it did not exist."""
-        assert principal.office_id is not None
-        try:
-            return await gateway.office_act(principal.office_id, act_id)
-        except ActNotFoundError:
-            raise _not_found() from None
-
-    async def recipient_act(principal: Principal, act_id: str) -> dict[str, Any]:
-        """The recipient's own act (410 once erased); any other act is 404."""
-        try:
-            return await gateway.recipient_act(principal.subject, act_id)
-        except ActErasedError as erased:
-            raise _erased(erased.act_id, erased.erased_at) from None
-        except ActNotFoundError:
-            raise _not_found() from None
 
     @router.get("/acts/{act_id}")
-    async def get_act(
-        act_id: str, principal: Annotated[Principal, Depends(office_reader)]
-    ) -> dict[str, Any]:
-        act = await office_act(principal, act_id)
-        return await gateway.office_view(act)
+    async def get_act(act_id: str, principal: OfficeReader) -> OfficeActView | TombstoneView:
+        return await views.office_view(await views.office_act(_office_id(principal), act_id))
 
     @router.get("/acts/{act_id}/evidence")
-    async def office_evidence(
-        act_id: str, principal: Annotated[Principal, Depends(office_reader)]
-    ) -> dict[str, Any]:
-        act = await office_act(principal, act_id)
-        return await gateway.evidence_set(act)
+    async def office_evidence(act_id: str, principal: OfficeReader) -> EvidenceSet:
+        return await views.evidence_set(await views.office_act(_office_id(principal), act_id))
 
     @router.get("/inbox")
-    async def inbox(principal: Annotated[Principal, Depends(recipient)]) -> dict[str, Any]:
-        return {"items": await gateway.inbox(principal.subject)}
+    async def inbox(principal: Recipient) -> Inbox:
+        return await views.inbox(principal.subject)
 
     @router.get("/inbox/{act_id}")
-    async def inbox_act(
-        act_id: str, principal: Annotated[Principal, Depends(recipient)]
-    ) -> dict[str, Any]:
-        act = await recipient_act(principal, act_id)
-        return gateway.recipient_view(act)
+    async def inbox_act(act_id: str, principal: Recipient) -> RecipientActView:
+        return RecipientActView.of(await views.recipient_act(principal.subject, act_id))
 
-    @router.get("/inbox/{act_id}/content", response_model=None)
-    async def content(
-        act_id: str, principal: Annotated[Principal, Depends(recipient)]
-    ) -> StreamingResponse:
+    @router.get("/inbox/{act_id}/content", response_class=StreamingResponse, responses=_PDF)
+    async def content(act_id: str, principal: Recipient) -> StreamingResponse:
         """The act's PDF. The first opening is the *prise de connaissance* (CPC 662-1)."""
-        try:
-            act, chunks = await gateway.open_content(principal.subject, act_id)
-        except ActErasedError as erased:
-            raise _erased(erased.act_id, erased.erased_at) from None
-        except (ActNotFoundError, LookupError):
-            raise _not_found() from None
-        except ObjectStoreError:
-            raise _unavailable("object store") from None
+        act, chunks = await delivery.handover.open_content(principal.subject, act_id)
         return StreamingResponse(
             chunks,
             media_type="application/pdf",
             headers={
-                "Content-Disposition": f'attachment; filename="acte-{act["_id"]}.pdf"',
-                "Content-Length": str(act["size"]),
-                "X-Content-SHA256": act["sha256"],
+                "Content-Disposition": f'attachment; filename="acte-{act.id}.pdf"',
+                "Content-Length": str(act.size),
+                "X-Content-SHA256": act.sha256,
                 "Cache-Control": "no-store",
                 "X-Content-Type-Options": "nosniff",
             },
         )
 
     @router.get("/inbox/{act_id}/evidence")
-    async def recipient_evidence(
-        act_id: str, principal: Annotated[Principal, Depends(recipient)]
-    ) -> dict[str, Any]:
-        act = await recipient_act(principal, act_id)
-        return await gateway.evidence_set(act)
+    async def recipient_evidence(act_id: str, principal: Recipient) -> EvidenceSet:
+        return await views.evidence_set(await views.recipient_act(principal.subject, act_id))
 
     @router.post("/inbox/{act_id}/replies", status_code=201)
     async def reply(
-        act_id: str, request: Request, principal: Annotated[Principal, Depends(replier)]
-    ) -> JSONResponse:
+        act_id: str, request: Request, response: Response, principal: Replier
+    ) -> ReplyView:
         """Answer an act with a PDF, JPEG or PNG file (scanned for malware when configured)."""
-        declared = request.headers.get("content-length")
         limit = replies.max_reply_bytes
-        if declared is not None and declared.isdigit() and int(declared) > limit + 64 * 1024:
-            raise _too_large(limit)
-        try:
-            act = await gateway.recipient_act(principal.subject, act_id)
-            chunks, filename = await _reply_body(request, limit)
-            kept = await replies.receive(act, chunks, filename)
-        except ActErasedError as erased:
-            raise _erased(erased.act_id, erased.erased_at) from None
-        except ActNotFoundError:
-            raise _not_found() from None
-        except (TooLargeError, BodyTooLargeError):
-            raise _too_large(limit) from None
-        except ContentError as error:
-            raise Problem(
-                422,
-                "File refused",
-                error.detail,
-                type=problem_type(error.problem.value.replace("document-", "reply-")),
-            ) from None
-        except MultipartError as error:
-            raise Problem(422, "Invalid upload", str(error), type=VALIDATION_PROBLEM_TYPE) from None
-        except ReplyInfectedError as error:
-            raise Problem(
-                422,
-                "File refused",
-                "the file contains malware and was not kept",
-                type=problem_type("reply-infected"),
-                extra={"signature": error.verdict.signature},
-            ) from None
-        except ReplyNotScannableError as error:
-            if error.verdict.outcome.value == "too_large":
-                raise _too_large(error.verdict.bytes_sent) from None
-            raise _unavailable("malware scanner") from None
-        except ScannerUnavailableError:
-            raise _unavailable("malware scanner") from None
-        except ObjectStoreError:
-            raise _unavailable("object store") from None
-        return JSONResponse(
-            kept,
-            status_code=201,
-            headers={"Location": f"/v1/inbox/{act_id}/replies/{kept['id']}"},
+        _check_length(request, limit + _FORM_OVERHEAD, limit)
+        act = await views.recipient_act(principal.subject, act_id)
+        kept = await replies.receive(
+            act,
+            _counted(request.stream(), limit + _FORM_OVERHEAD, limit),
+            request.headers.get("content-type"),
+            request.headers.get("x-filename"),
         )
+        response.headers["Location"] = f"/v1/inbox/{act_id}/replies/{kept.id}"
+        return kept
 
     @router.get("/inbox/{act_id}/replies/{reply_id}")
     async def my_reply(
-        act_id: str, reply_id: str, principal: Annotated[Principal, Depends(recipient)]
-    ) -> dict[str, Any]:
+        act_id: str, reply_id: str, principal: Recipient
+    ) -> ReplyView | ErasedReplyView:
         """A reply the person sent (the `Location` of its upload): what was kept of it."""
-        act = await recipient_act(principal, act_id)
-        for item in await replies.of_act(act):
-            if item["id"] == reply_id:
-                return item
-        raise Problem(404, "Not found", "no such reply", type=problem_type("reply-not-found"))
+        act = await views.recipient_act(principal.subject, act_id)
+        return await replies.sent(act.id, reply_id)
 
     @router.get("/acts/{act_id}/replies")
-    async def act_replies(
-        act_id: str, principal: Annotated[Principal, Depends(office_reader)]
-    ) -> dict[str, Any]:
-        act = await office_act(principal, act_id)
-        return {"items": await replies.of_act(act)}
+    async def act_replies(act_id: str, principal: OfficeReader) -> ReplyList:
+        act = await views.office_act(_office_id(principal), act_id)
+        return ReplyList(items=await replies.of_act(act.id))
 
-    @router.get("/acts/{act_id}/replies/{reply_id}/content", response_model=None)
+    @router.get(
+        "/acts/{act_id}/replies/{reply_id}/content",
+        response_class=StreamingResponse,
+        responses=_REPLY_FILE,
+    )
     async def reply_content(
-        act_id: str, reply_id: str, principal: Annotated[Principal, Depends(office_reader)]
+        act_id: str, reply_id: str, principal: OfficeReader
     ) -> StreamingResponse:
-        assert principal.office_id is not None
-        try:
-            act = await gateway.office_act(principal.office_id, act_id)
-            found, chunks = await replies.open(act, reply_id)
-        except ReplyErasedError as erased:
-            raise _erased(act_id, erased.erased_at) from None
-        except LookupError:  # no such act or reply, or its key is gone
-            raise _not_found() from None
-        except ObjectStoreError:
-            raise _unavailable("object store") from None
+        act = await views.office_act(_office_id(principal), act_id)
+        found, chunks = await replies.open(act.id, reply_id)
         extension = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
-        name = f"reponse-{found['_id']}.{extension.get(found['media_type'], 'bin')}"
+        name = f"reponse-{found.id}.{extension.get(found.media_type.value, 'bin')}"
         return StreamingResponse(
             chunks,
-            media_type=found["media_type"],
+            media_type=found.media_type.value,
             headers={
                 "Content-Disposition": f'attachment; filename="{name}"',
-                "Content-Length": str(found["size"]),
-                "X-Content-SHA256": found["sha256"],
+                "Content-Length": str(found.size),
+                "X-Content-SHA256": found.sha256,
                 "Cache-Control": "no-store",
                 "X-Content-Type-Options": "nosniff",
             },
         )
 
     @router.get("/evidence/keys")
-    async def evidence_keys() -> dict[str, Any]:
+    async def evidence_keys() -> EvidenceKeys:
         """The platform's public keys (C2SP verifier key strings) that verify evidence sets."""
-        return {"keys": gateway.signer.public_keys}
+        return EvidenceKeys(keys=delivery.ctx.signer.public_keys)
 
     return router

@@ -8,8 +8,9 @@ from typing import Final
 
 from delivery.erasure import ActEraser
 from delivery.evidence import EvidenceSigner
-from delivery.parties import apply_notification_event, apply_party_event
+from delivery.parties import PARTY_EVENTS, apply_notification_event, apply_party_event
 from shared.contracts.envelope import Envelope
+from shared.contracts.notify import NotificationFailedV1, NotificationSentV1
 from shared.contracts.registry import decode_payload
 from shared.contracts.retention import AccountActsErasureRequestedV1
 from shared.messaging.consumer import Subscription
@@ -21,21 +22,8 @@ NOTIFICATIONS_QUEUE: Final = "delivery.notifications"
 ERASURES_QUEUE: Final = "delivery.erasures"
 
 QUEUES: Final[dict[str, tuple[str, ...]]] = {
-    PARTIES_QUEUE: (
-        "consent.declaration-registered.v1",
-        "consent.declaration-activated.v1",
-        "consent.revoked.v1",
-        "consent.declaration-expired.v1",
-        "consent.declaration-terminated.v1",
-        "consent.declaration-refused.v1",
-        "identity.account-created.v1",
-        "identity.account-terminated.v1",
-        "identity.office-client-registered.v1",
-    ),
-    NOTIFICATIONS_QUEUE: (
-        "notify.notification-sent.v1",
-        "notify.notification-failed.v1",
-    ),
+    PARTIES_QUEUE: tuple(contract.routing_key() for contract in PARTY_EVENTS),
+    NOTIFICATIONS_QUEUE: (NotificationSentV1.routing_key(), NotificationFailedV1.routing_key()),
     ERASURES_QUEUE: (AccountActsErasureRequestedV1.routing_key(),),
 }
 """Every queue delivery consumes and its bindings (for the platform topology)."""

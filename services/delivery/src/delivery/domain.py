@@ -1,14 +1,13 @@
 """The delivery gateway's pure rules: what an act's metadata may say, what a readable PDF looks
 like, which consent may carry an act, the CPC 664 window, and the CPC 662-1 quality of service.
 
-No I/O here: the use cases in `delivery.service` feed these functions what they read.
+No I/O here: the use cases (wired in `delivery.service`) feed these functions what they read.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -283,31 +282,52 @@ class ConsentRefusal:
         return RejectionReason(code=self.problem.value.replace("-", "_"), detail=self.detail)
 
 
+class Declaration(BaseModel):
+    """Delivery's view of a consent declaration (kept by `delivery.parties` from consent's and
+    identity's events, which may arrive in any order: any member may still be missing)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    id: str = Field(alias="_id")
+    status: str | None = None
+    email: str | None = None
+    mobile: str | None = None
+    account_id: str | None = None
+    scope: tuple[str, ...] = ()
+    valid_until: date | None = None
+    territory: Territory | None = None
+
+    @property
+    def recipient(self) -> tuple[str, str, Territory]:
+        """The account, e-mail and territory of a declaration `check_consent` accepted."""
+        assert self.account_id
+        assert self.email
+        assert self.territory is not None
+        return self.account_id, self.email, self.territory
+
+
 def check_consent(
-    declaration: Mapping[str, Any] | None, nature: ActNature, instant: datetime
+    declaration: Declaration | None, nature: ActNature, instant: datetime
 ) -> ConsentRefusal | None:
     """R-consent: an act is served only on an active consent covering its nature and valid at
     the sending instant (its last day in the territory's legal time). None when it may."""
     if declaration is None:
         return ConsentRefusal(ConsentProblem.UNKNOWN, "no consent is known for this declaration")
-    if declaration.get("status") != DeclarationStatus.ACTIVE.value or not declaration.get(
-        "account_id"
-    ):
+    if declaration.status != DeclarationStatus.ACTIVE.value or not declaration.account_id:
         return ConsentRefusal(
-            ConsentProblem.NOT_ACTIVE,
-            f"the consent is {declaration.get('status') or 'not active'}",
+            ConsentProblem.NOT_ACTIVE, f"the consent is {declaration.status or 'not active'}"
         )
-    if not declaration.get("email"):
+    if not declaration.email:
         # Activated before its registration reached us: the notice could not be sent.
         return ConsentRefusal(ConsentProblem.NOT_ACTIVE, "the consent is not fully known yet")
-    if nature.value not in declaration.get("scope", []):
+    if nature.value not in declaration.scope:
         return ConsentRefusal(
             ConsentProblem.OUT_OF_SCOPE, f"the consent does not cover acts of nature {nature}"
         )
-    valid_until = declaration.get("valid_until")
-    if valid_until is not None:
-        territory = Territory(declaration["territory"])
-        if legal_date(instant, territory) > date.fromisoformat(valid_until):
+    if declaration.valid_until is not None:
+        # An active declaration always has its territory (activation brings both).
+        assert declaration.territory is not None
+        if legal_date(instant, declaration.territory) > declaration.valid_until:
             return ConsentRefusal(ConsentProblem.EXPIRED, "the consent's duration is over")
     return None
 

@@ -1,4 +1,4 @@
-"""Crypto-shredding of a terminated account's acts (issue 9, CGU §12, DESIGN §6).
+"""Crypto-shredding of a terminated account's acts (CGU §12, DESIGN §6).
 
 Retention asks with `retention.account-acts-erasure-requested.v1`; delivery answers with
 `delivery.account-acts-erased.v1` once every act and reply of the account is unreadable.
@@ -22,18 +22,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Final
+from typing import Final
 
-from delivery.parties import ACTS
-from delivery.service import REPLIES, ActStatus
-from shared.clock import Clock
+from pydantic import BaseModel, ConfigDict, Field
+
+from delivery.acts import Act, ErasedObject, Instant, Tombstone
+from delivery.context import Context
+from delivery.replies import ErasedReply, Reply, parse_reply
+from delivery.repository import REPLIES
 from shared.contracts.envelope import Envelope
 from shared.contracts.retention import AccountActsErasedV1, ErasedAct
 from shared.crypto import ShredStepKind, WrappedDek
-from shared.messaging.outbox import Outbox
-from shared.store.port import DocumentStore, Index, Transaction, from_iso, to_iso
+from shared.store.port import Document, Index, Transaction
 from shared.vault import EncryptedObjects
 
 log = logging.getLogger(__name__)
@@ -41,100 +42,93 @@ log = logging.getLogger(__name__)
 ERASURE_STEPS: Final = "erasure_steps"
 ERASURE_INDEXES: Final = (Index(ERASURE_STEPS, ("act_id", "at")),)
 
-EnvelopeFactory = Callable[..., Envelope]
 
-# What an act's tombstone keeps: ids, fingerprint, dates and quality (no content, no names,
-# no titles or references). `recipient_account_id` and `office_id` are pseudonymous ids that
-# let the recipient be told "erased" (410) rather than "unknown", the office see its
-# tombstone, and a second request list the same acts.
-_ACT_KEPT: Final = (
-    "_id",
-    "office_id",
-    "recipient_account_id",
-    "sha256",
-    "size",
-    "submitted_at",
-    "served_at",
-    "handed_over_at",
-    "quality",
-    "determined_at",
-)
-_REPLY_KEPT: Final = ("_id", "act_id", "office_id", "recipient_account_id", "received_at", "sha256")
+class ShredStep(BaseModel):
+    """One recorded step of an erasure: a key destroyed (with the fingerprint of the wrapped
+    key, never the key) or already absent, an object deleted."""
 
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
-def _cursor(row: dict[str, Any], now: datetime) -> dict[str, Any]:
-    updated = to_iso(now)
-    row["updated_at"] = updated
-    row["cursor"] = f"{updated}|{row['_id']}"
-    return row
+    id: str = Field(alias="_id")
+    act_id: str
+    object_id: str
+    erasure_id: str
+    kind: ShredStepKind
+    at: Instant
+    dek_id: str | None = None
+    kek_id: str | None = None
+    kek_version: int | None = None
+    wrapped_key_sha256: str | None = None
+
+    def document(self) -> Document:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 class ActEraser:
     """Crypto-shreds every act (with its judge's leave and replies) of an account."""
 
-    def __init__(
-        self,
-        store: DocumentStore,
-        outbox: Outbox,
-        clock: Clock,
-        acts: EncryptedObjects,
-        replies: EncryptedObjects,
-        envelope: EnvelopeFactory,
-    ) -> None:
-        self._store = store
-        self._outbox = outbox
-        self._clock = clock
-        self._acts = acts
-        self._replies = replies
-        self._envelope = envelope
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
 
     async def erase_account(self, account_id: str, erasure_id: str) -> int:
         """Shred every act of `account_id` not yet shredded and finish the deletions a crash
         interrupted. Returns how many acts were shredded now. Safe to run again."""
         shredded = 0
-        rows = await self._store.find(ACTS, {"recipient_account_id": account_id}, sort=[("_id", 1)])
-        for row in rows:
-            act = row
-            if act["status"] != ActStatus.ERASED:
-                act = await self._shred_keys(act, erasure_id)
+        acts = await self.ctx.acts.find({"recipient_account_id": account_id}, sort=[("_id", 1)])
+        for found in acts:
+            if isinstance(found, Act):
+                tombstone = await self._shred_keys(found, erasure_id)
                 shredded += 1
-            if act.get("objects_deleted_at") is None:
-                await self._delete_objects(act, erasure_id)
+            else:
+                tombstone = found
+            if tombstone.objects_deleted_at is None:
+                await self._delete_objects(tombstone, erasure_id)
         if shredded:
             log.info("erasure %s: %d act(s) crypto-shredded", erasure_id, shredded)
         return shredded
 
-    async def _shred_keys(self, act: dict[str, Any], erasure_id: str) -> dict[str, Any]:
-        now = self._clock.now()
-        async with self._store.transaction() as tx:
-            replies = await tx.find(REPLIES, {"act_id": act["_id"]}, sort=[("_id", 1)])
-            objects: list[tuple[EncryptedObjects, str]] = [(self._acts, act["_id"])]
-            if act.get("judge_leave"):
-                objects.append((self._acts, act["judge_leave"]["object_id"]))
-            objects.extend((self._replies, reply["_id"]) for reply in replies)
-            # Key first (DESIGN §6): once this commits, every copy of the ciphertext is noise.
-            for vault, object_id in objects:
-                await self._destroy_key(tx, vault, object_id, act["_id"], erasure_id, now)
-            for reply in replies:
-                kept: dict[str, Any] = {k: reply[k] for k in _REPLY_KEPT if k in reply}
-                kept["erased_at"] = to_iso(now)
-                await tx.replace(REPLIES, kept, expected_version=reply["_version"])
-            tombstone = {k: act.get(k) for k in _ACT_KEPT}
-            tombstone.update(
-                {
-                    "status": ActStatus.ERASED,
-                    "erased_status": act["status"],
-                    "erased_at": to_iso(now),
-                    "erasure_id": erasure_id,
-                    "objects": [
-                        {"keys": vault.keys_collection, "object_id": object_id}
-                        for vault, object_id in objects
-                    ],
-                    "reply_ids": [reply["_id"] for reply in replies],
-                    "objects_deleted_at": None,
-                }
+    def _vaults(self) -> dict[str, EncryptedObjects]:
+        return {v.keys_collection: v for v in (self.ctx.acts_vault, self.ctx.replies_vault)}
+
+    async def _shred_keys(self, act: Act, erasure_id: str) -> Tombstone:
+        ctx = self.ctx
+        now = ctx.clock.now()
+        async with ctx.store.transaction() as tx:
+            rows = await tx.find(REPLIES, {"act_id": act.id}, sort=[("_id", 1)])
+            replies = [r for r in map(parse_reply, rows) if isinstance(r, Reply)]
+            objects = [ErasedObject(keys=ctx.acts_vault.keys_collection, object_id=act.id)]
+            if act.judge_leave is not None:
+                objects.append(
+                    ErasedObject(
+                        keys=ctx.acts_vault.keys_collection, object_id=act.judge_leave.object_id
+                    )
+                )
+            objects.extend(
+                ErasedObject(keys=ctx.replies_vault.keys_collection, object_id=reply.id)
+                for reply in replies
             )
-            return await tx.replace(ACTS, _cursor(tombstone, now), expected_version=act["_version"])
+            vaults = self._vaults()
+            # Key first (DESIGN §6): once this commits, every copy of the ciphertext is noise.
+            for entry in objects:
+                await self._destroy_key(
+                    tx, vaults[entry.keys], entry.object_id, act.id, erasure_id, now
+                )
+            for reply in replies:
+                erased = ErasedReply.of(reply, now)
+                assert reply.version is not None
+                await tx.replace(
+                    REPLIES,
+                    erased.model_dump(mode="json", by_alias=True),
+                    expected_version=reply.version,
+                )
+            tombstone = Tombstone.of(
+                act,
+                erasure_id=erasure_id,
+                objects=objects,
+                reply_ids=[reply.id for reply in replies],
+                at=now,
+            )
+            return await ctx.acts.save(tx, tombstone, now)
 
     async def _destroy_key(
         self,
@@ -146,88 +140,85 @@ class ActEraser:
         now: datetime,
     ) -> None:
         row = await tx.get(vault.keys_collection, object_id)
-        step: dict[str, Any] = {
-            "_id": f"{object_id}:key",
-            "act_id": act_id,
-            "object_id": object_id,
-            "erasure_id": erasure_id,
-            "at": to_iso(now),
-        }
-        if row is None:
-            # A rejected act's or a never-committed upload's key was never kept or is gone.
-            step["kind"] = ShredStepKind.KEY_ALREADY_ABSENT.value
-        else:
+        step = ShredStep(
+            id=f"{object_id}:key",
+            act_id=act_id,
+            object_id=object_id,
+            erasure_id=erasure_id,
+            kind=ShredStepKind.KEY_ALREADY_ABSENT,
+            at=now,
+        )
+        if row is not None:
             await tx.delete(vault.keys_collection, object_id)
             wrapped = WrappedDek.model_validate(row["wrapped"])
-            step.update(
-                {
-                    "kind": ShredStepKind.KEY_DESTROYED.value,
+            step = step.model_copy(
+                update={
+                    "kind": ShredStepKind.KEY_DESTROYED,
                     "dek_id": wrapped.dek_id.hex(),
                     "kek_id": wrapped.kek_id,
                     "kek_version": wrapped.kek_version,
                     "wrapped_key_sha256": hashlib.sha256(wrapped.to_bytes()).hexdigest(),
                 }
             )
-        await tx.insert(ERASURE_STEPS, step)
+        # Else a rejected act's or a never-committed upload's key was never kept or is gone.
+        await tx.insert(ERASURE_STEPS, step.document())
 
-    async def _delete_objects(self, act: Mapping[str, Any], erasure_id: str) -> None:
-        vaults = {v.keys_collection: v for v in (self._acts, self._replies)}
-        for entry in act.get("objects") or []:
-            await vaults[entry["keys"]].delete_object(entry["object_id"])
-            step_id = f"{entry['object_id']}:object"
-            if await self._store.get(ERASURE_STEPS, step_id) is None:
-                await self._store.insert(
-                    ERASURE_STEPS,
-                    {
-                        "_id": step_id,
-                        "act_id": act["_id"],
-                        "object_id": entry["object_id"],
-                        "erasure_id": erasure_id,
-                        "kind": ShredStepKind.OBJECT_DELETED.value,
-                        "at": to_iso(self._clock.now()),
-                    },
+    async def _delete_objects(self, act: Tombstone, erasure_id: str) -> None:
+        ctx = self.ctx
+        vaults = self._vaults()
+        for entry in act.objects:
+            await vaults[entry.keys].delete_object(entry.object_id)
+            step_id = f"{entry.object_id}:object"
+            if await ctx.store.get(ERASURE_STEPS, step_id) is None:
+                step = ShredStep(
+                    id=step_id,
+                    act_id=act.id,
+                    object_id=entry.object_id,
+                    erasure_id=erasure_id,
+                    kind=ShredStepKind.OBJECT_DELETED,
+                    at=ctx.clock.now(),
                 )
-        current = await self._store.get(ACTS, act["_id"])
-        assert current is not None
-        current["objects_deleted_at"] = to_iso(self._clock.now())
-        await self._store.replace(ACTS, current, expected_version=current.pop("_version"))
+                await ctx.store.insert(ERASURE_STEPS, step.document())
+        current = await ctx.acts.get(act.id)
+        assert isinstance(current, Tombstone)
+        await ctx.acts.save_unstamped(
+            ctx.store, current.model_copy(update={"objects_deleted_at": ctx.clock.now()})
+        )
 
     async def confirm(
         self, tx: Transaction, account_id: str, erasure_id: str, request: Envelope
     ) -> AccountActsErasedV1:
         """Publish `delivery.account-acts-erased.v1` (in `tx`): every act ever served to the
         account, from its tombstone. Refuses to confirm while an act is not fully erased."""
-        rows = await tx.find(ACTS, {"recipient_account_id": account_id}, sort=[("_id", 1)])
-        unfinished = [
-            r["_id"]
-            for r in rows
-            if r["status"] != ActStatus.ERASED or r.get("objects_deleted_at") is None
-        ]
+        ctx = self.ctx
+        found = await ctx.acts.find(
+            {"recipient_account_id": account_id}, sort=[("_id", 1)], reader=tx
+        )
+        tombstones = [a for a in found if isinstance(a, Tombstone)]
+        unfinished = len(found) - sum(1 for t in tombstones if t.objects_deleted_at is not None)
         if unfinished:
-            raise ErasureIncompleteError(len(unfinished))
-        served = [r for r in rows if r.get("served_at")]
+            raise ErasureIncompleteError(unfinished)
         acts = [
             ErasedAct(
-                act_id=r["_id"],
-                sha256=r["sha256"],
-                served_at=from_iso(r["served_at"]),
-                erased_at=from_iso(r["erased_at"]),
-                reply_ids=list(r.get("reply_ids") or []),
+                act_id=t.id,
+                sha256=t.sha256,
+                served_at=t.served_at,
+                erased_at=t.erased_at,
+                reply_ids=list(t.reply_ids),
             )
-            for r in served
+            for t in tombstones
+            if t.served_at is not None
         ]
-        erased_at = max((a.erased_at for a in acts), default=self._clock.now())
+        erased_at = max((a.erased_at for a in acts), default=ctx.clock.now())
         confirmation = AccountActsErasedV1(
             erasure_id=erasure_id, account_id=account_id, acts=acts, erased_at=erased_at
         )
-        await self._outbox.add(
+        await ctx.events.emit(
             tx,
-            self._envelope(
-                confirmation,
-                subject=f"account:{account_id}",
-                actor="service:delivery",
-                causation=request,
-            ),
+            confirmation,
+            subject=f"account:{account_id}",
+            actor="service:delivery",
+            causation=request,
         )
         return confirmation
 

@@ -17,6 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final
 
+from delivery.acts import Act
 from shared.canonical import canonical_json
 from shared.crypto import SigningKeyRing, VerifierKey
 from shared.ids import new_id
@@ -74,7 +75,7 @@ class EvidenceSigner:
     async def attest(
         self,
         tx: Transaction,
-        act: Mapping[str, Any],
+        act: Act,
         *,
         kind: EvidenceType,
         instant: datetime,
@@ -88,8 +89,8 @@ class EvidenceSigner:
             self.record(
                 evidence_id=new_id(instant),
                 kind=kind,
-                act_id=str(act["_id"]),
-                act_sha256=act.get("sha256"),
+                act_id=act.id,
+                act_sha256=act.sha256,
                 instant=instant,
                 actors=actors,
                 details=details,

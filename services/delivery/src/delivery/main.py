@@ -17,20 +17,21 @@ from delivery.consumers import (
     notifications_subscription,
     parties_subscription,
 )
-from delivery.erasure import ERASURE_INDEXES, ActEraser
+from delivery.context import Config
+from delivery.erasure import ERASURE_INDEXES
 from delivery.evidence import EvidenceSigner
 from delivery.parties import OfficeDirectory
 from delivery.receipts import AuditReceipts
-from delivery.replies import ReplyDesk
-from delivery.service import INDEXES, Gateway, Limits
+from delivery.repository import INDEXES
+from delivery.service import wire
 from delivery.settings import Settings
-from delivery.vault import act_vault, reply_vault
 from shared.auth import TokenVerifier, install_token_verifier
 from shared.clock import Clock
 from shared.crypto import KeyRing, LocalKeyFile, load_or_create_signing_ring
 from shared.legal_calendar import Territory, window_closures
 from shared.malware import MalwareScanner, scanner_from_url
 from shared.objects import ObjectStore
+from shared.refusals import install_refusal_handlers
 from shared.runtime import ServiceRuntime
 
 EVIDENCE_KEY_NAME = "securact-evidence"
@@ -59,41 +60,22 @@ def create_app(
     if objects is not None:
         runtime.objects = objects
     assert runtime.objects is not None  # delivery's settings include the object store's
-    keys = KeyRing(LocalKeyFile(settings.kek_file, runtime.clock))
-    vault = act_vault(runtime.objects, keys, runtime.store, runtime.clock)
-    replies_vault = reply_vault(runtime.objects, keys, runtime.store, runtime.clock)
     signer = EvidenceSigner(
         load_or_create_signing_ring(settings.signing_key_file, EVIDENCE_KEY_NAME, runtime.clock)
     )
     if audit_http is None:
         audit_http = httpx.AsyncClient(base_url=settings.audit_url, timeout=AUDIT_TIMEOUT)
         runtime.on_shutdown(audit_http.aclose)
-    gateway = Gateway(
-        runtime.store,
-        runtime.outbox,
-        runtime.clock,
-        vault,
-        signer,
-        runtime.envelope,
-        limits=Limits(
-            max_act_bytes=settings.max_act_bytes,
-            max_leave_bytes=settings.max_leave_bytes,
-            max_metadata_bytes=settings.max_metadata_bytes,
-        ),
-        service_zones=settings.service_zones,
-        portal_url=settings.portal_url,
-        idempotency_retention=timedelta(hours=settings.idempotency_retention_hours),
+    delivery = wire(
+        Config.from_settings(settings),
+        store=runtime.store,
+        outbox=runtime.outbox,
+        clock=runtime.clock,
+        objects=runtime.objects,
+        keys=KeyRing(LocalKeyFile(settings.kek_file, runtime.clock)),
+        signer=signer,
+        scanner=scanner or scanner_from_url(settings.clamd_url),
         receipts=AuditReceipts(audit_http),
-    )
-    replies = ReplyDesk(
-        runtime.store,
-        runtime.outbox,
-        runtime.clock,
-        replies_vault,
-        signer,
-        runtime.envelope,
-        scanner or scanner_from_url(settings.clamd_url),
-        max_reply_bytes=settings.max_reply_bytes,
     )
     offices = OfficeDirectory(
         settings.offices,
@@ -103,21 +85,13 @@ def create_app(
     )
     runtime.subscribe(parties_subscription(runtime.inbox(PARTIES_QUEUE)))
     runtime.subscribe(notifications_subscription(runtime.inbox(NOTIFICATIONS_QUEUE), signer))
-    eraser = ActEraser(
-        runtime.store, runtime.outbox, runtime.clock, vault, replies_vault, runtime.envelope
-    )
-    runtime.subscribe(erasures_subscription(runtime.inbox(ERASURES_QUEUE), eraser))
+    runtime.subscribe(erasures_subscription(runtime.inbox(ERASURES_QUEUE), delivery.eraser))
 
     async def finalise() -> None:
-        await gateway.finalise_due()
+        await delivery.handover.finalise_due()
 
     async def deposit() -> None:
-        await gateway.deposit_scheduled()
-
-    async def sweep() -> None:
-        await vault.sweep(timedelta(seconds=settings.orphan_grace_seconds))
-        await replies_vault.sweep(timedelta(seconds=settings.orphan_grace_seconds))
-        await gateway.forget_idempotency_keys()
+        await delivery.scheduler.deposit_scheduled()
 
     # Each job runs at start (catching up after downtime), then every interval; replicas may
     # run them concurrently: every act changes under optimistic concurrency.
@@ -128,16 +102,16 @@ def create_app(
         "delivery-scheduler", timedelta(seconds=settings.scheduler_interval_seconds), deposit
     )
     runtime.every(
-        "delivery-orphans", timedelta(seconds=settings.orphan_cleanup_interval_seconds), sweep
+        "delivery-orphans",
+        timedelta(seconds=settings.orphan_cleanup_interval_seconds),
+        delivery.sweep_orphans,
     )
     app = runtime.create_app(
         title="Delivery gateway: serving acts",
-        routers=[delivery_router(gateway, offices, settings.max_request_bytes, replies)],
+        routers=[delivery_router(delivery, offices, settings.max_request_bytes)],
     )
+    install_refusal_handlers(app)
     if token_verifier is not None:
         install_token_verifier(app, token_verifier)
-    app.state.gateway = gateway
-    app.state.vault = vault
-    app.state.replies = replies
-    app.state.eraser = eraser
+    app.state.delivery = delivery
     return app

@@ -9,11 +9,13 @@ terminated, refused) never becomes active again, whatever arrives after.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from delivery.domain import Declaration
 from delivery.evidence import EvidenceSigner, EvidenceType
+from delivery.repository import ACTS, NOTIFICATIONS
 from delivery.settings import OfficeProfile
 from shared.contracts.consent import (
     ConsentRevokedV1,
@@ -24,7 +26,7 @@ from shared.contracts.consent import (
     DeclarationStatus,
     DeclarationTerminatedV1,
 )
-from shared.contracts.envelope import Envelope
+from shared.contracts.envelope import Envelope, EventPayload
 from shared.contracts.identity import (
     AccountCreatedV1,
     AccountTerminatedV1,
@@ -37,8 +39,6 @@ from shared.store.port import DocumentReader, Transaction, to_iso
 
 DECLARATIONS: Final = "declarations"
 OFFICES: Final = "offices"
-NOTIFICATIONS: Final = "notifications"
-ACTS: Final = "acts"
 
 ENDED: Final = frozenset(
     {
@@ -48,6 +48,11 @@ ENDED: Final = frozenset(
         DeclarationStatus.REFUSED.value,
     }
 )
+
+
+async def declaration_of(reader: DocumentReader, declaration_id: str) -> Declaration | None:
+    found = await reader.get(DECLARATIONS, declaration_id)
+    return None if found is None else Declaration.model_validate(found)
 
 
 async def _upsert(
@@ -68,61 +73,97 @@ async def _status(tx: Transaction, declaration_id: str, status: str, at: str) ->
     await _upsert(tx, DECLARATIONS, declaration_id, {"status": status, "ended_at": at})
 
 
-async def apply_party_event(tx: Transaction, envelope: Envelope) -> None:
-    """Update the declaration and office views from one consent or identity event."""
-    payload = contract_for(envelope.type).model_validate(envelope.payload)
-    if isinstance(payload, DeclarationRegisteredV1):
-        current = await tx.get(DECLARATIONS, payload.declaration_id)
-        changes: dict[str, Any] = {"email": str(payload.email), "mobile": payload.mobile}
-        if current is None:
-            changes["status"] = DeclarationStatus.REGISTERED.value
-        await _upsert(tx, DECLARATIONS, payload.declaration_id, changes)
-    elif isinstance(payload, DeclarationActivatedV1):
-        current = await tx.get(DECLARATIONS, payload.declaration_id)
-        changes = {
-            "account_id": payload.account_id,
-            "scope": [n.value for n in payload.scope],
-            "valid_until": payload.valid_until.isoformat() if payload.valid_until else None,
-            "territory": Territory(payload.territory).value,
-            "activated_at": to_iso(payload.activated_at),
-        }
-        if current is None or current.get("status") not in ENDED:
-            changes["status"] = DeclarationStatus.ACTIVE.value
-        await _upsert(tx, DECLARATIONS, payload.declaration_id, changes)
-    elif isinstance(payload, ConsentRevokedV1):
-        await _status(
-            tx, payload.declaration_id, DeclarationStatus.REVOKED.value, to_iso(payload.revoked_at)
-        )
-    elif isinstance(payload, DeclarationExpiredV1):
-        await _status(
-            tx, payload.declaration_id, DeclarationStatus.EXPIRED.value, to_iso(payload.expired_at)
-        )
-    elif isinstance(payload, DeclarationTerminatedV1):
+async def _registered(tx: Transaction, payload: DeclarationRegisteredV1) -> None:
+    current = await tx.get(DECLARATIONS, payload.declaration_id)
+    changes: dict[str, object] = {"email": str(payload.email), "mobile": payload.mobile}
+    if current is None:
+        changes["status"] = DeclarationStatus.REGISTERED.value
+    await _upsert(tx, DECLARATIONS, payload.declaration_id, changes)
+
+
+async def _activated(tx: Transaction, payload: DeclarationActivatedV1) -> None:
+    current = await tx.get(DECLARATIONS, payload.declaration_id)
+    changes: dict[str, object] = {
+        "account_id": payload.account_id,
+        "scope": [n.value for n in payload.scope],
+        "valid_until": payload.valid_until.isoformat() if payload.valid_until else None,
+        "territory": Territory(payload.territory).value,
+        "activated_at": to_iso(payload.activated_at),
+    }
+    if current is None or current.get("status") not in ENDED:
+        changes["status"] = DeclarationStatus.ACTIVE.value
+    await _upsert(tx, DECLARATIONS, payload.declaration_id, changes)
+
+
+async def _revoked(tx: Transaction, payload: ConsentRevokedV1) -> None:
+    await _status(
+        tx, payload.declaration_id, DeclarationStatus.REVOKED.value, to_iso(payload.revoked_at)
+    )
+
+
+async def _expired(tx: Transaction, payload: DeclarationExpiredV1) -> None:
+    await _status(
+        tx, payload.declaration_id, DeclarationStatus.EXPIRED.value, to_iso(payload.expired_at)
+    )
+
+
+async def _terminated(tx: Transaction, payload: DeclarationTerminatedV1) -> None:
+    await _status(
+        tx,
+        payload.declaration_id,
+        DeclarationStatus.TERMINATED.value,
+        to_iso(payload.terminated_at),
+    )
+
+
+async def _refused(tx: Transaction, payload: DeclarationRefusedV1) -> None:
+    await _status(
+        tx, payload.declaration_id, DeclarationStatus.REFUSED.value, to_iso(payload.refused_at)
+    )
+
+
+async def _account_created(tx: Transaction, payload: AccountCreatedV1) -> None:
+    if payload.declaration_id:
+        await _upsert(tx, DECLARATIONS, payload.declaration_id, {"account_id": payload.account_id})
+
+
+async def _account_terminated(tx: Transaction, payload: AccountTerminatedV1) -> None:
+    if payload.declaration_id:
         await _status(
             tx,
             payload.declaration_id,
             DeclarationStatus.TERMINATED.value,
             to_iso(payload.terminated_at),
         )
-    elif isinstance(payload, DeclarationRefusedV1):
-        await _status(
-            tx, payload.declaration_id, DeclarationStatus.REFUSED.value, to_iso(payload.refused_at)
-        )
-    elif isinstance(payload, AccountCreatedV1):
-        if payload.declaration_id:
-            await _upsert(
-                tx, DECLARATIONS, payload.declaration_id, {"account_id": payload.account_id}
-            )
-    elif isinstance(payload, AccountTerminatedV1):
-        if payload.declaration_id:
-            await _status(
-                tx,
-                payload.declaration_id,
-                DeclarationStatus.TERMINATED.value,
-                to_iso(payload.terminated_at),
-            )
-    elif isinstance(payload, OfficeClientRegisteredV1):
-        await _upsert(tx, OFFICES, payload.office_id, {"bailiff_name": payload.bailiff_name})
+
+
+async def _office_registered(tx: Transaction, payload: OfficeClientRegisteredV1) -> None:
+    await _upsert(tx, OFFICES, payload.office_id, {"bailiff_name": payload.bailiff_name})
+
+
+PartyHandler = Callable[[Transaction, Any], Awaitable[None]]
+
+PARTY_EVENTS: Final[Mapping[type[EventPayload], PartyHandler]] = {
+    DeclarationRegisteredV1: _registered,
+    DeclarationActivatedV1: _activated,
+    ConsentRevokedV1: _revoked,
+    DeclarationExpiredV1: _expired,
+    DeclarationTerminatedV1: _terminated,
+    DeclarationRefusedV1: _refused,
+    AccountCreatedV1: _account_created,
+    AccountTerminatedV1: _account_terminated,
+    OfficeClientRegisteredV1: _office_registered,
+}
+"""The consent and identity facts delivery serves on, each with its projection (the parties
+queue is bound to exactly these)."""
+
+
+async def apply_party_event(tx: Transaction, envelope: Envelope) -> None:
+    """Update the declaration and office views from one consent or identity event."""
+    payload = contract_for(envelope.type).model_validate(envelope.payload)
+    handler = PARTY_EVENTS.get(type(payload))
+    if handler is not None:
+        await handler(tx, payload)
 
 
 async def apply_notification_event(

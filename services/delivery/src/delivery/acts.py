@@ -1,0 +1,373 @@
+"""The act aggregate: one typed record per deposited act, its state changes as methods that
+return the changed act and the events the change causes.
+
+An act is `scheduled` (deposited while CPC 664's window was closed), `served` (made available:
+its legal date), `rejected` (refused after it was uploaded: its content is shredded) or, once
+its account is erased, a `Tombstone` (ids, fingerprint, dates and quality only; see
+`delivery.erasure`). Instants are stored as `to_iso` strings, so that the store's string order
+is time order; `cursor` orders an office's acts by last change, then id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+
+from delivery.domain import ActMetadata, WindowCheck, determine_quality
+from shared.contracts.consent import ActNature
+from shared.contracts.delivery import (
+    ActHandedOverV1,
+    ActRejectedV1,
+    ActScheduledV1,
+    ActServedV1,
+    JudgeLeaveUsedV1,
+    LettreSimpleDueV1,
+    RejectionReason,
+    ServiceQuality,
+    ServiceQualityDeterminedV1,
+)
+from shared.legal_calendar import Territory, end_of_legal_day
+from shared.store.port import VERSION, Document, from_iso, to_iso
+
+
+class ActStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    SERVED = "served"
+    REJECTED = "rejected"
+    ERASED = "erased"
+    """A tombstone: the account's acts were crypto-shredded (`delivery.erasure`)."""
+
+
+def _instant(value: Any) -> Any:
+    return from_iso(value) if isinstance(value, str) else value
+
+
+Instant = Annotated[
+    datetime, BeforeValidator(_instant), PlainSerializer(to_iso, return_type=str, when_used="json")
+]
+"""An aware instant, stored as a fixed-width `to_iso` string."""
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    id: str = Field(alias="_id")
+    version: int | None = Field(default=None, alias=VERSION, exclude=True)
+    """The store's version when read (None before the first insert)."""
+    updated_at: Instant | None = None
+    cursor: str | None = None
+
+    def document(self) -> Document:
+        """The stored form (without `_version`: the repository passes it to the store)."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class JudgeLeave(BaseModel):
+    """The judge's leave (CPC 664) that let an act be served while the window was closed."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    object_id: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Deposit:
+    """Who deposits, for whom: what a new act copies from the office and the declaration."""
+
+    office_id: str
+    office_name: str
+    office_email: str
+    office_territory: Territory
+    office_client: str
+    recipient_account_id: str
+    recipient_territory: Territory
+
+
+@dataclass(frozen=True)
+class Finalised:
+    """What finalising an act caused: its quality event and, *à domicile*, the lettre simple."""
+
+    act: Act
+    determined: ServiceQualityDeterminedV1
+    letter: LettreSimpleDueV1 | None
+
+
+class Act(_Record):
+    """A deposited act that still has its content (every status but `erased`)."""
+
+    status: Literal[ActStatus.SCHEDULED, ActStatus.SERVED, ActStatus.REJECTED]
+    office_id: str
+    office_name: str
+    office_email: str
+    office_territory: Territory
+    office_client: str
+    declaration_id: str
+    recipient_account_id: str
+    recipient_territory: Territory
+    nature: ActNature
+    title: str
+    requester_name: str
+    office_reference: str
+    filename: str | None
+    sha256: str
+    size: int
+    submitted_at: Instant
+    scheduled_for: Instant | None = None
+    served_at: Instant | None = None
+    legal_local_time: str | None = None
+    """The serving instant in the recipient's legal time (ISO 8601 with its offset)."""
+    finalise_after: Instant | None = None
+    handed_over_at: Instant | None = None
+    quality: ServiceQuality | None = None
+    determined_at: Instant | None = None
+    lettre_simple_due_on: date | None = None
+    judge_leave: JudgeLeave | None = None
+    rejected_reasons: tuple[RejectionReason, ...] | None = None
+
+    @classmethod
+    def uploaded(
+        cls,
+        act_id: str,
+        deposit: Deposit,
+        metadata: ActMetadata,
+        *,
+        filename: str | None,
+        sha256: str,
+        size: int,
+        at: datetime,
+    ) -> Act:
+        """A new act whose document is in the vault, before it is served or scheduled (the
+        status is set by `serve` or `schedule`; an act is never stored in between)."""
+        return cls(
+            id=act_id,
+            status=ActStatus.SCHEDULED,
+            office_id=deposit.office_id,
+            office_name=deposit.office_name,
+            office_email=deposit.office_email,
+            office_territory=deposit.office_territory,
+            office_client=deposit.office_client,
+            declaration_id=metadata.declaration_id,
+            recipient_account_id=deposit.recipient_account_id,
+            recipient_territory=deposit.recipient_territory,
+            nature=metadata.nature,
+            title=metadata.title,
+            requester_name=metadata.requester_name,
+            office_reference=metadata.office_reference,
+            filename=filename,
+            sha256=sha256,
+            size=size,
+            submitted_at=at,
+        )
+
+    @property
+    def subject(self) -> str:
+        return f"act:{self.id}"
+
+    @property
+    def office_actor(self) -> str:
+        return f"office:{self.office_id}"
+
+    @property
+    def recipient_actor(self) -> str:
+        return f"account:{self.recipient_account_id}"
+
+    def serve(
+        self, now: datetime, *, email: str, mobile: str | None, portal_url: str
+    ) -> tuple[Act, ActServedV1]:
+        """Make the act available at `now` (CPC 664-1: its legal date and hour); its legal
+        day ends at midnight in the recipient's territory, when it may be finalised."""
+        territory = self.recipient_territory
+        served = self.model_copy(
+            update={
+                "status": ActStatus.SERVED,
+                "served_at": now,
+                "legal_local_time": now.astimezone(territory.time_zone).isoformat(),
+                "finalise_after": end_of_legal_day(now, territory),
+            }
+        )
+        return served, ActServedV1(
+            act_id=self.id,
+            declaration_id=self.declaration_id,
+            recipient_account_id=self.recipient_account_id,
+            recipient_email=email,
+            recipient_mobile=mobile,
+            act_nature=self.nature.value,
+            office_id=self.office_id,
+            office_name=self.office_name,
+            served_at=now,
+            portal_url=portal_url,
+            act_sha256=self.sha256,
+            submitted_at=self.submitted_at,
+        )
+
+    def schedule(self, window: WindowCheck) -> tuple[Act, ActScheduledV1]:
+        """Accepted while the window is closed: deposited at its next opening."""
+        scheduled = self.model_copy(
+            update={"status": ActStatus.SCHEDULED, "scheduled_for": window.next_opening}
+        )
+        return scheduled, ActScheduledV1(
+            act_id=self.id,
+            declaration_id=self.declaration_id,
+            office_id=self.office_id,
+            act_nature=self.nature.value,
+            act_sha256=self.sha256,
+            submitted_at=self.submitted_at,
+            scheduled_for=window.next_opening,
+            closures=list(window.closures),
+        )
+
+    def reschedule(self, opening: datetime) -> Act:
+        """Still closed when due (a holiday, a territory's own closure): wait again."""
+        return self.model_copy(update={"scheduled_for": opening})
+
+    def with_leave(
+        self, leave: JudgeLeave, window: WindowCheck, now: datetime
+    ) -> tuple[Act, JudgeLeaveUsedV1]:
+        """Served while the window is closed, on the judge's leave."""
+        return self.model_copy(update={"judge_leave": leave}), JudgeLeaveUsedV1(
+            act_id=self.id,
+            office_id=self.office_id,
+            leave_sha256=leave.sha256,
+            leave_size=leave.size,
+            used_at=now,
+            closures=list(window.closures),
+        )
+
+    def reject(
+        self, reasons: Sequence[RejectionReason], now: datetime
+    ) -> tuple[Act, ActRejectedV1]:
+        """A scheduled act refused when due (its consent ended meanwhile)."""
+        rejected = self.model_copy(
+            update={"status": ActStatus.REJECTED, "rejected_reasons": tuple(reasons)}
+        )
+        return rejected, ActRejectedV1(
+            office_id=self.office_id,
+            act_id=self.id,
+            declaration_id=self.declaration_id,
+            act_nature=self.nature.value,
+            act_sha256=self.sha256,
+            rejected_at=now,
+            reasons=list(reasons),
+        )
+
+    def hand_over(self, now: datetime) -> tuple[Act, ActHandedOverV1]:
+        """The recipient's first opening: the *prise de connaissance* (CPC 662-1)."""
+        assert self.served_at is not None
+        return self.model_copy(update={"handed_over_at": now}), ActHandedOverV1(
+            act_id=self.id,
+            office_id=self.office_id,
+            recipient_account_id=self.recipient_account_id,
+            act_sha256=self.sha256,
+            served_at=self.served_at,
+            handed_over_at=now,
+        )
+
+    def finalise(self, now: datetime) -> Finalised:
+        """CPC 662-1 once the sending day is over: the quality of service, and the lettre
+        simple an act not read that day calls for."""
+        assert self.served_at is not None
+        decision = determine_quality(self.served_at, self.handed_over_at, self.recipient_territory)
+        due_on = decision.lettre_simple_due_on
+        act = self.model_copy(
+            update={
+                "quality": decision.quality,
+                "determined_at": now,
+                "lettre_simple_due_on": due_on,
+            }
+        )
+        determined = ServiceQualityDeterminedV1(
+            act_id=self.id,
+            office_id=self.office_id,
+            quality=decision.quality,
+            served_at=self.served_at,
+            handed_over_at=self.handed_over_at
+            if decision.quality is ServiceQuality.A_PERSONNE
+            else None,
+            determined_at=now,
+            lettre_simple_due_on=due_on,
+        )
+        letter = None
+        if due_on is not None:
+            letter = LettreSimpleDueV1(
+                act_id=self.id,
+                office_id=self.office_id,
+                office_email=self.office_email,
+                act_nature=self.nature.value,
+                requester_name=self.requester_name,
+                served_at=self.served_at,
+                due_on=due_on,
+            )
+        return Finalised(act, determined, letter)
+
+
+class ErasedObject(BaseModel):
+    """An object whose key an erasure destroyed: which vault (by its keys collection), which
+    object."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    keys: str
+    object_id: str
+
+
+class Tombstone(_Record):
+    """What remains of an erased act: ids, fingerprint, dates and quality. `office_id` and
+    `recipient_account_id` are pseudonymous ids that let the recipient be told "erased" (410)
+    rather than "unknown", the office see its tombstone, and a second request list the same
+    acts."""
+
+    status: Literal[ActStatus.ERASED] = ActStatus.ERASED
+    office_id: str
+    recipient_account_id: str
+    sha256: str
+    size: int
+    submitted_at: Instant
+    served_at: Instant | None
+    handed_over_at: Instant | None
+    quality: ServiceQuality | None
+    determined_at: Instant | None
+    erased_status: ActStatus
+    erased_at: Instant
+    erasure_id: str
+    objects: tuple[ErasedObject, ...]
+    reply_ids: tuple[str, ...]
+    objects_deleted_at: Instant | None = None
+
+    @classmethod
+    def of(
+        cls,
+        act: Act,
+        *,
+        erasure_id: str,
+        objects: Sequence[ErasedObject],
+        reply_ids: Sequence[str],
+        at: datetime,
+    ) -> Tombstone:
+        return cls(
+            id=act.id,
+            version=act.version,
+            office_id=act.office_id,
+            recipient_account_id=act.recipient_account_id,
+            sha256=act.sha256,
+            size=act.size,
+            submitted_at=act.submitted_at,
+            served_at=act.served_at,
+            handed_over_at=act.handed_over_at,
+            quality=act.quality,
+            determined_at=act.determined_at,
+            erased_status=act.status,
+            erased_at=at,
+            erasure_id=erasure_id,
+            objects=tuple(objects),
+            reply_ids=tuple(reply_ids),
+        )
+
+
+StoredAct = Act | Tombstone

@@ -1,0 +1,364 @@
+"""Deposit: an office serves an act (`POST /v1/acts`). The metadata is read first, consent and
+the CPC 664 window checked before the document is read, the files streamed into the vault,
+and the act recorded — served now, served on the judge's leave, or scheduled for the window's
+next opening — or refused and the refusal journaled. A repeated `Idempotency-Key` answers
+the original outcome when the body is the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Final
+
+from pydantic import ValidationError
+
+from delivery.acts import Act, Deposit, JudgeLeave
+from delivery.context import Context
+from delivery.domain import (
+    ActMetadata,
+    ContentError,
+    Declaration,
+    PdfInspector,
+    WindowCheck,
+    check_consent,
+    check_window,
+    safe_filename,
+)
+from delivery.errors import (
+    ConsentRefused,
+    DocumentRefused,
+    FieldError,
+    IdempotencyKeyReused,
+    InvalidRequest,
+    UploadTooLarge,
+    WindowClosed,
+    invalid_submission,
+)
+from delivery.evidence import EvidenceType
+from delivery.idempotency import (
+    DOCUMENT_PART,
+    LEAVE_PART,
+    IdempotencyKeys,
+    IdempotencyRecord,
+    Outcome,
+    fingerprint,
+    metadata_hash,
+    replay,
+)
+from delivery.parties import Office, declaration_of
+from delivery.serving import serve, submission_details
+from delivery.views import DepositView
+from shared.contracts.delivery import ActRejectedV1, RejectionReason
+from shared.ids import new_id
+from shared.legal_calendar import ServiceZones
+from shared.multipart import MultipartError, MultipartReader, PartHeaders, boundary_of
+from shared.store.port import DuplicateKeyError, Transaction, to_iso
+from shared.vault import StoredObject, TooLargeError
+
+METADATA_PART: Final = "metadata"
+CREATED: Final = 201
+ACCEPTED: Final = 202
+
+
+@dataclass
+class _Received:
+    metadata: ActMetadata
+    document: StoredObject | None = None
+    leave: StoredObject | None = None
+    filename: str | None = None
+    stored: list[str] = field(default_factory=list)
+
+
+class Deposits:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.keys = IdempotencyKeys(ctx)
+
+    async def submit(
+        self,
+        office: Office,
+        idempotency_key: str,
+        content_type: str | None,
+        body: AsyncIterator[bytes],
+    ) -> Outcome:
+        """Read the metadata, check consent and window, stream the documents into the
+        vault, and record the act — or replay the original outcome."""
+        try:
+            reader = MultipartReader(body, boundary_of(content_type))
+        except MultipartError as error:
+            raise InvalidRequest("Invalid submission", str(error)) from None
+        try:
+            return await self._submit(office, idempotency_key, reader)
+        except TooLargeError as error:
+            raise UploadTooLarge(error.limit) from None
+
+    async def _submit(
+        self, office: Office, idempotency_key: str, reader: MultipartReader
+    ) -> Outcome:
+        ctx = self.ctx
+        metadata = await self._read_metadata(reader)
+        key_id = f"{office.office_id}:{idempotency_key}"
+        previous = await self.keys.get(key_id)
+        if previous is not None:
+            return await replay(previous, metadata, reader, ctx.config)
+        now = ctx.clock.now()
+        act_id = new_id(now)
+        declaration = await declaration_of(ctx.store, metadata.declaration_id)
+        refusal = check_consent(declaration, metadata.nature, now)
+        if refusal is not None:
+            await self._reject(office, act_id, metadata, [refusal.reason()], None)
+            raise ConsentRefused(refusal)
+        assert declaration is not None
+        _account, _email, recipient_territory = declaration.recipient
+        received = _Received(metadata)
+        try:
+            part = await reader.next_part()
+            if part is not None and part.name == LEAVE_PART and part.filename is not None:
+                received.leave = await self._upload(
+                    office, act_id, metadata, f"{act_id}-leave", part, reader, received, leave=True
+                )
+                part = await reader.next_part()
+            if part is None or part.name != DOCUMENT_PART or part.filename is None:
+                raise invalid_submission(
+                    "after `metadata` (and an optional `judge_leave` file) comes the "
+                    "`document` file part"
+                )
+            window = check_window(now, recipient_territory, office.territory, self._zones)
+            if not window.open and received.leave is None and not metadata.schedule_if_closed:
+                await self._reject_window(office, act_id, metadata, window)
+                raise WindowClosed(window)
+            received.filename = safe_filename(part.filename)
+            received.document = await self._upload(
+                office, act_id, metadata, act_id, part, reader, received, leave=False
+            )
+            if await reader.next_part() is not None:
+                raise invalid_submission("nothing may follow the `document` part")
+            return await self._record(office, key_id, act_id, declaration, received)
+        except MultipartError as error:
+            await ctx.acts_vault.discard(received.stored)
+            raise invalid_submission(str(error)) from None
+        except BaseException:
+            await ctx.acts_vault.discard(received.stored)
+            raise
+
+    @property
+    def _zones(self) -> ServiceZones:
+        return self.ctx.config.service_zones
+
+    async def _read_metadata(self, reader: MultipartReader) -> ActMetadata:
+        try:
+            part = await reader.next_part()
+            if part is None or part.name != METADATA_PART or part.filename is not None:
+                raise invalid_submission("the first part must be the JSON `metadata` field")
+            raw = bytearray()
+            async for chunk in reader.chunks():
+                raw += chunk
+                if len(raw) > self.ctx.config.max_metadata_bytes:
+                    raise invalid_submission("the `metadata` part is too large")
+        except MultipartError as error:
+            raise invalid_submission(str(error)) from None
+        try:
+            return ActMetadata.model_validate_json(bytes(raw))
+        except ValidationError as error:
+            # Where and why only: the input may be personal data and is not echoed back.
+            errors = [
+                FieldError(loc=["metadata", *e["loc"]], msg=e["msg"], type=e["type"])
+                for e in error.errors(include_input=False, include_url=False)
+            ]
+            raise invalid_submission("the `metadata` part is invalid", errors) from None
+
+    async def _upload(
+        self,
+        office: Office,
+        act_id: str,
+        metadata: ActMetadata,
+        object_id: str,
+        part: PartHeaders,
+        reader: MultipartReader,
+        received: _Received,
+        *,
+        leave: bool,
+    ) -> StoredObject:
+        config = self.ctx.config
+        limit = config.max_leave_bytes if leave else config.max_act_bytes
+        received.stored.append(object_id)
+        try:
+            return await self.ctx.acts_vault.upload(
+                object_id, reader.chunks(), limit=limit, inspector=PdfInspector()
+            )
+        except ContentError as error:
+            name = LEAVE_PART if leave else DOCUMENT_PART
+            reason = RejectionReason(
+                code=error.problem.value.replace("-", "_"), detail=f"{name}: {error.detail}"
+            )
+            await self._reject(office, act_id, metadata, [reason], None)
+            raise DocumentRefused(name, error) from None
+
+    async def _record(
+        self,
+        office: Office,
+        key_id: str,
+        act_id: str,
+        declaration: Declaration,
+        received: _Received,
+    ) -> Outcome:
+        ctx = self.ctx
+        assert received.document is not None
+        metadata = received.metadata
+        document = received.document
+        # The legal date is the deposit instant, now that the act can be made available: the
+        # consent and the window are checked again at that instant (an upload takes time), in
+        # the transaction that records the act.
+        now = ctx.clock.now()
+        account_id, _email, recipient_territory = declaration.recipient
+        window = check_window(now, recipient_territory, office.territory, self._zones)
+        act = Act.uploaded(
+            act_id,
+            Deposit(
+                office_id=office.office_id,
+                office_name=office.name,
+                office_email=office.email,
+                office_territory=office.territory,
+                office_client=office.client,
+                recipient_account_id=account_id,
+                recipient_territory=recipient_territory,
+            ),
+            metadata,
+            filename=received.filename,
+            sha256=document.sha256,
+            size=document.size,
+            at=now,
+        )
+        leave_used = False
+        request_print = fingerprint(
+            metadata, document.sha256, received.leave.sha256 if received.leave else None
+        )
+        try:
+            async with ctx.outbox.transaction() as tx:
+                # Read in the writing transaction: a revocation either commits before it and
+                # refuses the act, or after it and finds the act served (and one store round
+                # trip fewer per deposit).
+                current = await declaration_of(tx, metadata.declaration_id)
+                refusal = check_consent(current, metadata.nature, now)
+                if refusal is not None:
+                    raise ConsentRefused(refusal)
+                if not window.open and received.leave is None and not metadata.schedule_if_closed:
+                    raise WindowClosed(window)
+                if window.open or received.leave is not None:
+                    if not window.open and received.leave is not None:
+                        leave = received.leave
+                        act, used = act.with_leave(
+                            JudgeLeave(
+                                object_id=leave.object_id, sha256=leave.sha256, size=leave.size
+                            ),
+                            window,
+                            now,
+                        )
+                        leave_used = True
+                        await ctx.acts_vault.keep(tx, leave)
+                        await ctx.emit(tx, act, used, actor=act.office_actor)
+                    act = await serve(ctx, tx, act, declaration, now)
+                    outcome = Outcome(CREATED, DepositView.of(act))
+                else:
+                    act = await self._schedule(tx, act, window, now)
+                    outcome = Outcome(ACCEPTED, DepositView.of(act))
+                await ctx.acts_vault.keep(tx, document)
+                await self.keys.keep(
+                    tx,
+                    IdempotencyRecord(
+                        id=key_id,
+                        metadata_hash=metadata_hash(metadata),
+                        fingerprint=request_print,
+                        status_code=outcome.status_code,
+                        body=outcome.view,
+                        created_at=now,
+                    ),
+                )
+        except ConsentRefused as refused:
+            # Journaled after the rollback, in a transaction of its own.
+            reasons = [refused.refusal.reason()]
+            await self._reject(office, act_id, metadata, reasons, document.sha256)
+            raise
+        except WindowClosed:
+            await self._reject_window(office, act_id, metadata, window, document.sha256)
+            raise
+        except DuplicateKeyError:
+            # The same key committed concurrently: this upload is the duplicate.
+            await ctx.acts_vault.discard(received.stored)
+            received.stored.clear()
+            previous = await self.keys.get(key_id)
+            if previous is None:
+                raise
+            if previous.fingerprint != request_print:
+                raise IdempotencyKeyReused from None
+            return previous.outcome()
+        if received.leave is not None and not leave_used:
+            await ctx.acts_vault.discard([received.leave.object_id])
+        received.stored.clear()
+        return outcome
+
+    async def _schedule(self, tx: Transaction, act: Act, window: WindowCheck, now: datetime) -> Act:
+        ctx = self.ctx
+        scheduled, event = act.schedule(window)
+        stored = await ctx.acts.add(tx, scheduled, now)
+        envelope = await ctx.emit(tx, act, event, actor=act.office_actor)
+        await ctx.signer.attest(
+            tx,
+            act,
+            kind=EvidenceType.SUBMISSION_ACCEPTANCE,
+            instant=now,
+            actors={
+                "sender": act.office_actor,
+                "sender_client": act.office_client,
+                "recipient": act.recipient_actor,
+            },
+            details={
+                **submission_details(scheduled),
+                "window_closures": [c.model_dump() for c in window.closures],
+            },
+            event_id=envelope.event_id,
+        )
+        return stored
+
+    async def _reject(
+        self,
+        office: Office,
+        act_id: str,
+        metadata: ActMetadata,
+        reasons: Sequence[RejectionReason],
+        sha256: str | None,
+    ) -> None:
+        """Journal a refused submission with its reasons (no act is recorded)."""
+        await self.ctx.events.emit_alone(
+            ActRejectedV1(
+                office_id=office.office_id,
+                act_id=act_id,
+                declaration_id=metadata.declaration_id,
+                act_nature=metadata.nature.value,
+                act_sha256=sha256,
+                rejected_at=self.ctx.clock.now(),
+                reasons=list(reasons),
+            ),
+            subject=f"act:{act_id}",
+            actor=f"office:{office.office_id}",
+        )
+
+    async def _reject_window(
+        self,
+        office: Office,
+        act_id: str,
+        metadata: ActMetadata,
+        window: WindowCheck,
+        sha256: str | None = None,
+    ) -> None:
+        reasons = [
+            RejectionReason(
+                code="window_closed",
+                detail=f"CPC 664: closed in {c.territory} ({c.reason}); "
+                f"next opening {to_iso(window.next_opening)}",
+            )
+            for c in window.closures
+        ]
+        await self._reject(office, act_id, metadata, reasons, sha256)

@@ -1,0 +1,200 @@
+"""What delivery's use cases refuse. Each refusal carries its HTTP status, problem code and
+title; `shared.refusals.install_refusal_handlers` maps them once to RFC 9457 problems. A
+`detail` never holds personal data: metadata errors say where and why, never the input."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypedDict
+
+from delivery.domain import ConsentRefusal, ContentError, WindowCheck
+from shared.refusals import DependencyUnavailable, Refusal
+from shared.store.port import to_iso
+
+__all__ = [
+    "ActErased",
+    "ActNotFound",
+    "ConsentRefused",
+    "DependencyUnavailable",
+    "DocumentRefused",
+    "FileRefused",
+    "Forbidden",
+    "IdempotencyKeyRequired",
+    "IdempotencyKeyReused",
+    "InsufficientScope",
+    "InvalidRequest",
+    "ReplyInfected",
+    "ReplyNotFound",
+    "UploadTooLarge",
+    "WindowClosed",
+]
+
+
+class FieldError(TypedDict):
+    """Where and why an input is invalid (never the input: it may be personal data)."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class InvalidRequest(Refusal):
+    """The request or upload is malformed or incomplete; `errors` (where and why) when any."""
+
+    status = 422
+    code = "validation-failed"
+
+    def __init__(self, title: str, detail: str, errors: Sequence[FieldError] | None = None) -> None:
+        super().__init__(
+            detail, title=title, extra={"errors": list(errors)} if errors is not None else None
+        )
+
+
+def invalid_submission(detail: str, errors: Sequence[FieldError] = ()) -> InvalidRequest:
+    return InvalidRequest("Invalid submission", detail, list(errors))
+
+
+def invalid_upload(detail: str) -> InvalidRequest:
+    return InvalidRequest("Invalid upload", detail)
+
+
+class Forbidden(Refusal):
+    status = 403
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class InsufficientScope(Refusal):
+    status = 403
+    code = "insufficient-scope"
+    title = "Insufficient scope"
+
+
+class IdempotencyKeyRequired(Refusal):
+    status = 400
+    code = "idempotency-key-required"
+    title = "Idempotency-Key required"
+
+    def __init__(self) -> None:
+        super().__init__("send an Idempotency-Key header (1 to 200 visible ASCII characters)")
+
+
+class IdempotencyKeyReused(Refusal):
+    """The key was used for another request."""
+
+    status = 422
+    code = "idempotency-key-reused"
+    title = "Idempotency-Key reused"
+
+    def __init__(self) -> None:
+        super().__init__("this key was used for a different request")
+
+
+class ConsentRefused(Refusal):
+    status = 409
+    title = "Consent does not allow this act"
+
+    def __init__(self, refusal: ConsentRefusal) -> None:
+        self.refusal = refusal
+        super().__init__(refusal.detail, code=refusal.problem.value)
+
+
+class WindowClosed(Refusal):
+    status = 422
+    code = "service-window-closed"
+    title = "Outside the service window"
+
+    def __init__(self, window: WindowCheck) -> None:
+        self.window = window
+        super().__init__(
+            "CPC 664: no service before 06:00, from 21:00, on Sundays or holidays",
+            extra={
+                "next_window_opens_at": to_iso(window.next_opening),
+                "closures": [c.model_dump() for c in window.closures],
+            },
+        )
+
+
+class DocumentRefused(Refusal):
+    """An act's or a judge's leave's file is not a readable PDF (`part` says which)."""
+
+    status = 422
+    title = "Document refused"
+
+    def __init__(self, part: str, error: ContentError) -> None:
+        self.part = part
+        self.error = error
+        super().__init__(error.detail, code=error.problem.value, extra={"part": part})
+
+
+class FileRefused(Refusal):
+    """A reply's file is not a complete PDF, JPEG or PNG."""
+
+    status = 422
+    title = "File refused"
+
+    def __init__(self, error: ContentError) -> None:
+        super().__init__(error.detail, code=error.problem.value.replace("document-", "reply-"))
+
+
+class ReplyInfected(Refusal):
+    """The scanner found malware: nothing was kept (the refusal is journaled)."""
+
+    status = 422
+    code = "reply-infected"
+    title = "File refused"
+
+    def __init__(self, signature: str | None) -> None:
+        super().__init__(
+            "the file contains malware and was not kept", extra={"signature": signature}
+        )
+
+
+class UploadTooLarge(Refusal):
+    status = 413
+    code = "upload-too-large"
+    title = "Upload too large"
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(
+            f"the limit is {limit} bytes",
+            extra={"limit_bytes": limit},
+            # The rest of the body is not read: the client must not reuse the connection.
+            headers={"Connection": "close"},
+        )
+
+
+class ActNotFound(Refusal):
+    """No such act for this caller: another office's or recipient's act is answered the same."""
+
+    status = 404
+    code = "act-not-found"
+    title = "Not found"
+
+    def __init__(self) -> None:
+        super().__init__("no such act")
+
+
+class ReplyNotFound(Refusal):
+    status = 404
+    code = "reply-not-found"
+    title = "Not found"
+
+    def __init__(self) -> None:
+        super().__init__("no such reply")
+
+
+class ActErased(Refusal):
+    """The act was crypto-shredded: only its tombstone remains."""
+
+    status = 410
+    code = "act-erased"
+    title = "Act erased"
+
+    def __init__(self, act_id: str, erased_at: str) -> None:
+        super().__init__(
+            "this act was erased at the end of the account's grace period (CGU §12): its "
+            "content and its key no longer exist, only its fingerprint and dates are kept",
+            extra={"act_id": act_id, "erased_at": erased_at},
+        )

@@ -1,0 +1,138 @@
+"""Handover: the recipient's download of an act (its first opening is the *prise de
+connaissance*, CPC 662-1) and, at the end of each sending day, the finaliser that determines
+every served act's quality of service and the lettre simple an unread act calls for."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import Any, Final
+
+from delivery.acts import Act, ActStatus
+from delivery.context import Context
+from delivery.errors import ActNotFound
+from delivery.evidence import EvidenceType
+from delivery.views import Views
+from shared.contracts.delivery import ServiceQuality
+from shared.legal_calendar import legal_date
+from shared.store.port import VersionConflictError, to_iso
+from shared.sweeps import sweep
+
+FINALISER_BATCH: Final = 200
+HANDOVER_ATTEMPTS: Final = 5
+
+
+class Handover:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self._views = Views(ctx)
+
+    async def open_content(self, account_id: str, act_id: str) -> tuple[Act, AsyncIterator[bytes]]:
+        """The act's plaintext for its recipient. The first opening is recorded once
+        (instant, event, `ContentHandover` evidence) after the content is known to be
+        readable and before it is sent."""
+        act = await self._views.recipient_act(account_id, act_id)
+        try:
+            content = await self.ctx.acts_vault.open(act_id)
+        except LookupError:  # its key is gone
+            raise ActNotFound from None
+        for _attempt in range(HANDOVER_ATTEMPTS):
+            if act.handed_over_at is not None:
+                break
+            try:
+                act = await self._hand_over(act)
+                break
+            except VersionConflictError:
+                act = await self._views.recipient_act(account_id, act_id)
+        return act, content
+
+    async def _hand_over(self, act: Act) -> Act:
+        ctx = self.ctx
+        now = ctx.clock.now()
+        handed, event = act.hand_over(now)
+        assert act.served_at is not None
+        async with ctx.outbox.transaction() as tx:
+            stored = await ctx.acts.save(tx, handed, now)
+            envelope = await ctx.emit(tx, act, event, actor=act.recipient_actor)
+            await ctx.signer.attest(
+                tx,
+                act,
+                kind=EvidenceType.CONTENT_HANDOVER,
+                instant=now,
+                actors={"recipient": act.recipient_actor},
+                details={
+                    "served_at": to_iso(act.served_at),
+                    "handed_over_local_time": now.astimezone(
+                        act.recipient_territory.time_zone
+                    ).isoformat(),
+                },
+                event_id=envelope.event_id,
+            )
+        return stored
+
+    # -- quality of service -------------------------------------------------------------------
+
+    async def finalise_due(self) -> int:
+        """CPC 662-1 at the end of each sending day: finalise every served act whose legal day
+        is over, however long ago (catch-up after downtime). Each act commits alone with its
+        events; a concurrent run or handover makes the version check fail and the act is left
+        to the next run, so nothing is finalised twice and nothing is lost."""
+        return await sweep(self.ctx.clock, self._due, self._finalise_due_act)
+
+    async def _due(self, now: datetime) -> Sequence[Act]:
+        found = await self.ctx.acts.find(
+            {
+                "status": ActStatus.SERVED.value,
+                "quality": None,
+                "finalise_after": {"$lte": to_iso(now)},
+            },
+            sort=[("finalise_after", 1)],
+            limit=FINALISER_BATCH,
+        )
+        return [act for act in found if isinstance(act, Act)]
+
+    async def _finalise_due_act(self, act: Act, now: datetime) -> bool:
+        await self.finalise(act, now)
+        return True
+
+    async def finalise(self, act: Act, now: datetime) -> None:
+        """Finalise one act as read (VersionConflictError if it changed since)."""
+        ctx = self.ctx
+        done = act.finalise(now)
+        assert act.served_at is not None
+        territory = act.recipient_territory
+        async with ctx.outbox.transaction() as tx:
+            await ctx.acts.save(tx, done.act, now)
+            determined = await ctx.emit(tx, act, done.determined, actor="service:delivery")
+            details: dict[str, Any] = {
+                "quality": done.determined.quality.value,
+                "served_at": to_iso(act.served_at),
+                "sending_day": legal_date(act.served_at, territory).isoformat(),
+                "territory": territory.value,
+            }
+            if done.determined.quality is ServiceQuality.A_PERSONNE:
+                assert act.handed_over_at is not None
+                details["cognisance_at"] = to_iso(act.handed_over_at)
+                details["cognisance_local_time"] = act.handed_over_at.astimezone(
+                    territory.time_zone
+                ).isoformat()
+            await ctx.signer.attest(
+                tx,
+                act,
+                kind=EvidenceType.QUALITY_DETERMINATION,
+                instant=now,
+                actors={"recipient": act.recipient_actor},
+                details=details,
+                event_id=determined.event_id,
+            )
+            if done.letter is not None:
+                letter = await ctx.emit(tx, act, done.letter, actor="service:delivery")
+                await ctx.signer.attest(
+                    tx,
+                    act,
+                    kind=EvidenceType.RELAY_TO_NON_ERDS,
+                    instant=now,
+                    actors={"sender": act.office_actor},
+                    details={"lettre_simple_due_on": done.letter.due_on.isoformat()},
+                    event_id=letter.event_id,
+                )

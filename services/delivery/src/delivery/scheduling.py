@@ -1,0 +1,89 @@
+"""Scheduled deposits: an act accepted while CPC 664's window was closed is served at the
+window's next opening — its legal date is then — unless its consent ended meanwhile: it is then
+rejected and its content shredded. Safe on several replicas: each act changes under
+optimistic concurrency (`shared.sweeps`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Final
+
+from delivery.acts import Act, ActStatus
+from delivery.context import Context
+from delivery.domain import ConsentRefusal, check_consent, check_window
+from delivery.evidence import EvidenceType
+from delivery.parties import declaration_of
+from delivery.serving import serve
+from delivery.vault import ACT_KEYS
+from shared.contracts.delivery import RejectionReason
+from shared.store.port import to_iso
+from shared.sweeps import sweep
+
+SCHEDULER_BATCH: Final = 100
+
+
+class Scheduler:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    async def deposit_scheduled(self) -> int:
+        """Deposit every scheduled act whose opening has come; returns how many were settled
+        (served or rejected)."""
+        return await sweep(self.ctx.clock, self._due, self._deposit_one)
+
+    async def _due(self, now: datetime) -> Sequence[Act]:
+        found = await self.ctx.acts.find(
+            {"status": ActStatus.SCHEDULED.value, "scheduled_for": {"$lte": to_iso(now)}},
+            sort=[("scheduled_for", 1)],
+            limit=SCHEDULER_BATCH,
+        )
+        return [act for act in found if isinstance(act, Act)]
+
+    async def _deposit_one(self, act: Act, now: datetime) -> bool:
+        ctx = self.ctx
+        declaration = await declaration_of(ctx.store, act.declaration_id)
+        refusal = check_consent(declaration, act.nature, now)
+        if refusal is not None or declaration is None:
+            await self._reject(act, refusal, now)
+            return True
+        window = check_window(
+            now, act.recipient_territory, act.office_territory, ctx.config.service_zones
+        )
+        if not window.open:
+            await ctx.acts.save(ctx.store, act.reschedule(window.next_opening), now)
+            return False
+        async with ctx.outbox.transaction() as tx:
+            # Again in the writing transaction: a revocation committed since the read above
+            # refuses the act instead of being overtaken by it.
+            current = await declaration_of(tx, act.declaration_id)
+            late_refusal = check_consent(current, act.nature, now)
+            if late_refusal is None and current is not None:
+                await serve(ctx, tx, act, current, now)
+                return True
+        await self._reject(act, late_refusal, now)
+        return True
+
+    async def _reject(self, act: Act, refusal: ConsentRefusal | None, now: datetime) -> None:
+        ctx = self.ctx
+        reasons = [
+            refusal.reason()
+            if refusal
+            else RejectionReason(code="consent_unknown", detail="no consent known")
+        ]
+        rejected, event = act.reject(reasons, now)
+        async with ctx.outbox.transaction() as tx:
+            await ctx.acts.save(tx, rejected, now)
+            envelope = await ctx.emit(tx, act, event, actor="service:delivery")
+            await ctx.signer.attest(
+                tx,
+                act,
+                kind=EvidenceType.SUBMISSION_REJECTION,
+                instant=now,
+                actors={"sender": act.office_actor},
+                details={"reasons": [r.model_dump() for r in reasons]},
+                event_id=envelope.event_id,
+            )
+            # Never served: its content is shredded (the wrapped DEK goes, the object after).
+            await tx.delete(ACT_KEYS, act.id)
+        await ctx.acts_vault.discard([act.id])

@@ -1,0 +1,74 @@
+"""Serving an act: making it available to its recipient at an instant that becomes its legal
+date (CPC 664-1), with its `act-served` event and `ContentConsignment` evidence. Shared by a
+deposit in the window (`delivery.deposit`) and a scheduled one at the window's opening
+(`delivery.scheduling`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from delivery.acts import Act
+from delivery.context import Context
+from delivery.domain import Declaration
+from delivery.evidence import EvidenceType
+from shared.store.port import Transaction, to_iso
+
+
+def submission_details(act: Act) -> dict[str, Any]:
+    """What a `SubmissionAcceptance` says of the act (no title, no names)."""
+    return {
+        "declaration_id": act.declaration_id,
+        "nature": act.nature.value,
+        "office_reference": act.office_reference,
+        "size": act.size,
+        "submitted_at": to_iso(act.submitted_at),
+        "scheduled_for": to_iso(act.scheduled_for) if act.scheduled_for else None,
+    }
+
+
+async def serve(
+    ctx: Context, tx: Transaction, act: Act, declaration: Declaration, now: datetime
+) -> Act:
+    """Make `act` available at `now` in `tx` (inserting or updating it), with its `act-served`
+    event and `ContentConsignment` evidence — and, for a new act, its `SubmissionAcceptance`."""
+    new = act.version is None
+    served, event = act.serve(
+        now,
+        email=declaration.recipient[1],
+        mobile=declaration.mobile,
+        portal_url=ctx.config.portal_url,
+    )
+    stored = await ctx.acts.save(tx, served, now)
+    envelope = await ctx.emit(tx, served, event, actor=act.office_actor)
+    actors = {
+        "sender": act.office_actor,
+        "sender_client": act.office_client,
+        "recipient": act.recipient_actor,
+    }
+    if new:
+        await ctx.signer.attest(
+            tx,
+            served,
+            kind=EvidenceType.SUBMISSION_ACCEPTANCE,
+            instant=act.submitted_at,
+            actors=actors,
+            details=submission_details(served),
+            event_id=envelope.event_id,
+        )
+    await ctx.signer.attest(
+        tx,
+        served,
+        kind=EvidenceType.CONTENT_CONSIGNMENT,
+        instant=now,
+        actors=actors,
+        details={
+            "served_at": to_iso(now),
+            "legal_local_time": served.legal_local_time,
+            "recipient_territory": served.recipient_territory.value,
+            "office_territory": served.office_territory.value,
+            "judge_leave_sha256": served.judge_leave.sha256 if served.judge_leave else None,
+        },
+        event_id=envelope.event_id,
+    )
+    return stored
