@@ -180,9 +180,9 @@ async def test_a_registry_lookup_does_not_open_the_declarations_payloads_to_the_
             return bool(answer.json()["entries"])
 
         await eventually(journaled_again, within=15)
-        (entry,) = (
-            await audit.get("/v1/entries", params={"event_id": again.event_id})
-        ).json()["entries"]
+        (entry,) = (await audit.get("/v1/entries", params={"event_id": again.event_id})).json()[
+            "entries"
+        ]
         assert (await shown(audit, entry["index"], callers["office B"]))["payload"] == (
             again.payload
         )

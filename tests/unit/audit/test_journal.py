@@ -8,8 +8,6 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-
 from audit import merkle
 from audit.checkpoint import open_checkpoint
 from audit.domain import LEAF_FIELDS, entry_leaf_hash, leaf_data, payload_commitment

@@ -18,9 +18,9 @@ from typing import TextIO
 
 from audit.checkpoint import FormatError, verify_receipt
 from audit.settings import Settings
+from audit.vault import PayloadVault
 from audit.verify import verify_journal
 from shared.clock import SystemClock
-from audit.vault import PayloadVault
 from shared.crypto import (
     IntegrityError,
     KeyRing,

@@ -238,7 +238,6 @@ class PayloadVault:
         its wrapped key, its readers or the commitment does not verify."""
         entry = stored.entry
         subject = str(entry["subject"])
-        event_id = str(entry["event_id"])
         key_document, sealed = stored.key_document, stored.sealed
         if stored.shredded:
             self._keys.pop(subject, None)
