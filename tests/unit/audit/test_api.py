@@ -355,6 +355,12 @@ async def test_entries_journaled_before_readers_were_kept_are_refused_to_offices
         assert await readable(client, bearer(token(tokens, role, office_id=office)), 1) == set()
     assert await readable(client, bearer(token(tokens, "operator")), 1) == {0}
 
+    # The subject's next event naming a party founds it again; the old entry stays refused.
+    await audit.journal.append(event(audit.clock, actor="office:7"))
+    assert await audit.journal.owners("act:1") == {"office:7"}
+    assert await readable(client, bearer(token(tokens, "bailiff", office_id="7")), 2) == {1}
+    assert await readable(client, bearer(token(tokens, "bailiff", office_id="8")), 2) == set()
+
 
 async def tamper(audit: Audit, collection: str, doc_id: str, **changes: Any) -> None:
     document = await audit.store.get(collection, doc_id)

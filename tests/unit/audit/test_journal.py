@@ -24,6 +24,7 @@ from audit.service import (
 from audit.vault import PAYLOADS, SUBJECT_KEYS, PayloadState
 from shared.clock import ManualClock
 from shared.contracts.audit import GapDetectedV1
+from shared.contracts.consent import RegistryConsultedV1
 from shared.crypto import SigningKeyRing
 from shared.messaging.outbox import OUTBOX
 from shared.store.port import DocumentStore
@@ -151,6 +152,25 @@ async def test_a_subject_has_one_key_and_learns_its_owners(audit: Audit) -> None
     )
     assert await audit.store.count(SUBJECT_KEYS) == 1
     assert await audit.journal.owners("act:1") == {"office:7", "recipient:r-9"}
+
+
+async def test_a_lookup_journaled_first_does_not_keep_the_registering_office_from_owning(
+    audit: Audit,
+) -> None:
+    lookup = RegistryConsultedV1.routing_key()
+    await audit.journal.append(
+        event(
+            audit.clock,
+            subject="declaration:d-1",
+            event_type=lookup,
+            actor="office:B",
+            payload={"office_id": "B"},
+        )
+    )
+    await audit.journal.append(
+        event(audit.clock, subject="declaration:d-1", actor="office:A", payload={"n": 1})
+    )
+    assert await audit.journal.owners("declaration:d-1") == {"office:A"}
 
 
 async def test_shredding_a_subject_makes_its_payloads_unrecoverable_and_proofs_still_valid(

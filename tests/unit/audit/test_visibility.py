@@ -51,28 +51,28 @@ def test_readers_round_trip_and_a_legacy_record_has_none() -> None:
 
 def test_the_founding_event_makes_the_owners() -> None:
     registered = made("office:A", {"declaration_id": "d-1"})
-    assert new_owners(registered, frozenset(), founding=True) == {"office:A"}
+    assert new_owners(registered, frozenset()) == {"office:A"}
 
 
-def test_a_lookup_adds_no_owner_even_when_it_founds_the_subject() -> None:
+def test_a_lookup_adds_no_owner_even_to_a_subject_without_any() -> None:
     lookup = made("office:B", {"office_id": "B"}, LOOKUP)
-    assert new_owners(lookup, frozenset(), founding=True) == set()
-    assert new_owners(lookup, frozenset({"office:A"}), founding=False) == set()
+    assert new_owners(lookup, frozenset()) == set()
+    assert new_owners(lookup, frozenset({"office:A"})) == set()
 
 
 def test_an_office_that_is_not_an_owner_adds_no_owner() -> None:
     # Whatever its type: only the founder, owners and platform actors extend the owners.
     foreign = made("office:B", {"office_id": "B", "account_id": "a-9"})
-    assert new_owners(foreign, frozenset({"office:A"}), founding=False) == set()
+    assert new_owners(foreign, frozenset({"office:A"})) == set()
 
 
 def test_platform_actors_and_owners_name_new_owners() -> None:
     owners = frozenset({"office:A"})
     activated = made("service:consent", {"account_id": "a-1"})
-    assert new_owners(activated, owners, founding=False) == {"recipient:a-1"}
+    assert new_owners(activated, owners) == {"recipient:a-1"}
     handed = made("office:A", {"recipient_account_id": "a-2"})
-    assert new_owners(handed, owners, founding=False) == {"recipient:a-2"}
+    assert new_owners(handed, owners) == {"recipient:a-2"}
     answered = made("operator:op-1", {"account_id": "a-3"})
-    assert new_owners(answered, owners, founding=False) == {"recipient:a-3"}
+    assert new_owners(answered, owners) == {"recipient:a-3"}
     by_recipient = made("account:a-1", {"office_id": "C"})
-    assert new_owners(by_recipient, owners | {"recipient:a-1"}, founding=False) == {"office:C"}
+    assert new_owners(by_recipient, owners | {"recipient:a-1"}) == {"office:C"}

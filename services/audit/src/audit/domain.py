@@ -11,10 +11,12 @@ Who may read a payload is decided per entry, never per subject (operators read e
 - An entry's own readers are the parties its event names (`event_parties`): an `office:`,
   `recipient:` or `account:` actor and the party fields of its payload. They are fixed when it
   is journaled, kept beside the ciphertext and sealed inside it (`EntryReaders`).
-- A subject's owners are the parties that founded it (its first journaled event) and those
-  named later by an event of a platform actor (`service:`, `operator:`) or of an owner. They
-  read the subject's entries, including those journaled before they became owners (the person
-  whose account is linked to a declaration after its registration reads that registration).
+- A subject's owners are the parties named by its founding event (the first one, consultations
+  aside, to name any party: a declaration's registering office, an act's office and person, an
+  account's person) and those named later by an event of a platform actor (`service:`,
+  `operator:`) or of an owner. They read the subject's entries, including those journaled
+  before they became owners (the person whose account is linked to a declaration after its
+  registration reads that registration).
 - A consultation (`CONSULTATIONS`: a registry lookup) is private to its consulter: it adds no
   owner, even to the subject it arrived on, and the subject's owners do not read it. An event
   whose office or recipient actor is not an owner adds no owner either: it is readable by its
@@ -178,12 +180,12 @@ class EntryReaders:
         return self.parties | owners if self.owners_read else self.parties
 
 
-def new_owners(envelope: Envelope, owners: frozenset[str], *, founding: bool) -> frozenset[str]:
-    """The owners `envelope` adds to its subject, which has `owners` so far; `founding` when it
-    is the first event journaled about the subject. See the module docstring."""
+def new_owners(envelope: Envelope, owners: frozenset[str]) -> frozenset[str]:
+    """The owners `envelope` adds to its subject, which has `owners` so far (none: the event
+    founds it if it names a party). See the module docstring."""
     if envelope.type in CONSULTATIONS:
         return frozenset()
     actor = envelope.actor
-    if founding or actor.startswith(PLATFORM_ACTORS) or actor_party(actor) in owners:
+    if not owners or actor.startswith(PLATFORM_ACTORS) or actor_party(actor) in owners:
         return event_parties(envelope) - owners
     return frozenset()

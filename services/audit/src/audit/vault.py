@@ -6,7 +6,7 @@ owners. Each payload is sealed with AES-256-GCM under that DEK, with the event i
 data, so a ciphertext moved to another entry does not open; the entry's readers are stored
 beside it and sealed inside it (who reads what: `audit.domain`). Subject key documents written
 before owners were kept hold `parties` instead, gathered from every event including lookups:
-those are not trusted, such a subject has no owners until an event names some.
+those are not trusted; such a subject is founded again by its next event naming a party.
 
 A payload that does not open (tampered ciphertext, wrap, readers or commitment) is reported as
 `corrupt`, never raised: the entry is still served.
@@ -139,19 +139,16 @@ class PayloadVault:
         subjects = list(dict.fromkeys(item.envelope.subject for item in sealable))
         found = await tx.find(SUBJECT_KEYS, {"_id": {"$in": subjects}})
         documents = {str(document["_id"]): document for document in found}
-        # Owners grow in journal order: a batch's founding event is its subject's first one.
+        # Owners grow in journal order, event by event of the batch.
         owners = {
             subject: frozenset(documents[subject].get("owners", []))
             if subject in documents
             else frozenset()
             for subject in subjects
         }
-        founded: set[str] = set()
         for item in sealable:
             subject = item.envelope.subject
-            founding = subject not in documents and subject not in founded
-            founded.add(subject)
-            owners[subject] |= new_owners(item.envelope, owners[subject], founding=founding)
+            owners[subject] |= new_owners(item.envelope, owners[subject])
         keys = {
             subject: await self._subject_key(tx, subject, documents.get(subject), owners[subject])
             for subject in subjects
