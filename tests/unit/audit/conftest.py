@@ -32,6 +32,7 @@ class Audit:
     checkpoints: Checkpoints
     signer: SigningKeyRing
     outbox: Outbox
+    vault: PayloadVault
 
 
 def build_audit(
@@ -53,7 +54,7 @@ def build_audit(
         store, clock, vault, outbox, envelope, gap_delay=gap_delay, batch_size=batch_size
     )
     checkpoints = Checkpoints(store, clock, journal, signer, ORIGIN)
-    return Audit(store, clock, journal, checkpoints, signer, outbox)
+    return Audit(store, clock, journal, checkpoints, signer, outbox, vault)
 
 
 @pytest.fixture

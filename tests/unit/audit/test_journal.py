@@ -8,8 +8,6 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-
 from audit import merkle
 from audit.checkpoint import open_checkpoint
 from audit.domain import LEAF_FIELDS, entry_leaf_hash, leaf_data, payload_commitment
@@ -26,7 +24,8 @@ from audit.service import (
 from audit.vault import PAYLOADS, SUBJECT_KEYS, PayloadState
 from shared.clock import ManualClock
 from shared.contracts.audit import GapDetectedV1
-from shared.crypto import IntegrityError, SigningKeyRing
+from shared.contracts.consent import RegistryConsultedV1
+from shared.crypto import SigningKeyRing
 from shared.messaging.outbox import OUTBOX
 from shared.store.port import DocumentStore
 from tests.fixtures.stores import StoreFactory
@@ -125,7 +124,7 @@ async def test_the_payload_is_sealed_under_the_subject_key_and_matches_its_commi
     assert PERSON not in json.dumps(sealed)
     key = await audit.store.get(SUBJECT_KEYS, "act:1")
     assert key is not None
-    assert key["parties"] == ["office:7"]
+    assert key["owners"] == ["office:7"]
 
     entry = await audit.journal.entry(0)
     assert entry is not None
@@ -146,13 +145,32 @@ async def test_equal_payloads_get_different_commitments(audit: Audit) -> None:
     assert first["payload_commitment"] != second["payload_commitment"]
 
 
-async def test_a_subject_has_one_key_and_learns_its_parties(audit: Audit) -> None:
+async def test_a_subject_has_one_key_and_learns_its_owners(audit: Audit) -> None:
     await audit.journal.append(event(audit.clock, actor="office:7"))
     await audit.journal.append(
         event(audit.clock, actor="service:delivery", payload={"recipient_id": "r-9"})
     )
     assert await audit.store.count(SUBJECT_KEYS) == 1
-    assert await audit.journal.parties("act:1") == {"office:7", "recipient:r-9"}
+    assert await audit.journal.owners("act:1") == {"office:7", "recipient:r-9"}
+
+
+async def test_a_lookup_journaled_first_does_not_keep_the_registering_office_from_owning(
+    audit: Audit,
+) -> None:
+    lookup = RegistryConsultedV1.routing_key()
+    await audit.journal.append(
+        event(
+            audit.clock,
+            subject="declaration:d-1",
+            event_type=lookup,
+            actor="office:B",
+            payload={"office_id": "B"},
+        )
+    )
+    await audit.journal.append(
+        event(audit.clock, subject="declaration:d-1", actor="office:A", payload={"n": 1})
+    )
+    assert await audit.journal.owners("declaration:d-1") == {"office:A"}
 
 
 async def test_shredding_a_subject_makes_its_payloads_unrecoverable_and_proofs_still_valid(
@@ -172,7 +190,7 @@ async def test_shredding_a_subject_makes_its_payloads_unrecoverable_and_proofs_s
     key = await audit.store.get(SUBJECT_KEYS, "act:1")
     assert key is not None
     assert key["wrapped"] is None
-    assert key["parties"] == []
+    assert key["owners"] == []
     # Later events about the subject keep no payload at all.
     await audit.journal.append(event(audit.clock, subject="act:1", seq=7))
     late = await audit.journal.entry(6)
@@ -200,8 +218,9 @@ async def test_a_payload_moved_to_another_entry_does_not_open(audit: Audit) -> N
     )
     entry = await audit.journal.entry(1)
     assert entry is not None
-    with pytest.raises(IntegrityError):
-        await audit.journal.payload(entry)
+    opened = await audit.journal.payload(entry)
+    assert opened.state is PayloadState.CORRUPT
+    assert opened.record is None
 
 
 # --- proofs and checkpoints ----------------------------------------------------------------

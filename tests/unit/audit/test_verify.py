@@ -20,9 +20,16 @@ import pytest
 from audit import cli
 from audit.service import CHECKPOINTS, INDEXES, JOURNAL, entry_key
 from audit.settings import Settings
+from audit.vault import PAYLOADS, SUBJECT_KEYS, PayloadVault
 from audit.verify import verify_journal
 from shared.clock import ManualClock
-from shared.crypto import SigningKey, SigningKeyRing, load_or_create_signing_ring
+from shared.crypto import (
+    KeyRing,
+    LocalKeyFile,
+    SigningKey,
+    SigningKeyRing,
+    load_or_create_signing_ring,
+)
 from shared.store.port import DocumentStore
 from shared.store.sqlite import SqliteStore
 from tests.fixtures.stores import StoreFactory, mongodb_test_url
@@ -180,6 +187,65 @@ async def test_a_checkpoint_over_another_history_is_reported(journaled: Audit) -
     assert report.first_broken_index <= 11
 
 
+def fresh_vault(tmp_path: Path, clock: ManualClock) -> PayloadVault:
+    # A vault of its own, as the CLI builds it: no unwrapped key cached by the writer.
+    return PayloadVault(KeyRing(LocalKeyFile(tmp_path / "kek.json", clock)), clock)
+
+
+async def test_payload_integrity_is_checked_and_each_failing_index_named(
+    journaled: Audit, edit: Edit, tmp_path: Path, clock: ManualClock
+) -> None:
+    vault = fresh_vault(tmp_path, clock)
+    intact = await verify_journal(
+        journaled.store, journaled.signer.published, origin=ORIGIN, batch=4, vault=vault
+    )
+    assert intact.ok, intact.findings
+    assert intact.payloads_checked == 12
+
+    entries = {e["index"]: e for e in await journaled.journal.entries()}
+    sealed = await journaled.store.get(PAYLOADS, entries[5]["event_id"])
+    assert sealed is not None
+    sealed.pop("_version")
+    await edit(PAYLOADS, sealed["_id"], {**sealed, "ciphertext": _flipped(sealed["ciphertext"])})
+    await edit(PAYLOADS, entries[10]["event_id"], None)
+    # Act 1's wrapped key rewritten: every payload of the subject fails.
+    key = await journaled.store.get(SUBJECT_KEYS, "act:1")
+    assert key is not None
+    key.pop("_version")
+    wrapped = {**key["wrapped"], "ciphertext": _flipped(key["wrapped"]["ciphertext"])}
+    await edit(SUBJECT_KEYS, "act:1", {**key, "wrapped": wrapped})
+
+    report = await verify_journal(
+        journaled.store,
+        journaled.signer.published,
+        origin=ORIGIN,
+        batch=4,
+        vault=fresh_vault(tmp_path, clock),
+    )
+    reasons = {f.index: f.reason for f in report.findings}
+    of_act_1 = {i for i, e in entries.items() if e["subject"] == "act:1"}
+    assert entries[5]["subject"] == "act:0"
+    assert reasons.pop(10) == "payload missing"
+    assert set(reasons) == (of_act_1 | {5}) - {10}
+    assert all(reason.startswith("payload corrupt") for reason in reasons.values())
+    assert report.first_broken_index == min(of_act_1)
+
+
+async def test_shredded_payloads_are_not_reported(
+    journaled: Audit, tmp_path: Path, clock: ManualClock
+) -> None:
+    await journaled.journal.shred_subject("act:0")
+    report = await verify_journal(
+        journaled.store,
+        journaled.signer.published,
+        origin=ORIGIN,
+        vault=fresh_vault(tmp_path, clock),
+    )
+    assert report.ok, report.findings
+    kept = [e for e in await journaled.journal.entries() if e["subject"] != "act:0"]
+    assert report.payloads_checked == len(kept)
+
+
 async def test_producer_sequence_gaps_and_reuse_are_reported(
     clock: ManualClock, sqlite_store: DocumentStore, tmp_path: Path, signer: SigningKeyRing
 ) -> None:
@@ -199,6 +265,7 @@ async def test_cli_verify_exits_non_zero_naming_the_first_broken_index(
 ) -> None:
     monkeypatch.setenv("SECURACT_AUDIT_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("SECURACT_AUDIT_SIGNING_KEY_FILE", str(tmp_path / "signing.json"))
+    monkeypatch.setenv("SECURACT_AUDIT_KEK_FILE", str(tmp_path / "kek.json"))
     settings = Settings()
     manual = ManualClock(START)
     ring = load_or_create_signing_ring(
@@ -215,7 +282,7 @@ async def test_cli_verify_exits_non_zero_naming_the_first_broken_index(
 
     out = io.StringIO()
     assert await _run_cli(["verify"], out) == cli.EXIT_OK
-    assert "journal intact: 6 entries, 1 checkpoints" in out.getvalue()
+    assert "journal intact: 6 entries, 1 checkpoints, 6 payloads checked" in out.getvalue()
 
     with sqlite3.connect(tmp_path / "audit.sqlite3") as db:
         row = db.execute('SELECT doc FROM "journal" WHERE id = ?', (entry_key(4),)).fetchone()
@@ -226,6 +293,69 @@ async def test_cli_verify_exits_non_zero_naming_the_first_broken_index(
     out = io.StringIO()
     assert await _run_cli(["verify"], out) == cli.EXIT_BROKEN
     assert out.getvalue().startswith("journal broken at index 4:")
+
+
+async def test_cli_verify_names_every_entry_whose_payload_fails_its_integrity_check(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SECURACT_AUDIT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SECURACT_AUDIT_SIGNING_KEY_FILE", str(tmp_path / "signing.json"))
+    monkeypatch.setenv("SECURACT_AUDIT_KEK_FILE", str(tmp_path / "kek.json"))
+    settings = Settings()
+    manual = ManualClock(START)
+    ring = load_or_create_signing_ring(
+        settings.signing_key_file, settings.checkpoint_origin, manual
+    )
+    store = SqliteStore(tmp_path / "audit.sqlite3")
+    await store.connect()
+    await store.ensure_indexes(INDEXES)
+    audit = build_audit(store, manual, tmp_path, ring)
+    audit.checkpoints.origin = settings.checkpoint_origin
+    made = await fill(audit, 6)
+    await audit.checkpoints.sign_if_grown()
+    await store.close()
+
+    with sqlite3.connect(tmp_path / "audit.sqlite3") as db:
+        for index in (2, 4):
+            row = db.execute(
+                'SELECT doc FROM "journal_payloads" WHERE id = ?', (made[index].event_id,)
+            ).fetchone()
+            document = json.loads(row[0])
+            document["ciphertext"] = _flipped(document["ciphertext"])
+            db.execute(
+                'UPDATE "journal_payloads" SET doc = ? WHERE id = ?',
+                (json.dumps(document), made[index].event_id),
+            )
+    out = io.StringIO()
+    assert await _run_cli(["verify"], out) == cli.EXIT_BROKEN
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("journal broken at index 2: payload corrupt")
+    assert lines[1].startswith("  also at index 4: payload corrupt")
+    assert len(lines) == 2
+    # The tree alone still verifies: a third party without the KEK is not misled.
+    out = io.StringIO()
+    assert await _run_cli(["verify", "--no-payloads"], out) == cli.EXIT_OK
+    assert "payloads not checked" in out.getvalue()
+
+
+async def test_cli_verify_refuses_to_run_without_the_kek_rather_than_make_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SECURACT_AUDIT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SECURACT_AUDIT_SIGNING_KEY_FILE", str(tmp_path / "signing.json"))
+    monkeypatch.setenv("SECURACT_AUDIT_KEK_FILE", str(tmp_path / "absent-kek.json"))
+    load_or_create_signing_ring(
+        tmp_path / "signing.json", Settings().checkpoint_origin, ManualClock(START)
+    )
+    out = io.StringIO()
+    assert await _run_cli(["verify"], out) == cli.EXIT_USAGE
+    assert "--no-payloads" in out.getvalue()
+    assert not (tmp_path / "absent-kek.json").exists()
+
+
+def _flipped(text: str) -> str:
+    # Another first base64 character: the first byte changes, the length does not.
+    return ("B" if text[0] == "A" else "A") + text[1:]
 
 
 async def _run_cli(argv: list[str], out: io.StringIO) -> int:

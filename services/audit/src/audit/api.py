@@ -1,8 +1,13 @@
 """Audit's read API: checkpoints, entries, proofs and receipts.
 
 Everything but payloads is public: a third party verifies the log with the checkpoints, the
-leaves and the proofs alone. A payload is shown to the operator, and to the office or recipient
-its subject belongs to; anonymous callers get the leaf fields only.
+leaves and the proofs alone. A payload is shown to the operator, and to the offices and
+recipients that may read that very entry (`audit.domain`: its own parties and, unless it is a
+consultation, its subject's owners); anonymous callers get the leaf fields only.
+
+`payload_state` says why a payload is or is not shown: `available`, `withheld` (not for this
+caller), `shredded` (its subject's key is destroyed), `absent` (never kept) or `corrupt` (kept
+but fails its integrity check: `securact-audit verify` names every such index).
 """
 
 from __future__ import annotations
@@ -31,16 +36,17 @@ async def optional_principal(request: Request) -> Principal | None:
     return await current_principal(request)
 
 
-def may_read_payload(principal: Principal | None, parties: frozenset[str]) -> bool:
-    """Operators read every payload; an office or recipient only those of its own subjects."""
+def may_read_payload(principal: Principal | None, readers: frozenset[str]) -> bool:
+    """Operators read every payload; an office or recipient only those of the entries it is
+    a reader of (`audit.vault.StoredPayload.readers`)."""
     if principal is None or principal.role is None:
         return False
     if principal.role in OPERATOR_ROLES:
         return True
     if principal.role in OFFICE_ROLES and principal.office_id:
-        return f"office:{principal.office_id}" in parties
+        return f"office:{principal.office_id}" in readers
     if principal.role in RECIPIENT_ROLES:
-        return f"recipient:{principal.subject}" in parties
+        return f"recipient:{principal.subject}" in readers
     return False
 
 
@@ -119,12 +125,15 @@ def journal_router(journal: Journal, checkpoints: Checkpoints) -> APIRouter:
         if entry is None:
             raise _not_found(index, request)
         body: dict[str, Any] = {**entry, "leaf_hash": entry_leaf_hash(entry).hex()}
-        subject = str(entry["subject"])
-        if not may_read_payload(principal, await journal.parties(subject)):
-            shredded = await journal.is_shredded(subject)
-            body["payload_state"] = "shredded" if shredded else "withheld"
+        # Decided on this entry's readers, before anything is decrypted.
+        stored = await journal.stored_payload(entry)
+        if stored.shredded:
+            body["payload_state"] = PayloadState.SHREDDED.value
             return body
-        opened = await journal.payload(entry)
+        if not may_read_payload(principal, stored.readers()):
+            body["payload_state"] = PayloadState.WITHHELD.value
+            return body
+        opened = await journal.open_payload(stored)
         body["payload_state"] = opened.state.value
         if opened.state is PayloadState.AVAILABLE and opened.record is not None:
             record = opened.record

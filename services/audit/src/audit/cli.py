@@ -1,7 +1,9 @@
 """`securact-audit verify` and `securact-audit verify-receipt`: the journal's offline checks.
 
-`verify` reads audit's store (from the usual settings) and checks it as `audit.verify` says;
-exit status 0 when intact, 1 naming the first broken index. `verify-receipt` needs nothing but
+`verify` reads audit's store (from the usual settings) and checks it as `audit.verify` says,
+payloads included (decrypted with the KEK file of the settings; `--no-payloads` for the tree
+alone, e.g. by a third party without the KEK); exit status 0 when intact, 1 naming the first
+broken index and the others. `verify-receipt` needs nothing but
 a receipt file and the log's public key: no store, no network.
 """
 
@@ -16,9 +18,16 @@ from typing import TextIO
 
 from audit.checkpoint import FormatError, verify_receipt
 from audit.settings import Settings
+from audit.vault import PayloadVault
 from audit.verify import verify_journal
 from shared.clock import SystemClock
-from shared.crypto import IntegrityError, VerifierKey, load_or_create_signing_ring
+from shared.crypto import (
+    IntegrityError,
+    KeyRing,
+    LocalKeyFile,
+    VerifierKey,
+    load_or_create_signing_ring,
+)
 from shared.store import open_store
 
 EXIT_OK = 0
@@ -38,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="C2SP verifier key of the log (repeatable); default: the signing key file's keys",
     )
     verify.add_argument("--origin", help="expected checkpoint origin (default: from settings)")
+    verify.add_argument(
+        "--no-payloads",
+        action="store_true",
+        help="do not decrypt and check payloads (no KEK needed)",
+    )
     receipt = commands.add_parser("verify-receipt", help="check a saved receipt offline")
     receipt.add_argument("--receipt", required=True, type=Path, metavar="FILE")
     receipt.add_argument("--public-key", required=True, action="append", metavar="VKEY")
@@ -71,17 +85,33 @@ async def _verify(options: argparse.Namespace, out: TextIO) -> int:
             settings.signing_key_file, settings.checkpoint_origin, SystemClock()
         )
         keys = list(ring.published)
+    vault = None
+    if not options.no_payloads:
+        # Never create a KEK here: a new one would make every payload look corrupt.
+        if not settings.kek_file.exists():
+            out.write(f"error: no KEK file at {settings.kek_file} (or pass --no-payloads)\n")
+            return EXIT_USAGE
+        clock = SystemClock()
+        vault = PayloadVault(KeyRing(LocalKeyFile(settings.kek_file, clock)), clock)
     store = open_store(settings.store_url, settings.service_name)
     await store.connect()
     try:
         report = await verify_journal(
-            store, keys, origin=options.origin or settings.checkpoint_origin
+            store, keys, origin=options.origin or settings.checkpoint_origin, vault=vault
         )
     finally:
         await store.close()
     first = report.first()
     if first is None:
-        out.write(f"journal intact: {report.entries} entries, {report.checkpoints} checkpoints\n")
+        checked = (
+            "payloads not checked"
+            if vault is None
+            else f"{report.payloads_checked} payloads checked"
+        )
+        out.write(
+            f"journal intact: {report.entries} entries, {report.checkpoints} checkpoints, "
+            f"{checked}\n"
+        )
         return EXIT_OK
     out.write(f"journal broken at index {first.index}: {first.reason}\n")
     for finding in sorted(report.findings, key=lambda f: f.index)[1:20]:

@@ -5,6 +5,24 @@ SHA-256 commitment of its payload. The payload (and the envelope fields that may
 actor, correlation and causation ids) is kept apart, encrypted under its subject's key; the salt
 travels inside that ciphertext, so once the key is shredded nobody can test a guessed payload
 against the commitment, while every leaf, root and proof stays as it was.
+
+Who may read a payload is decided per entry, never per subject (operators read every payload):
+
+- An entry's own readers are the parties its event names (`event_parties`): an `office:`,
+  `recipient:` or `account:` actor and the party fields of its payload. They are fixed when it
+  is journaled, kept beside the ciphertext and sealed inside it (`EntryReaders`).
+- A subject's owners are the parties named by its founding event (the first one, consultations
+  aside, to name any party: a declaration's registering office, an act's office and person, an
+  account's person) and those named later by an event of a platform actor (`service:`,
+  `operator:`) or of an owner. They read the subject's entries, including those journaled
+  before they became owners (the person whose account is linked to a declaration after its
+  registration reads that registration).
+- A consultation (`CONSULTATIONS`: a registry lookup) is private to its consulter: it adds no
+  owner, even to the subject it arrived on, and the subject's owners do not read it. An event
+  whose office or recipient actor is not an owner adds no owner either: it is readable by its
+  own parties and the owners only.
+- An entry journaled before readers were kept has none: offices and recipients are refused its
+  payload (it is `withheld`), the operator still reads it.
 """
 
 from __future__ import annotations
@@ -12,11 +30,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
 from audit import merkle
 from shared.canonical import canonical_json
+from shared.contracts.consent import RegistryConsultedV1
 from shared.contracts.envelope import Envelope
 from shared.store.port import to_iso
 
@@ -73,9 +93,10 @@ def entry_leaf_hash(entry: Mapping[str, Any]) -> bytes:
     return merkle.leaf_hash(leaf_data(entry))
 
 
-def sealed_record(envelope: Envelope, salt: bytes) -> bytes:
-    """The plaintext that gets encrypted under the subject key: the payload, its salt and the
-    envelope fields kept out of the leaf."""
+def sealed_record(envelope: Envelope, salt: bytes, readers: EntryReaders) -> bytes:
+    """The plaintext that gets encrypted under the subject key: the payload, its salt, the
+    envelope fields kept out of the leaf and the entry's readers (sealed so that readers edited
+    beside the ciphertext are caught when it is opened)."""
     return canonical_json(
         {
             "salt": salt.hex(),
@@ -83,6 +104,7 @@ def sealed_record(envelope: Envelope, salt: bytes) -> bytes:
             "actor": envelope.actor,
             "correlation_id": envelope.correlation_id,
             "causation_id": envelope.causation_id,
+            **readers.to_document(),
         }
     )
 
@@ -98,9 +120,15 @@ _PARTY_FIELDS: Final = (
 )
 
 
-def parties_of(envelope: Envelope) -> set[str]:
-    """The offices and recipients an event shows its subject belongs to (who may read its
-    payloads): an `office:`/`recipient:`/`account:` actor, and the party fields above."""
+# Events that consult a subject without being part of it: private to their consulter.
+CONSULTATIONS: Final = frozenset({RegistryConsultedV1.routing_key()})
+# Actors whose events may name new owners of a subject (besides its founder and its owners).
+PLATFORM_ACTORS: Final = ("service:", "operator:")
+
+
+def event_parties(envelope: Envelope) -> frozenset[str]:
+    """The offices and recipients an event names: an `office:`/`recipient:`/`account:` actor,
+    and the party fields above."""
     parties: set[str] = set()
     if envelope.actor.startswith(("office:", "recipient:")):
         parties.add(envelope.actor)
@@ -110,4 +138,54 @@ def parties_of(envelope: Envelope) -> set[str]:
         value = envelope.payload.get(field)
         if isinstance(value, str) and value:
             parties.add(f"{kind}:{value}")
-    return parties
+    return frozenset(parties)
+
+
+def actor_party(actor: str) -> str:
+    """The party an actor is, in the form `event_parties` names it."""
+    if actor.startswith("account:"):
+        return f"recipient:{actor.removeprefix('account:')}"
+    return actor
+
+
+@dataclass(frozen=True)
+class EntryReaders:
+    """Who, besides operators, may read one entry's payload: the parties its event names, and
+    the subject's owners unless the event is a consultation."""
+
+    parties: frozenset[str]
+    owners_read: bool
+
+    @classmethod
+    def of(cls, envelope: Envelope) -> EntryReaders:
+        return cls(event_parties(envelope), envelope.type not in CONSULTATIONS)
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any]) -> EntryReaders | None:
+        """The readers kept in `document` (sealed record or stored payload); None if it was
+        written before readers were kept, or holds them malformed."""
+        parties = document.get("readers")
+        owners_read = document.get("owners_read")
+        if not isinstance(parties, list) or not isinstance(owners_read, bool):
+            return None
+        if not all(isinstance(party, str) for party in parties):
+            return None
+        return cls(frozenset(parties), owners_read)
+
+    def to_document(self) -> dict[str, Any]:
+        return {"readers": sorted(self.parties), "owners_read": self.owners_read}
+
+    def allowed(self, owners: frozenset[str]) -> frozenset[str]:
+        """Everyone who may read the entry, given its subject's owners now."""
+        return self.parties | owners if self.owners_read else self.parties
+
+
+def new_owners(envelope: Envelope, owners: frozenset[str]) -> frozenset[str]:
+    """The owners `envelope` adds to its subject, which has `owners` so far (none: the event
+    founds it if it names a party). See the module docstring."""
+    if envelope.type in CONSULTATIONS:
+        return frozenset()
+    actor = envelope.actor
+    if not owners or actor.startswith(PLATFORM_ACTORS) or actor_party(actor) in owners:
+        return event_parties(envelope) - owners
+    return frozenset()

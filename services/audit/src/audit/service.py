@@ -32,6 +32,7 @@ from opentelemetry import metrics
 from audit import merkle
 from audit.checkpoint import Checkpoint, Receipt, open_checkpoint
 from audit.domain import (
+    EntryReaders,
     build_entry,
     entry_leaf_hash,
     leaf_data,
@@ -40,7 +41,7 @@ from audit.domain import (
     sealed_record,
 )
 from audit.gaps import Arrival, ProducerSequence
-from audit.vault import SUBJECT_KEYS, OpenedPayload, PayloadVault, Sealable
+from audit.vault import SUBJECT_KEYS, OpenedPayload, PayloadVault, Sealable, StoredPayload
 from shared.clock import Clock
 from shared.contracts.audit import GapDetectedV1
 from shared.contracts.envelope import Envelope, EventPayload
@@ -239,6 +240,7 @@ class _Waiting:
     envelope: Envelope
     commitment: str
     record: bytes
+    readers: EntryReaders
     journaled: asyncio.Future[bool]
 
 
@@ -300,9 +302,10 @@ class Journal:
         # fails its own message only, and the writer's transaction stays short.
         salt = new_salt()
         commitment = payload_commitment(salt, envelope.payload)
-        record = sealed_record(envelope, salt)
+        readers = EntryReaders.of(envelope)
+        record = sealed_record(envelope, salt, readers)
         journaled: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._waiting.append(_Waiting(envelope, commitment, record, journaled))
+        self._waiting.append(_Waiting(envelope, commitment, record, readers, journaled))
         # The writer runs while envelopes wait and ends when none do: no task to manage.
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write(), name="audit-journal-writer")
@@ -390,7 +393,9 @@ class Journal:
             # another process's writer.
             await tx.insert_many(JOURNAL, entries)
             await tx.insert_many(NODES, nodes)
-            await self._vault.seal(tx, [Sealable(item.envelope, item.record) for item in fresh])
+            await self._vault.seal(
+                tx, [Sealable(item.envelope, item.record, item.readers) for item in fresh]
+            )
             outcome.arrivals = await self._track(tx, [item.envelope for item in fresh], now)
             frontier = [h.hex() for h in tree.frontier]
             document = {"_id": TREE, "size": tree.size, "frontier": frontier}
@@ -530,8 +535,15 @@ class Journal:
     async def payload(self, entry: dict[str, Any]) -> OpenedPayload:
         return await self._vault.open(self._store, entry)
 
-    async def parties(self, subject: str) -> frozenset[str]:
-        return await self._vault.parties(self._store, subject)
+    async def stored_payload(self, entry: dict[str, Any]) -> StoredPayload:
+        """What is kept of the entry's payload and who may read it, nothing decrypted."""
+        return await self._vault.stored(self._store, entry)
+
+    async def open_payload(self, stored: StoredPayload) -> OpenedPayload:
+        return await self._vault.open_stored(stored)
+
+    async def owners(self, subject: str) -> frozenset[str]:
+        return await self._vault.owners(self._store, subject)
 
     async def is_shredded(self, subject: str) -> bool:
         document = await self._store.get(SUBJECT_KEYS, subject)
