@@ -4,6 +4,7 @@ authorization matrix."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,12 +19,16 @@ from shared.contracts.identity import AccountCreatedV1, AccountRole, TermsAccept
 from shared.problems import install_problem_handlers
 from tests.unit.consent.conftest import START, TODAY, Harness
 from tests.unit.consent.support import (
+    BIRTH,
+    EMAIL,
     EXE,
     JPEG,
     LEGAL_FILES,
     NATURAL_FILES,
+    NOM,
     PDF,
     PNG,
+    PRENOMS,
     Tokens,
     legal_declaration,
     multipart_body,
@@ -537,6 +542,41 @@ async def test_the_post_form_keeps_the_keys_out_of_the_url_and_answers_the_same(
         "/v1/registry/search", json=search_params(), headers=api.tokens.recipient("acc-1")
     )
     assert recipient.status_code == 403
+
+
+@pytest.mark.parametrize("who", ["office", "judicial"])
+async def test_a_lookup_is_journaled_on_its_own_subject_naming_the_declaration_by_id_only(
+    api: Api, who: str
+) -> None:
+    declaration_id = await api.registered()
+    response = await api.client.post(
+        "/v1/registry/search",
+        json={**search_params(), "lieu_naissance": "Besançon"},
+        headers=_headers(api, "other-office" if who == "office" else who),
+    )
+    assert response.status_code == 200, response.text
+    [event] = await api.h.events("consent.registry-consulted.v1")
+    # Not the declaration's subject: a consulting office must become a party of its own
+    # lookup only, never of the person's declaration and its payloads.
+    consultation_id = event.payload["consultation_id"]
+    assert event.subject == f"registry-lookup:{consultation_id}"
+    declaration_subjects = {e.subject for e in await api.h.events() if e.type != event.type}
+    assert declaration_subjects == {f"declaration:{declaration_id}"}
+    assert event.payload["declaration_id"] == declaration_id
+    assert event.payload["purpose"] == "dossier 2031-0042"
+    assert event.payload["office_id"] == ("etude-2" if who == "office" else None)
+    assert set(event.payload) == {
+        "consultation_id",
+        "consulter_role",
+        "office_id",
+        "consulter",
+        "purpose",
+        "declaration_id",
+        "consulted_at",
+    }
+    text = json.dumps(event.model_dump(mode="json")).casefold()
+    for personal in (NOM, "eloise", PRENOMS, BIRTH.isoformat(), EMAIL, "besan"):
+        assert personal.casefold() not in text
 
 
 async def test_a_miss_is_an_answer_and_is_journaled(api: Api) -> None:

@@ -213,6 +213,12 @@ def subject_of(declaration_id: str) -> str:
     return f"declaration:{declaration_id}"
 
 
+def lookup_subject(consultation_id: str) -> str:
+    """A registry lookup's own journal subject: the lookup is the consulting office's act, not
+    an event of the declaration it finds, so it makes the office a party of nothing else."""
+    return f"registry-lookup:{consultation_id}"
+
+
 def _expires_at(document: Document) -> datetime | None:
     value = document.get("expires_at")
     return from_iso(value) if value else None
@@ -411,7 +417,7 @@ class Registry:
                 declaration_id=declaration_id,
                 consulted_at=now,
             ),
-            subject=subject_of(declaration_id) if declaration_id else "registry",
+            subject=lookup_subject(consultation_id),
             actor=consulter.actor,
         )
         async with self._outbox.transaction() as tx:
