@@ -12,7 +12,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from consent.api import consent_router
+from consent.api import consent_router, install_unavailable_handlers
 from consent.intake import Limits
 from shared.auth import install_token_verifier
 from shared.contracts.identity import AccountCreatedV1, AccountRole, TermsAcceptedV1
@@ -95,6 +95,7 @@ async def api(harness: Harness) -> AsyncIterator[Api]:
     tokens = Tokens(harness.clock)
     app = FastAPI()
     install_problem_handlers(app)
+    install_unavailable_handlers(app)
     app.include_router(consent_router(harness.registry, harness.clock, LIMITS))
     install_token_verifier(app, tokens.verifier())
     transport = httpx.ASGITransport(app=app)

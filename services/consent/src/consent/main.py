@@ -7,7 +7,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 from opentelemetry.sdk.trace.export import SpanExporter
 
-from consent.api import consent_router
+from consent.api import consent_router, install_unavailable_handlers
 from consent.consumers import IDENTITY_QUEUE, RETENTION_QUEUE, identity_handler, retention_handler
 from consent.intake import Limits
 from consent.proofs import ProofVault
@@ -72,6 +72,7 @@ def create_app(
         title="Consent: the national registry of declarations",
         routers=[consent_router(registry, runtime.clock, limits)],
     )
+    install_unavailable_handlers(app)
     if token_verifier is not None:
         install_token_verifier(app, token_verifier)
     app.state.registry = registry

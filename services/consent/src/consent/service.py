@@ -597,8 +597,9 @@ class Registry:
             raise DeclarationNotFoundError("no such proof for this account")
         return proof
 
-    def read_proof(self, proof_id: str) -> AsyncIterator[bytes]:
-        return self._vault.read(proof_id)
+    async def open_proof(self, proof_id: str) -> AsyncIterator[bytes]:
+        """A proof's plaintext, opened (see `ProofVault.open`): failures raise now."""
+        return await self._vault.open(proof_id)
 
     # -- lifecycle from identity's events ----------------------------------------------------
 
