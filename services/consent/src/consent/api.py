@@ -11,7 +11,8 @@ Who may do what (checked here, in the service that owns the data, DESIGN §7):
 | `GET /v1/restriction-requests`, `POST .../{id}/answer` | an operator |
 
 The person's token `sub` is their account id. A recipient or an office asking for a declaration
-that is not theirs gets 404, as for one that does not exist: ids are not probed.
+that is not theirs gets 404, as for one that does not exist: ids are not probed. Registry lookups
+are limited per office and per judicial client per minute (429 with Retry-After beyond).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from consent.service import (
     Consulter,
     DeclarationNotFoundError,
     DuplicateDeclarationError,
+    LookupRateLimitedError,
     NaturalQuery,
     NotRevocableError,
     Office,
@@ -488,7 +490,17 @@ async def _search(registry: Registry, principal: Principal, lookup: Lookup) -> J
         consulter = Consulter(ConsulterRole.OFFICE, principal.subject, principal.office_id)
     else:
         consulter = Consulter(ConsulterRole.JUDICIAL_AUTHORITY, principal.subject, None)
-    answer = await registry.search(consulter, query, lookup.purpose)
+    try:
+        answer = await registry.search(consulter, query, lookup.purpose)
+    except LookupRateLimitedError as limited:
+        raise Problem(
+            429,
+            "Too many lookups",
+            "this client's registry lookups reached their limit per minute; retry later",
+            type=problem_type("lookup-rate-limited"),
+            extra={"retry_after_seconds": limited.retry_after},
+            headers={"Retry-After": str(limited.retry_after)},
+        ) from None
     # No match is an answer too (200): the lookup happened and is journaled.
     if answer is None:
         return JSONResponse({"found": False})
