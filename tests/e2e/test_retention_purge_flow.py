@@ -178,7 +178,7 @@ async def test_revoked_declaration_purged_five_years_later_leaves_tombstones_and
             key_row = await consent_runtime.store.get(PROOF_KEYS, proof_id)
             assert key_row is not None
             wrapped[proof_id] = str(key_row["wrapped"]["ciphertext"])
-            plain = b"".join([c async for c in registry.read_proof(proof_id)])
+            plain = b"".join([c async for c in await registry.open_proof(proof_id)])
             assert plain in {content for _name, content in NATURAL_FILES.values()}
 
         # The person revokes.
@@ -255,7 +255,7 @@ async def test_revoked_declaration_purged_five_years_later_leaves_tombstones_and
                     assert wrapped[proof_id] not in repr(row), collection
             await objects.put(object_key(proof_id), _replay(saved[proof_id]))
             with pytest.raises(LookupError):
-                await anext(aiter(registry.read_proof(proof_id)))
+                await registry.open_proof(proof_id)
 
         # Identity: the account is a tombstone, nobody logs in with it any more.
         account = await identity_of(identity).ctx.store.get(ACCOUNTS, account_id)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterable
+import socket
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from fastapi import FastAPI
 
 from consent.main import create_app
@@ -20,7 +24,7 @@ from shared.contracts.envelope import Envelope
 from shared.messaging.outbox import OUTBOX
 from shared.runtime import ServiceRuntime
 from tests.fixtures.seaweed import S3Server, random_bucket_name
-from tests.support.services import service_env
+from tests.support.services import eventually, service_env
 
 
 def consent_settings(data_dir: Path, bus_prefix: str, s3: S3Server, **extra: Any) -> Settings:
@@ -92,3 +96,35 @@ def assert_nothing_personal_logged(
         for needle in needles:
             if needle in folded:
                 pytest.fail(f"personal data in a log line of {record.name}: {record.levelname}")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@asynccontextmanager
+async def served(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """The app under a real uvicorn on a free loopback port (what a client sees on the wire,
+    e.g. a body cut short of its Content-Length), its broker connected; a client to it."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+
+    async def started() -> bool:
+        if task.done():
+            task.result()  # raises the start-up error
+            raise AssertionError("uvicorn stopped during start-up")
+        return server.started
+
+    try:
+        await eventually(started, within=30, every=0.05)
+        runtime: ServiceRuntime = app.state.runtime
+        await asyncio.wait_for(runtime.broker_started.wait(), 30)
+        base = f"http://127.0.0.1:{config.port}"
+        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 30)

@@ -4,7 +4,6 @@ proven; S3 vanishing mid-upload; RabbitMQ stopped while acts are accepted."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import subprocess
@@ -37,6 +36,7 @@ from shared.objects import ObjectStore
 from shared.runtime import ServiceRuntime
 from tests.fixtures.rabbit import AMQP_URL
 from tests.fixtures.seaweed import S3Server, random_bucket_name
+from tests.support.proxy import CuttingProxy
 from tests.support.services import eventually, running, service_env
 from tests.unit.delivery.support import Tokens, metadata, multipart, pdf
 
@@ -180,59 +180,10 @@ async def test_act_flow_over_real_s3_and_bus_with_the_dev_clock_offset(
         assert cli.main(["verify-evidence", str(saved), "--public-key", keys[0]]) == 0
 
 
-class _CuttingProxy:
-    """A TCP proxy to S3 that can be cut: every connection dies at once, as when S3 stops."""
-
-    def __init__(self, target: str) -> None:
-        self._host, port = target.rsplit(":", 1)
-        self._port = int(port)
-        self._writers: list[asyncio.StreamWriter] = []
-        self.cut_after_bytes: int | None = None
-        self._forwarded = 0
-        self.server: asyncio.Server | None = None
-
-    @property
-    def endpoint(self) -> str:
-        assert self.server is not None
-        return f"127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
-
-    async def start(self) -> None:
-        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-
-    async def _pipe(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, count: bool
-    ) -> None:
-        with contextlib.suppress(Exception):
-            while data := await reader.read(65536):
-                if count:
-                    self._forwarded += len(data)
-                    if self.cut_after_bytes is not None and self._forwarded > self.cut_after_bytes:
-                        self.cut()
-                        return
-                writer.write(data)
-                await writer.drain()
-        with contextlib.suppress(Exception):
-            writer.close()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection(self._host, self._port)
-        self._writers += [writer, up_writer]
-        await asyncio.gather(
-            self._pipe(reader, up_writer, True), self._pipe(up_reader, writer, False)
-        )
-
-    def cut(self) -> None:
-        assert self.server is not None
-        self.server.close()
-        for writer in self._writers:
-            with contextlib.suppress(Exception):
-                writer.transport.abort()
-
-
 async def test_s3_stopping_during_an_upload_answers_503_and_leaves_nothing_readable(
     tmp_path: Path, bus_prefix: str, s3_server: S3Server
 ) -> None:
-    proxy = _CuttingProxy(s3_server.endpoint)
+    proxy = CuttingProxy(s3_server.endpoint)
     await proxy.start()
     tokens = Tokens(SystemClock())
     config = settings(

@@ -14,7 +14,7 @@ import pytest
 from consent.consumers import identity_handler
 from consent.domain import DeclarationInput
 from consent.proofs import ProofVault, UploadedProof
-from consent.service import INDEXES, Office, Registry
+from consent.service import INDEXES, LookupLimits, Office, Registry
 from shared.clock import ManualClock
 from shared.contracts.envelope import Envelope, EventPayload, new_envelope
 from shared.crypto import KeyRing, LocalKeyFile
@@ -87,7 +87,12 @@ class Harness:
         return await self.consume(self.identity_event(payload))
 
 
-def build(store: DocumentStore, clock: ManualClock, tmp_path: Path) -> Harness:
+def build(
+    store: DocumentStore,
+    clock: ManualClock,
+    tmp_path: Path,
+    lookup_limits: LookupLimits | None = None,
+) -> Harness:
     objects = MemoryObjects()
     vault = ProofVault(objects, KeyRing(LocalKeyFile(tmp_path / "kek.json", clock)), store, clock)
     outbox = Outbox(store, clock)
@@ -107,7 +112,9 @@ def build(store: DocumentStore, clock: ManualClock, tmp_path: Path) -> Harness:
             causation=causation,
         )
 
-    registry = Registry(store, outbox, clock, vault, envelope, pepper=PEPPER)
+    registry = Registry(
+        store, outbox, clock, vault, envelope, pepper=PEPPER, lookup_limits=lookup_limits
+    )
     return Harness(store, clock, objects, vault, outbox, registry)
 
 

@@ -4,26 +4,35 @@ authorization matrix."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from consent.api import consent_router
+from consent.api import consent_router, install_unavailable_handlers
 from consent.intake import Limits
+from consent.service import CONSULTATIONS, LookupLimits
 from shared.auth import install_token_verifier
 from shared.contracts.identity import AccountCreatedV1, AccountRole, TermsAcceptedV1
 from shared.problems import install_problem_handlers
-from tests.unit.consent.conftest import START, TODAY, Harness
+from tests.unit.consent.conftest import START, TODAY, Harness, build
 from tests.unit.consent.support import (
+    BIRTH,
+    EMAIL,
     EXE,
     JPEG,
     LEGAL_FILES,
     NATURAL_FILES,
+    NOM,
     PDF,
     PNG,
+    PRENOMS,
     Tokens,
     legal_declaration,
     multipart_body,
@@ -85,15 +94,22 @@ class Api:
         )
 
 
-@pytest.fixture
-async def api(harness: Harness) -> AsyncIterator[Api]:
-    tokens = Tokens(harness.clock)
+@asynccontextmanager
+async def serving(harness: Harness, tokens: Tokens) -> AsyncIterator[httpx.AsyncClient]:
     app = FastAPI()
     install_problem_handlers(app)
+    install_unavailable_handlers(app)
     app.include_router(consent_router(harness.registry, harness.clock, LIMITS))
     install_token_verifier(app, tokens.verifier())
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://consent") as client:
+        yield client
+
+
+@pytest.fixture
+async def api(harness: Harness) -> AsyncIterator[Api]:
+    tokens = Tokens(harness.clock)
+    async with serving(harness, tokens) as client:
         yield Api(harness, client, tokens)
 
 
@@ -539,6 +555,41 @@ async def test_the_post_form_keeps_the_keys_out_of_the_url_and_answers_the_same(
     assert recipient.status_code == 403
 
 
+@pytest.mark.parametrize("who", ["office", "judicial"])
+async def test_a_lookup_is_journaled_on_its_own_subject_naming_the_declaration_by_id_only(
+    api: Api, who: str
+) -> None:
+    declaration_id = await api.registered()
+    response = await api.client.post(
+        "/v1/registry/search",
+        json={**search_params(), "lieu_naissance": "Besançon"},
+        headers=_headers(api, "other-office" if who == "office" else who),
+    )
+    assert response.status_code == 200, response.text
+    [event] = await api.h.events("consent.registry-consulted.v1")
+    # Not the declaration's subject: a consulting office must become a party of its own
+    # lookup only, never of the person's declaration and its payloads.
+    consultation_id = event.payload["consultation_id"]
+    assert event.subject == f"registry-lookup:{consultation_id}"
+    declaration_subjects = {e.subject for e in await api.h.events() if e.type != event.type}
+    assert declaration_subjects == {f"declaration:{declaration_id}"}
+    assert event.payload["declaration_id"] == declaration_id
+    assert event.payload["purpose"] == "dossier 2031-0042"
+    assert event.payload["office_id"] == ("etude-2" if who == "office" else None)
+    assert set(event.payload) == {
+        "consultation_id",
+        "consulter_role",
+        "office_id",
+        "consulter",
+        "purpose",
+        "declaration_id",
+        "consulted_at",
+    }
+    text = json.dumps(event.model_dump(mode="json")).casefold()
+    for personal in (NOM, "eloise", PRENOMS, BIRTH.isoformat(), EMAIL, "besan"):
+        assert personal.casefold() not in text
+
+
 async def test_a_miss_is_an_answer_and_is_journaled(api: Api) -> None:
     response = await api.client.get(
         "/v1/registry/search",
@@ -548,6 +599,77 @@ async def test_a_miss_is_an_answer_and_is_journaled(api: Api) -> None:
     assert response.json() == {"found": False}
     [event] = await api.h.events("consent.registry-consulted.v1")
     assert event.payload["declaration_id"] is None
+
+
+# -- lookup rate limit ------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def replicas(
+    api: Api, tmp_path: Path, limits: LookupLimits
+) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+    """Two consent replicas with these limits: each its own registry and app, one store."""
+    async with (
+        serving(build(api.h.store, api.h.clock, tmp_path, limits), api.tokens) as first,
+        serving(build(api.h.store, api.h.clock, tmp_path, limits), api.tokens) as second,
+    ):
+        yield first, second
+
+
+async def test_an_office_over_its_lookups_per_minute_gets_429_on_every_replica_unjournaled(
+    api: Api, tmp_path: Path
+) -> None:
+    await api.registered()
+    etude_2, other_client_of_etude_2 = (
+        api.tokens.office("etude-2"),
+        api.tokens.bearer(
+            sub="client-etude-2-bis", role="office", scopes="registry:read", office_id="etude-2"
+        ),
+    )
+    async with replicas(api, tmp_path, LookupLimits(per_office=3)) as (one, two):
+        for replica in (one, two, one):
+            allowed = await replica.post(
+                "/v1/registry/search", json=search_params(), headers=etude_2
+            )
+            assert allowed.status_code == 200, allowed.text
+        api.h.clock.advance(timedelta(seconds=20))
+        for replica, headers in ((two, etude_2), (one, other_client_of_etude_2)):
+            refused = await replica.post(
+                "/v1/registry/search", json=search_params(), headers=headers
+            )
+            assert refused.status_code == 429, refused.text
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert refused.headers["retry-after"] == "40"
+            assert refused.json()["retry_after_seconds"] == 40
+            assert "found" not in refused.json()
+        # A refused lookup is none: nothing searched, nothing journaled.
+        assert len(await api.h.events("consent.registry-consulted.v1")) == 3
+        assert await api.h.store.count(CONSULTATIONS) == 3
+        other_office = await two.post(
+            "/v1/registry/search", json=search_params(), headers=api.tokens.office("etude-3")
+        )
+        assert other_office.status_code == 200
+        api.h.clock.advance(timedelta(seconds=40))
+        again = await two.post("/v1/registry/search", json=search_params(), headers=etude_2)
+        assert again.status_code == 200
+
+
+async def test_a_judicial_client_has_its_own_lookup_limit(api: Api, tmp_path: Path) -> None:
+    judge, other_judge = (
+        api.tokens.bearer(sub=sub, role="judicial_authority", scopes="registry:read")
+        for sub in ("juge-1", "juge-2")
+    )
+    limits = LookupLimits(per_office=1, per_judicial_client=2)
+    async with replicas(api, tmp_path, limits) as (one, two):
+        lookup = {"siren": "732829320", "purpose": "RG 31/00042"}
+        statuses = [
+            (await replica.post("/v1/registry/search", json=lookup, headers=judge)).status_code
+            for replica in (one, two, one)
+        ]
+        assert statuses == [200, 200, 429]
+        assert (await two.post("/v1/registry/search", json=lookup, headers=other_judge)).is_success
+        office = await two.post("/v1/registry/search", json=lookup, headers=api.tokens.office())
+        assert office.status_code == 200
 
 
 # -- authorization matrix --------------------------------------------------------------------

@@ -104,7 +104,7 @@ async def test_proof_objects_hold_ciphertext_and_their_keys_stay_in_the_store(h:
         assert JPEG not in stored
         assert stored.startswith(b"SCTA")
         assert await h.store.get(PROOF_KEYS, proof_id) is not None
-        plaintext = b"".join([c async for c in h.vault.read(proof_id)])
+        plaintext = b"".join([c async for c in await h.vault.open(proof_id)])
         assert plaintext in {PDF, JPEG}
 
 
@@ -491,7 +491,7 @@ async def test_a_shredded_proof_cannot_be_read_even_from_an_old_copy(h: Harness)
     h.objects.objects[object_key(proof_id)] = copy  # e.g. restored from a backup
     # The ciphertext is intact, but the only wrapped copy of its key is gone.
     with pytest.raises(LookupError):
-        _ = [c async for c in h.vault.read(proof_id)]
+        _ = [c async for c in await h.vault.open(proof_id)]
 
 
 async def test_a_live_declaration_is_not_purged(h: Harness) -> None:

@@ -11,7 +11,8 @@ Who may do what (checked here, in the service that owns the data, DESIGN §7):
 | `GET /v1/restriction-requests`, `POST .../{id}/answer` | an operator |
 
 The person's token `sub` is their account id. A recipient or an office asking for a declaration
-that is not theirs gets 404, as for one that does not exist: ids are not probed.
+that is not theirs gets 404, as for one that does not exist: ids are not probed. Registry lookups
+are limited per office and per judicial client per minute (429 with Retry-After beyond).
 """
 
 from __future__ import annotations
@@ -20,16 +21,17 @@ from collections.abc import AsyncIterator
 from datetime import date
 from typing import Annotated, Any, Final, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from consent.domain import DeclarationError, luhn_valid
-from consent.intake import BodyTooLargeError, Limits, SubmissionError, receive
+from consent.intake import BodyTooLargeError, Limits, Submission, SubmissionError, receive
 from consent.service import (
     Consulter,
     DeclarationNotFoundError,
     DuplicateDeclarationError,
+    LookupRateLimitedError,
     NaturalQuery,
     NotRevocableError,
     Office,
@@ -42,7 +44,9 @@ from consent.service import (
 from shared.auth import Principal, current_principal, require_role, require_scopes
 from shared.clock import Clock
 from shared.contracts.consent import ConsulterRole, RestrictionKind, RestrictionOutcome
-from shared.problems import VALIDATION_PROBLEM_TYPE, Problem, problem_type
+from shared.objects import ObjectStoreError
+from shared.problems import VALIDATION_PROBLEM_TYPE, Problem, problem_response, problem_type
+from shared.store.port import StoreUnavailableError
 from shared.vault import TooLargeError
 
 OFFICE_ROLE: Final = "office"
@@ -51,6 +55,7 @@ OPERATOR_ROLE: Final = "operator"
 JUDICIAL_ROLE: Final = "judicial_authority"
 REGISTRY_READERS: Final = frozenset({OFFICE_ROLE, JUDICIAL_ROLE})
 PROOF_URL: Final = "/v1/me/proofs/{id}"
+RETRY_AFTER_SECONDS: Final = 10
 
 # Module-level: FastAPI resolves the (postponed) annotations of routes in this module's globals.
 office_writer = require_scopes("registry:write")
@@ -150,6 +155,44 @@ def _too_large(limit: int) -> Problem:
     )
 
 
+def _unavailable(what: str, *, body_unread: bool = False) -> Problem:
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if body_unread:
+        # The rest of the upload is not read: the client must not reuse the connection.
+        headers["Connection"] = "close"
+    return Problem(
+        503,
+        "Service unavailable",
+        f"the {what} cannot be reached; nothing was recorded, retry later",
+        type=problem_type(f"{what.replace(' ', '-')}-unavailable"),
+        headers=headers,
+    )
+
+
+def install_unavailable_handlers(app: FastAPI) -> None:
+    """A dependency down is a 503 the client retries, whatever the route: consent's store or
+    its object store (a route with cleanup to do maps them itself first)."""
+
+    async def store_down(_request: Request, _exc: Exception) -> JSONResponse:
+        return problem_response(_unavailable("database"))
+
+    async def objects_down(_request: Request, _exc: Exception) -> JSONResponse:
+        return problem_response(_unavailable("object store"))
+
+    app.add_exception_handler(StoreUnavailableError, store_down)
+    app.add_exception_handler(ObjectStoreError, objects_down)
+
+
+async def _register(registry: Registry, office: Office, submission: Submission) -> dict[str, Any]:
+    """Record the declaration; if it does not commit, for whatever reason, its proofs (already
+    stored, their keys never kept) are discarded."""
+    try:
+        return await registry.register(office, submission.declaration, submission.uploads)
+    except BaseException:
+        await registry.vault.discard([u.proof_id for u in submission.uploads.values()])
+        raise
+
+
 def consent_router(registry: Registry, clock: Clock, limits: Limits) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["consent"])
 
@@ -197,17 +240,20 @@ def consent_router(registry: Registry, clock: Clock, limits: Limits) -> APIRoute
             raise _too_large(error.limit) from None
         except SubmissionError as error:
             raise _invalid(error.message, error.errors) from None
+        except ObjectStoreError:
+            # What was stored of the upload was discarded (or is left to the sweeper).
+            raise _unavailable("object store", body_unread=True) from None
+        except StoreUnavailableError:
+            raise _unavailable("database", body_unread=True) from None
         office = Office(principal.office_id, principal.subject)
         try:
-            document = await registry.register(office, submission.declaration, submission.uploads)
+            document = await _register(registry, office, submission)
         except DeclarationError as error:
-            await registry.vault.discard([u.proof_id for u in submission.uploads.values()])
             raise _invalid(
                 "the declaration breaks a rule",
                 [{"loc": error.field.split("."), "msg": error.message, "type": "rule"}],
             ) from None
         except DuplicateDeclarationError as error:
-            await registry.vault.discard([u.proof_id for u in submission.uploads.values()])
             raise Problem(
                 409,
                 "Declaration exists",
@@ -332,7 +378,13 @@ def consent_router(registry: Registry, clock: Clock, limits: Limits) -> APIRoute
             raise _not_found("no such proof") from None
         if proof.get("shredded_at"):
             raise Problem(410, "Gone", "this proof was destroyed", type=problem_type("proof-gone"))
-        chunks: AsyncIterator[bytes] = registry.read_proof(proof_id)
+        # Opened before the response starts: an object store down is a 503, not a 200 cut
+        # short. A failure further on aborts the connection short of Content-Length, which no
+        # client takes for a whole file.
+        try:
+            chunks: AsyncIterator[bytes] = await registry.open_proof(proof_id)
+        except LookupError:  # its key is gone without the proof being marked shredded
+            raise _not_found("no such proof") from None
         return StreamingResponse(
             chunks,
             media_type=str(proof["media_type"]),
@@ -438,7 +490,17 @@ async def _search(registry: Registry, principal: Principal, lookup: Lookup) -> J
         consulter = Consulter(ConsulterRole.OFFICE, principal.subject, principal.office_id)
     else:
         consulter = Consulter(ConsulterRole.JUDICIAL_AUTHORITY, principal.subject, None)
-    answer = await registry.search(consulter, query, lookup.purpose)
+    try:
+        answer = await registry.search(consulter, query, lookup.purpose)
+    except LookupRateLimitedError as limited:
+        raise Problem(
+            429,
+            "Too many lookups",
+            "this client's registry lookups reached their limit per minute; retry later",
+            type=problem_type("lookup-rate-limited"),
+            extra={"retry_after_seconds": limited.retry_after},
+            headers={"Retry-After": str(limited.retry_after)},
+        ) from None
     # No match is an answer too (200): the lookup happened and is journaled.
     if answer is None:
         return JSONResponse({"found": False})

@@ -1,5 +1,6 @@
 """Pure rules of the consent registry: the declaration's shape, the arrêté of 17 Nov 2023 on
-identity proofs, SIREN keys, search-key normalisation, file content sniffing, the lifecycle.
+identity proofs, SIREN keys, search-key normalisation, file content sniffing, the lifecycle,
+the registry lookups' rate window.
 
 Nothing here does I/O or reads the clock: callers pass "today" and "now".
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import hmac
+import math
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -346,6 +348,30 @@ class SearchKeys:
     @property
     def stored(self) -> dict[str, str]:
         return {"person": self.person, **({"place": self.place} if self.place else {})}
+
+
+@dataclass(frozen=True)
+class RateWindow:
+    """The recent lookups of one consulter (an office, a judicial client) for a rolling-window
+    limit: at most `limit` in any `span`."""
+
+    at: tuple[datetime, ...] = ()
+
+    def recent(self, now: datetime, span: timedelta) -> tuple[datetime, ...]:
+        return tuple(moment for moment in self.at if now - moment < span)
+
+    def retry_after(self, now: datetime, limit: int, span: timedelta) -> int | None:
+        """Whole seconds until one more lookup is allowed, or None if it is allowed now."""
+        recent = sorted(self.recent(now, span))
+        if len(recent) < limit:
+            return None
+        # The oldest lookup that must leave the window before another fits.
+        leaves_at = recent[len(recent) - limit] + span
+        return max(1, math.ceil((leaves_at - now).total_seconds()))
+
+    def record(self, now: datetime, span: timedelta) -> RateWindow:
+        """This window with one more lookup at `now` (those past the span dropped)."""
+        return RateWindow((*self.recent(now, span), now))
 
 
 def search_keys(pepper: bytes, person: NaturalPerson | LegalPerson) -> SearchKeys:

@@ -7,11 +7,11 @@ from datetime import timedelta
 from fastapi import FastAPI
 from opentelemetry.sdk.trace.export import SpanExporter
 
-from consent.api import consent_router
+from consent.api import consent_router, install_unavailable_handlers
 from consent.consumers import IDENTITY_QUEUE, RETENTION_QUEUE, identity_handler, retention_handler
 from consent.intake import Limits
 from consent.proofs import ProofVault
-from consent.service import INDEXES, Registry
+from consent.service import INDEXES, LookupLimits, Registry
 from consent.settings import Settings
 from shared.auth import TokenVerifier, install_token_verifier
 from shared.clock import Clock
@@ -46,6 +46,10 @@ def create_app(
         runtime.envelope,
         pepper=settings.search_pepper.get_secret_value().encode("utf-8"),
         freshness_months=settings.freshness_months,
+        lookup_limits=LookupLimits(
+            per_office=settings.lookups_per_office_per_minute,
+            per_judicial_client=settings.lookups_per_judicial_client_per_minute,
+        ),
     )
     limits = Limits(
         max_request_bytes=settings.max_request_bytes,
@@ -72,6 +76,7 @@ def create_app(
         title="Consent: the national registry of declarations",
         routers=[consent_router(registry, runtime.clock, limits)],
     )
+    install_unavailable_handlers(app)
     if token_verifier is not None:
         install_token_verifier(app, token_verifier)
     app.state.registry = registry

@@ -39,6 +39,13 @@ class UploadedProof:
         return self.stored.sha256
 
 
+async def _after(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    if first:
+        yield first
+    async for chunk in rest:
+        yield chunk
+
+
 def object_key(proof_id: str) -> str:
     return f"{PROOFS_PREFIX}/{proof_id}"
 
@@ -71,10 +78,18 @@ class ProofVault:
         """Delete objects of an upload that was refused (their keys were never kept)."""
         await self._objects.discard(proof_ids)
 
-    async def read(self, proof_id: str) -> AsyncIterator[bytes]:
-        """The verified plaintext of a proof, chunk by chunk (IntegrityError on tampering)."""
-        async for chunk in await self._objects.open(proof_id):
-            yield chunk
+    async def open(self, proof_id: str) -> AsyncIterator[bytes]:
+        """The verified plaintext of a proof, chunk by chunk (IntegrityError on tampering).
+
+        The key is unwrapped, the object opened and its first chunk read before this returns,
+        so a missing key (`LookupError`) or an unavailable object store (`ObjectStoreError`)
+        raises here, while an HTTP answer can still say so, not once a 200 has started."""
+        chunks = await self._objects.open(proof_id)
+        try:
+            first = await anext(chunks)
+        except StopAsyncIteration:
+            first = b""
+        return _after(first, chunks)
 
     async def sweep(self, older_than: timedelta) -> int:
         """Remove uploads that never committed (the process died mid-declaration)."""

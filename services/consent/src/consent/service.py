@@ -11,6 +11,9 @@ Storage (consent's own store):
 - `proofs`: metadata of each proof file; `proof_keys`: their wrapped DEKs (see `proofs.py`).
 - `consultations`: every registry lookup (office, purpose, result), shown to the person in
   the export; `restriction_requests`: the person's GDPR requests.
+- `lookup_rates`: per consulter (`office:<id>`, `judicial_authority:<client>`), the instants of
+  its lookups in the last minute: the rate limit lives in the store, so every replica counts
+  the same lookups.
 
 Every state change and the event announcing it commit in one transaction (outbox); every
 transition replaces the declaration at the version it was read, so two replicas (or the
@@ -22,13 +25,14 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Final, Protocol
 
 from consent.domain import (
     LIVE,
     DeclarationError,
     DeclarationInput,
+    RateWindow,
     Transition,
     check_declaration,
     effective_status,
@@ -88,6 +92,10 @@ DECLARATIONS: Final = "declarations"
 PROOFS: Final = "proofs"
 CONSULTATIONS: Final = "consultations"
 RESTRICTIONS: Final = "restriction_requests"
+LOOKUP_RATES: Final = "lookup_rates"
+LOOKUP_WINDOW: Final = timedelta(minutes=1)
+# Tries at recording a lookup when other replicas record the same consulter's at once.
+_RATE_ATTEMPTS: Final = 5
 INDEXES: Final = (
     Index(DECLARATIONS, ("live_key",), unique=True),
     Index(DECLARATIONS, ("keys.person",)),
@@ -134,6 +142,14 @@ class NotRevocableError(Exception):
         super().__init__(f"a {status.value} declaration cannot be revoked")
 
 
+class LookupRateLimitedError(Exception):
+    """The consulter made as many lookups as it may in the last minute (429)."""
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(f"lookup rate exceeded: retry in {retry_after} s")
+
+
 class RestrictionRequestNotFoundError(LookupError):
     """No restriction or objection request with that id."""
 
@@ -177,6 +193,21 @@ class Consulter:
 
 
 @dataclass(frozen=True)
+class LookupLimits:
+    """Registry lookups allowed in any rolling minute: per office (all its clients together)
+    and per judicial authority client. The registry answers exact keys only; the limit keeps a
+    client from sweeping it with guessed identities."""
+
+    per_office: int = 60
+    per_judicial_client: int = 60
+
+    def of(self, consulter: Consulter) -> int:
+        if consulter.role is ConsulterRole.OFFICE:
+            return self.per_office
+        return self.per_judicial_client
+
+
+@dataclass(frozen=True)
 class NaturalQuery:
     nom: str
     prenoms: str
@@ -213,6 +244,12 @@ def subject_of(declaration_id: str) -> str:
     return f"declaration:{declaration_id}"
 
 
+def lookup_subject(consultation_id: str) -> str:
+    """A registry lookup's own journal subject: the lookup is the consulting office's act, not
+    an event of the declaration it finds, so it makes the office a party of nothing else."""
+    return f"registry-lookup:{consultation_id}"
+
+
 def _expires_at(document: Document) -> datetime | None:
     value = document.get("expires_at")
     return from_iso(value) if value else None
@@ -231,6 +268,7 @@ class Registry:
         *,
         pepper: bytes,
         freshness_months: int = 3,
+        lookup_limits: LookupLimits | None = None,
     ) -> None:
         self._store = store
         self._outbox = outbox
@@ -239,6 +277,7 @@ class Registry:
         self._envelope = envelope
         self._pepper = pepper
         self._months = freshness_months
+        self._lookup_limits = lookup_limits or LookupLimits()
 
     @property
     def vault(self) -> ProofVault:
@@ -372,7 +411,9 @@ class Registry:
     async def search(
         self, consulter: Consulter, query: NaturalQuery | SirenQuery, purpose: str
     ) -> RegistryAnswer | None:
-        """Exact-key lookup, journaled with its purpose whatever its outcome."""
+        """Exact-key lookup, journaled with its purpose whatever its outcome, within the
+        consulter's rate limit: a lookup over it raises `LookupRateLimitedError` and is none
+        (nothing searched, nothing journaled)."""
         if isinstance(query, SirenQuery):
             where = {"keys.person": legal_key(self._pepper, query.siren)}
         elif query.lieu_naissance:
@@ -383,38 +424,63 @@ class Registry:
         else:
             key = natural_key(self._pepper, query.nom, query.prenoms, query.date_naissance)
             where = {"keys.person": key}
-        # A person has at most one live declaration, and any number that ended: the live one
-        # answers, else the latest (a revoked consent must read as revoked, not as unknown).
-        found = await self._store.find(DECLARATIONS, where, sort=[("_id", -1)], limit=50)
-        live = [d for d in found if d["status"] in LIVE]
-        chosen = live[0] if live else (found[0] if found else None)
+        try:
+            for _attempt in range(_RATE_ATTEMPTS):
+                try:
+                    return await self._search_once(consulter, where, purpose)
+                except (VersionConflictError, DuplicateKeyError):
+                    continue  # another replica recorded a lookup of this consulter: read again
+            # Contention that lasting is the consulter's own lookups racing each other.
+            raise LookupRateLimitedError(1)
+        except LookupRateLimitedError:
+            log.warning("registry lookup refused: rate limit of %s reached", consulter.actor)
+            raise
+
+    async def _search_once(
+        self, consulter: Consulter, where: dict[str, str], purpose: str
+    ) -> RegistryAnswer | None:
         now = self._clock.now()
-        answer = None
-        if chosen is not None:
-            status = effective_status(DeclarationStatus(chosen["status"]), _expires_at(chosen), now)
-            answer = RegistryAnswer(
-                str(chosen["_id"]),
-                status,
-                list(chosen["scope"]),
-                chosen["valid_until"],
-                str(chosen["territory"]),
-            )
-        consultation_id = new_id(now)
-        declaration_id = answer.declaration_id if answer else None
-        event = self._envelope(
-            RegistryConsultedV1(
-                consultation_id=consultation_id,
-                consulter_role=consulter.role,
-                office_id=consulter.office_id,
-                consulter=consulter.subject,
-                purpose=purpose,
-                declaration_id=declaration_id,
-                consulted_at=now,
-            ),
-            subject=subject_of(declaration_id) if declaration_id else "registry",
-            actor=consulter.actor,
-        )
         async with self._outbox.transaction() as tx:
+            # Counted and journaled in one transaction: a lookup is counted if and only if it
+            # happened, and two replicas recording the same consulter's conflict and re-read.
+            rates = await tx.get(LOOKUP_RATES, consulter.actor)
+            window = RateWindow(tuple(from_iso(at) for at in (rates or {}).get("at", [])))
+            wait = window.retry_after(now, self._lookup_limits.of(consulter), LOOKUP_WINDOW)
+            if wait is not None:
+                raise LookupRateLimitedError(wait)
+            # A person has at most one live declaration, and any number that ended: the live
+            # one answers, else the latest (a revoked consent must read as revoked, not as
+            # unknown).
+            found = await tx.find(DECLARATIONS, where, sort=[("_id", -1)], limit=50)
+            live = [d for d in found if d["status"] in LIVE]
+            chosen = live[0] if live else (found[0] if found else None)
+            answer = None
+            if chosen is not None:
+                status = effective_status(
+                    DeclarationStatus(chosen["status"]), _expires_at(chosen), now
+                )
+                answer = RegistryAnswer(
+                    str(chosen["_id"]),
+                    status,
+                    list(chosen["scope"]),
+                    chosen["valid_until"],
+                    str(chosen["territory"]),
+                )
+            consultation_id = new_id(now)
+            declaration_id = answer.declaration_id if answer else None
+            event = self._envelope(
+                RegistryConsultedV1(
+                    consultation_id=consultation_id,
+                    consulter_role=consulter.role,
+                    office_id=consulter.office_id,
+                    consulter=consulter.subject,
+                    purpose=purpose,
+                    declaration_id=declaration_id,
+                    consulted_at=now,
+                ),
+                subject=lookup_subject(consultation_id),
+                actor=consulter.actor,
+            )
             await tx.insert(
                 CONSULTATIONS,
                 {
@@ -427,6 +493,14 @@ class Registry:
                 },
             )
             await self._outbox.add(tx, event)
+            recorded = {
+                "_id": consulter.actor,
+                "at": [to_iso(at) for at in window.record(now, LOOKUP_WINDOW).at],
+            }
+            if rates is None:
+                await tx.insert(LOOKUP_RATES, recorded)
+            else:
+                await tx.replace(LOOKUP_RATES, recorded, expected_version=rates["_version"])
         return answer
 
     # -- the person --------------------------------------------------------------------------
@@ -591,8 +665,9 @@ class Registry:
             raise DeclarationNotFoundError("no such proof for this account")
         return proof
 
-    def read_proof(self, proof_id: str) -> AsyncIterator[bytes]:
-        return self._vault.read(proof_id)
+    async def open_proof(self, proof_id: str) -> AsyncIterator[bytes]:
+        """A proof's plaintext, opened (see `ProofVault.open`): failures raise now."""
+        return await self._vault.open(proof_id)
 
     # -- lifecycle from identity's events ----------------------------------------------------
 

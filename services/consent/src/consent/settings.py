@@ -29,6 +29,17 @@ class Settings(ObjectStoreSettings, BaseServiceSettings):
     freshness_months: int = Field(
         default=3, ge=1, description="arrêté 17 Nov 2023: proof of address / Kbis age limit"
     )
+    lookups_per_office_per_minute: int = Field(
+        default=60,
+        ge=1,
+        description="registry lookups an office (all its clients together) may make in any "
+        "rolling minute; 429 with Retry-After beyond",
+    )
+    lookups_per_judicial_client_per_minute: int = Field(
+        default=60,
+        ge=1,
+        description="registry lookups a judicial authority client may make in any rolling minute",
+    )
     expiry_interval_seconds: float = Field(
         default=86_400.0, gt=0, description="how often the expiry job runs (also at start)"
     )

@@ -1,10 +1,11 @@
 """Events of the consent registry (issue 5).
 
-Subjects are `declaration:<id>` for everything about one declaration. Personal data is limited to
-what a consumer needs: identity and notify need the declared e-mail (and mobile) to open the
-account and send the activation link, so `DeclarationRegisteredV1` carries them (DESIGN §4);
-every other event carries ids, dates, statuses and the consent's scope, never identity data or
-registry search keys.
+Subjects are `declaration:<id>` for everything about one declaration, and
+`registry-lookup:<consultation id>` for a registry lookup (the consulting office's act, not the
+declaration's). Personal data is limited to what a consumer needs: identity and notify need the
+declared e-mail (and mobile) to open the account and send the activation link, so
+`DeclarationRegisteredV1` carries them (DESIGN §4); every other event carries ids, dates,
+statuses and the consent's scope, never identity data or registry search keys.
 """
 
 from __future__ import annotations
@@ -177,7 +178,9 @@ class DeclarationPurgedV1(EventPayload):
 @register
 class RegistryConsultedV1(EventPayload):
     """A registry lookup (décret 2021-1625 art. 21: only for a service mission or the judicial
-    authority, journaled with its purpose). Never the search keys."""
+    authority, journaled with its purpose), on its own subject `registry-lookup:<consultation_id>`
+    (lookups journaled before were on the declaration's). The declaration found is named by id
+    only: never the search keys nor the person's identity."""
 
     producer: ClassVar[str] = "consent"
     fact: ClassVar[str] = "registry-consulted"
