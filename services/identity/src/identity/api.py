@@ -138,7 +138,9 @@ class TotpEnrolmentResponse(BaseModel):
 
 
 class TotpCode(Body):
-    code: str = Field(min_length=6, max_length=32)
+    code: str = Field(
+        min_length=1, max_length=32, description="6 ASCII digits; 422 `totp-code-malformed` else"
+    )
 
 
 class RecoveryCodes(BaseModel):
