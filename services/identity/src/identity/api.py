@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from markdown_it import MarkdownIt
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
 
 from identity.clients import OAuthError
 from identity.domain import ACCOUNT_WRITE
@@ -39,6 +40,18 @@ AccountWriter = Annotated[Principal, Depends(require_scopes(ACCOUNT_WRITE))]
 AnyCaller = Annotated[Principal, Depends(current_principal)]
 AccountId = Annotated[str, Path(max_length=64)]
 ClientId = Annotated[str, Path(max_length=64)]
+
+
+def _in_utc(value: datetime) -> datetime:
+    # "9999-12-31T23:59:59-23:59" parses, but is past year 9999 in UTC: comparing or storing
+    # it overflows. Refused as a validation error instead.
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the instant is outside years 1 to 9999 in UTC") from None
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 
 
 class Body(BaseModel):
@@ -174,7 +187,7 @@ class TermsDecisionResponse(BaseModel):
 
 class TermsPublication(Body):
     markdown: str = Field(min_length=1, max_length=200_000)
-    effective_at: AwareDatetime
+    effective_at: Instant = Field(description="one month to one year after publication")
 
 
 class ClientRegistration(Body):
@@ -418,7 +431,8 @@ def identity_router(identity: Identity) -> APIRouter:
 
     @router.post("/terms", tags=["operator"], status_code=201)
     async def publish_terms(body: TermsPublication, principal: Operator) -> TermsResponse:
-        """Publish a CGU version effective at least one month later (422 otherwise)."""
+        """Publish a CGU version effective at least one month and at most a year later (422
+        otherwise)."""
         version = await identity.terms.publish(
             body.markdown, body.effective_at, operator=principal.subject
         )
@@ -500,7 +514,7 @@ def identity_router(identity: Identity) -> APIRouter:
 
     @router.get("/revocations", tags=["tokens"])
     async def revocations(
-        since: Annotated[AwareDatetime, Query(description="ISO instant")],
+        since: Annotated[Instant, Query(description="ISO instant")],
     ) -> dict[str, list[dict[str, str]]]:
         """Revocations of the last access-token lifetime, for services that just started."""
         return await identity.sessions.recent_revocations(since)
@@ -575,7 +589,12 @@ async def _client_credentials(request: Request) -> tuple[str, str, str | None]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
         raise OAuthError("invalid_request", 400, "The body must be form-encoded.")
-    form = await request.form()
+    try:
+        form = await request.form()
+    except HTTPException:
+        # Starlette refuses a field over its size limit (or a malformed body) with a 400
+        # problem; this endpoint answers RFC 6749 errors.
+        raise OAuthError("invalid_request", 400, "The form cannot be read.") from None
     values: dict[str, str] = {}
     for name in ("grant_type", "scope", "client_id", "client_secret"):
         found = form.getlist(name)
@@ -595,7 +614,7 @@ async def _client_credentials(request: Request) -> tuple[str, str, str | None]:
             raise OAuthError("invalid_request", 400, "Use one client authentication method.")
         try:
             decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except (binascii.Error, ValueError):  # ValueError: non-ASCII, UnicodeDecodeError too
             raise OAuthError("invalid_client", 401, "Malformed Basic credentials.") from None
         raw_id, separator, raw_secret = decoded.partition(":")
         if not separator:

@@ -31,6 +31,7 @@ __all__ = [
     "earliest_terms_effective_at",
     "hash_secret",
     "identifier_throttle_key",
+    "latest_terms_effective_at",
     "normalize_identifier",
 ]
 
@@ -244,3 +245,9 @@ def add_months(instant: datetime, months: int, zone: ZoneInfo = PARIS) -> dateti
 def earliest_terms_effective_at(published_at: datetime, notice_months: int = 1) -> datetime:
     """CGU §4: a new version takes effect no sooner than one month after its publication."""
     return add_months(published_at, notice_months)
+
+
+def latest_terms_effective_at(published_at: datetime, max_lead_months: int = 12) -> datetime:
+    """A version scheduled years ahead would sit in every recipient's notice and block every
+    later version (versions take effect in order): the effective date is bounded."""
+    return add_months(published_at, max_lead_months)

@@ -58,6 +58,11 @@ class Settings(BaseServiceSettings):
 
     ip_hash_pepper: SecretStr = SecretStr("securact-dev-ip-pepper")
     terms_notice_months: int = Field(default=1, ge=1, description="CGU §4: one month's notice")
+    terms_max_lead_months: int = Field(
+        default=12,
+        ge=1,
+        description="a CGU version takes effect at most this long after it is published",
+    )
     totp_issuer: str = "SECURACT-NG"
     terms_notice_batch_size: int = Field(
         default=500, ge=1, description="CGU notices written per transaction by the fan-out"
