@@ -187,14 +187,14 @@ class Terms:
                 "A new CGU version takes effect at least one month after its publication.",
                 extra={"earliest_effective_at": earliest.isoformat()},
             )
-        latest = latest_terms_effective_at(now, ctx.settings.terms_max_lead_months)
-        if effective_at > latest:
+        horizon = latest_terms_effective_at(now, ctx.settings.terms_max_lead_months)
+        if effective_at > horizon:
             raise errors.IdentityError(
                 422,
                 "terms-effective-too-late",
                 "A new CGU version takes effect at most "
                 f"{ctx.settings.terms_max_lead_months} months after its publication.",
-                extra={"latest_effective_at": latest.isoformat()},
+                extra={"latest_effective_at": horizon.isoformat()},
             )
         async with ctx.outbox.transaction() as tx:
             latest = await tx.find(TERMS, sort=[("version", -1)], limit=1)
