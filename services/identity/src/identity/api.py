@@ -555,6 +555,10 @@ def token_router(identity: Identity) -> APIRouter:
             200: {"description": "RFC 6749 §5.1 access token response"},
             400: {"description": "RFC 6749 §5.2 error (invalid_request, invalid_scope, …)"},
             401: {"description": "RFC 6749 §5.2 invalid_client"},
+            429: {
+                "description": "`slow_down`: too many failed authentications of the client id "
+                "or from the address; Retry-After says when to try again"
+            },
         },
     )
     async def token(request: Request) -> JSONResponse:
@@ -567,6 +571,8 @@ def token_router(identity: Identity) -> APIRouter:
             headers = dict(NO_STORE)
             if error.status == 401 and basic:
                 headers["WWW-Authenticate"] = 'Basic realm="securact"'
+            if error.retry_after is not None:
+                headers["Retry-After"] = str(error.retry_after)
             return JSONResponse(
                 {"error": error.error, "error_description": error.description},
                 status_code=error.status,

@@ -28,6 +28,7 @@ __all__ = [
     "ThrottleState",
     "add_months",
     "check_password",
+    "client_throttle_key",
     "earliest_terms_effective_at",
     "hash_secret",
     "identifier_throttle_key",
@@ -120,6 +121,17 @@ def identifier_throttle_key(typed: str, pepper: bytes) -> str:
     does not tell which exist; keyed, the throttle records do not hold the identifiers typed."""
     key = hmac.new(pepper, _IDENTIFIER_THROTTLE_LABEL, hashlib.sha256).digest()
     return hmac.new(key, normalize_identifier(typed).encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+_CLIENT_THROTTLE_LABEL = b"securact-ng/identity/token-client-throttle/v1"
+
+
+def client_throttle_key(typed: str, pepper: bytes) -> str:
+    """The token endpoint's lockout key of a typed client id: HMAC-SHA256 under a key derived
+    from the pepper, like `identifier_throttle_key` (an unknown client id is throttled like a
+    known one, and the records do not hold what was typed, however long)."""
+    key = hmac.new(pepper, _CLIENT_THROTTLE_LABEL, hashlib.sha256).digest()
+    return hmac.new(key, typed.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
 
 def content_hash(markdown: str) -> str:
