@@ -29,6 +29,7 @@ from datetime import timedelta
 from typing import Any
 
 from identity.records import ATTEMPT_WINDOWS, Context, account_subject, instant, iso, put
+from identity.throttling import RESERVATION_TRIES, Reservation, refund_attempt
 from shared.contracts.identity import (
     AttemptCounter,
     IdentificationAttemptedV1,
@@ -88,6 +89,30 @@ class AttemptJournal:
     @property
     def window(self) -> timedelta:
         return timedelta(seconds=self._ctx.settings.identification_window_seconds)
+
+    async def settle(
+        self, key: str, attempt: Attempt, *, refund: Reservation | None = None
+    ) -> None:
+        """Journal a failed attempt on `key`'s window in its own transaction, giving back its
+        throttle reservation when the secret was right (`refund`: not a failure)."""
+        ctx = self._ctx
+        for _ in range(RESERVATION_TRIES):
+            try:
+                async with ctx.outbox.transaction() as tx:
+                    if refund is not None:
+                        for reserved in refund.previous:
+                            await refund_attempt(tx, reserved, refund)
+                    await self.failed(tx, key, attempt)
+                return
+            except VersionConflictError:
+                continue
+        # The window is under a flood of concurrent attempts: this one is journaled by itself
+        # rather than lost (and a contended refund stays a failure, at worst one too many).
+        log.warning("identification window contended: attempt journaled by itself")
+        async with ctx.outbox.transaction() as tx:
+            await ctx.emit(
+                tx, attempt.event(), subject=subject_of(attempt.account_id, attempt.client_id)
+            )
 
     async def failed(self, tx: Transaction, key: str, attempt: Attempt) -> None:
         """Journal a failed attempt of `key` in `tx`: by itself if it opens a window (closing

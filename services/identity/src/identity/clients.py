@@ -27,7 +27,7 @@ from identity.domain import (
     secrets_match,
 )
 from identity.records import CLIENTS, REVOCATIONS, THROTTLES, Context, client_throttle, iso, put
-from identity.throttling import RESERVATION_TRIES, Reservation, Throttles, refund_attempt
+from identity.throttling import Reservation, Throttles
 from shared.contracts.identity import (
     CredentialRevocationReason,
     CredentialsRevokedV1,
@@ -35,7 +35,7 @@ from shared.contracts.identity import (
     JudicialClientRegisteredV1,
     OfficeClientRegisteredV1,
 )
-from shared.store.port import Document, Transaction, VersionConflictError
+from shared.store.port import Document, Transaction
 
 _UNKNOWN_CLIENT_HASH = hash_secret("no such client: equalises the comparison")
 
@@ -351,15 +351,4 @@ class Clients:
     ) -> None:
         """Journal a refused token request on `key`'s window, giving its reservation back
         when the client did authenticate."""
-        ctx = self._ctx
-        for _ in range(RESERVATION_TRIES):
-            try:
-                async with ctx.outbox.transaction() as tx:
-                    if refund is not None:
-                        for reserved in refund.previous:
-                            await refund_attempt(tx, reserved, refund)
-                    await self._journal.failed(tx, key, attempt)
-                return
-            except VersionConflictError:
-                continue
-        raise VersionConflictError("token throttle contended")
+        await self._journal.settle(key, attempt, refund=refund)

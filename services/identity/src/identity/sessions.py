@@ -37,7 +37,7 @@ from identity.records import (
     sealed_totp,
 )
 from identity.sealed import totp_object_id
-from identity.throttling import RESERVATION_TRIES, Reservation, Throttles, refund_attempt
+from identity.throttling import Reservation, Throttles
 from shared.auth import Principal
 from shared.contracts.identity import (
     AccountRole,
@@ -276,24 +276,13 @@ class Sessions:
     ) -> None:
         """Journal the failed attempt's outcome on `key`'s window, refunding its reservation
         when the password was right (the attempt was not a failure)."""
-        ctx = self._ctx
         attempt = Attempt(
             outcome,
             iph,
             account_id=account["_id"] if account else None,
             second_factor=second_factor,
         )
-        for _ in range(RESERVATION_TRIES):
-            try:
-                async with ctx.outbox.transaction() as tx:
-                    if refund is not None:
-                        for reserved in refund.previous:
-                            await refund_attempt(tx, reserved, refund)
-                    await self._journal.failed(tx, key, attempt)
-                return
-            except VersionConflictError:
-                continue
-        raise VersionConflictError("login throttle contended")
+        await self._journal.settle(key, attempt, refund=refund)
 
     async def _open_session(
         self, account: Document, iph: str, second_factor: bool, reservation: Reservation
