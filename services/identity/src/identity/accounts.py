@@ -492,6 +492,10 @@ class Accounts:
     async def confirm_totp(self, account_id: str, code: str) -> list[str]:
         """Enable TOTP with the first code; returns the recovery codes (shown once)."""
         ctx = self._ctx
+        if not totp.is_code(code.strip()):
+            raise errors.IdentityError(
+                422, "totp-code-malformed", "The code is the 6 digits (0-9) the app shows."
+            )
         await self._writable(account_id)
         now = ctx.clock.now()
         async with ctx.outbox.transaction() as tx:

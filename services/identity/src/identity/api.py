@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from markdown_it import MarkdownIt
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
 
 from identity.clients import OAuthError
 from identity.domain import ACCOUNT_WRITE
@@ -39,6 +40,18 @@ AccountWriter = Annotated[Principal, Depends(require_scopes(ACCOUNT_WRITE))]
 AnyCaller = Annotated[Principal, Depends(current_principal)]
 AccountId = Annotated[str, Path(max_length=64)]
 ClientId = Annotated[str, Path(max_length=64)]
+
+
+def _in_utc(value: datetime) -> datetime:
+    # "9999-12-31T23:59:59-23:59" parses, but is past year 9999 in UTC: comparing or storing
+    # it overflows. Refused as a validation error instead.
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the instant is outside years 1 to 9999 in UTC") from None
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 
 
 class Body(BaseModel):
@@ -138,7 +151,9 @@ class TotpEnrolmentResponse(BaseModel):
 
 
 class TotpCode(Body):
-    code: str = Field(min_length=6, max_length=32)
+    code: str = Field(
+        min_length=1, max_length=32, description="6 ASCII digits; 422 `totp-code-malformed` else"
+    )
 
 
 class RecoveryCodes(BaseModel):
@@ -172,7 +187,7 @@ class TermsDecisionResponse(BaseModel):
 
 class TermsPublication(Body):
     markdown: str = Field(min_length=1, max_length=200_000)
-    effective_at: AwareDatetime
+    effective_at: Instant = Field(description="one month to one year after publication")
 
 
 class ClientRegistration(Body):
@@ -416,7 +431,8 @@ def identity_router(identity: Identity) -> APIRouter:
 
     @router.post("/terms", tags=["operator"], status_code=201)
     async def publish_terms(body: TermsPublication, principal: Operator) -> TermsResponse:
-        """Publish a CGU version effective at least one month later (422 otherwise)."""
+        """Publish a CGU version effective at least one month and at most a year later (422
+        otherwise)."""
         version = await identity.terms.publish(
             body.markdown, body.effective_at, operator=principal.subject
         )
@@ -498,7 +514,7 @@ def identity_router(identity: Identity) -> APIRouter:
 
     @router.get("/revocations", tags=["tokens"])
     async def revocations(
-        since: Annotated[AwareDatetime, Query(description="ISO instant")],
+        since: Annotated[Instant, Query(description="ISO instant")],
     ) -> dict[str, list[dict[str, str]]]:
         """Revocations of the last access-token lifetime, for services that just started."""
         return await identity.sessions.recent_revocations(since)
@@ -539,6 +555,10 @@ def token_router(identity: Identity) -> APIRouter:
             200: {"description": "RFC 6749 §5.1 access token response"},
             400: {"description": "RFC 6749 §5.2 error (invalid_request, invalid_scope, …)"},
             401: {"description": "RFC 6749 §5.2 invalid_client"},
+            429: {
+                "description": "`slow_down`: too many failed authentications of the client id "
+                "or from the address; Retry-After says when to try again"
+            },
         },
     )
     async def token(request: Request) -> JSONResponse:
@@ -551,6 +571,8 @@ def token_router(identity: Identity) -> APIRouter:
             headers = dict(NO_STORE)
             if error.status == 401 and basic:
                 headers["WWW-Authenticate"] = 'Basic realm="securact"'
+            if error.retry_after is not None:
+                headers["Retry-After"] = str(error.retry_after)
             return JSONResponse(
                 {"error": error.error, "error_description": error.description},
                 status_code=error.status,
@@ -573,7 +595,12 @@ async def _client_credentials(request: Request) -> tuple[str, str, str | None]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
         raise OAuthError("invalid_request", 400, "The body must be form-encoded.")
-    form = await request.form()
+    try:
+        form = await request.form()
+    except HTTPException:
+        # Starlette refuses a field over its size limit (or a malformed body) with a 400
+        # problem; this endpoint answers RFC 6749 errors.
+        raise OAuthError("invalid_request", 400, "The form cannot be read.") from None
     values: dict[str, str] = {}
     for name in ("grant_type", "scope", "client_id", "client_secret"):
         found = form.getlist(name)
@@ -593,7 +620,7 @@ async def _client_credentials(request: Request) -> tuple[str, str, str | None]:
             raise OAuthError("invalid_request", 400, "Use one client authentication method.")
         try:
             decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except (binascii.Error, ValueError):  # ValueError: non-ASCII, UnicodeDecodeError too
             raise OAuthError("invalid_client", 401, "Malformed Basic credentials.") from None
         raw_id, separator, raw_secret = decoded.partition(":")
         if not separator:

@@ -16,6 +16,7 @@ import secrets
 from dataclasses import dataclass
 
 from identity import errors
+from identity.attempts import Attempt, AttemptJournal
 from identity.domain import (
     JUDICIAL_ROLE,
     JUDICIAL_SCOPES,
@@ -25,11 +26,11 @@ from identity.domain import (
     ip_hash,
     secrets_match,
 )
-from identity.records import CLIENTS, REVOCATIONS, Context, iso, put
+from identity.records import CLIENTS, REVOCATIONS, THROTTLES, Context, client_throttle, iso, put
+from identity.throttling import Reservation, Throttles
 from shared.contracts.identity import (
     CredentialRevocationReason,
     CredentialsRevokedV1,
-    IdentificationAttemptedV1,
     IdentificationOutcome,
     JudicialClientRegisteredV1,
     OfficeClientRegisteredV1,
@@ -40,13 +41,28 @@ _UNKNOWN_CLIENT_HASH = hash_secret("no such client: equalises the comparison")
 
 
 class OAuthError(Exception):
-    """An RFC 6749 §5.2 error: `error` code, HTTP status, safe description."""
+    """An RFC 6749 §5.2 error: `error` code, HTTP status, safe description; `retry_after`
+    seconds for a lockout (429)."""
 
-    def __init__(self, error: str, status: int, description: str) -> None:
+    def __init__(
+        self, error: str, status: int, description: str, *, retry_after: int | None = None
+    ) -> None:
         super().__init__(error)
         self.error = error
         self.status = status
         self.description = description
+        self.retry_after = retry_after
+
+
+def client_throttled(retry_after: int) -> OAuthError:
+    # RFC 6749 has no code for a lockout; `slow_down` is the token endpoint's registered code
+    # for "wait before asking again" (RFC 8628 §3.5), with Retry-After saying how long.
+    return OAuthError(
+        "slow_down",
+        429,
+        "Too many failed client authentications; try again later.",
+        retry_after=retry_after,
+    )
 
 
 @dataclass(frozen=True)
@@ -74,6 +90,8 @@ class ClientToken:
 class Clients:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
+        self._throttles = Throttles(ctx)
+        self._journal = AttemptJournal(ctx)
 
     async def register(
         self, office_id: str, bailiff_name: str, scopes: list[str], *, operator: str
@@ -251,20 +269,51 @@ class Clients:
     async def token(
         self, client_id: str, client_secret: str, scope: str | None, *, ip: str
     ) -> ClientToken:
-        """Client credentials grant: a JWT carrying the granted scopes and the office."""
+        """Client credentials grant: a JWT carrying the granted scopes and the office.
+
+        Throttled like the login (`throttling`): each request is counted as a failure of the
+        client id typed (HMAC) and of the address before the secret is checked, a token issued
+        gives it back, and a locked key is refused with 429 `slow_down`. Failures are journaled
+        per window (`attempts`), tokens issued one by one."""
         ctx = self._ctx
+        settings = ctx.settings
+        iph = ip_hash(ip, settings.ip_hash_pepper.get_secret_value().encode())
+        # Not the login's address key: a shared address's failed logins must not stop an
+        # office's system from getting tokens, nor the reverse.
+        ip_key = f"token-ip:{iph}"
+        client_key = client_throttle(settings, client_id)
+        reservation = await self._throttles.reserve(
+            (
+                (ip_key, settings.throttle_ip_free_failures),
+                (client_key, settings.throttle_free_failures),
+            )
+        )
         client = await ctx.store.get(CLIENTS, client_id)
+        known = client_id if client else None
+        if reservation.retry_after is not None:
+            locked_key = client_key if client_key in reservation.locked else ip_key
+            await self._failed(
+                locked_key, Attempt(IdentificationOutcome.THROTTLED, iph, client_id=known)
+            )
+            raise client_throttled(reservation.retry_after)
         expected = client["secret_hash"] if client else _UNKNOWN_CLIENT_HASH
         authenticated = secrets_match(client_secret, expected) and client is not None
-        iph = ip_hash(ip, ctx.settings.ip_hash_pepper.get_secret_value().encode())
         if not authenticated or client is None or client.get("disabled"):
-            await self._journal(client_id if client else None, IdentificationOutcome.FAILED, iph)
+            # The reservation is the failure.
+            await self._failed(
+                client_key, Attempt(IdentificationOutcome.FAILED, iph, client_id=known)
+            )
             raise OAuthError("invalid_client", 401, "Client authentication failed.")
         allowed = frozenset(client["scopes"])
         requested = frozenset(scope.split()) if scope else allowed
         if not requested or not requested <= allowed:
-            # Authenticated, but no token: journaled as a failed identification of the client.
-            await self._journal(client_id, IdentificationOutcome.FAILED, iph)
+            # Authenticated, but no token: journaled as a failed identification of the client,
+            # and not counted as a failed authentication.
+            await self._failed(
+                client_key,
+                Attempt(IdentificationOutcome.FAILED, iph, client_id=client_id),
+                refund=reservation,
+            )
             raise OAuthError(
                 "invalid_scope", 400, "The requested scope exceeds what the client was granted."
             )
@@ -283,18 +332,23 @@ class Clients:
                 office_id=client["office_id"],
                 extra={"client_id": client_id, "bailiff_name": client["bailiff_name"]},
             )
-        await self._journal(client_id, IdentificationOutcome.SUCCEEDED, iph)
+        async with ctx.outbox.transaction() as tx:
+            # A token issued clears the client's failures (as a login clears the identifier's).
+            await tx.delete(THROTTLES, client_key)
+            await self._journal.succeeded(
+                tx,
+                client_key,
+                Attempt(IdentificationOutcome.SUCCEEDED, iph, client_id=client_id),
+                actor="service:identity",
+            )
+        await self._throttles.refund(reservation, [ip_key])
         return ClientToken(
             issued.token, int(ctx.issuer.ttl.total_seconds()), " ".join(sorted(requested))
         )
 
-    async def _journal(
-        self, client_id: str | None, outcome: IdentificationOutcome, iph: str
+    async def _failed(
+        self, key: str, attempt: Attempt, *, refund: Reservation | None = None
     ) -> None:
-        ctx = self._ctx
-        async with ctx.outbox.transaction() as tx:
-            await ctx.emit(
-                tx,
-                IdentificationAttemptedV1(client_id=client_id, outcome=outcome, ip_hash=iph),
-                subject=f"client:{client_id}" if client_id else "identification:unknown",
-            )
+        """Journal a refused token request on `key`'s window, giving its reservation back
+        when the client did authenticate."""
+        await self._journal.settle(key, attempt, refund=refund)

@@ -26,9 +26,11 @@ __all__ = [
     "ThrottleState",
     "add_months",
     "check_password",
+    "client_throttle_key",
     "earliest_terms_effective_at",
     "hash_secret",
     "identifier_throttle_key",
+    "latest_terms_effective_at",
     "normalize_identifier",
 ]
 
@@ -117,6 +119,17 @@ def identifier_throttle_key(typed: str, pepper: bytes) -> str:
     does not tell which exist; keyed, the throttle records do not hold the identifiers typed."""
     key = hmac.new(pepper, _IDENTIFIER_THROTTLE_LABEL, hashlib.sha256).digest()
     return hmac.new(key, normalize_identifier(typed).encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+_CLIENT_THROTTLE_LABEL = b"securact-ng/identity/token-client-throttle/v1"
+
+
+def client_throttle_key(typed: str, pepper: bytes) -> str:
+    """The token endpoint's lockout key of a typed client id: HMAC-SHA256 under a key derived
+    from the pepper, like `identifier_throttle_key` (an unknown client id is throttled like a
+    known one, and the records do not hold what was typed, however long)."""
+    key = hmac.new(pepper, _CLIENT_THROTTLE_LABEL, hashlib.sha256).digest()
+    return hmac.new(key, typed.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
 
 def content_hash(markdown: str) -> str:
@@ -224,3 +237,9 @@ def add_months(instant: datetime, months: int, zone: ZoneInfo = PARIS) -> dateti
 def earliest_terms_effective_at(published_at: datetime, notice_months: int = 1) -> datetime:
     """CGU §4: a new version takes effect no sooner than one month after its publication."""
     return add_months(published_at, notice_months)
+
+
+def latest_terms_effective_at(published_at: datetime, max_lead_months: int = 12) -> datetime:
+    """A version scheduled years ahead would sit in every recipient's notice and block every
+    later version (versions take effect in order): the effective date is bounded."""
+    return add_months(published_at, max_lead_months)

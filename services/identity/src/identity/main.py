@@ -97,6 +97,11 @@ def create_app(
         identity.terms.run_notice_fan_outs,
     )
     runtime.every(
+        "identity-identification-summaries",
+        timedelta(seconds=settings.identification_summary_interval_seconds),
+        identity.attempts.run,
+    )
+    runtime.every(
         "identity-purge",
         timedelta(seconds=settings.purge_interval_seconds),
         identity.maintenance.run,

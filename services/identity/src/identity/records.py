@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from identity.domain import ThrottleState, identifier_throttle_key
+from identity.domain import ThrottleState, client_throttle_key, identifier_throttle_key
 from identity.passwords import Passwords
 from identity.sealed import SecretSealer, totp_object_id
 from identity.settings import Settings
@@ -37,6 +37,8 @@ REVOCATIONS = "revocations"
 PORTAL_SESSIONS = "portal_sessions"
 # Durable jobs that write one event per account in batches (CGU notices).
 FANOUTS = "fanouts"
+# Failed identifications counted per key and window, journaled as one summary (`attempts`).
+ATTEMPT_WINDOWS = "attempt_windows"
 
 INDEXES = (
     Index(ACCOUNTS, ("identifier",), unique=True),
@@ -53,6 +55,7 @@ INDEXES = (
     Index(PORTAL_SESSIONS, ("expires_at",)),
     Index(PORTAL_SESSIONS, ("last_seen_at",)),
     Index(FANOUTS, ("status",)),
+    Index(ATTEMPT_WINDOWS, ("closes_at",)),
 )
 
 
@@ -128,6 +131,12 @@ def identifier_throttle(settings: Settings, typed: str) -> str:
     `domain.identifier_throttle_key`. An account's own is that of its stored identifier."""
     pepper = settings.ip_hash_pepper.get_secret_value().encode()
     return f"identifier:{identifier_throttle_key(typed, pepper)}"
+
+
+def client_throttle(settings: Settings, typed: str) -> str:
+    """The token endpoint's throttle record of a typed client id (see `client_throttle_key`)."""
+    pepper = settings.ip_hash_pepper.get_secret_value().encode()
+    return f"client:{client_throttle_key(typed, pepper)}"
 
 
 async def throttle_state(reader: DocumentReader, key: str) -> tuple[ThrottleState, Document]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from identity.accounts import Accounts
+from identity.attempts import AttemptJournal
 from identity.clients import Clients
 from identity.domain import normalize_identifier
 from identity.maintenance import Maintenance
@@ -77,6 +78,7 @@ class Identity:
         self.maintenance = Maintenance(self.ctx)
         self.retention = RetentionRequests(self.ctx)
         self.personal_data = PersonalData(self.ctx)
+        self.attempts = AttemptJournal(self.ctx)
 
     async def start(self) -> None:
         """Start-up hook: the first CGU version, and the dev seed when configured."""

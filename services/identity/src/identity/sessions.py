@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from identity import errors, totp
+from identity.attempts import Attempt, AttemptJournal
 from identity.domain import (
     OFFICE_ROLE,
     OPERATOR_SCOPES,
@@ -34,35 +34,28 @@ from identity.records import (
     instant,
     iso,
     put,
-    save_throttle,
     sealed_totp,
-    throttle_state,
 )
 from identity.sealed import totp_object_id
+from identity.throttling import Reservation, Throttles
 from shared.auth import Principal
 from shared.contracts.identity import (
     AccountRole,
     CredentialRevocationReason,
     CredentialsRevokedV1,
-    IdentificationAttemptedV1,
     IdentificationOutcome,
     SessionRevocationReason,
     SessionRevokedV1,
 )
 from shared.ids import new_id
 from shared.store.port import (
-    VERSION,
     Document,
     DocumentReader,
-    DuplicateKeyError,
     Transaction,
     VersionConflictError,
 )
 
 log = logging.getLogger(__name__)
-
-# Transactions retried when a concurrent attempt on the same throttle or account wrote first.
-RESERVATION_TRIES = 20
 
 
 @dataclass(frozen=True)
@@ -117,33 +110,6 @@ def scopes_for(account: Document, current_terms: int | None) -> frozenset[str]:
     if current_terms is not None and account.get("accepted_terms_version") != current_terms:
         return TERMS_PENDING_SCOPES
     return RECIPIENT_SCOPES
-
-
-@dataclass(frozen=True)
-class Reservation:
-    """A login attempt counted before its password is checked: when (`at`) and, per throttle
-    key counted, its last failure before this one (to give it back if the password was right);
-    or `retry_after` seconds when a key was locked and nothing was counted."""
-
-    at: datetime
-    previous: dict[str, str | None]
-    retry_after: int | None = None
-
-
-async def refund_attempt(tx: Transaction, key: str, reservation: Reservation) -> None:
-    """Take back the failure `reservation` counted on `key` (the password was right). The last
-    failure instant is restored unless another failure was counted since."""
-    document = await tx.get(THROTTLES, key)
-    if document is None:
-        return
-    failures = int(document.get("failures", 0)) - 1
-    if failures <= 0:
-        await tx.delete(THROTTLES, key, expected_version=int(document[VERSION]))
-        return
-    last = document.get("last_failure_at")
-    if last == iso(reservation.at):
-        last = reservation.previous.get(key) or last
-    await put(tx, THROTTLES, {**document, "failures": failures, "last_failure_at": last})
 
 
 async def revoke_session(
@@ -203,6 +169,8 @@ async def revoke_credentials(
 class Sessions:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
+        self._throttles = Throttles(ctx)
+        self._journal = AttemptJournal(ctx)
 
     # -- login -------------------------------------------------------------------------------
 
@@ -212,10 +180,11 @@ class Sessions:
         """Identify with identifier + password (+ TOTP or recovery code when enrolled).
 
         Each attempt is counted as a failure of its address and of the identifier typed before
-        the password is checked (`_reserve`), so concurrent guesses cannot all pass a counter
-        none of them has incremented yet. A right password then takes the count back: a
-        session opened clears the identifier's failures; a right password refused for another
-        reason (suspension, second factor missing, CGU refused) refunds the attempt."""
+        the password is checked (`Throttles.reserve`), so concurrent guesses cannot all pass a
+        counter none of them has incremented yet. A right password then takes the count back:
+        a session opened clears the identifier's failures; a right password refused for
+        another reason (suspension, second factor missing, CGU refused) refunds the attempt.
+        Failures are journaled per window (`attempts`), a session opened by itself."""
         ctx = self._ctx
         settings = ctx.settings
         iph = ip_hash(ip, settings.ip_hash_pepper.get_secret_value().encode())
@@ -225,14 +194,17 @@ class Sessions:
             ACCOUNTS, {"identifier": normalize_identifier(identifier)}, limit=1
         )
         account = matches[0] if matches else None
-        reservation = await self._reserve(
+        reservation = await self._throttles.reserve(
             (
                 (ip_key, settings.throttle_ip_free_failures),
                 (identifier_key, settings.throttle_free_failures),
             )
         )
         if reservation.retry_after is not None:
-            await self._settle(account, IdentificationOutcome.THROTTLED, iph)
+            # Journaled on the identifier when it is locked, else on the address: an address
+            # trying many identifiers fills one window, not one per identifier.
+            locked_key = identifier_key if identifier_key in reservation.locked else ip_key
+            await self._settle(locked_key, account, IdentificationOutcome.THROTTLED, iph)
             raise errors.throttled(reservation.retry_after)
 
         verified = await ctx.passwords.verify(
@@ -240,10 +212,16 @@ class Sessions:
         )
         if not verified or account is None:
             # The reservation is the failure.
-            await self._settle(account, IdentificationOutcome.FAILED, iph)
+            await self._settle(identifier_key, account, IdentificationOutcome.FAILED, iph)
             raise errors.invalid_credentials()
         if account.get("suspended"):
-            await self._settle(account, IdentificationOutcome.SUSPENDED, iph, refund=reservation)
+            await self._settle(
+                identifier_key,
+                account,
+                IdentificationOutcome.SUSPENDED,
+                iph,
+                refund=reservation,
+            )
             raise errors.IdentityError(
                 403, "account-suspended", "The account is suspended; contact the support."
             )
@@ -252,6 +230,7 @@ class Sessions:
         if stored_secret:
             if not second_factor:
                 await self._settle(
+                    identifier_key,
                     account,
                     IdentificationOutcome.SECOND_FACTOR_REQUIRED,
                     iph,
@@ -264,7 +243,13 @@ class Sessions:
             updated = totp.consume(account, secret or "", second_factor, ctx.clock.now())
             if updated is None:
                 # A wrong code counts as a failure too: the reservation stands.
-                await self._settle(account, IdentificationOutcome.FAILED, iph, second_factor=True)
+                await self._settle(
+                    identifier_key,
+                    account,
+                    IdentificationOutcome.FAILED,
+                    iph,
+                    second_factor=True,
+                )
                 raise errors.IdentityError(
                     401, "invalid-second-factor", "The code is wrong or already used."
                 )
@@ -273,43 +258,15 @@ class Sessions:
         if has_refused_terms(account):
             # The right credentials, but the refusal is final: no session at all. Journaled as
             # a failed identification (no access was given; the contract has no finer outcome).
-            await self._settle(account, IdentificationOutcome.FAILED, iph, refund=reservation)
+            await self._settle(
+                identifier_key, account, IdentificationOutcome.FAILED, iph, refund=reservation
+            )
             raise errors.terms_refused(403)
         return await self._open_session(account, iph, used_second_factor, reservation)
 
-    async def _reserve(self, limits: Sequence[tuple[str, int]]) -> Reservation:
-        """Count one attempt on each `(throttle key, free failures)` in one transaction, unless
-        one of them is locked now (then nothing is counted: `retry_after` says how long)."""
-        ctx = self._ctx
-        for _ in range(RESERVATION_TRIES):
-            now = ctx.clock.now()
-            try:
-                async with ctx.store.transaction() as tx:
-                    read = [(key, free, *await throttle_state(tx, key)) for key, free in limits]
-                    waits = [
-                        wait
-                        for _, free, state, _ in read
-                        if (wait := state.retry_after(now, free, ctx.max_delay)) is not None
-                    ]
-                    if waits:
-                        return Reservation(now, {}, retry_after=max(waits))
-                    forget_at = now + max(ctx.forget_after, ctx.max_delay)
-                    for _, _, state, document in read:
-                        await save_throttle(
-                            tx, document, state.after_failure(now, ctx.forget_after), forget_at
-                        )
-            except (VersionConflictError, DuplicateKeyError):
-                # A concurrent attempt counted itself first: read the counters again.
-                continue
-            return Reservation(
-                now, {key: document.get("last_failure_at") for key, _, _, document in read}
-            )
-        # Still contended after many tries: the keys are under a flood of attempts.
-        log.warning("login throttle contended: attempt refused")
-        return Reservation(ctx.clock.now(), {}, retry_after=1)
-
     async def _settle(
         self,
+        key: str,
         account: Document | None,
         outcome: IdentificationOutcome,
         iph: str,
@@ -317,42 +274,15 @@ class Sessions:
         second_factor: bool = False,
         refund: Reservation | None = None,
     ) -> None:
-        """Journal the attempt's outcome, refunding its reservation when the password was
-        right (the attempt was not a failure)."""
-        ctx = self._ctx
-        for _ in range(RESERVATION_TRIES):
-            try:
-                async with ctx.outbox.transaction() as tx:
-                    if refund is not None:
-                        for key in refund.previous:
-                            await refund_attempt(tx, key, refund)
-                    await ctx.emit(
-                        tx,
-                        IdentificationAttemptedV1(
-                            account_id=account["_id"] if account else None,
-                            outcome=outcome,
-                            ip_hash=iph,
-                            second_factor=second_factor,
-                        ),
-                        subject=(
-                            account_subject(account["_id"]) if account else "identification:unknown"
-                        ),
-                    )
-                return
-            except VersionConflictError:
-                continue
-        raise VersionConflictError("login throttle contended")
-
-    async def _refund(self, reservation: Reservation, keys: Sequence[str]) -> None:
-        for _ in range(RESERVATION_TRIES):
-            try:
-                async with self._ctx.store.transaction() as tx:
-                    for key in keys:
-                        await refund_attempt(tx, key, reservation)
-                return
-            except VersionConflictError:
-                continue
-        log.warning("login throttle contended: an attempt was not refunded")
+        """Journal the failed attempt's outcome on `key`'s window, refunding its reservation
+        when the password was right (the attempt was not a failure)."""
+        attempt = Attempt(
+            outcome,
+            iph,
+            account_id=account["_id"] if account else None,
+            second_factor=second_factor,
+        )
+        await self._journal.settle(key, attempt, refund=refund)
 
     async def _open_session(
         self, account: Document, iph: str, second_factor: bool, reservation: Reservation
@@ -362,7 +292,9 @@ class Sessions:
         login; at worst a crash leaves it one failure too many)."""
         tokens = await self._new_session(account, iph, second_factor)
         identifier_key = identifier_throttle(self._ctx.settings, account["identifier"])
-        await self._refund(reservation, [k for k in reservation.previous if k != identifier_key])
+        await self._throttles.refund(
+            reservation, [k for k in reservation.previous if k != identifier_key]
+        )
         return tokens
 
     async def _new_session(self, account: Document, iph: str, second_factor: bool) -> SessionTokens:
@@ -383,7 +315,8 @@ class Sessions:
                 log.info("password hash of %s is due for the current cost", fresh["_id"])
             await put(tx, ACCOUNTS, {**fresh, "last_login_at": iso(now)})
             # Success resets the failures of the identifier.
-            await tx.delete(THROTTLES, identifier_throttle(ctx.settings, fresh["identifier"]))
+            identifier_key = identifier_throttle(ctx.settings, fresh["identifier"])
+            await tx.delete(THROTTLES, identifier_key)
             session_id = new_id(now)
             session_end = now + timedelta(hours=ctx.settings.session_ttl_hours)
             await tx.insert(
@@ -398,15 +331,15 @@ class Sessions:
                 },
             )
             tokens = await self._issue(tx, fresh, session_id, session_end)
-            await ctx.emit(
+            await self._journal.succeeded(
                 tx,
-                IdentificationAttemptedV1(
+                identifier_key,
+                Attempt(
+                    IdentificationOutcome.SUCCEEDED,
+                    iph,
                     account_id=fresh["_id"],
-                    outcome=IdentificationOutcome.SUCCEEDED,
-                    ip_hash=iph,
                     second_factor=second_factor,
                 ),
-                subject=account_subject(fresh["_id"]),
                 actor=account_subject(fresh["_id"]),
             )
         return tokens

@@ -61,9 +61,23 @@ class Settings(BaseServiceSettings):
     )
     throttle_max_delay_seconds: int = Field(default=900, ge=1)
     throttle_forget_after_seconds: int = Field(default=3600, ge=60)
+    identification_window_seconds: int = Field(
+        default=900,
+        ge=1,
+        description="failed identifications of one identifier, client or address in this long: "
+        "the first journaled by itself, the others in one summary event",
+    )
+    identification_summary_interval_seconds: float = Field(
+        default=60.0, gt=0, description="how often ended identification windows are summarized"
+    )
 
     ip_hash_pepper: SecretStr = SecretStr("securact-dev-ip-pepper")
     terms_notice_months: int = Field(default=1, ge=1, description="CGU §4: one month's notice")
+    terms_max_lead_months: int = Field(
+        default=12,
+        ge=1,
+        description="a CGU version takes effect at most this long after it is published",
+    )
     totp_issuer: str = "SECURACT-NG"
     terms_notice_batch_size: int = Field(
         default=500, ge=1, description="CGU notices written per transaction by the fan-out"

@@ -27,7 +27,12 @@ from importlib.resources import files
 
 from identity import errors
 from identity.accounts import terminate_in
-from identity.domain import AccountStatus, content_hash, earliest_terms_effective_at
+from identity.domain import (
+    AccountStatus,
+    content_hash,
+    earliest_terms_effective_at,
+    latest_terms_effective_at,
+)
 from identity.records import (
     ACCOUNTS,
     FANOUTS,
@@ -166,7 +171,8 @@ class Terms:
     async def publish(
         self, markdown: str, effective_at: datetime, *, operator: str
     ) -> TermsVersion:
-        """A new version, effective no sooner than one month from now (CGU §4); every active
+        """A new version, effective no sooner than one month from now (CGU §4) and no later
+        than `terms_max_lead_months` (twelve) from now; every active
         recipient will be warned (one `terms-notice-issued` event each, for notify) by the
         notice fan-out this publication schedules (`fan_out_notices`)."""
         ctx = self._ctx
@@ -180,6 +186,15 @@ class Terms:
                 "terms-notice-too-short",
                 "A new CGU version takes effect at least one month after its publication.",
                 extra={"earliest_effective_at": earliest.isoformat()},
+            )
+        horizon = latest_terms_effective_at(now, ctx.settings.terms_max_lead_months)
+        if effective_at > horizon:
+            raise errors.IdentityError(
+                422,
+                "terms-effective-too-late",
+                "A new CGU version takes effect at most "
+                f"{ctx.settings.terms_max_lead_months} months after its publication.",
+                extra={"latest_effective_at": horizon.isoformat()},
             )
         async with ctx.outbox.transaction() as tx:
             latest = await tx.find(TERMS, sort=[("version", -1)], limit=1)

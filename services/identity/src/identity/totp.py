@@ -12,7 +12,16 @@ from identity.domain import hash_secret
 from shared.store.port import Document
 
 RECOVERY_CODES = 10
+CODE_DIGITS = 6
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+_ASCII_DIGITS = frozenset("0123456789")
+
+
+def is_code(typed: str) -> bool:
+    """Exactly six ASCII digits, what an authenticator app shows. `str.isdigit` is not enough:
+    it accepts Arabic-Indic, fullwidth or superscript digits, which `hmac.compare_digest`
+    refuses to compare (a str with non-ASCII characters raises)."""
+    return len(typed) == CODE_DIGITS and all(ch in _ASCII_DIGITS for ch in typed)
 
 
 def new_secret() -> str:
@@ -28,12 +37,16 @@ def code_at(secret: str, at: datetime) -> str:
 
 
 def matching_step(secret: str, code: str, now: datetime, window: int = 1) -> int | None:
-    """The time step whose code is `code`, within ±`window` steps of `now` (clock drift)."""
+    """The time step whose code is `code`, within ±`window` steps of `now` (clock drift); None
+    for anything but six ASCII digits."""
+    typed = code.strip()
+    if not is_code(typed):
+        return None
     generator = pyotp.TOTP(secret)
     current = int(generator.timecode(now))
     for step in range(current - window, current + window + 1):
         expected = str(generator.generate_otp(step))
-        if hmac.compare_digest(expected, code.strip()):
+        if hmac.compare_digest(expected, typed):
             return step
     return None
 
@@ -62,7 +75,7 @@ def consume(account: Document, secret: str, code: str, now: datetime) -> Documen
     if not secret:
         return None
     typed = code.strip()
-    if typed.isdigit() and len(typed) == 6:
+    if is_code(typed):
         step = matching_step(secret, typed, now)
         last = account.get("totp_last_step")
         # A code seen once is spent: a shoulder-surfed or phished code cannot be replayed.

@@ -30,6 +30,14 @@ class IdentificationOutcome(StrEnum):
     SECOND_FACTOR_REQUIRED = "second_factor_required"
 
 
+class AttemptCounter(StrEnum):
+    """What a window of failed identification attempts was counted on (an HMAC of it)."""
+
+    IDENTIFIER = "identifier"  # the login identifier typed
+    CLIENT = "client"  # the OAuth client id typed
+    ADDRESS = "address"  # the caller's address, when its own lockout refused the attempts
+
+
 class SessionRevocationReason(StrEnum):
     LOGOUT = "logout"
     REFRESH_TOKEN_REUSE = "refresh_token_reuse"  # noqa: S105 - a reason, not a secret
@@ -109,6 +117,37 @@ class IdentificationAttemptedV1(EventPayload):
     outcome: IdentificationOutcome
     ip_hash: str = Field(description="HMAC-SHA256 of the client IP under a server-side pepper")
     second_factor: bool = False
+
+
+@register
+class IdentificationAttemptsSummarizedV1(EventPayload):
+    """Failed identification attempts counted instead of journaled one by one, so that
+    anonymous callers cannot grow the journal without bound: the first failure of an
+    identifier, client or address opens a window and is journaled by itself
+    (`identification-attempted`); this event counts the failures of the window after that
+    first one, and is journaled when the window ends (or at a success, before its own event).
+    Never the identifier or client id typed, a password or an address: HMACs of addresses only.
+    """
+
+    producer: ClassVar[str] = "identity"
+    fact: ClassVar[str] = "identification-attempts-summarized"
+    version: ClassVar[int] = 1
+
+    account_id: str | None = Field(default=None, description="the account of the identifier")
+    client_id: str | None = Field(default=None, description="the client, when it exists")
+    counted_by: AttemptCounter
+    attempts: int = Field(ge=1, description="failed attempts counted, the window's first excluded")
+    outcomes: dict[IdentificationOutcome, int] = Field(description="attempts per outcome")
+    second_factor_attempts: int = Field(
+        default=0, ge=0, description="attempts whose second factor was checked (and refused)"
+    )
+    window_opened_at: AwareDatetime = Field(description="the window's first, journaled, attempt")
+    first_attempt_at: AwareDatetime
+    last_attempt_at: AwareDatetime
+    ip_hashes: list[str] = Field(
+        max_length=20, description="HMAC-SHA256 of the distinct client IPs, the first 20"
+    )
+    more_addresses: bool = Field(default=False, description="attempts came from more addresses")
 
 
 @register

@@ -777,7 +777,7 @@ def _account(router: APIRouter, portal: Portal) -> None:
             errors.add(
                 "code",
                 "Saisissez le code à 6 chiffres affiché par votre application."
-                if error.code == "code-missing"
+                if error.code in ("code-missing", "totp-code-malformed")
                 else "Le code ne correspond pas : saisissez le code affiché en ce moment.",
             )
             return enrolment_page(session, str(pending), errors, status_code=422)
