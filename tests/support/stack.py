@@ -159,8 +159,15 @@ def notify_for(tmp_path: Path, bus_prefix: str, box: Mailbox, identity: FastAPI)
     )
 
 
-def audit_for(tmp_path: Path, bus_prefix: str, *, checkpoint_every: float) -> FastAPI:
-    """Audit with its own keys; `checkpoint_every` seconds (long: the test signs when needed)."""
+def audit_for(
+    tmp_path: Path,
+    bus_prefix: str,
+    *,
+    checkpoint_every: float,
+    token_verifier: TokenVerifier | None = None,
+) -> FastAPI:
+    """Audit with its own keys; `checkpoint_every` seconds (long: the test signs when needed).
+    With `token_verifier`, callers authenticate (an operator reads every payload)."""
     from audit.main import create_app
     from audit.settings import Settings
 
@@ -170,7 +177,8 @@ def audit_for(tmp_path: Path, bus_prefix: str, *, checkpoint_every: float) -> Fa
             kek_file=tmp_path / "audit-kek.json",
             signing_key_file=tmp_path / "audit-signing.json",
             checkpoint_interval_seconds=checkpoint_every,
-        )
+        ),
+        token_verifier=token_verifier,
     )
 
 

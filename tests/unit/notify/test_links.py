@@ -208,3 +208,13 @@ async def test_a_refused_token_is_renewed_once() -> None:
     links = adapter(fake, ManualClock(START))
     assert await links.link_url("link-1") == "https://portail.test/activation?token=t"
     assert fake.seen_authorization == ["Bearer token-1", "Bearer token-2"]
+
+
+def test_production_settings_refuse_the_dev_client_secret(tmp_path: object) -> None:
+    from notify.settings import Settings
+    from shared.settings import MissingSecretError
+
+    production = {"env": "production", "amqp_url": "amqp://n:s@rabbit:5672/"}
+    with pytest.raises(MissingSecretError, match="SECURACT_NOTIFY_CLIENT_SECRET"):
+        Settings(**production)
+    assert Settings(**production, client_secret="s3cret").client_id == "service-notify"
