@@ -7,6 +7,7 @@ import json
 import logging
 from datetime import timedelta
 from email.message import EmailMessage
+from pathlib import Path
 
 import httpx
 import pytest
@@ -210,7 +211,7 @@ async def test_a_refused_token_is_renewed_once() -> None:
     assert fake.seen_authorization == ["Bearer token-1", "Bearer token-2"]
 
 
-def test_production_settings_refuse_the_dev_client_secret(tmp_path: object) -> None:
+def test_production_settings_refuse_the_dev_client_secret() -> None:
     from notify.settings import Settings
     from shared.settings import MissingSecretError
 
@@ -218,3 +219,23 @@ def test_production_settings_refuse_the_dev_client_secret(tmp_path: object) -> N
     with pytest.raises(MissingSecretError, match="SECURACT_NOTIFY_CLIENT_SECRET"):
         Settings(**production)
     assert Settings(**production, client_secret="s3cret").client_id == "service-notify"
+
+
+def test_the_dev_stack_gives_identity_and_notify_the_same_client_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from devstack.stack import StackLayout, stack_environment
+    from identity.settings import Settings as IdentitySettings
+    from notify.settings import Settings as NotifySettings
+
+    env = stack_environment(StackLayout(tmp_path), {})
+    for name, value in env.items():
+        if name.startswith("SECURACT_"):
+            monkeypatch.setenv(name, value)
+    identity = IdentitySettings().notify_client_secret.get_secret_value()
+    assert identity == NotifySettings().client_secret.get_secret_value()
+    # A caller's own secret reaches both through the one variable.
+    override = stack_environment(StackLayout(tmp_path), {"SECURACT_NOTIFY_CLIENT_SECRET": "x"})
+    monkeypatch.setenv("SECURACT_NOTIFY_CLIENT_SECRET", override["SECURACT_NOTIFY_CLIENT_SECRET"])
+    assert IdentitySettings().notify_client_secret.get_secret_value() == "x"
+    assert NotifySettings().client_secret.get_secret_value() == "x"
