@@ -112,7 +112,7 @@ def create_app(
         )
     credentials = ClientCredentials(
         ClientCredentialsConfig(
-            token_url="/oauth/token",
+            token_url="/oauth/token",  # noqa: S106 - a path, not a secret
             client_id=settings.client_id,
             client_secret=settings.client_secret.get_secret_value(),
             scope="links:read",
