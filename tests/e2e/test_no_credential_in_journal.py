@@ -1,7 +1,8 @@
 """No credential reaches the journal: over a real flow (an office registers a declaration →
 the activation e-mail → activation → a password reset e-mail), every entry audit journaled is
 read as an operator (who reads every payload) and none holds a live link token taken from the
-dev mailbox. Notify's own store, its durable send queue, keeps neither once the mails are sent.
+dev mailbox. Notify's own store, its durable send queue, keeps neither once the mails are sent,
+and no log line of the run holds one.
 
 Real RabbitMQ, SeaweedFS and dev mailbox; identity, consent, notify and audit in this process,
 notify fetching the links from identity over HTTP (ASGI) with its client-credentials token.
@@ -10,6 +11,7 @@ notify fetching the links from identity over HTTP (ASGI) with its client-credent
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -64,8 +66,9 @@ async def everything_stored(app: FastAPI) -> str:
 
 @pytest.mark.slow
 async def test_no_live_link_token_is_journaled_over_activation_and_password_reset(
-    tmp_path: Path, bus_prefix: str, s3_server: S3Server
+    tmp_path: Path, bus_prefix: str, s3_server: S3Server, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     box = Mailbox(tmp_path / "mailbox")
     box.start()
     try:
@@ -133,5 +136,6 @@ async def test_no_live_link_token_is_journaled_over_activation_and_password_rese
             leaking = [e["type"] for e in entries if token in json.dumps(e)]
             assert leaking == [], f"the {what} link token is in the journal: {leaking}"
             assert token not in notify_store, f"notify's store kept the {what} link"
+            assert token not in caplog.text, f"the {what} link token was logged"
     finally:
         box.stop()
