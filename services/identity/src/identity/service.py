@@ -73,11 +73,11 @@ class Identity:
         self.sessions = Sessions(self.ctx)
         self.terms = Terms(self.ctx)
         self.clients = Clients(self.ctx)
+        self.service_clients = ServiceClients(self.ctx)
         self.revocations = StoreRevocations(self.ctx)
         self.maintenance = Maintenance(self.ctx)
         self.retention = RetentionRequests(self.ctx)
         self.personal_data = PersonalData(self.ctx)
-        self.service_clients = ServiceClients(self.ctx)
 
     async def start(self) -> None:
         """Start-up hook: the first CGU version, the platform's service clients, and the dev
