@@ -66,7 +66,9 @@ async def _started(server: uvicorn.Server, task: asyncio.Task[None]) -> bool:
 
 
 @asynccontextmanager
-async def notify_with_mailbox(tmp_path: Path, bus_prefix: str) -> AsyncIterator[Mailbox]:
+async def notify_with_mailbox(
+    tmp_path: Path, bus_prefix: str, identity_url: str
+) -> AsyncIterator[Mailbox]:
     notify_main = importlib.import_module("notify.main")
     notify_settings = importlib.import_module("notify.settings")
     mailbox = Mailbox(tmp_path / "mailbox")
@@ -76,6 +78,11 @@ async def notify_with_mailbox(tmp_path: Path, bus_prefix: str) -> AsyncIterator[
             **service_env(tmp_path / "notify", bus_prefix),
             smtp_port=mailbox.smtp_port,
             idle_poll_seconds=0.1,
+            # Links are fetched from identity over HTTP when the e-mail is sent; identity may
+            # still be starting: short retries.
+            identity_url=identity_url,
+            retry_first_delay_seconds=0.2,
+            retry_max_delay_seconds=1.0,
         )
         async with running(notify_main.create_app(settings)):
             yield mailbox
@@ -135,7 +142,9 @@ async def test_activation_link_to_account_page_and_logout_in_chromium(
     )
     async with AsyncExitStack() as stack:
         # Notify first: its queues must exist before identity publishes the link.
-        mailbox = await stack.enter_async_context(notify_with_mailbox(tmp_path, bus_prefix))
+        mailbox = await stack.enter_async_context(
+            notify_with_mailbox(tmp_path, bus_prefix, base_url)
+        )
         await stack.enter_async_context(served(app, port))
         await publish_declaration(bus_prefix)
         link = await link_from_mailbox(mailbox, base_url)

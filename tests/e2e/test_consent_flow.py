@@ -38,7 +38,7 @@ async def test_declaration_to_active_to_revoked_through_the_dev_mailbox(
         caplog.set_level(logging.INFO)
         identity = identity_app(tmp_path / "identity", bus_prefix)
         consent = consent_for(tmp_path / "consent", bus_prefix, s3_server, identity)
-        notify = notify_for(tmp_path, bus_prefix, box)
+        notify = notify_for(tmp_path, bus_prefix, box, identity)
 
         async def link_from_mailbox(_account_id: str) -> str:
             found: list[str] = []

@@ -50,7 +50,11 @@ from tests.integration.consent.flow import (
     office_token,
 )
 from tests.integration.consent.support import ready_bucket, registry_of
-from tests.integration.identity.support import identity_app, identity_of, outbox_envelopes
+from tests.integration.identity.support import (
+    activation_url,
+    identity_app,
+    identity_of,
+)
 from tests.support.services import eventually, running, service_env
 from tests.support.stack import bearer, bring_first_terms_into_force
 from tests.unit.consent.support import NATURAL_FILES, multipart_body, natural_declaration
@@ -146,11 +150,7 @@ async def test_revoked_declaration_purged_five_years_later_leaves_tombstones_and
         account_id = str(document["account_id"])
         proof_ids = [str(p) for p in document["proof_ids"]]
         assert len(proof_ids) == len(NATURAL_FILES)
-        [link] = [
-            str(e.payload["activation_url"])
-            for e in await outbox_envelopes(identity, "identity.activation-link-issued.v1")
-            if e.payload["account_id"] == account_id
-        ]
+        link = await activation_url(identity, account_id)
         activated = await identity_client.post(
             "/v1/activations",
             json={"token": httpx.URL(link).params["token"], "password": PASSWORD},

@@ -135,8 +135,16 @@ async def mail_to(box: Mailbox, subject_part: str) -> dict[str, Any]:
     return found[0]
 
 
-def notify_for(tmp_path: Path, bus_prefix: str, box: Mailbox) -> FastAPI:
-    """Notify sending to the dev mailbox `box`."""
+def identity_http_for(identity: FastAPI) -> httpx.AsyncClient:
+    """An HTTP client reaching the in-process identity app (its token endpoint, its internal
+    API) the way another service reaches identity over the network."""
+    issuer = identity.state.identity.ctx.settings.issuer
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=identity), base_url=issuer)
+
+
+def notify_for(tmp_path: Path, bus_prefix: str, box: Mailbox, identity: FastAPI) -> FastAPI:
+    """Notify sending to the dev mailbox `box`, fetching activation and reset links from
+    `identity` (its dev client secret, which identity's dev settings also hold)."""
     from notify.main import create_app
     from notify.settings import Settings
 
@@ -144,13 +152,23 @@ def notify_for(tmp_path: Path, bus_prefix: str, box: Mailbox) -> FastAPI:
         Settings(
             **service_env(
                 tmp_path / "notify", bus_prefix, smtp_host="127.0.0.1", smtp_port=str(box.smtp_port)
-            )
-        )
+            ),
+            retry_first_delay_seconds=0.5,
+            retry_max_delay_seconds=2.0,
+        ),
+        identity_http=identity_http_for(identity),
     )
 
 
-def audit_for(tmp_path: Path, bus_prefix: str, *, checkpoint_every: float) -> FastAPI:
-    """Audit with its own keys; `checkpoint_every` seconds (long: the test signs when needed)."""
+def audit_for(
+    tmp_path: Path,
+    bus_prefix: str,
+    *,
+    checkpoint_every: float,
+    token_verifier: TokenVerifier | None = None,
+) -> FastAPI:
+    """Audit with its own keys; `checkpoint_every` seconds (long: the test signs when needed).
+    With `token_verifier`, callers authenticate (an operator reads every payload)."""
     from audit.main import create_app
     from audit.settings import Settings
 
@@ -160,7 +178,8 @@ def audit_for(tmp_path: Path, bus_prefix: str, *, checkpoint_every: float) -> Fa
             kek_file=tmp_path / "audit-kek.json",
             signing_key_file=tmp_path / "audit-signing.json",
             checkpoint_interval_seconds=checkpoint_every,
-        )
+        ),
+        token_verifier=token_verifier,
     )
 
 
@@ -243,7 +262,7 @@ def serving_stack(
     return ServingStack(
         identity=identity,
         consent=consent_for(tmp_path / "consent", bus_prefix, s3_server, identity),
-        notify=notify_for(tmp_path, bus_prefix, box),
+        notify=notify_for(tmp_path, bus_prefix, box, identity),
         audit=audit,
         delivery=delivery,
         clock=clock,

@@ -19,7 +19,11 @@ from tests.integration.consent.flow import (
     run_consent_flow,
 )
 from tests.integration.consent.support import assert_nothing_personal_logged, ready_bucket
-from tests.integration.identity.support import identity_app, operator_token, outbox_envelopes
+from tests.integration.identity.support import (
+    activation_url,
+    identity_app,
+    operator_token,
+)
 from tests.support.services import running
 from tests.unit.consent.support import NATURAL_FILES, multipart_body, natural_declaration
 
@@ -32,13 +36,7 @@ async def test_registration_to_active_to_revoked_through_identity(
     consent = consent_for(tmp_path / "consent", bus_prefix, s3_server, identity)
 
     async def link_from_outbox(account_id: str) -> str:
-        links = [
-            e.payload["activation_url"]
-            for e in await outbox_envelopes(identity, "identity.activation-link-issued.v1")
-            if e.payload["account_id"] == account_id
-        ]
-        assert links, "identity issued no activation link"
-        return str(links[-1])
+        return await activation_url(identity, account_id)
 
     async with running(identity) as identity_client, running(consent) as consent_client:
         await run_consent_flow(

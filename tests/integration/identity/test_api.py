@@ -15,6 +15,7 @@ from shared.auth import TokenVerifier, VerifierConfig
 from shared.clock import SystemClock
 from tests.integration.identity.support import (
     PASSWORD,
+    activation_url,
     declare,
     identity_app,
     identity_of,
@@ -67,12 +68,7 @@ async def test_a_refusal_of_the_cgu_is_final_over_http(tmp_path: Path, bus_prefi
     app = identity_app(tmp_path, bus_prefix)
     async with running(app) as client:
         account_id = await declare(app, "decl-1")
-        [link] = [
-            e.payload
-            for e in await outbox_envelopes(app, "identity.activation-link-issued.v1")
-            if e.payload["account_id"] == account_id
-        ]
-        token = link["activation_url"].split("token=")[1]
+        token = (await activation_url(app, account_id)).split("token=")[1]
         activated = await client.post(
             "/v1/activations", json={"token": token, "password": PASSWORD}
         )
@@ -222,6 +218,7 @@ async def test_no_seeding_outside_dev(tmp_path: Path, bus_prefix: str) -> None:
         env="test",
         amqp_url="amqp://guest:guest@127.0.0.1:5672/",
         ip_hash_pepper="test-pepper",
+        notify_client_secret="test-notify-secret",
     )
     async with running(app) as client:
         assert (await client.get("/health/live")).status_code == 200
@@ -330,12 +327,7 @@ async def test_a_link_can_be_checked_over_http_without_spending_it(
     app = identity_app(tmp_path, bus_prefix)
     async with running(app) as client:
         account_id = await declare(app, "decl-1")
-        [link] = [
-            e.payload
-            for e in await outbox_envelopes(app, "identity.activation-link-issued.v1")
-            if e.payload["account_id"] == account_id
-        ]
-        token = link["activation_url"].split("token=")[1]
+        token = (await activation_url(app, account_id)).split("token=")[1]
         body = {"token": token, "purpose": "activation"}
 
         checked = await client.post("/v1/link-checks", json=body)

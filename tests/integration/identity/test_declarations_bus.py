@@ -55,7 +55,7 @@ async def test_a_declaration_on_the_bus_creates_one_account_and_one_activation_l
         accounts = await store.find("accounts", {"declaration_id": "decl-bus-1"})
         links = [
             e
-            for e in await outbox_envelopes(app, "identity.activation-link-issued.v1")
+            for e in await outbox_envelopes(app, "identity.activation-link-issued.v2")
             if e.causation_id == envelope.event_id
         ]
         created = await outbox_envelopes(app, "identity.account-created.v1")

@@ -7,7 +7,14 @@ import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from tests.integration.identity.support import PASSWORD, declare, identity_app, outbox_envelopes
+from tests.integration.identity.support import (
+    ACTIVATION_ISSUED,
+    PASSWORD,
+    activation_url,
+    declare,
+    identity_app,
+    outbox_envelopes,
+)
 from tests.support.services import running
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -27,10 +34,11 @@ async def test_the_identity_app_serves_activation_cgu_and_account_pages(
         account_id = await declare(app, "decl-portail")
         [issued] = [
             e.payload
-            for e in await outbox_envelopes(app, "identity.activation-link-issued.v1")
+            for e in await outbox_envelopes(app, ACTIVATION_ISSUED)
             if e.payload["account_id"] == account_id
         ]
-        link = urlsplit(issued["activation_url"])
+        assert "activation_url" not in issued
+        link = urlsplit(await activation_url(app, account_id))
         assert link.path == "/activation"
         token = parse_qs(link.query)["token"][0]
 

@@ -16,10 +16,10 @@ from tests.fixtures.seaweed import S3Server
 from tests.integration.consent.flow import LOOKUP, PASSWORD, consent_for, office_token
 from tests.integration.consent.support import ready_bucket, registry_of
 from tests.integration.identity.support import (
+    activation_url,
     declare,
     identity_settings,
     operator_token,
-    outbox_envelopes,
 )
 from tests.support.services import eventually, running
 from tests.unit.consent.support import NATURAL_FILES, multipart_body, natural_declaration
@@ -49,12 +49,7 @@ async def activate_on_the_portal(
     identity: FastAPI, portal: httpx.AsyncClient, account: str
 ) -> None:
     """Activation link → password → CGU accepted, all through the portal's pages."""
-    [link] = [
-        e.payload["activation_url"]
-        for e in await outbox_envelopes(identity, "identity.activation-link-issued.v1")
-        if e.payload["account_id"] == account
-    ]
-    token = httpx.URL(link).params["token"]
+    token = httpx.URL(await activation_url(identity, account)).params["token"]
     page = await portal.get(f"/activation?token={token}")
     activated = await portal.post(
         "/activation",

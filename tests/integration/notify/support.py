@@ -28,6 +28,7 @@ from shared.contracts.envelope import Envelope as BusEnvelope
 from shared.messaging.outbox import OUTBOX
 from shared.runtime import ServiceRuntime
 from tests.support.services import running, service_env
+from tests.unit.notify.events import LINKS
 
 
 def free_port() -> int:
@@ -145,10 +146,35 @@ class NotifyUnderTest:
         return [row["envelope"] for row in rows]
 
 
+def identity_stand_in(links: dict[str, str] | None = None) -> httpx.AsyncClient:
+    """Identity's token endpoint and links route for notify-only tests, answering the links of
+    `tests.unit.notify.events` (the e2e flows run notify against the real identity)."""
+    known = dict(LINKS if links is None else links)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth/token":
+            return httpx.Response(200, json={"access_token": "stand-in", "expires_in": 600})
+        if request.headers.get("authorization") != "Bearer stand-in":
+            return httpx.Response(401)
+        link_id = request.url.path.rsplit("/", 1)[-1]
+        if link_id not in known:
+            return httpx.Response(410)
+        return httpx.Response(200, json={"link_id": link_id, "url": known[link_id]})
+
+    return httpx.AsyncClient(transport=httpx.MockTransport(answer), base_url="http://identity")
+
+
 @asynccontextmanager
 async def notify_running(
-    settings: Settings, *, token_verifier: TokenVerifier | None = None
+    settings: Settings,
+    *,
+    token_verifier: TokenVerifier | None = None,
+    identity_http: httpx.AsyncClient | None = None,
 ) -> AsyncIterator[NotifyUnderTest]:
-    app = create_app(settings, token_verifier=token_verifier)
+    app = create_app(
+        settings,
+        token_verifier=token_verifier,
+        identity_http=identity_http or identity_stand_in(),
+    )
     async with running(app) as http:
         yield NotifyUnderTest(app, http)

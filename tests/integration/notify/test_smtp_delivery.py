@@ -120,6 +120,8 @@ async def test_every_message_kind_arrives_in_french_with_its_headers(
         activation_mail = by_subject["Activez votre compte SECURACT"].message
         assert activation_mail["Message-ID"].startswith(f"<{activation.event_id}.email.")
         assert "jdupont-42" in _text(activation_mail)
+        # Fetched from identity (here its stand-in) when sent: the event only names it.
+        assert events.ACTIVATION_URL in _text(activation_mail)
         office = by_subject[f"Lettre simple à envoyer {DASH} acte act-1"]
         assert office.rcpt_tos == ("etude.dupont@huissiers.fr",)
 

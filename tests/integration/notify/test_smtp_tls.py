@@ -431,6 +431,7 @@ def test_credentials_over_clear_text_are_refused_outside_dev() -> None:
     production: dict[str, Any] = {
         "env": "production",
         "amqp_url": "amqp://notify:secret@rabbit.internal:5672/",
+        "client_secret": "notify-client-secret",
         "smtp_username": USERNAME,
         "smtp_password": PASSWORD,
     }

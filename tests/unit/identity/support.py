@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,8 @@ class Rig:
     identity: Identity
     issuer: TokenIssuer
     settings: Settings
+    # The activation token each `active_recipient` spent (identity no longer hands it out).
+    spent_activation_tokens: dict[str, str] = field(default_factory=dict)
 
     async def events(self, event_type: str | None = None) -> list[Envelope]:
         rows = await self.store.find(OUTBOX, sort=[("_id", 1)])
@@ -78,13 +80,18 @@ class Rig:
         account = await self.store.find("accounts", {"declaration_id": declaration_id})
         return str(account[0]["_id"])
 
+    async def link_url(self, payload: dict[str, Any]) -> str:
+        """The link an issued-link event names by `link_id`, as identity hands it to notify."""
+        link = await self.identity.accounts.deliverable_link(str(payload["link_id"]))
+        return link.url
+
     async def activation_token(self, account_id: str) -> str:
         issued = [
             p
-            for p in await self.payloads("identity.activation-link-issued.v1")
+            for p in await self.payloads("identity.activation-link-issued.v2")
             if p["account_id"] == account_id
         ]
-        return token_of(issued[-1]["activation_url"])
+        return token_of(await self.link_url(issued[-1]))
 
     async def identifier(self, account_id: str) -> str:
         account = await self.store.get("accounts", account_id)
@@ -96,7 +103,9 @@ class Rig:
     ) -> tuple[str, SessionTokens]:
         """A declared, activated recipient who logged in (and accepted the CGU)."""
         account_id = await self.declare(declaration_id, f"{declaration_id}@example.org")
-        await self.identity.accounts.activate(await self.activation_token(account_id), PASSWORD)
+        token = await self.activation_token(account_id)
+        await self.identity.accounts.activate(token, PASSWORD)
+        self.spent_activation_tokens[account_id] = token
         tokens = await self.login(account_id)
         if accept_terms:
             await self.identity.terms.accept(account_id, version=None, ip=IP, user_agent="test")

@@ -18,7 +18,7 @@ from tests.unit.identity.support import (
     token_of,
 )
 
-ACTIVATION = "identity.activation-link-issued.v1"
+ACTIVATION = "identity.activation-link-issued.v2"
 
 
 async def test_a_declaration_opens_one_pending_account_and_emails_an_activation_link(
@@ -42,10 +42,10 @@ async def test_a_declaration_opens_one_pending_account_and_emails_an_activation_
     [link] = await rig.payloads(ACTIVATION)
     assert link["email"] == "jeanne@example.org"
     assert link["identifier"] == account["display_identifier"]
-    assert link["activation_url"].startswith(f"{rig.settings.issuer}/activation?token=")
+    assert (await rig.link_url(link)).startswith(f"{rig.settings.issuer}/activation?token=")
     assert link["expires_at"].startswith("2031-03-07T08:00:00")  # 72 h later
     stored = await rig.store.find("links", {"account_id": account_id})
-    token = token_of(link["activation_url"])
+    token = token_of(await rig.link_url(link))
     assert token not in str(stored), "the link token is stored hashed"
 
 
@@ -115,9 +115,9 @@ async def test_a_newer_activation_link_invalidates_the_older_one(rig: Rig) -> No
 async def test_an_unknown_link_and_a_reset_link_used_for_activation_are_refused(rig: Rig) -> None:
     account_id, _ = await rig.active_recipient()
     await rig.identity.accounts.request_password_reset(await rig.identifier(account_id), ip=IP)
-    [reset] = await rig.payloads("identity.password-reset-requested.v1")
+    [reset] = await rig.payloads("identity.password-reset-requested.v2")
 
-    for token in ("forged-token", token_of(reset["reset_url"])):
+    for token in ("forged-token", token_of(await rig.link_url(reset))):
         assert (await refused(rig.identity.accounts.activate(token, PASSWORD))).status == 410
 
 
@@ -149,12 +149,12 @@ async def test_activation_refuses_the_identifier_as_password(rig: Rig) -> None:
 async def test_password_reset_sets_a_new_password_and_revokes_every_session(rig: Rig) -> None:
     account_id, tokens = await rig.active_recipient()
     await rig.identity.accounts.request_password_reset(await rig.identifier(account_id), ip=IP)
-    [reset] = await rig.payloads("identity.password-reset-requested.v1")
-    assert reset["reset_url"].startswith(f"{rig.settings.issuer}/reinitialisation?token=")
+    [reset] = await rig.payloads("identity.password-reset-requested.v2")
+    assert (await rig.link_url(reset)).startswith(f"{rig.settings.issuer}/reinitialisation?token=")
 
     rig.clock.advance(timedelta(minutes=59))
     await rig.identity.accounts.complete_password_reset(
-        token_of(reset["reset_url"]), "nouvelle-phrase-secrete"
+        token_of(await rig.link_url(reset)), "nouvelle-phrase-secrete"
     )
 
     [revoked] = await rig.payloads("identity.credentials-revoked.v1")
@@ -169,12 +169,11 @@ async def test_password_reset_sets_a_new_password_and_revokes_every_session(rig:
 async def test_a_reset_link_expires_after_an_hour(rig: Rig) -> None:
     account_id, _ = await rig.active_recipient()
     await rig.identity.accounts.request_password_reset(await rig.identifier(account_id), ip=IP)
-    [reset] = await rig.payloads("identity.password-reset-requested.v1")
+    [reset] = await rig.payloads("identity.password-reset-requested.v2")
+    token = token_of(await rig.link_url(reset))
     rig.clock.advance(timedelta(hours=1))
 
-    error = await refused(
-        rig.identity.accounts.complete_password_reset(token_of(reset["reset_url"]), "x" * 20)
-    )
+    error = await refused(rig.identity.accounts.complete_password_reset(token, "x" * 20))
     assert error.code == "link-invalid"
 
 
@@ -184,7 +183,7 @@ async def test_a_reset_for_an_unknown_or_unactivated_identifier_says_nothing_and
     pending = await rig.declare("decl-9")
     await rig.identity.accounts.request_password_reset("NOPE-NOPE-NOPE", ip=IP)
     await rig.identity.accounts.request_password_reset(await rig.identifier(pending), ip=IP)
-    assert await rig.payloads("identity.password-reset-requested.v1") == []
+    assert await rig.payloads("identity.password-reset-requested.v2") == []
 
 
 async def test_password_change_needs_the_current_password_and_a_strong_new_one(rig: Rig) -> None:

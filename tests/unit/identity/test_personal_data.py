@@ -130,7 +130,7 @@ async def test_the_export_holds_the_account_its_cgu_answers_sessions_and_links(r
 
 async def test_the_export_holds_no_credential_secret_or_other_persons_data(rig: Rig) -> None:
     account_id, tokens = await rig.active_recipient()
-    activation = await rig.activation_token(account_id)
+    activation = rig.spent_activation_tokens[account_id]
     secret, codes = await with_totp(rig, account_id)
     # A second enrolment started and left pending: its secret must not leak either.
     pending = await rig.identity.accounts.enrol_totp(account_id)

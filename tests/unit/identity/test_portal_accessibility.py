@@ -75,8 +75,8 @@ async def reset_request_errors(_rig: Rig, client: httpx.AsyncClient) -> httpx.Re
 async def reset_form(rig: Rig, client: httpx.AsyncClient) -> httpx.Response:
     account_id, _ = await rig.active_recipient()
     await rig.identity.accounts.request_password_reset(await rig.identifier(account_id), ip=IP)
-    [reset] = await rig.payloads("identity.password-reset-requested.v1")
-    return await _get(client, f"/reinitialisation?token={token_of(reset['reset_url'])}")
+    [reset] = await rig.payloads("identity.password-reset-requested.v2")
+    return await _get(client, f"/reinitialisation?token={token_of(await rig.link_url(reset))}")
 
 
 async def cgu_anonymous(_rig: Rig, client: httpx.AsyncClient) -> httpx.Response:

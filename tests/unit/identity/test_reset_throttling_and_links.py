@@ -11,7 +11,7 @@ from identity.domain import RateWindow
 from tests.unit.identity.support import IP, PASSWORD, START, Rig, make_rig, refused, token_of
 from tests.unit.identity.test_portal_helpers import browser, submit
 
-RESET_EVENT = "identity.password-reset-requested.v1"
+RESET_EVENT = "identity.password-reset-requested.v2"
 HOUR = timedelta(hours=1)
 
 
@@ -146,7 +146,7 @@ async def test_reset_links_are_checked_too(rig: Rig) -> None:
     account_id, _ = await rig.active_recipient()
     await rig.identity.accounts.request_password_reset(await rig.identifier(account_id), ip=IP)
     [reset] = await rig.payloads(RESET_EVENT)
-    token = token_of(reset["reset_url"])
+    token = token_of(await rig.link_url(reset))
 
     assert (await rig.identity.accounts.check_link(token, RESET)).purpose == RESET
     await rig.identity.accounts.complete_password_reset(token, "girafe-lumineuse-sous-la-pluie")
@@ -157,7 +157,7 @@ async def test_an_opened_reset_link_already_used_says_so_before_any_password(rig
     account_id, _ = await rig.active_recipient()
     await rig.identity.accounts.request_password_reset(await rig.identifier(account_id), ip=IP)
     [reset] = await rig.payloads(RESET_EVENT)
-    token = token_of(reset["reset_url"])
+    token = token_of(await rig.link_url(reset))
     async with browser(rig) as client:
         fresh = await client.get(f"/reinitialisation?token={token}")
         assert fresh.status_code == 200

@@ -12,7 +12,13 @@ from typing import Any
 
 import pytest
 
-from notify.ports import BeforeData, DeliveryError, SmsMessage
+from notify.ports import (
+    BeforeData,
+    DeliveryError,
+    PermanentDeliveryError,
+    SmsMessage,
+    TransientDeliveryError,
+)
 from notify.service import INDEXES, NOTIFICATIONS, Identity, Notifier, SendingPolicy
 from notify.templates import Templates
 from shared.clock import ManualClock
@@ -21,7 +27,7 @@ from shared.messaging.consumer import RetryPolicy
 from shared.messaging.inbox import INBOX_INDEXES, Inbox
 from shared.messaging.outbox import OUTBOX, Outbox
 from shared.store.port import Document, DocumentStore
-from tests.unit.notify.events import instant
+from tests.unit.notify.events import LINKS, instant
 
 START = instant(2031, 3, 3, 10)  # a Monday
 
@@ -71,12 +77,38 @@ class RecordingSms:
 
 
 @dataclass
+class RecordingLinks:
+    """Identity's links as notify's `LinkSource` sees them: the URL of a known, usable link;
+    a permanent failure once `gone`; the scripted failures first (identity down)."""
+
+    urls: dict[str, str] = field(default_factory=lambda: dict(LINKS))
+    gone: set[str] = field(default_factory=set)
+    failures: list[DeliveryError] = field(default_factory=list)
+    asked: list[str] = field(default_factory=list)
+
+    async def link_url(self, link_id: str) -> str:
+        self.asked.append(link_id)
+        if self.failures:
+            raise self.failures.pop(0)
+        if link_id in self.gone or link_id not in self.urls:
+            raise PermanentDeliveryError("the link is no longer valid")
+        return self.urls[link_id]
+
+    def identity_down(self, times: int) -> None:
+        self.failures.extend(
+            TransientDeliveryError("identity unreachable for the link (ConnectError)")
+            for _ in range(times)
+        )
+
+
+@dataclass
 class Env:
     store: DocumentStore
     clock: ManualClock
     mail: RecordingMail
     sms: RecordingSms
     notifier: Notifier
+    links: RecordingLinks
 
     async def take(self, envelope: Envelope, queue: str = "notify.urgent") -> bool:
         return await self.notifier.take(envelope, consumer=queue)
@@ -122,6 +154,7 @@ async def make_env(sqlite_store: DocumentStore) -> EnvFactory:
         outbox = Outbox(sqlite_store, clock)
         mail = RecordingMail()
         sms = RecordingSms()
+        links = RecordingLinks()
 
         def envelope(payload: EventPayload, subject: str, source: Document) -> Envelope:
             return new_envelope(
@@ -145,8 +178,9 @@ async def make_env(sqlite_store: DocumentStore) -> EnvFactory:
                 "SECURACT <ne-pas-repondre@securact.test>", "notify.securact.test", "SECURACT"
             ),
             policy(**overrides),
+            links=links,
         )
-        return Env(sqlite_store, clock, mail, sms, notifier)
+        return Env(sqlite_store, clock, mail, sms, notifier, links)
 
     return build
 

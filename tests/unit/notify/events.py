@@ -45,24 +45,60 @@ def act_served(
     return wrap(payload, clock, f"act:{act_id}", f"office:{office_id}")
 
 
+# The links identity would answer for the link ids below (`tests.unit.notify.conftest`).
+ACTIVATION_LINK_ID = "link-activation-1"
+RESET_LINK_ID = "link-reset-1"
+ACTIVATION_URL = "https://portail.securact.test/activation?token=activation-token-42"
+RESET_URL = "https://portail.securact.test/reinitialisation?token=reset-token-42"
+LINKS = {ACTIVATION_LINK_ID: ACTIVATION_URL, RESET_LINK_ID: RESET_URL}
+
+
 def activation(
-    clock: Clock, *, account_id: str = "acc-1", email: str = "jean.dupont@example.fr"
+    clock: Clock,
+    *,
+    account_id: str = "acc-1",
+    email: str = "jean.dupont@example.fr",
+    link_id: str = ACTIVATION_LINK_ID,
 ) -> Envelope:
-    payload = identity.ActivationLinkIssuedV1(
+    payload = identity.ActivationLinkIssuedV2(
         account_id=account_id,
         email=email,
         identifier="jdupont-42",
-        activation_url="https://portail.securact.test/activation?t=abc&u=1",
+        link_id=link_id,
         expires_at=clock.now() + timedelta(days=7),
     )
     return wrap(payload, clock, f"account:{account_id}")
 
 
-def password_reset(clock: Clock, *, account_id: str = "acc-1") -> Envelope:
+def password_reset(
+    clock: Clock, *, account_id: str = "acc-1", link_id: str = RESET_LINK_ID
+) -> Envelope:
+    payload = identity.PasswordResetRequestedV2(
+        account_id=account_id,
+        email="jean.dupont@example.fr",
+        link_id=link_id,
+        expires_at=clock.now() + timedelta(hours=1),
+    )
+    return wrap(payload, clock, f"account:{account_id}")
+
+
+def activation_v1(clock: Clock, *, account_id: str = "acc-1") -> Envelope:
+    """A retired V1 event still in flight (it carried the link)."""
+    payload = identity.ActivationLinkIssuedV1(
+        account_id=account_id,
+        email="jean.dupont@example.fr",
+        identifier="jdupont-42",
+        activation_url="https://portail.securact.test/activation?token=v1-token",
+        expires_at=clock.now() + timedelta(days=7),
+    )
+    return wrap(payload, clock, f"account:{account_id}")
+
+
+def password_reset_v1(clock: Clock, *, account_id: str = "acc-1") -> Envelope:
     payload = identity.PasswordResetRequestedV1(
         account_id=account_id,
         email="jean.dupont@example.fr",
-        reset_url="https://portail.securact.test/reset?t=xyz",
+        reset_url="https://portail.securact.test/reinitialisation?token=v1-reset",
         expires_at=clock.now() + timedelta(hours=1),
     )
     return wrap(payload, clock, f"account:{account_id}")

@@ -32,7 +32,7 @@ from identity.records import (
     put,
     sealed_totp,
 )
-from identity.sealed import totp_object_id
+from identity.sealed import link_object_id, totp_object_id
 from identity.sessions import revoke_credentials
 from shared.contracts.consent import DeclarationRegisteredV1
 from shared.contracts.envelope import Envelope
@@ -42,9 +42,9 @@ from shared.contracts.identity import (
     AccountRole,
     AccountSuspendedV1,
     AccountTerminatedV1,
-    ActivationLinkIssuedV1,
+    ActivationLinkIssuedV2,
     CredentialRevocationReason,
-    PasswordResetRequestedV1,
+    PasswordResetRequestedV2,
     TerminationReason,
 )
 from shared.ids import new_id
@@ -103,6 +103,26 @@ class LinkCheck:
     """A link that can still be used: what for, and until when."""
 
     purpose: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class IssuedLink:
+    """A link just issued: its token (for the sealed copy only, never for an event), the
+    reference events carry instead, and its expiry."""
+
+    token: str
+    link_id: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class DeliverableLink:
+    """What notify gets from identity's internal API to e-mail a link."""
+
+    link_id: str
+    purpose: str
+    url: str
     expires_at: datetime
 
 
@@ -213,32 +233,72 @@ class Accounts:
 
     async def _new_link(
         self, tx: Transaction, account_id: str, purpose: str, ttl: timedelta
-    ) -> tuple[str, datetime]:
-        """A fresh single-use link; every earlier unused link of that purpose stops working."""
-        now = self._ctx.clock.now()
+    ) -> IssuedLink:
+        """A fresh single-use link; every earlier unused link of that purpose stops working.
+
+        The store keeps the token's hash (what verification looks up) and, until the link is
+        used, replaced or expired, the token itself sealed under the KEK: notify fetches the
+        link by `link_id` when it sends the e-mail (`deliverable_link`), so that no event, and
+        therefore no journal, ever carries it."""
+        ctx = self._ctx
+        now = ctx.clock.now()
         for old in await tx.find(
             LINKS, {"account_id": account_id, "purpose": purpose, "used_at": None}
         ):
             if not old.get("superseded_at"):
-                await put(tx, LINKS, {**old, "superseded_at": iso(now)})
+                await put(tx, LINKS, {**old, **_TOKEN_DROPPED, "superseded_at": iso(now)})
         token = new_link_token()
+        link_id = new_id(now)
         expires_at = now + ttl
         await tx.insert(
             LINKS,
             {
                 "_id": hash_secret(token),
+                "link_id": link_id,
                 "account_id": account_id,
                 "purpose": purpose,
                 "created_at": iso(now),
                 "expires_at": iso(expires_at),
                 "used_at": None,
                 "superseded_at": None,
+                "sealed_token": await ctx.sealer.seal(token, link_object_id(link_id)),
+                "token_kept": True,
             },
         )
-        return token, expires_at
+        return IssuedLink(token, link_id, expires_at)
 
-    def _url(self, path: str, token: str) -> str:
+    def _url(self, purpose: str, token: str) -> str:
+        path = ACTIVATION_PATH if purpose == ACTIVATION else RESET_PATH
         return f"{self._ctx.settings.issuer}{path}?{urlencode({'token': token})}"
+
+    async def deliverable_link(self, link_id: str) -> DeliverableLink:
+        """The link `link_id` names, for notify to e-mail it, while it can still be used: 404
+        `link-not-found` for an unknown reference, 410 `link-invalid` once it was used,
+        replaced or expired (its sealed token is gone or about to be)."""
+        ctx = self._ctx
+        found = await ctx.store.find(LINKS, {"link_id": link_id}, limit=1)
+        if not found:
+            raise errors.not_found("link")
+        link = found[0]
+        expires_at = instant(link.get("expires_at"))
+        if (
+            link.get("used_at")
+            or link.get("superseded_at")
+            or expires_at is None
+            or expires_at <= ctx.clock.now()
+            or not link.get("sealed_token")
+        ):
+            raise errors.invalid_link()
+        if link["purpose"] == ACTIVATION:
+            account = await ctx.store.get(ACCOUNTS, link["account_id"])
+            if account is None or account["status"] != AccountStatus.PENDING_ACTIVATION:
+                raise errors.invalid_link()
+        token = await ctx.sealer.open(link["sealed_token"], link_object_id(link_id))
+        if token is None or hash_secret(token) != link["_id"]:
+            raise errors.invalid_link()
+        return DeliverableLink(
+            link_id, link["purpose"], self._url(link["purpose"], token), expires_at
+        )
 
     async def _issue_activation(
         self,
@@ -250,15 +310,15 @@ class Accounts:
     ) -> None:
         ctx = self._ctx
         ttl = timedelta(hours=ctx.settings.activation_link_ttl_hours)
-        token, expires_at = await self._new_link(tx, account["_id"], ACTIVATION, ttl)
+        link = await self._new_link(tx, account["_id"], ACTIVATION, ttl)
         await ctx.emit(
             tx,
-            ActivationLinkIssuedV1(
+            ActivationLinkIssuedV2(
                 account_id=account["_id"],
                 email=account["email"],
                 identifier=account["display_identifier"],
-                activation_url=self._url(ACTIVATION_PATH, token),
-                expires_at=expires_at,
+                link_id=link.link_id,
+                expires_at=link.expires_at,
             ),
             subject=account_subject(account["_id"]),
             causation=causation,
@@ -307,7 +367,7 @@ class Accounts:
     async def _spend_link(self, tx: Transaction, token: str, purpose: str) -> Document:
         """Check the link again inside `tx` and mark it used; returns its account."""
         link, account = await self._valid_link(tx, token, purpose)
-        await put(tx, LINKS, {**link, "used_at": iso(self._ctx.clock.now())})
+        await put(tx, LINKS, {**link, **_TOKEN_DROPPED, "used_at": iso(self._ctx.clock.now())})
         return account
 
     async def check_link(self, token: str, purpose: str) -> LinkCheck:
@@ -392,14 +452,14 @@ class Accounts:
                 return
             await _save_rate_window(tx, sent_record, sent.record(now, RESET_WINDOW))
             ttl = timedelta(minutes=settings.reset_link_ttl_minutes)
-            token, expires_at = await self._new_link(tx, account["_id"], RESET, ttl)
+            link = await self._new_link(tx, account["_id"], RESET, ttl)
             await ctx.emit(
                 tx,
-                PasswordResetRequestedV1(
+                PasswordResetRequestedV2(
                     account_id=account["_id"],
                     email=account["email"],
-                    reset_url=self._url(RESET_PATH, token),
-                    expires_at=expires_at,
+                    link_id=link.link_id,
+                    expires_at=link.expires_at,
                 ),
                 subject=account_subject(account["_id"]),
             )
@@ -616,6 +676,10 @@ class Accounts:
                 ctx, tx, account, CredentialRevocationReason.OPERATOR, f"operator:{operator}"
             )
             await put(tx, ACCOUNTS, account)
+
+
+# A used or replaced link no longer needs its sealed token (expired ones: the purge drops it).
+_TOKEN_DROPPED: Document = {"sealed_token": None, "token_kept": False}
 
 
 async def _rate_window(reader: DocumentReader, key: str) -> tuple[RateWindow, Document]:

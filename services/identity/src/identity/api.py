@@ -20,7 +20,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
 from identity.clients import OAuthError
-from identity.domain import ACCOUNT_WRITE
+from identity.domain import ACCOUNT_WRITE, LINKS_READ
 from identity.errors import IdentityError
 from identity.personal_data import ACCOUNT_EXPORT_FILENAME
 from identity.service import Identity
@@ -38,6 +38,7 @@ Recipient = Annotated[Principal, Depends(require_role(RECIPIENT))]
 Holder = Annotated[Principal, Depends(require_role(RECIPIENT, OPERATOR))]
 AccountWriter = Annotated[Principal, Depends(require_scopes(ACCOUNT_WRITE))]
 AnyCaller = Annotated[Principal, Depends(current_principal)]
+LinkReader = Annotated[Principal, Depends(require_scopes(LINKS_READ))]
 AccountId = Annotated[str, Path(max_length=64)]
 ClientId = Annotated[str, Path(max_length=64)]
 
@@ -132,6 +133,13 @@ class LinkCheckRequest(Body):
 
 class LinkCheckResponse(BaseModel):
     purpose: str
+    expires_at: datetime
+
+
+class DeliverableLinkResponse(BaseModel):
+    link_id: str
+    purpose: str
+    url: str
     expires_at: datetime
 
 
@@ -518,6 +526,27 @@ def identity_router(identity: Identity) -> APIRouter:
     ) -> dict[str, list[dict[str, str]]]:
         """Revocations of the last access-token lifetime, for services that just started."""
         return await identity.sessions.recent_revocations(since)
+
+    return router
+
+
+def internal_router(identity: Identity) -> APIRouter:
+    """Service-to-service routes: callers are the platform's service clients
+    (`identity.service_clients`), each limited by its scope."""
+    router = APIRouter(prefix="/internal/v1", tags=["internal"])
+
+    @router.get("/links/{link_id}")
+    async def deliverable_link(
+        link_id: Annotated[str, Path(max_length=64)], _caller: LinkReader, response: Response
+    ) -> DeliverableLinkResponse:
+        """The activation or reset link `link_id` names, for notify to e-mail it (events only
+        carry the id). 404 for an unknown id, 410 `link-invalid` once it was used, replaced or
+        expired. Never cached, never logged."""
+        link = await identity.accounts.deliverable_link(link_id)
+        response.headers.update(NO_STORE)
+        return DeliverableLinkResponse(
+            link_id=link.link_id, purpose=link.purpose, url=link.url, expires_at=link.expires_at
+        )
 
     return router
 

@@ -22,6 +22,7 @@ from identity.domain import (
     JUDICIAL_SCOPES,
     OFFICE_ROLE,
     OFFICE_SCOPES,
+    SERVICE_ROLE,
     hash_secret,
     ip_hash,
     secrets_match,
@@ -317,7 +318,12 @@ class Clients:
             raise OAuthError(
                 "invalid_scope", 400, "The requested scope exceeds what the client was granted."
             )
-        if client.get("kind") == JUDICIAL_ROLE:
+        if client.get("kind") == SERVICE_ROLE:
+            # One of the platform's services (`service_clients`): no office, its scopes only.
+            issued = ctx.issuer.issue(
+                client_id, role=SERVICE_ROLE, scopes=requested, extra={"client_id": client_id}
+            )
+        elif client.get("kind") == JUDICIAL_ROLE:
             issued = ctx.issuer.issue(
                 client_id,
                 role=JUDICIAL_ROLE,

@@ -53,6 +53,9 @@ OFFICE_ROLE = "office"
 # The judicial authority reads the consent registry and nothing else (décret 2021-1625 art. 21).
 JUDICIAL_ROLE = "judicial_authority"
 JUDICIAL_SCOPES = frozenset({"registry:read"})
+# The platform's own services calling one another (client credentials, `service_clients`).
+SERVICE_ROLE = "service"
+LINKS_READ = "links:read"
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256  # Argon2 hashes anything, but an unbounded body is a DoS lever.

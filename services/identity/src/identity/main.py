@@ -8,7 +8,12 @@ import httpx
 from fastapi import FastAPI
 from opentelemetry.sdk.trace.export import SpanExporter
 
-from identity.api import identity_router, install_identity_errors, token_router
+from identity.api import (
+    identity_router,
+    install_identity_errors,
+    internal_router,
+    token_router,
+)
 from identity.consumers import (
     RETENTION_QUEUE,
     declarations_subscription,
@@ -111,6 +116,7 @@ def create_app(
         routers=[
             token_router(identity),
             identity_router(identity),
+            internal_router(identity),
             portal_router(identity),
             consent_pages_router(identity, consent_http),
             acts_pages_router(identity, delivery_http),

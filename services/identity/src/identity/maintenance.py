@@ -4,7 +4,9 @@ What goes, and why it may:
 
 - portal sessions past their absolute end or idle longer than the idle timeout: `find` already
   refuses them, the purge only reclaims the rows of browsers that never came back;
-- link tokens whose expiry is older than the retention window: every link expires (72 h for
+- the sealed token of an expired link, at once: it was kept only for notify to e-mail the link
+  (used and superseded links drop it when that happens);
+- link records whose expiry is older than the retention window: every link expires (72 h for
   activation, one hour for reset) whether used, superseded or not, so "expired for longer than
   the window" covers them all and keeps a short trail for support questions;
 - throttle records past their forget time: their failures or requests no longer count.
@@ -33,6 +35,7 @@ class PurgeReport:
     portal_sessions: int
     links: int
     throttles: int
+    link_tokens: int = 0
 
 
 class Maintenance:
@@ -47,6 +50,11 @@ class Maintenance:
         idle = timedelta(minutes=settings.portal_idle_timeout_minutes)
         portal = await self._purge(PORTAL_SESSIONS, {"expires_at": {"$lte": iso(now)}})
         portal += await self._purge(PORTAL_SESSIONS, {"last_seen_at": {"$lte": iso(now - idle)}})
+        link_tokens = await ctx.store.update(
+            LINKS,
+            {"token_kept": True, "expires_at": {"$lte": iso(now)}},
+            {"sealed_token": None, "token_kept": False},
+        )
         links = await self._purge(
             LINKS,
             {"expires_at": {"$lt": iso(now - timedelta(days=settings.link_retention_days))}},
@@ -60,12 +68,13 @@ class Maintenance:
                 "last_failure_at": {"$lte": iso(now - _longest_throttle_memory(ctx))},
             },
         )
-        report = PurgeReport(portal, links, throttles)
-        if portal or links or throttles:
+        report = PurgeReport(portal, links, throttles, link_tokens)
+        if portal or links or throttles or link_tokens:
             log.info(
-                "purged %d portal sessions, %d links, %d throttle records",
+                "purged %d portal sessions, %d links (%d expired link tokens), %d throttle records",
                 portal,
                 links,
+                link_tokens,
                 throttles,
             )
         return report

@@ -46,6 +46,8 @@ INDEXES = (
     Index(ACCOUNTS, ("role", "status")),
     Index(LINKS, ("account_id", "purpose")),
     Index(LINKS, ("expires_at",)),
+    Index(LINKS, ("link_id",)),
+    Index(LINKS, ("token_kept", "expires_at")),
     Index(SESSIONS, ("account_id",)),
     Index(REFRESH_TOKENS, ("session_id",)),
     Index(TERMS, ("version",), unique=True),

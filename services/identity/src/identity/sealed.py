@@ -1,4 +1,5 @@
-"""Small secrets sealed at rest: TOTP secrets under the platform's key ring (DESIGN §6).
+"""Small secrets sealed at rest: TOTP secrets, and the token of an activation or reset link
+until notify has fetched it, under the platform's key ring (DESIGN §6).
 
 A TOTP secret is what an attacker needs to mint second-factor codes, so a copy of identity's
 database must not give it away. Each sealed value gets its own random DEK (`KeyRing.new_data_key`,
@@ -37,6 +38,11 @@ def totp_object_id(account_id: str) -> str:
     """The object id a TOTP secret is sealed under (pending and confirmed alike: confirming
     moves the sealed value as is)."""
     return f"identity/accounts/{account_id}/totp"
+
+
+def link_object_id(link_id: str) -> str:
+    """The object id a link's token is sealed under."""
+    return f"identity/links/{link_id}"
 
 
 def _associated_data(object_id: str, dek_id: bytes) -> bytes:

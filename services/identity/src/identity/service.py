@@ -19,6 +19,7 @@ from identity.personal_data import PersonalData
 from identity.records import ACCOUNTS, CLIENTS, Context
 from identity.retention import RetentionRequests
 from identity.sealed import SecretSealer
+from identity.service_clients import ServiceClients
 from identity.sessions import Sessions, StoreRevocations
 from identity.settings import Settings
 from identity.terms import Terms
@@ -74,6 +75,7 @@ class Identity:
         self.sessions = Sessions(self.ctx)
         self.terms = Terms(self.ctx)
         self.clients = Clients(self.ctx)
+        self.service_clients = ServiceClients(self.ctx)
         self.revocations = StoreRevocations(self.ctx)
         self.maintenance = Maintenance(self.ctx)
         self.retention = RetentionRequests(self.ctx)
@@ -81,8 +83,10 @@ class Identity:
         self.attempts = AttemptJournal(self.ctx)
 
     async def start(self) -> None:
-        """Start-up hook: the first CGU version, and the dev seed when configured."""
+        """Start-up hook: the first CGU version, the platform's service clients, and the dev
+        seed when configured."""
         await self.terms.seed()
+        await self.service_clients.ensure()
         settings = self.ctx.settings
         if settings.is_dev and settings.seed_dev_credentials_file is not None:
             await self.seed_dev(settings.seed_dev_credentials_file)

@@ -110,6 +110,12 @@ class Settings(BaseServiceSettings):
         description="largest reply file the portal relays to delivery (keep equal to delivery's)",
     )
 
+    notify_client_secret: SecretStr = Field(
+        default=SecretStr("securact-dev-notify-client-secret"),
+        description="Notify's client secret (client `service-notify`, scope links:read); set "
+        "SECURACT_NOTIFY_CLIENT_SECRET once for identity and notify.",
+    )
+
     seed_dev_credentials_file: Path | None = Field(
         default=None,
         description="Dev only: seed a demo office client and an operator, write them here.",

@@ -16,8 +16,18 @@ from shared.contracts.registry import decode_payload
 
 
 @dataclass(frozen=True)
+class LinkRef:
+    """A link the message must carry, named by identity's `link_id`: the sender fetches it
+    from identity when it sends and puts it in the template value `field`."""
+
+    link_id: str
+    field: str
+
+
+@dataclass(frozen=True)
 class Request:
-    """One message to send. `address` None: no address is known (a failure to record)."""
+    """One message to send. `address` None: no address is known (a failure to record).
+    `link`: a link fetched at send time (the context holds everything else)."""
 
     kind: NotificationKind
     channel: Channel
@@ -27,6 +37,7 @@ class Request:
     act_id: str | None = None
     office_id: str | None = None
     account_id: str | None = None
+    link: LinkRef | None = None
 
 
 @dataclass
@@ -44,6 +55,7 @@ def _mail_to_account(
     context: dict[str, Any],
     *,
     party: str | None = None,
+    link: LinkRef | None = None,
 ) -> Plan:
     """One e-mail to a person; `party` names them when no account is known."""
     request = Request(
@@ -53,6 +65,7 @@ def _mail_to_account(
         party or f"account:{account_id}",
         context,
         account_id=account_id,
+        link=link,
     )
     return Plan([request])
 
@@ -74,6 +87,34 @@ def _mail_to_office(
 
 
 async def _activation(envelope: Envelope, contacts: ContactBook) -> Plan:
+    event = decode_payload(envelope, identity.ActivationLinkIssuedV2)
+    await contacts.remember_account(event.account_id, email=event.email)
+    return _mail_to_account(
+        NotificationKind.ACTIVATION,
+        event.email,
+        event.account_id,
+        {"identifier": event.identifier, "expires_at": event.expires_at},
+        link=LinkRef(event.link_id, "activation_url"),
+    )
+
+
+async def _password_reset(envelope: Envelope, contacts: ContactBook) -> Plan:
+    event = decode_payload(envelope, identity.PasswordResetRequestedV2)
+    await contacts.remember_account(event.account_id, email=event.email)
+    return _mail_to_account(
+        NotificationKind.PASSWORD_RESET,
+        event.email,
+        event.account_id,
+        {"expires_at": event.expires_at},
+        link=LinkRef(event.link_id, "reset_url"),
+    )
+
+
+# Retired V1 link events (they carried the link itself) still in flight at the upgrade: their
+# links were issued before identity kept a sealed copy, so the event is the only place the link
+# exists and there is nothing to fetch by id; they are sent as they were, the link rendered in
+# the queued message until its outcome clears it.
+async def _activation_v1(envelope: Envelope, contacts: ContactBook) -> Plan:
     event = decode_payload(envelope, identity.ActivationLinkIssuedV1)
     await contacts.remember_account(event.account_id, email=event.email)
     return _mail_to_account(
@@ -88,7 +129,7 @@ async def _activation(envelope: Envelope, contacts: ContactBook) -> Plan:
     )
 
 
-async def _password_reset(envelope: Envelope, contacts: ContactBook) -> Plan:
+async def _password_reset_v1(envelope: Envelope, contacts: ContactBook) -> Plan:
     event = decode_payload(envelope, identity.PasswordResetRequestedV1)
     await contacts.remember_account(event.account_id, email=event.email)
     return _mail_to_account(
@@ -165,7 +206,7 @@ async def _act_served(envelope: Envelope, contacts: ContactBook) -> Plan:
         "portal_url": event.portal_url,
     }
     party = f"account:{event.recipient_account_id}"
-    common = {
+    common: dict[str, Any] = {
         "act_id": event.act_id,
         "office_id": event.office_id,
         "account_id": event.recipient_account_id,
@@ -245,8 +286,10 @@ async def _erasure_certificate(envelope: Envelope, contacts: ContactBook) -> Pla
 
 
 PLANNERS: dict[str, Planner] = {
-    identity.ActivationLinkIssuedV1.routing_key(): _activation,
-    identity.PasswordResetRequestedV1.routing_key(): _password_reset,
+    identity.ActivationLinkIssuedV2.routing_key(): _activation,
+    identity.PasswordResetRequestedV2.routing_key(): _password_reset,
+    identity.ActivationLinkIssuedV1.routing_key(): _activation_v1,
+    identity.PasswordResetRequestedV1.routing_key(): _password_reset_v1,
     identity.TermsNoticeIssuedV1.routing_key(): _terms_notice,
     identity.AccountCreatedV1.routing_key(): _account_created,
     identity.AccountTerminatedV1.routing_key(): _account_terminated,

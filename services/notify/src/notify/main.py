@@ -16,6 +16,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 
 from notify.api import notifications_router
 from notify.consumers import subscriptions
+from notify.links import IdentityLinks
 from notify.ports import MailTransport, SmsGateway
 from notify.service import INDEXES, Identity, Notifier, SendingPolicy
 from notify.settings import Settings
@@ -23,6 +24,7 @@ from notify.sms import DevMailboxSmsGateway, HttpSmsGateway
 from notify.smtp import SmtpConfig, SmtpTransport
 from notify.templates import Templates
 from shared.auth import TokenVerifier, install_token_verifier
+from shared.auth.client_credentials import ClientCredentials, ClientCredentialsConfig
 from shared.clock import Clock
 from shared.contracts.envelope import Envelope, EventPayload, new_envelope
 from shared.messaging.consumer import RetryPolicy
@@ -83,7 +85,10 @@ def create_app(
     token_verifier: TokenVerifier | None = None,
     mail: MailTransport | None = None,
     sms: SmsGateway | None = None,
+    identity_http: httpx.AsyncClient | None = None,
 ) -> FastAPI:
+    """`identity_http` reaches identity for the links (default: a client on
+    `settings.identity_url`, closed when the app stops)."""
     settings = settings or Settings()
     runtime = ServiceRuntime(settings, clock=clock, indexes=INDEXES, span_exporter=span_exporter)
     mail = mail or smtp_transport(settings)
@@ -100,6 +105,21 @@ def create_app(
         )
         return made.model_copy(update={"causation_id": source["event_id"]})
 
+    own_identity_http = identity_http is None
+    if identity_http is None:
+        identity_http = httpx.AsyncClient(
+            base_url=settings.identity_url, timeout=settings.identity_timeout_seconds
+        )
+    credentials = ClientCredentials(
+        ClientCredentialsConfig(
+            token_url="/oauth/token",  # noqa: S106 - a path, not a secret
+            client_id=settings.client_id,
+            client_secret=settings.client_secret.get_secret_value(),
+            scope="links:read",
+        ),
+        identity_http,
+        runtime.clock,
+    )
     notifier = Notifier(
         runtime.store,
         runtime.clock,
@@ -112,6 +132,7 @@ def create_app(
         Identity(settings.mail_from, settings.message_id_domain, settings.sms_sender),
         sending_policy(settings),
         instance=runtime.instance_id,
+        links=IdentityLinks(identity_http, credentials),
     )
     for subscription in subscriptions(notifier):
         runtime.subscribe(subscription)
@@ -128,6 +149,9 @@ def create_app(
             await sms.close()
 
     runtime.on_shutdown(close_transports)
+    if own_identity_http:
+        # After the attempts in flight, which may still be fetching their link.
+        runtime.on_shutdown(identity_http.aclose)
     app = runtime.create_app(
         title="Notify: e-mail and SMS", routers=[notifications_router(notifier)]
     )

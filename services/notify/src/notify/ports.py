@@ -1,5 +1,6 @@
-"""What notify needs from the outside world to hand a message over: an e-mail transport and an
-SMS gateway. Adapters raise `TransientDeliveryError` when trying again later may succeed and
+"""What notify needs from the outside world to hand a message over: an e-mail transport, an
+SMS gateway, and identity's links (fetched when a link e-mail is sent). Adapters raise
+`TransientDeliveryError` when trying again later may succeed and
 `PermanentDeliveryError` when it cannot; their `reason` is already redacted (no addresses)."""
 
 from __future__ import annotations
@@ -59,3 +60,11 @@ class SmsGateway(Protocol):
     async def send(self, message: SmsMessage) -> None: ...
 
     async def close(self) -> None: ...
+
+
+class LinkSource(Protocol):
+    """The activation or reset link an event names by id, asked for at send time. Raises
+    `PermanentDeliveryError` when the link can no longer be used (nothing to send) and
+    `TransientDeliveryError` when identity cannot answer now. The link is never logged."""
+
+    async def link_url(self, link_id: str) -> str: ...

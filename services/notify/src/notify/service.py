@@ -33,6 +33,14 @@ What a crash leaves is a claim older than `claim_timeout`, recovered by the swee
   from the event id, lets the receiving MTA or mailbox drop the second copy. The second send is
   flagged `resent_after_crash` in the history.
 
+Links
+-----
+An activation or reset e-mail carries a link, a credential that no event, log or stored row may
+hold: the row keeps the template values and the link's `link_id` (`link`), and the sender asks
+identity for the link (`LinkSource`) only when it sends, renders, hands the message over and
+forgets it. Identity unreachable is a transient failure (the usual backoff); a link already
+used, replaced or expired is a permanent one (nothing worth sending, no retry loop).
+
 Retention
 ---------
 On `retention.contact-data-purge-requested.v1` (an account) and
@@ -70,6 +78,7 @@ from notify.domain import (
 from notify.intake import PLANNERS, Request
 from notify.ports import (
     DeliveryError,
+    LinkSource,
     MailTransport,
     PermanentDeliveryError,
     SmsGateway,
@@ -100,6 +109,7 @@ from shared.store.port import (
     StoreError,
     Transaction,
     VersionConflictError,
+    from_iso,
     to_iso,
 )
 
@@ -225,6 +235,7 @@ class Notifier:
         policy: SendingPolicy = SendingPolicy(),
         *,
         instance: str = "notify",
+        links: LinkSource | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -237,6 +248,7 @@ class Notifier:
         self._identity = identity
         self._policy = policy
         self._instance = instance
+        self._links = links
         self._limiter = DomainRateLimiter(clock, policy.domain_rate_per_second, policy.domain_burst)
         self._claim_lock = asyncio.Lock()
         self._deemed: dict[str, date] = {}
@@ -288,6 +300,7 @@ class Notifier:
             "office_id": request.office_id,
             "account_id": request.account_id,
             "content": None,
+            "link": None,
             "state": State.QUEUED.value,
             "attempts": 0,
             "created_at": to_iso(now),
@@ -309,10 +322,21 @@ class Notifier:
             problem = address_problem(request.channel, request.address)
         if problem is None:
             try:
-                document["content"] = self._render(request)
+                if request.link is None:
+                    document["content"] = self._render(request)
+                else:
+                    # Rendered with a stand-in now (a template problem shows at once), and
+                    # again with the link itself when it is sent.
+                    stand_in = {**request.context, request.link.field: LINK_STAND_IN}
+                    self._render_context(request.kind, request.channel, stand_in)
+                    document["link"] = {
+                        "link_id": request.link.link_id,
+                        "field": request.link.field,
+                        "context": _storable(request.context),
+                    }
             except TemplateInputError as error:
                 problem = f"message not renderable: {error}"
-        if problem is None and document["content"] is None:
+        if problem is None and document["content"] is None and document["link"] is None:
             return  # the kind has no message on this channel
         if problem is not None:
             document.update(
@@ -322,6 +346,7 @@ class Notifier:
                 permanent=True,
                 address=None,
                 content=None,
+                link=None,
             )
         try:
             await tx.insert(NOTIFICATIONS, document)
@@ -331,11 +356,34 @@ class Notifier:
             await self._outbox.add(tx, self._failed_event(document, now))
 
     def _render(self, request: Request) -> dict[str, str] | None:
-        if request.channel is Channel.SMS:
-            text = self._templates.sms(request.kind, request.context)
+        return self._render_context(request.kind, request.channel, request.context)
+
+    def _render_context(
+        self, kind: NotificationKind, channel: Channel, context: Mapping[str, Any]
+    ) -> dict[str, str] | None:
+        if channel is Channel.SMS:
+            text = self._templates.sms(kind, context)
             return None if text is None else {"sms": text}
-        rendered = self._templates.email(request.kind, request.context)
+        rendered = self._templates.email(kind, context)
         return {"subject": rendered.subject, "text": rendered.text, "html": rendered.html}
+
+    async def _content_with_link(self, job: Document) -> Mapping[str, str]:
+        """The message of a link notification, rendered with the link identity gives now (it
+        lives in this attempt's memory only)."""
+        link = job["link"]
+        if self._links is None:
+            raise TransientDeliveryError("no link source configured")
+        url = await self._links.link_url(str(link["link_id"]))
+        context = {**_restored(link["context"]), str(link["field"]): url}
+        try:
+            content = self._render_context(
+                NotificationKind(job["kind"]), Channel(job["channel"]), context
+            )
+        except TemplateInputError as error:
+            raise PermanentDeliveryError(f"message not renderable: {error}") from None
+        if content is None:
+            raise PermanentDeliveryError("the kind has no message on this channel")
+        return content
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -490,6 +538,8 @@ class Notifier:
 
     async def _hand_over(self, job: Document) -> None:
         content = job["content"] or {}
+        if job.get("link"):
+            content = await self._content_with_link(job)
 
         async def before_data() -> None:
             await self._mark_data_sent(job)
@@ -558,6 +608,7 @@ class Notifier:
                     "reason": None,
                     "address": None,
                     "content": None,
+                    "link": _link_reference(current),
                 }
                 await tx.replace(NOTIFICATIONS, done, expected_version=current["_version"])
                 await self._outbox.add(tx, self._sent_event(done, at, deemed))
@@ -596,6 +647,7 @@ class Notifier:
                 "permanent": outcome.permanent,
                 "address": None,
                 "content": None,
+                "link": _link_reference(current),
             }
             await tx.replace(NOTIFICATIONS, failed, expected_version=current["_version"])
             await self._outbox.add(tx, self._failed_event(failed, at))
@@ -756,6 +808,30 @@ class Notifier:
                     NOTIFICATIONS, {"state": _eq(state.value), "lane": _eq(lane.value)}
                 )
         return total
+
+
+LINK_STAND_IN: Final = "https://link.invalid/stand-in"
+
+
+def _storable(context: Mapping[str, Any]) -> dict[str, Any]:
+    """Template values as a stored document: instants as ISO strings, named in `instants`."""
+    values = {k: to_iso(v) if isinstance(v, datetime) else v for k, v in context.items()}
+    instants = sorted(k for k, v in context.items() if isinstance(v, datetime))
+    return {"values": values, "instants": instants}
+
+
+def _restored(stored: Mapping[str, Any]) -> dict[str, Any]:
+    values = dict(stored["values"])
+    for key in stored["instants"]:
+        values[key] = from_iso(values[key])
+    return values
+
+
+def _link_reference(row: Document) -> dict[str, Any] | None:
+    """Once the outcome is known only the link's reference stays (the template values, the
+    login identifier among them, go with the address)."""
+    link = row.get("link")
+    return {"link_id": link["link_id"]} if link else None
 
 
 def view(row: Document) -> dict[str, Any]:

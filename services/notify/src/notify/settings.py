@@ -76,6 +76,17 @@ class Settings(BaseServiceSettings):
         "recipient's territory is not known to notify)",
     )
     business_days: BusinessDays = BusinessDays.JOURS_OUVRES
+    # --- identity (activation and reset links, fetched when their e-mail is sent) --------------
+    client_id: str = Field(
+        default="service-notify", description="notify's OAuth2 client at identity (links:read)"
+    )
+    client_secret: SecretStr = Field(
+        default=SecretStr("securact-dev-notify-client-secret"),
+        description="SECURACT_NOTIFY_CLIENT_SECRET: the same value identity is given",
+    )
+    identity_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="a link or token request to identity gives up after this"
+    )
     # --- HTTP API -----------------------------------------------------------------------------
 
     @model_validator(mode="after")

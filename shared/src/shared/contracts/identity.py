@@ -2,8 +2,13 @@
 
 Subjects are `account:<id>` for everything about an account, `client:<id>` for office clients and
 `terms:v<N>` for CGU versions. Personal data is limited to what a consumer needs: notify needs an
-e-mail address (and the link it must send), consent needs the declaration id; the identification
-journal gets an HMAC of the IP address, never the address, the identifier typed or a password.
+e-mail address, consent needs the declaration id; the identification journal gets an HMAC of the
+IP address, never the address, the identifier typed or a password.
+
+No event carries a credential: audit journals every event for years. An activation or reset link
+travels as a `link_id`; notify fetches the link itself from identity's internal API, over an
+authenticated call that nothing journals, when it sends the e-mail. The V1 link events that did
+carry the URL are retired: registered so that messages still in flight decode, never emitted.
 """
 
 from __future__ import annotations
@@ -72,11 +77,8 @@ class AccountCreatedV1(EventPayload):
 
 @register
 class ActivationLinkIssuedV1(EventPayload):
-    """A single-use activation link was issued for an account: **notify consumes this event to
-    e-mail the link** (with the login identifier) to the address declared for the consent.
-
-    The link is a credential until used or expired: consumers must not log it.
-    """
+    """RETIRED (never emitted; superseded by `ActivationLinkIssuedV2`): it carried the link
+    itself, a credential, into the journal. Kept so that a message still in flight decodes."""
 
     producer: ClassVar[str] = "identity"
     fact: ClassVar[str] = "activation-link-issued"
@@ -91,7 +93,8 @@ class ActivationLinkIssuedV1(EventPayload):
 
 @register
 class PasswordResetRequestedV1(EventPayload):
-    """A password reset link was issued: notify e-mails it. Single use, short-lived."""
+    """RETIRED (never emitted; superseded by `PasswordResetRequestedV2`): it carried the reset
+    link itself, a credential, into the journal. Kept so that a message still in flight decodes."""
 
     producer: ClassVar[str] = "identity"
     fact: ClassVar[str] = "password-reset-requested"
@@ -101,6 +104,48 @@ class PasswordResetRequestedV1(EventPayload):
     email: EmailStr
     reset_url: str
     expires_at: AwareDatetime
+
+
+LINK_ID_DESCRIPTION = (
+    "identity's opaque reference of the link, useless to open it: notify exchanges it at "
+    "identity's internal API for the link itself when it sends the e-mail, while the link is unused"
+)
+
+
+@register
+class ActivationLinkIssuedV2(EventPayload):
+    """A single-use activation link was issued for an account: **notify consumes this event to
+    e-mail the link** (with the login identifier) to the address declared for the consent. The
+    event names the link by `link_id` only; notify fetches the link when it sends."""
+
+    producer: ClassVar[str] = "identity"
+    fact: ClassVar[str] = "activation-link-issued"
+    version: ClassVar[int] = 2
+
+    account_id: str
+    email: EmailStr
+    identifier: str = Field(description="the login identifier to show in the e-mail")
+    link_id: str = Field(description=LINK_ID_DESCRIPTION)
+    expires_at: AwareDatetime
+
+
+@register
+class PasswordResetRequestedV2(EventPayload):
+    """A password reset link was issued: notify e-mails it. Single use, short-lived. The event
+    names the link by `link_id` only; notify fetches the link when it sends."""
+
+    producer: ClassVar[str] = "identity"
+    fact: ClassVar[str] = "password-reset-requested"
+    version: ClassVar[int] = 2
+
+    account_id: str
+    email: EmailStr
+    link_id: str = Field(description=LINK_ID_DESCRIPTION)
+    expires_at: AwareDatetime
+
+
+RETIRED_EVENTS: tuple[type[EventPayload], ...] = (ActivationLinkIssuedV1, PasswordResetRequestedV1)
+"""Registered for messages still in flight, never emitted again (they carried a credential)."""
 
 
 @register
