@@ -11,7 +11,6 @@ import secrets
 import shutil
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -40,8 +39,17 @@ def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pkcs11Config]:
     previous = os.environ.get("SOFTHSM2_CONF")
     os.environ["SOFTHSM2_CONF"] = str(conf)
     subprocess.run(
-        [util, "--init-token", "--free", "--label", TOKEN_LABEL, "--pin", USER_PIN]
-        + ["--so-pin", SO_PIN],
+        [
+            util,
+            "--init-token",
+            "--free",
+            "--label",
+            TOKEN_LABEL,
+            "--pin",
+            USER_PIN,
+            "--so-pin",
+            SO_PIN,
+        ],
         check=True,
         capture_output=True,
     )

@@ -50,9 +50,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     prefix: str = request.getfixturevalue("label_prefix")
     session = token_session(config)
     keys = Pkcs11SigningKeys(session, prefix, KEY_NAME)
-    return Backend(
-        "pkcs11", lambda: Pkcs11KekSource(session, prefix), keys.ring, keys.rotate
-    )
+    return Backend("pkcs11", lambda: Pkcs11KekSource(session, prefix), keys.ring, keys.rotate)
 
 
 async def test_a_wrapped_dek_unwraps_to_the_same_key(backend: Backend) -> None:

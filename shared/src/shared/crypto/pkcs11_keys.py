@@ -13,8 +13,8 @@ started at once on an empty token may both create version 1, each with its own r
 naming the exact key in every wrap keeps both usable, and new wraps converge on the smallest id.
 
 Retiring a version clears CKA_ENCRYPT and CKA_DECRYPT on its key (the token then refuses to use
-it, for every replica); retiring a signing key clears CKA_SIGN and CKA_VERIFY, and an unverifying
-public key is no longer published.
+it, for every replica); retiring a signing key clears CKA_SIGN on its private key (SoftHSM2 refuses
+to change CKA_VERIFY on an Ed25519 public key), and a key that cannot sign is no longer published.
 """
 
 from __future__ import annotations
@@ -55,6 +55,18 @@ _TAG_FAILED = (
 def _not_permitted(error: p11.PKCS11Error) -> bool:
     # CKR_KEY_FUNCTION_NOT_PERMITTED (0x68): python-pkcs11 has no class for it.
     return type(error) is p11.PKCS11Error and str(error).endswith(hex(0x68))
+
+
+class _RetiredError(Exception):
+    """The key's usage flag is off: retired by another replica since this one indexed it."""
+
+
+def _usable(key: Any, operation: str) -> Any:
+    # python-pkcs11 gives a key object the methods its CKA_ENCRYPT/CKA_DECRYPT allowed when it
+    # was looked up; a key found after retirement has none.
+    if not hasattr(key, operation):
+        raise _RetiredError
+    return key
 
 
 def _secret_key_template() -> dict[Attribute, Any]:
@@ -119,7 +131,7 @@ class Pkcs11KekSource:
 
         def encrypt(token: TokenSession) -> bytes:
             nonce = secrets.token_bytes(_NONCE_SIZE)
-            key = token.key(ObjectClass.SECRET_KEY, label, current.token_id)
+            key = _usable(token.key(ObjectClass.SECRET_KEY, label, current.token_id), "encrypt")
             sealed = key.encrypt(
                 plaintext,
                 mechanism=Mechanism.AES_GCM,
@@ -129,8 +141,8 @@ class Pkcs11KekSource:
 
         try:
             return current.version, await self._session.run(encrypt)
-        except p11.PKCS11Error as error:
-            if not _not_permitted(error):
+        except (p11.PKCS11Error, _RetiredError) as error:
+            if isinstance(error, p11.PKCS11Error) and not _not_permitted(error):
                 raise
             # Retired by another replica since this process indexed the token.
             await self.refresh()
@@ -151,7 +163,7 @@ class Pkcs11KekSource:
         label = self.label(version)
 
         def decrypt(token: TokenSession) -> bytes:
-            key = token.key(ObjectClass.SECRET_KEY, label, token_id)
+            key = _usable(token.key(ObjectClass.SECRET_KEY, label, token_id), "decrypt")
             return bytes(
                 key.decrypt(
                     sealed,
@@ -164,8 +176,8 @@ class Pkcs11KekSource:
             return await self._session.run(decrypt)
         except _TAG_FAILED:
             raise IntegrityError("wrapped key does not verify for this object") from None
-        except p11.PKCS11Error as error:
-            if not _not_permitted(error):
+        except (p11.PKCS11Error, _RetiredError) as error:
+            if isinstance(error, p11.PKCS11Error) and not _not_permitted(error):
                 raise
             await self.refresh()
             raise KeyNotFoundError(f"KEK {label} is retired") from None
@@ -290,8 +302,8 @@ class _SigningEntry:
     version: int
     token_id: bytes
     public_key: bytes
+    # Cleared by retirement: the token refuses to sign and the key is no longer published.
     can_sign: bool
-    published: bool
 
 
 def _raw_ed25519(point: bytes) -> bytes:
@@ -348,8 +360,7 @@ class Pkcs11SigningKeys:
                 label = self.label(entry.version)
                 private = token.key(ObjectClass.PRIVATE_KEY, label, entry.token_id)
                 private[Attribute.SIGN] = False
-                public = token.key(ObjectClass.PUBLIC_KEY, label, entry.token_id)
-                public[Attribute.VERIFY] = False
+                token.forget(label, entry.token_id)
             return self._ring(token)
 
         return self._session.call(disable)
@@ -368,28 +379,26 @@ class Pkcs11SigningKeys:
         active = Pkcs11SigningKey(
             self._name, label, chosen.token_id, chosen.public_key, self._session
         )
-        published = [VerifierKey(self._name, e.public_key) for e in entries if e.published]
+        published = [VerifierKey(self._name, e.public_key) for e in signers]
         return SigningKeyRing(active, published)
 
     def _entries(self, token: TokenSession) -> list[_SigningEntry]:
         prefix = f"{self._prefix}/signing/v"
-        publics: dict[bytes, tuple[int, bytes, bool]] = {}
+        publics: dict[bytes, tuple[int, bytes]] = {}
         for obj in token.find(ObjectClass.PUBLIC_KEY, prefix):
             version = _version_of(obj[Attribute.LABEL])
             if version is None:
                 continue
             point = _raw_ed25519(bytes(obj[Attribute.EC_POINT]))
-            publics[bytes(obj[Attribute.ID])] = (version, point, bool(obj[Attribute.VERIFY]))
+            publics[bytes(obj[Attribute.ID])] = (version, point)
         entries = []
         for obj in token.find(ObjectClass.PRIVATE_KEY, prefix):
             token_id = bytes(obj[Attribute.ID])
             public = publics.get(token_id)
             if public is None:
                 continue
-            version, point, verifies = public
-            entries.append(
-                _SigningEntry(version, token_id, point, bool(obj[Attribute.SIGN]), verifies)
-            )
+            version, point = public
+            entries.append(_SigningEntry(version, token_id, point, bool(obj[Attribute.SIGN])))
         return entries
 
     def _create(self, token: TokenSession, version: int) -> None:
