@@ -114,6 +114,20 @@ async def test_a_key_retired_by_another_process_is_refused_by_the_token(
         await ring.unwrap(old, "act-1")
 
 
+async def test_new_wraps_follow_a_rotation_by_another_replica_after_the_refresh_interval(
+    softhsm: Pkcs11Config, label_prefix: str
+) -> None:
+    session = token_session(softhsm)
+    rotating = Pkcs11KekSource(session, label_prefix)
+    stale = Pkcs11KekSource(session, label_prefix, refresh_seconds=3600)
+    fresh = Pkcs11KekSource(session, label_prefix, refresh_seconds=0)
+    assert await stale.current_version() == await fresh.current_version() == 1
+    await rotating.rotate()
+    assert await stale.current_version() == 1  # until its next re-read or restart
+    assert await fresh.current_version() == 2
+    assert (await fresh.wrap(b"k" * 32, b"ad"))[0] == 2
+
+
 async def test_replicas_that_both_created_version_1_agree_and_read_each_other(
     softhsm: Pkcs11Config, label_prefix: str
 ) -> None:

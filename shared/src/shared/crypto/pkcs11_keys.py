@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -99,14 +100,17 @@ class Pkcs11KekSource:
     """A `KekSource` whose versions are AES-256 keys of a PKCS#11 token (version 1 on first use).
 
     Versions created or retired by another replica are seen when a wrap names a key this
-    process has not indexed yet, or after `refresh()`.
+    process has not indexed yet, after `refresh()`, and by new wraps at most `refresh_seconds`
+    after the change (the index of the token's labels is re-read that often).
     """
 
-    def __init__(self, session: TokenSession, prefix: str) -> None:
+    def __init__(self, session: TokenSession, prefix: str, refresh_seconds: float = 60.0) -> None:
         self._session = session
         self._prefix = prefix.rstrip("/")
+        self._refresh_seconds = refresh_seconds
         self._keys: dict[bytes, _KekKey] = {}
         self._current: _KekKey | None = None
+        self._indexed_at = 0.0
 
     @property
     def key_id(self) -> str:
@@ -216,7 +220,7 @@ class Pkcs11KekSource:
         logger.info("KEK %s version %s retired", self.key_id, version)
 
     async def _current_key(self) -> _KekKey:
-        if self._current is None:
+        if self._current is None or time.monotonic() - self._indexed_at > self._refresh_seconds:
             await self._session.run(self._index_or_create)
         assert self._current is not None
         return self._current
@@ -238,6 +242,7 @@ class Pkcs11KekSource:
                 continue
             keys[token_id] = _KekKey(version, token_id, retired=not obj[Attribute.DECRYPT])
         self._keys = keys
+        self._indexed_at = time.monotonic()
         usable = [k for k in keys.values() if not k.retired]
         if usable:
             top = max(k.version for k in usable)
