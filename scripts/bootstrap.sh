@@ -36,3 +36,5 @@ say "syncing the workspace (uv.lock)"
 "$UV" sync --frozen --quiet
 
 bash scripts/ensure-rabbitmq.sh
+# The PKCS#11 key backend's dev token (SECURACT_KEYS=pkcs11) and its tests: not fatal without it.
+bash scripts/ensure-softhsm.sh || true

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from audit.settings import Settings as AuditSettings
 from delivery.settings import Settings as DeliverySettings
-from shared.settings import Environment, MissingSecretError
+from shared.settings import Environment, KeyBackend, LocalKeysRefusedError, MissingSecretError
 
 SECRET = "amqp://securact:S3cr3t-Passw0rd-Never-Printed@rabbit.internal:5672/"
 DELIVERY_SECRETS = {
@@ -27,6 +27,8 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.upper().startswith("SECURACT_"):
             monkeypatch.delenv(name)
+    # The secrets' tests run in production with key files; the key tests remove this.
+    monkeypatch.setenv("SECURACT_ALLOW_LOCAL_KEYS", "true")
 
 
 def test_dev_mode_starts_with_defaults() -> None:
@@ -176,3 +178,51 @@ def test_settings_are_frozen() -> None:
 def test_env_name_uses_the_service_prefix() -> None:
     assert AuditSettings().env_name("amqp_url") == "SECURACT_AUDIT_AMQP_URL"
     assert DeliverySettings().env_name("s3_bucket") == "SECURACT_DELIVERY_S3_BUCKET"
+
+
+def test_production_refuses_local_key_files_unless_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SECURACT_ENV", "production")
+    monkeypatch.setenv("SECURACT_AMQP_URL", SECRET)
+    monkeypatch.delenv("SECURACT_ALLOW_LOCAL_KEYS")
+    with pytest.raises(LocalKeysRefusedError, match="SECURACT_KEYS=pkcs11"):
+        AuditSettings()
+    monkeypatch.setenv("SECURACT_ALLOW_LOCAL_KEYS", "true")
+    assert AuditSettings().keys is KeyBackend.FILE
+
+
+def test_dev_and_test_keep_local_key_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SECURACT_ALLOW_LOCAL_KEYS")
+    assert AuditSettings().keys is KeyBackend.FILE
+    monkeypatch.setenv("SECURACT_ENV", "test")
+    monkeypatch.setenv("SECURACT_AMQP_URL", SECRET)
+    assert AuditSettings().keys is KeyBackend.FILE
+
+
+def test_production_with_an_hsm_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SECURACT_ENV", "production")
+    monkeypatch.setenv("SECURACT_AMQP_URL", SECRET)
+    monkeypatch.delenv("SECURACT_ALLOW_LOCAL_KEYS")
+    monkeypatch.setenv("SECURACT_KEYS", "pkcs11")
+    monkeypatch.setenv("SECURACT_PKCS11_PIN", "hsm-pin-0451")
+    settings = AuditSettings()
+    assert settings.keys is KeyBackend.PKCS11
+    assert settings.pkcs11_label_prefix == "securact/audit"
+    assert settings.pkcs11_secret_pin().get_secret_value() == "hsm-pin-0451"
+    assert "hsm-pin-0451" not in json.dumps(settings.public_dict()) + repr(settings)
+
+
+def test_an_hsm_without_a_pin_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SECURACT_KEYS", "pkcs11")
+    with pytest.raises(MissingSecretError, match="SECURACT_AUDIT_PKCS11_PIN"):
+        AuditSettings()
+
+
+def test_the_hsm_pin_can_come_from_a_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    pin_file = tmp_path / "pin"
+    pin_file.write_text("pin-from-file-7731\n")
+    monkeypatch.setenv("SECURACT_KEYS", "pkcs11")
+    monkeypatch.setenv("SECURACT_PKCS11_PIN_FILE", str(pin_file))
+    monkeypatch.setenv("SECURACT_DELIVERY_PKCS11_LABEL_PREFIX", "securact/delivery-eu")
+    settings = DeliverySettings()
+    assert settings.pkcs11_secret_pin().get_secret_value() == "pin-from-file-7731"
+    assert settings.pkcs11_label_prefix == "securact/delivery-eu"

@@ -43,7 +43,7 @@ from shared.messaging.outbox import Outbox, OutboxRelay, RelayPolicy
 from shared.messaging.topology import Topology
 from shared.objects import ObjectStore
 from shared.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
-from shared.settings import BaseServiceSettings, ObjectStoreSettings
+from shared.settings import BaseServiceSettings, KeyBackend, ObjectStoreSettings
 from shared.store import open_store
 from shared.store.port import DocumentStore, Index
 from shared.telemetry import (
@@ -226,9 +226,9 @@ class ServiceRuntime:
         self._tasks.append(
             asyncio.create_task(self.revocation_listener.catch_up(), name="revocations")
         )
-        if not self.settings.is_dev:
-            # The only KEK source built in is the local file: fine on a durable, backed-up
-            # volume (docker-compose.yml mounts one), fatal on a container's own disk.
+        if not self.settings.is_dev and self.settings.keys is KeyBackend.FILE:
+            # Local key files: fine on a durable, backed-up volume (docker-compose.yml mounts
+            # one), fatal on a container's own disk; replicas need the PKCS#11 backend.
             log.warning(
                 "%s keeps its key files under %s: that directory must be on durable, backed-up "
                 "storage (or plug a KMS behind KekSource)",

@@ -33,6 +33,17 @@ class MissingSecretError(ValueError):
     """A secret kept its dev default outside dev."""
 
 
+class KeyBackend(StrEnum):
+    """Where the KEKs and signing keys live (see `shared.crypto.backends`)."""
+
+    FILE = "file"
+    PKCS11 = "pkcs11"
+
+
+class LocalKeysRefusedError(ValueError):
+    """Production was about to keep its keys in local files without saying so."""
+
+
 class BaseServiceSettings(BaseSettings):
     """Fields every service has. Subclasses set `service_name` and `model_config`'s prefix."""
 
@@ -65,6 +76,22 @@ class BaseServiceSettings(BaseSettings):
         default=Path("var/keys/signing.json"),
         description="The platform's Ed25519 signing key ring (0600 JSON).",
     )
+    keys: KeyBackend = Field(
+        default=KeyBackend.FILE,
+        description="KEKs and signing keys: local files (dev) or a PKCS#11 token (an HSM).",
+    )
+    allow_local_keys: bool = Field(
+        default=False,
+        description="Production only: accept key files (on a durable volume) instead of an HSM.",
+    )
+    pkcs11_module: Path = Path("/usr/lib/softhsm/libsofthsm2.so")
+    pkcs11_token_label: str = "securact"  # noqa: S105 (a token's label, not a password)
+    # Not dev secrets (only needed with keys=pkcs11): checked in _refuse_local_keys.
+    pkcs11_pin: SecretStr | None = None
+    pkcs11_pin_file: Path | None = None
+    pkcs11_label_prefix: str = Field(
+        default="", description="Labels of this service's keys (default securact/<service>)."
+    )
     identity_url: str = Field(
         default="http://127.0.0.1:8101",
         description="Identity's base URL: the access tokens' issuer and where its JWKS is.",
@@ -96,6 +123,7 @@ class BaseServiceSettings(BaseSettings):
         # Checked after validation, not in a validator: pydantic would wrap the error in a
         # ValidationError, and a start-up failure must name the variables, not print values.
         self._refuse_dev_secrets()
+        self._refuse_local_keys()
 
     @model_validator(mode="after")
     def _derived_defaults(self) -> Self:
@@ -103,6 +131,9 @@ class BaseServiceSettings(BaseSettings):
             object.__setattr__(self, "http_port", self.default_port)
         if not self.token_audience:
             object.__setattr__(self, "token_audience", self.service_name)
+        if not self.pkcs11_label_prefix:
+            prefix = f"securact/{self.service_name or 'service'}"
+            object.__setattr__(self, "pkcs11_label_prefix", prefix)
         if not self.store_url:
             db = self.data_dir / f"{self.service_name or 'service'}.sqlite3"
             object.__setattr__(self, "store_url", f"sqlite:///{db}")
@@ -120,6 +151,29 @@ class BaseServiceSettings(BaseSettings):
                 raise MissingSecretError(
                     f"{self.env.value} mode needs these secrets set explicitly: {names}"
                 )
+
+    def _refuse_local_keys(self) -> None:
+        if self.keys is KeyBackend.PKCS11:
+            if self.pkcs11_pin is None and self.pkcs11_pin_file is None:
+                raise MissingSecretError(
+                    f"keys=pkcs11 needs {self.env_name('pkcs11_pin')} "
+                    f"or {self.env_name('pkcs11_pin_file')}"
+                )
+        elif self.env is Environment.PRODUCTION and not self.allow_local_keys:
+            raise LocalKeysRefusedError(
+                f"production keeps its keys in an HSM: set {PLATFORM_PREFIX}KEYS=pkcs11 (and "
+                f"{PLATFORM_PREFIX}PKCS11_*), or {PLATFORM_PREFIX}ALLOW_LOCAL_KEYS=true for key "
+                "files on a durable, backed-up volume"
+            )
+
+    def pkcs11_secret_pin(self) -> SecretStr:
+        """The token's user PIN: the variable, else the first line of the PIN file."""
+        if self.pkcs11_pin is not None:
+            return self.pkcs11_pin
+        if self.pkcs11_pin_file is None:
+            raise MissingSecretError(f"{self.env_name('pkcs11_pin')} is not set")
+        lines = self.pkcs11_pin_file.read_text(encoding="utf-8").splitlines()
+        return SecretStr(lines[0] if lines else "")
 
     def env_name(self, field: str) -> str:
         prefix = str(self.model_config.get("env_prefix", "")).upper()

@@ -430,6 +430,7 @@ def test_missing_ca_file_is_refused_at_start(tmp_path: Path) -> None:
 def test_credentials_over_clear_text_are_refused_outside_dev() -> None:
     production: dict[str, Any] = {
         "env": "production",
+        "allow_local_keys": True,
         "amqp_url": "amqp://notify:secret@rabbit.internal:5672/",
         "client_secret": "notify-client-secret",
         "smtp_username": USERNAME,

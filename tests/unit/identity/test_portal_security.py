@@ -153,6 +153,7 @@ async def test_outside_dev_cookies_are_secure_and_host_prefixed(tmp_path: Path) 
     rig = await make_rig(
         tmp_path,
         env="production",
+        allow_local_keys=True,
         amqp_url="amqp://u:p@127.0.0.1:5672/",
         ip_hash_pepper="pepper-for-this-test",
         notify_client_secret="notify-secret-for-this-test",

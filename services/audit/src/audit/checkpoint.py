@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from audit import merkle
-from shared.crypto import IntegrityError, SigningKey, VerifierKey, open_note, sign_note
+from shared.crypto import IntegrityError, VerifierKey, open_note, sign_note
+from shared.crypto.signing import Signer
 
 RECEIPT_HEADER: Final = "c2sp.org/tlog-proof@v1"
 _DECIMAL = re.compile(r"^(0|[1-9][0-9]*)$")
@@ -78,7 +79,7 @@ class Checkpoint:
             raise FormatError("a checkpoint root is a SHA-256 hash")
         return cls(lines[0], _decimal(lines[1]), root)
 
-    def sign(self, keys: Sequence[SigningKey]) -> str:
+    def sign(self, keys: Sequence[Signer]) -> str:
         """The signed note of this checkpoint."""
         return sign_note(self.body(), keys)
 

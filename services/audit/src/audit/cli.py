@@ -21,13 +21,9 @@ from audit.settings import Settings
 from audit.vault import PayloadVault
 from audit.verify import verify_journal
 from shared.clock import SystemClock
-from shared.crypto import (
-    IntegrityError,
-    KeyRing,
-    LocalKeyFile,
-    VerifierKey,
-    load_or_create_signing_ring,
-)
+from shared.crypto import IntegrityError, KeyRing, VerifierKey
+from shared.crypto.backends import kek_source, signing_ring
+from shared.settings import KeyBackend
 from shared.store import open_store
 
 EXIT_OK = 0
@@ -78,21 +74,19 @@ async def _verify(options: argparse.Namespace, out: TextIO) -> int:
     settings = Settings()
     keys = [VerifierKey.from_string(k) for k in options.public_key]
     if not keys:
-        if not settings.signing_key_file.exists():
+        if settings.keys is KeyBackend.FILE and not settings.signing_key_file.exists():
             out.write("error: no --public-key and no signing key file\n")
             return EXIT_USAGE
-        ring = load_or_create_signing_ring(
-            settings.signing_key_file, settings.checkpoint_origin, SystemClock()
-        )
+        ring = signing_ring(settings, settings.checkpoint_origin, SystemClock())
         keys = list(ring.published)
     vault = None
     if not options.no_payloads:
         # Never create a KEK here: a new one would make every payload look corrupt.
-        if not settings.kek_file.exists():
+        if settings.keys is KeyBackend.FILE and not settings.kek_file.exists():
             out.write(f"error: no KEK file at {settings.kek_file} (or pass --no-payloads)\n")
             return EXIT_USAGE
         clock = SystemClock()
-        vault = PayloadVault(KeyRing(LocalKeyFile(settings.kek_file, clock)), clock)
+        vault = PayloadVault(KeyRing(kek_source(settings, clock)), clock)
     store = open_store(settings.store_url, settings.service_name)
     await store.connect()
     try:

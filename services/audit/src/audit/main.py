@@ -17,7 +17,8 @@ from shared.auth import TokenVerifier, install_token_verifier
 from shared.clock import Clock
 from shared.contracts.envelope import Envelope, EventPayload
 from shared.contracts.retention import SubjectKeysShreddedV1
-from shared.crypto import KeyRing, LocalKeyFile, load_or_create_signing_ring
+from shared.crypto import KeyRing
+from shared.crypto.backends import kek_source, signing_ring
 from shared.runtime import ServiceRuntime
 
 
@@ -30,7 +31,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or Settings()
     runtime = ServiceRuntime(settings, clock=clock, indexes=INDEXES, span_exporter=span_exporter)
-    vault = PayloadVault(KeyRing(LocalKeyFile(settings.kek_file, runtime.clock)), runtime.clock)
+    vault = PayloadVault(KeyRing(kek_source(settings, runtime.clock)), runtime.clock)
 
     def envelope(payload: EventPayload, subject: str) -> Envelope:
         return runtime.envelope(payload, subject=subject)
@@ -44,9 +45,7 @@ def create_app(
         gap_delay=timedelta(seconds=settings.gap_delay_seconds),
         batch_size=settings.journal_batch_size,
     )
-    signer = load_or_create_signing_ring(
-        settings.signing_key_file, settings.checkpoint_origin, runtime.clock
-    )
+    signer = signing_ring(settings, settings.checkpoint_origin, runtime.clock)
     checkpoints = Checkpoints(
         runtime.store, runtime.clock, journal, signer, settings.checkpoint_origin
     )

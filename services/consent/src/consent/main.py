@@ -15,7 +15,8 @@ from consent.service import INDEXES, LookupLimits, Registry
 from consent.settings import Settings
 from shared.auth import TokenVerifier, install_token_verifier
 from shared.clock import Clock
-from shared.crypto import KeyRing, LocalKeyFile
+from shared.crypto import KeyRing
+from shared.crypto.backends import kek_source
 from shared.runtime import ServiceRuntime
 
 ORPHAN_GRACE = timedelta(hours=1)
@@ -34,7 +35,7 @@ def create_app(
     assert runtime.objects is not None  # consent's settings include the object store's
     vault = ProofVault(
         runtime.objects,
-        KeyRing(LocalKeyFile(settings.kek_file, runtime.clock)),
+        KeyRing(kek_source(settings, runtime.clock)),
         runtime.store,
         runtime.clock,
     )

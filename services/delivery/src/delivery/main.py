@@ -27,7 +27,8 @@ from delivery.service import wire
 from delivery.settings import Settings
 from shared.auth import TokenVerifier, install_token_verifier
 from shared.clock import Clock
-from shared.crypto import KeyRing, LocalKeyFile, load_or_create_signing_ring
+from shared.crypto import KeyRing
+from shared.crypto.backends import kek_source, signing_ring
 from shared.legal_calendar import Territory, window_closures
 from shared.malware import MalwareScanner, scanner_from_url
 from shared.objects import ObjectStore
@@ -60,9 +61,7 @@ def create_app(
     if objects is not None:
         runtime.objects = objects
     assert runtime.objects is not None  # delivery's settings include the object store's
-    signer = EvidenceSigner(
-        load_or_create_signing_ring(settings.signing_key_file, EVIDENCE_KEY_NAME, runtime.clock)
-    )
+    signer = EvidenceSigner(signing_ring(settings, EVIDENCE_KEY_NAME, runtime.clock))
     if audit_http is None:
         audit_http = httpx.AsyncClient(base_url=settings.audit_url, timeout=AUDIT_TIMEOUT)
         runtime.on_shutdown(audit_http.aclose)
@@ -72,7 +71,7 @@ def create_app(
         outbox=runtime.outbox,
         clock=runtime.clock,
         objects=runtime.objects,
-        keys=KeyRing(LocalKeyFile(settings.kek_file, runtime.clock)),
+        keys=KeyRing(kek_source(settings, runtime.clock)),
         signer=signer,
         scanner=scanner or scanner_from_url(settings.clamd_url),
         receipts=AuditReceipts(audit_http),

@@ -28,7 +28,8 @@ from identity.settings import Settings
 from identity.tokens import TokenIssuer, TokenKeyFile
 from shared.auth import TokenVerifier, VerifierConfig, install_token_verifier
 from shared.clock import Clock
-from shared.crypto import KeyRing, LocalKeyFile
+from shared.crypto import KeyRing
+from shared.crypto.backends import kek_source
 from shared.portal import stylesheet_router
 from shared.runtime import ServiceRuntime
 
@@ -82,7 +83,7 @@ def create_app(
         runtime.clock,
         settings,
         issuer,
-        keyring=KeyRing(LocalKeyFile(settings.kek_file, runtime.clock)),
+        keyring=KeyRing(kek_source(settings, runtime.clock)),
     )
     if consent_http is None:
         consent_http = httpx.AsyncClient(

@@ -25,7 +25,8 @@ from identity.settings import Settings
 from identity.terms import Terms
 from identity.tokens import TokenIssuer
 from shared.clock import Clock
-from shared.crypto import KeyRing, LocalKeyFile
+from shared.crypto import KeyRing
+from shared.crypto.backends import kek_source
 from shared.crypto.keyfile import create_private_json, read_private_json, replace_private_json
 from shared.messaging.outbox import Outbox
 from shared.store.port import DocumentStore
@@ -60,8 +61,8 @@ class Identity:
         passwords: Passwords | None = None,
         keyring: KeyRing | None = None,
     ) -> None:
-        # The KEK ring seals TOTP secrets; by default the platform's local key file.
-        keyring = keyring or KeyRing(LocalKeyFile(settings.kek_file, clock))
+        # The KEK ring seals TOTP secrets; by default the one the settings name.
+        keyring = keyring or KeyRing(kek_source(settings, clock))
         self.ctx = Context(
             store,
             outbox,

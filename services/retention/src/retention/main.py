@@ -21,7 +21,8 @@ from retention.service import Retention, wire
 from retention.settings import Settings
 from shared.auth import TokenVerifier, install_token_verifier
 from shared.clock import Clock
-from shared.crypto import KeyRing, LocalKeyFile, load_or_create_signing_ring
+from shared.crypto import KeyRing
+from shared.crypto.backends import kek_source, signing_ring
 from shared.runtime import ServiceRuntime
 
 AUDIT_TIMEOUT = 5.0
@@ -39,10 +40,8 @@ def build_retention(
         outbox=runtime.outbox,
         clock=runtime.clock,
         envelope=runtime.envelope,
-        signer=load_or_create_signing_ring(
-            settings.signing_key_file, settings.signing_key_name, runtime.clock
-        ),
-        keys=KeyRing(LocalKeyFile(settings.kek_file, runtime.clock)),
+        signer=signing_ring(settings, settings.signing_key_name, runtime.clock),
+        keys=KeyRing(kek_source(settings, runtime.clock)),
         objects=runtime.objects,
         receipts=AuditReceipts(
             audit_http,

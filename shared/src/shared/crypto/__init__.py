@@ -1,7 +1,8 @@
 """Encryption at rest, key management and signatures of the platform (DESIGN §6).
 
 - `streaming`: per-object streaming AEAD (Tink AES-GCM-HKDF wire format behind our header).
-- `keyring`: DEKs wrapped by versioned KEKs from a `KekSource` port; `local_kek` is the dev file.
+- `keyring`: DEKs wrapped by versioned KEKs from a `KekSource` port; `local_kek` is the dev file,
+  `pkcs11_keys` a PKCS#11 token (HSM); `backends` picks one from the settings.
 - `shredding`: destroy the wrapped DEK, then the object, journaling both steps.
 - `signing`: Ed25519 key ring, JWKS, C2SP signed notes.
 """
@@ -18,6 +19,7 @@ from shared.crypto.local_kek import DEFAULT_KEK_FILE, LocalKeyFile
 from shared.crypto.shredding import ShredJournal, ShredStep, ShredStepKind, crypto_shred
 from shared.crypto.signing import (
     DetachedSignature,
+    Signer,
     SigningKey,
     SigningKeyRing,
     VerifiedNote,
@@ -51,6 +53,7 @@ __all__ = [
     "ShredJournal",
     "ShredStep",
     "ShredStepKind",
+    "Signer",
     "SigningKey",
     "SigningKeyRing",
     "StreamNotFinishedError",

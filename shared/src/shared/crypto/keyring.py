@@ -24,7 +24,8 @@ _WRAP_DOMAIN = b"securact-ng wrapped dek v1"
 
 
 class KekSource(Protocol):
-    """Port to the key-encryption keys: a local key file in dev, a KMS or Vault in production.
+    """Port to the key-encryption keys: a local key file in dev, an HSM (`Pkcs11KekSource`),
+    a KMS or Vault in production.
 
     The KEK material never has to leave the source: the ring only asks it to wrap and unwrap
     32-byte DEKs under associated data. Adapter notes for production sources:

@@ -82,6 +82,8 @@ class LocalKeyFile:
         entry = self._versions.get(version)
         if entry is None or entry.retired_at is not None:
             raise KeyNotFoundError(f"KEK {self._key_id} version {version} is unknown or retired")
+        if len(ciphertext) < _NONCE_SIZE + 16:  # nonce and GCM tag at least
+            raise IntegrityError("wrapped key does not verify for this object")
         try:
             return AESGCM(entry.key).decrypt(
                 ciphertext[:_NONCE_SIZE], ciphertext[_NONCE_SIZE:], associated_data

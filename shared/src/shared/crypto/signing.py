@@ -9,6 +9,7 @@ pick the key and rotated keys keep verifying what they signed.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -17,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -116,6 +117,21 @@ class VerifierKey:
         return True
 
 
+class Signer(Protocol):
+    """A named Ed25519 private key: `SigningKey` in memory, or a key held by an HSM."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def verifier(self) -> VerifierKey: ...
+
+    @property
+    def key_id(self) -> str: ...
+
+    def sign(self, data: bytes) -> bytes: ...
+
+
 @dataclass(frozen=True, repr=False)
 class SigningKey:
     """A named Ed25519 private key. Its seed never appears in `repr` or logs."""
@@ -191,7 +207,7 @@ class VerifiedNote:
     unverified_names: tuple[str, ...]
 
 
-def sign_note(text: str, keys: Sequence[SigningKey]) -> str:
+def sign_note(text: str, keys: Sequence[Signer]) -> str:
     """A C2SP signed note: `text` (ending in a newline), a blank line, one line per key."""
     if not text.endswith("\n"):
         raise ValueError("note text must end with a newline")
@@ -249,7 +265,7 @@ class SigningKeyRing:
     stays verifiable; `retire` stops publishing a key (its signatures then fail to verify).
     """
 
-    def __init__(self, active: SigningKey, published: Iterable[VerifierKey] = ()) -> None:
+    def __init__(self, active: Signer, published: Iterable[VerifierKey] = ()) -> None:
         self._active = active
         self._published: dict[str, VerifierKey] = {}
         for key in (*published, active.verifier):
@@ -262,14 +278,14 @@ class SigningKeyRing:
         self._published[key.key_id] = key
 
     @property
-    def active(self) -> SigningKey:
+    def active(self) -> Signer:
         return self._active
 
     @property
     def published(self) -> tuple[VerifierKey, ...]:
         return tuple(self._published.values())
 
-    def rotate(self, new_key: SigningKey) -> None:
+    def rotate(self, new_key: Signer) -> None:
         """Sign with `new_key` from now on; the previous key stays published for verification."""
         self._add(new_key.verifier)
         self._active = new_key
@@ -299,6 +315,10 @@ class SigningKeyRing:
     def sign(self, data: bytes) -> DetachedSignature:
         """Sign raw bytes with the active key."""
         return DetachedSignature(kid=self._active.key_id, signature=self._active.sign(data))
+
+    async def sign_async(self, data: bytes) -> DetachedSignature:
+        """`sign` off the event loop (an HSM's signature is a device round trip)."""
+        return await asyncio.to_thread(self.sign, data)
 
     def verify(self, data: bytes, signature: DetachedSignature) -> VerifierKey:
         """The key that made `signature` over `data`; `IntegrityError` if it does not verify."""

@@ -105,9 +105,16 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     env = stack_environment(layout, os.environ)
     supervisor.prepare_var(layout, env)
-    keys.ensure_dev_keys(
-        Path(env["SECURACT_KEK_FILE"]), Path(env["SECURACT_SIGNING_KEY_FILE"]), _say
-    )
+    if env.get("SECURACT_KEYS") == "pkcs11":
+        try:
+            keys.ensure_dev_token(env, _say)
+        except keys.TokenUnavailableError as error:
+            _say(str(error))
+            return 2
+    else:
+        keys.ensure_dev_keys(
+            Path(env["SECURACT_KEK_FILE"]), Path(env["SECURACT_SIGNING_KEY_FILE"]), _say
+        )
     log_offset = layout.supervisor_log.stat().st_size if layout.supervisor_log.exists() else 0
     pid = supervisor.start(layout, specs, env)
     _say(f"starting {', '.join(s.name for s in specs)} (honcho pid {pid}; logs in var/log/)")

@@ -32,6 +32,7 @@ DEV_S3_SECRET_KEY = "securact-dev-secret"  # noqa: S105 (the documented dev-only
 # Notify's client secret at identity (it fetches activation and reset links when it sends
 # them): one variable both services read, so overriding it keeps them paired.
 DEV_NOTIFY_CLIENT_SECRET = "securact-dev-notify-client-secret"  # noqa: S105 (dev-only)
+DEV_TOKEN_LABEL = "securact-dev"  # noqa: S105 (a token label, not a password)
 MAILBOX_SMTP_PORT = 1025
 MAILBOX_HTTP_PORT = 8025
 AMQP_PORT = 5672
@@ -69,6 +70,11 @@ class StackLayout:
     @property
     def keys_dir(self) -> Path:
         return self.var / "keys"
+
+    @property
+    def softhsm_dir(self) -> Path:
+        """The SoftHSM2 token of `SECURACT_KEYS=pkcs11` (config, token files, PIN files)."""
+        return self.var / "softhsm"
 
     @property
     def mailbox_dir(self) -> Path:
@@ -198,6 +204,13 @@ def stack_environment(layout: StackLayout, caller: Mapping[str, str]) -> dict[st
         "SECURACT_IDENTITY_TOKEN_KEY_FILE": str(layout.keys_dir / "identity-tokens.json"),
         "SECURACT_IDENTITY_SEED_DEV_CREDENTIALS_FILE": str(layout.var / "dev-credentials.json"),
     }
+    if caller.get("SECURACT_KEYS") == "pkcs11":
+        # One token for the stack; each service keeps its keys under securact/<service>/.
+        defaults |= {
+            "SOFTHSM2_CONF": str(layout.softhsm_dir / "softhsm2.conf"),
+            "SECURACT_PKCS11_TOKEN_LABEL": DEV_TOKEN_LABEL,
+            "SECURACT_PKCS11_PIN_FILE": str(layout.softhsm_dir / "user-pin"),
+        }
     env = dict(caller)
     for key, value in defaults.items():
         env.setdefault(key, value)
