@@ -55,6 +55,7 @@ class Mailbox:
         self.http_port = free_port()
         self.directory = directory
         self.process: subprocess.Popen[bytes] | None = None
+        self.log = ""  # what the process wrote to stderr, once stopped
 
     @property
     def api(self) -> str:
@@ -93,6 +94,7 @@ class Mailbox:
             self.process.terminate()
             self.process.wait(timeout=10)
             if self.process.stderr:
+                self.log = self.process.stderr.read().decode(errors="replace")
                 self.process.stderr.close()
             self.process = None
 
