@@ -4,12 +4,14 @@ own SQLite files, and the real RabbitMQ under an isolated name prefix."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
 from fastapi import FastAPI
 
 from shared.runtime import ServiceRuntime
@@ -47,3 +49,31 @@ async def eventually(
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {within}s")
         await asyncio.sleep(every)
+
+
+@asynccontextmanager
+async def serving(app: FastAPI) -> AsyncIterator[int]:
+    """Serve the app with uvicorn on a free port of this event loop (its lifespan included);
+    the port, once the server listens."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[_listening_socket()]))
+    try:
+        await eventually(lambda: _started(server), within=30)
+        runtime: ServiceRuntime = app.state.runtime
+        await asyncio.wait_for(runtime.broker_started.wait(), 30)
+        yield server.servers[0].sockets[0].getsockname()[1]
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 30)
+
+
+async def _started(server: uvicorn.Server) -> bool:
+    return server.started
+
+
+def _listening_socket() -> socket.socket:
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock

@@ -32,6 +32,7 @@ from shared.auth import (
     install_token_verifier,
 )
 from shared.auth.revocations import RevocationListener
+from shared.bodylimit import BodyLimitMiddleware
 from shared.clock import Clock, clock_from_environment
 from shared.contracts.envelope import Envelope, EventPayload, new_envelope
 from shared.contracts.platform import STARTED_BY_SERVICE
@@ -356,6 +357,9 @@ class ServiceRuntime:
         app.include_router(self._health_router())
         for router in routers:
             app.include_router(router)
+        app.add_middleware(
+            BodyLimitMiddleware, router=app.router, default=self.settings.max_body_bytes
+        )
         self.telemetry.instrument_app(app)
         app.state.runtime = self
         return app

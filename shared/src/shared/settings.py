@@ -72,6 +72,12 @@ class BaseServiceSettings(BaseSettings):
     token_audience: str = Field(
         default="", description="The audience this service accepts (default: its name)."
     )
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=0,
+        description="Request body limit of every route that does not declare its own (413 "
+        "beyond it, before the body is read).",
+    )
     clock_offset_seconds: float = Field(
         default=0.0, description="Dev only: shifts this service's clock (demos of time rules)."
     )

@@ -40,6 +40,7 @@ from consent.service import (
     restriction_view,
 )
 from shared.auth import Principal, current_principal, require_role, require_scopes
+from shared.bodylimit import body_limit
 from shared.clock import Clock
 from shared.contracts.consent import ConsulterRole, RestrictionKind, RestrictionOutcome
 from shared.problems import VALIDATION_PROBLEM_TYPE, Problem, problem_type
@@ -178,6 +179,7 @@ def consent_router(registry: Registry, clock: Clock, limits: Limits) -> APIRoute
             }
         },
     )
+    @body_limit(None)  # streamed and limited by intake (`limits.max_request_bytes`)
     async def register(
         request: Request, principal: Annotated[Principal, Depends(office_writer)]
     ) -> dict[str, Any]:

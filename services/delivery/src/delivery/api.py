@@ -57,6 +57,7 @@ from delivery.service import (
     WindowClosedError,
 )
 from shared.auth import Principal, current_principal, require_role, require_scopes
+from shared.bodylimit import body_limit
 from shared.malware import ScannerUnavailableError
 from shared.multipart import MultipartError, MultipartReader, boundary_of
 from shared.objects import ObjectStoreError
@@ -220,6 +221,7 @@ def delivery_router(
             }
         },
     )
+    @body_limit(None)  # streamed and limited here (`max_request_bytes`)
     async def deposit(
         request: Request,
         principal: Annotated[Principal, Depends(office_writer)],
@@ -414,6 +416,7 @@ def delivery_router(
         return await gateway.evidence_set(act)
 
     @router.post("/inbox/{act_id}/replies", status_code=201)
+    @body_limit(None)  # streamed and limited here (`replies.max_reply_bytes`)
     async def reply(
         act_id: str, request: Request, principal: Annotated[Principal, Depends(replier)]
     ) -> JSONResponse:
