@@ -92,9 +92,7 @@ async def test_a_body_under_the_limit_reaches_the_route(tmp_path: Path, bus_pref
 
 
 @pytest.mark.parametrize("limit", [4096])
-async def test_the_platform_limit_is_a_setting(
-    tmp_path: Path, bus_prefix: str, limit: int
-) -> None:
+async def test_the_platform_limit_is_a_setting(tmp_path: Path, bus_prefix: str, limit: int) -> None:
     async with serving(identity_app(tmp_path, bus_prefix, max_body_bytes=limit)) as port:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(_request(port, f"Content-Length: {limit + 1}"))
