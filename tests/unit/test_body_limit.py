@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel
 
 from shared.bodylimit import BodyLimitMiddleware, body_limit
@@ -35,7 +35,20 @@ def _app() -> FastAPI:
     async def streamed(request: Request) -> dict[str, int]:
         return {"length": sum([len(chunk) async for chunk in request.stream()])}
 
-    app.add_middleware(BodyLimitMiddleware, router=app.router, default=1024)
+    # As the services build theirs: routes on a router included with a prefix.
+    router = APIRouter(prefix="/v1")
+
+    @router.post("/notes")
+    async def routed_note(body: Note) -> dict[str, int]:
+        return {"length": len(body.text)}
+
+    @router.post("/uploads")
+    @body_limit(None)
+    async def upload(request: Request) -> dict[str, int]:
+        return {"length": sum([len(chunk) async for chunk in request.stream()])}
+
+    app.include_router(router)
+    app.add_middleware(BodyLimitMiddleware, default=1024)
     return app
 
 
@@ -77,3 +90,10 @@ async def test_a_body_without_length_is_counted_as_it_streams() -> None:
 
 async def test_a_route_that_streams_itself_is_left_to_its_own_checks() -> None:
     assert (await _post("/streamed", _chunks(100, 1024))).json() == {"length": 102_400}
+
+
+async def test_routes_of_an_included_router_get_their_own_limits() -> None:
+    assert (await _post("/v1/notes", _note(2000))).status_code == 413
+    assert (await _post("/v1/notes", _note(900))).json() == {"length": 900}
+    assert (await _post("/v1/uploads", _chunks(100, 1024))).json() == {"length": 102_400}
+    assert (await _post("/v1/uploads", b"a" * 50_000)).json() == {"length": 50_000}

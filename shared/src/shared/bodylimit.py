@@ -2,9 +2,9 @@
 
 FastAPI reads a JSON or form body whole before the route runs, however large it is announced or
 turns out to be: one anonymous request could hold hundreds of MiB of a service's memory. The
-`BodyLimitMiddleware` (pure ASGI: it sees each chunk as it arrives) answers 413 at once when
-`Content-Length` announces more than the route's limit, and cuts a chunked body as soon as the
-bytes received pass it.
+`BodyLimitMiddleware` (pure ASGI: it sees each chunk as it arrives) answers 413 without reading
+a byte when `Content-Length` announces more than the route's limit, and cuts a chunked body as
+soon as the bytes received pass it.
 
 Every route gets the platform default (`max_body_bytes` in the settings, 1 MiB). A route that
 streams a larger upload itself (and counts it) declares its own limit with `@body_limit(n)`
@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
-from starlette.routing import BaseRoute, Match, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.problems import Problem, problem_type
@@ -42,9 +41,11 @@ def body_limit(max_bytes: int | None) -> Callable[[Endpoint], Endpoint]:
     return mark
 
 
-def declared_limit(route: BaseRoute, default: int) -> int | None:
-    """The body limit of `route`: its own if it declares one, else `default`."""
-    endpoint = getattr(route, "endpoint", None)
+def declared_limit(scope: Scope, default: int) -> int | None:
+    """The body limit of the route the router chose for this request: its own if it declares
+    one, else `default` (also for a request no route matched)."""
+    route = scope.get("route")
+    endpoint = getattr(route, "endpoint", None) or scope.get("endpoint")
     found = getattr(endpoint, _ATTRIBUTE, _UNSET)
     if found is _UNSET:
         return default
@@ -74,48 +75,49 @@ async def _no_receive() -> Message:  # pragma: no cover - a JSONResponse never r
 
 class BodyLimitMiddleware:
     """413 for a body over its route's limit: by `Content-Length` before anything is read, by
-    counting while a chunked body streams. Requests of an unknown route get the default."""
+    counting while a chunked body streams.
 
-    def __init__(self, app: ASGIApp, *, router: Router, default: int) -> None:
+    The limit is looked up when the app first asks for the body: the router has chosen the
+    route by then (FastAPI and Starlette record it in the scope) and not one byte of the body
+    has been read."""
+
+    def __init__(self, app: ASGIApp, *, default: int) -> None:
         self.app = app
-        self.router = router
         self.default = default
-
-    def limit_for(self, scope: Scope) -> int | None:
-        for route in self.router.routes:
-            match, _ = route.matches(scope)
-            if match is Match.FULL:
-                return declared_limit(route, self.default)
-        return self.default
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limit_for(scope)
-        if limit is None:
-            await self.app(scope, receive, send)
-            return
         declared = _content_length(scope)
-        if declared is not None and declared > limit:
-            await _send_problem(send, RequestBodyTooLarge(limit))
-            return
-
+        limit: int | None = self.default
+        resolved = False
         received = 0
         cut = False
         started = False
         replaced = False
 
+        def too_large() -> RequestBodyTooLarge:
+            nonlocal cut
+            cut = True
+            return RequestBodyTooLarge(limit or 0)
+
         async def limited_receive() -> Message:
-            nonlocal received, cut
+            nonlocal limit, resolved, received
+            if not resolved:
+                resolved = True
+                limit = declared_limit(scope, self.default)
+                if limit is not None and declared is not None and declared > limit:
+                    raise too_large()
+            if limit is None:
+                return await receive()
             if cut:
                 raise RequestBodyTooLarge(limit)
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    cut = True
-                    raise RequestBodyTooLarge(limit)
+                    raise too_large()
             return message
 
         async def guarded_send(message: Message) -> None:
@@ -125,7 +127,7 @@ class BodyLimitMiddleware:
                 # not read, a route may answer its own 413), the answer is this 413.
                 if not replaced:
                     replaced = True
-                    await _send_problem(send, RequestBodyTooLarge(limit))
+                    await _send_problem(send, RequestBodyTooLarge(limit or 0))
                 return
             if message["type"] == "http.response.start":
                 started = True
@@ -138,7 +140,7 @@ class BodyLimitMiddleware:
             if not cut:
                 raise
             if not started and not replaced:
-                await _send_problem(send, RequestBodyTooLarge(limit))
+                await _send_problem(send, RequestBodyTooLarge(limit or 0))
 
 
 def _content_length(scope: Scope) -> int | None:

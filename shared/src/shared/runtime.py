@@ -357,9 +357,7 @@ class ServiceRuntime:
         app.include_router(self._health_router())
         for router in routers:
             app.include_router(router)
-        app.add_middleware(
-            BodyLimitMiddleware, router=app.router, default=self.settings.max_body_bytes
-        )
+        app.add_middleware(BodyLimitMiddleware, default=self.settings.max_body_bytes)
         self.telemetry.instrument_app(app)
         app.state.runtime = self
         return app
