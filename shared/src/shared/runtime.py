@@ -20,7 +20,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import httpx
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.trace import SpanKind
@@ -42,11 +42,12 @@ from shared.messaging.consumer import EventConsumer, RetryPolicy, Subscription, 
 from shared.messaging.inbox import INBOX_INDEXES, Inbox
 from shared.messaging.outbox import Outbox, OutboxRelay, RelayPolicy
 from shared.messaging.topology import Topology
-from shared.objects import ObjectStore
-from shared.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
+from shared.objects import ObjectStore, ObjectStoreUnavailableError
+from shared.openapi import document_problems
+from shared.problems import PROBLEM_MEDIA_TYPE, Problem, install_problem_handlers, problem_type
 from shared.settings import BaseServiceSettings, ObjectStoreSettings
 from shared.store import open_store
-from shared.store.port import DocumentStore, Index
+from shared.store.port import DocumentStore, Index, StoreUnavailableError
 from shared.telemetry import (
     Telemetry,
     configure_logging,
@@ -353,12 +354,17 @@ class ServiceRuntime:
 
         app = FastAPI(title=title, version=self.release, lifespan=lifespan)
         install_problem_handlers(app)
+        app.add_exception_handler(StoreUnavailableError, _dependency_unavailable("database"))
+        app.add_exception_handler(
+            ObjectStoreUnavailableError, _dependency_unavailable("object store")
+        )
         install_token_verifier(app, self.token_verifier)
         app.include_router(self._health_router())
         for router in routers:
             app.include_router(router)
         app.add_middleware(BodyLimitMiddleware, default=self.settings.max_body_bytes)
         self.telemetry.instrument_app(app)
+        document_problems(app)
         app.state.runtime = self
         return app
 
@@ -387,3 +393,21 @@ class ServiceRuntime:
             )
 
         return router
+
+
+def _dependency_unavailable(
+    what: str,
+) -> Callable[[Request, Exception], Coroutine[Any, Any, Response]]:
+    """A store or object store away while a request needs it: 503 (retry), never a 500."""
+
+    async def handler(_request: Request, _exc: Exception) -> Response:
+        log.warning("%s unavailable during a request", what)
+        return Problem(
+            503,
+            "Service unavailable",
+            f"the {what} cannot be reached; retry later",
+            type=problem_type(f"{what.replace(' ', '-')}-unavailable"),
+            headers={"Retry-After": "10"},
+        ).to_response()
+
+    return handler
