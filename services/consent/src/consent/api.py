@@ -43,6 +43,7 @@ from shared.auth import Principal, current_principal, require_role, require_scop
 from shared.bodylimit import body_limit
 from shared.clock import Clock
 from shared.contracts.consent import ConsulterRole, RestrictionKind, RestrictionOutcome
+from shared.openapi import problem_responses
 from shared.problems import VALIDATION_PROBLEM_TYPE, Problem, problem_type
 from shared.vault import TooLargeError
 
@@ -157,6 +158,7 @@ def consent_router(registry: Registry, clock: Clock, limits: Limits) -> APIRoute
     @router.post(
         "/declarations",
         status_code=201,
+        responses=problem_responses(409, 422),
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -275,7 +277,7 @@ def consent_router(registry: Registry, clock: Clock, limits: Limits) -> APIRoute
         """The same lookup with the keys in a JSON body, out of every URL."""
         return await _search(registry, principal, lookup)
 
-    @router.get("/me/declaration")
+    @router.get("/me/declaration", responses=problem_responses(404))
     async def my_declaration(
         principal: Annotated[Principal, Depends(recipient)],
     ) -> dict[str, Any]:
@@ -293,7 +295,7 @@ def consent_router(registry: Registry, clock: Clock, limits: Limits) -> APIRoute
         ]
         return view
 
-    @router.post("/me/declaration/revocation")
+    @router.post("/me/declaration/revocation", responses=problem_responses(404, 409))
     async def revoke(
         body: RevocationRequest, principal: Annotated[Principal, Depends(recipient_writer)]
     ) -> dict[str, Any]:
@@ -312,7 +314,7 @@ def consent_router(registry: Registry, clock: Clock, limits: Limits) -> APIRoute
             ) from None
         return registry.view(document)
 
-    @router.get("/me/export")
+    @router.get("/me/export", responses=problem_responses(404))
     async def export(principal: Annotated[Principal, Depends(recipient)]) -> JSONResponse:
         """All data consent holds about you, as JSON (GDPR portability)."""
         try:
@@ -323,7 +325,7 @@ def consent_router(registry: Registry, clock: Clock, limits: Limits) -> APIRoute
             data, headers={"Content-Disposition": 'attachment; filename="mes-donnees.json"'}
         )
 
-    @router.get("/me/proofs/{proof_id}")
+    @router.get("/me/proofs/{proof_id}", responses=problem_responses(410))
     async def my_proof(
         proof_id: str, principal: Annotated[Principal, Depends(recipient)]
     ) -> StreamingResponse:
@@ -341,7 +343,7 @@ def consent_router(registry: Registry, clock: Clock, limits: Limits) -> APIRoute
             headers={"Content-Length": str(proof["size"])},
         )
 
-    @router.post("/me/restriction-requests", status_code=201)
+    @router.post("/me/restriction-requests", status_code=201, responses=problem_responses(404))
     async def restriction(
         body: RestrictionRequest, principal: Annotated[Principal, Depends(recipient)]
     ) -> dict[str, Any]:
@@ -352,7 +354,7 @@ def consent_router(registry: Registry, clock: Clock, limits: Limits) -> APIRoute
             raise _not_found("no declaration is linked to your account") from None
         return {"id": request["_id"], "kind": request["kind"], "state": request["state"]}
 
-    @router.get("/me/restriction-requests")
+    @router.get("/me/restriction-requests", responses=problem_responses(404))
     async def my_restrictions(
         principal: Annotated[Principal, Depends(recipient)],
     ) -> dict[str, Any]:
@@ -381,7 +383,7 @@ def consent_router(registry: Registry, clock: Clock, limits: Limits) -> APIRoute
             "next_after": requests[-1]["_id"] if len(requests) == limit else None,
         }
 
-    @router.post("/restriction-requests/{request_id}/answer")
+    @router.post("/restriction-requests/{request_id}/answer", responses=problem_responses(409))
     async def answer_restriction(
         request_id: str,
         body: RestrictionAnswer,

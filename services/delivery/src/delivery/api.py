@@ -61,6 +61,7 @@ from shared.bodylimit import body_limit
 from shared.malware import ScannerUnavailableError
 from shared.multipart import MultipartError, MultipartReader, boundary_of
 from shared.objects import ObjectStoreError
+from shared.openapi import problem_responses
 from shared.problems import VALIDATION_PROBLEM_TYPE, Problem, problem_type
 from shared.store.port import StoreUnavailableError, to_iso
 from shared.vault import TooLargeError
@@ -201,7 +202,10 @@ def delivery_router(
     @router.post(
         "/acts",
         status_code=201,
-        responses={202: {"description": "accepted and scheduled for the next window opening"}},
+        responses={
+            202: {"description": "accepted and scheduled for the next window opening"},
+            **problem_responses(400, 409),
+        },
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -376,14 +380,14 @@ def delivery_router(
     async def inbox(principal: Annotated[Principal, Depends(recipient)]) -> dict[str, Any]:
         return {"items": await gateway.inbox(principal.subject)}
 
-    @router.get("/inbox/{act_id}")
+    @router.get("/inbox/{act_id}", responses=problem_responses(410))
     async def inbox_act(
         act_id: str, principal: Annotated[Principal, Depends(recipient)]
     ) -> dict[str, Any]:
         act = await recipient_act(principal, act_id)
         return gateway.recipient_view(act)
 
-    @router.get("/inbox/{act_id}/content", response_model=None)
+    @router.get("/inbox/{act_id}/content", response_model=None, responses=problem_responses(410))
     async def content(
         act_id: str, principal: Annotated[Principal, Depends(recipient)]
     ) -> StreamingResponse:
@@ -408,14 +412,14 @@ def delivery_router(
             },
         )
 
-    @router.get("/inbox/{act_id}/evidence")
+    @router.get("/inbox/{act_id}/evidence", responses=problem_responses(410))
     async def recipient_evidence(
         act_id: str, principal: Annotated[Principal, Depends(recipient)]
     ) -> dict[str, Any]:
         act = await recipient_act(principal, act_id)
         return await gateway.evidence_set(act)
 
-    @router.post("/inbox/{act_id}/replies", status_code=201)
+    @router.post("/inbox/{act_id}/replies", status_code=201, responses=problem_responses(410, 413))
     @body_limit(None)  # streamed and limited here (`replies.max_reply_bytes`)
     async def reply(
         act_id: str, request: Request, principal: Annotated[Principal, Depends(replier)]
@@ -484,7 +488,11 @@ def delivery_router(
         act = await office_act(principal, act_id)
         return {"items": await replies.of_act(act)}
 
-    @router.get("/acts/{act_id}/replies/{reply_id}/content", response_model=None)
+    @router.get(
+        "/acts/{act_id}/replies/{reply_id}/content",
+        response_model=None,
+        responses=problem_responses(410),
+    )
     async def reply_content(
         act_id: str, reply_id: str, principal: Annotated[Principal, Depends(office_reader)]
     ) -> StreamingResponse:
