@@ -47,9 +47,9 @@ def declared_limit(scope: Scope, default: int) -> int | None:
     route = scope.get("route")
     endpoint = getattr(route, "endpoint", None) or scope.get("endpoint")
     found = getattr(endpoint, _ATTRIBUTE, _UNSET)
-    if found is _UNSET:
-        return default
-    return found if found is None else int(found)
+    if found is None or isinstance(found, int):
+        return found
+    return default
 
 
 class RequestBodyTooLarge(Problem):
