@@ -37,7 +37,7 @@ from shared.clock import Clock, clock_from_environment
 from shared.contracts.envelope import Envelope, EventPayload, new_envelope
 from shared.contracts.platform import STARTED_BY_SERVICE
 from shared.ids import new_id
-from shared.messaging.bus import EventPublisher, create_broker
+from shared.messaging.bus import BrokerProbe, EventPublisher, create_broker
 from shared.messaging.consumer import EventConsumer, RetryPolicy, Subscription, start_consuming
 from shared.messaging.inbox import INBOX_INDEXES, Inbox
 from shared.messaging.outbox import Outbox, OutboxRelay, RelayPolicy
@@ -100,6 +100,10 @@ class ServiceRuntime:
             settings.amqp_url.get_secret_value(),
             middlewares=[self.telemetry.broker_middleware()],
             app_id=f"securact-{self.service}",
+            heartbeat_seconds=settings.amqp_heartbeat_seconds,
+        )
+        self.broker_probe = BrokerProbe(
+            self.broker, self.topology, timeout=settings.broker_probe_timeout_seconds
         )
         self.publisher = EventPublisher(self.broker, self.topology)
         self.outbox = Outbox(self.store, self.clock, trace_carrier=inject_traceparent)
@@ -248,6 +252,8 @@ class ServiceRuntime:
         self._tasks.clear()
         with contextlib.suppress(Exception):
             await self.revocation_listener.close()
+        with contextlib.suppress(Exception):
+            await self.broker_probe.close()
         for hook in self._shutdown_hooks:
             try:
                 await hook()
@@ -314,12 +320,7 @@ class ServiceRuntime:
             checks["store"] = True
         except Exception:
             checks["store"] = False
-        try:
-            checks["broker"] = self.broker_started.is_set() and bool(
-                await asyncio.wait_for(self.broker.ping(timeout=2), 3)
-            )
-        except Exception:
-            checks["broker"] = False
+        checks["broker"] = self.broker_started.is_set() and await self.broker_probe.answers()
         if self.objects is not None:
             try:
                 await asyncio.wait_for(self.objects.ping(), 3)

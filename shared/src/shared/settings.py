@@ -47,6 +47,17 @@ class BaseServiceSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 0
     amqp_url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
+    amqp_heartbeat_seconds: int = Field(
+        default=10,
+        ge=1,
+        description="AMQP heartbeat asked of RabbitMQ: a silent broker counts as gone after "
+        "about twice this (its own default, 60 s, is far too long for readiness).",
+    )
+    broker_probe_timeout_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="Readiness: the broker must answer a round trip within this.",
+    )
     bus_prefix: str = Field(
         default="",
         description="Prefix for exchange and queue names: isolates test runs sharing a broker.",
