@@ -116,3 +116,15 @@ def test_messages_survive_a_restart_and_delete_empties_the_box(mailbox: Mailbox)
 
 def test_unknown_message_answers_404(mailbox: Mailbox) -> None:
     assert httpx.get(f"{mailbox.api}/message/nope").status_code == 404
+
+
+def test_receiving_a_mail_logs_no_address(mailbox: Mailbox) -> None:
+    message = _plain("Élodie <elodie.martin@example.test>", "Acte")
+    message["Bcc"] = "huissier@example.test"
+    _send(mailbox, message)
+    assert httpx.get(f"{mailbox.api}/messages").json()["total"] == 1
+    mailbox.stop()
+
+    assert "stored message" in mailbox.log  # the process did log at INFO
+    for address in ("elodie.martin", "huissier@", "notify@securact.test"):
+        assert address not in mailbox.log

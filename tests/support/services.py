@@ -4,12 +4,16 @@ own SQLite files, and the real RabbitMQ under an isolated name prefix."""
 from __future__ import annotations
 
 import asyncio
+import socket
+import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
 from fastapi import FastAPI
 
 from shared.runtime import ServiceRuntime
@@ -47,3 +51,67 @@ async def eventually(
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {within}s")
         await asyncio.sleep(every)
+
+
+@asynccontextmanager
+async def serving(app: FastAPI) -> AsyncIterator[int]:
+    """Serve the app with uvicorn on a free port of this event loop (its lifespan included);
+    the port, once the server listens."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[_listening_socket()]))
+    try:
+        await eventually(lambda: _started(server), within=30)
+        runtime: ServiceRuntime = app.state.runtime
+        await asyncio.wait_for(runtime.broker_started.wait(), 30)
+        yield server.servers[0].sockets[0].getsockname()[1]
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 30)
+
+
+async def _started(server: uvicorn.Server) -> bool:
+    return server.started
+
+
+def _listening_socket() -> socket.socket:
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+class ServedInThread:
+    """The app under uvicorn in a thread of its own (its own event loop, its lifespan), for
+    synchronous clients: `with ServedInThread(app) as base_url: ...`."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self._socket = _listening_socket()
+        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._serve, name="served-app", daemon=True)
+
+    def _serve(self) -> None:
+        asyncio.run(self._server.serve(sockets=[self._socket]))
+
+    def __enter__(self) -> str:
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise AssertionError("the app did not start under uvicorn")
+            time.sleep(0.05)
+        # As `running`: the broker connected, so readiness and event writes are those of a
+        # service in its steady state.
+        runtime: ServiceRuntime = self.app.state.runtime
+        while not runtime.broker_started.is_set():
+            if time.monotonic() > deadline:
+                raise AssertionError("the app did not reach the broker")
+            time.sleep(0.05)
+        host, port = self._socket.getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    def __exit__(self, *_exc: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(30)

@@ -56,6 +56,7 @@ class Mailbox:
         self.http_port = free_port()
         self.directory = directory
         self.process: subprocess.Popen[bytes] | None = None
+        self.log = ""  # what the process wrote to stderr, once stopped
 
     @property
     def api(self) -> str:
@@ -94,6 +95,7 @@ class Mailbox:
             self.process.terminate()
             self.process.wait(timeout=10)
             if self.process.stderr:
+                self.log = self.process.stderr.read().decode(errors="replace")
                 self.process.stderr.close()
             self.process = None
 

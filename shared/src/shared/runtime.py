@@ -20,7 +20,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import httpx
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.trace import SpanKind
@@ -32,20 +32,22 @@ from shared.auth import (
     install_token_verifier,
 )
 from shared.auth.revocations import RevocationListener
+from shared.bodylimit import BodyLimitMiddleware
 from shared.clock import Clock, clock_from_environment
 from shared.contracts.envelope import Envelope, EventPayload, new_envelope
 from shared.contracts.platform import STARTED_BY_SERVICE
 from shared.ids import new_id
-from shared.messaging.bus import EventPublisher, create_broker
+from shared.messaging.bus import BrokerProbe, EventPublisher, create_broker
 from shared.messaging.consumer import EventConsumer, RetryPolicy, Subscription, start_consuming
 from shared.messaging.inbox import INBOX_INDEXES, Inbox
 from shared.messaging.outbox import Outbox, OutboxRelay, RelayPolicy
 from shared.messaging.topology import Topology
-from shared.objects import ObjectStore
-from shared.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
+from shared.objects import ObjectStore, ObjectStoreUnavailableError
+from shared.openapi import document_problems
+from shared.problems import PROBLEM_MEDIA_TYPE, Problem, install_problem_handlers, problem_type
 from shared.settings import BaseServiceSettings, KeyBackend, ObjectStoreSettings
 from shared.store import open_store
-from shared.store.port import DocumentStore, Index
+from shared.store.port import DocumentStore, Index, StoreUnavailableError
 from shared.telemetry import (
     Telemetry,
     configure_logging,
@@ -98,6 +100,10 @@ class ServiceRuntime:
             settings.amqp_url.get_secret_value(),
             middlewares=[self.telemetry.broker_middleware()],
             app_id=f"securact-{self.service}",
+            heartbeat_seconds=settings.amqp_heartbeat_seconds,
+        )
+        self.broker_probe = BrokerProbe(
+            self.broker, self.topology, timeout=settings.broker_probe_timeout_seconds
         )
         self.publisher = EventPublisher(self.broker, self.topology)
         self.outbox = Outbox(self.store, self.clock, trace_carrier=inject_traceparent)
@@ -246,6 +252,8 @@ class ServiceRuntime:
         self._tasks.clear()
         with contextlib.suppress(Exception):
             await self.revocation_listener.close()
+        with contextlib.suppress(Exception):
+            await self.broker_probe.close()
         for hook in self._shutdown_hooks:
             try:
                 await hook()
@@ -312,12 +320,7 @@ class ServiceRuntime:
             checks["store"] = True
         except Exception:
             checks["store"] = False
-        try:
-            checks["broker"] = self.broker_started.is_set() and bool(
-                await asyncio.wait_for(self.broker.ping(timeout=2), 3)
-            )
-        except Exception:
-            checks["broker"] = False
+        checks["broker"] = self.broker_started.is_set() and await self.broker_probe.answers()
         if self.objects is not None:
             try:
                 await asyncio.wait_for(self.objects.ping(), 3)
@@ -352,11 +355,17 @@ class ServiceRuntime:
 
         app = FastAPI(title=title, version=self.release, lifespan=lifespan)
         install_problem_handlers(app)
+        app.add_exception_handler(StoreUnavailableError, _dependency_unavailable("database"))
+        app.add_exception_handler(
+            ObjectStoreUnavailableError, _dependency_unavailable("object store")
+        )
         install_token_verifier(app, self.token_verifier)
         app.include_router(self._health_router())
         for router in routers:
             app.include_router(router)
+        app.add_middleware(BodyLimitMiddleware, default=self.settings.max_body_bytes)
         self.telemetry.instrument_app(app)
+        document_problems(app)
         app.state.runtime = self
         return app
 
@@ -385,3 +394,21 @@ class ServiceRuntime:
             )
 
         return router
+
+
+def _dependency_unavailable(
+    what: str,
+) -> Callable[[Request, Exception], Coroutine[Any, Any, Response]]:
+    """A store or object store away while a request needs it: 503 (retry), never a 500."""
+
+    async def handler(_request: Request, _exc: Exception) -> Response:
+        log.warning("%s unavailable during a request", what)
+        return Problem(
+            503,
+            "Service unavailable",
+            f"the {what} cannot be reached; retry later",
+            type=problem_type(f"{what.replace(' ', '-')}-unavailable"),
+            headers={"Retry-After": "10"},
+        ).to_response()
+
+    return handler

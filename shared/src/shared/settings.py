@@ -58,6 +58,17 @@ class BaseServiceSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 0
     amqp_url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
+    amqp_heartbeat_seconds: int = Field(
+        default=10,
+        ge=1,
+        description="AMQP heartbeat asked of RabbitMQ: a silent broker counts as gone after "
+        "about twice this (its own default, 60 s, is far too long for readiness).",
+    )
+    broker_probe_timeout_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="Readiness: the broker must answer a round trip within this.",
+    )
     bus_prefix: str = Field(
         default="",
         description="Prefix for exchange and queue names: isolates test runs sharing a broker.",
@@ -98,6 +109,12 @@ class BaseServiceSettings(BaseSettings):
     )
     token_audience: str = Field(
         default="", description="The audience this service accepts (default: its name)."
+    )
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=0,
+        description="Request body limit of every route that does not declare its own (413 "
+        "beyond it, before the body is read).",
     )
     clock_offset_seconds: float = Field(
         default=0.0, description="Dev only: shifts this service's clock (demos of time rules)."

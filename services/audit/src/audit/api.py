@@ -21,6 +21,7 @@ from audit.domain import entry_leaf_hash
 from audit.service import MAX_PAGE, Checkpoints, Journal
 from audit.vault import PayloadState
 from shared.auth import Principal, current_principal
+from shared.openapi import problem_responses
 from shared.problems import Problem, problem_type
 
 TEXT: Final = "text/plain; charset=utf-8"
@@ -143,7 +144,7 @@ def journal_router(journal: Journal, checkpoints: Checkpoints) -> APIRouter:
                 body[name] = record[name]
         return body
 
-    @router.get("/proofs/inclusion")
+    @router.get("/proofs/inclusion", responses=problem_responses(400, 404))
     async def inclusion(
         request: Request,
         index: Annotated[int, Query(ge=0)],
@@ -166,7 +167,7 @@ def journal_router(journal: Journal, checkpoints: Checkpoints) -> APIRouter:
             "root": (await journal.root_at(size)).hex(),
         }
 
-    @router.get("/proofs/consistency")
+    @router.get("/proofs/consistency", responses=problem_responses(400))
     async def consistency(
         request: Request,
         first: Annotated[int, Query(ge=1)],

@@ -42,9 +42,11 @@ from consent.service import (
     restriction_view,
 )
 from shared.auth import Principal, current_principal, require_role, require_scopes
+from shared.bodylimit import body_limit
 from shared.clock import Clock
 from shared.contracts.consent import ConsulterRole, RestrictionKind, RestrictionOutcome
 from shared.objects import ObjectStoreError
+from shared.openapi import problem_responses
 from shared.problems import VALIDATION_PROBLEM_TYPE, Problem, problem_response, problem_type
 from shared.store.port import StoreUnavailableError
 from shared.vault import TooLargeError
@@ -199,6 +201,7 @@ def consent_router(registry: Registry, clock: Clock, limits: Limits) -> APIRoute
     @router.post(
         "/declarations",
         status_code=201,
+        responses=problem_responses(409, 422),
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -221,6 +224,7 @@ def consent_router(registry: Registry, clock: Clock, limits: Limits) -> APIRoute
             }
         },
     )
+    @body_limit(None)  # streamed and limited by intake (`limits.max_request_bytes`)
     async def register(
         request: Request, principal: Annotated[Principal, Depends(office_writer)]
     ) -> dict[str, Any]:
@@ -319,7 +323,7 @@ def consent_router(registry: Registry, clock: Clock, limits: Limits) -> APIRoute
         """The same lookup with the keys in a JSON body, out of every URL."""
         return await _search(registry, principal, lookup)
 
-    @router.get("/me/declaration")
+    @router.get("/me/declaration", responses=problem_responses(404))
     async def my_declaration(
         principal: Annotated[Principal, Depends(recipient)],
     ) -> dict[str, Any]:
@@ -337,7 +341,7 @@ def consent_router(registry: Registry, clock: Clock, limits: Limits) -> APIRoute
         ]
         return view
 
-    @router.post("/me/declaration/revocation")
+    @router.post("/me/declaration/revocation", responses=problem_responses(404, 409))
     async def revoke(
         body: RevocationRequest, principal: Annotated[Principal, Depends(recipient_writer)]
     ) -> dict[str, Any]:
@@ -356,7 +360,7 @@ def consent_router(registry: Registry, clock: Clock, limits: Limits) -> APIRoute
             ) from None
         return registry.view(document)
 
-    @router.get("/me/export")
+    @router.get("/me/export", responses=problem_responses(404))
     async def export(principal: Annotated[Principal, Depends(recipient)]) -> JSONResponse:
         """All data consent holds about you, as JSON (GDPR portability)."""
         try:
@@ -367,7 +371,7 @@ def consent_router(registry: Registry, clock: Clock, limits: Limits) -> APIRoute
             data, headers={"Content-Disposition": 'attachment; filename="mes-donnees.json"'}
         )
 
-    @router.get("/me/proofs/{proof_id}")
+    @router.get("/me/proofs/{proof_id}", responses=problem_responses(410))
     async def my_proof(
         proof_id: str, principal: Annotated[Principal, Depends(recipient)]
     ) -> StreamingResponse:
@@ -391,7 +395,7 @@ def consent_router(registry: Registry, clock: Clock, limits: Limits) -> APIRoute
             headers={"Content-Length": str(proof["size"])},
         )
 
-    @router.post("/me/restriction-requests", status_code=201)
+    @router.post("/me/restriction-requests", status_code=201, responses=problem_responses(404))
     async def restriction(
         body: RestrictionRequest, principal: Annotated[Principal, Depends(recipient)]
     ) -> dict[str, Any]:
@@ -402,7 +406,7 @@ def consent_router(registry: Registry, clock: Clock, limits: Limits) -> APIRoute
             raise _not_found("no declaration is linked to your account") from None
         return {"id": request["_id"], "kind": request["kind"], "state": request["state"]}
 
-    @router.get("/me/restriction-requests")
+    @router.get("/me/restriction-requests", responses=problem_responses(404))
     async def my_restrictions(
         principal: Annotated[Principal, Depends(recipient)],
     ) -> dict[str, Any]:
@@ -431,7 +435,7 @@ def consent_router(registry: Registry, clock: Clock, limits: Limits) -> APIRoute
             "next_after": requests[-1]["_id"] if len(requests) == limit else None,
         }
 
-    @router.post("/restriction-requests/{request_id}/answer")
+    @router.post("/restriction-requests/{request_id}/answer", responses=problem_responses(409))
     async def answer_restriction(
         request_id: str,
         body: RestrictionAnswer,

@@ -53,6 +53,8 @@ from delivery.views import (
     TombstoneView,
 )
 from shared.auth import Principal, current_principal, require_role, require_scopes
+from shared.bodylimit import body_limit
+from shared.openapi import problem_responses
 
 OFFICE_ROLE: Final = "office"
 RECIPIENT_ROLE: Final = "recipient"
@@ -177,13 +179,15 @@ def delivery_router(
         status_code=201,
         response_model=DepositView,
         responses={
+            **problem_responses(400, 409),
             202: {
                 "model": DepositView,
                 "description": "accepted and scheduled for the next window opening",
-            }
+            },
         },
         openapi_extra=_DEPOSIT_BODY,
     )
+    @body_limit(None)  # streamed and limited here (`max_request_bytes`)
     async def deposit(
         request: Request,
         response: Response,
@@ -237,11 +241,15 @@ def delivery_router(
     async def inbox(principal: Recipient) -> Inbox:
         return await views.inbox(principal.subject)
 
-    @router.get("/inbox/{act_id}")
+    @router.get("/inbox/{act_id}", responses=problem_responses(410))
     async def inbox_act(act_id: str, principal: Recipient) -> RecipientActView:
         return RecipientActView.of(await views.recipient_act(principal.subject, act_id))
 
-    @router.get("/inbox/{act_id}/content", response_class=StreamingResponse, responses=_PDF)
+    @router.get(
+        "/inbox/{act_id}/content",
+        response_class=StreamingResponse,
+        responses={**_PDF, **problem_responses(410)},
+    )
     async def content(act_id: str, principal: Recipient) -> StreamingResponse:
         """The act's PDF. The first opening is the *prise de connaissance* (CPC 662-1)."""
         act, chunks = await delivery.handover.open_content(principal.subject, act_id)
@@ -257,11 +265,12 @@ def delivery_router(
             },
         )
 
-    @router.get("/inbox/{act_id}/evidence")
+    @router.get("/inbox/{act_id}/evidence", responses=problem_responses(410))
     async def recipient_evidence(act_id: str, principal: Recipient) -> EvidenceSet:
         return await views.evidence_set(await views.recipient_act(principal.subject, act_id))
 
-    @router.post("/inbox/{act_id}/replies", status_code=201)
+    @router.post("/inbox/{act_id}/replies", status_code=201, responses=problem_responses(410, 413))
+    @body_limit(None)  # streamed and limited here (`replies.max_reply_bytes`)
     async def reply(
         act_id: str, request: Request, response: Response, principal: Replier
     ) -> ReplyView:
@@ -294,7 +303,7 @@ def delivery_router(
     @router.get(
         "/acts/{act_id}/replies/{reply_id}/content",
         response_class=StreamingResponse,
-        responses=_REPLY_FILE,
+        responses={**_REPLY_FILE, **problem_responses(410)},
     )
     async def reply_content(
         act_id: str, reply_id: str, principal: OfficeReader

@@ -27,6 +27,7 @@ from identity.service import Identity
 from identity.sessions import SessionTokens
 from identity.terms import TermsVersion
 from shared.auth import Principal, current_principal, require_role, require_scopes
+from shared.openapi import problem_responses
 from shared.problems import Problem, problem_response, problem_type
 
 OPERATOR = "operator"
@@ -291,7 +292,9 @@ def identity_router(identity: Identity) -> APIRouter:
     router = APIRouter(prefix="/v1")
     ttl = int(identity.ctx.issuer.ttl.total_seconds())
 
-    @router.post("/sessions", tags=["sessions"], status_code=201)
+    @router.post(
+        "/sessions", tags=["sessions"], status_code=201, responses=problem_responses(401, 403, 429)
+    )
     async def login(body: LoginRequest, request: Request, response: Response) -> SessionResponse:
         """Identify with identifier + password (+ TOTP): access and refresh tokens. 401 for
         a wrong identifier or password (one answer), 429 after repeated failures of the
@@ -303,49 +306,61 @@ def identity_router(identity: Identity) -> APIRouter:
         response.headers.update(NO_STORE)
         return session_response(tokens, ttl)
 
-    @router.post("/sessions/refresh", tags=["sessions"])
+    @router.post("/sessions/refresh", tags=["sessions"], responses=problem_responses(401, 403))
     async def refresh(body: RefreshRequest, response: Response) -> SessionResponse:
         """Spend a refresh token for a new pair; a reused one revokes the whole session."""
         tokens = await identity.sessions.refresh(body.refresh_token)
         response.headers.update(NO_STORE)
         return session_response(tokens, ttl)
 
-    @router.delete("/sessions/current", tags=["sessions"], status_code=204)
+    @router.delete(
+        "/sessions/current", tags=["sessions"], status_code=204, responses=problem_responses(404)
+    )
     async def logout(principal: AnyCaller) -> None:
         await identity.sessions.logout(principal)
 
-    @router.post("/activations", tags=["accounts"])
+    @router.post("/activations", tags=["accounts"], responses=problem_responses(409, 410))
     async def activate(body: ActivationRequest) -> ActivationResponse:
         """Spend an activation link and choose the password."""
         activated = await identity.accounts.activate(body.token, body.password)
         return ActivationResponse(account_id=activated.account_id, identifier=activated.identifier)
 
-    @router.post("/password-resets", tags=["accounts"], status_code=202)
+    @router.post(
+        "/password-resets", tags=["accounts"], status_code=202, responses=problem_responses(429)
+    )
     async def request_reset(body: ResetRequest, request: Request) -> None:
         """E-mail a reset link; the answer is the same whether the identifier exists or not.
         An address making too many requests in an hour gets 429; an account gets a few
         e-mails an hour at most (further requests are answered alike and send nothing)."""
         await identity.accounts.request_password_reset(body.identifier, ip=client_ip(request))
 
-    @router.post("/link-checks", tags=["accounts"])
+    @router.post("/link-checks", tags=["accounts"], responses=problem_responses(410))
     async def check_link(body: LinkCheckRequest) -> LinkCheckResponse:
         """Whether an activation or reset link can still be used, without spending it: 410
         `link-invalid` when it expired, was used or replaced (one answer for all)."""
         checked = await identity.accounts.check_link(body.token, body.purpose)
         return LinkCheckResponse(purpose=checked.purpose, expires_at=checked.expires_at)
 
-    @router.post("/password-resets/completion", tags=["accounts"], status_code=204)
+    @router.post(
+        "/password-resets/completion",
+        tags=["accounts"],
+        status_code=204,
+        responses=problem_responses(409, 410),
+    )
     async def complete_reset(body: ResetCompletion) -> None:
         await identity.accounts.complete_password_reset(body.token, body.password)
 
-    @router.get("/me", tags=["accounts"])
+    @router.get("/me", tags=["accounts"], responses=problem_responses(404))
     async def me(principal: Holder) -> dict[str, Any]:
         return await identity.accounts.profile(principal.subject)
 
     @router.get(
         "/me/export",
         tags=["accounts"],
-        responses={200: {"description": "a JSON attachment, `mon-compte.json`"}},
+        responses={
+            200: {"description": "a JSON attachment, `mon-compte.json`"},
+            **problem_responses(404),
+        },
     )
     async def export_me(principal: Holder) -> JSONResponse:
         """Everything identity holds about your account, as a JSON file (GDPR arts 15 and 20):
@@ -355,29 +370,36 @@ def identity_router(identity: Identity) -> APIRouter:
         data = await identity.personal_data.export_account(principal.subject)
         return JSONResponse(data, headers={**NO_STORE, **ACCOUNT_EXPORT_HEADERS})
 
-    @router.post("/me/password", tags=["accounts"], status_code=204)
+    @router.post(
+        "/me/password", tags=["accounts"], status_code=204, responses=problem_responses(404)
+    )
     async def change_password(body: PasswordChange, principal: AccountWriter) -> None:
         await identity.accounts.change_password(
             principal.subject, body.current_password, body.new_password
         )
 
-    @router.post("/me/totp", tags=["accounts"])
+    @router.post("/me/totp", tags=["accounts"], responses=problem_responses(404, 409))
     async def enrol_totp(principal: AccountWriter) -> TotpEnrolmentResponse:
         enrolment = await identity.accounts.enrol_totp(principal.subject)
         return TotpEnrolmentResponse(
             secret=enrolment.secret, provisioning_uri=enrolment.provisioning_uri
         )
 
-    @router.post("/me/totp/confirmation", tags=["accounts"])
+    @router.post("/me/totp/confirmation", tags=["accounts"], responses=problem_responses(404, 409))
     async def confirm_totp(body: TotpCode, principal: AccountWriter) -> RecoveryCodes:
         codes = await identity.accounts.confirm_totp(principal.subject, body.code)
         return RecoveryCodes(recovery_codes=codes)
 
-    @router.post("/me/totp/deactivation", tags=["accounts"], status_code=204)
+    @router.post(
+        "/me/totp/deactivation",
+        tags=["accounts"],
+        status_code=204,
+        responses=problem_responses(404),
+    )
     async def disable_totp(body: PasswordConfirmation, principal: AccountWriter) -> None:
         await identity.accounts.disable_totp(principal.subject, body.password)
 
-    @router.post("/me/termination", tags=["accounts"])
+    @router.post("/me/termination", tags=["accounts"], responses=problem_responses(404, 409))
     async def terminate(
         body: TerminationRequest,
         principal: Recipient,
@@ -393,17 +415,17 @@ def identity_router(identity: Identity) -> APIRouter:
             terminated_at=await identity.accounts.terminate(principal.subject)
         )
 
-    @router.get("/terms/current", tags=["terms"])
+    @router.get("/terms/current", tags=["terms"], responses=problem_responses(404))
     async def current_terms() -> TermsResponse:
         """The CGU version in force (public)."""
         return terms_response(await identity.terms.current())
 
-    @router.get("/terms/upcoming", tags=["terms"])
+    @router.get("/terms/upcoming", tags=["terms"], responses=problem_responses(404))
     async def upcoming_terms() -> list[TermsResponse]:
         """Published versions not in force yet (public)."""
         return [terms_response(v) for v in await identity.terms.upcoming()]
 
-    @router.post("/terms/current/acceptance", tags=["terms"])
+    @router.post("/terms/current/acceptance", tags=["terms"], responses=problem_responses(404, 409))
     async def accept_terms(
         body: TermsAnswer, principal: Recipient, request: Request
     ) -> TermsDecisionResponse:
@@ -419,7 +441,7 @@ def identity_router(identity: Identity) -> APIRouter:
             version=decision.version, accepted=decision.accepted, terminated=decision.terminated
         )
 
-    @router.post("/terms/current/refusal", tags=["terms"])
+    @router.post("/terms/current/refusal", tags=["terms"], responses=problem_responses(404, 409))
     async def refuse_terms(
         body: TermsAnswer, principal: Recipient, request: Request
     ) -> TermsDecisionResponse:
@@ -437,7 +459,7 @@ def identity_router(identity: Identity) -> APIRouter:
             version=decision.version, accepted=decision.accepted, terminated=decision.terminated
         )
 
-    @router.post("/terms", tags=["operator"], status_code=201)
+    @router.post("/terms", tags=["operator"], status_code=201, responses=problem_responses(409))
     async def publish_terms(body: TermsPublication, principal: Operator) -> TermsResponse:
         """Publish a CGU version effective at least one month and at most a year later (422
         otherwise)."""
@@ -446,7 +468,7 @@ def identity_router(identity: Identity) -> APIRouter:
         )
         return terms_response(version)
 
-    @router.post("/clients", tags=["operator"], status_code=201)
+    @router.post("/clients", tags=["operator"], status_code=201, responses=problem_responses(409))
     async def register_client(body: ClientRegistration, principal: Operator) -> ClientRegistered:
         """Register an office's system; its secret is in this answer only."""
         client = await identity.clients.register(
@@ -460,7 +482,9 @@ def identity_router(identity: Identity) -> APIRouter:
             scopes=list(client.scopes),
         )
 
-    @router.post("/judicial-clients", tags=["operator"], status_code=201)
+    @router.post(
+        "/judicial-clients", tags=["operator"], status_code=201, responses=problem_responses(409)
+    )
     async def register_judicial_client(
         body: JudicialClientRegistration, principal: Operator
     ) -> JudicialClientRegistered:

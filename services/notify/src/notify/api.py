@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query
 
 from notify.service import Notifier, view
 from shared.auth import Principal, current_principal
+from shared.openapi import problem_responses
 from shared.problems import Problem, problem_type
 
 OPERATOR_ROLES: Final = frozenset({"operator"})
@@ -36,7 +37,7 @@ def visible_to(principal: Principal, rows: list[dict[str, Any]]) -> list[dict[st
 def notifications_router(notifier: Notifier) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["notifications"])
 
-    @router.get("/notifications")
+    @router.get("/notifications", responses=problem_responses(404))
     async def notifications(
         principal: Annotated[Principal, Depends(current_principal)],
         subject: Annotated[str, Query(min_length=1, max_length=200)],

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from aio_pika.abc import AbstractChannel
 from faststream.message import StreamMessage
 from faststream.rabbit import Channel, RabbitBroker
+from yarl import URL
 
 from shared.contracts.envelope import Envelope
 from shared.messaging.topology import Topology
@@ -15,10 +19,19 @@ CONTENT_TYPE = "application/json"
 
 
 def create_broker(
-    amqp_url: str, *, middlewares: Sequence[Any] = (), app_id: str = "securact"
+    amqp_url: str,
+    *,
+    middlewares: Sequence[Any] = (),
+    app_id: str = "securact",
+    heartbeat_seconds: int | None = None,
 ) -> RabbitBroker:
     """A FastStream broker; its default channel publishes with confirms. Nothing connects
-    until `start()`/`connect()`."""
+    until `start()`/`connect()`. `heartbeat_seconds` (unless the URL sets `heartbeat`) is the
+    AMQP heartbeat asked of the server: a silent broker is declared dead after about twice it
+    (RabbitMQ's default, 60 s, leaves a partitioned service "connected" for minutes)."""
+    url = URL(amqp_url)
+    if heartbeat_seconds is not None and "heartbeat" not in url.query:
+        amqp_url = str(url.update_query(heartbeat=heartbeat_seconds))
     return RabbitBroker(
         amqp_url,
         middlewares=tuple(middlewares),
@@ -66,3 +79,55 @@ class EventPublisher:
             message_type=envelope.type,
             headers=dict(headers or {}),
         )
+
+
+class BrokerProbe:
+    """Readiness of the broker by a round trip, not by the connection's own idea of its state
+    (which stays "connected" through a partition until the heartbeat expires): a passive
+    declare of the events exchange on a channel of its own, answered within `timeout`."""
+
+    def __init__(self, broker: RabbitBroker, topology: Topology, *, timeout: float) -> None:
+        self._broker = broker
+        self._exchange = topology.events.name
+        self._timeout = timeout
+        self._channel: AbstractChannel | None = None
+
+    async def answers(self) -> bool:
+        try:
+            await asyncio.wait_for(self._round_trip(), self._timeout)
+        except Exception:
+            self._drop()
+            return False
+        return True
+
+    async def _round_trip(self) -> None:
+        connection = await self._broker.connect()
+        if self._channel is None or self._channel.is_closed:
+            self._channel = await connection.channel(publisher_confirms=False)
+        # On the AMQP channel itself: aio-pika answers a passive declare of an exchange it
+        # knows from memory. Passive: nothing is created; a missing exchange (404) closes only
+        # this channel.
+        underlay = await self._channel.get_underlay_channel()
+        await underlay.exchange_declare(self._exchange, passive=True)
+
+    def _drop(self) -> None:
+        # A channel whose request timed out is not reused; closing it may itself wait on the
+        # silent broker, so it is closed in the background, bounded.
+        channel, self._channel = self._channel, None
+        if channel is not None and not channel.is_closed:
+            task = asyncio.get_running_loop().create_task(_close(channel))
+            _CLOSING.add(task)
+            task.add_done_callback(_CLOSING.discard)
+
+    async def close(self) -> None:
+        channel, self._channel = self._channel, None
+        if channel is not None and not channel.is_closed:
+            await _close(channel)
+
+
+_CLOSING: set[asyncio.Task[None]] = set()
+
+
+async def _close(channel: AbstractChannel) -> None:
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(channel.close(), 5)

@@ -39,6 +39,9 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 from shared.clock import Clock, SystemClock
 
 logger = logging.getLogger(__name__)
+# aiosmtpd's session transcript (`MAIL FROM:<…>`, `RCPT TO:<…>` at INFO): every sender's and
+# recipient's address would land in the log. Its warnings (bad commands, TLS set-up) stay.
+SMTP_TRANSCRIPT_LOGGER = "mail.log"
 
 SNIPPET_LENGTH = 250
 MAX_MESSAGE_BYTES = 50 * 1024 * 1024
@@ -439,6 +442,7 @@ class MailboxConfig:
 
 async def serve(config: MailboxConfig, clock: Clock) -> None:
     """Run SMTP and HTTP on one event loop until uvicorn is told to stop (SIGINT/SIGTERM)."""
+    logging.getLogger(SMTP_TRANSCRIPT_LOGGER).setLevel(logging.WARNING)
     store = MailboxStore(config.directory, clock)
     handler = StoringHandler(store)
     loop = asyncio.get_running_loop()

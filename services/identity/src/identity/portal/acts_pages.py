@@ -46,6 +46,7 @@ from identity.portal.upstream import (
     relay,
 )
 from identity.service import Identity
+from shared.bodylimit import body_limit
 from shared.contracts.delivery import ServiceQuality
 from shared.french import PARIS, french_date
 from shared.legal_calendar import Territory
@@ -453,6 +454,7 @@ def acts_pages_router(
         return unavailable(session)
 
     @router.post("/actes/{act_id}/reponses")
+    @body_limit(None)  # streamed and limited here (`reply_limit`), refused with a page
     async def reply(request: Request, act_id: str) -> Response:
         session = await reader(request)
         if not _ACT_ID.match(act_id):
