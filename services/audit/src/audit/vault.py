@@ -37,7 +37,14 @@ from audit.domain import EntryReaders, new_owners, payload_commitment
 from shared.clock import Clock
 from shared.contracts.envelope import Envelope
 from shared.crypto import DataKey, IntegrityError, KeyNotFoundError, KeyRing, WrappedDek
-from shared.store.port import DocumentReader, DocumentStore, Transaction, to_iso
+from shared.store.port import (
+    DocumentReader,
+    DocumentStore,
+    Transaction,
+    to_iso,
+    version_of,
+    without_meta,
+)
 
 log = logging.getLogger(__name__)
 
@@ -189,11 +196,12 @@ class PayloadVault:
             self._keys.pop(subject, None)
             return None
         if owners != frozenset(document.get("owners", [])):
-            version = int(document.pop("_version"))
+            changed = without_meta(document)
             # Parties gathered by earlier builds (lookups included) are dropped, not trusted.
-            document.pop("parties", None)
-            document["owners"] = sorted(owners)
-            await tx.replace(SUBJECT_KEYS, document, expected_version=version)
+            changed.pop("parties", None)
+            changed["owners"] = sorted(owners)
+            await tx.replace(SUBJECT_KEYS, changed, expected_version=version_of(document))
+            document = changed
         return await self._unwrapped(subject, document)
 
     async def _unwrapped(self, subject: str, document: dict[str, Any]) -> DataKey:
