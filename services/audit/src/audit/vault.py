@@ -312,7 +312,7 @@ class PayloadVault:
                     "created_at": document.get("created_at", now),
                     "shredded_at": now,
                 },
-                expected_version=int(document["_version"]),
+                expected_version=version_of(document),
             )
             destroyed = True
         log.info("subject key shredded (destroyed=%s)", destroyed)

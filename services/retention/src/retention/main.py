@@ -15,13 +15,14 @@ from retention.consumers import (
     confirmations_handler,
     lifecycle_handler,
 )
-from retention.receipts import AuditReceipts, RetryPolicy
 from retention.repository import INDEXES
 from retention.service import Retention, wire
 from retention.settings import Settings
 from shared.auth import TokenVerifier, install_token_verifier
 from shared.clock import Clock
 from shared.crypto import KeyRing, LocalKeyFile, load_or_create_signing_ring
+from shared.receipts import AuditReceipts, RetryPolicy
+from shared.refusals import install_refusal_handlers
 from shared.runtime import ServiceRuntime
 
 AUDIT_TIMEOUT = 5.0
@@ -38,7 +39,6 @@ def build_retention(
         store=runtime.store,
         outbox=runtime.outbox,
         clock=runtime.clock,
-        envelope=runtime.envelope,
         signer=load_or_create_signing_ring(
             settings.signing_key_file, settings.signing_key_name, runtime.clock
         ),
@@ -95,6 +95,7 @@ def create_app(
         title="Retention: schedules, crypto-shredding and erasure certificates",
         routers=[retention_router(retention)],
     )
+    install_refusal_handlers(app)
     if token_verifier is not None:
         install_token_verifier(app, token_verifier)
     app.state.retention = retention

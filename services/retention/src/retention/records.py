@@ -37,7 +37,7 @@ from shared.contracts.retention import (
     TermsEffectiveV1,
 )
 from shared.crypto import WrappedDek
-from shared.store.port import Document, from_iso, to_iso
+from shared.store.port import VERSION, Document, from_iso, to_iso
 
 
 def absent(value: object) -> bool:
@@ -74,7 +74,7 @@ class Stored(Record):
     read (None for a record not stored yet)."""
 
     id: str = Field(alias="_id")
-    version: int | None = Field(default=None, alias="_version", exclude=True)
+    version: int | None = Field(default=None, alias=VERSION, exclude=True)
     updated_at: Instant | None = None
 
     @classmethod
