@@ -4,9 +4,9 @@ Each subject (`act:<id>`, `service:<name>`, ...) gets a random 256-bit DEK the f
 event about it is journaled; the DEK is stored wrapped by the KEK ring, beside the subject's
 owners. Each payload is sealed with AES-256-GCM under that DEK, with the event id as associated
 data, so a ciphertext moved to another entry does not open; the entry's readers are stored
-beside it and sealed inside it (who reads what: `audit.domain`). Subject key documents written
-before owners were kept hold `parties` instead, gathered from every event including lookups:
-those are not trusted; such a subject is founded again by its next event naming a party.
+beside it and sealed inside it (who reads what: `audit.domain`). A subject key document with
+`parties` instead of owners (gathered from every event, lookups included) is not trusted: the
+subject is founded again by its next event naming a party.
 
 A payload that does not open (tampered ciphertext, wrap, readers or commitment) is reported as
 `corrupt`, never raised: the entry is still served.

@@ -1,10 +1,8 @@
 """Retention's records as typed values: what each collection holds, listed once.
 
-Each record reads from and writes to the document store in the format retention has always
-stored (instants as `to_iso` strings, the store's `_id` and `_version`), so documents written
-before these types existed read back unchanged. State changes are methods that return the new
-value (records are frozen) and the events the change causes (`Outgoing`), which the use case
-stores in the outbox with the write.
+Each record reads and writes retention's stored format (instants as `to_iso` strings, the
+store's `_id` and `_version`). State changes are methods that return the new value (records are
+frozen) and the events the change causes (`Outgoing`), which the use case emits with the write.
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@ replicas.
 
 Firing is a claim: the scheduler replaces the schedule at the version it read (pending →
 fired) in the same transaction as its effect — the erasure record and its request events, or
-the terms' announcement — (outbox), so two replicas racing for one schedule produce one
-firing, and a crash before commit leaves it pending for the next pass. Every pass first takes
-everything due (catch-up after downtime).
+the terms' announcement — so two replicas racing for one schedule produce one firing, and a
+crash before commit leaves it pending. Each pass is a `shared.sweeps.sweep` over everything due
+(catch-up after downtime).
 """
 
 from __future__ import annotations
