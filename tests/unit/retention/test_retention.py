@@ -406,6 +406,20 @@ async def test_a_served_act_missing_from_delivery_list_raises_an_alert_not_a_cer
     assert harness.retention.alerts_raised == 1
 
 
+async def test_every_erasure_past_its_deadline_is_alerted_in_one_pass_however_many(
+    harness: Harness,
+) -> None:
+    accounts = [f"acc-{n}" for n in range(1, 8)]  # more than two batches of the harness's 3
+    for account in accounts:
+        await harness.deliver(terminated(account, f"decl-{account}"))
+    harness.clock.set(DUE)
+    assert (await harness.retention.schedules.run_due()).fired == len(accounts)
+    harness.clock.advance(TIMEOUT)
+    assert await harness.retention.erasures.check_overdue() == len(accounts)
+    assert await harness.retention.erasures.check_overdue() == 0
+    assert len(await harness.payloads("retention.erasure-overdue.v1")) == len(accounts)
+
+
 async def test_missing_confirmations_past_the_timeout_raise_one_alert(
     harness: Harness, caplog: object
 ) -> None:
