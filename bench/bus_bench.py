@@ -55,6 +55,7 @@ from audit.verify import verify_journal
 from shared.clock import Clock, SystemClock
 from shared.contracts.envelope import Envelope, EventPayload, new_envelope
 from shared.crypto import KeyRing, LocalKeyFile
+from shared.events import Emitter
 from shared.messaging.bus import CONTENT_TYPE, EventPublisher, create_broker
 from shared.messaging.consumer import EventConsumer, RetryPolicy, start_consuming
 from shared.messaging.inbox import INBOX_INDEXES
@@ -182,16 +183,12 @@ class _Platform:
         )
         self.audit_broker = create_broker(url, app_id="securact-audit")
 
-        def audit_envelope(payload: EventPayload, subject: str) -> Envelope:
-            return new_envelope(payload, subject=subject, actor="service:audit", clock=clock)
-
         # As audit.main wires it, minus HTTP, tokens and the periodic checkpoint job.
         self.journal = Journal(
             self.audit_store,
             clock,
             PayloadVault(KeyRing(LocalKeyFile(workdir / "audit-kek.json", clock)), clock),
-            Outbox(self.audit_store, clock),
-            audit_envelope,
+            Emitter(Outbox(self.audit_store, clock), clock, "audit"),
         )
         subscription = journal_subscription(self.journal)
         self.prefetch = subscription.prefetch

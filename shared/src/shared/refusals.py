@@ -41,8 +41,10 @@ class Refusal(Exception):  # noqa: N818 - a refusal is an outcome, not a failure
         code: str | None = None,
         status: int | None = None,
         title: str | None = None,
+        instance: str | None = None,
     ) -> None:
         self.detail = detail
+        self.instance = instance
         self.extra: dict[str, Any] = dict(extra or {})
         self.headers: dict[str, str] = dict(headers or {})
         # Instance overrides for refusals whose code depends on the case (one class per
@@ -61,6 +63,7 @@ class Refusal(Exception):  # noqa: N818 - a refusal is an outcome, not a failure
             self.title,
             self.detail,
             type=problem_type(self.code),
+            instance=self.instance,
             extra=self.extra,
             headers=self.headers,
         )

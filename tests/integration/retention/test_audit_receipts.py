@@ -1,6 +1,6 @@
-"""Retention's receipt adapter against a real audit app (in process, over ASGI): an event's
-journal index by event id, then its receipt — retried while audit has not checkpointed, then
-listed as missing with the reason, never silently dropped."""
+"""The kernel's receipt client, as retention's certificates use it, against a real audit app
+(in process, over ASGI): an event's journal index by event id, then its receipt — retried while
+audit has not checkpointed, then listed as missing with the reason, never silently dropped."""
 
 from __future__ import annotations
 
@@ -12,17 +12,20 @@ import pytest
 from fastapi import FastAPI
 
 from audit.checkpoint import verify_receipt
-from retention.receipts import NOT_CHECKPOINTED, NOT_JOURNALED, AuditReceipts, RetryPolicy
+from retention.receipts import receipt_set
 from shared.clock import SystemClock
 from shared.contracts.envelope import Envelope, new_envelope
 from shared.contracts.retention import HoldLiftedV1
 from shared.crypto import VerifierKey
 from shared.messaging.bus import EventPublisher, create_broker
 from shared.messaging.topology import Topology
+from shared.receipts import AuditReceipts, ReceiptReason, RetryPolicy
 from tests.fixtures.rabbit import AMQP_URL
 from tests.support.services import eventually, running, service_env
 
 FAST = RetryPolicy(attempts=3, delay_seconds=0.05, deadline_seconds=5)
+NOT_CHECKPOINTED = ReceiptReason.NOT_CHECKPOINTED
+NOT_JOURNALED = ReceiptReason.NOT_JOURNALED
 
 
 @pytest.fixture
@@ -76,7 +79,7 @@ async def test_receipts_are_fetched_by_event_id_and_verify_offline(
         transport=httpx.ASGITransport(app=audit), base_url="http://audit"
     ) as http:
         keys = (await http.get("/v1/verifier-keys")).text.split()
-        result = await AuditReceipts(http, FAST).receipts([envelope.event_id, "no-such-event"])
+        result = await receipt_set(AuditReceipts(http, FAST), [envelope.event_id, "no-such-event"])
     [receipt] = result.found
     assert receipt["event_id"] == envelope.event_id
     verified = verify_receipt(str(receipt["proof"]), [VerifierKey.from_string(k) for k in keys])
@@ -98,7 +101,7 @@ async def test_an_entry_not_yet_checkpointed_is_retried_then_listed_as_missing(
         base_url="http://audit",
         event_hooks={"request": [count]},
     ) as http:
-        result = await AuditReceipts(http, FAST).receipts([envelope.event_id])
+        result = await receipt_set(AuditReceipts(http, FAST), [envelope.event_id])
     assert result.found == []
     assert result.missing == [{"event_id": envelope.event_id, "reason": NOT_CHECKPOINTED}]
     assert sum(path.startswith("/v1/receipts/") for path in calls) == FAST.attempts
@@ -106,5 +109,5 @@ async def test_an_entry_not_yet_checkpointed_is_retried_then_listed_as_missing(
 
 async def test_an_unreachable_audit_is_reported_not_raised() -> None:
     async with httpx.AsyncClient(base_url="http://127.0.0.1:9") as http:
-        result = await AuditReceipts(http, FAST).receipts(["event-1"])
+        result = await receipt_set(AuditReceipts(http, FAST), ["event-1"])
     assert result.missing == [{"event_id": "event-1", "reason": "audit-unreachable"}]

@@ -13,8 +13,9 @@ import pytest
 from audit.service import DEFAULT_BATCH_SIZE, INDEXES, Checkpoints, Journal
 from audit.vault import PayloadVault
 from shared.clock import ManualClock
-from shared.contracts.envelope import Envelope, EventPayload, new_envelope
+from shared.contracts.envelope import Envelope
 from shared.crypto import KeyRing, LocalKeyFile, SigningKey, SigningKeyRing
+from shared.events import Emitter
 from shared.ids import new_id
 from shared.messaging.outbox import Outbox
 from shared.store.port import DocumentStore
@@ -47,11 +48,13 @@ def build_audit(
     vault = PayloadVault(KeyRing(LocalKeyFile(tmp_path / "kek.json", clock)), clock)
     outbox = Outbox(store, clock)
 
-    def envelope(payload: EventPayload, subject: str) -> Envelope:
-        return new_envelope(payload, subject=subject, actor="service:audit", clock=clock)
-
     journal = Journal(
-        store, clock, vault, outbox, envelope, gap_delay=gap_delay, batch_size=batch_size
+        store,
+        clock,
+        vault,
+        Emitter(outbox, clock, "audit"),
+        gap_delay=gap_delay,
+        batch_size=batch_size,
     )
     checkpoints = Checkpoints(store, clock, journal, signer, ORIGIN)
     return Audit(store, clock, journal, checkpoints, signer, outbox, vault)

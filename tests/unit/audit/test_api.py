@@ -26,6 +26,7 @@ from shared.canonical import canonical_json
 from shared.contracts.envelope import Envelope
 from shared.crypto import DataKey, VerifierKey
 from shared.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
+from shared.refusals import install_refusal_handlers
 from tests.support.tokens import TokenSigner
 from tests.unit.audit.conftest import ORIGIN, PERSON, Audit, event, fill
 
@@ -47,6 +48,7 @@ def token(
 async def client(audit: Audit, tokens: TokenSigner) -> AsyncIterator[httpx.AsyncClient]:
     app = FastAPI()
     install_problem_handlers(app)
+    install_refusal_handlers(app)
     app.include_router(journal_router(audit.journal, audit.checkpoints))
     install_token_verifier(app, tokens.verifier())
     transport = httpx.ASGITransport(app=app)

@@ -12,7 +12,7 @@ import pytest
 from audit import merkle
 from audit.consumers import ERASURES_QUEUE, JOURNAL_QUEUE, QUEUES, erasure_subscription
 from audit.domain import entry_leaf_hash
-from audit.erasure import SubjectErasure, confirmation_subject
+from audit.erasure import SubjectErasure
 from audit.vault import PAYLOADS, SUBJECT_KEYS, PayloadState
 from shared.contracts.envelope import Envelope, new_envelope
 from shared.contracts.retention import (
@@ -20,10 +20,11 @@ from shared.contracts.retention import (
     SubjectKeysShreddedV1,
     SubjectKeysShredRequestedV1,
 )
+from shared.events import Emitter
 from shared.messaging.consumer import PermanentFailure
 from shared.messaging.inbox import INBOX, Inbox
-from shared.messaging.outbox import OUTBOX
-from shared.store.port import to_iso
+from shared.messaging.outbox import OUTBOX, Outbox
+from shared.store.port import Transaction, to_iso
 from tests.unit.audit.conftest import Audit, build_audit, event, fill
 
 ERASURE_ID = "er-1"
@@ -39,18 +40,17 @@ def shred_request(audit: Audit, subjects: list[str], *, erasure_id: str = ERASUR
     return new_envelope(payload, subject="account:9", actor="service:retention", clock=audit.clock)
 
 
-def erasure_of(audit: Audit) -> SubjectErasure:
-    def confirmation(payload: SubjectKeysShreddedV1, request: Envelope) -> Envelope:
-        return new_envelope(
-            payload,
-            subject=confirmation_subject(payload.erasure_id),
-            actor="service:audit",
-            clock=audit.clock,
-            causation=request,
-        )
+def erasure_of(audit: Audit, outbox: Outbox | None = None) -> SubjectErasure:
+    outbox = outbox or audit.outbox
+    inbox = Inbox(audit.store, ERASURES_QUEUE, audit.clock, transaction=outbox.transaction)
+    return SubjectErasure(audit.journal, inbox, Emitter(outbox, audit.clock, "audit"))
 
-    inbox = Inbox(audit.store, ERASURES_QUEUE, audit.clock, transaction=audit.outbox.transaction)
-    return SubjectErasure(audit.journal, inbox, audit.outbox, audit.clock, confirmation)
+
+class BrokenOutbox(Outbox):
+    """An outbox that cannot take the confirmation."""
+
+    async def add(self, tx: Transaction, envelope: Envelope) -> None:
+        raise RuntimeError("outbox unavailable")
 
 
 async def confirmations(audit: Audit) -> list[Envelope]:
@@ -139,11 +139,7 @@ async def test_when_the_confirmation_cannot_be_written_nothing_is_shredded(
 ) -> None:
     await fill(audit, 2)
 
-    def broken(_payload: SubjectKeysShreddedV1, _request: Envelope) -> Envelope:
-        raise RuntimeError("outbox unavailable")
-
-    inbox = Inbox(audit.store, ERASURES_QUEUE, audit.clock, transaction=audit.outbox.transaction)
-    failing = SubjectErasure(audit.journal, inbox, audit.outbox, audit.clock, broken)
+    failing = erasure_of(audit, BrokenOutbox(audit.store, audit.clock))
     request = shred_request(audit, ["act:1"])
 
     with pytest.raises(RuntimeError):

@@ -17,7 +17,6 @@ from retention.consumers import (
     confirmations_handler,
     lifecycle_handler,
 )
-from retention.receipts import ReceiptSource
 from retention.repository import INDEXES
 from retention.service import Retention, wire
 from retention.settings import Settings
@@ -27,6 +26,7 @@ from shared.crypto import KeyRing, LocalKeyFile, SigningKeyRing, load_or_create_
 from shared.messaging.consumer import Subscription
 from shared.messaging.inbox import INBOX_INDEXES, Inbox
 from shared.messaging.outbox import OUTBOX, Outbox
+from shared.receipts import ReceiptSource
 from shared.store.port import DocumentStore
 from shared.store.sqlite import SqliteStore
 from tests.unit.consent.support import MemoryObjects
@@ -107,15 +107,11 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     )
 
     def make_node(receipts: ReceiptSource | None = None) -> Node:
-        def envelope(payload: EventPayload, *, subject: str) -> Envelope:
-            return new_envelope(payload, subject=subject, actor="service:retention", clock=clock)
-
         retention = wire(
             settings,
             store=store,
             outbox=outbox,
             clock=clock,
-            envelope=envelope,
             signer=signer,
             keys=keys,
             objects=objects,

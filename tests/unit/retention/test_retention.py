@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,8 +15,7 @@ import pytest
 from retention import cli
 from retention.certificate import verify_certificate
 from retention.context import Policy
-from retention.holds import HoldNotFoundError
-from retention.receipts import NOT_CHECKPOINTED, ReceiptSet
+from retention.holds import HoldNotFound
 from retention.records import Schedule
 from retention.repository import CERTIFICATES, ERASURES, SCHEDULES
 from shared.contracts.consent import (
@@ -45,6 +44,7 @@ from shared.contracts.retention import (
     SubjectKeysShreddedV1,
 )
 from shared.crypto import IntegrityError, load_or_create_signing_ring
+from shared.receipts import Receipt, ReceiptReason
 from tests.unit.retention.conftest import START, TIMEOUT, Harness
 from tests.unit.retention.test_pdf import parse_back
 
@@ -406,6 +406,20 @@ async def test_a_served_act_missing_from_delivery_list_raises_an_alert_not_a_cer
     assert harness.retention.alerts_raised == 1
 
 
+async def test_every_erasure_past_its_deadline_is_alerted_in_one_pass_however_many(
+    harness: Harness,
+) -> None:
+    accounts = [f"acc-{n}" for n in range(1, 8)]  # more than two batches of the harness's 3
+    for account in accounts:
+        await harness.deliver(terminated(account, f"decl-{account}"))
+    harness.clock.set(DUE)
+    assert (await harness.retention.schedules.run_due()).fired == len(accounts)
+    harness.clock.advance(TIMEOUT)
+    assert await harness.retention.erasures.check_overdue() == len(accounts)
+    assert await harness.retention.erasures.check_overdue() == 0
+    assert len(await harness.payloads("retention.erasure-overdue.v1")) == len(accounts)
+
+
 async def test_missing_confirmations_past_the_timeout_raise_one_alert(
     harness: Harness, caplog: object
 ) -> None:
@@ -521,9 +535,12 @@ async def test_a_subject_stays_held_until_its_last_hold_is_lifted(harness: Harne
 async def test_lifting_an_unknown_or_lifted_hold_is_refused(harness: Harness) -> None:
     hold = await harness.retention.holds.place("account:acc-1", "ref", "op-1")
     await harness.retention.holds.lift(hold.hold_id, "op-1")
-    with pytest.raises(HoldNotFoundError):
+    with pytest.raises(HoldNotFound):
         await harness.retention.holds.lift(hold.hold_id, "op-1")
     assert len(await harness.published("retention.hold-lifted.v1")) == 1
+
+
+NOT_CHECKPOINTED = ReceiptReason.NOT_CHECKPOINTED
 
 
 class SlowAudit:
@@ -533,13 +550,11 @@ class SlowAudit:
         self.checkpointed = False
         self.asked = 0
 
-    async def receipts(self, event_ids: Sequence[str]) -> ReceiptSet:
+    async def receipts(self, subject: str | None, event_ids: Iterable[str]) -> dict[str, Receipt]:
         self.asked += 1
         if not self.checkpointed:
-            return ReceiptSet(
-                missing=[{"event_id": e, "reason": NOT_CHECKPOINTED} for e in event_ids]
-            )
-        return ReceiptSet(found=[{"event_id": e, "index": 0, "proof": "p"} for e in event_ids])
+            return {e: Receipt(0, None, NOT_CHECKPOINTED) for e in event_ids}
+        return {e: Receipt(0, "p") for e in event_ids}
 
 
 async def test_a_certificate_waits_for_receipts_audit_is_about_to_give(harness: Harness) -> None:

@@ -22,7 +22,7 @@ from audit.service import MAX_PAGE, Checkpoints, Journal
 from audit.vault import PayloadState
 from shared.auth import Principal, current_principal
 from shared.openapi import problem_responses
-from shared.problems import Problem, problem_type
+from shared.refusals import Refusal
 
 TEXT: Final = "text/plain; charset=utf-8"
 OPERATOR_ROLES: Final = frozenset({"operator"})
@@ -51,24 +51,50 @@ def may_read_payload(principal: Principal | None, readers: frozenset[str]) -> bo
     return False
 
 
-def _not_found(index: int, request: Request) -> Problem:
-    return Problem(
-        404,
-        "No such entry",
-        f"the journal has no entry {index}",
-        type=problem_type("entry-not-found"),
-        instance=str(request.url.path),
-    )
+class EntryNotFound(Refusal):
+    status = 404
+    code = "entry-not-found"
+    title = "No such entry"
+
+    def __init__(self, index: int, request: Request) -> None:
+        super().__init__(f"the journal has no entry {index}", instance=str(request.url.path))
 
 
-def _bad_size(detail: str, request: Request) -> Problem:
-    return Problem(
-        400,
-        "Size not provable",
-        detail,
-        type=problem_type("size-not-checkpointed"),
-        instance=str(request.url.path),
-    )
+class SizeNotProvable(Refusal):
+    status = 400
+    code = "size-not-checkpointed"
+    title = "Size not provable"
+
+    def __init__(self, detail: str, request: Request) -> None:
+        super().__init__(detail, instance=str(request.url.path))
+
+    @classmethod
+    def beyond_signed(cls, limit: int, request: Request) -> SizeNotProvable:
+        return cls(f"proofs go up to the latest checkpoint's size ({limit})", request)
+
+
+class NoCheckpoint(Refusal):
+    status = 404
+    code = "no-checkpoint"
+    title = "No checkpoint yet"
+
+    def __init__(self, request: Request) -> None:
+        super().__init__(
+            "the journal has not signed a checkpoint yet", instance=str(request.url.path)
+        )
+
+
+class NotYetCheckpointed(Refusal):
+    status = 409
+    code = "entry-not-checkpointed"
+    title = "Not yet checkpointed"
+
+    def __init__(self, index: int, request: Request) -> None:
+        super().__init__(
+            f"entry {index} is not covered by a signed checkpoint yet; retry shortly",
+            instance=str(request.url.path),
+            headers={"Retry-After": "5"},
+        )
 
 
 def journal_router(journal: Journal, checkpoints: Checkpoints) -> APIRouter:
@@ -83,13 +109,7 @@ def journal_router(journal: Journal, checkpoints: Checkpoints) -> APIRouter:
         """The latest signed checkpoint (C2SP signed note)."""
         latest = await checkpoints.latest()
         if latest is None:
-            raise Problem(
-                404,
-                "No checkpoint yet",
-                "the journal has not signed a checkpoint yet",
-                type=problem_type("no-checkpoint"),
-                instance=str(request.url.path),
-            )
+            raise NoCheckpoint(request)
         return PlainTextResponse(latest.note, media_type=TEXT)
 
     @router.get("/checkpoints")
@@ -124,7 +144,7 @@ def journal_router(journal: Journal, checkpoints: Checkpoints) -> APIRouter:
     ) -> dict[str, Any]:
         entry = await journal.entry(index)
         if entry is None:
-            raise _not_found(index, request)
+            raise EntryNotFound(index, request)
         body: dict[str, Any] = {**entry, "leaf_hash": entry_leaf_hash(entry).hex()}
         # Decided on this entry's readers, before anything is decrypted.
         stored = await journal.stored_payload(entry)
@@ -153,11 +173,13 @@ def journal_router(journal: Journal, checkpoints: Checkpoints) -> APIRouter:
         limit = await signed_size()
         size = size or limit
         if size > limit or size == 0:
-            raise _bad_size(f"proofs go up to the latest checkpoint's size ({limit})", request)
+            raise SizeNotProvable(
+                f"proofs go up to the latest checkpoint's size ({limit})", request
+            )
         if await journal.entry(index) is None:
-            raise _not_found(index, request)
+            raise EntryNotFound(index, request)
         if index >= size:
-            raise _bad_size(f"entry {index} is not in the tree of size {size}", request)
+            raise SizeNotProvable(f"entry {index} is not in the tree of size {size}", request)
         proof = await journal.inclusion_proof(index, size)
         return {
             "index": index,
@@ -176,9 +198,11 @@ def journal_router(journal: Journal, checkpoints: Checkpoints) -> APIRouter:
         limit = await signed_size()
         second = second or limit
         if second > limit:
-            raise _bad_size(f"proofs go up to the latest checkpoint's size ({limit})", request)
+            raise SizeNotProvable(
+                f"proofs go up to the latest checkpoint's size ({limit})", request
+            )
         if first > second:
-            raise _bad_size(f"first ({first}) is beyond second ({second})", request)
+            raise SizeNotProvable(f"first ({first}) is beyond second ({second})", request)
         proof = await journal.consistency_proof(first, second)
         return {
             "first": first,
@@ -192,17 +216,10 @@ def journal_router(journal: Journal, checkpoints: Checkpoints) -> APIRouter:
     async def receipt(index: Annotated[int, Path(ge=0)], request: Request) -> PlainTextResponse:
         """The entry's C2SP tlog-proof under the latest checkpoint (see audit.checkpoint)."""
         if await journal.entry(index) is None:
-            raise _not_found(index, request)
+            raise EntryNotFound(index, request)
         found = await checkpoints.receipt(index)
         if found is None:
-            raise Problem(
-                409,
-                "Not yet checkpointed",
-                f"entry {index} is not covered by a signed checkpoint yet; retry shortly",
-                type=problem_type("entry-not-checkpointed"),
-                instance=str(request.url.path),
-                headers={"Retry-After": "5"},
-            )
+            raise NotYetCheckpointed(index, request)
         return PlainTextResponse(found.to_text(), media_type=TEXT)
 
     @router.get("/verifier-keys", response_class=PlainTextResponse)

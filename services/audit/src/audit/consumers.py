@@ -1,26 +1,25 @@
 """Audit's consumer queues (`QUEUES`, for the platform topology):
 
-- `audit.journal`: every event on the bus (`#`), journaled exactly once.
-- `audit.erasures`: retention's requests to shred subjects' payload keys (issue 9).
+- `audit.journal`: every event on the bus (`#`), journaled exactly once (the journal's own
+  group commit, not an inbox: the journal's event-id index is its idempotence).
+- `audit.erasures`: retention's requests to shred subjects' payload keys, a handler table
+  (`audit.erasure.ERASURES`).
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from audit.erasure import SubjectErasure
+from audit.erasure import ERASURES, SubjectErasure
+from audit.erasure import ERASURES_QUEUE as ERASURES_QUEUE
 from audit.service import DEFAULT_BATCH_SIZE, Journal
 from shared.contracts.envelope import Envelope
-from shared.contracts.retention import SubjectKeysShredRequestedV1
 from shared.messaging.consumer import Subscription
+from shared.messaging.handlers import queues
 
 JOURNAL_QUEUE: Final = "audit.journal"
-ERASURES_QUEUE: Final = "audit.erasures"
 
-QUEUES: Final[dict[str, tuple[str, ...]]] = {
-    JOURNAL_QUEUE: ("#",),
-    ERASURES_QUEUE: (SubjectKeysShredRequestedV1.routing_key(),),
-}
+QUEUES: Final[dict[str, tuple[str, ...]]] = {JOURNAL_QUEUE: ("#",), **queues((ERASURES,))}
 
 
 def journal_subscription(journal: Journal, *, prefetch: int = DEFAULT_BATCH_SIZE) -> Subscription:
@@ -37,5 +36,6 @@ def erasure_subscription(erasure: SubjectErasure) -> Subscription:
     async def shred_requested(envelope: Envelope) -> None:
         await erasure.on_shred_requested(envelope)
 
-    # Few and rare requests, each holding the journal's lock: one at a time is enough.
-    return Subscription(ERASURES_QUEUE, QUEUES[ERASURES_QUEUE], shred_requested, prefetch=1)
+    return Subscription(
+        ERASURES_QUEUE, ERASURES.bindings, shred_requested, prefetch=ERASURES.prefetch
+    )

@@ -9,16 +9,16 @@ from opentelemetry.sdk.trace.export import SpanExporter
 
 from audit.api import journal_router
 from audit.consumers import ERASURES_QUEUE, erasure_subscription, journal_subscription
-from audit.erasure import SubjectErasure, confirmation_subject
+from audit.erasure import SubjectErasure
 from audit.service import INDEXES, Checkpoints, Journal
 from audit.settings import Settings
 from audit.vault import PayloadVault
 from shared.auth import TokenVerifier, install_token_verifier
 from shared.clock import Clock
-from shared.contracts.envelope import Envelope, EventPayload
-from shared.contracts.retention import SubjectKeysShreddedV1
 from shared.crypto import KeyRing
 from shared.crypto.backends import kek_source, signing_ring
+from shared.events import Emitter
+from shared.refusals import install_refusal_handlers
 from shared.runtime import ServiceRuntime
 
 
@@ -33,15 +33,12 @@ def create_app(
     runtime = ServiceRuntime(settings, clock=clock, indexes=INDEXES, span_exporter=span_exporter)
     vault = PayloadVault(KeyRing(kek_source(settings, runtime.clock)), runtime.clock)
 
-    def envelope(payload: EventPayload, subject: str) -> Envelope:
-        return runtime.envelope(payload, subject=subject)
-
+    events = Emitter(runtime.outbox, runtime.clock, runtime.service)
     journal = Journal(
         runtime.store,
         runtime.clock,
         vault,
-        runtime.outbox,
-        envelope,
+        events,
         gap_delay=timedelta(seconds=settings.gap_delay_seconds),
         batch_size=settings.journal_batch_size,
     )
@@ -50,14 +47,7 @@ def create_app(
         runtime.store, runtime.clock, journal, signer, settings.checkpoint_origin
     )
 
-    def confirmation(payload: SubjectKeysShreddedV1, request: Envelope) -> Envelope:
-        return runtime.envelope(
-            payload, subject=confirmation_subject(payload.erasure_id), causation=request
-        )
-
-    erasure = SubjectErasure(
-        journal, runtime.inbox(ERASURES_QUEUE), runtime.outbox, runtime.clock, confirmation
-    )
+    erasure = SubjectErasure(journal, runtime.inbox(ERASURES_QUEUE), events)
     runtime.subscribe(journal_subscription(journal, prefetch=settings.journal_prefetch))
     runtime.subscribe(erasure_subscription(erasure))
     runtime.on_shutdown(journal.drain)
@@ -76,6 +66,7 @@ def create_app(
         routers=[journal_router(journal, checkpoints)],
         on_start=[journal.check_consistency],
     )
+    install_refusal_handlers(app)
     if token_verifier is not None:
         install_token_verifier(app, token_verifier)
     app.state.journal = journal

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -44,9 +44,9 @@ from audit.gaps import Arrival, ProducerSequence
 from audit.vault import SUBJECT_KEYS, OpenedPayload, PayloadVault, Sealable, StoredPayload
 from shared.clock import Clock
 from shared.contracts.audit import GapDetectedV1
-from shared.contracts.envelope import Envelope, EventPayload
+from shared.contracts.envelope import Envelope
 from shared.crypto import IntegrityError, SigningKeyRing
-from shared.messaging.outbox import Outbox
+from shared.events import Emitter
 from shared.store.port import (
     DocumentReader,
     DocumentStore,
@@ -54,6 +54,7 @@ from shared.store.port import (
     Index,
     Transaction,
     to_iso,
+    version_of,
 )
 
 log = logging.getLogger(__name__)
@@ -73,9 +74,6 @@ INDEXES = (
 MAX_PAGE = 1000
 # Envelopes journaled per transaction at most (group commit); see Journal.
 DEFAULT_BATCH_SIZE = 256
-
-EnvelopeFactory = Callable[[EventPayload, str], Envelope]
-"""Wraps an event of audit's own for publication, about a subject."""
 
 
 def entry_key(index: int) -> str:
@@ -267,8 +265,7 @@ class Journal:
         store: DocumentStore,
         clock: Clock,
         vault: PayloadVault,
-        outbox: Outbox,
-        envelope_factory: EnvelopeFactory,
+        events: Emitter,
         *,
         gap_delay: timedelta = timedelta(seconds=60),
         batch_size: int = DEFAULT_BATCH_SIZE,
@@ -279,8 +276,7 @@ class Journal:
         self._store = store
         self._clock = clock
         self._vault = vault
-        self._outbox = outbox
-        self._envelope = envelope_factory
+        self._events = events
         self._gap_delay = gap_delay
         self._batch_size = batch_size
         self._lock = asyncio.Lock()
@@ -402,7 +398,7 @@ class Journal:
             if state is None:
                 await tx.insert(STATE, document)
             else:
-                await tx.replace(STATE, document, expected_version=int(state["_version"]))
+                await tx.replace(STATE, document, expected_version=version_of(state))
         return outcome
 
     async def _track(
@@ -449,9 +445,9 @@ class Journal:
                     detected_at=now,
                 )
                 tracker.declare(gap, now)
-                async with self._outbox.transaction() as tx:
+                async with self._events.outbox.transaction() as tx:
                     await _save_tracker(tx, document, tracker)
-                    await self._outbox.add(tx, self._envelope(event, f"producer:{gap.producer}"))
+                    await self._events.emit(tx, event, subject=f"producer:{gap.producer}")
                 declared += 1
                 self.stats.count("gaps_detected", {"producer": gap.producer})
                 log.warning(
@@ -567,7 +563,7 @@ async def _save_tracker(
     if current is None:
         await tx.insert(PRODUCERS, document)
     else:
-        await tx.replace(PRODUCERS, document, expected_version=int(current["_version"]))
+        await tx.replace(PRODUCERS, document, expected_version=version_of(current))
 
 
 class Checkpoints:

@@ -4,9 +4,9 @@ Each subject (`act:<id>`, `service:<name>`, ...) gets a random 256-bit DEK the f
 event about it is journaled; the DEK is stored wrapped by the KEK ring, beside the subject's
 owners. Each payload is sealed with AES-256-GCM under that DEK, with the event id as associated
 data, so a ciphertext moved to another entry does not open; the entry's readers are stored
-beside it and sealed inside it (who reads what: `audit.domain`). Subject key documents written
-before owners were kept hold `parties` instead, gathered from every event including lookups:
-those are not trusted; such a subject is founded again by its next event naming a party.
+beside it and sealed inside it (who reads what: `audit.domain`). A subject key document with
+`parties` instead of owners (gathered from every event, lookups included) is not trusted: the
+subject is founded again by its next event naming a party.
 
 A payload that does not open (tampered ciphertext, wrap, readers or commitment) is reported as
 `corrupt`, never raised: the entry is still served.
@@ -37,7 +37,14 @@ from audit.domain import EntryReaders, new_owners, payload_commitment
 from shared.clock import Clock
 from shared.contracts.envelope import Envelope
 from shared.crypto import DataKey, IntegrityError, KeyNotFoundError, KeyRing, WrappedDek
-from shared.store.port import DocumentReader, DocumentStore, Transaction, to_iso
+from shared.store.port import (
+    DocumentReader,
+    DocumentStore,
+    Transaction,
+    to_iso,
+    version_of,
+    without_meta,
+)
 
 log = logging.getLogger(__name__)
 
@@ -189,11 +196,12 @@ class PayloadVault:
             self._keys.pop(subject, None)
             return None
         if owners != frozenset(document.get("owners", [])):
-            version = int(document.pop("_version"))
+            changed = without_meta(document)
             # Parties gathered by earlier builds (lookups included) are dropped, not trusted.
-            document.pop("parties", None)
-            document["owners"] = sorted(owners)
-            await tx.replace(SUBJECT_KEYS, document, expected_version=version)
+            changed.pop("parties", None)
+            changed["owners"] = sorted(owners)
+            await tx.replace(SUBJECT_KEYS, changed, expected_version=version_of(document))
+            document = changed
         return await self._unwrapped(subject, document)
 
     async def _unwrapped(self, subject: str, document: dict[str, Any]) -> DataKey:
@@ -304,7 +312,7 @@ class PayloadVault:
                     "created_at": document.get("created_at", now),
                     "shredded_at": now,
                 },
-                expected_version=int(document["_version"]),
+                expected_version=version_of(document),
             )
             destroyed = True
         log.info("subject key shredded (destroyed=%s)", destroyed)

@@ -8,13 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import AwareDatetime, BaseModel, Field, PlainSerializer, WithJsonSchema
 
-from retention.certificates import CertificateNotFoundError
 from retention.domain import Purpose
-from retention.holds import HoldNotFoundError
 from retention.records import Hold, Schedule, ScheduleState
 from retention.service import Retention
 from shared.auth import Principal, require_role
-from shared.problems import Problem
 
 OPERATOR = "operator"
 SUBJECT_PATTERN = r"^(account|declaration|terms):[A-Za-z0-9._-]{1,100}$"
@@ -107,10 +104,7 @@ def retention_router(retention: Retention) -> APIRouter:
 
     @router.delete("/holds/{hold_id}", tags=["operator"], status_code=204)
     async def lift_hold(hold_id: HoldId, principal: Operator) -> None:
-        try:
-            await retention.holds.lift(hold_id, principal.subject)
-        except HoldNotFoundError:
-            raise Problem(404, "No hold", "No hold has this id (lifted already?).") from None
+        await retention.holds.lift(hold_id, principal.subject)
 
     @router.get("/schedules", tags=["operator"])
     async def schedules(subject: SubjectQuery, _principal: Operator) -> SubjectSchedules:
@@ -144,10 +138,7 @@ def retention_router(retention: Retention) -> APIRouter:
         certificate_id: CertificateId, token: DownloadToken, kind: FileKind
     ) -> Response:
         # The link e-mailed to the person is the capability: the account no longer exists.
-        try:
-            data = await retention.certificates.read(certificate_id, token, kind)
-        except CertificateNotFoundError:
-            raise Problem(404, "Not found", "No certificate at this address.") from None
+        data = await retention.certificates.read(certificate_id, token, kind)
         return Response(
             data,
             media_type=MEDIA[kind],

@@ -14,6 +14,7 @@ import hmac
 import logging
 import secrets
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 from retention.certificate import (
     CertifiedAct,
@@ -25,17 +26,27 @@ from retention.certificate import (
 from retention.contacts import email_of, forget
 from retention.context import Context
 from retention.erasure import Erasure, ErasureState
+from retention.receipts import receipt_set
 from retention.records import Certificate, StoredFile
 from shared.contracts.retention import ErasedAct
 from shared.crypto import decrypt_stream, encrypt_stream
 from shared.ids import new_id
+from shared.refusals import Refusal
 from shared.store.port import DuplicateKeyError, VersionConflictError, to_iso
+from shared.sweeps import sweep
 
 log = logging.getLogger(__name__)
 
 
-class CertificateNotFoundError(LookupError):
-    pass
+class CertificateNotFound(Refusal, LookupError):  # noqa: N818 - a refusal, not a failure
+    """No certificate at this address; a wrong token says no more than a wrong id."""
+
+    status = 404
+    code = "certificate-not-found"
+    title = "Not found"
+
+    def __init__(self) -> None:
+        super().__init__("No certificate at this address.")
 
 
 async def _chunks(data: bytes) -> AsyncIterator[bytes]:
@@ -71,15 +82,17 @@ class Certificates:
     async def issue_pending(self) -> int:
         """Issue the certificate of every erasure whose confirmations are all in."""
         ctx = self.ctx
-        async with self._issuing:
-            confirmed = await ctx.erasures.in_state(
+
+        async def confirmed(_now: datetime) -> list[Erasure]:
+            return await ctx.erasures.in_state(
                 ctx.store, ErasureState.CONFIRMED, ctx.policy.batch_size
             )
-            issued = 0
-            for erasure in confirmed:
-                if await self._issue(erasure):
-                    issued += 1
-            return issued
+
+        async def issue(erasure: Erasure, _now: datetime) -> bool:
+            return await self._issue(erasure)
+
+        async with self._issuing:
+            return await sweep(ctx.clock, confirmed, issue)
 
     async def issue_when_wanted(self) -> None:
         """Background job: issue certificates as soon as confirmations complete an erasure.
@@ -109,7 +122,7 @@ class Certificates:
             CertifiedStep(participant.value, c.event_id, to_iso(c.confirmed_at))
             for participant, c in erasure.confirmations.items()
         ]
-        receipts = await ctx.receipts.receipts([s.event_id for s in steps])
+        receipts = await receipt_set(ctx.receipts, [s.event_id for s in steps])
         if erasure.waits_for_receipts(receipts, now, ctx.policy.receipt_grace):
             log.info("certificate of %s waits for audit receipts", erasure.id)
             return False
@@ -188,9 +201,9 @@ class Certificates:
         ctx = self.ctx
         certificate = await ctx.certificates.get(ctx.store, certificate_id)
         if certificate is None or kind not in certificate.files:
-            raise CertificateNotFoundError(certificate_id)
+            raise CertificateNotFound
         if not hmac.compare_digest(certificate.token_sha256, _hash_token(token)):
-            raise CertificateNotFoundError(certificate_id)
+            raise CertificateNotFound
         object_id = f"certificate:{certificate_id}:{kind}"
         key = await ctx.keys.unwrap(certificate.files[kind].wrapped, object_id)
         ciphertext = await ctx.objects.get(_object_key(certificate_id, kind))

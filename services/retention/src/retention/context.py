@@ -1,9 +1,9 @@
-"""What every retention use case shares: one `Context` (store, outbox, clock, policy, crypto,
-object store, audit receipts, the repositories and the alert count)."""
+"""What every retention use case shares: one `Context` (store, outbox and emitter, clock,
+policy, crypto, object store, audit receipts, the repositories and the alert count)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 from opentelemetry import metrics
 
-from retention.receipts import ReceiptSource
 from retention.records import Outgoing
 from retention.repository import (
     CertificateRepository,
@@ -24,13 +23,12 @@ from retention.repository import (
 )
 from retention.settings import Settings
 from shared.clock import Clock
-from shared.contracts.envelope import Envelope
 from shared.crypto import KeyRing, SigningKeyRing
+from shared.events import Emitter
 from shared.french import PARIS
 from shared.messaging.outbox import Outbox
+from shared.receipts import ReceiptSource
 from shared.store.port import DocumentStore, Transaction
-
-EnvelopeFactory = Callable[..., Envelope]
 
 
 class ObjectPort(Protocol):
@@ -99,7 +97,7 @@ class Context:
     store: DocumentStore
     outbox: Outbox
     clock: Clock
-    envelope: EnvelopeFactory
+    events: Emitter
     policy: Policy
     signer: SigningKeyRing
     keys: KeyRing
@@ -110,7 +108,7 @@ class Context:
     async def emit(self, tx: Transaction, events: Iterable[Outgoing]) -> None:
         """Store events with the transaction's state change (the outbox relays them)."""
         for event in events:
-            await self.outbox.add(tx, self.envelope(event.payload, subject=event.subject))
+            await self.events.emit(tx, event.payload, subject=event.subject)
 
     @cached_property
     def schedules(self) -> ScheduleRepository:

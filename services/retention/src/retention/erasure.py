@@ -23,7 +23,7 @@ from retention.domain import (
     first_participants,
     missing_participants,
 )
-from retention.receipts import NOT_CHECKPOINTED, NOT_JOURNALED, ReceiptSet
+from retention.receipts import ReceiptSet
 from retention.records import (
     AccountErasureData,
     Instant,
@@ -48,8 +48,7 @@ from shared.contracts.retention import (
     RegistryPurgeCompletedV1,
     SubjectKeysShredRequestedV1,
 )
-
-RECEIPTS_COMING = frozenset({NOT_JOURNALED, NOT_CHECKPOINTED})
+from shared.receipts import COMING as RECEIPTS_COMING
 
 
 class ErasureState(StrEnum):

@@ -24,7 +24,8 @@ from shared.contracts.retention import (
     SubjectKeysShreddedV1,
 )
 from shared.messaging.consumer import PermanentFailure
-from shared.store.port import Transaction, VersionConflictError
+from shared.store.port import Transaction
+from shared.sweeps import sweep
 
 log = logging.getLogger(__name__)
 
@@ -120,20 +121,20 @@ class Erasures:
         """Raise one alert per erasure still incomplete past its deadline (confirmations
         missing, or all in but no certificate issued); returns how many."""
         ctx = self.ctx
-        due = await ctx.erasures.past_deadline(ctx.store, ctx.clock.now(), ctx.policy.batch_size)
-        raised = 0
-        for erasure in due:
-            if erasure.alerted:
-                continue
+
+        async def due(now: datetime) -> list[Erasure]:
+            return await ctx.erasures.unalerted_past_deadline(ctx.store, now, ctx.policy.batch_size)
+
+        async def alert(erasure: Erasure, _now: datetime) -> bool:
             alerted, events = erasure.alert(erasure.overdue_reason())
-            try:
-                async with ctx.outbox.transaction() as tx:
-                    await self._emit(tx, alerted, events)
-                    await ctx.erasures.save(tx, alerted)
-            except VersionConflictError:
-                continue  # another replica alerted, or a confirmation just arrived
-            raised += 1
-        return raised
+            # At the version read: another replica alerting, or a confirmation arriving, first
+            # makes this one skip it (the sweep's rule).
+            async with ctx.outbox.transaction() as tx:
+                await self._emit(tx, alerted, events)
+                await ctx.erasures.save(tx, alerted)
+            return True
+
+        return await sweep(ctx.clock, due, alert)
 
     async def _emit(self, tx: Transaction, erasure: Erasure, events: Sequence[Outgoing]) -> None:
         """Store the events; each overdue alert is also logged and counted."""

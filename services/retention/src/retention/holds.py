@@ -8,13 +8,19 @@ from dataclasses import dataclass
 from retention.context import Context
 from retention.records import Hold
 from shared.ids import new_id
+from shared.refusals import Refusal
 from shared.store.port import DocumentReader
 
 log = logging.getLogger(__name__)
 
 
-class HoldNotFoundError(LookupError):
-    pass
+class HoldNotFound(Refusal):
+    status = 404
+    code = "hold-not-found"
+    title = "No hold"
+
+    def __init__(self) -> None:
+        super().__init__("No hold has this id (lifted already?).")
 
 
 @dataclass(frozen=True)
@@ -52,7 +58,7 @@ class Holds:
         async with ctx.outbox.transaction() as tx:
             hold = await ctx.holds.get(tx, hold_id)
             if hold is None:
-                raise HoldNotFoundError(hold_id)
+                raise HoldNotFound
             await ctx.holds.remove(tx, hold)
             for schedule in await ctx.schedules.pending_naming(tx, hold.subject):
                 held = await is_held(ctx, tx, schedule.subjects)

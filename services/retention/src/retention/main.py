@@ -15,7 +15,6 @@ from retention.consumers import (
     confirmations_handler,
     lifecycle_handler,
 )
-from retention.receipts import AuditReceipts, RetryPolicy
 from retention.repository import INDEXES
 from retention.service import Retention, wire
 from retention.settings import Settings
@@ -23,6 +22,8 @@ from shared.auth import TokenVerifier, install_token_verifier
 from shared.clock import Clock
 from shared.crypto import KeyRing
 from shared.crypto.backends import kek_source, signing_ring
+from shared.receipts import AuditReceipts, RetryPolicy
+from shared.refusals import install_refusal_handlers
 from shared.runtime import ServiceRuntime
 
 AUDIT_TIMEOUT = 5.0
@@ -39,7 +40,6 @@ def build_retention(
         store=runtime.store,
         outbox=runtime.outbox,
         clock=runtime.clock,
-        envelope=runtime.envelope,
         signer=signing_ring(settings, settings.signing_key_name, runtime.clock),
         keys=KeyRing(kek_source(settings, runtime.clock)),
         objects=runtime.objects,
@@ -94,6 +94,7 @@ def create_app(
         title="Retention: schedules, crypto-shredding and erasure certificates",
         routers=[retention_router(retention)],
     )
+    install_refusal_handlers(app)
     if token_verifier is not None:
         install_token_verifier(app, token_verifier)
     app.state.retention = retention

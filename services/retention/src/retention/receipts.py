@@ -1,34 +1,18 @@
-"""Audit receipts of an erasure's confirmation events, for the certificate (issue 9 item 4).
-
-Each confirmation (delivery's, audit's, identity's…) is an event audit journals. Its receipt
-is a C2SP tlog-proof (index, audit path, signed checkpoint) that lets anyone check offline
-that the event is in the journal. Found over audit's read API: `GET /v1/entries?event_id=`
-gives the entry's index, `GET /v1/receipts/{index}` its proof — 409 until a checkpoint covers
-it.
-
-A certificate is never held back forever by audit: each receipt is retried a few times with a
-short delay, then the certificate is issued with the receipts found and **lists the missing
-ones explicitly** with the reason (never a silent omission). The event ids stay in the
-certificate's steps, so a receipt can be fetched later from audit.
-"""
+"""The certificate's view of audit's receipts (`shared.receipts`): those found and those missing
+with the reason, together naming every confirmation event — never a silent omission. The event
+ids stay in the certificate's steps, so a missing receipt can be fetched later from audit."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Final, Protocol, TypedDict
+from typing import TypedDict
 
-import httpx
+from shared.receipts import Receipt as AuditReceipt
+from shared.receipts import ReceiptReason, ReceiptSource
 
 log = logging.getLogger(__name__)
-
-NOT_JOURNALED: Final = "not-yet-journaled"
-NOT_CHECKPOINTED: Final = "not-yet-checkpointed"
-UNREACHABLE: Final = "audit-unreachable"
-AUDIT_ERROR: Final = "audit-error"
-NOT_CONFIGURED: Final = "no-receipt-source"
 
 
 class Receipt(TypedDict):
@@ -52,97 +36,26 @@ class ReceiptSet:
     missing: list[MissingReceipt] = field(default_factory=list)
 
 
-class ReceiptSource(Protocol):
-    """Audit receipts (signed inclusion proofs) of journaled events."""
-
-    async def receipts(self, event_ids: Sequence[str]) -> ReceiptSet:
-        """A receipt or a reason for each of `event_ids`; never raises, never blocks for long."""
-        ...
+UNANSWERED = AuditReceipt(None, None, ReceiptReason.ERROR)
 
 
-class NoReceipts:
-    """No audit to ask (unit tests, tools): every receipt is listed as missing."""
-
-    async def receipts(self, event_ids: Sequence[str]) -> ReceiptSet:
-        return ReceiptSet(
-            missing=[MissingReceipt(event_id=e, reason=NOT_CONFIGURED) for e in event_ids]
+async def receipt_set(source: ReceiptSource, event_ids: Sequence[str]) -> ReceiptSet:
+    """The receipts of `event_ids` (looked up by event id: confirmations come from several
+    services, under several subjects)."""
+    answers = await source.receipts(None, event_ids)
+    result = ReceiptSet()
+    for event_id in event_ids:
+        answer = answers.get(event_id, UNANSWERED)
+        if answer.proof is not None and answer.index is not None:
+            result.found.append(Receipt(event_id=event_id, index=answer.index, proof=answer.proof))
+        else:
+            reason = answer.reason or ReceiptReason.ERROR
+            result.missing.append(MissingReceipt(event_id=event_id, reason=reason))
+    if result.missing:
+        log.warning(
+            "%d of %d audit receipt(s) missing: %s",
+            len(result.missing),
+            len(event_ids),
+            ", ".join(sorted({m["reason"] for m in result.missing})),
         )
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 4
-    delay_seconds: float = 0.5
-    deadline_seconds: float = 10.0
-
-
-class _NotYetError(Exception):
-    """The entry is not journaled or not checkpointed yet: worth another attempt."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class AuditReceipts:
-    """`ReceiptSource` over the audit service's HTTP API (`http` has audit's base URL)."""
-
-    def __init__(self, http: httpx.AsyncClient, policy: RetryPolicy = RetryPolicy()) -> None:
-        self._http = http
-        self._policy = policy
-
-    async def receipts(self, event_ids: Sequence[str]) -> ReceiptSet:
-        outcomes = await asyncio.gather(*(self._one(event_id) for event_id in event_ids))
-        result = ReceiptSet()
-        for event_id, outcome in zip(event_ids, outcomes, strict=True):
-            if isinstance(outcome, str):
-                result.missing.append(MissingReceipt(event_id=event_id, reason=outcome))
-            else:
-                result.found.append(outcome)
-        if result.missing:
-            log.warning(
-                "%d of %d audit receipt(s) missing: %s",
-                len(result.missing),
-                len(event_ids),
-                ", ".join(sorted({m["reason"] for m in result.missing})),
-            )
-        return result
-
-    async def _one(self, event_id: str) -> Receipt | str:
-        """The receipt, or the reason it is missing after the last attempt."""
-        reason = NOT_JOURNALED
-        index: int | None = None
-        try:
-            async with asyncio.timeout(self._policy.deadline_seconds):
-                for attempt in range(self._policy.attempts):
-                    if attempt:
-                        await asyncio.sleep(self._policy.delay_seconds)
-                    try:
-                        if index is None:
-                            index = await self._index(event_id)
-                        proof = await self._proof(index)
-                    except _NotYetError as not_yet:
-                        reason = not_yet.reason
-                        continue
-                    return Receipt(event_id=event_id, index=index, proof=proof)
-        except TimeoutError:
-            return UNREACHABLE
-        except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
-            log.warning("audit receipt unavailable: %s", type(error).__name__)
-            return UNREACHABLE if isinstance(error, httpx.TransportError) else AUDIT_ERROR
-        return reason
-
-    async def _index(self, event_id: str) -> int:
-        response = await self._http.get("/v1/entries", params={"event_id": event_id, "limit": 1})
-        response.raise_for_status()
-        entries = response.json()["entries"]
-        if not entries:
-            raise _NotYetError(NOT_JOURNALED)
-        return int(entries[0]["index"])
-
-    async def _proof(self, index: int) -> str:
-        response = await self._http.get(f"/v1/receipts/{index}")
-        if response.status_code == 409:
-            raise _NotYetError(NOT_CHECKPOINTED)
-        response.raise_for_status()
-        return response.text
+    return result

@@ -1,10 +1,8 @@
 """Retention's records as typed values: what each collection holds, listed once.
 
-Each record reads from and writes to the document store in the format retention has always
-stored (instants as `to_iso` strings, the store's `_id` and `_version`), so documents written
-before these types existed read back unchanged. State changes are methods that return the new
-value (records are frozen) and the events the change causes (`Outgoing`), which the use case
-stores in the outbox with the write.
+Each record reads and writes retention's stored format (instants as `to_iso` strings, the
+store's `_id` and `_version`). State changes are methods that return the new value (records are
+frozen) and the events the change causes (`Outgoing`), which the use case emits with the write.
 """
 
 from __future__ import annotations
@@ -37,7 +35,7 @@ from shared.contracts.retention import (
     TermsEffectiveV1,
 )
 from shared.crypto import WrappedDek
-from shared.store.port import Document, from_iso, to_iso
+from shared.store.port import VERSION, Document, from_iso, to_iso
 
 
 def absent(value: object) -> bool:
@@ -74,7 +72,7 @@ class Stored(Record):
     read (None for a record not stored yet)."""
 
     id: str = Field(alias="_id")
-    version: int | None = Field(default=None, alias="_version", exclude=True)
+    version: int | None = Field(default=None, alias=VERSION, exclude=True)
     updated_at: Instant | None = None
 
     @classmethod

@@ -156,12 +156,15 @@ class ErasureRepository(Repository[Erasure]):
     async def count_in_state(self, db: DocumentReader, state: ErasureState) -> int:
         return await db.count(self.collection, {"state": state.value})
 
-    async def past_deadline(self, db: DocumentReader, now: datetime, limit: int) -> list[Erasure]:
-        """Erasures not completed whose deadline has come, earliest first."""
+    async def unalerted_past_deadline(
+        self, db: DocumentReader, now: datetime, limit: int
+    ) -> list[Erasure]:
+        """Erasures not completed whose deadline has come and whose alert has not gone out,
+        earliest first."""
         unfinished = [ErasureState.IN_PROGRESS.value, ErasureState.CONFIRMED.value]
         return await self.find(
             db,
-            {"state": {"$in": unfinished}, "deadline": {"$lte": to_iso(now)}},
+            {"state": {"$in": unfinished}, "alerted": False, "deadline": {"$lte": to_iso(now)}},
             sort=[("deadline", 1)],
             limit=limit,
         )

@@ -3,9 +3,9 @@ replicas.
 
 Firing is a claim: the scheduler replaces the schedule at the version it read (pending →
 fired) in the same transaction as its effect — the erasure record and its request events, or
-the terms' announcement — (outbox), so two replicas racing for one schedule produce one
-firing, and a crash before commit leaves it pending for the next pass. Every pass first takes
-everything due (catch-up after downtime).
+the terms' announcement — so two replicas racing for one schedule produce one firing, and a
+crash before commit leaves it pending. Each pass is a `shared.sweeps.sweep` over everything due
+(catch-up after downtime).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from retention.records import (
 from shared.contracts.consent import ConsentRevokedV1
 from shared.contracts.identity import AccountTerminatedV1, TermsPublishedV1
 from shared.store.port import DuplicateKeyError, Transaction, VersionConflictError, to_iso
+from shared.sweeps import sweep
 
 log = logging.getLogger(__name__)
 
@@ -153,18 +154,19 @@ class Schedules:
         """Fire every pending, unheld schedule due now, earliest first, batch after batch until
         none is left (catch-up after downtime). Safe to run on every replica at once."""
         ctx = self.ctx
-        fired = lost = 0
-        while True:
-            due = await ctx.schedules.due(ctx.store, ctx.clock.now(), ctx.policy.batch_size)
-            progress = 0
-            for schedule in due:
-                if await self.fire(schedule):
-                    fired += 1
-                    progress += 1
-                else:
-                    lost += 1
-            if len(due) < ctx.policy.batch_size or progress == 0:
-                return FireReport(fired, lost)
+        lost = 0
+
+        async def due(now: datetime) -> list[Schedule]:
+            return await ctx.schedules.due(ctx.store, now, ctx.policy.batch_size)
+
+        async def fire(schedule: Schedule, _now: datetime) -> bool:
+            nonlocal lost
+            fired = await self.fire(schedule)
+            lost += not fired
+            return fired
+
+        fired = await sweep(ctx.clock, due, fire)
+        return FireReport(fired, lost)
 
     async def fire(self, schedule: Schedule) -> bool:
         """Claim one schedule at the version read and apply its effect in the same transaction;

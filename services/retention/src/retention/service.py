@@ -9,15 +9,16 @@ from dataclasses import dataclass
 
 from retention.certificates import Certificates
 from retention.contacts import Contacts
-from retention.context import Alerts, Context, EnvelopeFactory, ObjectPort, Policy
+from retention.context import Alerts, Context, ObjectPort, Policy
 from retention.erasures import Erasures
 from retention.holds import Holds
-from retention.receipts import NoReceipts, ReceiptSource
 from retention.schedules import Schedules
 from retention.settings import Settings
 from shared.clock import Clock
 from shared.crypto import KeyRing, SigningKeyRing
+from shared.events import Emitter
 from shared.messaging.outbox import Outbox
+from shared.receipts import NoReceipts, ReceiptSource
 from shared.store.port import DocumentStore
 
 
@@ -44,7 +45,6 @@ def wire(
     store: DocumentStore,
     outbox: Outbox,
     clock: Clock,
-    envelope: EnvelopeFactory,
     signer: SigningKeyRing,
     keys: KeyRing,
     objects: ObjectPort,
@@ -56,7 +56,7 @@ def wire(
         store=store,
         outbox=outbox,
         clock=clock,
-        envelope=envelope,
+        events=Emitter(outbox, clock, settings.service_name),
         policy=Policy.from_settings(settings),
         signer=signer,
         keys=keys,

@@ -14,6 +14,8 @@ from shared.store.port import (
     VersionConflictError,
     from_iso,
     to_iso,
+    version_of,
+    without_meta,
 )
 
 __all__ = [
@@ -27,6 +29,8 @@ __all__ = [
     "from_iso",
     "open_store",
     "to_iso",
+    "version_of",
+    "without_meta",
 ]
 
 

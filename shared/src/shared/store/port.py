@@ -128,6 +128,17 @@ class DocumentStore(DocumentReader, DocumentWriter, Protocol):
         ...
 
 
+def without_meta(document: Mapping[str, Any]) -> Document:
+    """A stored document's own fields, without the store's `_version`: what `replace` writes
+    back (at `version_of(document)`). A copy: the document read is left as it was."""
+    return {key: value for key, value in document.items() if key != VERSION}
+
+
+def version_of(document: Mapping[str, Any]) -> int:
+    """The version a document was read at (a `replace`'s `expected_version`)."""
+    return int(document[VERSION])
+
+
 def to_iso(instant: datetime) -> str:
     """Fixed-width UTC ISO-8601 (microseconds, `Z`): sorts as text in time order."""
     if instant.tzinfo is None:
