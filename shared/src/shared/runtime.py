@@ -33,6 +33,7 @@ from shared.auth import (
 )
 from shared.auth.revocations import RevocationListener
 from shared.clock import Clock, clock_from_environment
+from shared.contracts.asyncapi import asyncapi_router
 from shared.contracts.envelope import Envelope, EventPayload, new_envelope
 from shared.contracts.platform import STARTED_BY_SERVICE
 from shared.ids import new_id
@@ -354,6 +355,7 @@ class ServiceRuntime:
         install_problem_handlers(app)
         install_token_verifier(app, self.token_verifier)
         app.include_router(self._health_router())
+        app.include_router(asyncapi_router(self.service))
         for router in routers:
             app.include_router(router)
         self.telemetry.instrument_app(app)
