@@ -4,10 +4,12 @@ every `$ref` resolving, every queue binding naming a channel, and docs/asyncapi.
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -28,6 +30,7 @@ from shared.contracts.asyncapi import (
 from shared.contracts.snapshots import SNAPSHOT_DIR, load_snapshot
 from shared.messaging.consumer import ATTEMPT_HEADER
 from shared.messaging.topology import EVENTS_EXCHANGE, PLATFORM_QUEUES
+from tests.support.services import service_env
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "tests/fixtures/asyncapi/asyncapi-3.0.0.schema.json"
@@ -191,3 +194,17 @@ def test_cli_check_fails_on_a_stale_document(tmp_path: Path) -> None:
     assert main(["--output", str(target)]) == 0
     target.write_text(target.read_text().replace(EVENTS_EXCHANGE, "elsewhere"))
     assert main(["--output", str(target)]) == 1
+
+
+@pytest.mark.parametrize("name", SERVICES)
+async def test_every_service_app_serves_its_part_of_the_document(name: str, tmp_path: Path) -> None:
+    # Built, not started: the route needs neither the broker nor the store.
+    settings_class: Any = importlib.import_module(f"{name}.settings").Settings
+    app = importlib.import_module(f"{name}.main").create_app(
+        settings_class(**service_env(tmp_path, "never-"))
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+        response = await client.get("/asyncapi.json")
+    assert response.status_code == 200
+    assert response.json() == json.loads(render(build(service=name)))
