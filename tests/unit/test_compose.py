@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
+from jsonschema import Draft7Validator
 from pydantic import SecretStr
 
 from devstack.stack import SERVICE_PORTS
@@ -174,6 +175,17 @@ def test_secrets_are_derived_from_settings() -> None:
         pytest.skip(f"no settings class yet for {', '.join(missing)}: checked the static list")
     for name in SERVICES:
         assert "AMQP_URL" in _secrets(name)
+
+
+def test_compose_file_follows_the_compose_specification() -> None:
+    spec = json.loads((ROOT / "tests/fixtures/compose/compose-spec.json").read_text())
+    validator = Draft7Validator(spec)
+    compose = _compose()
+    errors = [f"{list(e.absolute_path)}: {e.message[:200]}" for e in validator.iter_errors(compose)]
+    assert errors == []
+    # The schema does catch a misspelt key (it would be ignored by an older engine).
+    compose["services"]["caddy"]["healthchek"] = {}
+    assert list(validator.iter_errors(compose))
 
 
 def test_infrastructure_services_exist() -> None:
