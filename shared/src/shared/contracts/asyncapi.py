@@ -26,7 +26,12 @@ from fastapi.responses import JSONResponse
 
 from shared.contracts.registry import registered
 from shared.contracts.snapshots import ENVELOPE_SNAPSHOT, SNAPSHOT_DIR, Schema, load_snapshot
-from shared.messaging.consumer import ATTEMPT_HEADER, ROUTING_KEY_HEADER
+from shared.messaging.consumer import (
+    ATTEMPT_HEADER,
+    QUEUE_HEADER,
+    REASON_HEADER,
+    ROUTING_KEY_HEADER,
+)
 from shared.messaging.topology import EVENTS_EXCHANGE, PLATFORM_QUEUES
 
 ASYNCAPI_VERSION = "3.0.0"
@@ -127,6 +132,15 @@ def _headers_schema() -> Schema:
                 "type": "string",
                 "description": "The original routing key, kept when a message is parked for "
                 "retry or dead-lettered.",
+            },
+            REASON_HEADER: {
+                "type": "string",
+                "description": "Dead-lettered copies only (`<queue>.dlq`): the kind of failure, "
+                "never the data that caused it.",
+            },
+            QUEUE_HEADER: {
+                "type": "string",
+                "description": "Dead-lettered copies only: the queue whose consumer gave up.",
             },
         },
     }
