@@ -498,3 +498,22 @@ def test_no_secret_value_sits_in_an_environment() -> None:
         for var in _environment(service):
             if secretish.search(var):
                 assert var.endswith("_FILE"), f"{name}: {var} must be given as a file"
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_service_settings_start_in_production_from_the_compose_environment(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The container's view: its compose environment, its secrets under /run/secrets/.
+    make_secrets(tmp_path)
+    for var in list(os.environ):
+        if var.upper().startswith("SECURACT_"):
+            monkeypatch.delenv(var)
+    env = _environment(_compose()["services"][name])
+    for var, value in env.items():
+        monkeypatch.setenv(var, _interpolated(value).replace("/run/secrets/", f"{tmp_path}/"))
+    settings = importlib.import_module(f"{name}.settings").Settings()
+    assert settings.env.value == "production"
+    assert settings.store_url == (tmp_path / f"{name}_store_url").read_text().strip()
+    assert settings.amqp_url.get_secret_value() == (tmp_path / "amqp_url").read_text().strip()
+    assert settings.identity_url == "https://securact.localhost"
