@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import functools
 import importlib
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -273,3 +274,24 @@ def test_key_files_reach_the_service_0600_through_an_init_container() -> None:
         assert "install -m 0600" in " ".join(init["command"])
         keys = {v["name"]: v for v in pod["volumes"]}["keys"]
         assert keys["emptyDir"]["medium"] == "Memory"
+
+
+@pytest.mark.parametrize("name", sorted(SERVICE_PORTS))
+def test_service_settings_start_in_production_from_the_pods_environment(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The pod's view: its ConfigMaps and env, the Secret's keys as files.
+    for var in list(os.environ):
+        if var.upper().startswith("SECURACT_"):
+            monkeypatch.delenv(var)
+    for var, value in _env(name).items():
+        if value.startswith(SECRETS_DIR):
+            secret = tmp_path / value.removeprefix(SECRETS_DIR)
+            secret.write_text(f"{name}-{secret.name}-value\n")
+            monkeypatch.setenv(var, str(secret))
+        else:
+            monkeypatch.setenv(var, value)
+    settings = _settings(name)()
+    assert settings.env.value == "production"
+    assert settings.amqp_url.get_secret_value() == f"{name}-amqp_url-value"
+    assert settings.store_url == f"{name}-store_url-value"
