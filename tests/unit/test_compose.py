@@ -449,7 +449,7 @@ def test_caddy_serves_every_service_over_tls_and_its_names_resolve_to_it() -> No
     for name in SERVICES:
         env = _environment(compose["services"][name])
         assert env["FORWARDED_ALLOW_IPS"] == address
-        assert env["SSL_CERT_FILE"] == "/caddy-root/root.crt"
+        assert env["SSL_CERT_FILE"] == "/caddy-root/ca-bundle.crt"
 
 
 def _image_is_pinned(image: str) -> bool:
