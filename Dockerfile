@@ -2,7 +2,8 @@
 # One image recipe for the six services: `--build-arg SERVICE=<name>` installs that service (and
 # the shared kernel) only, and the image runs its `securact-<name>` entry point as a non-root user.
 #   docker build --build-arg SERVICE=delivery -t securact-ng/delivery .
-ARG PYTHON_VERSION=3.11
+# Exact versions: a rebuild gets the same toolchain (bump them deliberately).
+ARG PYTHON_VERSION=3.11.13
 ARG UV_VERSION=0.13.9
 
 FROM ghcr.io/astral-sh/uv:${UV_VERSION} AS uv

@@ -4,7 +4,7 @@ export UV_PYTHON_DOWNLOADS := never
 VENV := .venv/bin
 PYTEST_ARGS ?=
 
-.PHONY: bootstrap up down clean status logs test unit integration e2e browser smoke lint format bench schemas
+.PHONY: bootstrap up down clean status logs test unit integration e2e browser smoke lint format bench schemas asyncapi
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -60,3 +60,7 @@ bench: bootstrap
 
 schemas:
 	@$(VENV)/python -m shared.contracts.snapshots --write
+	@$(VENV)/python -m shared.contracts.asyncapi --write
+
+asyncapi:
+	@$(VENV)/python -m shared.contracts.asyncapi --write

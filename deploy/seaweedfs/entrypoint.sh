@@ -1,18 +1,18 @@
 #!/bin/sh
-# SeaweedFS for compose: writes the S3 identities file from the environment (so the keys live in
-# one place, the compose .env), then runs the same `weed mini` as `make up`, bound for the network.
+# SeaweedFS for compose: writes the S3 identities file from the compose secrets (the same files
+# the services read), then runs the same `weed mini` as `make up`, bound for the network.
 set -eu
 
-: "${SECURACT_S3_ACCESS_KEY:?set SECURACT_S3_ACCESS_KEY}"
-: "${SECURACT_S3_SECRET_KEY:?set SECURACT_S3_SECRET_KEY}"
-case "$SECURACT_S3_ACCESS_KEY$SECURACT_S3_SECRET_KEY" in
+access_key=$(cat /run/secrets/s3_access_key)
+secret_key=$(cat /run/secrets/s3_secret_key)
+case "$access_key$secret_key" in
   *'"'* | *'\'*) echo "S3 keys must not contain quotes or backslashes" >&2; exit 1 ;;
 esac
 
 umask 077
 config=/tmp/s3-config.json
 printf '{"identities":[{"name":"securact","credentials":[{"accessKey":"%s","secretKey":"%s"}],"actions":["Admin","Read","Write","List","Tagging"]}]}\n' \
-  "$SECURACT_S3_ACCESS_KEY" "$SECURACT_S3_SECRET_KEY" > "$config"
+  "$access_key" "$secret_key" > "$config"
 
 exec /usr/bin/weed mini \
   -dir=/data \

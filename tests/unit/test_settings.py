@@ -11,7 +11,13 @@ from pydantic import ValidationError
 
 from audit.settings import Settings as AuditSettings
 from delivery.settings import Settings as DeliverySettings
-from shared.settings import Environment, KeyBackend, LocalKeysRefusedError, MissingSecretError
+from shared.settings import (
+    Environment,
+    KeyBackend,
+    LocalKeysRefusedError,
+    MissingSecretError,
+    SecretFileError,
+)
 
 SECRET = "amqp://securact:S3cr3t-Passw0rd-Never-Printed@rabbit.internal:5672/"
 DELIVERY_SECRETS = {
@@ -226,3 +232,97 @@ def test_the_hsm_pin_can_come_from_a_file(monkeypatch: pytest.MonkeyPatch, tmp_p
     settings = DeliverySettings()
     assert settings.pkcs11_secret_pin().get_secret_value() == "pin-from-file-7731"
     assert settings.pkcs11_label_prefix == "securact/delivery-eu"
+
+
+# --- secrets as files (`<VARIABLE>_FILE`) ------------------------------------------------------
+
+
+def _secret_file(tmp_path: Path, name: str, content: str) -> Path:
+    path = tmp_path / name
+    path.write_text(content)
+    return path
+
+
+def test_a_secret_is_read_from_the_file_its_file_variable_names(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # As `echo "$secret" > file` writes it: the trailing newline is not part of the value.
+    monkeypatch.setenv("SECURACT_AMQP_URL_FILE", str(_secret_file(tmp_path, "amqp", SECRET + "\n")))
+    monkeypatch.setenv("SECURACT_ENV", "production")
+    settings = AuditSettings()
+    assert settings.amqp_url.get_secret_value() == SECRET
+    # A value from a file counts as set: production starts without the dev default.
+    assert "amqp_url" in settings.model_fields_set
+
+
+def test_a_service_file_wins_over_the_platform_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SECURACT_AMQP_URL", "amqp://platform:5672/")
+    monkeypatch.setenv(
+        "SECURACT_AUDIT_AMQP_URL_FILE", str(_secret_file(tmp_path, "audit-amqp", SECRET))
+    )
+    assert AuditSettings().amqp_url.get_secret_value() == SECRET
+    assert DeliverySettings().amqp_url.get_secret_value() == "amqp://platform:5672/"
+
+
+def test_a_service_variable_wins_over_a_platform_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SECURACT_AMQP_URL_FILE", str(_secret_file(tmp_path, "amqp", SECRET)))
+    monkeypatch.setenv("SECURACT_AUDIT_AMQP_URL", "amqp://audit-only:5672/")
+    assert AuditSettings().amqp_url.get_secret_value() == "amqp://audit-only:5672/"
+    assert DeliverySettings().amqp_url.get_secret_value() == SECRET
+
+
+def test_any_setting_may_come_from_a_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # The store URL carries the database password in production.
+    url = "mongodb://delivery:pw@mongo:27017/securact_delivery?replicaSet=rs0"
+    monkeypatch.setenv("SECURACT_DELIVERY_STORE_URL_FILE", str(_secret_file(tmp_path, "s", url)))
+    monkeypatch.setenv("SECURACT_DELIVERY_OFFICES_FILE", str(_secret_file(tmp_path, "o", "{}")))
+    settings = DeliverySettings()
+    assert settings.store_url == url
+    assert settings.offices == {}
+
+
+def test_a_variable_and_its_file_both_set_are_refused_without_printing_either(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SECURACT_AMQP_URL", SECRET)
+    monkeypatch.setenv("SECURACT_AMQP_URL_FILE", str(_secret_file(tmp_path, "amqp", SECRET)))
+    with pytest.raises(SecretFileError) as raised:
+        AuditSettings()
+    assert "SECURACT_AMQP_URL and SECURACT_AMQP_URL_FILE" in str(raised.value)
+    assert "S3cr3t" not in str(raised.value)
+
+
+def test_an_unreadable_file_names_the_variable_and_the_path(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    missing = tmp_path / "absent"
+    monkeypatch.setenv("SECURACT_AUDIT_AMQP_URL_FILE", str(missing))
+    with pytest.raises(
+        SecretFileError, match=f"SECURACT_AUDIT_AMQP_URL_FILE: cannot read {missing}"
+    ):
+        AuditSettings()
+
+
+def test_a_bad_value_from_a_file_is_refused_without_printing_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv(
+        "SECURACT_AUDIT_HTTP_PORT_FILE", str(_secret_file(tmp_path, "port", "S3cr3t-port"))
+    )
+    with pytest.raises(ValidationError) as raised:
+        AuditSettings()
+    assert "S3cr3t" not in str(raised.value)
+
+
+def test_path_settings_ending_in_file_are_not_read_as_secret_files(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # `SECURACT_KEK_FILE` is the KEK ring's path, not "the value of SECURACT_KEK in a file".
+    ring = tmp_path / "kek.json"
+    monkeypatch.setenv("SECURACT_KEK_FILE", str(ring))
+    assert AuditSettings().kek_file == ring
+    assert not ring.exists()

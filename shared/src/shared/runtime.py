@@ -34,6 +34,7 @@ from shared.auth import (
 from shared.auth.revocations import RevocationListener
 from shared.bodylimit import BodyLimitMiddleware
 from shared.clock import Clock, clock_from_environment
+from shared.contracts.asyncapi import asyncapi_router
 from shared.contracts.envelope import Envelope, EventPayload, new_envelope
 from shared.contracts.platform import STARTED_BY_SERVICE
 from shared.ids import new_id
@@ -361,6 +362,7 @@ class ServiceRuntime:
         )
         install_token_verifier(app, self.token_verifier)
         app.include_router(self._health_router())
+        app.include_router(asyncapi_router(self.service))
         for router in routers:
             app.include_router(router)
         app.add_middleware(BodyLimitMiddleware, default=self.settings.max_body_bytes)

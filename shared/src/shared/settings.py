@@ -4,10 +4,16 @@ A variable is looked up first under the service's prefix (`SECURACT_DELIVERY_AMQ
 under the platform-wide prefix (`SECURACT_AMQP_URL`), so a deployment sets common values once and
 overrides per service where needed. Secrets carry dev defaults that are refused outside dev: a
 production process without its secrets stops at start, not at first use.
+
+Any variable may instead be given as a file: `SECURACT_AMQP_URL_FILE=/run/secrets/amqp-url` reads
+the value from that file (one trailing newline dropped), for Docker/Kubernetes secrets that must
+not sit in the environment. Setting both a variable and its `_FILE` is refused as ambiguous.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -21,6 +27,7 @@ from pydantic_settings import (
 )
 
 PLATFORM_PREFIX = "SECURACT_"
+FILE_SUFFIX = "_FILE"
 
 
 class Environment(StrEnum):
@@ -42,6 +49,42 @@ class KeyBackend(StrEnum):
 
 class LocalKeysRefusedError(ValueError):
     """Production was about to keep its keys in local files without saying so."""
+
+
+class SecretFileError(ValueError):
+    """A `*_FILE` variable names a file that cannot be read, or its variable is also set."""
+
+
+class FileEnvSettingsSource(EnvSettingsSource):
+    """`<PREFIX><FIELD>_FILE=<path>`: the field's value is the file's content.
+
+    Only names of real fields are looked at, so `SECURACT_KEK_FILE` (a path setting) is never
+    read as a secret file. Errors name the variable and the path, never the content.
+    """
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        environ = {name.lower(): value for name, value in os.environ.items()}
+        fields = set(self.settings_cls.model_fields)
+        values: dict[str, str | None] = {}
+        for field in fields:
+            if f"{field}{FILE_SUFFIX.lower()}" in fields:
+                continue
+            name = f"{self.env_prefix}{field}".lower()
+            path = environ.get(f"{name}{FILE_SUFFIX.lower()}")
+            if not path:
+                continue
+            variable = name.upper()
+            if name in environ:
+                raise SecretFileError(f"both {variable} and {variable}{FILE_SUFFIX} are set")
+            try:
+                content = Path(path).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as error:
+                reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+                raise SecretFileError(
+                    f"{variable}{FILE_SUFFIX}: cannot read {path} ({reason})"
+                ) from None
+            values[name] = content.removesuffix("\n").removesuffix("\r")
+        return values
 
 
 class BaseServiceSettings(BaseSettings):
@@ -132,8 +175,12 @@ class BaseServiceSettings(BaseSettings):
         platform_env = EnvSettingsSource(
             settings_cls, env_prefix=PLATFORM_PREFIX, case_sensitive=False
         )
-        # Env only (no dotenv, no secret files): the service prefix wins over the platform one.
-        return (init_settings, env_settings, platform_env)
+        service_files = FileEnvSettingsSource(settings_cls, case_sensitive=False)
+        platform_files = FileEnvSettingsSource(
+            settings_cls, env_prefix=PLATFORM_PREFIX, case_sensitive=False
+        )
+        # Env and `*_FILE` only (no dotenv): the service prefix wins over the platform one.
+        return (init_settings, env_settings, service_files, platform_env, platform_files)
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**values)
