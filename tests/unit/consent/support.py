@@ -15,8 +15,20 @@ from tests.support.tokens import TokenSigner
 
 AUDIENCE = "consent"
 
-PDF = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(40)
+
+def _pdf() -> bytes:
+    """A minimal readable PDF: one object, a catalogue, a cross-reference at the right offset."""
+    head = b"%PDF-1.7\n"
+    catalogue = b"1 0 obj\n<< /Type /Catalog >>\nendobj\n"
+    xref = b"xref\n0 2\n0000000000 65535 f \n%010d 00000 n \n" % len(head)
+    trailer = b"trailer\n<< /Size 2 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(head) + len(catalogue)
+    )
+    return head + catalogue + xref + trailer
+
+
+PDF = _pdf()
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(40) + b"\x00\x00\x00\x00IEND\xaeB`\x82"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(40) + b"\xff\xd9"
 EXE = b"MZ\x90\x00\x03\x00\x00\x00" + bytes(64)
 

@@ -167,6 +167,32 @@ async def test_files_that_are_not_documents_are_refused_and_nothing_stays_stored
     assert await api.h.store.count("declarations") == 0
 
 
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        # A trailer keyword and nothing a reader could open: no cross-reference.
+        (
+            b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n",
+            "trailer",
+        ),
+        (PNG[:-12], "PNG is truncated"),
+        (JPEG[:-2], "JPEG is truncated"),
+    ],
+    ids=["pdf-without-cross-reference", "png-without-iend", "jpeg-without-eoi"],
+)
+async def test_proofs_are_held_to_the_same_strictness_as_delivery_holds_replies(
+    api: Api, content: bytes, words: str
+) -> None:
+    response = await api.register(
+        files={"id-card": ("cni.pdf", PDF), "address": ("facture.pdf", content)}
+    )
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error["loc"] == ["proofs", "address"]
+    assert words in error["msg"]
+    assert api.h.objects.objects == {}
+
+
 class CountingBody:
     """A request body that records how much of it the server pulled."""
 

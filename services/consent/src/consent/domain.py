@@ -1,6 +1,6 @@
 """Pure rules of the consent registry: the declaration's shape, the arrêté of 17 Nov 2023 on
-identity proofs, SIREN keys, search-key normalisation, file content sniffing, the lifecycle,
-the registry lookups' rate window.
+identity proofs, SIREN keys, search-key normalisation, the lifecycle, the registry lookups' rate
+window. A consent's end instant is the kernel's (`shared.legal_calendar.validity_end`).
 
 Nothing here does I/O or reads the clock: callers pass "today" and "now".
 """
@@ -15,7 +15,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Final, Literal
 
@@ -291,12 +291,6 @@ def check_declaration(
     return territory, today
 
 
-def expiry_instant(valid_until: date, territory: Territory) -> datetime:
-    """When a consent valid until `valid_until` (inclusive) stops covering new acts: the next
-    midnight in the territory's legal time."""
-    return datetime.combine(valid_until + timedelta(days=1), time(0), territory.time_zone)
-
-
 # -- search keys ----------------------------------------------------------------------------
 
 _SPACES = re.compile(r"\s+")
@@ -385,73 +379,9 @@ def search_keys(pepper: bytes, person: NaturalPerson | LegalPerson) -> SearchKey
     return SearchKeys(legal_key(pepper, person.siren), None)
 
 
-# -- file content ---------------------------------------------------------------------------
-
-
-class MediaType(StrEnum):
-    PDF = "application/pdf"
-    JPEG = "image/jpeg"
-    PNG = "image/png"
-
-
-SNIFF_BYTES: Final = 8
-PDF_TRAILER_WINDOW: Final = 1024
-_PNG: Final = b"\x89PNG\r\n\x1a\n"
-
-
-class ContentError(ValueError):
-    """A file is not an acceptable document (empty, unknown format, broken PDF)."""
-
-
-def sniff(head: bytes) -> MediaType | None:
-    """The format of a file from its first bytes, whatever its name or declared type."""
-    if head.startswith(b"%PDF-"):
-        return MediaType.PDF
-    if head.startswith(b"\xff\xd8\xff"):
-        return MediaType.JPEG
-    if head.startswith(_PNG):
-        return MediaType.PNG
-    return None
-
-
-class ContentInspector:
-    """Fed a file's bytes in order: decides its format from the head and checks a PDF's
-    trailer at the end, without holding more than a small tail in memory."""
-
-    def __init__(self) -> None:
-        self._head = bytearray()
-        self._tail = b""
-        self.media_type: MediaType | None = None
-        self.size = 0
-
-    def feed(self, chunk: bytes) -> None:
-        self.size += len(chunk)
-        if self.media_type is None:
-            self._head += chunk[: SNIFF_BYTES - len(self._head)]
-            if len(self._head) >= SNIFF_BYTES:
-                self._decide()
-        self._tail = (self._tail + chunk)[-PDF_TRAILER_WINDOW:]
-
-    def _decide(self) -> None:
-        found = sniff(bytes(self._head))
-        if found is None:
-            raise ContentError("the file is neither a PDF, a JPEG nor a PNG")
-        self.media_type = found
-
-    def finish(self) -> MediaType:
-        if self.size == 0:
-            raise ContentError("the file is empty")
-        if self.media_type is None:
-            self._decide()
-        assert self.media_type is not None
-        if self.media_type is MediaType.PDF and b"%%EOF" not in self._tail:
-            raise ContentError("the PDF has no end-of-file trailer (truncated?)")
-        return self.media_type
-
-
 # -- lifecycle ------------------------------------------------------------------------------
 
-LIVE: Final = frozenset({DeclarationStatus.REGISTERED, DeclarationStatus.ACTIVE})
+LIVE: Final = frozenset(status for status in DeclarationStatus if not status.ended)
 """Statuses in which a declaration blocks another for the same person (409)."""
 
 
@@ -482,9 +412,9 @@ _FROM: Final = {
 def next_status(current: DeclarationStatus, transition: Transition) -> DeclarationStatus | None:
     """The status after `transition`, or None when it does not apply (a repeated or late
     event: the end states are final, a revoked consent never comes back)."""
-    if current in _FROM[transition]:
-        return _TARGET[transition]
-    return None
+    if current.ended or current not in _FROM[transition]:
+        return None
+    return _TARGET[transition]
 
 
 def effective_status(

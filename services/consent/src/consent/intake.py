@@ -17,9 +17,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from consent.domain import ContentError, DeclarationInput
+from consent.domain import DeclarationInput
 from consent.proofs import ProofVault, UploadedProof
 from shared.clock import Clock
+from shared.documents import ContentError
 from shared.ids import new_id
 from shared.multipart import MultipartError, MultipartReader, boundary_of
 

@@ -36,7 +36,6 @@ from consent.domain import (
     Transition,
     check_declaration,
     effective_status,
-    expiry_instant,
     legal_key,
     natural_key,
     natural_place_key,
@@ -72,6 +71,7 @@ from shared.contracts.identity import (
 )
 from shared.crypto import ShredStep, ShredStepKind, crypto_shred
 from shared.ids import new_id
+from shared.legal_calendar import validity_end
 from shared.messaging.consumer import PermanentFailure
 from shared.messaging.outbox import Outbox
 from shared.store.port import (
@@ -308,7 +308,7 @@ class Registry:
         declaration_id = new_id(now)
         keys = search_keys(self._pepper, declaration.person)
         valid_until = declaration.valid_until
-        expires = expiry_instant(valid_until, territory) if valid_until else None
+        expires = validity_end(valid_until, territory) if valid_until else None
         at = to_iso(now)
         document: Document = {
             "_id": declaration_id,
