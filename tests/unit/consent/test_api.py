@@ -15,12 +15,14 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from consent.api import consent_router, install_unavailable_handlers
+from consent.api import consent_router
 from consent.intake import Limits
-from consent.service import CONSULTATIONS, LookupLimits
+from consent.lookup import LookupLimits
+from consent.repository import CONSULTATIONS
 from shared.auth import install_token_verifier
 from shared.contracts.identity import AccountCreatedV1, AccountRole, TermsAcceptedV1
 from shared.problems import install_problem_handlers
+from shared.refusals import install_refusal_handlers
 from tests.unit.consent.conftest import START, TODAY, Harness, build
 from tests.unit.consent.support import (
     BIRTH,
@@ -98,8 +100,8 @@ class Api:
 async def serving(harness: Harness, tokens: Tokens) -> AsyncIterator[httpx.AsyncClient]:
     app = FastAPI()
     install_problem_handlers(app)
-    install_unavailable_handlers(app)
-    app.include_router(consent_router(harness.registry, harness.clock, LIMITS))
+    install_refusal_handlers(app)
+    app.include_router(consent_router(harness.consent, LIMITS))
     install_token_verifier(app, tokens.verifier())
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://consent") as client:
@@ -815,7 +817,7 @@ async def test_me_routes_are_for_recipients_only(api: Api, path: str) -> None:
 
 def test_the_openapi_description_documents_the_multipart_upload(api: Api) -> None:
     app = FastAPI()
-    app.include_router(consent_router(api.h.registry, api.h.clock, LIMITS))
+    app.include_router(consent_router(api.h.consent, LIMITS))
     operation = app.openapi()["paths"]["/v1/declarations"]["post"]
     assert "multipart/form-data" in operation["requestBody"]["content"]
     assert "/v1/registry/search" in app.openapi()["paths"]

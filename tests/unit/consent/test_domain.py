@@ -21,11 +21,9 @@ from consent.domain import (
     is_fresh,
     luhn_valid,
     months_before,
-    natural_key,
-    natural_place_key,
     next_status,
-    normalise,
 )
+from consent.lookup import natural_key, natural_place_key, normalise
 from shared.contracts.consent import ActNature, DeclarationStatus, PersonKind
 from shared.documents import ContentError, MediaType
 from shared.documents import DocumentInspector as ContentInspector

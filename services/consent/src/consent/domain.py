@@ -1,6 +1,6 @@
 """Pure rules of the consent registry: the declaration's shape, the arrêté of 17 Nov 2023 on
-identity proofs, SIREN keys, search-key normalisation, the lifecycle, the registry lookups' rate
-window. A consent's end instant is the kernel's (`shared.legal_calendar.validity_end`).
+identity proofs, SIREN keys, the lifecycle. The registry lookup's keys and limits are in
+`consent.lookup`; a consent's end instant is the kernel's (`shared.legal_calendar.validity_end`).
 
 Nothing here does I/O or reads the clock: callers pass "today" and "now".
 """
@@ -8,14 +8,9 @@ Nothing here does I/O or reads the clock: callers pass "today" and "now".
 from __future__ import annotations
 
 import calendar
-import hashlib
-import hmac
-import math
-import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Final, Literal
 
@@ -289,94 +284,6 @@ def check_declaration(
         raise DeclarationError("duration.until", "the consent must last beyond today")
     check_proofs(person.kind, declaration.proof_refs(), today, months)
     return territory, today
-
-
-# -- search keys ----------------------------------------------------------------------------
-
-_SPACES = re.compile(r"\s+")
-
-
-def normalise(text: str) -> str:
-    """The exact-match form of a name: Unicode compatibility decomposition, accents
-    (combining marks) removed, case folded, runs of white space collapsed to one space, ends
-    trimmed. « Élodie  Marie » and « elodie marie » match; « Jean-Pierre » and « Jean Pierre »
-    do not (hyphens are kept: no fuzzy matching)."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return _SPACES.sub(" ", stripped.casefold()).strip()
-
-
-def _keyed(pepper: bytes, *parts: str) -> str:
-    # Unit separators keep ("ab", "c") and ("a", "bc") apart.
-    message = "\x1f".join(parts).encode("utf-8")
-    return hmac.new(pepper, message, hashlib.sha256).hexdigest()
-
-
-def natural_key(pepper: bytes, nom: str, prenoms: str, born_on: date) -> str:
-    """HMAC-SHA256 search key of a natural person: (nom, prénoms, date of birth)."""
-    return _keyed(pepper, "natural", normalise(nom), normalise(prenoms), born_on.isoformat())
-
-
-def natural_place_key(pepper: bytes, nom: str, prenoms: str, born_on: date, place: str) -> str:
-    """The same, narrowed by the place of birth (used when the lookup gives one)."""
-    return _keyed(
-        pepper,
-        "natural+place",
-        normalise(nom),
-        normalise(prenoms),
-        born_on.isoformat(),
-        normalise(place),
-    )
-
-
-def legal_key(pepper: bytes, siren: str) -> str:
-    """HMAC-SHA256 search key of a legal person: its SIREN."""
-    return _keyed(pepper, "legal", siren.strip())
-
-
-@dataclass(frozen=True)
-class SearchKeys:
-    person: str
-    place: str | None
-
-    @property
-    def stored(self) -> dict[str, str]:
-        return {"person": self.person, **({"place": self.place} if self.place else {})}
-
-
-@dataclass(frozen=True)
-class RateWindow:
-    """The recent lookups of one consulter (an office, a judicial client) for a rolling-window
-    limit: at most `limit` in any `span`."""
-
-    at: tuple[datetime, ...] = ()
-
-    def recent(self, now: datetime, span: timedelta) -> tuple[datetime, ...]:
-        return tuple(moment for moment in self.at if now - moment < span)
-
-    def retry_after(self, now: datetime, limit: int, span: timedelta) -> int | None:
-        """Whole seconds until one more lookup is allowed, or None if it is allowed now."""
-        recent = sorted(self.recent(now, span))
-        if len(recent) < limit:
-            return None
-        # The oldest lookup that must leave the window before another fits.
-        leaves_at = recent[len(recent) - limit] + span
-        return max(1, math.ceil((leaves_at - now).total_seconds()))
-
-    def record(self, now: datetime, span: timedelta) -> RateWindow:
-        """This window with one more lookup at `now` (those past the span dropped)."""
-        return RateWindow((*self.recent(now, span), now))
-
-
-def search_keys(pepper: bytes, person: NaturalPerson | LegalPerson) -> SearchKeys:
-    if isinstance(person, NaturalPerson):
-        return SearchKeys(
-            natural_key(pepper, person.nom, person.prenoms, person.date_naissance),
-            natural_place_key(
-                pepper, person.nom, person.prenoms, person.date_naissance, person.lieu_naissance
-            ),
-        )
-    return SearchKeys(legal_key(pepper, person.siren), None)
 
 
 # -- lifecycle ------------------------------------------------------------------------------
