@@ -218,7 +218,7 @@ def consent_router(consent: Consent, limits: Limits) -> APIRouter:
             declaration_id,
             operator=principal.role == OPERATOR_ROLE,
             office_id=principal.office_id if principal.role == OFFICE_ROLE else None,
-            account_id=principal.subject if principal.role == RECIPIENT_ROLE else "",
+            account_id=principal.subject if principal.role == RECIPIENT_ROLE else None,
         )
 
     @router.get("/registry/search")

@@ -17,6 +17,7 @@ from consent.declarations import (
 from consent.domain import FRESHNESS_MONTHS
 from consent.lookup import LookupLimits
 from consent.proofs import ProofVault
+from consent.refusals import no_declaration_linked
 from consent.repository import (
     Repository,
     consultations,
@@ -87,6 +88,15 @@ class Context:
     @property
     def lookup_windows(self) -> Repository[LookupWindow]:
         return lookup_windows(self.store)
+
+    async def declaration_of_account(self, account_id: str) -> Declaration:
+        """The latest declaration linked to the account (the person's own)."""
+        found = await self.declarations.find(
+            {"account_id": account_id}, sort=[("_id", -1)], limit=1
+        )
+        if not found:
+            raise no_declaration_linked()
+        return found[0]
 
     async def emit(
         self,

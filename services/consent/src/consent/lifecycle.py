@@ -16,7 +16,7 @@ from typing import Final
 from consent.context import Context
 from consent.declarations import AccountMismatchError, Declaration
 from consent.domain import LIVE
-from consent.refusals import NotRevocable, no_declaration_linked
+from consent.refusals import NotRevocable
 from shared.contracts.envelope import Envelope, EventPayload
 from shared.contracts.identity import (
     AccountCreatedV1,
@@ -120,12 +120,7 @@ class Lifecycle:
 
     async def revoke(self, account_id: str) -> Declaration:
         """The person revokes: effective now for new acts, never retroactive."""
-        found = await self._ctx.declarations.find(
-            {"account_id": account_id}, sort=[("_id", -1)], limit=1
-        )
-        if not found:
-            raise no_declaration_linked()
-        declaration = found[0]
+        declaration = await self._ctx.declaration_of_account(account_id)
         now = self._ctx.clock.now()
         status = declaration.status_at(now)
         if status not in LIVE:

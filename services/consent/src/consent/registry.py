@@ -32,7 +32,7 @@ from consent.lookup import (
     natural_key,
     natural_place_key,
 )
-from consent.refusals import DeclarationNotFound, LookupRateLimited, no_declaration_linked
+from consent.refusals import DeclarationNotFound, LookupRateLimited
 from consent.views import DeclarationView, LookupHit, LookupMiss, MyDeclaration, ProofLink
 from shared.contracts.consent import RegistryConsultedV1
 from shared.ids import new_id
@@ -59,12 +59,7 @@ class Registry:
 
     async def of_account(self, account_id: str) -> Declaration:
         """The latest declaration linked to the account."""
-        found = await self._ctx.declarations.find(
-            {"account_id": account_id}, sort=[("_id", -1)], limit=1
-        )
-        if not found:
-            raise no_declaration_linked()
-        return found[0]
+        return await self._ctx.declaration_of_account(account_id)
 
     async def proofs_of(self, declaration_id: str) -> list[Proof]:
         return await self._ctx.proofs.find({"declaration_id": declaration_id})
@@ -73,7 +68,12 @@ class Registry:
         return DeclarationView.of(declaration, self._ctx.clock.now())
 
     async def seen_by(
-        self, declaration_id: str, *, operator: bool, office_id: str | None, account_id: str
+        self,
+        declaration_id: str,
+        *,
+        operator: bool,
+        office_id: str | None,
+        account_id: str | None,
     ) -> DeclarationView:
         """The declaration if this caller may read it: an operator, its registering office or
         its person; anyone else is answered as for an unknown id."""
@@ -83,7 +83,7 @@ class Registry:
         allowed = (
             operator
             or (office_id is not None and office_id == declaration.office_id)
-            or (declaration.account_id is not None and declaration.account_id == account_id)
+            or (account_id is not None and account_id == declaration.account_id)
         )
         if not allowed:
             raise DeclarationNotFound()

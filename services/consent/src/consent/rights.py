@@ -15,7 +15,6 @@ from consent.refusals import (
     ProofGone,
     RestrictionAlreadyAnswered,
     RestrictionRequestNotFound,
-    no_declaration_linked,
 )
 from consent.views import (
     DeclarationView,
@@ -49,14 +48,6 @@ class Rights:
         self._ctx = ctx
         self._proof_url = proof_url
 
-    async def _declaration_of(self, account_id: str) -> Declaration:
-        found = await self._ctx.declarations.find(
-            {"account_id": account_id}, sort=[("_id", -1)], limit=1
-        )
-        if not found:
-            raise no_declaration_linked()
-        return found[0]
-
     # -- restriction and objection ---------------------------------------------------------
 
     async def request_restriction(
@@ -64,7 +55,7 @@ class Rights:
     ) -> RestrictionRequest:
         """Record a restriction or objection request for the operator."""
         ctx = self._ctx
-        declaration = await self._declaration_of(account_id)
+        declaration = await self._ctx.declaration_of_account(account_id)
         now = ctx.clock.now()
         request = RestrictionRequest(
             id=new_id(now),
@@ -114,7 +105,7 @@ class Rights:
 
     async def restriction_requests_of(self, account_id: str) -> MyRestrictions:
         """The person's own requests, oldest first."""
-        declaration = await self._declaration_of(account_id)
+        declaration = await self._ctx.declaration_of_account(account_id)
         requests = await self._requests_of(declaration.id)
         return MyRestrictions(requests=[RestrictionView.of(request) for request in requests])
 
@@ -152,7 +143,7 @@ class Rights:
         """Everything consent holds about the person, as JSON. Proof files are listed with
         their metadata and a URL to download them decrypted."""
         ctx = self._ctx
-        declaration = await self._declaration_of(account_id)
+        declaration = await self._ctx.declaration_of_account(account_id)
         proofs = await ctx.proofs.find({"declaration_id": declaration.id})
         consultations = await ctx.consultations.find({"declaration_id": declaration.id})
         return Export(
@@ -182,6 +173,6 @@ class Rights:
 
     async def _declaration_of_proof_owner(self, account_id: str) -> Declaration:
         try:
-            return await self._declaration_of(account_id)
+            return await self._ctx.declaration_of_account(account_id)
         except DeclarationNotFound:
             raise DeclarationNotFound("no such proof") from None
