@@ -26,7 +26,7 @@ from audit.settings import Settings as AuditSettings
 from audit.vault import SUBJECT_KEYS, PayloadState
 from audit.verify import verify_journal
 from consent.proofs import PROOF_KEYS, object_key
-from consent.service import DECLARATIONS, PROOFS
+from consent.repository import DECLARATIONS, PROOFS
 from identity.records import ACCOUNTS
 from retention.domain import Purpose, schedule_id
 from retention.erasure import ErasureState

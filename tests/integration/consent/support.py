@@ -16,13 +16,14 @@ import uvicorn
 from fastapi import FastAPI
 
 from consent.main import create_app
-from consent.service import Registry
+from consent.service import Consent
 from consent.settings import Settings
 from shared.auth import TokenVerifier
 from shared.clock import Clock
 from shared.contracts.envelope import Envelope
 from shared.messaging.outbox import OUTBOX
 from shared.runtime import ServiceRuntime
+from tests.consent_probe import RegistryProbe
 from tests.fixtures.seaweed import S3Server, random_bucket_name
 from tests.support.services import eventually, service_env
 
@@ -57,9 +58,10 @@ def consent_app(
     )
 
 
-def registry_of(app: FastAPI) -> Registry:
-    registry: Registry = app.state.registry
-    return registry
+def registry_of(app: FastAPI) -> RegistryProbe:
+    """The app's consent use cases, read back as the store holds them."""
+    consent: Consent = app.state.consent
+    return RegistryProbe(consent)
 
 
 async def ready_bucket(app: FastAPI) -> None:

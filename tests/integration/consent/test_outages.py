@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 
 from consent.proofs import PROOF_KEYS
-from consent.service import DECLARATIONS, PROOFS
+from consent.repository import DECLARATIONS, PROOFS
 from shared.clock import SystemClock
 from shared.contracts.envelope import new_envelope
 from shared.contracts.identity import AccountCreatedV1, AccountRole
@@ -37,6 +37,7 @@ from tests.unit.consent.support import (
     Tokens,
     multipart_body,
     natural_declaration,
+    readable_pdf,
 )
 
 ACCOUNT = "acc-outage"
@@ -154,7 +155,7 @@ async def test_a_proof_download_while_s3_is_down_is_a_503_not_a_truncated_200(
 async def test_s3_failing_mid_download_never_looks_like_a_complete_file(
     tmp_path: Path, bus_prefix: str, s3_server: S3Server
 ) -> None:
-    big = PDF[:-6] + bytes(2 * 1024 * 1024) + b"%%EOF\n"
+    big = readable_pdf(padding=2 * 1024 * 1024)
     files = {"id-card": ("cni.pdf", big), "address": NATURAL_FILES["address"]}
     async with (
         consent_behind_proxy(tmp_path, bus_prefix, s3_server) as consent,

@@ -1,5 +1,6 @@
-"""A registry on a real SQLite store, with a manual clock, a KEK file in the test's directory and
-an in-memory recording object store."""
+"""Consent wired by its composition root on a real SQLite store, with a manual clock, a KEK file
+in the test's directory and an in-memory recording object store; `registry` reads it back as
+the store holds it (`tests.consent_probe`)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,13 @@ from typing import Any
 import pytest
 
 from consent.consumers import identity_handler
+from consent.context import Config
+from consent.declarations import Office
 from consent.domain import DeclarationInput
+from consent.lookup import LookupLimits
 from consent.proofs import ProofVault, UploadedProof
-from consent.service import INDEXES, LookupLimits, Office, Registry
+from consent.repository import INDEXES
+from consent.service import Consent, wire
 from shared.clock import ManualClock
 from shared.contracts.envelope import Envelope, EventPayload, new_envelope
 from shared.crypto import KeyRing, LocalKeyFile
@@ -22,6 +27,7 @@ from shared.ids import new_id
 from shared.messaging.inbox import INBOX_INDEXES, Inbox
 from shared.messaging.outbox import OUTBOX, Outbox
 from shared.store.port import DocumentStore
+from tests.consent_probe import RegistryProbe
 from tests.unit.consent.support import NATURAL_FILES, MemoryObjects, natural_declaration
 
 # 10:00 in Paris on Thursday 10 April 2031.
@@ -37,7 +43,8 @@ class Harness:
     objects: MemoryObjects
     vault: ProofVault
     outbox: Outbox
-    registry: Registry
+    consent: Consent
+    registry: RegistryProbe
 
     def inbox(self) -> Inbox:
         return Inbox(
@@ -78,7 +85,7 @@ class Harness:
     async def consume(self, envelope: Envelope) -> bool:
         """Hand an identity event to consent's consumer, as the bus would; True if it
         emitted an event."""
-        subscription = identity_handler(self.registry, self.inbox())
+        subscription = identity_handler(self.consent.lifecycle, self.inbox())
         before = len(await self.events())
         await subscription.handler(envelope)
         return len(await self.events()) > before
@@ -94,28 +101,12 @@ def build(
     lookup_limits: LookupLimits | None = None,
 ) -> Harness:
     objects = MemoryObjects()
-    vault = ProofVault(objects, KeyRing(LocalKeyFile(tmp_path / "kek.json", clock)), store, clock)
     outbox = Outbox(store, clock)
-
-    def envelope(
-        payload: EventPayload,
-        *,
-        subject: str,
-        actor: str | None = None,
-        causation: Envelope | None = None,
-    ) -> Envelope:
-        return new_envelope(
-            payload,
-            subject=subject,
-            actor=actor or "service:consent",
-            clock=clock,
-            causation=causation,
-        )
-
-    registry = Registry(
-        store, outbox, clock, vault, envelope, pepper=PEPPER, lookup_limits=lookup_limits
-    )
-    return Harness(store, clock, objects, vault, outbox, registry)
+    config = Config(pepper=PEPPER, lookup_limits=lookup_limits or LookupLimits())
+    keys = KeyRing(LocalKeyFile(tmp_path / "kek.json", clock))
+    consent = wire(config, store=store, outbox=outbox, clock=clock, objects=objects, keys=keys)
+    vault = consent.ctx.vault
+    return Harness(store, clock, objects, vault, outbox, consent, RegistryProbe(consent))
 
 
 @pytest.fixture

@@ -15,8 +15,21 @@ from tests.support.tokens import TokenSigner
 
 AUDIENCE = "consent"
 
-PDF = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(40)
+
+def readable_pdf(padding: int = 0) -> bytes:
+    """A minimal readable PDF: one object, a catalogue, a cross-reference at the right offset;
+    `padding` bytes of comment make it as large as a test needs."""
+    head = b"%PDF-1.7\n" + (b"%" + b"0" * padding + b"\n" if padding else b"")
+    catalogue = b"1 0 obj\n<< /Type /Catalog >>\nendobj\n"
+    xref = b"xref\n0 2\n0000000000 65535 f \n%010d 00000 n \n" % len(head)
+    trailer = b"trailer\n<< /Size 2 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(head) + len(catalogue)
+    )
+    return head + catalogue + xref + trailer
+
+
+PDF = readable_pdf()
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(40) + b"\x00\x00\x00\x00IEND\xaeB`\x82"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(40) + b"\xff\xd9"
 EXE = b"MZ\x90\x00\x03\x00\x00\x00" + bytes(64)
 

@@ -15,12 +15,14 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from consent.api import consent_router, install_unavailable_handlers
+from consent.api import consent_router
 from consent.intake import Limits
-from consent.service import CONSULTATIONS, LookupLimits
+from consent.lookup import LookupLimits
+from consent.repository import CONSULTATIONS
 from shared.auth import install_token_verifier
 from shared.contracts.identity import AccountCreatedV1, AccountRole, TermsAcceptedV1
 from shared.problems import install_problem_handlers
+from shared.refusals import install_refusal_handlers
 from tests.unit.consent.conftest import START, TODAY, Harness, build
 from tests.unit.consent.support import (
     BIRTH,
@@ -98,8 +100,8 @@ class Api:
 async def serving(harness: Harness, tokens: Tokens) -> AsyncIterator[httpx.AsyncClient]:
     app = FastAPI()
     install_problem_handlers(app)
-    install_unavailable_handlers(app)
-    app.include_router(consent_router(harness.registry, harness.clock, LIMITS))
+    install_refusal_handlers(app)
+    app.include_router(consent_router(harness.consent, LIMITS))
     install_token_verifier(app, tokens.verifier())
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://consent") as client:
@@ -165,6 +167,32 @@ async def test_files_that_are_not_documents_are_refused_and_nothing_stays_stored
     assert words in error["msg"]
     assert api.h.objects.objects == {}
     assert await api.h.store.count("declarations") == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        # A trailer keyword and nothing a reader could open: no cross-reference.
+        (
+            b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n",
+            "trailer",
+        ),
+        (PNG[:-12], "PNG is truncated"),
+        (JPEG[:-2], "JPEG is truncated"),
+    ],
+    ids=["pdf-without-cross-reference", "png-without-iend", "jpeg-without-eoi"],
+)
+async def test_proofs_are_held_to_the_same_strictness_as_delivery_holds_replies(
+    api: Api, content: bytes, words: str
+) -> None:
+    response = await api.register(
+        files={"id-card": ("cni.pdf", PDF), "address": ("facture.pdf", content)}
+    )
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error["loc"] == ["proofs", "address"]
+    assert words in error["msg"]
+    assert api.h.objects.objects == {}
 
 
 class CountingBody:
@@ -789,7 +817,7 @@ async def test_me_routes_are_for_recipients_only(api: Api, path: str) -> None:
 
 def test_the_openapi_description_documents_the_multipart_upload(api: Api) -> None:
     app = FastAPI()
-    app.include_router(consent_router(api.h.registry, api.h.clock, LIMITS))
+    app.include_router(consent_router(api.h.consent, LIMITS))
     operation = app.openapi()["paths"]["/v1/declarations"]["post"]
     assert "multipart/form-data" in operation["requestBody"]["content"]
     assert "/v1/registry/search" in app.openapi()["paths"]

@@ -10,28 +10,25 @@ import pytest
 from pydantic import ValidationError
 
 from consent.domain import (
-    ContentError,
-    ContentInspector,
     DeclarationError,
     DeclarationInput,
     DocumentType,
-    MediaType,
     ProofRef,
     Transition,
     check_declaration,
     check_proofs,
     effective_status,
-    expiry_instant,
     is_fresh,
     luhn_valid,
     months_before,
-    natural_key,
-    natural_place_key,
     next_status,
-    normalise,
 )
+from consent.lookup import natural_key, natural_place_key, normalise
 from shared.contracts.consent import ActNature, DeclarationStatus, PersonKind
+from shared.documents import ContentError, MediaType
+from shared.documents import DocumentInspector as ContentInspector
 from shared.legal_calendar import Territory
+from shared.legal_calendar import validity_end as expiry_instant
 from tests.unit.consent.support import (
     EXE,
     JPEG,

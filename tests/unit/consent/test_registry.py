@@ -10,18 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from consent.lifecycle import DeclarationNotYetKnownError
+from consent.lookup import Consulter, NaturalQuery, SirenQuery
 from consent.proofs import PROOF_KEYS, object_key
-from consent.service import (
-    CONSULTATIONS,
-    DECLARATIONS,
-    Consulter,
-    DeclarationNotYetKnownError,
-    DuplicateDeclarationError,
-    NaturalQuery,
-    NotPurgeableError,
-    NotRevocableError,
-    SirenQuery,
-)
+from consent.refusals import DeclarationExists as DuplicateDeclarationError
+from consent.refusals import NotPurgeable as NotPurgeableError
+from consent.refusals import NotRevocable as NotRevocableError
+from consent.repository import CONSULTATIONS, DECLARATIONS
 from shared.contracts.consent import ConsulterRole, DeclarationStatus, RestrictionKind
 from shared.contracts.envelope import Envelope, EventPayload
 from shared.contracts.identity import (

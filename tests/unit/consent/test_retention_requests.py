@@ -36,7 +36,7 @@ def purge_request(h: Harness, declaration_id: str, erasure_id: str = "er-1") -> 
 
 async def handle(h: Harness, envelope: Envelope) -> None:
     inbox = Inbox(h.store, RETENTION_QUEUE, h.clock, transaction=h.outbox.transaction)
-    await retention_handler(h.registry, inbox).handler(envelope)
+    await retention_handler(h.consent.purge, inbox).handler(envelope)
 
 
 async def ended_declaration(h: Harness) -> dict[str, Any]:

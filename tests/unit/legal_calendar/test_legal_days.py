@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,6 +15,7 @@ from shared.legal_calendar import (
     is_jour_ouvrable,
     legal_date,
     same_legal_day,
+    validity_end,
 )
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -122,3 +123,11 @@ def test_presentation_is_dated_in_the_recipients_legal_time() -> None:
         presented, Territory.METROPOLE, BusinessDays.JOURS_OUVRABLES
     ) == date(2025, 3, 8)
     assert datetime(2025, 3, 8, 1, 30, tzinfo=REUNION) == presented
+
+
+@pytest.mark.parametrize("territory", list(Territory))
+def test_a_validity_ends_at_the_local_midnight_after_its_last_day(territory: Territory) -> None:
+    last_day = date(2031, 6, 30)
+    end = validity_end(last_day, territory)
+    assert legal_date(end - timedelta(microseconds=1), territory) == last_day
+    assert legal_date(end, territory) == last_day + timedelta(days=1)

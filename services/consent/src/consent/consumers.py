@@ -21,30 +21,37 @@ error: the consumer retries with backoff (RetryPolicy) and finally parks it in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Final
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Final
 
-from consent.service import DeclarationNotFoundError, NotPurgeableError, Registry
-from shared.contracts.envelope import Envelope
+from consent.lifecycle import Lifecycle
+from consent.purge import Purge
+from consent.refusals import DeclarationNotFound, NotPurgeable
+from shared.contracts.envelope import Envelope, EventPayload
 from shared.contracts.identity import (
     AccountCreatedV1,
     AccountTerminatedV1,
     TermsAcceptedV1,
     TermsRefusedV1,
 )
-from shared.contracts.registry import decode_payload
+from shared.contracts.registry import UnknownEventTypeError, decode_payload
 from shared.contracts.retention import DeclarationPurgeRequestedV1
 from shared.messaging.consumer import PermanentFailure, Subscription
 from shared.messaging.inbox import Inbox
 from shared.store.port import Transaction
 
+Handler = Callable[[Lifecycle, Transaction, Any, Envelope], Awaitable[None]]
+
+IDENTITY_HANDLERS: Final[Mapping[type[EventPayload], Handler]] = {
+    AccountCreatedV1: Lifecycle.on_account_created,
+    TermsAcceptedV1: Lifecycle.on_terms_accepted,
+    TermsRefusedV1: Lifecycle.on_terms_refused,
+    AccountTerminatedV1: Lifecycle.on_account_terminated,
+}
+"""What each identity event does to a declaration; the queue's bindings derive from it."""
+
 IDENTITY_QUEUE: Final = "consent.identity"
-IDENTITY_BINDINGS: Final = (
-    AccountCreatedV1.routing_key(),
-    TermsAcceptedV1.routing_key(),
-    TermsRefusedV1.routing_key(),
-    AccountTerminatedV1.routing_key(),
-)
+IDENTITY_BINDINGS: Final = tuple(contract.routing_key() for contract in IDENTITY_HANDLERS)
 RETENTION_QUEUE: Final = "consent.retention"
 RETENTION_BINDINGS: Final = (DeclarationPurgeRequestedV1.routing_key(),)
 QUEUES: Final[Mapping[str, tuple[str, ...]]] = {
@@ -53,52 +60,39 @@ QUEUES: Final[Mapping[str, tuple[str, ...]]] = {
 }
 
 
-def identity_handler(registry: Registry, inbox: Inbox) -> Subscription:
+def identity_handler(lifecycle: Lifecycle, inbox: Inbox) -> Subscription:
+    by_type = {contract.routing_key(): contract for contract in IDENTITY_HANDLERS}
+
     async def on_event(envelope: Envelope) -> None:
-        if envelope.type == AccountCreatedV1.routing_key():
-            created = decode_payload(envelope, AccountCreatedV1)
+        contract = by_type.get(envelope.type)
+        if contract is None:
+            raise UnknownEventTypeError(f"{envelope.type} is not an identity event consent reads")
+        payload = decode_payload(envelope, contract)
+        handler = IDENTITY_HANDLERS[contract]
 
-            async def effect(tx: Transaction) -> None:
-                await registry.on_account_created(tx, created, envelope)
-
-        elif envelope.type == TermsAcceptedV1.routing_key():
-            accepted = decode_payload(envelope, TermsAcceptedV1)
-
-            async def effect(tx: Transaction) -> None:
-                await registry.on_terms_accepted(tx, accepted, envelope)
-
-        elif envelope.type == TermsRefusedV1.routing_key():
-            refused = decode_payload(envelope, TermsRefusedV1)
-
-            async def effect(tx: Transaction) -> None:
-                await registry.on_terms_refused(tx, refused, envelope)
-
-        else:
-            terminated = decode_payload(envelope, AccountTerminatedV1)
-
-            async def effect(tx: Transaction) -> None:
-                await registry.on_account_terminated(tx, terminated, envelope)
+        async def effect(tx: Transaction) -> None:
+            await handler(lifecycle, tx, payload, envelope)
 
         await inbox.process(envelope, effect)
 
     return Subscription(IDENTITY_QUEUE, IDENTITY_BINDINGS, on_event)
 
 
-def retention_handler(registry: Registry, inbox: Inbox) -> Subscription:
+def retention_handler(purge: Purge, inbox: Inbox) -> Subscription:
     async def on_purge_requested(envelope: Envelope) -> None:
         request = decode_payload(envelope, DeclarationPurgeRequestedV1)
         try:
-            document = await registry.purgeable(request.declaration_id)
-        except DeclarationNotFoundError as error:
+            declaration = await purge.purgeable(request.declaration_id)
+        except DeclarationNotFound as error:
             raise PermanentFailure(
                 "purge requested for a declaration consent never held"
             ) from error
-        except NotPurgeableError as error:
+        except NotPurgeable as error:
             raise PermanentFailure("purge requested for a live declaration") from error
-        proofs = [] if document.get("purged_at") else await registry.shred_proofs(document)
+        proofs = [] if declaration.purged_at else await purge.shred_proofs(declaration)
 
         async def effect(tx: Transaction) -> None:
-            await registry.record_purge(tx, request.declaration_id, proofs, cause=envelope)
+            await purge.record_purge(tx, request.declaration_id, proofs, cause=envelope)
 
         await inbox.process(envelope, effect)
 

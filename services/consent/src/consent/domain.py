@@ -1,6 +1,6 @@
 """Pure rules of the consent registry: the declaration's shape, the arrêté of 17 Nov 2023 on
-identity proofs, SIREN keys, search-key normalisation, file content sniffing, the lifecycle,
-the registry lookups' rate window.
+identity proofs, SIREN keys, the lifecycle. The registry lookup's keys and limits are in
+`consent.lookup`; a consent's end instant is the kernel's (`shared.legal_calendar.validity_end`).
 
 Nothing here does I/O or reads the clock: callers pass "today" and "now".
 """
@@ -8,14 +8,9 @@ Nothing here does I/O or reads the clock: callers pass "today" and "now".
 from __future__ import annotations
 
 import calendar
-import hashlib
-import hmac
-import math
-import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Final, Literal
 
@@ -291,167 +286,9 @@ def check_declaration(
     return territory, today
 
 
-def expiry_instant(valid_until: date, territory: Territory) -> datetime:
-    """When a consent valid until `valid_until` (inclusive) stops covering new acts: the next
-    midnight in the territory's legal time."""
-    return datetime.combine(valid_until + timedelta(days=1), time(0), territory.time_zone)
-
-
-# -- search keys ----------------------------------------------------------------------------
-
-_SPACES = re.compile(r"\s+")
-
-
-def normalise(text: str) -> str:
-    """The exact-match form of a name: Unicode compatibility decomposition, accents
-    (combining marks) removed, case folded, runs of white space collapsed to one space, ends
-    trimmed. « Élodie  Marie » and « elodie marie » match; « Jean-Pierre » and « Jean Pierre »
-    do not (hyphens are kept: no fuzzy matching)."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return _SPACES.sub(" ", stripped.casefold()).strip()
-
-
-def _keyed(pepper: bytes, *parts: str) -> str:
-    # Unit separators keep ("ab", "c") and ("a", "bc") apart.
-    message = "\x1f".join(parts).encode("utf-8")
-    return hmac.new(pepper, message, hashlib.sha256).hexdigest()
-
-
-def natural_key(pepper: bytes, nom: str, prenoms: str, born_on: date) -> str:
-    """HMAC-SHA256 search key of a natural person: (nom, prénoms, date of birth)."""
-    return _keyed(pepper, "natural", normalise(nom), normalise(prenoms), born_on.isoformat())
-
-
-def natural_place_key(pepper: bytes, nom: str, prenoms: str, born_on: date, place: str) -> str:
-    """The same, narrowed by the place of birth (used when the lookup gives one)."""
-    return _keyed(
-        pepper,
-        "natural+place",
-        normalise(nom),
-        normalise(prenoms),
-        born_on.isoformat(),
-        normalise(place),
-    )
-
-
-def legal_key(pepper: bytes, siren: str) -> str:
-    """HMAC-SHA256 search key of a legal person: its SIREN."""
-    return _keyed(pepper, "legal", siren.strip())
-
-
-@dataclass(frozen=True)
-class SearchKeys:
-    person: str
-    place: str | None
-
-    @property
-    def stored(self) -> dict[str, str]:
-        return {"person": self.person, **({"place": self.place} if self.place else {})}
-
-
-@dataclass(frozen=True)
-class RateWindow:
-    """The recent lookups of one consulter (an office, a judicial client) for a rolling-window
-    limit: at most `limit` in any `span`."""
-
-    at: tuple[datetime, ...] = ()
-
-    def recent(self, now: datetime, span: timedelta) -> tuple[datetime, ...]:
-        return tuple(moment for moment in self.at if now - moment < span)
-
-    def retry_after(self, now: datetime, limit: int, span: timedelta) -> int | None:
-        """Whole seconds until one more lookup is allowed, or None if it is allowed now."""
-        recent = sorted(self.recent(now, span))
-        if len(recent) < limit:
-            return None
-        # The oldest lookup that must leave the window before another fits.
-        leaves_at = recent[len(recent) - limit] + span
-        return max(1, math.ceil((leaves_at - now).total_seconds()))
-
-    def record(self, now: datetime, span: timedelta) -> RateWindow:
-        """This window with one more lookup at `now` (those past the span dropped)."""
-        return RateWindow((*self.recent(now, span), now))
-
-
-def search_keys(pepper: bytes, person: NaturalPerson | LegalPerson) -> SearchKeys:
-    if isinstance(person, NaturalPerson):
-        return SearchKeys(
-            natural_key(pepper, person.nom, person.prenoms, person.date_naissance),
-            natural_place_key(
-                pepper, person.nom, person.prenoms, person.date_naissance, person.lieu_naissance
-            ),
-        )
-    return SearchKeys(legal_key(pepper, person.siren), None)
-
-
-# -- file content ---------------------------------------------------------------------------
-
-
-class MediaType(StrEnum):
-    PDF = "application/pdf"
-    JPEG = "image/jpeg"
-    PNG = "image/png"
-
-
-SNIFF_BYTES: Final = 8
-PDF_TRAILER_WINDOW: Final = 1024
-_PNG: Final = b"\x89PNG\r\n\x1a\n"
-
-
-class ContentError(ValueError):
-    """A file is not an acceptable document (empty, unknown format, broken PDF)."""
-
-
-def sniff(head: bytes) -> MediaType | None:
-    """The format of a file from its first bytes, whatever its name or declared type."""
-    if head.startswith(b"%PDF-"):
-        return MediaType.PDF
-    if head.startswith(b"\xff\xd8\xff"):
-        return MediaType.JPEG
-    if head.startswith(_PNG):
-        return MediaType.PNG
-    return None
-
-
-class ContentInspector:
-    """Fed a file's bytes in order: decides its format from the head and checks a PDF's
-    trailer at the end, without holding more than a small tail in memory."""
-
-    def __init__(self) -> None:
-        self._head = bytearray()
-        self._tail = b""
-        self.media_type: MediaType | None = None
-        self.size = 0
-
-    def feed(self, chunk: bytes) -> None:
-        self.size += len(chunk)
-        if self.media_type is None:
-            self._head += chunk[: SNIFF_BYTES - len(self._head)]
-            if len(self._head) >= SNIFF_BYTES:
-                self._decide()
-        self._tail = (self._tail + chunk)[-PDF_TRAILER_WINDOW:]
-
-    def _decide(self) -> None:
-        found = sniff(bytes(self._head))
-        if found is None:
-            raise ContentError("the file is neither a PDF, a JPEG nor a PNG")
-        self.media_type = found
-
-    def finish(self) -> MediaType:
-        if self.size == 0:
-            raise ContentError("the file is empty")
-        if self.media_type is None:
-            self._decide()
-        assert self.media_type is not None
-        if self.media_type is MediaType.PDF and b"%%EOF" not in self._tail:
-            raise ContentError("the PDF has no end-of-file trailer (truncated?)")
-        return self.media_type
-
-
 # -- lifecycle ------------------------------------------------------------------------------
 
-LIVE: Final = frozenset({DeclarationStatus.REGISTERED, DeclarationStatus.ACTIVE})
+LIVE: Final = frozenset(status for status in DeclarationStatus if not status.ended)
 """Statuses in which a declaration blocks another for the same person (409)."""
 
 
@@ -482,9 +319,9 @@ _FROM: Final = {
 def next_status(current: DeclarationStatus, transition: Transition) -> DeclarationStatus | None:
     """The status after `transition`, or None when it does not apply (a repeated or late
     event: the end states are final, a revoked consent never comes back)."""
-    if current in _FROM[transition]:
-        return _TARGET[transition]
-    return None
+    if current.ended or current not in _FROM[transition]:
+        return None
+    return _TARGET[transition]
 
 
 def effective_status(

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from pydantic import ValidationError
 
-from consent.domain import ContentError, DeclarationInput
+from consent.domain import DeclarationInput
 from consent.proofs import ProofVault, UploadedProof
+from consent.refusals import FieldError
 from shared.clock import Clock
+from shared.documents import ContentError
 from shared.ids import new_id
 from shared.multipart import MultipartError, MultipartReader, boundary_of
 
@@ -37,7 +38,7 @@ class BodyTooLargeError(Exception):
 class SubmissionError(ValueError):
     """The upload is malformed or incomplete (422); `errors` are safe to return."""
 
-    def __init__(self, message: str, errors: list[dict[str, Any]] | None = None) -> None:
+    def __init__(self, message: str, errors: list[FieldError] | None = None) -> None:
         self.message = message
         self.errors = errors or []
         super().__init__(message)
@@ -83,7 +84,7 @@ def parse_declaration(raw: bytes) -> DeclarationInput:
         return DeclarationInput.model_validate_json(raw)
     except ValidationError as error:
         # Where and why only: the input is personal data and is not echoed back.
-        errors = [
+        errors: list[FieldError] = [
             {"loc": ["declaration", *e["loc"]], "msg": e["msg"], "type": e["type"]}
             for e in error.errors(include_input=False, include_url=False)
         ]

@@ -7,19 +7,20 @@ from datetime import timedelta
 from fastapi import FastAPI
 from opentelemetry.sdk.trace.export import SpanExporter
 
-from consent.api import consent_router, install_unavailable_handlers
+from consent.api import consent_router
 from consent.consumers import IDENTITY_QUEUE, RETENTION_QUEUE, identity_handler, retention_handler
+from consent.context import Config
 from consent.intake import Limits
-from consent.proofs import ProofVault
-from consent.service import INDEXES, LookupLimits, Registry
+from consent.repository import INDEXES
+from consent.service import wire
 from consent.settings import Settings
 from shared.auth import TokenVerifier, install_token_verifier
 from shared.clock import Clock
 from shared.crypto import KeyRing
 from shared.crypto.backends import kek_source
+from shared.refusals import install_refusal_handlers
 from shared.runtime import ServiceRuntime
 
-ORPHAN_GRACE = timedelta(hours=1)
 ORPHAN_SWEEP_INTERVAL = timedelta(minutes=10)
 
 
@@ -33,24 +34,13 @@ def create_app(
     settings = settings or Settings()
     runtime = ServiceRuntime(settings, clock=clock, indexes=INDEXES, span_exporter=span_exporter)
     assert runtime.objects is not None  # consent's settings include the object store's
-    vault = ProofVault(
-        runtime.objects,
-        KeyRing(kek_source(settings, runtime.clock)),
-        runtime.store,
-        runtime.clock,
-    )
-    registry = Registry(
-        runtime.store,
-        runtime.outbox,
-        runtime.clock,
-        vault,
-        runtime.envelope,
-        pepper=settings.search_pepper.get_secret_value().encode("utf-8"),
-        freshness_months=settings.freshness_months,
-        lookup_limits=LookupLimits(
-            per_office=settings.lookups_per_office_per_minute,
-            per_judicial_client=settings.lookups_per_judicial_client_per_minute,
-        ),
+    consent = wire(
+        Config.from_settings(settings),
+        store=runtime.store,
+        outbox=runtime.outbox,
+        clock=runtime.clock,
+        objects=runtime.objects,
+        keys=KeyRing(kek_source(settings, runtime.clock)),
     )
     limits = Limits(
         max_request_bytes=settings.max_request_bytes,
@@ -58,27 +48,23 @@ def create_app(
         max_proofs=settings.max_proofs,
         max_json_bytes=settings.max_declaration_json_bytes,
     )
-    runtime.subscribe(identity_handler(registry, runtime.inbox(IDENTITY_QUEUE)))
-    runtime.subscribe(retention_handler(registry, runtime.inbox(RETENTION_QUEUE)))
+    runtime.subscribe(identity_handler(consent.lifecycle, runtime.inbox(IDENTITY_QUEUE)))
+    runtime.subscribe(retention_handler(consent.purge, runtime.inbox(RETENTION_QUEUE)))
     # The expiry job runs at start (catching up after downtime), then every interval; it
     # selects by instant, and replicas running it concurrently skip what another expired.
     runtime.every(
         "consent-expiry",
         timedelta(seconds=settings.expiry_interval_seconds),
-        registry.expire_due_job,
+        consent.lifecycle.expire_due_job,
     )
-
-    async def sweep_orphans() -> None:
-        await vault.sweep(ORPHAN_GRACE)
-
     # Proof uploads whose declaration never committed (a crash mid-request) are removed.
-    runtime.every("consent-orphan-proofs", ORPHAN_SWEEP_INTERVAL, sweep_orphans)
+    runtime.every("consent-orphan-proofs", ORPHAN_SWEEP_INTERVAL, consent.sweep_orphans)
     app = runtime.create_app(
         title="Consent: the national registry of declarations",
-        routers=[consent_router(registry, runtime.clock, limits)],
+        routers=[consent_router(consent, limits)],
     )
-    install_unavailable_handlers(app)
+    install_refusal_handlers(app)
     if token_verifier is not None:
         install_token_verifier(app, token_verifier)
-    app.state.registry = registry
+    app.state.consent = consent
     return app

@@ -1,7 +1,8 @@
 """Proof documents at rest: each file encrypted under its own DEK while it streams in, the
 ciphertext in S3 under `proofs/`, the wrapped DEK in consent's store (never in the object), and
 crypto-shredding on purge (DESIGN §6, R-proofs, R-encrypt). The mechanics are the kernel's
-`EncryptedObjects`; this module adds what a proof is: PDF, JPEG or PNG by content, and its part.
+`EncryptedObjects`; this module adds what a proof is: a complete PDF, JPEG or PNG by content
+(the kernel's `shared.documents`, as strict as delivery's replies), and its part.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
 
-from consent.domain import ContentInspector, MediaType
 from shared.clock import Clock
 from shared.crypto import KeyRing, WrappedDek
+from shared.documents import DocumentInspector, MediaType
 from shared.store.port import DocumentStore, Transaction
 from shared.vault import EncryptedObjects, ObjectPort, StoredObject
 
@@ -63,10 +64,10 @@ class ProofVault:
     async def upload(
         self, proof_id: str, part: str, chunks: AsyncIterator[bytes], *, limit: int
     ) -> UploadedProof:
-        """Stream one file into S3, encrypted for `proof_id`, checking its content (PDF, JPEG
-        or PNG by magic bytes) and its size as it passes. On any refusal the upload is aborted
+        """Stream one file into S3, encrypted for `proof_id`, checking its content (a complete
+        PDF, JPEG or PNG) and its size as it passes. On any refusal the upload is aborted
         and nothing readable is stored; `ContentError` or `TooLargeError` propagates."""
-        inspector = ContentInspector()
+        inspector = DocumentInspector()
         stored = await self._objects.upload(proof_id, chunks, limit=limit, inspector=inspector)
         return UploadedProof(proof_id, part, inspector.finish(), stored)
 

@@ -49,6 +49,12 @@ class DeclarationStatus(StrEnum):
     EXPIRED = "expired"
     TERMINATED = "terminated"
 
+    @property
+    def ended(self) -> bool:
+        """Revoked, refused, expired or terminated: final. A consent that ended stays ended,
+        whatever event arrives after (a late or repeated one changes nothing)."""
+        return self not in (DeclarationStatus.REGISTERED, DeclarationStatus.ACTIVE)
+
 
 class ConsulterRole(StrEnum):
     OFFICE = "office"

@@ -19,6 +19,7 @@ from shared.legal_calendar.calendar import (
     legal_date,
     next_window_opening,
     same_legal_day,
+    validity_end,
     window_closures,
 )
 from shared.legal_calendar.territories import (
@@ -51,5 +52,6 @@ __all__ = [
     "same_legal_day",
     "territory_for_department",
     "territory_for_postcode",
+    "validity_end",
     "window_closures",
 ]

@@ -198,6 +198,14 @@ def end_of_legal_day(instant: datetime, territory: Territory) -> datetime:
     return _local_instant(day + timedelta(days=1), time(0, 0), territory)
 
 
+def validity_end(last_day: date, territory: Territory) -> datetime:
+    """The first instant no longer covered by something valid until `last_day` inclusive (a
+    consent's duration): the local midnight after it, in the territory's legal time. An
+    instant is covered if and only if it is before this one, i.e. its legal date is at most
+    `last_day`."""
+    return _local_instant(last_day + timedelta(days=1), time(0, 0), territory)
+
+
 def same_legal_day(first: datetime, second: datetime, territory: Territory) -> bool:
     """True if both instants fall on the same date in the territory's legal time."""
     return legal_date(first, territory) == legal_date(second, territory)
