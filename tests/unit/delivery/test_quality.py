@@ -77,21 +77,21 @@ async def test_friday_service_unread_is_due_saturday(harness: Harness) -> None:
 
 def test_saturday_service_is_due_monday_and_holidays_are_skipped() -> None:
     paris = Territory.METROPOLE
-    saturday = determine_quality(at("2031-04-05T10:00:00"), None, paris)
+    saturday = determine_quality(at("2031-04-05T10:00:00"), None, paris, paris)
     assert saturday.lettre_simple_due_on == date(2031, 4, 7)
     # Saturday 12 April 2031: Sunday 13 is Easter, Monday 14 Easter Monday.
-    easter = determine_quality(at("2031-04-12T10:00:00"), None, paris)
+    easter = determine_quality(at("2031-04-12T10:00:00"), None, paris, paris)
     assert easter.lettre_simple_due_on == date(2031, 4, 15)
     # 30 April: 1 May is a holiday.
-    may = determine_quality(at("2031-04-30T10:00:00"), at("2031-05-01T00:00:01"), paris)
+    may = determine_quality(at("2031-04-30T10:00:00"), at("2031-05-01T00:00:01"), paris, paris)
     assert may == type(may)(ServiceQuality.A_DOMICILE, date(2031, 5, 2))
 
 
 def test_cognisance_at_2359_is_the_same_day_and_0001_is_not() -> None:
     paris = Territory.METROPOLE
     served = at("2031-04-08T09:00:00")
-    assert determine_quality(served, at("2031-04-08T23:59:59"), paris).quality == "a_personne"
-    assert determine_quality(served, at("2031-04-09T00:00:01"), paris).quality == "a_domicile"
+    assert determine_quality(served, at("2031-04-08T23:59:59"), paris, paris).quality == "a_personne"
+    assert determine_quality(served, at("2031-04-09T00:00:01"), paris, paris).quality == "a_domicile"
 
 
 async def test_second_download_records_nothing_new(harness: Harness) -> None:

@@ -165,19 +165,30 @@ async def test_a_revocation_landing_after_the_scheduled_check_still_refuses_the_
     assert await harness.events("delivery.act-served.v1") == []
 
 
+ORDER = {"ordered_on": "2031-04-12", "issued_by": "Président du tribunal judiciaire de Lyon"}
+
+
 async def test_judge_leave_overrides_the_window_and_is_journaled(harness: Harness) -> None:
     leave = pdf(500, seed=b"ordonnance")
-    response = await post_at(harness, "2031-04-13T11:00:00", "leave", leave=leave)
+    response = await post_at(
+        harness, "2031-04-13T11:00:00", "leave", meta=metadata(judge_leave=ORDER), leave=leave
+    )
     assert response.status_code == 201, response.text
     assert response.json()["judge_leave_used"] is True
-    used = await harness.events("delivery.judge-leave-used.v1")
+    used = await harness.events("delivery.judge-leave-used.v2")
     assert len(used) == 1
     assert used[0].payload["closures"][0]["reason"] == "sunday"
     assert len(used[0].payload["leave_sha256"]) == 64
 
 
 async def test_judge_leave_must_itself_be_a_pdf(harness: Harness) -> None:
-    response = await post_at(harness, "2031-04-13T11:00:00", "bad-leave", leave=b"not a pdf" * 200)
+    response = await post_at(
+        harness,
+        "2031-04-13T11:00:00",
+        "bad-leave",
+        meta=metadata(judge_leave=ORDER),
+        leave=b"not a pdf" * 200,
+    )
     assert response.status_code == 422
     assert response.json()["part"] == "judge_leave"
 

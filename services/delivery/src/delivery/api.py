@@ -43,6 +43,7 @@ from delivery.errors import Forbidden, IdempotencyKeyRequired, InsufficientScope
 from delivery.parties import OfficeDirectory
 from delivery.replies import ErasedReplyView, ReplyView
 from delivery.service import Delivery
+from delivery.streaming import DeliveredStream
 from delivery.views import (
     ActPage,
     DepositView,
@@ -243,10 +244,16 @@ def delivery_router(
 
     @router.get("/inbox/{act_id}/content", response_class=StreamingResponse, responses=_PDF)
     async def content(act_id: str, principal: Recipient) -> StreamingResponse:
-        """The act's PDF. The first opening is the *prise de connaissance* (CPC 662-1)."""
+        """The act's PDF. The first complete download is the *prise de connaissance* (CPC
+        662-1), recorded once its last byte was written; an aborted one records nothing."""
         act, chunks = await delivery.handover.open_content(principal.subject, act_id)
-        return StreamingResponse(
+
+        async def delivered() -> None:
+            await delivery.handover.delivered(principal.subject, act.id)
+
+        return DeliveredStream(
             chunks,
+            on_delivered=delivered,
             media_type="application/pdf",
             headers={
                 "Content-Disposition": f'attachment; filename="acte-{act.id}.pdf"',

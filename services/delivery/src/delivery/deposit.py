@@ -32,6 +32,7 @@ from delivery.errors import (
     FieldError,
     IdempotencyKeyReused,
     InvalidRequest,
+    JudgeLeaveAlreadyUsed,
     UploadTooLarge,
     WindowClosed,
     invalid_submission,
@@ -48,13 +49,14 @@ from delivery.idempotency import (
     replay,
 )
 from delivery.parties import Office, declaration_of
+from delivery.repository import JUDGE_LEAVES
 from delivery.serving import serve, submission_details
 from delivery.views import DepositView
 from shared.contracts.delivery import ActRejectedV1, RejectionReason
 from shared.ids import new_id
-from shared.legal_calendar import ServiceZones
+from shared.legal_calendar import ServiceZones, legal_date
 from shared.multipart import MultipartError, MultipartReader, PartHeaders, boundary_of
-from shared.store.port import DuplicateKeyError, Transaction, to_iso
+from shared.store.port import DocumentReader, DuplicateKeyError, Transaction, to_iso
 from shared.vault import StoredObject, TooLargeError
 
 METADATA_PART: Final = "metadata"
@@ -116,9 +118,11 @@ class Deposits:
         try:
             part = await reader.next_part()
             if part is not None and part.name == LEAVE_PART and part.filename is not None:
+                self._check_order(metadata, office, now)
                 received.leave = await self._upload(
                     office, act_id, metadata, f"{act_id}-leave", part, reader, received, leave=True
                 )
+                await self._check_leave(ctx.store, office, act_id, metadata, received.leave)
                 part = await reader.next_part()
             if part is None or part.name != DOCUMENT_PART or part.filename is None:
                 raise invalid_submission(
@@ -142,6 +146,61 @@ class Deposits:
         except BaseException:
             await ctx.acts_vault.discard(received.stored)
             raise
+
+    @staticmethod
+    def _check_order(metadata: ActMetadata, office: Office, now: datetime) -> None:
+        """A judge's leave comes with the order's date and author (CPC 664): what the act's
+        evidence shows of it."""
+        order = metadata.judge_leave
+        if order is None:
+            raise invalid_submission(
+                "a `judge_leave` file needs `judge_leave` in the metadata: the order's date "
+                "(`ordered_on`) and the court or judge that gave it (`issued_by`)"
+            )
+        if order.ordered_on > legal_date(now, office.territory):
+            raise invalid_submission("the judge's leave is dated after today")
+
+    async def _check_leave(
+        self,
+        reader: DocumentReader,
+        office: Office,
+        act_id: str,
+        metadata: ActMetadata,
+        leave: StoredObject,
+    ) -> None:
+        """A leave authorises the acts of the office it was given to: one whose document
+        already authorised another office's act is refused (journaled)."""
+        bound = await reader.get(JUDGE_LEAVES, leave.sha256)
+        if bound is not None and bound["office_id"] != office.office_id:
+            reason = RejectionReason(
+                code="judge_leave_already_used",
+                detail="this judge's leave already authorised another office's act",
+            )
+            await self._reject(office, act_id, metadata, [reason], None)
+            raise JudgeLeaveAlreadyUsed
+
+    @staticmethod
+    async def _bind_leave(tx: Transaction, office: Office, act: Act, now: datetime) -> None:
+        """Record, with the act, which office and act the leave authorised."""
+        assert act.judge_leave is not None
+        sha256 = act.judge_leave.sha256
+        bound = await tx.get(JUDGE_LEAVES, sha256)
+        if bound is None:
+            await tx.insert(
+                JUDGE_LEAVES,
+                {
+                    "_id": sha256,
+                    "office_id": office.office_id,
+                    "act_ids": [act.id],
+                    "first_used_at": to_iso(now),
+                },
+            )
+            return
+        if bound["office_id"] != office.office_id:
+            raise JudgeLeaveAlreadyUsed
+        version = int(bound.pop("_version"))
+        bound["act_ids"] = [*bound["act_ids"], act.id]
+        await tx.replace(JUDGE_LEAVES, bound, expected_version=version)
 
     @property
     def _zones(self) -> ServiceZones:
@@ -251,12 +310,16 @@ class Deposits:
                         leave = received.leave
                         act, used = act.with_leave(
                             JudgeLeave(
-                                object_id=leave.object_id, sha256=leave.sha256, size=leave.size
+                                object_id=leave.object_id,
+                                sha256=leave.sha256,
+                                size=leave.size,
+                                order=metadata.judge_leave,
                             ),
                             window,
                             now,
                         )
                         leave_used = True
+                        await self._bind_leave(tx, office, act, now)
                         await ctx.acts_vault.keep(tx, leave)
                         await ctx.emit(tx, act, used, actor=act.office_actor)
                     act = await serve(ctx, tx, act, declaration, now)
@@ -284,12 +347,25 @@ class Deposits:
         except WindowClosed:
             await self._reject_window(office, act_id, metadata, window, document.sha256)
             raise
+        except JudgeLeaveAlreadyUsed:
+            # Another office's act took this leave while the document uploaded.
+            reason = RejectionReason(
+                code="judge_leave_already_used",
+                detail="this judge's leave already authorised another office's act",
+            )
+            await self._reject(office, act_id, metadata, [reason], document.sha256)
+            raise
         except DuplicateKeyError:
             # The same key committed concurrently: this upload is the duplicate.
             await ctx.acts_vault.discard(received.stored)
             received.stored.clear()
             previous = await self.keys.get(key_id)
             if previous is None:
+                if received.leave is not None:
+                    # Another office's act bound the same leave concurrently.
+                    bound = await ctx.store.get(JUDGE_LEAVES, received.leave.sha256)
+                    if bound is not None and bound["office_id"] != office.office_id:
+                        raise JudgeLeaveAlreadyUsed from None
                 raise
             if previous.fingerprint != request_print:
                 raise IdempotencyKeyReused from None
