@@ -90,8 +90,12 @@ def test_saturday_service_is_due_monday_and_holidays_are_skipped() -> None:
 def test_cognisance_at_2359_is_the_same_day_and_0001_is_not() -> None:
     paris = Territory.METROPOLE
     served = at("2031-04-08T09:00:00")
-    assert determine_quality(served, at("2031-04-08T23:59:59"), paris, paris).quality == "a_personne"
-    assert determine_quality(served, at("2031-04-09T00:00:01"), paris, paris).quality == "a_domicile"
+    assert (
+        determine_quality(served, at("2031-04-08T23:59:59"), paris, paris).quality == "a_personne"
+    )
+    assert (
+        determine_quality(served, at("2031-04-09T00:00:01"), paris, paris).quality == "a_domicile"
+    )
 
 
 async def test_second_download_records_nothing_new(harness: Harness) -> None:

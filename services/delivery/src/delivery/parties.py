@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from delivery.domain import Declaration
+from delivery.errors import OfficeNotConfigured
 from delivery.evidence import EvidenceSigner, EvidenceType
 from delivery.repository import ACTS, NOTIFICATIONS
 from delivery.settings import OfficeProfile
@@ -241,26 +242,28 @@ class OfficeDirectory:
     """Where an office's territory, name and e-mail come from.
 
     Identity's office clients carry no territory nor e-mail, so the directory is a delivery
-    setting keyed by office_id (`SECURACT_DELIVERY_OFFICES`, JSON); an office missing from it
-    gets the default territory and e-mail. Its name falls back to identity's registration (the
-    bailiff's name), then the token's `bailiff_name` claim, then its id.
+    setting keyed by office_id (`SECURACT_DELIVERY_OFFICES`, JSON). An office missing from it,
+    or without its e-mail or territory, cannot serve (403 `office-not-configured`): its
+    lettre-simple tasks would go nowhere and CPC 664 could not be checked in its legal time.
+    Its name falls back to identity's registration (the bailiff's name), then the token's
+    `bailiff_name` claim, then its id.
     """
 
-    def __init__(
-        self,
-        profiles: Mapping[str, OfficeProfile],
-        *,
-        default_territory: Territory,
-        default_email: str,
-        store: DocumentReader,
-    ) -> None:
+    def __init__(self, profiles: Mapping[str, OfficeProfile], *, store: DocumentReader) -> None:
         self._profiles = dict(profiles)
-        self._default_territory = default_territory
-        self._default_email = default_email
         self._store = store
 
     async def resolve(self, office_id: str, client: str, bailiff_name: str | None) -> Office:
         profile = self._profiles.get(office_id, OfficeProfile())
+        missing = [
+            name
+            for name, value in (("email", profile.email), ("territory", profile.territory))
+            if value is None
+        ]
+        if missing:
+            raise OfficeNotConfigured(office_id, missing)
+        assert profile.email is not None
+        assert profile.territory is not None
         name = profile.name
         if name is None:
             registered = await self._store.get(OFFICES, office_id)
@@ -268,7 +271,7 @@ class OfficeDirectory:
         return Office(
             office_id=office_id,
             name=str(name),
-            email=str(profile.email or self._default_email),
-            territory=profile.territory or self._default_territory,
+            email=str(profile.email),
+            territory=profile.territory,
             client=client,
         )

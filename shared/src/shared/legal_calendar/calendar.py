@@ -116,7 +116,8 @@ def _statutory_holidays(territory: Territory, year: int) -> frozenset[date]:
     table = holidays.country_holidays(
         "FR", subdiv=territory.holiday_subdivision, years=year, language="en_US"
     )
-    local = {day for day, name in table.items() if name in names}
+    # One day may carry several names ("Abolition of Slavery; Ascension Day").
+    local = {day for day, name in table.items() if names & set(name.split("; "))}
     return national | frozenset(local)
 
 
