@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from delivery.evidence import EvidenceType
 from delivery.scheduling import Scheduler
 from shared.legal_calendar import Territory
 from shared.store.port import Document, DocumentStore
@@ -206,3 +207,58 @@ async def test_window_closing_during_the_upload_refuses_the_act(harness: Harness
     harness.vault.upload = slow_upload  # type: ignore[method-assign,assignment]
     closed(await harness.post(key="slow"))
     assert await harness.store.count("acts") == 0
+
+
+async def schedule_two(harness: Harness) -> list[str]:
+    ids = []
+    for key in ("first", "second"):
+        response = await post_at(
+            harness, "2031-04-06T11:00:00", key, meta=metadata(schedule_if_closed=True)
+        )
+        assert response.status_code == 202, response.text
+        ids.append(response.json()["id"])
+    return ids
+
+
+def slow_consignments(harness: Harness, step: timedelta) -> None:
+    """Each act takes `step` to serve: the clock moves once its consignment is signed."""
+    signer = harness.delivery.ctx.signer
+    original = signer.attest
+
+    async def attest(*args: object, **kwargs: object) -> None:
+        await original(*args, **kwargs)  # type: ignore[arg-type]
+        if kwargs.get("kind") == EvidenceType.CONTENT_CONSIGNMENT:
+            harness.clock.advance(step)
+
+    signer.attest = attest  # type: ignore[method-assign]
+
+
+async def test_cpc_664_1_each_scheduled_act_is_dated_at_its_own_deposit(harness: Harness) -> None:
+    """The legal date is the instant of that act's deposit, never the batch's start."""
+    first, second = await schedule_two(harness)
+    slow_consignments(harness, timedelta(seconds=30))
+    harness.clock.set(at("2031-04-07T10:00:00"))
+    assert await harness.delivery.scheduler.deposit_scheduled() == 2
+    assert (await harness.act(first))["served_at"] == "2031-04-07T08:00:00.000000Z"
+    assert (await harness.act(second))["served_at"] == "2031-04-07T08:00:30.000000Z"
+    served = {
+        e.payload["act_id"]: e.payload["served_at"]
+        for e in await harness.events("delivery.act-served.v1")
+    }
+    assert served[second] == "2031-04-07T08:00:30Z"
+
+
+async def test_cpc_664_a_scheduled_act_reached_after_21_00_in_its_batch_waits(
+    harness: Harness,
+) -> None:
+    """A batch that starts at 20:59:59 does not serve, dated 20:59:59, an act it reaches
+    after 21:00: that act waits for the next opening."""
+    first, second = await schedule_two(harness)
+    slow_consignments(harness, timedelta(seconds=2))
+    harness.clock.set(at("2031-04-07T20:59:59"))
+    assert await harness.delivery.scheduler.deposit_scheduled() == 1
+    assert (await harness.act(first))["served_at"] == "2031-04-07T18:59:59.000000Z"
+    waiting = await harness.act(second)
+    assert waiting["status"] == "scheduled"
+    assert waiting["scheduled_for"] == "2031-04-08T04:00:00.000000Z"
+    assert len(await harness.events("delivery.act-served.v1")) == 1

@@ -25,6 +25,7 @@ from shared.contracts.consent import ActNature
 from shared.contracts.delivery import (
     ActContentOpenedV1,
     ActHandedOverV1,
+    ActHeldV1,
     ActRejectedV1,
     ActScheduledV1,
     ActServedV1,
@@ -249,10 +250,20 @@ class Act(_Record):
         """Still closed when due (a holiday, a territory's own closure): wait again."""
         return self.model_copy(update={"scheduled_for": opening})
 
-    def hold(self) -> Act:
+    def hold(self, now: datetime) -> tuple[Act, ActHeldV1]:
         """Its recipient's account is suspended: wait for the reinstatement, whatever the
         window (`release` schedules it again)."""
-        return self.model_copy(update={"status": ActStatus.HELD, "scheduled_for": None})
+        held = self.model_copy(update={"status": ActStatus.HELD, "scheduled_for": None})
+        return held, ActHeldV1(
+            act_id=self.id,
+            declaration_id=self.declaration_id,
+            office_id=self.office_id,
+            act_nature=self.nature.value,
+            act_sha256=self.sha256,
+            submitted_at=self.submitted_at,
+            held_at=now,
+            reason="recipient_suspended",
+        )
 
     def release(self, at: datetime) -> Act:
         """The account was reinstated: due again from `at` (the scheduler checks consent, the

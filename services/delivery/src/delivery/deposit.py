@@ -33,6 +33,7 @@ from delivery.errors import (
     IdempotencyKeyReused,
     InvalidRequest,
     JudgeLeaveAlreadyUsed,
+    RecipientSuspended,
     UploadTooLarge,
     WindowClosed,
     invalid_submission,
@@ -48,7 +49,7 @@ from delivery.idempotency import (
     metadata_hash,
     replay,
 )
-from delivery.parties import Office, declaration_of
+from delivery.parties import Office, account_suspended, declaration_of, note_hold
 from delivery.repository import JUDGE_LEAVES
 from delivery.serving import serve, submission_details
 from delivery.views import DepositView
@@ -113,7 +114,10 @@ class Deposits:
             await self._reject(office, act_id, metadata, [refusal.reason()], None)
             raise ConsentRefused(refusal)
         assert declaration is not None
-        _account, _email, recipient_territory = declaration.recipient
+        account_id, _email, recipient_territory = declaration.recipient
+        if not metadata.schedule_if_closed and await account_suspended(ctx.store, account_id):
+            await self._reject_suspended(office, act_id, metadata, None)
+            raise RecipientSuspended
         received = _Received(metadata)
         try:
             part = await reader.next_part()
@@ -303,9 +307,17 @@ class Deposits:
                 refusal = check_consent(current, metadata.nature, now)
                 if refusal is not None:
                     raise ConsentRefused(refusal)
+                # An account that cannot log in is never served: the act is refused, or held
+                # until the reinstatement when the office asked for scheduling.
+                suspended = await account_suspended(tx, account_id)
+                if suspended and not metadata.schedule_if_closed:
+                    raise RecipientSuspended
                 if not window.open and received.leave is None and not metadata.schedule_if_closed:
                     raise WindowClosed(window)
-                if window.open or received.leave is not None:
+                if suspended:
+                    act = await self._hold(tx, act, now)
+                    outcome = Outcome(ACCEPTED, DepositView.of(act))
+                elif window.open or received.leave is not None:
                     if not window.open and received.leave is not None:
                         leave = received.leave
                         act, used = act.with_leave(
@@ -346,6 +358,9 @@ class Deposits:
             raise
         except WindowClosed:
             await self._reject_window(office, act_id, metadata, window, document.sha256)
+            raise
+        except RecipientSuspended:
+            await self._reject_suspended(office, act_id, metadata, document.sha256)
             raise
         except JudgeLeaveAlreadyUsed:
             # Another office's act took this leave while the document uploaded.
@@ -397,6 +412,36 @@ class Deposits:
             event_id=envelope.event_id,
         )
         return stored
+
+    async def _hold(self, tx: Transaction, act: Act, now: datetime) -> Act:
+        """Accepted for a suspended account: held until its reinstatement."""
+        ctx = self.ctx
+        held, event = act.hold(now)
+        stored = await ctx.acts.add(tx, held, now)
+        await note_hold(tx, act.recipient_account_id, to_iso(now))
+        envelope = await ctx.emit(tx, act, event, actor=act.office_actor)
+        await ctx.signer.attest(
+            tx,
+            act,
+            kind=EvidenceType.SUBMISSION_ACCEPTANCE,
+            instant=now,
+            actors={
+                "sender": act.office_actor,
+                "sender_client": act.office_client,
+                "recipient": act.recipient_actor,
+            },
+            details={**submission_details(held), "held": "recipient_suspended"},
+            event_id=envelope.event_id,
+        )
+        return stored
+
+    async def _reject_suspended(
+        self, office: Office, act_id: str, metadata: ActMetadata, sha256: str | None
+    ) -> None:
+        reason = RejectionReason(
+            code="recipient_suspended", detail="the recipient's account is suspended"
+        )
+        await self._reject(office, act_id, metadata, [reason], sha256)
 
     async def _reject(
         self,

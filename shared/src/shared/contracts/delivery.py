@@ -331,3 +331,26 @@ class LettreSimplePostedV1(EventPayload):
     tracking_reference: str | None = Field(default=None, max_length=100)
     due_on: date
     recorded_at: AwareDatetime
+
+
+@register
+class ActHeldV1(EventPayload):
+    """The deposit was accepted (`SubmissionAcceptance`, consignment deferred) but the
+    recipient's account is suspended: the act waits for the reinstatement, then is scheduled
+    for the window's next opening. The legal date will be the actual deposit instant.
+
+    Subject: `act:<act_id>`.
+    """
+
+    producer: ClassVar[str] = "delivery"
+    fact: ClassVar[str] = "act-held"
+    version: ClassVar[int] = 1
+
+    act_id: str
+    declaration_id: str
+    office_id: str
+    act_nature: str
+    act_sha256: str
+    submitted_at: AwareDatetime
+    held_at: AwareDatetime
+    reason: str = Field(description="recipient_suspended")
