@@ -8,12 +8,16 @@ import asyncio
 import contextlib
 from datetime import UTC, date, datetime
 
+import pytest
+
 from delivery.acts import Act
 from delivery.domain import determine_quality
 from shared.contracts.delivery import ServiceQuality
+from shared.crypto import IntegrityError
 from shared.legal_calendar import Territory
 from shared.store.port import VersionConflictError
 from tests.unit.delivery.conftest import ACT, Harness
+from tests.unit.delivery.support import pdf
 
 
 def at(local: str, territory: Territory = Territory.METROPOLE) -> datetime:
@@ -169,3 +173,37 @@ async def test_finalising_a_stale_copy_fails_the_version_check(harness: Harness)
     else:
         raise AssertionError("a second finalisation committed")
     assert len(await harness.events("delivery.service-quality-determined.v1")) == 1
+
+
+async def test_cpc_663_opening_the_content_is_journaled_but_is_no_cognisance(
+    harness: Harness,
+) -> None:
+    act_id = await serve_at(harness, "2031-04-08T15:00:00")
+    harness.clock.set(at("2031-04-08T15:05:00"))
+    act, _chunks = await harness.delivery.handover.open_content("acc-1", act_id)
+    assert act.handed_over_at is None
+    opened = await harness.events("delivery.act-content-opened.v1")
+    assert [(e.payload["act_id"], e.payload["opened_at"]) for e in opened] == [
+        (act_id, "2031-04-08T13:05:00Z")
+    ]
+    assert (await harness.act(act_id))["handed_over_at"] is None
+    assert await harness.events("delivery.act-handed-over.v1") == []
+    # Never delivered: finalised à domicile.
+    harness.clock.set(at("2031-04-09T00:00:01"))
+    await harness.delivery.handover.finalise_due()
+    assert (await harness.act(act_id))["quality"] == "a_domicile"
+
+
+async def test_cpc_663_a_download_that_fails_midway_records_no_cognisance(
+    harness: Harness,
+) -> None:
+    document = pdf(200_000, seed=b"broken")
+    act_id = await harness.served(document=document)
+    key = f"acts/{act_id}"
+    stored = bytearray(harness.objects.objects[key])
+    stored[140_000] ^= 0x01  # the third segment no longer verifies
+    harness.objects.objects[key] = bytes(stored)
+    with pytest.raises(IntegrityError):
+        await harness.download(act_id)
+    assert (await harness.act(act_id))["handed_over_at"] is None
+    assert await harness.events("delivery.act-handed-over.v1") == []

@@ -4,6 +4,7 @@ the actual deposit instant)."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -262,3 +263,63 @@ async def test_cpc_664_a_scheduled_act_reached_after_21_00_in_its_batch_waits(
     assert waiting["status"] == "scheduled"
     assert waiting["scheduled_for"] == "2031-04-08T04:00:00.000000Z"
     assert len(await harness.events("delivery.act-served.v1")) == 1
+
+
+async def test_cpc_664_the_judge_leave_is_bound_to_its_act_in_the_evidence(
+    harness: Harness,
+) -> None:
+    leave = pdf(500, seed=b"ordonnance")
+    response = await post_at(
+        harness, "2031-04-13T11:00:00", "leave", meta=metadata(judge_leave=ORDER), leave=leave
+    )
+    assert response.status_code == 201, response.text
+    act_id = response.json()["id"]
+    expected = {
+        "sha256": hashlib.sha256(leave).hexdigest(),
+        "size": len(leave),
+        "ordered_on": "2031-04-12",
+        "issued_by": ORDER["issued_by"],
+    }
+    office = harness.tokens.office()
+    evidence = (await harness.client.get(f"/v1/acts/{act_id}/evidence", headers=office)).json()
+    consignment = next(r for r in evidence["evidence"] if r["type"] == "ContentConsignment")
+    assert consignment["details"]["judge_leave"] == expected
+    view = (await harness.client.get(f"/v1/acts/{act_id}", headers=office)).json()
+    assert view["judge_leave"] == expected
+    used = (await harness.events("delivery.judge-leave-used.v2"))[0].payload
+    assert used["act_sha256"] == view["sha256"]
+    assert used["order"] == {"ordered_on": "2031-04-12", "issued_by": ORDER["issued_by"]}
+
+
+async def test_cpc_664_a_leave_that_authorised_another_office_act_is_refused(
+    harness: Harness,
+) -> None:
+    leave = pdf(500, seed=b"ordonnance")
+    meta = metadata(judge_leave=ORDER)
+    first = await post_at(harness, "2031-04-13T11:00:00", "a", meta=meta, leave=leave)
+    assert first.status_code == 201, first.text
+    # The same office may serve another act under its leave (one order, several acts)…
+    again = await post_at(harness, "2031-04-13T11:05:00", "b", meta=meta, leave=leave)
+    assert again.status_code == 201, again.text
+    # …another office may not.
+    other = await post_at(
+        harness, "2031-04-13T11:10:00", "c", meta=meta, leave=leave, office="etude-2"
+    )
+    assert other.status_code == 409, other.text
+    assert other.json()["type"] == "urn:securact:problem:judge-leave-already-used"
+    assert await harness.store.count("acts") == 2
+    rejected = await harness.events("delivery.act-rejected.v1")
+    assert rejected[-1].payload["reasons"][0]["code"] == "judge_leave_already_used"
+
+
+async def test_a_judge_leave_needs_its_order_and_cannot_be_dated_after_today(
+    harness: Harness,
+) -> None:
+    leave = pdf(500, seed=b"ordonnance")
+    missing = await post_at(harness, "2031-04-13T11:00:00", "no-order", leave=leave)
+    assert missing.status_code == 422
+    assert "ordered_on" in missing.json()["detail"]
+    future = metadata(judge_leave={**ORDER, "ordered_on": "2031-04-14"})
+    dated = await post_at(harness, "2031-04-13T11:00:00", "future", meta=future, leave=leave)
+    assert dated.status_code == 422
+    assert await harness.store.count("acts") == 0
