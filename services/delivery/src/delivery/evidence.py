@@ -1,9 +1,10 @@
 """Evidence of an act's life, named after ETSI EN 319 522 and signed by the platform key.
 
 Each step (submission accepted or rejected, content consigned, notification sent or failed,
-content handed over, quality determined, lettre-simple task issued, lettre simple posted…) becomes an evidence record at
-the moment it happens, in the same transaction as the state change, signed with Ed25519 over its
-RFC 8785 canonical JSON. `GET …/evidence` returns the act's records as a set, itself signed.
+content handed over, quality determined, lettre-simple task issued, lettre simple posted…)
+becomes an evidence record at the moment it happens, in the same transaction as the state
+change, signed with Ed25519 over its RFC 8785 canonical JSON. `GET …/evidence` returns the
+act's records as a set, itself signed.
 `verify_evidence_set` checks a saved set offline with only the platform's public key: every
 record's signature, the set's signature, and that every record names the same act and SHA-256.
 """

@@ -13,10 +13,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from delivery.acts import Act, ActStatus
 from delivery.domain import Declaration
 from delivery.errors import OfficeNotConfigured
 from delivery.evidence import EvidenceSigner, EvidenceType
-from delivery.acts import Act, ActStatus
 from delivery.repository import ACTS, NOTIFICATIONS, ActRepository
 from delivery.settings import OfficeProfile
 from shared.contracts.consent import (

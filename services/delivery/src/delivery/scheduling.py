@@ -1,8 +1,8 @@
 """Scheduled deposits: an act accepted while CPC 664's window was closed is served at the
 window's next opening — its legal date is then, read per act in its own transaction — unless
 its consent ended meanwhile: it is then rejected and its content shredded. An act whose
-recipient's account is suspended is held; the reinstatement schedules it again. Safe on several replicas: each act changes under
-optimistic concurrency (`shared.sweeps`)."""
+recipient's account is suspended is held; the reinstatement schedules it again. Safe on several
+replicas: each act changes under optimistic concurrency (`shared.sweeps`)."""
 
 from __future__ import annotations
 
