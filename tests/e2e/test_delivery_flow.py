@@ -2,7 +2,9 @@
 the activation e-mail reaches the dev mailbox → activation → CGU accepted → the office, with
 identity's client-credentials token, serves an act → the act-served e-mail reaches the dev
 mailbox → the recipient downloads it the same legal day → at the end of that day the service
-is finalised *à personne* → the evidence set, with audit receipts, verifies offline.
+is finalised *à personne* → the evidence set, with audit receipts, verifies offline. A second
+act left unread is finalised *à domicile*: its evidence holds no `RelayToNonERDS` until the
+office declares the lettre simple posted, then it does and verifies offline.
 
 Real RabbitMQ, SeaweedFS and dev mailbox (a subprocess); identity, consent, notify, audit and
 delivery apps in this process. Delivery runs on a manual clock set inside the next CPC 664
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -92,6 +95,15 @@ async def test_act_served_read_same_day_and_proven_end_to_end(
             assert served.status_code == 201, served.text
             act_id = served.json()["id"]
             await mail_to(box, "Un acte vous a été signifié")
+            # A second act the person will not read that day.
+            unread_body, unread_type = multipart(metadata(declaration_id), pdf(20_000, b"e2e-2"))
+            unread = await delivery_client.post(
+                "/v1/acts",
+                content=unread_body,
+                headers={"Content-Type": unread_type, "Idempotency-Key": "e2e-2", **office},
+            )
+            assert unread.status_code == 201, unread.text
+            unread_id = unread.json()["id"]
 
             # The recipient reads it the same legal day, a little later.
             clock.advance(timedelta(minutes=7))
@@ -103,9 +115,32 @@ async def test_act_served_read_same_day_and_proven_end_to_end(
             # End of the sending day (legal time): the service is finalised à personne.
             act = await delivery.state.runtime.store.get("acts", act_id)
             clock.set(from_iso(act["finalise_after"]) + timedelta(seconds=1))
-            assert await delivery.state.delivery.handover.finalise_due() == 1
+            assert await delivery.state.delivery.handover.finalise_due() == 2
             view = (await delivery_client.get(f"/v1/acts/{act_id}", headers=office)).json()
             assert view["quality"] == "a_personne"
+
+            # À domicile: the office is asked to post the lettre simple; the evidence says
+            # the letter was relayed only once the office declares it posted (CPC 662-1).
+            keys = (await delivery_client.get("/v1/evidence/keys")).json()["keys"]
+            verifiers = [VerifierKey.from_string(k) for k in keys]
+            unread_path = f"/v1/acts/{unread_id}/evidence"
+            pending = (await delivery_client.get(unread_path, headers=office)).json()
+            pending_types = verify_evidence_set(pending, verifiers)
+            assert "LettreSimpleTaskIssued" in pending_types
+            assert "RelayToNonERDS" not in pending_types
+            posted_on = clock.now().astimezone(ZoneInfo("Europe/Paris")).date().isoformat()
+            letter = await delivery_client.post(
+                f"/v1/acts/{unread_id}/lettre-simple",
+                json={"posted_on": posted_on, "tracking_reference": "1L00000000001"},
+                headers=office,
+            )
+            assert letter.status_code == 201, letter.text
+            relayed = (await delivery_client.get(unread_path, headers=office)).json()
+            assert "RelayToNonERDS" in verify_evidence_set(relayed, verifiers)
+            relayed_file = tmp_path / "relayed.json"
+            relayed_file.write_text(json.dumps(relayed))
+            verify = ["verify-evidence", str(relayed_file), "--public-key", keys[0]]
+            assert delivery_cli(verify) == 0
 
             # Evidence with audit receipts, verified offline with the platform key.
             async def all_journaled() -> bool:

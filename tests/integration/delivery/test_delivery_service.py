@@ -19,7 +19,7 @@ from pydantic import SecretStr
 
 from delivery import cli
 from delivery.main import create_app
-from delivery.settings import Settings
+from delivery.settings import OfficeProfile, Settings
 from delivery.vault import ACT_KEYS, object_key
 from shared.clock import SystemClock
 from shared.contracts.consent import (
@@ -29,6 +29,7 @@ from shared.contracts.consent import (
     PersonKind,
 )
 from shared.contracts.envelope import new_envelope
+from shared.legal_calendar import Territory
 from shared.messaging.bus import EventPublisher, create_broker
 from shared.messaging.outbox import OUTBOX
 from shared.messaging.topology import Topology
@@ -44,7 +45,17 @@ PARIS_TUESDAY_10H = datetime(2031, 4, 8, 8, 0, tzinfo=UTC)
 PARIS_SUNDAY_11H = datetime(2031, 4, 6, 9, 0, tzinfo=UTC)
 
 
+# The offices the integration and end-to-end tests serve for (an office missing from the
+# directory cannot serve).
+OFFICES = {
+    office_id: OfficeProfile(email=f"{office_id}@example.org", territory=Territory.METROPOLE)
+    for office_id in ("etude-1", "etude-e2e", "etude-purge")
+}
+
+
 def settings(tmp_path: Path, bus_prefix: str, s3: S3Server, **extra: Any) -> Settings:
+    extra.setdefault("offices", OFFICES)
+    extra.setdefault("max_act_bytes", 2 * 1024 * 1024)
     return Settings(
         **service_env(tmp_path, bus_prefix),
         kek_file=tmp_path / "kek.json",
@@ -53,7 +64,6 @@ def settings(tmp_path: Path, bus_prefix: str, s3: S3Server, **extra: Any) -> Set
         s3_access_key=SecretStr(s3.access_key),
         s3_secret_key=SecretStr(s3.secret_key),
         s3_bucket=random_bucket_name(),
-        max_act_bytes=2 * 1024 * 1024,
         **extra,
     )
 

@@ -187,11 +187,18 @@ def build_delivery(
 def build_app(delivery: Delivery, store: DocumentStore, tokens: Tokens) -> FastAPI:
     offices = OfficeDirectory(
         {
-            "etude-1": OfficeProfile(name="Étude Martin", email="etude1@example.org"),
-            "etude-moselle": OfficeProfile(territory=Territory.ALSACE_MOSELLE),
+            "etude-1": OfficeProfile(
+                name="Étude Martin", email="etude1@example.org", territory=Territory.METROPOLE
+            ),
+            "etude-2": OfficeProfile(email="etude2@example.org", territory=Territory.METROPOLE),
+            "etude-moselle": OfficeProfile(
+                email="moselle@example.org", territory=Territory.ALSACE_MOSELLE
+            ),
+            "etude-martinique": OfficeProfile(
+                email="martinique@example.org", territory=Territory.MARTINIQUE
+            ),
+            "etude-no-email": OfficeProfile(territory=Territory.METROPOLE),
         },
-        default_territory=Territory.METROPOLE,
-        default_email="etudes@example.org",
         store=store,
     )
     app = FastAPI()

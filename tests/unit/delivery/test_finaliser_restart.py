@@ -101,11 +101,11 @@ async def assert_each_act_finalised_once(
         (row["act_id"], row["record"]["type"])
         for row in evidence
         if row["record"]["type"]
-        in {EvidenceType.QUALITY_DETERMINATION.value, EvidenceType.RELAY_TO_NON_ERDS.value}
+        in {EvidenceType.QUALITY_DETERMINATION.value, EvidenceType.LETTRE_SIMPLE_TASK_ISSUED.value}
     )
     expected = Counter(
         [(i, EvidenceType.QUALITY_DETERMINATION.value) for i in ids]
-        + [(i, EvidenceType.RELAY_TO_NON_ERDS.value) for i in unread]
+        + [(i, EvidenceType.LETTRE_SIMPLE_TASK_ISSUED.value) for i in unread]
     )
     assert kinds == expected
     for n, act_id in enumerate(ids):

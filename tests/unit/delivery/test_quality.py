@@ -8,12 +8,16 @@ import asyncio
 import contextlib
 from datetime import UTC, date, datetime
 
+import pytest
+
 from delivery.acts import Act
 from delivery.domain import determine_quality
 from shared.contracts.delivery import ServiceQuality
+from shared.crypto import IntegrityError
 from shared.legal_calendar import Territory
 from shared.store.port import VersionConflictError
 from tests.unit.delivery.conftest import ACT, Harness
+from tests.unit.delivery.support import pdf
 
 
 def at(local: str, territory: Territory = Territory.METROPOLE) -> datetime:
@@ -77,21 +81,25 @@ async def test_friday_service_unread_is_due_saturday(harness: Harness) -> None:
 
 def test_saturday_service_is_due_monday_and_holidays_are_skipped() -> None:
     paris = Territory.METROPOLE
-    saturday = determine_quality(at("2031-04-05T10:00:00"), None, paris)
+    saturday = determine_quality(at("2031-04-05T10:00:00"), None, paris, paris)
     assert saturday.lettre_simple_due_on == date(2031, 4, 7)
     # Saturday 12 April 2031: Sunday 13 is Easter, Monday 14 Easter Monday.
-    easter = determine_quality(at("2031-04-12T10:00:00"), None, paris)
+    easter = determine_quality(at("2031-04-12T10:00:00"), None, paris, paris)
     assert easter.lettre_simple_due_on == date(2031, 4, 15)
     # 30 April: 1 May is a holiday.
-    may = determine_quality(at("2031-04-30T10:00:00"), at("2031-05-01T00:00:01"), paris)
+    may = determine_quality(at("2031-04-30T10:00:00"), at("2031-05-01T00:00:01"), paris, paris)
     assert may == type(may)(ServiceQuality.A_DOMICILE, date(2031, 5, 2))
 
 
 def test_cognisance_at_2359_is_the_same_day_and_0001_is_not() -> None:
     paris = Territory.METROPOLE
     served = at("2031-04-08T09:00:00")
-    assert determine_quality(served, at("2031-04-08T23:59:59"), paris).quality == "a_personne"
-    assert determine_quality(served, at("2031-04-09T00:00:01"), paris).quality == "a_domicile"
+    assert (
+        determine_quality(served, at("2031-04-08T23:59:59"), paris, paris).quality == "a_personne"
+    )
+    assert (
+        determine_quality(served, at("2031-04-09T00:00:01"), paris, paris).quality == "a_domicile"
+    )
 
 
 async def test_second_download_records_nothing_new(harness: Harness) -> None:
@@ -165,3 +173,37 @@ async def test_finalising_a_stale_copy_fails_the_version_check(harness: Harness)
     else:
         raise AssertionError("a second finalisation committed")
     assert len(await harness.events("delivery.service-quality-determined.v1")) == 1
+
+
+async def test_cpc_663_opening_the_content_is_journaled_but_is_no_cognisance(
+    harness: Harness,
+) -> None:
+    act_id = await serve_at(harness, "2031-04-08T15:00:00")
+    harness.clock.set(at("2031-04-08T15:05:00"))
+    act, _chunks = await harness.delivery.handover.open_content("acc-1", act_id)
+    assert act.handed_over_at is None
+    opened = await harness.events("delivery.act-content-opened.v1")
+    assert [(e.payload["act_id"], e.payload["opened_at"]) for e in opened] == [
+        (act_id, "2031-04-08T13:05:00Z")
+    ]
+    assert (await harness.act(act_id))["handed_over_at"] is None
+    assert await harness.events("delivery.act-handed-over.v1") == []
+    # Never delivered: finalised à domicile.
+    harness.clock.set(at("2031-04-09T00:00:01"))
+    await harness.delivery.handover.finalise_due()
+    assert (await harness.act(act_id))["quality"] == "a_domicile"
+
+
+async def test_cpc_663_a_download_that_fails_midway_records_no_cognisance(
+    harness: Harness,
+) -> None:
+    document = pdf(200_000, seed=b"broken")
+    act_id = await harness.served(document=document)
+    key = f"acts/{act_id}"
+    stored = bytearray(harness.objects.objects[key])
+    stored[140_000] ^= 0x01  # the third segment no longer verifies
+    harness.objects.objects[key] = bytes(stored)
+    with pytest.raises(IntegrityError):
+        await harness.download(act_id)
+    assert (await harness.act(act_id))["handed_over_at"] is None
+    assert await harness.events("delivery.act-handed-over.v1") == []

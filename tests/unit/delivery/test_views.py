@@ -194,17 +194,20 @@ async def test_evidence_set_verifies_offline_and_detects_tampering(
     assert "INVALID" in out.getvalue()
 
 
-async def test_evidence_of_an_a_domicile_service_names_the_relay(harness: Harness) -> None:
+async def test_cpc_662_1_evidence_of_an_a_domicile_service_names_the_task_not_a_relay(
+    harness: Harness,
+) -> None:
+    """Finalised à domicile, the office is only asked to post the letter: the evidence says
+    so, and holds no `RelayToNonERDS` until the office declares it posted."""
     act_id = await harness.served(meta=metadata())
     harness.clock.advance(timedelta(days=1))
     await harness.delivery.handover.finalise_due()
     evidence = (
         await harness.client.get(f"/v1/acts/{act_id}/evidence", headers=harness.tokens.office())
     ).json()
-    assert [r["type"] for r in evidence["evidence"]][-2:] == [
-        "ServiceQualityDetermination",
-        "RelayToNonERDS",
-    ]
+    types = [r["type"] for r in evidence["evidence"]]
+    assert types[-2:] == ["ServiceQualityDetermination", "LettreSimpleTaskIssued"]
+    assert "RelayToNonERDS" not in types
 
 
 async def test_a_download_whose_stored_ciphertext_was_altered_breaks_instead_of_ending_well(

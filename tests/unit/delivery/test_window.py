@@ -4,11 +4,13 @@ the actual deposit instant)."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from delivery.evidence import EvidenceType
 from delivery.scheduling import Scheduler
 from shared.legal_calendar import Territory
 from shared.store.port import Document, DocumentStore
@@ -165,19 +167,30 @@ async def test_a_revocation_landing_after_the_scheduled_check_still_refuses_the_
     assert await harness.events("delivery.act-served.v1") == []
 
 
+ORDER = {"ordered_on": "2031-04-12", "issued_by": "Président du tribunal judiciaire de Lyon"}
+
+
 async def test_judge_leave_overrides_the_window_and_is_journaled(harness: Harness) -> None:
     leave = pdf(500, seed=b"ordonnance")
-    response = await post_at(harness, "2031-04-13T11:00:00", "leave", leave=leave)
+    response = await post_at(
+        harness, "2031-04-13T11:00:00", "leave", meta=metadata(judge_leave=ORDER), leave=leave
+    )
     assert response.status_code == 201, response.text
     assert response.json()["judge_leave_used"] is True
-    used = await harness.events("delivery.judge-leave-used.v1")
+    used = await harness.events("delivery.judge-leave-used.v2")
     assert len(used) == 1
     assert used[0].payload["closures"][0]["reason"] == "sunday"
     assert len(used[0].payload["leave_sha256"]) == 64
 
 
 async def test_judge_leave_must_itself_be_a_pdf(harness: Harness) -> None:
-    response = await post_at(harness, "2031-04-13T11:00:00", "bad-leave", leave=b"not a pdf" * 200)
+    response = await post_at(
+        harness,
+        "2031-04-13T11:00:00",
+        "bad-leave",
+        meta=metadata(judge_leave=ORDER),
+        leave=b"not a pdf" * 200,
+    )
     assert response.status_code == 422
     assert response.json()["part"] == "judge_leave"
 
@@ -194,4 +207,119 @@ async def test_window_closing_during_the_upload_refuses_the_act(harness: Harness
 
     harness.vault.upload = slow_upload  # type: ignore[method-assign,assignment]
     closed(await harness.post(key="slow"))
+    assert await harness.store.count("acts") == 0
+
+
+async def schedule_two(harness: Harness) -> list[str]:
+    ids = []
+    for key in ("first", "second"):
+        response = await post_at(
+            harness, "2031-04-06T11:00:00", key, meta=metadata(schedule_if_closed=True)
+        )
+        assert response.status_code == 202, response.text
+        ids.append(response.json()["id"])
+    return ids
+
+
+def slow_consignments(harness: Harness, step: timedelta) -> None:
+    """Each act takes `step` to serve: the clock moves once its consignment is signed."""
+    signer = harness.delivery.ctx.signer
+    original = signer.attest
+
+    async def attest(*args: object, **kwargs: object) -> None:
+        await original(*args, **kwargs)  # type: ignore[arg-type]
+        if kwargs.get("kind") == EvidenceType.CONTENT_CONSIGNMENT:
+            harness.clock.advance(step)
+
+    signer.attest = attest  # type: ignore[method-assign]
+
+
+async def test_cpc_664_1_each_scheduled_act_is_dated_at_its_own_deposit(harness: Harness) -> None:
+    """The legal date is the instant of that act's deposit, never the batch's start."""
+    first, second = await schedule_two(harness)
+    slow_consignments(harness, timedelta(seconds=30))
+    harness.clock.set(at("2031-04-07T10:00:00"))
+    assert await harness.delivery.scheduler.deposit_scheduled() == 2
+    assert (await harness.act(first))["served_at"] == "2031-04-07T08:00:00.000000Z"
+    assert (await harness.act(second))["served_at"] == "2031-04-07T08:00:30.000000Z"
+    served = {
+        e.payload["act_id"]: e.payload["served_at"]
+        for e in await harness.events("delivery.act-served.v1")
+    }
+    assert served[second] == "2031-04-07T08:00:30Z"
+
+
+async def test_cpc_664_a_scheduled_act_reached_after_21_00_in_its_batch_waits(
+    harness: Harness,
+) -> None:
+    """A batch that starts at 20:59:59 does not serve, dated 20:59:59, an act it reaches
+    after 21:00: that act waits for the next opening."""
+    first, second = await schedule_two(harness)
+    slow_consignments(harness, timedelta(seconds=2))
+    harness.clock.set(at("2031-04-07T20:59:59"))
+    assert await harness.delivery.scheduler.deposit_scheduled() == 1
+    assert (await harness.act(first))["served_at"] == "2031-04-07T18:59:59.000000Z"
+    waiting = await harness.act(second)
+    assert waiting["status"] == "scheduled"
+    assert waiting["scheduled_for"] == "2031-04-08T04:00:00.000000Z"
+    assert len(await harness.events("delivery.act-served.v1")) == 1
+
+
+async def test_cpc_664_the_judge_leave_is_bound_to_its_act_in_the_evidence(
+    harness: Harness,
+) -> None:
+    leave = pdf(500, seed=b"ordonnance")
+    response = await post_at(
+        harness, "2031-04-13T11:00:00", "leave", meta=metadata(judge_leave=ORDER), leave=leave
+    )
+    assert response.status_code == 201, response.text
+    act_id = response.json()["id"]
+    expected = {
+        "sha256": hashlib.sha256(leave).hexdigest(),
+        "size": len(leave),
+        "ordered_on": "2031-04-12",
+        "issued_by": ORDER["issued_by"],
+    }
+    office = harness.tokens.office()
+    evidence = (await harness.client.get(f"/v1/acts/{act_id}/evidence", headers=office)).json()
+    consignment = next(r for r in evidence["evidence"] if r["type"] == "ContentConsignment")
+    assert consignment["details"]["judge_leave"] == expected
+    view = (await harness.client.get(f"/v1/acts/{act_id}", headers=office)).json()
+    assert view["judge_leave"] == expected
+    used = (await harness.events("delivery.judge-leave-used.v2"))[0].payload
+    assert used["act_sha256"] == view["sha256"]
+    assert used["order"] == {"ordered_on": "2031-04-12", "issued_by": ORDER["issued_by"]}
+
+
+async def test_cpc_664_a_leave_that_authorised_another_office_act_is_refused(
+    harness: Harness,
+) -> None:
+    leave = pdf(500, seed=b"ordonnance")
+    meta = metadata(judge_leave=ORDER)
+    first = await post_at(harness, "2031-04-13T11:00:00", "a", meta=meta, leave=leave)
+    assert first.status_code == 201, first.text
+    # The same office may serve another act under its leave (one order, several acts)…
+    again = await post_at(harness, "2031-04-13T11:05:00", "b", meta=meta, leave=leave)
+    assert again.status_code == 201, again.text
+    # …another office may not.
+    other = await post_at(
+        harness, "2031-04-13T11:10:00", "c", meta=meta, leave=leave, office="etude-2"
+    )
+    assert other.status_code == 409, other.text
+    assert other.json()["type"] == "urn:securact:problem:judge-leave-already-used"
+    assert await harness.store.count("acts") == 2
+    rejected = await harness.events("delivery.act-rejected.v1")
+    assert rejected[-1].payload["reasons"][0]["code"] == "judge_leave_already_used"
+
+
+async def test_a_judge_leave_needs_its_order_and_cannot_be_dated_after_today(
+    harness: Harness,
+) -> None:
+    leave = pdf(500, seed=b"ordonnance")
+    missing = await post_at(harness, "2031-04-13T11:00:00", "no-order", leave=leave)
+    assert missing.status_code == 422
+    assert "ordered_on" in missing.json()["detail"]
+    future = metadata(judge_leave={**ORDER, "ordered_on": "2031-04-14"})
+    dated = await post_at(harness, "2031-04-13T11:00:00", "future", meta=future, leave=leave)
+    assert dated.status_code == 422
     assert await harness.store.count("acts") == 0

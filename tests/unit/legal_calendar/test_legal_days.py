@@ -12,7 +12,10 @@ from shared.legal_calendar import (
     end_of_legal_day,
     first_business_day_after_presentation,
     first_jour_ouvrable_after,
+    first_statutory_jour_ouvrable_after,
+    is_holiday,
     is_jour_ouvrable,
+    is_statutory_holiday,
     legal_date,
     same_legal_day,
     validity_end,
@@ -131,3 +134,32 @@ def test_a_validity_ends_at_the_local_midnight_after_its_last_day(territory: Ter
     end = validity_end(last_day, territory)
     assert legal_date(end - timedelta(microseconds=1), territory) == last_day
     assert legal_date(end, territory) == last_day + timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    ("day", "territory", "expected"),
+    [
+        # L3133-1 everywhere; L3134-13: Good Friday and 26 December in Alsace-Moselle.
+        (date(2031, 4, 10), Territory.ALSACE_MOSELLE, date(2031, 4, 12)),
+        (date(2031, 4, 10), Territory.METROPOLE, date(2031, 4, 11)),
+        # L3422-2: abolition of slavery (Guadeloupe 27 May; Martinique 22 May, with Ascension).
+        (date(2031, 5, 26), Territory.GUADELOUPE, date(2031, 5, 28)),
+        (date(2031, 5, 21), Territory.MARTINIQUE, date(2031, 5, 23)),
+        # Customary days do not count: Mi-Carême, Good Friday in the Antilles, 21 July.
+        (date(2031, 3, 19), Territory.GUADELOUPE, date(2031, 3, 20)),
+        (date(2031, 4, 10), Territory.GUADELOUPE, date(2031, 4, 11)),
+        (date(2031, 7, 19), Territory.MARTINIQUE, date(2031, 7, 21)),
+    ],
+)
+def test_first_statutory_jour_ouvrable_after_skips_statutory_holidays_only(
+    day: date, territory: Territory, expected: date
+) -> None:
+    assert first_statutory_jour_ouvrable_after(day, territory) == expected
+
+
+def test_customary_days_close_the_window_but_are_not_statutory() -> None:
+    mi_careme = date(2031, 3, 20)
+    assert is_holiday(mi_careme, Territory.GUADELOUPE)
+    assert not is_statutory_holiday(mi_careme, Territory.GUADELOUPE)
+    assert is_statutory_holiday(date(2031, 5, 27), Territory.GUADELOUPE)
+    assert not is_statutory_holiday(date(2031, 5, 27), Territory.METROPOLE)

@@ -1,8 +1,10 @@
 """The act aggregate: one typed record per deposited act, its state changes as methods that
 return the changed act and the events the change causes.
 
-An act is `scheduled` (deposited while CPC 664's window was closed), `served` (made available:
-its legal date), `rejected` (refused after it was uploaded: its content is shredded) or, once
+An act is `scheduled` (deposited while CPC 664's window was closed), `held` (accepted for a
+recipient whose account is suspended: it waits for the reinstatement, then is scheduled again),
+`served` (made available: its legal date), `rejected` (refused after it was uploaded: its
+content is shredded) or, once
 its account is erased, a `Tombstone` (ids, fingerprint, dates and quality only; see
 `delivery.erasure`). Instants are stored as `to_iso` strings, so that the store's string order
 is time order; `cursor` orders an office's acts by last change, then id.
@@ -21,12 +23,16 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSeriali
 from delivery.domain import ActMetadata, WindowCheck, determine_quality
 from shared.contracts.consent import ActNature
 from shared.contracts.delivery import (
+    ActContentOpenedV1,
     ActHandedOverV1,
+    ActHeldV1,
     ActRejectedV1,
     ActScheduledV1,
     ActServedV1,
-    JudgeLeaveUsedV1,
+    JudgeLeaveOrder,
+    JudgeLeaveUsedV2,
     LettreSimpleDueV1,
+    LettreSimplePostedV1,
     RejectionReason,
     ServiceQuality,
     ServiceQualityDeterminedV1,
@@ -37,6 +43,8 @@ from shared.store.port import VERSION, Document, from_iso, to_iso
 
 class ActStatus(StrEnum):
     SCHEDULED = "scheduled"
+    HELD = "held"
+    """Accepted for a suspended account: waits for its reinstatement (`delivery.scheduling`)."""
     SERVED = "served"
     REJECTED = "rejected"
     ERASED = "erased"
@@ -68,13 +76,26 @@ class _Record(BaseModel):
 
 
 class JudgeLeave(BaseModel):
-    """The judge's leave (CPC 664) that let an act be served while the window was closed."""
+    """The judge's leave (CPC 664) that let an act be served while the window was closed: the
+    document (bound to this act by its SHA-256) and the order as the office declared it (None
+    only on acts served before the order was asked for)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     object_id: str
     sha256: str
     size: int
+    order: JudgeLeaveOrder | None = None
+
+
+class LettreSimple(BaseModel):
+    """The CPC 662-1 lettre simple as the serving office declared it posted."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    posted_on: date
+    tracking_reference: str | None
+    recorded_at: Instant
 
 
 @dataclass(frozen=True)
@@ -102,7 +123,7 @@ class Finalised:
 class Act(_Record):
     """A deposited act that still has its content (every status but `erased`)."""
 
-    status: Literal[ActStatus.SCHEDULED, ActStatus.SERVED, ActStatus.REJECTED]
+    status: Literal[ActStatus.SCHEDULED, ActStatus.HELD, ActStatus.SERVED, ActStatus.REJECTED]
     office_id: str
     office_name: str
     office_email: str
@@ -128,6 +149,8 @@ class Act(_Record):
     quality: ServiceQuality | None = None
     determined_at: Instant | None = None
     lettre_simple_due_on: date | None = None
+    lettre_simple: LettreSimple | None = None
+    """Set when the office declares the letter posted (then `RelayToNonERDS` is signed)."""
     judge_leave: JudgeLeave | None = None
     rejected_reasons: tuple[RejectionReason, ...] | None = None
 
@@ -227,15 +250,38 @@ class Act(_Record):
         """Still closed when due (a holiday, a territory's own closure): wait again."""
         return self.model_copy(update={"scheduled_for": opening})
 
+    def hold(self, now: datetime) -> tuple[Act, ActHeldV1]:
+        """Its recipient's account is suspended: wait for the reinstatement, whatever the
+        window (`release` schedules it again)."""
+        held = self.model_copy(update={"status": ActStatus.HELD, "scheduled_for": None})
+        return held, ActHeldV1(
+            act_id=self.id,
+            declaration_id=self.declaration_id,
+            office_id=self.office_id,
+            act_nature=self.nature.value,
+            act_sha256=self.sha256,
+            submitted_at=self.submitted_at,
+            held_at=now,
+            reason="recipient_suspended",
+        )
+
+    def release(self, at: datetime) -> Act:
+        """The account was reinstated: due again from `at` (the scheduler checks consent, the
+        window and the account once more at the deposit instant)."""
+        return self.model_copy(update={"status": ActStatus.SCHEDULED, "scheduled_for": at})
+
     def with_leave(
         self, leave: JudgeLeave, window: WindowCheck, now: datetime
-    ) -> tuple[Act, JudgeLeaveUsedV1]:
+    ) -> tuple[Act, JudgeLeaveUsedV2]:
         """Served while the window is closed, on the judge's leave."""
-        return self.model_copy(update={"judge_leave": leave}), JudgeLeaveUsedV1(
+        assert leave.order is not None
+        return self.model_copy(update={"judge_leave": leave}), JudgeLeaveUsedV2(
             act_id=self.id,
             office_id=self.office_id,
+            act_sha256=self.sha256,
             leave_sha256=leave.sha256,
             leave_size=leave.size,
+            order=leave.order,
             used_at=now,
             closures=list(window.closures),
         )
@@ -257,8 +303,18 @@ class Act(_Record):
             reasons=list(reasons),
         )
 
+    def opened(self, now: datetime) -> ActContentOpenedV1:
+        """The recipient opened the content stream: journaled, no cognisance."""
+        return ActContentOpenedV1(
+            act_id=self.id,
+            office_id=self.office_id,
+            recipient_account_id=self.recipient_account_id,
+            opened_at=now,
+        )
+
     def hand_over(self, now: datetime) -> tuple[Act, ActHandedOverV1]:
-        """The recipient's first opening: the *prise de connaissance* (CPC 662-1)."""
+        """The recipient's first complete download: the *prise de connaissance* (CPC 662-1),
+        at the instant its last byte was written."""
         assert self.served_at is not None
         return self.model_copy(update={"handed_over_at": now}), ActHandedOverV1(
             act_id=self.id,
@@ -273,7 +329,9 @@ class Act(_Record):
         """CPC 662-1 once the sending day is over: the quality of service, and the lettre
         simple an act not read that day calls for."""
         assert self.served_at is not None
-        decision = determine_quality(self.served_at, self.handed_over_at, self.recipient_territory)
+        decision = determine_quality(
+            self.served_at, self.handed_over_at, self.recipient_territory, self.office_territory
+        )
         due_on = decision.lettre_simple_due_on
         act = self.model_copy(
             update={
@@ -305,6 +363,23 @@ class Act(_Record):
                 due_on=due_on,
             )
         return Finalised(act, determined, letter)
+
+    def letter_posted(
+        self, posted_on: date, tracking_reference: str | None, now: datetime
+    ) -> tuple[Act, LettreSimplePostedV1]:
+        """The office declares the lettre simple posted (checked by `delivery.lettre_simple`)."""
+        assert self.lettre_simple_due_on is not None
+        posted = LettreSimple(
+            posted_on=posted_on, tracking_reference=tracking_reference, recorded_at=now
+        )
+        return self.model_copy(update={"lettre_simple": posted}), LettreSimplePostedV1(
+            act_id=self.id,
+            office_id=self.office_id,
+            posted_on=posted_on,
+            tracking_reference=tracking_reference,
+            due_on=self.lettre_simple_due_on,
+            recorded_at=now,
+        )
 
 
 class ErasedObject(BaseModel):

@@ -7,6 +7,7 @@ Routes decode, call one use case and return its typed view; what a use case refu
 |---|---|
 | `POST /v1/acts` | an office client with `acts:write` (role `office`, an `office_id` claim) |
 | `GET /v1/acts`, `/v1/acts/{id}`, `/v1/acts/{id}/evidence` | that office (`acts:read`/`write`) |
+| `POST /v1/acts/{id}/lettre-simple` | that office (`acts:write`): the letter was posted |
 | `GET /v1/inbox…` | the recipient (role `recipient`, `acts:read`; a terminated account keeps it) |
 | `POST /v1/inbox/{id}/replies` | the recipient with `acts:reply` (a terminated account lacks it) |
 | `GET /v1/acts/{id}/replies`, `…/replies/{reply_id}/content` | the act's office |
@@ -40,9 +41,11 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from delivery.errors import Forbidden, IdempotencyKeyRequired, InsufficientScope, UploadTooLarge
+from delivery.lettre_simple import LettreSimplePosting, LettreSimpleView
 from delivery.parties import OfficeDirectory
 from delivery.replies import ErasedReplyView, ReplyView
 from delivery.service import Delivery
+from delivery.streaming import DeliveredStream
 from delivery.views import (
     ActPage,
     DepositView,
@@ -237,6 +240,26 @@ def delivery_router(
     async def office_evidence(act_id: str, principal: OfficeReader) -> EvidenceSet:
         return await views.evidence_set(await views.office_act(_office_id(principal), act_id))
 
+    @router.post(
+        "/acts/{act_id}/lettre-simple",
+        status_code=201,
+        responses={
+            200: {"model": LettreSimpleView, "description": "already recorded"},
+            **problem_responses(404, 409),
+        },
+    )
+    async def lettre_simple(
+        act_id: str, posting: LettreSimplePosting, response: Response, principal: OfficeWriter
+    ) -> LettreSimpleView:
+        """The serving office declares the CPC 662-1 lettre simple posted (an act finalised
+        *à domicile* only): `RelayToNonERDS` is signed. The same particulars again answer 200."""
+        recorded = await delivery.letters.record_posted(
+            _office_id(principal), principal.subject, act_id, posting
+        )
+        if not recorded.created:
+            response.status_code = 200
+        return recorded.view
+
     @router.get("/inbox")
     async def inbox(principal: Recipient) -> Inbox:
         return await views.inbox(principal.subject)
@@ -251,10 +274,16 @@ def delivery_router(
         responses={**_PDF, **problem_responses(410)},
     )
     async def content(act_id: str, principal: Recipient) -> StreamingResponse:
-        """The act's PDF. The first opening is the *prise de connaissance* (CPC 662-1)."""
+        """The act's PDF. The first complete download is the *prise de connaissance* (CPC
+        662-1), recorded once its last byte was written; an aborted one records nothing."""
         act, chunks = await delivery.handover.open_content(principal.subject, act_id)
-        return StreamingResponse(
+
+        async def delivered() -> None:
+            await delivery.handover.delivered(principal.subject, act.id)
+
+        return DeliveredStream(
             chunks,
+            on_delivered=delivered,
             media_type="application/pdf",
             headers={
                 "Content-Disposition": f'attachment; filename="acte-{act.id}.pdf"',

@@ -8,7 +8,12 @@ from typing import Final
 
 from delivery.erasure import ActEraser
 from delivery.evidence import EvidenceSigner
-from delivery.parties import PARTY_EVENTS, apply_notification_event, apply_party_event
+from delivery.parties import (
+    ACCOUNT_EVENTS,
+    PARTY_EVENTS,
+    apply_notification_event,
+    apply_party_event,
+)
 from shared.contracts.envelope import Envelope
 from shared.contracts.notify import NotificationFailedV1, NotificationSentV1
 from shared.contracts.registry import decode_payload
@@ -22,7 +27,7 @@ NOTIFICATIONS_QUEUE: Final = "delivery.notifications"
 ERASURES_QUEUE: Final = "delivery.erasures"
 
 QUEUES: Final[dict[str, tuple[str, ...]]] = {
-    PARTIES_QUEUE: tuple(contract.routing_key() for contract in PARTY_EVENTS),
+    PARTIES_QUEUE: tuple(contract.routing_key() for contract in (*PARTY_EVENTS, *ACCOUNT_EVENTS)),
     NOTIFICATIONS_QUEUE: (NotificationSentV1.routing_key(), NotificationFailedV1.routing_key()),
     ERASURES_QUEUE: (AccountActsErasureRequestedV1.routing_key(),),
 }

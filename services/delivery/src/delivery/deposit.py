@@ -32,6 +32,8 @@ from delivery.errors import (
     FieldError,
     IdempotencyKeyReused,
     InvalidRequest,
+    JudgeLeaveAlreadyUsed,
+    RecipientSuspended,
     UploadTooLarge,
     WindowClosed,
     invalid_submission,
@@ -47,14 +49,15 @@ from delivery.idempotency import (
     metadata_hash,
     replay,
 )
-from delivery.parties import Office, declaration_of
+from delivery.parties import Office, account_suspended, declaration_of, note_hold
+from delivery.repository import JUDGE_LEAVES
 from delivery.serving import serve, submission_details
 from delivery.views import DepositView
 from shared.contracts.delivery import ActRejectedV1, RejectionReason
 from shared.ids import new_id
-from shared.legal_calendar import ServiceZones
+from shared.legal_calendar import ServiceZones, legal_date
 from shared.multipart import MultipartError, MultipartReader, PartHeaders, boundary_of
-from shared.store.port import DuplicateKeyError, Transaction, to_iso
+from shared.store.port import DocumentReader, DuplicateKeyError, Transaction, to_iso
 from shared.vault import StoredObject, TooLargeError
 
 METADATA_PART: Final = "metadata"
@@ -111,14 +114,19 @@ class Deposits:
             await self._reject(office, act_id, metadata, [refusal.reason()], None)
             raise ConsentRefused(refusal)
         assert declaration is not None
-        _account, _email, recipient_territory = declaration.recipient
+        account_id, _email, recipient_territory = declaration.recipient
+        if not metadata.schedule_if_closed and await account_suspended(ctx.store, account_id):
+            await self._reject_suspended(office, act_id, metadata, None)
+            raise RecipientSuspended
         received = _Received(metadata)
         try:
             part = await reader.next_part()
             if part is not None and part.name == LEAVE_PART and part.filename is not None:
+                self._check_order(metadata, office, now)
                 received.leave = await self._upload(
                     office, act_id, metadata, f"{act_id}-leave", part, reader, received, leave=True
                 )
+                await self._check_leave(ctx.store, office, act_id, metadata, received.leave)
                 part = await reader.next_part()
             if part is None or part.name != DOCUMENT_PART or part.filename is None:
                 raise invalid_submission(
@@ -142,6 +150,61 @@ class Deposits:
         except BaseException:
             await ctx.acts_vault.discard(received.stored)
             raise
+
+    @staticmethod
+    def _check_order(metadata: ActMetadata, office: Office, now: datetime) -> None:
+        """A judge's leave comes with the order's date and author (CPC 664): what the act's
+        evidence shows of it."""
+        order = metadata.judge_leave
+        if order is None:
+            raise invalid_submission(
+                "a `judge_leave` file needs `judge_leave` in the metadata: the order's date "
+                "(`ordered_on`) and the court or judge that gave it (`issued_by`)"
+            )
+        if order.ordered_on > legal_date(now, office.territory):
+            raise invalid_submission("the judge's leave is dated after today")
+
+    async def _check_leave(
+        self,
+        reader: DocumentReader,
+        office: Office,
+        act_id: str,
+        metadata: ActMetadata,
+        leave: StoredObject,
+    ) -> None:
+        """A leave authorises the acts of the office it was given to: one whose document
+        already authorised another office's act is refused (journaled)."""
+        bound = await reader.get(JUDGE_LEAVES, leave.sha256)
+        if bound is not None and bound["office_id"] != office.office_id:
+            reason = RejectionReason(
+                code="judge_leave_already_used",
+                detail="this judge's leave already authorised another office's act",
+            )
+            await self._reject(office, act_id, metadata, [reason], None)
+            raise JudgeLeaveAlreadyUsed
+
+    @staticmethod
+    async def _bind_leave(tx: Transaction, office: Office, act: Act, now: datetime) -> None:
+        """Record, with the act, which office and act the leave authorised."""
+        assert act.judge_leave is not None
+        sha256 = act.judge_leave.sha256
+        bound = await tx.get(JUDGE_LEAVES, sha256)
+        if bound is None:
+            await tx.insert(
+                JUDGE_LEAVES,
+                {
+                    "_id": sha256,
+                    "office_id": office.office_id,
+                    "act_ids": [act.id],
+                    "first_used_at": to_iso(now),
+                },
+            )
+            return
+        if bound["office_id"] != office.office_id:
+            raise JudgeLeaveAlreadyUsed
+        version = int(bound.pop("_version"))
+        bound["act_ids"] = [*bound["act_ids"], act.id]
+        await tx.replace(JUDGE_LEAVES, bound, expected_version=version)
 
     @property
     def _zones(self) -> ServiceZones:
@@ -244,19 +307,31 @@ class Deposits:
                 refusal = check_consent(current, metadata.nature, now)
                 if refusal is not None:
                     raise ConsentRefused(refusal)
+                # An account that cannot log in is never served: the act is refused, or held
+                # until the reinstatement when the office asked for scheduling.
+                suspended = await account_suspended(tx, account_id)
+                if suspended and not metadata.schedule_if_closed:
+                    raise RecipientSuspended
                 if not window.open and received.leave is None and not metadata.schedule_if_closed:
                     raise WindowClosed(window)
-                if window.open or received.leave is not None:
+                if suspended:
+                    act = await self._hold(tx, act, now)
+                    outcome = Outcome(ACCEPTED, DepositView.of(act))
+                elif window.open or received.leave is not None:
                     if not window.open and received.leave is not None:
                         leave = received.leave
                         act, used = act.with_leave(
                             JudgeLeave(
-                                object_id=leave.object_id, sha256=leave.sha256, size=leave.size
+                                object_id=leave.object_id,
+                                sha256=leave.sha256,
+                                size=leave.size,
+                                order=metadata.judge_leave,
                             ),
                             window,
                             now,
                         )
                         leave_used = True
+                        await self._bind_leave(tx, office, act, now)
                         await ctx.acts_vault.keep(tx, leave)
                         await ctx.emit(tx, act, used, actor=act.office_actor)
                     act = await serve(ctx, tx, act, declaration, now)
@@ -284,12 +359,28 @@ class Deposits:
         except WindowClosed:
             await self._reject_window(office, act_id, metadata, window, document.sha256)
             raise
+        except RecipientSuspended:
+            await self._reject_suspended(office, act_id, metadata, document.sha256)
+            raise
+        except JudgeLeaveAlreadyUsed:
+            # Another office's act took this leave while the document uploaded.
+            reason = RejectionReason(
+                code="judge_leave_already_used",
+                detail="this judge's leave already authorised another office's act",
+            )
+            await self._reject(office, act_id, metadata, [reason], document.sha256)
+            raise
         except DuplicateKeyError:
             # The same key committed concurrently: this upload is the duplicate.
             await ctx.acts_vault.discard(received.stored)
             received.stored.clear()
             previous = await self.keys.get(key_id)
             if previous is None:
+                if received.leave is not None:
+                    # Another office's act bound the same leave concurrently.
+                    bound = await ctx.store.get(JUDGE_LEAVES, received.leave.sha256)
+                    if bound is not None and bound["office_id"] != office.office_id:
+                        raise JudgeLeaveAlreadyUsed from None
                 raise
             if previous.fingerprint != request_print:
                 raise IdempotencyKeyReused from None
@@ -321,6 +412,36 @@ class Deposits:
             event_id=envelope.event_id,
         )
         return stored
+
+    async def _hold(self, tx: Transaction, act: Act, now: datetime) -> Act:
+        """Accepted for a suspended account: held until its reinstatement."""
+        ctx = self.ctx
+        held, event = act.hold(now)
+        stored = await ctx.acts.add(tx, held, now)
+        await note_hold(tx, act.recipient_account_id, to_iso(now))
+        envelope = await ctx.emit(tx, act, event, actor=act.office_actor)
+        await ctx.signer.attest(
+            tx,
+            act,
+            kind=EvidenceType.SUBMISSION_ACCEPTANCE,
+            instant=now,
+            actors={
+                "sender": act.office_actor,
+                "sender_client": act.office_client,
+                "recipient": act.recipient_actor,
+            },
+            details={**submission_details(held), "held": "recipient_suspended"},
+            event_id=envelope.event_id,
+        )
+        return stored
+
+    async def _reject_suspended(
+        self, office: Office, act_id: str, metadata: ActMetadata, sha256: str | None
+    ) -> None:
+        reason = RejectionReason(
+            code="recipient_suspended", detail="the recipient's account is suspended"
+        )
+        await self._reject(office, act_id, metadata, [reason], sha256)
 
     async def _reject(
         self,

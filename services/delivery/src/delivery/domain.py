@@ -17,11 +17,16 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from shared import documents
 from shared.contracts.consent import ActNature, DeclarationStatus
-from shared.contracts.delivery import RejectionReason, ServiceQuality, WindowClosure
+from shared.contracts.delivery import (
+    JudgeLeaveOrder,
+    RejectionReason,
+    ServiceQuality,
+    WindowClosure,
+)
 from shared.legal_calendar import (
     ServiceZones,
     Territory,
-    first_jour_ouvrable_after,
+    first_statutory_jour_ouvrable_after,
     governing_territories,
     legal_date,
     next_window_opening,
@@ -65,6 +70,10 @@ class ActMetadata(BaseModel):
     requester_name: Text = Field(description="the requérant (CPC 662-1 lettre simple)")
     office_reference: Reference
     schedule_if_closed: bool = False
+    """Accept the act when it cannot be served now (CPC 664's window closed, the recipient's
+    account suspended) and serve it as soon as it can be."""
+    judge_leave: JudgeLeaveOrder | None = None
+    """The order behind a `judge_leave` file (required with one): its date and author."""
 
     def fingerprint_fields(self) -> dict[str, Any]:
         """The metadata as it counts for idempotency (canonical JSON types)."""
@@ -194,12 +203,19 @@ class QualityDecision:
 
 
 def determine_quality(
-    served_at: datetime, handed_over_at: datetime | None, territory: Territory
+    served_at: datetime,
+    handed_over_at: datetime | None,
+    territory: Territory,
+    office_territory: Territory,
 ) -> QualityDecision:
     """CPC 662-1: *à personne* iff the recipient took cognisance on the sending day (legal
-    time of `territory`), else *à domicile* with a lettre simple due the first *jour ouvrable*
-    after the sending day (Monday to Saturday, holidays excepted)."""
+    time of the recipient's `territory`), else *à domicile* with a lettre simple due the first
+    *jour ouvrable* after the sending day. The letter is the office's to post: its due date is
+    counted in the office's legal time on its territory's statutory holidays (a customary day
+    of the recipient, such as Mi-Carême, closes CPC 664's window but does not delay it)."""
     if handed_over_at is not None and same_legal_day(served_at, handed_over_at, territory):
         return QualityDecision(ServiceQuality.A_PERSONNE, None)
-    due = first_jour_ouvrable_after(legal_date(served_at, territory), territory)
+    due = first_statutory_jour_ouvrable_after(
+        legal_date(served_at, office_territory), office_territory
+    )
     return QualityDecision(ServiceQuality.A_DOMICILE, due)

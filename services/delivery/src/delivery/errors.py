@@ -23,6 +23,11 @@ __all__ = [
     "IdempotencyKeyReused",
     "InsufficientScope",
     "InvalidRequest",
+    "JudgeLeaveAlreadyUsed",
+    "LettreSimpleAlreadyRecorded",
+    "LettreSimpleNotDue",
+    "OfficeNotConfigured",
+    "RecipientSuspended",
     "ReplyInfected",
     "ReplyNotFound",
     "UploadTooLarge",
@@ -197,4 +202,71 @@ class ActErased(Refusal):
             "this act was erased at the end of the account's grace period (CGU §12): its "
             "content and its key no longer exist, only its fingerprint and dates are kept",
             extra={"act_id": act_id, "erased_at": erased_at},
+        )
+
+
+class OfficeNotConfigured(Refusal):
+    """An office missing from the office directory: without its e-mail and territory it can
+    neither be given its lettre-simple tasks nor have CPC 664 checked in its legal time."""
+
+    status = 403
+    code = "office-not-configured"
+    title = "Office not configured"
+
+    def __init__(self, office_id: str, missing: Sequence[str]) -> None:
+        super().__init__(
+            f"office {office_id!r} cannot serve: its {' and '.join(missing)} must be set in "
+            "the office directory (SECURACT_DELIVERY_OFFICES)",
+            extra={"office_id": office_id, "missing": list(missing)},
+        )
+
+
+class RecipientSuspended(Refusal):
+    """The recipient's account is suspended: it cannot log in, so no act is served on it
+    (ask for scheduling to have the act wait for the reinstatement)."""
+
+    status = 409
+    code = "recipient-suspended"
+    title = "Recipient suspended"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the recipient's account is suspended and cannot log in: the act is not served "
+            "(with schedule_if_closed it waits for the reinstatement)"
+        )
+
+
+class JudgeLeaveAlreadyUsed(Refusal):
+    """The judge's leave (same SHA-256) already authorised an act of another office."""
+
+    status = 409
+    code = "judge-leave-already-used"
+    title = "Judge's leave already used"
+
+    def __init__(self) -> None:
+        super().__init__("this judge's leave already authorised another office's act")
+
+
+class LettreSimpleNotDue(Refusal):
+    """Only an act finalised *à domicile* calls for a lettre simple (CPC 662-1)."""
+
+    status = 409
+    code = "lettre-simple-not-due"
+    title = "No lettre simple is due"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+
+
+class LettreSimpleAlreadyRecorded(Refusal):
+    """The letter was already declared posted with another date or reference."""
+
+    status = 409
+    code = "lettre-simple-already-recorded"
+    title = "Lettre simple already recorded"
+
+    def __init__(self, posted_on: str) -> None:
+        super().__init__(
+            "the lettre simple was already declared posted with other particulars",
+            extra={"posted_on": posted_on},
         )

@@ -1,9 +1,10 @@
 """Evidence of an act's life, named after ETSI EN 319 522 and signed by the platform key.
 
 Each step (submission accepted or rejected, content consigned, notification sent or failed,
-content handed over, quality determined, lettre simple relayed…) becomes an evidence record at
-the moment it happens, in the same transaction as the state change, signed with Ed25519 over its
-RFC 8785 canonical JSON. `GET …/evidence` returns the act's records as a set, itself signed.
+content handed over, quality determined, lettre-simple task issued, lettre simple posted…)
+becomes an evidence record at the moment it happens, in the same transaction as the state
+change, signed with Ed25519 over its RFC 8785 canonical JSON. `GET …/evidence` returns the
+act's records as a set, itself signed.
 `verify_evidence_set` checks a saved set offline with only the platform's public key: every
 record's signature, the set's signature, and that every record names the same act and SHA-256.
 """
@@ -42,7 +43,10 @@ class EvidenceType(StrEnum):
     CONSIGNMENT_NOTIFICATION_FAILURE = "ConsignmentNotificationFailure"
     CONTENT_HANDOVER = "ContentHandover"
     QUALITY_DETERMINATION = "ServiceQualityDetermination"
+    LETTRE_SIMPLE_TASK_ISSUED = "LettreSimpleTaskIssued"
+    """The platform's: the office was asked to post the lettre simple (not that it did)."""
     RELAY_TO_NON_ERDS = "RelayToNonERDS"
+    """The office declared the lettre simple posted (date, tracking reference)."""
     REPLY_RECEIVED = "ReplyReceived"
 
 

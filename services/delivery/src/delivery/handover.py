@@ -1,6 +1,11 @@
-"""Handover: the recipient's download of an act (its first opening is the *prise de
-connaissance*, CPC 662-1) and, at the end of each sending day, the finaliser that determines
-every served act's quality of service and the lettre simple an unread act calls for."""
+"""Handover: the recipient's download of an act and, at the end of each sending day, the
+finaliser that determines every served act's quality of service and the lettre simple an
+unread act calls for.
+
+Opening the content and taking cognisance of it are two facts (LEGAL open question 2): an
+opening is journaled (`act-content-opened`); the *prise de connaissance* (CPC 662-1, 663) is the
+first download whose last byte was written to the client (`delivered`, called by the HTTP
+layer once the response completed). An aborted transfer records no cognisance."""
 
 from __future__ import annotations
 
@@ -28,14 +33,22 @@ class Handover:
         self._views = Views(ctx)
 
     async def open_content(self, account_id: str, act_id: str) -> tuple[Act, AsyncIterator[bytes]]:
-        """The act's plaintext for its recipient. The first opening is recorded once
-        (instant, event, `ContentHandover` evidence) after the content is known to be
-        readable and before it is sent."""
+        """The act's plaintext for its recipient, once it is known to be readable; the opening
+        is journaled (no cognisance: see `delivered`)."""
         act = await self._views.recipient_act(account_id, act_id)
         try:
             content = await self.ctx.acts_vault.open(act_id)
         except LookupError:  # its key is gone
             raise ActNotFound from None
+        await self.ctx.events.emit_alone(
+            act.opened(self.ctx.clock.now()), subject=act.subject, actor=act.recipient_actor
+        )
+        return act, content
+
+    async def delivered(self, account_id: str, act_id: str) -> Act:
+        """The content's last byte was written to the recipient: the first time, this is the
+        *prise de connaissance*, recorded at this instant (event, `ContentHandover`)."""
+        act = await self._views.recipient_act(account_id, act_id)
         for _attempt in range(HANDOVER_ATTEMPTS):
             if act.handed_over_at is not None:
                 break
@@ -44,7 +57,7 @@ class Handover:
                 break
             except VersionConflictError:
                 act = await self._views.recipient_act(account_id, act_id)
-        return act, content
+        return act
 
     async def _hand_over(self, act: Act) -> Act:
         ctx = self.ctx
@@ -62,6 +75,7 @@ class Handover:
                 actors={"recipient": act.recipient_actor},
                 details={
                     "served_at": to_iso(act.served_at),
+                    "transfer": "complete",
                     "handed_over_local_time": now.astimezone(
                         act.recipient_territory.time_zone
                     ).isoformat(),
@@ -126,13 +140,18 @@ class Handover:
                 event_id=determined.event_id,
             )
             if done.letter is not None:
+                # The task to the office, not the letter: `RelayToNonERDS` is signed only when
+                # the office declares it posted (`delivery.lettre_simple`).
                 letter = await ctx.emit(tx, act, done.letter, actor="service:delivery")
                 await ctx.signer.attest(
                     tx,
                     act,
-                    kind=EvidenceType.RELAY_TO_NON_ERDS,
+                    kind=EvidenceType.LETTRE_SIMPLE_TASK_ISSUED,
                     instant=now,
                     actors={"sender": act.office_actor},
-                    details={"lettre_simple_due_on": done.letter.due_on.isoformat()},
+                    details={
+                        "lettre_simple_due_on": done.letter.due_on.isoformat(),
+                        "office_territory": act.office_territory.value,
+                    },
                     event_id=letter.event_id,
                 )

@@ -76,12 +76,7 @@ def create_app(
         scanner=scanner or scanner_from_url(settings.clamd_url),
         receipts=AuditReceipts(audit_http),
     )
-    offices = OfficeDirectory(
-        settings.offices,
-        default_territory=settings.default_office_territory,
-        default_email=str(settings.default_office_email),
-        store=runtime.store,
-    )
+    offices = OfficeDirectory(settings.offices, store=runtime.store)
     runtime.subscribe(parties_subscription(runtime.inbox(PARTIES_QUEUE)))
     runtime.subscribe(notifications_subscription(runtime.inbox(NOTIFICATIONS_QUEUE), signer))
     runtime.subscribe(erasures_subscription(runtime.inbox(ERASURES_QUEUE), delivery.eraser))

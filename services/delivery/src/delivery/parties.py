@@ -13,9 +13,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from delivery.acts import Act, ActStatus
 from delivery.domain import Declaration
+from delivery.errors import OfficeNotConfigured
 from delivery.evidence import EvidenceSigner, EvidenceType
-from delivery.repository import ACTS, NOTIFICATIONS
+from delivery.repository import ACTS, NOTIFICATIONS, ActRepository
 from delivery.settings import OfficeProfile
 from shared.contracts.consent import (
     ConsentRevokedV1,
@@ -29,6 +31,8 @@ from shared.contracts.consent import (
 from shared.contracts.envelope import Envelope, EventPayload
 from shared.contracts.identity import (
     AccountCreatedV1,
+    AccountReinstatedV1,
+    AccountSuspendedV1,
     AccountTerminatedV1,
     OfficeClientRegisteredV1,
 )
@@ -39,6 +43,8 @@ from shared.store.port import DocumentReader, Transaction, to_iso
 
 DECLARATIONS: Final = "declarations"
 OFFICES: Final = "offices"
+ACCOUNTS: Final = "accounts"
+"""Recipients' accounts identity suspended (and reinstated), by account id."""
 
 ENDED: Final = frozenset(
     {
@@ -158,12 +164,73 @@ PARTY_EVENTS: Final[Mapping[type[EventPayload], PartyHandler]] = {
 queue is bound to exactly these)."""
 
 
+# -- suspended accounts -----------------------------------------------------------------------
+#
+# An account identity suspended cannot log in: no act is served on it (deposits are refused or
+# held, `delivery.deposit`, `delivery.scheduling`). Suspension and reinstatement may arrive in
+# any order: the later fact (by its envelope's instant) stands. Holding an act and the
+# reinstatement both write the account's record under its version, so one of two concurrent
+# ones retries and sees the other: a reinstatement never misses an act held meanwhile.
+
+
+async def account_suspended(reader: DocumentReader, account_id: str) -> bool:
+    found = await reader.get(ACCOUNTS, account_id)
+    return bool(found and found.get("suspended"))
+
+
+async def note_hold(tx: Transaction, account_id: str, at: str) -> None:
+    """Record on the (suspended) account that an act is held for it, under its version."""
+    current = await tx.get(ACCOUNTS, account_id)
+    assert current is not None
+    version = int(current.pop("_version"))
+    await tx.replace(ACCOUNTS, {**current, "last_held_at": at}, expected_version=version)
+
+
+async def _account_state(tx: Transaction, account_id: str, suspended: bool, at: str) -> bool:
+    """Set the account's state unless a later fact is known; whether it changed."""
+    current = await tx.get(ACCOUNTS, account_id)
+    if current is not None and str(current.get("changed_at", "")) > at:
+        return False
+    await _upsert(tx, ACCOUNTS, account_id, {"suspended": suspended, "changed_at": at})
+    return True
+
+
+async def _suspended(tx: Transaction, payload: AccountSuspendedV1, envelope: Envelope) -> None:
+    await _account_state(tx, payload.account_id, True, to_iso(envelope.occurred_at))
+
+
+async def _reinstated(tx: Transaction, payload: AccountReinstatedV1, envelope: Envelope) -> None:
+    """Reinstated: the acts held for the account are due again from this instant."""
+    at = envelope.occurred_at
+    if not await _account_state(tx, payload.account_id, False, to_iso(at)):
+        return
+    acts = ActRepository(tx)
+    held = await acts.find(
+        {"recipient_account_id": payload.account_id, "status": ActStatus.HELD.value}
+    )
+    for act in held:
+        if isinstance(act, Act):
+            await acts.save(tx, act.release(at), at)
+
+
+AccountHandler = Callable[[Transaction, Any, Envelope], Awaitable[None]]
+
+ACCOUNT_EVENTS: Final[Mapping[type[EventPayload], AccountHandler]] = {
+    AccountSuspendedV1: _suspended,
+    AccountReinstatedV1: _reinstated,
+}
+"""Identity's account states delivery serves on (the parties queue is bound to these too)."""
+
+
 async def apply_party_event(tx: Transaction, envelope: Envelope) -> None:
-    """Update the declaration and office views from one consent or identity event."""
+    """Update the declaration, office and account views from one consent or identity event."""
     payload = contract_for(envelope.type).model_validate(envelope.payload)
     handler = PARTY_EVENTS.get(type(payload))
     if handler is not None:
         await handler(tx, payload)
+    account_handler = ACCOUNT_EVENTS.get(type(payload))
+    if account_handler is not None:
+        await account_handler(tx, payload, envelope)
 
 
 async def apply_notification_event(
@@ -241,26 +308,28 @@ class OfficeDirectory:
     """Where an office's territory, name and e-mail come from.
 
     Identity's office clients carry no territory nor e-mail, so the directory is a delivery
-    setting keyed by office_id (`SECURACT_DELIVERY_OFFICES`, JSON); an office missing from it
-    gets the default territory and e-mail. Its name falls back to identity's registration (the
-    bailiff's name), then the token's `bailiff_name` claim, then its id.
+    setting keyed by office_id (`SECURACT_DELIVERY_OFFICES`, JSON). An office missing from it,
+    or without its e-mail or territory, cannot serve (403 `office-not-configured`): its
+    lettre-simple tasks would go nowhere and CPC 664 could not be checked in its legal time.
+    Its name falls back to identity's registration (the bailiff's name), then the token's
+    `bailiff_name` claim, then its id.
     """
 
-    def __init__(
-        self,
-        profiles: Mapping[str, OfficeProfile],
-        *,
-        default_territory: Territory,
-        default_email: str,
-        store: DocumentReader,
-    ) -> None:
+    def __init__(self, profiles: Mapping[str, OfficeProfile], *, store: DocumentReader) -> None:
         self._profiles = dict(profiles)
-        self._default_territory = default_territory
-        self._default_email = default_email
         self._store = store
 
     async def resolve(self, office_id: str, client: str, bailiff_name: str | None) -> Office:
         profile = self._profiles.get(office_id, OfficeProfile())
+        missing = [
+            name
+            for name, value in (("email", profile.email), ("territory", profile.territory))
+            if value is None
+        ]
+        if missing:
+            raise OfficeNotConfigured(office_id, missing)
+        assert profile.email is not None
+        assert profile.territory is not None
         name = profile.name
         if name is None:
             registered = await self._store.get(OFFICES, office_id)
@@ -268,7 +337,7 @@ class OfficeDirectory:
         return Office(
             office_id=office_id,
             name=str(name),
-            email=str(profile.email or self._default_email),
-            territory=profile.territory or self._default_territory,
+            email=str(profile.email),
+            territory=profile.territory,
             client=client,
         )

@@ -28,6 +28,8 @@ REPLIES: Final = "replies"
 IDEMPOTENCY: Final = "idempotency"
 NOTIFICATIONS: Final = "notifications"
 """Notify's reports about acts (`delivery.parties`)."""
+JUDGE_LEAVES: Final = "judge_leaves"
+"""Each judge's leave used, by its SHA-256: the office it authorised and its acts."""
 
 INDEXES: Final = (
     Index(ACTS, ("office_id", "cursor")),

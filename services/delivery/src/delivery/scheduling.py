@@ -1,7 +1,8 @@
 """Scheduled deposits: an act accepted while CPC 664's window was closed is served at the
-window's next opening — its legal date is then — unless its consent ended meanwhile: it is then
-rejected and its content shredded. Safe on several replicas: each act changes under
-optimistic concurrency (`shared.sweeps`)."""
+window's next opening — its legal date is then, read per act in its own transaction — unless
+its consent ended meanwhile: it is then rejected and its content shredded. An act whose
+recipient's account is suspended is held; the reinstatement schedules it again. Safe on several
+replicas: each act changes under optimistic concurrency (`shared.sweeps`)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ from delivery.acts import Act, ActStatus
 from delivery.context import Context
 from delivery.domain import ConsentRefusal, check_consent, check_window
 from delivery.evidence import EvidenceType
-from delivery.parties import declaration_of
+from delivery.parties import account_suspended, declaration_of, note_hold
 from delivery.serving import serve
 from delivery.vault import ACT_KEYS
 from shared.contracts.delivery import RejectionReason
-from shared.store.port import to_iso
+from shared.store.port import Transaction, to_iso
 from shared.sweeps import sweep
 
 SCHEDULER_BATCH: Final = 100
@@ -40,29 +41,45 @@ class Scheduler:
         )
         return [act for act in found if isinstance(act, Act)]
 
-    async def _deposit_one(self, act: Act, now: datetime) -> bool:
+    async def _deposit_one(self, act: Act, _batch_started: datetime) -> bool:
+        """Deposit one due act. Its legal date (CPC 664-1) is the instant read in the
+        transaction that serves it, never the batch's start: the window, the consent and the
+        account are checked at that instant."""
         ctx = self.ctx
         declaration = await declaration_of(ctx.store, act.declaration_id)
-        refusal = check_consent(declaration, act.nature, now)
+        refusal = check_consent(declaration, act.nature, ctx.clock.now())
         if refusal is not None or declaration is None:
-            await self._reject(act, refusal, now)
+            await self._reject(act, refusal, ctx.clock.now())
             return True
-        window = check_window(
-            now, act.recipient_territory, act.office_territory, ctx.config.service_zones
-        )
-        if not window.open:
-            await ctx.acts.save(ctx.store, act.reschedule(window.next_opening), now)
-            return False
         async with ctx.outbox.transaction() as tx:
+            now = ctx.clock.now()
             # Again in the writing transaction: a revocation committed since the read above
             # refuses the act instead of being overtaken by it.
             current = await declaration_of(tx, act.declaration_id)
             late_refusal = check_consent(current, act.nature, now)
             if late_refusal is None and current is not None:
+                if await account_suspended(tx, act.recipient_account_id):
+                    await self._hold(tx, act, now)
+                    return False
+                window = check_window(
+                    now, act.recipient_territory, act.office_territory, ctx.config.service_zones
+                )
+                if not window.open:
+                    await ctx.acts.save(tx, act.reschedule(window.next_opening), now)
+                    return False
                 await serve(ctx, tx, act, current, now)
                 return True
-        await self._reject(act, late_refusal, now)
+        await self._reject(act, late_refusal, ctx.clock.now())
         return True
+
+    async def _hold(self, tx: Transaction, act: Act, now: datetime) -> None:
+        """The recipient's account was suspended meanwhile: the act waits for the
+        reinstatement (which schedules it again, `delivery.parties`)."""
+        ctx = self.ctx
+        held, event = act.hold(now)
+        await ctx.acts.save(tx, held, now)
+        await note_hold(tx, act.recipient_account_id, to_iso(now))
+        await ctx.emit(tx, act, event, actor="service:delivery")
 
     async def _reject(self, act: Act, refusal: ConsentRefusal | None, now: datetime) -> None:
         ctx = self.ctx

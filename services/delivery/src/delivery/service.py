@@ -7,6 +7,7 @@ app factory (`delivery.main`) and the unit tests' harness both use it.
 | deposit an act, replay it for the same key | `delivery.deposit` |
 | serve scheduled acts at the window's opening | `delivery.scheduling` |
 | hand the content over, finalise the quality of service | `delivery.handover` |
+| the office declares the lettre simple posted | `delivery.lettre_simple` |
 | the recipient's replies | `delivery.replies` |
 | what the office and the recipient see, the evidence set | `delivery.views` |
 | crypto-shred an account's acts | `delivery.erasure` |
@@ -21,6 +22,7 @@ from delivery.deposit import Deposits
 from delivery.erasure import ActEraser
 from delivery.evidence import EvidenceSigner
 from delivery.handover import Handover
+from delivery.lettre_simple import Letters
 from delivery.receipts import ReceiptSource
 from delivery.replies import Replies
 from delivery.scheduling import Scheduler
@@ -42,6 +44,7 @@ class Delivery:
     deposits: Deposits
     scheduler: Scheduler
     handover: Handover
+    letters: Letters
     replies: Replies
     views: Views
     eraser: ActEraser
@@ -53,6 +56,7 @@ class Delivery:
             Deposits(ctx),
             Scheduler(ctx),
             Handover(ctx),
+            Letters(ctx),
             Replies(ctx),
             Views(ctx),
             ActEraser(ctx),

@@ -27,6 +27,20 @@ def submission_details(act: Act) -> dict[str, Any]:
     }
 
 
+def leave_details(act: Act) -> dict[str, Any] | None:
+    """The judge's leave the act was served on (CPC 664), as its evidence shows it: the
+    document's fingerprint and size, the order's date and author as the office declared them."""
+    leave = act.judge_leave
+    if leave is None:
+        return None
+    return {
+        "sha256": leave.sha256,
+        "size": leave.size,
+        "ordered_on": leave.order.ordered_on.isoformat() if leave.order else None,
+        "issued_by": leave.order.issued_by if leave.order else None,
+    }
+
+
 async def serve(
     ctx: Context, tx: Transaction, act: Act, declaration: Declaration, now: datetime
 ) -> Act:
@@ -68,6 +82,7 @@ async def serve(
             "recipient_territory": served.recipient_territory.value,
             "office_territory": served.office_territory.value,
             "judge_leave_sha256": served.judge_leave.sha256 if served.judge_leave else None,
+            "judge_leave": leave_details(served),
         },
         event_id=envelope.event_id,
     )

@@ -54,14 +54,8 @@ class Settings(ObjectStoreSettings, BaseServiceSettings):
     )
     offices: dict[str, OfficeProfile] = Field(
         default_factory=dict,
-        description="office directory by office_id (JSON): territory, name, e-mail",
-    )
-    default_office_territory: Territory = Field(
-        default=Territory.METROPOLE, description="for offices missing from the directory"
-    )
-    default_office_email: EmailStr = Field(
-        default="etudes@securact.example",
-        description="where lettre-simple tasks go for offices without a directory e-mail",
+        description="office directory by office_id (JSON): territory and e-mail (required to "
+        "serve), name; an office missing from it is refused (403 office-not-configured)",
     )
     portal_url: str = Field(
         default="http://127.0.0.1:8101/", description="where recipients log in (in notices)"

@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict
 
-from delivery.acts import Act, ActStatus, Instant, StoredAct, Tombstone
+from delivery.acts import Act, ActStatus, Instant, JudgeLeave, LettreSimple, StoredAct, Tombstone
 from delivery.context import Context
 from delivery.errors import ActErased, ActNotFound, InvalidRequest
 from delivery.evidence import EVIDENCE, EvidenceType
@@ -36,6 +36,7 @@ _LIFECYCLE_ORDER: Final = {
             EvidenceType.CONSIGNMENT_NOTIFICATION_FAILURE,
             EvidenceType.CONTENT_HANDOVER,
             EvidenceType.QUALITY_DETERMINATION,
+            EvidenceType.LETTRE_SIMPLE_TASK_ISSUED,
             EvidenceType.RELAY_TO_NON_ERDS,
             EvidenceType.REPLY_RECEIVED,
         )
@@ -139,10 +140,33 @@ class OfficeActView(DepositView):
     quality: ServiceQuality | None
     determined_at: Instant | None
     lettre_simple_due_on: date | None
+    lettre_simple: LettreSimple | None
+    """The letter as the office declared it posted (`POST /v1/acts/{id}/lettre-simple`)."""
+    judge_leave: JudgeLeaveView | None
     rejected_reasons: list[RejectionReason] | None
     updated_at: Instant | None
     notifications: list[NotificationView]
     replies: list[ReplyRef]
+
+
+class JudgeLeaveView(View):
+    """The judge's leave an act was served on: its fingerprint and the declared order."""
+
+    sha256: str
+    size: int
+    ordered_on: date | None
+    issued_by: str | None
+
+    @classmethod
+    def of(cls, leave: JudgeLeave | None) -> JudgeLeaveView | None:
+        if leave is None:
+            return None
+        return cls(
+            sha256=leave.sha256,
+            size=leave.size,
+            ordered_on=leave.order.ordered_on if leave.order else None,
+            issued_by=leave.order.issued_by if leave.order else None,
+        )
 
 
 class ErasedReplyRef(View):
@@ -288,6 +312,8 @@ class Views:
             quality=act.quality,
             determined_at=act.determined_at,
             lettre_simple_due_on=act.lettre_simple_due_on,
+            lettre_simple=act.lettre_simple,
+            judge_leave=JudgeLeaveView.of(act.judge_leave),
             rejected_reasons=list(act.rejected_reasons)
             if act.rejected_reasons is not None
             else None,

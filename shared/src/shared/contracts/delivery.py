@@ -56,10 +56,12 @@ class ActServedV1(EventPayload):
 @register
 class LettreSimpleDueV1(EventPayload):
     """The service was finalised *à domicile* (CPC 662-1 al. 3): the office must send a plain
-    letter by `due_on`, the first *jour ouvrable* after the service (ETSI `RelayToNonERDS`).
+    letter by `due_on`, the first *jour ouvrable* after the service in the office's territory.
+    This is the task issued to the office, not the letter: the relay to paper (ETSI
+    `RelayToNonERDS`) is recorded when the office declares the letter posted
+    (`delivery.lettre-simple-posted.v1`).
 
-    Subject: `act:<act_id>`. Produced by the delivery service (later issue): it must publish
-    exactly this contract. Notify e-mails the task to the office.
+    Subject: `act:<act_id>`. Notify e-mails the task to the office.
     """
 
     producer: ClassVar[str] = "delivery"
@@ -214,8 +216,10 @@ class JudgeLeaveUsedV1(EventPayload):
 
 @register
 class ActHandedOverV1(EventPayload):
-    """The recipient opened or downloaded the act's content for the first time: the *prise de
-    connaissance* (`ContentHandover`). Recorded once; later downloads publish nothing.
+    """The recipient's first complete download of the act's content: the *prise de
+    connaissance* (`ContentHandover`), at the instant the last byte was written to the client.
+    An opened but aborted transfer is no cognisance (`delivery.act-content-opened.v1` only).
+    Recorded once; later downloads publish nothing.
 
     Subject: `act:<act_id>`.
     """
@@ -236,7 +240,7 @@ class ActHandedOverV1(EventPayload):
 class ServiceQualityDeterminedV1(EventPayload):
     """At the end of the sending day (legal time) the service was finalised *à personne*
     (with the date and hour of cognisance, CPC 663) or *à domicile* (then
-    `delivery.lettre-simple-due.v1` follows, ETSI `RelayToNonERDS`).
+    `delivery.lettre-simple-due.v1`, the task to the office, follows).
 
     Subject: `act:<act_id>`.
     """
@@ -252,3 +256,101 @@ class ServiceQualityDeterminedV1(EventPayload):
     handed_over_at: AwareDatetime | None
     determined_at: AwareDatetime
     lettre_simple_due_on: date | None = None
+
+
+class JudgeLeaveOrder(BaseModel):
+    """What the office declares of the judge's leave (CPC 664) it uploads: the order's date and
+    who gave it, as the order names them."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ordered_on: date = Field(description="the date of the order (ordonnance)")
+    issued_by: str = Field(
+        min_length=1, max_length=300, description="the court (and judge) that gave leave"
+    )
+
+
+@register
+class JudgeLeaveUsedV2(EventPayload):
+    """An act was served outside the CPC 664 window under a judge's leave (*permission du
+    juge*): the leave document's fingerprint (bound to this act: a leave that authorised
+    another office's act is refused), the order's date and author as the office declared them,
+    and the closures it overrode. Replaces v1, which carried no order.
+
+    Subject: `act:<act_id>`.
+    """
+
+    producer: ClassVar[str] = "delivery"
+    fact: ClassVar[str] = "judge-leave-used"
+    version: ClassVar[int] = 2
+
+    act_id: str
+    office_id: str
+    act_sha256: str
+    leave_sha256: str
+    leave_size: int = Field(ge=1)
+    order: JudgeLeaveOrder
+    used_at: AwareDatetime
+    closures: list[WindowClosure]
+
+
+@register
+class ActContentOpenedV1(EventPayload):
+    """The recipient opened the act's content stream (journaled access). Not the *prise de
+    connaissance*: that is the complete download (`delivery.act-handed-over.v1`); an opening
+    whose transfer is aborted stays this event alone.
+
+    Subject: `act:<act_id>`.
+    """
+
+    producer: ClassVar[str] = "delivery"
+    fact: ClassVar[str] = "act-content-opened"
+    version: ClassVar[int] = 1
+
+    act_id: str
+    office_id: str
+    recipient_account_id: str
+    opened_at: AwareDatetime
+
+
+@register
+class LettreSimplePostedV1(EventPayload):
+    """The serving office declared the CPC 662-1 lettre simple posted (ETSI `RelayToNonERDS`):
+    the date of posting and, when it has one, the postal tracking reference.
+
+    Subject: `act:<act_id>`.
+    """
+
+    producer: ClassVar[str] = "delivery"
+    fact: ClassVar[str] = "lettre-simple-posted"
+    version: ClassVar[int] = 1
+
+    act_id: str
+    office_id: str
+    posted_on: date
+    tracking_reference: str | None = Field(default=None, max_length=100)
+    due_on: date
+    recorded_at: AwareDatetime
+
+
+@register
+class ActHeldV1(EventPayload):
+    """The deposit was accepted (`SubmissionAcceptance`, consignment deferred) but the
+    recipient's account is suspended: the act waits for the reinstatement, then is scheduled
+    for the window's next opening. The legal date will be the actual deposit instant.
+
+    Subject: `act:<act_id>`.
+    """
+
+    producer: ClassVar[str] = "delivery"
+    fact: ClassVar[str] = "act-held"
+    version: ClassVar[int] = 1
+
+    act_id: str
+    declaration_id: str
+    office_id: str
+    act_nature: str
+    act_sha256: str
+    submitted_at: AwareDatetime
+    held_at: AwareDatetime
+    reason: str = Field(description="recipient_suspended")

@@ -86,6 +86,41 @@ def _holidays(territory: Territory, year: int) -> frozenset[date]:
     return frozenset(days)
 
 
+# The holidays a statute sets for every employer of the territory (L3133-1 nationally;
+# L3134-13 in Alsace-Moselle; L3422-2 overseas: the abolition of slavery). The package also
+# lists customary days (Mi-Carême, Victor Schoelcher Day, Good Friday in the Antilles…): they
+# close CPC 664's window (« fériés ou chômés ») but set no statutory due date.
+_LOCAL_STATUTORY: Final[dict[Territory, frozenset[str]]] = {
+    Territory.ALSACE_MOSELLE: frozenset({"Good Friday", "Saint Stephen's Day"}),
+    **{
+        overseas: frozenset({"Abolition of Slavery"})
+        for overseas in (
+            Territory.GUADELOUPE,
+            Territory.MARTINIQUE,
+            Territory.GUYANE,
+            Territory.REUNION,
+            Territory.MAYOTTE,
+            Territory.SAINT_MARTIN,
+            Territory.SAINT_BARTHELEMY,
+        )
+    },
+}
+
+
+@lru_cache(maxsize=256)
+def _statutory_holidays(territory: Territory, year: int) -> frozenset[date]:
+    national = _holidays(Territory.METROPOLE, year)
+    names = _LOCAL_STATUTORY.get(territory, frozenset())
+    if not names:
+        return national
+    table = holidays.country_holidays(
+        "FR", subdiv=territory.holiday_subdivision, years=year, language="en_US"
+    )
+    # One day may carry several names ("Abolition of Slavery; Ascension Day").
+    local = {day for day, name in table.items() if names & set(name.split("; "))}
+    return national | frozenset(local)
+
+
 def _aware(instant: datetime) -> datetime:
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise ValueError("legal calendar rules need timezone-aware instants")
@@ -100,6 +135,12 @@ def legal_date(instant: datetime, territory: Territory) -> date:
 def is_holiday(day: date, territory: Territory) -> bool:
     """True if `day` is a *jour férié* in the territory."""
     return day in _holidays(territory, day.year)
+
+
+def is_statutory_holiday(day: date, territory: Territory) -> bool:
+    """True if a statute makes `day` a holiday in the territory (L3133-1, L3134-13, L3422-2);
+    customary days (`is_holiday` only) are not."""
+    return day in _statutory_holidays(territory, day.year)
 
 
 def _is_service_day(day: date, territory: Territory) -> bool:
@@ -176,6 +217,16 @@ def is_jour_ouvrable(day: date, territory: Territory) -> bool:
 def first_jour_ouvrable_after(day: date, territory: Territory) -> date:
     """The first *jour ouvrable* strictly after `day` (CPC 662-1 lettre simple due date)."""
     return add_jours_ouvrables(day, 1, territory)
+
+
+def first_statutory_jour_ouvrable_after(day: date, territory: Territory) -> date:
+    """The first day strictly after `day`, Monday to Saturday, that is no statutory holiday of
+    the territory (`is_statutory_holiday`): a customary day does not postpone it. The CPC
+    662-1 lettre simple is due then, in the territory of the office that posts it."""
+    day += timedelta(days=1)
+    while day.weekday() == _SUNDAY or is_statutory_holiday(day, territory):
+        day += timedelta(days=1)
+    return day
 
 
 def add_jours_ouvrables(day: date, count: int, territory: Territory) -> date:

@@ -47,6 +47,8 @@ PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
         "identity.account-created.v1",
         "identity.account-terminated.v1",
         "identity.office-client-registered.v1",
+        "identity.account-suspended.v1",
+        "identity.account-reinstated.v1",
     ),
     "delivery.notifications": ("notify.notification-sent.v1", "notify.notification-failed.v1"),
     "delivery.erasures": ("retention.account-acts-erasure-requested.v1",),

@@ -203,6 +203,11 @@ def stack_environment(layout: StackLayout, caller: Mapping[str, str]) -> dict[st
         "SECURACT_SIGNING_KEY_FILE": str(layout.keys_dir / "signing.json"),
         "SECURACT_IDENTITY_TOKEN_KEY_FILE": str(layout.keys_dir / "identity-tokens.json"),
         "SECURACT_IDENTITY_SEED_DEV_CREDENTIALS_FILE": str(layout.var / "dev-credentials.json"),
+        # Delivery serves only for offices in its directory: the demo office identity seeds.
+        "SECURACT_DELIVERY_OFFICES": (
+            '{"etude-demo-75001": {"name": "Étude de démonstration", '
+            '"email": "etude-demo@securact.example", "territory": "metropole"}}'
+        ),
     }
     if caller.get("SECURACT_KEYS") == "pkcs11":
         # One token for the stack; each service keeps its keys under securact/<service>/.
