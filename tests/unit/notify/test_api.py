@@ -34,7 +34,7 @@ def token(signer: TokenSigner, *, sub: str = "someone", **claims: Any) -> str:
 async def client(env: Env, signer: TokenSigner) -> AsyncIterator[httpx.AsyncClient]:
     app = FastAPI()
     install_problem_handlers(app)
-    app.include_router(notifications_router(env.notifier))
+    app.include_router(notifications_router(env.notify))
     install_token_verifier(app, signer.verifier())
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://notify") as http:

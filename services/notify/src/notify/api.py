@@ -11,7 +11,9 @@ from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Query
 
-from notify.service import Notifier, view
+from notify.history import NotificationView
+from notify.notifications import Notification
+from notify.service import Notify
 from shared.auth import Principal, current_principal
 from shared.problems import Problem, problem_type
 
@@ -19,12 +21,12 @@ OPERATOR_ROLES: Final = frozenset({"operator"})
 OFFICE_ROLES: Final = frozenset({"office", "bailiff"})
 
 
-def visible_to(principal: Principal, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def visible_to(principal: Principal, rows: list[Notification]) -> list[Notification]:
     """The rows a caller may read."""
     if principal.role in OPERATOR_ROLES:
         return rows
     if principal.role in OFFICE_ROLES and principal.office_id:
-        return [row for row in rows if row.get("office_id") == principal.office_id]
+        return [row for row in rows if row.office_id == principal.office_id]
     raise Problem(
         403,
         "Forbidden",
@@ -33,7 +35,7 @@ def visible_to(principal: Principal, rows: list[dict[str, Any]]) -> list[dict[st
     )
 
 
-def notifications_router(notifier: Notifier) -> APIRouter:
+def notifications_router(notify: Notify) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["notifications"])
 
     @router.get("/notifications")
@@ -42,7 +44,7 @@ def notifications_router(notifier: Notifier) -> APIRouter:
         subject: Annotated[str, Query(min_length=1, max_length=200)],
     ) -> dict[str, Any]:
         """The notifications sent (or failed) for a subject, e.g. `act:<id>`."""
-        rows = visible_to(principal, await notifier.history(subject))
+        rows = visible_to(principal, await notify.history.of_subject(subject))
         if not rows:
             raise Problem(
                 404,
@@ -50,6 +52,9 @@ def notifications_router(notifier: Notifier) -> APIRouter:
                 "There is no notification you may read for this subject.",
                 type=problem_type("notifications-not-found"),
             )
-        return {"subject": subject, "notifications": [view(row) for row in rows]}
+        return {
+            "subject": subject,
+            "notifications": [NotificationView.of(row).model_dump(mode="json") for row in rows],
+        }
 
     return router

@@ -1,19 +1,43 @@
-"""The contact data notify keeps: one e-mail address per account (and, until the account
+"""Contacts: the contact data notify keeps, and their purge.
+
+The book keeps one e-mail address per account (and, until the account
 exists, per declaration), only so that confirmations that arrive without an address (consent
 revoked, account terminated) can be sent. Mobile numbers are never kept: the only SMS (act
 served) carries its number. Purged when the erasure certificate has been issued, and when
 retention asks (the contact-data purge of an account, the five-year purge of a declaration).
+
+On `retention.contact-data-purge-requested.v1` (an account) and
+`retention.declaration-purge-requested.v1` (a declaration), notify forgets the contacts of the
+party (and of the party linked to it), removes the masked addresses from the party's history,
+and publishes `notify.contacts-purged.v1`. A message still waiting or being sent keeps its
+address until its outcome is recorded, which clears it (the erasure certificate, the last
+message, may be such a message).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final
 
 from shared.clock import Clock
+from shared.contracts.envelope import Envelope
+from shared.contracts.notify import ContactsPurgedV1
+from shared.contracts.registry import decode_payload
+from shared.contracts.retention import ContactDataPurgeRequestedV1, DeclarationPurgeRequestedV1
 from shared.store.port import Index, Transaction, to_iso
 
-CONTACTS = "contacts"
-CONTACT_INDEXES = (Index(CONTACTS, ("account_id",)), Index(CONTACTS, ("declaration_id",)))
+if TYPE_CHECKING:
+    from notify.context import Context
+
+log = logging.getLogger(__name__)
+
+CONTACTS: Final = "contacts"
+CONTACT_INDEXES: Final = (Index(CONTACTS, ("account_id",)), Index(CONTACTS, ("declaration_id",)))
+PURGE_REQUESTS: Final = (
+    ContactDataPurgeRequestedV1.routing_key(),
+    DeclarationPurgeRequestedV1.routing_key(),
+)
 
 
 def _account_key(account_id: str) -> str:
@@ -147,4 +171,77 @@ class ContactBook:
         }
         for key in sorted(keys):
             forgotten.removed += int(await self._db.delete(CONTACTS, key))
+        return forgotten
+
+
+@dataclass(frozen=True)
+class _PurgeRequest:
+    erasure_id: str
+    account_id: str | None = None
+    declaration_id: str | None = None
+
+
+def _purge_request(envelope: Envelope) -> _PurgeRequest | None:
+    if envelope.type == ContactDataPurgeRequestedV1.routing_key():
+        account = decode_payload(envelope, ContactDataPurgeRequestedV1)
+        return _PurgeRequest(account.erasure_id, account_id=account.account_id)
+    if envelope.type == DeclarationPurgeRequestedV1.routing_key():
+        declaration = decode_payload(envelope, DeclarationPurgeRequestedV1)
+        return _PurgeRequest(declaration.erasure_id, declaration_id=declaration.declaration_id)
+    return None
+
+
+class Contacts:
+    """Retention's ways in: forget a party's contacts and scrub its history."""
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+
+    async def purge_contacts(self, account_id: str) -> int:
+        """Forget the contact data kept for an account (and its declaration); returns how many
+        contacts were removed. `purge_on_request` is retention's way in."""
+        async with self._ctx.store.transaction() as tx:
+            forgotten = await self._forget(tx, account_id=account_id, declaration_id=None)
+        return forgotten.removed
+
+    async def purge_on_request(self, envelope: Envelope, consumer: str) -> bool:
+        """Retention's contact-data purge of an account or purge of a declaration: forget the
+        contacts, scrub the history, publish `notify.contacts-purged.v1`; once per event.
+        False for a duplicate delivery or another event."""
+        request = _purge_request(envelope)
+        if request is None:
+            return False
+
+        async def effect(tx: Transaction) -> None:
+            forgotten = await self._forget(
+                tx, account_id=request.account_id, declaration_id=request.declaration_id
+            )
+            payload = ContactsPurgedV1(
+                erasure_id=request.erasure_id,
+                account_id=request.account_id,
+                declaration_id=request.declaration_id,
+                purged_at=self._ctx.clock.now(),
+            )
+            await self._ctx.events.emit(tx, payload, subject=envelope.subject, causation=envelope)
+            log.info(
+                "contacts purged for erasure %s: %d contact(s), %d account(s), %d declaration(s)",
+                request.erasure_id,
+                forgotten.removed,
+                len(forgotten.account_ids),
+                len(forgotten.declaration_ids),
+            )
+
+        return await self._ctx.inbox(consumer).process(envelope, effect)
+
+    async def _forget(
+        self, tx: Transaction, *, account_id: str | None, declaration_id: str | None
+    ) -> Forgotten:
+        forgotten = await self._ctx.contacts(tx).forget_party(
+            account_id=account_id, declaration_id=declaration_id
+        )
+        parties = [f"account:{a}" for a in sorted(forgotten.account_ids)]
+        parties += [f"declaration:{d}" for d in sorted(forgotten.declaration_ids)]
+        await self._ctx.notifications.scrub_masked_addresses(
+            tx, account_ids=forgotten.account_ids, parties=parties, at=self._ctx.clock.now()
+        )
         return forgotten
