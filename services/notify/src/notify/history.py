@@ -1,4 +1,9 @@
-"""History: the notifications of a subject as the API shows them (no address, no content)."""
+"""History: the notifications of a subject as the API shows them (no address, no content).
+
+The operator reads every subject; an office reads the notifications of its own acts (the
+office recorded from the event that caused them); nobody else. A subject with nothing the
+caller may see is refused as not found, so an office cannot probe another office's acts.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,15 @@ from pydantic import BaseModel, ConfigDict
 
 from notify.context import Context
 from notify.domain import State
+from notify.errors import Forbidden, NotificationsNotFound
 from notify.notifications import Notification
 from notify.values import Instant
+from shared.auth import Principal
 from shared.contracts.notify import Channel, NotificationKind
 
 MAX_HISTORY: Final = 500
+OPERATOR_ROLES: Final = frozenset({"operator"})
+OFFICE_ROLES: Final = frozenset({"office", "bailiff"})
 
 
 class NotificationView(BaseModel):
@@ -68,6 +77,24 @@ class NotificationView(BaseModel):
         )
 
 
+class NotificationHistory(BaseModel):
+    """The notifications of a subject the caller may read, oldest first."""
+
+    model_config = ConfigDict(frozen=True)
+
+    subject: str
+    notifications: list[NotificationView]
+
+
+def visible_to(principal: Principal, rows: list[Notification]) -> list[Notification]:
+    """The notifications a caller may read."""
+    if principal.role in OPERATOR_ROLES:
+        return rows
+    if principal.role in OFFICE_ROLES and principal.office_id:
+        return [row for row in rows if row.office_id == principal.office_id]
+    raise Forbidden("Only the operator and the serving office read notification histories.")
+
+
 class History:
     """What was sent (or failed) for a subject."""
 
@@ -77,3 +104,11 @@ class History:
     async def of_subject(self, subject: str) -> list[Notification]:
         """The notifications of a subject, oldest first (at most MAX_HISTORY)."""
         return await self._ctx.notifications.of_subject(subject, MAX_HISTORY)
+
+    async def read(self, principal: Principal, subject: str) -> NotificationHistory:
+        rows = visible_to(principal, await self.of_subject(subject))
+        if not rows:
+            raise NotificationsNotFound("There is no notification you may read for this subject.")
+        return NotificationHistory(
+            subject=subject, notifications=[NotificationView.of(row) for row in rows]
+        )

@@ -25,6 +25,7 @@ from notify.smtp import SmtpConfig, SmtpTransport
 from shared.auth import TokenVerifier, install_token_verifier
 from shared.auth.client_credentials import ClientCredentials, ClientCredentialsConfig
 from shared.clock import Clock
+from shared.refusals import install_refusal_handlers
 from shared.runtime import ServiceRuntime
 
 
@@ -116,6 +117,7 @@ def create_app(
         # After the attempts in flight, which may still be fetching their link.
         runtime.on_shutdown(identity_http.aclose)
     app = runtime.create_app(title="Notify: e-mail and SMS", routers=[notifications_router(notify)])
+    install_refusal_handlers(app)
     if token_verifier is not None:
         install_token_verifier(app, token_verifier)
     app.state.notify = notify
