@@ -1,8 +1,8 @@
 """Contacts: the contact data notify keeps, and their purge.
 
-The book keeps one e-mail address per account (and, until the account
-exists, per declaration), only so that confirmations that arrive without an address (consent
-revoked, account terminated) can be sent. Mobile numbers are never kept: the only SMS (act
+The book keeps one e-mail address per account (and, until the account exists, per
+declaration), only so that confirmations that arrive without an address (consent revoked,
+account terminated) can be sent. Mobile numbers are never kept: the only SMS (act
 served) carries its number. Purged when the erasure certificate has been issued, and when
 retention asks (the contact-data purge of an account, the five-year purge of a declaration).
 
@@ -18,14 +18,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from notify.values import Instant
 from shared.clock import Clock
 from shared.contracts.envelope import Envelope
 from shared.contracts.notify import ContactsPurgedV1
 from shared.contracts.registry import decode_payload
 from shared.contracts.retention import ContactDataPurgeRequestedV1, DeclarationPurgeRequestedV1
-from shared.store.port import Index, Transaction, to_iso
+from shared.store.port import VERSION, Document, Index, Transaction
 
 if TYPE_CHECKING:
     from notify.context import Context
@@ -57,6 +61,23 @@ class Forgotten:
     declaration_ids: set[str] = field(default_factory=set)
 
 
+class Contact(BaseModel):
+    """The address known for an account (`account:<id>`) or, until the account exists, for a
+    declaration (`declaration:<id>`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    id: str = Field(alias="_id")
+    version: int | None = Field(default=None, alias=VERSION, exclude=True)
+    account_id: str | None
+    declaration_id: str | None
+    email: str | None
+    updated_at: Instant
+
+    def document(self) -> Document:
+        return self.model_dump(mode="json", by_alias=True)
+
+
 class ContactBook:
     """Reads and writes contacts inside the caller's transaction."""
 
@@ -65,83 +86,89 @@ class ContactBook:
         self._db = db
         self._clock = clock
 
+    async def _get(self, key: str) -> Contact | None:
+        found = await self._db.get(CONTACTS, key)
+        return None if found is None else Contact.model_validate(found)
+
+    async def _of_declaration(self, declaration_id: str, limit: int | None = None) -> list[Contact]:
+        rows = await self._db.find(
+            CONTACTS, {"declaration_id": {"$in": [declaration_id]}}, limit=limit
+        )
+        return [Contact.model_validate(row) for row in rows]
+
+    async def _put(self, contact: Contact, current: Contact | None, now: datetime) -> None:
+        stamped = contact.model_copy(update={"updated_at": now})
+        if current is None:
+            await self._db.insert(CONTACTS, stamped.document())
+        else:
+            assert current.version is not None  # read from the store
+            await self._db.replace(CONTACTS, stamped.document(), expected_version=current.version)
+
     async def remember_account(
         self, account_id: str, *, email: str | None = None, declaration_id: str | None = None
     ) -> None:
         """Record what an event says about an account; a declaration-only contact merges in."""
         if declaration_id is not None:
-            pending = await self._db.get(CONTACTS, _declaration_key(declaration_id))
+            pending = await self._get(_declaration_key(declaration_id))
             if pending is not None:
-                email = email or pending.get("email")
-                await self._db.delete(CONTACTS, pending["_id"])
+                email = email or pending.email
+                await self._db.delete(CONTACTS, pending.id)
         key = _account_key(account_id)
-        current = await self._db.get(CONTACTS, key)
-        now = to_iso(self._clock.now())
+        current = await self._get(key)
+        now = self._clock.now()
         if current is None:
-            await self._db.insert(
-                CONTACTS,
-                {
-                    "_id": key,
-                    "account_id": account_id,
-                    "declaration_id": declaration_id,
-                    "email": email,
-                    "updated_at": now,
-                },
+            contact = Contact(
+                id=key,
+                account_id=account_id,
+                declaration_id=declaration_id,
+                email=email,
+                updated_at=now,
             )
+            await self._put(contact, None, now)
             return
-        changed = {
-            **current,
-            "email": email or current.get("email"),
-            "declaration_id": declaration_id or current.get("declaration_id"),
-            "updated_at": now,
-        }
-        if changed != {**current, "updated_at": now}:
-            await self._db.replace(CONTACTS, changed, expected_version=current["_version"])
+        changed = current.model_copy(
+            update={
+                "email": email or current.email,
+                "declaration_id": declaration_id or current.declaration_id,
+            }
+        )
+        if changed != current:
+            await self._put(changed, current, now)
 
     async def remember_declaration(self, declaration_id: str, email: str) -> None:
         """A declaration's address, kept until identity opens the account for it."""
-        if await self._db.find(CONTACTS, {"declaration_id": {"$in": [declaration_id]}}, limit=1):
+        if await self._of_declaration(declaration_id, limit=1):
             return
         key = _declaration_key(declaration_id)
-        current = await self._db.get(CONTACTS, key)
-        document = {
-            "_id": key,
-            "account_id": None,
-            "declaration_id": declaration_id,
-            "email": email,
-            "updated_at": to_iso(self._clock.now()),
-        }
-        if current is None:
-            await self._db.insert(CONTACTS, document)
-        else:
-            await self._db.replace(CONTACTS, document, expected_version=current["_version"])
+        now = self._clock.now()
+        contact = Contact(
+            id=key, account_id=None, declaration_id=declaration_id, email=email, updated_at=now
+        )
+        await self._put(contact, await self._get(key), now)
 
     async def email_for(
         self, *, account_id: str | None = None, declaration_id: str | None = None
     ) -> str | None:
         """The known address of an account, else of a declaration."""
         if account_id is not None:
-            found = await self._db.get(CONTACTS, _account_key(account_id))
-            if found is not None and found.get("email"):
-                return str(found["email"])
+            found = await self._get(_account_key(account_id))
+            if found is not None and found.email:
+                return found.email
         if declaration_id is not None:
-            for found in await self._db.find(
-                CONTACTS, {"declaration_id": {"$in": [declaration_id]}}
-            ):
-                if found.get("email"):
-                    return str(found["email"])
+            for found in await self._of_declaration(declaration_id):
+                if found.email:
+                    return found.email
         return None
 
     async def forget(self, account_id: str) -> int:
         """Purge every contact of an account (and of its declaration); returns how many."""
         removed = 0
-        account = await self._db.get(CONTACTS, _account_key(account_id))
+        account = await self._get(_account_key(account_id))
         if account is not None:
-            declaration_id = account.get("declaration_id")
-            removed += int(await self._db.delete(CONTACTS, account["_id"]))
-            if declaration_id:
+            removed += int(await self._db.delete(CONTACTS, account.id))
+            if account.declaration_id:
                 removed += int(
-                    await self._db.delete(CONTACTS, _declaration_key(str(declaration_id)))
+                    await self._db.delete(CONTACTS, _declaration_key(account.declaration_id))
                 )
         return removed
 
@@ -153,17 +180,17 @@ class ContactBook:
         forgotten = Forgotten()
         if account_id is not None:
             forgotten.account_ids.add(account_id)
-            account = await self._db.get(CONTACTS, _account_key(account_id))
-            if account is not None and account.get("declaration_id"):
-                forgotten.declaration_ids.add(str(account["declaration_id"]))
+            account = await self._get(_account_key(account_id))
+            if account is not None and account.declaration_id:
+                forgotten.declaration_ids.add(account.declaration_id)
         if declaration_id is not None:
             forgotten.declaration_ids.add(declaration_id)
         linked: list[str] = []
         for declaration in sorted(forgotten.declaration_ids):
-            for found in await self._db.find(CONTACTS, {"declaration_id": {"$in": [declaration]}}):
-                if found.get("account_id"):
-                    forgotten.account_ids.add(str(found["account_id"]))
-                linked.append(found["_id"])
+            for found in await self._of_declaration(declaration):
+                if found.account_id:
+                    forgotten.account_ids.add(found.account_id)
+                linked.append(found.id)
         keys = {
             *linked,
             *(_account_key(a) for a in forgotten.account_ids),
