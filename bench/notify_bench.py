@@ -44,7 +44,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from notify.main import create_app
-from notify.service import NOTIFICATIONS, Notifier
+from notify.repository import NOTIFICATIONS
+from notify.service import Notify
 from notify.settings import Settings
 from notify.smtp import SmtpConfig, SmtpTransport
 from shared.clock import SystemClock
@@ -144,13 +145,13 @@ def _settings(data_dir: Path, prefix: str, smtp_port: int, **extra: Any) -> Sett
 
 
 @asynccontextmanager
-async def notify_service(settings: Settings) -> AsyncIterator[tuple[ServiceRuntime, Notifier]]:
+async def notify_service(settings: Settings) -> AsyncIterator[tuple[ServiceRuntime, Notify]]:
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         runtime: ServiceRuntime = app.state.runtime
-        notifier: Notifier = app.state.notifier
+        notify: Notify = app.state.notify
         await asyncio.wait_for(runtime.broker_started.wait(), 30)
-        yield runtime, notifier
+        yield runtime, notify
 
 
 async def publish(runtime: ServiceRuntime, envelopes: list[BusEnvelope]) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from notify.domain import State
-from notify.service import NOTIFICATIONS
+from notify.repository import NOTIFICATIONS
 from shared.clock import SystemClock
 from shared.contracts.notify import NotificationSentV1
 from tests.integration.notify.support import SmtpServer, notify_running, notify_settings

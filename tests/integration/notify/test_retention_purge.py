@@ -11,7 +11,7 @@ import aio_pika
 import pytest
 
 from notify.contacts import CONTACTS
-from notify.service import NOTIFICATIONS
+from notify.repository import NOTIFICATIONS
 from shared.clock import SystemClock
 from shared.contracts.notify import ContactsPurgedV1
 from shared.messaging.topology import Topology

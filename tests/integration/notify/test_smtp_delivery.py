@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from notify.service import NOTIFICATIONS
+from notify.repository import NOTIFICATIONS
 from shared.clock import SystemClock
 from shared.contracts.notify import NotificationFailedV1, NotificationSentV1
 from shared.messaging.outbox import OUTBOX

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from notify.context import Config, Originator, SendingPolicy
 from notify.ports import (
     BeforeData,
     DeliveryError,
@@ -19,10 +20,10 @@ from notify.ports import (
     SmsMessage,
     TransientDeliveryError,
 )
-from notify.service import INDEXES, NOTIFICATIONS, Identity, Notifier, SendingPolicy
-from notify.templates import Templates
+from notify.repository import INDEXES, NOTIFICATIONS
+from notify.service import Notify, wire
 from shared.clock import ManualClock
-from shared.contracts.envelope import Envelope, EventPayload, new_envelope
+from shared.contracts.envelope import Envelope
 from shared.messaging.consumer import RetryPolicy
 from shared.messaging.inbox import INBOX_INDEXES, Inbox
 from shared.messaging.outbox import OUTBOX, Outbox
@@ -107,16 +108,16 @@ class Env:
     clock: ManualClock
     mail: RecordingMail
     sms: RecordingSms
-    notifier: Notifier
+    notify: Notify
     links: RecordingLinks
 
     async def take(self, envelope: Envelope, queue: str = "notify.urgent") -> bool:
-        return await self.notifier.take(envelope, consumer=queue)
+        return await self.notify.intake.take(envelope, consumer=queue)
 
     async def drain(self, limit: int = 10_000) -> int:
         """Send every due notification; returns how many attempts were made."""
         count = 0
-        while count < limit and await self.notifier.send_next():
+        while count < limit and await self.notify.sending.send_next():
             count += 1
         return count
 
@@ -156,31 +157,24 @@ async def make_env(sqlite_store: DocumentStore) -> EnvFactory:
         sms = RecordingSms()
         links = RecordingLinks()
 
-        def envelope(payload: EventPayload, subject: str, source: Document) -> Envelope:
-            return new_envelope(
-                payload,
-                subject=subject,
-                actor="service:notify",
-                clock=clock,
-                correlation_id=source["correlation_id"],
-            )
-
-        notifier = Notifier(
-            sqlite_store,
-            clock,
-            outbox,
-            lambda consumer: Inbox(sqlite_store, consumer, clock, transaction=outbox.transaction),
-            envelope,
-            Templates(),
-            mail,
-            sms,
-            Identity(
-                "SECURACT <ne-pas-repondre@securact.test>", "notify.securact.test", "SECURACT"
+        notify = wire(
+            Config(
+                Originator(
+                    "SECURACT <ne-pas-repondre@securact.test>", "notify.securact.test", "SECURACT"
+                ),
+                policy(**overrides),
             ),
-            policy(**overrides),
+            store=sqlite_store,
+            outbox=outbox,
+            inbox=lambda consumer: Inbox(
+                sqlite_store, consumer, clock, transaction=outbox.transaction
+            ),
+            clock=clock,
+            mail=mail,
+            sms=sms,
             links=links,
         )
-        return Env(sqlite_store, clock, mail, sms, notifier, links)
+        return Env(sqlite_store, clock, mail, sms, notify, links)
 
     return build
 

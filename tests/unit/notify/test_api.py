@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import jwt
@@ -14,8 +14,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 
 from notify.api import notifications_router
+from notify.service import Notify
 from shared.auth import install_token_verifier
 from shared.problems import install_problem_handlers
+from shared.refusals import install_refusal_handlers
 from tests.support.tokens import ISSUER, TokenSigner
 from tests.unit.notify import events
 from tests.unit.notify.conftest import Env
@@ -34,7 +36,8 @@ def token(signer: TokenSigner, *, sub: str = "someone", **claims: Any) -> str:
 async def client(env: Env, signer: TokenSigner) -> AsyncIterator[httpx.AsyncClient]:
     app = FastAPI()
     install_problem_handlers(app)
-    app.include_router(notifications_router(env.notifier))
+    install_refusal_handlers(app)
+    app.include_router(notifications_router(env.notify))
     install_token_verifier(app, signer.verifier())
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://notify") as http:
@@ -94,3 +97,40 @@ async def test_an_unknown_subject_answers_404_to_the_operator(
     env: Env, client: httpx.AsyncClient, signer: TokenSigner
 ) -> None:
     assert (await _history(client, token(signer, role="operator"), "act:nope")).status_code == 404
+
+
+async def test_the_history_shows_instants_as_stored_and_no_address(
+    env: Env, client: httpx.AsyncClient, signer: TokenSigner
+) -> None:
+    await env.take(events.act_served(env.clock))
+    await env.drain()
+    response = await _history(client, token(signer, role="operator"))
+    [entry] = response.json()["notifications"]
+    assert entry["created_at"] == "2031-03-03T10:00:00.000000Z"
+    assert entry["accepted_at"] == "2031-03-03T10:00:00.000000Z"
+    assert entry["contact_purged_at"] is None
+    assert entry["recipient_masked"] == "j***@example.fr"
+    assert "address" not in entry
+    assert "content" not in entry
+
+
+async def test_refusals_are_typed_problems(
+    env: Env, client: httpx.AsyncClient, signer: TokenSigner
+) -> None:
+    forbidden = await _history(client, token(signer, role="recipient", sub="acc-1"))
+    assert forbidden.json()["type"] == "urn:securact:problem:forbidden"
+    missing = await _history(client, token(signer, role="operator"), "act:nope")
+    assert missing.json()["type"] == "urn:securact:problem:notifications-not-found"
+    assert missing.json()["title"] == "No notifications"
+
+
+def test_every_route_declares_its_response_model() -> None:
+    app = FastAPI()
+    app.include_router(notifications_router(cast(Notify, object())))
+    operations = [
+        operation for path in app.openapi()["paths"].values() for operation in path.values()
+    ]
+    assert operations
+    for operation in operations:
+        schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        assert schema["$ref"].endswith("/NotificationHistory")

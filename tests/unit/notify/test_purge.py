@@ -23,7 +23,7 @@ async def test_a_contact_data_purge_forgets_the_account_and_scrubs_its_history(e
     assert await env.store.count(CONTACTS) == 1
 
     request = events.contact_data_purge_requested(env.clock)
-    assert await env.notifier.purge_on_request(request, consumer=QUEUE)
+    assert await env.notify.contacts.purge_on_request(request, consumer=QUEUE)
 
     assert await env.store.count(CONTACTS) == 0
     mine = await env.rows(account_id="acc-1")
@@ -54,8 +54,8 @@ async def test_a_contact_data_purge_forgets_the_account_and_scrubs_its_history(e
 async def test_the_same_purge_request_twice_purges_and_reports_once(env: Env) -> None:
     await env.take(events.activation(env.clock))
     request = events.contact_data_purge_requested(env.clock)
-    assert await env.notifier.purge_on_request(request, consumer=QUEUE)
-    assert not await env.notifier.purge_on_request(request, consumer=QUEUE)
+    assert await env.notify.contacts.purge_on_request(request, consumer=QUEUE)
+    assert not await env.notify.contacts.purge_on_request(request, consumer=QUEUE)
     assert len(await env.events(PURGED)) == 1
 
 
@@ -68,7 +68,7 @@ async def test_a_declaration_purge_forgets_the_declaration_and_its_account(env: 
     assert await env.store.count(CONTACTS) == 2
 
     request = events.declaration_purge_requested(env.clock)
-    assert await env.notifier.purge_on_request(request, consumer=QUEUE)
+    assert await env.notify.contacts.purge_on_request(request, consumer=QUEUE)
 
     [left] = await env.store.find(CONTACTS)
     assert left["account_id"] == "acc-2"
@@ -85,7 +85,7 @@ async def test_a_declaration_purge_forgets_the_declaration_and_its_account(env: 
 
 async def test_a_message_still_queued_is_sent_then_keeps_no_address(env: Env) -> None:
     await env.take(events.act_served(env.clock))
-    await env.notifier.purge_on_request(
+    await env.notify.contacts.purge_on_request(
         events.contact_data_purge_requested(env.clock), consumer=QUEUE
     )
     [queued] = await env.rows()
@@ -104,5 +104,5 @@ async def test_purge_contacts_forgets_the_account_and_its_declaration(env: Env) 
     await env.take(events.declaration_registered(env.clock))
     await env.take(events.account_created(env.clock))
     await env.take(events.activation(env.clock))
-    assert await env.notifier.purge_contacts("acc-1") == 1
+    assert await env.notify.contacts.purge_contacts("acc-1") == 1
     assert await env.store.count(CONTACTS) == 0

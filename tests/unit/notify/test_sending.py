@@ -7,7 +7,7 @@ from email.message import EmailMessage
 
 from notify.domain import State
 from notify.ports import PermanentDeliveryError, TransientDeliveryError
-from notify.service import NOTIFICATIONS
+from notify.repository import NOTIFICATIONS
 from shared.contracts.notify import NotificationFailedV1, NotificationSentV1
 from shared.legal_calendar import Territory
 from shared.messaging.consumer import RetryPolicy
@@ -207,7 +207,7 @@ async def test_purge_forgets_the_contact_data_of_an_account(env: Env) -> None:
     await env.take(events.account_created(env.clock))
     await env.take(events.activation(env.clock))
     assert await env.store.count("contacts") == 1
-    assert await env.notifier.purge_contacts("acc-1") == 1
+    assert await env.notify.contacts.purge_contacts("acc-1") == 1
     assert await env.store.count("contacts") == 0
 
 
@@ -234,7 +234,7 @@ async def test_an_act_overtakes_bulk_notices_already_queued(env: Env) -> None:
         await env.take(events.terms_notice(env.clock, account_id=f"a{n}"), queue="notify.bulk")
     env.clock.advance(timedelta(seconds=1))
     await env.take(events.act_served(env.clock))
-    assert await env.notifier.send_next()
+    assert await env.notify.sending.send_next()
     assert env.mail.sent[0]["Subject"] == "Un acte vous a été signifié sur SECURACT"
 
 
@@ -274,9 +274,9 @@ async def test_a_stale_claim_after_data_is_sent_again_with_the_same_message_id(
     }
     await env.store.replace(NOTIFICATIONS, claimed, expected_version=row["_version"])
     assert await env.drain() == 0
-    assert await env.notifier.recover_stale_claims() == 0  # not stale yet
+    assert await env.notify.sending.recover_stale_claims() == 0  # not stale yet
     env.clock.advance(timedelta(minutes=6))
-    assert await env.notifier.recover_stale_claims() == 1
+    assert await env.notify.sending.recover_stale_claims() == 1
     assert await env.drain() == 1
     [message] = env.mail.sent
     assert message["Message-ID"] == f"<{row['message_id']}>"
@@ -292,7 +292,7 @@ async def test_a_stale_claim_before_data_is_sent_as_a_first_send(env: Env) -> No
     claimed = {**row, "state": State.SENDING.value, "claimed_at": row["created_at"], "attempts": 1}
     await env.store.replace(NOTIFICATIONS, claimed, expected_version=row["_version"])
     env.clock.advance(timedelta(minutes=6))
-    assert await env.notifier.recover_stale_claims() == 1
+    assert await env.notify.sending.recover_stale_claims() == 1
     assert await env.drain() == 1
     assert len(env.mail.sent) == 1
     [after] = await env.rows()

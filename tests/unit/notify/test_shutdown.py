@@ -9,7 +9,7 @@ import contextlib
 from datetime import timedelta
 
 from notify.domain import State
-from notify.service import NOTIFICATIONS
+from notify.repository import NOTIFICATIONS
 from shared.contracts.notify import NotificationSentV1
 from tests.unit.notify import events
 from tests.unit.notify.conftest import Env, EnvFactory
@@ -20,7 +20,7 @@ SENT = NotificationSentV1.routing_key()
 async def _stop_senders_mid_data(env: Env) -> None:
     """Run the senders until a message is in DATA, then cancel them as the runtime does."""
     env.mail.hold = asyncio.Event()
-    running = asyncio.create_task(env.notifier.run())
+    running = asyncio.create_task(env.notify.sending.run())
     await asyncio.wait_for(env.mail.in_data.wait(), timeout=5)
     running.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -34,7 +34,7 @@ async def test_a_stop_mid_attempt_lets_it_finish_its_send_and_bookkeeping(env: E
     assert row["state"] == State.SENDING.value
     assert row["data_sent_at"] is not None  # marked just before DATA
 
-    finishing = asyncio.create_task(env.notifier.finish_in_flight())
+    finishing = asyncio.create_task(env.notify.sending.finish_in_flight())
     await asyncio.sleep(0.05)
     assert not finishing.done()  # waits for the relay's answer
     assert env.mail.hold is not None
@@ -48,7 +48,7 @@ async def test_a_stop_mid_attempt_lets_it_finish_its_send_and_bookkeeping(env: E
     assert len(await env.events(SENT)) == 1
     # Nothing left for a later run to send again.
     env.clock.advance(timedelta(hours=1))
-    assert await env.notifier.recover_stale_claims() == 0
+    assert await env.notify.sending.recover_stale_claims() == 0
 
 
 async def test_an_attempt_outliving_the_grace_is_recovered_as_the_ambiguous_case(
@@ -58,14 +58,14 @@ async def test_an_attempt_outliving_the_grace_is_recovered_as_the_ambiguous_case
     envelope = events.act_served(env.clock)
     await env.take(envelope)
     await _stop_senders_mid_data(env)
-    await asyncio.wait_for(env.notifier.finish_in_flight(), timeout=5)
+    await asyncio.wait_for(env.notify.sending.finish_in_flight(), timeout=5)
     assert env.mail.sent == []
-    assert not await env.notifier.send_next()  # a stopped notifier starts nothing new
+    assert not await env.notify.sending.send_next()  # a stopped notifier starts nothing new
 
     # The next run: the claim went as far as DATA, so it is sent again with its Message-ID.
     after = make_env()
     env.clock.advance(timedelta(minutes=6))
-    assert await after.notifier.recover_stale_claims() == 1
+    assert await after.notify.sending.recover_stale_claims() == 1
     assert await after.drain() == 1
     [message] = after.mail.sent
     assert message["Message-ID"].startswith(f"<{envelope.event_id}.email.")

@@ -1,56 +1,30 @@
-"""Notify's small HTTP API: the notification history of a subject.
-
-The operator reads every subject; an office reads the notifications of its own acts (the
-office recorded from the event that caused them); nobody else. A subject with nothing the
-caller may see answers 404, so an office cannot probe another office's acts.
-"""
+"""Notify's small HTTP API: the notification history of a subject (`notify.history` says who
+reads what). What the use case refuses is a `shared.refusals.Refusal`, mapped to problem+json
+once for the whole app."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from notify.service import Notifier, view
+from notify.history import NotificationHistory
+from notify.service import Notify
 from shared.auth import Principal, current_principal
 from shared.openapi import problem_responses
-from shared.problems import Problem, problem_type
 
-OPERATOR_ROLES: Final = frozenset({"operator"})
-OFFICE_ROLES: Final = frozenset({"office", "bailiff"})
-
-
-def visible_to(principal: Principal, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The rows a caller may read."""
-    if principal.role in OPERATOR_ROLES:
-        return rows
-    if principal.role in OFFICE_ROLES and principal.office_id:
-        return [row for row in rows if row.get("office_id") == principal.office_id]
-    raise Problem(
-        403,
-        "Forbidden",
-        "Only the operator and the serving office read notification histories.",
-        type=problem_type("forbidden"),
-    )
+Caller = Annotated[Principal, Depends(current_principal)]
+Subject = Annotated[str, Query(min_length=1, max_length=200)]
 
 
-def notifications_router(notifier: Notifier) -> APIRouter:
+def notifications_router(notify: Notify) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["notifications"])
 
-    @router.get("/notifications", responses=problem_responses(404))
-    async def notifications(
-        principal: Annotated[Principal, Depends(current_principal)],
-        subject: Annotated[str, Query(min_length=1, max_length=200)],
-    ) -> dict[str, Any]:
+    @router.get(
+        "/notifications", response_model=NotificationHistory, responses=problem_responses(404)
+    )
+    async def notifications(principal: Caller, subject: Subject) -> NotificationHistory:
         """The notifications sent (or failed) for a subject, e.g. `act:<id>`."""
-        rows = visible_to(principal, await notifier.history(subject))
-        if not rows:
-            raise Problem(
-                404,
-                "No notifications",
-                "There is no notification you may read for this subject.",
-                type=problem_type("notifications-not-found"),
-            )
-        return {"subject": subject, "notifications": [view(row) for row in rows]}
+        return await notify.history.read(principal, subject)
 
     return router

@@ -4,8 +4,9 @@ CGU notices, so ten thousand notices waiting in one queue never sit in front of 
 
 from __future__ import annotations
 
-from notify.intake import BULK_EVENTS, URGENT_EVENTS
-from notify.service import PURGE_REQUESTS, Notifier
+from notify.contacts import PURGE_REQUESTS
+from notify.planning import BULK_EVENTS, URGENT_EVENTS
+from notify.service import Notify
 from shared.contracts.envelope import Envelope
 from shared.messaging.consumer import Subscription
 
@@ -19,15 +20,15 @@ QUEUES: dict[str, tuple[str, ...]] = {
 }
 
 
-def subscriptions(notifier: Notifier) -> list[Subscription]:
+def subscriptions(notify: Notify) -> list[Subscription]:
     def handler(queue: str) -> Subscription:
         async def take(envelope: Envelope) -> None:
-            await notifier.take(envelope, consumer=queue)
+            await notify.intake.take(envelope, consumer=queue)
 
         return Subscription(queue, QUEUES[queue], take, prefetch=32)
 
     async def purge(envelope: Envelope) -> None:
-        await notifier.purge_on_request(envelope, consumer=RETENTION_QUEUE)
+        await notify.contacts.purge_on_request(envelope, consumer=RETENTION_QUEUE)
 
     return [
         handler(URGENT_QUEUE),

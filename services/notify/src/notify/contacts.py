@@ -1,19 +1,47 @@
-"""The contact data notify keeps: one e-mail address per account (and, until the account
-exists, per declaration), only so that confirmations that arrive without an address (consent
-revoked, account terminated) can be sent. Mobile numbers are never kept: the only SMS (act
+"""Contacts: the contact data notify keeps, and their purge.
+
+The book keeps one e-mail address per account (and, until the account exists, per
+declaration), only so that confirmations that arrive without an address (consent revoked,
+account terminated) can be sent. Mobile numbers are never kept: the only SMS (act
 served) carries its number. Purged when the erasure certificate has been issued, and when
 retention asks (the contact-data purge of an account, the five-year purge of a declaration).
+
+On `retention.contact-data-purge-requested.v1` (an account) and
+`retention.declaration-purge-requested.v1` (a declaration), notify forgets the contacts of the
+party (and of the party linked to it), removes the masked addresses from the party's history,
+and publishes `notify.contacts-purged.v1`. A message still waiting or being sent keeps its
+address until its outcome is recorded, which clears it (the erasure certificate, the last
+message, may be such a message).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Final
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from notify.values import Instant
 from shared.clock import Clock
-from shared.store.port import Index, Transaction, to_iso
+from shared.contracts.envelope import Envelope
+from shared.contracts.notify import ContactsPurgedV1
+from shared.contracts.registry import decode_payload
+from shared.contracts.retention import ContactDataPurgeRequestedV1, DeclarationPurgeRequestedV1
+from shared.store.port import VERSION, Document, Index, Transaction
 
-CONTACTS = "contacts"
-CONTACT_INDEXES = (Index(CONTACTS, ("account_id",)), Index(CONTACTS, ("declaration_id",)))
+if TYPE_CHECKING:
+    from notify.context import Context
+
+log = logging.getLogger(__name__)
+
+CONTACTS: Final = "contacts"
+CONTACT_INDEXES: Final = (Index(CONTACTS, ("account_id",)), Index(CONTACTS, ("declaration_id",)))
+PURGE_REQUESTS: Final = (
+    ContactDataPurgeRequestedV1.routing_key(),
+    DeclarationPurgeRequestedV1.routing_key(),
+)
 
 
 def _account_key(account_id: str) -> str:
@@ -33,6 +61,23 @@ class Forgotten:
     declaration_ids: set[str] = field(default_factory=set)
 
 
+class Contact(BaseModel):
+    """The address known for an account (`account:<id>`) or, until the account exists, for a
+    declaration (`declaration:<id>`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    id: str = Field(alias="_id")
+    version: int | None = Field(default=None, alias=VERSION, exclude=True)
+    account_id: str | None
+    declaration_id: str | None
+    email: str | None
+    updated_at: Instant
+
+    def document(self) -> Document:
+        return self.model_dump(mode="json", by_alias=True)
+
+
 class ContactBook:
     """Reads and writes contacts inside the caller's transaction."""
 
@@ -41,83 +86,89 @@ class ContactBook:
         self._db = db
         self._clock = clock
 
+    async def _get(self, key: str) -> Contact | None:
+        found = await self._db.get(CONTACTS, key)
+        return None if found is None else Contact.model_validate(found)
+
+    async def _of_declaration(self, declaration_id: str, limit: int | None = None) -> list[Contact]:
+        rows = await self._db.find(
+            CONTACTS, {"declaration_id": {"$in": [declaration_id]}}, limit=limit
+        )
+        return [Contact.model_validate(row) for row in rows]
+
+    async def _put(self, contact: Contact, current: Contact | None, now: datetime) -> None:
+        stamped = contact.model_copy(update={"updated_at": now})
+        if current is None:
+            await self._db.insert(CONTACTS, stamped.document())
+        else:
+            assert current.version is not None  # read from the store
+            await self._db.replace(CONTACTS, stamped.document(), expected_version=current.version)
+
     async def remember_account(
         self, account_id: str, *, email: str | None = None, declaration_id: str | None = None
     ) -> None:
         """Record what an event says about an account; a declaration-only contact merges in."""
         if declaration_id is not None:
-            pending = await self._db.get(CONTACTS, _declaration_key(declaration_id))
+            pending = await self._get(_declaration_key(declaration_id))
             if pending is not None:
-                email = email or pending.get("email")
-                await self._db.delete(CONTACTS, pending["_id"])
+                email = email or pending.email
+                await self._db.delete(CONTACTS, pending.id)
         key = _account_key(account_id)
-        current = await self._db.get(CONTACTS, key)
-        now = to_iso(self._clock.now())
+        current = await self._get(key)
+        now = self._clock.now()
         if current is None:
-            await self._db.insert(
-                CONTACTS,
-                {
-                    "_id": key,
-                    "account_id": account_id,
-                    "declaration_id": declaration_id,
-                    "email": email,
-                    "updated_at": now,
-                },
+            contact = Contact(
+                id=key,
+                account_id=account_id,
+                declaration_id=declaration_id,
+                email=email,
+                updated_at=now,
             )
+            await self._put(contact, None, now)
             return
-        changed = {
-            **current,
-            "email": email or current.get("email"),
-            "declaration_id": declaration_id or current.get("declaration_id"),
-            "updated_at": now,
-        }
-        if changed != {**current, "updated_at": now}:
-            await self._db.replace(CONTACTS, changed, expected_version=current["_version"])
+        changed = current.model_copy(
+            update={
+                "email": email or current.email,
+                "declaration_id": declaration_id or current.declaration_id,
+            }
+        )
+        if changed != current:
+            await self._put(changed, current, now)
 
     async def remember_declaration(self, declaration_id: str, email: str) -> None:
         """A declaration's address, kept until identity opens the account for it."""
-        if await self._db.find(CONTACTS, {"declaration_id": {"$in": [declaration_id]}}, limit=1):
+        if await self._of_declaration(declaration_id, limit=1):
             return
         key = _declaration_key(declaration_id)
-        current = await self._db.get(CONTACTS, key)
-        document = {
-            "_id": key,
-            "account_id": None,
-            "declaration_id": declaration_id,
-            "email": email,
-            "updated_at": to_iso(self._clock.now()),
-        }
-        if current is None:
-            await self._db.insert(CONTACTS, document)
-        else:
-            await self._db.replace(CONTACTS, document, expected_version=current["_version"])
+        now = self._clock.now()
+        contact = Contact(
+            id=key, account_id=None, declaration_id=declaration_id, email=email, updated_at=now
+        )
+        await self._put(contact, await self._get(key), now)
 
     async def email_for(
         self, *, account_id: str | None = None, declaration_id: str | None = None
     ) -> str | None:
         """The known address of an account, else of a declaration."""
         if account_id is not None:
-            found = await self._db.get(CONTACTS, _account_key(account_id))
-            if found is not None and found.get("email"):
-                return str(found["email"])
+            found = await self._get(_account_key(account_id))
+            if found is not None and found.email:
+                return found.email
         if declaration_id is not None:
-            for found in await self._db.find(
-                CONTACTS, {"declaration_id": {"$in": [declaration_id]}}
-            ):
-                if found.get("email"):
-                    return str(found["email"])
+            for found in await self._of_declaration(declaration_id):
+                if found.email:
+                    return found.email
         return None
 
     async def forget(self, account_id: str) -> int:
         """Purge every contact of an account (and of its declaration); returns how many."""
         removed = 0
-        account = await self._db.get(CONTACTS, _account_key(account_id))
+        account = await self._get(_account_key(account_id))
         if account is not None:
-            declaration_id = account.get("declaration_id")
-            removed += int(await self._db.delete(CONTACTS, account["_id"]))
-            if declaration_id:
+            removed += int(await self._db.delete(CONTACTS, account.id))
+            if account.declaration_id:
                 removed += int(
-                    await self._db.delete(CONTACTS, _declaration_key(str(declaration_id)))
+                    await self._db.delete(CONTACTS, _declaration_key(account.declaration_id))
                 )
         return removed
 
@@ -129,17 +180,17 @@ class ContactBook:
         forgotten = Forgotten()
         if account_id is not None:
             forgotten.account_ids.add(account_id)
-            account = await self._db.get(CONTACTS, _account_key(account_id))
-            if account is not None and account.get("declaration_id"):
-                forgotten.declaration_ids.add(str(account["declaration_id"]))
+            account = await self._get(_account_key(account_id))
+            if account is not None and account.declaration_id:
+                forgotten.declaration_ids.add(account.declaration_id)
         if declaration_id is not None:
             forgotten.declaration_ids.add(declaration_id)
         linked: list[str] = []
         for declaration in sorted(forgotten.declaration_ids):
-            for found in await self._db.find(CONTACTS, {"declaration_id": {"$in": [declaration]}}):
-                if found.get("account_id"):
-                    forgotten.account_ids.add(str(found["account_id"]))
-                linked.append(found["_id"])
+            for found in await self._of_declaration(declaration):
+                if found.account_id:
+                    forgotten.account_ids.add(found.account_id)
+                linked.append(found.id)
         keys = {
             *linked,
             *(_account_key(a) for a in forgotten.account_ids),
@@ -147,4 +198,77 @@ class ContactBook:
         }
         for key in sorted(keys):
             forgotten.removed += int(await self._db.delete(CONTACTS, key))
+        return forgotten
+
+
+@dataclass(frozen=True)
+class _PurgeRequest:
+    erasure_id: str
+    account_id: str | None = None
+    declaration_id: str | None = None
+
+
+def _purge_request(envelope: Envelope) -> _PurgeRequest | None:
+    if envelope.type == ContactDataPurgeRequestedV1.routing_key():
+        account = decode_payload(envelope, ContactDataPurgeRequestedV1)
+        return _PurgeRequest(account.erasure_id, account_id=account.account_id)
+    if envelope.type == DeclarationPurgeRequestedV1.routing_key():
+        declaration = decode_payload(envelope, DeclarationPurgeRequestedV1)
+        return _PurgeRequest(declaration.erasure_id, declaration_id=declaration.declaration_id)
+    return None
+
+
+class Contacts:
+    """Retention's ways in: forget a party's contacts and scrub its history."""
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+
+    async def purge_contacts(self, account_id: str) -> int:
+        """Forget the contact data kept for an account (and its declaration); returns how many
+        contacts were removed. `purge_on_request` is retention's way in."""
+        async with self._ctx.store.transaction() as tx:
+            forgotten = await self._forget(tx, account_id=account_id, declaration_id=None)
+        return forgotten.removed
+
+    async def purge_on_request(self, envelope: Envelope, consumer: str) -> bool:
+        """Retention's contact-data purge of an account or purge of a declaration: forget the
+        contacts, scrub the history, publish `notify.contacts-purged.v1`; once per event.
+        False for a duplicate delivery or another event."""
+        request = _purge_request(envelope)
+        if request is None:
+            return False
+
+        async def effect(tx: Transaction) -> None:
+            forgotten = await self._forget(
+                tx, account_id=request.account_id, declaration_id=request.declaration_id
+            )
+            payload = ContactsPurgedV1(
+                erasure_id=request.erasure_id,
+                account_id=request.account_id,
+                declaration_id=request.declaration_id,
+                purged_at=self._ctx.clock.now(),
+            )
+            await self._ctx.events.emit(tx, payload, subject=envelope.subject, causation=envelope)
+            log.info(
+                "contacts purged for erasure %s: %d contact(s), %d account(s), %d declaration(s)",
+                request.erasure_id,
+                forgotten.removed,
+                len(forgotten.account_ids),
+                len(forgotten.declaration_ids),
+            )
+
+        return await self._ctx.inbox(consumer).process(envelope, effect)
+
+    async def _forget(
+        self, tx: Transaction, *, account_id: str | None, declaration_id: str | None
+    ) -> Forgotten:
+        forgotten = await self._ctx.contacts(tx).forget_party(
+            account_id=account_id, declaration_id=declaration_id
+        )
+        parties = [f"account:{a}" for a in sorted(forgotten.account_ids)]
+        parties += [f"declaration:{d}" for d in sorted(forgotten.declaration_ids)]
+        await self._ctx.notifications.scrub_masked_addresses(
+            tx, account_ids=forgotten.account_ids, parties=parties, at=self._ctx.clock.now()
+        )
         return forgotten

@@ -8,28 +8,25 @@ the bus. At a stop, the attempts under way finish (within a grace) before the st
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import httpx
 from fastapi import FastAPI
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from notify.api import notifications_router
 from notify.consumers import subscriptions
+from notify.context import Config
 from notify.links import IdentityLinks
 from notify.ports import MailTransport, SmsGateway
-from notify.service import INDEXES, Identity, Notifier, SendingPolicy
+from notify.repository import INDEXES
+from notify.service import wire
 from notify.settings import Settings
 from notify.sms import DevMailboxSmsGateway, HttpSmsGateway
 from notify.smtp import SmtpConfig, SmtpTransport
-from notify.templates import Templates
 from shared.auth import TokenVerifier, install_token_verifier
 from shared.auth.client_credentials import ClientCredentials, ClientCredentialsConfig
 from shared.clock import Clock
-from shared.contracts.envelope import Envelope, EventPayload, new_envelope
-from shared.messaging.consumer import RetryPolicy
+from shared.refusals import install_refusal_handlers
 from shared.runtime import ServiceRuntime
-from shared.store.port import Document
 
 
 def smtp_transport(settings: Settings) -> SmtpTransport:
@@ -59,24 +56,6 @@ def sms_gateway(settings: Settings, mail: MailTransport, clock: Clock) -> SmsGat
     return DevMailboxSmsGateway(mail, clock, settings.mail_from)
 
 
-def sending_policy(settings: Settings) -> SendingPolicy:
-    return SendingPolicy(
-        retry=RetryPolicy(
-            max_attempts=settings.retry_max_attempts,
-            first_delay=timedelta(seconds=settings.retry_first_delay_seconds),
-            max_delay=timedelta(seconds=settings.retry_max_delay_seconds),
-        ),
-        claim_timeout=timedelta(seconds=settings.claim_timeout_seconds),
-        shutdown_grace=timedelta(seconds=settings.shutdown_grace_seconds),
-        domain_rate_per_second=settings.domain_rate_per_second,
-        domain_burst=settings.domain_burst,
-        idle_poll=timedelta(seconds=settings.idle_poll_seconds),
-        workers=settings.smtp_connections,
-        deemed_received_territories=settings.deemed_received_territories,
-        business_days=settings.business_days,
-    )
-
-
 def create_app(
     settings: Settings | None = None,
     *,
@@ -94,17 +73,6 @@ def create_app(
     mail = mail or smtp_transport(settings)
     sms = sms or sms_gateway(settings, mail, runtime.clock)
 
-    def envelope(payload: EventPayload, subject: str, source: Document) -> Envelope:
-        # A consequence of the source event: same correlation, the source as its cause.
-        made = new_envelope(
-            payload,
-            subject=subject,
-            actor="service:notify",
-            clock=runtime.clock,
-            correlation_id=source["correlation_id"],
-        )
-        return made.model_copy(update={"causation_id": source["event_id"]})
-
     own_identity_http = identity_http is None
     if identity_http is None:
         identity_http = httpx.AsyncClient(
@@ -120,28 +88,24 @@ def create_app(
         identity_http,
         runtime.clock,
     )
-    notifier = Notifier(
-        runtime.store,
-        runtime.clock,
-        runtime.outbox,
-        runtime.inbox,
-        envelope,
-        Templates(),
-        mail,
-        sms,
-        Identity(settings.mail_from, settings.message_id_domain, settings.sms_sender),
-        sending_policy(settings),
-        instance=runtime.instance_id,
+    notify = wire(
+        Config.from_settings(settings, instance=runtime.instance_id),
+        store=runtime.store,
+        outbox=runtime.outbox,
+        inbox=runtime.inbox,
+        clock=runtime.clock,
+        mail=mail,
+        sms=sms,
         links=IdentityLinks(identity_http, credentials),
     )
-    for subscription in subscriptions(notifier):
+    for subscription in subscriptions(notify):
         runtime.subscribe(subscription)
     # The sender starts once the store is connected and stops before it closes.
-    runtime.background("notify-sender", notifier.run)
+    runtime.background("notify-sender", notify.sending.run)
     # The runtime cancels the sender, then runs these hooks in order, then closes the store:
     # the attempts under way finish their hand-over and bookkeeping first, then the transports
     # they use close.
-    runtime.on_shutdown(notifier.finish_in_flight)
+    runtime.on_shutdown(notify.sending.finish_in_flight)
 
     async def close_transports() -> None:
         await mail.close()
@@ -152,10 +116,9 @@ def create_app(
     if own_identity_http:
         # After the attempts in flight, which may still be fetching their link.
         runtime.on_shutdown(identity_http.aclose)
-    app = runtime.create_app(
-        title="Notify: e-mail and SMS", routers=[notifications_router(notifier)]
-    )
+    app = runtime.create_app(title="Notify: e-mail and SMS", routers=[notifications_router(notify)])
+    install_refusal_handlers(app)
     if token_verifier is not None:
         install_token_verifier(app, token_verifier)
-    app.state.notifier = notifier
+    app.state.notify = notify
     return app

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 from zoneinfo import ZoneInfo
 
 from jinja2 import (
@@ -89,7 +89,7 @@ def _environment() -> Environment:
     return environment
 
 
-def _checked(context: Mapping[str, Any]) -> dict[str, Any]:
+def _checked(context: Mapping[str, object]) -> dict[str, object]:
     for key, value in context.items():
         if key.endswith("_url") and not (
             isinstance(value, str) and value.startswith(("https://", "http://"))
@@ -104,7 +104,7 @@ class Templates:
     def __init__(self) -> None:
         self._env = _environment()
 
-    def email(self, kind: NotificationKind, context: Mapping[str, Any]) -> RenderedEmail:
+    def email(self, kind: NotificationKind, context: Mapping[str, object]) -> RenderedEmail:
         values = _checked(context)
         text_template = self._env.get_template(f"{kind.value}.txt")
         subject = "".join(text_template.blocks["subject"](text_template.new_context(values)))
@@ -114,7 +114,7 @@ class Templates:
             html=self._env.get_template(f"{kind.value}.html").render(values),
         )
 
-    def sms(self, kind: NotificationKind, context: Mapping[str, Any]) -> str | None:
+    def sms(self, kind: NotificationKind, context: Mapping[str, object]) -> str | None:
         """The SMS text of `kind`, or None when the kind is never texted."""
         try:
             template = self._env.get_template(f"{kind.value}.sms.txt")

@@ -1,0 +1,213 @@
+"""From an event to the notifications it asks for: which kind, to whom, over which channel,
+with which template values (`notify.values`). Also keeps the contact book up to date and
+purges it when retention has issued the erasure certificate. Runs inside the inbox
+transaction (`notify.intake`)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from notify import values
+from notify.contacts import ContactBook
+from notify.notifications import Request
+from shared.contracts import consent, delivery, identity, retention
+from shared.contracts.envelope import Envelope
+from shared.contracts.notify import Channel
+from shared.contracts.registry import decode_payload
+
+
+@dataclass
+class Plan:
+    requests: list[Request] = field(default_factory=list)
+
+
+Planner = Callable[[Envelope, ContactBook], Awaitable[Plan]]
+
+
+def _mail_to_account(
+    message: values.MessageValues,
+    address: str | None,
+    account_id: str | None,
+    *,
+    party: str | None = None,
+    link_id: str | None = None,
+) -> Plan:
+    """One e-mail to a person; `party` names them when no account is known."""
+    request = Request(
+        message,
+        Channel.EMAIL,
+        address,
+        party or f"account:{account_id}",
+        account_id=account_id,
+        link_id=link_id,
+    )
+    return Plan([request])
+
+
+def _mail_to_office(
+    message: values.MessageValues, address: str, office_id: str, act_id: str
+) -> Plan:
+    """One e-mail to the office that served `act_id`."""
+    request = Request(
+        message, Channel.EMAIL, address, f"office:{office_id}", act_id=act_id, office_id=office_id
+    )
+    return Plan([request])
+
+
+async def _activation(envelope: Envelope, contacts: ContactBook) -> Plan:
+    event = decode_payload(envelope, identity.ActivationLinkIssuedV2)
+    await contacts.remember_account(event.account_id, email=event.email)
+    message = values.Activation(identifier=event.identifier, expires_at=event.expires_at)
+    return _mail_to_account(message, event.email, event.account_id, link_id=event.link_id)
+
+
+async def _password_reset(envelope: Envelope, contacts: ContactBook) -> Plan:
+    event = decode_payload(envelope, identity.PasswordResetRequestedV2)
+    await contacts.remember_account(event.account_id, email=event.email)
+    message = values.PasswordReset(expires_at=event.expires_at)
+    return _mail_to_account(message, event.email, event.account_id, link_id=event.link_id)
+
+
+# Retired V1 link events (they carried the link itself) still in flight at the upgrade: their
+# links were issued before identity kept a sealed copy, so the event is the only place the link
+# exists and there is nothing to fetch by id; they are sent as they were, the link rendered in
+# the queued message until its outcome clears it.
+async def _activation_v1(envelope: Envelope, contacts: ContactBook) -> Plan:
+    event = decode_payload(envelope, identity.ActivationLinkIssuedV1)
+    await contacts.remember_account(event.account_id, email=event.email)
+    message = values.Activation(
+        identifier=event.identifier,
+        activation_url=event.activation_url,
+        expires_at=event.expires_at,
+    )
+    return _mail_to_account(message, event.email, event.account_id)
+
+
+async def _password_reset_v1(envelope: Envelope, contacts: ContactBook) -> Plan:
+    event = decode_payload(envelope, identity.PasswordResetRequestedV1)
+    await contacts.remember_account(event.account_id, email=event.email)
+    message = values.PasswordReset(reset_url=event.reset_url, expires_at=event.expires_at)
+    return _mail_to_account(message, event.email, event.account_id)
+
+
+async def _terms_notice(envelope: Envelope, contacts: ContactBook) -> Plan:
+    event = decode_payload(envelope, identity.TermsNoticeIssuedV1)
+    await contacts.remember_account(event.account_id, email=event.email)
+    message = values.TermsNotice(terms_version=event.terms_version, effective_at=event.effective_at)
+    return _mail_to_account(message, event.email, event.account_id)
+
+
+async def _account_created(envelope: Envelope, contacts: ContactBook) -> Plan:
+    event = decode_payload(envelope, identity.AccountCreatedV1)
+    if event.declaration_id is not None:
+        await contacts.remember_account(event.account_id, declaration_id=event.declaration_id)
+    return Plan()
+
+
+async def _declaration_registered(envelope: Envelope, contacts: ContactBook) -> Plan:
+    event = decode_payload(envelope, consent.DeclarationRegisteredV1)
+    await contacts.remember_declaration(event.declaration_id, event.email)
+    return Plan()
+
+
+async def _account_terminated(envelope: Envelope, contacts: ContactBook) -> Plan:
+    event = decode_payload(envelope, identity.AccountTerminatedV1)
+    email = await contacts.email_for(
+        account_id=event.account_id, declaration_id=event.declaration_id
+    )
+    message = values.AccountTerminated(terminated_at=event.terminated_at)
+    return _mail_to_account(message, email, event.account_id)
+
+
+async def _consent_revoked(envelope: Envelope, contacts: ContactBook) -> Plan:
+    event = decode_payload(envelope, consent.ConsentRevokedV1)
+    email = await contacts.email_for(
+        account_id=event.account_id, declaration_id=event.declaration_id
+    )
+    party = (
+        f"account:{event.account_id}" if event.account_id else f"declaration:{event.declaration_id}"
+    )
+    message = values.ConsentRevoked(revoked_at=event.revoked_at)
+    return _mail_to_account(message, email, event.account_id, party=party)
+
+
+async def _act_served(envelope: Envelope, contacts: ContactBook) -> Plan:
+    event = decode_payload(envelope, delivery.ActServedV1)
+    await contacts.remember_account(
+        event.recipient_account_id, email=event.recipient_email, declaration_id=event.declaration_id
+    )
+    message = values.ActServed(
+        act_nature=event.act_nature,
+        office_name=event.office_name,
+        served_at=event.served_at,
+        portal_url=event.portal_url,
+    )
+    channels = [(Channel.EMAIL, event.recipient_email)]
+    if event.recipient_mobile:
+        channels.append((Channel.SMS, event.recipient_mobile))
+    return Plan(
+        [
+            Request(
+                message,
+                channel,
+                address,
+                f"account:{event.recipient_account_id}",
+                act_id=event.act_id,
+                office_id=event.office_id,
+                account_id=event.recipient_account_id,
+            )
+            for channel, address in channels
+        ]
+    )
+
+
+async def _lettre_simple_due(envelope: Envelope, _contacts: ContactBook) -> Plan:
+    event = decode_payload(envelope, delivery.LettreSimpleDueV1)
+    message = values.LettreSimpleDue(
+        act_id=event.act_id,
+        act_nature=event.act_nature,
+        requester_name=event.requester_name,
+        served_at=event.served_at,
+        due_on=event.due_on,
+    )
+    return _mail_to_office(message, event.office_email, event.office_id, event.act_id)
+
+
+async def _reply_received(envelope: Envelope, _contacts: ContactBook) -> Plan:
+    event = decode_payload(envelope, delivery.ReplyReceivedV1)
+    message = values.ReplyReceived(
+        act_id=event.act_id, reply_id=event.reply_id, received_at=event.received_at
+    )
+    return _mail_to_office(message, event.office_email, event.office_id, event.act_id)
+
+
+async def _erasure_certificate(envelope: Envelope, contacts: ContactBook) -> Plan:
+    event = decode_payload(envelope, retention.ErasureCertificateIssuedV1)
+    # The last message to this person: the address travels in the event, the book forgets it.
+    await contacts.forget(event.account_id)
+    message = values.ErasureCertificate(
+        certificate_id=event.certificate_id,
+        download_url=event.download_url,
+        issued_at=event.issued_at,
+    )
+    return _mail_to_account(message, event.email, event.account_id)
+
+
+PLANNERS: dict[str, Planner] = {
+    identity.ActivationLinkIssuedV2.routing_key(): _activation,
+    identity.PasswordResetRequestedV2.routing_key(): _password_reset,
+    identity.ActivationLinkIssuedV1.routing_key(): _activation_v1,
+    identity.PasswordResetRequestedV1.routing_key(): _password_reset_v1,
+    identity.TermsNoticeIssuedV1.routing_key(): _terms_notice,
+    identity.AccountCreatedV1.routing_key(): _account_created,
+    identity.AccountTerminatedV1.routing_key(): _account_terminated,
+    consent.DeclarationRegisteredV1.routing_key(): _declaration_registered,
+    consent.ConsentRevokedV1.routing_key(): _consent_revoked,
+    delivery.ActServedV1.routing_key(): _act_served,
+    delivery.LettreSimpleDueV1.routing_key(): _lettre_simple_due,
+    delivery.ReplyReceivedV1.routing_key(): _reply_received,
+    retention.ErasureCertificateIssuedV1.routing_key(): _erasure_certificate,
+}
+BULK_EVENTS: tuple[str, ...] = (identity.TermsNoticeIssuedV1.routing_key(),)
+URGENT_EVENTS: tuple[str, ...] = tuple(key for key in PLANNERS if key not in BULK_EVENTS)

@@ -1,0 +1,159 @@
+"""What each kind of message shows: one typed model of template values per notification kind,
+built from the event that asked for it.
+
+A link message (activation, reset) names the value its link goes in (`link_field`): the event
+only names the link by id, and the sender fills the value with identity's answer at send time
+(`with_link`); a retired V1 event still carries the link itself in that value. Values kept for
+a link message are stored in the form `stored()` gives (instants as `to_iso` text, named in
+`instants`), the form rows already in the store have.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, ClassVar, Final
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, JsonValue, PlainSerializer
+
+from shared.contracts.notify import NotificationKind
+from shared.store.port import from_iso, to_iso
+
+
+def _stored_instant(value: object) -> object:
+    return from_iso(value) if isinstance(value, str) else value
+
+
+Instant = Annotated[
+    datetime,
+    BeforeValidator(_stored_instant),
+    PlainSerializer(to_iso, return_type=str, when_used="json"),
+]
+"""An aware instant, stored as fixed-width `to_iso` text (text order is time order)."""
+
+LINK_STAND_IN: Final = "https://link.invalid/stand-in"
+"""What a link message is first rendered with, at intake: a template problem shows at once."""
+
+
+class MessageValues(BaseModel):
+    """The values the templates of one kind read."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: ClassVar[NotificationKind]
+    link_field: ClassVar[str | None] = None
+
+    def template_values(self) -> dict[str, object]:
+        """The values as the templates see them (instants as instants; a link not filled in
+        is None, which the templates refuse)."""
+        return dict(self)
+
+    def with_link(self, url: str) -> MessageValues:
+        """These values with the link in `link_field` (held in memory only)."""
+        assert self.link_field is not None
+        return self.model_copy(update={self.link_field: url})
+
+    def stored(self) -> StoredValues:
+        values = self.model_dump(mode="json", exclude_none=True)
+        instants = sorted(name for name, value in self if isinstance(value, datetime))
+        return StoredValues(values=values, instants=instants)
+
+
+class StoredValues(BaseModel):
+    """Template values as a stored document (the kind's model reads them back)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    values: dict[str, JsonValue]
+    instants: list[str]
+
+    def restored(self, kind: NotificationKind) -> MessageValues:
+        return VALUES_OF[kind].model_validate(self.values)
+
+
+class Activation(MessageValues):
+    kind = NotificationKind.ACTIVATION
+    link_field = "activation_url"
+
+    identifier: str
+    expires_at: Instant
+    activation_url: str | None = None
+    """Filled at send time; only a retired V1 event carries it at intake."""
+
+
+class PasswordReset(MessageValues):
+    kind = NotificationKind.PASSWORD_RESET
+    link_field = "reset_url"
+
+    expires_at: Instant
+    reset_url: str | None = None
+    """Filled at send time; only a retired V1 event carries it at intake."""
+
+
+class TermsNotice(MessageValues):
+    kind = NotificationKind.TERMS_NOTICE
+
+    terms_version: int
+    effective_at: Instant
+
+
+class AccountTerminated(MessageValues):
+    kind = NotificationKind.ACCOUNT_TERMINATED
+
+    terminated_at: Instant
+
+
+class ConsentRevoked(MessageValues):
+    kind = NotificationKind.CONSENT_REVOKED
+
+    revoked_at: Instant
+
+
+class ActServed(MessageValues):
+    kind = NotificationKind.ACT_SERVED
+
+    act_nature: str
+    office_name: str
+    served_at: Instant
+    portal_url: str
+
+
+class LettreSimpleDue(MessageValues):
+    kind = NotificationKind.LETTRE_SIMPLE_DUE
+
+    act_id: str
+    act_nature: str
+    requester_name: str
+    served_at: Instant
+    due_on: date
+
+
+class ReplyReceived(MessageValues):
+    kind = NotificationKind.REPLY_RECEIVED
+
+    act_id: str
+    reply_id: str
+    received_at: Instant
+
+
+class ErasureCertificate(MessageValues):
+    kind = NotificationKind.ERASURE_CERTIFICATE
+
+    certificate_id: str
+    download_url: str
+    issued_at: Instant
+
+
+VALUES_OF: Final[dict[NotificationKind, type[MessageValues]]] = {
+    values.kind: values
+    for values in (
+        Activation,
+        PasswordReset,
+        TermsNotice,
+        AccountTerminated,
+        ConsentRevoked,
+        ActServed,
+        LettreSimpleDue,
+        ReplyReceived,
+        ErasureCertificate,
+    )
+}
