@@ -138,7 +138,10 @@ def create_app(config: WitnessConfig, state: WitnessState, clock: Clock | None =
         try:
             line = await witness.add_checkpoint(text)
         except ConflictError as conflict:
-            return Response(f"{conflict.latest}\n", status_code=409, media_type=SIZE_TYPE)
+            # Set as a header: a media_type would get a charset the spec does not name.
+            return Response(
+                f"{conflict.latest}\n", status_code=409, headers={"Content-Type": SIZE_TYPE}
+            )
         return PlainTextResponse(line)
 
     @router.get("/verifier-key", response_class=PlainTextResponse)
