@@ -10,6 +10,8 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from audit.api import journal_router
 from audit.consumers import ERASURES_QUEUE, erasure_subscription, journal_subscription
 from audit.erasure import SubjectErasure, confirmation_subject
+from audit.evidence import evidence_from_settings
+from audit.evidence_api import evidence_router
 from audit.service import INDEXES, Checkpoints, Journal
 from audit.settings import Settings
 from audit.vault import PayloadVault
@@ -51,6 +53,12 @@ def create_app(
         runtime.store, runtime.clock, journal, signer, settings.checkpoint_origin
     )
 
+    evidence = evidence_from_settings(settings, runtime.store, runtime.clock, journal, checkpoints)
+    if evidence.configured:
+        interval = timedelta(seconds=settings.evidence_interval_seconds)
+        runtime.every("audit-evidence", interval, evidence.run)
+    runtime.on_shutdown(evidence.close)
+
     def confirmation(payload: SubjectKeysShreddedV1, request: Envelope) -> Envelope:
         return runtime.envelope(
             payload, subject=confirmation_subject(payload.erasure_id), causation=request
@@ -74,12 +82,14 @@ def create_app(
     )
     app = runtime.create_app(
         title="Audit: the verifiable journal of every event",
-        routers=[journal_router(journal, checkpoints)],
+        # The evidence router first: its /v1/checkpoint (with cosignatures) answers that path.
+        routers=[evidence_router(evidence, checkpoints), journal_router(journal, checkpoints)],
         on_start=[journal.check_consistency],
     )
     if token_verifier is not None:
         install_token_verifier(app, token_verifier)
     app.state.journal = journal
     app.state.checkpoints = checkpoints
+    app.state.evidence = evidence
     app.state.erasure = erasure
     return app
