@@ -33,6 +33,8 @@ from witness.tlog import (
 log = logging.getLogger(__name__)
 
 SIZE_TYPE: Final = "text/x.tlog.size"
+# 63 proof lines and a checkpoint with a few signatures fit in a few KiB.
+MAX_BODY: Final = 64 * 1024
 
 
 class ConflictError(Exception):
@@ -131,8 +133,12 @@ def create_app(config: WitnessConfig, state: WitnessState, clock: Clock | None =
 
     @router.post("/add-checkpoint", response_class=PlainTextResponse)
     async def add_checkpoint(request: Request) -> Response:
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            raise Problem(413, "Request too large", f"at most {MAX_BODY} bytes",
+                          type=problem_type("witness-too-large"))  # fmt: skip
         try:
-            text = (await request.body()).decode("utf-8")
+            text = body.decode("utf-8")
         except UnicodeDecodeError:
             raise _malformed("the request is not UTF-8") from None
         try:
