@@ -125,3 +125,13 @@ def test_a_restarted_witness_remembers_what_it_cosigned(
     w1.start()
     refused = submit(w1, request(0, fork, note(log_key, fork)))
     assert (refused.status_code, refused.text) == (409, "5\n")
+
+
+def test_a_log_cosigned_while_empty_is_cosigned_when_it_grows(
+    witnesses: list[RunningWitness], log_key: SigningKey
+) -> None:
+    history = leaves("a", 4)
+    for witness in witnesses:
+        assert submit(witness, request(0, [], note(log_key, []))).status_code == 200
+        answer = submit(witness, request(0, history, note(log_key, history)))
+        assert answer.status_code == 200, answer.text

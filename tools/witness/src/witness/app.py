@@ -103,8 +103,13 @@ class Witness:
                 if recorded.root != head.root:
                     log.warning("fork of %s at size %d refused", head.origin, head.size)
                     raise ConflictError(latest)
-            elif recorded is not None and not consistent(
-                recorded.size, recorded.root, head.size, head.root, request.proof
+            # An empty tree is a prefix of every tree: from size 0 there is nothing to prove.
+            elif (
+                recorded is not None
+                and recorded.size > 0
+                and not consistent(
+                    recorded.size, recorded.root, head.size, head.root, request.proof
+                )
             ):
                 log.warning("inconsistent checkpoint of %s refused", head.origin)
                 raise Problem(
