@@ -93,6 +93,16 @@ async def test_checkpoints_of_the_running_service_are_timestamped_and_cosigned(
         await eventually(timestamped, within=60, every=0.2)
         token = (await audit.get(f"/v1/checkpoints/{size}/timestamp")).content
         verify_timestamp(token, stored["note"].encode(), TsaTrust.from_pem(tsa.chain_pem))
+        # Every checkpoint signed so far (the empty tree's first) gets its own token.
+        signed = (await audit.get("/v1/checkpoints")).json()["checkpoints"]
+        assert signed[0]["size"] == 0
+        trust = TsaTrust.from_pem(tsa.chain_pem)
+        for checkpoint in signed:
+            if checkpoint["size"] > size:
+                continue
+            answer = await audit.get(f"/v1/checkpoints/{checkpoint['size']}/timestamp")
+            assert answer.status_code == 200, checkpoint
+            verify_timestamp(answer.content, checkpoint["note"].encode(), trust)
         missing = await audit.get("/v1/checkpoints/999999/timestamp")
         assert missing.status_code == 404
         assert missing.headers["content-type"] == "application/problem+json"

@@ -144,9 +144,11 @@ class Evidence:
 
     async def timestamp_pending(self, tsa: TsaEndpoint) -> int:
         """Timestamp the checkpoints after the cursor, oldest first; how many got a token."""
+        # The cursor is the smallest size not timestamped yet (the empty tree's too).
         cursor = await self._store.get(WITNESS_STATE, CURSOR)
-        done = int(cursor["size"]) if cursor else 0
-        pending = await self._checkpoints.since(done + 1, TIMESTAMPS_PER_RUN)
+        pending = await self._checkpoints.since(
+            int(cursor["size"]) if cursor else 0, TIMESTAMPS_PER_RUN
+        )
         obtained = 0
         for checkpoint in pending:
             message = checkpoint.note.encode("utf-8")
@@ -168,7 +170,7 @@ class Evidence:
                     "timestamp_time": to_iso(verified.time),
                 },
             )
-            await self._set_state(CURSOR, size)
+            await self._set_state(CURSOR, size + 1)
             self.stats.timestamps_obtained += 1
             obtained += 1
         return obtained

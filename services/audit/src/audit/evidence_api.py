@@ -46,7 +46,7 @@ def evidence_router(evidence: Evidence, checkpoints: Checkpoints) -> APIRouter:
         response_class=Response,
         responses={200: {"content": {REPLY_TYPE: {}}}},
     )
-    async def checkpoint_timestamp(size: Annotated[int, Path(ge=1)], request: Request) -> Response:
+    async def checkpoint_timestamp(size: Annotated[int, Path(ge=0)], request: Request) -> Response:
         """The RFC 3161 timestamp reply over checkpoint `size`'s signed note."""
         token = await evidence.timestamp(size)
         if token is None:
