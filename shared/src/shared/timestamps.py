@@ -159,7 +159,7 @@ def verify_timestamp(reply: bytes, message: bytes, trust: TsaTrust) -> VerifiedT
     """Verify a DER timestamp reply over `message` against the pinned chain; TimestampError
     naming the failed check otherwise."""
     response = _decode(reply)
-    if PKIStatus(response.status) not in (PKIStatus.GRANTED, PKIStatus.GRANTED_WITH_MODS):
+    if PKIStatus(response.status) != PKIStatus.GRANTED:
         raise TimestampError("status", f"the TSA did not grant it (status {response.status})")
     info = response.tst_info
     imprint = info.message_imprint
