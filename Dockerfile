@@ -30,6 +30,7 @@ COPY services/notify/pyproject.toml services/notify/pyproject.toml
 COPY services/audit/pyproject.toml services/audit/pyproject.toml
 COPY services/retention/pyproject.toml services/retention/pyproject.toml
 COPY tools/devstack/pyproject.toml tools/devstack/pyproject.toml
+COPY tools/witness/pyproject.toml tools/witness/pyproject.toml
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-install-workspace --package "securact-${SERVICE}"
 

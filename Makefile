@@ -49,7 +49,7 @@ smoke: bootstrap
 lint:
 	@$(VENV)/ruff check .
 	@$(VENV)/ruff format --check .
-	@$(VENV)/mypy shared/src services tools/devstack/src
+	@$(VENV)/mypy shared/src services tools/devstack/src tools/witness/src
 
 format:
 	@$(VENV)/ruff format .

@@ -38,3 +38,10 @@ say "syncing the workspace (uv.lock)"
 bash scripts/ensure-rabbitmq.sh
 # The PKCS#11 key backend's dev token (SECURACT_KEYS=pkcs11) and its tests: not fatal without it.
 bash scripts/ensure-softhsm.sh || true
+
+# The tests' local RFC 3161 TSA (tests/fixtures/tsa.py) signs with `openssl ts`.
+if ! command -v openssl >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+  say "installing openssl with apt"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssl >/dev/null
+fi

@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures.seaweed",
     "tests.fixtures.stores",
     "tests.fixtures.telemetry",
+    "tests.fixtures.tsa",
 ]

@@ -104,14 +104,6 @@ def journal_router(journal: Journal, checkpoints: Checkpoints) -> APIRouter:
         latest = await checkpoints.latest()
         return latest.checkpoint.size if latest else 0
 
-    @router.get("/checkpoint", response_class=PlainTextResponse)
-    async def checkpoint(request: Request) -> PlainTextResponse:
-        """The latest signed checkpoint (C2SP signed note)."""
-        latest = await checkpoints.latest()
-        if latest is None:
-            raise NoCheckpoint(request)
-        return PlainTextResponse(latest.note, media_type=TEXT)
-
     @router.get("/checkpoints")
     async def list_checkpoints(
         from_size: Annotated[int, Query(ge=0)] = 0,

@@ -31,7 +31,7 @@ from typing import Any, Final
 
 from audit import merkle
 from shared.crypto import IntegrityError, VerifierKey, open_note, sign_note
-from shared.crypto.signing import Signer
+from shared.crypto.signing import SIGNATURE_LINE_PREFIX, Signer
 
 RECEIPT_HEADER: Final = "c2sp.org/tlog-proof@v1"
 _DECIMAL = re.compile(r"^(0|[1-9][0-9]*)$")
@@ -82,6 +82,25 @@ class Checkpoint:
     def sign(self, keys: Sequence[Signer]) -> str:
         """The signed note of this checkpoint."""
         return sign_note(self.body(), keys)
+
+
+def add_checkpoint_request(old_size: int, proof: Sequence[bytes], note: str) -> str:
+    """The body of a C2SP tlog-witness `add-checkpoint` call: the size the witness last
+    cosigned, the consistency proof from it, an empty line, then the signed note."""
+    lines = [f"old {old_size}", *(base64.b64encode(h).decode("ascii") for h in proof)]
+    return "\n".join(lines) + "\n\n" + note
+
+
+def log_signed_note(note: str, keys: Iterable[VerifierKey]) -> str:
+    """The note with only the log's signature lines (by these keys' names): what a checkpoint's
+    timestamp covers, once cosignature lines were appended to it."""
+    names = {key.name for key in keys}
+    split = note.rfind("\n\n")
+    if split < 0:
+        raise FormatError("not a signed note")
+    lines = note[split + 2 :].splitlines(keepends=True)
+    kept = [line for line in lines if line[len(SIGNATURE_LINE_PREFIX) :].split(" ")[0] in names]
+    return note[: split + 2] + "".join(kept)
 
 
 def open_checkpoint(

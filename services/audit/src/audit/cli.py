@@ -1,10 +1,12 @@
-"""`securact-audit verify` and `securact-audit verify-receipt`: the journal's offline checks.
+"""`securact-audit verify`, `verify-receipt` and `verify-timestamp`: the journal's offline checks.
 
 `verify` reads audit's store (from the usual settings) and checks it as `audit.verify` says,
 payloads included (decrypted with the KEK file of the settings; `--no-payloads` for the tree
 alone, e.g. by a third party without the KEK); exit status 0 when intact, 1 naming the first
 broken index and the others. `verify-receipt` needs nothing but
-a receipt file and the log's public key: no store, no network.
+a receipt file and the log's public key: no store, no network. `verify-timestamp` checks a
+checkpoint's RFC 3161 token (`GET /v1/checkpoints/{size}/timestamp`) against the note and a
+pinned TSA chain, naming the failed check: imprint, signature or chain.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from audit.checkpoint import FormatError, verify_receipt
+from audit.checkpoint import FormatError, log_signed_note, open_checkpoint, verify_receipt
 from audit.settings import Settings
 from audit.vault import PayloadVault
 from audit.verify import verify_journal
@@ -25,6 +27,7 @@ from shared.crypto import IntegrityError, KeyRing, VerifierKey
 from shared.crypto.backends import kek_source, signing_ring
 from shared.settings import KeyBackend
 from shared.store import open_store
+from shared.timestamps import TimestampError, TsaTrust, verify_timestamp
 
 EXIT_OK = 0
 EXIT_BROKEN = 1
@@ -55,6 +58,19 @@ def build_parser() -> argparse.ArgumentParser:
     receipt.add_argument(
         "--leaf", type=Path, metavar="FILE", help="the leaf, if the receipt does not carry it"
     )
+    stamp = commands.add_parser(
+        "verify-timestamp", help="check a checkpoint's RFC 3161 timestamp against a pinned chain"
+    )
+    stamp.add_argument("--checkpoint", required=True, type=Path, metavar="NOTE_FILE")
+    stamp.add_argument("--token", required=True, type=Path, metavar="TSR_FILE")
+    stamp.add_argument("--tsa-chain", required=True, type=Path, metavar="PEM_FILE")
+    stamp.add_argument(
+        "--public-key",
+        action="append",
+        default=[],
+        metavar="VKEY",
+        help="also check the log's signature (and ignore cosignature lines in the note)",
+    )
     return parser
 
 
@@ -64,6 +80,8 @@ def main(argv: Sequence[str], out: TextIO = sys.stdout) -> int:
     try:
         if options.command == "verify":
             return asyncio.run(_verify(options, out))
+        if options.command == "verify-timestamp":
+            return _verify_timestamp(options, out)
         return _verify_receipt(options, out)
     except (ValueError, OSError) as error:
         out.write(f"error: {error}\n")
@@ -132,4 +150,25 @@ def _verify_receipt(options: argparse.Namespace, out: TextIO) -> int:
             f"  event {verified.entry.get('event_id')} {verified.entry.get('type')} "
             f"journaled at {verified.entry.get('journaled_at')}\n"
         )
+    return EXIT_OK
+
+
+def _verify_timestamp(options: argparse.Namespace, out: TextIO) -> int:
+    note = options.checkpoint.read_text(encoding="utf-8")
+    trust = TsaTrust.from_file(options.tsa_chain)
+    if options.public_key:
+        keys = [VerifierKey.from_string(k) for k in options.public_key]
+        try:
+            open_checkpoint(note, keys)
+        except IntegrityError as error:
+            out.write(f"timestamp INVALID (checkpoint): {error}\n")
+            return EXIT_BROKEN
+        note = log_signed_note(note, keys)
+    try:
+        verified = verify_timestamp(options.token.read_bytes(), note.encode("utf-8"), trust)
+    except TimestampError as error:
+        out.write(f"timestamp INVALID ({error.stage}): {error.detail}\n")
+        return EXIT_BROKEN
+    out.write(f"timestamp valid: checkpoint note existed at {verified.time.isoformat()} ")
+    out.write(f"(TSA {verified.tsa}, serial {verified.serial_number})\n")
     return EXIT_OK

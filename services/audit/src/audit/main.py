@@ -10,6 +10,8 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from audit.api import journal_router
 from audit.consumers import ERASURES_QUEUE, erasure_subscription, journal_subscription
 from audit.erasure import SubjectErasure
+from audit.evidence import evidence_from_settings
+from audit.evidence_api import evidence_router
 from audit.service import INDEXES, Checkpoints, Journal
 from audit.settings import Settings
 from audit.vault import PayloadVault
@@ -47,6 +49,11 @@ def create_app(
         runtime.store, runtime.clock, journal, signer, settings.checkpoint_origin
     )
 
+    evidence = evidence_from_settings(settings, runtime.store, runtime.clock, journal, checkpoints)
+    if evidence.configured:
+        interval = timedelta(seconds=settings.evidence_interval_seconds)
+        runtime.every("audit-evidence", interval, evidence.run)
+    runtime.on_shutdown(evidence.close)
     erasure = SubjectErasure(journal, runtime.inbox(ERASURES_QUEUE), events)
     runtime.subscribe(journal_subscription(journal, prefetch=settings.journal_prefetch))
     runtime.subscribe(erasure_subscription(erasure))
@@ -63,7 +70,8 @@ def create_app(
     )
     app = runtime.create_app(
         title="Audit: the verifiable journal of every event",
-        routers=[journal_router(journal, checkpoints)],
+        # The evidence router first: its /v1/checkpoint (with cosignatures) answers that path.
+        routers=[evidence_router(evidence, checkpoints), journal_router(journal, checkpoints)],
         on_start=[journal.check_consistency],
     )
     install_refusal_handlers(app)
@@ -71,5 +79,6 @@ def create_app(
         install_token_verifier(app, token_verifier)
     app.state.journal = journal
     app.state.checkpoints = checkpoints
+    app.state.evidence = evidence
     app.state.erasure = erasure
     return app

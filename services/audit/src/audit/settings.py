@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from shared.settings import BaseServiceSettings, service_config
+
+
+class WitnessSetting(BaseModel):
+    url: str
+    verifier_key: str
 
 
 class Settings(BaseServiceSettings):
@@ -36,4 +42,22 @@ class Settings(BaseServiceSettings):
         default=256,
         ge=1,
         description="Envelopes journaled in one store transaction at most (group commit).",
+    )
+
+    tsa_url: str | None = Field(
+        default=None,
+        description="RFC 3161 TSA every checkpoint is timestamped by (none: no timestamps).",
+    )
+    tsa_chain_file: Path | None = Field(
+        default=None,
+        description="PEM bundle of the TSA's pinned chain (root and intermediates); "
+        "required with tsa_url.",
+    )
+    witnesses: list[WitnessSetting] = Field(
+        default_factory=list,
+        description="C2SP tlog-witnesses each new checkpoint is sent to, with their "
+        "cosignature/v1 verifier keys (JSON list of {url, verifier_key}).",
+    )
+    evidence_interval_seconds: float = Field(
+        default=5.0, gt=0, description="How often missing timestamps and cosignatures are sought."
     )
