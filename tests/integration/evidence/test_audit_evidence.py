@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from fastapi import FastAPI
 
 from audit import cli
+from audit.api import journal_router
 from audit.checkpoint import add_checkpoint_request, open_checkpoint
 from audit.evidence import Evidence, TsaEndpoint, WitnessEndpoint
 from audit.evidence_api import evidence_router
@@ -67,6 +68,7 @@ async def setup(
     app = FastAPI()
     install_problem_handlers(app)
     app.include_router(evidence_router(evidence, audit.checkpoints))
+    app.include_router(journal_router(audit.journal, audit.checkpoints, note=evidence.cosigned))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://audit") as client:
         yield Setup(audit, evidence, client, log_key)

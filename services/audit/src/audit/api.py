@@ -12,13 +12,14 @@ but fails its integrity check: `securact-audit verify` names every such index).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import PlainTextResponse
 
 from audit.domain import entry_leaf_hash
-from audit.service import MAX_PAGE, Checkpoints, Journal
+from audit.service import MAX_PAGE, Checkpoints, Journal, StoredCheckpoint
 from audit.vault import PayloadState
 from shared.auth import Principal, current_principal
 from shared.openapi import problem_responses
@@ -97,8 +98,23 @@ class NotYetCheckpointed(Refusal):
         )
 
 
-def journal_router(journal: Journal, checkpoints: Checkpoints) -> APIRouter:
+def journal_router(
+    journal: Journal,
+    checkpoints: Checkpoints,
+    note: Callable[[StoredCheckpoint], Awaitable[str]] | None = None,
+) -> APIRouter:
+    """`note` gives the served text of a checkpoint (with its witnesses' cosignatures when
+    witnesses are configured); by default the log-signed note alone."""
     router = APIRouter(prefix="/v1", tags=["journal"])
+
+    @router.get("/checkpoint", response_class=PlainTextResponse, responses=problem_responses(404))
+    async def checkpoint(request: Request) -> PlainTextResponse:
+        """The latest signed checkpoint (C2SP signed note, with any cosignatures)."""
+        latest = await checkpoints.latest()
+        if latest is None:
+            raise NoCheckpoint(request)
+        text = await note(latest) if note is not None else latest.note
+        return PlainTextResponse(text, media_type=TEXT)
 
     async def signed_size() -> int:
         latest = await checkpoints.latest()

@@ -16,7 +16,6 @@ from typing import Annotated, Final
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import PlainTextResponse, Response
 
-from audit.api import NoCheckpoint
 from audit.evidence import Evidence
 from audit.service import Checkpoints
 from shared.openapi import problem_responses
@@ -28,14 +27,6 @@ TEXT: Final = "text/plain; charset=utf-8"
 
 def evidence_router(evidence: Evidence, checkpoints: Checkpoints) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["journal"])
-
-    @router.get("/checkpoint", response_class=PlainTextResponse, responses=problem_responses(404))
-    async def cosigned_checkpoint(request: Request) -> PlainTextResponse:
-        """The latest signed checkpoint with its witnesses' cosignatures."""
-        latest = await checkpoints.latest()
-        if latest is None:
-            raise NoCheckpoint(request)
-        return PlainTextResponse(await evidence.cosigned(latest), media_type=TEXT)
 
     @router.get(
         "/checkpoints/{size}/timestamp",

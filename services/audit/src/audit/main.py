@@ -71,7 +71,10 @@ def create_app(
     app = runtime.create_app(
         title="Audit: the verifiable journal of every event",
         # The evidence router first: its /v1/checkpoint (with cosignatures) answers that path.
-        routers=[evidence_router(evidence, checkpoints), journal_router(journal, checkpoints)],
+        routers=[
+            evidence_router(evidence, checkpoints),
+            journal_router(journal, checkpoints, note=evidence.cosigned),
+        ],
         on_start=[journal.check_consistency],
     )
     install_refusal_handlers(app)
