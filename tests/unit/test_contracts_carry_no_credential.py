@@ -9,8 +9,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from shared.contracts import registered
-from shared.contracts import identity, retention
+from shared.contracts import identity, registered, retention
 
 # Words that, as a part of a field name (split on "_"), say the value may be a credential.
 SECRET_NAME_PARTS = frozenset(
