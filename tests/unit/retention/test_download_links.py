@@ -10,16 +10,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from retention.download_links import (
-    DownloadLinks,
-    LinkUnavailableError,
-    UnknownCertificateError,
-)
+from retention.download_links import DownloadLinks, LinkUnavailable, UnknownCertificate
 from retention.internal_api import internal_router
 from retention.repository import CERTIFICATES
 from shared.auth import install_token_verifier
 from shared.messaging.outbox import OUTBOX
 from shared.problems import install_problem_handlers
+from shared.refusals import install_refusal_handlers
 from tests.support.tokens import TokenSigner
 from tests.unit.retention.conftest import Harness
 from tests.unit.retention.test_retention import (
@@ -60,7 +57,7 @@ async def test_no_event_carries_the_download_token_and_the_link_downloads(
 
 
 async def test_an_unknown_certificate_has_no_link(harness: Harness) -> None:
-    with pytest.raises(UnknownCertificateError):
+    with pytest.raises(UnknownCertificate):
         await DownloadLinks(harness.retention.ctx).link("no-such-certificate")
 
 
@@ -72,7 +69,7 @@ async def test_a_certificate_without_a_sealed_token_has_no_link_to_give(
     [row] = await harness.store.find(CERTIFICATES)
     row.pop("sealed_token")
     await harness.store.replace(CERTIFICATES, row, expected_version=row.pop("_version"))
-    with pytest.raises(LinkUnavailableError):
+    with pytest.raises(LinkUnavailable):
         await DownloadLinks(harness.retention.ctx).link(certificate_id)
 
 
@@ -84,7 +81,7 @@ async def test_a_sealed_token_moved_to_another_certificate_does_not_open(
     row.pop("_version")
     other = {**row, "_id": "other-certificate", "erasure_id": "other-erasure"}
     await harness.store.insert(CERTIFICATES, other)
-    with pytest.raises(LinkUnavailableError):
+    with pytest.raises(LinkUnavailable):
         await DownloadLinks(harness.retention.ctx).link("other-certificate")
     assert (await DownloadLinks(harness.retention.ctx).link(certificate_id)).url
 
@@ -95,6 +92,7 @@ async def test_a_sealed_token_moved_to_another_certificate_does_not_open(
 def internal_app(harness: Harness, signer: TokenSigner) -> httpx.AsyncClient:
     app = FastAPI()
     install_problem_handlers(app)
+    install_refusal_handlers(app)
     install_token_verifier(app, signer.verifier())
     app.include_router(internal_router(harness.retention))
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://retention")
@@ -124,6 +122,7 @@ async def test_the_link_goes_only_to_a_caller_granted_certificates_read(
         "url": f"http://127.0.0.1:8106/v1/certificates/{certificate_id}/{token}.pdf",
     }
     assert unknown.status_code == 404
+    assert unknown.json()["type"] == "urn:securact:problem:certificate-not-found"
     assert unknown.headers["content-type"] == "application/problem+json"
 
 

@@ -27,20 +27,33 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from retention.context import Context
 from retention.records import SealedToken
 from shared.crypto import IntegrityError, KeyNotFoundError, KeyRing
+from shared.refusals import Refusal
 
 CERTIFICATES_READ: Final = "certificates:read"
 _DOMAIN: Final = b"securact-ng retention download token v1"
 _NONCE_SIZE: Final = 12
 
 
-class UnknownCertificateError(LookupError):
-    """No certificate has this id (404)."""
+class UnknownCertificate(Refusal, LookupError):  # noqa: N818 - a refusal, not a failure
+    status = 404
+    code = "certificate-not-found"
+    title = "No certificate"
+
+    def __init__(self) -> None:
+        super().__init__("No certificate has this id.")
 
 
-class LinkUnavailableError(LookupError):
-    """The certificate exists but its link cannot be given (410): issued before its token was
-    kept sealed (the link went in the retired V1 event), or the sealed copy no longer opens or
-    no longer matches the token downloads are checked against."""
+class LinkUnavailable(Refusal, LookupError):  # noqa: N818 - a refusal, not a failure
+    """The certificate exists but its link cannot be given: issued before its token was kept
+    sealed (the link went in the retired V1 event), or the sealed copy no longer opens or no
+    longer matches the token downloads are checked against. Notify gives up (no retry)."""
+
+    status = 410
+    code = "certificate-link-unavailable"
+    title = "Link unavailable"
+
+    def __init__(self) -> None:
+        super().__init__("This certificate's link cannot be given.")
 
 
 @dataclass(frozen=True)
@@ -85,7 +98,7 @@ async def seal_token(keys: KeyRing, certificate_id: str, token: str) -> SealedTo
 
 
 async def open_token(keys: KeyRing, certificate_id: str, sealed: SealedToken) -> str:
-    """The token; `LinkUnavailableError` if the sealed value was moved or altered."""
+    """The token; `LinkUnavailable` if the sealed value was moved or altered."""
     object_id = _object_id(certificate_id)
     try:
         key = await keys.unwrap(sealed.wrapped, object_id)
@@ -95,7 +108,7 @@ async def open_token(keys: KeyRing, certificate_id: str, sealed: SealedToken) ->
             _associated_data(object_id, key.dek_id),
         )
     except (IntegrityError, KeyNotFoundError, InvalidTag, ValueError):
-        raise LinkUnavailableError(certificate_id) from None
+        raise LinkUnavailable from None
     return plaintext.decode("ascii")
 
 
@@ -109,13 +122,13 @@ class DownloadLinks:
         ctx = self.ctx
         certificate = await ctx.certificates.get(ctx.store, certificate_id)
         if certificate is None:
-            raise UnknownCertificateError(certificate_id)
+            raise UnknownCertificate
         if certificate.sealed_token is None:
-            raise LinkUnavailableError(certificate_id)
+            raise LinkUnavailable
         token = await open_token(ctx.keys, certificate_id, certificate.sealed_token)
         # The same check a download passes: a link that would not download is not given.
         if not hmac.compare_digest(certificate.token_sha256, hash_token(token)):
-            raise LinkUnavailableError(certificate_id)
+            raise LinkUnavailable
         return DownloadLink(
             certificate_id, download_url(ctx.policy.public_url, certificate_id, token)
         )

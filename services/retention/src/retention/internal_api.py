@@ -8,16 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel
 
-from retention.download_links import (
-    CERTIFICATES_READ,
-    DownloadLinks,
-    LinkUnavailableError,
-    UnknownCertificateError,
-)
+from retention.download_links import CERTIFICATES_READ, DownloadLinks
 from retention.service import Retention
 from shared.auth import Principal, require_scopes
 from shared.openapi import problem_responses
-from shared.problems import Problem
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -32,6 +26,7 @@ class CertificateLink(BaseModel):
 
 
 def internal_router(retention: Retention) -> APIRouter:
+    """Its refusals (404, 410) need `install_refusal_handlers` on the app."""
     router = APIRouter(prefix="/internal/v1", tags=["internal"])
     links = DownloadLinks(retention.ctx)
 
@@ -43,14 +38,7 @@ def internal_router(retention: Retention) -> APIRouter:
         it (the event only carries the id). 404 for an unknown id, 410 when the link cannot be
         given (a certificate issued before links were kept sealed). Never cached, never
         logged."""
-        try:
-            link = await links.link(certificate_id)
-        except UnknownCertificateError:
-            raise Problem(404, "No certificate", "No certificate has this id.") from None
-        except LinkUnavailableError:
-            raise Problem(
-                410, "Link unavailable", "This certificate's link cannot be given."
-            ) from None
+        link = await links.link(certificate_id)
         response.headers.update(NO_STORE)
         return CertificateLink(certificate_id=link.certificate_id, url=link.url)
 
