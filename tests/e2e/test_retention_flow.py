@@ -2,7 +2,8 @@
 until the due date the recipient still downloads (and may not reply) → the shared manual clock
 jumps past two months and the scheduler fires → delivery crypto-shreds the acts, identity purges
 the contacts, audit shreds the subjects' keys → retention issues the certificate → notify
-e-mails it to the dev mailbox → it verifies offline with the platform's public key.
+e-mails it to the dev mailbox, its download link fetched from retention when sent → it verifies
+offline with the platform's public key; the link's token is in no event and no journal payload.
 
 Real RabbitMQ, SeaweedFS and dev mailbox; identity, consent, notify, audit, delivery and
 retention apps in this process. Delivery and retention share one manual clock (identity,
@@ -28,6 +29,7 @@ from retention.repository import SCHEDULES
 from retention.service import Retention
 from retention.settings import Settings as RetentionSettings
 from shared.crypto import VerifierKey
+from shared.messaging.outbox import OUTBOX
 from shared.store.port import from_iso
 from tests.fixtures.seaweed import S3Server, random_bucket_name
 from tests.integration.consent.flow import login, office_token
@@ -40,6 +42,7 @@ from tests.support.stack import (
     bring_first_terms_into_force,
     mail_to,
     serving_stack,
+    verifier_for,
 )
 from tests.unit.delivery.support import metadata, multipart, pdf
 
@@ -74,8 +77,15 @@ async def test_terminated_account_acts_readable_two_months_then_erased_and_certi
             receipt_attempts=8,
             receipt_retry_seconds=0.5,
         )
-        retention_app = create_retention(retention_settings, clock=clock, audit_http=audit_http)
+        retention_app = create_retention(
+            retention_settings,
+            clock=clock,
+            audit_http=audit_http,
+            token_verifier=verifier_for(identity, "retention"),
+        )
         retention: Retention = retention_app.state.retention
+        # Notify fetches the certificate's link from retention when it sends the e-mail.
+        stack.retention.app = retention_app
         async with (
             running(identity) as identity_client,
             running(consent) as consent_client,
@@ -221,6 +231,30 @@ async def test_terminated_account_acts_readable_two_months_then_erased_and_certi
             assert opened.record is not None
             fingerprint = json.loads(signed.content)["fingerprint"]
             assert opened.record["payload"]["fingerprint"] == fingerprint
+
+            # The link's token, a credential, is in no event: neither in what retention
+            # published (the bus, hence the journal) nor in any payload audit journaled, nor
+            # kept by notify once the e-mail went.
+            token = found.group(0).rsplit("/", 1)[1].removesuffix(".pdf")
+            published = await retention_app.state.runtime.store.find(OUTBOX)
+            issued = [
+                row["envelope"]
+                for row in published
+                if row["envelope"]["type"].startswith("retention.erasure-certificate-issued.")
+            ]
+            assert [envelope["type"] for envelope in issued] == [
+                "retention.erasure-certificate-issued.v2"
+            ]
+            assert token not in json.dumps(published, default=str)
+            journaled = []
+            for journal_entry in await audit_store.find(JOURNAL):
+                payload = await audit.state.journal.payload(journal_entry)
+                journaled.append([journal_entry, payload.record])
+            assert len(journaled) > 20
+            assert token not in json.dumps(journaled, default=str)
+            notify_store = notify.state.runtime.store
+            kept = [await notify_store.find(name) for name in ("notifications", OUTBOX)]
+            assert token not in json.dumps(kept, default=str)
         await audit_http.aclose()
     finally:
         box.stop()

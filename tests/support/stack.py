@@ -144,9 +144,29 @@ def identity_http_for(identity: FastAPI) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=identity), base_url=issuer)
 
 
-def notify_for(tmp_path: Path, bus_prefix: str, box: Mailbox, identity: FastAPI) -> FastAPI:
+class LateAppTransport(httpx.AsyncBaseTransport):
+    """Reaches an in-process app set after the client was made (`app`), for a service built
+    before the one it calls (notify before retention in the serving stack)."""
+
+    def __init__(self) -> None:
+        self.app: FastAPI | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.app is None:
+            raise httpx.ConnectError("no app behind this transport yet", request=request)
+        return await httpx.ASGITransport(app=self.app).handle_async_request(request)
+
+
+def notify_for(
+    tmp_path: Path,
+    bus_prefix: str,
+    box: Mailbox,
+    identity: FastAPI,
+    retention_http: httpx.AsyncClient | None = None,
+) -> FastAPI:
     """Notify sending to the dev mailbox `box`, fetching activation and reset links from
-    `identity` (its dev client secret, which identity's dev settings also hold)."""
+    `identity` (its dev client secret, which identity's dev settings also hold) and the
+    certificates' links through `retention_http`."""
     from notify.main import create_app
     from notify.settings import Settings
 
@@ -159,6 +179,7 @@ def notify_for(tmp_path: Path, bus_prefix: str, box: Mailbox, identity: FastAPI)
             retry_max_delay_seconds=2.0,
         ),
         identity_http=identity_http_for(identity),
+        retention_http=retention_http,
     )
 
 
@@ -244,6 +265,8 @@ class ServingStack:
     delivery: FastAPI
     clock: ManualClock
     audit_http: httpx.AsyncClient
+    # Notify reaches retention through it: set `retention.app` once retention is built.
+    retention: LateAppTransport
 
 
 def serving_stack(
@@ -261,12 +284,15 @@ def serving_stack(
         token_verifier=verifier_for(identity, "delivery"),
         audit_http=audit_http,
     )
+    retention = LateAppTransport()
+    retention_http = httpx.AsyncClient(transport=retention, base_url="http://retention")
     return ServingStack(
         identity=identity,
         consent=consent_for(tmp_path / "consent", bus_prefix, s3_server, identity),
-        notify=notify_for(tmp_path, bus_prefix, box, identity),
+        notify=notify_for(tmp_path, bus_prefix, box, identity, retention_http),
         audit=audit,
         delivery=delivery,
         clock=clock,
         audit_http=audit_http,
+        retention=retention,
     )

@@ -9,8 +9,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from shared.contracts import registered
-from shared.contracts.identity import RETIRED_EVENTS
+from shared.contracts import identity, registered, retention
 
 # Words that, as a part of a field name (split on "_"), say the value may be a credential.
 SECRET_NAME_PARTS = frozenset(
@@ -64,23 +63,21 @@ NOT_SECRETS: dict[tuple[str, str], str] = {
         "client credential can exchange it for the link, while the link is unused"
     ),
     ("identity.password-reset-requested.v2", "link_id"): ("same as the activation link's link_id"),
-    ("retention.erasure-certificate-issued.v1", "key_id"): (
+    ("retention.erasure-certificate-issued.v2", "key_id"): (
         "the id of the platform's public signing key (it verifies the certificate offline)"
     ),
     ("retention.erasure-certified.v1", "key_id"): "same: a public key's id",
 }
 
 # Carried a credential and may no longer be emitted: only old messages still decode.
-RETIRED = {contract.routing_key() for contract in RETIRED_EVENTS}
+RETIRED = {
+    contract.routing_key() for contract in (*identity.RETIRED_EVENTS, *retention.RETIRED_EVENTS)
+}
 
 # A credential still in an event, in another service's contract, to be retired the same way
 # (a V2 without it): each is a known defect, listed so that it cannot spread unnoticed and
 # removed from here when fixed (the test below fails once the field is gone).
-KNOWN_CREDENTIALS_TO_RETIRE: dict[tuple[str, str], str] = {
-    ("retention.erasure-certificate-issued.v1", "download_url"): (
-        "its path carries the certificate's download token; retention's contract, reported"
-    ),
-}
+KNOWN_CREDENTIALS_TO_RETIRE: dict[tuple[str, str], str] = {}
 
 
 def _fields(schema: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -151,6 +148,8 @@ def test_the_retired_link_events_are_exactly_those_that_carried_the_link() -> No
     assert flagged_in_retired == {
         ("identity.activation-link-issued.v1", "activation_url"),
         ("identity.password-reset-requested.v1", "reset_url"),
+        ("retention.erasure-certificate-issued.v1", "download_url"),
+        ("retention.erasure-certificate-issued.v1", "key_id"),
     }
 
 

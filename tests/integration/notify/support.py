@@ -164,17 +164,36 @@ def identity_stand_in(links: dict[str, str] | None = None) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.MockTransport(answer), base_url="http://identity")
 
 
+def retention_stand_in(links: dict[str, str] | None = None) -> httpx.AsyncClient:
+    """Retention's certificate links route for notify-only tests (`certificate:<id>` references
+    of `tests.unit.notify.events`); notify's token comes from identity's stand-in."""
+    known = dict(LINKS if links is None else links)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("authorization") != "Bearer stand-in":
+            return httpx.Response(401)
+        certificate_id = request.url.path.removesuffix("/link").rsplit("/", 1)[-1]
+        url = known.get(f"certificate:{certificate_id}")
+        if url is None:
+            return httpx.Response(404)
+        return httpx.Response(200, json={"certificate_id": certificate_id, "url": url})
+
+    return httpx.AsyncClient(transport=httpx.MockTransport(answer), base_url="http://retention")
+
+
 @asynccontextmanager
 async def notify_running(
     settings: Settings,
     *,
     token_verifier: TokenVerifier | None = None,
     identity_http: httpx.AsyncClient | None = None,
+    retention_http: httpx.AsyncClient | None = None,
 ) -> AsyncIterator[NotifyUnderTest]:
     app = create_app(
         settings,
         token_verifier=token_verifier,
         identity_http=identity_http or identity_stand_in(),
+        retention_http=retention_http or retention_stand_in(),
     )
     async with running(app) as http:
         yield NotifyUnderTest(app, http)

@@ -106,6 +106,10 @@ async def test_every_message_kind_arrives_in_french_with_its_headers(
             assert "Bonjour," in _text(message)
             assert '<html lang="fr">' in _html(message)
 
+        # Its download link fetched from retention when sent.
+        certificate = by_subject["Certificat d'effacement de vos données SECURACT"]
+        assert events.CERTIFICATE_URL in _text(certificate.message)
+
         served = by_subject["Un acte vous a été signifié sur SECURACT"]
         assert served.rcpt_tos == ("jean.dupont@example.fr",)
         assert served.message["Message-ID"].startswith(f"<{act.event_id}.email.")

@@ -57,7 +57,7 @@ IN_PROGRESS, COMPLETED = ErasureState.IN_PROGRESS, ErasureState.COMPLETED
 ACTS_REQUESTED = "retention.account-acts-erasure-requested.v1"
 CONTACTS_REQUESTED = "retention.contact-data-purge-requested.v1"
 SHRED_REQUESTED = "retention.subject-keys-shred-requested.v1"
-CERTIFIED = "retention.erasure-certificate-issued.v1"
+CERTIFIED = "retention.erasure-certificate-issued.v2"
 OVERDUE = "retention.erasure-overdue.v1"
 
 

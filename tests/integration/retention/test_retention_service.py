@@ -202,12 +202,20 @@ async def test_termination_to_certificate_over_the_real_bus_and_s3(
             )
 
             async def certified() -> bool:
-                return bool(await sent("retention.erasure-certificate-issued.v1"))
+                return bool(await sent("retention.erasure-certificate-issued.v2"))
 
             await eventually(certified, within=15)
-            [issued] = await sent("retention.erasure-certificate-issued.v1")
+            [issued] = await sent("retention.erasure-certificate-issued.v2")
             assert issued["email"] == EMAIL
-            url = str(issued["download_url"])
+            assert "download_url" not in issued
+            # The link, as notify fetches it when it sends the e-mail.
+            certificate_id = issued["certificate_id"]
+            notify = tokens.bearer(sub="service-notify", role="service", scopes="certificates:read")
+            answer = await client.get(
+                f"/internal/v1/certificates/{certificate_id}/link", headers=notify
+            )
+            assert answer.status_code == 200, answer.text
+            url = str(answer.json()["url"])
             path = url.removeprefix(settings.public_url)
             pdf = await client.get(path)
             assert pdf.status_code == 200

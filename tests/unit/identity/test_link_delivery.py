@@ -119,7 +119,9 @@ async def test_an_unknown_link_id_is_not_found(rig: Rig) -> None:
     assert (error.status, error.code) == (404, "link-not-found")
 
 
-async def test_notify_gets_a_service_token_for_links_and_nothing_else(rig: Rig) -> None:
+async def test_notify_gets_a_service_token_for_links_and_certificates_and_nothing_else(
+    rig: Rig,
+) -> None:
     client_id = service_client_id("notify")
     secret = rig.settings.notify_client_secret.get_secret_value()
     stored = await rig.store.get("clients", client_id)
@@ -132,6 +134,11 @@ async def test_notify_gets_a_service_token_for_links_and_nothing_else(rig: Rig) 
     assert principal.role == "service"
     assert principal.scopes == frozenset({"links:read"})
     assert principal.office_id is None
+    # Retention's certificate download links, for the erasure certificate e-mail.
+    certificates = await rig.identity.clients.token(client_id, secret, "certificates:read", ip=IP)
+    assert (await plain_verifier(rig).verify(certificates.access_token)).scopes == frozenset(
+        {"certificates:read"}
+    )
     for scope in ("acts:read", "registry:read links:read"):
         with pytest.raises(OAuthError):
             await rig.identity.clients.token(client_id, secret, scope, ip=IP)

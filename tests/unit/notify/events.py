@@ -50,7 +50,14 @@ ACTIVATION_LINK_ID = "link-activation-1"
 RESET_LINK_ID = "link-reset-1"
 ACTIVATION_URL = "https://portail.securact.test/activation?token=activation-token-42"
 RESET_URL = "https://portail.securact.test/reinitialisation?token=reset-token-42"
-LINKS = {ACTIVATION_LINK_ID: ACTIVATION_URL, RESET_LINK_ID: RESET_URL}
+CERTIFICATE_ID = "cert-5"
+CERTIFICATE_REFERENCE = f"certificate:{CERTIFICATE_ID}"
+CERTIFICATE_URL = "https://portail.securact.test/v1/certificates/cert-5/download-token-5.pdf"
+LINKS = {
+    ACTIVATION_LINK_ID: ACTIVATION_URL,
+    RESET_LINK_ID: RESET_URL,
+    CERTIFICATE_REFERENCE: CERTIFICATE_URL,
+}
 
 
 def activation(
@@ -172,11 +179,25 @@ def reply_received(clock: Clock, *, act_id: str = "act-1") -> Envelope:
 
 
 def erasure_certificate(clock: Clock, *, account_id: str = "acc-1") -> Envelope:
+    payload = retention.ErasureCertificateIssuedV2(
+        account_id=account_id,
+        email="jean.dupont@example.fr",
+        certificate_id=CERTIFICATE_ID,
+        issued_at=clock.now(),
+        fingerprint="f" * 64,
+        key_id="securact.local/platform+0a1b2c3d",
+        pdf_sha256="e" * 64,
+    )
+    return wrap(payload, clock, f"account:{account_id}")
+
+
+def erasure_certificate_v1(clock: Clock, *, account_id: str = "acc-1") -> Envelope:
+    """Retired: it carried the download link itself (a message still in flight)."""
     payload = retention.ErasureCertificateIssuedV1(
         account_id=account_id,
         email="jean.dupont@example.fr",
-        certificate_id="cert-5",
-        download_url="https://portail.securact.test/certificats/cert-5",
+        certificate_id="cert-4",
+        download_url="https://portail.securact.test/v1/certificates/cert-4/v1-download.pdf",
         issued_at=clock.now(),
     )
     return wrap(payload, clock, f"account:{account_id}")

@@ -1,5 +1,6 @@
-"""Activation and reset e-mails: the event names the link by id, notify fetches it from
-identity only when it sends, and the link is never stored, logged or put in an event."""
+"""Activation, reset and erasure-certificate e-mails: the event names the link by a reference,
+notify fetches it from its owner (identity, retention) only when it sends, and the link is never
+stored, logged or put in an event."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import httpx
 import pytest
 
 from notify.domain import State
-from notify.links import IdentityLinks
+from notify.links import CertificateLinks, IdentityLinks, Links
 from notify.ports import PermanentDeliveryError, TransientDeliveryError
 from shared.auth.client_credentials import ClientCredentials, ClientCredentialsConfig
 from shared.clock import ManualClock
@@ -130,6 +131,67 @@ async def test_a_retired_v1_event_still_in_flight_is_sent_as_it_was(env: Env) ->
     assert len(await env.events(SENT)) == 2
 
 
+async def test_the_certificate_link_is_fetched_from_retention_when_sent_and_never_stored(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    await env.take(events.erasure_certificate(env.clock))
+    assert env.links.asked == []
+    assert "download-token-5" not in await _everything_stored(env)
+
+    assert await env.drain() == 1
+
+    assert env.links.asked == [events.CERTIFICATE_REFERENCE]
+    [message] = env.mail.sent
+    assert message["Subject"] == "Certificat d'effacement de vos données SECURACT"
+    assert message["To"] == "jean.dupont@example.fr"
+    assert events.CERTIFICATE_URL in _text(message)
+    assert events.CERTIFICATE_URL in _html(message)
+    assert events.CERTIFICATE_ID in _text(message)
+    [row] = await env.rows()
+    assert row["state"] == State.SENT.value
+    assert row["link"] == {"link_id": events.CERTIFICATE_REFERENCE}
+    stored = await _everything_stored(env)
+    assert "download-token-5" not in stored
+    assert "download-token-5" not in caplog.text
+    [sent] = await env.events(SENT)
+    assert "download-token-5" not in json.dumps(sent)
+
+
+async def test_retention_unreachable_is_retried_and_a_gone_certificate_link_fails(
+    env: Env,
+) -> None:
+    env.links.failures.append(
+        TransientDeliveryError("retention unreachable for the link (ConnectError)")
+    )
+    await env.take(events.erasure_certificate(env.clock))
+    assert await env.drain() == 1
+    [row] = await env.rows()
+    assert row["state"] == State.QUEUED.value
+    assert row["reason"] == "retention unreachable for the link (ConnectError)"
+
+    env.links.gone.add(events.CERTIFICATE_REFERENCE)
+    env.clock.advance(timedelta(seconds=10))
+    assert await env.drain() == 1
+    assert env.mail.sent == []
+    [row] = await env.rows()
+    assert row["state"] == State.FAILED.value
+    assert row["permanent"] is True
+    [failed] = await env.events(FAILED)
+    assert failed["payload"]["kind"] == "erasure_certificate"
+
+
+async def test_a_retired_v1_certificate_event_still_in_flight_is_sent_as_it_was(
+    env: Env,
+) -> None:
+    await env.take(events.erasure_certificate_v1(env.clock))
+    assert await env.drain() == 1
+    assert env.links.asked == []
+    [message] = env.mail.sent
+    assert "/v1/certificates/cert-4/v1-download.pdf" in _text(message)
+    assert "v1-download" not in await _everything_stored(env)
+
+
 # -- the adapter over identity's internal API --------------------------------------------------
 
 
@@ -215,7 +277,11 @@ def test_production_settings_refuse_the_dev_client_secret() -> None:
     from notify.settings import Settings
     from shared.settings import MissingSecretError
 
-    production = {"env": "production", "amqp_url": "amqp://n:s@rabbit:5672/"}
+    production = {
+        "env": "production",
+        "amqp_url": "amqp://n:s@rabbit:5672/",
+        "allow_local_keys": True,
+    }
     with pytest.raises(MissingSecretError, match="SECURACT_NOTIFY_CLIENT_SECRET"):
         Settings(**production)
     assert Settings(**production, client_secret="s3cret").client_id == "service-notify"
@@ -239,3 +305,68 @@ def test_the_dev_stack_gives_identity_and_notify_the_same_client_secret(
     monkeypatch.setenv("SECURACT_NOTIFY_CLIENT_SECRET", override["SECURACT_NOTIFY_CLIENT_SECRET"])
     assert IdentitySettings().notify_client_secret.get_secret_value() == "x"
     assert NotifySettings().client_secret.get_secret_value() == "x"
+
+
+# -- the adapter over retention's internal API, and the one source the sender asks ---------------
+
+
+def certificate_adapter(answers: list[int], seen: list[str]) -> CertificateLinks:
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth/token":
+            body = dict(httpx.QueryParams(request.content.decode()))
+            assert body["scope"] == "certificates:read"
+            return httpx.Response(200, json={"access_token": "tok", "expires_in": 600})
+        seen.append(request.url.path)
+        status = answers.pop(0) if answers else 200
+        if status == 200:
+            url = "https://retention.test/v1/certificates/cert-5/tok-5.pdf"
+            return httpx.Response(200, json={"certificate_id": "cert-5", "url": url})
+        return httpx.Response(status, json={"status": status})
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handle), base_url="http://rt")
+    config = ClientCredentialsConfig(
+        "/oauth/token", "service-notify", "s3cret", "certificates:read"
+    )
+    return CertificateLinks(http, ClientCredentials(config, http, ManualClock(START)))
+
+
+async def test_the_certificate_adapter_asks_retention_by_certificate_id() -> None:
+    seen: list[str] = []
+    links = certificate_adapter([], seen)
+    url = await links.link_url("certificate:cert-5")
+    assert url == "https://retention.test/v1/certificates/cert-5/tok-5.pdf"
+    assert seen == ["/internal/v1/certificates/cert-5/link"]
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (404, PermanentDeliveryError),
+        (410, PermanentDeliveryError),
+        (503, TransientDeliveryError),
+        (403, TransientDeliveryError),
+    ],
+)
+async def test_the_certificate_adapter_maps_retention_answers(
+    status: int, error: type[Exception]
+) -> None:
+    with pytest.raises(error) as raised:
+        await certificate_adapter([status], []).link_url("certificate:cert-5")
+    assert "tok-5" not in str(raised.value)
+
+
+async def test_each_reference_goes_to_the_service_owning_it() -> None:
+    class Owner:
+        def __init__(self) -> None:
+            self.asked: list[str] = []
+
+        async def link_url(self, link_id: str) -> str:
+            self.asked.append(link_id)
+            return "https://owner.test/"
+
+    identity, retention = Owner(), Owner()
+    links = Links(identity, retention)
+    await links.link_url("0190a1b2-link")
+    await links.link_url("certificate:cert-5")
+    assert identity.asked == ["0190a1b2-link"]
+    assert retention.asked == ["certificate:cert-5"]

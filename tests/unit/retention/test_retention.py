@@ -6,15 +6,17 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from retention import cli
 from retention.certificate import verify_certificate
 from retention.context import Policy
+from retention.download_links import DownloadLinks
 from retention.holds import HoldNotFound
 from retention.records import Schedule
 from retention.repository import CERTIFICATES, ERASURES, SCHEDULES
@@ -41,6 +43,7 @@ from shared.contracts.retention import (
     AccountDeletedV1,
     ContactDataPurgedV1,
     ErasedAct,
+    ErasureCertificateIssuedV2,
     SubjectKeysShreddedV1,
 )
 from shared.crypto import IntegrityError, load_or_create_signing_ring
@@ -51,6 +54,13 @@ from tests.unit.retention.test_pdf import parse_back
 EMAIL = "camille.durand@example.org"
 DUE = datetime(2031, 2, 28, 9, 0, tzinfo=UTC)
 SERVED = datetime(2030, 11, 4, 9, 30, tzinfo=UTC)
+ISSUED = ErasureCertificateIssuedV2.routing_key()
+
+
+async def download_token(harness: Harness, issued: Mapping[str, Any]) -> str:
+    """The token of the link notify would fetch for the certificate the event names."""
+    link = await DownloadLinks(harness.retention.ctx).link(str(issued["certificate_id"]))
+    return link.url.rsplit("/", 1)[1].removesuffix(".pdf")
 
 
 def terminated(account: str = "acc-1", declaration: str = "decl-1") -> AccountTerminatedV1:
@@ -306,12 +316,12 @@ async def test_certificate_is_issued_once_every_confirmation_is_in(harness: Harn
     await harness.deliver(
         SubjectKeysShreddedV1(erasure_id=erasure_id, subjects=["account:acc-1"], shredded_at=now)
     )
-    assert await harness.published("retention.erasure-certificate-issued.v1") == []
+    assert await harness.published(ISSUED) == []
     confirmation = await harness.deliver(
         ContactDataPurgedV1(erasure_id=erasure_id, account_id="acc-1", purged_at=now)
     )
     await harness.redeliver(confirmation)  # a duplicate changes nothing
-    [issued] = await harness.published("retention.erasure-certificate-issued.v1")
+    [issued] = await harness.published(ISSUED)
     assert issued.subject == "account:acc-1"
     assert issued.payload["email"] == EMAIL  # captured before identity purged it
     assert await harness.store.count(CERTIFICATES) == 1
@@ -327,8 +337,8 @@ async def test_certificate_lists_what_was_erased_and_verifies_with_the_platform_
 ) -> None:
     erasure_id = await fire_account_erasure(harness, ["act-1", "act-2"])
     await confirm_all(harness, erasure_id, ["act-1", "act-2"])
-    [issued] = await harness.published("retention.erasure-certificate-issued.v1")
-    token = str(issued.payload["download_url"]).rsplit("/", 1)[1].removesuffix(".pdf")
+    [issued] = await harness.published(ISSUED)
+    token = await download_token(harness, issued.payload)
     certificate_id = str(issued.payload["certificate_id"])
     signed = await harness.retention.certificates.read(certificate_id, token, "json")
     pdf = await harness.retention.certificates.read(certificate_id, token, "pdf")
@@ -366,8 +376,8 @@ async def test_certificate_lists_what_was_erased_and_verifies_with_the_platform_
 async def test_a_tampered_certificate_does_not_verify(harness: Harness) -> None:
     erasure_id = await fire_account_erasure(harness, ["act-1"])
     await confirm_all(harness, erasure_id, ["act-1"])
-    [issued] = await harness.published("retention.erasure-certificate-issued.v1")
-    token = str(issued.payload["download_url"]).rsplit("/", 1)[1].removesuffix(".pdf")
+    [issued] = await harness.published(ISSUED)
+    token = await download_token(harness, issued.payload)
     signed = await harness.retention.certificates.read(
         str(issued.payload["certificate_id"]), token, "json"
     )
@@ -385,7 +395,7 @@ async def test_a_tampered_certificate_does_not_verify(harness: Harness) -> None:
 async def test_a_wrong_download_token_finds_nothing(harness: Harness) -> None:
     erasure_id = await fire_account_erasure(harness, ["act-1"])
     await confirm_all(harness, erasure_id, ["act-1"])
-    [issued] = await harness.published("retention.erasure-certificate-issued.v1")
+    [issued] = await harness.published(ISSUED)
     try:
         await harness.retention.certificates.read(
             str(issued.payload["certificate_id"]), "guess", "pdf"
@@ -400,7 +410,7 @@ async def test_a_served_act_missing_from_delivery_list_raises_an_alert_not_a_cer
 ) -> None:
     erasure_id = await fire_account_erasure(harness, ["act-1", "act-2"])
     await confirm_all(harness, erasure_id, ["act-1"])
-    assert await harness.published("retention.erasure-certificate-issued.v1") == []
+    assert await harness.published(ISSUED) == []
     [overdue] = await harness.payloads("retention.erasure-overdue.v1")
     assert "missing" in overdue["reason"]
     assert harness.retention.alerts_raised == 1
@@ -441,7 +451,7 @@ async def test_missing_confirmations_past_the_timeout_raise_one_alert(
     await harness.deliver(
         ContactDataPurgedV1(erasure_id=erasure_id, account_id="acc-1", purged_at=now)
     )
-    assert len(await harness.published("retention.erasure-certificate-issued.v1")) == 1
+    assert len(await harness.published(ISSUED)) == 1
 
 
 async def test_registry_purge_asks_consent_identity_and_audit_and_completes(
@@ -563,14 +573,14 @@ async def test_a_certificate_waits_for_receipts_audit_is_about_to_give(harness: 
     erasure_id = await fire_account_erasure(harness, ["act-1"])
     await confirm_all(harness, erasure_id, ["act-1"])
     assert audit.asked == 1
-    assert await harness.published("retention.erasure-certificate-issued.v1") == []
+    assert await harness.published(ISSUED) == []
     erasure = await harness.store.get(ERASURES, erasure_id)
     assert erasure is not None
     assert erasure["state"] == "confirmed"
 
     audit.checkpointed = True
     assert await harness.retention.certificates.issue_pending() == 1
-    [issued] = await harness.published("retention.erasure-certificate-issued.v1")
+    [issued] = await harness.published(ISSUED)
     assert issued.payload["certificate_id"]
 
 
@@ -583,8 +593,8 @@ async def test_a_certificate_stops_waiting_for_receipts_after_the_grace_period(
     await confirm_all(harness, erasure_id, ["act-1"])
     harness.clock.advance(Policy().receipt_grace + timedelta(seconds=1))
     assert await harness.retention.certificates.issue_pending() == 1
-    [issued] = await harness.published("retention.erasure-certificate-issued.v1")
-    token = str(issued.payload["download_url"]).rsplit("/", 1)[1].removesuffix(".pdf")
+    [issued] = await harness.published(ISSUED)
+    token = await download_token(harness, issued.payload)
     signed = await harness.retention.certificates.read(
         str(issued.payload["certificate_id"]), token, "json"
     )
@@ -613,8 +623,8 @@ async def test_verify_certificate_cli_accepts_the_files_and_refuses_a_tampered_o
 ) -> None:
     erasure_id = await fire_account_erasure(harness, ["act-1"])
     await confirm_all(harness, erasure_id, ["act-1"])
-    [issued] = await harness.published("retention.erasure-certificate-issued.v1")
-    token = str(issued.payload["download_url"]).rsplit("/", 1)[1].removesuffix(".pdf")
+    [issued] = await harness.published(ISSUED)
+    token = await download_token(harness, issued.payload)
     certificate_id = str(issued.payload["certificate_id"])
     json_file, pdf_file = tmp_path / "c.json", tmp_path / "c.pdf"
     json_file.write_bytes(await harness.retention.certificates.read(certificate_id, token, "json"))

@@ -56,6 +56,8 @@ JUDICIAL_SCOPES = frozenset({"registry:read"})
 # The platform's own services calling one another (client credentials, `service_clients`).
 SERVICE_ROLE = "service"
 LINKS_READ = "links:read"
+# Retention's erasure-certificate download links, for notify to e-mail them.
+CERTIFICATES_READ = "certificates:read"
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256  # Argon2 hashes anything, but an unbounded body is a DoS lever.

@@ -2,7 +2,8 @@
 calls one service makes to another over HTTP instead of the bus.
 
 Each calling service has one client, `service-<name>`, with a narrow scope: notify reads links
-(`links:read`, to e-mail an activation or reset link it must not receive through the journal).
+(`links:read` at identity for an activation or reset link, `certificates:read` at retention for
+an erasure certificate's download link: links it must not receive through the journal).
 The clients are not registered by an operator: identity ensures them at each start from its
 settings (the secret's hash and the scopes follow the settings, so rotating a secret is a
 settings change on both sides and a restart). A secret has a dev default that production
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
-from identity.domain import LINKS_READ, SERVICE_ROLE, hash_secret
+from identity.domain import CERTIFICATES_READ, LINKS_READ, SERVICE_ROLE, hash_secret
 from identity.records import CLIENTS, Context, iso, put
 from identity.settings import Settings
 
@@ -44,7 +45,9 @@ class ServiceClient:
 
 
 SERVICE_CLIENTS: tuple[ServiceClient, ...] = (
-    ServiceClient("notify", frozenset({LINKS_READ}), lambda s: s.notify_client_secret),
+    ServiceClient(
+        "notify", frozenset({LINKS_READ, CERTIFICATES_READ}), lambda s: s.notify_client_secret
+    ),
 )
 
 

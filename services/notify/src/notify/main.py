@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from notify.api import notifications_router
 from notify.consumers import subscriptions
 from notify.context import Config
-from notify.links import IdentityLinks
+from notify.links import CertificateLinks, IdentityLinks, Links
 from notify.ports import MailTransport, SmsGateway
 from notify.repository import INDEXES
 from notify.service import wire
@@ -65,9 +65,11 @@ def create_app(
     mail: MailTransport | None = None,
     sms: SmsGateway | None = None,
     identity_http: httpx.AsyncClient | None = None,
+    retention_http: httpx.AsyncClient | None = None,
 ) -> FastAPI:
-    """`identity_http` reaches identity for the links (default: a client on
-    `settings.identity_url`, closed when the app stops)."""
+    """`identity_http` reaches identity for the links and notify's tokens, `retention_http`
+    retention for the certificates' links (defaults: clients on `settings.identity_url` and
+    `settings.retention_url`, closed when the app stops)."""
     settings = settings or Settings()
     runtime = ServiceRuntime(settings, clock=clock, indexes=INDEXES, span_exporter=span_exporter)
     mail = mail or smtp_transport(settings)
@@ -78,16 +80,25 @@ def create_app(
         identity_http = httpx.AsyncClient(
             base_url=settings.identity_url, timeout=settings.identity_timeout_seconds
         )
-    credentials = ClientCredentials(
-        ClientCredentialsConfig(
-            token_url="/oauth/token",  # noqa: S106 - a path, not a secret
-            client_id=settings.client_id,
-            client_secret=settings.client_secret.get_secret_value(),
-            scope="links:read",
-        ),
-        identity_http,
-        runtime.clock,
-    )
+    own_retention_http = retention_http is None
+    if retention_http is None:
+        retention_http = httpx.AsyncClient(
+            base_url=settings.retention_url, timeout=settings.retention_timeout_seconds
+        )
+
+    def credentials(scope: str) -> ClientCredentials:
+        # One token per owner, each with only the scope that owner checks.
+        return ClientCredentials(
+            ClientCredentialsConfig(
+                token_url="/oauth/token",  # noqa: S106 - a path, not a secret
+                client_id=settings.client_id,
+                client_secret=settings.client_secret.get_secret_value(),
+                scope=scope,
+            ),
+            identity_http,
+            runtime.clock,
+        )
+
     notify = wire(
         Config.from_settings(settings, instance=runtime.instance_id),
         store=runtime.store,
@@ -96,7 +107,10 @@ def create_app(
         clock=runtime.clock,
         mail=mail,
         sms=sms,
-        links=IdentityLinks(identity_http, credentials),
+        links=Links(
+            IdentityLinks(identity_http, credentials("links:read")),
+            CertificateLinks(retention_http, credentials("certificates:read")),
+        ),
     )
     for subscription in subscriptions(notify):
         runtime.subscribe(subscription)
@@ -113,9 +127,11 @@ def create_app(
             await sms.close()
 
     runtime.on_shutdown(close_transports)
+    # After the attempts in flight, which may still be fetching their link.
     if own_identity_http:
-        # After the attempts in flight, which may still be fetching their link.
         runtime.on_shutdown(identity_http.aclose)
+    if own_retention_http:
+        runtime.on_shutdown(retention_http.aclose)
     app = runtime.create_app(title="Notify: e-mail and SMS", routers=[notifications_router(notify)])
     install_refusal_handlers(app)
     if token_verifier is not None:

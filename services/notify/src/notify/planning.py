@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from notify import values
 from notify.contacts import ContactBook
+from notify.links import certificate_reference
 from notify.notifications import Request
 from shared.contracts import consent, delivery, identity, retention
 from shared.contracts.envelope import Envelope
@@ -183,6 +184,20 @@ async def _reply_received(envelope: Envelope, _contacts: ContactBook) -> Plan:
 
 
 async def _erasure_certificate(envelope: Envelope, contacts: ContactBook) -> Plan:
+    event = decode_payload(envelope, retention.ErasureCertificateIssuedV2)
+    # The last message to this person: the address travels in the event, the book forgets it.
+    await contacts.forget(event.account_id)
+    message = values.ErasureCertificate(
+        certificate_id=event.certificate_id, issued_at=event.issued_at
+    )
+    # The download link is fetched from retention when the e-mail is sent (`notify.links`).
+    link_id = certificate_reference(event.certificate_id)
+    return _mail_to_account(message, event.email, event.account_id, link_id=link_id)
+
+
+# Retired V1 (it carried the download link itself) still in flight at the upgrade: sent as it
+# was, like identity's retired link events.
+async def _erasure_certificate_v1(envelope: Envelope, contacts: ContactBook) -> Plan:
     event = decode_payload(envelope, retention.ErasureCertificateIssuedV1)
     # The last message to this person: the address travels in the event, the book forgets it.
     await contacts.forget(event.account_id)
@@ -207,7 +222,8 @@ PLANNERS: dict[str, Planner] = {
     delivery.ActServedV1.routing_key(): _act_served,
     delivery.LettreSimpleDueV1.routing_key(): _lettre_simple_due,
     delivery.ReplyReceivedV1.routing_key(): _reply_received,
-    retention.ErasureCertificateIssuedV1.routing_key(): _erasure_certificate,
+    retention.ErasureCertificateIssuedV2.routing_key(): _erasure_certificate,
+    retention.ErasureCertificateIssuedV1.routing_key(): _erasure_certificate_v1,
 }
 BULK_EVENTS: tuple[str, ...] = (identity.TermsNoticeIssuedV1.routing_key(),)
 URGENT_EVENTS: tuple[str, ...] = tuple(key for key in PLANNERS if key not in BULK_EVENTS)

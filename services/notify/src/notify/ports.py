@@ -63,8 +63,9 @@ class SmsGateway(Protocol):
 
 
 class LinkSource(Protocol):
-    """The activation or reset link an event names by id, asked for at send time. Raises
-    `PermanentDeliveryError` when the link can no longer be used (nothing to send) and
-    `TransientDeliveryError` when identity cannot answer now. The link is never logged."""
+    """The link an event names by reference (an activation or reset link, a certificate's
+    download link), asked for at send time. Raises `PermanentDeliveryError` when the link can
+    no longer be used (nothing to send) and `TransientDeliveryError` when its owner cannot
+    answer now. The link is never logged."""
 
     async def link_url(self, link_id: str) -> str: ...

@@ -78,7 +78,8 @@ class Settings(BaseServiceSettings):
     business_days: BusinessDays = BusinessDays.JOURS_OUVRES
     # --- identity (activation and reset links, fetched when their e-mail is sent) --------------
     client_id: str = Field(
-        default="service-notify", description="notify's OAuth2 client at identity (links:read)"
+        default="service-notify",
+        description="notify's OAuth2 client at identity (links:read, certificates:read)",
     )
     client_secret: SecretStr = Field(
         default=SecretStr("securact-dev-notify-client-secret"),
@@ -86,6 +87,14 @@ class Settings(BaseServiceSettings):
     )
     identity_timeout_seconds: float = Field(
         default=10.0, gt=0, description="a link or token request to identity gives up after this"
+    )
+    # --- retention (erasure-certificate download links, fetched when their e-mail is sent) ----
+    retention_url: str = Field(
+        default="http://127.0.0.1:8106",
+        description="retention's API: certificate download links (scope certificates:read)",
+    )
+    retention_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="a link request to retention gives up after this"
     )
     # --- HTTP API -----------------------------------------------------------------------------
 

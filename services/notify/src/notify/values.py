@@ -137,10 +137,13 @@ class ReplyReceived(MessageValues):
 
 class ErasureCertificate(MessageValues):
     kind = NotificationKind.ERASURE_CERTIFICATE
+    link_field = "download_url"
 
     certificate_id: str
-    download_url: str
     issued_at: Instant
+    download_url: str | None = None
+    """Filled at send time (fetched from retention); only a retired V1 event carries it at
+    intake."""
 
 
 VALUES_OF: Final[dict[NotificationKind, type[MessageValues]]] = {

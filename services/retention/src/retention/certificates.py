@@ -9,10 +9,8 @@ are awaited for a grace period; then the certificate is issued listing the missi
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 import logging
-import secrets
 from collections.abc import AsyncIterator
 from datetime import datetime
 
@@ -25,6 +23,7 @@ from retention.certificate import (
 )
 from retention.contacts import email_of, forget
 from retention.context import Context
+from retention.download_links import hash_token, new_token, seal_token
 from retention.erasure import Erasure, ErasureState
 from retention.receipts import receipt_set
 from retention.records import Certificate, StoredFile
@@ -51,10 +50,6 @@ class CertificateNotFound(Refusal, LookupError):  # noqa: N818 - a refusal, not 
 
 async def _chunks(data: bytes) -> AsyncIterator[bytes]:
     yield data
-
-
-def _hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
 def _object_key(certificate_id: str, kind: str) -> str:
@@ -139,7 +134,7 @@ class Certificates:
         )
         issued = sign_certificate(document, ctx.signer, zone=ctx.policy.zone)
         files = await self._store_files(issued)
-        token = secrets.token_urlsafe(32)
+        token = new_token()
         certificate = Certificate(
             id=certificate_id,
             erasure_id=erasure.id,
@@ -147,9 +142,11 @@ class Certificates:
             fingerprint=issued.fingerprint,
             pdf_sha256=issued.pdf_sha256,
             key_id=issued.key_id,
-            token_sha256=_hash_token(token),
+            token_sha256=hash_token(token),
             files=files,
             issued_at=now,
+            # Notify fetches the link when it sends (`download_links`): no event carries it.
+            sealed_token=await seal_token(ctx.keys, certificate_id, token),
         )
         try:
             async with ctx.outbox.transaction() as tx:
@@ -162,8 +159,7 @@ class Certificates:
                 if email is None:
                     log.error("certificate %s has no address to go to", certificate_id)
                     ctx.alerts.count("certificate_undeliverable")
-                download = self.download_url(certificate_id, token)
-                await ctx.emit(tx, certificate.announcements(email, download))
+                await ctx.emit(tx, certificate.announcements(email))
                 await forget(ctx, tx, erasure)
         except (VersionConflictError, DuplicateKeyError):
             # Another replica issued it: our objects are orphans, unreadable without their keys.
@@ -177,10 +173,6 @@ class Certificates:
     def public_keys(self) -> list[str]:
         """The C2SP verifier key strings that verify certificates offline."""
         return self.ctx.signer.verifier_keys()
-
-    def download_url(self, certificate_id: str, token: str) -> str:
-        base = self.ctx.policy.public_url.rstrip("/")
-        return f"{base}/v1/certificates/{certificate_id}/{token}.pdf"
 
     async def _store_files(self, issued: IssuedCertificate) -> dict[str, StoredFile]:
         """Both files encrypted in S3 under their own DEKs; the wrapped DEKs stay here."""
@@ -202,7 +194,7 @@ class Certificates:
         certificate = await ctx.certificates.get(ctx.store, certificate_id)
         if certificate is None or kind not in certificate.files:
             raise CertificateNotFound
-        if not hmac.compare_digest(certificate.token_sha256, _hash_token(token)):
+        if not hmac.compare_digest(certificate.token_sha256, hash_token(token)):
             raise CertificateNotFound
         object_id = f"certificate:{certificate_id}:{kind}"
         key = await ctx.keys.unwrap(certificate.files[kind].wrapped, object_id)

@@ -15,6 +15,7 @@ from retention.consumers import (
     confirmations_handler,
     lifecycle_handler,
 )
+from retention.internal_api import internal_router
 from retention.repository import INDEXES
 from retention.service import Retention, wire
 from retention.settings import Settings
@@ -92,7 +93,7 @@ def create_app(
     )
     app = runtime.create_app(
         title="Retention: schedules, crypto-shredding and erasure certificates",
-        routers=[retention_router(retention)],
+        routers=[retention_router(retention), internal_router(retention)],
     )
     install_refusal_handlers(app)
     if token_verifier is not None:

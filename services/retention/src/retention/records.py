@@ -28,7 +28,7 @@ from retention.domain import ConsentEnd, Purpose
 from shared.contracts.envelope import EventPayload
 from shared.contracts.retention import (
     CertificateUndeliverableV1,
-    ErasureCertificateIssuedV1,
+    ErasureCertificateIssuedV2,
     ErasureCertifiedV1,
     HoldLiftedV1,
     HoldPlacedV1,
@@ -236,8 +236,19 @@ class StoredFile(Record):
     size: int
 
 
+class SealedToken(Record):
+    """The download token sealed under its own DEK (wrapped by the KEK, bound to the
+    certificate's id): only retention opens it, to answer notify the link (`download_links`)."""
+
+    wrapped: WrappedDek
+    nonce: str = Field(description="base64")
+    ciphertext: str = Field(description="base64, AES-256-GCM")
+
+
 class Certificate(Stored):
-    """An issued certificate: one per erasure; the download token is kept hashed only."""
+    """An issued certificate: one per erasure. The download token is checked against its hash;
+    its only other copy is sealed (`sealed_token`), for notify to fetch the link when it sends
+    the e-mail (certificates issued before that have none: their link went in the event)."""
 
     erasure_id: str
     account_id: str
@@ -247,8 +258,9 @@ class Certificate(Stored):
     token_sha256: str
     files: dict[str, StoredFile]
     issued_at: Instant
+    sealed_token: SealedToken | None = None
 
-    def announcements(self, email: str | None, download_url: str) -> list[Outgoing]:
+    def announcements(self, email: str | None) -> list[Outgoing]:
         """The certificate to the person (or, without an address, the alert that it cannot
         go), and its fingerprints on record under the erasure's own subject: the account's
         subject is shredded in audit by now, the erasure's stays readable for good."""
@@ -262,11 +274,11 @@ class Certificate(Stored):
                 issued_at=self.issued_at,
             )
         else:
-            to_person = ErasureCertificateIssuedV1(
+            # The link is no part of it: notify asks for it by `certificate_id` when it sends.
+            to_person = ErasureCertificateIssuedV2(
                 account_id=self.account_id,
                 email=email,
                 certificate_id=self.id,
-                download_url=download_url,
                 issued_at=self.issued_at,
                 fingerprint=self.fingerprint,
                 key_id=self.key_id,

@@ -18,8 +18,11 @@ carries the `erasure_id` that ties them together.
 Subjects: `account:<id>` (termination erasure), `declaration:<id>` (five-year purge),
 `terms:v<N>` (CGU effective date), `hold:<subject>` for holds.
 
-`ErasureCertificateIssuedV1` was fixed before this service existed (notify consumes it): its
-required fields are unchanged; the optional ones were added compatibly.
+`ErasureCertificateIssuedV1` carried the download link, whose path holds the certificate's
+download token (a credential), into the journal: it is retired (registered for messages still in
+flight, never emitted). `ErasureCertificateIssuedV2` names the certificate only; notify asks
+retention for the link when it sends the e-mail (`GET /internal/v1/certificates/{id}/link`,
+scope `certificates:read`).
 """
 
 from __future__ import annotations
@@ -54,13 +57,9 @@ class Participant(StrEnum):
 
 @register
 class ErasureCertificateIssuedV1(EventPayload):
-    """Two months after termination the account's acts were crypto-shredded and a signed
-    erasure certificate was issued (CGU §12, R-termination).
-
-    Subject: `account:<account_id>`. Produced by the retention service (later issue): it must
-    publish exactly this contract. Notify e-mails the download link, then forgets the account's
-    contact data: this is the last message the platform sends to that person.
-    """
+    """RETIRED (never emitted; superseded by `ErasureCertificateIssuedV2`): its `download_url`
+    carried the certificate's download token, a credential, into the journal. Kept so that a
+    message still in flight decodes (notify sends it as it was)."""
 
     producer: ClassVar[str] = "retention"
     fact: ClassVar[str] = "erasure-certificate-issued"
@@ -77,6 +76,39 @@ class ErasureCertificateIssuedV1(EventPayload):
     )
     key_id: str | None = Field(default=None, description="the platform signing key's id")
     pdf_sha256: str | None = Field(default=None, description="SHA-256 (hex) of the PDF")
+
+
+@register
+class ErasureCertificateIssuedV2(EventPayload):
+    """Two months after termination the account's acts were crypto-shredded and a signed
+    erasure certificate was issued (CGU §12, R-termination).
+
+    Subject: `account:<account_id>`. Notify e-mails the certificate's download link, which it
+    asks retention for by `certificate_id` when it sends (the link is a credential: no event
+    carries it), then forgets the account's contact data: this is the last message the
+    platform sends to that person.
+    """
+
+    producer: ClassVar[str] = "retention"
+    fact: ClassVar[str] = "erasure-certificate-issued"
+    version: ClassVar[int] = 2
+
+    account_id: str
+    email: EmailStr = Field(description="where notify sends the certificate (the last message)")
+    certificate_id: str = Field(
+        description="names the certificate; only a service granted the certificates:read "
+        "scope can exchange it for the download link, at retention"
+    )
+    issued_at: AwareDatetime
+    fingerprint: str = Field(
+        description="SHA-256 (hex) of the certificate's canonical JSON (RFC 8785): journaled"
+    )
+    key_id: str = Field(description="the platform signing key's id")
+    pdf_sha256: str = Field(description="SHA-256 (hex) of the PDF")
+
+
+RETIRED_EVENTS: tuple[type[EventPayload], ...] = (ErasureCertificateIssuedV1,)
+"""Registered for messages still in flight, never emitted again (they carried a credential)."""
 
 
 @register

@@ -65,6 +65,8 @@ PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
         "delivery.act-served.v1",
         "delivery.lettre-simple-due.v1",
         "delivery.reply-received.v1",
+        "retention.erasure-certificate-issued.v2",
+        # Retired (never emitted); bound for a message an old outbox still relays.
         "retention.erasure-certificate-issued.v1",
     ),
     "notify.bulk": ("identity.terms-notice-issued.v1",),
