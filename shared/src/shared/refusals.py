@@ -12,7 +12,7 @@ that cannot be reached (the document store, the object store) to 503 with `Retry
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -95,6 +95,43 @@ async def _on_store_unavailable(_request: Request, _exc: Exception) -> JSONRespo
 
 async def _on_object_store_error(_request: Request, _exc: Exception) -> JSONResponse:
     return problem_response(DependencyUnavailable("object store").problem())
+
+
+class FieldError(TypedDict):
+    """Where and why an input is invalid (never the input: it may be personal data)."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Forbidden(Refusal):
+    status = 403
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class InsufficientScope(Refusal):
+    status = 403
+    code = "insufficient-scope"
+    title = "Insufficient scope"
+
+
+class UploadTooLarge(Refusal):
+    """An upload passed its limit: the rest of the body is not read, so the client must not
+    reuse the connection."""
+
+    status = 413
+    code = "upload-too-large"
+    title = "Upload too large"
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(
+            f"the limit is {limit} bytes",
+            extra={"limit_bytes": limit},
+            headers={"Connection": "close"},
+        )
 
 
 def install_refusal_handlers(app: FastAPI) -> None:

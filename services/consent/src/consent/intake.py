@@ -18,11 +18,11 @@ from pydantic import ValidationError
 
 from consent.domain import DeclarationInput
 from consent.proofs import ProofVault, UploadedProof
-from consent.refusals import FieldError
 from shared.clock import Clock
 from shared.documents import ContentError
 from shared.ids import new_id
 from shared.multipart import MultipartError, MultipartReader, boundary_of
+from shared.refusals import FieldError
 
 DECLARATION_PART = "declaration"
 

@@ -5,18 +5,13 @@ title; `shared.refusals.install_refusal_handlers` maps them once to RFC 9457 pro
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypedDict
 
 from shared.contracts.consent import DeclarationStatus
-from shared.refusals import RETRY_AFTER_SECONDS, Refusal
+from shared.refusals import RETRY_AFTER_SECONDS, FieldError, Refusal
 
-
-class FieldError(TypedDict):
-    """Where and why an input is invalid (never the input: it may be personal data)."""
-
-    loc: list[str | int]
-    msg: str
-    type: str
+# Re-exported: the kernel's common refusals, under this service's name for them.
+from shared.refusals import Forbidden as Forbidden
+from shared.refusals import UploadTooLarge as UploadTooLarge
 
 
 class DeclarationRefused(Refusal):
@@ -38,21 +33,6 @@ def rule_broken(field: str, message: str) -> DeclarationRefused:
     )
 
 
-class UploadTooLarge(Refusal):
-    status = 413
-    code = "upload-too-large"
-    title = "Upload too large"
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        super().__init__(
-            f"the limit is {limit} bytes",
-            extra={"limit_bytes": limit},
-            # The rest of the body is not read: the client must not reuse the connection.
-            headers={"Connection": "close"},
-        )
-
-
 class UploadUnavailable(Refusal):
     """A dependency went down mid-upload: what was stored of it is discarded (or left to the
     sweeper), nothing was recorded, and the rest of the body is not read."""
@@ -66,12 +46,6 @@ class UploadUnavailable(Refusal):
             code=f"{what.replace(' ', '-')}-unavailable",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS), "Connection": "close"},
         )
-
-
-class Forbidden(Refusal):
-    status = 403
-    code = "forbidden"
-    title = "Forbidden"
 
 
 class DeclarationExists(Refusal):

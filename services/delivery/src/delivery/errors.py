@@ -5,10 +5,16 @@ title; `shared.refusals.install_refusal_handlers` maps them once to RFC 9457 pro
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypedDict
 
 from delivery.domain import ConsentRefusal, ContentError, WindowCheck
-from shared.refusals import DependencyUnavailable, Refusal
+from shared.refusals import (
+    DependencyUnavailable,
+    FieldError,
+    Forbidden,
+    InsufficientScope,
+    Refusal,
+    UploadTooLarge,
+)
 from shared.store.port import to_iso
 
 __all__ = [
@@ -17,6 +23,7 @@ __all__ = [
     "ConsentRefused",
     "DependencyUnavailable",
     "DocumentRefused",
+    "FieldError",
     "FileRefused",
     "Forbidden",
     "IdempotencyKeyRequired",
@@ -33,14 +40,6 @@ __all__ = [
     "UploadTooLarge",
     "WindowClosed",
 ]
-
-
-class FieldError(TypedDict):
-    """Where and why an input is invalid (never the input: it may be personal data)."""
-
-    loc: list[str | int]
-    msg: str
-    type: str
 
 
 class InvalidRequest(Refusal):
@@ -61,18 +60,6 @@ def invalid_submission(detail: str, errors: Sequence[FieldError] = ()) -> Invali
 
 def invalid_upload(detail: str) -> InvalidRequest:
     return InvalidRequest("Invalid upload", detail)
-
-
-class Forbidden(Refusal):
-    status = 403
-    code = "forbidden"
-    title = "Forbidden"
-
-
-class InsufficientScope(Refusal):
-    status = 403
-    code = "insufficient-scope"
-    title = "Insufficient scope"
 
 
 class IdempotencyKeyRequired(Refusal):
@@ -152,21 +139,6 @@ class ReplyInfected(Refusal):
     def __init__(self, signature: str | None) -> None:
         super().__init__(
             "the file contains malware and was not kept", extra={"signature": signature}
-        )
-
-
-class UploadTooLarge(Refusal):
-    status = 413
-    code = "upload-too-large"
-    title = "Upload too large"
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        super().__init__(
-            f"the limit is {limit} bytes",
-            extra={"limit_bytes": limit},
-            # The rest of the body is not read: the client must not reuse the connection.
-            headers={"Connection": "close"},
         )
 
 

@@ -3,13 +3,9 @@ title; `shared.refusals.install_refusal_handlers` maps them once to RFC 9457 pro
 
 from __future__ import annotations
 
+# Re-exported: the kernel's common refusals, under this service's name for them.
+from shared.refusals import Forbidden as Forbidden
 from shared.refusals import Refusal
-
-
-class Forbidden(Refusal):
-    status = 403
-    code = "forbidden"
-    title = "Forbidden"
 
 
 class NotificationsNotFound(Refusal):
