@@ -27,7 +27,7 @@ from shared.contracts.envelope import Envelope, new_envelope
 from shared.crypto.signing import SigningKey
 from shared.messaging.inbox import INBOX_INDEXES, Inbox
 from shared.messaging.outbox import OUTBOX, Outbox, OutboxRelay
-from tests.unit.identity.memory_store import MemoryStore
+from shared.store.memory import MemoryStore
 
 # A Tuesday morning in Paris.
 START = datetime(2031, 3, 4, 9, 0, tzinfo=PARIS).astimezone(UTC)
