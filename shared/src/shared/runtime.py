@@ -35,8 +35,9 @@ from shared.auth.revocations import RevocationListener
 from shared.bodylimit import BodyLimitMiddleware
 from shared.clock import Clock, clock_from_environment
 from shared.contracts.asyncapi import asyncapi_router
-from shared.contracts.envelope import Envelope, EventPayload, new_envelope
+from shared.contracts.envelope import Envelope, EventPayload
 from shared.contracts.platform import STARTED_BY_SERVICE
+from shared.events import Emitter
 from shared.ids import new_id
 from shared.messaging.bus import BrokerProbe, EventPublisher, create_broker
 from shared.messaging.consumer import EventConsumer, RetryPolicy, Subscription, start_consuming
@@ -162,6 +163,11 @@ class ServiceRuntime:
         """An inbox whose effects may emit events (the relay wakes after each commit)."""
         return Inbox(self.store, consumer, self.clock, transaction=self.outbox.transaction)
 
+    @property
+    def events(self) -> Emitter:
+        """Envelopes of this service into its outbox (the same `Emitter` its use cases take)."""
+        return Emitter(self.outbox, self.clock, self.service)
+
     def envelope(
         self,
         payload: EventPayload,
@@ -170,13 +176,7 @@ class ServiceRuntime:
         actor: str | None = None,
         causation: Envelope | None = None,
     ) -> Envelope:
-        return new_envelope(
-            payload,
-            subject=subject,
-            actor=actor or f"service:{self.service}",
-            clock=self.clock,
-            causation=causation,
-        )
+        return self.events.envelope(payload, subject=subject, actor=actor, causation=causation)
 
     def subscribe(self, subscription: Subscription) -> None:
         consumer = EventConsumer(self.broker, self.topology, subscription, self.retry)
