@@ -9,6 +9,7 @@ benchmarks measure it before and after the platform path, in the same run.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import os
 import secrets
@@ -290,6 +291,21 @@ def otlp_sink() -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         stop_process(process, timeout=5)
+
+
+_shared_sink: str | None = None
+
+
+def shared_otlp_sink() -> str:
+    """One `otlp_sink` for the whole bench process, stopped at exit: the OpenTelemetry
+    provider of a process is built once, so an in-process service's exporter outlives the
+    benchmark that set it up."""
+    global _shared_sink
+    if _shared_sink is None:
+        sink = otlp_sink()
+        _shared_sink = sink.__enter__()
+        atexit.register(sink.__exit__, None, None, None)
+    return _shared_sink
 
 
 class JwksServer:
