@@ -599,6 +599,7 @@ def measure(quick: bool = False, big_mib: int = BIG_MIB, profile: bool = False) 
             results["delivery_process_cpu_ms_per_act"] = results["delivery_delivery_cpu_ms_per_op"]
             results["delivery_server_cpu_ms_per_act"] = results["delivery_server_cpu_ms_per_op"]
             _ratios(results)
+            results.update(_log_levels(root / "delivery.log"))
             if profile:
                 _print_profile(profiler)
             return results
@@ -617,6 +618,25 @@ def measure(quick: bool = False, big_mib: int = BIG_MIB, profile: bool = False) 
                 ),
             )
         )
+
+
+def _log_levels(path: Path) -> dict[str, float]:
+    """Warnings and errors delivery logged during the run (its JSON lines), the first of each
+    printed: a run whose exporter or bus kept failing is not a measurement."""
+    counts = {"WARNING": 0, "ERROR": 0, "CRITICAL": 0}
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            level = json.loads(line).get("level")
+        except ValueError:
+            continue
+        if level in counts:
+            if not counts[level]:
+                print(f"  delivery logged {level}: {line[:300]}")
+            counts[level] += 1
+    return {
+        "delivery_log_warnings": float(counts["WARNING"]),
+        "delivery_log_errors": float(counts["ERROR"] + counts["CRITICAL"]),
+    }
 
 
 def _print_profile(profiler: Profiler) -> None:
