@@ -139,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
     if options.events is not None and options.events < 1:
         parser.error("--events must be positive")
+    if options.big_mib is not None and options.big_mib < 1:
+        parser.error("--big-mib must be positive")
     # No handler of our own: services under test configure logging (shared.telemetry), and a
     # second root handler would print each of their lines twice; until then Python's
     # last-resort handler shows warnings and errors.
@@ -214,7 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    print(_summary(selected, report))
+    summary = _summary(selected, report)
+    if summary:
+        print(summary)
     print(f"results written to {RESULTS}")
     for miss in misses:
         print(f"target missed: {miss}")
