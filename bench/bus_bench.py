@@ -226,7 +226,7 @@ class _Platform:
             self.audit_store,
             clock,
             PayloadVault(KeyRing(LocalKeyFile(workdir / "audit-kek.json", clock)), clock),
-            Outbox(self.audit_store, clock, trace_carrier=inject_traceparent),
+            Outbox(self.audit_store, clock),
             audit_envelope,
         )
         subscription = journal_subscription(self.journal)
