@@ -489,6 +489,16 @@ def _start_delivery(
         "SECURACT_DELIVERY_CLOCK_OFFSET_SECONDS": str(offset),
         "SECURACT_DELIVERY_MAX_ACT_BYTES": str(big + 16 * MIB),
         "SECURACT_DELIVERY_ENV": "dev",
+        # Delivery serves only for offices in its directory.
+        "SECURACT_DELIVERY_OFFICES": json.dumps(
+            {
+                "etude-bench": {
+                    "name": "Étude du banc",
+                    "email": "etude-bench@example.org",
+                    "territory": "metropole",
+                }
+            }
+        ),
         # As compose runs it: spans batched to an OTLP/HTTP collector (here a sink).
         "OTEL_EXPORTER_OTLP_ENDPOINT": sink,
     }
