@@ -17,8 +17,8 @@ figure excludes the load generator. Then a big act (200 MiB, `--big-mib` to chan
 downloaded through delivery against raw S3 of the same object (one part in flight, as the
 platform's adapter, and minio's default parallel upload; after a throwaway upload, each way
 repeated for `Budget.min_seconds`), before and after, with delivery's RSS above its baseline
-(delivery's big act is one upload and one download). `--profile` runs py-spy on delivery during its measured window and prints the
-top 10 frames by GIL-held samples.
+(delivery's big act is one upload and one download). `--profile` runs py-spy on delivery during
+its measured window and prints the top 10 frames by GIL-held samples.
 
 Delivery runs with SECURACT_ENV=dev for one reason: its clock is shifted into a Tuesday morning
 (the CPC 664 window open whenever the bench runs), which only dev allows. Tokens are signed here
