@@ -13,7 +13,11 @@ Every baseline is warmed (`Budget.warm` throwaway operations) and measured for a
 `Budget.min_ops` operations or `Budget.min_seconds`, BEFORE and AFTER delivery; each ratio is
 printed against both. CPU: psutil counters of the delivery (or floor) process, SeaweedFS and this
 process (the load generator) over each measured window, in ms per operation; the server-side
-figure excludes the load generator. Then a big act (200 MiB, `--big-mib` to change) uploaded and
+figure excludes the load generator. The load generator of the floor and of delivery is
+`RawHttp` (keep-alive HTTP/1.1, prebuilt requests), no costlier per request than minio's client
+is per PUT, so it does not take more of a small machine's CPU from the server under test.
+
+Then a big act (200 MiB, `--big-mib` to change) uploaded and
 downloaded through delivery against raw S3 of the same object (one part in flight, as the
 platform's adapter, and minio's default parallel upload; after a throwaway upload, each way
 repeated for `Budget.min_seconds`), before and after, with delivery's RSS above its baseline
@@ -42,6 +46,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, cast
+from urllib.parse import urlsplit
 
 import httpx
 import jwt
@@ -56,6 +61,7 @@ from bench._common import (
     JwksServer,
     Measured,
     Profiler,
+    RawHttp,
     Seaweed,
     free_port,
     otlp_sink,
@@ -334,23 +340,21 @@ class _Bench:
     ) -> dict[str, float]:
         form = _Form()
         document = self.document
-        limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
-
-        async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
+        address = urlsplit(base)
+        client = RawHttp(address.hostname or "127.0.0.1", address.port or 80, CLIENTS)
+        async with client:
 
             async def act(n: int) -> None:
                 key = f"{label}-{self.run_tag}-{n}"
-                response = await client.post(
+                request = client.request(
+                    "POST",
                     path,
-                    content=form.body(key, document),
-                    headers={
-                        "Content-Type": form.content_type,
-                        "Idempotency-Key": key,
-                        **headers,
-                    },
+                    {"Content-Type": form.content_type, "Idempotency-Key": key, **headers},
+                    form.body(key, document),
                 )
-                if response.status_code != 201:
-                    raise RuntimeError(f"{label}: {response.status_code} {response.text[:300]}")
+                status, body = await client.send(request)
+                if status != 201:
+                    raise RuntimeError(f"{label}: {status} {body[:300]!r}")
 
             await run_tasks(act, CLIENTS, Budget(self.budget.warm, 0, 0.0))
             meter = self.meter(server, server_name)
