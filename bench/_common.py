@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import logging
 import os
 import secrets
 import signal
@@ -30,6 +31,8 @@ import psutil
 from minio import Minio
 
 from devstack.seaweed import SeaweedPorts, weed_command, write_s3_config
+
+log = logging.getLogger("bench")
 
 AMQP_URL = os.environ.get("SECURACT_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
@@ -453,3 +456,47 @@ class RawHttp:
             raise
         self._pool.put_nowait((reader, writer))
         return status, body
+
+
+CLEANUP_SECONDS = 60.0
+
+
+async def delete_prefixed(
+    url: str,
+    prefix: str,
+    *,
+    extra_queues: tuple[str, ...] = (),
+    extra_exchanges: tuple[str, ...] = (),
+) -> None:
+    """Delete what a benchmark declared under `prefix` (the platform topology, `extra_queues`,
+    `extra_exchanges`), best effort and bounded: a broker that stops answering must not hang
+    the run after its results are in."""
+    import aio_pika
+
+    from shared.messaging.topology import Topology, delete_topology
+
+    async def everything() -> list[str]:
+        failed = await delete_topology(url, Topology(prefix), extra_queues=extra_queues)
+        if extra_exchanges:
+            connection = await aio_pika.connect(url)
+            try:
+                for name in extra_exchanges:
+                    channel = await connection.channel()
+                    try:
+                        await channel.exchange_delete(name)
+                    except aio_pika.exceptions.AMQPError:
+                        failed.append(name)
+                    finally:
+                        if not channel.is_closed:
+                            await channel.close()
+            finally:
+                await connection.close()
+        return failed
+
+    try:
+        failed = await asyncio.wait_for(everything(), CLEANUP_SECONDS)
+    except (TimeoutError, OSError) as error:
+        log.warning("could not clean up %s* on RabbitMQ (%s)", prefix, type(error).__name__)
+        return
+    for name in failed:
+        log.warning("could not delete %s", name)

@@ -59,7 +59,7 @@ from audit.service import INDEXES as AUDIT_INDEXES
 from audit.service import JOURNAL, Journal
 from audit.vault import PayloadVault
 from audit.verify import verify_journal
-from bench._common import shared_otlp_sink
+from bench._common import delete_prefixed, shared_otlp_sink
 from shared.clock import Clock, SystemClock
 from shared.contracts.envelope import Envelope, EventPayload, new_envelope
 from shared.crypto import KeyRing, LocalKeyFile
@@ -67,7 +67,7 @@ from shared.messaging.bus import CONTENT_TYPE, EventPublisher, create_broker
 from shared.messaging.consumer import EventConsumer, RetryPolicy, start_consuming
 from shared.messaging.inbox import INBOX_INDEXES
 from shared.messaging.outbox import OUTBOX, Outbox, OutboxRelay
-from shared.messaging.topology import Topology, declare_platform_queues, delete_topology
+from shared.messaging.topology import Topology, declare_platform_queues
 from shared.store.sqlite import SqliteStore
 from shared.telemetry import Telemetry, extract_context, inject_traceparent, setup_telemetry
 
@@ -365,7 +365,9 @@ async def _platform(
         # Give a duplicate or a retried message a moment to show up before counting.
         await asyncio.sleep(0.5)
         problems = await platform.problems(envelopes)
-        dead = await _message_count(url, f"{platform.topology.queue_name(JOURNAL_QUEUE)}.dlq")
+        dead = await asyncio.wait_for(
+            _message_count(url, f"{platform.topology.queue_name(JOURNAL_QUEUE)}.dlq"), 60
+        )
         if dead:
             problems.append(f"{dead} messages dead-lettered")
     finally:
@@ -420,9 +422,12 @@ async def _message_count(url: str, queue: str) -> int:
 
 async def _delete_declared(url: str, prefix: str) -> None:
     """Delete what this run declared (best effort: a failure must not hide the results)."""
-    failed = await delete_topology(url, Topology(prefix), extra_queues=(f"{prefix}baseline",))
-    for name in failed:
-        log.warning("could not delete %s", name)
+    await delete_prefixed(
+        url,
+        prefix,
+        extra_queues=(f"{prefix}baseline",),
+        extra_exchanges=(f"{prefix}baseline",),
+    )
 
 
 def _deadline(total: int) -> float:

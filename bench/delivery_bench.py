@@ -63,6 +63,7 @@ from bench._common import (
     Profiler,
     RawHttp,
     Seaweed,
+    delete_prefixed,
     free_port,
     otlp_sink,
     run_tasks,
@@ -80,7 +81,7 @@ from shared.contracts.consent import (
 )
 from shared.contracts.envelope import new_envelope
 from shared.messaging.bus import EventPublisher, create_broker
-from shared.messaging.topology import Topology, delete_topology
+from shared.messaging.topology import Topology
 
 NEEDS_RABBITMQ = True
 TARGETS = {"delivery_vs_floor_before": (">=", 0.5)}
@@ -643,9 +644,9 @@ def measure(
             stop_process(child)
         identity.close()
         asyncio.run(
-            delete_topology(
+            delete_prefixed(
                 AMQP_URL,
-                Topology(prefix),
+                prefix,
                 extra_queues=tuple(
                     f"{prefix}{q}{s}"
                     for q in ("delivery.parties", "delivery.notifications", "delivery.erasures")

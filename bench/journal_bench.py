@@ -45,12 +45,20 @@ from faststream.rabbit.message import RabbitMessage
 from audit.consumers import JOURNAL_QUEUE
 from audit.service import JOURNAL
 from audit.settings import Settings as AuditSettings
-from bench._common import AMQP_URL, CpuMeter, free_port, shared_otlp_sink, stop_process, workdir
+from bench._common import (
+    AMQP_URL,
+    CpuMeter,
+    delete_prefixed,
+    free_port,
+    shared_otlp_sink,
+    stop_process,
+    workdir,
+)
 from bench.bus_bench import make_envelopes
 from shared.clock import SystemClock
 from shared.contracts.envelope import Envelope
 from shared.messaging.bus import EventPublisher, create_broker, raw_body
-from shared.messaging.topology import Topology, declare_platform_queues, delete_topology
+from shared.messaging.topology import Topology, declare_platform_queues
 
 NEEDS_RABBITMQ = True
 SUMMARY = [
@@ -250,9 +258,13 @@ def measure(events: int, warm: int) -> dict[str, float]:
             results.update(_audit(root, prefix, event_type, warm, events))
             asyncio.run(_fill(AMQP_URL, topology, batch()))
             after = asyncio.run(_floor(AMQP_URL, topology, warm, events))
-            dead = asyncio.run(_dead_letters(AMQP_URL, f"{topology.queue_name(JOURNAL_QUEUE)}.dlq"))
+            dead = asyncio.run(
+                asyncio.wait_for(
+                    _dead_letters(AMQP_URL, f"{topology.queue_name(JOURNAL_QUEUE)}.dlq"), 60
+                )
+            )
     finally:
-        asyncio.run(delete_topology(AMQP_URL, topology))
+        asyncio.run(delete_prefixed(AMQP_URL, prefix))
     rate = results["audit_events_s"]
     results.update(
         {

@@ -46,7 +46,7 @@ import httpx
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from bench._common import shared_otlp_sink
+from bench._common import delete_prefixed, shared_otlp_sink
 from notify.main import create_app
 from notify.service import NOTIFICATIONS, Notifier
 from notify.settings import Settings
@@ -55,7 +55,6 @@ from shared.clock import SystemClock
 from shared.contracts import delivery, identity
 from shared.contracts.envelope import Envelope as BusEnvelope
 from shared.contracts.envelope import EventPayload, new_envelope
-from shared.messaging.topology import Topology, delete_topology
 from shared.runtime import ServiceRuntime
 
 log = logging.getLogger(__name__)
@@ -345,7 +344,7 @@ async def bulk_run(workdir: Path, prefix: str, notices: int) -> dict[str, float]
 
 
 async def _delete_prefixed(prefix: str) -> None:
-    await delete_topology(AMQP_URL, Topology(prefix))
+    await delete_prefixed(AMQP_URL, prefix)
 
 
 async def measure(notices: int = BULK_NOTICES, quick: bool = False) -> dict[str, float]:
