@@ -3,6 +3,7 @@ SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
 VENV := .venv/bin
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: bootstrap up down clean status logs test unit integration e2e browser smoke lint format bench schemas asyncapi
 
@@ -56,7 +57,7 @@ format:
 	@$(VENV)/ruff check --fix .
 
 bench: bootstrap
-	@$(VENV)/python -m bench
+	@$(VENV)/python -m bench $(BENCH_ARGS)
 
 schemas:
 	@$(VENV)/python -m shared.contracts.snapshots --write

@@ -60,11 +60,11 @@ def _rabbitmq_reachable(url: str) -> bool:
         return False
 
 
-def _run(module: ModuleType, events: int | None) -> dict[str, float]:
+def _run(module: ModuleType, options: dict[str, Any]) -> dict[str, float]:
+    """Call `run` with the options it takes (`events`, `quick`, `big_mib`, `profile`)."""
     run: Callable[..., dict[str, float]] = module.run
-    if events is not None and "events" in inspect.signature(run).parameters:
-        return run(events=events)
-    return run()
+    accepted = inspect.signature(run).parameters
+    return run(**{k: v for k, v in options.items() if v is not None and k in accepted})
 
 
 def _number(value: float) -> str:
@@ -87,6 +87,29 @@ def _missed_targets(name: str, module: ModuleType, results: dict[str, float]) ->
     ]
 
 
+def _summary(modules: dict[str, ModuleType], report: dict[str, dict[str, float]]) -> str:
+    """The headline numbers of every benchmark that declares `SUMMARY` (label, metric,
+    baseline metric): each ratio is printed with the baseline it divides by."""
+    rows: list[tuple[str, str, str]] = []
+    for name, module in modules.items():
+        results = report.get(name)
+        for label, key, baseline in getattr(module, "SUMMARY", []):
+            if results is None or key not in results:
+                continue
+            beside = ""
+            if baseline is not None and baseline in results:
+                beside = f"(baseline {_number(results[baseline])}/s)"
+            rows.append((f"{name}: {label}", _number(results[key]), beside))
+    if not rows:
+        return ""
+    width = max(len(label) for label, _, _ in rows)
+    lines = ["", "SUMMARY (ratios in one run; baselines warmed, measured before and after)"]
+    lines += [
+        f"  {label:<{width}}  {value:>12}  {beside}".rstrip() for label, value, beside in rows
+    ]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     names = available()
     parser = argparse.ArgumentParser(
@@ -100,9 +123,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--events", type=int, help="events per measurement, for benchmarks that take it (bus)"
     )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny counts: checks every benchmark runs end to end (numbers mean nothing)",
+    )
+    parser.add_argument(
+        "--big-mib", type=int, help="size of delivery's big act in MiB (default 200; e.g. 500)"
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="py-spy the delivery process during its measured window: top 10 GIL-held frames",
+    )
     options = parser.parse_args(argv)
     if options.events is not None and options.events < 1:
         parser.error("--events must be positive")
+    if options.big_mib is not None and options.big_mib < 1:
+        parser.error("--big-mib must be positive")
     # No handler of our own: services under test configure logging (shared.telemetry), and a
     # second root handler would print each of their lines twice; until then Python's
     # last-resort handler shows warnings and errors.
@@ -138,7 +176,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"running {name}…", flush=True)
         start = time.perf_counter()
         try:
-            results = _run(module, options.events)
+            results = _run(
+                module,
+                {
+                    "events": options.events,
+                    "quick": options.quick or None,
+                    "big_mib": options.big_mib,
+                    "profile": options.profile or None,
+                },
+            )
         except Exception as error:
             # One broken benchmark must not hide the others' results.
             log.exception("%s benchmark failed", name)
@@ -157,13 +203,22 @@ def main(argv: list[str] | None = None) -> int:
         "measured_at": SystemClock().now().isoformat(),
         "python": platform.python_version(),
         "machine": platform.machine(),
-        "options": {"only": options.only, "events": options.events},
+        "options": {
+            "only": options.only,
+            "events": options.events,
+            "quick": options.quick,
+            "big_mib": options.big_mib,
+            "profile": options.profile,
+        },
         "results": report,
         "failed_budgets": failures,
         "missed_targets": misses,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    summary = _summary(selected, report)
+    if summary:
+        print(summary)
     print(f"results written to {RESULTS}")
     for miss in misses:
         print(f"target missed: {miss}")

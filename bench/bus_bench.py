@@ -5,19 +5,25 @@ is deleted at the end) and send the same ~400-byte envelopes, persistent and con
 durable quorum queue bound to a topic exchange.
 
 - baseline: `RabbitBroker.publish(persist=True)` pipelined in windows of 256 awaited confirms, a
-  default FastStream subscriber that acks each message; timed from the first publish to the last
-  message consumed.
-- platform: the events are first written to an `Outbox` on SQLite in transactions of 100 (timed
-  on their own), then an `OutboxRelay` publishes them through `EventPublisher` and the audit
-  service's `Journal` (Merkle log, sealed payloads, producer tracking, on its own SQLite store)
-  consumes them through `EventConsumer` and its real subscription, wired in the order
-  `ServiceRuntime` uses; timed from the relay's start until the journal holds every event.
+  default FastStream subscriber that acks each message; warmed with `WARM` throwaway messages,
+  then timed from the first publish to the last message consumed; measured BEFORE and AFTER the
+  platform path, both reported.
+- platform: wired as `ServiceRuntime` wires a service in production: brokers with the
+  telemetry middleware (`Telemetry.broker_middleware`), spans exported over OTLP/HTTP (to a
+  sink process) when no `OTEL_EXPORTER_OTLP_ENDPOINT` is set, an `Outbox` storing each event's
+  `traceparent` (written inside a server span, as a request handler does), the `OutboxRelay`
+  publishing inside its relay span, and audit's `Journal` consuming through `EventConsumer` and
+  its real subscription. Timed from the first outbox write (SQLite, 100 events per
+  transaction, the relay running meanwhile) until the journal holds every event: the writes are
+  inside the timing.
 
 `run()` returns:
 - `events`, `envelope_bytes`: the workload;
-- `baseline_events_s`, `platform_events_s`: end-to-end throughput of each path;
-- `platform_vs_baseline_ratio`: the second divided by the first (target: at least 0.5);
-- `outbox_writes_s`: events written into the outbox per second;
+- `baseline_before_events_s`, `baseline_after_events_s`, `platform_events_s`: end-to-end
+  throughput of each path (`baseline_events_s` is the faster baseline, the stricter divisor);
+- `platform_vs_baseline_before`, `platform_vs_baseline_after`, `platform_vs_baseline_ratio`:
+  the platform against each baseline, and against the faster one (target: at least 0.5);
+- `outbox_writes_s`: events written into the outbox per second (part of the timed path);
 - `audit_prefetch`, `audit_peak_in_flight`: the journal subscription's prefetch and the most
   journal handler calls seen running at once (above the prefetch means RabbitMQ was not
   asked to bound deliveries);
@@ -46,12 +52,14 @@ from typing import Any, ClassVar
 
 import aio_pika
 from faststream.rabbit import ExchangeType, QueueType, RabbitBroker, RabbitExchange, RabbitQueue
+from opentelemetry.trace import SpanKind
 
 from audit.consumers import JOURNAL_QUEUE, journal_subscription
 from audit.service import INDEXES as AUDIT_INDEXES
 from audit.service import JOURNAL, Journal
 from audit.vault import PayloadVault
 from audit.verify import verify_journal
+from bench._common import delete_prefixed, shared_otlp_sink
 from shared.clock import Clock, SystemClock
 from shared.contracts.envelope import Envelope, EventPayload, new_envelope
 from shared.crypto import KeyRing, LocalKeyFile
@@ -60,18 +68,28 @@ from shared.messaging.bus import CONTENT_TYPE, EventPublisher, create_broker
 from shared.messaging.consumer import EventConsumer, RetryPolicy, start_consuming
 from shared.messaging.inbox import INBOX_INDEXES
 from shared.messaging.outbox import OUTBOX, Outbox, OutboxRelay
-from shared.messaging.topology import Topology, declare_platform_queues, delete_topology
+from shared.messaging.topology import Topology, declare_platform_queues
 from shared.store.sqlite import SqliteStore
+from shared.telemetry import Telemetry, extract_context, inject_traceparent, setup_telemetry
 
 log = logging.getLogger(__name__)
 
 AMQP_URL = os.environ.get("SECURACT_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 NEEDS_RABBITMQ = True
+SUMMARY = [
+    ("platform events/s (outbox writes timed)", "platform_events_s", None),
+    ("baseline events/s, before", "baseline_before_events_s", None),
+    ("baseline events/s, after", "baseline_after_events_s", None),
+    ("platform / baseline (before)", "platform_vs_baseline_before", "baseline_before_events_s"),
+    ("platform / baseline (after)", "platform_vs_baseline_after", "baseline_after_events_s"),
+]
 TARGETS = {
     "platform_vs_baseline_ratio": (">=", 0.5),
     "journal_from_bus_events_s": (">=", 2000.0),
 }
 DEFAULT_EVENTS = 5000
+QUICK_EVENTS = 300
+WARM = 200
 # Each publish awaits its confirm, so throughput comes from keeping this many in flight; the
 # relay's batch size (RelayPolicy.batch_size) is the same number.
 PUBLISH_WINDOW = 256
@@ -116,31 +134,33 @@ def make_envelopes(count: int, clock: Clock) -> list[Envelope]:
     return envelopes
 
 
-async def _baseline(url: str, prefix: str, bodies: Sequence[bytes]) -> float:
-    """Seconds from the first publish to the last message consumed, bare FastStream."""
-    total = len(bodies)
+async def _baseline(url: str, prefix: str, bodies: Sequence[bytes], warm: int) -> float:
+    """Seconds from the first publish to the last message consumed, bare FastStream, after
+    `warm` throwaway messages went the same way."""
     exchange = RabbitExchange(f"{prefix}baseline", type=ExchangeType.TOPIC, durable=True)
     queue = RabbitQueue(
         f"{prefix}baseline", queue_type=QueueType.QUORUM, durable=True, routing_key="#"
     )
+    warm_bodies = [bodies[n % len(bodies)] for n in range(warm)]
+    total = len(bodies) + warm
     # The same access-log level as create_broker, so neither path pays for per-message logs.
     consumer_broker = RabbitBroker(url, log_level=logging.DEBUG)
     publisher_broker = RabbitBroker(url, log_level=logging.DEBUG)
     received = 0
     done = asyncio.Event()
+    warmed = asyncio.Event()
 
     @consumer_broker.subscriber(queue, exchange)
     async def consume(body: dict[str, Any]) -> None:
         nonlocal received
         received += 1
+        if received >= warm:
+            warmed.set()
         if received >= total:
             done.set()
 
-    try:
-        await consumer_broker.start()
-        await publisher_broker.connect()
-        start = time.perf_counter()
-        for first in range(0, total, PUBLISH_WINDOW):
+    async def publish_all(batch: Sequence[bytes]) -> None:
+        for first in range(0, len(batch), PUBLISH_WINDOW):
             await asyncio.gather(
                 *(
                     publisher_broker.publish(
@@ -150,9 +170,17 @@ async def _baseline(url: str, prefix: str, bodies: Sequence[bytes]) -> float:
                         persist=True,
                         content_type=CONTENT_TYPE,
                     )
-                    for body in bodies[first : first + PUBLISH_WINDOW]
+                    for body in batch[first : first + PUBLISH_WINDOW]
                 )
             )
+
+    try:
+        await consumer_broker.start()
+        await publisher_broker.connect()
+        await publish_all(warm_bodies)
+        await asyncio.wait_for(warmed.wait(), _deadline(max(1, warm)))
+        start = time.perf_counter()
+        await publish_all(bodies)
         await asyncio.wait_for(done.wait(), _deadline(total))
         elapsed = time.perf_counter() - start
     finally:
@@ -170,18 +198,26 @@ class _Platform:
     def __init__(self, url: str, prefix: str, workdir: Path) -> None:
         self.clock = clock = SystemClock()
         self.topology = Topology(prefix)
+        self.telemetry = telemetry = _telemetry()
         self.producer_store = SqliteStore(workdir / "producer.sqlite3")
         self.audit_store = SqliteStore(workdir / "audit.sqlite3")
-        self.outbox = Outbox(self.producer_store, self.clock)
-        self.producer_broker = create_broker(url, app_id="securact-bench")
+        # As ServiceRuntime wires every service: traceparent stored with each event, brokers
+        # with the telemetry middleware, the relay publishing inside its span.
+        self.outbox = Outbox(self.producer_store, self.clock, trace_carrier=inject_traceparent)
+        self.producer_broker = create_broker(
+            url, middlewares=[telemetry.broker_middleware()], app_id="securact-bench"
+        )
         self.relay = OutboxRelay(
             self.producer_store,
             EventPublisher(self.producer_broker, self.topology),
             self.clock,
             owner="bench-relay",
             wakeup=self.outbox.pending,
+            publish_context=self._relay_span,
         )
-        self.audit_broker = create_broker(url, app_id="securact-audit")
+        self.audit_broker = create_broker(
+            url, middlewares=[telemetry.broker_middleware()], app_id="securact-audit"
+        )
 
         # As audit.main wires it, minus HTTP, tokens and the periodic checkpoint job.
         self.journal = Journal(
@@ -208,6 +244,12 @@ class _Platform:
             self.topology,
             dataclasses.replace(subscription, handler=observed),
             RetryPolicy(),
+        )
+
+    def _relay_span(self, carrier: Any) -> Any:
+        # ServiceRuntime._relay_span: the publish continues the trace of the writing request.
+        return self.telemetry.tracer(__name__).start_as_current_span(
+            "outbox relay", context=extract_context(carrier), kind=SpanKind.INTERNAL
         )
 
     async def start(self, *, journal: bool = True) -> None:
@@ -240,20 +282,28 @@ class _Platform:
 
     async def write(self, envelopes: Sequence[Envelope]) -> float:
         """Seconds to store the events in the outbox, `WRITE_TRANSACTION_SIZE` per commit."""
+        tracer = self.telemetry.tracer(__name__)
         start = time.perf_counter()
         for first in range(0, len(envelopes), WRITE_TRANSACTION_SIZE):
-            async with self.outbox.transaction() as tx:
-                for envelope in envelopes[first : first + WRITE_TRANSACTION_SIZE]:
-                    await self.outbox.add(tx, envelope)
+            # A request handler's server span is current when it writes its events.
+            with tracer.start_as_current_span("POST /bench", kind=SpanKind.SERVER):
+                async with self.outbox.transaction() as tx:
+                    for envelope in envelopes[first : first + WRITE_TRANSACTION_SIZE]:
+                        await self.outbox.add(tx, envelope)
         return time.perf_counter() - start
 
-    async def relay_until_journaled(self, total: int) -> tuple[float, int]:
-        """Seconds from the relay's start until the journal holds `total` entries (or the
-        deadline passed), and the journal size reached."""
+    async def write_until_journaled(
+        self, envelopes: Sequence[Envelope]
+    ) -> tuple[float, int, float]:
+        """Seconds from the first outbox write (the relay running meanwhile, as in a service)
+        until the journal holds every event (or the deadline passed), the journal size reached,
+        and the seconds the writes alone took."""
+        total = len(envelopes)
+        relay = asyncio.create_task(self.relay.run(), name="bench-outbox-relay")
         start = time.perf_counter()
         deadline = start + _deadline(total)
-        relay = asyncio.create_task(self.relay.run(), name="bench-outbox-relay")
         try:
+            write_seconds = await self.write(envelopes)
             size = 0
             while size < total and time.perf_counter() < deadline:
                 await asyncio.sleep(POLL_SECONDS)
@@ -262,7 +312,7 @@ class _Platform:
         finally:
             relay.cancel()
             await asyncio.gather(relay, return_exceptions=True)
-        return elapsed, size
+        return elapsed, size, write_seconds
 
     async def relay_everything(self) -> None:
         """Publish every outbox row, the journal not consuming yet."""
@@ -308,12 +358,13 @@ async def _platform(
     total = len(envelopes)
     try:
         await platform.start()
-        write_seconds = await platform.write(envelopes)
-        seconds, size = await platform.relay_until_journaled(total)
+        seconds, size, write_seconds = await platform.write_until_journaled(envelopes)
         # Give a duplicate or a retried message a moment to show up before counting.
         await asyncio.sleep(0.5)
         problems = await platform.problems(envelopes)
-        dead = await _message_count(url, f"{platform.topology.queue_name(JOURNAL_QUEUE)}.dlq")
+        dead = await asyncio.wait_for(
+            _message_count(url, f"{platform.topology.queue_name(JOURNAL_QUEUE)}.dlq"), 60
+        )
         if dead:
             problems.append(f"{dead} messages dead-lettered")
     finally:
@@ -368,16 +419,29 @@ async def _message_count(url: str, queue: str) -> int:
 
 async def _delete_declared(url: str, prefix: str) -> None:
     """Delete what this run declared (best effort: a failure must not hide the results)."""
-    failed = await delete_topology(url, Topology(prefix), extra_queues=(f"{prefix}baseline",))
-    for name in failed:
-        log.warning("could not delete %s", name)
+    await delete_prefixed(
+        url,
+        prefix,
+        extra_queues=(f"{prefix}baseline",),
+        extra_exchanges=(f"{prefix}baseline",),
+    )
 
 
 def _deadline(total: int) -> float:
     return max(MIN_DEADLINE_SECONDS, total / MIN_EVENTS_PER_SECOND)
 
 
-async def measure(events: int = DEFAULT_EVENTS, url: str = AMQP_URL) -> dict[str, float]:
+def _telemetry() -> Telemetry:
+    """The process's telemetry, exporting spans as production does (OTLP/HTTP, batched) to a
+    sink unless an endpoint is configured; the first call in the process decides."""
+    if not any(os.environ.get(v) for v in ("OTEL_EXPORTER_OTLP_ENDPOINT",)):
+        os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = shared_otlp_sink()
+    return setup_telemetry("securact-bench")
+
+
+async def measure(
+    events: int = DEFAULT_EVENTS, url: str = AMQP_URL, warm: int = WARM
+) -> dict[str, float]:
     """Both paths in one run, under a fresh name prefix that is cleaned up afterwards."""
     if events < 1:
         raise ValueError("events must be positive")
@@ -385,9 +449,10 @@ async def measure(events: int = DEFAULT_EVENTS, url: str = AMQP_URL) -> dict[str
     envelopes = make_envelopes(events, SystemClock())
     bodies = [envelope.model_dump_json().encode() for envelope in envelopes]
     try:
-        baseline_seconds = await _baseline(url, prefix, bodies)
+        before_seconds = await _baseline(url, prefix, bodies, warm)
         with tempfile.TemporaryDirectory(prefix="securact-bench-") as workdir:
             platform = await _platform(url, prefix, envelopes, Path(workdir))
+        after_seconds = await _baseline(url, f"{prefix}after.", bodies, warm)
         drain_prefix = f"bench{secrets.token_hex(4)}."
         try:
             with tempfile.TemporaryDirectory(prefix="securact-bench-") as workdir:
@@ -398,21 +463,27 @@ async def measure(events: int = DEFAULT_EVENTS, url: str = AMQP_URL) -> dict[str
             await _delete_declared(url, drain_prefix)
     finally:
         await _delete_declared(url, prefix)
-    baseline = events / baseline_seconds
+        await _delete_declared(url, f"{prefix}after.")
+    before, after = events / before_seconds, events / after_seconds
+    rate = platform["platform_events_s"]
     return {
         "events": float(events),
         "envelope_bytes": sum(len(body) for body in bodies) / events,
-        "baseline_events_s": baseline,
-        "baseline_seconds": baseline_seconds,
+        "baseline_before_events_s": before,
+        "baseline_after_events_s": after,
+        "baseline_events_s": max(before, after),
         **platform,
         **drained,
-        "platform_vs_baseline_ratio": platform["platform_events_s"] / baseline,
+        "platform_vs_baseline_before": rate / before,
+        "platform_vs_baseline_after": rate / after,
+        "platform_vs_baseline_ratio": rate / max(before, after),
     }
 
 
-def run(events: int = DEFAULT_EVENTS) -> dict[str, float]:
+def run(events: int | None = None, quick: bool = False) -> dict[str, float]:
     """Measure the baseline and the platform path against RabbitMQ (see the module doc)."""
-    return asyncio.run(measure(events))
+    count = events or (QUICK_EVENTS if quick else DEFAULT_EVENTS)
+    return asyncio.run(measure(count, warm=20 if quick else WARM))
 
 
 if __name__ == "__main__":

@@ -5,8 +5,11 @@ Mailpit-shaped API) as a subprocess, RabbitMQ under a random name prefix (delete
 the notify service in this process on a temporary SQLite store.
 
 `run()` returns:
-- `smtp_transport_emails_s`: prebuilt messages handed to the dev mailbox through notify's SMTP
-  adapter (4 pooled connections): the transport alone;
+- `smtp_transport_before_emails_s`, `smtp_transport_after_emails_s`: prebuilt messages handed to
+  the dev mailbox through notify's SMTP adapter (4 pooled connections), the transport alone,
+  after `WARM` throwaway messages, for `TRANSPORT_MESSAGES`; measured before and after the
+  pipeline in the same run, against the same mailbox;
+- `pipeline_vs_transport_before`, `_after`: the pipeline's rate over each;
 - `pipeline_emails_s`: 1000 `delivery.act-served.v1` published at once, until notify has
   recorded every acceptance by the dev mailbox (bus, intake, rendering, sending, bookkeeping
   with the evidence event, all overlapping);
@@ -43,6 +46,7 @@ import httpx
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from bench._common import delete_prefixed, shared_otlp_sink
 from notify.main import create_app
 from notify.repository import NOTIFICATIONS
 from notify.service import Notify
@@ -52,17 +56,32 @@ from shared.clock import SystemClock
 from shared.contracts import delivery, identity
 from shared.contracts.envelope import Envelope as BusEnvelope
 from shared.contracts.envelope import EventPayload, new_envelope
-from shared.messaging.topology import Topology, delete_topology
 from shared.runtime import ServiceRuntime
 
 log = logging.getLogger(__name__)
 
 NEEDS_RABBITMQ = True
+SUMMARY = [
+    ("pipeline e-mails/s (bus -> notify -> mailbox)", "pipeline_emails_s", None),
+    ("SMTP transport e-mails/s, before", "smtp_transport_before_emails_s", None),
+    ("SMTP transport e-mails/s, after", "smtp_transport_after_emails_s", None),
+    (
+        "pipeline / transport (before)",
+        "pipeline_vs_transport_before",
+        "smtp_transport_before_emails_s",
+    ),
+    (
+        "pipeline / transport (after)",
+        "pipeline_vs_transport_after",
+        "smtp_transport_after_emails_s",
+    ),
+]
+WARM = 200
 AMQP_URL = os.environ.get("SECURACT_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 TRANSPORT_MESSAGES = 1000
 PIPELINE_MESSAGES = 1000
 LATENCY_ACTS = 100
-BULK_NOTICES = 10_000
+BULK_NOTICES = 5_000
 BULK_ACTS = 50
 CLOCK = SystemClock()
 
@@ -202,21 +221,22 @@ async def _wait(probe: Any, within: float) -> None:
         await asyncio.sleep(0.1)
 
 
-async def transport_throughput(smtp_port: int) -> float:
+async def transport_throughput(smtp_port: int, count: int, warm: int) -> float:
     transport = SmtpTransport(SmtpConfig(host="127.0.0.1", port=smtp_port, connections=4))
     messages = []
-    for n in range(TRANSPORT_MESSAGES):
+    for n in range(count + warm):
         message = EmailMessage()
         message["From"] = "bench@securact.fr"
         message["To"] = f"t{n}@example.fr"
         message["Subject"] = "Banc d'essai"
         message.set_content("Bonjour,\n" + "texte " * 200)
         messages.append(message)
+    await asyncio.gather(*(transport.send(m) for m in messages[:warm]))
     start = time.perf_counter()
-    await asyncio.gather(*(transport.send(m) for m in messages))
+    await asyncio.gather(*(transport.send(m) for m in messages[warm:]))
     elapsed = time.perf_counter() - start
     await transport.close()
-    return TRANSPORT_MESSAGES / elapsed
+    return count / elapsed
 
 
 async def mailbox_total(api: str, http: httpx.AsyncClient) -> int:
@@ -225,36 +245,45 @@ async def mailbox_total(api: str, http: httpx.AsyncClient) -> int:
     return total
 
 
-async def pipeline_and_latency(workdir: Path, prefix: str) -> dict[str, float]:
+async def pipeline_and_latency(workdir: Path, prefix: str, quick: bool) -> dict[str, float]:
     results: dict[str, float] = {}
+    transport_count = 40 if quick else TRANSPORT_MESSAGES
+    warm = 10 if quick else WARM
+    pipeline_messages = 50 if quick else PIPELINE_MESSAGES
+    latency_acts = 10 if quick else LATENCY_ACTS
     with dev_mailbox(workdir / "mailbox") as (smtp_port, api):
-        results["smtp_transport_emails_s"] = await transport_throughput(smtp_port)
+        results["smtp_transport_before_emails_s"] = await transport_throughput(
+            smtp_port, transport_count, warm
+        )
         async with httpx.AsyncClient(timeout=60) as http:
             await http.delete(f"{api}/messages")
             settings = _settings(workdir / "pipeline", prefix, smtp_port)
             async with notify_service(settings) as (runtime, _notifier):
                 # From publication to the last acceptance: bus, intake and sending overlap.
                 start = time.perf_counter()
-                await publish(runtime, [act_served(100_000 + n) for n in range(PIPELINE_MESSAGES)])
+                await publish(runtime, [act_served(100_000 + n) for n in range(pipeline_messages)])
 
                 async def all_sent() -> bool:
                     sent = await runtime.store.count(NOTIFICATIONS, {"state": "sent"})
-                    return sent >= PIPELINE_MESSAGES
+                    return sent >= pipeline_messages
 
                 await _wait(all_sent, 600)
-                results["pipeline_emails_s"] = PIPELINE_MESSAGES / (time.perf_counter() - start)
-                assert await mailbox_total(api, http) == PIPELINE_MESSAGES
+                results["pipeline_emails_s"] = pipeline_messages / (time.perf_counter() - start)
+                assert await mailbox_total(api, http) == pipeline_messages
+                results["smtp_transport_after_emails_s"] = await transport_throughput(
+                    smtp_port, transport_count, warm
+                )
 
                 await http.delete(f"{api}/messages")
                 published: dict[str, datetime] = {}
-                for n in range(LATENCY_ACTS):
+                for n in range(latency_acts):
                     envelope = act_served(n)
                     published[f"dest{n}@example.fr"] = envelope.occurred_at
                     await publish(runtime, [envelope])
                     await asyncio.sleep(0.05)
 
                 async def all_arrived() -> bool:
-                    return await mailbox_total(api, http) >= LATENCY_ACTS
+                    return await mailbox_total(api, http) >= latency_acts
 
                 await _wait(all_arrived, 120)
                 listing = (await http.get(f"{api}/messages", params={"limit": 1000})).json()
@@ -269,6 +298,9 @@ async def pipeline_and_latency(workdir: Path, prefix: str) -> dict[str, float]:
                 p50, p95 = _quantiles(delays)
                 results["act_to_mailbox_p50_s"] = p50
                 results["act_to_mailbox_p95_s"] = p95
+    for when in ("before", "after"):
+        transport = results[f"smtp_transport_{when}_emails_s"]
+        results[f"pipeline_vs_transport_{when}"] = results["pipeline_emails_s"] / transport
     return results
 
 
@@ -313,24 +345,27 @@ async def bulk_run(workdir: Path, prefix: str, notices: int) -> dict[str, float]
 
 
 async def _delete_prefixed(prefix: str) -> None:
-    await delete_topology(AMQP_URL, Topology(prefix))
+    await delete_prefixed(AMQP_URL, prefix)
 
 
-async def measure(notices: int = BULK_NOTICES) -> dict[str, float]:
+async def measure(notices: int = BULK_NOTICES, quick: bool = False) -> dict[str, float]:
     prefix = f"bench{secrets.token_hex(4)}."
+    # Notify runs in this process: its telemetry exports spans as production does (OTLP/HTTP,
+    # batched), to a sink unless an endpoint is configured.
+    os.environ.setdefault("OTEL_EXPORTER_OTLP_ENDPOINT", shared_otlp_sink())
     try:
         with tempfile.TemporaryDirectory(prefix="securact-notify-bench-") as tmp:
             workdir = Path(tmp)
-            results = await pipeline_and_latency(workdir, prefix)
+            results = await pipeline_and_latency(workdir, prefix, quick)
             results.update(await bulk_run(workdir, prefix, notices))
             return results
     finally:
         await _delete_prefixed(prefix)
 
 
-def run(notices: int = BULK_NOTICES) -> dict[str, float]:
+def run(notices: int | None = None, quick: bool = False) -> dict[str, float]:
     """Run every notify measurement (see the module docstring)."""
-    return asyncio.run(measure(notices))
+    return asyncio.run(measure(notices or (200 if quick else BULK_NOTICES), quick))
 
 
 if __name__ == "__main__":
