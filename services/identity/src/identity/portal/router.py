@@ -28,6 +28,7 @@ from identity.portal.security import CookiePolicy, CsrfSigner, form_token, new_n
 from identity.portal.sessions import PortalSession, PortalSessions
 from identity.service import Identity
 from identity.sessions import SessionTokens
+from shared.contracts.identity import AccountRole
 from shared.portal import FormErrors, PortalTemplates, security_headers, templates
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 MAX_FIELD = 1025  # longer than any accepted value: the use case refuses it with its own reason
 CONFIRMED = "oui"
+ACTS_PAGE = "/actes"
+ACCOUNT_PAGE = "/compte"
 
 _markdown = MarkdownIt("commonmark", {"html": False})
 
@@ -57,6 +60,12 @@ def mask_email(email: str | None) -> str:
     if len(local) <= 2:
         return f"{local[0]}•••@{domain}"
     return f"{local[0]}{'•' * min(len(local) - 2, 6)}{local[-1]}@{domain}"
+
+
+def landing(role: str) -> str:
+    """Where a signed-in person lands: a recipient on "Mes actes" (what they came for, often
+    an act just served), anyone else on the account page."""
+    return ACTS_PAGE if role == AccountRole.RECIPIENT else ACCOUNT_PAGE
 
 
 class Refusal(Exception):  # noqa: N818 - an outcome, not a failure of ours
@@ -130,12 +139,12 @@ class Portal:
         self, tokens: SessionTokens, *, activated: bool = False
     ) -> RedirectResponse:
         """A new cookie value bound to the login's identity session, then the CGU if they
-        are to be answered, else the account page."""
+        are to be answered, else the person's landing page (`landing`)."""
         value = await self.sessions.open(tokens)
         if tokens.terms_acceptance_required:
             response = redirect("/cgu", "compte-active" if activated else None)
         else:
-            response = redirect("/compte")
+            response = redirect(landing(tokens.role))
         self.cookies.set_session(response, value)
         return response
 
@@ -278,7 +287,8 @@ def _home_and_login(router: APIRouter, portal: Portal) -> None:
 
     @router.get("/")
     async def home(request: Request) -> Response:
-        return redirect("/compte" if await portal.session(request) else "/connexion")
+        session = await portal.session(request)
+        return redirect(landing(str(session.account["role"])) if session else "/connexion")
 
     async def login_page(
         request: Request,
@@ -306,8 +316,9 @@ def _home_and_login(router: APIRouter, portal: Portal) -> None:
 
     @router.get("/connexion")
     async def login_form(request: Request, info: str | None = None) -> Response:
-        if await portal.session(request):
-            return redirect("/compte")
+        session = await portal.session(request)
+        if session is not None:
+            return redirect(landing(str(session.account["role"])))
         return await login_page(request, notices=messages.notices(info))
 
     @router.post("/connexion")
@@ -591,7 +602,7 @@ def _terms(router: APIRouter, portal: Portal) -> None:
             if error.code == "terms-version-changed":
                 return redirect("/cgu", "nouvelle-version")
             return refusal_page(portal, session, error)
-        return redirect("/compte", "cgu-acceptees")
+        return redirect(landing(str(session.account["role"])), "cgu-acceptees")
 
     def refusal_form(
         session: PortalSession, version: int, errors: FormErrors | None, status_code: int = 200
