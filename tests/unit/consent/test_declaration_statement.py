@@ -120,6 +120,12 @@ async def test_the_person_refuses_a_wrong_declaration_saying_why_and_the_office_
     stored = await api.h.registry.get(declaration_id)
     assert stored is not None
     assert stored["contestation"]["reason"] == reason
+    office_view = await api.client.get(
+        f"/v1/declarations/{declaration_id}", headers=api.tokens.office()
+    )
+    assert office_view.status_code == 200, office_view.text
+    assert office_view.json()["contestation"]["reason"] == reason
+    assert office_view.json()["contestation"]["parts"] == ["identity"]
     # A CGU acceptance afterwards gives no consent: the declaration stays refused.
     await api.h.deliver(
         TermsAcceptedV1(
