@@ -36,10 +36,10 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from identity.domain import ACTS_REPLY
 from identity.portal import messages
-from identity.portal.consent_pages import NATURES
 from identity.portal.router import TEMPLATES_DIR, Portal, PortalRoute, Refusal, redirect
 from identity.portal.security import tokens_match
 from identity.portal.sessions import PortalSession
+from identity.portal.statement import NATURES
 from identity.portal.upstream import (
     UpstreamApi,
     UpstreamUnavailableError,
