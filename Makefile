@@ -27,6 +27,7 @@ logs:
 
 test: bootstrap
 	@bash scripts/ensure-chromium.sh || true
+	@bash scripts/ensure-axe.sh || true
 	@bash scripts/ensure-clamav.sh || true
 	@$(VENV)/pytest $(PYTEST_ARGS)
 
@@ -42,6 +43,7 @@ e2e: bootstrap
 
 browser: bootstrap
 	@bash scripts/ensure-chromium.sh
+	@bash scripts/ensure-axe.sh
 	@$(VENV)/pytest tests/browser $(PYTEST_ARGS)
 
 smoke: bootstrap

@@ -31,7 +31,11 @@ from shared.messaging.topology import Topology
 from shared.runtime import ServiceRuntime
 from tests.browser.conftest import CHROMIUM_ARGS
 from tests.fixtures.rabbit import AMQP_URL
-from tests.integration.identity.support import identity_settings, outbox_envelopes
+from tests.integration.identity.support import (
+    ConsentStandIn,
+    identity_settings,
+    outbox_envelopes,
+)
 from tests.support.services import eventually, running, service_env
 from tests.support.stack import Mailbox, free_port
 
@@ -138,7 +142,8 @@ async def test_activation_link_to_account_page_and_logout_in_chromium(
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     app = create_app(
-        identity_settings(tmp_path / "identity", bus_prefix, identity_url=base_url, http_port=port)
+        identity_settings(tmp_path / "identity", bus_prefix, identity_url=base_url, http_port=port),
+        consent_http=ConsentStandIn().client(),
     )
     async with AsyncExitStack() as stack:
         # Notify first: its queues must exist before identity publishes the link.
@@ -176,7 +181,8 @@ async def test_activation_link_to_account_page_and_logout_in_chromium(
         await shot(page, artifacts, "02-cgu")
         await page.get_by_role("button", name=re.compile(r"^J'accepte les conditions")).click()
 
-        await page.wait_for_url(re.compile(r"/compte\?info=cgu-acceptees$"))
+        await page.wait_for_url(re.compile(r"/actes\?info=cgu-acceptees$"))
+        await page.goto(f"{base_url}/compte")
         await expect(page.locator("#identifiant-du-compte")).to_have_text(identifier)
         await expect(page.get_by_text("version 1", exact=False)).to_be_visible()
         await shot(page, artifacts, "03-compte")

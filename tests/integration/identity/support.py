@@ -3,6 +3,7 @@ make its actors: recipients, an operator, an office client."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -12,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from fastapi import FastAPI
 
+from consent.statement import ARTICLES
 from identity.consumers import declarations_subscription
 from identity.main import ACCOUNTS_INBOX, create_app
 from identity.service import Identity
@@ -41,7 +43,11 @@ def identity_settings(data_dir: Path, bus_prefix: str, **extra: Any) -> Settings
 def identity_app(
     data_dir: Path, bus_prefix: str, *, clock: Clock | None = None, **extra: Any
 ) -> FastAPI:
-    return create_app(identity_settings(data_dir, bus_prefix, **extra), clock=clock)
+    return create_app(
+        identity_settings(data_dir, bus_prefix, **extra),
+        clock=clock,
+        consent_http=ConsentStandIn().client(),
+    )
 
 
 def identity_of(app: FastAPI) -> Identity:
@@ -155,3 +161,49 @@ async def office_token(app: FastAPI, client: httpx.AsyncClient) -> str:
 
 
 TOKEN_LIFETIME = timedelta(minutes=10)
+
+
+class ConsentStandIn:
+    """Consent's statement and validation routes, for the identity-only portal tests whose
+    subject is not consent (activation, account, acts pages): the CGU page needs the person's
+    declaration to offer the acceptance. The real binding is tested against the real consent
+    in test_portal_consent.py. Records the validated hashes."""
+
+    CONTENT_HASH = "5" * 64
+
+    def __init__(self) -> None:
+        self.validated: list[str] = []
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if request.method == "GET" and path == "/v1/me/declaration/statement":
+            return httpx.Response(200, json=self.statement())
+        if request.method == "POST" and path == "/v1/me/declaration/validation":
+            shown = json.loads(request.content)["content_hash"]
+            if shown != self.CONTENT_HASH:
+                return httpx.Response(
+                    409, json={"type": "urn:securact:problem:declaration-statement-changed"}
+                )
+            self.validated.append(shown)
+            return httpx.Response(200, json=self.statement())
+        return httpx.Response(404, json={"title": "Not found"})
+
+    def statement(self) -> dict[str, Any]:
+        return {
+            "declaration_id": "decl",
+            "status": "registered",
+            "person_kind": "natural",
+            "identity": [{"label": "Nom", "value": "QUENNEVILLE"}],
+            "scope": ["signification_jugement"],
+            "valid_until": None,
+            "revocation_modalities": "Depuis votre espace, à tout moment.",
+            "office_id": "etude-1",
+            "articles": [a.model_dump() for a in ARTICLES],
+            "articles_source": "https://www.legifrance.gouv.fr/",
+            "content_hash": self.CONTENT_HASH,
+        }
+
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            transport=httpx.MockTransport(self.handle), base_url="http://consent.test"
+        )

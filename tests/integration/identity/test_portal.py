@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 from tests.integration.identity.support import (
     ACTIVATION_ISSUED,
     PASSWORD,
+    ConsentStandIn,
     activation_url,
     declare,
     identity_app,
@@ -57,10 +58,16 @@ async def test_the_identity_app_serves_activation_cgu_and_account_pages(
         assert activated.status_code == 303, activated.text
         cgu = await client.get(activated.headers["location"])
         assert "J&#39;accepte les conditions générales" in cgu.text
+        assert "Votre déclaration de consentement" in cgu.text
         accepted = await client.post(
-            "/cgu/acceptation", data={"csrf_token": csrf_of(cgu.text), "version": "1"}
+            "/cgu/acceptation",
+            data={
+                "csrf_token": csrf_of(cgu.text),
+                "version": "1",
+                "declaration": ConsentStandIn.CONTENT_HASH,
+            },
         )
-        assert accepted.headers["location"] == "/compte?info=cgu-acceptees"
+        assert accepted.headers["location"] == "/actes?info=cgu-acceptees"
         account = await client.get("/compte")
         assert account.status_code == 200
         assert issued["identifier"] in account.text

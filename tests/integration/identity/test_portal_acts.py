@@ -28,7 +28,7 @@ from tests.integration.delivery.test_delivery_service import (
     ready,
 )
 from tests.integration.delivery.test_delivery_service import settings as delivery_settings
-from tests.integration.identity.support import declare, identity_settings
+from tests.integration.identity.support import ConsentStandIn, declare, identity_settings
 from tests.integration.identity.test_portal_consent import (
     LateAsgiTransport,
     activate_on_the_portal,
@@ -74,7 +74,9 @@ async def served_act(tmp_path: Path, bus_prefix: str, s3: S3Server) -> AsyncIter
     to_delivery = LateAsgiTransport()
     delivery_http = httpx.AsyncClient(transport=to_delivery, base_url="http://delivery.test")
     identity = create_app(
-        identity_settings(tmp_path / "identity", bus_prefix), delivery_http=delivery_http
+        identity_settings(tmp_path / "identity", bus_prefix),
+        delivery_http=delivery_http,
+        consent_http=ConsentStandIn().client(),
     )
     delivery = delivery_app(
         delivery_settings(
@@ -196,7 +198,7 @@ async def test_the_acts_pages_are_a_polite_503_when_delivery_is_down(
     settings = identity_settings(
         tmp_path, bus_prefix, delivery_url=f"http://127.0.0.1:{_closed_port()}"
     )
-    identity = create_app(settings)
+    identity = create_app(settings, consent_http=ConsentStandIn().client())
     async with running(identity) as portal:
         await activate_on_the_portal(identity, portal, await declare(identity, "decl-sans-acte"))
         page = await portal.get("/actes")

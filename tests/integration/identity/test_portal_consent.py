@@ -45,9 +45,7 @@ class LateAsgiTransport(httpx.AsyncBaseTransport):
         return await httpx.ASGITransport(app=self.app).handle_async_request(request)
 
 
-async def activate_on_the_portal(
-    identity: FastAPI, portal: httpx.AsyncClient, account: str
-) -> None:
+async def activate_on_the_portal(identity: FastAPI, portal: httpx.AsyncClient, account: str) -> str:
     """Activation link → password → CGU accepted, all through the portal's pages."""
     token = httpx.URL(await activation_url(identity, account)).params["token"]
     page = await portal.get(f"/activation?token={token}")
@@ -62,10 +60,42 @@ async def activate_on_the_portal(
     )
     assert activated.status_code == 303, activated.text
     cgu = await portal.get("/cgu")
+    assert cgu.status_code == 200, cgu.text
     accepted = await portal.post(
-        "/cgu/acceptation", data={"csrf_token": csrf_of(cgu.text), "version": "1"}
+        "/cgu/acceptation",
+        data={
+            "csrf_token": csrf_of(cgu.text),
+            "version": "1",
+            "declaration": declaration_hash_of(cgu.text),
+        },
     )
-    assert accepted.headers["location"] == "/compte?info=cgu-acceptees"
+    assert accepted.headers["location"] == "/actes?info=cgu-acceptees"
+    return declaration_hash_of(cgu.text)
+
+
+def declaration_hash_of(html: str) -> str:
+    found = re.search(r'name="declaration" value="([0-9a-f]{64})"', html)
+    assert found is not None, "the CGU page binds no declaration"
+    return found.group(1)
+
+
+async def activated_to_the_cgu(
+    identity: FastAPI, portal: httpx.AsyncClient, account: str
+) -> httpx.Response:
+    """Activation link → password → the CGU page (not answered)."""
+    token = httpx.URL(await activation_url(identity, account)).params["token"]
+    page = await portal.get(f"/activation?token={token}")
+    activated = await portal.post(
+        "/activation",
+        data={
+            "csrf_token": csrf_of(page.text),
+            "token": token,
+            "mot_de_passe": PASSWORD,
+            "confirmation": PASSWORD,
+        },
+    )
+    assert activated.status_code == 303, activated.text
+    return await portal.get("/cgu")
 
 
 async def test_a_signed_in_person_sees_their_declaration_exports_it_and_revokes_it(
@@ -101,7 +131,11 @@ async def test_a_signed_in_person_sees_their_declaration_exports_it_and_revokes_
         await eventually(linked, within=20)
         document = await registry.get(declaration_id)
         assert document is not None
-        await activate_on_the_portal(identity, portal, str(document["account_id"]))
+        validated = await activate_on_the_portal(identity, portal, str(document["account_id"]))
+        # Consent recorded that the person validated THAT content, with its event.
+        document = await registry.get(declaration_id)
+        assert document is not None
+        assert document["validated_hash"] == validated
 
         async def shown_in_force() -> bool:
             page = await portal.get("/consentement")
@@ -184,3 +218,78 @@ async def test_the_consent_page_is_a_polite_503_when_consent_is_down(
     assert page.status_code == 503
     assert page.headers["retry-after"] == "60"
     assert "Service momentanément indisponible" in page.text
+
+
+async def test_decret_2021_1625_art_21_the_person_refuses_a_wrong_declaration_on_the_cgu_page(
+    tmp_path: Path, bus_prefix: str, s3_server: S3Server
+) -> None:
+    to_consent = LateAsgiTransport()
+    consent_http = httpx.AsyncClient(transport=to_consent, base_url="http://consent.test")
+    identity = create_app(
+        identity_settings(tmp_path / "identity", bus_prefix), consent_http=consent_http
+    )
+    consent = consent_for(tmp_path / "consent", bus_prefix, s3_server, identity)
+    to_consent.app = consent
+    async with (
+        consent_http,
+        running(identity) as portal,
+        running(consent) as consent_api,
+    ):
+        await ready_bucket(consent)
+        office = {"Authorization": f"Bearer {await office_token(identity, portal)}"}
+        today = consent.state.runtime.clock.now().date()
+        body, content_type = multipart_body(natural_declaration(today), NATURAL_FILES)
+        created = await consent_api.post(
+            "/v1/declarations", content=body, headers={"Content-Type": content_type, **office}
+        )
+        assert created.status_code == 201, created.text
+        declaration_id = created.json()["id"]
+        registry = registry_of(consent)
+
+        async def linked() -> bool:
+            document = await registry.get(declaration_id)
+            return document is not None and document["account_id"] is not None
+
+        await eventually(linked, within=20)
+        document = await registry.get(declaration_id)
+        assert document is not None
+        cgu = await activated_to_the_cgu(identity, portal, str(document["account_id"]))
+        # The declaration as registered, and the four articles, on the page the person answers.
+        text = " ".join(cgu.text.split())
+        assert "Votre déclaration de consentement" in text
+        for article in ("653", "662-1", "663", "664-1"):
+            assert f"Article {article}" in text
+        assert "La date et l&#39;heure de la signification par voie électronique sont" in text
+        assert 'href="/cgu/declaration/refus"' in text
+
+        form = await portal.get("/cgu/declaration/refus")
+        assert form.status_code == 200, form.text
+        missing = await portal.post(
+            "/cgu/declaration/refus",
+            data={"csrf_token": csrf_of(form.text), "declaration": declaration_hash_of(form.text)},
+        )
+        assert missing.status_code == 422
+        reason = "Je suis née à Lyon, pas à Lille."
+        refused = await portal.post(
+            "/cgu/declaration/refus",
+            data={
+                "csrf_token": csrf_of(form.text),
+                "declaration": declaration_hash_of(form.text),
+                "parties": ["identity", "duration"],
+                "motif": reason,
+            },
+        )
+        assert refused.status_code == 303, refused.text
+        after = await portal.get(refused.headers["location"])
+        assert 'id="declaration-refusee"' in after.text
+        assert 'action="/cgu/acceptation"' not in after.text
+        document = await registry.get(declaration_id)
+        assert document is not None
+        assert document["status"] == "refused"
+        assert document["contestation"]["reason"] == reason
+        assert document["contestation"]["parts"] == ["identity", "duration"]
+        # The office reads the person's words with its declaration.
+        seen = await consent_api.get(f"/v1/declarations/{declaration_id}", headers=office)
+        assert seen.json()["contestation"]["reason"] == reason
+        lookup = await consent_api.post("/v1/registry/search", json=LOOKUP, headers=office)
+        assert lookup.json().get("status") != "active"

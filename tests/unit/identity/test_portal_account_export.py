@@ -94,7 +94,7 @@ async def test_a_terminated_read_only_account_may_download_its_account_data(rig:
             "/connexion",
             {"identifiant": await rig.identifier(account_id), "mot_de_passe": PASSWORD},
         )
-        assert signed.headers["location"] == "/compte"
+        assert signed.headers["location"] == "/actes"
         download = await client.get("/donnees/compte.json")
     assert download.status_code == 200
     assert download.json()["account"]["status"] == "terminated"

@@ -8,16 +8,19 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
+import shared.portal
 from identity.portal import portal_router
 from identity.portal.acts_pages import acts_pages_router, file_size, reply_filename
 from shared.auth import TokenError
@@ -64,7 +67,16 @@ def evidence_set(read: bool) -> dict[str, Any]:
     records: list[dict[str, Any]] = [
         {"type": "SubmissionAcceptance", "instant": "2031-03-04T08:30:00.000000Z"},
         {"type": "ContentConsignment", "instant": "2031-03-04T08:30:00.000000Z"},
-        {"type": "ConsignmentNotification", "instant": "2031-03-04T08:31:00.000000Z"},
+        {
+            "type": "ConsignmentNotification",
+            "instant": "2031-03-04T08:31:00.000000Z",
+            "details": {"channel": "email"},
+        },
+        {
+            "type": "ConsignmentNotification",
+            "instant": "2031-03-04T08:32:00.000000Z",
+            "details": {"channel": "sms"},
+        },
     ]
     if read:
         records.append({"type": "ContentHandover", "instant": "2031-03-04T21:30:00.000000Z"})
@@ -304,6 +316,7 @@ async def test_the_act_page_shows_metadata_and_evidence_and_is_no_prise_de_conna
     assert "Dépôt de l&#39;acte sur la plateforme" in text
     assert "Avis de signification envoyé par courriel" in text
     assert "4 mars 2031 à 9 h 31" in text
+    assert "Avis de signification envoyé par SMS" in text
     assert "pas encore : le document n'a jamais été ouvert" in text
     assert "Consulter cette page ne vaut pas prise de connaissance" in text
     assert f'href="/actes/{ACT}/contenu"' in text
@@ -696,3 +709,56 @@ def test_reply_file_names_keep_only_a_safe_last_segment() -> None:
     assert reply_filename('a"b\r\nc.pdf') == "a_b__c.pdf"
     assert reply_filename("") == "reponse"
     assert reply_filename("..") == "reponse"
+
+
+async def test_an_sms_notice_is_labelled_as_an_sms_not_as_an_email(rig: Rig) -> None:
+    delivery = FakeDelivery()
+    async with browser(rig, delivery) as (client, _):
+        await served_recipient(rig, client, delivery)
+        page = await client.get(f"/actes/{ACT}")
+    rows = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td></tr>", page.text)
+    labels = dict(rows)
+    assert labels["4 mars 2031 à 9 h 32 (heure de Paris)"] == "Avis de signification envoyé par SMS"
+    assert (
+        labels["4 mars 2031 à 9 h 31 (heure de Paris)"]
+        == "Avis de signification envoyé par courriel"
+    )
+
+
+async def test_the_act_page_says_service_takes_effect_at_sending_and_time_limits_may_run(
+    rig: Rig,
+) -> None:
+    delivery = FakeDelivery()
+    async with browser(rig, delivery) as (client, _):
+        await served_recipient(rig, client, delivery)
+        page = await client.get(f"/actes/{ACT}")
+    notice = re.search(r'<div[^>]*id="effet-signification".*?</div>', page.text, re.S)
+    assert notice is not None
+    text = " ".join(notice.group(0).split())
+    assert "signifié à la date et à l'heure de son envoi" in text
+    assert "664-1" in text
+    assert "délais légaux" in text
+
+
+async def test_a_recipient_lands_on_mes_actes_and_every_page_header_links_to_it(
+    rig: Rig,
+) -> None:
+    delivery = FakeDelivery()
+    async with browser(rig, delivery) as (client, _):
+        await served_recipient(rig, client, delivery)
+        assert (await client.get("/")).headers["location"] == "/actes"
+        for path in ("/actes", f"/actes/{ACT}", "/compte"):
+            page = await client.get(path)
+            menu = re.search(r'<nav aria-label="Menu du compte">.*?</nav>', page.text, re.S)
+            assert menu is not None, path
+            assert '<a href="/actes">Mes actes</a>' in menu.group(0), path
+
+
+async def test_the_sha256_of_the_act_may_wrap_on_a_narrow_screen(rig: Rig) -> None:
+    delivery = FakeDelivery()
+    async with browser(rig, delivery) as (client, _):
+        await served_recipient(rig, client, delivery)
+        page = await client.get(f"/actes/{ACT}")
+    css = (Path(shared.portal.__file__).parent / "static" / "portail.css").read_text()
+    assert re.search(r'<code class="coupable">[0-9a-f]{64}</code>', page.text)
+    assert re.search(r"code, \.coupable \{[^}]*overflow-wrap: anywhere", css)

@@ -73,7 +73,7 @@ async def signed_in_recipient(
     account_id = await activate(rig, client, declaration_id)
     accepted = await submit(client, "/cgu", "/cgu/acceptation", {"version": "1"})
     assert accepted.status_code == 303, accepted.text
-    assert accepted.headers["location"] == "/compte?info=cgu-acceptees"
+    assert accepted.headers["location"] == "/actes?info=cgu-acceptees"
     return account_id
 
 

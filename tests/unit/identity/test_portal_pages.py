@@ -39,12 +39,14 @@ def error_summary(html: str) -> str:
     return found.group(0)
 
 
-async def test_root_leads_to_login_then_to_the_account_once_signed_in(rig: Rig) -> None:
+async def test_root_leads_to_login_then_a_recipient_lands_on_mes_actes_once_signed_in(
+    rig: Rig,
+) -> None:
     async with browser(rig) as client:
         assert (await client.get("/")).headers["location"] == "/connexion"
         await signed_in_recipient(rig, client)
-        assert (await client.get("/")).headers["location"] == "/compte"
-        assert (await client.get("/connexion")).headers["location"] == "/compte"
+        assert (await client.get("/")).headers["location"] == "/actes"
+        assert (await client.get("/connexion")).headers["location"] == "/actes"
 
 
 async def test_activation_sets_the_password_signs_in_and_shows_the_cgu(rig: Rig) -> None:
@@ -160,7 +162,7 @@ async def test_a_login_leads_to_the_cgu_until_they_are_accepted(rig: Rig) -> Non
         assert done.status_code == 303
         assert done.headers["location"] == "/cgu"
         accepted = await submit(client, "/cgu", "/cgu/acceptation", {"version": "1"})
-        assert accepted.headers["location"] == "/compte?info=cgu-acceptees"
+        assert accepted.headers["location"] == "/actes?info=cgu-acceptees"
     [event] = await rig.payloads("identity.terms-accepted.v1")
     assert event["account_id"] == account_id
     decision = await rig.store.get("terms_decisions", f"{account_id}:1")
@@ -306,7 +308,7 @@ async def test_totp_enrolment_shows_the_secret_then_recovery_codes_once(rig: Rig
         assert 'name="code"' in step.text
         assert "double authentification" in step.text
         done = await post_login(client, identifier, PASSWORD, shown[0])
-        assert done.headers["location"] == "/compte"
+        assert done.headers["location"] == "/actes"
 
         disabled = await submit(
             client, "/compte", "/compte/totp/desactivation", {"mot_de_passe_totp": PASSWORD}
@@ -333,7 +335,7 @@ async def test_termination_needs_confirmation_and_leaves_a_read_only_account(rig
 
         rig.clock.advance(timedelta(seconds=1))
         back = await post_login(client, await rig.identifier(account_id))
-        assert back.headers["location"] == "/compte"
+        assert back.headers["location"] == "/actes"
         page = await client.get("/compte")
         assert "lecture seule" in page.text
         assert "Résilier mon compte" not in page.text

@@ -31,7 +31,7 @@ ACCOUNT_POSTS = [
     "/compte/resiliation",
     "/deconnexion",
 ]
-TERMS_POSTS = ["/cgu/acceptation", "/cgu/refus"]
+TERMS_POSTS = ["/cgu/acceptation", "/cgu/refus", "/cgu/declaration/refus"]
 BAD_TOKENS = [None, "", "forged-token-value"]
 
 

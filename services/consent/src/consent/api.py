@@ -33,6 +33,7 @@ from consent.intake import Limits
 from consent.lookup import Consulter, NaturalQuery, SirenQuery
 from consent.refusals import Forbidden, InvalidLookup
 from consent.service import Consent
+from consent.statement import Statement
 from consent.views import (
     DeclarationView,
     Export,
@@ -46,7 +47,12 @@ from consent.views import (
 )
 from shared.auth import Principal, current_principal, require_role, require_scopes
 from shared.bodylimit import body_limit
-from shared.contracts.consent import ConsulterRole, RestrictionKind, RestrictionOutcome
+from shared.contracts.consent import (
+    ConsulterRole,
+    DeclarationPart,
+    RestrictionKind,
+    RestrictionOutcome,
+)
 from shared.documents import MediaType
 from shared.openapi import problem_responses
 
@@ -65,6 +71,8 @@ _recipient_role = require_role(RECIPIENT_ROLE)
 # `acts:read` only (read-only, CGU §12), a session still facing the CGU has neither.
 _reads = require_scopes("acts:read")
 _writes = require_scopes("account:write")
+# A session facing the CGU (first login): it answers the declaration, nothing else.
+_answers = require_scopes("terms:accept")
 
 
 async def _registering_office(principal: Annotated[Principal, Depends(_office_writer)]) -> Office:
@@ -110,6 +118,16 @@ async def _recipient_writer(
     return principal
 
 
+async def _answering_recipient(
+    principal: Annotated[Principal, Depends(_recipient_role)],
+    _: Annotated[Principal, Depends(_answers)],
+) -> Principal:
+    """The person at the CGU gate: reads the declaration's statement, validates or contests
+    it."""
+    return principal
+
+
+AnsweringRecipient = Annotated[Principal, Depends(_answering_recipient)]
 RegisteringOffice = Annotated[Office, Depends(_registering_office)]
 RegistryConsulter = Annotated[Consulter, Depends(_consulter)]
 DeclarationReader = Annotated[Principal, Depends(_declaration_reader)]
@@ -155,6 +173,25 @@ class RevocationRequest(BaseModel):
     confirmation: Literal[True] = Field(
         description="must be true: the person confirms the revocation"
     )
+
+
+ContentHash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+class StatementValidation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    content_hash: ContentHash = Field(description="the `content_hash` of the statement shown")
+
+
+class StatementContestation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    content_hash: ContentHash = Field(description="the `content_hash` of the statement shown")
+    parts: list[DeclarationPart] = Field(min_length=1, description="what is wrong")
+    reason: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)
+    ] = Field(description="the person's words, for the office")
 
 
 class RestrictionRequest(BaseModel):
@@ -260,6 +297,25 @@ def consent_router(consent: Consent, limits: Limits) -> APIRouter:
     @router.get("/me/declaration", responses=problem_responses(404))
     async def my_declaration(principal: Recipient) -> MyDeclaration:
         return await consent.registry.mine(principal.subject)
+
+    @router.get("/me/declaration/statement", responses=problem_responses(404))
+    async def my_statement(principal: AnsweringRecipient) -> Statement:
+        """The declaration as you validate it at the CGU (décret 2021-1625 art. 21): identity,
+        natures of acts, duration, how to revoke, CPC 653, 662-1, 663, 664-1; and its hash."""
+        return await consent.lifecycle.statement(principal.subject)
+
+    @router.post("/me/declaration/validation", responses=problem_responses(404, 409))
+    async def validate(body: StatementValidation, principal: AnsweringRecipient) -> Statement:
+        """Validate the statement you were shown (its `content_hash`): 409 if it changed."""
+        return await consent.lifecycle.validate(principal.subject, body.content_hash)
+
+    @router.post("/me/declaration/contestation", responses=problem_responses(404, 409))
+    async def contest(body: StatementContestation, principal: AnsweringRecipient) -> Statement:
+        """Refuse the declaration as wrong, saying why: it never becomes active and the office
+        is told (`consent.declaration-contested.v1`)."""
+        return await consent.lifecycle.contest(
+            principal.subject, body.content_hash, tuple(dict.fromkeys(body.parts)), body.reason
+        )
 
     @router.post("/me/declaration/revocation", responses=problem_responses(404, 409))
     async def revoke(body: RevocationRequest, principal: RecipientWriter) -> DeclarationView:

@@ -32,11 +32,14 @@ from shared.contracts.consent import (
     ConsentRevokedV1,
     ConsulterRole,
     DeclarationActivatedV1,
+    DeclarationContestedV1,
     DeclarationExpiredV1,
+    DeclarationPart,
     DeclarationPurgedV1,
     DeclarationRefusedV1,
     DeclarationStatus,
     DeclarationTerminatedV1,
+    DeclarationValidatedV1,
     PersonKind,
     ProofShredded,
     RestrictionAnsweredV1,
@@ -90,6 +93,17 @@ class HistoryEntry(BaseModel):
     cause: str
 
 
+class Contestation(BaseModel):
+    """The person's refusal of the declaration as registered: which parts, in their words."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    parts: tuple[DeclarationPart, ...]
+    reason: str
+    content_hash: str
+    at: Instant
+
+
 class AccountMismatchError(Exception):
     """An identity event names another account than the one the declaration is linked to."""
 
@@ -133,6 +147,10 @@ class Declaration(Record):
     expired_at: Instant | None = None
     terminated_at: Instant | None = None
     purged_at: Instant | None = None
+    validated_hash: str | None = None
+    """The SHA-256 of the statement the person validated (`consent.statement`)."""
+    validated_at: Instant | None = None
+    contestation: Contestation | None = None
 
     @property
     def subject(self) -> str:
@@ -198,6 +216,54 @@ class Declaration(Record):
             declaration_id=self.id, account_id=account_id, refused_at=at
         )
 
+    def validated_by(
+        self, account_id: str, at: datetime, content_hash: str
+    ) -> tuple[Declaration, DeclarationValidatedV1]:
+        """The person validated the statement whose hash is `content_hash` (checked by the
+        caller against the current content); no status change: the CGU acceptance activates."""
+        validated = self.linked(account_id).model_copy(
+            update={"validated_hash": content_hash, "validated_at": at}
+        )
+        return validated, DeclarationValidatedV1(
+            declaration_id=self.id,
+            account_id=account_id,
+            content_hash=content_hash,
+            validated_at=at,
+        )
+
+    def contest(
+        self,
+        account_id: str,
+        at: datetime,
+        parts: tuple[DeclarationPart, ...],
+        reason: str,
+        content_hash: str,
+    ) -> tuple[Declaration, DeclarationRefusedV1, DeclarationContestedV1] | None:
+        """The person says the declaration is wrong: refused, never active (a corrected one
+        may be registered: the search key leaves the unique index)."""
+        moved = self.linked(account_id)._moved(Transition.REFUSE, at, "declaration contested")
+        if moved is None:
+            return None
+        contested = moved.model_copy(
+            update={
+                "contestation": Contestation(
+                    parts=parts, reason=reason, content_hash=content_hash, at=at
+                )
+            }
+        )
+        return (
+            contested,
+            DeclarationRefusedV1(declaration_id=self.id, account_id=account_id, refused_at=at),
+            DeclarationContestedV1(
+                declaration_id=self.id,
+                account_id=account_id,
+                office_id=self.office_id,
+                parts=list(parts),
+                content_hash=content_hash,
+                contested_at=at,
+            ),
+        )
+
     def terminate(
         self, account_id: str, at: datetime, reason: str
     ) -> tuple[Declaration, DeclarationTerminatedV1] | None:
@@ -238,6 +304,8 @@ class Declaration(Record):
                 "live_key": None,
                 "revocation_modalities": None,
                 "registered_by": None,
+                # The person's words may name them: they go with the personal data.
+                "contestation": None,
                 "purged_at": at,
             }
         )

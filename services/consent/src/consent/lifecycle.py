@@ -16,7 +16,9 @@ from typing import Final
 from consent.context import Context
 from consent.declarations import AccountMismatchError, Declaration
 from consent.domain import LIVE
-from consent.refusals import NotRevocable
+from consent.refusals import NotAnswerable, NotRevocable, StatementChanged
+from consent.statement import Statement, statement_of
+from shared.contracts.consent import DeclarationPart, DeclarationStatus
 from shared.contracts.envelope import Envelope, EventPayload
 from shared.contracts.identity import (
     AccountCreatedV1,
@@ -132,6 +134,48 @@ class Lifecycle:
             revoked = await self._apply(tx, *moved, actor=f"recipient:{account_id}")
         log.info("declaration %s revoked", declaration.id)
         return revoked
+
+    async def statement(self, account_id: str) -> Statement:
+        """The declaration as the person validates it, with its content hash."""
+        declaration = await self._ctx.declaration_of_account(account_id)
+        return statement_of(declaration, declaration.status_at(self._ctx.clock.now()))
+
+    async def _answerable(self, account_id: str, content_hash: str) -> Declaration:
+        declaration = await self._ctx.declaration_of_account(account_id)
+        status = declaration.status_at(self._ctx.clock.now())
+        if status is not DeclarationStatus.REGISTERED:
+            raise NotAnswerable(status)
+        if statement_of(declaration, status).content_hash != content_hash:
+            raise StatementChanged
+        return declaration
+
+    async def validate(self, account_id: str, content_hash: str) -> Statement:
+        """The person validates the statement they were shown (its hash): recorded with its
+        event; the CGU acceptance that follows activates the consent on that content."""
+        declaration = await self._answerable(account_id, content_hash)
+        if declaration.validated_hash == content_hash:
+            return statement_of(declaration, declaration.status)
+        validated, event = declaration.validated_by(account_id, self._ctx.clock.now(), content_hash)
+        async with self._ctx.outbox.transaction() as tx:
+            stored = await self._apply(tx, validated, event, actor=f"recipient:{account_id}")
+        return statement_of(stored, stored.status)
+
+    async def contest(
+        self, account_id: str, content_hash: str, parts: tuple[DeclarationPart, ...], reason: str
+    ) -> Statement:
+        """The person refuses the declaration as wrong, saying why: refused, never active;
+        the office is told which parts (its own reading of the declaration has the words)."""
+        declaration = await self._answerable(account_id, content_hash)
+        moved = declaration.contest(account_id, self._ctx.clock.now(), parts, reason, content_hash)
+        if moved is None:  # pragma: no cover - guarded by the status check above
+            raise NotAnswerable(declaration.status)
+        contested, refused, told = moved
+        actor = f"recipient:{account_id}"
+        async with self._ctx.outbox.transaction() as tx:
+            stored = await self._apply(tx, contested, refused, actor=actor)
+            await self._ctx.emit(tx, stored.subject, told, actor=actor)
+        log.info("declaration %s contested by the person", declaration.id)
+        return statement_of(stored, stored.status)
 
     # -- expiry ----------------------------------------------------------------------------
 

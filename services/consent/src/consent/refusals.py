@@ -92,6 +92,31 @@ class NotRevocable(Refusal):
         )
 
 
+class NotAnswerable(Refusal):
+    """The declaration is no longer waiting for the person's answer (already active, or
+    ended): it can be neither validated nor contested."""
+
+    status = 409
+    code = "declaration-not-answerable"
+    title = "Not answerable"
+
+    def __init__(self, status: DeclarationStatus) -> None:
+        super().__init__(
+            f"the declaration is {status.value}", extra={"declaration_status": status.value}
+        )
+
+
+class StatementChanged(Refusal):
+    """The person answered a statement that is not the declaration's current content."""
+
+    status = 409
+    code = "declaration-statement-changed"
+    title = "Declaration changed"
+
+    def __init__(self) -> None:
+        super().__init__("the declaration's content is not the one you were shown: read it again")
+
+
 class ProofGone(Refusal):
     status = 410
     code = "proof-gone"

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from consent.declarations import (
     Consultation,
+    Contestation,
     Declaration,
     HistoryEntry,
     Instant,
@@ -66,6 +67,11 @@ class DeclarationView(_View):
     account_id: str | None
     history: list[HistoryEntry]
     purged_at: Instant | None
+    contestation: Contestation | None = Field(
+        default=None,
+        exclude_if=_absent_if_none,
+        description="the person refused the declaration as wrong: which parts, in their words",
+    )
 
     @classmethod
     def of(cls, declaration: Declaration, now: datetime) -> DeclarationView:
@@ -83,6 +89,7 @@ class DeclarationView(_View):
             account_id=declaration.account_id,
             history=list(declaration.history),
             purged_at=declaration.purged_at,
+            contestation=declaration.contestation,
         )
 
 

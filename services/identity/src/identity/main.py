@@ -118,7 +118,7 @@ def create_app(
             token_router(identity),
             identity_router(identity),
             internal_router(identity),
-            portal_router(identity),
+            portal_router(identity, consent_http=consent_http),
             consent_pages_router(identity, consent_http),
             acts_pages_router(identity, delivery_http),
             stylesheet_router(),

@@ -117,7 +117,8 @@ class ConsentRevokedV1(EventPayload):
 
 @register
 class DeclarationRefusedV1(EventPayload):
-    """The person refused the CGU before any acceptance: no consent was ever given."""
+    """The person refused before any acceptance, the CGU or the declaration itself (then
+    `consent.declaration-contested.v1` says which parts): no consent was ever given."""
 
     producer: ClassVar[str] = "consent"
     fact: ClassVar[str] = "declaration-refused"
@@ -239,3 +240,48 @@ class RestrictionAnsweredV1(EventPayload):
     kind: RestrictionKind
     outcome: RestrictionOutcome
     answered_at: AwareDatetime
+
+
+class DeclarationPart(StrEnum):
+    """The parts of a declaration (décret 2021-1625 art. 21) a person may say are wrong."""
+
+    IDENTITY = "identity"
+    NATURES = "natures"
+    DURATION = "duration"
+    REVOCATION = "revocation"
+    OTHER = "other"
+
+
+@register
+class DeclarationValidatedV1(EventPayload):
+    """The person validated the declaration as shown to them: `content_hash` is the SHA-256 of
+    that statement (identity, natures of acts, duration, how to revoke, the CPC articles), so
+    the consent that follows is bound to exactly that content."""
+
+    producer: ClassVar[str] = "consent"
+    fact: ClassVar[str] = "declaration-validated"
+    version: ClassVar[int] = 1
+
+    declaration_id: str
+    account_id: str
+    content_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    validated_at: AwareDatetime
+
+
+@register
+class DeclarationContestedV1(EventPayload):
+    """The person refused the declaration the office registered as wrong: it never becomes
+    active. For the office (notify may e-mail it): which parts are wrong; the person's own
+    words stay in consent, where the office reads them with the declaration (no free text
+    about a person in an event)."""
+
+    producer: ClassVar[str] = "consent"
+    fact: ClassVar[str] = "declaration-contested"
+    version: ClassVar[int] = 1
+
+    declaration_id: str
+    account_id: str
+    office_id: str
+    parts: list[DeclarationPart] = Field(min_length=1)
+    content_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    contested_at: AwareDatetime

@@ -35,10 +35,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from identity.domain import ACTS_REPLY
-from identity.portal.consent_pages import NATURES
+from identity.portal import messages
 from identity.portal.router import TEMPLATES_DIR, Portal, PortalRoute, Refusal, redirect
 from identity.portal.security import tokens_match
 from identity.portal.sessions import PortalSession
+from identity.portal.statement import NATURES
 from identity.portal.upstream import (
     UpstreamApi,
     UpstreamUnavailableError,
@@ -48,6 +49,7 @@ from identity.portal.upstream import (
 from identity.service import Identity
 from shared.bodylimit import body_limit
 from shared.contracts.delivery import ServiceQuality
+from shared.contracts.notify import Channel
 from shared.french import PARIS, french_date
 from shared.legal_calendar import Territory
 from shared.multipart import MultipartError, MultipartReader, boundary_of
@@ -72,10 +74,15 @@ QUALITIES: Final = {
     ServiceQuality.A_PERSONNE.value: "Signifié à personne",
     ServiceQuality.A_DOMICILE.value: "Signifié à domicile",
 }
+# A notice's channel, as the evidence records it (`details.channel`), in the label's words.
+CHANNELS: Final = {Channel.EMAIL.value: "par courriel", Channel.SMS.value: "par SMS"}
+NOTIFICATION_EVIDENCE: Final = frozenset(
+    {"ConsignmentNotification", "ConsignmentNotificationFailure"}
+)
 EVIDENCE_LABELS: Final = {
     "ContentConsignment": "Dépôt de l'acte sur la plateforme (date légale de signification)",
-    "ConsignmentNotification": "Avis de signification envoyé par courriel",
-    "ConsignmentNotificationFailure": "Échec de l'envoi de l'avis par courriel",
+    "ConsignmentNotification": "Avis de signification envoyé",
+    "ConsignmentNotificationFailure": "Échec de l'envoi de l'avis",
     "ContentHandover": "Prise de connaissance (première ouverture du document)",
     "ServiceQualityDetermination": "Qualification de la signification",
     "RelayToNonERDS": "Lettre simple à envoyer par le commissaire de justice",
@@ -181,12 +188,17 @@ def evidence_lines(evidence_set: Mapping[str, Any]) -> list[EvidenceLine]:
             continue
         details = record.get("details")
         detail = ""
+        label = EVIDENCE_LABELS[kind]
+        if kind in NOTIFICATION_EVIDENCE and isinstance(details, Mapping):
+            # The channel the evidence names (e-mail or SMS), never guessed.
+            channel = CHANNELS.get(str(details.get("channel")))
+            label = f"{label} {channel}" if channel else label
         if kind == "ServiceQualityDetermination" and isinstance(details, Mapping):
             detail = QUALITIES.get(str(details.get("quality")), "")
         elif kind == "RelayToNonERDS" and isinstance(details, Mapping):
             due = details.get("lettre_simple_due_on")
             detail = f"au plus tard le {french_date(str(due))}" if isinstance(due, str) else ""
-        lines.append(EvidenceLine(EVIDENCE_LABELS[kind], at, detail))
+        lines.append(EvidenceLine(label, at, detail))
     return lines
 
 
@@ -395,7 +407,7 @@ def acts_pages_router(
         )
 
     @router.get("/actes")
-    async def inbox(request: Request) -> Response:
+    async def inbox(request: Request, info: str | None = None) -> Response:
         session = await reader(request)
         try:
             body = await delivery.json(session, "/v1/inbox")
@@ -408,7 +420,9 @@ def acts_pages_router(
             if isinstance(item, Mapping) and (line := act_line(item)) is not None
         ]
         return portal.session_page(
-            session, "identity/actes.html", {"page_title": "Mes actes", "acts": acts}
+            session,
+            "identity/actes.html",
+            {"page_title": "Mes actes", "acts": acts, "notices": messages.notices(info)},
         )
 
     @router.get("/actes/{act_id}")

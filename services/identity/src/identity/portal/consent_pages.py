@@ -40,6 +40,7 @@ from identity.portal.router import (
     redirect,
 )
 from identity.portal.sessions import PortalSession
+from identity.portal.statement import NATURES
 from identity.portal.upstream import (
     UpstreamApi,
     UpstreamUnavailableError,
@@ -47,7 +48,7 @@ from identity.portal.upstream import (
     relay,
 )
 from identity.service import Identity
-from shared.contracts.consent import ActNature, DeclarationStatus, RestrictionKind
+from shared.contracts.consent import DeclarationStatus, RestrictionKind
 from shared.portal import FormErrors, PortalTemplates, templates
 
 log = logging.getLogger(__name__)
@@ -59,14 +60,6 @@ EXPORT_FILENAME: Final = "mes-donnees.json"
 _PROOF_ID: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _PROOF_MEDIA: Final = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
 
-NATURES: Final = {
-    ActNature.SIGNIFICATION_JUGEMENT.value: "Significations de jugements et autres décisions",
-    ActNature.COMMANDEMENT_PAYER.value: "Commandements de payer",
-    ActNature.SAISIE_ATTRIBUTION.value: "Saisies-attributions",
-    ActNature.ASSIGNATION.value: "Assignations",
-    ActNature.DENONCIATION.value: "Dénonciations",
-    ActNature.AUTRE.value: "Autres actes",
-}
 STATUSES: Final = {
     DeclarationStatus.REGISTERED.value: "Enregistré : en attente de votre acceptation des "
     "conditions générales",

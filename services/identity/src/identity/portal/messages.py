@@ -104,6 +104,11 @@ NOTICES: Final = {
         "Une nouvelle version des conditions générales est entrée en vigueur pendant votre "
         "lecture : lisez-la avant de répondre.",
     ),
+    "declaration-modifiee": (
+        "attention",
+        "Votre déclaration a été modifiée pendant votre lecture, ou vous ne l'avez pas encore "
+        "validée : relisez-la avant de répondre.",
+    ),
     "mot-de-passe-modifie": ("succes", "Votre mot de passe a été modifié."),
     "mot-de-passe-reinitialise": (
         "succes",

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
@@ -26,8 +27,17 @@ from identity.errors import IdentityError
 from identity.portal import messages
 from identity.portal.security import CookiePolicy, CsrfSigner, form_token, new_nonce, tokens_match
 from identity.portal.sessions import PortalSession, PortalSessions
+from identity.portal.statement import (
+    CONSENT_AUDIENCE,
+    MAX_REASON,
+    PARTS,
+    Answer,
+    StatementApi,
+    StatementUnavailableError,
+)
 from identity.service import Identity
 from identity.sessions import SessionTokens
+from shared.contracts.identity import AccountRole
 from shared.portal import FormErrors, PortalTemplates, security_headers, templates
 
 log = logging.getLogger(__name__)
@@ -35,6 +45,8 @@ log = logging.getLogger(__name__)
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 MAX_FIELD = 1025  # longer than any accepted value: the use case refuses it with its own reason
 CONFIRMED = "oui"
+ACTS_PAGE = "/actes"
+ACCOUNT_PAGE = "/compte"
 
 _markdown = MarkdownIt("commonmark", {"html": False})
 
@@ -57,6 +69,12 @@ def mask_email(email: str | None) -> str:
     if len(local) <= 2:
         return f"{local[0]}•••@{domain}"
     return f"{local[0]}{'•' * min(len(local) - 2, 6)}{local[-1]}@{domain}"
+
+
+def landing(role: str) -> str:
+    """Where a signed-in person lands: a recipient on "Mes actes" (what they came for, often
+    an act just served), anyone else on the account page."""
+    return ACTS_PAGE if role == AccountRole.RECIPIENT else ACCOUNT_PAGE
 
 
 class Refusal(Exception):  # noqa: N818 - an outcome, not a failure of ours
@@ -130,12 +148,12 @@ class Portal:
         self, tokens: SessionTokens, *, activated: bool = False
     ) -> RedirectResponse:
         """A new cookie value bound to the login's identity session, then the CGU if they
-        are to be answered, else the account page."""
+        are to be answered, else the person's landing page (`landing`)."""
         value = await self.sessions.open(tokens)
         if tokens.terms_acceptance_required:
             response = redirect("/cgu", "compte-active" if activated else None)
         else:
-            response = redirect("/compte")
+            response = redirect(landing(tokens.role))
         self.cookies.set_session(response, value)
         return response
 
@@ -259,13 +277,26 @@ _ENDED_TITLES = {
 }
 
 
-def portal_router(identity: Identity, pages: PortalTemplates | None = None) -> APIRouter:
-    """The portal's pages on `identity`'s use cases (in process, no HTTP call to itself)."""
+def portal_router(
+    identity: Identity,
+    pages: PortalTemplates | None = None,
+    *,
+    consent_http: httpx.AsyncClient | None = None,
+) -> APIRouter:
+    """The portal's pages on `identity`'s use cases (in process, no HTTP call to itself).
+    `consent_http` reaches consent's API: the CGU page shows the person's declaration and
+    binds its acceptance to it (the service always wires it; without it, as in tests of the
+    identity-only pages, the CGU page shows the CGU alone)."""
     portal = Portal(identity, pages or templates(TEMPLATES_DIR))
     router = APIRouter(include_in_schema=False, route_class=PortalRoute)
+    statements = (
+        None
+        if consent_http is None
+        else StatementApi(identity, consent_http, audience=CONSENT_AUDIENCE)
+    )
     _home_and_login(router, portal)
     _activation_and_reset(router, portal)
-    _terms(router, portal)
+    _terms(router, portal, statements)
     _account(router, portal)
     return router
 
@@ -278,7 +309,8 @@ def _home_and_login(router: APIRouter, portal: Portal) -> None:
 
     @router.get("/")
     async def home(request: Request) -> Response:
-        return redirect("/compte" if await portal.session(request) else "/connexion")
+        session = await portal.session(request)
+        return redirect(landing(str(session.account["role"])) if session else "/connexion")
 
     async def login_page(
         request: Request,
@@ -306,8 +338,9 @@ def _home_and_login(router: APIRouter, portal: Portal) -> None:
 
     @router.get("/connexion")
     async def login_form(request: Request, info: str | None = None) -> Response:
-        if await portal.session(request):
-            return redirect("/compte")
+        session = await portal.session(request)
+        if session is not None:
+            return redirect(landing(str(session.account["role"])))
         return await login_page(request, notices=messages.notices(info))
 
     @router.post("/connexion")
@@ -548,8 +581,20 @@ def _activation_and_reset(router: APIRouter, portal: Portal) -> None:
 # -- CGU -----------------------------------------------------------------------------------------
 
 
-def _terms(router: APIRouter, portal: Portal) -> None:
+def _terms(router: APIRouter, portal: Portal, statements: StatementApi | None) -> None:
     identity = portal.identity
+
+    def consent_down(session: PortalSession) -> HTMLResponse:
+        return portal.error_page(
+            session,
+            "Service momentanément indisponible",
+            "Votre déclaration de consentement ne peut pas être affichée pour le moment : vous "
+            "ne pouvez donc pas encore y répondre. Réessayez dans quelques minutes.",
+            status_code=503,
+            next_url="/cgu",
+            next_label="Revenir aux conditions générales",
+            headers={"Retry-After": "60"},
+        )
 
     def answerable(session: PortalSession | None) -> bool:
         return (
@@ -563,12 +608,21 @@ def _terms(router: APIRouter, portal: Portal) -> None:
     async def terms(request: Request, info: str | None = None) -> Response:
         session = await portal.session(request)
         current = await identity.terms.current()
+        statement = None
+        if statements is not None and session is not None and answerable(session):
+            try:
+                statement = await statements.statement(session)
+            except StatementUnavailableError:
+                return consent_down(session)
         context: dict[str, Any] = {
             "page_title": "Conditions générales d'utilisation",
             "terms": current,
             "terms_html": terms_html(current.markdown),
             "upcoming": await identity.terms.upcoming(),
             "answerable": answerable(session),
+            # The acceptance binds the declaration: none to show, no acceptance offered.
+            "declaration_wired": statements is not None,
+            "statement": statement,
             "notices": messages.notices(info),
         }
         if session is None:
@@ -580,6 +634,13 @@ def _terms(router: APIRouter, portal: Portal) -> None:
         session = await portal.signed_in(request)
         form = await request.form()
         portal.check_session(session, form)
+        if statements is not None and answerable(session):
+            try:
+                held = await declaration_validated(session, field(form, "declaration"))
+            except StatementUnavailableError:
+                return consent_down(session)
+            if held is not None:
+                return held
         try:
             await identity.terms.accept(
                 session.account_id,
@@ -591,7 +652,90 @@ def _terms(router: APIRouter, portal: Portal) -> None:
             if error.code == "terms-version-changed":
                 return redirect("/cgu", "nouvelle-version")
             return refusal_page(portal, session, error)
-        return redirect("/compte", "cgu-acceptees")
+        return redirect(landing(str(session.account["role"])), "cgu-acceptees")
+
+    async def declaration_validated(session: PortalSession, shown: str) -> Response | None:
+        """Validate at consent the declaration the page showed (its hash) before the CGU are
+        accepted; a response when the acceptance must not go on."""
+        assert statements is not None
+        statement = await statements.statement(session)
+        if statement is None or statement.contested:
+            return redirect("/cgu")
+        if not statement.answerable:
+            return None  # already in force (a new CGU version): nothing more to validate
+        if not shown:
+            return redirect("/cgu", "declaration-modifiee")
+        answer = await statements.validate(session, shown)
+        if answer is Answer.CHANGED:
+            return redirect("/cgu", "declaration-modifiee")
+        return None if answer is Answer.DONE else redirect("/cgu")
+
+    def contestation_form(
+        session: PortalSession,
+        content_hash: str,
+        *,
+        chosen: list[str],
+        reason: str,
+        errors: FormErrors | None,
+        status_code: int = 200,
+    ) -> HTMLResponse:
+        return portal.session_page(
+            session,
+            "identity/cgu_declaration_refus.html",
+            {
+                "page_title": "Refuser ma déclaration",
+                "content_hash": content_hash,
+                "parts": PARTS,
+                "chosen": chosen,
+                "reason": reason,
+                "max_reason": MAX_REASON,
+                "errors": errors,
+            },
+            status_code=status_code,
+        )
+
+    @router.get("/cgu/declaration/refus")
+    async def contestation_page(request: Request) -> Response:
+        session = await portal.signed_in(request)
+        if statements is None or not answerable(session):
+            return redirect("/cgu")
+        try:
+            statement = await statements.statement(session)
+        except StatementUnavailableError:
+            return consent_down(session)
+        if statement is None or not statement.answerable:
+            return redirect("/cgu")
+        return contestation_form(session, statement.content_hash, chosen=[], reason="", errors=None)
+
+    @router.post("/cgu/declaration/refus")
+    async def contest(request: Request) -> Response:
+        session = await portal.signed_in(request)
+        form = await request.form()
+        portal.check_session(session, form)
+        if statements is None or not answerable(session):
+            return redirect("/cgu")
+        shown = field(form, "declaration")
+        chosen = [p for p in form.getlist("parties") if isinstance(p, str) and p in PARTS]
+        motif = form.get("motif")
+        reason = motif[: MAX_REASON + 1].strip() if isinstance(motif, str) else ""
+        errors = FormErrors()
+        if not chosen:
+            errors.add("parties", "Cochez au moins une partie inexacte de la déclaration.")
+        if not reason:
+            errors.add("motif", "Expliquez ce qui est inexact, pour le commissaire de justice.")
+        elif len(reason) > MAX_REASON:
+            errors.add("motif", f"Votre explication dépasse {MAX_REASON} caractères.")
+        if errors:
+            return contestation_form(
+                session, shown, chosen=chosen, reason=reason, errors=errors, status_code=422
+            )
+        try:
+            answer = await statements.contest(session, shown, chosen, reason)
+        except StatementUnavailableError:
+            return consent_down(session)
+        if answer is Answer.CHANGED:
+            return redirect("/cgu", "declaration-modifiee")
+        return redirect("/cgu")
 
     def refusal_form(
         session: PortalSession, version: int, errors: FormErrors | None, status_code: int = 200
