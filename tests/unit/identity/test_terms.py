@@ -208,7 +208,8 @@ async def test_a_pending_cgu_version_never_locks_a_person_out_of_served_acts(rig
     # The acts stay open (list, open, download, prove, reply) and the session may answer.
     assert pending.scopes == TERMS_ANSWER_PENDING_SCOPES
     assert {"acts:read", "acts:reply", "terms:accept"} <= pending.scopes
-    assert pending.terms_answer_pending and not pending.terms_acceptance_required
+    assert pending.terms_answer_pending
+    assert not pending.terms_acceptance_required
     refreshed = await rig.identity.sessions.refresh(before.refresh_token)
     assert refreshed.scopes == TERMS_ANSWER_PENDING_SCOPES
 

@@ -726,9 +726,7 @@ async def terminate_in(
             "terminated_at": iso(now),
             "termination_reason": reason.value,
             # CGU §12: read-only until 24:00 of the last day, when retention erases the acts.
-            "readable_until": iso(
-                readable_until(now, ctx.settings.termination_readable_months)
-            ),
+            "readable_until": iso(readable_until(now, ctx.settings.termination_readable_months)),
         },
     )
     await ctx.emit(

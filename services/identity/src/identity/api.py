@@ -532,9 +532,7 @@ def identity_router(identity: Identity) -> APIRouter:
         )
         return terms_response(version)
 
-    @router.get(
-        "/terms/{version}/notices", tags=["operator"], responses=problem_responses(404)
-    )
+    @router.get("/terms/{version}/notices", tags=["operator"], responses=problem_responses(404))
     async def terms_notices(
         version: Annotated[int, Path(ge=1, le=1_000_000)], principal: Operator
     ) -> TermsNoticeCountsResponse:

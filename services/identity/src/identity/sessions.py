@@ -22,6 +22,7 @@ from identity.domain import (
     normalize_identifier,
     readable_until,
 )
+from identity.notices import binding_terms_version
 from identity.records import (
     ACCOUNTS,
     CLIENTS,
@@ -38,7 +39,6 @@ from identity.records import (
     put,
     sealed_totp,
 )
-from identity.notices import binding_terms_version
 from identity.sealed import totp_object_id
 from identity.throttling import Reservation, Throttles
 from shared.auth import Principal
@@ -383,9 +383,7 @@ class Sessions:
     ) -> SessionTokens:
         ctx = self._ctx
         now = ctx.clock.now()
-        scopes = await account_scopes(
-            tx, account, now, ctx.settings.termination_readable_months
-        )
+        scopes = await account_scopes(tx, account, now, ctx.settings.termination_readable_months)
         access = ctx.issuer.issue(
             account["_id"], role=account["role"], scopes=scopes, sid=session_id
         )

@@ -4,9 +4,10 @@ Versions are numbered from 1, carry their markdown text, its SHA-256 and an effe
 current version is the latest whose effective date has come; a later version binds each account
 only from 24:00 of the day one month after its own notice was deemed received (`notices`). A
 recipient that never accepted a version gets sessions that may only answer the CGU; one that
-has a version to answer keeps its acts (see `sessions.scopes_for`) and may answer it. A refusal is final, as consent treats it (the declaration stays refused): refusing before any
-acceptance leaves the account without access (no login opens a session, accepting afterwards
-is 409 `terms-refused`); refusing a new version terminates the account.
+has a version to answer keeps its acts (see `sessions.scopes_for`) and may answer it. A refusal
+is final, as consent treats it (the declaration stays refused): refusing before any acceptance
+leaves the account without access (no login opens a session, accepting afterwards is 409
+`terms-refused`); refusing a new version terminates the account.
 
 Publishing warns every active recipient (one `terms-notice-issued` event each, which notify
 e-mails). With many accounts one transaction per publication would be huge, so the publication
@@ -188,13 +189,12 @@ class Terms:
             if latest and (scheduled := instant(latest[0]["effective_at"])) is not None:
                 effective_at = max(effective_at, scheduled + timedelta(days=1))
             try:
-                published.append(
-                    await self.publish(markdown, effective_at, operator=None)
-                )
+                published.append(await self.publish(markdown, effective_at, operator=None))
             except (DuplicateKeyError, VersionConflictError):
                 # Another replica published it first.
                 continue
         return published
+
     async def _insert(
         self, tx: Transaction, version: int, markdown: str, effective_at: datetime, now: datetime
     ) -> TermsVersion:
@@ -593,9 +593,7 @@ class Terms:
         the version in force at a first acceptance, else the latest whose notice to this
         account ran its month)."""
         now = self._ctx.clock.now()
-        number = await binding_terms_version(
-            tx, account, await current_terms_version(tx, now), now
-        )
+        number = await binding_terms_version(tx, account, await current_terms_version(tx, now), now)
         if number is None:
             raise errors.not_found("terms")
         if version is not None and version != number:
