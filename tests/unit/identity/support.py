@@ -15,6 +15,7 @@ import pytest
 from identity.consumers import declarations_subscription
 from identity.domain import PARIS
 from identity.errors import IdentityError
+from identity.notices import notice_presented
 from identity.records import INDEXES
 from identity.service import Identity
 from identity.sessions import SessionTokens
@@ -24,6 +25,7 @@ from shared.auth import TokenVerifier, VerifierConfig
 from shared.clock import ManualClock
 from shared.contracts.consent import DeclarationRegisteredV1, PersonKind
 from shared.contracts.envelope import Envelope, new_envelope
+from shared.contracts.notify import Channel, NotificationKind, NotificationSentV1
 from shared.crypto.signing import SigningKey
 from shared.messaging.inbox import INBOX_INDEXES, Inbox
 from shared.messaging.outbox import OUTBOX, Outbox, OutboxRelay
@@ -44,6 +46,8 @@ def cheap_settings(tmp: Path, **overrides: Any) -> Settings:
         "argon2_memory_cost_kib": 8,
         "argon2_parallelism": 1,
         "log_json": False,
+        # Only version 1: the tests publish their own later versions.
+        "publish_shipped_terms": False,
         **overrides,
     }
     return Settings(**values)
@@ -66,6 +70,32 @@ class Rig:
 
     async def payloads(self, event_type: str) -> list[dict[str, Any]]:
         return [e.payload for e in await self.events(event_type)]
+
+    async def present_notices(self, at: datetime | None = None) -> int:
+        """Write pending CGU notices, then play notify presenting each one not yet presented
+        at `at` (default now): its `notification-sent` event, as identity's consumer gets it."""
+        await self.identity.terms.fan_out_notices()
+        presented = 0
+        for notice in await self.events("identity.terms-notice-issued.v1"):
+            record = await self.store.find("terms_notices", {"event_id": notice.event_id})
+            if not record or record[0]["status"] != "issued":
+                continue
+            sent = NotificationSentV1(
+                notification_id=f"n-{notice.event_id}",
+                kind=NotificationKind.TERMS_NOTICE,
+                channel=Channel.EMAIL,
+                recipient=f"account:{notice.payload['account_id']}",
+                recipient_masked="a***@example.org",
+                message_id=f"<{notice.event_id}@test>",
+                source_event_id=notice.event_id,
+                source_type=notice.type,
+                attempts=1,
+                accepted_at=at or self.clock.now(),
+            )
+            async with self.identity.ctx.outbox.transaction() as tx:
+                await notice_presented(self.identity.ctx, tx, sent)
+            presented += 1
+        return presented
 
     async def declare(self, declaration_id: str = "decl-1", email: str = "a@example.org") -> str:
         """Deliver a declaration to identity's consumer; the new account's id."""

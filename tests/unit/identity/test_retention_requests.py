@@ -70,6 +70,7 @@ def test_queues_list_the_declarations_and_retention_queues_with_their_bindings()
             "retention.account-deletion-requested.v1",
             "retention.terms-effective.v1",
         ),
+        "identity.notices": ("notify.notification-sent.v1", "notify.notification-failed.v1"),
     }
 
 
@@ -198,6 +199,7 @@ async def test_deletion_naming_another_declaration_is_refused_for_good(rig: Rig)
 async def published_v2(rig: Rig) -> TermsEffectiveV1:
     effective_at = rig.clock.now() + timedelta(days=40)
     version = await rig.identity.terms.publish("# CGU v2\n", effective_at, operator="op")
+    await rig.present_notices()
     return TermsEffectiveV1(
         terms_version=version.version,
         content_hash=version.content_hash,
@@ -216,22 +218,22 @@ async def test_terms_effective_requires_acceptance_at_next_login_even_on_a_laggi
     await handle(rig, envelope)
     await handle(rig, envelope)  # redelivered
 
-    assert (await rig.login(account_id)).terms_acceptance_required
+    assert (await rig.login(account_id)).terms_answer_pending
     decision = await rig.identity.terms.accept(account_id, version=2, ip=IP, user_agent="t")
     assert decision.version == 2
-    assert not (await rig.login(account_id)).terms_acceptance_required
+    assert not (await rig.login(account_id)).terms_answer_pending
 
 
 async def test_terms_effective_after_identity_switched_changes_nothing(rig: Rig) -> None:
     account_id, _ = await rig.active_recipient()
     event = await published_v2(rig)
     rig.clock.advance(timedelta(days=41))
-    assert (await rig.login(account_id)).terms_acceptance_required
+    assert (await rig.login(account_id)).terms_answer_pending
     await rig.identity.terms.accept(account_id, version=2, ip=IP, user_agent="t")
 
     await handle(rig, request(rig, event, "terms:v2"))
 
-    assert not (await rig.login(account_id)).terms_acceptance_required
+    assert not (await rig.login(account_id)).terms_answer_pending
     assert (await rig.identity.terms.current()).version == 2
 
 

@@ -87,6 +87,7 @@ async def test_refusing_a_new_version_twice_answers_the_termination_on_record(ri
     account_id, _ = await rig.active_recipient()
     effective = rig.clock.now() + timedelta(days=40)
     await rig.identity.terms.publish("# CGU v2\n", effective, operator="op")
+    await rig.present_notices()
     rig.clock.set(effective)
     terms = rig.identity.terms
 

@@ -37,27 +37,30 @@ def test_calendar_months_clamp_to_the_last_day_of_the_month(
     assert add_months_to_date(start, months) == expected
 
 
-def test_erasure_is_due_two_months_later_at_the_same_paris_time() -> None:
-    terminated = datetime(2030, 12, 31, 9, 0, tzinfo=UTC)  # 10:00 in Paris (winter)
+def test_erasure_is_due_at_24_00_of_the_last_day_of_the_two_months_in_paris() -> None:
+    terminated = datetime(2031, 1, 10, 14, 0, tzinfo=UTC)  # 10 January, 15:00 in Paris
     due = account_erasure_due(terminated, 2, PARIS)
-    assert due == datetime(2031, 2, 28, 9, 0, tzinfo=UTC)
-    assert due.astimezone(PARIS).hour == 10
+    # Readable until 10 March at 24:00 (Paris), not 10 March at 15:00.
+    assert due == datetime(2031, 3, 11, 0, 0, tzinfo=PARIS)
+    assert due == datetime(2031, 3, 10, 23, 0, tzinfo=UTC)
+
+
+def test_the_erasure_after_31_december_falls_at_the_end_of_28_february() -> None:
+    terminated = datetime(2030, 12, 31, 9, 0, tzinfo=UTC)
+    assert account_erasure_due(terminated, 2, PARIS) == datetime(2031, 3, 1, 0, 0, tzinfo=PARIS)
 
 
 def test_months_are_counted_in_legal_time_not_utc() -> None:
     # 00:30 on 1 March in Paris is still 28 February in UTC: Paris's date decides.
     terminated = datetime(2031, 2, 28, 23, 30, tzinfo=UTC)
     due = account_erasure_due(terminated, 2, PARIS)
-    assert due.astimezone(PARIS).date() == date(2031, 5, 1)
-    assert due.astimezone(PARIS).hour == 0
-    assert due.astimezone(PARIS).minute == 30
+    assert due == datetime(2031, 5, 2, 0, 0, tzinfo=PARIS)
 
 
-def test_summer_time_keeps_the_wall_clock_time() -> None:
+def test_summer_time_ends_the_period_at_local_midnight() -> None:
     terminated = datetime(2031, 2, 10, 14, 0, tzinfo=UTC)  # 15:00 CET
-    due = account_erasure_due(terminated, 2, PARIS)  # 10 April, CEST
-    assert due.astimezone(PARIS).hour == 15
-    assert due == datetime(2031, 4, 10, 13, 0, tzinfo=UTC)
+    due = account_erasure_due(terminated, 2, PARIS)  # end of 10 April, CEST
+    assert due == datetime(2031, 4, 10, 22, 0, tzinfo=UTC)
 
 
 def test_a_wall_time_in_the_spring_gap_moves_forward_never_back() -> None:

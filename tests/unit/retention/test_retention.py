@@ -52,7 +52,7 @@ from tests.unit.retention.conftest import START, TIMEOUT, Harness
 from tests.unit.retention.test_pdf import parse_back
 
 EMAIL = "camille.durand@example.org"
-DUE = datetime(2031, 2, 28, 9, 0, tzinfo=UTC)
+DUE = datetime(2031, 2, 28, 23, 0, tzinfo=UTC)  # 24:00 of 28 February in Paris
 SERVED = datetime(2030, 11, 4, 9, 30, tzinfo=UTC)
 ISSUED = ErasureCertificateIssuedV2.routing_key()
 
@@ -140,14 +140,15 @@ async def confirm_all(h: Harness, erasure_id: str, acts: list[str]) -> None:
 # --- schedules ------------------------------------------------------------------------------
 
 
-async def test_termination_schedules_erasure_two_months_later_clamped_to_february(
+async def test_termination_schedules_erasure_at_the_end_of_the_last_day_clamped_to_february(
     harness: Harness,
 ) -> None:
     await harness.deliver(terminated())
     [row] = await harness.store.find(SCHEDULES)
     assert row["purpose"] == "account_erasure"
     assert row["subject"] == "account:acc-1"
-    assert row["due_at"] == "2031-02-28T09:00:00.000000Z"
+    # 31 December + 2 months = 28 February, readable until 24:00 (Paris), erased then.
+    assert row["due_at"] == "2031-02-28T23:00:00.000000Z"
 
 
 async def test_a_redelivered_event_and_a_replayed_copy_create_one_schedule(

@@ -19,10 +19,13 @@ from identity.domain import (
     new_identifier,
     new_link_token,
     normalize_identifier,
+    readable_until,
 )
+from identity.notices import issue_notice
 from identity.records import (
     ACCOUNTS,
     LINKS,
+    TERMS,
     THROTTLES,
     Context,
     account_subject,
@@ -399,16 +402,21 @@ class Accounts:
                 account = await self._spend_link(tx, token, ACTIVATION)
                 if account["status"] != AccountStatus.PENDING_ACTIVATION:
                     raise errors.invalid_link()
-                await put(
-                    tx,
-                    ACCOUNTS,
-                    {
-                        **account,
-                        "status": AccountStatus.ACTIVE.value,
-                        "password_hash": password_hash,
-                        "activated_at": iso(now),
-                    },
+                activated = {
+                    **account,
+                    "status": AccountStatus.ACTIVE.value,
+                    "password_hash": password_hash,
+                    "activated_at": iso(now),
+                }
+                await put(tx, ACCOUNTS, activated)
+                # A version published before this activation and not yet in force: the
+                # publication's fan-out only warned the accounts active then.
+                upcoming = await tx.find(
+                    TERMS, {"effective_at": {"$gt": iso(now)}}, sort=[("version", 1)]
                 )
+                for version in upcoming:
+                    if version["published_at"] < iso(now):
+                        await issue_notice(ctx, tx, activated, version, actor="service:identity")
         except VersionConflictError:
             raise errors.invalid_link() from None
         return ActivatedAccount(account["_id"], account["display_identifier"])
@@ -717,6 +725,8 @@ async def terminate_in(
             "status": AccountStatus.TERMINATED.value,
             "terminated_at": iso(now),
             "termination_reason": reason.value,
+            # CGU §12: read-only until 24:00 of the last day, when retention erases the acts.
+            "readable_until": iso(readable_until(now, ctx.settings.termination_readable_months)),
         },
     )
     await ctx.emit(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import unquote_plus
 
@@ -20,7 +20,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
 from identity.clients import OAuthError
-from identity.domain import ACCOUNT_WRITE, LINKS_READ
+from identity.domain import ACCOUNT_WRITE, LINKS_READ, readable_until
 from identity.errors import IdentityError
 from identity.personal_data import ACCOUNT_EXPORT_FILENAME
 from identity.service import Identity
@@ -106,7 +106,13 @@ class SessionResponse(BaseModel):
     session_id: str
     account_id: str
     role: str
-    terms_acceptance_required: bool
+    terms_acceptance_required: bool = Field(
+        description="a first CGU version to accept: the session may only answer it"
+    )
+    terms_answer_pending: bool = Field(
+        default=False,
+        description="a CGU version awaits the answer; the acts stay open meanwhile",
+    )
 
 
 class RefreshRequest(Body):
@@ -252,6 +258,38 @@ class TerminationRequest(Body):
 class TerminationResponse(BaseModel):
     terminated_at: datetime
     read_only: bool = True
+    readable_until: datetime = Field(
+        description="the acts stay readable until this instant (exclusive): 24:00 of the last "
+        "day of the two months, Paris legal time; retention erases them then"
+    )
+
+
+class AccountNoticeResponse(BaseModel):
+    version: int
+    status: str = Field(description="issued, presented (deemed received) or failed")
+    presented_at: datetime | None = Field(description="first presentation (relay acceptance)")
+    deemed_received_on: date | None = Field(description="CGU §16: first jour ouvré after it")
+    binds_from: datetime | None = Field(
+        description="the version binds this account from this instant (24:00 of the day one "
+        "month after the deemed receipt, CPC 641/642); null while not deemed received"
+    )
+
+
+class AccountTermsResponse(BaseModel):
+    accepted_version: int | None
+    binding_version: int | None = Field(description="the version that binds the account now")
+    answer_pending: bool = Field(description="the binding version is not the accepted one")
+    notices: list[AccountNoticeResponse]
+
+
+class TermsNoticeCountsResponse(BaseModel):
+    version: int
+    effective_at: datetime
+    notified: int = Field(description="accounts sent a notice of this version")
+    failed: int = Field(description="notices notify could not hand over (not bound)")
+    deemed_received: int = Field(description="notices presented, hence deemed received")
+    bound: int = Field(description="accounts the version binds now")
+    accepted: int = Field(description="accounts that accepted this version or a later one")
 
 
 def session_response(tokens: SessionTokens, ttl_seconds: int) -> SessionResponse:
@@ -265,6 +303,7 @@ def session_response(tokens: SessionTokens, ttl_seconds: int) -> SessionResponse
         account_id=tokens.account_id,
         role=tokens.role,
         terms_acceptance_required=tokens.terms_acceptance_required,
+        terms_answer_pending=tokens.terms_answer_pending,
     )
 
 
@@ -411,8 +450,33 @@ def identity_router(identity: Identity) -> APIRouter:
             raise IdentityError(
                 403, "insufficient-scope", "This session cannot terminate the account."
             )
+        terminated_at = await identity.accounts.terminate(principal.subject)
         return TerminationResponse(
-            terminated_at=await identity.accounts.terminate(principal.subject)
+            terminated_at=terminated_at,
+            readable_until=readable_until(
+                terminated_at, identity.ctx.settings.termination_readable_months
+            ),
+        )
+
+    @router.get("/me/terms", tags=["terms"], responses=problem_responses(404))
+    async def my_terms(principal: Recipient) -> AccountTermsResponse:
+        """The CGU as they stand for your account: the version accepted, the one binding you
+        now, and each later version's notice (deemed receipt, the instant it binds you)."""
+        terms = await identity.terms.for_account(principal.subject)
+        return AccountTermsResponse(
+            accepted_version=terms.accepted_version,
+            binding_version=terms.binding_version,
+            answer_pending=terms.binding_version != terms.accepted_version,
+            notices=[
+                AccountNoticeResponse(
+                    version=n.version,
+                    status=n.status,
+                    presented_at=n.presented_at,
+                    deemed_received_on=n.deemed_received_on,
+                    binds_from=n.binds_from,
+                )
+                for n in terms.notices
+            ],
         )
 
     @router.get("/terms/current", tags=["terms"], responses=problem_responses(404))
@@ -467,6 +531,23 @@ def identity_router(identity: Identity) -> APIRouter:
             body.markdown, body.effective_at, operator=principal.subject
         )
         return terms_response(version)
+
+    @router.get("/terms/{version}/notices", tags=["operator"], responses=problem_responses(404))
+    async def terms_notices(
+        version: Annotated[int, Path(ge=1, le=1_000_000)], principal: Operator
+    ) -> TermsNoticeCountsResponse:
+        """How many accounts were notified of a version, how many notices are deemed
+        received, how many accounts it binds now."""
+        counts = await identity.terms.notice_counts(version)
+        return TermsNoticeCountsResponse(
+            version=counts.version,
+            effective_at=counts.effective_at,
+            notified=counts.notified,
+            failed=counts.failed,
+            deemed_received=counts.deemed_received,
+            bound=counts.bound,
+            accepted=counts.accepted,
+        )
 
     @router.post("/clients", tags=["operator"], status_code=201, responses=problem_responses(409))
     async def register_client(body: ClientRegistration, principal: Operator) -> ClientRegistered:

@@ -1,4 +1,5 @@
-"""`securact-identity` sub-commands: serve (default), create-operator, rotate-token-key."""
+"""`securact-identity` sub-commands: serve (default), create-operator, rotate-token-key,
+terms-notices."""
 
 from __future__ import annotations
 
@@ -41,6 +42,33 @@ async def create_operator(settings: Settings, identifier: str, password: str) ->
         await store.close()
 
 
+async def terms_notices(settings: Settings, version: int) -> str:
+    """Per CGU version: accounts notified, notices failed, deemed received, bound now."""
+    clock = clock_from_environment(settings.env, settings.clock_offset_seconds)
+    store = open_store(settings.store_url, settings.service_name)
+    await store.connect()
+    try:
+        await store.ensure_indexes((*OutboxRelay.indexes(), *INBOX_INDEXES, *INDEXES))
+        keys = TokenKeyFile(settings.token_key_file, clock)
+        issuer = TokenIssuer(
+            keys,
+            clock,
+            issuer=settings.issuer,
+            audiences=settings.token_audiences,
+            ttl=timedelta(seconds=settings.access_token_ttl_seconds),
+        )
+        identity = Identity(store, Outbox(store, clock), clock, settings, issuer)
+        counts = await identity.terms.notice_counts(version)
+    finally:
+        await store.close()
+    return (
+        f"CGU version {counts.version} (effective {counts.effective_at.isoformat()}): "
+        f"{counts.notified} notified, {counts.failed} failed, "
+        f"{counts.deemed_received} deemed received, {counts.bound} bound, "
+        f"{counts.accepted} accepted\n"
+    )
+
+
 def rotate_token_key(settings: Settings) -> str:
     clock = clock_from_environment(settings.env, settings.clock_offset_seconds)
     keys = TokenKeyFile(settings.token_key_file, clock)
@@ -65,6 +93,10 @@ def run(argv: list[str]) -> int:
     commands.add_parser(
         "rotate-token-key", help="add a token key, published now, signing after the lead time"
     )
+    notices = commands.add_parser(
+        "terms-notices", help="a CGU version's notices: notified, deemed received, bound"
+    )
+    notices.add_argument("--version", type=int, required=True)
     args = parser.parse_args(argv)
     settings = Settings()
     if args.command == "create-operator":
@@ -78,6 +110,13 @@ def run(argv: list[str]) -> int:
             sys.stderr.write(f"refused: {error.detail}\n")
             return 1
         sys.stdout.write(f"operator account {account_id} created\n")
+        return 0
+    if args.command == "terms-notices":
+        try:
+            sys.stdout.write(asyncio.run(terms_notices(settings, args.version)))
+        except IdentityError as error:
+            sys.stderr.write(f"refused: {error.detail}\n")
+            return 1
         return 0
     if args.command == "rotate-token-key":
         sys.stdout.write(f"new token key {rotate_token_key(settings)}\n")

@@ -3,6 +3,8 @@
 - `identity.declarations`: a recipient account for each consent declaration.
 - `identity.retention`: retention's three requests (contact-data purge, account deletion, CGU
   effective date), see `identity.retention`.
+- `identity.notices`: notify's outcome of each notification; those of CGU notices record the
+  first presentation and the deemed receipt (`identity.notices`), the others are ignored.
 
 Each event's effect runs with its inbox key in one transaction: a redelivery changes nothing.
 `QUEUES` lists every queue and its bindings (the topology and the operators' pages read it).
@@ -14,9 +16,12 @@ from collections.abc import Mapping
 from typing import Final
 
 from identity.accounts import Accounts
+from identity.notices import notice_failed, notice_presented
+from identity.records import Context
 from identity.retention import RetentionRequests
 from shared.contracts.consent import DeclarationRegisteredV1
 from shared.contracts.envelope import Envelope
+from shared.contracts.notify import NotificationFailedV1, NotificationSentV1
 from shared.contracts.registry import decode_payload
 from shared.contracts.retention import (
     AccountDeletionRequestedV1,
@@ -35,9 +40,15 @@ RETENTION_BINDINGS: Final = (
     AccountDeletionRequestedV1.routing_key(),
     TermsEffectiveV1.routing_key(),
 )
+NOTICES_QUEUE: Final = "identity.notices"
+NOTICES_BINDINGS: Final = (
+    NotificationSentV1.routing_key(),
+    NotificationFailedV1.routing_key(),
+)
 QUEUES: Final[Mapping[str, tuple[str, ...]]] = {
     DECLARATIONS_QUEUE: DECLARATIONS_BINDINGS,
     RETENTION_QUEUE: RETENTION_BINDINGS,
+    NOTICES_QUEUE: NOTICES_BINDINGS,
 }
 
 
@@ -51,6 +62,29 @@ def declarations_subscription(accounts: Accounts, inbox: Inbox) -> Subscription:
         await inbox.process(envelope, effect)
 
     return Subscription(DECLARATIONS_QUEUE, DECLARATIONS_BINDINGS, on_declaration)
+
+
+def notices_subscription(ctx: Context, inbox: Inbox) -> Subscription:
+    async def on_outcome(envelope: Envelope) -> None:
+        if envelope.type == NotificationSentV1.routing_key():
+            sent = decode_payload(envelope, NotificationSentV1)
+
+            async def presented(tx: Transaction) -> None:
+                await notice_presented(ctx, tx, sent)
+
+            await inbox.process(envelope, presented)
+            return
+        if envelope.type == NotificationFailedV1.routing_key():
+            failure = decode_payload(envelope, NotificationFailedV1)
+
+            async def failed(tx: Transaction) -> None:
+                await notice_failed(tx, failure)
+
+            await inbox.process(envelope, failed)
+            return
+        raise PermanentFailure(f"identity.notices is not bound to {envelope.type}")
+
+    return Subscription(NOTICES_QUEUE, NOTICES_BINDINGS, on_outcome)
 
 
 def retention_subscription(requests: RetentionRequests, inbox: Inbox) -> Subscription:

@@ -13,12 +13,14 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from shared.contracts.identity import AccountRole
+from shared.legal_calendar import months_period_end
 
 __all__ = [
     "ACCOUNT_WRITE",
     "ACTS_READ",
     "OFFICE_SCOPES",
     "TERMS_ACCEPT",
+    "TERMS_ANSWER_PENDING_SCOPES",
     "AccountRole",
     "AccountStatus",
     "PasswordRejection",
@@ -45,8 +47,11 @@ IDENTITY_ADMIN = "identity:admin"
 RECIPIENT_SCOPES = frozenset({ACTS_READ, ACTS_REPLY, ACCOUNT_WRITE})
 # CGU §12: a terminated account can still log in and read its acts, nothing else.
 TERMINATED_SCOPES = frozenset({ACTS_READ})
-# Until the current CGU version is accepted the only thing a session may do is answer it.
+# Until a first CGU version is accepted the only thing a session may do is answer it.
 TERMS_PENDING_SCOPES = frozenset({TERMS_ACCEPT})
+# A later version awaiting the answer never withholds the acts already served: reading,
+# downloading, proving and replying stay open, and the session may answer.
+TERMS_ANSWER_PENDING_SCOPES = RECIPIENT_SCOPES | {TERMS_ACCEPT}
 OPERATOR_SCOPES = frozenset({IDENTITY_ADMIN, ACCOUNT_WRITE})
 OFFICE_SCOPES = frozenset({"acts:write", "acts:read", "registry:read", "registry:write"})
 OFFICE_ROLE = "office"
@@ -242,6 +247,13 @@ def add_months(instant: datetime, months: int, zone: ZoneInfo = PARIS) -> dateti
 def earliest_terms_effective_at(published_at: datetime, notice_months: int = 1) -> datetime:
     """CGU §4: a new version takes effect no sooner than one month after its publication."""
     return add_months(published_at, notice_months)
+
+
+def readable_until(terminated_at: datetime, months: int = 2, zone: ZoneInfo = PARIS) -> datetime:
+    """CGU §12: a terminated account reads its acts for two months, until 24:00 of the last day
+    in legal time (CPC 641): retention erases them at this very instant (same rule, same zone:
+    `shared.legal_calendar.months_period_end`)."""
+    return months_period_end(terminated_at, months, zone)
 
 
 def latest_terms_effective_at(published_at: datetime, max_lead_months: int = 12) -> datetime:

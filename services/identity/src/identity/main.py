@@ -15,8 +15,10 @@ from identity.api import (
     token_router,
 )
 from identity.consumers import (
+    NOTICES_QUEUE,
     RETENTION_QUEUE,
     declarations_subscription,
+    notices_subscription,
     retention_subscription,
 )
 from identity.portal import portal_router
@@ -97,6 +99,7 @@ def create_app(
         runtime.on_shutdown(delivery_http.aclose)
     runtime.subscribe(declarations_subscription(identity.accounts, runtime.inbox(ACCOUNTS_INBOX)))
     runtime.subscribe(retention_subscription(identity.retention, runtime.inbox(RETENTION_QUEUE)))
+    runtime.subscribe(notices_subscription(identity.ctx, runtime.inbox(NOTICES_QUEUE)))
     runtime.every(
         "identity-terms-notices",
         timedelta(seconds=settings.terms_notice_interval_seconds),

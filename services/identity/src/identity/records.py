@@ -35,6 +35,8 @@ TERMS_DECISIONS = "terms_decisions"
 CLIENTS = "clients"
 REVOCATIONS = "revocations"
 PORTAL_SESSIONS = "portal_sessions"
+# One per account and CGU version: its notice, presentation, deemed receipt, binding date.
+TERMS_NOTICES = "terms_notices"
 # Durable jobs that write one event per account in batches (CGU notices).
 FANOUTS = "fanouts"
 # Failed identifications counted per key and window, journaled as one summary (`attempts`).
@@ -57,6 +59,9 @@ INDEXES = (
     Index(PORTAL_SESSIONS, ("expires_at",)),
     Index(PORTAL_SESSIONS, ("last_seen_at",)),
     Index(FANOUTS, ("status",)),
+    Index(TERMS_NOTICES, ("event_id",), unique=True),
+    Index(TERMS_NOTICES, ("account_id",)),
+    Index(TERMS_NOTICES, ("version", "status")),
     Index(ATTEMPT_WINDOWS, ("closes_at",)),
 )
 

@@ -84,11 +84,13 @@ class Identity:
         self.attempts = AttemptJournal(self.ctx)
 
     async def start(self) -> None:
-        """Start-up hook: the first CGU version, the platform's service clients, and the dev
-        seed when configured."""
+        """Start-up hook: the first CGU version (and the later shipped texts, published with
+        their notice), the platform's service clients, and the dev seed when configured."""
         await self.terms.seed()
-        await self.service_clients.ensure()
         settings = self.ctx.settings
+        if settings.publish_shipped_terms:
+            await self.terms.publish_shipped()
+        await self.service_clients.ensure()
         if settings.is_dev and settings.seed_dev_credentials_file is not None:
             await self.seed_dev(settings.seed_dev_credentials_file)
 

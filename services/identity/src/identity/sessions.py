@@ -14,12 +14,15 @@ from identity.domain import (
     OPERATOR_SCOPES,
     RECIPIENT_SCOPES,
     TERMINATED_SCOPES,
+    TERMS_ANSWER_PENDING_SCOPES,
     TERMS_PENDING_SCOPES,
     AccountStatus,
     hash_secret,
     ip_hash,
     normalize_identifier,
+    readable_until,
 )
+from identity.notices import binding_terms_version
 from identity.records import (
     ACCOUNTS,
     CLIENTS,
@@ -75,6 +78,11 @@ class SessionTokens:
     def terms_acceptance_required(self) -> bool:
         return self.scopes == TERMS_PENDING_SCOPES
 
+    @property
+    def terms_answer_pending(self) -> bool:
+        """A later CGU version awaits the answer: the acts stay open meanwhile."""
+        return self.scopes == TERMS_ANSWER_PENDING_SCOPES
+
 
 async def current_terms_version(reader: DocumentReader, now: datetime) -> int | None:
     """The CGU version in force: the latest whose effective date has come on this clock, or
@@ -97,19 +105,45 @@ def has_refused_terms(account: Document) -> bool:
     return account.get("terms_refused_at") is not None
 
 
-def scopes_for(account: Document, current_terms: int | None) -> frozenset[str]:
-    """What an account's session may do now: the CGU gate and read-only termination."""
+def read_only_until(account: Document, months: int) -> datetime | None:
+    """The end of a terminated account's read-only period (None: not terminated)."""
+    stored = instant(account.get("readable_until"))
+    if stored is not None:
+        return stored
+    terminated_at = instant(account.get("terminated_at"))
+    return readable_until(terminated_at, months) if terminated_at is not None else None
+
+
+def scopes_for(
+    account: Document, binding_terms: int | None, now: datetime, readable_months: int = 2
+) -> frozenset[str]:
+    """What an account's session may do now: the CGU gate, a pending CGU answer and the
+    read-only termination period. `binding_terms` is the version binding the account
+    (`notices.binding_terms_version`)."""
     if account["role"] == AccountRole.OPERATOR:
         return OPERATOR_SCOPES
     if account["status"] == AccountStatus.DELETED:
         return frozenset()
     if account["status"] == AccountStatus.TERMINATED:
-        return TERMINATED_SCOPES
+        until = read_only_until(account, readable_months)
+        return TERMINATED_SCOPES if until is None or now < until else frozenset()
     if has_refused_terms(account):
         return frozenset()
-    if current_terms is not None and account.get("accepted_terms_version") != current_terms:
-        return TERMS_PENDING_SCOPES
+    accepted = account.get("accepted_terms_version")
+    if binding_terms is not None and accepted != binding_terms:
+        # A first acceptance is the consent (nothing served yet); a later version never
+        # withholds the acts served under the one accepted.
+        return TERMS_PENDING_SCOPES if accepted is None else TERMS_ANSWER_PENDING_SCOPES
     return RECIPIENT_SCOPES
+
+
+async def account_scopes(
+    reader: DocumentReader, account: Document, now: datetime, readable_months: int = 2
+) -> frozenset[str]:
+    """`scopes_for` with the version in force and the one binding the account read now."""
+    current = await current_terms_version(reader, now)
+    binding = await binding_terms_version(reader, account, current, now)
+    return scopes_for(account, binding, now, readable_months)
 
 
 async def revoke_session(
@@ -349,7 +383,7 @@ class Sessions:
     ) -> SessionTokens:
         ctx = self._ctx
         now = ctx.clock.now()
-        scopes = scopes_for(account, await current_terms_version(tx, now))
+        scopes = await account_scopes(tx, account, now, ctx.settings.termination_readable_months)
         access = ctx.issuer.issue(
             account["_id"], role=account["role"], scopes=scopes, sid=session_id
         )

@@ -73,6 +73,17 @@ class Settings(BaseServiceSettings):
 
     ip_hash_pepper: SecretStr = SecretStr("securact-dev-ip-pepper")
     terms_notice_months: int = Field(default=1, ge=1, description="CGU §4: one month's notice")
+    termination_readable_months: int = Field(
+        default=2,
+        ge=0,
+        description="CGU §12: months a terminated account reads its acts (to 24:00 of the last "
+        "day, Paris legal time); keep equal to retention's grace_months",
+    )
+    publish_shipped_terms: bool = Field(
+        default=True,
+        description="publish at start, as new CGU versions with a full notice, the texts "
+        "shipped with the service and not yet published",
+    )
     terms_max_lead_months: int = Field(
         default=12,
         ge=1,

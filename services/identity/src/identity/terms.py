@@ -1,11 +1,13 @@
-"""CGU versions, their acceptance as consent and their refusal (issue 4 item 3).
+"""CGU versions, their acceptance as consent and their refusal.
 
 Versions are numbered from 1, carry their markdown text, its SHA-256 and an effective date. The
-current version is the latest whose effective date has come. A recipient whose accepted version
-is not the current one gets sessions that may only answer the CGU (see `sessions.scopes_for`).
-A refusal is final, as consent treats it (the declaration stays refused): refusing before any
-acceptance leaves the account without access (no login opens a session, accepting afterwards
-is 409 `terms-refused`); refusing a new version terminates the account.
+current version is the latest whose effective date has come; a later version binds each account
+only from 24:00 of the day one month after its own notice was deemed received (`notices`). A
+recipient that never accepted a version gets sessions that may only answer the CGU; one that
+has a version to answer keeps its acts (see `sessions.scopes_for`) and may answer it. A refusal
+is final, as consent treats it (the declaration stays refused): refusing before any acceptance
+leaves the account without access (no login opens a session, accepting afterwards is 409
+`terms-refused`); refusing a new version terminates the account.
 
 Publishing warns every active recipient (one `terms-notice-issued` event each, which notify
 e-mails). With many accounts one transaction per publication would be huge, so the publication
@@ -13,8 +15,13 @@ stores a durable fan-out job instead, in the same transaction as the version; a 
 writes the notices `terms_notice_batch_size` accounts per transaction, each batch committing its
 notices together with the job's cursor (the last account id done). A crash loses at most an
 uncommitted batch, which the next run redoes; the cursor only moves forward over account ids, so
-each account gets exactly one notice. The recipients are those active at the publication (and
-still active when their batch runs).
+each account gets exactly one notice (its notice record, keyed by account and version). The
+recipients are those active at the publication (and still active when their batch runs);
+accounts activated after the publication get theirs at activation (`Accounts.activate`).
+
+The texts shipped with the service (`SHIPPED_TEXTS`) go through the same process: the first is
+in force at the first start, each later one is published at start with the earliest effective
+date a notice allows.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from importlib.resources import files
 
 from identity import errors
@@ -30,8 +37,15 @@ from identity.accounts import terminate_in
 from identity.domain import (
     AccountStatus,
     content_hash,
-    earliest_terms_effective_at,
     latest_terms_effective_at,
+)
+from identity.notices import (
+    NoticeCounts,
+    binding_terms_version,
+    binds_from,
+    deemed_received_on,
+    issue_notice,
+    notice_counts,
 )
 from identity.records import (
     ACCOUNTS,
@@ -39,6 +53,7 @@ from identity.records import (
     SESSIONS,
     TERMS,
     TERMS_DECISIONS,
+    TERMS_NOTICES,
     Context,
     account_subject,
     instant,
@@ -51,7 +66,6 @@ from shared.contracts.identity import (
     SessionRevocationReason,
     TerminationReason,
     TermsAcceptedV1,
-    TermsNoticeIssuedV1,
     TermsPublishedV1,
     TermsRefusedV1,
 )
@@ -77,8 +91,25 @@ def terms_id(version: int) -> str:
     return f"v{version:05d}"
 
 
+# The texts shipped with the service, in order: the first is in force from the first start,
+# each later one is published at start like an operator's (full notice, per account).
+SHIPPED_TEXTS = ("data/cgu-v1.md", "data/cgu-v2.md")
+SHIPPED_ACTOR = "service:identity"
+
+
+def shipped_text(path: str) -> str:
+    return files("identity").joinpath(path).read_text(encoding="utf-8")
+
+
 def first_version_text() -> str:
-    return files("identity").joinpath("data/cgu-v1.md").read_text(encoding="utf-8")
+    return shipped_text(SHIPPED_TEXTS[0])
+
+
+def earliest_effective_at(published_at: datetime, notice_months: int) -> datetime:
+    """CGU §4, §16: a notice presented at publication is deemed received the first *jour
+    ouvré* after; a version cannot take effect before 24:00 of the day one month later (CPC
+    641, 642). Each account is bound later still if its own notice was received later."""
+    return binds_from(deemed_received_on(published_at), published_at, notice_months)
 
 
 @dataclass(frozen=True)
@@ -105,6 +136,22 @@ class TermsVersion:
 
 
 @dataclass(frozen=True)
+class AccountNotice:
+    version: int
+    status: str
+    presented_at: datetime | None
+    deemed_received_on: date | None
+    binds_from: datetime | None
+
+
+@dataclass(frozen=True)
+class AccountTerms:
+    accepted_version: int | None
+    binding_version: int | None
+    notices: list[AccountNotice]
+
+
+@dataclass(frozen=True)
 class TermsDecision:
     version: int
     accepted: bool
@@ -126,6 +173,27 @@ class Terms:
             if await tx.count(TERMS) > 0:
                 return
             await self._insert(tx, 1, markdown, now, now)
+
+    async def publish_shipped(self) -> list[TermsVersion]:
+        """Publish the shipped texts no stored version carries yet, each at the earliest
+        effective date the notice allows (after any version already scheduled): the same
+        process as an operator's publication, notices per account included."""
+        published: list[TermsVersion] = []
+        for path in SHIPPED_TEXTS[1:]:
+            markdown = shipped_text(path)
+            if await self._ctx.store.find(TERMS, {"content_hash": content_hash(markdown)}, limit=1):
+                continue
+            now = self._ctx.clock.now()
+            effective_at = earliest_effective_at(now, self._ctx.settings.terms_notice_months)
+            latest = await self._ctx.store.find(TERMS, sort=[("version", -1)], limit=1)
+            if latest and (scheduled := instant(latest[0]["effective_at"])) is not None:
+                effective_at = max(effective_at, scheduled + timedelta(days=1))
+            try:
+                published.append(await self.publish(markdown, effective_at, operator=None))
+            except (DuplicateKeyError, VersionConflictError):
+                # Another replica published it first.
+                continue
+        return published
 
     async def _insert(
         self, tx: Transaction, version: int, markdown: str, effective_at: datetime, now: datetime
@@ -169,9 +237,10 @@ class Terms:
         return [TermsVersion.of(document) for document in found]
 
     async def publish(
-        self, markdown: str, effective_at: datetime, *, operator: str
+        self, markdown: str, effective_at: datetime, *, operator: str | None
     ) -> TermsVersion:
-        """A new version, effective no sooner than one month from now (CGU §4) and no later
+        """A new version, effective no sooner than the end of the day one month after a notice
+        presented now is deemed received (CGU §4, §16; `earliest_effective_at`) and no later
         than `terms_max_lead_months` (twelve) from now; every active
         recipient will be warned (one `terms-notice-issued` event each, for notify) by the
         notice fan-out this publication schedules (`fan_out_notices`)."""
@@ -179,12 +248,13 @@ class Terms:
         now = ctx.clock.now()
         if not markdown.strip() or len(markdown.encode("utf-8")) > MAX_TERMS_BYTES:
             raise errors.IdentityError(422, "terms-text-invalid", "The text is empty or too long.")
-        earliest = earliest_terms_effective_at(now, ctx.settings.terms_notice_months)
+        earliest = earliest_effective_at(now, ctx.settings.terms_notice_months)
         if effective_at < earliest:
             raise errors.IdentityError(
                 422,
                 "terms-notice-too-short",
-                "A new CGU version takes effect at least one month after its publication.",
+                "A new CGU version takes effect at the end of the day one month after its "
+                "notice is deemed received, at the earliest.",
                 extra={"earliest_effective_at": earliest.isoformat()},
             )
         horizon = latest_terms_effective_at(now, ctx.settings.terms_max_lead_months)
@@ -215,7 +285,7 @@ class Terms:
                     "terms_version": version,
                     "effective_at": iso(effective_at),
                     "published_at": iso(now),
-                    "actor": f"operator:{operator}",
+                    "actor": f"operator:{operator}" if operator else SHIPPED_ACTOR,
                     "status": PENDING,
                     "cursor": "",
                     "issued": 0,
@@ -224,6 +294,43 @@ class Terms:
             )
         log.info("CGU version %d published, effective %s", version, effective_at.isoformat())
         return published
+
+    async def notice_counts(self, version: int) -> NoticeCounts:
+        """The operator's view of a version: accounts notified, deemed received, bound."""
+        document = await self._ctx.store.get(TERMS, terms_id(version))
+        if document is None:
+            raise errors.not_found("terms")
+        return await notice_counts(self._ctx, document)
+
+    async def for_account(self, account_id: str) -> AccountTerms:
+        """The CGU as they stand for one account: the version accepted, the one binding it,
+        and its notice of each later version (deemed receipt, binding date)."""
+        store = self._ctx.store
+        account = await store.get(ACCOUNTS, account_id)
+        if account is None:
+            raise errors.not_found("account")
+        now = self._ctx.clock.now()
+        current = await current_terms_version(store, now)
+        binding = await binding_terms_version(store, account, current, now)
+        notices = await store.find(TERMS_NOTICES, {"account_id": account_id}, sort=[("version", 1)])
+        return AccountTerms(
+            accepted_version=account.get("accepted_terms_version"),
+            binding_version=binding,
+            notices=[
+                AccountNotice(
+                    version=int(n["version"]),
+                    status=str(n["status"]),
+                    presented_at=instant(n.get("presented_at")),
+                    deemed_received_on=(
+                        date.fromisoformat(n["deemed_received_on"])
+                        if n.get("deemed_received_on")
+                        else None
+                    ),
+                    binds_from=instant(n.get("bound_at")),
+                )
+                for n in notices
+            ],
+        )
 
     async def fan_out_notices(self, *, max_batches: int | None = None) -> int:
         """Write the notices of pending publications, one batch per transaction, until none is
@@ -268,20 +375,10 @@ class Terms:
                 sort=[("_id", 1)],
                 limit=size,
             )
-            effective_at = instant(job["effective_at"])
-            assert effective_at is not None
+            version = await tx.get(TERMS, terms_id(int(job["terms_version"])))
+            assert version is not None
             for account in recipients:
-                await ctx.emit(
-                    tx,
-                    TermsNoticeIssuedV1(
-                        account_id=account["_id"],
-                        email=account["email"],
-                        terms_version=int(job["terms_version"]),
-                        effective_at=effective_at,
-                    ),
-                    subject=account_subject(account["_id"]),
-                    actor=str(job["actor"]),
-                )
+                await issue_notice(ctx, tx, account, version, actor=str(job["actor"]))
             done = len(recipients) < size
             await put(
                 tx,
@@ -320,7 +417,7 @@ class Terms:
             account = await self._recipient(tx, account_id)
             if has_refused_terms(account):
                 raise errors.terms_refused()
-            current = await self._in_force(tx, version)
+            current = await self._in_force(tx, account, version)
             if account.get("accepted_terms_version") == current.version:
                 return TermsDecision(current.version, accepted=True, terminated=False)
             decision_id = f"{account_id}:{current.version}"
@@ -394,7 +491,7 @@ class Terms:
             if on_record is not None:
                 return on_record
             account = await self._recipient(tx, account_id)
-            current = await self._in_force(tx, version)
+            current = await self._in_force(tx, account, version)
             if account.get("accepted_terms_version") == current.version:
                 raise errors.IdentityError(
                     409, "terms-already-accepted", "This version is already accepted."
@@ -489,8 +586,14 @@ class Terms:
             )
         return account
 
-    async def _in_force(self, tx: Transaction, version: int | None) -> TermsVersion:
-        number = await current_terms_version(tx, self._ctx.clock.now())
+    async def _in_force(
+        self, tx: Transaction, account: Document, version: int | None
+    ) -> TermsVersion:
+        """The version the account answers: the one binding it now (`binding_terms_version`:
+        the version in force at a first acceptance, else the latest whose notice to this
+        account ran its month)."""
+        now = self._ctx.clock.now()
+        number = await binding_terms_version(tx, account, await current_terms_version(tx, now), now)
         if number is None:
             raise errors.not_found("terms")
         if version is not None and version != number:

@@ -7,7 +7,8 @@ day to the last day of the target month when it has no such day: 31 Dec + 2 mont
 is the reading of C. civ. 641 al. 2 / CPC 641 for month-based periods ("à défaut d'un quantième
 identique, le délai expire le dernier jour du mois"). A local time that does not exist in the
 target day (the spring DST gap) is moved forward by the gap, never backward: the due instant is
-never earlier than the rule says.
+never earlier than the rule says. The account erasure is the exception: it ends a period the
+person has (two months to read the acts), so it falls at 24:00 of the last day instead.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from shared.contracts.retention import ErasurePurpose, Participant
+from shared.legal_calendar import months_period_end
 
 
 class Purpose(StrEnum):
@@ -67,8 +69,11 @@ def add_months(instant: datetime, months: int, zone: ZoneInfo) -> datetime:
 
 
 def account_erasure_due(terminated_at: datetime, grace_months: int, zone: ZoneInfo) -> datetime:
-    """CGU §12: acts stay readable `grace_months` (2) after termination, then are erased."""
-    return add_months(terminated_at, grace_months, zone)
+    """CGU §12: acts stay readable `grace_months` (2) after termination, then are erased. The
+    period ends at 24:00 of its last day in `zone`'s legal time (CPC 641), not at the clock
+    time of the termination: identity's read-only period ends at the same instant (both call
+    `shared.legal_calendar.months_period_end`)."""
+    return months_period_end(terminated_at, grace_months, zone)
 
 
 def registry_purge_due(revoked_at: datetime, years: int, zone: ZoneInfo) -> datetime:

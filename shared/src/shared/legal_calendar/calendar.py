@@ -10,12 +10,14 @@ a "business day" of the CGU is (`BusinessDays`, default *jour ouvré*, Monday to
 
 from __future__ import annotations
 
+import calendar as _gregorian
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from typing import Final
+from zoneinfo import ZoneInfo
 
 import holidays
 
@@ -284,6 +286,45 @@ def first_business_day_after_presentation(
     while not is_business_day(day, territory, policy):
         day += timedelta(days=1)
     return day
+
+
+def add_months_to_date(day: date, months: int) -> date:
+    """CPC 641 al. 2: the day of the month `months` later that bears the same number, or the
+    last day of that month when it has none (31 January + 1 month = 28/29 February)."""
+    index = day.year * 12 + (day.month - 1) + months
+    year, month = divmod(index, 12)
+    return date(year, month + 1, min(day.day, _gregorian.monthrange(year, month + 1)[1]))
+
+
+def months_period_end(start: datetime, months: int, zone: ZoneInfo) -> datetime:
+    """The (exclusive) end of a period of `months` calendar months that starts at `start`:
+    24:00 of its last day (CPC 641), in `zone`'s legal time, returned in UTC. The clock time
+    of `start` does not matter: terminated 10 January at 15:00, two months run until 10 March
+    at 24:00."""
+    last_day = add_months_to_date(_aware(start).astimezone(zone).date(), months)
+    return datetime.combine(last_day + timedelta(days=1), time(0, 0), tzinfo=zone).astimezone(UTC)
+
+
+def notice_last_day(deemed_received_on: date, months: int, territory: Territory) -> date:
+    """The last day of a notice of `months` months deemed received on `deemed_received_on`:
+    the same day of the month `months` later (CPC 641), moved to the next *jour ouvrable* when
+    it is a Saturday, a Sunday or a holiday of the territory (CPC 642)."""
+    day = add_months_to_date(deemed_received_on, months)
+    while day.weekday() in (_SATURDAY, _SUNDAY) or is_holiday(day, territory):
+        day += timedelta(days=1)
+    return day
+
+
+def notice_period_end(
+    deemed_received_on: date, months: int, territories: Iterable[Territory]
+) -> datetime:
+    """The (exclusive) end of a notice period: 24:00 of `notice_last_day` in the territory's
+    legal time. Over several candidate territories (the person's is not known) the latest end
+    is taken: a later end only gives the person more time."""
+    return max(
+        validity_end(notice_last_day(deemed_received_on, months, territory), territory)
+        for territory in _non_empty(territories)
+    )
 
 
 def _non_empty(territories: Iterable[Territory]) -> tuple[Territory, ...]:

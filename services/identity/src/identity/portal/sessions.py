@@ -24,9 +24,8 @@ from identity.records import ACCOUNTS, PORTAL_SESSIONS, SESSIONS, instant, iso
 from identity.service import Identity
 from identity.sessions import (
     SessionTokens,
-    current_terms_version,
+    account_scopes,
     has_refused_terms,
-    scopes_for,
 )
 from shared.auth import Principal
 from shared.contracts.identity import AccountRole
@@ -128,7 +127,9 @@ class PortalSessions:
             return None
         if last_seen is None or now - last_seen >= TOUCH_EVERY:
             await _touch(self._identity, record, now)
-        scopes = scopes_for(account, await current_terms_version(store, now))
+        scopes = await account_scopes(
+            store, account, now, self._identity.ctx.settings.termination_readable_months
+        )
         return PortalSession(key, record["session_id"], account, record["csrf_token"], scopes)
 
     async def forget(self, session: PortalSession) -> None:
