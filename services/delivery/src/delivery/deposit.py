@@ -26,6 +26,7 @@ from delivery.domain import (
     WindowCheck,
     check_consent,
     check_window,
+    ended_by,
     safe_filename,
 )
 from delivery.errors import (
@@ -312,6 +313,12 @@ class Deposits:
         )
         try:
             async with ctx.outbox.transaction() as tx:
+                # Read in the writing transaction: an end that reached us since the registry
+                # answered either commits before it and refuses the act, or after it and
+                # finds the act served (and flags it).
+                late = ended_by(await declaration_of(tx, metadata.declaration_id), now)
+                if late is not None:
+                    raise ConsentRefused(late)
                 # An account that cannot log in is never served: the act is refused, or held
                 # until the reinstatement when the office asked for scheduling.
                 suspended = await account_suspended(tx, account_id)
@@ -356,6 +363,11 @@ class Deposits:
                         created_at=now,
                     ),
                 )
+        except ConsentRefused as refused:
+            # Journaled after the rollback, in a transaction of its own.
+            reasons = [refused.refusal.reason()]
+            await self._reject(office, act_id, metadata, reasons, document.sha256)
+            raise
         except WindowClosed:
             await self._reject_window(office, act_id, metadata, window, document.sha256)
             raise

@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -19,6 +19,7 @@ from delivery.consent import ConsentAnswer
 from shared import documents
 from shared.contracts.consent import ActNature
 from shared.contracts.delivery import (
+    ConsentEndReason,
     JudgeLeaveOrder,
     RejectionReason,
     ServiceQuality,
@@ -127,6 +128,21 @@ class Declaration(BaseModel):
     scope: tuple[str, ...] = ()
     valid_until: date | None = None
     territory: Territory | None = None
+    ended_at: datetime | None = None
+    """When the consent ended, once an end event arrived."""
+
+
+_ENDED: Final = frozenset(reason.value for reason in ConsentEndReason)
+
+
+def ended_by(declaration: Declaration | None, instant: datetime) -> ConsentRefusal | None:
+    """An end the registry decided after it answered, already known here at `instant`: the
+    act is refused (an end learnt after the act commits flags it, `delivery.reconciliation`)."""
+    if declaration is None or declaration.status not in _ENDED or declaration.ended_at is None:
+        return None
+    if declaration.ended_at > instant:
+        return None
+    return ConsentRefusal(ConsentProblem.NOT_ACTIVE, f"the consent is {declaration.status}")
 
 
 @dataclass(frozen=True)

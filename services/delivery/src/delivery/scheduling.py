@@ -14,7 +14,7 @@ from typing import Final
 from delivery.acts import Act, ActStatus
 from delivery.consent import ConsentAnswer, ConsentUnavailable
 from delivery.context import Context
-from delivery.domain import ConsentRefusal, Recipient, check_consent, check_window
+from delivery.domain import ConsentRefusal, Recipient, check_consent, check_window, ended_by
 from delivery.evidence import EvidenceType
 from delivery.parties import account_suspended, declaration_of, note_hold
 from delivery.serving import serve
@@ -56,6 +56,10 @@ class Scheduler:
         async with ctx.outbox.transaction() as tx:
             now = ctx.clock.now()
             checked = check_consent(answer, declaration, act.nature, now)
+            # An end that reached us since the registry answered, read in this transaction.
+            late = ended_by(await declaration_of(tx, act.declaration_id), now)
+            if late is not None:
+                checked = late
             if isinstance(checked, Recipient):
                 assert answer is not None
                 if await account_suspended(tx, act.recipient_account_id):
