@@ -79,9 +79,7 @@ async def test_cpc_748_2_a_revoked_consent_answers_when_and_why_it_ended(api: Ap
         headers=api.tokens.recipient("acc-1"),
     )
     assert revoked.status_code == 200, revoked.text
-    answer = (
-        await api.client.get(STATUS.format(id=declaration_id), headers=delivery(api))
-    ).json()
+    answer = (await api.client.get(STATUS.format(id=declaration_id), headers=delivery(api))).json()
     assert answer["active"] is False
     assert answer["ended"]["reason"] == "revoked"
     assert from_iso(answer["ended"]["at"]) == START + timedelta(minutes=3)

@@ -149,6 +149,4 @@ async def test_a_termination_told_twice_flags_the_act_once(harness: Harness) -> 
         )
     )
     events = await harness.events("delivery.act-served-after-consent-end.v1")
-    assert [(e.payload["act_id"], e.payload["reason"]) for e in events] == [
-        (act_id, "terminated")
-    ]
+    assert [(e.payload["act_id"], e.payload["reason"]) for e in events] == [(act_id, "terminated")]
