@@ -32,7 +32,8 @@ async def test_cpc_748_2_an_end_the_registry_knows_refuses_the_act_before_its_ev
     assert await harness.store.count("acts") == 0
     # Delivery's projection still says active: the registry decided.
     row = await harness.store.get("declarations", "decl-1")
-    assert row is not None and row["status"] == "active"
+    assert row is not None
+    assert row["status"] == "active"
 
 
 async def test_cpc_748_2_registry_unreachable_answers_503_and_records_nothing(
