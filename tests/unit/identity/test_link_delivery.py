@@ -160,6 +160,7 @@ def test_production_settings_refuse_the_dev_notify_client_secret(tmp_path: Path)
         "data_dir": tmp_path,
         "amqp_url": "amqp://u:p@127.0.0.1:5672/",
         "ip_hash_pepper": "pepper",
+        "allow_local_keys": True,
     }
     with pytest.raises(MissingSecretError, match="NOTIFY_CLIENT_SECRET"):
         Settings(**values)
