@@ -104,6 +104,7 @@ def make_secrets(directory: Path = DEFAULT_DIR) -> list[str]:
     _kept(directory, "s3_secret_key", _password())
     _kept(directory, "identity_ip_hash_pepper", _password())
     _kept(directory, "notify_client_secret", _password())
+    _kept(directory, "delivery_client_secret", _password())
     _kept(directory, "consent_search_pepper", _password())
     _kept(directory, "grafana_admin_password", _password())
     return sorted(p.name for p in directory.iterdir())

@@ -1,5 +1,6 @@
-"""A TCP proxy in front of a real server (SeaweedFS's S3) that a test can cut, as when the server
-stops: at once, after so many bytes sent to it, or after so many bytes received from it."""
+"""A TCP proxy in front of a real server (SeaweedFS's S3, a service) that a test can cut, as when
+the server stops: at once, after so many bytes sent to it, or after so many bytes received from
+it; or whose answers it can hold back for a while (a slow server, an answer still on its way)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,11 @@ class CuttingProxy:
         """Bytes forwarded to the server so far, every connection counted."""
         self.received = 0
         """Bytes forwarded back from the server so far."""
+        self.hold_after_bytes_back: int | None = None
+        """Hold what the server sends once `received` would pass this, until `release()`."""
+        self.holding = asyncio.Event()
+        """Set while an answer is held back."""
+        self._released = asyncio.Event()
         self.server: asyncio.Server | None = None
         self._listening = 0
 
@@ -44,6 +50,10 @@ class CuttingProxy:
                     self.sent += len(data)
                     limit, count = self.cut_after_bytes, self.sent
                 else:
+                    hold = self.hold_after_bytes_back
+                    if hold is not None and self.received + len(data) > hold:
+                        self.holding.set()
+                        await self._released.wait()
                     self.received += len(data)
                     limit, count = self.cut_after_bytes_back, self.received
                 if limit is not None and count > limit:
@@ -64,6 +74,11 @@ class CuttingProxy:
         await asyncio.gather(
             self._pipe(reader, up_writer, True), self._pipe(up_reader, writer, False)
         )
+
+    def release(self) -> None:
+        """Let the held answers through, and hold nothing more."""
+        self.hold_after_bytes_back = None
+        self._released.set()
 
     def cut(self) -> None:
         assert self.server is not None

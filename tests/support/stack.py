@@ -28,7 +28,8 @@ from shared.clock import ManualClock, SystemClock
 from shared.legal_calendar import Territory
 from shared.store.port import from_iso
 from tests.fixtures.seaweed import S3Server
-from tests.integration.consent.flow import PASSWORD, consent_for, login
+from tests.integration.consent.flow import PASSWORD, consent_verifying_identity, login
+from tests.integration.consent.support import consent_app
 from tests.integration.delivery.test_delivery_service import settings as delivery_settings
 from tests.integration.identity.support import identity_app
 from tests.support.services import eventually, service_env
@@ -270,25 +271,50 @@ class ServingStack:
 
 
 def serving_stack(
-    tmp_path: Path, bus_prefix: str, s3_server: S3Server, box: Mailbox, *, checkpoint_every: float
+    tmp_path: Path,
+    bus_prefix: str,
+    s3_server: S3Server,
+    box: Mailbox,
+    *,
+    checkpoint_every: float,
+    consent_http: httpx.AsyncClient | None = None,
+    shared_clock: bool = False,
+    **delivery_extra: Any,
 ) -> ServingStack:
+    """The serving stack; delivery asks consent's registry with its own client-credentials
+    token from identity, over `consent_http` when given (its base URL may be set later), else
+    in process. `shared_clock`: consent runs on delivery's manual clock too (instants of both
+    compare as in production)."""
     identity = identity_app(tmp_path / "identity", bus_prefix)
     audit = audit_for(tmp_path, bus_prefix, checkpoint_every=checkpoint_every)
     clock = ManualClock(next_open_morning(SystemClock().now()))
     audit_http = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=audit), base_url="http://audit"
     )
+    consent = consent_app(
+        tmp_path / "consent",
+        bus_prefix,
+        s3_server,
+        token_verifier=consent_verifying_identity(identity),
+        clock=clock if shared_clock else None,
+    )
+    if consent_http is None:
+        consent_http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=consent), base_url="http://consent"
+        )
     delivery = create_delivery(
-        delivery_settings(tmp_path / "delivery", bus_prefix, s3_server),
+        delivery_settings(tmp_path / "delivery", bus_prefix, s3_server, **delivery_extra),
         clock=clock,
         token_verifier=verifier_for(identity, "delivery"),
         audit_http=audit_http,
+        consent_http=consent_http,
+        identity_http=identity_http_for(identity),
     )
     retention = LateAppTransport()
     retention_http = httpx.AsyncClient(transport=retention, base_url="http://retention")
     return ServingStack(
         identity=identity,
-        consent=consent_for(tmp_path / "consent", bus_prefix, s3_server, identity),
+        consent=consent,
         notify=notify_for(tmp_path, bus_prefix, box, identity, retention_http),
         audit=audit,
         delivery=delivery,

@@ -18,7 +18,6 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from delivery import cli
-from delivery.main import create_app
 from delivery.settings import OfficeProfile, Settings
 from delivery.vault import ACT_KEYS, object_key
 from shared.clock import SystemClock
@@ -37,6 +36,7 @@ from shared.objects import ObjectStore
 from shared.runtime import ServiceRuntime
 from tests.fixtures.rabbit import AMQP_URL
 from tests.fixtures.seaweed import S3Server, random_bucket_name
+from tests.support.consent_registry import delivery_on_events
 from tests.support.proxy import CuttingProxy
 from tests.support.services import eventually, running, service_env
 from tests.unit.delivery.support import Tokens, metadata, multipart, pdf
@@ -136,7 +136,7 @@ async def test_act_flow_over_real_s3_and_bus_with_the_dev_clock_offset(
 ) -> None:
     tokens = Tokens(SystemClock())
     document = pdf(300_000)
-    sunday = create_app(
+    sunday = delivery_on_events(
         settings(
             tmp_path,
             bus_prefix,
@@ -152,7 +152,7 @@ async def test_act_flow_over_real_s3_and_bus_with_the_dev_clock_offset(
         assert refused.status_code == 422
         assert refused.json()["next_window_opens_at"] == "2031-04-07T04:00:00.000000Z"
 
-    app = create_app(
+    app = delivery_on_events(
         settings(
             tmp_path,
             bus_prefix,
@@ -201,7 +201,7 @@ async def test_s3_stopping_during_an_upload_answers_503_and_leaves_nothing_reada
     )
     direct = ObjectStore.from_settings(config, config.s3_bucket)
     config = config.model_copy(update={"s3_endpoint": proxy.endpoint})
-    app = create_app(config, token_verifier=tokens.verifier())
+    app = delivery_on_events(config, token_verifier=tokens.verifier())
     async with running(app) as client:
         await give_consent(bus_prefix, "decl-int", "acc-int")
         runtime = await ready(app, "decl-int")
@@ -227,7 +227,7 @@ async def test_acts_are_accepted_while_rabbitmq_is_down_and_events_follow_its_re
     tmp_path: Path, bus_prefix: str, s3_server: S3Server
 ) -> None:
     tokens = Tokens(SystemClock())
-    app = create_app(
+    app = delivery_on_events(
         settings(
             tmp_path, bus_prefix, s3_server, clock_offset_seconds=offset_to(PARIS_TUESDAY_10H)
         ),

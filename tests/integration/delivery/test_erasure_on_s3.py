@@ -67,7 +67,7 @@ async def test_erased_act_is_gone_from_s3_and_an_old_ciphertext_copy_is_undecryp
             payload, subject=subject, actor=actor or "service:x", clock=clock, causation=causation
         )
 
-    parties = parties_subscription(Inbox(store, "delivery.parties", clock))
+    parties = parties_subscription(Inbox(store, "delivery.parties", clock), delivery.reconciliation)
     await parties.handler(
         envelope(
             DeclarationRegisteredV1(

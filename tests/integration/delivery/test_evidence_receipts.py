@@ -12,7 +12,6 @@ import httpx
 from audit.main import create_app as create_audit
 from audit.settings import Settings as AuditSettings
 from delivery import cli
-from delivery.main import create_app as create_delivery
 from shared.clock import SystemClock
 from tests.fixtures.seaweed import S3Server
 from tests.integration.delivery.test_delivery_service import (
@@ -23,6 +22,7 @@ from tests.integration.delivery.test_delivery_service import (
     ready,
     settings,
 )
+from tests.support.consent_registry import delivery_on_events
 from tests.support.services import eventually, running, service_env
 from tests.unit.delivery.support import Tokens, pdf
 
@@ -44,7 +44,7 @@ async def test_evidence_records_carry_audit_receipts_once_checkpointed(
         audit_http = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=audit_app), base_url="http://audit"
         )
-        delivery_app = create_delivery(
+        delivery_app = delivery_on_events(
             settings(
                 tmp_path / "delivery",
                 bus_prefix,
@@ -101,7 +101,7 @@ async def test_evidence_is_served_with_null_receipts_when_audit_is_unreachable(
 ) -> None:
     tokens = Tokens(SystemClock())
     closed = httpx.AsyncClient(base_url="http://127.0.0.1:9", timeout=1.0)
-    app = create_delivery(
+    app = delivery_on_events(
         settings(
             tmp_path, bus_prefix, s3_server, clock_offset_seconds=offset_to(PARIS_TUESDAY_10H)
         ),

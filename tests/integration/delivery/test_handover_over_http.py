@@ -19,7 +19,6 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from delivery.main import create_app
 from shared.clock import Clock, SystemClock
 from shared.messaging.outbox import OUTBOX
 from shared.runtime import ServiceRuntime
@@ -32,6 +31,7 @@ from tests.integration.delivery.test_delivery_service import (
     ready,
     settings,
 )
+from tests.support.consent_registry import delivery_on_events
 from tests.support.services import eventually
 from tests.unit.delivery.support import Tokens, metadata, multipart, pdf
 
@@ -125,7 +125,7 @@ async def test_cpc_663_cognisance_is_the_complete_download_over_real_http(
     document = pdf(ACT_BYTES, seed=b"wire")
     offset = offset_to(PARIS_TUESDAY_10H)
     service_clock: Clock = SystemClock(timedelta(seconds=offset))
-    app = create_app(
+    app = delivery_on_events(
         settings(
             tmp_path,
             bus_prefix,

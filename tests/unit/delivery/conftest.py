@@ -42,6 +42,7 @@ from shared.problems import install_problem_handlers
 from shared.refusals import install_refusal_handlers
 from shared.store.port import DocumentStore
 from shared.vault import EncryptedObjects, ObjectPort
+from tests.support.consent_registry import ProjectedRegistry
 from tests.unit.delivery.support import MemoryObjects, Tokens, metadata, multipart, pdf
 
 # Tuesday 8 April 2031, 10:00 in Paris (08:00 UTC).
@@ -60,6 +61,7 @@ class Harness:
     delivery: Delivery
     tokens: Tokens
     client: httpx.AsyncClient
+    registry: ProjectedRegistry
 
     @property
     def vault(self) -> EncryptedObjects:
@@ -78,7 +80,9 @@ class Harness:
 
     async def deliver(self, payload: EventPayload) -> None:
         """Hand a consent/identity event to delivery's consumer, as the bus would."""
-        subscription = parties_subscription(Inbox(self.store, "delivery.parties", self.clock))
+        subscription = parties_subscription(
+            Inbox(self.store, "delivery.parties", self.clock), self.delivery.reconciliation
+        )
         await subscription.handler(self.event(payload))
 
     async def notify(self, envelope: Envelope) -> None:
@@ -162,7 +166,11 @@ class Harness:
 
 
 def build_delivery(
-    store: DocumentStore, clock: ManualClock, tmp_path: Path, objects: ObjectPort
+    store: DocumentStore,
+    clock: ManualClock,
+    tmp_path: Path,
+    objects: ObjectPort,
+    registry: ProjectedRegistry | None = None,
 ) -> Delivery:
     """Delivery wired as `main` wires it, on these ports and the key files in `tmp_path`."""
     return wire(
@@ -181,6 +189,7 @@ def build_delivery(
             load_or_create_signing_ring(tmp_path / "signing.json", "test-evidence", clock)
         ),
         scanner=NoScanner(),
+        consent=registry or ProjectedRegistry(lambda: store, clock),
     )
 
 
@@ -222,13 +231,14 @@ async def harness(
         [*INDEXES, *ERASURE_INDEXES, *INBOX_INDEXES, *OutboxRelay.indexes()]
     )
     objects = MemoryObjects()
-    delivery = build_delivery(sqlite_store, clock, tmp_path, objects)
+    registry = ProjectedRegistry(lambda: sqlite_store, clock)
+    delivery = build_delivery(sqlite_store, clock, tmp_path, objects, registry)
     tokens = Tokens(clock)
     app = build_app(delivery, sqlite_store, tokens)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://delivery") as client:
         harness = Harness(
-            sqlite_store, clock, objects, delivery.ctx.outbox, delivery, tokens, client
+            sqlite_store, clock, objects, delivery.ctx.outbox, delivery, tokens, client, registry
         )
         await harness.consent()
         yield harness

@@ -110,6 +110,8 @@ async def test_an_older_reinstatement_arriving_late_does_not_lift_a_suspension(
     reinstated = harness.event(AccountReinstatedV1(account_id="acc-1"))
     harness.clock.advance(timedelta(minutes=1))
     await suspend(harness)
-    subscription = parties_subscription(Inbox(harness.store, "delivery.parties", harness.clock))
+    subscription = parties_subscription(
+        Inbox(harness.store, "delivery.parties", harness.clock), harness.delivery.reconciliation
+    )
     await subscription.handler(reinstated)
     assert (await harness.post(key="still")).status_code == 409

@@ -171,4 +171,9 @@ def test_production_settings_refuse_the_dev_notify_client_secret(tmp_path: Path)
     }
     with pytest.raises(MissingSecretError, match="NOTIFY_CLIENT_SECRET"):
         Settings(**values)
-    assert Settings(**values, notify_client_secret="s3cret").env == "production"
+    with pytest.raises(MissingSecretError, match="DELIVERY_CLIENT_SECRET"):
+        Settings(**values, notify_client_secret="s3cret")
+    assert (
+        Settings(**values, notify_client_secret="s3cret", delivery_client_secret="other").env
+        == "production"
+    )

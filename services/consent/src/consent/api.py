@@ -12,6 +12,7 @@ Who may do what (checked here, in the service that owns the data, DESIGN §7):
 | `GET` or `POST /v1/registry/search` | `registry:read` and role `office` or `judicial_authority` |
 | `/v1/me/...` | the person: role `recipient` and `acts:read` (revocation: `account:write`) |
 | `GET /v1/restriction-requests`, `POST .../{id}/answer` | an operator |
+| `GET /internal/v1/declarations/{id}/status` | a service client with `consent:status` (delivery) |
 
 The person's token `sub` is their account id. A recipient or an office asking for a declaration
 that is not theirs gets 404, as for one that does not exist: ids are not probed. Registry lookups
@@ -23,7 +24,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Final, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -35,6 +36,7 @@ from consent.refusals import Forbidden, InvalidLookup
 from consent.service import Consent
 from consent.statement import Statement
 from consent.views import (
+    ConsentStatus,
     DeclarationView,
     Export,
     LookupAnswer,
@@ -62,6 +64,9 @@ OPERATOR_ROLE: Final = "operator"
 JUDICIAL_ROLE: Final = "judicial_authority"
 REGISTRY_READERS: Final = frozenset({OFFICE_ROLE, JUDICIAL_ROLE})
 
+SERVICE_ROLE: Final = "service"
+CONSENT_STATUS: Final = "consent:status"
+
 # Module-level: FastAPI resolves the (postponed) annotations of routes in this module's globals.
 _office_writer = require_scopes("registry:write")
 _registry_reader = require_scopes("registry:read")
@@ -73,6 +78,7 @@ _reads = require_scopes("acts:read")
 _writes = require_scopes("account:write")
 # A session facing the CGU (first login): it answers the declaration, nothing else.
 _answers = require_scopes("terms:accept")
+_status_reader = require_scopes(CONSENT_STATUS)
 
 
 async def _registering_office(principal: Annotated[Principal, Depends(_office_writer)]) -> Office:
@@ -128,6 +134,17 @@ async def _answering_recipient(
 
 
 AnsweringRecipient = Annotated[Principal, Depends(_answering_recipient)]
+
+
+async def _service(principal: Annotated[Principal, Depends(_status_reader)]) -> Principal:
+    """One of the platform's service clients (identity's `service-delivery`), never a person
+    or an office: the status route answers any declaration id."""
+    if principal.role != SERVICE_ROLE:
+        raise Forbidden("only the platform's services read a consent's status")
+    return principal
+
+
+StatusReader = Annotated[Principal, Depends(_service)]
 RegisteringOffice = Annotated[Office, Depends(_registering_office)]
 RegistryConsulter = Annotated[Consulter, Depends(_consulter)]
 DeclarationReader = Annotated[Principal, Depends(_declaration_reader)]
@@ -383,5 +400,24 @@ def consent_router(consent: Consent, limits: Limits) -> APIRouter:
         return await consent.rights.answer_restriction(
             request_id, body.outcome, body.reason, operator=principal.subject
         )
+
+    return router
+
+
+def internal_router(consent: Consent) -> APIRouter:
+    """Service-to-service routes: callers are the platform's service clients, each limited
+    by its scope (identity's `service_clients`)."""
+    router = APIRouter(prefix="/internal/v1", tags=["internal"])
+
+    @router.get("/declarations/{declaration_id}/status", responses=problem_responses(404))
+    async def consent_status(
+        declaration_id: Annotated[str, Path(max_length=100)],
+        _caller: StatusReader,
+        response: Response,
+    ) -> ConsentStatus:
+        """Whether the consent allows serving now (active, scope, end of duration, territory)
+        and, once it ended, when and why. Delivery asks it at each sending instant."""
+        response.headers["Cache-Control"] = "no-store"
+        return await consent.registry.status_of(declaration_id)
 
     return router

@@ -160,6 +160,14 @@ class Declaration(Record):
         """The status a reader acts on: live but past its end reads as expired."""
         return effective_status(self.status, self.expires_at, now)
 
+    def ended_at(self, status: DeclarationStatus) -> datetime | None:
+        """The instant the consent ended with `status` (an expiry not yet recorded ends at
+        its end instant)."""
+        if status is DeclarationStatus.EXPIRED and self.expired_at is None:
+            return self.expires_at
+        at: datetime | None = getattr(self, _ENDED_AT[status]) if status in _ENDED_AT else None
+        return at
+
     # -- state changes ---------------------------------------------------------------------
 
     def _moved(self, transition: Transition, at: datetime, cause: str) -> Declaration | None:

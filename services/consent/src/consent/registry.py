@@ -33,7 +33,14 @@ from consent.lookup import (
     natural_place_key,
 )
 from consent.refusals import DeclarationNotFound, LookupRateLimited
-from consent.views import DeclarationView, LookupHit, LookupMiss, MyDeclaration, ProofLink
+from consent.views import (
+    ConsentStatus,
+    DeclarationView,
+    LookupHit,
+    LookupMiss,
+    MyDeclaration,
+    ProofLink,
+)
 from shared.contracts.consent import RegistryConsultedV1
 from shared.ids import new_id
 from shared.store.port import DuplicateKeyError, VersionConflictError
@@ -88,6 +95,15 @@ class Registry:
         if not allowed:
             raise DeclarationNotFound()
         return self.view(declaration)
+
+    async def status_of(self, declaration_id: str) -> ConsentStatus:
+        """The consent's status now, as delivery asks it at the sending instant (CPC 748-2:
+        the registry of record decides, not a copy fed by events). Not journaled here: the
+        act's evidence at delivery records the answer."""
+        declaration = await self.get(declaration_id)
+        if declaration is None:
+            raise DeclarationNotFound()
+        return ConsentStatus.of(declaration, self._ctx.clock.now())
 
     async def mine(self, account_id: str) -> MyDeclaration:
         """The person's declaration with links to their proof files."""

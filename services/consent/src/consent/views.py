@@ -128,6 +128,44 @@ class LookupHit(_View):
     territory: Territory
 
 
+class ConsentEnd(_View):
+    """When and why a consent ended (the instant it was decided: the person's revocation,
+    identity's termination or CGU refusal, the end of its duration)."""
+
+    at: Instant
+    reason: DeclarationStatus
+
+
+class ConsentStatus(_View):
+    """What delivery asks at the sending instant (CPC 748-2): whether the consent allows
+    serving now, and on what; nothing about the person."""
+
+    declaration_id: str
+    active: bool
+    scope: list[ActNature]
+    valid_until: date | None
+    territory: Territory
+    ended: ConsentEnd | None = Field(description="null while the consent has not ended")
+    as_of: Instant = Field(description="the registry's instant of this answer")
+
+    @classmethod
+    def of(cls, declaration: Declaration, now: datetime) -> ConsentStatus:
+        status = declaration.status_at(now)
+        ended = None
+        if status.ended:
+            at = declaration.ended_at(status)
+            ended = ConsentEnd(at=at if at is not None else now, reason=status)
+        return cls(
+            declaration_id=declaration.id,
+            active=status is DeclarationStatus.ACTIVE,
+            scope=list(declaration.scope),
+            valid_until=declaration.valid_until,
+            territory=declaration.territory,
+            ended=ended,
+            as_of=now,
+        )
+
+
 class LookupMiss(_View):
     """No declaration for these keys: an answer too (the lookup happened and is journaled)."""
 

@@ -28,7 +28,9 @@ from shared.contracts.delivery import (
     ActHeldV1,
     ActRejectedV1,
     ActScheduledV1,
+    ActServedAfterConsentEndV1,
     ActServedV1,
+    ConsentEndReason,
     JudgeLeaveOrder,
     JudgeLeaveUsedV2,
     LettreSimpleDueV1,
@@ -86,6 +88,17 @@ class JudgeLeave(BaseModel):
     sha256: str
     size: int
     order: JudgeLeaveOrder | None = None
+
+
+class ConsentEndNotice(BaseModel):
+    """An act served at or after the instant its consent ended, an end learnt later
+    (`delivery.reconciliation`): when and why the consent ended, when delivery learnt it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    consent_ended_at: Instant
+    reason: ConsentEndReason
+    detected_at: Instant
 
 
 class LettreSimple(BaseModel):
@@ -153,6 +166,8 @@ class Act(_Record):
     """Set when the office declares the letter posted (then `RelayToNonERDS` is signed)."""
     judge_leave: JudgeLeave | None = None
     rejected_reasons: tuple[RejectionReason, ...] | None = None
+    served_after_consent_end: ConsentEndNotice | None = None
+    """Set when a consent end learnt late precedes the serving instant."""
 
     @classmethod
     def uploaded(
@@ -301,6 +316,32 @@ class Act(_Record):
             act_sha256=self.sha256,
             rejected_at=now,
             reasons=list(reasons),
+        )
+
+    def flag_served_after(
+        self, ended_at: datetime, reason: ConsentEndReason, now: datetime
+    ) -> tuple[Act, ActServedAfterConsentEndV1] | None:
+        """Its consent ended at `ended_at`, learnt only now: flagged if it was served at or
+        after that instant (a revocation is never retroactive), once."""
+        if (
+            self.status != ActStatus.SERVED
+            or self.served_at is None
+            or self.served_at < ended_at
+            or self.served_after_consent_end is not None
+        ):
+            return None
+        notice = ConsentEndNotice(consent_ended_at=ended_at, reason=reason, detected_at=now)
+        return self.model_copy(update={"served_after_consent_end": notice}), (
+            ActServedAfterConsentEndV1(
+                act_id=self.id,
+                declaration_id=self.declaration_id,
+                office_id=self.office_id,
+                act_sha256=self.sha256,
+                served_at=self.served_at,
+                consent_ended_at=ended_at,
+                reason=reason,
+                detected_at=now,
+            )
         )
 
     def opened(self, now: datetime) -> ActContentOpenedV1:

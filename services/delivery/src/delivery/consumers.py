@@ -14,6 +14,7 @@ from delivery.parties import (
     apply_notification_event,
     apply_party_event,
 )
+from delivery.reconciliation import Reconciliation
 from shared.contracts.envelope import Envelope
 from shared.contracts.notify import NotificationFailedV1, NotificationSentV1
 from shared.contracts.registry import decode_payload
@@ -34,10 +35,10 @@ QUEUES: Final[dict[str, tuple[str, ...]]] = {
 """Every queue delivery consumes and its bindings (for the platform topology)."""
 
 
-def parties_subscription(inbox: Inbox) -> Subscription:
+def parties_subscription(inbox: Inbox, reconciliation: Reconciliation) -> Subscription:
     async def handle(envelope: Envelope) -> None:
         async def effect(tx: Transaction) -> None:
-            await apply_party_event(tx, envelope)
+            await apply_party_event(tx, envelope, reconciliation)
 
         await inbox.process(envelope, effect)
 

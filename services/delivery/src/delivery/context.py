@@ -1,7 +1,7 @@
 """What every use case of delivery shares: one `Context` (store, outbox, clock, vaults, the
-evidence signer, the scanner, the receipts source and the service's configuration) and the
-one way to publish an event about an act (`Context.emit`, in the transaction of the state
-change; the signed evidence of the step names the event's id)."""
+evidence signer, the scanner, the consent registry, the receipts source and the service's
+configuration) and the one way to publish an event about an act (`Context.emit`, in the
+transaction of the state change; the signed evidence of the step names the event's id)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from delivery.acts import Act
+from delivery.consent import ConsentAuthority
 from delivery.evidence import EvidenceSigner
 from delivery.receipts import ReceiptSource
 from delivery.repository import ActRepository
@@ -62,6 +63,8 @@ class Context:
     acts_vault: EncryptedObjects
     replies_vault: EncryptedObjects
     scanner: MalwareScanner
+    consent: ConsentAuthority
+    """The registry of record, asked at each sending instant (`delivery.consent`)."""
     receipts: ReceiptSource | None = None
 
     @property

@@ -1,5 +1,6 @@
-"""Deposit: an office serves an act (`POST /v1/acts`). The metadata is read first, consent and
-the CPC 664 window checked before the document is read, the files streamed into the vault,
+"""Deposit: an office serves an act (`POST /v1/acts`). The metadata is read first, consent (asked
+of the registry, `delivery.consent`) and the CPC 664 window checked before the document is
+read, the files streamed into the vault, and the consent asked again at the deposit instant,
 and the act recorded — served now, served on the judge's leave, or scheduled for the window's
 next opening — or refused and the refusal journaled. A repeated `Idempotency-Key` answers
 the original outcome when the body is the same.
@@ -18,12 +19,14 @@ from delivery.acts import Act, Deposit, JudgeLeave
 from delivery.context import Context
 from delivery.domain import (
     ActMetadata,
+    ConsentRefusal,
     ContentError,
-    Declaration,
     PdfInspector,
+    Recipient,
     WindowCheck,
     check_consent,
     check_window,
+    ended_by,
     safe_filename,
 )
 from delivery.errors import (
@@ -106,15 +109,17 @@ class Deposits:
         previous = await self.keys.get(key_id)
         if previous is not None:
             return await replay(previous, metadata, reader, ctx.config)
+        # Asked before the document is read (a refusal costs no upload), and again at the
+        # deposit instant. Consent unreachable: 503 before anything is read or recorded.
+        answer = await ctx.consent.status(metadata.declaration_id)
         now = ctx.clock.now()
         act_id = new_id(now)
         declaration = await declaration_of(ctx.store, metadata.declaration_id)
-        refusal = check_consent(declaration, metadata.nature, now)
-        if refusal is not None:
-            await self._reject(office, act_id, metadata, [refusal.reason()], None)
-            raise ConsentRefused(refusal)
-        assert declaration is not None
-        account_id, _email, recipient_territory = declaration.recipient
+        recipient = check_consent(answer, declaration, metadata.nature, now)
+        if isinstance(recipient, ConsentRefusal):
+            await self._reject(office, act_id, metadata, [recipient.reason()], None)
+            raise ConsentRefused(recipient)
+        account_id, recipient_territory = recipient.account_id, recipient.territory
         if not metadata.schedule_if_closed and await account_suspended(ctx.store, account_id):
             await self._reject_suspended(office, act_id, metadata, None)
             raise RecipientSuspended
@@ -143,7 +148,7 @@ class Deposits:
             )
             if await reader.next_part() is not None:
                 raise invalid_submission("nothing may follow the `document` part")
-            return await self._record(office, key_id, act_id, declaration, received)
+            return await self._record(office, key_id, act_id, recipient, received)
         except MultipartError as error:
             await ctx.acts_vault.discard(received.stored)
             raise invalid_submission(str(error)) from None
@@ -264,7 +269,7 @@ class Deposits:
         office: Office,
         key_id: str,
         act_id: str,
-        declaration: Declaration,
+        recipient: Recipient,
         received: _Received,
     ) -> Outcome:
         ctx = self.ctx
@@ -272,10 +277,18 @@ class Deposits:
         metadata = received.metadata
         document = received.document
         # The legal date is the deposit instant, now that the act can be made available: the
-        # consent and the window are checked again at that instant (an upload takes time), in
-        # the transaction that records the act.
+        # registry is asked again (an upload takes time) and the instant read once it
+        # answered; an end it learns of later is reconciled (`delivery.reconciliation`).
+        answer = await ctx.consent.status(metadata.declaration_id)
         now = ctx.clock.now()
-        account_id, _email, recipient_territory = declaration.recipient
+        current = await declaration_of(ctx.store, metadata.declaration_id)
+        checked = check_consent(answer, current, metadata.nature, now)
+        if isinstance(checked, ConsentRefusal):
+            await self._reject(office, act_id, metadata, [checked.reason()], document.sha256)
+            raise ConsentRefused(checked)
+        assert answer is not None
+        recipient = checked
+        account_id, recipient_territory = recipient.account_id, recipient.territory
         window = check_window(now, recipient_territory, office.territory, self._zones)
         act = Act.uploaded(
             act_id,
@@ -300,13 +313,12 @@ class Deposits:
         )
         try:
             async with ctx.outbox.transaction() as tx:
-                # Read in the writing transaction: a revocation either commits before it and
-                # refuses the act, or after it and finds the act served (and one store round
-                # trip fewer per deposit).
-                current = await declaration_of(tx, metadata.declaration_id)
-                refusal = check_consent(current, metadata.nature, now)
-                if refusal is not None:
-                    raise ConsentRefused(refusal)
+                # Read in the writing transaction: an end that reached us since the registry
+                # answered either commits before it and refuses the act, or after it and
+                # finds the act served (and flags it).
+                late = ended_by(await declaration_of(tx, metadata.declaration_id), now)
+                if late is not None:
+                    raise ConsentRefused(late)
                 # An account that cannot log in is never served: the act is refused, or held
                 # until the reinstatement when the office asked for scheduling.
                 suspended = await account_suspended(tx, account_id)
@@ -334,7 +346,7 @@ class Deposits:
                         await self._bind_leave(tx, office, act, now)
                         await ctx.acts_vault.keep(tx, leave)
                         await ctx.emit(tx, act, used, actor=act.office_actor)
-                    act = await serve(ctx, tx, act, declaration, now)
+                    act = await serve(ctx, tx, act, recipient, answer, now)
                     outcome = Outcome(CREATED, DepositView.of(act))
                 else:
                     act = await self._schedule(tx, act, window, now)

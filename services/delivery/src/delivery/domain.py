@@ -11,13 +11,15 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from delivery.consent import ConsentAnswer
 from shared import documents
-from shared.contracts.consent import ActNature, DeclarationStatus
+from shared.contracts.consent import ActNature
 from shared.contracts.delivery import (
+    ConsentEndReason,
     JudgeLeaveOrder,
     RejectionReason,
     ServiceQuality,
@@ -112,7 +114,9 @@ class ConsentRefusal:
 
 class Declaration(BaseModel):
     """Delivery's view of a consent declaration (kept by `delivery.parties` from consent's and
-    identity's events, which may arrive in any order: any member may still be missing)."""
+    identity's events, which may arrive in any order: any member may still be missing). It
+    addresses the recipient (account, e-mail, mobile) and serves views; whether the consent
+    allows serving is the registry's answer (`delivery.consent`), never this copy's."""
 
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
@@ -124,40 +128,66 @@ class Declaration(BaseModel):
     scope: tuple[str, ...] = ()
     valid_until: date | None = None
     territory: Territory | None = None
+    ended_at: datetime | None = None
+    """When the consent ended, once an end event arrived."""
 
-    @property
-    def recipient(self) -> tuple[str, str, Territory]:
-        """The account, e-mail and territory of a declaration `check_consent` accepted."""
-        assert self.account_id
-        assert self.email
-        assert self.territory is not None
-        return self.account_id, self.email, self.territory
+
+_ENDED: Final = frozenset(reason.value for reason in ConsentEndReason)
+
+
+def ended_by(declaration: Declaration | None, instant: datetime) -> ConsentRefusal | None:
+    """An end the registry decided after it answered, already known here at `instant`: the
+    act is refused (an end learnt after the act commits flags it, `delivery.reconciliation`)."""
+    if declaration is None or declaration.status not in _ENDED or declaration.ended_at is None:
+        return None
+    if declaration.ended_at > instant:
+        return None
+    return ConsentRefusal(ConsentProblem.NOT_ACTIVE, f"the consent is {declaration.status}")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Whom an act is served on: the account and where its notice goes (delivery's view),
+    in the territory the registry answered."""
+
+    account_id: str
+    email: str
+    mobile: str | None
+    territory: Territory
 
 
 def check_consent(
-    declaration: Declaration | None, nature: ActNature, instant: datetime
-) -> ConsentRefusal | None:
-    """R-consent: an act is served only on an active consent covering its nature and valid at
-    the sending instant (its last day in the territory's legal time). None when it may."""
-    if declaration is None:
+    answer: ConsentAnswer | None,
+    declaration: Declaration | None,
+    nature: ActNature,
+    instant: datetime,
+) -> ConsentRefusal | Recipient:
+    """R-consent (CPC 748-2): an act is served only on a consent the registry answers active,
+    covering its nature and valid at the sending instant (its last day in the territory's
+    legal time); then, on the recipient delivery can address. The refusal otherwise."""
+    if answer is None:
         return ConsentRefusal(ConsentProblem.UNKNOWN, "no consent is known for this declaration")
-    if declaration.status != DeclarationStatus.ACTIVE.value or not declaration.account_id:
-        return ConsentRefusal(
-            ConsentProblem.NOT_ACTIVE, f"the consent is {declaration.status or 'not active'}"
-        )
-    if not declaration.email:
-        # Activated before its registration reached us: the notice could not be sent.
-        return ConsentRefusal(ConsentProblem.NOT_ACTIVE, "the consent is not fully known yet")
-    if nature.value not in declaration.scope:
+    if not answer.active:
+        status = answer.ended.reason.value if answer.ended else "not active"
+        return ConsentRefusal(ConsentProblem.NOT_ACTIVE, f"the consent is {status}")
+    if nature.value not in answer.scope:
         return ConsentRefusal(
             ConsentProblem.OUT_OF_SCOPE, f"the consent does not cover acts of nature {nature}"
         )
-    if declaration.valid_until is not None:
-        # An active declaration always has its territory (activation brings both).
-        assert declaration.territory is not None
-        if legal_date(instant, declaration.territory) > declaration.valid_until:
-            return ConsentRefusal(ConsentProblem.EXPIRED, "the consent's duration is over")
-    return None
+    if answer.valid_until is not None and legal_date(instant, answer.territory) > (
+        answer.valid_until
+    ):
+        return ConsentRefusal(ConsentProblem.EXPIRED, "the consent's duration is over")
+    if declaration is None or not declaration.account_id or not declaration.email:
+        # Active at the registry before its registration or activation reached us: the
+        # recipient cannot be addressed yet (the office retries).
+        return ConsentRefusal(ConsentProblem.NOT_ACTIVE, "the consent is not fully known yet")
+    return Recipient(
+        account_id=declaration.account_id,
+        email=declaration.email,
+        mobile=declaration.mobile,
+        territory=answer.territory,
+    )
 
 
 # -- window -----------------------------------------------------------------------------------

@@ -48,6 +48,9 @@ class EvidenceType(StrEnum):
     RELAY_TO_NON_ERDS = "RelayToNonERDS"
     """The office declared the lettre simple posted (date, tracking reference)."""
     REPLY_RECEIVED = "ReplyReceived"
+    SERVED_AFTER_CONSENT_END = "ServedAfterConsentEnd"
+    """The platform's, negative: the act was served at or after its consent's end, learnt
+    later (reasons: which end, when decided, when learnt)."""
 
 
 def canonical(document: Mapping[str, Any]) -> bytes:

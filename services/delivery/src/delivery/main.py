@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from delivery.api import delivery_router
+from delivery.consent import SCOPE, ConsentAuthority, ConsentRegistry
 from delivery.consumers import (
     ERASURES_QUEUE,
     NOTIFICATIONS_QUEUE,
@@ -26,6 +27,7 @@ from delivery.repository import INDEXES
 from delivery.service import wire
 from delivery.settings import Settings
 from shared.auth import TokenVerifier, install_token_verifier
+from shared.auth.client_credentials import ClientCredentials, ClientCredentialsConfig
 from shared.clock import Clock
 from shared.crypto import KeyRing
 from shared.crypto.backends import kek_source, signing_ring
@@ -48,9 +50,14 @@ def create_app(
     objects: ObjectStore | None = None,
     scanner: MalwareScanner | None = None,
     audit_http: httpx.AsyncClient | None = None,
+    consent_http: httpx.AsyncClient | None = None,
+    identity_http: httpx.AsyncClient | None = None,
+    consent: ConsentAuthority | None = None,
 ) -> FastAPI:
     """The delivery app. `audit_http` (audit's API, base URL set) defaults to a client of
-    `settings.audit_url`; tests inject one over an in-process audit app."""
+    `settings.audit_url`, `consent_http` of `settings.consent_url`, `identity_http` (its
+    token endpoint) of `settings.identity_url`; tests inject them over in-process apps, or
+    `consent` itself."""
     settings = settings or Settings()
     runtime = ServiceRuntime(
         settings, clock=clock, indexes=(*INDEXES, *ERASURE_INDEXES), span_exporter=span_exporter
@@ -65,6 +72,8 @@ def create_app(
     if audit_http is None:
         audit_http = httpx.AsyncClient(base_url=settings.audit_url, timeout=AUDIT_TIMEOUT)
         runtime.on_shutdown(audit_http.aclose)
+    if consent is None:
+        consent = _consent_registry(settings, runtime, consent_http, identity_http)
     delivery = wire(
         Config.from_settings(settings),
         store=runtime.store,
@@ -74,10 +83,11 @@ def create_app(
         keys=KeyRing(kek_source(settings, runtime.clock)),
         signer=signer,
         scanner=scanner or scanner_from_url(settings.clamd_url),
+        consent=consent,
         receipts=AuditReceipts(audit_http),
     )
     offices = OfficeDirectory(settings.offices, store=runtime.store)
-    runtime.subscribe(parties_subscription(runtime.inbox(PARTIES_QUEUE)))
+    runtime.subscribe(parties_subscription(runtime.inbox(PARTIES_QUEUE), delivery.reconciliation))
     runtime.subscribe(notifications_subscription(runtime.inbox(NOTIFICATIONS_QUEUE), signer))
     runtime.subscribe(erasures_subscription(runtime.inbox(ERASURES_QUEUE), delivery.eraser))
 
@@ -109,3 +119,31 @@ def create_app(
         install_token_verifier(app, token_verifier)
     app.state.delivery = delivery
     return app
+
+
+def _consent_registry(
+    settings: Settings,
+    runtime: ServiceRuntime,
+    consent_http: httpx.AsyncClient | None,
+    identity_http: httpx.AsyncClient | None,
+) -> ConsentRegistry:
+    """Consent's registry over HTTP with delivery's client-credentials token (`consent:status`),
+    every call bounded by `consent_timeout_seconds`."""
+    timeout = settings.consent_timeout_seconds
+    if consent_http is None:
+        consent_http = httpx.AsyncClient(base_url=settings.consent_url, timeout=timeout)
+        runtime.on_shutdown(consent_http.aclose)
+    if identity_http is None:
+        identity_http = httpx.AsyncClient(base_url=settings.identity_url, timeout=timeout)
+        runtime.on_shutdown(identity_http.aclose)
+    credentials = ClientCredentials(
+        ClientCredentialsConfig(
+            token_url="/oauth/token",  # noqa: S106 - a path, not a secret
+            client_id=settings.client_id,
+            client_secret=settings.client_secret.get_secret_value(),
+            scope=SCOPE,
+        ),
+        identity_http,
+        runtime.clock,
+    )
+    return ConsentRegistry(consent_http, credentials, timeout=timeout)

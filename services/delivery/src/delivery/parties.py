@@ -1,6 +1,7 @@
 """Delivery's local views of other services' facts: the consent declarations it serves on (from
-consent's and identity's events), the offices it serves for (a directory from settings, plus
-identity's client registrations), and the notifications notify sent about acts.
+consent's and identity's events; they address the recipient and serve views, the registry
+decides at the sending instant, `delivery.consent`), the offices it serves for (a directory from
+settings, plus identity's client registrations), and the notifications notify sent about acts.
 
 Each projection is updated in the consumer's inbox transaction, so a redelivered event changes
 nothing twice. Events may arrive out of order: a consent that ended (revoked, expired,
@@ -17,6 +18,7 @@ from delivery.acts import Act, ActStatus
 from delivery.domain import Declaration
 from delivery.errors import OfficeNotConfigured
 from delivery.evidence import EvidenceSigner, EvidenceType
+from delivery.reconciliation import ConsentEnded, Reconciliation
 from delivery.repository import ACTS, NOTIFICATIONS, ActRepository
 from delivery.settings import OfficeProfile
 from shared.contracts.consent import (
@@ -222,8 +224,12 @@ ACCOUNT_EVENTS: Final[Mapping[type[EventPayload], AccountHandler]] = {
 """Identity's account states delivery serves on (the parties queue is bound to these too)."""
 
 
-async def apply_party_event(tx: Transaction, envelope: Envelope) -> None:
-    """Update the declaration, office and account views from one consent or identity event."""
+async def apply_party_event(
+    tx: Transaction, envelope: Envelope, reconciliation: Reconciliation
+) -> None:
+    """Update the declaration, office and account views from one consent or identity event;
+    a consent end also flags the acts served at or after it (`delivery.reconciliation`),
+    whatever the view already knew (an earlier end may arrive after a later one)."""
     payload = contract_for(envelope.type).model_validate(envelope.payload)
     handler = PARTY_EVENTS.get(type(payload))
     if handler is not None:
@@ -231,6 +237,9 @@ async def apply_party_event(tx: Transaction, envelope: Envelope) -> None:
     account_handler = ACCOUNT_EVENTS.get(type(payload))
     if account_handler is not None:
         await account_handler(tx, payload, envelope)
+    end = ConsentEnded.of(payload)
+    if end is not None:
+        await reconciliation.consent_ended(tx, end)
 
 
 async def apply_notification_event(

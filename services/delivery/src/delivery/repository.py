@@ -34,6 +34,7 @@ JUDGE_LEAVES: Final = "judge_leaves"
 INDEXES: Final = (
     Index(ACTS, ("office_id", "cursor")),
     Index(ACTS, ("recipient_account_id", "served_at")),
+    Index(ACTS, ("declaration_id", "served_at")),
     Index(ACTS, ("status", "finalise_after")),
     Index(ACTS, ("status", "scheduled_for")),
     Index(EVIDENCE, ("act_id", "instant")),

@@ -1,6 +1,7 @@
 """Scheduled deposits: an act accepted while CPC 664's window was closed is served at the
 window's next opening — its legal date is then, read per act in its own transaction — unless
-its consent ended meanwhile: it is then rejected and its content shredded. An act whose
+its consent ended meanwhile (the registry is asked at that instant): it is then rejected and its
+content shredded; while the registry cannot answer, it waits. An act whose
 recipient's account is suspended is held; the reinstatement schedules it again. Safe on several
 replicas: each act changes under optimistic concurrency (`shared.sweeps`)."""
 
@@ -11,13 +12,13 @@ from datetime import datetime
 from typing import Final
 
 from delivery.acts import Act, ActStatus
+from delivery.consent import ConsentAnswer, ConsentUnavailable
 from delivery.context import Context
-from delivery.domain import ConsentRefusal, check_consent, check_window
+from delivery.domain import ConsentRefusal, Recipient, check_consent, check_window, ended_by
 from delivery.evidence import EvidenceType
 from delivery.parties import account_suspended, declaration_of, note_hold
 from delivery.serving import serve
 from delivery.vault import ACT_KEYS
-from shared.contracts.delivery import RejectionReason
 from shared.store.port import Transaction, to_iso
 from shared.sweeps import sweep
 
@@ -43,21 +44,24 @@ class Scheduler:
 
     async def _deposit_one(self, act: Act, _batch_started: datetime) -> bool:
         """Deposit one due act. Its legal date (CPC 664-1) is the instant read in the
-        transaction that serves it, never the batch's start: the window, the consent and the
-        account are checked at that instant."""
+        transaction that serves it, never the batch's start, once the registry answered: the
+        consent (the registry's answer, `delivery.consent`), the window and the account are
+        checked at that instant. Consent unreachable: the act waits for the next run."""
         ctx = self.ctx
+        try:
+            answer = await ctx.consent.status(act.declaration_id)
+        except ConsentUnavailable:
+            return False
         declaration = await declaration_of(ctx.store, act.declaration_id)
-        refusal = check_consent(declaration, act.nature, ctx.clock.now())
-        if refusal is not None or declaration is None:
-            await self._reject(act, refusal, ctx.clock.now())
-            return True
         async with ctx.outbox.transaction() as tx:
             now = ctx.clock.now()
-            # Again in the writing transaction: a revocation committed since the read above
-            # refuses the act instead of being overtaken by it.
-            current = await declaration_of(tx, act.declaration_id)
-            late_refusal = check_consent(current, act.nature, now)
-            if late_refusal is None and current is not None:
+            checked = check_consent(answer, declaration, act.nature, now)
+            # An end that reached us since the registry answered, read in this transaction.
+            late = ended_by(await declaration_of(tx, act.declaration_id), now)
+            if late is not None:
+                checked = late
+            if isinstance(checked, Recipient):
+                assert answer is not None
                 if await account_suspended(tx, act.recipient_account_id):
                     await self._hold(tx, act, now)
                     return False
@@ -67,9 +71,9 @@ class Scheduler:
                 if not window.open:
                     await ctx.acts.save(tx, act.reschedule(window.next_opening), now)
                     return False
-                await serve(ctx, tx, act, current, now)
+                await serve(ctx, tx, act, checked, answer, now)
                 return True
-        await self._reject(act, late_refusal, ctx.clock.now())
+        await self._reject(act, checked, answer, ctx.clock.now())
         return True
 
     async def _hold(self, tx: Transaction, act: Act, now: datetime) -> None:
@@ -81,13 +85,11 @@ class Scheduler:
         await note_hold(tx, act.recipient_account_id, to_iso(now))
         await ctx.emit(tx, act, event, actor="service:delivery")
 
-    async def _reject(self, act: Act, refusal: ConsentRefusal | None, now: datetime) -> None:
+    async def _reject(
+        self, act: Act, refusal: ConsentRefusal, answer: ConsentAnswer | None, now: datetime
+    ) -> None:
         ctx = self.ctx
-        reasons = [
-            refusal.reason()
-            if refusal
-            else RejectionReason(code="consent_unknown", detail="no consent known")
-        ]
+        reasons = [refusal.reason()]
         rejected, event = act.reject(reasons, now)
         async with ctx.outbox.transaction() as tx:
             await ctx.acts.save(tx, rejected, now)
@@ -98,7 +100,10 @@ class Scheduler:
                 kind=EvidenceType.SUBMISSION_REJECTION,
                 instant=now,
                 actors={"sender": act.office_actor},
-                details={"reasons": [r.model_dump() for r in reasons]},
+                details={
+                    "reasons": [r.model_dump() for r in reasons],
+                    "consent": answer.evidence() if answer else None,
+                },
                 event_id=envelope.event_id,
             )
             # Never served: its content is shredded (the wrapped DEK goes, the object after).

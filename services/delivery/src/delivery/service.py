@@ -6,6 +6,7 @@ app factory (`delivery.main`) and the unit tests' harness both use it.
 |---|---|
 | deposit an act, replay it for the same key | `delivery.deposit` |
 | serve scheduled acts at the window's opening | `delivery.scheduling` |
+| flag acts served after a consent end learnt late | `delivery.reconciliation` |
 | hand the content over, finalise the quality of service | `delivery.handover` |
 | the office declares the lettre simple posted | `delivery.lettre_simple` |
 | the recipient's replies | `delivery.replies` |
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from delivery.consent import ConsentAuthority
 from delivery.context import Config, Context
 from delivery.deposit import Deposits
 from delivery.erasure import ActEraser
@@ -24,6 +26,7 @@ from delivery.evidence import EvidenceSigner
 from delivery.handover import Handover
 from delivery.lettre_simple import Letters
 from delivery.receipts import ReceiptSource
+from delivery.reconciliation import Reconciliation
 from delivery.replies import Replies
 from delivery.scheduling import Scheduler
 from delivery.vault import act_vault, reply_vault
@@ -48,6 +51,7 @@ class Delivery:
     replies: Replies
     views: Views
     eraser: ActEraser
+    reconciliation: Reconciliation
 
     @classmethod
     def on(cls, ctx: Context) -> Delivery:
@@ -60,6 +64,7 @@ class Delivery:
             Replies(ctx),
             Views(ctx),
             ActEraser(ctx),
+            Reconciliation(ctx),
         )
 
     async def sweep_orphans(self) -> None:
@@ -80,6 +85,7 @@ def wire(
     keys: KeyRing,
     signer: EvidenceSigner,
     scanner: MalwareScanner,
+    consent: ConsentAuthority,
     receipts: ReceiptSource | None = None,
 ) -> Delivery:
     """Delivery's use cases on these ports (no I/O here)."""
@@ -92,6 +98,7 @@ def wire(
         acts_vault=act_vault(objects, keys, store, clock),
         replies_vault=reply_vault(objects, keys, store, clock),
         scanner=scanner,
+        consent=consent,
         receipts=receipts,
     )
     return Delivery.on(ctx)

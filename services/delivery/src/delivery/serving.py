@@ -9,8 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from delivery.acts import Act
+from delivery.consent import ConsentAnswer
 from delivery.context import Context
-from delivery.domain import Declaration
+from delivery.domain import Recipient
 from delivery.evidence import EvidenceType
 from shared.store.port import Transaction, to_iso
 
@@ -42,15 +43,21 @@ def leave_details(act: Act) -> dict[str, Any] | None:
 
 
 async def serve(
-    ctx: Context, tx: Transaction, act: Act, declaration: Declaration, now: datetime
+    ctx: Context,
+    tx: Transaction,
+    act: Act,
+    recipient: Recipient,
+    consent: ConsentAnswer,
+    now: datetime,
 ) -> Act:
     """Make `act` available at `now` in `tx` (inserting or updating it), with its `act-served`
-    event and `ContentConsignment` evidence — and, for a new act, its `SubmissionAcceptance`."""
+    event and `ContentConsignment` evidence — and, for a new act, its `SubmissionAcceptance`.
+    The consignment's evidence records what the registry answered just before `now`."""
     new = act.version is None
     served, event = act.serve(
         now,
-        email=declaration.recipient[1],
-        mobile=declaration.mobile,
+        email=recipient.email,
+        mobile=recipient.mobile,
         portal_url=ctx.config.portal_url,
     )
     stored = await ctx.acts.save(tx, served, now)
@@ -83,6 +90,7 @@ async def serve(
             "office_territory": served.office_territory.value,
             "judge_leave_sha256": served.judge_leave.sha256 if served.judge_leave else None,
             "judge_leave": leave_details(served),
+            "consent": consent.evidence(),
         },
         event_id=envelope.event_id,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr
 
 from shared.legal_calendar import ServiceZones, Territory
 from shared.settings import BaseServiceSettings, ObjectStoreSettings, service_config
@@ -56,6 +56,24 @@ class Settings(ObjectStoreSettings, BaseServiceSettings):
         default_factory=dict,
         description="office directory by office_id (JSON): territory and e-mail (required to "
         "serve), name; an office missing from it is refused (403 office-not-configured)",
+    )
+    consent_url: str = Field(
+        default="http://127.0.0.1:8102",
+        description="consent's registry, asked at each sending instant (CPC 748-2)",
+    )
+    consent_timeout_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="how long a deposit waits for the registry's answer (token included) "
+        "before it is refused with 503 consent-registry-unavailable",
+    )
+    client_id: str = Field(
+        default="service-delivery",
+        description="delivery's OAuth2 client at identity (consent:status)",
+    )
+    client_secret: SecretStr = Field(
+        default=SecretStr("securact-dev-delivery-client-secret"),
+        description="SECURACT_DELIVERY_CLIENT_SECRET: the same value identity is given",
     )
     portal_url: str = Field(
         default="http://127.0.0.1:8101/", description="where recipients log in (in notices)"

@@ -12,7 +12,16 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict
 
-from delivery.acts import Act, ActStatus, Instant, JudgeLeave, LettreSimple, StoredAct, Tombstone
+from delivery.acts import (
+    Act,
+    ActStatus,
+    ConsentEndNotice,
+    Instant,
+    JudgeLeave,
+    LettreSimple,
+    StoredAct,
+    Tombstone,
+)
 from delivery.context import Context
 from delivery.errors import ActErased, ActNotFound, InvalidRequest
 from delivery.evidence import EVIDENCE, EvidenceType
@@ -39,6 +48,7 @@ _LIFECYCLE_ORDER: Final = {
             EvidenceType.LETTRE_SIMPLE_TASK_ISSUED,
             EvidenceType.RELAY_TO_NON_ERDS,
             EvidenceType.REPLY_RECEIVED,
+            EvidenceType.SERVED_AFTER_CONSENT_END,
         )
     )
 }
@@ -144,6 +154,8 @@ class OfficeActView(DepositView):
     """The letter as the office declared it posted (`POST /v1/acts/{id}/lettre-simple`)."""
     judge_leave: JudgeLeaveView | None
     rejected_reasons: list[RejectionReason] | None
+    served_after_consent_end: ConsentEndNotice | None
+    """Served at or after its consent's end, learnt later: when and why it ended."""
     updated_at: Instant | None
     notifications: list[NotificationView]
     replies: list[ReplyRef]
@@ -317,6 +329,7 @@ class Views:
             rejected_reasons=list(act.rejected_reasons)
             if act.rejected_reasons is not None
             else None,
+            served_after_consent_end=act.served_after_consent_end,
             updated_at=act.updated_at,
             notifications=[
                 NotificationView.model_validate({**n, "id": n["_id"]}) for n in notifications

@@ -3,7 +3,9 @@ calls one service makes to another over HTTP instead of the bus.
 
 Each calling service has one client, `service-<name>`, with a narrow scope: notify reads links
 (`links:read` at identity for an activation or reset link, `certificates:read` at retention for
-an erasure certificate's download link: links it must not receive through the journal).
+an erasure certificate's download link: links it must not receive through the journal);
+delivery reads a consent's status at the sending instant (`consent:status`, CPC 748-2: the
+registry of record decides, not delivery's copy fed by events).
 The clients are not registered by an operator: identity ensures them at each start from its
 settings (the secret's hash and the scopes follow the settings, so rotating a secret is a
 settings change on both sides and a restart). A secret has a dev default that production
@@ -11,7 +13,7 @@ settings refuse, like every other secret. Tokens carry the `service` role and on
 scopes; the shared helper `shared.auth.client_credentials.ClientCredentials` fetches and caches
 them on the calling side.
 
-To add a caller (e.g. delivery reading consent): one entry in `SERVICE_CLIENTS` and its secret
+To add a caller: one entry in `SERVICE_CLIENTS` and its secret
 setting `<name>_client_secret` on identity, the same secret as `client_secret` on the caller.
 """
 
@@ -28,6 +30,9 @@ from identity.records import CLIENTS, Context, iso, put
 from identity.settings import Settings
 
 log = logging.getLogger(__name__)
+
+CONSENT_STATUS = "consent:status"
+"""Consent's `GET /internal/v1/declarations/{id}/status`."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,7 @@ SERVICE_CLIENTS: tuple[ServiceClient, ...] = (
     ServiceClient(
         "notify", frozenset({LINKS_READ, CERTIFICATES_READ}), lambda s: s.notify_client_secret
     ),
+    ServiceClient("delivery", frozenset({CONSENT_STATUS}), lambda s: s.delivery_client_secret),
 )
 
 

@@ -126,6 +126,11 @@ class Settings(BaseServiceSettings):
         description="Notify's client secret (client `service-notify`, scope links:read); set "
         "SECURACT_NOTIFY_CLIENT_SECRET once for identity and notify.",
     )
+    delivery_client_secret: SecretStr = Field(
+        default=SecretStr("securact-dev-delivery-client-secret"),
+        description="Delivery's client secret (client `service-delivery`, scope consent:status); "
+        "set SECURACT_DELIVERY_CLIENT_SECRET once for identity and delivery.",
+    )
 
     seed_dev_credentials_file: Path | None = Field(
         default=None,

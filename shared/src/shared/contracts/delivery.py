@@ -354,3 +354,37 @@ class ActHeldV1(EventPayload):
     submitted_at: AwareDatetime
     held_at: AwareDatetime
     reason: str = Field(description="recipient_suspended")
+
+
+class ConsentEndReason(StrEnum):
+    """Why a consent ended (the declaration's final status)."""
+
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    TERMINATED = "terminated"
+    REFUSED = "refused"
+
+
+@register
+class ActServedAfterConsentEndV1(EventPayload):
+    """An act was served at or after the instant its consent ended, an end delivery learnt
+    of later (an end decided at identity reaches consent over the bus; a revocation decided
+    while the registry's answer was on its way): the act is flagged, a negative evidence
+    record says so, and the office is told. Serving is not undone (CPC 664-1: the act was
+    sent); what follows is the office's decision.
+
+    Subject: `act:<act_id>`.
+    """
+
+    producer: ClassVar[str] = "delivery"
+    fact: ClassVar[str] = "act-served-after-consent-end"
+    version: ClassVar[int] = 1
+
+    act_id: str
+    declaration_id: str
+    office_id: str
+    act_sha256: str
+    served_at: AwareDatetime
+    consent_ended_at: AwareDatetime = Field(description="when the end was decided")
+    reason: ConsentEndReason
+    detected_at: AwareDatetime = Field(description="when delivery learnt of the end")

@@ -32,6 +32,7 @@ DEV_S3_SECRET_KEY = "securact-dev-secret"  # noqa: S105 (the documented dev-only
 # Notify's client secret at identity (it fetches activation and reset links when it sends
 # them): one variable both services read, so overriding it keeps them paired.
 DEV_NOTIFY_CLIENT_SECRET = "securact-dev-notify-client-secret"  # noqa: S105 (dev-only)
+DEV_DELIVERY_CLIENT_SECRET = "securact-dev-delivery-client-secret"  # noqa: S105 (dev-only)
 DEV_TOKEN_LABEL = "securact-dev"  # noqa: S105 (a token label, not a password)
 MAILBOX_SMTP_PORT = 1025
 MAILBOX_HTTP_PORT = 8025
@@ -196,6 +197,7 @@ def stack_environment(layout: StackLayout, caller: Mapping[str, str]) -> dict[st
         "SECURACT_S3_ACCESS_KEY": DEV_S3_ACCESS_KEY,
         "SECURACT_S3_SECRET_KEY": DEV_S3_SECRET_KEY,
         "SECURACT_NOTIFY_CLIENT_SECRET": DEV_NOTIFY_CLIENT_SECRET,
+        "SECURACT_DELIVERY_CLIENT_SECRET": DEV_DELIVERY_CLIENT_SECRET,
         "SECURACT_SMTP_HOST": "127.0.0.1",
         "SECURACT_SMTP_PORT": str(MAILBOX_SMTP_PORT),
         "SECURACT_AMQP_URL": f"amqp://guest:guest@127.0.0.1:{AMQP_PORT}/",
