@@ -58,6 +58,7 @@ NOT_SECRETS: dict[tuple[str, str], str] = {
     ("delivery.act-served.v1", "portal_url"): (
         "the portal's login page, the same for every recipient; it grants nothing by itself"
     ),
+    ("delivery.act-served.v2", "portal_url"): "same as v1's portal_url",
     ("identity.activation-link-issued.v2", "link_id"): (
         "an opaque UUID naming identity's link record; only a service holding the links:read "
         "client credential can exchange it for the link, while the link is unused"

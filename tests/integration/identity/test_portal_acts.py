@@ -135,7 +135,7 @@ async def test_a_served_act_is_listed_its_page_does_not_count_and_its_download_d
         assert listing.status_code == 200, listing.text
         assert f'href="/actes/{stack.act_id}"' in listing.text
         assert "SCI Les Tilleuls" in listing.text
-        assert "8 avril 2031 à 10 h 00 (heure de Paris)" in listing.text
+        assert "8 avril 2031 à 10 h 00 (heure légale de Paris)" in listing.text
         assert "<strong>Non lu</strong>" in listing.text
 
         page = await portal.get(f"/actes/{stack.act_id}")

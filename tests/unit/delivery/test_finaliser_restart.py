@@ -23,7 +23,7 @@ from tests.support.store_wrappers import DelegatingStore, DelegatingTransaction
 from tests.unit.delivery.conftest import Harness, build_delivery
 
 DETERMINED = "delivery.service-quality-determined.v1"
-LETTRE = "delivery.lettre-simple-due.v1"
+LETTRE = "delivery.lettre-simple-due.v2"
 
 
 def at(local: str) -> datetime:

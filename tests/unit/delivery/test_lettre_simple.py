@@ -149,6 +149,9 @@ async def test_cpc_662_1_lettre_simple_is_due_after_the_office_statutory_holiday
     await harness.consent("decl-971", "acc-971", territory=Territory.GUADELOUPE)
     act_id = await a_domicile(harness, "2031-03-19T16:00:00", key="gp", meta=metadata("decl-971"))
     assert (await harness.act(act_id))["lettre_simple_due_on"] == "2031-03-20"
+    # The task dates the service in the recipient's legal time, as the letter will.
+    [letter] = await harness.events("delivery.lettre-simple-due.v2")
+    assert letter.payload["recipient_territory"] == "guadeloupe"
 
 
 async def test_cpc_662_1_lettre_simple_counts_the_office_territory_statutory_days(
@@ -157,7 +160,7 @@ async def test_cpc_662_1_lettre_simple_counts_the_office_territory_statutory_day
     """An office in Alsace-Moselle does not post on Good Friday (L3134-13)."""
     act_id = await a_domicile(harness, "2031-04-10T10:00:00", key="57", office="etude-moselle")
     assert (await harness.act(act_id))["lettre_simple_due_on"] == date(2031, 4, 12).isoformat()
-    letters = await harness.events("delivery.lettre-simple-due.v1")
+    letters = await harness.events("delivery.lettre-simple-due.v2")
     assert letters[-1].payload["office_email"] == "moselle@example.org"
 
 

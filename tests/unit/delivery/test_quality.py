@@ -49,7 +49,7 @@ async def test_download_at_2230_the_same_day_is_a_personne_with_that_hour(
     determined = await harness.events("delivery.service-quality-determined.v1")
     assert determined[0].payload["quality"] == "a_personne"
     assert determined[0].payload["handed_over_at"] == "2031-04-08T20:30:00Z"
-    assert await harness.events("delivery.lettre-simple-due.v1") == []
+    assert await harness.events("delivery.lettre-simple-due.v2") == []
 
 
 async def test_download_the_next_day_is_a_domicile_with_a_lettre_simple(harness: Harness) -> None:
@@ -59,7 +59,7 @@ async def test_download_the_next_day_is_a_domicile_with_a_lettre_simple(harness:
     assert await harness.delivery.handover.finalise_due() == 1
     act = await harness.act(act_id)
     assert act["quality"] == "a_domicile"
-    letter = await harness.events("delivery.lettre-simple-due.v1")
+    letter = await harness.events("delivery.lettre-simple-due.v2")
     assert len(letter) == 1
     assert letter[0].payload == {
         "act_id": act_id,
@@ -69,6 +69,7 @@ async def test_download_the_next_day_is_a_domicile_with_a_lettre_simple(harness:
         "requester_name": "SCI Les Tilleuls",
         "served_at": "2031-04-08T13:00:00Z",
         "due_on": "2031-04-09",
+        "recipient_territory": "metropole",
     }
 
 
@@ -131,7 +132,7 @@ async def test_concurrent_and_repeated_finalisation_finalises_each_act_once(
     determined = await harness.events("delivery.service-quality-determined.v1")
     assert len(determined) == 6
     assert len({e.payload["act_id"] for e in determined}) == 6
-    assert len(await harness.events("delivery.lettre-simple-due.v1")) == 6
+    assert len(await harness.events("delivery.lettre-simple-due.v2")) == 6
 
 
 async def test_crash_during_finalisation_loses_nothing_and_duplicates_nothing(

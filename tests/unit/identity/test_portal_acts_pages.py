@@ -54,6 +54,7 @@ def act_view(account_id: str, *, read: bool = False, quality: str | None = None)
         "office_name": "Étude Demo",
         "served_at": "2031-03-04T08:30:00.000000Z",
         "legal_local_time": "2031-03-04T09:30:00+01:00",
+        "recipient_territory": "metropole",
         "read": read,
         "handed_over_at": "2031-03-04T21:30:00.000000Z" if read else None,
         "quality": quality,
@@ -254,7 +255,7 @@ async def test_the_inbox_lists_nature_requester_date_reading_and_status(rig: Rig
     assert "Assignations : Assignation devant le tribunal judiciaire" in text
     assert "SCI Les Tilleuls" in text
     # 08:30 UTC is 9 h 30 in Paris in March.
-    assert "4 mars 2031 à 9 h 30 (heure de Paris)" in text
+    assert "4 mars 2031 à 9 h 30 (heure légale de Paris)" in text
     assert "<strong>Non lu</strong>" in text
     assert "Lu le 4 mars 2031 à 22 h 30" in text
     assert "Signifié à personne" in text
@@ -312,7 +313,7 @@ async def test_the_act_page_shows_metadata_and_evidence_and_is_no_prise_de_conna
     text = page.text
     assert "SCI Les Tilleuls" in text
     assert "Étude Demo" in text
-    assert "4 mars 2031 à 9 h 30 (heure de Paris)" in text
+    assert "4 mars 2031 à 9 h 30 (heure légale de Paris)" in text
     assert "Dépôt de l&#39;acte sur la plateforme" in text
     assert "Avis de signification envoyé par courriel" in text
     assert "4 mars 2031 à 9 h 31" in text
@@ -336,7 +337,7 @@ async def test_the_act_page_of_a_read_act_shows_the_prise_de_connaissance_and_qu
     async with browser(rig, delivery) as (client, _):
         await served_recipient(rig, client, delivery, read=True, quality="a_personne")
         page = await client.get(f"/actes/{ACT}")
-    assert "le 4 mars 2031 à 22 h 30 (heure de Paris)" in page.text
+    assert "le 4 mars 2031 à 22 h 30 (heure légale de Paris)" in page.text
     assert "Prise de connaissance (première ouverture du document)" in page.text
     assert "Qualification de la signification : Signifié à personne" in page.text
 
@@ -345,12 +346,29 @@ async def test_an_overseas_recipient_reads_dates_in_their_legal_time(rig: Rig) -
     delivery = FakeDelivery()
     async with browser(rig, delivery) as (client, _):
         account_id = await served_recipient(rig, client, delivery)
+        # 2031-03-05T00:30Z: 4 March at 20:30 in Guadeloupe, 5 March in Paris and in UTC.
         delivery.acts[ACT] = {
             **act_view(account_id),
-            "legal_local_time": "2031-03-04T12:30:00+04:00",
+            "served_at": "2031-03-05T00:30:00.000000Z",
+            "legal_local_time": "2031-03-04T20:30:00-04:00",
+            "recipient_territory": "guadeloupe",
         }
         page = await client.get(f"/actes/{ACT}")
-    assert "4 mars 2031 à 12 h 30 (heure légale locale)" in page.text
+    assert "4 mars 2031 à 20 h 30 (heure légale de la Guadeloupe)" in page.text
+    assert "5 mars 2031" not in page.text
+
+
+async def test_an_act_whose_territory_is_not_named_is_dated_in_paris_legal_time_named(
+    rig: Rig,
+) -> None:
+    delivery = FakeDelivery()
+    async with browser(rig, delivery) as (client, _):
+        account_id = await served_recipient(rig, client, delivery)
+        view = {**act_view(account_id), "served_at": "2031-03-05T00:30:00.000000Z"}
+        del view["recipient_territory"]
+        delivery.acts[ACT] = view
+        page = await client.get(f"/actes/{ACT}")
+    assert "5 mars 2031 à 1 h 30 (heure légale de Paris)" in page.text
 
 
 async def test_another_recipients_act_and_odd_ids_are_not_found(rig: Rig) -> None:

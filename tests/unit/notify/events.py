@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from shared.clock import Clock
 from shared.contracts import consent, delivery, identity, retention
 from shared.contracts.envelope import Envelope, EventPayload, new_envelope
+from shared.legal_calendar import Territory
 
 HOSTILE_OFFICE = '<script>alert("x")</script><b>Étude</b> Dupont & Associés'
 # What delivery puts in its events: consent's ActNature code, shown with its French label.
@@ -29,20 +30,47 @@ def act_served(
     mobile: str | None = None,
     office_name: str = HOSTILE_OFFICE,
     account_id: str = "acc-1",
+    territory: Territory = Territory.METROPOLE,
+    served_at: datetime | None = None,
 ) -> Envelope:
-    payload = delivery.ActServedV1(
-        act_id=act_id,
-        declaration_id="decl-1",
-        recipient_account_id=account_id,
-        recipient_email=email,
-        recipient_mobile=mobile,
-        act_nature=ACT_NATURE,
-        office_id=office_id,
-        office_name=office_name,
-        served_at=clock.now(),
-        portal_url="https://portail.securact.test/actes",
+    payload = delivery.ActServedV2(
+        **_served_fields(act_id, office_id, email, mobile, office_name, account_id),
+        served_at=served_at or clock.now(),
+        recipient_territory=territory,
     )
     return wrap(payload, clock, f"act:{act_id}", f"office:{office_id}")
+
+
+def act_served_v1(
+    clock: Clock, *, mobile: str | None = None, served_at: datetime | None = None
+) -> Envelope:
+    """What delivery published before the recipient's territory travelled with the act."""
+    payload = delivery.ActServedV1(
+        **_served_fields("act-1", "office-7", "jean.dupont@example.fr", mobile, "Étude", "acc-1"),
+        served_at=served_at or clock.now(),
+    )
+    return wrap(payload, clock, "act:act-1", "office:office-7")
+
+
+def _served_fields(
+    act_id: str,
+    office_id: str,
+    email: str,
+    mobile: str | None,
+    office_name: str,
+    account_id: str,
+) -> dict[str, str | None]:
+    return {
+        "act_id": act_id,
+        "declaration_id": "decl-1",
+        "recipient_account_id": account_id,
+        "recipient_email": email,
+        "recipient_mobile": mobile,
+        "act_nature": ACT_NATURE,
+        "office_id": office_id,
+        "office_name": office_name,
+        "portal_url": "https://portail.securact.test/actes",
+    }
 
 
 # The links identity would answer for the link ids below (`tests.unit.notify.conftest`).
@@ -154,17 +182,38 @@ def consent_revoked(clock: Clock, *, account_id: str | None = "acc-1") -> Envelo
     return wrap(payload, clock, "declaration:decl-1")
 
 
-def lettre_simple_due(clock: Clock, *, act_id: str = "act-1") -> Envelope:
-    payload = delivery.LettreSimpleDueV1(
+def lettre_simple_due(
+    clock: Clock,
+    *,
+    act_id: str = "act-1",
+    territory: Territory = Territory.METROPOLE,
+    served_at: datetime | None = None,
+) -> Envelope:
+    payload = delivery.LettreSimpleDueV2(
         act_id=act_id,
         office_id="office-7",
         office_email="etude.dupont@huissiers.fr",
         act_nature=ACT_NATURE,
         requester_name="SCI <Les Tilleuls>",
-        served_at=clock.now(),
+        served_at=served_at or clock.now(),
         due_on=date(2031, 3, 4),
+        recipient_territory=territory,
     )
     return wrap(payload, clock, f"act:{act_id}")
+
+
+def lettre_simple_due_v1(clock: Clock, *, served_at: datetime | None = None) -> Envelope:
+    """What delivery published before the recipient's territory travelled with the task."""
+    payload = delivery.LettreSimpleDueV1(
+        act_id="act-1",
+        office_id="office-7",
+        office_email="etude.dupont@huissiers.fr",
+        act_nature=ACT_NATURE,
+        requester_name="SCI Les Tilleuls",
+        served_at=served_at or clock.now(),
+        due_on=date(2031, 3, 4),
+    )
+    return wrap(payload, clock, "act:act-1")
 
 
 def reply_received(clock: Clock, *, act_id: str = "act-1") -> Envelope:

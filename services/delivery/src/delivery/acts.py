@@ -29,11 +29,11 @@ from shared.contracts.delivery import (
     ActRejectedV1,
     ActScheduledV1,
     ActServedAfterConsentEndV1,
-    ActServedV1,
+    ActServedV2,
     ConsentEndReason,
     JudgeLeaveOrder,
     JudgeLeaveUsedV2,
-    LettreSimpleDueV1,
+    LettreSimpleDueV2,
     LettreSimplePostedV1,
     RejectionReason,
     ServiceQuality,
@@ -130,7 +130,7 @@ class Finalised:
 
     act: Act
     determined: ServiceQualityDeterminedV1
-    letter: LettreSimpleDueV1 | None
+    letter: LettreSimpleDueV2 | None
 
 
 class Act(_Record):
@@ -218,7 +218,7 @@ class Act(_Record):
 
     def serve(
         self, now: datetime, *, email: str, mobile: str | None, portal_url: str
-    ) -> tuple[Act, ActServedV1]:
+    ) -> tuple[Act, ActServedV2]:
         """Make the act available at `now` (CPC 664-1: its legal date and hour); its legal
         day ends at midnight in the recipient's territory, when it may be finalised."""
         territory = self.recipient_territory
@@ -230,7 +230,7 @@ class Act(_Record):
                 "finalise_after": end_of_legal_day(now, territory),
             }
         )
-        return served, ActServedV1(
+        return served, ActServedV2(
             act_id=self.id,
             declaration_id=self.declaration_id,
             recipient_account_id=self.recipient_account_id,
@@ -243,6 +243,7 @@ class Act(_Record):
             portal_url=portal_url,
             act_sha256=self.sha256,
             submitted_at=self.submitted_at,
+            recipient_territory=territory,
         )
 
     def schedule(self, window: WindowCheck) -> tuple[Act, ActScheduledV1]:
@@ -394,7 +395,7 @@ class Act(_Record):
         )
         letter = None
         if due_on is not None:
-            letter = LettreSimpleDueV1(
+            letter = LettreSimpleDueV2(
                 act_id=self.id,
                 office_id=self.office_id,
                 office_email=self.office_email,
@@ -402,6 +403,7 @@ class Act(_Record):
                 requester_name=self.requester_name,
                 served_at=self.served_at,
                 due_on=due_on,
+                recipient_territory=self.recipient_territory,
             )
         return Finalised(act, determined, letter)
 

@@ -97,6 +97,8 @@ class RecipientActView(View):
     office_name: str
     served_at: Instant | None
     legal_local_time: str | None
+    recipient_territory: Territory
+    """Whose legal time the portal shows the act's instants in, and names."""
     read: bool
     handed_over_at: Instant | None
     quality: ServiceQuality | None
@@ -114,6 +116,7 @@ class RecipientActView(View):
             office_name=act.office_name,
             served_at=act.served_at,
             legal_local_time=act.legal_local_time,
+            recipient_territory=act.recipient_territory,
             read=act.handed_over_at is not None,
             handed_over_at=act.handed_over_at,
             quality=act.quality,

@@ -16,6 +16,7 @@ from shared.contracts import consent, delivery, identity, retention
 from shared.contracts.envelope import Envelope
 from shared.contracts.notify import Channel
 from shared.contracts.registry import decode_payload
+from shared.legal_calendar import Territory
 
 
 @dataclass
@@ -134,7 +135,20 @@ async def _consent_revoked(envelope: Envelope, contacts: ContactBook) -> Plan:
 
 
 async def _act_served(envelope: Envelope, contacts: ContactBook) -> Plan:
+    event = decode_payload(envelope, delivery.ActServedV2)
+    return await _notice_of_service(event, event.recipient_territory, contacts)
+
+
+async def _act_served_v1(envelope: Envelope, contacts: ContactBook) -> Plan:
+    # Replaced v1 (no territory) still in flight: its notice is in Paris's legal time, named.
     event = decode_payload(envelope, delivery.ActServedV1)
+    return await _notice_of_service(event, Territory.METROPOLE, contacts)
+
+
+async def _notice_of_service(
+    event: delivery.ActServedV1, territory: Territory, contacts: ContactBook
+) -> Plan:
+    """The notice of availability (CPC 748-3) by e-mail, and by SMS when a mobile is known."""
     await contacts.remember_account(
         event.recipient_account_id, email=event.recipient_email, declaration_id=event.declaration_id
     )
@@ -143,6 +157,7 @@ async def _act_served(envelope: Envelope, contacts: ContactBook) -> Plan:
         office_name=event.office_name,
         served_at=event.served_at,
         portal_url=event.portal_url,
+        territory=territory,
     )
     channels = [(Channel.EMAIL, event.recipient_email)]
     if event.recipient_mobile:
@@ -164,13 +179,24 @@ async def _act_served(envelope: Envelope, contacts: ContactBook) -> Plan:
 
 
 async def _lettre_simple_due(envelope: Envelope, _contacts: ContactBook) -> Plan:
+    event = decode_payload(envelope, delivery.LettreSimpleDueV2)
+    return _lettre_simple_task(event, event.recipient_territory)
+
+
+async def _lettre_simple_due_v1(envelope: Envelope, _contacts: ContactBook) -> Plan:
+    # Replaced v1 (no territory) still in flight: the task is in Paris's legal time, named.
     event = decode_payload(envelope, delivery.LettreSimpleDueV1)
+    return _lettre_simple_task(event, Territory.METROPOLE)
+
+
+def _lettre_simple_task(event: delivery.LettreSimpleDueV1, territory: Territory) -> Plan:
     message = values.LettreSimpleDue(
         act_id=event.act_id,
         act_nature=event.act_nature,
         requester_name=event.requester_name,
         served_at=event.served_at,
         due_on=event.due_on,
+        territory=territory,
     )
     return _mail_to_office(message, event.office_email, event.office_id, event.act_id)
 
@@ -219,8 +245,10 @@ PLANNERS: dict[str, Planner] = {
     identity.AccountTerminatedV1.routing_key(): _account_terminated,
     consent.DeclarationRegisteredV1.routing_key(): _declaration_registered,
     consent.ConsentRevokedV1.routing_key(): _consent_revoked,
-    delivery.ActServedV1.routing_key(): _act_served,
-    delivery.LettreSimpleDueV1.routing_key(): _lettre_simple_due,
+    delivery.ActServedV2.routing_key(): _act_served,
+    delivery.LettreSimpleDueV2.routing_key(): _lettre_simple_due,
+    delivery.ActServedV1.routing_key(): _act_served_v1,
+    delivery.LettreSimpleDueV1.routing_key(): _lettre_simple_due_v1,
     delivery.ReplyReceivedV1.routing_key(): _reply_received,
     retention.ErasureCertificateIssuedV2.routing_key(): _erasure_certificate,
     retention.ErasureCertificateIssuedV1.routing_key(): _erasure_certificate_v1,

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Final
-from zoneinfo import ZoneInfo
 
 from jinja2 import (
     Environment,
@@ -22,10 +21,10 @@ from jinja2 import (
 
 from shared.contracts.consent import ActNature
 from shared.contracts.notify import NotificationKind
-from shared.french import french_date, french_datetime
+from shared.french import french_date, legal_datetime
+from shared.legal_calendar import Territory
 
 TEMPLATE_DIR: Final = Path(__file__).parent / "templates"
-DISPLAY_ZONE: Final = ZoneInfo("Europe/Paris")
 
 # What an act's nature (consent's `ActNature`, as delivery puts it in its events) is called in a
 # French sentence: "Nature de l'acte : commandement de payer".
@@ -52,14 +51,20 @@ class RenderedEmail:
     html: str
 
 
-def date_fr(value: date | datetime) -> str:
-    """`lundi 3 mars 2031` (instants are shown in Paris legal time)."""
-    return french_date(value, zone=DISPLAY_ZONE, weekday=True)
+def date_fr(value: date | datetime, territory: Territory = Territory.METROPOLE) -> str:
+    """`lundi 3 mars 2031` (an instant is dated in `territory`'s legal time)."""
+    return french_date(value, zone=territory.time_zone, weekday=True)
 
 
-def datetime_fr(value: datetime) -> str:
-    """`lundi 3 mars 2031 à 14 h 05 (heure de Paris)`."""
-    return french_datetime(value, zone=DISPLAY_ZONE, weekday=True)
+def datetime_fr(value: datetime, territory: Territory = Territory.METROPOLE) -> str:
+    """`lundi 3 mars 2031 à 14 h 05 (heure légale de Paris)`, in `territory`'s legal time,
+    named (a kind whose event carries no territory: Paris's, named)."""
+    return legal_datetime(value, territory)
+
+
+def datetime_sms(value: datetime, territory: Territory) -> str:
+    """`3 mars 2031 à 14 h 05 (heure de Paris)`: date, hour and the zone, briefly."""
+    return legal_datetime(value, territory, brief=True)
 
 
 def act_nature_fr(value: object) -> str:
@@ -85,6 +90,7 @@ def _environment() -> Environment:
     )
     environment.filters["date_fr"] = date_fr
     environment.filters["datetime_fr"] = datetime_fr
+    environment.filters["datetime_sms"] = datetime_sms
     environment.filters["act_nature_fr"] = act_nature_fr
     return environment
 

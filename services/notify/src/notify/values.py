@@ -16,6 +16,7 @@ from typing import Annotated, ClassVar, Final
 from pydantic import BaseModel, BeforeValidator, ConfigDict, JsonValue, PlainSerializer
 
 from shared.contracts.notify import NotificationKind
+from shared.legal_calendar import Territory
 from shared.store.port import from_iso, to_iso
 
 
@@ -109,15 +110,22 @@ class ConsentRevoked(MessageValues):
 
 
 class ActServed(MessageValues):
+    """The notice of availability (CPC 748-3): the service's date and hour in the recipient's
+    legal time (`territory`), named."""
+
     kind = NotificationKind.ACT_SERVED
 
     act_nature: str
     office_name: str
     served_at: Instant
     portal_url: str
+    territory: Territory
 
 
 class LettreSimpleDue(MessageValues):
+    """The lettre simple task: the service's date and hour in the recipient's legal time
+    (`territory`), named, as the letter states them; `due_on` is the office's date."""
+
     kind = NotificationKind.LETTRE_SIMPLE_DUE
 
     act_id: str
@@ -125,6 +133,7 @@ class LettreSimpleDue(MessageValues):
     requester_name: str
     served_at: Instant
     due_on: date
+    territory: Territory
 
 
 class ReplyReceived(MessageValues):

@@ -22,7 +22,7 @@ from shared.contracts.consent import (
     DeclarationRegisteredV1,
     DeclarationTerminatedV1,
 )
-from shared.contracts.delivery import ActServedV1
+from shared.contracts.delivery import ActServedV1, ActServedV2
 from shared.contracts.envelope import Envelope
 from shared.contracts.identity import AccountCreatedV1, AccountTerminatedV1, TermsPublishedV1
 from shared.contracts.retention import (
@@ -139,6 +139,7 @@ LIFECYCLE: Final = HandlerTable[Retention](
         on(TermsPublishedV1, _terms_published),
         on(AccountCreatedV1, _account_created),
         on(DeclarationRegisteredV1, _declaration_registered),
+        on(ActServedV2, _act_served),
         on(ActServedV1, _act_served),
     ),
 )

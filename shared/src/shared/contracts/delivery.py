@@ -18,6 +18,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 
 from shared.contracts.envelope import EventPayload
 from shared.contracts.registry import register
+from shared.legal_calendar.territories import Territory
 
 
 @register
@@ -75,6 +76,42 @@ class LettreSimpleDueV1(EventPayload):
     requester_name: str = Field(max_length=300, description="the requérant, for the office")
     served_at: AwareDatetime
     due_on: date
+
+
+@register
+class ActServedV2(ActServedV1):
+    """An act was deposited and is available to its recipient (ETSI `ContentConsignment`), with
+    the recipient's territory: the notice of availability (CPC 748-3, which stands for the
+    visa) states the date and hour of the service in the recipient's legal time and names it
+    (décret 2017-292). Replaces v1, which carried no territory (its notices are given in
+    Paris's legal time, named). Every v1 field, same meaning.
+
+    Subject: `act:<act_id>`. Notify e-mails (and texts) the recipient; retention keeps the
+    account's contact data.
+    """
+
+    version: ClassVar[int] = 2
+
+    recipient_territory: Territory = Field(
+        description="the recipient's territory (its legal time dates the notice)"
+    )
+
+
+@register
+class LettreSimpleDueV2(LettreSimpleDueV1):
+    """The lettre simple task (CPC 662-1 al. 3, see v1), with the recipient's territory: the
+    task gives the service's date and hour in the recipient's legal time, named, as the letter
+    to the recipient will state it. `due_on` stays a date of the office's territory. Replaces
+    v1, which carried no territory (its tasks are given in Paris's legal time, named).
+
+    Subject: `act:<act_id>`. Notify e-mails the task to the office.
+    """
+
+    version: ClassVar[int] = 2
+
+    recipient_territory: Territory = Field(
+        description="the recipient's territory (its legal time dates the service)"
+    )
 
 
 @register
@@ -154,7 +191,7 @@ class WindowClosure(BaseModel):
 class ActScheduledV1(EventPayload):
     """The deposit was accepted outside the CPC 664 window and will be made at the next
     opening (`SubmissionAcceptance`, consignment deferred). The legal date will be the actual
-    deposit instant, published later with `delivery.act-served.v1`.
+    deposit instant, published later with `delivery.act-served.v2`.
 
     Subject: `act:<act_id>`.
     """
@@ -240,7 +277,7 @@ class ActHandedOverV1(EventPayload):
 class ServiceQualityDeterminedV1(EventPayload):
     """At the end of the sending day (legal time) the service was finalised *à personne*
     (with the date and hour of cognisance, CPC 663) or *à domicile* (then
-    `delivery.lettre-simple-due.v1`, the task to the office, follows).
+    `delivery.lettre-simple-due.v2`, the task to the office, follows).
 
     Subject: `act:<act_id>`.
     """

@@ -62,6 +62,9 @@ PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
         "identity.account-terminated.v1",
         "consent.declaration-registered.v1",
         "consent.revoked.v1",
+        "delivery.act-served.v2",
+        "delivery.lettre-simple-due.v2",
+        # Replaced by v2 (with the recipient's territory); bound for what an old outbox relays.
         "delivery.act-served.v1",
         "delivery.lettre-simple-due.v1",
         "delivery.reply-received.v1",
@@ -83,6 +86,8 @@ PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
         "identity.terms-published.v1",
         "identity.account-created.v1",
         "consent.declaration-registered.v1",
+        "delivery.act-served.v2",
+        # Replaced by v2; bound for what an old outbox still relays.
         "delivery.act-served.v1",
     ),
     "retention.confirmations": (

@@ -28,7 +28,6 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
 import httpx
 from fastapi import APIRouter, Request
@@ -50,7 +49,7 @@ from identity.service import Identity
 from shared.bodylimit import body_limit
 from shared.contracts.delivery import ServiceQuality
 from shared.contracts.notify import Channel
-from shared.french import PARIS, french_date
+from shared.french import french_date, legal_datetime
 from shared.legal_calendar import Territory
 from shared.multipart import MultipartError, MultipartReader, boundary_of
 from shared.portal import FormErrors, PortalTemplates, templates
@@ -100,30 +99,24 @@ class _ReplyTooLargeError(Exception):
 
 @dataclass(frozen=True)
 class LegalTime:
-    """Instants shown in the recipient's legal time (the territory delivery served in)."""
+    """Instants shown in the recipient's legal time (the territory delivery served in), named,
+    written as the notices write them."""
 
-    zone: ZoneInfo
+    territory: Territory
 
     def __call__(self, value: datetime | None) -> str:
         if value is None:
             return "—"
-        local = value.astimezone(self.zone)
-        where = " (heure de Paris)" if self.zone == PARIS else " (heure légale locale)"
-        return f"{french_date(local.date())} à {local.hour} h {local.minute:02d}{where}"
+        return legal_datetime(value, self.territory, weekday=False)
 
 
-def legal_time_of(legal_local_time: object, served_at: datetime | None) -> LegalTime:
-    """The zone whose offset at the deposit matches delivery's `legal_local_time` (Paris
-    first: metropole and Alsace-Moselle share it); Paris when it cannot be told."""
-    local = _instant(legal_local_time)
-    if local is None or served_at is None:
-        return LegalTime(PARIS)
-    offset = local.utcoffset()
-    for territory in Territory:
-        zone = territory.time_zone
-        if served_at.astimezone(zone).utcoffset() == offset:
-            return LegalTime(zone)
-    return LegalTime(PARIS)
+def legal_time_of(recipient_territory: object) -> LegalTime:
+    """The territory delivery names for the act; Paris's legal time (named) when it names none
+    this release knows."""
+    try:
+        return LegalTime(Territory(str(recipient_territory)))
+    except ValueError:
+        return LegalTime(Territory.METROPOLE)
 
 
 @dataclass(frozen=True)
@@ -172,7 +165,7 @@ def act_line(view: Mapping[str, Any]) -> ActLine | None:
         status=QUALITIES.get(str(quality), "Signifié") if quality else "Signifié",
         size=size if isinstance(size, int) else None,
         sha256=str(view.get("sha256") or ""),
-        when=legal_time_of(view.get("legal_local_time"), served_at),
+        when=legal_time_of(view.get("recipient_territory")),
     )
 
 
