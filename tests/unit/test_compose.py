@@ -57,6 +57,9 @@ INTERPOLATION = re.compile(r"\$\{(?P<var>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?[?\-+])
 DEFAULTED = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:-(?P<default>[^}]*)\}")
 # URL settings whose value carries a password: given as secret files, checked through them.
 SECRET_URLS = {"amqp_url": "amqp_url", "store_url": "{name}_store_url"}
+# A third party's service, set per deployment (a qualified TSA): unset, checkpoints are served
+# without a timestamp, nothing points into the container.
+THIRD_PARTY_URLS = {"tsa_url"}
 PINNED_TAG = re.compile(
     r"^(v?\d+\.\d+\.\d+([-_][\w.-]+)?|RELEASE\.\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z)$"
 )
@@ -423,6 +426,8 @@ def test_every_url_setting_a_service_reads_points_at_a_compose_service_on_its_po
     assert {"amqp_url", "store_url", "identity_url"} <= set(fields)
     for field, default in fields.items():
         where = f"{name}.{field}"
+        if field in THIRD_PARTY_URLS:
+            continue
         if field in SECRET_URLS:
             value = (tmp_path / SECRET_URLS[field].format(name=name)).read_text().strip()
         else:

@@ -35,6 +35,7 @@ STATELESS = {"identity", "consent", "delivery", "notify"}
 SECRETS_DIR = "/run/secrets/securact/"
 CLUSTER_SCOPED = {"Namespace"}
 # Settings whose value carries a password come from the service's Secret (checked there).
+THIRD_PARTY_URLS = {"tsa_url"}
 SECRET_URLS = {"amqp_url", "store_url"}
 
 Manifest = dict[str, Any]
@@ -230,6 +231,8 @@ def test_every_url_setting_points_at_a_service_on_its_port(name: str) -> None:
         if f.endswith("_url") or f == "s3_endpoint"
     }
     for field, default in sorted(fields.items()):
+        if field in THIRD_PARTY_URLS:
+            continue  # a qualified TSA, set per deployment (unset: no timestamps)
         if field in SECRET_URLS:
             continue  # from the Secret (see test_every_secret_is_a_file_from_the_services_secret)
         candidates = [f"SECURACT_{name.upper()}_{field.upper()}", f"SECURACT_{field.upper()}"]

@@ -24,6 +24,7 @@ DELIVERY_SECRETS = {
     "SECURACT_DELIVERY_AMQP_URL": "amqp://d:delivery-pass@rabbit:5672/",
     "SECURACT_DELIVERY_S3_ACCESS_KEY": "delivery-access",
     "SECURACT_DELIVERY_S3_SECRET_KEY": "delivery-secret",
+    "SECURACT_DELIVERY_CLIENT_SECRET": "delivery-client-secret",
 }
 
 

@@ -736,9 +736,12 @@ async def test_an_sms_notice_is_labelled_as_an_sms_not_as_an_email(rig: Rig) -> 
         page = await client.get(f"/actes/{ACT}")
     rows = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td></tr>", page.text)
     labels = dict(rows)
-    assert labels["4 mars 2031 à 9 h 32 (heure de Paris)"] == "Avis de signification envoyé par SMS"
     assert (
-        labels["4 mars 2031 à 9 h 31 (heure de Paris)"]
+        labels["4 mars 2031 à 9 h 32 (heure légale de Paris)"]
+        == "Avis de signification envoyé par SMS"
+    )
+    assert (
+        labels["4 mars 2031 à 9 h 31 (heure légale de Paris)"]
         == "Avis de signification envoyé par courriel"
     )
 

@@ -157,6 +157,7 @@ async def test_outside_dev_cookies_are_secure_and_host_prefixed(tmp_path: Path) 
         amqp_url="amqp://u:p@127.0.0.1:5672/",
         ip_hash_pepper="pepper-for-this-test",
         notify_client_secret="notify-secret-for-this-test",
+        delivery_client_secret="delivery-secret-for-this-test",
     )
     async with browser(rig) as client:
         page = await client.get("/connexion")

@@ -25,6 +25,7 @@ PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
     "audit.journal": ("#",),
     "audit.erasures": ("retention.subject-keys-shred-requested.v1",),
     "identity.declarations": ("consent.declaration-registered.v1",),
+    "identity.notices": ("notify.notification-sent.v1", "notify.notification-failed.v1"),
     "identity.retention": (
         "retention.contact-data-purge-requested.v1",
         "retention.account-deletion-requested.v1",
