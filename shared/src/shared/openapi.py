@@ -33,13 +33,15 @@ It also makes the document one an integrator can generate a client from:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import copy
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Final
 
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import get_typed_return_annotation
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
@@ -147,6 +149,25 @@ def required_headers(*names: str) -> dict[str, Any]:
     """`openapi_extra=` of a route that checks these headers itself (answering its own problem
     when one is missing): the document says they are required."""
     return {_REQUIRED_HEADERS: list(names)}
+
+
+def with_examples(
+    extra: Mapping[str, Any] | None = None,
+    *,
+    request: tuple[str, Any] | None = None,
+    responses: Mapping[int, Any] | None = None,
+) -> dict[str, Any]:
+    """`openapi_extra=` adding examples to `extra`: `request=(media type, example)` for the
+    body, `responses={201: example}` for JSON answers (FastAPI merges it into the operation)."""
+    merged: dict[str, Any] = copy.deepcopy(dict(extra or {}))
+    if request is not None:
+        media_type, example = request
+        body = merged.setdefault("requestBody", {}).setdefault("content", {})
+        body.setdefault(media_type, {})["example"] = example
+    for status, example in (responses or {}).items():
+        answer = merged.setdefault("responses", {}).setdefault(str(status), {})
+        answer.setdefault("content", {}).setdefault("application/json", {})["example"] = example
+    return merged
 
 
 def operation_id(route: APIRoute) -> str:
@@ -279,6 +300,17 @@ def _binary_answers(operation: dict[str, Any]) -> None:
                 content["schema"] = {"type": "string", "format": "binary"}
 
 
+def _null_answers(route: APIRoute, operation: dict[str, Any]) -> None:
+    # A route returning None answers the JSON `null` (FastAPI documents "anything").
+    if route.response_model is not None or get_typed_return_annotation(route.endpoint) is not None:
+        return
+    for status, response in operation.get("responses", {}).items():
+        if status.startswith("2") and status != "204":
+            json = response.get("content", {}).get("application/json")
+            if json is not None and not json.get("schema"):
+                json["schema"] = {"type": "null"}
+
+
 def _document_operation(
     path: str, dependant: Dependant, operation: dict[str, Any], scopes: set[str]
 ) -> None:
@@ -339,6 +371,7 @@ def document(
             operation = path_item.get(method.lower())
             if operation is not None:
                 _document_operation(path, dependant, operation, scopes)
+                _null_answers(route, operation)
     components: dict[str, Any] = spec.setdefault("components", {})
     components["securitySchemes"] = security_schemes(token_url, scopes)
     schemas: dict[str, Any] = components.setdefault("schemas", {})

@@ -41,7 +41,9 @@ def _literal(node: ast.expr | None) -> str | None:
 
 
 def _status(node: ast.expr) -> bool:
-    return isinstance(node, ast.Constant) and isinstance(node.value, int) and 400 <= node.value < 600
+    return (
+        isinstance(node, ast.Constant) and isinstance(node.value, int) and 400 <= node.value < 600
+    )
 
 
 def _codes(tree: ast.AST) -> Iterator[str]:
