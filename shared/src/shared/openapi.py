@@ -62,6 +62,7 @@ _SCHEMAS: Final = "#/components/schemas/"
 _FASTAPI_VALIDATION_SCHEMAS: Final = ("HTTPValidationError", "ValidationError")
 # A liveness probe answers as long as the process runs: no dependency, no error.
 _NEVER_FAILING: Final = frozenset({"/health/live"})
+TOKEN_PATH: Final = "/oauth/token"  # noqa: S105 - identity's token endpoint, not a secret
 CLIENT_CREDENTIALS: Final = "clientCredentials"
 BEARER_JWT: Final = "bearerJWT"
 # Roles whose tokens are sessions (a person logged in), not client credentials.
@@ -185,7 +186,7 @@ class Security:
     roles: frozenset[str] | None  # None: any role
 
     def requirement(self) -> list[dict[str, list[str]]]:
-        session = [{BEARER_JWT: []}]
+        session: list[dict[str, list[str]]] = [{BEARER_JWT: []}]
         if self.roles is not None and self.roles <= _SESSION_ROLES:
             return session
         return [{CLIENT_CREDENTIALS: sorted(self.scopes)}, *session]
@@ -355,7 +356,7 @@ def document(
     spec: dict[str, Any],
     routes: Iterable[Any],
     *,
-    token_url: str = "/oauth/token",
+    token_url: str = TOKEN_PATH,
     packages: Iterable[str] = (),
 ) -> dict[str, Any]:
     """Rewrite a generated OpenAPI document in place (see the module's docstring)."""
@@ -389,7 +390,7 @@ def document(
 
 
 def document_problems(
-    app: FastAPI, *, token_url: str = "/oauth/token", packages: Iterable[str] = ()
+    app: FastAPI, *, token_url: str = TOKEN_PATH, packages: Iterable[str] = ()
 ) -> None:
     """Make `app.openapi()` document problems and security (computed once, on first use);
     `packages` are the service's own, whose source names its problem types."""

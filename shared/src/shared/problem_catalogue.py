@@ -62,12 +62,15 @@ def _codes(tree: ast.AST) -> Iterator[str]:
                     yield from filter(None, [_literal(keyword.value)])
         elif isinstance(node, ast.ClassDef):
             for statement in node.body:
-                if isinstance(statement, ast.Assign) and any(
-                    _name(target) == "code" for target in statement.targets
-                ):
-                    yield from filter(None, [_literal(statement.value)])
-                elif isinstance(statement, ast.AnnAssign) and _name(statement.target) == "code":
-                    yield from filter(None, [_literal(statement.value)])
+                targets = (
+                    statement.targets
+                    if isinstance(statement, ast.Assign)
+                    else [statement.target]
+                    if isinstance(statement, ast.AnnAssign)
+                    else []
+                )
+                if any(_name(target) == "code" for target in targets):
+                    yield from filter(None, [_literal(getattr(statement, "value", None))])
 
 
 def _source_files(package: str) -> Iterator[Path]:
