@@ -9,8 +9,8 @@ import io
 import os
 import subprocess
 import sys
-from datetime import timedelta
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Final
 
