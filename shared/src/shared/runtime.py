@@ -17,13 +17,18 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequenc
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
+import fastapi_offline
 import httpx
 from fastapi import APIRouter, FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.trace import SpanKind
+from pydantic import BaseModel, ConfigDict
 
 from shared.auth import (
     InMemoryRevocationList,
@@ -45,7 +50,7 @@ from shared.messaging.inbox import INBOX_INDEXES, Inbox
 from shared.messaging.outbox import Outbox, OutboxRelay, RelayPolicy
 from shared.messaging.topology import Topology
 from shared.objects import ObjectStore, ObjectStoreUnavailableError
-from shared.openapi import document_problems
+from shared.openapi import document_problems, operation_id, problem_response
 from shared.problems import PROBLEM_MEDIA_TYPE, Problem, install_problem_handlers, problem_type
 from shared.settings import BaseServiceSettings, KeyBackend, ObjectStoreSettings
 from shared.store import open_store
@@ -63,6 +68,23 @@ log = logging.getLogger(__name__)
 BROKER_RETRY_MAX_SECONDS = 15.0
 
 Job = Callable[[], Coroutine[Any, Any, None]]
+
+# Swagger UI and ReDoc from the packaged `fastapi-offline` assets (swagger-ui: Apache-2.0,
+# ReDoc: MIT): the docs work without a CDN (air-gapped deployments, the devstack offline).
+DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
+DOCS_ASSETS_URL = "/docs-assets"
+
+
+class Readiness(BaseModel):
+    """Every dependency answers (`store`, `broker`, `objects` where the service keeps some)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    status: str
+    service: str
+    store: bool
+    broker: bool
+    objects: bool | None = None
 
 
 def release_of(package: str) -> str:
@@ -354,7 +376,14 @@ class ServiceRuntime:
             finally:
                 await self.stop()
 
-        app = FastAPI(title=title, version=self.release, lifespan=lifespan)
+        app = FastAPI(
+            title=title,
+            version=self.release,
+            lifespan=lifespan,
+            generate_unique_id_function=operation_id,
+            docs_url=None,
+            redoc_url=None,
+        )
         install_problem_handlers(app)
         app.add_exception_handler(StoreUnavailableError, _dependency_unavailable("database"))
         app.add_exception_handler(
@@ -367,7 +396,8 @@ class ServiceRuntime:
             app.include_router(router)
         app.add_middleware(BodyLimitMiddleware, default=self.settings.max_body_bytes)
         self.telemetry.instrument_app(app)
-        document_problems(app)
+        _serve_docs(app, title)
+        document_problems(app, token_url=f"{self.settings.identity_url.rstrip('/')}/oauth/token")
         app.state.runtime = self
         return app
 
@@ -378,7 +408,11 @@ class ServiceRuntime:
         async def live() -> dict[str, str]:
             return {"status": "live", "service": self.service}
 
-        @router.get("/health/ready", response_model=None)
+        @router.get(
+            "/health/ready",
+            response_model=Readiness,
+            responses={503: problem_response(503, "a dependency does not answer")},
+        )
         async def ready() -> JSONResponse:
             checks = await self.readiness()
             if all(checks.values()):
@@ -396,6 +430,30 @@ class ServiceRuntime:
             )
 
         return router
+
+
+def _serve_docs(app: FastAPI, title: str) -> None:
+    app.mount(DOCS_ASSETS_URL, StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=f"{title} — Swagger UI",
+            swagger_js_url=f"{DOCS_ASSETS_URL}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS_URL}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS_URL}/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title=f"{title} — ReDoc",
+            redoc_js_url=f"{DOCS_ASSETS_URL}/redoc.standalone.js",
+            redoc_favicon_url=f"{DOCS_ASSETS_URL}/favicon.png",
+            with_google_fonts=False,
+        )
 
 
 def _dependency_unavailable(

@@ -38,6 +38,11 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
 
 
 async def create_operator(monkeypatch: pytest.MonkeyPatch, identifier: str, password: str) -> int:
+    # The service made its store at its first start; the command never does.
+    settings = Settings()
+    store = open_store(settings.store_url, settings.service_name)
+    await store.connect()
+    await store.close()
     monkeypatch.setattr("sys.stdin", io.StringIO(f"{password}\n"))
     # asyncio.run inside the CLI needs its own thread: pytest's loop is running here.
     return await asyncio.to_thread(
@@ -82,7 +87,8 @@ async def test_create_operator_refuses_a_weak_password_or_a_taken_identifier(
     assert await create_operator(monkeypatch, "ops-cli", "azertyuiop12") == 1
     out, err = capsys.readouterr()
     assert out == ""
-    assert err.startswith("refused: ")
+    assert err.startswith("store: SQLite file ")  # which store it used, then the refusal
+    assert err.splitlines()[-1].startswith("refused: ")
     assert "azertyuiop12" not in err
 
     assert await create_operator(monkeypatch, "ops-cli", OPERATOR_PASSWORD) == 0
@@ -127,14 +133,14 @@ async def test_rotate_token_key_publishes_a_new_key_before_it_signs_and_keeps_th
     assert old.key.key_id not in {j["kid"] for j in keys.jwks(previous.published_until)["keys"]}
 
 
-async def test_rotate_token_key_creates_the_key_file_when_there_is_none(
+async def test_rotate_token_key_refuses_when_there_is_no_key_file_rather_than_make_one(
     settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # A rotation in the wrong directory would make a key set the service never publishes.
     assert not settings.token_key_file.exists()
 
-    assert await asyncio.to_thread(run, ["rotate-token-key"]) == 0
+    assert await asyncio.to_thread(run, ["rotate-token-key"]) == 2
 
-    capsys.readouterr()
-    keys = TokenKeyFile(settings.token_key_file, SystemClock()).current()
-    assert len(keys.keys) == 2
-    assert len({jwk["kid"] for jwk in keys.jwks(SystemClock().now())["keys"]}) == 2
+    _, err = capsys.readouterr()
+    assert f"no token key file at {settings.token_key_file}" in err
+    assert not settings.token_key_file.exists()

@@ -60,7 +60,7 @@ async def test_run_due_fires_what_is_due_once_and_reports_counts(
 
     # asyncio.run inside the CLI needs its own thread: pytest's loop is running here.
     out = io.StringIO()
-    assert await asyncio.to_thread(main, ["run-due"], out) == 0
+    assert await asyncio.to_thread(main, ["run-due"], out) == 0, out.getvalue()
     assert "fired 1 due schedule(s)" in out.getvalue()
     assert "outbox" in out.getvalue()
     assert "acc-due" not in out.getvalue()

@@ -347,9 +347,13 @@ async def test_cli_verify_refuses_to_run_without_the_kek_rather_than_make_one(
     load_or_create_signing_ring(
         tmp_path / "signing.json", Settings().checkpoint_origin, ManualClock(START)
     )
+    store = SqliteStore(tmp_path / "audit.sqlite3")  # the store is there, the KEK is not
+    await store.connect()
+    await store.close()
     out = io.StringIO()
     assert await _run_cli(["verify"], out) == cli.EXIT_USAGE
     assert "--no-payloads" in out.getvalue()
+    assert str(tmp_path / "absent-kek.json") in out.getvalue()
     assert not (tmp_path / "absent-kek.json").exists()
 
 

@@ -3,7 +3,10 @@
 `verify` reads audit's store (from the usual settings) and checks it as `audit.verify` says,
 payloads included (decrypted with the KEK file of the settings; `--no-payloads` for the tree
 alone, e.g. by a third party without the KEK); exit status 0 when intact, 1 naming the first
-broken index and the others. `verify-receipt` needs nothing but
+broken index and the others, or when the journal holds fewer entries than `--expect-entries`
+(default 1: an empty journal is most likely the wrong store; `--allow-empty` accepts it), 2
+when the store or a key file is not there (nothing is created). It says on stderr which store
+and keys it used, and its progress. `verify-receipt` needs nothing but
 a receipt file and the log's public key: no store, no network. `verify-timestamp` checks a
 checkpoint's RFC 3161 token (`GET /v1/checkpoints/{size}/timestamp`) against the note and a
 pinned TSA chain, naming the failed check: imprint, signature or chain.
@@ -18,14 +21,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+from rich.progress import Progress as RichProgress
+
 from audit.checkpoint import FormatError, log_signed_note, open_checkpoint, verify_receipt
+from audit.service import JOURNAL
 from audit.settings import Settings
 from audit.vault import PayloadVault
 from audit.verify import verify_journal
 from shared.clock import SystemClock
 from shared.crypto import IntegrityError, KeyRing, VerifierKey
 from shared.crypto.backends import kek_source, signing_ring
-from shared.settings import KeyBackend
+from shared.provisioning import NotProvisionedError, require_key_files, require_store
 from shared.store import open_store
 from shared.timestamps import TimestampError, TsaTrust, verify_timestamp
 
@@ -51,6 +59,20 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not decrypt and check payloads (no KEK needed)",
     )
+    expected = verify.add_mutually_exclusive_group()
+    expected.add_argument(
+        "--expect-entries",
+        type=int,
+        default=1,
+        metavar="N",
+        help="fail unless the journal holds at least N entries (default 1: an empty journal "
+        "is a failure, most likely the wrong store)",
+    )
+    expected.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="an empty journal is a success (a platform that journaled nothing yet)",
+    )
     receipt = commands.add_parser("verify-receipt", help="check a saved receipt offline")
     receipt.add_argument("--receipt", required=True, type=Path, metavar="FILE")
     receipt.add_argument("--public-key", required=True, action="append", metavar="VKEY")
@@ -74,45 +96,104 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str], out: TextIO = sys.stdout) -> int:
-    """Run one command; returns the process exit status."""
+def main(argv: Sequence[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    """Run one command; returns the process exit status. The verdict goes to `out`; what was
+    used (store, keys) and progress to `err`."""
     options = build_parser().parse_args(argv)
     try:
         if options.command == "verify":
-            return asyncio.run(_verify(options, out))
+            return asyncio.run(_verify(options, out, err))
         if options.command == "verify-timestamp":
             return _verify_timestamp(options, out)
         return _verify_receipt(options, out)
+    except NotProvisionedError as error:
+        out.write(f"error: {error}\n")
+        return EXIT_USAGE
     except (ValueError, OSError) as error:
         out.write(f"error: {error}\n")
         return EXIT_USAGE
 
 
-async def _verify(options: argparse.Namespace, out: TextIO) -> int:
+class Progress:
+    """Entries checked so far: a live bar on a terminal, a line every tenth otherwise (logs)."""
+
+    def __init__(self, total: int, err: TextIO) -> None:
+        self.total = max(total, 1)
+        self.err = err
+        self.reported = 0
+        self.bar: RichProgress | None = None
+        if err.isatty():
+            self.bar = RichProgress(
+                TextColumn("verifying journal"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=Console(file=err),
+            )
+            self.task = self.bar.add_task("verify", total=total)
+            self.bar.start()
+
+    def __call__(self, checked: int) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, completed=checked)
+            return
+        tenth = checked * 10 // self.total
+        if tenth > self.reported:
+            self.reported = tenth
+            self.err.write(f"verified {checked}/{self.total} entries ({tenth * 10}%)\n")
+            self.err.flush()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+async def _verify(options: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     settings = Settings()
+    # Nothing is created: a store or key file that is not there is the wrong configuration.
+    store_used = require_store(settings)
     keys = [VerifierKey.from_string(k) for k in options.public_key]
-    if not keys:
-        if settings.keys is KeyBackend.FILE and not settings.signing_key_file.exists():
-            out.write("error: no --public-key and no signing key file\n")
-            return EXIT_USAGE
+    if keys:
+        keys_used = f"{len(keys)} verifier key(s) given with --public-key"
+    else:
+        keys_used = require_key_files(settings, signing_key_file=settings.signing_key_file)
         ring = signing_ring(settings, settings.checkpoint_origin, SystemClock())
         keys = list(ring.published)
     vault = None
     if not options.no_payloads:
-        # Never create a KEK here: a new one would make every payload look corrupt.
-        if settings.keys is KeyBackend.FILE and not settings.kek_file.exists():
-            out.write(f"error: no KEK file at {settings.kek_file} (or pass --no-payloads)\n")
+        try:
+            keys_used += "; KEK: " + require_key_files(settings, kek_file=settings.kek_file)
+        except NotProvisionedError as error:
+            out.write(f"error: {error} (or pass --no-payloads)\n")
             return EXIT_USAGE
         clock = SystemClock()
         vault = PayloadVault(KeyRing(kek_source(settings, clock)), clock)
+    err.write(f"store: {store_used}\nkeys: {keys_used}\n")
     store = open_store(settings.store_url, settings.service_name)
     await store.connect()
     try:
-        report = await verify_journal(
-            store, keys, origin=options.origin or settings.checkpoint_origin, vault=vault
-        )
+        total = await store.count(JOURNAL)
+        err.write(f"{total} entries to verify\n")
+        progress = Progress(total, err)
+        try:
+            report = await verify_journal(
+                store,
+                keys,
+                origin=options.origin or settings.checkpoint_origin,
+                vault=vault,
+                progress=progress,
+            )
+        finally:
+            progress.close()
     finally:
         await store.close()
+    wanted = 0 if options.allow_empty else options.expect_entries
+    if report.entries < wanted:
+        out.write(
+            f"journal has {report.entries} entries, at least {wanted} expected: wrong store? "
+            "(--allow-empty if nothing was journaled yet)\n"
+        )
+        return EXIT_BROKEN
     first = report.first()
     if first is None:
         checked = (

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,9 +81,10 @@ async def verify_journal(
     origin: str | None = None,
     batch: int = 1000,
     vault: PayloadVault | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> VerificationReport:
     """Check the whole journal as described in the module docstring (payloads only with
-    `vault`)."""
+    `vault`); `progress(entries checked so far)` after each batch."""
     report = VerificationReport()
     keys = list(verifiers)
     checkpoints = await _checkpoints(reader, keys, origin, report)
@@ -134,6 +135,8 @@ async def verify_journal(
                 elif tree.root() == checkpoint.root:
                     suspect = None
                 previous_size = checkpoint.size
+        if progress is not None:
+            progress(tree.size)
         if len(page) < batch:
             break
     report.entries = tree.size

@@ -56,7 +56,7 @@ from shared.contracts.consent import (
     RestrictionOutcome,
 )
 from shared.documents import MediaType
-from shared.openapi import problem_responses
+from shared.openapi import problem_responses, with_examples
 
 OFFICE_ROLE: Final = "office"
 RECIPIENT_ROLE: Final = "recipient"
@@ -248,6 +248,25 @@ _REGISTRATION_BODY: Final = {
         },
     }
 }
+_REGISTRATION_EXAMPLE: Final = with_examples(
+    _REGISTRATION_BODY,
+    request=(
+        "multipart/form-data",
+        {
+            "declaration": '{"person": {"kind": "natural", "nom": "Martin", "prenoms": "Claire", '
+            '"date_naissance": "1984-05-17", "lieu_naissance": "Lyon", "domicile": {"adresse": '
+            '"12 rue des Lilas", "code_postal": "69003", "commune": "Lyon"}, "email": '
+            '"claire.martin@example.org"}, "scope": ["signification_jugement"], "duration": '
+            '{"type": "indefinite"}, "revocation_modalities": "Depuis votre espace, rubrique '
+            'Consentement", "proofs": [{"part": "id-card", "type": "carte_identite", '
+            '"issued_on": "2021-09-01"}]}',
+            "id-card": "(the proof, PDF, JPEG or PNG)",
+        },
+    ),
+    responses={
+        201: {"id": "01JF8YZ1K2M3N4P5Q6R7S8T9V0", "status": "registered", "territory": "metropole"}
+    },
+)
 _EXPORT_FILE: Final = {"Content-Disposition": 'attachment; filename="mes-donnees.json"'}
 
 
@@ -258,7 +277,7 @@ def consent_router(consent: Consent, limits: Limits) -> APIRouter:
         "/declarations",
         status_code=201,
         responses=problem_responses(409, 422),
-        openapi_extra=_REGISTRATION_BODY,
+        openapi_extra=_REGISTRATION_EXAMPLE,
     )
     @body_limit(None)  # streamed and limited by intake (`limits.max_request_bytes`)
     async def register(request: Request, office: RegisteringOffice) -> Registered:

@@ -57,7 +57,7 @@ from delivery.views import (
 )
 from shared.auth import Principal, current_principal, require_role, require_scopes
 from shared.bodylimit import body_limit
-from shared.openapi import problem_responses
+from shared.openapi import problem_responses, required_headers, with_examples
 
 OFFICE_ROLE: Final = "office"
 RECIPIENT_ROLE: Final = "recipient"
@@ -169,6 +169,64 @@ _DEPOSIT_BODY: Final = {
 }
 
 
+_ACT_ID: Final = "01JF8Z6Q4V3T2N9X5B7C1D0E2F"
+_SHA256: Final = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+_DEPOSIT_EXAMPLE: Final = with_examples(
+    _DEPOSIT_BODY,
+    request=(
+        "multipart/form-data",
+        {
+            "metadata": '{"declaration_id": "01JF8YZ1K2M3N4P5Q6R7S8T9V0", '
+            '"nature": "signification_jugement", "title": "Signification du jugement du 3 mars", '
+            '"requester_name": "SCI Les Tilleuls", "office_reference": "2026-0412"}',
+            "document": "(the act, PDF)",
+        },
+    ),
+    responses={
+        201: {
+            "id": _ACT_ID,
+            "status": "served",
+            "submitted_at": "2026-03-10T09:15:02.184Z",
+            "scheduled_for": None,
+            "served_at": "2026-03-10T09:15:03.027Z",
+            "legal_local_time": "2026-03-10T10:15:03+01:00",
+            "recipient_territory": "metropole",
+            "sha256": _SHA256,
+            "size": 48213,
+            "judge_leave_used": False,
+        }
+    },
+)
+_EVIDENCE_EXAMPLE: Final = with_examples(
+    responses={
+        200: {
+            "format": "securact-ng/evidence-set/v1",
+            "act_id": _ACT_ID,
+            "act_sha256": _SHA256,
+            "generated_at": "2026-03-12T08:00:00.000Z",
+            "evidence": [
+                {
+                    "format": "securact-ng/evidence/v1",
+                    "evidence_id": "01JF8Z6Q5A0B1C2D3E4F5G6H7J",
+                    "type": "SubmissionAcceptance",
+                    "act_id": _ACT_ID,
+                    "act_sha256": _SHA256,
+                    "instant": "2026-03-10T09:15:03.027Z",
+                    "actors": {"platform": "securact-ng", "office_id": "etude-1"},
+                    "details": {},
+                    "event_id": "01JF8Z6Q5A0B1C2D3E4F5G6H7K",
+                    "signature": {"alg": "Ed25519", "kid": "a1b2c3d4", "value": "base64…"},
+                    "journal_index": 1041,
+                    "receipt": None,
+                    "receipt_reason": "not yet in a signed checkpoint",
+                }
+            ],
+            "signature": {"alg": "Ed25519", "kid": "a1b2c3d4", "value": "base64…"},
+        }
+    }
+)
+
+
 def delivery_router(
     delivery: Delivery, offices: OfficeDirectory, max_request_bytes: int
 ) -> APIRouter:
@@ -188,7 +246,8 @@ def delivery_router(
                 "description": "accepted and scheduled for the next window opening",
             },
         },
-        openapi_extra=_DEPOSIT_BODY,
+        # Checked by the route itself (its own problem when missing), required by contract.
+        openapi_extra={**_DEPOSIT_EXAMPLE, **required_headers("Idempotency-Key")},
     )
     @body_limit(None)  # streamed and limited here (`max_request_bytes`)
     async def deposit(
@@ -236,7 +295,7 @@ def delivery_router(
     async def get_act(act_id: str, principal: OfficeReader) -> OfficeActView | TombstoneView:
         return await views.office_view(await views.office_act(_office_id(principal), act_id))
 
-    @router.get("/acts/{act_id}/evidence")
+    @router.get("/acts/{act_id}/evidence", openapi_extra=_EVIDENCE_EXAMPLE)
     async def office_evidence(act_id: str, principal: OfficeReader) -> EvidenceSet:
         return await views.evidence_set(await views.office_act(_office_id(principal), act_id))
 

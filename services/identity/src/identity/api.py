@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
@@ -42,6 +42,24 @@ AnyCaller = Annotated[Principal, Depends(current_principal)]
 LinkReader = Annotated[Principal, Depends(require_scopes(LINKS_READ))]
 AccountId = Annotated[str, Path(max_length=64)]
 ClientId = Annotated[str, Path(max_length=64)]
+
+
+# RFC 6749 §5.1 and §5.2 bodies of the token endpoint (not problems: OAuth2 clients expect them).
+_TOKEN_RESPONSE: Final = {
+    "type": "object",
+    "required": ["access_token", "token_type", "expires_in", "scope"],
+    "properties": {
+        "access_token": {"type": "string"},
+        "token_type": {"type": "string", "enum": ["Bearer"]},
+        "expires_in": {"type": "integer"},
+        "scope": {"type": "string"},
+    },
+}
+_OAUTH_ERROR: Final = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {"type": "string"}, "error_description": {"type": "string"}},
+}
 
 
 def _in_utc(value: datetime) -> datetime:
@@ -397,7 +415,10 @@ def identity_router(identity: Identity) -> APIRouter:
         "/me/export",
         tags=["accounts"],
         responses={
-            200: {"description": "a JSON attachment, `mon-compte.json`"},
+            200: {
+                "description": "a JSON attachment, `mon-compte.json`",
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            },
             **problem_responses(404),
         },
     )
@@ -680,15 +701,40 @@ def token_router(identity: Identity) -> APIRouter:
                                 "client_id": {"type": "string"},
                                 "client_secret": {"type": "string"},
                             },
-                        }
+                        },
+                        "example": {
+                            "grant_type": "client_credentials",
+                            "scope": "acts:write acts:read",
+                            "client_id": "etude-1",
+                            "client_secret": "(the client's secret)",
+                        },
                     }
                 },
             }
         },
         responses={
-            200: {"description": "RFC 6749 §5.1 access token response"},
-            400: {"description": "RFC 6749 §5.2 error (invalid_request, invalid_scope, …)"},
-            401: {"description": "RFC 6749 §5.2 invalid_client"},
+            200: {
+                "description": "RFC 6749 §5.1 access token response",
+                "content": {
+                    "application/json": {
+                        "schema": _TOKEN_RESPONSE,
+                        "example": {
+                            "access_token": "eyJhbGciOiJFZERTQSIsImtpZCI6ImExYjIifQ.…",
+                            "token_type": "Bearer",
+                            "expires_in": 600,
+                            "scope": "acts:read acts:write",
+                        },
+                    }
+                },
+            },
+            400: {
+                "description": "RFC 6749 §5.2 error (invalid_request, invalid_scope, …)",
+                "content": {"application/json": {"schema": _OAUTH_ERROR}},
+            },
+            401: {
+                "description": "RFC 6749 §5.2 invalid_client",
+                "content": {"application/json": {"schema": _OAUTH_ERROR}},
+            },
             429: {
                 "description": "`slow_down`: too many failed authentications of the client id "
                 "or from the address; Retry-After says when to try again"

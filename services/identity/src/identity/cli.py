@@ -17,6 +17,7 @@ from identity.tokens import TokenIssuer, TokenKeyFile
 from shared.clock import clock_from_environment
 from shared.messaging.inbox import INBOX_INDEXES
 from shared.messaging.outbox import Outbox, OutboxRelay
+from shared.provisioning import NotProvisionedError, require_files, require_store
 from shared.store import open_store
 
 
@@ -99,6 +100,19 @@ def run(argv: list[str]) -> int:
     notices.add_argument("--version", type=int, required=True)
     args = parser.parse_args(argv)
     settings = Settings()
+    if args.command in ("create-operator", "rotate-token-key"):
+        # Operator commands never create the store or a key ring (the service does, at its
+        # first start): a missing one is the wrong directory or setting.
+        try:
+            if args.command == "create-operator":
+                used = f"store: {require_store(settings)}"
+            else:
+                keys = require_files(settings, token_key_file=settings.token_key_file)
+                used = f"keys: {keys}"
+        except NotProvisionedError as error:
+            sys.stderr.write(f"error: {error}\n")
+            return 2
+        sys.stderr.write(f"{used}\n")
     if args.command == "create-operator":
         if args.password_stdin:
             password = sys.stdin.readline().rstrip("\n")

@@ -1,6 +1,7 @@
 """`securact-retention run-due` and `securact-retention verify-certificate`.
 
-`run-due` fires everything due now, once, and exits.
+`run-due` fires everything due now, once, and exits. It refuses to run (exit 1, naming the
+path) when retention's store or key directory is not there: it never creates them.
 For operators and the dev clock offset (`SECURACT_CLOCK_OFFSET_SECONDS`): it reads retention's
 store from the usual settings, fires every pending, unheld schedule due now (earliest first,
 the same claim as the service's scheduler, so it is safe while replicas run), issues the
@@ -32,6 +33,7 @@ from shared.clock import Clock
 from shared.crypto import IntegrityError, VerifierKey
 from shared.messaging.inbox import INBOX_INDEXES
 from shared.messaging.outbox import OutboxRelay
+from shared.provisioning import NotProvisionedError, require_key_directories, require_store
 from shared.runtime import ServiceRuntime
 
 EXIT_OK = 0
@@ -121,14 +123,26 @@ async def run_due_once(settings: Settings, clock: Clock | None = None) -> PassSu
     return PassSummary(report.fired, report.lost_races, certificates, alerts)
 
 
-def main(argv: Sequence[str], out: TextIO = sys.stdout) -> int:
-    """Run one command; returns the process exit status."""
+def main(argv: Sequence[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    """Run one command; returns the process exit status (what was used goes to `err`)."""
     options = build_parser().parse_args(argv)
     if options.command == "verify-certificate":
         return verify_certificate_files(options.certificate, options.pdf, options.public_key, out)
     if options.command == "run-due":
         try:
-            summary = asyncio.run(run_due_once(Settings()))
+            settings = Settings()
+            # Never create them here: an empty new store has nothing due, keys made in a new
+            # directory would sign certificates no one trusts.
+            store_used = require_store(settings)
+            keys_used = require_key_directories(
+                settings, kek_file=settings.kek_file, signing_key_file=settings.signing_key_file
+            )
+        except NotProvisionedError as error:
+            out.write(f"error: {error}\n")
+            return EXIT_ERROR
+        err.write(f"store: {store_used}\nkeys: {keys_used}\n")
+        try:
+            summary = asyncio.run(run_due_once(settings))
         except (OSError, ValueError) as error:
             out.write(f"error: {type(error).__name__}: {error}\n")
             return EXIT_ERROR

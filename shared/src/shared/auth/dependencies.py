@@ -26,6 +26,10 @@ AUTH_UNAVAILABLE_TYPE: Final = problem_type("authentication-unavailable")
 _STATE_KEY: Final = "token_verifier"
 
 PrincipalDependency = Callable[[Principal], Coroutine[Any, Any, Principal]]
+# What a dependency built here grants, kept on the function so the OpenAPI document derives
+# each operation's security requirement from the route itself (`shared.openapi`).
+SCOPES_ATTRIBUTE: Final = "securact_required_scopes"
+ROLES_ATTRIBUTE: Final = "securact_allowed_roles"
 
 
 def install_token_verifier(app: FastAPI, verifier: TokenVerifier) -> None:
@@ -107,6 +111,7 @@ def require_scopes(*scopes: str) -> PrincipalDependency:
             )
         return principal
 
+    setattr(dependency, SCOPES_ATTRIBUTE, needed)
     return dependency
 
 
@@ -128,4 +133,5 @@ def require_role(*roles: str) -> PrincipalDependency:
             )
         return principal
 
+    setattr(dependency, ROLES_ATTRIBUTE, allowed)
     return dependency
