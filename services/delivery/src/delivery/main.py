@@ -22,6 +22,7 @@ from delivery.erasure import ERASURE_INDEXES
 from delivery.evidence import EvidenceSigner
 from delivery.parties import OfficeDirectory
 from delivery.receipts import AuditReceipts
+from delivery.reports import EvidenceReports, sealer_from_settings
 from delivery.repository import INDEXES
 from delivery.service import wire
 from delivery.settings import Settings
@@ -77,6 +78,9 @@ def create_app(
         receipts=AuditReceipts(audit_http),
     )
     offices = OfficeDirectory(settings.offices, store=runtime.store)
+    reports = EvidenceReports(
+        delivery.ctx, delivery.views, sealer_from_settings(settings, runtime.clock)
+    )
     runtime.subscribe(parties_subscription(runtime.inbox(PARTIES_QUEUE)))
     runtime.subscribe(notifications_subscription(runtime.inbox(NOTIFICATIONS_QUEUE), signer))
     runtime.subscribe(erasures_subscription(runtime.inbox(ERASURES_QUEUE), delivery.eraser))
@@ -102,7 +106,7 @@ def create_app(
     )
     app = runtime.create_app(
         title="Delivery gateway: serving acts",
-        routers=[delivery_router(delivery, offices, settings.max_request_bytes)],
+        routers=[delivery_router(delivery, offices, settings.max_request_bytes, reports)],
     )
     install_refusal_handlers(app)
     if token_verifier is not None:
