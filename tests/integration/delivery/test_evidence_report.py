@@ -108,12 +108,12 @@ async def test_a_read_act_has_a_sealed_timestamped_report_whose_every_byte_is_ch
 
         # Any changed byte is detected and named: in the sealed revision, in the seal's own
         # signature, in the timestamp's revision; and bytes added after it.
-        seal_at = report.index(b"/Contents <") + 200
+        seal_at = report.index(b"/Contents <") + 60  # inside the CMS, not its padding
         for position, stage in (
             (20, "seal"),
             (len(report) // 3, "seal"),
-            (seal_at, "seal"),
-            (len(report) - 30, "document timestamp"),
+            (seal_at, "signatures"),
+            (len(report) - 30, "format"),  # the last revision's xref offset
         ):
             tampered = bytearray(report)
             tampered[position] ^= 0x01

@@ -27,7 +27,7 @@ from delivery.repository import INDEXES
 from delivery.service import wire
 from delivery.settings import Settings
 from shared.auth import TokenVerifier, install_token_verifier
-from shared.clock import Clock
+from shared.clock import Clock, SystemClock
 from shared.crypto import KeyRing
 from shared.crypto.backends import kek_source, signing_ring
 from shared.legal_calendar import Territory, window_closures
@@ -78,8 +78,10 @@ def create_app(
         receipts=AuditReceipts(audit_http),
     )
     offices = OfficeDirectory(settings.offices, store=runtime.store)
+    # The seal's validity is checked at the TSA's time, the real one: a dev clock offset
+    # must not date the dev certificate.
     reports = EvidenceReports(
-        delivery.ctx, delivery.views, sealer_from_settings(settings, runtime.clock)
+        delivery.ctx, delivery.views, sealer_from_settings(settings, SystemClock())
     )
     runtime.subscribe(parties_subscription(runtime.inbox(PARTIES_QUEUE)))
     runtime.subscribe(notifications_subscription(runtime.inbox(NOTIFICATIONS_QUEUE), signer))

@@ -8,6 +8,7 @@ two incremental revisions over the report fpdf2 wrote.
 chain) and names the first check that fails, in this order:
 
 - `format`: not a readable PDF, or no seal / no document timestamp in it;
+- `signatures`: the seal's or the timestamp's CMS is unreadable (altered);
 - `seal`: the sealed bytes were altered, the signature does not verify, its certificate does
   not chain to a pinned root, or the document was changed after it beyond the timestamp;
 - `document timestamp`: altered, not by the pinned TSA, or not covering the whole file;
@@ -192,10 +193,16 @@ async def verify_report(
     """Verify a sealed evidence report offline; raises `ReportVerificationError`."""
     try:
         reader = PdfFileReader(BytesIO(data), strict=False)
+        reader.root  # noqa: B018 - parses the trailer and catalog
+    except (PdfError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ReportVerificationError("format", f"not a readable PDF ({error})") from None
+    try:
         signatures = reader.embedded_regular_signatures
         stamps = reader.embedded_timestamp_signatures
     except (PdfError, ValueError, KeyError, TypeError, AttributeError) as error:
-        raise ReportVerificationError("format", f"not a readable PDF ({error})") from None
+        raise ReportVerificationError(
+            "signatures", f"the seal or the timestamp is unreadable ({error})"
+        ) from None
     if len(signatures) != 1:
         raise ReportVerificationError("format", f"{len(signatures)} seal(s), expected 1")
     if not stamps:
