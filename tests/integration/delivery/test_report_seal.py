@@ -19,7 +19,7 @@ from delivery.acts import Act
 from delivery.domain import Declaration
 from delivery.evidence import EvidenceSigner, EvidenceType
 from delivery.report_pdf import evidence_bytes, render_report
-from delivery.seal import ReportSealer, ReportVerificationError, _asn1, verify_report
+from delivery.seal import ReportSealer, ReportVerificationError, asn1_certificate, verify_report
 from shared.clock import SystemClock
 from shared.crypto import VerifierKey
 from shared.crypto.seal import load_or_create_dev_seal, make_dev_seal
@@ -112,20 +112,23 @@ async def test_pyhanko_validates_the_seal_and_the_document_timestamp_against_pin
     report, sealer, keys = await sealed_report(tmp_path, tsa)
     (tmp_path / "report.pdf").write_bytes(report)
     reader = PdfFileReader(io.BytesIO(report))
-    seal_root = sealer._seal.chain[-1]  # noqa: SLF001 - the dev CA, as GET /v1/evidence/keys gives it
-    tsa_context = ValidationContext(trust_roots=[_asn1(tsa.ca)], allow_fetching=False)
+    seal_root = sealer.root
+    tsa_context = ValidationContext(trust_roots=[asn1_certificate(tsa.ca)], allow_fetching=False)
     status = await async_validate_pdf_signature(
         reader.embedded_regular_signatures[0],
-        signer_validation_context=ValidationContext(trust_roots=[_asn1(seal_root)]),
+        signer_validation_context=ValidationContext(trust_roots=[asn1_certificate(seal_root)]),
         ts_validation_context=tsa_context,
     )
-    assert status.bottom_line, status.pretty_print_details()
+    assert status.bottom_line
     assert status.signing_cert.public_key.algorithm == "ec"
-    assert status.timestamp_validity is not None and status.timestamp_validity.trusted
+    assert status.timestamp_validity is not None
+    assert status.timestamp_validity.trusted
     stamp = await async_validate_pdf_timestamp(
         reader.embedded_timestamp_signatures[0], validation_context=tsa_context
     )
-    assert stamp.intact and stamp.valid and stamp.trusted
+    assert stamp.intact
+    assert stamp.valid
+    assert stamp.trusted
     assert stamp.coverage is SignatureCoverageLevel.ENTIRE_FILE
 
     names = reader.root["/Names"]["/EmbeddedFiles"]["/Names"]
@@ -143,7 +146,7 @@ async def test_pyhanko_validates_the_seal_and_the_document_timestamp_against_pin
 @pytest.mark.slow
 async def test_a_changed_byte_anywhere_is_named(tmp_path: Path, tsa: LocalTsa) -> None:
     report, sealer, keys = await sealed_report(tmp_path, tsa)
-    seal_root = sealer._seal.chain[-1]  # noqa: SLF001
+    seal_root = sealer.root
     verifiers = [VerifierKey.from_string(k) for k in keys]
     failures = set()
     # Every 40th of the file, and the document timestamp's revision (the file's tail).
@@ -159,9 +162,9 @@ async def test_a_changed_byte_anywhere_is_named(tmp_path: Path, tsa: LocalTsa) -
     assert failures <= {"format", "signatures", "seal", "document timestamp"}
     assert {"seal", "document timestamp"} <= failures
     other, _ = make_dev_seal(SystemClock())
-    with pytest.raises(ReportVerificationError, match="^seal: the certificate"):
+    with pytest.raises(ReportVerificationError, match=r"^seal: the certificate"):
         await verify_report(
             report, seal_roots=[other.chain[-1]], tsa_roots=[tsa.ca], keys=verifiers
         )
-    with pytest.raises(ReportVerificationError, match="^document timestamp"):
+    with pytest.raises(ReportVerificationError, match=r"^document timestamp"):
         await verify_report(report, seal_roots=[seal_root], tsa_roots=[seal_root], keys=verifiers)

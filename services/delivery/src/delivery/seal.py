@@ -85,7 +85,7 @@ class HttpxTimeStamper(TimeStamper):
         )
 
 
-def _asn1(certificate: x509.Certificate) -> asn1_x509.Certificate:
+def asn1_certificate(certificate: x509.Certificate) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))
 
 
@@ -101,7 +101,7 @@ class ReportSealer:
         self._seal = seal
         self.tsa_url = tsa_url
         self._timestamper = HttpxTimeStamper(tsa_url, http)
-        chain = [_asn1(c) for c in seal.chain]
+        chain = [asn1_certificate(c) for c in seal.chain]
         self._signer = signers.SimpleSigner(
             signing_cert=chain[0],
             signing_key=asn1_keys.PrivateKeyInfo.load(seal.key_der()),
@@ -117,6 +117,11 @@ class ReportSealer:
             serial=f"{certificate.serial_number:x}",
             tsa_url=self.tsa_url,
         )
+
+    @property
+    def root(self) -> x509.Certificate:
+        """The last certificate of the seal's chain (in dev, the test CA verifiers pin)."""
+        return self._seal.chain[-1]
 
     @property
     def chain_pem(self) -> list[str]:
@@ -163,8 +168,8 @@ class VerifiedReport:
 def _context(roots: Sequence[x509.Certificate], others: Sequence[x509.Certificate] = ()) -> Any:
     # Pinned roots only, no network: a dev seal has no revocation service (soft-fail).
     return ValidationContext(
-        trust_roots=[_asn1(c) for c in roots],
-        other_certs=[_asn1(c) for c in others],
+        trust_roots=[asn1_certificate(c) for c in roots],
+        other_certs=[asn1_certificate(c) for c in others],
         allow_fetching=False,
         revocation_mode="soft-fail",
     )
