@@ -18,6 +18,7 @@ chain) and names the first check that fails, in this order:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from io import BytesIO
@@ -187,6 +188,31 @@ def _attachment(reader: PdfFileReader) -> bytes:
     raise ReportVerificationError("attachment", f"no {ATTACHMENT_NAME} in the report")
 
 
+_HEX: Final = re.compile(rb"<([0-9A-F]*)>")
+
+
+def _der_length(raw: bytes) -> int:
+    """The length of the DER value at the start of `raw` (header included)."""
+    if len(raw) < 2:
+        return len(raw) + 1
+    if raw[1] < 0x80:
+        return 2 + raw[1]
+    size = raw[1] & 0x7F
+    return 2 + size + int.from_bytes(raw[2 : 2 + size], "big")
+
+
+def _check_unsigned_gap(data: bytes, embedded: Any) -> None:
+    """The one span no signature covers is each signature's own /Contents: it must be exactly
+    the CMS in uppercase hex (as pyHanko writes it), then zero padding; any other byte there
+    is a change (even a hex digit's case, which would not change the value)."""
+    _, first, start, _ = (int(v) for v in embedded.byte_range)
+    found = _HEX.fullmatch(data[first:start])
+    raw = bytes.fromhex(found.group(1).decode("ascii")) if found else b""
+    end = _der_length(raw)
+    if not found or end > len(raw) or raw[end:].strip(b"\0"):
+        raise ReportVerificationError("signatures", "bytes were changed in a signature's value")
+
+
 async def verify_report(
     data: bytes,
     *,
@@ -208,6 +234,8 @@ async def verify_report(
         raise ReportVerificationError(
             "signatures", f"the seal or the timestamp is unreadable ({error})"
         ) from None
+    for embedded in (*signatures, *stamps):
+        _check_unsigned_gap(data, embedded)
     if len(signatures) != 1:
         raise ReportVerificationError("format", f"{len(signatures)} seal(s), expected 1")
     if not stamps:
