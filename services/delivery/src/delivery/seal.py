@@ -31,13 +31,11 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko.sign.validation import async_validate_pdf_signature, async_validate_pdf_timestamp
-from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
@@ -213,6 +211,17 @@ def _check_unsigned_gap(data: bytes, embedded: Any) -> None:
         raise ReportVerificationError("signatures", "bytes were changed in a signature's value")
 
 
+def _check_signer_id(embedded: Any, certificate: Any, stage: str) -> None:
+    """A CMS names its signer outside what it signs: it must name the certificate that
+    verified (the last timestamp's CMS is covered by nothing else)."""
+    sid = embedded.signer_info["sid"]
+    if sid.name != "issuer_and_serial_number" or (
+        sid.chosen["issuer"] != certificate.issuer
+        or sid.chosen["serial_number"].native != certificate.serial_number
+    ):
+        raise ReportVerificationError(stage, "the signer it names is not the one that signed")
+
+
 async def verify_report(
     data: bytes,
     *,
@@ -225,17 +234,19 @@ async def verify_report(
     try:
         reader = PdfFileReader(BytesIO(data), strict=False)
         reader.root  # noqa: B018 - parses the trailer and catalog
-    except (PdfError, ValueError, KeyError, TypeError, AttributeError) as error:
+    except Exception as error:
         raise ReportVerificationError("format", f"not a readable PDF ({error})") from None
     try:
         signatures = reader.embedded_regular_signatures
         stamps = reader.embedded_timestamp_signatures
-    except (PdfError, ValueError, KeyError, TypeError, AttributeError) as error:
+        for embedded in (*signatures, *stamps):
+            _check_unsigned_gap(data, embedded)
+    except ReportVerificationError:
+        raise
+    except Exception as error:
         raise ReportVerificationError(
             "signatures", f"the seal or the timestamp is unreadable ({error})"
         ) from None
-    for embedded in (*signatures, *stamps):
-        _check_unsigned_gap(data, embedded)
     if len(signatures) != 1:
         raise ReportVerificationError("format", f"{len(signatures)} seal(s), expected 1")
     if not stamps:
@@ -247,8 +258,8 @@ async def verify_report(
             signer_validation_context=_context(seal_roots),
             ts_validation_context=tsa,
         )
-    except (SignatureValidationError, PdfError, ValueError) as error:
-        raise ReportVerificationError("seal", f"cannot be validated ({error})") from None
+    except Exception as error:
+        raise ReportVerificationError("seal", f"cannot be validated ({error!r})") from None
     if not status.intact:
         raise ReportVerificationError("seal", "the sealed bytes were altered")
     if not status.valid:
@@ -260,9 +271,9 @@ async def verify_report(
     stamp = stamps[-1]
     try:
         stamp_status = await async_validate_pdf_timestamp(stamp, validation_context=tsa)
-    except (SignatureValidationError, PdfError, ValueError) as error:
+    except Exception as error:
         raise ReportVerificationError(
-            "document timestamp", f"cannot be validated ({error})"
+            "document timestamp", f"cannot be validated ({error!r})"
         ) from None
     if not stamp_status.intact:
         raise ReportVerificationError("document timestamp", "the timestamped bytes were altered")
@@ -270,6 +281,8 @@ async def verify_report(
         raise ReportVerificationError("document timestamp", "the token does not verify")
     if not stamp_status.trusted:
         raise ReportVerificationError("document timestamp", "not issued by the pinned TSA")
+    _check_signer_id(signatures[0], status.signing_cert, "seal")
+    _check_signer_id(stamp, stamp_status.signing_cert, "document timestamp")
     if stamp_status.coverage is not SignatureCoverageLevel.ENTIRE_FILE:
         raise ReportVerificationError(
             "document timestamp", "does not cover the whole file (bytes were added after it)"
