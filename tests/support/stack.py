@@ -270,13 +270,7 @@ class ServingStack:
 
 
 def serving_stack(
-    tmp_path: Path,
-    bus_prefix: str,
-    s3_server: S3Server,
-    box: Mailbox,
-    *,
-    checkpoint_every: float,
-    delivery_extra: dict[str, Any] | None = None,
+    tmp_path: Path, bus_prefix: str, s3_server: S3Server, box: Mailbox, *, checkpoint_every: float
 ) -> ServingStack:
     identity = identity_app(tmp_path / "identity", bus_prefix)
     audit = audit_for(tmp_path, bus_prefix, checkpoint_every=checkpoint_every)
@@ -285,7 +279,7 @@ def serving_stack(
         transport=httpx.ASGITransport(app=audit), base_url="http://audit"
     )
     delivery = create_delivery(
-        delivery_settings(tmp_path / "delivery", bus_prefix, s3_server, **(delivery_extra or {})),
+        delivery_settings(tmp_path / "delivery", bus_prefix, s3_server),
         clock=clock,
         token_verifier=verifier_for(identity, "delivery"),
         audit_http=audit_http,
