@@ -7,8 +7,10 @@ Routes decode, call one use case and return its typed view; what a use case refu
 |---|---|
 | `POST /v1/acts` | an office client with `acts:write` (role `office`, an `office_id` claim) |
 | `GET /v1/acts`, `/v1/acts/{id}`, `/v1/acts/{id}/evidence` | that office (`acts:read`/`write`) |
+| `GET /v1/acts/{id}/evidence.pdf` | that office: the sealed evidence report (PDF) |
 | `POST /v1/acts/{id}/lettre-simple` | that office (`acts:write`): the letter was posted |
 | `GET /v1/inbox…` | the recipient (role `recipient`, `acts:read`; a terminated account keeps it) |
+| `GET /v1/inbox/{id}/evidence.pdf` | the recipient: the same sealed report |
 | `POST /v1/inbox/{id}/replies` | the recipient with `acts:reply` (a terminated account lacks it) |
 | `GET /v1/acts/{id}/replies`, `…/replies/{reply_id}/content` | the act's office |
 | `GET /v1/evidence/keys` | anyone: the public keys that verify evidence offline |
@@ -44,6 +46,7 @@ from delivery.errors import Forbidden, IdempotencyKeyRequired, InsufficientScope
 from delivery.lettre_simple import LettreSimplePosting, LettreSimpleView
 from delivery.parties import OfficeDirectory
 from delivery.replies import ErasedReplyView, ReplyView
+from delivery.reports import EvidenceReports
 from delivery.service import Delivery
 from delivery.streaming import DeliveredStream
 from delivery.views import (
@@ -114,6 +117,8 @@ class ReplyList(BaseModel):
 class EvidenceKeys(BaseModel):
     keys: list[str]
     """C2SP verifier key strings."""
+    seal_chain: list[str] = []
+    """The evidence reports' seal certificate chain (PEM, leaf first); empty: no reports."""
 
 
 def _office_id(principal: Principal) -> str:
@@ -227,13 +232,31 @@ _EVIDENCE_EXAMPLE: Final = with_examples(
 )
 
 
+def _report(act_id: str, report: bytes) -> Response:
+    return Response(
+        report,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="preuve-{act_id}.pdf"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
 def delivery_router(
-    delivery: Delivery, offices: OfficeDirectory, max_request_bytes: int
+    delivery: Delivery,
+    offices: OfficeDirectory,
+    max_request_bytes: int,
+    reports: EvidenceReports | None = None,
 ) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["delivery"])
     views = delivery.views
     replies = delivery.replies
     config = delivery.ctx.config
+
+    def _reports() -> EvidenceReports:
+        return reports or EvidenceReports(delivery.ctx, views, None)
 
     @router.post(
         "/acts",
@@ -299,6 +322,17 @@ def delivery_router(
     async def office_evidence(act_id: str, principal: OfficeReader) -> EvidenceSet:
         return await views.evidence_set(await views.office_act(_office_id(principal), act_id))
 
+    @router.get(
+        "/acts/{act_id}/evidence.pdf",
+        response_class=Response,
+        responses={**_PDF, **problem_responses(503)},
+    )
+    async def office_evidence_report(act_id: str, principal: OfficeReader) -> Response:
+        """The act's evidence report: French PDF sealed (PAdES) and timestamped, the signed
+        evidence set attached (`securact-delivery verify-evidence` checks it offline)."""
+        act = await views.office_act(_office_id(principal), act_id)
+        return _report(act.id, await _reports().report(act))
+
     @router.post(
         "/acts/{act_id}/lettre-simple",
         status_code=201,
@@ -356,6 +390,16 @@ def delivery_router(
     @router.get("/inbox/{act_id}/evidence", responses=problem_responses(410))
     async def recipient_evidence(act_id: str, principal: Recipient) -> EvidenceSet:
         return await views.evidence_set(await views.recipient_act(principal.subject, act_id))
+
+    @router.get(
+        "/inbox/{act_id}/evidence.pdf",
+        response_class=Response,
+        responses={**_PDF, **problem_responses(410, 503)},
+    )
+    async def recipient_evidence_report(act_id: str, principal: Recipient) -> Response:
+        """The act's sealed evidence report (as the office's)."""
+        act = await views.recipient_act(principal.subject, act_id)
+        return _report(act.id, await _reports().report(act))
 
     @router.post("/inbox/{act_id}/replies", status_code=201, responses=problem_responses(410, 413))
     @body_limit(None)  # streamed and limited here (`replies.max_reply_bytes`)
@@ -415,6 +459,10 @@ def delivery_router(
     @router.get("/evidence/keys")
     async def evidence_keys() -> EvidenceKeys:
         """The platform's public keys (C2SP verifier key strings) that verify evidence sets."""
-        return EvidenceKeys(keys=delivery.ctx.signer.public_keys)
+        sealer = reports.sealer if reports is not None else None
+        return EvidenceKeys(
+            keys=delivery.ctx.signer.public_keys,
+            seal_chain=sealer.chain_pem if sealer is not None else [],
+        )
 
     return router

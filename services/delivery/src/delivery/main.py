@@ -23,12 +23,13 @@ from delivery.erasure import ERASURE_INDEXES
 from delivery.evidence import EvidenceSigner
 from delivery.parties import OfficeDirectory
 from delivery.receipts import AuditReceipts
+from delivery.reports import EvidenceReports, sealer_from_settings
 from delivery.repository import INDEXES
 from delivery.service import wire
 from delivery.settings import Settings
 from shared.auth import TokenVerifier, install_token_verifier
 from shared.auth.client_credentials import ClientCredentials, ClientCredentialsConfig
-from shared.clock import Clock
+from shared.clock import Clock, SystemClock
 from shared.crypto import KeyRing
 from shared.crypto.backends import kek_source, signing_ring
 from shared.legal_calendar import Territory, window_closures
@@ -87,6 +88,11 @@ def create_app(
         receipts=AuditReceipts(audit_http),
     )
     offices = OfficeDirectory(settings.offices, store=runtime.store)
+    # The seal's validity is checked at the TSA's time, the real one: a dev clock offset
+    # must not date the dev certificate.
+    reports = EvidenceReports(
+        delivery.ctx, delivery.views, sealer_from_settings(settings, SystemClock())
+    )
     runtime.subscribe(parties_subscription(runtime.inbox(PARTIES_QUEUE), delivery.reconciliation))
     runtime.subscribe(notifications_subscription(runtime.inbox(NOTIFICATIONS_QUEUE), signer))
     runtime.subscribe(erasures_subscription(runtime.inbox(ERASURES_QUEUE), delivery.eraser))
@@ -112,7 +118,7 @@ def create_app(
     )
     app = runtime.create_app(
         title="Delivery gateway: serving acts",
-        routers=[delivery_router(delivery, offices, settings.max_request_bytes)],
+        routers=[delivery_router(delivery, offices, settings.max_request_bytes, reports)],
     )
     install_refusal_handlers(app)
     if token_verifier is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr
@@ -89,6 +90,22 @@ class Settings(ObjectStoreSettings, BaseServiceSettings):
         default=3600.0, gt=0, description="age after which an uncommitted upload is removed"
     )
     idempotency_retention_hours: float = Field(default=72.0, gt=0)
+    tsa_url: str | None = Field(
+        default=None,
+        description="RFC 3161 TSA timestamping the sealed evidence reports (evidence.pdf); "
+        "unset: the reports are unavailable (503)",
+    )
+    tsa_chain_file: Path | None = Field(
+        default=None, description="PEM bundle of the TSA's pinned chain (shown to verifiers)"
+    )
+    seal_certificate_file: Path | None = Field(
+        default=None,
+        description="the platform's qualified seal certificate chain (PEM, leaf first); unset "
+        "in dev: a local test CA and seal are made at first start beside signing_key_file",
+    )
+    seal_key_file: Path | None = Field(
+        default=None, description="the seal's ECDSA P-256 private key (PEM, 0600)"
+    )
 
     @property
     def max_request_bytes(self) -> int:
