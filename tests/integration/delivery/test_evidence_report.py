@@ -17,7 +17,6 @@ from cryptography import x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from delivery import cli
-from delivery.main import create_app
 from shared.clock import SystemClock
 from tests.fixtures.seaweed import S3Server
 from tests.fixtures.tsa import LocalTsa
@@ -29,6 +28,7 @@ from tests.integration.delivery.test_delivery_service import (
     ready,
     settings,
 )
+from tests.support.consent_registry import delivery_on_events
 from tests.support.services import running
 from tests.unit.delivery.support import Tokens, pdf
 
@@ -56,7 +56,7 @@ async def test_a_read_act_has_a_sealed_timestamped_report_whose_every_byte_is_ch
     tmp_path: Path, bus_prefix: str, s3_server: S3Server, tsa: LocalTsa
 ) -> None:
     tokens = Tokens(SystemClock())
-    app = create_app(
+    app = delivery_on_events(
         settings(
             tmp_path,
             bus_prefix,
@@ -147,7 +147,7 @@ async def test_without_a_tsa_the_report_is_unavailable(
     tmp_path: Path, bus_prefix: str, s3_server: S3Server
 ) -> None:
     tokens = Tokens(SystemClock())
-    app = create_app(
+    app = delivery_on_events(
         settings(
             tmp_path, bus_prefix, s3_server, clock_offset_seconds=offset_to(PARIS_TUESDAY_10H)
         ),

@@ -219,6 +219,7 @@ async def test_no_seeding_outside_dev(tmp_path: Path, bus_prefix: str) -> None:
         amqp_url="amqp://guest:guest@127.0.0.1:5672/",
         ip_hash_pepper="test-pepper",
         notify_client_secret="test-notify-secret",
+        delivery_client_secret="test-delivery-secret",
     )
     async with running(app) as client:
         assert (await client.get("/health/live")).status_code == 200
