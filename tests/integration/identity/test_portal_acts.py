@@ -14,7 +14,6 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
-from delivery.main import create_app as delivery_app
 from identity.main import create_app
 from identity.service import Identity
 from shared.auth import TokenVerifier, VerifierConfig
@@ -34,6 +33,7 @@ from tests.integration.identity.test_portal_consent import (
     activate_on_the_portal,
     csrf_of,
 )
+from tests.support.consent_registry import delivery_on_events as delivery_app
 from tests.support.services import running
 from tests.unit.delivery.support import metadata, multipart, pdf
 
