@@ -47,7 +47,8 @@ from tests.fixtures.seaweed import S3Server, random_bucket_name
 from tests.support.services import eventually, running, service_env
 
 TERMINATED = datetime(2030, 12, 31, 9, 0, tzinfo=UTC)
-DUE = datetime(2031, 2, 28, 9, 0, tzinfo=UTC)
+# Terminated 31 Dec: readable until 28 Feb 24:00 in Paris (CPC 641/642 counting), then erased.
+DUE = datetime(2031, 2, 28, 23, 0, tzinfo=UTC)
 SERVED = datetime(2030, 11, 4, 9, 30, tzinfo=UTC)
 EMAIL = "camille.durand@example.org"
 ERASURE_ID = "erasure|account_erasure|account:acc-1"
