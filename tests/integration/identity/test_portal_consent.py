@@ -45,8 +45,10 @@ class LateAsgiTransport(httpx.AsyncBaseTransport):
         return await httpx.ASGITransport(app=self.app).handle_async_request(request)
 
 
-async def activate_on_the_portal(identity: FastAPI, portal: httpx.AsyncClient, account: str) -> str:
-    """Activation link → password → CGU accepted, all through the portal's pages."""
+async def set_password_on_the_portal(
+    identity: FastAPI, portal: httpx.AsyncClient, account: str
+) -> None:
+    """Activation link → password: the session then faces the CGU."""
     token = httpx.URL(await activation_url(identity, account)).params["token"]
     page = await portal.get(f"/activation?token={token}")
     activated = await portal.post(
@@ -59,6 +61,11 @@ async def activate_on_the_portal(identity: FastAPI, portal: httpx.AsyncClient, a
         },
     )
     assert activated.status_code == 303, activated.text
+
+
+async def activate_on_the_portal(identity: FastAPI, portal: httpx.AsyncClient, account: str) -> str:
+    """Activation link → password → CGU accepted, all through the portal's pages."""
+    await set_password_on_the_portal(identity, portal, account)
     cgu = await portal.get("/cgu")
     assert cgu.status_code == 200, cgu.text
     accepted = await portal.post(
@@ -213,8 +220,12 @@ async def test_the_consent_page_is_a_polite_503_when_consent_is_down(
     )
     identity = create_app(settings)
     async with running(identity) as portal:
-        await activate_on_the_portal(identity, portal, await declare(identity, "decl-sans-consent"))
-        page = await portal.get("/consentement")
+        await set_password_on_the_portal(
+            identity, portal, await declare(identity, "decl-sans-consent")
+        )
+        # The CGU page shows the declaration to answer: without consent, a polite 503 and no
+        # acceptance possible.
+        page = await portal.get("/cgu")
     assert page.status_code == 503
     assert page.headers["retry-after"] == "60"
     assert "Service momentanément indisponible" in page.text
