@@ -9,7 +9,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from shared.contracts import identity, registered, retention
+from shared.contracts import registered
+from shared.messaging.topology import PLATFORM_QUEUES
 
 # Words that, as a part of a field name (split on "_"), say the value may be a credential.
 SECRET_NAME_PARTS = frozenset(
@@ -70,10 +71,12 @@ NOT_SECRETS: dict[tuple[str, str], str] = {
     ("retention.erasure-certified.v1", "key_id"): "same: a public key's id",
 }
 
-# Carried a credential and may no longer be emitted: only old messages still decode.
-RETIRED = {
-    contract.routing_key() for contract in (*identity.RETIRED_EVENTS, *retention.RETIRED_EVENTS)
-}
+# Carried a credential: withdrawn from the registry (no contract, no binding, no planner).
+WITHDRAWN = (
+    "identity.activation-link-issued.v1",
+    "identity.password-reset-requested.v1",
+    "retention.erasure-certificate-issued.v1",
+)
 
 # A credential still in an event, in another service's contract, to be retired the same way
 # (a V2 without it): each is a known defect, listed so that it cannot spread unnoticed and
@@ -129,9 +132,7 @@ def test_no_event_in_use_has_a_field_that_marks_a_credential() -> None:
     flagged = {
         (key, path)
         for key, path in secret_looking_fields()
-        if key not in RETIRED
-        and (key, path) not in NOT_SECRETS
-        and (key, path) not in KNOWN_CREDENTIALS_TO_RETIRE
+        if (key, path) not in NOT_SECRETS and (key, path) not in KNOWN_CREDENTIALS_TO_RETIRE
     }
     assert flagged == set(), "a credential in an event is journaled for years: publish a V2"
 
@@ -141,17 +142,11 @@ def test_the_lists_name_fields_that_exist_and_are_flagged() -> None:
     flagged = secret_looking_fields()
     assert set(NOT_SECRETS) <= flagged
     assert set(KNOWN_CREDENTIALS_TO_RETIRE) <= flagged
-    assert set(registered()) >= RETIRED
 
 
-def test_the_retired_link_events_are_exactly_those_that_carried_the_link() -> None:
-    flagged_in_retired = {(key, path) for key, path in secret_looking_fields() if key in RETIRED}
-    assert flagged_in_retired == {
-        ("identity.activation-link-issued.v1", "activation_url"),
-        ("identity.password-reset-requested.v1", "reset_url"),
-        ("retention.erasure-certificate-issued.v1", "download_url"),
-        ("retention.erasure-certificate-issued.v1", "key_id"),
-    }
+def test_the_events_that_carried_a_link_are_withdrawn_everywhere() -> None:
+    assert not set(WITHDRAWN) & set(registered())
+    assert not {key for bindings in PLATFORM_QUEUES.values() for key in bindings} & set(WITHDRAWN)
 
 
 def test_the_check_catches_a_credential_by_name_by_description_and_in_a_nested_model() -> None:

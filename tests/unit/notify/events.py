@@ -117,28 +117,6 @@ def password_reset(
     return wrap(payload, clock, f"account:{account_id}")
 
 
-def activation_v1(clock: Clock, *, account_id: str = "acc-1") -> Envelope:
-    """A retired V1 event still in flight (it carried the link)."""
-    payload = identity.ActivationLinkIssuedV1(
-        account_id=account_id,
-        email="jean.dupont@example.fr",
-        identifier="jdupont-42",
-        activation_url="https://portail.securact.test/activation?token=v1-token",
-        expires_at=clock.now() + timedelta(days=7),
-    )
-    return wrap(payload, clock, f"account:{account_id}")
-
-
-def password_reset_v1(clock: Clock, *, account_id: str = "acc-1") -> Envelope:
-    payload = identity.PasswordResetRequestedV1(
-        account_id=account_id,
-        email="jean.dupont@example.fr",
-        reset_url="https://portail.securact.test/reinitialisation?token=v1-reset",
-        expires_at=clock.now() + timedelta(hours=1),
-    )
-    return wrap(payload, clock, f"account:{account_id}")
-
-
 def terms_notice(
     clock: Clock, *, account_id: str = "acc-1", email: str = "jean.dupont@example.fr"
 ) -> Envelope:
@@ -236,18 +214,6 @@ def erasure_certificate(clock: Clock, *, account_id: str = "acc-1") -> Envelope:
         fingerprint="f" * 64,
         key_id="securact.local/platform+0a1b2c3d",
         pdf_sha256="e" * 64,
-    )
-    return wrap(payload, clock, f"account:{account_id}")
-
-
-def erasure_certificate_v1(clock: Clock, *, account_id: str = "acc-1") -> Envelope:
-    """Retired: it carried the download link itself (a message still in flight)."""
-    payload = retention.ErasureCertificateIssuedV1(
-        account_id=account_id,
-        email="jean.dupont@example.fr",
-        certificate_id="cert-4",
-        download_url="https://portail.securact.test/v1/certificates/cert-4/v1-download.pdf",
-        issued_at=clock.now(),
     )
     return wrap(payload, clock, f"account:{account_id}")
 

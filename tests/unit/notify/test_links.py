@@ -116,21 +116,6 @@ async def test_a_link_used_or_replaced_before_sending_is_a_failure_not_a_retry(e
     assert failed["payload"]["reason"] == "the link is no longer valid"
 
 
-async def test_a_retired_v1_event_still_in_flight_is_sent_as_it_was(env: Env) -> None:
-    await env.take(events.activation_v1(env.clock), queue="notify.urgent")
-    await env.take(events.password_reset_v1(env.clock))
-
-    assert await env.drain() == 2
-
-    assert env.links.asked == []
-    texts = sorted(_text(m) for m in env.mail.sent)
-    assert any("token=v1-token" in t for t in texts)
-    assert any("token=v1-reset" in t for t in texts)
-    # Its rendered copy goes with the outcome, as for every message.
-    assert "v1-token" not in await _everything_stored(env)
-    assert len(await env.events(SENT)) == 2
-
-
 async def test_the_certificate_link_is_fetched_from_retention_when_sent_and_never_stored(
     env: Env, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -179,17 +164,6 @@ async def test_retention_unreachable_is_retried_and_a_gone_certificate_link_fail
     assert row["permanent"] is True
     [failed] = await env.events(FAILED)
     assert failed["payload"]["kind"] == "erasure_certificate"
-
-
-async def test_a_retired_v1_certificate_event_still_in_flight_is_sent_as_it_was(
-    env: Env,
-) -> None:
-    await env.take(events.erasure_certificate_v1(env.clock))
-    assert await env.drain() == 1
-    assert env.links.asked == []
-    [message] = env.mail.sent
-    assert "/v1/certificates/cert-4/v1-download.pdf" in _text(message)
-    assert "v1-download" not in await _everything_stored(env)
 
 
 # -- the adapter over identity's internal API --------------------------------------------------

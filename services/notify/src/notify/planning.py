@@ -71,28 +71,6 @@ async def _password_reset(envelope: Envelope, contacts: ContactBook) -> Plan:
     return _mail_to_account(message, event.email, event.account_id, link_id=event.link_id)
 
 
-# Retired V1 link events (they carried the link itself) still in flight at the upgrade: their
-# links were issued before identity kept a sealed copy, so the event is the only place the link
-# exists and there is nothing to fetch by id; they are sent as they were, the link rendered in
-# the queued message until its outcome clears it.
-async def _activation_v1(envelope: Envelope, contacts: ContactBook) -> Plan:
-    event = decode_payload(envelope, identity.ActivationLinkIssuedV1)
-    await contacts.remember_account(event.account_id, email=event.email)
-    message = values.Activation(
-        identifier=event.identifier,
-        activation_url=event.activation_url,
-        expires_at=event.expires_at,
-    )
-    return _mail_to_account(message, event.email, event.account_id)
-
-
-async def _password_reset_v1(envelope: Envelope, contacts: ContactBook) -> Plan:
-    event = decode_payload(envelope, identity.PasswordResetRequestedV1)
-    await contacts.remember_account(event.account_id, email=event.email)
-    message = values.PasswordReset(reset_url=event.reset_url, expires_at=event.expires_at)
-    return _mail_to_account(message, event.email, event.account_id)
-
-
 async def _terms_notice(envelope: Envelope, contacts: ContactBook) -> Plan:
     event = decode_payload(envelope, identity.TermsNoticeIssuedV1)
     await contacts.remember_account(event.account_id, email=event.email)
@@ -221,25 +199,9 @@ async def _erasure_certificate(envelope: Envelope, contacts: ContactBook) -> Pla
     return _mail_to_account(message, event.email, event.account_id, link_id=link_id)
 
 
-# Retired V1 (it carried the download link itself) still in flight at the upgrade: sent as it
-# was, like identity's retired link events.
-async def _erasure_certificate_v1(envelope: Envelope, contacts: ContactBook) -> Plan:
-    event = decode_payload(envelope, retention.ErasureCertificateIssuedV1)
-    # The last message to this person: the address travels in the event, the book forgets it.
-    await contacts.forget(event.account_id)
-    message = values.ErasureCertificate(
-        certificate_id=event.certificate_id,
-        download_url=event.download_url,
-        issued_at=event.issued_at,
-    )
-    return _mail_to_account(message, event.email, event.account_id)
-
-
 PLANNERS: dict[str, Planner] = {
     identity.ActivationLinkIssuedV2.routing_key(): _activation,
     identity.PasswordResetRequestedV2.routing_key(): _password_reset,
-    identity.ActivationLinkIssuedV1.routing_key(): _activation_v1,
-    identity.PasswordResetRequestedV1.routing_key(): _password_reset_v1,
     identity.TermsNoticeIssuedV1.routing_key(): _terms_notice,
     identity.AccountCreatedV1.routing_key(): _account_created,
     identity.AccountTerminatedV1.routing_key(): _account_terminated,
@@ -251,7 +213,6 @@ PLANNERS: dict[str, Planner] = {
     delivery.LettreSimpleDueV1.routing_key(): _lettre_simple_due_v1,
     delivery.ReplyReceivedV1.routing_key(): _reply_received,
     retention.ErasureCertificateIssuedV2.routing_key(): _erasure_certificate,
-    retention.ErasureCertificateIssuedV1.routing_key(): _erasure_certificate_v1,
 }
 BULK_EVENTS: tuple[str, ...] = (identity.TermsNoticeIssuedV1.routing_key(),)
 URGENT_EVENTS: tuple[str, ...] = tuple(key for key in PLANNERS if key not in BULK_EVENTS)

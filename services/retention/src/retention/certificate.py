@@ -3,7 +3,7 @@ signed with the platform's Ed25519 key, and its French PDF rendering.
 
 The signed document holds ids, SHA-256 fingerprints and dates only (no act content, no e-mail).
 Its signature is over the RFC 8785 canonical JSON of the document; the *fingerprint* journaled
-in `retention.erasure-certificate-issued.v1` is the SHA-256 of those same bytes. The PDF shows
+in `retention.erasure-certificate-issued.v2` is the SHA-256 of those same bytes. The PDF shows
 the fingerprint, the key id and the signature, and is itself signed (detached) in the JSON twin,
 so either file verifies offline with the platform's published key:
 

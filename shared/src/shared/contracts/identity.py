@@ -75,37 +75,6 @@ class AccountCreatedV1(EventPayload):
     person_kind: str | None = Field(default=None, description="natural | legal (recipients)")
 
 
-@register
-class ActivationLinkIssuedV1(EventPayload):
-    """RETIRED (never emitted; superseded by `ActivationLinkIssuedV2`): it carried the link
-    itself, a credential, into the journal. Kept so that a message still in flight decodes."""
-
-    producer: ClassVar[str] = "identity"
-    fact: ClassVar[str] = "activation-link-issued"
-    version: ClassVar[int] = 1
-
-    account_id: str
-    email: EmailStr
-    identifier: str = Field(description="the login identifier to show in the e-mail")
-    activation_url: str
-    expires_at: AwareDatetime
-
-
-@register
-class PasswordResetRequestedV1(EventPayload):
-    """RETIRED (never emitted; superseded by `PasswordResetRequestedV2`): it carried the reset
-    link itself, a credential, into the journal. Kept so that a message still in flight decodes."""
-
-    producer: ClassVar[str] = "identity"
-    fact: ClassVar[str] = "password-reset-requested"
-    version: ClassVar[int] = 1
-
-    account_id: str
-    email: EmailStr
-    reset_url: str
-    expires_at: AwareDatetime
-
-
 LINK_ID_DESCRIPTION = (
     "identity's opaque reference of the link, useless to open it: notify exchanges it at "
     "identity's internal API for the link itself when it sends the e-mail, while the link is unused"
@@ -142,10 +111,6 @@ class PasswordResetRequestedV2(EventPayload):
     email: EmailStr
     link_id: str = Field(description=LINK_ID_DESCRIPTION)
     expires_at: AwareDatetime
-
-
-RETIRED_EVENTS: tuple[type[EventPayload], ...] = (ActivationLinkIssuedV1, PasswordResetRequestedV1)
-"""Registered for messages still in flight, never emitted again (they carried a credential)."""
 
 
 @register

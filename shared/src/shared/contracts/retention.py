@@ -18,11 +18,9 @@ carries the `erasure_id` that ties them together.
 Subjects: `account:<id>` (termination erasure), `declaration:<id>` (five-year purge),
 `terms:v<N>` (CGU effective date), `hold:<subject>` for holds.
 
-`ErasureCertificateIssuedV1` carried the download link, whose path holds the certificate's
-download token (a credential), into the journal: it is retired (registered for messages still in
-flight, never emitted). `ErasureCertificateIssuedV2` names the certificate only; notify asks
-retention for the link when it sends the e-mail (`GET /internal/v1/certificates/{id}/link`,
-scope `certificates:read`).
+`ErasureCertificateIssuedV2` names the certificate only (its V1 carried the download link, a
+credential, and is withdrawn); notify asks retention for the link when it sends the e-mail
+(`GET /internal/v1/certificates/{id}/link`, scope `certificates:read`).
 """
 
 from __future__ import annotations
@@ -56,29 +54,6 @@ class Participant(StrEnum):
 
 
 @register
-class ErasureCertificateIssuedV1(EventPayload):
-    """RETIRED (never emitted; superseded by `ErasureCertificateIssuedV2`): its `download_url`
-    carried the certificate's download token, a credential, into the journal. Kept so that a
-    message still in flight decodes (notify sends it as it was)."""
-
-    producer: ClassVar[str] = "retention"
-    fact: ClassVar[str] = "erasure-certificate-issued"
-    version: ClassVar[int] = 1
-
-    account_id: str
-    email: EmailStr
-    certificate_id: str
-    download_url: str = Field(description="where the signed certificate can be downloaded")
-    issued_at: AwareDatetime
-    fingerprint: str | None = Field(
-        default=None,
-        description="SHA-256 (hex) of the certificate's canonical JSON (RFC 8785): journaled",
-    )
-    key_id: str | None = Field(default=None, description="the platform signing key's id")
-    pdf_sha256: str | None = Field(default=None, description="SHA-256 (hex) of the PDF")
-
-
-@register
 class ErasureCertificateIssuedV2(EventPayload):
     """Two months after termination the account's acts were crypto-shredded and a signed
     erasure certificate was issued (CGU §12, R-termination).
@@ -105,10 +80,6 @@ class ErasureCertificateIssuedV2(EventPayload):
     )
     key_id: str = Field(description="the platform signing key's id")
     pdf_sha256: str = Field(description="SHA-256 (hex) of the PDF")
-
-
-RETIRED_EVENTS: tuple[type[EventPayload], ...] = (ErasureCertificateIssuedV1,)
-"""Registered for messages still in flight, never emitted again (they carried a credential)."""
 
 
 @register

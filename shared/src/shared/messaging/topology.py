@@ -57,8 +57,6 @@ PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
         "identity.activation-link-issued.v2",
         "identity.password-reset-requested.v2",
         # Retired (never emitted); bound for a message an old outbox still relays.
-        "identity.activation-link-issued.v1",
-        "identity.password-reset-requested.v1",
         "identity.account-created.v1",
         "identity.account-terminated.v1",
         "consent.declaration-registered.v1",
@@ -71,7 +69,6 @@ PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
         "delivery.reply-received.v1",
         "retention.erasure-certificate-issued.v2",
         # Retired (never emitted); bound for a message an old outbox still relays.
-        "retention.erasure-certificate-issued.v1",
     ),
     "notify.bulk": ("identity.terms-notice-issued.v1",),
     "notify.retention": (
