@@ -239,6 +239,12 @@ async def active_declaration(
         "/v1/declarations", content=body, headers={"Content-Type": content_type, **office}
     )
     assert created.status_code == 201, created.text
+    return str(created.json()["id"]), await activate_from_mailbox(identity, box)
+
+
+async def activate_from_mailbox(identity: httpx.AsyncClient, box: Mailbox) -> dict[str, Any]:
+    """The person activates the account from the link in the dev mailbox and accepts the CGU;
+    the activation's answer (identifier, account id)."""
     activation = await mail_to(box, "")
     link = LINK.search(f"{activation.get('Text', '')}\n{activation.get('HTML', '')}")
     assert link is not None
@@ -250,7 +256,7 @@ async def active_declaration(
         "/v1/terms/current/acceptance", json={}, headers=bearer(first["access_token"])
     )
     assert accepted.status_code == 200, accepted.text
-    return str(created.json()["id"]), dict(activated.json())
+    return dict(activated.json())
 
 
 @dataclass
