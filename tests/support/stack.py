@@ -178,9 +178,14 @@ def notify_for(
             ),
             retry_first_delay_seconds=0.5,
             retry_max_delay_seconds=2.0,
+            # The tests' receivers listen on loopback, without TLS, and retry quickly.
+            webhook_allow_http=True,
+            webhook_first_delay_seconds=1.0,
+            webhook_max_delay_seconds=4.0,
         ),
         identity_http=identity_http_for(identity),
         retention_http=retention_http,
+        token_verifier=verifier_for(identity, "notify"),
     )
 
 
