@@ -138,7 +138,8 @@ async def test_a_crashed_run_continues_and_rewraps_each_dek_once(tmp_path: Path)
     assert report.documents == 18  # the walk started after act-004
     assert source.wraps - wraps_before == 16
     assert set((await versions_of(store)).values()) == {2}
-    assert seen[0] == (5, 23) and seen[-1] == (23, 23)
+    assert seen[0] == (5, 23)
+    assert seen[-1] == (23, 23)
     assert await unfinished_target(store, source.key_id) is None
 
 
@@ -178,7 +179,8 @@ async def test_several_keys_per_document_each_bound_to_its_own_object(tmp_path: 
     assert report.rewrapped == 2
     row = await store.get("accounts", "acc-1")
     assert row is not None
-    assert row["name"] == "kept as is" and row["totp"]["nonce"] == "n"
+    assert row["name"] == "kept as is"
+    assert row["totp"]["nonce"] == "n"
     moved = WrappedDek.model_validate(row["totp"]["dek"])
     assert moved.kek_version == 2
     assert (await ring.unwrap(moved, "totp/acc-1")).dek_id == totp.dek_id
@@ -230,7 +232,8 @@ async def test_a_document_changed_meanwhile_is_read_again(tmp_path: Path) -> Non
 
     assert report.rewrapped == 1
     row = await store.get("act_keys", "act-000")
-    assert row is not None and row["note"] == "service"
+    assert row is not None
+    assert row["note"] == "service"
     assert WrappedDek.model_validate(row["wrapped"]).kek_version == 2
 
 
