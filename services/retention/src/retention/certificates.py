@@ -137,7 +137,7 @@ class Certificates:
             steps=steps,
             receipts=receipts,
         )
-        issued = sign_certificate(document, ctx.signer, zone=ctx.policy.zone)
+        issued = await sign_certificate(document, ctx.signer, zone=ctx.policy.zone)
         files = await self._store_files(issued)
         token = new_token()
         certificate = Certificate(
