@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -120,3 +121,21 @@ def test_a_missing_kek_file_is_named_and_nothing_is_created(stack: Path) -> None
     assert status == 2
     assert f"no kek file at {stack / 'keys' / 'kek.json'}" in out
     assert not (stack / "keys" / "kek.json").exists()
+
+
+def test_an_unusable_kek_file_is_named_without_a_traceback(stack: Path) -> None:
+    asyncio.run(seed(stack, 1, interrupted=False))
+    (stack / "keys" / "kek.json").chmod(0o644)
+
+    status, out, _ = run("rotate-kek")
+
+    assert status == 1
+    assert out.startswith("error: ConfigurationError: ")
+    assert "chmod 600" in out
+    assert versions_unchecked(stack) == 1
+
+
+def versions_unchecked(root: Path) -> int:
+    """How many versions the file holds, read without the permission check."""
+    document = json.loads((root / "keys" / "kek.json").read_text(encoding="utf-8"))
+    return len(document["versions"])

@@ -30,12 +30,14 @@ from rich.progress import Progress as RichProgress
 
 from shared.clock import Clock, clock_from_environment
 from shared.crypto.backends import kek_source
+from shared.crypto.errors import CryptoError
 from shared.crypto.keyring import KekSource
 from shared.crypto.rewrap import Rewrapper, RewrapReport, WrappedKeys, unfinished_target
 from shared.crypto.rewrap import wrapped_under as count_wrapped_under
 from shared.provisioning import NotProvisionedError, require_key_files, require_store
 from shared.settings import BaseServiceSettings, KeyBackend
 from shared.store import open_store
+from shared.store.port import StoreError
 
 ROTATE: Final = "rotate-kek"
 RETIRE: Final = "retire-kek"
@@ -125,6 +127,11 @@ def run_kek_command(
     except NotProvisionedError as error:
         out.write(f"error: {error}\n")
         return EXIT_NOT_PROVISIONED
+    except (CryptoError, StoreError, OSError) as error:
+        # A key file or token that cannot be used, a store that does not answer: named, and
+        # nothing half-done is lost (a rotation continues when run again).
+        out.write(f"error: {type(error).__name__}: {error}\n")
+        return EXIT_REFUSED
 
 
 async def _existing_source(settings: BaseServiceSettings, clock: Clock) -> KekSource:
