@@ -48,7 +48,8 @@ class DeviceKey:
 
 
 async def ticks_during(work: Callable[[], Awaitable[object]]) -> int:
-    """How many times the loop ran another task (every 10 ms) while `work` ran."""
+    """How many times the loop ran another task (every 10 ms) while `work` ran: about 30 per
+    signature when the loop is free, none or one when a signature blocks it."""
     ticks = 0
     done = asyncio.Event()
 
@@ -81,7 +82,7 @@ async def test_delivery_signs_evidence_off_the_loop() -> None:
             actors={},
         )
 
-    assert await ticks_during(sign) >= 10
+    assert await ticks_during(sign) >= 5
     assert threading.get_ident() not in key.threads
 
 
@@ -93,7 +94,7 @@ async def test_audit_signs_its_checkpoint_off_the_loop(
     audit = build_audit(sqlite_store, ManualClock(INSTANT), tmp_path, SigningKeyRing(key))
     await fill(audit, 3)
 
-    assert await ticks_during(audit.checkpoints.sign_if_grown) >= 10
+    assert await ticks_during(audit.checkpoints.sign_if_grown) >= 5
     assert key.threads
     assert threading.get_ident() not in key.threads
 
@@ -117,6 +118,6 @@ async def test_retention_signs_its_certificate_off_the_loop() -> None:
     async def sign() -> None:
         await sign_certificate(document, SigningKeyRing(key))  # type: ignore[arg-type]
 
-    assert await ticks_during(sign) >= 2 * 10
+    assert await ticks_during(sign) >= 5
     assert len(key.threads) == 2
     assert threading.get_ident() not in key.threads
