@@ -58,8 +58,9 @@ def canonical(document: Mapping[str, Any]) -> bytes:
     return canonical_json(dict(document))
 
 
-def _signature(ring: SigningKeyRing, document: Mapping[str, Any]) -> dict[str, str]:
-    detached = ring.sign(canonical(document))
+async def _signature(ring: SigningKeyRing, document: Mapping[str, Any]) -> dict[str, str]:
+    # Off the event loop: with keys in an HSM a signature is a device round trip.
+    detached = await ring.sign_async(canonical(document))
     return {
         "alg": ALGORITHM,
         "kid": detached.kid,
@@ -93,7 +94,7 @@ class EvidenceSigner:
         """Sign and store, in `tx`, the evidence of one step of `act`'s life."""
         await self.store(
             tx,
-            self.record(
+            await self.record(
                 evidence_id=new_id(instant),
                 kind=kind,
                 act_id=act.id,
@@ -105,7 +106,7 @@ class EvidenceSigner:
             ),
         )
 
-    def record(
+    async def record(
         self,
         *,
         evidence_id: str,
@@ -129,7 +130,7 @@ class EvidenceSigner:
             "details": dict(details or {}),
             "event_id": event_id,
         }
-        return {**body, "signature": _signature(self._ring, body)}
+        return {**body, "signature": await _signature(self._ring, body)}
 
     async def store(self, tx: Transaction, record: Mapping[str, Any]) -> None:
         """Keep a signed record with the state change it proves (same transaction)."""
@@ -143,7 +144,7 @@ class EvidenceSigner:
             },
         )
 
-    def evidence_set(
+    async def evidence_set(
         self, act_id: str, act_sha256: str, records: Sequence[Mapping[str, Any]], now: datetime
     ) -> dict[str, Any]:
         """The act's records in time order, wrapped and signed as one set."""
@@ -154,7 +155,7 @@ class EvidenceSigner:
             "generated_at": to_iso(now),
             "evidence": [dict(r) for r in records],
         }
-        return {**body, "signature": _signature(self._ring, body)}
+        return {**body, "signature": await _signature(self._ring, body)}
 
 
 class EvidenceVerificationError(ValueError):
