@@ -32,10 +32,15 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from contextlib import (
+    AbstractAsyncContextManager,
+    AbstractContextManager,
+    asynccontextmanager,
+    contextmanager,
+)
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import httpx
 from fastapi import FastAPI
@@ -75,6 +80,7 @@ __all__ = [
     "configure_logging",
     "continue_trace",
     "extract_context",
+    "in_span",
     "inject_traceparent",
     "instrument_client",
     "links_to",
@@ -123,6 +129,7 @@ _URL_ATTRIBUTES: Final = ("http.url", "url.full")
 # `traceparent`/`tracestate`, whatever OTEL_PROPAGATORS says.
 _W3C: Final = TraceContextTextMapPropagator()
 _SCOPE: Final = "securact"
+_T = TypeVar("_T")
 _NO_TRACER: Final = trace.NoOpTracer()
 
 
@@ -208,10 +215,11 @@ def _scrub_server_span(span: Span, scope: dict[str, Any]) -> None:
 
 
 def _scrub_client_span(span: Span, request: RequestInfo) -> None:
-    if span.is_recording() and request.url.query:
-        url = request.url.copy_with(query=None) if isinstance(request.url, httpx.URL) else None
-        for key in _URL_ATTRIBUTES:
-            span.set_attribute(key, f"{url}?[query removed]" if url else "[query removed]")
+    url = request.url
+    if not span.is_recording() or not isinstance(url, httpx.URL) or not url.query:
+        return
+    for key in _URL_ATTRIBUTES:
+        span.set_attribute(key, f"{url.copy_with(query=None)}?[query removed]")
 
 
 async def _scrub_client_span_async(span: Span, request: RequestInfo) -> None:
@@ -280,7 +288,7 @@ def setup_telemetry(
 
     if not _global_provider_set:
         trace.set_tracer_provider(provider)
-        set_global_response_propagator(TraceResponsePropagator())
+        set_global_response_propagator(TraceResponsePropagator())  # type: ignore[no-untyped-call]
         _global_provider_set = True
 
     pymongo = PymongoInstrumentor()
@@ -304,7 +312,7 @@ def instrument_client(client: httpx.AsyncClient) -> httpx.AsyncClient:
     in-process `ASGITransport`: network clients are instrumented once, by `setup_telemetry`."""
     provider = _telemetry.tracer_provider if _telemetry is not None else None
     HTTPXClientInstrumentor.instrument_client(
-        client, tracer_provider=provider, async_request_hook=_scrub_client_span_async
+        client, tracer_provider=provider, request_hook=_scrub_client_span_async
     )
     return client
 
@@ -354,6 +362,14 @@ def span(
         attributes=dict(attributes) if attributes else None,
         links=list(links) if links is not None else None,
     )
+
+
+@asynccontextmanager
+async def in_span(name: str, inner: AbstractAsyncContextManager[_T]) -> AsyncIterator[_T]:
+    """`inner` (e.g. a store transaction) entered and left inside a span named `name`."""
+    with span(name):
+        async with inner as value:
+            yield value
 
 
 def annotate(

@@ -23,6 +23,7 @@ from shared.canonical import canonical_json
 from shared.crypto import SigningKeyRing, VerifierKey
 from shared.ids import new_id
 from shared.store.port import Transaction, to_iso
+from shared.telemetry import ACT_ID, span
 
 EVIDENCE: Final = "evidence"
 SET_FORMAT: Final = "securact-ng/evidence-set/v1"
@@ -91,6 +92,19 @@ class EvidenceSigner:
         event_id: str | None = None,
     ) -> None:
         """Sign and store, in `tx`, the evidence of one step of `act`'s life."""
+        with span("evidence signing", attributes={ACT_ID: act.id, "securact.evidence": kind}):
+            await self._attest(tx, act, kind, instant, actors, details, event_id)
+
+    async def _attest(
+        self,
+        tx: Transaction,
+        act: Act,
+        kind: EvidenceType,
+        instant: datetime,
+        actors: Mapping[str, str],
+        details: Mapping[str, Any] | None,
+        event_id: str | None,
+    ) -> None:
         await self.store(
             tx,
             self.record(
