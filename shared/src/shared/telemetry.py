@@ -349,15 +349,17 @@ def span(
     links: Iterable[Link] | None = None,
     attributes: Mapping[str, str | int | bool] | None = None,
     kind: SpanKind = SpanKind.INTERNAL,
+    root: bool = False,
 ) -> AbstractContextManager[Span]:
     """A span of this process's provider, current for the block (a no-op before setup).
 
-    `context`: the parent (default the current one), e.g. `extract_context(stored_carrier)`.
+    `context`: the parent (default the current one), e.g. `extract_context(stored_carrier)`;
+    `root`: none (a trace of its own, for work done for many causes: give it `links`).
     """
     tracer = _telemetry._tracer if _telemetry is not None else _NO_TRACER
     return tracer.start_as_current_span(
         name,
-        context=context,
+        context=Context() if root else context,
         kind=kind,
         attributes=dict(attributes) if attributes else None,
         links=list(links) if links is not None else None,

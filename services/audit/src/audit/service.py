@@ -28,7 +28,6 @@ from datetime import datetime, timedelta
 from typing import Any, Final, cast
 
 from opentelemetry import metrics, trace
-from opentelemetry.context import Context
 from opentelemetry.trace import Link, SpanContext
 
 from audit import merkle
@@ -328,7 +327,7 @@ class Journal:
                 async with self._lock:
                     # One commit for many acts: a trace of its own, linked to each handler's.
                     links = [Link(w.cause) for w in batch if w.cause.is_valid]
-                    with span("journal group commit", context=Context(), links=links) as commit:
+                    with span("journal group commit", root=True, links=links) as commit:
                         commit.set_attribute("securact.batch.size", count)
                         outcome = await self._append_batch(batch)
             except asyncio.CancelledError:
@@ -620,7 +619,7 @@ class Checkpoints:
     async def sign_if_grown(self) -> StoredCheckpoint | None:
         """Sign a checkpoint of the current tree if it grew since the last one, after proving
         the new tree extends the last signed one; None if nothing was signed."""
-        with span("checkpoint signing", context=Context()) as signing:
+        with span("checkpoint signing", root=True) as signing:
             signed = await self._sign_if_grown()
             signing.set_attribute(OUTCOME, "signed" if signed else "unchanged")
             return signed
