@@ -105,7 +105,7 @@ async def test_one_act_is_one_trace_with_ids_and_no_personal_data(
                 found = await audit_client.get("/v1/entries", params={"subject": f"act:{act_id}"})
                 types = {e["type"] for e in found.json()["entries"]}
                 return NOTIFICATION_SENT in types and bool(
-                    [s for s in _consumed(spans, trace_id, NOTIFICATION_SENT)]
+                    list(_consumed(spans, trace_id, NOTIFICATION_SENT))
                 )
 
             await eventually(evidence_and_journal_done, within=30)
@@ -136,7 +136,8 @@ async def test_one_act_is_one_trace_with_ids_and_no_personal_data(
     assert len(posts) == 1
     post = _attributes(posts[0])
     assert post[ACT_ID] == act_id
-    assert isinstance(post[OFFICE_ID], str) and post[OFFICE_ID]
+    assert isinstance(post[OFFICE_ID], str)
+    assert post[OFFICE_ID]
     assert post[OUTCOME] == "served"
 
     # The deposit's steps, and the consent registry's own server span in the same trace.
