@@ -92,19 +92,6 @@ class EvidenceSigner:
         event_id: str | None = None,
     ) -> None:
         """Sign and store, in `tx`, the evidence of one step of `act`'s life."""
-        with span("evidence signing", attributes={ACT_ID: act.id, "securact.evidence": kind}):
-            await self._attest(tx, act, kind, instant, actors, details, event_id)
-
-    async def _attest(
-        self,
-        tx: Transaction,
-        act: Act,
-        kind: EvidenceType,
-        instant: datetime,
-        actors: Mapping[str, str],
-        details: Mapping[str, Any] | None,
-        event_id: str | None,
-    ) -> None:
         await self.store(
             tx,
             self.record(
@@ -143,7 +130,8 @@ class EvidenceSigner:
             "details": dict(details or {}),
             "event_id": event_id,
         }
-        return {**body, "signature": _signature(self._ring, body)}
+        with span("evidence signing", attributes={ACT_ID: act_id, "securact.evidence": kind}):
+            return {**body, "signature": _signature(self._ring, body)}
 
     async def store(self, tx: Transaction, record: Mapping[str, Any]) -> None:
         """Keep a signed record with the state change it proves (same transaction)."""
@@ -168,7 +156,8 @@ class EvidenceSigner:
             "generated_at": to_iso(now),
             "evidence": [dict(r) for r in records],
         }
-        return {**body, "signature": _signature(self._ring, body)}
+        with span("evidence signing", attributes={ACT_ID: act_id, "securact.evidence": kind}):
+            return {**body, "signature": _signature(self._ring, body)}
 
 
 class EvidenceVerificationError(ValueError):
