@@ -401,13 +401,14 @@ def annotate_event(subject: str, event_type: str, payload: Mapping[str, Any]) ->
     current = trace.get_current_span()
     if not current.is_recording():
         return
-    current.set_attribute(EVENT_TYPE, event_type)
+    attributes = {EVENT_TYPE: event_type}
     act_id = subject[4:] if subject.startswith("act:") else payload.get("act_id")
     if isinstance(act_id, str) and act_id:
-        current.set_attribute(ACT_ID, act_id)
+        attributes[ACT_ID] = act_id
     office_id = payload.get("office_id")
     if isinstance(office_id, str) and office_id:
-        current.set_attribute(OFFICE_ID, office_id)
+        attributes[OFFICE_ID] = office_id
+    current.set_attributes(attributes)  # one lock, not one per attribute
 
 
 def links_to(carriers: Iterable[Mapping[str, str]]) -> list[Link]:
