@@ -192,3 +192,20 @@ def test_dev_log_lines_start_with_the_service_and_are_coloured_on_request() -> N
     assert "\x1b[33m" in line  # a warning, in yellow
     assert "notify.sending: slow ⏎ relay" in line
     assert "queue=q" in line
+
+
+def test_securact_dev_trace_prints_the_tree_or_says_nothing_names_the_act(
+    fresh: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from devstack.cli import main
+
+    monkeypatch.setenv("SECURACT_DEV_ROOT", str(tmp_path))
+    setup_telemetry(
+        "audit", span_exporter=JsonlSpanExporter(tmp_path / "var" / "spans" / "a.jsonl")
+    )
+    with span("POST /v1/acts", kind=SpanKind.SERVER):
+        annotate(act_id="act-7")
+    assert main(["trace", "act-7"]) == 0
+    assert "POST /v1/acts [audit]" in capsys.readouterr().out
+    assert main(["trace", "act-8"]) == 1
+    assert "no span names act act-8" in capsys.readouterr().out
