@@ -2,13 +2,15 @@
 mailbox): the office's POST → consent check → upload to S3 → store → outbox relay → RabbitMQ →
 notify → SMTP → notify's outcome event → delivery's notification evidence and audit's journal.
 The journal's group commit is a trace of its own, linked to each handler it answered; the
-recipient's download is a request of its own naming the act. No span attribute holds a personal
-datum (e-mail, mobile, name, address, client IP, user agent) or a credential.
+recipient's download and the end-of-day finalisation (the quality) are traces of their own that
+name the act. No span name or attribute holds a personal datum (e-mail, mobile, name, address,
+client IP, user agent) or a credential.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,15 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from shared.telemetry import ACT_ID, EVENT_TYPE, OFFICE_ID, OUTCOME, PERSONAL_SERVER_ATTRIBUTES
+from shared.store.port import from_iso
+from shared.telemetry import (
+    ACT_ID,
+    EVENT_TYPE,
+    OFFICE_ID,
+    OUTCOME,
+    PERSONAL_SERVER_ATTRIBUTES,
+    setup_telemetry,
+)
 from tests.fixtures.seaweed import S3Server
 from tests.integration.consent.flow import PASSWORD, login, office_token
 from tests.integration.consent.support import ready_bucket
@@ -27,6 +37,7 @@ from tests.unit.delivery.support import metadata, multipart, pdf
 
 ACT_SERVED = "delivery.act-served.v2"
 NOTIFICATION_SENT = "notify.notification-sent.v1"
+QUALITY = "delivery.service-quality-determined.v1"
 
 
 def _trace_of(span: ReadableSpan) -> int:
@@ -56,10 +67,8 @@ def _attributes(span: ReadableSpan) -> dict[str, object]:
 async def test_one_act_is_one_trace_with_ids_and_no_personal_data(
     tmp_path: Path, bus_prefix: str, s3_server: S3Server, exporter: InMemorySpanExporter
 ) -> None:
-    # The exporter fixture reset the process's telemetry: the first service set up below
-    # exports every span of this process to it.
-    from shared.telemetry import setup_telemetry
-
+    # The exporter fixture reset the process's telemetry: set up here, every service of this
+    # process exports to it.
     setup_telemetry("e2e", span_exporter=exporter)
     box = Mailbox(tmp_path / "mailbox")
     box.start()
@@ -124,6 +133,17 @@ async def test_one_act_is_one_trace_with_ids_and_no_personal_data(
                 return "delivery.act-handed-over.v1" in {e["type"] for e in found.json()["entries"]}
 
             await eventually(handover_journaled, within=30)
+
+            # The end of the sending day: the finaliser determines the quality (à personne).
+            act = await stack.delivery.state.runtime.store.get("acts", act_id)
+            stack.clock.set(from_iso(act["finalise_after"]) + timedelta(seconds=1))
+            assert await stack.delivery.state.delivery.handover.finalise_due() == 1
+
+            async def quality_journaled() -> bool:
+                found = await audit_client.get("/v1/entries", params={"subject": f"act:{act_id}"})
+                return QUALITY in {e["type"] for e in found.json()["entries"]}
+
+            await eventually(quality_journaled, within=30)
         await stack.audit_http.aclose()
     finally:
         box.stop()
@@ -193,7 +213,16 @@ async def test_one_act_is_one_trace_with_ids_and_no_personal_data(
     assert any(_attributes(s).get(ACT_ID) == act_id for s in downloads)
     assert _consumed(spans, download_trace, "delivery.act-handed-over.v1")
 
-    # Nothing personal, no credential, in any attribute of any span.
+    # The finalisation: a trace of its own naming the act, the quality as outcome; audit
+    # journals its event in that trace.
+    finalisations = [
+        s for s in spans if s.name == "act finalisation" and _attributes(s).get(ACT_ID) == act_id
+    ]
+    assert len(finalisations) == 1
+    assert _attributes(finalisations[0])[OUTCOME] == "a_personne"
+    assert _consumed(spans, _trace_of(finalisations[0]), QUALITY)
+
+    # Nothing personal, no credential, in any span's name or attributes.
     forbidden = {
         EMAIL,
         "+33612345678",
@@ -210,7 +239,7 @@ async def test_one_act_is_one_trace_with_ids_and_no_personal_data(
         "securact-dev-delivery-client-secret",
     }
     for span in spans:
-        text = " ".join(f"{key}={value}" for key, value in _attributes(span).items())
+        text = span.name + " " + " ".join(f"{k}={v}" for k, v in _attributes(span).items())
         leaked = sorted(word for word in forbidden if word and word in text)
         assert not leaked, f"{span.name}: {leaked} in {text}"
         # The caller's address and user agent (server spans); servers' own addresses stay.
