@@ -209,5 +209,8 @@ def configure_logging(
         _handler.close()
     root.addHandler(handler)
     root.setLevel(numeric_level)
+    # httpx logs every request's full URL at INFO: query strings may carry search keys, and
+    # the client spans already say which call was made (as uvicorn's access log, left off).
+    logging.getLogger("httpx").setLevel(max(numeric_level, logging.WARNING))
     _handler = handler
     return handler
