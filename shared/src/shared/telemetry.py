@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, MutableMapping
 from contextlib import (
     AbstractAsyncContextManager,
     AbstractContextManager,
@@ -195,11 +195,13 @@ _global_provider_set = False
 
 def _remove_attributes(span: Span, keys: Iterable[str]) -> None:
     # The SDK has no public way to drop an attribute once set; its span keeps them in a
-    # mutable mapping until it ends. Overwriting is the fallback for any other span type.
+    # mutable mapping until it ends. Any other recording span gets a placeholder instead.
     attributes = getattr(span, "_attributes", None)
     for key in keys:
-        if attributes is not None and key in attributes:
-            del attributes[key]
+        if isinstance(attributes, MutableMapping):
+            attributes.pop(key, None)
+        else:
+            span.set_attribute(key, "[removed]")
 
 
 def _scrub_server_span(span: Span, scope: dict[str, Any]) -> None:
