@@ -27,6 +27,7 @@ from shared.auth import TokenVerifier, VerifierConfig
 from shared.clock import ManualClock, SystemClock
 from shared.legal_calendar import Territory
 from shared.store.port import from_iso
+from shared.telemetry import instrument_client
 from tests.fixtures.seaweed import S3Server
 from tests.integration.consent.flow import PASSWORD, consent_verifying_identity, login
 from tests.integration.consent.support import consent_app
@@ -103,7 +104,7 @@ class Mailbox:
 
 def verifier_for(identity: FastAPI, audience: str) -> TokenVerifier:
     issuer = identity.state.identity.ctx.settings.issuer
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=identity))
+    http = instrument_client(httpx.AsyncClient(transport=httpx.ASGITransport(app=identity)))
     config = VerifierConfig(
         jwks_url=f"{issuer}/.well-known/jwks.json", issuer=issuer, audiences=frozenset({audience})
     )
@@ -142,7 +143,10 @@ def identity_http_for(identity: FastAPI) -> httpx.AsyncClient:
     """An HTTP client reaching the in-process identity app (its token endpoint, its internal
     API) the way another service reaches identity over the network."""
     issuer = identity.state.identity.ctx.settings.issuer
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=identity), base_url=issuer)
+    # In process, like every client below: traced as the network clients are (W3C headers).
+    return instrument_client(
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=identity), base_url=issuer)
+    )
 
 
 class LateAppTransport(httpx.AsyncBaseTransport):
@@ -299,8 +303,8 @@ def serving_stack(
     identity = identity_app(tmp_path / "identity", bus_prefix)
     audit = audit_for(tmp_path, bus_prefix, checkpoint_every=checkpoint_every)
     clock = ManualClock(next_open_morning(SystemClock().now()))
-    audit_http = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=audit), base_url="http://audit"
+    audit_http = instrument_client(
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=audit), base_url="http://audit")
     )
     consent = consent_app(
         tmp_path / "consent",
@@ -310,8 +314,8 @@ def serving_stack(
         clock=clock if shared_clock else None,
     )
     if consent_http is None:
-        consent_http = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=consent), base_url="http://consent"
+        consent_http = instrument_client(
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=consent), base_url="http://consent")
         )
     delivery = create_delivery(
         delivery_settings(tmp_path / "delivery", bus_prefix, s3_server, **delivery_extra),
@@ -322,7 +326,9 @@ def serving_stack(
         identity_http=identity_http_for(identity),
     )
     retention = LateAppTransport()
-    retention_http = httpx.AsyncClient(transport=retention, base_url="http://retention")
+    retention_http = instrument_client(
+        httpx.AsyncClient(transport=retention, base_url="http://retention")
+    )
     return ServingStack(
         identity=identity,
         consent=consent,

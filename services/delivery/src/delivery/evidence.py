@@ -23,6 +23,7 @@ from shared.canonical import canonical_json
 from shared.crypto import SigningKeyRing, VerifierKey
 from shared.ids import new_id
 from shared.store.port import Transaction, to_iso
+from shared.telemetry import ACT_ID, span
 
 EVIDENCE: Final = "evidence"
 SET_FORMAT: Final = "securact-ng/evidence-set/v1"
@@ -130,7 +131,8 @@ class EvidenceSigner:
             "details": dict(details or {}),
             "event_id": event_id,
         }
-        return {**body, "signature": await _signature(self._ring, body)}
+        with span("evidence signing", attributes={ACT_ID: act_id, "securact.evidence": kind}):
+            return {**body, "signature": await _signature(self._ring, body)}
 
     async def store(self, tx: Transaction, record: Mapping[str, Any]) -> None:
         """Keep a signed record with the state change it proves (same transaction)."""
