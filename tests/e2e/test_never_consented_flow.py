@@ -148,6 +148,7 @@ async def nothing_left(
     erasure = await p.retention_store.get(ERASURES, erasure_id)
     assert erasure is not None
     assert set(erasure["confirmations"]) == {"consent", "audit", "identity"}
+    assert erasure["email"] is None
 
     stored = await registry_of(p.consent_app).get(declaration_id)
     assert stored is not None

@@ -132,6 +132,7 @@ class Stack:
         erasure = await self.retention_store.get(ERASURES, erasure_id)
         assert erasure is not None
         assert set(erasure["confirmations"]) == {"consent", "audit", "identity"}
+        assert erasure["email"] is None
         assert not erasure["alerted"]
 
         # Consent: a tombstone, the proofs' objects and wrapped keys gone.

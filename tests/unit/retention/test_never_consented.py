@@ -91,5 +91,6 @@ async def test_first_cgu_refused_or_never_activated_is_purged_at_once_with_the_a
     assert erasure is not None
     assert set(erasure["confirmations"]) == {"consent", "audit", "identity"}
     assert erasure["state"] == "completed"
+    assert erasure["email"] is None  # captured for a certificate a registry purge never sends
     # The e-mail retention kept for the certificate goes with the erasure.
     assert await harness.store.get("contacts", "declaration:decl-1") is None
