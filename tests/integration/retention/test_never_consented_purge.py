@@ -27,9 +27,9 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from audit.main import create_app as create_audit
-from audit.service import JOURNAL
+from audit.service import JOURNAL, Journal
 from audit.settings import Settings as AuditSettings
-from audit.vault import SUBJECT_KEYS
+from audit.vault import SUBJECT_KEYS, PayloadState
 from consent.proofs import PROOF_KEYS, object_key
 from consent.repository import PROOFS
 from identity.records import ACCOUNTS, LINKS
@@ -65,6 +65,7 @@ class Stack:
     objects: ObjectStore
     consent_store: DocumentStore
     audit_store: DocumentStore
+    journal: Journal
     retention: Retention
     retention_store: DocumentStore
     retention_clock: ManualClock
@@ -159,7 +160,8 @@ class Stack:
         assert await self.identity_service.ctx.store.find(LINKS, {"account_id": account_id}) == []
 
         # Audit: both subjects' keys shredded; the completion journaled.
-        for subject in (f"declaration:{declaration_id}", f"account:{account_id}"):
+        subjects = (f"declaration:{declaration_id}", f"account:{account_id}")
+        for subject in subjects:
             key_row = await self.audit_store.get(SUBJECT_KEYS, subject)
             assert key_row is not None, subject
             assert key_row["wrapped"] is None, subject
@@ -169,6 +171,14 @@ class Stack:
             return "retention.registry-purge-completed.v1" in types
 
         await eventually(journaled, within=30)
+        # Every entry of the two subjects is shredded, and no payload still readable in the
+        # journal holds the person's identity or e-mail.
+        for entry in await self.audit_store.find(JOURNAL):
+            opened = await self.journal.payload(entry)
+            if entry["subject"] in subjects:
+                assert opened.state is PayloadState.SHREDDED, entry["type"]
+            elif opened.state is PayloadState.AVAILABLE:
+                _no_personal_data(repr(opened.record))
 
 
 async def _read(objects: ObjectStore, key: str) -> bytes:
@@ -231,6 +241,7 @@ async def stack(tmp_path: Path, bus_prefix: str, s3_server: S3Server) -> AsyncIt
                 objects=objects,
                 consent_store=consent.state.runtime.store,
                 audit_store=audit.state.runtime.store,
+                journal=audit.state.journal,
                 retention=retention_app.state.retention,
                 retention_store=retention_app.state.runtime.store,
                 retention_clock=retention_clock,
