@@ -87,3 +87,33 @@ async def test_the_delay_is_a_setting(tmp_path: Path) -> None:
     assert await rig.identity.lapses.lapse_due() == 0
     rig.clock.advance(timedelta(seconds=1))
     assert await rig.identity.lapses.lapse_due() == 1
+
+
+async def test_an_account_opened_before_the_rule_is_dated_by_its_last_link(rig: Rig) -> None:
+    account_id = await rig.declare("decl-1")
+    account = await rig.store.get(ACCOUNTS, account_id)
+    assert account is not None
+    await rig.store.replace(
+        ACCOUNTS,
+        {k: v for k, v in account.items() if k not in {"activation_link_expires_at", "_version"}},
+        expected_version=int(account["_version"]),
+    )
+    rig.clock.advance(LINK_TTL + timedelta(days=30) - timedelta(seconds=1))
+    assert await rig.identity.lapses.lapse_due() == 0
+    rig.clock.advance(timedelta(seconds=1))
+    assert await rig.identity.lapses.lapse_due() == 1
+
+
+async def test_an_older_account_whose_links_are_gone_lapses_at_once(rig: Rig) -> None:
+    account_id = await rig.declare("decl-1")
+    account = await rig.store.get(ACCOUNTS, account_id)
+    assert account is not None
+    await rig.store.replace(
+        ACCOUNTS,
+        {k: v for k, v in account.items() if k not in {"activation_link_expires_at", "_version"}},
+        expected_version=int(account["_version"]),
+    )
+    # Its links expired more than the retention window ago: the maintenance deleted them.
+    rig.clock.advance(LINK_TTL + timedelta(days=rig.settings.link_retention_days, seconds=1))
+    assert (await rig.identity.maintenance.purge()).links == 1
+    assert await rig.identity.lapses.lapse_due() == 1

@@ -13,10 +13,10 @@ replicas never lapse one account twice, and a backlog after downtime is caught u
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final
 
-from identity.accounts import ACTIVATION_LAPSED, LAST_ACTIVATION_EXPIRY
+from identity.accounts import ACTIVATION, ACTIVATION_LAPSED, LAST_ACTIVATION_EXPIRY
 from identity.domain import (
     AccountRole,
     AccountStatus,
@@ -25,7 +25,7 @@ from identity.domain import (
 )
 from identity.records import ACCOUNTS, LINKS, Context, account_subject, instant, iso, put
 from shared.contracts.identity import AccountActivationLapsedV1
-from shared.store.port import Document
+from shared.store.port import Document, VersionConflictError
 from shared.sweeps import sweep
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ class ActivationLapses:
         """Lapse every account due now; returns how many lapsed."""
         ctx = self._ctx
         delay = ctx.settings.unactivated_expiry_days
+        await self._date_older_accounts()
 
         async def due(now: datetime) -> list[Document]:
             cutoff = activation_lapse_cutoff(now, delay)
@@ -67,6 +68,36 @@ class ActivationLapses:
     async def run(self) -> None:
         """The background job (`ServiceRuntime.every`)."""
         await self.lapse_due()
+
+    async def _date_older_accounts(self) -> None:
+        """Accounts opened before identity recorded the last link's expiry get it from their
+        activation links; when none is left (the maintenance deletes a link
+        `link_retention_days` after its expiry) the latest it can have been is that long ago."""
+        ctx = self._ctx
+        undated = await ctx.store.find(
+            ACCOUNTS,
+            {
+                "role": AccountRole.RECIPIENT.value,
+                "status": AccountStatus.PENDING_ACTIVATION.value,
+                LAST_ACTIVATION_EXPIRY: None,
+            },
+            limit=LAPSE_BATCH,
+        )
+        for account in undated:
+            links = await ctx.store.find(
+                LINKS, {"account_id": account["_id"], "purpose": ACTIVATION}
+            )
+            expiries = [str(link["expires_at"]) for link in links if link.get("expires_at")]
+            if expiries:
+                last = max(expiries)
+            else:
+                retained = timedelta(days=ctx.settings.link_retention_days)
+                last = iso(ctx.clock.now() - retained)
+            try:
+                async with ctx.outbox.transaction() as tx:
+                    await put(tx, ACCOUNTS, {**account, LAST_ACTIVATION_EXPIRY: last})
+            except VersionConflictError:
+                continue  # activated or reissued meanwhile: dated by that, or not pending
 
     async def _lapse(self, account: Document, now: datetime, delay: int) -> bool:
         expired_at = instant(account.get(LAST_ACTIVATION_EXPIRY))
