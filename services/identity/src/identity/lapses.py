@@ -6,8 +6,10 @@ the lapse delay is marked lapsed (no link is reissued from then on), its links g
 and retention, on consent's event, destroys the declaration, its proofs and this account (the
 account's deletion is identity's confirmation of that erasure, `identity.retention`).
 
-Run periodically by `shared.sweeps.sweep`: each account is marked at the version read, so two
-replicas never lapse one account twice, and a backlog after downtime is caught up.
+Accounts opened before the last link's expiry was recorded on the account are dated first
+(`_date_older_accounts`). Run periodically by `shared.sweeps.sweep`: each account is marked at
+the version read, so two replicas never lapse one account twice, and a backlog after downtime
+is caught up.
 """
 
 from __future__ import annotations
