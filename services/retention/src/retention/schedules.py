@@ -20,7 +20,7 @@ from retention.domain import (
     ConsentEnd,
     Purpose,
     account_erasure_due,
-    registry_purge_due,
+    consent_data_purge_due,
     schedule_id,
 )
 from retention.erasures import start_erasure
@@ -87,11 +87,12 @@ class Schedules:
         end: ConsentEnd,
     ) -> None:
         """The registry keeps a declaration five years after its revocation (décret 2021-1625
-        art. 21). A consent that ended otherwise — the account terminated, the duration over,
-        the CGU refused — is no longer in force either: its data is not kept longer than a
-        revoked one's. The first end recorded starts the five years."""
+        art. 21). A consent that ended otherwise — the account terminated, the duration over —
+        is no longer in force either: its data is not kept longer than a revoked one's. A
+        declaration never active (first CGU refused, never activated) is destroyed at once
+        (`consent_data_purge_due`). The first end recorded starts the clock."""
         policy = self.ctx.policy
-        due = registry_purge_due(ended_at, policy.registry_years, policy.zone)
+        due = consent_data_purge_due(ended_at, end, policy.registry_years, policy.zone)
         await self._schedule(
             tx,
             Purpose.REGISTRY_PURGE,

@@ -37,6 +37,7 @@ PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
         "identity.terms-accepted.v1",
         "identity.terms-refused.v1",
         "identity.account-terminated.v1",
+        "identity.account-activation-lapsed.v1",
     ),
     "delivery.parties": (
         "consent.declaration-registered.v1",
@@ -92,6 +93,7 @@ PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
         "consent.declaration-terminated.v1",
         "consent.declaration-expired.v1",
         "consent.declaration-refused.v1",
+        "consent.declaration-lapsed.v1",
         "identity.terms-published.v1",
         "identity.account-created.v1",
         "consent.declaration-registered.v1",
