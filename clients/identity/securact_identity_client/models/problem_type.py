@@ -4,6 +4,7 @@ from enum import StrEnum
 class ProblemType(StrEnum):
     URNSECURACTPROBLEMACCOUNT_READ_ONLY = "urn:securact:problem:account-read-only"
     URNSECURACTPROBLEMACCOUNT_SUSPENDED = "urn:securact:problem:account-suspended"
+    URNSECURACTPROBLEMACTIVATION_LAPSED = "urn:securact:problem:activation-lapsed"
     URNSECURACTPROBLEMALREADY_ACTIVATED = "urn:securact:problem:already-activated"
     URNSECURACTPROBLEMALREADY_TERMINATED = "urn:securact:problem:already-terminated"
     URNSECURACTPROBLEMAUTHENTICATION_UNAVAILABLE = "urn:securact:problem:authentication-unavailable"

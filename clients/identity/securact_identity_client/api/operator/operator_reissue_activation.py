@@ -47,6 +47,11 @@ def _parse_response(
 
         return response_404
 
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+        return response_409
+
     if response.status_code == 422:
         response_422 = ValidationProblem.from_dict(response.json())
 
@@ -81,7 +86,8 @@ def sync_detailed(
 ) -> Response[None | Problem | ValidationProblem]:
     """Reissue Activation
 
-     A new activation link is e-mailed; the previous one stops working.
+     A new activation link is e-mailed; the previous one stops working. 409 once the
+    account is activated, has no e-mail any more, or lapsed without activation.
 
     Args:
         account_id (str):
@@ -112,7 +118,8 @@ def sync(
 ) -> None | Problem | ValidationProblem | None:
     """Reissue Activation
 
-     A new activation link is e-mailed; the previous one stops working.
+     A new activation link is e-mailed; the previous one stops working. 409 once the
+    account is activated, has no e-mail any more, or lapsed without activation.
 
     Args:
         account_id (str):
@@ -138,7 +145,8 @@ async def asyncio_detailed(
 ) -> Response[None | Problem | ValidationProblem]:
     """Reissue Activation
 
-     A new activation link is e-mailed; the previous one stops working.
+     A new activation link is e-mailed; the previous one stops working. 409 once the
+    account is activated, has no e-mail any more, or lapsed without activation.
 
     Args:
         account_id (str):
@@ -167,7 +175,8 @@ async def asyncio(
 ) -> None | Problem | ValidationProblem | None:
     """Reissue Activation
 
-     A new activation link is e-mailed; the previous one stops working.
+     A new activation link is e-mailed; the previous one stops working. 409 once the
+    account is activated, has no e-mail any more, or lapsed without activation.
 
     Args:
         account_id (str):
