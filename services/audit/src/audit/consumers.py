@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Final
 
+from audit.context import DEFAULT_BATCH_SIZE
 from audit.erasure import ERASURES, SubjectErasure
 from audit.erasure import ERASURES_QUEUE as ERASURES_QUEUE
-from audit.service import DEFAULT_BATCH_SIZE, Journal
+from audit.journal import Journal
 from shared.contracts.envelope import Envelope
 from shared.messaging.consumer import Subscription
 from shared.messaging.handlers import queues
