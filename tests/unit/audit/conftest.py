@@ -44,11 +44,12 @@ def build_audit(
     *,
     gap_delay: timedelta = timedelta(seconds=60),
     batch_size: int = DEFAULT_BATCH_SIZE,
+    origin: str = ORIGIN,
 ) -> Audit:
     vault = PayloadVault(KeyRing(LocalKeyFile(tmp_path / "kek.json", clock)), clock)
     outbox = Outbox(store, clock)
     audit = wire(
-        Config(ORIGIN, gap_delay=gap_delay, batch_size=batch_size),
+        Config(origin, gap_delay=gap_delay, batch_size=batch_size),
         store=store,
         outbox=outbox,
         clock=clock,

@@ -26,7 +26,7 @@ from audit.records import (
     entry_key,
     node_key,
 )
-from shared.store.port import ID, DocumentReader, DocumentWriter, version_of
+from shared.store.port import ID, VERSION, DocumentReader, DocumentWriter, version_of
 
 
 class JournalCorruptError(Exception):
@@ -34,7 +34,7 @@ class JournalCorruptError(Exception):
 
 
 def _version(document: Mapping[str, Any]) -> int | None:
-    return version_of(document) if "_version" in document else None
+    return version_of(document) if VERSION in document else None
 
 
 # -- entries -------------------------------------------------------------------------------
