@@ -39,7 +39,7 @@ async def optional_principal(request: Request) -> Principal | None:
 
 
 Caller = Annotated[Principal | None, Depends(optional_principal)]
-Index = Annotated[int, Path(ge=0)]
+EntryIndex = Annotated[int, Path(ge=0)]
 PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 Filter = Annotated[str | None, Query(max_length=200)]
 
@@ -95,7 +95,7 @@ def journal_router(
         )
 
     @router.get("/entries/{index}", responses=problem_responses(404))
-    async def get_entry(index: Index, principal: Caller) -> EntryDetail:
+    async def get_entry(index: EntryIndex, principal: Caller) -> EntryDetail:
         return await journal.reads.detail(index, principal)
 
     @router.get("/proofs/inclusion", responses=problem_responses(400, 404))
@@ -117,7 +117,7 @@ def journal_router(
         response_class=PlainTextResponse,
         responses=problem_responses(404, 409),
     )
-    async def receipt(index: Index) -> PlainTextResponse:
+    async def receipt(index: EntryIndex) -> PlainTextResponse:
         """The entry's C2SP tlog-proof under the latest checkpoint (see audit.checkpoint)."""
         return PlainTextResponse(await receipts.receipt(index), media_type=TEXT)
 
