@@ -28,7 +28,8 @@ import time
 from pathlib import Path
 
 from audit import merkle
-from audit.service import NODES, consistency_proof, inclusion_proof, node_key, tree_root
+from audit.proofs import consistency_proof, inclusion_proof, tree_root
+from audit.records import NODES, node_key
 from shared.store.sqlite import SqliteStore
 
 ENTRIES = 1_000_000

@@ -55,15 +55,15 @@ from faststream.rabbit import ExchangeType, QueueType, RabbitBroker, RabbitExcha
 from opentelemetry.trace import SpanKind
 
 from audit.consumers import JOURNAL_QUEUE, journal_subscription
+from audit.context import Config
 from audit.service import INDEXES as AUDIT_INDEXES
-from audit.service import JOURNAL, Journal
+from audit.service import JOURNAL, Journal, wire
 from audit.vault import PayloadVault
 from audit.verify import verify_journal
 from bench._common import delete_prefixed, shared_otlp_sink
 from shared.clock import Clock, SystemClock
 from shared.contracts.envelope import Envelope, EventPayload, new_envelope
-from shared.crypto import KeyRing, LocalKeyFile
-from shared.events import Emitter
+from shared.crypto import KeyRing, LocalKeyFile, SigningKey, SigningKeyRing
 from shared.messaging.bus import CONTENT_TYPE, EventPublisher, create_broker
 from shared.messaging.consumer import EventConsumer, RetryPolicy, start_consuming
 from shared.messaging.inbox import INBOX_INDEXES
@@ -90,6 +90,7 @@ TARGETS = {
 DEFAULT_EVENTS = 5000
 QUICK_EVENTS = 300
 WARM = 200
+AUDIT_ORIGIN = "bench.local/audit"
 # Each publish awaits its confirm, so throughput comes from keeping this many in flight; the
 # relay's batch size (RelayPolicy.batch_size) is the same number.
 PUBLISH_WINDOW = 256
@@ -220,12 +221,14 @@ class _Platform:
         )
 
         # As audit.main wires it, minus HTTP, tokens and the periodic checkpoint job.
-        self.journal = Journal(
-            self.audit_store,
-            clock,
-            PayloadVault(KeyRing(LocalKeyFile(workdir / "audit-kek.json", clock)), clock),
-            Emitter(Outbox(self.audit_store, clock), clock, "audit"),
-        )
+        self.journal: Journal = wire(
+            Config(AUDIT_ORIGIN),
+            store=self.audit_store,
+            outbox=Outbox(self.audit_store, clock),
+            clock=clock,
+            vault=PayloadVault(KeyRing(LocalKeyFile(workdir / "audit-kek.json", clock)), clock),
+            signer=SigningKeyRing(SigningKey.generate(AUDIT_ORIGIN)),
+        ).journal
         subscription = journal_subscription(self.journal)
         self.prefetch = subscription.prefetch
         self.in_flight = self.peak_in_flight = 0

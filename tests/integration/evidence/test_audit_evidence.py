@@ -19,11 +19,12 @@ from audit.api import journal_router
 from audit.checkpoint import add_checkpoint_request, open_checkpoint
 from audit.evidence import Evidence, TsaEndpoint, WitnessEndpoint
 from audit.evidence_api import evidence_router
-from audit.service import INDEXES, Checkpoints
+from audit.service import INDEXES
 from shared.clock import ManualClock
 from shared.cosignature import verify_cosignatures
 from shared.crypto import SigningKey, SigningKeyRing
 from shared.problems import install_problem_handlers
+from shared.refusals import install_refusal_handlers
 from shared.store.port import DocumentStore
 from shared.timestamps import TsaTrust, verify_timestamp
 from tests.fixtures.tsa import LocalTsa, make_ca
@@ -54,9 +55,8 @@ async def setup(
     await sqlite_store.ensure_indexes(INDEXES)
     clock = ManualClock(START)
     signer = SigningKeyRing(log_key)
-    audit = build_audit(sqlite_store, clock, tmp_path, signer)
     # The witnesses follow logs whose origin is their key's name (see the conftest's pool).
-    audit.checkpoints = Checkpoints(sqlite_store, clock, audit.journal, signer, log_key.name)
+    audit = build_audit(sqlite_store, clock, tmp_path, signer, origin=log_key.name)
     evidence = Evidence(
         sqlite_store,
         clock,
@@ -67,6 +67,7 @@ async def setup(
     )
     app = FastAPI()
     install_problem_handlers(app)
+    install_refusal_handlers(app)
     app.include_router(evidence_router(evidence, audit.checkpoints))
     app.include_router(journal_router(audit.journal, audit.checkpoints, note=evidence.cosigned))
     transport = httpx.ASGITransport(app=app)

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from audit.service import DEFAULT_BATCH_SIZE, INDEXES, Checkpoints, Journal
+from audit.context import Config
+from audit.service import DEFAULT_BATCH_SIZE, INDEXES, Checkpoints, Journal, wire
 from audit.vault import PayloadVault
 from shared.clock import ManualClock
 from shared.contracts.envelope import Envelope
 from shared.crypto import KeyRing, LocalKeyFile, SigningKey, SigningKeyRing
-from shared.events import Emitter
 from shared.ids import new_id
 from shared.messaging.outbox import Outbox
 from shared.store.port import DocumentStore
@@ -44,20 +44,19 @@ def build_audit(
     *,
     gap_delay: timedelta = timedelta(seconds=60),
     batch_size: int = DEFAULT_BATCH_SIZE,
+    origin: str = ORIGIN,
 ) -> Audit:
     vault = PayloadVault(KeyRing(LocalKeyFile(tmp_path / "kek.json", clock)), clock)
     outbox = Outbox(store, clock)
-
-    journal = Journal(
-        store,
-        clock,
-        vault,
-        Emitter(outbox, clock, "audit"),
-        gap_delay=gap_delay,
-        batch_size=batch_size,
+    audit = wire(
+        Config(origin, gap_delay=gap_delay, batch_size=batch_size),
+        store=store,
+        outbox=outbox,
+        clock=clock,
+        vault=vault,
+        signer=signer,
     )
-    checkpoints = Checkpoints(store, clock, journal, signer, ORIGIN)
-    return Audit(store, clock, journal, checkpoints, signer, outbox, vault)
+    return Audit(store, clock, audit.journal, audit.checkpoints, signer, outbox, vault)
 
 
 @pytest.fixture

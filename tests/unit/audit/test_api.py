@@ -13,8 +13,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from audit import journaling as journaling_module
 from audit import merkle
-from audit import service as service_module
 from audit import vault as vault_module
 from audit.api import journal_router
 from audit.checkpoint import Checkpoint, verify_receipt
@@ -340,7 +340,7 @@ async def test_entries_journaled_before_readers_were_kept_are_refused_to_offices
         document = original(key, item)
         return {k: v for k, v in document.items() if k not in LEGACY_ABSENT}
 
-    monkeypatch.setattr(service_module, "sealed_record", legacy_record)
+    monkeypatch.setattr(journaling_module, "sealed_record", legacy_record)
     monkeypatch.setattr(vault_module, "_sealed_document", legacy_document)
     await audit.journal.append(event(audit.clock, actor="office:7"))
     monkeypatch.undo()

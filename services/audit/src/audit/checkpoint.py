@@ -27,7 +27,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 from audit import merkle
 from shared.crypto import IntegrityError, VerifierKey, open_note, sign_note
@@ -162,7 +162,7 @@ class VerifiedReceipt:
     index: int
     checkpoint: Checkpoint
     leaf_hash: bytes
-    entry: dict[str, Any] | None
+    entry: dict[str, object] | None
     """The leaf's fields when the receipt carries the leaf (or it was given)."""
 
 
@@ -198,7 +198,7 @@ def verify_receipt(
     return VerifiedReceipt(receipt.index, checkpoint, leaf_hash, entry)
 
 
-def _leaf_fields(data: bytes) -> dict[str, Any] | None:
+def _leaf_fields(data: bytes) -> dict[str, object] | None:
     try:
         decoded = json.loads(data)
     except ValueError:

@@ -28,7 +28,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemaini
 from rich.progress import Progress as RichProgress
 
 from audit.checkpoint import FormatError, log_signed_note, open_checkpoint, verify_receipt
-from audit.service import JOURNAL
+from audit.records import JOURNAL
 from audit.settings import Settings
 from audit.vault import PayloadVault
 from audit.verify import verify_journal

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Final
 
+from audit.context import DEFAULT_BATCH_SIZE
 from audit.erasure import ERASURES, SubjectErasure
 from audit.erasure import ERASURES_QUEUE as ERASURES_QUEUE
-from audit.service import DEFAULT_BATCH_SIZE, Journal
+from audit.journal import Journal
 from shared.contracts.envelope import Envelope
 from shared.messaging.consumer import Subscription
 from shared.messaging.handlers import queues
@@ -23,9 +24,11 @@ QUEUES: Final[dict[str, tuple[str, ...]]] = {JOURNAL_QUEUE: ("#",), **queues((ER
 
 
 def journal_subscription(journal: Journal, *, prefetch: int = DEFAULT_BATCH_SIZE) -> Subscription:
+    append = journal.writer.append  # the hot path: straight to the writer
+
     async def journal_event(envelope: Envelope) -> None:
         # Returns once the entry is committed, so the message is acked only then.
-        await journal.append(envelope)
+        await append(envelope)
 
     # Many messages in flight so that they can wait together for one group commit; the journal
     # still appends them in arrival order through its single writer.

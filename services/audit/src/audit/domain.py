@@ -34,6 +34,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
+from pydantic import JsonValue
+from typing_extensions import TypedDict
+
 from audit import merkle
 from shared.canonical import canonical_json
 from shared.contracts.consent import RegistryConsultedV1
@@ -56,6 +59,41 @@ LEAF_FIELDS: Final = (
 )
 
 
+class JournalEntry(TypedDict):
+    """A journal entry as stored and served: exactly the leaf's fields (`LEAF_FIELDS`)."""
+
+    index: int
+    event_id: str
+    type: str
+    schema_version: int
+    producer: str
+    producer_seq: int | None
+    subject: str
+    occurred_at: str
+    journaled_at: str
+    payload_commitment: str
+
+
+class ReadersDocument(TypedDict):
+    """An entry's readers as kept beside its ciphertext and sealed inside it."""
+
+    readers: list[str]
+    owners_read: bool
+
+
+class SealedRecord(TypedDict, total=False):
+    """The plaintext sealed under the subject key (`sealed_record`); `readers` and
+    `owners_read` are absent from records sealed before readers were kept."""
+
+    salt: str
+    payload: dict[str, JsonValue]
+    actor: str
+    correlation_id: str | None
+    causation_id: str | None
+    readers: list[str]
+    owners_read: bool
+
+
 def new_salt() -> bytes:
     return secrets.token_bytes(SALT_SIZE)
 
@@ -67,7 +105,7 @@ def payload_commitment(salt: bytes, payload: Mapping[str, Any]) -> str:
 
 def build_entry(
     envelope: Envelope, *, index: int, journaled_at: datetime, commitment: str
-) -> dict[str, Any]:
+) -> JournalEntry:
     """The stored entry of `envelope` at `index`: exactly the leaf's fields."""
     return {
         "index": index,
@@ -172,7 +210,7 @@ class EntryReaders:
             return None
         return cls(frozenset(parties), owners_read)
 
-    def to_document(self) -> dict[str, Any]:
+    def to_document(self) -> ReadersDocument:
         return {"readers": sorted(self.parties), "owners_read": self.owners_read}
 
     def allowed(self, owners: frozenset[str]) -> frozenset[str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Final
 
-from audit.service import Journal
+from audit.journal import Journal
 from shared.contracts.envelope import Envelope
 from shared.contracts.retention import SubjectKeysShreddedV1, SubjectKeysShredRequestedV1
 from shared.events import Emitter

@@ -25,12 +25,14 @@ import base64
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final, TypedDict
 
 import httpx
 
 from audit.checkpoint import add_checkpoint_request
-from audit.service import Checkpoints, Journal, StoredCheckpoint, checkpoint_key
+from audit.checkpoints import Checkpoints, StoredCheckpoint
+from audit.journal import Journal
+from audit.records import checkpoint_key
 from audit.settings import Settings
 from shared.clock import Clock
 from shared.cosignature import CosignerVerifier, add_cosignatures, verify_cosignatures
@@ -44,6 +46,22 @@ ATTESTATIONS: Final = "journal_attestations"
 WITNESS_STATE: Final = "journal_witnesses"
 CURSOR: Final = "timestamp-cursor"
 TIMESTAMPS_PER_RUN: Final = 20
+
+
+class AttestationChanges(TypedDict, total=False):
+    """What the job adds to a checkpoint's attestation document."""
+
+    timestamp: str
+    timestamp_time: str
+    cosignatures: list[str]
+
+
+@dataclass(frozen=True)
+class Attestation:
+    """A checkpoint's outside evidence so far: the TSA's reply (base64), witnesses' lines."""
+
+    timestamp: str | None
+    cosignatures: list[str]
 
 
 @dataclass(frozen=True)
@@ -112,19 +130,22 @@ class Evidence:
 
     # -- reading --------------------------------------------------------------------------
 
-    async def _attestation(self, size: int) -> dict[str, Any] | None:
-        return await self._store.get(ATTESTATIONS, checkpoint_key(size))
+    async def _attestation(self, size: int) -> Attestation | None:
+        found = await self._store.get(ATTESTATIONS, checkpoint_key(size))
+        if found is None:
+            return None
+        return Attestation(found.get("timestamp"), list(found.get("cosignatures", [])))
 
     async def timestamp(self, size: int) -> bytes | None:
         """The TSA's reply (DER TimeStampResp) over checkpoint `size`'s note, once obtained."""
         found = await self._attestation(size)
-        if found is None or not found.get("timestamp"):
+        if found is None or not found.timestamp:
             return None
-        return base64.b64decode(found["timestamp"])
+        return base64.b64decode(found.timestamp)
 
     async def cosignatures(self, size: int) -> list[str]:
         found = await self._attestation(size)
-        return list(found.get("cosignatures", [])) if found else []
+        return found.cosignatures if found else []
 
     async def cosigned(self, checkpoint: StoredCheckpoint) -> str:
         """The checkpoint's note with the witnesses' cosignature lines appended (as the
@@ -132,7 +153,7 @@ class Evidence:
         lines = await self.cosignatures(checkpoint.checkpoint.size)
         return add_cosignatures(checkpoint.note, lines) if lines else checkpoint.note
 
-    async def _save(self, size: int, changes: dict[str, Any]) -> None:
+    async def _save(self, size: int, changes: AttestationChanges) -> None:
         key = checkpoint_key(size)
         if await self._store.get(ATTESTATIONS, key) is None:
             await self._store.insert(

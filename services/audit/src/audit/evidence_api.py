@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from typing import Annotated, Final
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path
 from fastapi.responses import PlainTextResponse, Response
 
+from audit.checkpoints import Checkpoints
+from audit.errors import NoTimestamp
 from audit.evidence import Evidence
-from audit.service import Checkpoints
 from shared.openapi import problem_responses
-from shared.problems import Problem, problem_type
 from shared.timestamps import REPLY_TYPE
 
 TEXT: Final = "text/plain; charset=utf-8"
@@ -33,17 +33,11 @@ def evidence_router(evidence: Evidence, checkpoints: Checkpoints) -> APIRouter:
         response_class=Response,
         responses={200: {"content": {REPLY_TYPE: {}}}, **problem_responses(404)},
     )
-    async def checkpoint_timestamp(size: Annotated[int, Path(ge=0)], request: Request) -> Response:
+    async def checkpoint_timestamp(size: Annotated[int, Path(ge=0)]) -> Response:
         """The RFC 3161 timestamp reply over checkpoint `size`'s signed note."""
         token = await evidence.timestamp(size)
         if token is None:
-            raise Problem(
-                404,
-                "No timestamp",
-                f"checkpoint {size} has no timestamp (yet, or no such checkpoint)",
-                type=problem_type("no-timestamp"),
-                instance=str(request.url.path),
-            )
+            raise NoTimestamp(size)
         return Response(token, media_type=REPLY_TYPE)
 
     @router.get("/witnesses", response_class=PlainTextResponse)

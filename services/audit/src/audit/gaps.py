@@ -10,12 +10,13 @@ resumes after the gap, so the state stays small whatever happens.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict
 
-from shared.store.port import from_iso, to_iso
+from shared.store.port import VERSION, from_iso, to_iso
 
 Run = list[int]  # [first, last], inclusive
 
@@ -34,6 +35,16 @@ class Gap:
     first_seen_seq: int
 
 
+class ProducerDocument(TypedDict):
+    """A producer's tracking as stored (`_id` is the producer)."""
+
+    producer: str
+    contiguous: int
+    ahead: list[Run]
+    gap_since: str | None
+    missing: list[Run]
+
+
 @dataclass
 class ProducerSequence:
     producer: str
@@ -41,6 +52,8 @@ class ProducerSequence:
     ahead: list[Run] = field(default_factory=list)
     gap_since: datetime | None = None
     missing: list[Run] = field(default_factory=list)
+    version: int | None = field(default=None, compare=False, repr=False)
+    """The stored version it was read at (None: never stored)."""
 
     def observe(self, seq: int, now: datetime) -> Arrival:
         """Record that `seq` arrived."""
@@ -75,7 +88,7 @@ class ProducerSequence:
         if not self.ahead:
             self.gap_since = None
 
-    def to_document(self) -> dict[str, Any]:
+    def to_document(self) -> ProducerDocument:
         return {
             "producer": self.producer,
             "contiguous": self.contiguous,
@@ -85,14 +98,16 @@ class ProducerSequence:
         }
 
     @classmethod
-    def from_document(cls, document: dict[str, Any]) -> ProducerSequence:
+    def from_document(cls, document: Mapping[str, Any]) -> ProducerSequence:
         gap_since = document.get("gap_since")
+        version = document.get(VERSION)
         return cls(
             producer=str(document["producer"]),
             contiguous=int(document["contiguous"]),
             ahead=[[int(a), int(b)] for a, b in document.get("ahead", [])],
             gap_since=from_iso(gap_since) if gap_since else None,
             missing=[[int(a), int(b)] for a, b in document.get("missing", [])],
+            version=int(version) if version is not None else None,
         )
 
 

@@ -9,17 +9,18 @@ from opentelemetry.sdk.trace.export import SpanExporter
 
 from audit.api import journal_router
 from audit.consumers import ERASURES_QUEUE, erasure_subscription, journal_subscription
+from audit.context import Config
 from audit.erasure import SubjectErasure
 from audit.evidence import evidence_from_settings
 from audit.evidence_api import evidence_router
-from audit.service import INDEXES, Checkpoints, Journal
+from audit.records import INDEXES
+from audit.service import wire
 from audit.settings import Settings
 from audit.vault import PayloadVault
 from shared.auth import TokenVerifier, install_token_verifier
 from shared.clock import Clock
 from shared.crypto import KeyRing
 from shared.crypto.backends import kek_source, signing_ring
-from shared.events import Emitter
 from shared.refusals import install_refusal_handlers
 from shared.runtime import ServiceRuntime
 
@@ -33,28 +34,23 @@ def create_app(
 ) -> FastAPI:
     settings = settings or Settings()
     runtime = ServiceRuntime(settings, clock=clock, indexes=INDEXES, span_exporter=span_exporter)
-    vault = PayloadVault(KeyRing(kek_source(settings, runtime.clock)), runtime.clock)
-
-    events = Emitter(runtime.outbox, runtime.clock, runtime.service)
-    journal = Journal(
-        runtime.store,
-        runtime.clock,
-        vault,
-        events,
-        gap_delay=timedelta(seconds=settings.gap_delay_seconds),
-        batch_size=settings.journal_batch_size,
+    audit = wire(
+        Config.from_settings(settings),
+        store=runtime.store,
+        outbox=runtime.outbox,
+        clock=runtime.clock,
+        vault=PayloadVault(KeyRing(kek_source(settings, runtime.clock)), runtime.clock),
+        signer=signing_ring(settings, settings.checkpoint_origin, runtime.clock),
+        service=runtime.service,
     )
-    signer = signing_ring(settings, settings.checkpoint_origin, runtime.clock)
-    checkpoints = Checkpoints(
-        runtime.store, runtime.clock, journal, signer, settings.checkpoint_origin
-    )
+    journal, checkpoints = audit.journal, audit.checkpoints
 
     evidence = evidence_from_settings(settings, runtime.store, runtime.clock, journal, checkpoints)
     if evidence.configured:
         interval = timedelta(seconds=settings.evidence_interval_seconds)
         runtime.every("audit-evidence", interval, evidence.run)
     runtime.on_shutdown(evidence.close)
-    erasure = SubjectErasure(journal, runtime.inbox(ERASURES_QUEUE), events)
+    erasure = SubjectErasure(journal, runtime.inbox(ERASURES_QUEUE), audit.ctx.events)
     runtime.subscribe(journal_subscription(journal, prefetch=settings.journal_prefetch))
     runtime.subscribe(erasure_subscription(erasure))
     runtime.on_shutdown(journal.drain)

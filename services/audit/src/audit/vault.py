@@ -27,29 +27,23 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Final
+from typing import Final
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import ValidationError
 
-from audit.domain import EntryReaders, new_owners, payload_commitment
+from audit.domain import EntryReaders, JournalEntry, SealedRecord, new_owners, payload_commitment
+from audit.records import PAYLOADS as PAYLOADS
+from audit.records import SUBJECT_KEYS as SUBJECT_KEYS
+from audit.repository import Payloads, SealedPayload, SubjectKey, SubjectKeys
 from shared.clock import Clock
 from shared.contracts.envelope import Envelope
 from shared.crypto import DataKey, IntegrityError, KeyNotFoundError, KeyRing, WrappedDek
-from shared.store.port import (
-    DocumentReader,
-    DocumentStore,
-    Transaction,
-    to_iso,
-    version_of,
-    without_meta,
-)
+from shared.store.port import ID, DocumentReader, DocumentStore, Transaction, to_iso
 
 log = logging.getLogger(__name__)
 
-SUBJECT_KEYS: Final = "journal_subject_keys"
-PAYLOADS: Final = "journal_payloads"
 NONCE_SIZE: Final = 12
 KEY_CACHE_SIZE: Final = 1024
 
@@ -68,7 +62,7 @@ class PayloadState(StrEnum):
 @dataclass(frozen=True)
 class OpenedPayload:
     state: PayloadState
-    record: dict[str, Any] | None = None
+    record: SealedRecord | None = None
     """payload, salt (hex), actor, correlation_id, causation_id: when available."""
     problem: str | None = None
     """Why it is corrupt (for operators and `securact-audit verify`; names no personal data)."""
@@ -78,27 +72,24 @@ class OpenedPayload:
 class StoredPayload:
     """What the store holds of one entry's payload, read before deciding who sees it."""
 
-    entry: dict[str, Any]
-    key_document: dict[str, Any] | None
-    sealed: dict[str, Any] | None
+    entry: JournalEntry
+    key: SubjectKey | None
+    sealed: SealedPayload | None
 
     @property
     def shredded(self) -> bool:
-        return self.key_document is not None and self.key_document.get("wrapped") is None
+        return self.key is not None and self.key.shredded
 
     @property
     def owners(self) -> frozenset[str]:
-        if self.key_document is None:
-            return frozenset()
-        return frozenset(self.key_document.get("owners", []))
+        return frozenset() if self.key is None else self.key.owners
 
     def readers(self) -> frozenset[str]:
         """The offices and recipients who may read this entry's payload now; none for an entry
         journaled before readers were kept (safer to refuse than to guess)."""
-        if self.sealed is None or self.shredded:
+        if self.sealed is None or self.shredded or self.sealed.readers is None:
             return frozenset()
-        readers = EntryReaders.from_document(self.sealed)
-        return frozenset() if readers is None else readers.allowed(self.owners)
+        return self.sealed.readers.allowed(self.owners)
 
 
 @dataclass(frozen=True)
@@ -110,13 +101,13 @@ class Sealable:
     readers: EntryReaders
 
 
-def _sealed_document(key: DataKey, item: Sealable) -> dict[str, Any]:
+def _sealed_document(key: DataKey, item: Sealable) -> dict[str, object]:
     nonce = secrets.token_bytes(NONCE_SIZE)
     # The event id as associated data: a ciphertext moved to another entry does not open.
     event_id = item.envelope.event_id
     ciphertext = AESGCM(key.material).encrypt(nonce, item.record, event_id.encode("utf-8"))
     return {
-        "_id": event_id,
+        ID: event_id,
         "subject": item.envelope.subject,
         "dek_id": key.dek_id.hex(),
         "nonce": base64.b64encode(nonce).decode("ascii"),
@@ -144,73 +135,69 @@ class PayloadVault:
         owners change. For each item, False if its subject is shredded (the payload is not
         kept)."""
         subjects = list(dict.fromkeys(item.envelope.subject for item in sealable))
-        found = await tx.find(SUBJECT_KEYS, {"_id": {"$in": subjects}})
-        documents = {str(document["_id"]): document for document in found}
+        stored = await SubjectKeys(tx).of(subjects)
         # Owners grow in journal order, event by event of the batch.
         owners = {
-            subject: frozenset(documents[subject].get("owners", []))
-            if subject in documents
-            else frozenset()
+            subject: stored[subject].owners if subject in stored else frozenset()
             for subject in subjects
         }
         for item in sealable:
             subject = item.envelope.subject
             owners[subject] |= new_owners(item.envelope, owners[subject])
         keys = {
-            subject: await self._subject_key(tx, subject, documents.get(subject), owners[subject])
+            subject: await self._subject_key(tx, subject, stored.get(subject), owners[subject])
             for subject in subjects
         }
         kept: list[bool] = []
-        sealed: list[dict[str, Any]] = []
+        sealed: list[dict[str, object]] = []
         for item in sealable:
             key = keys[item.envelope.subject]
             kept.append(key is not None)
             if key is not None:
                 sealed.append(_sealed_document(key, item))
-        await tx.insert_many(PAYLOADS, sealed)
+        await Payloads.add(tx, sealed)
         return kept
 
     async def _subject_key(
         self,
         tx: Transaction,
         subject: str,
-        document: dict[str, Any] | None,
+        stored: SubjectKey | None,
         owners: frozenset[str],
     ) -> DataKey | None:
-        if document is None:
+        if stored is None:
             key, wrapped = await self._keyring.new_data_key(subject_object_id(subject))
-            await tx.insert(
-                SUBJECT_KEYS,
-                {
-                    "_id": subject,
-                    "wrapped": wrapped.model_dump(mode="json"),
-                    "owners": sorted(owners),
-                    "created_at": to_iso(self._clock.now()),
-                    "shredded_at": None,
-                },
+            created = to_iso(self._clock.now())
+            await SubjectKeys.add(
+                tx, SubjectKey(subject, wrapped.model_dump(mode="json"), owners, created)
             )
             self._remember(subject, key)
             return key
-        if document.get("wrapped") is None:
+        if stored.shredded:
             # Shredded, perhaps by another replica: forget the key material this one cached.
             self._keys.pop(subject, None)
             return None
-        if owners != frozenset(document.get("owners", [])):
-            changed = without_meta(document)
+        if owners != stored.owners:
             # Parties gathered by earlier builds (lookups included) are dropped, not trusted.
-            changed.pop("parties", None)
-            changed["owners"] = sorted(owners)
-            await tx.replace(SUBJECT_KEYS, changed, expected_version=version_of(document))
-            document = changed
-        return await self._unwrapped(subject, document)
+            changed = SubjectKey(
+                subject,
+                stored.wrapped,
+                owners,
+                stored.created_at,
+                stored.shredded_at,
+                stored.version,
+            )
+            await SubjectKeys.save(tx, changed)
+        return await self._unwrapped(stored)
 
-    async def _unwrapped(self, subject: str, document: dict[str, Any]) -> DataKey:
+    async def _unwrapped(self, stored: SubjectKey) -> DataKey:
+        subject = stored.subject
         cached = self._keys.get(subject)
         if cached is not None:
             self._keys.move_to_end(subject)
             return cached
         try:
-            wrapped = WrappedDek.model_validate(document["wrapped"])
+            wrapped = WrappedDek.model_validate(stored.wrapped)
         except ValidationError:
             raise IntegrityError(f"wrapped key of {subject} is malformed") from None
         key = await self._keyring.unwrap(wrapped, subject_object_id(subject))
@@ -224,17 +211,17 @@ class PayloadVault:
 
     async def owners(self, reader: DocumentReader, subject: str) -> frozenset[str]:
         """Who the subject belongs to (empty once shredded)."""
-        document = await reader.get(SUBJECT_KEYS, subject)
-        return frozenset(document.get("owners", [])) if document else frozenset()
+        stored = await SubjectKeys(reader).get(subject)
+        return stored.owners if stored else frozenset()
 
-    async def stored(self, reader: DocumentReader, entry: dict[str, Any]) -> StoredPayload:
-        """The subject's key document and the sealed payload of `entry` (two reads, nothing
+    async def stored(self, reader: DocumentReader, entry: JournalEntry) -> StoredPayload:
+        """The subject's key and the sealed payload of `entry` (two reads, nothing
         decrypted): enough to tell who may read it before opening it."""
-        key_document = await reader.get(SUBJECT_KEYS, str(entry["subject"]))
-        sealed = await reader.get(PAYLOADS, str(entry["event_id"]))
-        return StoredPayload(entry, key_document, sealed)
+        key = await SubjectKeys(reader).get(str(entry["subject"]))
+        sealed = await Payloads(reader).get(str(entry["event_id"]))
+        return StoredPayload(entry, key, sealed)
 
-    async def open(self, reader: DocumentReader, entry: dict[str, Any]) -> OpenedPayload:
+    async def open(self, reader: DocumentReader, entry: JournalEntry) -> OpenedPayload:
         """Decrypt the payload of a journal entry and check it against the leaf's commitment."""
         return await self.open_stored(await self.stored(reader, entry))
 
@@ -242,34 +229,35 @@ class PayloadVault:
         """Decrypt a payload read with `stored`; `corrupt` (with the reason) if the ciphertext,
         its wrapped key, its readers or the commitment does not verify."""
         entry = stored.entry
-        subject = str(entry["subject"])
-        key_document, sealed = stored.key_document, stored.sealed
+        key, sealed = stored.key, stored.sealed
         if stored.shredded:
-            self._keys.pop(subject, None)
+            self._keys.pop(str(entry["subject"]), None)
             return OpenedPayload(PayloadState.SHREDDED)
-        if sealed is None or key_document is None:
+        if sealed is None or key is None:
             return OpenedPayload(PayloadState.ABSENT)
         try:
-            return self._verified(await self._unwrapped(subject, key_document), entry, sealed)
+            return self._verified(await self._unwrapped(key), entry, sealed)
         except (IntegrityError, KeyNotFoundError) as error:
             log.warning("payload of entry %s is corrupt: %s", entry.get("index"), error)
             return OpenedPayload(PayloadState.CORRUPT, problem=str(error))
 
     @staticmethod
-    def _verified(key: DataKey, entry: dict[str, Any], sealed: dict[str, Any]) -> OpenedPayload:
+    def _verified(key: DataKey, entry: JournalEntry, sealed: SealedPayload) -> OpenedPayload:
         event_id = str(entry["event_id"])
-        if sealed.get("dek_id") != key.dek_id.hex():
+        if sealed.dek_id != key.dek_id.hex():
             raise IntegrityError(f"payload of {event_id} is under another key")
+        if sealed.nonce is None or sealed.ciphertext is None:
+            raise IntegrityError(f"payload of {event_id} does not decrypt")
         try:
             plaintext = AESGCM(key.material).decrypt(
-                base64.b64decode(sealed["nonce"]),
-                base64.b64decode(sealed["ciphertext"]),
+                base64.b64decode(sealed.nonce),
+                base64.b64decode(sealed.ciphertext),
                 event_id.encode("utf-8"),
             )
-        except (InvalidTag, KeyError, TypeError, ValueError):
+        except (InvalidTag, TypeError, ValueError):
             raise IntegrityError(f"payload of {event_id} does not decrypt") from None
         try:
-            record: dict[str, Any] = json.loads(plaintext)
+            record: SealedRecord = json.loads(plaintext)
             salt = bytes.fromhex(record["salt"])
             commitment = payload_commitment(salt, record["payload"])
         except (KeyError, TypeError, ValueError):
@@ -278,7 +266,7 @@ class PayloadVault:
             raise IntegrityError(f"payload of {event_id} does not match its commitment")
         # Readers stored beside the ciphertext must be the sealed ones (a record sealed before
         # readers were kept has none on either side).
-        if EntryReaders.from_document(record) != EntryReaders.from_document(sealed):
+        if EntryReaders.from_document(record) != sealed.readers:
             raise IntegrityError(f"readers of {event_id} do not match the sealed ones")
         return OpenedPayload(PayloadState.AVAILABLE, record)
 
@@ -297,23 +285,16 @@ class PayloadVault:
         """
         self._keys.pop(subject, None)
         now = to_iso(self._clock.now())
-        document = await tx.get(SUBJECT_KEYS, subject)
-        tombstone: dict[str, Any] = {"_id": subject, "wrapped": None, "owners": []}
-        if document is None:
-            await tx.insert(SUBJECT_KEYS, {**tombstone, "created_at": now, "shredded_at": now})
+        stored = await SubjectKeys(tx).get(subject)
+        if stored is None:
+            await SubjectKeys.add(tx, SubjectKey(subject, None, frozenset(), now, now))
             destroyed = False
-        elif document.get("wrapped") is None:
+        elif stored.shredded:
             destroyed = False
         else:
-            await tx.replace(
-                SUBJECT_KEYS,
-                {
-                    **tombstone,
-                    "created_at": document.get("created_at", now),
-                    "shredded_at": now,
-                },
-                expected_version=version_of(document),
-            )
+            created = stored.created_at or now
+            tombstone = SubjectKey(subject, None, frozenset(), created, now, stored.version)
+            await SubjectKeys.save(tx, tombstone)
             destroyed = True
         log.info("subject key shredded (destroyed=%s)", destroyed)
         return destroyed

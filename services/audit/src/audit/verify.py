@@ -23,25 +23,23 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from audit import merkle
 from audit.checkpoint import Checkpoint, open_checkpoint
 from audit.domain import entry_leaf_hash
-from audit.service import (
-    CHECKPOINTS,
-    JOURNAL,
-    STATE,
-    TREE,
+from audit.proofs import consistency_proof
+from audit.records import CHECKPOINTS, JOURNAL, STATE, TREE, entry_key, node_key
+from audit.repository import (
     JournalCorruptError,
-    consistency_proof,
-    entry_key,
-    node_key,
+    Payloads,
+    SubjectKeys,
+    public_entry,
     read_nodes,
 )
-from audit.vault import PAYLOADS, SUBJECT_KEYS, PayloadState, PayloadVault, StoredPayload
+from audit.vault import PayloadState, PayloadVault, StoredPayload
 from shared.crypto import IntegrityError, VerifierKey
 from shared.store.port import DocumentReader
 
@@ -150,23 +148,23 @@ async def verify_journal(
 async def _check_payloads(
     reader: DocumentReader,
     vault: PayloadVault,
-    page: list[dict[str, Any]],
+    page: Sequence[Mapping[str, Any]],
     report: VerificationReport,
 ) -> None:
-    entries = [d for d in page if isinstance(d.get("index"), int) and "event_id" in d]
+    entries = [public_entry(d) for d in page if isinstance(d.get("index"), int) and "event_id" in d]
     if not entries:
         return
     subjects = list(dict.fromkeys(str(d.get("subject")) for d in entries))
     event_ids = [str(d["event_id"]) for d in entries]
-    keys = {str(d["_id"]): d for d in await reader.find(SUBJECT_KEYS, {"_id": {"$in": subjects}})}
-    sealed = {str(d["_id"]): d for d in await reader.find(PAYLOADS, {"_id": {"$in": event_ids}})}
+    keys = await SubjectKeys(reader).of(subjects)
+    sealed = await Payloads(reader).of(event_ids)
     for entry in entries:
         stored = StoredPayload(
             entry, keys.get(str(entry.get("subject"))), sealed.get(str(entry["event_id"]))
         )
         if stored.shredded:
             continue
-        if stored.key_document is None or stored.sealed is None:
+        if stored.key is None or stored.sealed is None:
             # Only a shredded subject's payloads go unkept: this one was lost or deleted.
             report.add(int(entry["index"]), "payload missing")
             continue

@@ -15,12 +15,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict
 
 from delivery.domain import ActMetadata, WindowCheck, determine_quality
+
+# Re-exported: what the act is stored with, and what remains of it once erased.
+from delivery.stamped import ActStatus as ActStatus
+from delivery.stamped import Instant as Instant
+from delivery.stamped import Record
+from delivery.tombstone import ErasedObject as ErasedObject
+from delivery.tombstone import Tombstone as Tombstone
 from shared.contracts.consent import ActNature
 from shared.contracts.delivery import (
     ActContentOpenedV1,
@@ -40,41 +46,6 @@ from shared.contracts.delivery import (
     ServiceQualityDeterminedV1,
 )
 from shared.legal_calendar import Territory, end_of_legal_day
-from shared.store.port import VERSION, Document, from_iso, to_iso
-
-
-class ActStatus(StrEnum):
-    SCHEDULED = "scheduled"
-    HELD = "held"
-    """Accepted for a suspended account: waits for its reinstatement (`delivery.scheduling`)."""
-    SERVED = "served"
-    REJECTED = "rejected"
-    ERASED = "erased"
-    """A tombstone: the account's acts were crypto-shredded (`delivery.erasure`)."""
-
-
-def _instant(value: Any) -> Any:
-    return from_iso(value) if isinstance(value, str) else value
-
-
-Instant = Annotated[
-    datetime, BeforeValidator(_instant), PlainSerializer(to_iso, return_type=str, when_used="json")
-]
-"""An aware instant, stored as a fixed-width `to_iso` string."""
-
-
-class _Record(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
-
-    id: str = Field(alias="_id")
-    version: int | None = Field(default=None, alias=VERSION, exclude=True)
-    """The store's version when read (None before the first insert)."""
-    updated_at: Instant | None = None
-    cursor: str | None = None
-
-    def document(self) -> Document:
-        """The stored form (without `_version`: the repository passes it to the store)."""
-        return self.model_dump(mode="json", by_alias=True)
 
 
 class JudgeLeave(BaseModel):
@@ -133,7 +104,7 @@ class Finalised:
     letter: LettreSimpleDueV2 | None
 
 
-class Act(_Record):
+class Act(Record):
     """A deposited act that still has its content (every status but `erased`)."""
 
     status: Literal[ActStatus.SCHEDULED, ActStatus.HELD, ActStatus.SERVED, ActStatus.REJECTED]
@@ -422,69 +393,6 @@ class Act(_Record):
             tracking_reference=tracking_reference,
             due_on=self.lettre_simple_due_on,
             recorded_at=now,
-        )
-
-
-class ErasedObject(BaseModel):
-    """An object whose key an erasure destroyed: which vault (by its keys collection), which
-    object."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    keys: str
-    object_id: str
-
-
-class Tombstone(_Record):
-    """What remains of an erased act: ids, fingerprint, dates and quality. `office_id` and
-    `recipient_account_id` are pseudonymous ids that let the recipient be told "erased" (410)
-    rather than "unknown", the office see its tombstone, and a second request list the same
-    acts."""
-
-    status: Literal[ActStatus.ERASED] = ActStatus.ERASED
-    office_id: str
-    recipient_account_id: str
-    sha256: str
-    size: int
-    submitted_at: Instant
-    served_at: Instant | None
-    handed_over_at: Instant | None
-    quality: ServiceQuality | None
-    determined_at: Instant | None
-    erased_status: ActStatus
-    erased_at: Instant
-    erasure_id: str
-    objects: tuple[ErasedObject, ...]
-    reply_ids: tuple[str, ...]
-    objects_deleted_at: Instant | None = None
-
-    @classmethod
-    def of(
-        cls,
-        act: Act,
-        *,
-        erasure_id: str,
-        objects: Sequence[ErasedObject],
-        reply_ids: Sequence[str],
-        at: datetime,
-    ) -> Tombstone:
-        return cls(
-            id=act.id,
-            version=act.version,
-            office_id=act.office_id,
-            recipient_account_id=act.recipient_account_id,
-            sha256=act.sha256,
-            size=act.size,
-            submitted_at=act.submitted_at,
-            served_at=act.served_at,
-            handed_over_at=act.handed_over_at,
-            quality=act.quality,
-            determined_at=act.determined_at,
-            erased_status=act.status,
-            erased_at=at,
-            erasure_id=erasure_id,
-            objects=tuple(objects),
-            reply_ids=tuple(reply_ids),
         )
 
 

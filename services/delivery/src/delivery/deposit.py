@@ -8,7 +8,7 @@ the original outcome when the body is the same.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
@@ -52,15 +52,16 @@ from delivery.idempotency import (
     metadata_hash,
     replay,
 )
+from delivery.leaves import bind_leave, bound_elsewhere, check_order
 from delivery.parties import Office, account_suspended, declaration_of, note_hold
-from delivery.repository import JUDGE_LEAVES
+from delivery.rejections import Rejections
 from delivery.serving import serve, submission_details
 from delivery.views import DepositView
-from shared.contracts.delivery import ActRejectedV1, RejectionReason
+from shared.contracts.delivery import RejectionReason
 from shared.ids import new_id
-from shared.legal_calendar import ServiceZones, legal_date
+from shared.legal_calendar import ServiceZones
 from shared.multipart import MultipartError, MultipartReader, PartHeaders, boundary_of
-from shared.store.port import DocumentReader, DuplicateKeyError, Transaction, to_iso
+from shared.store.port import DuplicateKeyError, Transaction, to_iso
 from shared.telemetry import ACT_ID, annotate, in_span, span
 from shared.vault import StoredObject, TooLargeError
 
@@ -82,6 +83,7 @@ class Deposits:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.keys = IdempotencyKeys(ctx)
+        self.rejections = Rejections(ctx)
 
     async def submit(
         self,
@@ -120,21 +122,23 @@ class Deposits:
         declaration = await declaration_of(ctx.store, metadata.declaration_id)
         recipient = check_consent(answer, declaration, metadata.nature, now)
         if isinstance(recipient, ConsentRefusal):
-            await self._reject(office, act_id, metadata, [recipient.reason()], None)
+            await self.rejections.journal(office, act_id, metadata, [recipient.reason()], None)
             raise ConsentRefused(recipient)
         account_id, recipient_territory = recipient.account_id, recipient.territory
         if not metadata.schedule_if_closed and await account_suspended(ctx.store, account_id):
-            await self._reject_suspended(office, act_id, metadata, None)
+            await self.rejections.suspended(office, act_id, metadata, None)
             raise RecipientSuspended
         received = _Received(metadata)
         try:
             part = await reader.next_part()
             if part is not None and part.name == LEAVE_PART and part.filename is not None:
-                self._check_order(metadata, office, now)
+                check_order(metadata, office, now)
                 received.leave = await self._upload(
                     office, act_id, metadata, f"{act_id}-leave", part, reader, received, leave=True
                 )
-                await self._check_leave(ctx.store, office, act_id, metadata, received.leave)
+                if await bound_elsewhere(ctx.store, office, received.leave.sha256):
+                    await self.rejections.leave_already_used(office, act_id, metadata, None)
+                    raise JudgeLeaveAlreadyUsed
                 part = await reader.next_part()
             if part is None or part.name != DOCUMENT_PART or part.filename is None:
                 raise invalid_submission(
@@ -143,7 +147,7 @@ class Deposits:
                 )
             window = check_window(now, recipient_territory, office.territory, self._zones)
             if not window.open and received.leave is None and not metadata.schedule_if_closed:
-                await self._reject_window(office, act_id, metadata, window)
+                await self.rejections.window(office, act_id, metadata, window)
                 raise WindowClosed(window)
             received.filename = safe_filename(part.filename)
             received.document = await self._upload(
@@ -158,61 +162,6 @@ class Deposits:
         except BaseException:
             await ctx.acts_vault.discard(received.stored)
             raise
-
-    @staticmethod
-    def _check_order(metadata: ActMetadata, office: Office, now: datetime) -> None:
-        """A judge's leave comes with the order's date and author (CPC 664): what the act's
-        evidence shows of it."""
-        order = metadata.judge_leave
-        if order is None:
-            raise invalid_submission(
-                "a `judge_leave` file needs `judge_leave` in the metadata: the order's date "
-                "(`ordered_on`) and the court or judge that gave it (`issued_by`)"
-            )
-        if order.ordered_on > legal_date(now, office.territory):
-            raise invalid_submission("the judge's leave is dated after today")
-
-    async def _check_leave(
-        self,
-        reader: DocumentReader,
-        office: Office,
-        act_id: str,
-        metadata: ActMetadata,
-        leave: StoredObject,
-    ) -> None:
-        """A leave authorises the acts of the office it was given to: one whose document
-        already authorised another office's act is refused (journaled)."""
-        bound = await reader.get(JUDGE_LEAVES, leave.sha256)
-        if bound is not None and bound["office_id"] != office.office_id:
-            reason = RejectionReason(
-                code="judge_leave_already_used",
-                detail="this judge's leave already authorised another office's act",
-            )
-            await self._reject(office, act_id, metadata, [reason], None)
-            raise JudgeLeaveAlreadyUsed
-
-    @staticmethod
-    async def _bind_leave(tx: Transaction, office: Office, act: Act, now: datetime) -> None:
-        """Record, with the act, which office and act the leave authorised."""
-        assert act.judge_leave is not None
-        sha256 = act.judge_leave.sha256
-        bound = await tx.get(JUDGE_LEAVES, sha256)
-        if bound is None:
-            await tx.insert(
-                JUDGE_LEAVES,
-                {
-                    "_id": sha256,
-                    "office_id": office.office_id,
-                    "act_ids": [act.id],
-                    "first_used_at": to_iso(now),
-                },
-            )
-            return
-        if bound["office_id"] != office.office_id:
-            raise JudgeLeaveAlreadyUsed
-        version = int(bound.pop("_version"))
-        bound["act_ids"] = [*bound["act_ids"], act.id]
-        await tx.replace(JUDGE_LEAVES, bound, expected_version=version)
 
     @property
     def _zones(self) -> ServiceZones:
@@ -265,7 +214,7 @@ class Deposits:
             reason = RejectionReason(
                 code=error.problem.value.replace("-", "_"), detail=f"{name}: {error.detail}"
             )
-            await self._reject(office, act_id, metadata, [reason], None)
+            await self.rejections.journal(office, act_id, metadata, [reason], None)
             raise DocumentRefused(name, error) from None
 
     async def _record(
@@ -289,7 +238,9 @@ class Deposits:
         current = await declaration_of(ctx.store, metadata.declaration_id)
         checked = check_consent(answer, current, metadata.nature, now)
         if isinstance(checked, ConsentRefusal):
-            await self._reject(office, act_id, metadata, [checked.reason()], document.sha256)
+            await self.rejections.journal(
+                office, act_id, metadata, [checked.reason()], document.sha256
+            )
             raise ConsentRefused(checked)
         assert answer is not None
         recipient = checked
@@ -348,7 +299,7 @@ class Deposits:
                             now,
                         )
                         leave_used = True
-                        await self._bind_leave(tx, office, act, now)
+                        await bind_leave(tx, office, act, now)
                         await ctx.acts_vault.keep(tx, leave)
                         await ctx.emit(tx, act, used, actor=act.office_actor)
                     act = await serve(ctx, tx, act, recipient, answer, now)
@@ -371,21 +322,17 @@ class Deposits:
         except ConsentRefused as refused:
             # Journaled after the rollback, in a transaction of its own.
             reasons = [refused.refusal.reason()]
-            await self._reject(office, act_id, metadata, reasons, document.sha256)
+            await self.rejections.journal(office, act_id, metadata, reasons, document.sha256)
             raise
         except WindowClosed:
-            await self._reject_window(office, act_id, metadata, window, document.sha256)
+            await self.rejections.window(office, act_id, metadata, window, document.sha256)
             raise
         except RecipientSuspended:
-            await self._reject_suspended(office, act_id, metadata, document.sha256)
+            await self.rejections.suspended(office, act_id, metadata, document.sha256)
             raise
         except JudgeLeaveAlreadyUsed:
             # Another office's act took this leave while the document uploaded.
-            reason = RejectionReason(
-                code="judge_leave_already_used",
-                detail="this judge's leave already authorised another office's act",
-            )
-            await self._reject(office, act_id, metadata, [reason], document.sha256)
+            await self.rejections.leave_already_used(office, act_id, metadata, document.sha256)
             raise
         except DuplicateKeyError:
             # The same key committed concurrently: this upload is the duplicate.
@@ -393,11 +340,10 @@ class Deposits:
             received.stored.clear()
             previous = await self.keys.get(key_id)
             if previous is None:
-                if received.leave is not None:
-                    # Another office's act bound the same leave concurrently.
-                    bound = await ctx.store.get(JUDGE_LEAVES, received.leave.sha256)
-                    if bound is not None and bound["office_id"] != office.office_id:
-                        raise JudgeLeaveAlreadyUsed from None
+                # Another office's act may have bound the same leave concurrently.
+                kept_leave = received.leave
+                if kept_leave and await bound_elsewhere(ctx.store, office, kept_leave.sha256):
+                    raise JudgeLeaveAlreadyUsed from None
                 raise
             if previous.fingerprint != request_print:
                 raise IdempotencyKeyReused from None
@@ -452,53 +398,3 @@ class Deposits:
             event_id=envelope.event_id,
         )
         return stored
-
-    async def _reject_suspended(
-        self, office: Office, act_id: str, metadata: ActMetadata, sha256: str | None
-    ) -> None:
-        reason = RejectionReason(
-            code="recipient_suspended", detail="the recipient's account is suspended"
-        )
-        await self._reject(office, act_id, metadata, [reason], sha256)
-
-    async def _reject(
-        self,
-        office: Office,
-        act_id: str,
-        metadata: ActMetadata,
-        reasons: Sequence[RejectionReason],
-        sha256: str | None,
-    ) -> None:
-        """Journal a refused submission with its reasons (no act is recorded)."""
-        annotate(act_id=act_id, office_id=office.office_id, outcome="refused")
-        await self.ctx.events.emit_alone(
-            ActRejectedV1(
-                office_id=office.office_id,
-                act_id=act_id,
-                declaration_id=metadata.declaration_id,
-                act_nature=metadata.nature.value,
-                act_sha256=sha256,
-                rejected_at=self.ctx.clock.now(),
-                reasons=list(reasons),
-            ),
-            subject=f"act:{act_id}",
-            actor=f"office:{office.office_id}",
-        )
-
-    async def _reject_window(
-        self,
-        office: Office,
-        act_id: str,
-        metadata: ActMetadata,
-        window: WindowCheck,
-        sha256: str | None = None,
-    ) -> None:
-        reasons = [
-            RejectionReason(
-                code="window_closed",
-                detail=f"CPC 664: closed in {c.territory} ({c.reason}); "
-                f"next opening {to_iso(window.next_opening)}",
-            )
-            for c in window.closures
-        ]
-        await self._reject(office, act_id, metadata, reasons, sha256)
