@@ -36,7 +36,13 @@ from shared.contracts.identity import (
     IdentificationAttemptsSummarizedV1,
     IdentificationOutcome,
 )
-from shared.store.port import VERSION, Document, Transaction, VersionConflictError
+from shared.store.port import (
+    VERSION,
+    Document,
+    Transaction,
+    VersionConflictError,
+    version_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +157,7 @@ class AttemptJournal:
         window = await tx.get(ATTEMPT_WINDOWS, key)
         if window is not None:
             await self._summarize(tx, window)
-            await tx.delete(ATTEMPT_WINDOWS, key, expected_version=int(window[VERSION]))
+            await tx.delete(ATTEMPT_WINDOWS, key, expected_version=version_of(window))
         await self._ctx.emit(
             tx,
             attempt.event(),
@@ -187,7 +193,7 @@ class AttemptJournal:
                             continue
                         summaries += await self._summarize(tx, window)
                         await tx.delete(
-                            ATTEMPT_WINDOWS, window["_id"], expected_version=int(window[VERSION])
+                            ATTEMPT_WINDOWS, window["_id"], expected_version=version_of(window)
                         )
                 except VersionConflictError:
                     # An attempt of the key wrote it meanwhile: that attempt or the next run

@@ -23,6 +23,8 @@ from shared.store.port import (
     Transaction,
     from_iso,
     to_iso,
+    version_of,
+    without_meta,
 )
 
 ACCOUNTS = "accounts"
@@ -124,8 +126,9 @@ def instant(value: str | None) -> datetime | None:
 async def put(tx: Transaction, collection: str, document: Document) -> Document:
     """Insert a new document, or replace one read earlier (optimistic: its `_version`)."""
     if VERSION in document:
-        body = {k: v for k, v in document.items() if k != VERSION}
-        return await tx.replace(collection, body, expected_version=int(document[VERSION]))
+        return await tx.replace(
+            collection, without_meta(document), expected_version=version_of(document)
+        )
     return await tx.insert(collection, document)
 
 

@@ -51,7 +51,7 @@ from shared.contracts.retention import (
     TermsEffectiveV1,
 )
 from shared.messaging.consumer import PermanentFailure
-from shared.store.port import Document, Transaction
+from shared.store.port import VERSION, Document, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ CONTACT_FIELDS: Final[Mapping[str, object]] = {
     "recovery_codes": [],
 }
 # What a deleted account keeps besides its `*_at` dates: ids, role and statuses.
-TOMBSTONE_FIELDS: Final = ("_id", "_version", "role", "status", "declaration_id", "suspended")
+TOMBSTONE_FIELDS: Final = ("_id", VERSION, "role", "status", "declaration_id", "suspended")
 
 
 class RetentionRequests:

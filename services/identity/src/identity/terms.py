@@ -75,6 +75,7 @@ from shared.store.port import (
     DuplicateKeyError,
     Transaction,
     VersionConflictError,
+    version_of,
 )
 
 log = logging.getLogger(__name__)
@@ -621,4 +622,4 @@ async def _retried(decide: Callable[[], Awaitable[TermsDecision]]) -> TermsDecis
 
 async def _existing_version(tx: Transaction, doc_id: str) -> dict[str, int]:
     existing = await tx.get(TERMS_DECISIONS, doc_id)
-    return {"_version": int(existing["_version"])} if existing else {}
+    return {VERSION: version_of(existing)} if existing else {}
