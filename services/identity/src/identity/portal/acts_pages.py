@@ -35,7 +35,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from identity.domain import ACTS_REPLY
 from identity.portal import messages
-from identity.portal.router import TEMPLATES_DIR, Portal, PortalRoute, Refusal, redirect
+from identity.portal.pages import TEMPLATES_DIR, Portal, PortalRoute, Refusal, redirect
 from identity.portal.security import tokens_match
 from identity.portal.sessions import PortalSession
 from identity.portal.statement import NATURES

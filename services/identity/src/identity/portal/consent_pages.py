@@ -30,7 +30,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 
 from identity.personal_data import ACCOUNT_EXPORT_FILENAME
 from identity.portal import messages
-from identity.portal.router import (
+from identity.portal.pages import (
     CONFIRMED,
     TEMPLATES_DIR,
     Portal,
