@@ -12,7 +12,6 @@ from identity.portal import messages
 from identity.portal.pages import (
     CONFIRMED,
     Portal,
-    PortalRoute,
     Refusal,
     field,
     mask_email,
@@ -23,9 +22,8 @@ from identity.portal.sessions import PortalSession
 from shared.portal import FormErrors
 
 
-def account_pages(portal: Portal) -> APIRouter:
+def account_pages(router: APIRouter, portal: Portal) -> None:
     """Mon compte: password, TOTP, termination."""
-    router = APIRouter(include_in_schema=False, route_class=PortalRoute)
     identity = portal.identity
 
     async def account_page(
@@ -176,5 +174,3 @@ def account_pages(portal: Portal) -> APIRouter:
         # Termination revoked every session (the next ones are read-only): sign in again.
         await portal.sessions.forget(session)
         return portal.ended("resiliation")
-
-    return router

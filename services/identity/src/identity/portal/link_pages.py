@@ -12,7 +12,6 @@ from identity.errors import IdentityError
 from identity.portal import messages
 from identity.portal.pages import (
     Portal,
-    PortalRoute,
     client_ip,
     field,
     redirect,
@@ -20,9 +19,8 @@ from identity.portal.pages import (
 from shared.portal import FormErrors
 
 
-def link_pages(portal: Portal) -> APIRouter:
+def link_pages(router: APIRouter, portal: Portal) -> None:
     """The pages of the e-mailed links: activation, password reset."""
-    router = APIRouter(include_in_schema=False, route_class=PortalRoute)
     identity = portal.identity
 
     async def password_page(
@@ -180,5 +178,3 @@ def link_pages(portal: Portal) -> APIRouter:
                 status_code=error.status,
             )
         return redirect("/connexion", "mot-de-passe-reinitialise")
-
-    return router

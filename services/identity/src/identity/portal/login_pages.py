@@ -11,7 +11,6 @@ from identity.errors import IdentityError
 from identity.portal import messages
 from identity.portal.pages import (
     Portal,
-    PortalRoute,
     client_ip,
     field,
     landing,
@@ -20,9 +19,8 @@ from identity.portal.pages import (
 from shared.portal import FormErrors
 
 
-def login_pages(portal: Portal) -> APIRouter:
-    """Home, login and logout."""
-    router = APIRouter(include_in_schema=False, route_class=PortalRoute)
+def login_pages(router: APIRouter, portal: Portal) -> None:
+    """Home, login and logout, on the portal's `router`."""
     identity = portal.identity
 
     @router.get("/")
@@ -131,5 +129,3 @@ def login_pages(portal: Portal) -> APIRouter:
         response = redirect("/connexion", "deconnecte")
         portal.cookies.clear_session(response)
         return response
-
-    return router

@@ -42,8 +42,8 @@ def portal_router(
         if consent_http is None
         else StatementApi(identity, consent_http, audience=CONSENT_AUDIENCE)
     )
-    router.include_router(login_pages(portal))
-    router.include_router(link_pages(portal))
-    router.include_router(terms_pages(portal, statements))
-    router.include_router(account_pages(portal))
+    login_pages(router, portal)
+    link_pages(router, portal)
+    terms_pages(router, portal, statements)
+    account_pages(router, portal)
     return router

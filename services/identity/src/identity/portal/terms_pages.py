@@ -11,7 +11,6 @@ from identity.portal import messages
 from identity.portal.pages import (
     CONFIRMED,
     Portal,
-    PortalRoute,
     client_ip,
     field,
     landing,
@@ -30,10 +29,9 @@ from identity.portal.statement import (
 from shared.portal import FormErrors
 
 
-def terms_pages(portal: Portal, statements: StatementApi | None) -> APIRouter:
+def terms_pages(router: APIRouter, portal: Portal, statements: StatementApi | None) -> None:
     """The CGU, their acceptance (bound to the declaration shown) or refusal, and the
     contestation of the declaration. Without `statements` the CGU are shown alone."""
-    router = APIRouter(include_in_schema=False, route_class=PortalRoute)
     identity = portal.identity
 
     def consent_down(session: PortalSession) -> HTMLResponse:
@@ -237,8 +235,6 @@ def terms_pages(portal: Portal, statements: StatementApi | None) -> APIRouter:
             return refusal_page(portal, session, error)
         await portal.sessions.forget(session)
         return portal.ended("refus-resiliation" if decision.terminated else "refus")
-
-    return router
 
 
 def _version(text: str) -> int | None:
