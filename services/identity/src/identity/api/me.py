@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from identity.accounts import AccountProfile
 from identity.api.common import (
     NO_STORE,
     AccountWriter,
@@ -70,7 +71,7 @@ def me_router(identity: Identity) -> APIRouter:
     router = APIRouter()
 
     @router.get("/me", tags=["accounts"], responses=problem_responses(404))
-    async def me(principal: Holder) -> dict[str, Any]:
+    async def me(principal: Holder) -> AccountProfile:
         return await identity.accounts.profile(principal.subject)
 
     @router.get(
