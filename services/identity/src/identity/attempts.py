@@ -26,7 +26,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from identity.records import ATTEMPT_WINDOWS, Context, account_subject, instant, iso, put
 from identity.throttling import RESERVATION_TRIES, Reservation, refund_attempt
@@ -237,7 +236,7 @@ class AttemptJournal:
         return 1
 
 
-def _counted(window: Document, attempt: Attempt, at: str) -> dict[str, Any]:
+def _counted(window: Document, attempt: Attempt, at: str) -> Document:
     """The window with one more attempt counted."""
     outcomes = dict(window["outcomes"])
     outcomes[attempt.outcome.value] = int(outcomes.get(attempt.outcome.value, 0)) + 1

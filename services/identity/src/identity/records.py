@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from identity.domain import ThrottleState, client_throttle_key, identifier_throttle_key
 from identity.passwords import Passwords
-from identity.sealed import SecretSealer, totp_object_id
+from identity.sealed import SealedValue, SecretSealer, totp_object_id
 from identity.settings import Settings
 from identity.tokens import TokenIssuer
 from shared.clock import Clock
@@ -174,14 +173,10 @@ async def save_throttle(
     )
 
 
-def public(document: Document) -> dict[str, Any]:
-    return {k: v for k, v in document.items() if not k.startswith("_")}
-
-
 async def sealed_totp(ctx: Context, account: Document) -> Document:
     """The account with any TOTP secret still stored in plain text (written before secrets
     were sealed) sealed: callers pass it to the write they were about to do anyway."""
-    changes: dict[str, Any] = {}
+    changes: dict[str, SealedValue] = {}
     for name in ("totp_secret", "totp_pending_secret"):
         value = account.get(name)
         if isinstance(value, str) and value:
