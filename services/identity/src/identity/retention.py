@@ -1,4 +1,4 @@
-"""Identity's part of retention's protocols (issue 9, items 1, 3 and 5).
+"""Identity's part of retention's protocols.
 
 Retention owns the clocks; identity applies three requests, each inside the consumer's inbox
 transaction (a redelivered request changes nothing and confirms nothing twice):

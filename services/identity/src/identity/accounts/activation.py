@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from identity import errors
 from identity.accounts.base import check_new_password
-from identity.accounts.links import (
-    ACTIVATION,
-    Links,
-)
-from identity.domain import (
-    AccountStatus,
-)
+from identity.accounts.links import ACTIVATION, Links
+from identity.domain import AccountStatus
 from identity.notices import issue_notice
-from identity.records import (
-    ACCOUNTS,
-    TERMS,
-    iso,
-    put,
-)
-from shared.store.port import (
-    VersionConflictError,
-)
-
-log = logging.getLogger(__name__)
+from identity.records import ACCOUNTS, TERMS, iso, put
+from shared.store.port import VersionConflictError
 
 
 @dataclass(frozen=True)
@@ -36,7 +21,7 @@ class ActivatedAccount:
 
 class Activation(Links):
     async def activate(self, token: str, password: str) -> ActivatedAccount:
-        """Spend the activation link and set the first password (item 2)."""
+        """Spend the activation link and set the first password."""
         ctx = self._ctx
         _, account = await self._valid_link(ctx.store, token, ACTIVATION)
         if account["status"] != AccountStatus.PENDING_ACTIVATION:

@@ -3,22 +3,10 @@ account that may still be changed."""
 
 from __future__ import annotations
 
-import logging
-
 from identity import errors
-from identity.domain import (
-    AccountStatus,
-    PasswordRejection,
-)
-from identity.records import (
-    ACCOUNTS,
-    Context,
-)
-from shared.store.port import (
-    Document,
-)
-
-log = logging.getLogger(__name__)
+from identity.domain import AccountStatus, PasswordRejection
+from identity.records import ACCOUNTS, Context
+from shared.store.port import Document
 
 
 def password_rejected(reason: PasswordRejection) -> errors.IdentityError:

@@ -3,40 +3,19 @@ spent once, fetched by notify through the internal API."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from identity import errors
 from identity.accounts.base import AccountCase
-from identity.domain import (
-    AccountStatus,
-    hash_secret,
-    new_link_token,
-)
-from identity.records import (
-    ACCOUNTS,
-    LINKS,
-    account_subject,
-    instant,
-    iso,
-    put,
-)
+from identity.domain import AccountStatus, hash_secret, new_link_token
+from identity.records import ACCOUNTS, LINKS, account_subject, instant, iso, put
 from identity.sealed import link_object_id
 from shared.contracts.envelope import Envelope
-from shared.contracts.identity import (
-    ActivationLinkIssuedV2,
-)
+from shared.contracts.identity import ActivationLinkIssuedV2
 from shared.ids import new_id
-from shared.store.port import (
-    Document,
-    DocumentReader,
-    Transaction,
-)
-
-log = logging.getLogger(__name__)
-
+from shared.store.port import Document, DocumentReader, Transaction
 
 ACTIVATION = "activation"
 RESET = "reset"

@@ -7,31 +7,14 @@ import logging
 
 from identity import errors
 from identity.accounts.base import password_rejected
-from identity.accounts.links import (
-    Links,
-)
-from identity.domain import (
-    AccountStatus,
-    new_identifier,
-    normalize_identifier,
-)
-from identity.records import (
-    ACCOUNTS,
-    account_subject,
-    iso,
-)
+from identity.accounts.links import Links
+from identity.domain import AccountStatus, new_identifier, normalize_identifier
+from identity.records import ACCOUNTS, account_subject, iso
 from shared.contracts.consent import DeclarationRegisteredV1
 from shared.contracts.envelope import Envelope
-from shared.contracts.identity import (
-    AccountCreatedV1,
-    AccountRole,
-)
+from shared.contracts.identity import AccountCreatedV1, AccountRole
 from shared.ids import new_id
-from shared.store.port import (
-    Document,
-    DuplicateKeyError,
-    Transaction,
-)
+from shared.store.port import Document, DuplicateKeyError, Transaction
 
 log = logging.getLogger(__name__)
 

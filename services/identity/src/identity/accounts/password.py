@@ -7,15 +7,8 @@ from datetime import timedelta
 
 from identity import errors
 from identity.accounts.base import check_new_password
-from identity.accounts.links import (
-    RESET,
-    Links,
-)
-from identity.domain import (
-    RateWindow,
-    ip_hash,
-    normalize_identifier,
-)
+from identity.accounts.links import RESET, Links
+from identity.domain import RateWindow, ip_hash, normalize_identifier
 from identity.records import (
     ACCOUNTS,
     THROTTLES,
@@ -26,16 +19,8 @@ from identity.records import (
     put,
 )
 from identity.sessions import revoke_credentials
-from shared.contracts.identity import (
-    CredentialRevocationReason,
-    PasswordResetRequestedV2,
-)
-from shared.store.port import (
-    Document,
-    DocumentReader,
-    Transaction,
-    VersionConflictError,
-)
+from shared.contracts.identity import CredentialRevocationReason, PasswordResetRequestedV2
+from shared.store.port import Document, DocumentReader, Transaction, VersionConflictError
 
 log = logging.getLogger(__name__)
 

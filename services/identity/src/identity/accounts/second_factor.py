@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from identity import errors, totp
 from identity.accounts.base import AccountCase
-from identity.records import (
-    ACCOUNTS,
-    iso,
-    put,
-    sealed_totp,
-)
+from identity.records import ACCOUNTS, iso, put, sealed_totp
 from identity.sealed import totp_object_id
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -3,25 +3,15 @@ revocation of every credential."""
 
 from __future__ import annotations
 
-import logging
-
 from identity import errors
 from identity.accounts.base import AccountCase
-from identity.records import (
-    ACCOUNTS,
-    THROTTLES,
-    account_subject,
-    identifier_throttle,
-    put,
-)
+from identity.records import ACCOUNTS, THROTTLES, account_subject, identifier_throttle, put
 from identity.sessions import revoke_credentials
 from shared.contracts.identity import (
     AccountReinstatedV1,
     AccountSuspendedV1,
     CredentialRevocationReason,
 )
-
-log = logging.getLogger(__name__)
 
 
 class OperatorActions(AccountCase):

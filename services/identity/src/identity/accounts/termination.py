@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
 from identity import errors
 from identity.accounts.base import AccountCase
-from identity.domain import (
-    AccountStatus,
-    readable_until,
-)
-from identity.records import (
-    ACCOUNTS,
-    Context,
-    account_subject,
-    iso,
-    put,
-)
+from identity.domain import AccountStatus, readable_until
+from identity.records import ACCOUNTS, Context, account_subject, iso, put
 from identity.sessions import revoke_credentials
 from shared.contracts.identity import (
     AccountRole,
@@ -25,17 +15,12 @@ from shared.contracts.identity import (
     CredentialRevocationReason,
     TerminationReason,
 )
-from shared.store.port import (
-    Document,
-    Transaction,
-)
-
-log = logging.getLogger(__name__)
+from shared.store.port import Document, Transaction
 
 
 class Termination(AccountCase):
     async def terminate(self, account_id: str) -> datetime:
-        """The holder terminates (item 8): read-only until retention closes the account; every
+        """The holder terminates: read-only until retention closes the account; every
         current token dies so that the next ones carry read-only scopes."""
         ctx = self._ctx
         async with ctx.outbox.transaction() as tx:

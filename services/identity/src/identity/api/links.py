@@ -9,12 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field
 
-from identity.api.common import (
-    NO_STORE,
-    Body,
-    LinkReader,
-    client_ip,
-)
+from identity.api.common import NO_STORE, Body, LinkReader, client_ip
 from identity.service import Identity
 from shared.openapi import problem_responses
 

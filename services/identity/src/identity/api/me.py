@@ -10,13 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from identity.accounts import AccountProfile
-from identity.api.common import (
-    NO_STORE,
-    AccountWriter,
-    Body,
-    Holder,
-    Recipient,
-)
+from identity.api.common import NO_STORE, AccountWriter, Body, Holder, Recipient
 from identity.domain import ACCOUNT_WRITE, readable_until
 from identity.errors import IdentityError
 from identity.personal_data import ACCOUNT_EXPORT_FILENAME

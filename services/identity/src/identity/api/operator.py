@@ -6,13 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from identity.api.common import (
-    NO_STORE,
-    AccountId,
-    Body,
-    ClientId,
-    Operator,
-)
+from identity.api.common import NO_STORE, AccountId, Body, ClientId, Operator
 from identity.service import Identity
 from shared.openapi import problem_responses
 

@@ -8,13 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from identity.api.common import (
-    NO_STORE,
-    AnyCaller,
-    Body,
-    Instant,
-    client_ip,
-)
+from identity.api.common import NO_STORE, AnyCaller, Body, Instant, client_ip
 from identity.service import Identity
 from identity.sessions import SessionTokens
 from shared.openapi import problem_responses

@@ -9,14 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
 
-from identity.api.common import (
-    Body,
-    Instant,
-    Operator,
-    Recipient,
-    client_ip,
-    render_markdown,
-)
+from identity.api.common import Body, Instant, Operator, Recipient, client_ip, render_markdown
 from identity.service import Identity
 from identity.terms import TermsVersion
 from shared.openapi import problem_responses

@@ -12,10 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from identity.api.common import (
-    NO_STORE,
-    client_ip,
-)
+from identity.api.common import NO_STORE, client_ip
 from identity.clients import OAuthError
 from identity.service import Identity
 

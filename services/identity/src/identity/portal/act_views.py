@@ -3,7 +3,6 @@ instants in the recipient's legal time (named), sizes as the reply form writes t
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,8 +14,6 @@ from shared.contracts.delivery import ServiceQuality
 from shared.contracts.notify import Channel
 from shared.french import french_date, legal_datetime
 from shared.legal_calendar import Territory
-
-log = logging.getLogger(__name__)
 
 # Delivery's ids (time-ordered, URL-safe): anything else is refused before reaching its API.
 ACT_ID: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

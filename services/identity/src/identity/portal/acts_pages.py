@@ -45,10 +45,7 @@ from identity.portal.delivery_api import (
 from identity.portal.pages import TEMPLATES_DIR, Portal, PortalRoute, Refusal, redirect
 from identity.portal.security import tokens_match
 from identity.portal.sessions import PortalSession
-from identity.portal.upstream import (
-    json_body,
-    relay,
-)
+from identity.portal.upstream import json_body, relay
 from identity.service import Identity
 from shared.bodylimit import body_limit
 from shared.multipart import MultipartError, MultipartReader, boundary_of

@@ -47,10 +47,7 @@ from identity.portal.pages import (
     redirect,
 )
 from identity.portal.sessions import PortalSession
-from identity.portal.upstream import (
-    json_body,
-    relay,
-)
+from identity.portal.upstream import json_body, relay
 from identity.service import Identity
 from shared.contracts.consent import DeclarationStatus
 from shared.portal import FormErrors, PortalTemplates, templates

@@ -3,7 +3,6 @@ objection requests, in French) and the consent client that fetches them for a se
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,16 +13,9 @@ import httpx
 
 from identity.portal.sessions import PortalSession
 from identity.portal.statement import NATURES
-from identity.portal.upstream import (
-    UpstreamApi,
-    UpstreamUnavailableError,
-    json_body,
-)
+from identity.portal.upstream import UpstreamApi, UpstreamUnavailableError, json_body
 from identity.service import Identity
 from shared.contracts.consent import DeclarationStatus, RestrictionKind
-
-log = logging.getLogger(__name__)
-
 
 CONSENT_AUDIENCE: Final = "consent"
 RETRY_AFTER_SECONDS: Final = 60

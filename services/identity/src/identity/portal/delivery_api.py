@@ -3,7 +3,6 @@ browser's file part streamed into delivery's multipart body, under the reply lim
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -12,14 +11,8 @@ from typing import Any, Final
 import httpx
 
 from identity.portal.sessions import PortalSession
-from identity.portal.upstream import (
-    UpstreamApi,
-    UpstreamUnavailableError,
-    json_body,
-)
+from identity.portal.upstream import UpstreamApi, UpstreamUnavailableError, json_body
 from identity.service import Identity
-
-log = logging.getLogger(__name__)
 
 DELIVERY_AUDIENCE: Final = "delivery"
 _UNSAFE_NAME: Final = re.compile(r'[\x00-\x1f\x7f"\\/]')

@@ -10,12 +10,7 @@ from starlette.datastructures import FormData
 from identity.accounts import ACTIVATION, RESET
 from identity.errors import IdentityError
 from identity.portal import messages
-from identity.portal.pages import (
-    Portal,
-    client_ip,
-    field,
-    redirect,
-)
+from identity.portal.pages import Portal, client_ip, field, redirect
 from shared.portal import FormErrors
 
 

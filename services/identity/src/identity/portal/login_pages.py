@@ -9,13 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from identity.errors import IdentityError
 from identity.portal import messages
-from identity.portal.pages import (
-    Portal,
-    client_ip,
-    field,
-    landing,
-    redirect,
-)
+from identity.portal.pages import Portal, client_ip, field, landing, redirect
 from shared.portal import FormErrors
 
 

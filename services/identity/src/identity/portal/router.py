@@ -16,10 +16,7 @@ from identity.portal.account_pages import account_pages
 from identity.portal.link_pages import link_pages
 from identity.portal.login_pages import login_pages
 from identity.portal.pages import TEMPLATES_DIR, Portal, PortalRoute
-from identity.portal.statement import (
-    CONSENT_AUDIENCE,
-    StatementApi,
-)
+from identity.portal.statement import CONSENT_AUDIENCE, StatementApi
 from identity.portal.terms_pages import terms_pages
 from identity.service import Identity
 from shared.portal import PortalTemplates, templates

@@ -9,7 +9,6 @@ changed since the page was shown.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -21,8 +20,6 @@ from identity.portal.sessions import PortalSession
 from identity.portal.upstream import UpstreamApi, UpstreamUnavailableError, json_body
 from shared.contracts.consent import ActNature, DeclarationPart, DeclarationStatus
 from shared.french import french_date
-
-log = logging.getLogger(__name__)
 
 CONSENT_AUDIENCE: Final = "consent"
 STATEMENT_PATH: Final = "/v1/me/declaration/statement"

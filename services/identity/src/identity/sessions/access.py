@@ -3,7 +3,6 @@ terminated account."""
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
 from identity.domain import (
@@ -16,20 +15,9 @@ from identity.domain import (
     readable_until,
 )
 from identity.notices import binding_terms_version
-from identity.records import (
-    TERMS,
-    instant,
-    iso,
-)
-from shared.contracts.identity import (
-    AccountRole,
-)
-from shared.store.port import (
-    Document,
-    DocumentReader,
-)
-
-log = logging.getLogger(__name__)
+from identity.records import TERMS, instant, iso
+from shared.contracts.identity import AccountRole
+from shared.store.port import Document, DocumentReader
 
 
 async def current_terms_version(reader: DocumentReader, now: datetime) -> int | None:

@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
 from identity.attempts import AttemptJournal
-from identity.domain import (
-    TERMS_ANSWER_PENDING_SCOPES,
-    TERMS_PENDING_SCOPES,
-    hash_secret,
-)
-from identity.records import (
-    REFRESH_TOKENS,
-    Context,
-    iso,
-)
-from identity.sessions.access import (
-    account_scopes,
-)
+from identity.domain import TERMS_ANSWER_PENDING_SCOPES, TERMS_PENDING_SCOPES, hash_secret
+from identity.records import REFRESH_TOKENS, Context, iso
+from identity.sessions.access import account_scopes
 from identity.throttling import Throttles
-from shared.store.port import (
-    Document,
-    Transaction,
-)
-
-log = logging.getLogger(__name__)
+from shared.store.port import Document, Transaction
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,7 @@ from datetime import timedelta
 
 from identity import errors, totp
 from identity.attempts import Attempt
-from identity.domain import (
-    ip_hash,
-    normalize_identifier,
-)
+from identity.domain import ip_hash, normalize_identifier
 from identity.records import (
     ACCOUNTS,
     SESSIONS,
@@ -23,18 +20,12 @@ from identity.records import (
     sealed_totp,
 )
 from identity.sealed import totp_object_id
-from identity.sessions.access import (
-    has_refused_terms,
-)
+from identity.sessions.access import has_refused_terms
 from identity.sessions.issuing import SessionCase, SessionTokens
 from identity.throttling import Reservation
-from shared.contracts.identity import (
-    IdentificationOutcome,
-)
+from shared.contracts.identity import IdentificationOutcome
 from shared.ids import new_id
-from shared.store.port import (
-    Document,
-)
+from shared.store.port import Document
 
 log = logging.getLogger(__name__)
 

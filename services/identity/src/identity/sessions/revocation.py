@@ -4,12 +4,9 @@ read at start."""
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 
-from identity.domain import (
-    OFFICE_ROLE,
-)
+from identity.domain import OFFICE_ROLE
 from identity.records import (
     ACCOUNTS,
     CLIENTS,
@@ -28,12 +25,7 @@ from shared.contracts.identity import (
     SessionRevocationReason,
     SessionRevokedV1,
 )
-from shared.store.port import (
-    Document,
-    Transaction,
-)
-
-log = logging.getLogger(__name__)
+from shared.store.port import Document, Transaction
 
 
 async def revoke_session(

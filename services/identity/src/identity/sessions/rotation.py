@@ -5,27 +5,13 @@ from __future__ import annotations
 import logging
 
 from identity import errors
-from identity.domain import (
-    hash_secret,
-)
-from identity.records import (
-    ACCOUNTS,
-    REFRESH_TOKENS,
-    SESSIONS,
-    account_subject,
-    instant,
-    iso,
-    put,
-)
+from identity.domain import hash_secret
+from identity.records import ACCOUNTS, REFRESH_TOKENS, SESSIONS, account_subject, instant, iso, put
 from identity.sessions.issuing import SessionCase, SessionTokens
 from identity.sessions.revocation import revoke_session
 from shared.auth import Principal
-from shared.contracts.identity import (
-    SessionRevocationReason,
-)
-from shared.store.port import (
-    VersionConflictError,
-)
+from shared.contracts.identity import SessionRevocationReason
+from shared.store.port import VersionConflictError
 
 log = logging.getLogger(__name__)
 

@@ -3,33 +3,16 @@ the refusal (final: no access; after an earlier acceptance, termination)."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from identity import errors
 from identity.accounts import terminate_in
-from identity.domain import (
-    AccountStatus,
-)
-from identity.notices import (
-    binding_terms_version,
-)
-from identity.records import (
-    ACCOUNTS,
-    SESSIONS,
-    TERMS,
-    TERMS_DECISIONS,
-    account_subject,
-    iso,
-    put,
-)
+from identity.domain import AccountStatus
+from identity.notices import binding_terms_version
+from identity.records import ACCOUNTS, SESSIONS, TERMS, TERMS_DECISIONS, account_subject, iso, put
 from identity.sessions import current_terms_version, has_refused_terms, revoke_session
-from identity.terms.versions import (
-    TermsReads,
-    TermsVersion,
-    terms_id,
-)
+from identity.terms.versions import TermsReads, TermsVersion, terms_id
 from shared.contracts.identity import (
     AccountRole,
     SessionRevocationReason,
@@ -45,9 +28,6 @@ from shared.store.port import (
     VersionConflictError,
     version_of,
 )
-
-log = logging.getLogger(__name__)
-
 
 # A CGU answer that lost a race with another answer of the same account is run again once.
 DECISION_TRIES = 2

@@ -6,26 +6,12 @@ from __future__ import annotations
 
 import logging
 
-from identity.domain import (
-    AccountStatus,
-)
-from identity.notices import (
-    issue_notice,
-)
-from identity.records import (
-    ACCOUNTS,
-    FANOUTS,
-    TERMS,
-    iso,
-    put,
-)
+from identity.domain import AccountStatus
+from identity.notices import issue_notice
+from identity.records import ACCOUNTS, FANOUTS, TERMS, iso, put
 from identity.terms.versions import TermsReads, terms_id
-from shared.contracts.identity import (
-    AccountRole,
-)
-from shared.store.port import (
-    VersionConflictError,
-)
+from shared.contracts.identity import AccountRole
+from shared.store.port import VersionConflictError
 
 log = logging.getLogger(__name__)
 

@@ -7,16 +7,8 @@ import logging
 from datetime import datetime, timedelta
 
 from identity import errors
-from identity.domain import (
-    content_hash,
-    latest_terms_effective_at,
-)
-from identity.records import (
-    FANOUTS,
-    TERMS,
-    instant,
-    iso,
-)
+from identity.domain import content_hash, latest_terms_effective_at
+from identity.records import FANOUTS, TERMS, instant, iso
 from identity.terms.fanout import NOTICE_FANOUT, PENDING
 from identity.terms.versions import (
     MAX_TERMS_BYTES,
@@ -29,14 +21,8 @@ from identity.terms.versions import (
     shipped_text,
     terms_id,
 )
-from shared.contracts.identity import (
-    TermsPublishedV1,
-)
-from shared.store.port import (
-    DuplicateKeyError,
-    Transaction,
-    VersionConflictError,
-)
+from shared.contracts.identity import TermsPublishedV1
+from shared.store.port import DuplicateKeyError, Transaction, VersionConflictError
 
 log = logging.getLogger(__name__)
 

@@ -3,29 +3,14 @@ account (the version accepted, the one binding it, its notices)."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from identity import errors
-from identity.notices import (
-    NoticeCounts,
-    binding_terms_version,
-    notice_counts,
-)
-from identity.records import (
-    ACCOUNTS,
-    TERMS,
-    TERMS_NOTICES,
-    instant,
-)
+from identity.notices import NoticeCounts, binding_terms_version, notice_counts
+from identity.records import ACCOUNTS, TERMS, TERMS_NOTICES, instant
 from identity.sessions import current_terms_version
-from identity.terms.versions import (
-    TermsReads,
-    terms_id,
-)
-
-log = logging.getLogger(__name__)
+from identity.terms.versions import TermsReads, terms_id
 
 
 @dataclass(frozen=True)

@@ -3,28 +3,14 @@ texts shipped with the service; the version in force and those to come."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 from importlib.resources import files
 
 from identity import errors
-from identity.notices import (
-    binds_from,
-    deemed_received_on,
-)
-from identity.records import (
-    TERMS,
-    Context,
-    instant,
-    iso,
-)
-from shared.store.port import (
-    Document,
-)
-
-log = logging.getLogger(__name__)
-
+from identity.notices import binds_from, deemed_received_on
+from identity.records import TERMS, Context, instant, iso
+from shared.store.port import Document
 
 MAX_TERMS_BYTES = 200_000
 
