@@ -11,7 +11,8 @@ from identity.sealed import SealedValue, SecretSealer, totp_object_id
 from identity.settings import Settings
 from identity.tokens import TokenIssuer
 from shared.clock import Clock
-from shared.contracts.envelope import Envelope, EventPayload, new_envelope
+from shared.contracts.envelope import Envelope, EventPayload
+from shared.events import Emitter
 from shared.messaging.outbox import Outbox
 from shared.store.port import (
     VERSION,
@@ -79,6 +80,11 @@ class Context:
     issuer: TokenIssuer
     sealer: SecretSealer
 
+    @property
+    def events(self) -> Emitter:
+        """The kernel's one way to publish: envelopes of `service:identity` into the outbox."""
+        return Emitter(self.outbox, self.clock, "identity")
+
     def envelope(
         self,
         payload: EventPayload,
@@ -87,9 +93,7 @@ class Context:
         actor: str = "service:identity",
         causation: Envelope | None = None,
     ) -> Envelope:
-        return new_envelope(
-            payload, subject=subject, actor=actor, clock=self.clock, causation=causation
-        )
+        return self.events.envelope(payload, subject=subject, actor=actor, causation=causation)
 
     async def emit(
         self,
@@ -101,9 +105,7 @@ class Context:
         causation: Envelope | None = None,
     ) -> None:
         """Store an event with the transaction's state change (the outbox relays it)."""
-        await self.outbox.add(
-            tx, self.envelope(payload, subject=subject, actor=actor, causation=causation)
-        )
+        await self.events.emit(tx, payload, subject=subject, actor=actor, causation=causation)
 
     @property
     def max_delay(self) -> timedelta:
