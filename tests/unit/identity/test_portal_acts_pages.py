@@ -22,7 +22,9 @@ from fastapi import FastAPI
 
 import shared.portal
 from identity.portal import portal_router
-from identity.portal.acts_pages import acts_pages_router, file_size, reply_filename
+from identity.portal.act_views import file_size
+from identity.portal.acts_pages import acts_pages_router
+from identity.portal.delivery_api import reply_filename
 from shared.auth import TokenError
 from shared.multipart import MultipartReader, boundary_of
 from tests.unit.identity.support import PASSWORD, Rig, plain_verifier

@@ -9,7 +9,7 @@ from datetime import timedelta
 import httpx
 
 from identity import totp
-from identity.portal.router import terms_html
+from identity.portal.pages import terms_html
 from identity.records import SESSIONS
 from tests.unit.identity.support import PASSWORD, Rig, token_of
 from tests.unit.identity.test_portal_helpers import (

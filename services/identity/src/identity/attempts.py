@@ -26,7 +26,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from identity.records import ATTEMPT_WINDOWS, Context, account_subject, instant, iso, put
 from identity.throttling import RESERVATION_TRIES, Reservation, refund_attempt
@@ -36,7 +35,13 @@ from shared.contracts.identity import (
     IdentificationAttemptsSummarizedV1,
     IdentificationOutcome,
 )
-from shared.store.port import VERSION, Document, Transaction, VersionConflictError
+from shared.store.port import (
+    VERSION,
+    Document,
+    Transaction,
+    VersionConflictError,
+    version_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +156,7 @@ class AttemptJournal:
         window = await tx.get(ATTEMPT_WINDOWS, key)
         if window is not None:
             await self._summarize(tx, window)
-            await tx.delete(ATTEMPT_WINDOWS, key, expected_version=int(window[VERSION]))
+            await tx.delete(ATTEMPT_WINDOWS, key, expected_version=version_of(window))
         await self._ctx.emit(
             tx,
             attempt.event(),
@@ -187,7 +192,7 @@ class AttemptJournal:
                             continue
                         summaries += await self._summarize(tx, window)
                         await tx.delete(
-                            ATTEMPT_WINDOWS, window["_id"], expected_version=int(window[VERSION])
+                            ATTEMPT_WINDOWS, window["_id"], expected_version=version_of(window)
                         )
                 except VersionConflictError:
                     # An attempt of the key wrote it meanwhile: that attempt or the next run
@@ -231,7 +236,7 @@ class AttemptJournal:
         return 1
 
 
-def _counted(window: Document, attempt: Attempt, at: str) -> dict[str, Any]:
+def _counted(window: Document, attempt: Attempt, at: str) -> Document:
     """The window with one more attempt counted."""
     outcomes = dict(window["outcomes"])
     outcomes[attempt.outcome.value] = int(outcomes.get(attempt.outcome.value, 0)) + 1

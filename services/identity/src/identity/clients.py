@@ -1,4 +1,4 @@
-"""Bailiff offices' systems as OAuth2 clients (RFC 6749 §4.4 client credentials; item 6).
+"""Bailiff offices' systems as OAuth2 clients (RFC 6749 §4.4 client credentials).
 
 The client secret is 256 random bits, shown once and stored as its SHA-256: a fast hash is
 enough for a secret nobody can guess (Argon2 protects low-entropy passwords against offline

@@ -73,7 +73,7 @@ class AccountStatus(StrEnum):
     PENDING_ACTIVATION = "pending_activation"
     ACTIVE = "active"
     TERMINATED = "terminated"
-    # Five years after the consent's revocation: a tombstone, no login (retention item 5).
+    # Five years after the consent's revocation: a tombstone, no login (retention).
     DELETED = "deleted"
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from identity.records import LINKS, PORTAL_SESSIONS, THROTTLES, Context, iso
-from shared.store.port import VERSION, Filter, VersionConflictError
+from shared.store.port import Filter, VersionConflictError, version_of
 
 log = logging.getLogger(__name__)
 
@@ -97,9 +97,7 @@ class Maintenance:
                 return deleted
             for row in rows:
                 try:
-                    if await store.delete(
-                        collection, row["_id"], expected_version=int(row[VERSION])
-                    ):
+                    if await store.delete(collection, row["_id"], expected_version=version_of(row)):
                         deleted += 1
                 except VersionConflictError:
                     # Touched since the read: it may be alive again; the next purge decides.

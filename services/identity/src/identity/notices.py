@@ -39,7 +39,7 @@ from shared.legal_calendar import (
     first_business_day_after_presentation,
     notice_period_end,
 )
-from shared.store.port import Document, DocumentReader, Transaction
+from shared.store.port import Document, DocumentReader, Transaction, version_of, without_meta
 
 ISSUED = "issued"
 PRESENTED = "presented"
@@ -134,13 +134,13 @@ async def notice_presented(ctx: Context, tx: Transaction, event: NotificationSen
     await tx.replace(
         TERMS_NOTICES,
         {
-            **{k: v for k, v in notice.items() if k != "_version"},
+            **without_meta(notice),
             "status": PRESENTED,
             "presented_at": iso(event.accepted_at),
             "deemed_received_on": deemed.isoformat(),
             "bound_at": iso(binds_from(deemed, effective_at, ctx.settings.terms_notice_months)),
         },
-        expected_version=int(notice["_version"]),
+        expected_version=version_of(notice),
     )
 
 
@@ -152,11 +152,11 @@ async def notice_failed(tx: Transaction, event: NotificationFailedV1) -> None:
     await tx.replace(
         TERMS_NOTICES,
         {
-            **{k: v for k, v in notice.items() if k != "_version"},
+            **without_meta(notice),
             "status": FAILED,
             "failed_at": iso(event.failed_at),
         },
-        expected_version=int(notice["_version"]),
+        expected_version=version_of(notice),
     )
 
 

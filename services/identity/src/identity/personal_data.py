@@ -1,5 +1,5 @@
-"""The person's own data as identity holds it, exported as JSON (GDPR arts 15 and 20; issue 5
-item 5). Consent exports the declaration; this is the account side.
+"""The person's own data as identity holds it, exported as JSON (GDPR arts 15 and 20).
+Consent exports the declaration; this is the account side.
 
 What is exported, picked field by field from what identity stores (nothing is computed that is
 not stored, nothing secret is copied):
@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TypedDict
 
 from identity import errors
 from identity.records import (
@@ -53,11 +53,81 @@ ACCOUNT_EXPORT_FILENAME = "mon-compte.json"
 SESSION_BATCH = 200
 
 
+class AccountRecord(TypedDict):
+    account_id: str
+    identifier: str | None
+    role: str | None
+    status: str | None
+    person_kind: str | None
+    declaration_id: str | None
+    email: str | None
+    mobile: str | None
+    suspended: bool
+    suspension_reason: str | None
+    termination_reason: str | None
+    accepted_terms_version: int | None
+    refused_terms_version: int | None
+    dates: dict[str, str]
+
+
+class DecisionRecord(TypedDict):
+    version: int | None
+    content_hash: str | None
+    decision: str | None
+    at: str | None
+    ip: str | None
+    user_agent: str | None
+
+
+class SecondFactorRecord(TypedDict):
+    totp_enabled: bool
+    totp_enabled_at: str | None
+    totp_enrolment_pending: bool
+    recovery_codes_left: int
+
+
+class SessionRecord(TypedDict):
+    session_id: str
+    state: str
+    created_at: str | None
+    expires_at: str | None
+    revoked_at: str | None
+    revocation_reason: str | None
+    second_factor_used: bool
+    last_token_issued_at: str | None
+    portal_last_seen_at: str | None
+
+
+class LinkRecord(TypedDict):
+    purpose: str | None
+    created_at: str | None
+    expires_at: str | None
+    used_at: str | None
+    superseded_at: str | None
+
+
+class FailedLogins(TypedDict):
+    consecutive_failures: int
+    last_failure_at: str | None
+
+
+class AccountExport(TypedDict):
+    """The export file (`mon-compte.json`), JSON-ready."""
+
+    exported_at: str
+    account: AccountRecord
+    terms_decisions: list[DecisionRecord]
+    second_factor: SecondFactorRecord
+    sessions: list[SessionRecord]
+    links: list[LinkRecord]
+    failed_logins: FailedLogins | None
+
+
 class PersonalData:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
 
-    async def export_account(self, account_id: str) -> dict[str, Any]:
+    async def export_account(self, account_id: str) -> AccountExport:
         """Everything identity holds about the account `account_id`, JSON-ready (see the
         module docstring for what is in and what never is)."""
         store = self._ctx.store
@@ -72,17 +142,15 @@ class PersonalData:
         links = await store.find(LINKS, {"account_id": account_id}, sort=[("created_at", 1)])
         issued = await self._last_issued(s["_id"] for s in sessions)
         seen = await self._portal_last_seen(account_id)
-        return {
-            "exported_at": iso(now),
-            "account": _account(account),
-            "terms_decisions": [_decision(d) for d in decisions],
-            "second_factor": _second_factor(account),
-            "sessions": [
-                _session(s, now, issued.get(s["_id"]), seen.get(s["_id"])) for s in sessions
-            ],
-            "links": [_link(link) for link in links],
-            "failed_logins": await self._failed_logins(account),
-        }
+        return AccountExport(
+            exported_at=iso(now),
+            account=_account(account),
+            terms_decisions=[_decision(d) for d in decisions],
+            second_factor=_second_factor(account),
+            sessions=[_session(s, now, issued.get(s["_id"]), seen.get(s["_id"])) for s in sessions],
+            links=[_link(link) for link in links],
+            failed_logins=await self._failed_logins(account),
+        )
 
     async def _last_issued(self, session_ids: Iterable[str]) -> dict[str, str]:
         """Per session, when its latest token pair was issued (at login or at a refresh)."""
@@ -101,7 +169,7 @@ class PersonalData:
             _keep_latest(latest, str(row["session_id"]), row.get("last_seen_at"))
         return latest
 
-    async def _failed_logins(self, account: Document) -> dict[str, Any] | None:
+    async def _failed_logins(self, account: Document) -> FailedLogins | None:
         identifier = account.get("identifier")
         if not identifier:
             return None
@@ -109,10 +177,10 @@ class PersonalData:
         record = await self._ctx.store.get(THROTTLES, key)
         if record is None or not int(record.get("failures", 0)):
             return None
-        return {
-            "consecutive_failures": int(record["failures"]),
-            "last_failure_at": record.get("last_failure_at"),
-        }
+        return FailedLogins(
+            consecutive_failures=int(record["failures"]),
+            last_failure_at=record.get("last_failure_at"),
+        )
 
 
 def _keep_latest(latest: dict[str, str], key: str, value: object) -> None:
@@ -125,56 +193,56 @@ def _later(value: str, than: str) -> bool:
     return a is not None and (b is None or a > b)
 
 
-def _account(account: Document) -> dict[str, Any]:
+def _account(account: Document) -> AccountRecord:
     dates = {k: v for k, v in sorted(account.items()) if k.endswith("_at") and v is not None}
     if account.get("tokens_not_before"):
         # Every token issued until then was revoked (password reset, suspension, termination…).
         dates["credentials_revoked_at"] = account["tokens_not_before"]
-    return {
-        "account_id": account["_id"],
-        "identifier": account.get("display_identifier") or None,
-        "role": account.get("role"),
-        "status": account.get("status"),
-        "person_kind": account.get("person_kind"),
-        "declaration_id": account.get("declaration_id"),
-        "email": account.get("email"),
-        "mobile": account.get("mobile"),
-        "suspended": bool(account.get("suspended")),
-        "suspension_reason": account.get("suspension_reason"),
-        "termination_reason": account.get("termination_reason"),
-        "accepted_terms_version": account.get("accepted_terms_version"),
-        "refused_terms_version": account.get("terms_refused_version"),
-        "dates": dates,
-    }
+    return AccountRecord(
+        account_id=account["_id"],
+        identifier=account.get("display_identifier") or None,
+        role=account.get("role"),
+        status=account.get("status"),
+        person_kind=account.get("person_kind"),
+        declaration_id=account.get("declaration_id"),
+        email=account.get("email"),
+        mobile=account.get("mobile"),
+        suspended=bool(account.get("suspended")),
+        suspension_reason=account.get("suspension_reason"),
+        termination_reason=account.get("termination_reason"),
+        accepted_terms_version=account.get("accepted_terms_version"),
+        refused_terms_version=account.get("terms_refused_version"),
+        dates=dates,
+    )
 
 
-def _decision(decision: Document) -> dict[str, Any]:
-    return {
-        "version": decision.get("version"),
-        "content_hash": decision.get("content_hash"),
-        "decision": decision.get("decision"),
-        "at": decision.get("at"),
+def _decision(decision: Document) -> DecisionRecord:
+    return DecisionRecord(
+        version=decision.get("version"),
+        content_hash=decision.get("content_hash"),
+        decision=decision.get("decision"),
+        at=decision.get("at"),
         # None once retention deleted the account: the decision stays as evidence without them.
-        "ip": decision.get("ip"),
-        "user_agent": decision.get("user_agent"),
-    }
+        ip=decision.get("ip"),
+        user_agent=decision.get("user_agent"),
+    )
 
 
-def _second_factor(account: Document) -> dict[str, Any]:
+def _second_factor(account: Document) -> SecondFactorRecord:
     enabled = bool(account.get("totp_secret"))
     codes: Sequence[object] = account.get("recovery_codes") or []
-    return {
-        "totp_enabled": enabled,
+    return SecondFactorRecord(
+        totp_enabled=enabled,
         # Recorded since the enrolment date is kept: absent for older enrolments.
-        "totp_enabled_at": account.get("totp_enabled_at") if enabled else None,
-        "totp_enrolment_pending": bool(account.get("totp_pending_secret")),
-        "recovery_codes_left": len(codes) if enabled else 0,
-    }
+        totp_enabled_at=account.get("totp_enabled_at") if enabled else None,
+        totp_enrolment_pending=bool(account.get("totp_pending_secret")),
+        recovery_codes_left=len(codes) if enabled else 0,
+    )
 
 
 def _session(
     session: Document, now: datetime, last_issued: str | None, portal_seen: str | None
-) -> dict[str, Any]:
+) -> SessionRecord:
     expires_at = instant(session.get("expires_at"))
     if session.get("revoked_at"):
         state = "revoked"
@@ -182,17 +250,17 @@ def _session(
         state = "expired"
     else:
         state = "active"
-    return {
-        "session_id": session["_id"],
-        "state": state,
-        "created_at": session.get("created_at"),
-        "expires_at": session.get("expires_at"),
-        "revoked_at": session.get("revoked_at"),
-        "revocation_reason": _text(session.get("revocation_reason")),
-        "second_factor_used": bool(session.get("second_factor")),
-        "last_token_issued_at": last_issued,
-        "portal_last_seen_at": portal_seen,
-    }
+    return SessionRecord(
+        session_id=session["_id"],
+        state=state,
+        created_at=session.get("created_at"),
+        expires_at=session.get("expires_at"),
+        revoked_at=session.get("revoked_at"),
+        revocation_reason=_text(session.get("revocation_reason")),
+        second_factor_used=bool(session.get("second_factor")),
+        last_token_issued_at=last_issued,
+        portal_last_seen_at=portal_seen,
+    )
 
 
 def _text(value: object) -> str | None:
@@ -200,11 +268,11 @@ def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def _link(link: Document) -> dict[str, Any]:
-    return {
-        "purpose": link.get("purpose"),
-        "created_at": link.get("created_at"),
-        "expires_at": link.get("expires_at"),
-        "used_at": link.get("used_at"),
-        "superseded_at": link.get("superseded_at"),
-    }
+def _link(link: Document) -> LinkRecord:
+    return LinkRecord(
+        purpose=link.get("purpose"),
+        created_at=link.get("created_at"),
+        expires_at=link.get("expires_at"),
+        used_at=link.get("used_at"),
+        superseded_at=link.get("superseded_at"),
+    )

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from identity.domain import ThrottleState, client_throttle_key, identifier_throttle_key
 from identity.passwords import Passwords
-from identity.sealed import SecretSealer, totp_object_id
+from identity.sealed import SealedValue, SecretSealer, totp_object_id
 from identity.settings import Settings
 from identity.tokens import TokenIssuer
 from shared.clock import Clock
-from shared.contracts.envelope import Envelope, EventPayload, new_envelope
+from shared.contracts.envelope import Envelope, EventPayload
+from shared.events import Emitter
 from shared.messaging.outbox import Outbox
 from shared.store.port import (
     VERSION,
@@ -23,6 +23,8 @@ from shared.store.port import (
     Transaction,
     from_iso,
     to_iso,
+    version_of,
+    without_meta,
 )
 
 ACCOUNTS = "accounts"
@@ -79,6 +81,11 @@ class Context:
     issuer: TokenIssuer
     sealer: SecretSealer
 
+    @property
+    def events(self) -> Emitter:
+        """The kernel's one way to publish: envelopes of `service:identity` into the outbox."""
+        return Emitter(self.outbox, self.clock, "identity")
+
     def envelope(
         self,
         payload: EventPayload,
@@ -87,9 +94,7 @@ class Context:
         actor: str = "service:identity",
         causation: Envelope | None = None,
     ) -> Envelope:
-        return new_envelope(
-            payload, subject=subject, actor=actor, clock=self.clock, causation=causation
-        )
+        return self.events.envelope(payload, subject=subject, actor=actor, causation=causation)
 
     async def emit(
         self,
@@ -101,9 +106,7 @@ class Context:
         causation: Envelope | None = None,
     ) -> None:
         """Store an event with the transaction's state change (the outbox relays it)."""
-        await self.outbox.add(
-            tx, self.envelope(payload, subject=subject, actor=actor, causation=causation)
-        )
+        await self.events.emit(tx, payload, subject=subject, actor=actor, causation=causation)
 
     @property
     def max_delay(self) -> timedelta:
@@ -125,8 +128,9 @@ def instant(value: str | None) -> datetime | None:
 async def put(tx: Transaction, collection: str, document: Document) -> Document:
     """Insert a new document, or replace one read earlier (optimistic: its `_version`)."""
     if VERSION in document:
-        body = {k: v for k, v in document.items() if k != VERSION}
-        return await tx.replace(collection, body, expected_version=int(document[VERSION]))
+        return await tx.replace(
+            collection, without_meta(document), expected_version=version_of(document)
+        )
     return await tx.insert(collection, document)
 
 
@@ -172,14 +176,10 @@ async def save_throttle(
     )
 
 
-def public(document: Document) -> dict[str, Any]:
-    return {k: v for k, v in document.items() if not k.startswith("_")}
-
-
 async def sealed_totp(ctx: Context, account: Document) -> Document:
     """The account with any TOTP secret still stored in plain text (written before secrets
     were sealed) sealed: callers pass it to the write they were about to do anyway."""
-    changes: dict[str, Any] = {}
+    changes: dict[str, SealedValue] = {}
     for name in ("totp_secret", "totp_pending_secret"):
         value = account.get(name)
         if isinstance(value, str) and value:

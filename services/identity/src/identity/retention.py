@@ -1,4 +1,4 @@
-"""Identity's part of retention's protocols (issue 9, items 1, 3 and 5).
+"""Identity's part of retention's protocols.
 
 Retention owns the clocks; identity applies three requests, each inside the consumer's inbox
 transaction (a redelivered request changes nothing and confirms nothing twice):
@@ -51,7 +51,7 @@ from shared.contracts.retention import (
     TermsEffectiveV1,
 )
 from shared.messaging.consumer import PermanentFailure
-from shared.store.port import Document, Transaction
+from shared.store.port import VERSION, Document, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ CONTACT_FIELDS: Final[Mapping[str, object]] = {
     "recovery_codes": [],
 }
 # What a deleted account keeps besides its `*_at` dates: ids, role and statuses.
-TOMBSTONE_FIELDS: Final = ("_id", "_version", "role", "status", "declaration_id", "suspended")
+TOMBSTONE_FIELDS: Final = ("_id", VERSION, "role", "status", "declaration_id", "suspended")
 
 
 class RetentionRequests:

@@ -22,7 +22,7 @@ import base64
 import json
 import secrets
 import struct
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -50,6 +50,15 @@ def _associated_data(object_id: str, dek_id: bytes) -> bytes:
     return _DOMAIN + struct.pack(">I", len(oid)) + oid + dek_id
 
 
+class SealedValue(TypedDict):
+    """A secret as stored: its wrapped DEK, the nonce and the ciphertext (base64)."""
+
+    format: str
+    dek: dict[str, object]
+    nonce: str
+    ciphertext: str
+
+
 def is_sealed(stored: Any) -> bool:
     return isinstance(stored, dict) and stored.get("format") == SEALED_FORMAT
 
@@ -60,18 +69,18 @@ class SecretSealer:
     def __init__(self, keyring: KeyRing) -> None:
         self._keyring = keyring
 
-    async def seal(self, plaintext: str, object_id: str) -> dict[str, Any]:
+    async def seal(self, plaintext: str, object_id: str) -> SealedValue:
         key, wrapped = await self._keyring.new_data_key(object_id)
         nonce = secrets.token_bytes(_NONCE_SIZE)
         ciphertext = AESGCM(key.material).encrypt(
             nonce, plaintext.encode("utf-8"), _associated_data(object_id, key.dek_id)
         )
-        return {
-            "format": SEALED_FORMAT,
-            "dek": json.loads(wrapped.model_dump_json()),
-            "nonce": base64.b64encode(nonce).decode("ascii"),
-            "ciphertext": base64.b64encode(ciphertext).decode("ascii"),
-        }
+        return SealedValue(
+            format=SEALED_FORMAT,
+            dek=json.loads(wrapped.model_dump_json()),
+            nonce=base64.b64encode(nonce).decode("ascii"),
+            ciphertext=base64.b64encode(ciphertext).decode("ascii"),
+        )
 
     async def open(self, stored: Any, object_id: str) -> str | None:
         """The plaintext of a stored value: None when nothing is stored, a legacy plain string

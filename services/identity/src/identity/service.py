@@ -7,7 +7,8 @@ import asyncio
 import logging
 import secrets
 from pathlib import Path
-from typing import Any
+
+from pydantic import BaseModel, ValidationError
 
 from identity.accounts import Accounts
 from identity.attempts import AttemptJournal
@@ -38,6 +39,30 @@ DEMO_OFFICE_ID = "etude-demo-75001"
 DEMO_BAILIFF = "Maître Camille Demo"
 DEMO_SCOPES = ["acts:write", "registry:read", "registry:write"]
 DEMO_OPERATOR = "operateur-demo"
+
+
+class DevOfficeClient(BaseModel):
+    client_id: str = ""
+    client_secret: str = ""
+    office_id: str = ""
+    bailiff_name: str = ""
+    scopes: list[str] = []
+
+
+class DevOperator(BaseModel):
+    account_id: str = ""
+    identifier: str = ""
+    password: str = ""
+
+
+class DevCredentials(BaseModel):
+    """The dev seed's file (0600): a demo office client and an operator, with credentials."""
+
+    note: str = ""
+    identity_url: str = ""
+    token_endpoint: str = ""
+    office_client: DevOfficeClient = DevOfficeClient()
+    operator: DevOperator = DevOperator()
 
 
 def passwords_from(settings: Settings) -> Passwords:
@@ -96,13 +121,13 @@ class Identity:
         if settings.is_dev and settings.seed_dev_credentials_file is not None:
             await self.seed_dev(settings.seed_dev_credentials_file)
 
-    async def seed_dev(self, path: Path) -> dict[str, Any]:
-        """Dev only (item 10): a demo office client and an operator, their credentials in a
+    async def seed_dev(self, path: Path) -> DevCredentials:
+        """Dev only: a demo office client and an operator, their credentials in a
         0600 JSON file. Idempotent: kept as long as both still exist in the store."""
         existing = await asyncio.to_thread(_read_if_present, path)
         if existing is not None:
-            client_id = existing.get("office_client", {}).get("client_id", "")
-            operator = existing.get("operator", {}).get("identifier", "")
+            client_id = existing.office_client.client_id
+            operator = existing.operator.identifier
             if (
                 client_id
                 and await self.ctx.store.get(CLIENTS, client_id) is not None
@@ -117,32 +142,38 @@ class Identity:
         operator_identifier = f"{DEMO_OPERATOR}-{secrets.token_hex(2)}"
         operator_password = secrets.token_urlsafe(18)
         account_id = await self.accounts.create_operator(operator_identifier, operator_password)
-        document: dict[str, Any] = {
-            "note": "dev credentials seeded by identity at start (dev mode only)",
-            "identity_url": self.ctx.settings.issuer,
-            "token_endpoint": f"{self.ctx.settings.issuer}/oauth/token",
-            "office_client": {
-                "client_id": client.client_id,
-                "client_secret": client.client_secret,
-                "office_id": client.office_id,
-                "bailiff_name": client.bailiff_name,
-                "scopes": list(client.scopes),
-            },
-            "operator": {
-                "account_id": account_id,
-                "identifier": operator_identifier,
-                "password": operator_password,
-            },
-        }
+        document = DevCredentials(
+            note="dev credentials seeded by identity at start (dev mode only)",
+            identity_url=self.ctx.settings.issuer,
+            token_endpoint=f"{self.ctx.settings.issuer}/oauth/token",
+            office_client=DevOfficeClient(
+                client_id=client.client_id,
+                client_secret=client.client_secret,
+                office_id=client.office_id,
+                bailiff_name=client.bailiff_name,
+                scopes=list(client.scopes),
+            ),
+            operator=DevOperator(
+                account_id=account_id,
+                identifier=operator_identifier,
+                password=operator_password,
+            ),
+        )
         await asyncio.to_thread(_write_private, path, document)
         log.info("dev credentials seeded (client %s)", client.client_id)
         return document
 
 
-def _read_if_present(path: Path) -> dict[str, Any] | None:
-    return read_private_json(path) if path.exists() else None
+def _read_if_present(path: Path) -> DevCredentials | None:
+    if not path.exists():
+        return None
+    try:
+        return DevCredentials.model_validate(read_private_json(path))
+    except ValidationError:
+        return None  # not a seed file this version wrote: seeded again
 
 
-def _write_private(path: Path, document: dict[str, Any]) -> None:
+def _write_private(path: Path, credentials: DevCredentials) -> None:
+    document = credentials.model_dump()
     if not create_private_json(path, document):
         replace_private_json(path, document)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from identity.records import THROTTLES, Context, iso, put, save_throttle, throttle_state
-from shared.store.port import VERSION, DuplicateKeyError, Transaction, VersionConflictError
+from shared.store.port import DuplicateKeyError, Transaction, VersionConflictError, version_of
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ async def refund_attempt(tx: Transaction, key: str, reservation: Reservation) ->
         return
     failures = int(document.get("failures", 0)) - 1
     if failures <= 0:
-        await tx.delete(THROTTLES, key, expected_version=int(document[VERSION]))
+        await tx.delete(THROTTLES, key, expected_version=version_of(document))
         return
     last = document.get("last_failure_at")
     if last == iso(reservation.at):

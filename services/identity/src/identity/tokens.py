@@ -12,10 +12,11 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Final
+from typing import Final, TypedDict
 
 import jwt
 
@@ -31,6 +32,24 @@ log = logging.getLogger(__name__)
 TOKEN_KEYS_FORMAT: Final = "securact-ng/identity-token-keys/v1"  # noqa: S105
 KEY_NAME: Final = "securact-identity-tokens"
 
+# A JWT claim's value as identity writes them (strings, instants, the audience list).
+ClaimValue = str | int | float | list[str]
+
+
+class TokenKeyRecord(TypedDict):
+    """One key as the key file stores it."""
+
+    skey: str
+    signs_from: str
+    published_until: str | None
+
+
+class TokenKeyFileRecord(TypedDict):
+    """The key file: its format tag and its keys."""
+
+    format: str
+    keys: list[TokenKeyRecord]
+
 
 @dataclass(frozen=True)
 class TokenKey:
@@ -38,15 +57,15 @@ class TokenKey:
     signs_from: datetime
     published_until: datetime | None = None
 
-    def document(self) -> dict[str, Any]:
-        return {
-            "skey": self.key.to_private_string(),
-            "signs_from": to_iso(self.signs_from),
-            "published_until": to_iso(self.published_until) if self.published_until else None,
-        }
+    def document(self) -> TokenKeyRecord:
+        return TokenKeyRecord(
+            skey=self.key.to_private_string(),
+            signs_from=to_iso(self.signs_from),
+            published_until=to_iso(self.published_until) if self.published_until else None,
+        )
 
     @classmethod
-    def parse(cls, document: dict[str, Any]) -> TokenKey:
+    def parse(cls, document: TokenKeyRecord) -> TokenKey:
         until = document.get("published_until")
         return cls(
             SigningKey.from_private_string(document["skey"]),
@@ -126,8 +145,10 @@ class TokenKeyFile:
         return self.current()
 
 
-def _file_document(keys: TokenKeys) -> dict[str, Any]:
-    return {"format": TOKEN_KEYS_FORMAT, "keys": [k.document() for k in keys.keys]}
+def _file_document(keys: TokenKeys) -> dict[str, object]:
+    return dict(
+        TokenKeyFileRecord(format=TOKEN_KEYS_FORMAT, keys=[k.document() for k in keys.keys])
+    )
 
 
 @dataclass(frozen=True)
@@ -169,12 +190,12 @@ class TokenIssuer:
         scopes: frozenset[str],
         sid: str | None = None,
         office_id: str | None = None,
-        extra: dict[str, Any] | None = None,
+        extra: Mapping[str, str | list[str]] | None = None,
     ) -> IssuedToken:
         now = self._clock.now()
         expires_at = now + self.ttl
         jti = secrets.token_urlsafe(16)
-        claims: dict[str, Any] = {
+        claims: dict[str, ClaimValue] = {
             "iss": self._issuer,
             "aud": self._audiences,
             "sub": subject,

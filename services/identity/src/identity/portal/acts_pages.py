@@ -1,4 +1,4 @@
-"""The portal's acts pages (issue 6 item 10): "Mes actes", an act's page, its download and the
+"""The portal's acts pages: "Mes actes", an act's page, its download and the
 recipient's reply.
 
 Delivery owns the acts; these pages read them and post replies through delivery's `/v1/inbox`
@@ -22,12 +22,9 @@ Delivery unreachable, or answering something these pages do not expect, gives a 
 from __future__ import annotations
 
 import logging
-import re
 import secrets
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Final
+from collections.abc import Mapping
+from typing import Final
 
 import httpx
 from fastapi import APIRouter, Request
@@ -35,252 +32,34 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from identity.domain import ACTS_REPLY
 from identity.portal import messages
-from identity.portal.router import TEMPLATES_DIR, Portal, PortalRoute, Refusal, redirect
+from identity.portal.act_views import ACT_ID, act_line, evidence_lines, file_size
+from identity.portal.delivery_api import (
+    DeliveryApi,
+    DeliveryUnavailableError,
+    ReplyTooLargeError,
+    Upload,
+    part_media_type,
+    relayed_form,
+    reply_filename,
+)
+from identity.portal.pages import TEMPLATES_DIR, Portal, PortalRoute, Refusal, redirect
 from identity.portal.security import tokens_match
 from identity.portal.sessions import PortalSession
-from identity.portal.statement import NATURES
-from identity.portal.upstream import (
-    UpstreamApi,
-    UpstreamUnavailableError,
-    json_body,
-    relay,
-)
+from identity.portal.upstream import json_body, relay
 from identity.service import Identity
 from shared.bodylimit import body_limit
-from shared.contracts.delivery import ServiceQuality
-from shared.contracts.notify import Channel
-from shared.french import french_date, legal_datetime
-from shared.legal_calendar import Territory
 from shared.multipart import MultipartError, MultipartReader, boundary_of
 from shared.portal import FormErrors, PortalTemplates, templates
 
 log = logging.getLogger(__name__)
 
-DELIVERY_AUDIENCE: Final = "delivery"
 RETRY_AFTER_SECONDS: Final = 60
 REPLY_FIELD: Final = "fichier"
 CSRF_FIELD: Final = "csrf_token"
 REPLY_SENT: Final = "reponse-deposee"
-# Delivery's ids (time-ordered, URL-safe): anything else is refused before reaching its API.
-_ACT_ID: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # Multipart framing and the CSRF part around the file: what a browser adds to its size.
 _FORM_OVERHEAD: Final = 16 * 1024
 _MAX_CSRF_BYTES: Final = 256
-_UNSAFE_NAME: Final = re.compile(r'[\x00-\x1f\x7f"\\/]')
-_MEDIA_TYPE: Final = re.compile(r"[a-z0-9.+-]+/[a-z0-9.+-]+")
-
-QUALITIES: Final = {
-    ServiceQuality.A_PERSONNE.value: "Signifié à personne",
-    ServiceQuality.A_DOMICILE.value: "Signifié à domicile",
-}
-# A notice's channel, as the evidence records it (`details.channel`), in the label's words.
-CHANNELS: Final = {Channel.EMAIL.value: "par courriel", Channel.SMS.value: "par SMS"}
-NOTIFICATION_EVIDENCE: Final = frozenset(
-    {"ConsignmentNotification", "ConsignmentNotificationFailure"}
-)
-EVIDENCE_LABELS: Final = {
-    "ContentConsignment": "Dépôt de l'acte sur la plateforme (date légale de signification)",
-    "ConsignmentNotification": "Avis de signification envoyé",
-    "ConsignmentNotificationFailure": "Échec de l'envoi de l'avis",
-    "ContentHandover": "Prise de connaissance (première ouverture du document)",
-    "ServiceQualityDetermination": "Qualification de la signification",
-    "RelayToNonERDS": "Lettre simple à envoyer par le commissaire de justice",
-    "ReplyReceived": "Réponse reçue",
-}
-
-
-class DeliveryUnavailableError(UpstreamUnavailableError):
-    """Delivery did not answer, or answered what the portal cannot show."""
-
-
-class _ReplyTooLargeError(Exception):
-    """The browser's file went past the reply limit while being relayed."""
-
-
-@dataclass(frozen=True)
-class LegalTime:
-    """Instants shown in the recipient's legal time (the territory delivery served in), named,
-    written as the notices write them."""
-
-    territory: Territory
-
-    def __call__(self, value: datetime | None) -> str:
-        if value is None:
-            return "—"
-        return legal_datetime(value, self.territory, weekday=False)
-
-
-def legal_time_of(recipient_territory: object) -> LegalTime:
-    """The territory delivery names for the act; Paris's legal time (named) when it names none
-    this release knows."""
-    try:
-        return LegalTime(Territory(str(recipient_territory)))
-    except ValueError:
-        return LegalTime(Territory.METROPOLE)
-
-
-@dataclass(frozen=True)
-class ActLine:
-    """One act as the inbox list and the act's page show it."""
-
-    id: str
-    nature: str
-    title: str
-    requester: str
-    office: str
-    served_at: datetime | None
-    read: bool
-    handed_over_at: datetime | None
-    status: str
-    size: int | None
-    sha256: str
-    when: LegalTime
-
-
-@dataclass(frozen=True)
-class EvidenceLine:
-    label: str
-    at: datetime
-    detail: str = ""
-
-
-def act_line(view: Mapping[str, Any]) -> ActLine | None:
-    """Delivery's recipient view of an act in the page's terms; None for an unusable id."""
-    act_id = str(view.get("id", ""))
-    if not _ACT_ID.match(act_id):
-        return None
-    served_at = _instant(view.get("served_at"))
-    nature = str(view.get("nature", ""))
-    quality = view.get("quality")
-    size = view.get("size")
-    return ActLine(
-        id=act_id,
-        nature=NATURES.get(nature, nature),
-        title=str(view.get("title") or ""),
-        requester=str(view.get("requester_name") or ""),
-        office=str(view.get("office_name") or ""),
-        served_at=served_at,
-        read=bool(view.get("read")),
-        handed_over_at=_instant(view.get("handed_over_at")),
-        status=QUALITIES.get(str(quality), "Signifié") if quality else "Signifié",
-        size=size if isinstance(size, int) else None,
-        sha256=str(view.get("sha256") or ""),
-        when=legal_time_of(view.get("recipient_territory")),
-    )
-
-
-def evidence_lines(evidence_set: Mapping[str, Any]) -> list[EvidenceLine]:
-    """The evidence set's steps the recipient cares about, in time order, in French."""
-    lines = []
-    for record in evidence_set.get("evidence") or []:
-        if not isinstance(record, Mapping):
-            continue
-        kind = str(record.get("type"))
-        at = _instant(record.get("instant"))
-        if kind not in EVIDENCE_LABELS or at is None:
-            continue
-        details = record.get("details")
-        detail = ""
-        label = EVIDENCE_LABELS[kind]
-        if kind in NOTIFICATION_EVIDENCE and isinstance(details, Mapping):
-            # The channel the evidence names (e-mail or SMS), never guessed.
-            channel = CHANNELS.get(str(details.get("channel")))
-            label = f"{label} {channel}" if channel else label
-        if kind == "ServiceQualityDetermination" and isinstance(details, Mapping):
-            detail = QUALITIES.get(str(details.get("quality")), "")
-        elif kind == "RelayToNonERDS" and isinstance(details, Mapping):
-            due = details.get("lettre_simple_due_on")
-            detail = f"au plus tard le {french_date(str(due))}" if isinstance(due, str) else ""
-        lines.append(EvidenceLine(label, at, detail))
-    return lines
-
-
-def _instant(value: object) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-
-
-def reply_filename(raw: str | None) -> str:
-    """The browser's file name as delivery may journal it: its last path segment, without
-    control characters or quotes, 120 characters at most."""
-    base = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
-    cleaned = _UNSAFE_NAME.sub("_", base).strip(" .")[:120]
-    return cleaned or "reponse"
-
-
-def file_size(size: int) -> str:
-    """`20 Mo`, `1,5 Mo`, `4 Ko`: a size as the form's hint writes it (1 Mo = 1 024 Ko)."""
-    if size < 1024 * 1024:
-        return f"{-(-size // 1024)} Ko"
-    text = f"{size / (1024 * 1024):.1f}".rstrip("0").rstrip(".")
-    return f"{text.replace('.', ',')} Mo"
-
-
-class DeliveryApi(UpstreamApi):
-    """Delivery's `/v1/inbox` API on behalf of one portal session."""
-
-    unavailable = DeliveryUnavailableError
-
-    def __init__(self, identity: Identity, http: httpx.AsyncClient) -> None:
-        super().__init__(identity, http, audience=DELIVERY_AUDIENCE)
-
-    async def get(self, session: PortalSession, path: str) -> httpx.Response:
-        return await self.request(session, "GET", path)
-
-    async def post_stream(
-        self, session: PortalSession, path: str, body: AsyncIterator[bytes], content_type: str
-    ) -> httpx.Response:
-        """POST a body produced as it goes (chunked: its length is not known in advance)."""
-        return await self.request(session, "POST", path, content=body, content_type=content_type)
-
-    async def json(self, session: PortalSession, path: str) -> dict[str, Any] | None:
-        """Delivery's JSON answer, or None on 404 (no such act for this recipient)."""
-        response = await self.get(session, path)
-        if response.status_code == 404:
-            return None
-        body = json_body(response) if response.status_code == 200 else {}
-        if not body:
-            raise self.unexpected(f"GET {path}", response)
-        return body
-
-
-async def _limited(chunks: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
-    total = 0
-    async for chunk in chunks:
-        total += len(chunk)
-        if total > limit:
-            raise _ReplyTooLargeError
-        yield chunk
-
-
-@dataclass(frozen=True)
-class _Upload:
-    """The browser's file part, its first bytes already read (an empty file has none)."""
-
-    filename: str
-    content_type: str
-    first: bytes
-    rest: AsyncIterator[bytes]
-
-
-async def _relayed_form(upload: _Upload, boundary: str, limit: int) -> AsyncIterator[bytes]:
-    """Delivery's `multipart/form-data` body: one `file` part, streamed from the browser's."""
-
-    async def file_bytes() -> AsyncIterator[bytes]:
-        yield upload.first
-        async for chunk in upload.rest:
-            yield chunk
-
-    yield (
-        f"--{boundary}\r\n"
-        f'Content-Disposition: form-data; name="file"; filename="{upload.filename}"\r\n'
-        f"Content-Type: {upload.content_type}\r\n\r\n"
-    ).encode()
-    async for chunk in _limited(file_bytes(), limit):
-        yield chunk
-    yield f"\r\n--{boundary}--\r\n".encode()
 
 
 def acts_pages_router(
@@ -421,7 +200,7 @@ def acts_pages_router(
     @router.get("/actes/{act_id}")
     async def act(request: Request, act_id: str, info: str | None = None) -> Response:
         session = await reader(request)
-        if not _ACT_ID.match(act_id):
+        if not ACT_ID.match(act_id):
             return no_act(session)
         notices = []
         if info == REPLY_SENT:
@@ -439,7 +218,7 @@ def acts_pages_router(
     @router.get("/actes/{act_id}/contenu")
     async def content(request: Request, act_id: str) -> Response:
         session = await reader(request)
-        if not _ACT_ID.match(act_id):
+        if not ACT_ID.match(act_id):
             return no_act(session)
         try:
             upstream = await delivery.open_stream(session, f"/v1/inbox/{act_id}/content")
@@ -464,7 +243,7 @@ def acts_pages_router(
     @body_limit(None)  # streamed and limited here (`reply_limit`), refused with a page
     async def reply(request: Request, act_id: str) -> Response:
         session = await reader(request)
-        if not _ACT_ID.match(act_id):
+        if not ACT_ID.match(act_id):
             return no_act(session)
         if not may_reply(session):
             return reply_refused(session, act_id)
@@ -488,10 +267,10 @@ def acts_pages_router(
             response = await delivery.post_stream(
                 session,
                 f"/v1/inbox/{act_id}/replies",
-                _relayed_form(upload, boundary, reply_limit),
+                relayed_form(upload, boundary, reply_limit),
                 f"multipart/form-data; boundary={boundary}",
             )
-        except _ReplyTooLargeError:
+        except ReplyTooLargeError:
             return await refused_reply(session, act_id, too_large(), close=True)
         except MultipartError:
             errors = FormErrors()
@@ -527,7 +306,7 @@ def acts_pages_router(
             log.info("portal: reply refused (CSRF) for session %s", session.session_id)
             raise portal.forbidden(session)
 
-    async def file_part(parts: MultipartReader) -> _Upload | str:
+    async def file_part(parts: MultipartReader) -> Upload | str:
         """The browser's file, ready to relay; or why there is none to send."""
         part = await parts.next_part()
         while part is not None and part.name != REPLY_FIELD:
@@ -542,9 +321,9 @@ def acts_pages_router(
                 break
         if not first:
             return "Le fichier choisi est vide : choisissez un autre fichier."
-        return _Upload(
+        return Upload(
             reply_filename(part.filename),
-            _part_media_type(part.content_type),
+            part_media_type(part.content_type),
             first,
             chunks,
         )
@@ -598,10 +377,3 @@ def acts_pages_router(
         return page
 
     return router
-
-
-def _part_media_type(value: str | None) -> str:
-    """The browser's claimed type, if it is a plain `type/subtype` (delivery checks the bytes
-    anyway); `application/octet-stream` otherwise."""
-    media = (value or "").split(";")[0].strip().lower()
-    return media if _MEDIA_TYPE.fullmatch(media) else "application/octet-stream"

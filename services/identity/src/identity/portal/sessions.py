@@ -29,7 +29,7 @@ from identity.sessions import (
 )
 from shared.auth import Principal
 from shared.contracts.identity import AccountRole
-from shared.store.port import VERSION, Document, VersionConflictError
+from shared.store.port import Document, VersionConflictError, version_of, without_meta
 
 log = logging.getLogger(__name__)
 
@@ -158,12 +158,11 @@ def _passed(value: str | None, now: datetime) -> bool:
 
 
 async def _touch(identity: Identity, record: Document, now: datetime) -> None:
-    body = {k: v for k, v in record.items() if k != VERSION}
     try:
         await identity.ctx.store.replace(
             PORTAL_SESSIONS,
-            {**body, "last_seen_at": iso(now)},
-            expected_version=int(record[VERSION]),
+            {**without_meta(record), "last_seen_at": iso(now)},
+            expected_version=version_of(record),
         )
     except VersionConflictError:
         # A concurrent request of the same browser recorded the activity already.

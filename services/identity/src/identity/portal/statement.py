@@ -9,17 +9,17 @@ changed since the page was shown.
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Final
+from typing import Final
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from identity.portal.sessions import PortalSession
 from identity.portal.upstream import UpstreamApi, UpstreamUnavailableError, json_body
 from shared.contracts.consent import ActNature, DeclarationPart, DeclarationStatus
 from shared.french import french_date
-
-log = logging.getLogger(__name__)
 
 CONSENT_AUDIENCE: Final = "consent"
 STATEMENT_PATH: Final = "/v1/me/declaration/statement"
@@ -82,28 +82,54 @@ class Statement:
         return self.status == DeclarationStatus.REFUSED.value
 
 
-def statement_of(body: dict[str, Any]) -> Statement | None:
+class _Answer(BaseModel):
+    # Consent's JSON as the page reads it: other fields ignored, numbers taken as text.
+    model_config = ConfigDict(coerce_numbers_to_str=True)
+
+
+class _IdentityLine(_Answer):
+    label: str
+    value: str
+
+
+class _Article(_Answer):
+    article: str
+    text: str
+    complete: bool
+
+
+class StatementBody(_Answer):
+    """Consent's `GET /v1/me/declaration/statement` answer."""
+
+    status: str
+    identity: list[_IdentityLine]
+    scope: list[str]
+    valid_until: str | None = None
+    revocation_modalities: str
+    articles: list[_Article]
+    articles_source: str
+    content_hash: str
+
+
+def statement_of(body: Mapping[str, object]) -> Statement | None:
     """Consent's answer in the page's terms; None when it is not a statement."""
     try:
-        valid_until = body.get("valid_until")
+        answer = StatementBody.model_validate(body)
         return Statement(
-            status=str(body["status"]),
-            identity=[(str(line["label"]), str(line["value"])) for line in body["identity"]],
-            natures=[NATURES.get(str(n), str(n)) for n in body["scope"]],
+            status=answer.status,
+            identity=[(line.label, line.value) for line in answer.identity],
+            natures=[NATURES.get(n, n) for n in answer.scope],
             duration=(
-                f"jusqu'au {french_date(str(valid_until))} inclus"
-                if valid_until
+                f"jusqu'au {french_date(answer.valid_until)} inclus"
+                if answer.valid_until
                 else "sans limite de durée, jusqu'à votre révocation"
             ),
-            revocation=str(body["revocation_modalities"]),
-            articles=[
-                ArticleText(str(a["article"]), str(a["text"]), bool(a["complete"]))
-                for a in body["articles"]
-            ],
-            articles_source=str(body["articles_source"]),
-            content_hash=str(body["content_hash"]),
+            revocation=answer.revocation_modalities,
+            articles=[ArticleText(a.article, a.text, a.complete) for a in answer.articles],
+            articles_source=answer.articles_source,
+            content_hash=answer.content_hash,
         )
-    except (KeyError, TypeError, ValueError):
+    except (ValidationError, ValueError):
         return None
 
 
@@ -122,7 +148,9 @@ class StatementApi(UpstreamApi):
             raise self.unexpected(f"GET {STATEMENT_PATH}", response)
         return found
 
-    async def _answer(self, session: PortalSession, path: str, body: dict[str, Any]) -> Answer:
+    async def _answer(
+        self, session: PortalSession, path: str, body: Mapping[str, str | list[str]]
+    ) -> Answer:
         response = await self.request(session, "POST", path, json=body)
         if response.status_code == 200:
             return Answer.DONE
