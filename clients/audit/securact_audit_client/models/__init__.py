@@ -1,33 +1,39 @@
 """Contains all the data models used in inputs/outputs"""
 
+from .checkpoint_list import CheckpointList
+from .checkpoint_view import CheckpointView
+from .consistency_view import ConsistencyView
+from .entry_detail import EntryDetail
+from .entry_detail_payload import EntryDetailPayload
+from .entry_page import EntryPage
 from .field_error import FieldError
+from .head_view import HeadView
 from .health_live_response_health_live import HealthLiveResponseHealthLive
-from .journal_consistency_response_journal_consistency import JournalConsistencyResponseJournalConsistency
-from .journal_get_entry_response_journal_get_entry import JournalGetEntryResponseJournalGetEntry
-from .journal_head_response_journal_head import JournalHeadResponseJournalHead
-from .journal_inclusion_response_journal_inclusion import JournalInclusionResponseJournalInclusion
-from .journal_list_checkpoints_response_journal_list_checkpoints import (
-    JournalListCheckpointsResponseJournalListCheckpoints,
-)
-from .journal_list_entries_response_journal_list_entries import JournalListEntriesResponseJournalListEntries
-from .journal_stats_response_journal_stats import JournalStatsResponseJournalStats
+from .inclusion_view import InclusionView
+from .journal_entry import JournalEntry
+from .payload_state import PayloadState
 from .problem import Problem
 from .problem_type import ProblemType
 from .readiness import Readiness
+from .stats_view import StatsView
 from .validation_problem import ValidationProblem
 
 __all__ = (
+    "CheckpointList",
+    "CheckpointView",
+    "ConsistencyView",
+    "EntryDetail",
+    "EntryDetailPayload",
+    "EntryPage",
     "FieldError",
+    "HeadView",
     "HealthLiveResponseHealthLive",
-    "JournalConsistencyResponseJournalConsistency",
-    "JournalGetEntryResponseJournalGetEntry",
-    "JournalHeadResponseJournalHead",
-    "JournalInclusionResponseJournalInclusion",
-    "JournalListCheckpointsResponseJournalListCheckpoints",
-    "JournalListEntriesResponseJournalListEntries",
-    "JournalStatsResponseJournalStats",
+    "InclusionView",
+    "JournalEntry",
+    "PayloadState",
     "Problem",
     "ProblemType",
     "Readiness",
+    "StatsView",
     "ValidationProblem",
 )

@@ -1,9 +1,9 @@
 """Contains all the data models used in inputs/outputs"""
 
 from .account_notice_response import AccountNoticeResponse
+from .account_profile import AccountProfile
 from .account_terms_response import AccountTermsResponse
 from .accounts_export_me_response_200 import AccountsExportMeResponse200
-from .accounts_me_response_accounts_me import AccountsMeResponseAccountsMe
 from .activation_request import ActivationRequest
 from .activation_response import ActivationResponse
 from .client_description import ClientDescription
@@ -57,8 +57,8 @@ from .validation_problem import ValidationProblem
 
 __all__ = (
     "AccountNoticeResponse",
+    "AccountProfile",
     "AccountsExportMeResponse200",
-    "AccountsMeResponseAccountsMe",
     "AccountTermsResponse",
     "ActivationRequest",
     "ActivationResponse",

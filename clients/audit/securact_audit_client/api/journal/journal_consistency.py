@@ -5,7 +5,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.journal_consistency_response_journal_consistency import JournalConsistencyResponseJournalConsistency
+from ...models.consistency_view import ConsistencyView
 from ...models.problem import Problem
 from ...models.validation_problem import ValidationProblem
 from ...types import UNSET, Response, Unset
@@ -41,9 +41,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> JournalConsistencyResponseJournalConsistency | Problem | ValidationProblem | None:
+) -> ConsistencyView | Problem | ValidationProblem | None:
     if response.status_code == 200:
-        response_200 = JournalConsistencyResponseJournalConsistency.from_dict(response.json())
+        response_200 = ConsistencyView.from_dict(response.json())
 
         return response_200
 
@@ -70,7 +70,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[JournalConsistencyResponseJournalConsistency | Problem | ValidationProblem]:
+) -> Response[ConsistencyView | Problem | ValidationProblem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -84,7 +84,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     first: int,
     second: int | None | Unset = UNSET,
-) -> Response[JournalConsistencyResponseJournalConsistency | Problem | ValidationProblem]:
+) -> Response[ConsistencyView | Problem | ValidationProblem]:
     """Consistency
 
     Args:
@@ -96,7 +96,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[JournalConsistencyResponseJournalConsistency | Problem | ValidationProblem]
+        Response[ConsistencyView | Problem | ValidationProblem]
     """
 
     kwargs = _get_kwargs(
@@ -116,7 +116,7 @@ def sync(
     client: AuthenticatedClient | Client,
     first: int,
     second: int | None | Unset = UNSET,
-) -> JournalConsistencyResponseJournalConsistency | Problem | ValidationProblem | None:
+) -> ConsistencyView | Problem | ValidationProblem | None:
     """Consistency
 
     Args:
@@ -128,7 +128,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        JournalConsistencyResponseJournalConsistency | Problem | ValidationProblem
+        ConsistencyView | Problem | ValidationProblem
     """
 
     return sync_detailed(
@@ -143,7 +143,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     first: int,
     second: int | None | Unset = UNSET,
-) -> Response[JournalConsistencyResponseJournalConsistency | Problem | ValidationProblem]:
+) -> Response[ConsistencyView | Problem | ValidationProblem]:
     """Consistency
 
     Args:
@@ -155,7 +155,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[JournalConsistencyResponseJournalConsistency | Problem | ValidationProblem]
+        Response[ConsistencyView | Problem | ValidationProblem]
     """
 
     kwargs = _get_kwargs(
@@ -173,7 +173,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     first: int,
     second: int | None | Unset = UNSET,
-) -> JournalConsistencyResponseJournalConsistency | Problem | ValidationProblem | None:
+) -> ConsistencyView | Problem | ValidationProblem | None:
     """Consistency
 
     Args:
@@ -185,7 +185,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        JournalConsistencyResponseJournalConsistency | Problem | ValidationProblem
+        ConsistencyView | Problem | ValidationProblem
     """
 
     return (

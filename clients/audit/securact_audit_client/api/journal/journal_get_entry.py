@@ -6,7 +6,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.journal_get_entry_response_journal_get_entry import JournalGetEntryResponseJournalGetEntry
+from ...models.entry_detail import EntryDetail
 from ...models.problem import Problem
 from ...models.validation_problem import ValidationProblem
 from ...types import Response
@@ -28,9 +28,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> JournalGetEntryResponseJournalGetEntry | Problem | ValidationProblem | None:
+) -> EntryDetail | Problem | ValidationProblem | None:
     if response.status_code == 200:
-        response_200 = JournalGetEntryResponseJournalGetEntry.from_dict(response.json())
+        response_200 = EntryDetail.from_dict(response.json())
 
         return response_200
 
@@ -57,7 +57,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[JournalGetEntryResponseJournalGetEntry | Problem | ValidationProblem]:
+) -> Response[EntryDetail | Problem | ValidationProblem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -70,7 +70,7 @@ def sync_detailed(
     index: int,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[JournalGetEntryResponseJournalGetEntry | Problem | ValidationProblem]:
+) -> Response[EntryDetail | Problem | ValidationProblem]:
     """Get Entry
 
     Args:
@@ -81,7 +81,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[JournalGetEntryResponseJournalGetEntry | Problem | ValidationProblem]
+        Response[EntryDetail | Problem | ValidationProblem]
     """
 
     kwargs = _get_kwargs(
@@ -99,7 +99,7 @@ def sync(
     index: int,
     *,
     client: AuthenticatedClient | Client,
-) -> JournalGetEntryResponseJournalGetEntry | Problem | ValidationProblem | None:
+) -> EntryDetail | Problem | ValidationProblem | None:
     """Get Entry
 
     Args:
@@ -110,7 +110,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        JournalGetEntryResponseJournalGetEntry | Problem | ValidationProblem
+        EntryDetail | Problem | ValidationProblem
     """
 
     return sync_detailed(
@@ -123,7 +123,7 @@ async def asyncio_detailed(
     index: int,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[JournalGetEntryResponseJournalGetEntry | Problem | ValidationProblem]:
+) -> Response[EntryDetail | Problem | ValidationProblem]:
     """Get Entry
 
     Args:
@@ -134,7 +134,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[JournalGetEntryResponseJournalGetEntry | Problem | ValidationProblem]
+        Response[EntryDetail | Problem | ValidationProblem]
     """
 
     kwargs = _get_kwargs(
@@ -150,7 +150,7 @@ async def asyncio(
     index: int,
     *,
     client: AuthenticatedClient | Client,
-) -> JournalGetEntryResponseJournalGetEntry | Problem | ValidationProblem | None:
+) -> EntryDetail | Problem | ValidationProblem | None:
     """Get Entry
 
     Args:
@@ -161,7 +161,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        JournalGetEntryResponseJournalGetEntry | Problem | ValidationProblem
+        EntryDetail | Problem | ValidationProblem
     """
 
     return (

@@ -5,7 +5,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.journal_head_response_journal_head import JournalHeadResponseJournalHead
+from ...models.head_view import HeadView
 from ...models.problem import Problem
 from ...types import Response
 
@@ -20,11 +20,9 @@ def _get_kwargs() -> dict[str, Any]:
     return _kwargs
 
 
-def _parse_response(
-    *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> JournalHeadResponseJournalHead | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> HeadView | Problem | None:
     if response.status_code == 200:
-        response_200 = JournalHeadResponseJournalHead.from_dict(response.json())
+        response_200 = HeadView.from_dict(response.json())
 
         return response_200
 
@@ -39,9 +37,7 @@ def _parse_response(
         return None
 
 
-def _build_response(
-    *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[JournalHeadResponseJournalHead | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[HeadView | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -53,7 +49,7 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-) -> Response[JournalHeadResponseJournalHead | Problem]:
+) -> Response[HeadView | Problem]:
     """Head
 
     Raises:
@@ -61,7 +57,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[JournalHeadResponseJournalHead | Problem]
+        Response[HeadView | Problem]
     """
 
     kwargs = _get_kwargs()
@@ -76,7 +72,7 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-) -> JournalHeadResponseJournalHead | Problem | None:
+) -> HeadView | Problem | None:
     """Head
 
     Raises:
@@ -84,7 +80,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        JournalHeadResponseJournalHead | Problem
+        HeadView | Problem
     """
 
     return sync_detailed(
@@ -95,7 +91,7 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-) -> Response[JournalHeadResponseJournalHead | Problem]:
+) -> Response[HeadView | Problem]:
     """Head
 
     Raises:
@@ -103,7 +99,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[JournalHeadResponseJournalHead | Problem]
+        Response[HeadView | Problem]
     """
 
     kwargs = _get_kwargs()
@@ -116,7 +112,7 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-) -> JournalHeadResponseJournalHead | Problem | None:
+) -> HeadView | Problem | None:
     """Head
 
     Raises:
@@ -124,7 +120,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        JournalHeadResponseJournalHead | Problem
+        HeadView | Problem
     """
 
     return (

@@ -5,7 +5,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.journal_inclusion_response_journal_inclusion import JournalInclusionResponseJournalInclusion
+from ...models.inclusion_view import InclusionView
 from ...models.problem import Problem
 from ...models.validation_problem import ValidationProblem
 from ...types import UNSET, Response, Unset
@@ -41,9 +41,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> JournalInclusionResponseJournalInclusion | Problem | ValidationProblem | None:
+) -> InclusionView | Problem | ValidationProblem | None:
     if response.status_code == 200:
-        response_200 = JournalInclusionResponseJournalInclusion.from_dict(response.json())
+        response_200 = InclusionView.from_dict(response.json())
 
         return response_200
 
@@ -75,7 +75,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[JournalInclusionResponseJournalInclusion | Problem | ValidationProblem]:
+) -> Response[InclusionView | Problem | ValidationProblem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -89,7 +89,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     index: int,
     size: int | None | Unset = UNSET,
-) -> Response[JournalInclusionResponseJournalInclusion | Problem | ValidationProblem]:
+) -> Response[InclusionView | Problem | ValidationProblem]:
     """Inclusion
 
     Args:
@@ -101,7 +101,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[JournalInclusionResponseJournalInclusion | Problem | ValidationProblem]
+        Response[InclusionView | Problem | ValidationProblem]
     """
 
     kwargs = _get_kwargs(
@@ -121,7 +121,7 @@ def sync(
     client: AuthenticatedClient | Client,
     index: int,
     size: int | None | Unset = UNSET,
-) -> JournalInclusionResponseJournalInclusion | Problem | ValidationProblem | None:
+) -> InclusionView | Problem | ValidationProblem | None:
     """Inclusion
 
     Args:
@@ -133,7 +133,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        JournalInclusionResponseJournalInclusion | Problem | ValidationProblem
+        InclusionView | Problem | ValidationProblem
     """
 
     return sync_detailed(
@@ -148,7 +148,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     index: int,
     size: int | None | Unset = UNSET,
-) -> Response[JournalInclusionResponseJournalInclusion | Problem | ValidationProblem]:
+) -> Response[InclusionView | Problem | ValidationProblem]:
     """Inclusion
 
     Args:
@@ -160,7 +160,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[JournalInclusionResponseJournalInclusion | Problem | ValidationProblem]
+        Response[InclusionView | Problem | ValidationProblem]
     """
 
     kwargs = _get_kwargs(
@@ -178,7 +178,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     index: int,
     size: int | None | Unset = UNSET,
-) -> JournalInclusionResponseJournalInclusion | Problem | ValidationProblem | None:
+) -> InclusionView | Problem | ValidationProblem | None:
     """Inclusion
 
     Args:
@@ -190,7 +190,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        JournalInclusionResponseJournalInclusion | Problem | ValidationProblem
+        InclusionView | Problem | ValidationProblem
     """
 
     return (

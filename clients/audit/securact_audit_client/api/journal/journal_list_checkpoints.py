@@ -5,9 +5,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.journal_list_checkpoints_response_journal_list_checkpoints import (
-    JournalListCheckpointsResponseJournalListCheckpoints,
-)
+from ...models.checkpoint_list import CheckpointList
 from ...models.problem import Problem
 from ...models.validation_problem import ValidationProblem
 from ...types import UNSET, Response, Unset
@@ -38,9 +36,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> JournalListCheckpointsResponseJournalListCheckpoints | Problem | ValidationProblem | None:
+) -> CheckpointList | Problem | ValidationProblem | None:
     if response.status_code == 200:
-        response_200 = JournalListCheckpointsResponseJournalListCheckpoints.from_dict(response.json())
+        response_200 = CheckpointList.from_dict(response.json())
 
         return response_200
 
@@ -62,7 +60,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[JournalListCheckpointsResponseJournalListCheckpoints | Problem | ValidationProblem]:
+) -> Response[CheckpointList | Problem | ValidationProblem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -76,7 +74,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     from_size: int | Unset = 0,
     limit: int | Unset = 100,
-) -> Response[JournalListCheckpointsResponseJournalListCheckpoints | Problem | ValidationProblem]:
+) -> Response[CheckpointList | Problem | ValidationProblem]:
     """List Checkpoints
 
     Args:
@@ -88,7 +86,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[JournalListCheckpointsResponseJournalListCheckpoints | Problem | ValidationProblem]
+        Response[CheckpointList | Problem | ValidationProblem]
     """
 
     kwargs = _get_kwargs(
@@ -108,7 +106,7 @@ def sync(
     client: AuthenticatedClient | Client,
     from_size: int | Unset = 0,
     limit: int | Unset = 100,
-) -> JournalListCheckpointsResponseJournalListCheckpoints | Problem | ValidationProblem | None:
+) -> CheckpointList | Problem | ValidationProblem | None:
     """List Checkpoints
 
     Args:
@@ -120,7 +118,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        JournalListCheckpointsResponseJournalListCheckpoints | Problem | ValidationProblem
+        CheckpointList | Problem | ValidationProblem
     """
 
     return sync_detailed(
@@ -135,7 +133,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     from_size: int | Unset = 0,
     limit: int | Unset = 100,
-) -> Response[JournalListCheckpointsResponseJournalListCheckpoints | Problem | ValidationProblem]:
+) -> Response[CheckpointList | Problem | ValidationProblem]:
     """List Checkpoints
 
     Args:
@@ -147,7 +145,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[JournalListCheckpointsResponseJournalListCheckpoints | Problem | ValidationProblem]
+        Response[CheckpointList | Problem | ValidationProblem]
     """
 
     kwargs = _get_kwargs(
@@ -165,7 +163,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     from_size: int | Unset = 0,
     limit: int | Unset = 100,
-) -> JournalListCheckpointsResponseJournalListCheckpoints | Problem | ValidationProblem | None:
+) -> CheckpointList | Problem | ValidationProblem | None:
     """List Checkpoints
 
     Args:
@@ -177,7 +175,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        JournalListCheckpointsResponseJournalListCheckpoints | Problem | ValidationProblem
+        CheckpointList | Problem | ValidationProblem
     """
 
     return (

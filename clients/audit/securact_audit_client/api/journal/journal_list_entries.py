@@ -5,7 +5,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.journal_list_entries_response_journal_list_entries import JournalListEntriesResponseJournalListEntries
+from ...models.entry_page import EntryPage
 from ...models.problem import Problem
 from ...models.validation_problem import ValidationProblem
 from ...types import UNSET, Response, Unset
@@ -60,9 +60,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> JournalListEntriesResponseJournalListEntries | Problem | ValidationProblem | None:
+) -> EntryPage | Problem | ValidationProblem | None:
     if response.status_code == 200:
-        response_200 = JournalListEntriesResponseJournalListEntries.from_dict(response.json())
+        response_200 = EntryPage.from_dict(response.json())
 
         return response_200
 
@@ -84,7 +84,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[JournalListEntriesResponseJournalListEntries | Problem | ValidationProblem]:
+) -> Response[EntryPage | Problem | ValidationProblem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -101,7 +101,7 @@ def sync_detailed(
     event_id: None | str | Unset = UNSET,
     after: int | Unset = -1,
     limit: int | Unset = 100,
-) -> Response[JournalListEntriesResponseJournalListEntries | Problem | ValidationProblem]:
+) -> Response[EntryPage | Problem | ValidationProblem]:
     """List Entries
 
     Args:
@@ -116,7 +116,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[JournalListEntriesResponseJournalListEntries | Problem | ValidationProblem]
+        Response[EntryPage | Problem | ValidationProblem]
     """
 
     kwargs = _get_kwargs(
@@ -142,7 +142,7 @@ def sync(
     event_id: None | str | Unset = UNSET,
     after: int | Unset = -1,
     limit: int | Unset = 100,
-) -> JournalListEntriesResponseJournalListEntries | Problem | ValidationProblem | None:
+) -> EntryPage | Problem | ValidationProblem | None:
     """List Entries
 
     Args:
@@ -157,7 +157,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        JournalListEntriesResponseJournalListEntries | Problem | ValidationProblem
+        EntryPage | Problem | ValidationProblem
     """
 
     return sync_detailed(
@@ -178,7 +178,7 @@ async def asyncio_detailed(
     event_id: None | str | Unset = UNSET,
     after: int | Unset = -1,
     limit: int | Unset = 100,
-) -> Response[JournalListEntriesResponseJournalListEntries | Problem | ValidationProblem]:
+) -> Response[EntryPage | Problem | ValidationProblem]:
     """List Entries
 
     Args:
@@ -193,7 +193,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[JournalListEntriesResponseJournalListEntries | Problem | ValidationProblem]
+        Response[EntryPage | Problem | ValidationProblem]
     """
 
     kwargs = _get_kwargs(
@@ -217,7 +217,7 @@ async def asyncio(
     event_id: None | str | Unset = UNSET,
     after: int | Unset = -1,
     limit: int | Unset = 100,
-) -> JournalListEntriesResponseJournalListEntries | Problem | ValidationProblem | None:
+) -> EntryPage | Problem | ValidationProblem | None:
     """List Entries
 
     Args:
@@ -232,7 +232,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        JournalListEntriesResponseJournalListEntries | Problem | ValidationProblem
+        EntryPage | Problem | ValidationProblem
     """
 
     return (

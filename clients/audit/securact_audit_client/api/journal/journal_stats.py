@@ -5,8 +5,8 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.journal_stats_response_journal_stats import JournalStatsResponseJournalStats
 from ...models.problem import Problem
+from ...models.stats_view import StatsView
 from ...types import Response
 
 
@@ -20,11 +20,9 @@ def _get_kwargs() -> dict[str, Any]:
     return _kwargs
 
 
-def _parse_response(
-    *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> JournalStatsResponseJournalStats | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | StatsView | None:
     if response.status_code == 200:
-        response_200 = JournalStatsResponseJournalStats.from_dict(response.json())
+        response_200 = StatsView.from_dict(response.json())
 
         return response_200
 
@@ -39,9 +37,7 @@ def _parse_response(
         return None
 
 
-def _build_response(
-    *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[JournalStatsResponseJournalStats | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | StatsView]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -53,7 +49,7 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-) -> Response[JournalStatsResponseJournalStats | Problem]:
+) -> Response[Problem | StatsView]:
     """Stats
 
     Raises:
@@ -61,7 +57,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[JournalStatsResponseJournalStats | Problem]
+        Response[Problem | StatsView]
     """
 
     kwargs = _get_kwargs()
@@ -76,7 +72,7 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-) -> JournalStatsResponseJournalStats | Problem | None:
+) -> Problem | StatsView | None:
     """Stats
 
     Raises:
@@ -84,7 +80,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        JournalStatsResponseJournalStats | Problem
+        Problem | StatsView
     """
 
     return sync_detailed(
@@ -95,7 +91,7 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-) -> Response[JournalStatsResponseJournalStats | Problem]:
+) -> Response[Problem | StatsView]:
     """Stats
 
     Raises:
@@ -103,7 +99,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[JournalStatsResponseJournalStats | Problem]
+        Response[Problem | StatsView]
     """
 
     kwargs = _get_kwargs()
@@ -116,7 +112,7 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-) -> JournalStatsResponseJournalStats | Problem | None:
+) -> Problem | StatsView | None:
     """Stats
 
     Raises:
@@ -124,7 +120,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        JournalStatsResponseJournalStats | Problem
+        Problem | StatsView
     """
 
     return (

@@ -5,7 +5,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.accounts_me_response_accounts_me import AccountsMeResponseAccountsMe
+from ...models.account_profile import AccountProfile
 from ...models.problem import Problem
 from ...types import Response
 
@@ -22,9 +22,9 @@ def _get_kwargs() -> dict[str, Any]:
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> AccountsMeResponseAccountsMe | Problem | None:
+) -> AccountProfile | Problem | None:
     if response.status_code == 200:
-        response_200 = AccountsMeResponseAccountsMe.from_dict(response.json())
+        response_200 = AccountProfile.from_dict(response.json())
 
         return response_200
 
@@ -56,7 +56,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[AccountsMeResponseAccountsMe | Problem]:
+) -> Response[AccountProfile | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -68,7 +68,7 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient,
-) -> Response[AccountsMeResponseAccountsMe | Problem]:
+) -> Response[AccountProfile | Problem]:
     """Me
 
     Raises:
@@ -76,7 +76,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[AccountsMeResponseAccountsMe | Problem]
+        Response[AccountProfile | Problem]
     """
 
     kwargs = _get_kwargs()
@@ -91,7 +91,7 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient,
-) -> AccountsMeResponseAccountsMe | Problem | None:
+) -> AccountProfile | Problem | None:
     """Me
 
     Raises:
@@ -99,7 +99,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        AccountsMeResponseAccountsMe | Problem
+        AccountProfile | Problem
     """
 
     return sync_detailed(
@@ -110,7 +110,7 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
-) -> Response[AccountsMeResponseAccountsMe | Problem]:
+) -> Response[AccountProfile | Problem]:
     """Me
 
     Raises:
@@ -118,7 +118,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[AccountsMeResponseAccountsMe | Problem]
+        Response[AccountProfile | Problem]
     """
 
     kwargs = _get_kwargs()
@@ -131,7 +131,7 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient,
-) -> AccountsMeResponseAccountsMe | Problem | None:
+) -> AccountProfile | Problem | None:
     """Me
 
     Raises:
@@ -139,7 +139,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        AccountsMeResponseAccountsMe | Problem
+        AccountProfile | Problem
     """
 
     return (

@@ -6,27 +6,51 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="JournalGetEntryResponseJournalGetEntry")
+T = TypeVar("T", bound="HeadView")
 
 
 @_attrs_define
-class JournalGetEntryResponseJournalGetEntry:
+class HeadView:
+    """
+    Attributes:
+        size (int):
+        root (str):
+    """
+
+    size: int
+    root: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        size = self.size
+
+        root = self.root
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "size": size,
+                "root": root,
+            }
+        )
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        journal_get_entry_response_journal_get_entry = cls()
+        size = d.pop("size")
 
-        journal_get_entry_response_journal_get_entry.additional_properties = d
-        return journal_get_entry_response_journal_get_entry
+        root = d.pop("root")
+
+        head_view = cls(
+            size=size,
+            root=root,
+        )
+
+        head_view.additional_properties = d
+        return head_view
 
     @property
     def additional_keys(self) -> list[str]:

@@ -6,11 +6,11 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="AccountsMeResponseAccountsMe")
+T = TypeVar("T", bound="EntryDetailPayload")
 
 
 @_attrs_define
-class AccountsMeResponseAccountsMe:
+class EntryDetailPayload:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -23,10 +23,10 @@ class AccountsMeResponseAccountsMe:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        accounts_me_response_accounts_me = cls()
+        entry_detail_payload = cls()
 
-        accounts_me_response_accounts_me.additional_properties = d
-        return accounts_me_response_accounts_me
+        entry_detail_payload.additional_properties = d
+        return entry_detail_payload
 
     @property
     def additional_keys(self) -> list[str]:
