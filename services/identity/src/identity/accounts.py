@@ -63,10 +63,14 @@ log = logging.getLogger(__name__)
 
 ACTIVATION = "activation"
 RESET = "reset"
-LINK_PURPOSES = frozenset({ACTIVATION, RESET})
+# Confirms a new notification address (`identity.contacts`), from the address itself.
+EMAIL_CHANGE = "email-change"
+LINK_PURPOSES = frozenset({ACTIVATION, RESET, EMAIL_CHANGE})
 RESET_WINDOW = timedelta(hours=1)
 ACTIVATION_PATH = "/activation"
 RESET_PATH = "/reinitialisation"
+EMAIL_CHANGE_PATH = "/donnees/courriel/confirmation"
+_LINK_PATHS = {ACTIVATION: ACTIVATION_PATH, RESET: RESET_PATH, EMAIL_CHANGE: EMAIL_CHANGE_PATH}
 
 
 def password_rejected(reason: PasswordRejection) -> errors.IdentityError:
@@ -271,7 +275,7 @@ class Accounts:
         return IssuedLink(token, link_id, expires_at)
 
     def _url(self, purpose: str, token: str) -> str:
-        path = ACTIVATION_PATH if purpose == ACTIVATION else RESET_PATH
+        path = _LINK_PATHS[purpose]
         return f"{self._ctx.settings.issuer}{path}?{urlencode({'token': token})}"
 
     async def deliverable_link(self, link_id: str) -> DeliverableLink:
@@ -345,6 +349,15 @@ class Accounts:
                     409, "no-contact-data", "The account no longer has an e-mail address."
                 )
             await self._issue_activation(tx, account, actor=actor)
+
+    # What other use cases (`identity.contacts`) issue and spend links with.
+    async def issue_link(
+        self, tx: Transaction, account_id: str, purpose: str, ttl: timedelta
+    ) -> IssuedLink:
+        return await self._new_link(tx, account_id, purpose, ttl)
+
+    async def spend_link(self, tx: Transaction, token: str, purpose: str) -> Document:
+        return await self._spend_link(tx, token, purpose)
 
     async def _valid_link(
         self, reader: DocumentReader, token: str, purpose: str
