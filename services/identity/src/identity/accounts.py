@@ -359,6 +359,9 @@ class Accounts:
     async def spend_link(self, tx: Transaction, token: str, purpose: str) -> Document:
         return await self._spend_link(tx, token, purpose)
 
+    async def valid_link(self, token: str, purpose: str) -> tuple[Document, Document]:
+        return await self._valid_link(self._ctx.store, token, purpose)
+
     async def _valid_link(
         self, reader: DocumentReader, token: str, purpose: str
     ) -> tuple[Document, Document]:

@@ -21,6 +21,7 @@ from identity.consumers import (
     notices_subscription,
     retention_subscription,
 )
+from identity.contacts_api import contacts_router
 from identity.portal import portal_router
 from identity.portal.acts_pages import acts_pages_router
 from identity.portal.consent_pages import consent_pages_router
@@ -121,6 +122,7 @@ def create_app(
             token_router(identity),
             identity_router(identity),
             internal_router(identity),
+            contacts_router(identity),
             portal_router(identity, consent_http=consent_http),
             consent_pages_router(identity, consent_http),
             acts_pages_router(identity, delivery_http),

@@ -12,6 +12,7 @@ from typing import Any
 from identity.accounts import Accounts
 from identity.attempts import AttemptJournal
 from identity.clients import Clients
+from identity.contacts import Contacts
 from identity.domain import normalize_identifier
 from identity.maintenance import Maintenance
 from identity.passwords import Passwords
@@ -82,6 +83,7 @@ class Identity:
         self.retention = RetentionRequests(self.ctx)
         self.personal_data = PersonalData(self.ctx)
         self.attempts = AttemptJournal(self.ctx)
+        self.contacts = Contacts(self.ctx, self.accounts)
 
     async def start(self) -> None:
         """Start-up hook: the first CGU version (and the later shipped texts, published with
