@@ -25,6 +25,7 @@ from identity.contacts_api import contacts_router
 from identity.portal import portal_router
 from identity.portal.acts_pages import acts_pages_router
 from identity.portal.consent_pages import consent_pages_router
+from identity.portal.contacts_pages import contacts_pages_router
 from identity.records import INDEXES
 from identity.service import Identity
 from identity.settings import Settings
@@ -125,6 +126,7 @@ def create_app(
             contacts_router(identity),
             portal_router(identity, consent_http=consent_http),
             consent_pages_router(identity, consent_http),
+            contacts_pages_router(identity, consent_http),
             acts_pages_router(identity, delivery_http),
             stylesheet_router(),
         ],
