@@ -39,6 +39,16 @@ EMAIL_CHANGES_PER_HOUR: Final = 5
 _EMAIL: Final = TypeAdapter(EmailStr)
 _E164: Final = re.compile(r"^\+[1-9][0-9]{7,14}$")
 _FRENCH_MOBILE: Final = re.compile(r"^0[67][0-9]{8}$")
+_OVERSEAS_MOBILE: Final = {
+    "0690": "590",  # Guadeloupe, Saint-Martin, Saint-Barthélemy
+    "0691": "590",
+    "0694": "594",  # Guyane
+    "0696": "596",  # Martinique
+    "0697": "596",
+    "0692": "262",  # La Réunion
+    "0693": "262",
+    "0639": "262",  # Mayotte
+}
 
 
 @dataclass(frozen=True)
@@ -76,7 +86,9 @@ def normalized_mobile(typed: str) -> str | None:
     if not compact:
         return None
     if _FRENCH_MOBILE.match(compact):
-        compact = "+33" + compact[1:]
+        # Overseas mobiles have their own country codes (0690 12… is +590 690 12…).
+        code = _OVERSEAS_MOBILE.get(compact[:4], "33")
+        compact = f"+{code}{compact[1:]}"
     elif compact.startswith("00"):
         compact = "+" + compact[2:]
     if not _E164.match(compact):
