@@ -37,7 +37,13 @@ from consent.domain import (
 from consent.intake import BodyTooLargeError, Limits, SubmissionError, check_length
 from consent.lifecycle import Lifecycle
 from consent.proofs import UploadedProof
-from consent.refusals import DeclarationRefused, UploadTooLarge, UploadUnavailable, rule_broken
+from consent.refusals import (
+    DeclarationRefused,
+    UploadTooLarge,
+    UploadUnavailable,
+    no_declaration_linked,
+    rule_broken,
+)
 from shared.contracts.consent import DeclarationStatus, DomicileChangedV1, PersonKind
 from shared.contracts.envelope import Envelope
 from shared.contracts.identity import EmailChangedV1, MobileChangedV1
@@ -216,7 +222,12 @@ class Domicile:
         now = ctx.clock.now()
         try:
             async with ctx.outbox.transaction() as tx:
-                declaration = await ctx.declaration_of_account(account_id)
+                found = await ctx.declarations.find(
+                    {"account_id": account_id}, sort=[("_id", -1)], limit=1, reader=tx
+                )
+                if not found:
+                    raise no_declaration_linked()
+                declaration = found[0]
                 self._changeable(declaration)
                 try:
                     territory = check_domicile(
