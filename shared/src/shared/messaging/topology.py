@@ -37,6 +37,8 @@ PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
         "identity.terms-accepted.v1",
         "identity.terms-refused.v1",
         "identity.account-terminated.v1",
+        "identity.email-changed.v1",
+        "identity.mobile-changed.v1",
     ),
     "delivery.parties": (
         "consent.declaration-registered.v1",
@@ -50,6 +52,9 @@ PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
         "identity.office-client-registered.v1",
         "identity.account-suspended.v1",
         "identity.account-reinstated.v1",
+        "identity.email-changed.v1",
+        "identity.mobile-changed.v1",
+        "consent.domicile-changed.v1",
     ),
     "delivery.notifications": ("notify.notification-sent.v1", "notify.notification-failed.v1"),
     "delivery.erasures": ("retention.account-acts-erasure-requested.v1",),
@@ -68,6 +73,9 @@ PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
         "delivery.lettre-simple-due.v1",
         "delivery.reply-received.v1",
         "retention.erasure-certificate-issued.v2",
+        "identity.email-change-requested.v1",
+        "identity.email-changed.v1",
+        "consent.declaration-contested.v1",
         # Retired (never emitted); bound for a message an old outbox still relays.
     ),
     "notify.bulk": ("identity.terms-notice-issued.v1",),
