@@ -139,6 +139,7 @@ def _account(account: Document) -> dict[str, Any]:
         "declaration_id": account.get("declaration_id"),
         "email": account.get("email"),
         "mobile": account.get("mobile"),
+        "pending_email": account.get("pending_email"),
         "suspended": bool(account.get("suspended")),
         "suspension_reason": account.get("suspension_reason"),
         "termination_reason": account.get("termination_reason"),
