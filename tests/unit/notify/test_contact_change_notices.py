@@ -167,3 +167,20 @@ async def test_an_office_missing_from_the_directory_is_a_recorded_failure(
     assert env.mail.sent == []
     [failed] = await env.events("notify.notification-failed.v1")
     assert failed["payload"]["recipient"] == "office:etude-inconnue"
+
+
+async def test_the_person_is_told_by_email_when_the_sms_number_changes(office_env: Env) -> None:
+    env = office_env
+    await env.take(_registered(env))
+    await env.take(_created(env))
+    for mobile in ("+590690123456", None):
+        changed = identity.MobileChangedV1(
+            account_id="acc-1", declaration_id="decl-1", mobile=mobile, changed_at=env.clock.now()
+        )
+        await env.take(wrap(changed, env.clock, "account:acc-1"))
+    await env.drain()
+    first, second = env.mail.sent
+    assert first["To"] == second["To"] == OLD
+    assert "+590*******56" in _body(first)
+    assert "+590690123456" not in _body(first)
+    assert "plus d'avis de SECURACT par SMS" in " ".join(_body(second).split())

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from notify import values
 from notify.contacts import ContactBook
-from notify.domain import mask_email
+from notify.domain import mask_email, mask_mobile
 from notify.links import certificate_reference
 from notify.notifications import Request
 from shared.contracts import consent, delivery, identity, retention
@@ -222,6 +222,17 @@ async def _email_changed(envelope: Envelope, contacts: ContactBook) -> Plan:
     return _mail_to_account(message, previous, event.account_id)
 
 
+async def _mobile_changed(envelope: Envelope, contacts: ContactBook) -> Plan:
+    """The person's address is told that SMS notices go to another number (or none)."""
+    event = decode_payload(envelope, identity.MobileChangedV1)
+    email = await contacts.email_for(
+        account_id=event.account_id, declaration_id=event.declaration_id
+    )
+    number = mask_mobile(event.mobile) if event.mobile else None
+    message = values.MobileChanged(changed_at=event.changed_at, new_number=number)
+    return _mail_to_account(message, email, event.account_id)
+
+
 async def _declaration_contested(envelope: Envelope, contacts: ContactBook) -> Plan:
     """The registering office is told which parts the person says are wrong (their words
     are in consent, with the declaration)."""
@@ -257,6 +268,7 @@ PLANNERS: dict[str, Planner] = {
     retention.ErasureCertificateIssuedV2.routing_key(): _erasure_certificate,
     identity.EmailChangeRequestedV1.routing_key(): _email_change,
     identity.EmailChangedV1.routing_key(): _email_changed,
+    identity.MobileChangedV1.routing_key(): _mobile_changed,
     consent.DeclarationContestedV1.routing_key(): _declaration_contested,
 }
 BULK_EVENTS: tuple[str, ...] = (identity.TermsNoticeIssuedV1.routing_key(),)

@@ -175,6 +175,15 @@ class EmailChanged(MessageValues):
     new_address: str
 
 
+class MobileChanged(MessageValues):
+    """To the person's address: SMS notices now go to another number (masked), or none."""
+
+    kind = NotificationKind.MOBILE_CHANGED
+
+    changed_at: Instant
+    new_number: str | None
+
+
 class DeclarationContested(MessageValues):
     """To the office: the person refused the declaration it registered as wrong."""
 
@@ -199,6 +208,7 @@ VALUES_OF: Final[dict[NotificationKind, type[MessageValues]]] = {
         ErasureCertificate,
         EmailChange,
         EmailChanged,
+        MobileChanged,
         DeclarationContested,
     )
 }

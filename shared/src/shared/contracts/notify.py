@@ -39,6 +39,7 @@ class NotificationKind(StrEnum):
     ERASURE_CERTIFICATE = "erasure_certificate"
     EMAIL_CHANGE = "email_change"
     EMAIL_CHANGED = "email_changed"
+    MOBILE_CHANGED = "mobile_changed"
     DECLARATION_CONTESTED = "declaration_contested"
 
 

@@ -75,6 +75,7 @@ PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
         "retention.erasure-certificate-issued.v2",
         "identity.email-change-requested.v1",
         "identity.email-changed.v1",
+        "identity.mobile-changed.v1",
         "consent.declaration-contested.v1",
         # Retired (never emitted); bound for a message an old outbox still relays.
     ),
