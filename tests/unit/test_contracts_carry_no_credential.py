@@ -65,6 +65,9 @@ NOT_SECRETS: dict[tuple[str, str], str] = {
         "client credential can exchange it for the link, while the link is unused"
     ),
     ("identity.password-reset-requested.v2", "link_id"): ("same as the activation link's link_id"),
+    ("identity.email-change-requested.v1", "link_id"): (
+        "same as the activation link's link_id (the confirmation link of a new address)"
+    ),
     ("retention.erasure-certificate-issued.v2", "key_id"): (
         "the id of the platform's public signing key (it verifies the certificate offline)"
     ),

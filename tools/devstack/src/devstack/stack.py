@@ -220,6 +220,8 @@ def stack_environment(layout: StackLayout, caller: Mapping[str, str]) -> dict[st
             '{"etude-demo-75001": {"name": "Étude de démonstration", '
             '"email": "etude-demo@securact.example", "territory": "metropole"}}'
         ),
+        # Where notify tells the demo office of a declaration the person contested.
+        "SECURACT_NOTIFY_OFFICE_EMAILS": '{"etude-demo-75001": "etude-demo@securact.example"}',
     }
     if caller.get("SECURACT_KEYS") == "pkcs11":
         # One token for the stack; each service keeps its keys under securact/<service>/.

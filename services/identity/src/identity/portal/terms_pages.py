@@ -84,19 +84,22 @@ def terms_pages(router: APIRouter, portal: Portal, statements: StatementApi | No
         session = await portal.signed_in(request)
         form = await request.form()
         portal.check_session(session, form)
+        declaration_hash = None
         if statements is not None and answerable(session):
             try:
                 held = await declaration_validated(session, field(form, "declaration"))
             except StatementUnavailableError:
                 return consent_down(session)
-            if held is not None:
+            if isinstance(held, Response):
                 return held
+            declaration_hash = held
         try:
             await identity.terms.accept(
                 session.account_id,
                 version=_version(field(form, "version")),
                 ip=client_ip(request),
                 user_agent=request.headers.get("user-agent", ""),
+                declaration_hash=declaration_hash,
             )
         except IdentityError as error:
             if error.code == "terms-version-changed":
@@ -104,9 +107,10 @@ def terms_pages(router: APIRouter, portal: Portal, statements: StatementApi | No
             return refusal_page(portal, session, error)
         return redirect(landing(str(session.account["role"])), "cgu-acceptees")
 
-    async def declaration_validated(session: PortalSession, shown: str) -> Response | None:
+    async def declaration_validated(session: PortalSession, shown: str) -> Response | str | None:
         """Validate at consent the declaration the page showed (its hash) before the CGU are
-        accepted; a response when the acceptance must not go on."""
+        accepted: the hash validated, None when already in force, or a response when the
+        acceptance must not go on."""
         assert statements is not None
         statement = await statements.statement(session)
         if statement is None or statement.contested:
@@ -118,7 +122,7 @@ def terms_pages(router: APIRouter, portal: Portal, statements: StatementApi | No
         answer = await statements.validate(session, shown)
         if answer is Answer.CHANGED:
             return redirect("/cgu", "declaration-modifiee")
-        return None if answer is Answer.DONE else redirect("/cgu")
+        return shown if answer is Answer.DONE else redirect("/cgu")
 
     def contestation_form(
         session: PortalSession,
