@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from notify.values import Instant
+from shared.crypto.sealed import SealedValue
 from shared.store.port import VERSION
 
 
@@ -48,7 +49,7 @@ class SealedSecret(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    sealed: dict[str, Any]
+    sealed: SealedValue
     created_at: Instant
     retires_at: Instant | None = None
 
