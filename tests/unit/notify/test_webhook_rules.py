@@ -51,7 +51,7 @@ def test_a_rotated_secret_signs_beside_the_new_one_for_its_grace_only() -> None:
         office_id="etude-1",
         url="https://etude.example/hooks",
         events=(WebhookEvent.ACT_SERVED,),
-        secrets=(old,),
+        secret=old,
         created_at=old.created_at,
         updated_at=old.created_at,
     )
