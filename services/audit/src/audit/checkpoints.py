@@ -4,6 +4,7 @@ extends the last signed one, and served with receipts (tlog-proofs) under the la
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from audit import merkle
@@ -120,12 +121,16 @@ class Checkpoints:
             return False
         return True
 
-    async def receipt(self, index: int) -> Receipt | None:
-        """The tlog-proof of entry `index` under the latest checkpoint; None if no checkpoint
-        covers it yet."""
+    async def receipt(
+        self, index: int, note: Callable[[StoredCheckpoint], Awaitable[str]] | None = None
+    ) -> Receipt | None:
+        """The tlog-proof of entry `index` under the latest checkpoint, its note as `note`
+        serves it (with the witnesses' cosignatures) or as the log signed it; None if no
+        checkpoint covers it yet."""
         latest = await self.latest()
         entry = await self.ctx.entries.get(index)
         if latest is None or entry is None or index >= latest.checkpoint.size:
             return None
         proof = await self._proofs.inclusion_proof(index, latest.checkpoint.size)
-        return Receipt(index, tuple(proof.path), latest.note, extra=leaf_data(entry))
+        served = await note(latest) if note is not None else latest.note
+        return Receipt(index, tuple(proof.path), served, extra=leaf_data(entry))
