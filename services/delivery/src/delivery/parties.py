@@ -10,6 +10,7 @@ terminated, refused) never becomes active again, whatever arrives after.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -81,8 +82,16 @@ async def _status(tx: Transaction, declaration_id: str, status: str, at: str) ->
     await _upsert(tx, DECLARATIONS, declaration_id, {"status": status, "ended_at": at})
 
 
+def _purged(current: Mapping[str, Any] | None) -> bool:
+    """The copy was purged with the registry's data (`delivery.registry_copy`): a late or
+    redelivered event must not bring the person's data back."""
+    return current is not None and current.get("purged_at") is not None
+
+
 async def _registered(tx: Transaction, payload: DeclarationRegisteredV1) -> None:
     current = await tx.get(DECLARATIONS, payload.declaration_id)
+    if _purged(current):
+        return
     changes: dict[str, object] = {"email": str(payload.email), "mobile": payload.mobile}
     if current is None:
         changes["status"] = DeclarationStatus.REGISTERED.value
@@ -91,6 +100,8 @@ async def _registered(tx: Transaction, payload: DeclarationRegisteredV1) -> None
 
 async def _activated(tx: Transaction, payload: DeclarationActivatedV1) -> None:
     current = await tx.get(DECLARATIONS, payload.declaration_id)
+    if _purged(current):
+        return
     changes: dict[str, object] = {
         "account_id": payload.account_id,
         "scope": [n.value for n in payload.scope],
@@ -260,7 +271,7 @@ async def apply_notification_event(
         "act_id": payload.act_id,
         "kind": payload.kind.value,
         "channel": payload.channel.value,
-        "recipient": payload.recipient,
+        # The masked form only: nothing reads the address back, and it outlives the person.
         "recipient_masked": payload.recipient_masked,
         "status": "sent" if sent else "failed",
         "at": to_iso(instant),
@@ -295,11 +306,17 @@ async def apply_notification_event(
         act_id=payload.act_id,
         act_sha256=act.get("sha256"),
         instant=instant,
-        actors={"notifier": envelope.actor, "notified": payload.recipient},
+        # The address as a fingerprint: the signed record outlives the person's data (it is
+        # the office's evidence) and must prove which address, not keep it readable.
+        actors={"notifier": envelope.actor, "notified": _fingerprint(payload.recipient)},
         details=details,
         event_id=envelope.event_id,
     )
     await signer.store(tx, record)
+
+
+def _fingerprint(address: str) -> str:
+    return "sha256:" + hashlib.sha256(address.strip().lower().encode()).hexdigest()
 
 
 @dataclass(frozen=True)

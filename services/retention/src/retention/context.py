@@ -18,6 +18,7 @@ from retention.repository import (
     ContactRepository,
     ErasureRepository,
     HoldRepository,
+    LookupRepository,
     ScheduleRepository,
     ServedActRepository,
 )
@@ -129,6 +130,10 @@ class Context:
     @cached_property
     def served_acts(self) -> ServedActRepository:
         return ServedActRepository(self.clock)
+
+    @cached_property
+    def lookups(self) -> LookupRepository:
+        return LookupRepository(self.clock)
 
     @cached_property
     def certificates(self) -> CertificateRepository:
