@@ -87,7 +87,7 @@ class Erasure(Stored):
     confirmations: dict[Participant, Confirmation]
     acts: list[ErasedAct]
     # The registry lookups that found the declaration: audit subjects shredded with it.
-    lookups: list[str] = Field(default_factory=list)
+    lookups: list[str] = Field(default_factory=list, exclude_if=lambda found: not found)
     state: ErasureState
     alerted: bool
     started_at: Instant
