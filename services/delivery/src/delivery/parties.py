@@ -10,7 +10,6 @@ terminated, refused) never becomes active again, whatever arrives after.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -271,7 +270,7 @@ async def apply_notification_event(
         "act_id": payload.act_id,
         "kind": payload.kind.value,
         "channel": payload.channel.value,
-        # The masked form only: nothing reads the address back, and it outlives the person.
+        "recipient": payload.recipient,
         "recipient_masked": payload.recipient_masked,
         "status": "sent" if sent else "failed",
         "at": to_iso(instant),
@@ -306,17 +305,11 @@ async def apply_notification_event(
         act_id=payload.act_id,
         act_sha256=act.get("sha256"),
         instant=instant,
-        # The address as a fingerprint: the signed record outlives the person's data (it is
-        # the office's evidence) and must prove which address, not keep it readable.
-        actors={"notifier": envelope.actor, "notified": _fingerprint(payload.recipient)},
+        actors={"notifier": envelope.actor, "notified": payload.recipient},
         details=details,
         event_id=envelope.event_id,
     )
     await signer.store(tx, record)
-
-
-def _fingerprint(address: str) -> str:
-    return "sha256:" + hashlib.sha256(address.strip().lower().encode()).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,12 @@
 """Delivery's copy of the registry leaves with the person's data.
 
 Delivery keeps, per declaration, what it needs to address the recipient and serve views (e-mail,
-mobile, scope, territory: `delivery.parties`), and per notification the address it went to. When
-the account's contact data is purged (two months after a termination, CGU §12) the addresses
-go; when the registry's data is destroyed (five years after the consent ended, décret 2021-1625
-art. 21) the whole copy goes, and the acts of an account never terminated are crypto-shredded
-like a terminated account's (`delivery.erasure`). A tombstone keeps the ids, the status and its
-dates, so that an act's evidence still resolves and a late event cannot bring the copy back.
+mobile, scope, territory: `delivery.parties`). When the account's contact data is purged (two
+months after a termination, CGU §12) the addresses go; when the registry's data is destroyed
+(five years after the consent ended, décret 2021-1625 art. 21) the whole copy goes, and the
+acts of an account never terminated are crypto-shredded like a terminated account's
+(`delivery.erasure`). A tombstone keeps the ids, the status and its dates, so that an act's
+evidence still resolves and a late event cannot bring the copy back.
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ from delivery.acts import Act
 from delivery.context import Context
 from delivery.erasure import ActEraser
 from delivery.parties import DECLARATIONS
-from delivery.repository import ACTS, NOTIFICATIONS
 from shared.contracts.envelope import Envelope
 from shared.contracts.retention import DeclarationPurgeRequestedV1, RegistryCopyPurgedV1
-from shared.store.port import Transaction, to_iso
+from shared.store.port import DocumentReader, Transaction, to_iso
 
 CONTACT_FIELDS: Final = ("email", "mobile")
 REGISTRY_FIELDS: Final = (*CONTACT_FIELDS, "scope", "territory")
@@ -46,23 +45,11 @@ async def forget_fields(
         await tx.replace(DECLARATIONS, kept, expected_version=version)
 
 
-async def forget_notified_addresses(tx: Transaction, account_id: str) -> None:
-    """The addresses the account's notifications went to (the masked form stays)."""
-    acts = await tx.find(ACTS, {"recipient_account_id": account_id})
-    for act in acts:
-        for row in await tx.find(NOTIFICATIONS, {"act_id": act["_id"]}):
-            if row.get("recipient") is None:
-                continue
-            version = int(row.pop("_version"))
-            await tx.replace(NOTIFICATIONS, {**row, "recipient": None}, expected_version=version)
-
-
 async def forget_contacts(tx: Transaction, account_id: str) -> None:
     """The account's contact data purge (CGU §12, two months after termination): the
-    addresses of its declarations and of its notifications."""
+    addresses of its declarations (its notifications keep only masked ones)."""
     for declaration in await tx.find(DECLARATIONS, {"account_id": account_id}):
         await forget_fields(tx, str(declaration["_id"]), CONTACT_FIELDS, None)
-    await forget_notified_addresses(tx, account_id)
 
 
 class RegistryCopy:
@@ -72,14 +59,19 @@ class RegistryCopy:
         self.ctx = ctx
         self.eraser = eraser
 
-    async def account_of(self, request: DeclarationPurgeRequestedV1) -> str | None:
+    async def account_of(
+        self, request: DeclarationPurgeRequestedV1, reader: DocumentReader | None = None
+    ) -> str | None:
         if request.account_id is not None:
             return request.account_id
-        found = await self.ctx.store.get(DECLARATIONS, request.declaration_id)
+        db = reader or self.ctx.store
+        found = await db.get(DECLARATIONS, request.declaration_id)
         account = (found or {}).get("account_id")
         if account is None:
             # Acts name their declaration even where the copy never learnt the account.
-            acts = await self.ctx.acts.find({"declaration_id": request.declaration_id}, limit=1)
+            acts = await self.ctx.acts.find(
+                {"declaration_id": request.declaration_id}, limit=1, reader=db
+            )
             account = next((a.recipient_account_id for a in acts if isinstance(a, Act)), None)
         return str(account) if account is not None else None
 
@@ -96,12 +88,9 @@ class RegistryCopy:
         and `delivery.registry-copy-purged.v1` lists every act of the account."""
         ctx = self.ctx
         now = ctx.clock.now()
-        account_id = await self.account_of(request)
+        account_id = await self.account_of(request, tx)
         await forget_fields(tx, request.declaration_id, REGISTRY_FIELDS, to_iso(now))
-        acts = []
-        if account_id is not None:
-            await forget_notified_addresses(tx, account_id)
-            acts = await self.eraser.erased_acts(tx, account_id)
+        acts = [] if account_id is None else await self.eraser.erased_acts(tx, account_id)
         confirmation = RegistryCopyPurgedV1(
             erasure_id=request.erasure_id,
             declaration_id=request.declaration_id,
