@@ -1,4 +1,5 @@
-"""`securact-retention run-due` and `securact-retention verify-certificate`.
+"""`securact-retention run-due`, `securact-retention verify-certificate` and
+`securact-retention sweep` (`retention.sweep_cli`: where one person's data is still found).
 
 `run-due` fires everything due now, once, and exits. It refuses to run (exit 1, naming the
 path) when retention's store or key directory is not there: it never creates them.
@@ -19,12 +20,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sqlite3
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from retention import sweep_cli
 from retention.certificate import verify_certificate
 from retention.main import audit_client, build_retention
 from retention.repository import INDEXES
@@ -76,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--public-key", required=True, action="append", metavar="VKEY", help="repeatable"
     )
+    sweep_cli.add_parser(commands)
     return parser
 
 
@@ -126,6 +130,12 @@ async def run_due_once(settings: Settings, clock: Clock | None = None) -> PassSu
 def main(argv: Sequence[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """Run one command; returns the process exit status (what was used goes to `err`)."""
     options = build_parser().parse_args(argv)
+    if options.command == "sweep":
+        try:
+            return asyncio.run(sweep_cli.run_sweep(options, out))
+        except (OSError, ValueError, sqlite3.Error) as error:
+            out.write(f"error: {type(error).__name__}: {error}\n")
+            return EXIT_ERROR
     if options.command == "verify-certificate":
         return verify_certificate_files(options.certificate, options.pdf, options.public_key, out)
     if options.command == "run-due":
