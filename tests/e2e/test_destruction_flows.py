@@ -243,11 +243,23 @@ async def served_person(f: Flow) -> tuple[str, str, str, list[str]]:
     return declaration_id, account_id, identifier, [act_id]
 
 
-def clean(sweep: Sweep) -> None:
-    assert sweep.clean, sweep.report()
-    # What is left is references: tombstones' and schedules' ids, journal leaves.
+async def clean(f: Flow, account_id: str, declaration_id: str) -> None:
+    """References only (tombstones' and schedules' ids, journal leaves), once the outboxes
+    dropped the events they published (`keep_sent_for`, one day after sending): the shared
+    clock moves two days on and the relays purge. Identity runs on the real clock: its
+    published events (the activation link's, sent minutes ago) are only listed as transient."""
+    sweep = await f.sweep(account_id, declaration_id)
+    assert sweep.clean_but(frozenset({Category.TRANSIENT})), sweep.report()
     assert sweep.findings
-    assert {f.category for f in sweep.findings} == {Category.REFERENCE}
+    f.clock.advance(timedelta(days=2))
+    last: list[Sweep] = []
+
+    async def purged() -> bool:
+        last[:] = [await f.sweep(account_id, declaration_id)]
+        return all(p.where.startswith("identity.sqlite3#outbox/") for p in last[0].problems())
+
+    await eventually(purged, within=30, every=1)
+    assert last[0].clean_but(frozenset({Category.TRANSIENT})), last[0].report()
 
 
 def every_participant(certificate: dict[str, Any], act_ids: list[str]) -> None:
@@ -278,7 +290,7 @@ async def test_a_revocation_never_followed_by_termination_is_purged_five_years_o
         erasure = await f.fire_after(schedule)
         assert set(erasure["confirmations"]) == EVERY_PARTICIPANT
         every_participant(await f.certificate(erasure), act_ids)
-        clean(await f.sweep(account_id, declaration_id))
+        await clean(f, account_id, declaration_id)
 
     await run(tmp_path, bus_prefix, s3_server, revoked)
 
@@ -316,7 +328,7 @@ async def test_a_termination_erases_the_acts_two_months_on_and_the_registry_five
         purged = await f.fire_after(purge)
         assert set(purged["confirmations"]) == EVERY_PARTICIPANT
         every_participant(await f.certificate(purged), act_ids)
-        clean(await f.sweep(account_id, declaration_id))
+        await clean(f, account_id, declaration_id)
 
     await run(tmp_path, bus_prefix, s3_server, terminated)
 
@@ -342,6 +354,6 @@ async def test_an_expired_consent_is_purged_with_its_account_five_years_on(
         account = await f.stack.identity.state.identity.ctx.store.get("accounts", account_id)
         assert account is not None
         assert account["status"] == "deleted"
-        clean(await f.sweep(account_id, declaration_id))
+        await clean(f, account_id, declaration_id)
 
     await run(tmp_path, bus_prefix, s3_server, expired)

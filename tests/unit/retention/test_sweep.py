@@ -202,6 +202,27 @@ async def test_only_references_left_is_clean(tmp_path: Path) -> None:
     assert [f.category for f in sweep.findings] == [Category.REFERENCE]
 
 
+async def test_a_published_event_in_an_outbox_is_transient_not_clean(tmp_path: Path) -> None:
+    await seed(
+        tmp_path,
+        "identity",
+        {
+            "outbox": [
+                {"_id": "ev-000001", "sent": True, "envelope": {"email": PERSON.emails[0]}},
+                {"_id": "ev-000002", "sent": False, "envelope": {"email": PERSON.emails[0]}},
+            ]
+        },
+    )
+    sweep = await sweep_person(PERSON, data_dirs=[tmp_path])
+    categories = {(f.where, f.category) for f in sweep.findings if f.kind == "email"}
+    assert categories == {
+        ("identity.sqlite3#outbox/ev-000001", Category.TRANSIENT),
+        ("identity.sqlite3#outbox/ev-000002", Category.PERSONAL),
+    }
+    assert not sweep.clean
+    assert not sweep.clean_but(frozenset({Category.TRANSIENT}))
+
+
 def test_a_mobile_is_found_in_its_national_forms() -> None:
     sweep = Sweep(PERSON)
     assert sweep.match("x", {"a": "06 12 34 56 78"})
