@@ -36,7 +36,9 @@ from typing import Any, Final, Protocol
 
 KEPT_TABLES: Final = frozenset({"certificates"})
 """Retention's erasure certificates: ids, fingerprints and dates, kept for the person."""
-KEPT_PREFIXES: Final = ("certificates/",)
+KEPT_PREFIXES: Final = ("certificates/", "erasure:")
+"""The certificates' objects, and audit's subject of each erasure (its payloads are ids and
+digests, kept readable for good so a certificate's fingerprint can be found)."""
 LINKED_FIELDS: Final = frozenset(
     {"object_id", "proof_ids", "reply_ids", "proof_id", "reply_id", "act_id"}
 )
@@ -245,7 +247,9 @@ class Sweep:
             if row not in naming and self.names_bound(row.document, fresh):
                 self._bind(row)
         for row in rows:
-            if row.table in KEPT_TABLES or not _has_wrapped(row.document):
+            if row.table in KEPT_TABLES or row.row_id.startswith(KEPT_PREFIXES):
+                continue
+            if not _has_wrapped(row.document):
                 continue
             if _bound(row.row_id, self.bound):
                 self.findings.append(Finding(Category.WRAPPED_KEY, row.where, ".wrapped", "key"))
