@@ -72,7 +72,8 @@ def add_months(instant: datetime, months: int, zone: ZoneInfo) -> datetime:
 
 
 def account_erasure_due(terminated_at: datetime, grace_months: int, zone: ZoneInfo) -> datetime:
-    """CGU §12: acts stay readable `grace_months` (2) after termination, then are erased. The
+    """Seed CGU §11.1 and §12: acts stay readable `grace_months` (2) after termination, then
+    are erased (identity's contacts and delivery's copy of the addresses with them). The
     period ends at 24:00 of its last day in `zone`'s legal time (CPC 641), not at the clock
     time of the termination: identity's read-only period ends at the same instant (both call
     `shared.legal_calendar.months_period_end`)."""
