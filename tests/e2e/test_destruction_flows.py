@@ -14,7 +14,9 @@ real one): the "dev clock offset" of these flows.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import io
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -30,6 +32,7 @@ from pydantic import SecretStr
 
 from audit.service import JOURNAL
 from consent.service import Consent
+from retention import cli, sweep_cli
 from retention.certificate import verify_certificate
 from retention.domain import Purpose, schedule_id
 from retention.download_links import DownloadLinks
@@ -290,6 +293,8 @@ async def run(tmp_path: Path, bus_prefix: str, s3_server: S3Server, body: FlowBo
 async def test_a_revocation_never_followed_by_termination_is_purged_five_years_on(
     tmp_path: Path, bus_prefix: str, s3_server: S3Server
 ) -> None:
+    swept: list[tuple[Flow, str, str]] = []
+
     async def revoked(f: Flow) -> None:
         declaration_id, account_id, identifier, act_ids = await served_person(f)
         person = bearer((await login(f.clients["identity"], identifier))["access_token"])
@@ -304,8 +309,39 @@ async def test_a_revocation_never_followed_by_termination_is_purged_five_years_o
         assert set(erasure["confirmations"]) == EVERY_PARTICIPANT
         every_participant(await f.certificate(erasure), act_ids)
         await clean(f, account_id, declaration_id)
+        swept.append((f, account_id, declaration_id))
 
     await run(tmp_path, bus_prefix, s3_server, revoked)
+    # The operator's command, once the services stopped (it opens audit's store itself).
+    await asyncio.wait_for(operator_sweep(*swept[0]), timeout=60)
+
+
+async def operator_sweep(f: Flow, account_id: str, declaration_id: str) -> None:
+    """`securact-retention sweep` on the same stores, audit's payloads opened with its KEK:
+    it lists what the helper found (identity's published events only, as transient)."""
+    options = cli.build_parser().parse_args(
+        [
+            "sweep",
+            f"--subject=account:{account_id}",
+            f"--subject=declaration:{declaration_id}",
+            f"--name={NOM}",
+            f"--email={EMAIL}",
+            "--mobile=+33612345678",
+            "--postcode=25000",
+            f"--birth-date={BIRTH.isoformat()}",
+            f"--data-dir={f.tmp_path}",
+            f"--audit-store={f.tmp_path / 'audit' / 'audit.sqlite3'}",
+            f"--audit-kek={f.tmp_path / 'audit-kek.json'}",
+        ]
+    )
+    out = io.StringIO()
+    status = await sweep_cli.run_sweep(options, out)
+    lines = out.getvalue().splitlines()
+    listed = [line for line in lines[:-1] if not line.startswith("reference")]
+    assert all(line.startswith("transient") for line in listed), out.getvalue()
+    assert all("identity.sqlite3#outbox/" in line for line in listed), out.getvalue()
+    assert any(line.startswith("reference") and "audit:" in line for line in lines)
+    assert status == (1 if listed else 0)
 
 
 @pytest.mark.slow
