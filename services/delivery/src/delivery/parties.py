@@ -84,8 +84,16 @@ async def _status(tx: Transaction, declaration_id: str, status: str, at: str) ->
     await _upsert(tx, DECLARATIONS, declaration_id, {"status": status, "ended_at": at})
 
 
+def _purged(current: Mapping[str, Any] | None) -> bool:
+    """The copy was purged with the registry's data (`delivery.registry_copy`): a late or
+    redelivered event must not bring the person's data back."""
+    return current is not None and current.get("purged_at") is not None
+
+
 async def _registered(tx: Transaction, payload: DeclarationRegisteredV1) -> None:
     current = await tx.get(DECLARATIONS, payload.declaration_id)
+    if _purged(current):
+        return
     changes: dict[str, object] = {"email": str(payload.email), "mobile": payload.mobile}
     # A change the person made since stands over the registration's contacts (any order).
     for name in ("email", "mobile"):
@@ -98,6 +106,8 @@ async def _registered(tx: Transaction, payload: DeclarationRegisteredV1) -> None
 
 async def _activated(tx: Transaction, payload: DeclarationActivatedV1) -> None:
     current = await tx.get(DECLARATIONS, payload.declaration_id)
+    if _purged(current):
+        return
     changes: dict[str, object] = {
         "account_id": payload.account_id,
         "scope": [n.value for n in payload.scope],

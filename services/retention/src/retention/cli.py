@@ -1,4 +1,5 @@
-"""`securact-retention run-due` and `securact-retention verify-certificate`.
+"""`securact-retention run-due`, `securact-retention verify-certificate` and
+`securact-retention sweep` (`retention.sweep_cli`: where one person's data is still found).
 
 `run-due` fires everything due now, once, and exits. It refuses to run (exit 1, naming the
 path) when retention's store or key directory is not there: it never creates them.
@@ -22,12 +23,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sqlite3
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from retention import sweep_cli
 from retention.certificate import verify_certificate
 from retention.main import audit_client, build_retention
 from retention.repository import INDEXES
@@ -82,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--public-key", required=True, action="append", metavar="VKEY", help="repeatable"
     )
     add_kek_commands(commands)
+    sweep_cli.add_parser(commands)
     return parser
 
 
@@ -134,6 +138,12 @@ def main(argv: Sequence[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr
     options = build_parser().parse_args(argv)
     if options.command in KEK_COMMANDS:
         return run_kek_command(options, Settings(), WRAPPED_KEYS, out, err)
+    if options.command == "sweep":
+        try:
+            return asyncio.run(sweep_cli.run_sweep(options, out))
+        except (OSError, ValueError, sqlite3.Error) as error:
+            out.write(f"error: {type(error).__name__}: {error}\n")
+            return EXIT_ERROR
     if options.command == "verify-certificate":
         return verify_certificate_files(options.certificate, options.pdf, options.public_key, out)
     if options.command == "run-due":

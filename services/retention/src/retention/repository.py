@@ -28,6 +28,7 @@ from retention.records import (
     Certificate,
     Contact,
     Hold,
+    Lookup,
     Schedule,
     ScheduleState,
     ServedAct,
@@ -49,6 +50,7 @@ ERASURES: Final = "erasures"
 CONTACTS: Final = "contacts"
 SERVED_ACTS: Final = "served_acts"
 CERTIFICATES: Final = "certificates"
+LOOKUPS: Final = "lookups"
 
 INDEXES: Final = (
     Index(SCHEDULES, ("subject", "purpose"), unique=True),
@@ -58,6 +60,7 @@ INDEXES: Final = (
     Index(ERASURES, ("state", "deadline")),
     Index(ERASURES, ("declaration_id",)),
     Index(SERVED_ACTS, ("account_id",)),
+    Index(LOOKUPS, ("declaration_id",)),
     Index(CERTIFICATES, ("erasure_id",), unique=True),
 )
 
@@ -200,6 +203,14 @@ class ServedActRepository(Repository[ServedAct]):
 
     async def of_account(self, db: DocumentReader, account_id: str) -> list[ServedAct]:
         return await self.find(db, {"account_id": account_id})
+
+
+class LookupRepository(Repository[Lookup]):
+    collection = LOOKUPS
+    model = Lookup
+
+    async def of_declaration(self, db: DocumentReader, declaration_id: str) -> list[Lookup]:
+        return await self.find(db, {"declaration_id": declaration_id})
 
 
 class CertificateRepository(Repository[Certificate]):

@@ -16,10 +16,17 @@ class Settings(ObjectStoreSettings, BaseServiceSettings):
     model_config = service_config("retention")
 
     grace_months: int = Field(
-        default=2, ge=0, description="CGU §12: months a terminated account's acts stay readable"
+        default=2,
+        ge=0,
+        description="seed CGU §11.1 and §12: months a terminated account's acts stay readable, "
+        "then they are erased",
     )
     registry_retention_years: int = Field(
-        default=5, ge=0, description="décret 2021-1625 art. 21: years after revocation"
+        default=5,
+        ge=0,
+        description="décret 2021-1625 art. 21 (and seed CGU §11.1, §12): years after the consent "
+        "ended (revoked, terminated, expired, refused) until the registry's data, the account "
+        "and the acts of a person who never terminated are destroyed",
     )
     legal_zone: str = Field(
         default="Europe/Paris",

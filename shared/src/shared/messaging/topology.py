@@ -58,7 +58,10 @@ PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
         "consent.domicile-changed.v1",
     ),
     "delivery.notifications": ("notify.notification-sent.v1", "notify.notification-failed.v1"),
-    "delivery.erasures": ("retention.account-acts-erasure-requested.v1",),
+    "delivery.erasures": (
+        "retention.account-acts-erasure-requested.v1",
+        "retention.declaration-purge-requested.v1",
+    ),
     "notify.urgent": (
         "identity.activation-link-issued.v2",
         "identity.password-reset-requested.v2",
@@ -109,9 +112,11 @@ PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
         "delivery.act-served.v2",
         # Replaced by v2; bound for what an old outbox still relays.
         "delivery.act-served.v1",
+        "consent.registry-consulted.v1",
     ),
     "retention.confirmations": (
         "delivery.account-acts-erased.v1",
+        "delivery.registry-copy-purged.v1",
         "audit.subject-keys-shredded.v1",
         "identity.contact-data-purged.v1",
         "identity.account-deleted.v1",
