@@ -56,6 +56,7 @@ __all__ = [
     "Metrics",
     "RequestMetricsMiddleware",
     "Sample",
+    "Sampler",
     "instruments",
     "prometheus_name",
     "prometheus_series",

@@ -47,12 +47,14 @@ from shared.contracts.audit import GapDetectedV1
 from shared.contracts.envelope import Envelope
 from shared.crypto import IntegrityError, SigningKeyRing
 from shared.events import Emitter
+from shared.metrics import instruments
 from shared.store.port import (
     DocumentReader,
     DocumentStore,
     DuplicateKeyError,
     Index,
     Transaction,
+    from_iso,
     to_iso,
     version_of,
 )
@@ -450,6 +452,7 @@ class Journal:
                     await self._events.emit(tx, event, subject=f"producer:{gap.producer}")
                 declared += 1
                 self.stats.count("gaps_detected", {"producer": gap.producer})
+                instruments().journal_gaps.add(1, {"securact.producer": gap.producer})
                 log.warning(
                     "gap in %s: producer_seq %d..%d never arrived",
                     gap.producer,
@@ -589,6 +592,11 @@ class Checkpoints:
     async def latest(self) -> StoredCheckpoint | None:
         found = await self._store.find(CHECKPOINTS, sort=[("_id", -1)], limit=1)
         return self._stored(found[0]) if found else None
+
+    async def latest_signed_at(self) -> datetime | None:
+        """When the latest checkpoint was signed (its note unread: for metrics)."""
+        found = await self._store.find(CHECKPOINTS, sort=[("_id", -1)], limit=1)
+        return from_iso(str(found[0]["signed_at"])) if found else None
 
     async def since(self, from_size: int, limit: int) -> list[StoredCheckpoint]:
         found = await self._store.find(

@@ -54,7 +54,7 @@ from delivery.idempotency import (
 )
 from delivery.parties import Office, account_suspended, declaration_of, note_hold
 from delivery.repository import JUDGE_LEAVES
-from delivery.serving import serve, submission_details
+from delivery.serving import count_outcome, count_refusal, serve, submission_details
 from delivery.views import DepositView
 from shared.contracts.delivery import ActRejectedV1, RejectionReason
 from shared.ids import new_id
@@ -400,6 +400,7 @@ class Deposits:
         if received.leave is not None and not leave_used:
             await ctx.acts_vault.discard([received.leave.object_id])
         received.stored.clear()
+        count_outcome(act)
         return outcome
 
     async def _schedule(self, tx: Transaction, act: Act, window: WindowCheck, now: datetime) -> Act:
@@ -477,6 +478,7 @@ class Deposits:
             subject=f"act:{act_id}",
             actor=f"office:{office.office_id}",
         )
+        count_refusal(reasons)
 
     async def _reject_window(
         self,

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
+import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -33,6 +34,7 @@ from aiosmtplib.typing import Default
 
 from notify.domain import redact
 from notify.ports import BeforeData, DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from shared import metrics
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +241,27 @@ class SmtpTransport:
             tls_context=self._tls_context,
         )
         await client.connect()
+        self._note_certificate(client)
         return _Connection(client, asyncio.get_running_loop())
+
+    def _note_certificate(self, client: _Client) -> None:
+        """Keep the relay's certificate expiry for the `smtp.certificate.time_left` gauge (an
+        alert fires weeks before it lapses: then every notification would wait for it)."""
+        try:
+            peer = client.get_transport_info("peercert")
+        except Exception:
+            return
+        not_after = peer.get("notAfter") if isinstance(peer, dict) else None
+        if not isinstance(not_after, str):
+            return
+        expires = ssl.cert_time_to_seconds(not_after)
+        where = {"server.address": self._config.host}
+
+        def time_left() -> list[metrics.Sample]:
+            left = expires - time.time()
+            return [metrics.Sample("smtp_certificate_time_left", left, where)]
+
+        metrics.current().gauges.live(f"smtp-certificate:{self._config.host}", time_left)
 
     async def _discard(self, connection: _Connection) -> None:
         with contextlib.suppress(Exception):

@@ -205,3 +205,18 @@ class ServedActRepository(Repository[ServedAct]):
 class CertificateRepository(Repository[Certificate]):
     collection = CERTIFICATES
     model = Certificate
+
+
+async def erasure_backlog(db: DocumentReader, now: datetime) -> tuple[int, int]:
+    """(due, overdue) for metrics: schedules due and not fired plus erasures not finished
+    (overdue included), and the erasures not finished past their deadline. Indexed counts."""
+    unfinished = [ErasureState.IN_PROGRESS.value, ErasureState.CONFIRMED.value]
+    fired_late = await db.count(
+        SCHEDULES,
+        {"state": ScheduleState.PENDING.value, "held": False, "due_at": {"$lte": to_iso(now)}},
+    )
+    running = await db.count(ERASURES, {"state": {"$in": unfinished}})
+    overdue = await db.count(
+        ERASURES, {"state": {"$in": unfinished}, "deadline": {"$lte": to_iso(now)}}
+    )
+    return fired_late + running, overdue
