@@ -121,6 +121,13 @@ INSTRUMENTS: Final[tuple[InstrumentSpec, ...]] = (
         "acts_refused", "securact.acts.refused", "counter", "{act}", "Acts refused, by reason."
     ),
     InstrumentSpec(
+        "acts_finalised",
+        "securact.acts.finalised",
+        "counter",
+        "{act}",
+        "Served acts whose quality of service was determined (à personne, à domicile).",
+    ),
+    InstrumentSpec(
         "outbox_backlog",
         "securact.outbox.backlog",
         "gauge",
@@ -335,6 +342,7 @@ class Instruments:
     acts_served: Counter
     acts_scheduled: Counter
     acts_refused: Counter
+    acts_finalised: Counter
     messaging_retries: Counter
     messaging_dead_letters: Counter
     journal_gaps: Counter
