@@ -16,14 +16,13 @@ from retention.consumers import (
     lifecycle_handler,
 )
 from retention.internal_api import internal_router
-from retention.repository import INDEXES, erasure_backlog
+from retention.repository import INDEXES, erasure_samples
 from retention.service import Retention, wire
 from retention.settings import Settings
 from shared.auth import TokenVerifier, install_token_verifier
 from shared.clock import Clock
 from shared.crypto import KeyRing
 from shared.crypto.backends import kek_source, signing_ring
-from shared.metrics import Sample
 from shared.receipts import AuditReceipts, RetryPolicy
 from shared.refusals import install_refusal_handlers
 from shared.runtime import ServiceRuntime
@@ -86,11 +85,7 @@ def create_app(
         await retention.certificates.issue_pending()
         await retention.erasures.check_overdue()
 
-    async def sample_erasures() -> list[Sample]:
-        due, overdue = await erasure_backlog(runtime.store, runtime.clock.now())
-        return [Sample("erasures_due", due), Sample("erasures_overdue", overdue)]
-
-    runtime.sample("erasures", sample_erasures)
+    runtime.sample("erasures", lambda: erasure_samples(runtime.store, runtime.clock.now()))
     runtime.background("retention-certificates", retention.certificates.issue_when_wanted)
     runtime.every(
         "retention-scheduler",

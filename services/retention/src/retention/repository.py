@@ -34,6 +34,7 @@ from retention.records import (
     Stored,
 )
 from shared.clock import Clock
+from shared.metrics import Sample
 from shared.store.port import (
     DocumentReader,
     DocumentWriter,
@@ -220,3 +221,9 @@ async def erasure_backlog(db: DocumentReader, now: datetime) -> tuple[int, int]:
         ERASURES, {"state": {"$in": unfinished}, "deadline": {"$lte": to_iso(now)}}
     )
     return fired_late + running, overdue
+
+
+async def erasure_samples(db: DocumentReader, now: datetime) -> list[Sample]:
+    """The `erasures.due` and `erasures.overdue` gauges' values (the runtime samples them)."""
+    due, overdue = await erasure_backlog(db, now)
+    return [Sample("erasures_due", due), Sample("erasures_overdue", overdue)]
