@@ -298,7 +298,7 @@ def notify(layout: Layout) -> None:
     layout.add(
         stat(
             "SMTP relay certificate: time left",
-            "min(securact_smtp_certificate_time_left_seconds)",
+            "min(securact_smtp_certificate_expiry_seconds) - time()",
             "s",
             "Until the relay's TLS certificate expires (an alert fires 14 days before).",
         )

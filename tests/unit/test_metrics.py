@@ -15,6 +15,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 from opentelemetry.sdk.metrics.export import HistogramDataPoint
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from shared import metrics
 from shared.metrics import (
@@ -88,9 +89,14 @@ async def test_requests_are_measured_per_route_template_with_exemplars(
     tracer = TracerProvider().get_tracer(__name__)
     transport = httpx.ASGITransport(app=_app(), raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-        with tracer.start_as_current_span("request") as span:
-            assert (await client.get("/v1/acts/0199-secret-act-id")).status_code == 200
         assert (await client.get("/v1/acts/another")).status_code == 200
+        # Last on its route: a bucket keeps the latest exemplar.
+        with tracer.start_as_current_span("request") as span:
+            # Its trace id also in `traceparent`, should a server span be made for the request.
+            carrier: dict[str, str] = {}
+            TraceContextTextMapPropagator().inject(carrier)
+            answer = await client.get("/v1/acts/0199-secret-act-id", headers=carrier)
+            assert answer.status_code == 200
         assert (await client.get("/nowhere/jean.dupont@example.fr")).status_code == 404
         assert (await client.get("/boom")).status_code == 500
         assert (await client.get("/health/live")).status_code == 200
@@ -113,7 +119,8 @@ async def test_requests_are_measured_per_route_template_with_exemplars(
         for metric in scope.metrics
         if metric.name == "http.server.request.duration"
         for point in metric.data.data_points
-        if isinstance(point, HistogramDataPoint)
+        if isinstance(point, HistogramDataPoint) and point.attributes["http.route"] != "/boom"
+        if point.attributes["http.response.status_code"] == 200
         for exemplar in point.exemplars
     ]
     assert span.get_span_context().trace_id in {e.trace_id for e in exemplars}

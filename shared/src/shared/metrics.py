@@ -32,7 +32,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
 from opentelemetry.metrics import (
@@ -206,11 +206,11 @@ INSTRUMENTS: Final[tuple[InstrumentSpec, ...]] = (
         NOTIFICATION_LATENCY_BUCKETS,
     ),
     InstrumentSpec(
-        "smtp_certificate_time_left",
-        "securact.smtp.certificate.time_left",
+        "smtp_certificate_expiry",
+        "securact.smtp.certificate.expiry",
         "gauge",
         "s",
-        "Time until the SMTP relay's TLS certificate expires (as last seen).",
+        "When the SMTP relay's TLS certificate (as last seen) expires, in Unix seconds.",
     ),
     InstrumentSpec(
         "erasures_due",
@@ -467,9 +467,8 @@ def reset_metrics_for_tests() -> None:
         _metrics = None
 
 
-def seconds_since(instant: datetime, now: datetime | None = None) -> float:
-    """Non-negative seconds from `instant` to `now` (UTC now by default)."""
-    now = now or datetime.now(UTC)
+def seconds_since(instant: datetime, now: datetime) -> float:
+    """Non-negative seconds from `instant` to `now`."""
     return max(0.0, (now - instant).total_seconds())
 
 

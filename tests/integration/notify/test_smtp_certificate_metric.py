@@ -1,4 +1,4 @@
-"""The relay's TLS certificate expiry reaches the metrics (`securact.smtp.certificate.time_left`)
+"""The relay's TLS certificate expiry reaches the metrics (`securact.smtp.certificate.expiry`)
 once notify has connected to it, over STARTTLS or implicit TLS; a clear-text relay has none."""
 
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from aiosmtpd.controller import Controller
 
+from shared.clock import SystemClock
 from tests.fixtures.metrics import MetricsProbe
 from tests.integration.notify.support import free_port
 from tests.integration.notify.test_smtp_tls import (
@@ -25,11 +26,11 @@ DAY = 86_400
 
 
 @pytest.mark.parametrize("mode", ["starttls", "implicit"])
-async def test_certificate_time_left_is_exported_after_a_tls_session(
+async def test_certificate_expiry_is_exported_after_a_tls_session(
     pki: Pki, mode: Mode, metrics_probe: MetricsProbe
 ) -> None:
     before = await metrics_probe.collect()
-    assert before["securact.smtp.certificate.time_left"] == []
+    assert before["securact.smtp.certificate.expiry"] == []
     relay = RecordingRelay(require_login=False)
     with relay_running(relay, mode, pki.trusted) as port:
         transport = _transport(port, mode, pki.ca_file, password=None)
@@ -38,11 +39,12 @@ async def test_certificate_time_left_is_exported_after_a_tls_session(
         finally:
             await transport.close()
     exported = await metrics_probe.collect()
-    [point] = exported["securact.smtp.certificate.time_left"]
+    [point] = exported["securact.smtp.certificate.expiry"]
     assert point.attributes == {"server.address": RELAY_HOST}
-    # The test relay's certificate is valid for one day from its issue.
-    assert DAY - 600 < point.value <= DAY
-    assert exported.units["securact.smtp.certificate.time_left"] == "s"
+    # The test relay's certificate is valid for one day from its issue (whole seconds).
+    expires = SystemClock().now().timestamp() + DAY
+    assert expires - 600 < point.value <= expires
+    assert exported.units["securact.smtp.certificate.expiry"] == "s"
 
 
 async def test_a_clear_text_relay_exports_no_certificate(
@@ -61,4 +63,4 @@ async def test_a_clear_text_relay_exports_no_certificate(
     finally:
         controller.stop()
     exported = await metrics_probe.collect()
-    assert exported["securact.smtp.certificate.time_left"] == []
+    assert exported["securact.smtp.certificate.expiry"] == []

@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import logging
 import ssl
-import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -245,7 +244,7 @@ class SmtpTransport:
         return _Connection(client, asyncio.get_running_loop())
 
     def _note_certificate(self, client: _Client) -> None:
-        """Keep the relay's certificate expiry for the `smtp.certificate.time_left` gauge (an
+        """Keep the relay's certificate expiry for the `smtp.certificate.expiry` gauge (an
         alert fires weeks before it lapses: then every notification would wait for it)."""
         try:
             peer = client.get_transport_info("peercert")
@@ -254,14 +253,12 @@ class SmtpTransport:
         not_after = peer.get("notAfter") if isinstance(peer, dict) else None
         if not isinstance(not_after, str):
             return
-        expires = ssl.cert_time_to_seconds(not_after)
-        where = {"server.address": self._config.host}
-
-        def time_left() -> list[metrics.Sample]:
-            left = expires - time.time()
-            return [metrics.Sample("smtp_certificate_time_left", left, where)]
-
-        metrics.current().gauges.live(f"smtp-certificate:{self._config.host}", time_left)
+        expiry = metrics.Sample(
+            "smtp_certificate_expiry",
+            ssl.cert_time_to_seconds(not_after),
+            {"server.address": self._config.host},
+        )
+        metrics.current().gauges.live(f"smtp-certificate:{self._config.host}", lambda: [expiry])
 
     async def _discard(self, connection: _Connection) -> None:
         with contextlib.suppress(Exception):
