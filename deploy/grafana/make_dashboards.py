@@ -170,6 +170,18 @@ def platform(layout: Layout, job: str) -> None:
     )
     layout.add(
         series(
+            "Consumer lag (messages waiting per queue)",
+            [
+                target(
+                    f"max by (messaging_destination_name) (securact_messaging_queue_depth{{{where}}})",
+                    "{{messaging_destination_name}}",
+                )
+            ],
+            "short",
+        )
+    )
+    layout.add(
+        series(
             "Retries, dead letters and DLQ depth",
             [
                 target(

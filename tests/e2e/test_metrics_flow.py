@@ -230,6 +230,11 @@ async def test_metrics_of_a_served_act_journey(
         == 1
     )
     assert exported.value("securact.messaging.retries") == 0
+    # Every consumer queue of the five services is sampled, and all were drained.
+    lag = exported["securact.messaging.queue.depth"]
+    assert urgent in {p.attributes["messaging.destination.name"] for p in lag}
+    assert len(lag) >= len(SERVICES)
+    assert sum(p.value for p in lag) == 0
 
     # Journal: its size as audit reports it, a checkpoint signed moments ago, no gap.
     assert exported.value("securact.journal.size") == journal_size > 0

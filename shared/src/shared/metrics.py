@@ -156,6 +156,13 @@ INSTRUMENTS: Final[tuple[InstrumentSpec, ...]] = (
         "Messages sent to their queue's dead-letter queue.",
     ),
     InstrumentSpec(
+        "messaging_queue_depth",
+        "securact.messaging.queue.depth",
+        "gauge",
+        "{message}",
+        "Messages ready in a consumer queue, not yet taken (the consumer's lag).",
+    ),
+    InstrumentSpec(
         "messaging_dlq_depth",
         "securact.messaging.dlq.depth",
         "gauge",

@@ -195,7 +195,7 @@ class ServiceRuntime:
         )
         self._samplers: dict[str, Sampler] = {
             "outbox": self._sample_outbox,
-            "dlq": self._sample_dead_letters,
+            "queues": self._sample_queues,
         }
         self.every("metrics-sampler", SAMPLE_INTERVAL, self.metrics.gauges.refresh)
 
@@ -260,13 +260,18 @@ class ServiceRuntime:
         where = {"securact.service": self.service}
         return [Sample("outbox_backlog", waiting, where), Sample("outbox_oldest_age", age, where)]
 
-    async def _sample_dead_letters(self) -> list[Sample]:
+    async def _sample_queues(self) -> list[Sample]:
+        """Messages waiting in each consumer queue (its lag) and in its dead-letter queue."""
         if not self.broker_started.is_set():
             return []
-        queues = [f"{consumer.queue}.dlq" for consumer in self._consumers]
-        counts = await self._depth_probe.message_counts(queues)
+        queues = [consumer.queue for consumer in self._consumers]
+        counts = await self._depth_probe.message_counts([*queues, *(f"{q}.dlq" for q in queues)])
         return [
-            Sample("messaging_dlq_depth", count, {"messaging.destination.name": queue})
+            Sample(
+                "messaging_dlq_depth" if queue.endswith(".dlq") else "messaging_queue_depth",
+                count,
+                {"messaging.destination.name": queue},
+            )
             for queue, count in counts.items()
         ]
 
