@@ -5,7 +5,7 @@ VENV := .venv/bin
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: bootstrap up down clean status logs test unit integration e2e browser smoke lint format bench schemas asyncapi
+.PHONY: bootstrap up down clean status logs test unit integration e2e browser smoke lint format bench schemas asyncapi clients
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -69,3 +69,6 @@ schemas:
 
 asyncapi:
 	@$(VENV)/python -m shared.contracts.asyncapi --write
+
+clients:
+	@$(VENV)/python clients/generate.py

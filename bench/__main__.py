@@ -98,7 +98,8 @@ def _summary(modules: dict[str, ModuleType], report: dict[str, dict[str, float]]
                 continue
             beside = ""
             if baseline is not None and baseline in results:
-                beside = f"(baseline {_number(results[baseline])}/s)"
+                unit = "MiB/s" if baseline.endswith("_mib_s") else "/s"
+                beside = f"(baseline {_number(results[baseline])} {unit})"
             rows.append((f"{name}: {label}", _number(results[key]), beside))
     if not rows:
         return ""

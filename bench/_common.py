@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import json
 import logging
 import os
 import secrets
@@ -312,14 +313,30 @@ def shared_otlp_sink() -> str:
 
 
 class JwksServer:
-    """Serves one JWKS document on loopback (what identity exposes), in a thread."""
+    """Serves one JWKS document and an empty revocation list on loopback (what identity
+    exposes), in a thread, and, given `issue`, identity's token endpoint for service clients
+    (`POST /oauth/token` answering a client-credentials grant with `issue()`'s token)."""
 
-    def __init__(self, document: bytes) -> None:
+    def __init__(self, document: bytes, issue: Callable[[], str] | None = None) -> None:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                if self.path.startswith("/v1/revocations"):
+                    # Nothing revoked: a starting service fetches this, as from identity.
+                    self._answer(200, b'{"sessions": [], "subjects": []}')
+                    return
                 found = self.path.endswith("jwks.json")
-                body = document if found else b"{}"
-                self.send_response(200 if found else 404)
+                self._answer(200 if found else 404, document if found else b"{}")
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if issue is None or not self.path.endswith("/oauth/token"):
+                    self._answer(404, b"{}")
+                    return
+                body = {"access_token": issue(), "token_type": "Bearer", "expires_in": 3600}
+                self._answer(200, json.dumps(body).encode())
+
+            def _answer(self, status: int, body: bytes) -> None:
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()

@@ -7,7 +7,12 @@ On a fresh SeaweedFS (its own, started here), with 100 KB PDFs:
   reader + `encrypt_stream` + `ObjectStore.put`), uvicorn in its own process, 8 clients;
 - delivery: `python -m delivery` (its own `main`: `create_app` and `shared.serve`, telemetry
   installed and exporting spans over OTLP/HTTP to a sink process, JSON logs at INFO to a file,
-  SQLite, the real bus under a random prefix), 8 clients.
+  SQLite, the real bus under a random prefix), 8 clients. Each deposit asks consent's registry
+  (`python -m consent`, its own SQLite store seeded with the active declaration) over HTTP with
+  delivery's client-credentials token, as production wires it; the consent process's CPU is
+  counted with delivery's.
+- registry: consent's status route alone, 8 clients, right after delivery: the round trip each
+  deposit waits for (the latency the registry check adds).
 
 Every baseline is warmed (`Budget.warm` throwaway operations) and measured for at least
 `Budget.min_ops` operations or `Budget.min_seconds`, BEFORE and AFTER delivery; each ratio is
@@ -26,8 +31,10 @@ its measured window and prints the top 10 frames by GIL-held samples.
 
 Delivery runs with SECURACT_ENV=dev for one reason: its clock is shifted into a Tuesday morning
 (the CPC 664 window open whenever the bench runs), which only dev allows. Tokens are signed here
-and verified by delivery against a JWKS served from this process; the consent arrives over the
-bus. No malware scanner is configured (clamd_url empty), as in the dev stack.
+and verified by delivery and consent against a JWKS served from this process, which also answers
+delivery's client-credentials grant as identity's token endpoint would; delivery's projection of
+the consent (for its views) arrives over the bus. No malware scanner is configured (clamd_url
+empty), as in the dev stack.
 """
 
 from __future__ import annotations
@@ -72,27 +79,37 @@ from bench._common import (
     stop_process,
     workdir,
 )
+from consent.declarations import Declaration, HistoryEntry
+from consent.repository import INDEXES as CONSENT_INDEXES
+from consent.repository import declarations
 from shared.clock import SystemClock
 from shared.contracts.consent import (
     ActNature,
     DeclarationActivatedV1,
     DeclarationRegisteredV1,
+    DeclarationStatus,
     PersonKind,
 )
 from shared.contracts.envelope import new_envelope
+from shared.legal_calendar import Territory
 from shared.messaging.bus import EventPublisher, create_broker
 from shared.messaging.topology import Topology
+from shared.store import open_store
 
 NEEDS_RABBITMQ = True
 TARGETS = {"delivery_vs_floor_before": (">=", 0.5)}
 # (label, metric, baseline metric printed beside it)
 SUMMARY = [
     ("delivery acts/s, 8 clients", "delivery_acts_s", None),
-    ("delivery CPU ms/act (delivery + S3)", "delivery_server_cpu_ms_per_act", None),
+    ("delivery CPU ms/act (delivery + consent + S3)", "delivery_server_cpu_ms_per_act", None),
     ("delivery CPU ms/act, delivery process", "delivery_process_cpu_ms_per_act", None),
+    ("delivery CPU ms/act, consent's registry", "delivery_consent_cpu_ms_per_op", None),
     ("delivery load generator CPU ms/act", "delivery_client_cpu_ms_per_op", None),
     ("delivery latency p50 ms", "delivery_p50_ms", None),
     ("delivery latency p99 ms", "delivery_p99_ms", None),
+    ("registry round trip alone p50 ms, 8 clients", "registry_p50_ms", None),
+    ("registry round trip alone p99 ms, 8 clients", "registry_p99_ms", None),
+    ("registry status/s, 8 clients", "registry_s", None),
     ("floor CPU ms/act (floor + S3), before", "floor_before_server_cpu_ms_per_op", None),
     ("raw PUT 8t CPU ms/op (S3), before", "raw_put_8t_before_server_cpu_ms_per_op", None),
     ("raw PUT 8t load generator CPU ms/op", "raw_put_8t_before_client_cpu_ms_per_op", None),
@@ -198,8 +215,14 @@ class _Identity:
         raw = self.key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
         x = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
         jwk = {"kty": "OKP", "crv": "Ed25519", "x": x, "kid": ISSUER_KID, "alg": "EdDSA"}
-        self.server = JwksServer(json.dumps({"keys": [jwk]}).encode())
+        self.server = JwksServer(json.dumps({"keys": [jwk]}).encode(), self.service_token)
         self.url = self.server.url
+
+    def service_token(self) -> str:
+        """Delivery's client-credentials token, as identity issues it to `service-delivery`."""
+        return self.token(
+            sub="service-delivery", role="service", scope="consent:status", aud=["consent"]
+        )["Authorization"].removeprefix("Bearer ")
 
     def token(self, **claims: Any) -> dict[str, str]:
         now = int(time.time() + self.clock_offset)
@@ -289,13 +312,11 @@ def _window(
         f"{name}_ops": float(measured.ops),
         f"{name}_p50_ms": measured.percentile_ms(0.5),
         f"{name}_p99_ms": measured.percentile_ms(0.99),
-        f"{name}_s3_cpu_ms_per_op": cpu["s3"] * 1000 / ops,
-        f"{name}_client_cpu_ms_per_op": cpu["client"] * 1000 / ops,
     }
-    server_cpu = cpu["s3"]
-    if server is not None:
-        results[f"{name}_{server}_cpu_ms_per_op"] = cpu[server] * 1000 / ops
-        server_cpu += cpu[server]
+    # Every metered process but the load generator serves the operation.
+    for process, seconds in cpu.items():
+        results[f"{name}_{process}_cpu_ms_per_op"] = seconds * 1000 / ops
+    server_cpu = sum(seconds for process, seconds in cpu.items() if process != "client")
     results[f"{name}_server_cpu_ms_per_op"] = server_cpu * 1000 / ops
     return results
 
@@ -307,8 +328,13 @@ class _Bench:
         self.client_ps = psutil.Process()
         self.run_tag = secrets.token_hex(3)
 
-    def meter(self, server: psutil.Process | None, name: str | None) -> CpuMeter:
-        processes = {"s3": self.s3.ps, "client": self.client_ps}
+    def meter(
+        self,
+        server: psutil.Process | None,
+        name: str | None,
+        also: dict[str, psutil.Process] | None = None,
+    ) -> CpuMeter:
+        processes = {"s3": self.s3.ps, "client": self.client_ps, **(also or {})}
         if server is not None and name is not None:
             processes[name] = server
         return CpuMeter(processes)
@@ -338,7 +364,10 @@ class _Bench:
         server_name: str,
         label: str,
         profiler: Profiler | None = None,
+        also: dict[str, psutil.Process] | None = None,
     ) -> dict[str, float]:
+        """Acts posted by `CLIENTS` clients; `also` names the other processes that serve them
+        (consent's registry, for delivery), metered with the server."""
         form = _Form()
         document = self.document
         address = urlsplit(base)
@@ -358,13 +387,39 @@ class _Bench:
                     raise RuntimeError(f"{label}: {status} {body[:300]!r}")
 
             await run_tasks(act, CLIENTS, Budget(self.budget.warm, 0, 0.0))
-            meter = self.meter(server, server_name)
+            meter = self.meter(server, server_name, also)
             meter.start()
             with profiler or contextlib.nullcontext():
                 measured = await run_tasks(
                     act, CLIENTS, Budget(0, self.budget.min_ops, self.budget.min_seconds)
                 )
             return _window(measured, meter.stop(), label, server_name)
+
+    async def registry_status(
+        self, base: str, identity: _Identity, server: psutil.Process
+    ) -> dict[str, float]:
+        """Consent's status route alone, as delivery asks it at each deposit (same clients,
+        same token): the round trip each act now waits for."""
+        address = urlsplit(base)
+        client = RawHttp(address.hostname or "127.0.0.1", address.port or 80, CLIENTS)
+        headers = {"Authorization": f"Bearer {identity.service_token()}"}
+        request = client.request(
+            "GET", f"/internal/v1/declarations/{DECLARATION}/status", headers, b""
+        )
+        async with client:
+
+            async def ask(_n: int) -> None:
+                status, body = await client.send(request)
+                if status != 200 or b'"active":true' not in body.replace(b" ", b""):
+                    raise RuntimeError(f"registry: {status} {body[:300]!r}")
+
+            await run_tasks(ask, CLIENTS, Budget(self.budget.warm, 0, 0.0))
+            meter = self.meter(server, "consent")
+            meter.start()
+            measured = await run_tasks(
+                ask, CLIENTS, Budget(0, self.budget.min_ops, self.budget.min_seconds)
+            )
+            return _window(measured, meter.stop(), "registry", "consent")
 
     # -- big acts ---------------------------------------------------------------------------
 
@@ -494,7 +549,14 @@ def _wait_http(url: str, process: subprocess.Popen[bytes], seconds: float = 90) 
 
 
 def _start_delivery(
-    root: Path, s3: Seaweed, identity: _Identity, prefix: str, offset: float, sink: str, big: int
+    root: Path,
+    s3: Seaweed,
+    identity: _Identity,
+    consent: str,
+    prefix: str,
+    offset: float,
+    sink: str,
+    big: int,
 ) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {
@@ -510,6 +572,7 @@ def _start_delivery(
         "SECURACT_DELIVERY_KEK_FILE": str(root / "kek.json"),
         "SECURACT_DELIVERY_SIGNING_KEY_FILE": str(root / "signing.json"),
         "SECURACT_DELIVERY_IDENTITY_URL": identity.url,
+        "SECURACT_DELIVERY_CONSENT_URL": consent,
         "SECURACT_DELIVERY_CLOCK_OFFSET_SECONDS": str(offset),
         "SECURACT_DELIVERY_MAX_ACT_BYTES": str(big + 16 * MIB),
         "SECURACT_DELIVERY_ENV": "dev",
@@ -535,6 +598,67 @@ def _start_delivery(
         stdout=log,
         stderr=log,
         start_new_session=True,
+    )
+    log.close()
+    return child, f"http://127.0.0.1:{port}"
+
+
+async def _seed_consent(store_url: str, now: datetime) -> None:
+    """The declaration the bench serves to, active in consent's own store (registering one
+    through the API needs proofs and an activation; the serving path only reads it)."""
+    store = open_store(store_url, "consent")
+    await store.connect()
+    try:
+        await store.ensure_indexes(CONSENT_INDEXES)
+        declaration = Declaration(
+            id=DECLARATION,
+            status=DeclarationStatus.ACTIVE,
+            person_kind=PersonKind.NATURAL,
+            scope=tuple(ActNature),
+            territory=Territory.METROPOLE,
+            office_id="etude-bench",
+            registered_at=now,
+            account_id="acc-bench",
+            history=(HistoryEntry(status=DeclarationStatus.ACTIVE, at=now, cause="bench"),),
+            active_at=now,
+        )
+        async with store.transaction() as tx:
+            await declarations(store).add(tx, declaration, now)
+    finally:
+        await store.close()
+
+
+def _start_consent(
+    root: Path, s3: Seaweed, identity: _Identity, prefix: str, offset: float, sink: str
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Consent's registry (`python -m consent`), asked by delivery at each deposit."""
+    port = free_port()
+    store_url = f"sqlite:///{root / 'consent' / 'consent.sqlite3'}"
+    (root / "consent").mkdir()
+    asyncio.run(_seed_consent(store_url, SystemClock().now()))
+    env = {
+        **os.environ,
+        "SECURACT_CONSENT_HTTP_PORT": str(port),
+        "SECURACT_CONSENT_STORE_URL": store_url,
+        "SECURACT_CONSENT_DATA_DIR": str(root / "consent"),
+        "SECURACT_CONSENT_BUS_PREFIX": prefix,
+        "SECURACT_CONSENT_AMQP_URL": AMQP_URL,
+        "SECURACT_CONSENT_S3_ENDPOINT": s3.endpoint,
+        "SECURACT_CONSENT_S3_ACCESS_KEY": s3.access_key,
+        "SECURACT_CONSENT_S3_SECRET_KEY": s3.secret_key,
+        "SECURACT_CONSENT_S3_BUCKET": "bench-consent",
+        "SECURACT_CONSENT_KEK_FILE": str(root / "consent-kek.json"),
+        "SECURACT_CONSENT_SIGNING_KEY_FILE": str(root / "consent-signing.json"),
+        "SECURACT_CONSENT_IDENTITY_URL": identity.url,
+        "SECURACT_CONSENT_CLOCK_OFFSET_SECONDS": str(offset),
+        "SECURACT_CONSENT_ENV": "dev",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": sink,
+    }
+    for name in ("SECURACT_CONSENT_LOG_LEVEL", "SECURACT_LOG_LEVEL", "SECURACT_LOG_JSON"):
+        env.pop(name, None)
+    log = (root / "consent.log").open("wb")
+    child = subprocess.Popen(
+        [sys.executable, "-m", "consent"], env=env, stdout=log, stderr=log, start_new_session=True
     )
     log.close()
     return child, f"http://127.0.0.1:{port}"
@@ -590,17 +714,23 @@ def measure(
             seaweed(root / "s3", ("bench-raw", "bench-floor")) as s3,
             otlp_sink() as sink,
         ):
-            delivery, base = _start_delivery(root, s3, identity, prefix, offset, sink, big)
+            consent, consent_base = _start_consent(root, s3, identity, prefix, offset, sink)
+            children.append(consent)
+            _wait_http(f"{consent_base}/health/ready", consent)
+            delivery, base = _start_delivery(
+                root, s3, identity, consent_base, prefix, offset, sink, big
+            )
             children.append(delivery)
             floor, floor_base = _start_floor(s3)
             children.append(floor)
             _wait_http(f"{base}/health/ready", delivery)
             _wait_http(f"{floor_base}/health", floor)
             asyncio.run(_consent(prefix))
-            time.sleep(2.0)  # the consumer projects the consent
+            time.sleep(2.0)  # delivery's projection (its views) learns the consent too
             document = b"".join(pdf_chunks(SMALL_CONTENT))
             bench = _Bench(root, s3, budget, document)
             delivery_ps, floor_ps = psutil.Process(delivery.pid), psutil.Process(floor.pid)
+            consent_ps = psutil.Process(consent.pid)
             results: dict[str, float] = {"pdf_bytes": float(len(document))}
 
             def baselines(when: str) -> None:
@@ -624,9 +754,11 @@ def measure(
                         "delivery",
                         "delivery",
                         profiler if profile else None,
+                        {"consent": consent_ps},
                     )
                 )
             )
+            results.update(asyncio.run(bench.registry_status(consent_base, identity, consent_ps)))
             baselines("after")
             results.update(bench.raw_big(big, "before"))
             results.update(asyncio.run(bench.delivery_big(base, identity, delivery_ps, big)))

@@ -59,6 +59,9 @@ def _run(command: list[str], cwd: Path, stdin: str = "") -> subprocess.Completed
             ["securact-identity", "rotate-token-key"],
             "no token key file at {cwd}/var/keys/identity-tokens.json",
         ),
+        (["securact-delivery", "rotate-kek"], "no delivery store at {cwd}/var/data/delivery"),
+        (["securact-consent", "retire-kek", "1"], "no consent store at {cwd}/var/data/consent"),
+        (["securact-audit", "rotate-kek"], "no audit store at {cwd}/var/data/audit.sqlite3"),
     ],
 )
 def test_a_command_run_where_nothing_was_provisioned_refuses_and_creates_nothing(

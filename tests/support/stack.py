@@ -27,6 +27,7 @@ from shared.auth import TokenVerifier, VerifierConfig
 from shared.clock import ManualClock, SystemClock
 from shared.legal_calendar import Territory
 from shared.store.port import from_iso
+from shared.telemetry import instrument_client
 from tests.fixtures.seaweed import S3Server
 from tests.integration.consent.flow import PASSWORD, consent_verifying_identity, login
 from tests.integration.consent.support import consent_app
@@ -103,7 +104,7 @@ class Mailbox:
 
 def verifier_for(identity: FastAPI, audience: str) -> TokenVerifier:
     issuer = identity.state.identity.ctx.settings.issuer
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=identity))
+    http = instrument_client(httpx.AsyncClient(transport=httpx.ASGITransport(app=identity)))
     config = VerifierConfig(
         jwks_url=f"{issuer}/.well-known/jwks.json", issuer=issuer, audiences=frozenset({audience})
     )
@@ -142,7 +143,10 @@ def identity_http_for(identity: FastAPI) -> httpx.AsyncClient:
     """An HTTP client reaching the in-process identity app (its token endpoint, its internal
     API) the way another service reaches identity over the network."""
     issuer = identity.state.identity.ctx.settings.issuer
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=identity), base_url=issuer)
+    # In process, like every client below: traced as the network clients are (W3C headers).
+    return instrument_client(
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=identity), base_url=issuer)
+    )
 
 
 class LateAppTransport(httpx.AsyncBaseTransport):
@@ -178,9 +182,14 @@ def notify_for(
             ),
             retry_first_delay_seconds=0.5,
             retry_max_delay_seconds=2.0,
+            # The tests' receivers listen on loopback, without TLS, and retry quickly.
+            webhook_allow_http=True,
+            webhook_first_delay_seconds=1.0,
+            webhook_max_delay_seconds=4.0,
         ),
         identity_http=identity_http_for(identity),
         retention_http=retention_http,
+        token_verifier=verifier_for(identity, "notify"),
     )
 
 
@@ -239,6 +248,12 @@ async def active_declaration(
         "/v1/declarations", content=body, headers={"Content-Type": content_type, **office}
     )
     assert created.status_code == 201, created.text
+    return str(created.json()["id"]), await activate_from_mailbox(identity, box)
+
+
+async def activate_from_mailbox(identity: httpx.AsyncClient, box: Mailbox) -> dict[str, Any]:
+    """The person activates the account from the link in the dev mailbox and accepts the CGU;
+    the activation's answer (identifier, account id)."""
     activation = await mail_to(box, "")
     link = LINK.search(f"{activation.get('Text', '')}\n{activation.get('HTML', '')}")
     assert link is not None
@@ -250,7 +265,7 @@ async def active_declaration(
         "/v1/terms/current/acceptance", json={}, headers=bearer(first["access_token"])
     )
     assert accepted.status_code == 200, accepted.text
-    return str(created.json()["id"]), dict(activated.json())
+    return dict(activated.json())
 
 
 @dataclass
@@ -288,8 +303,8 @@ def serving_stack(
     identity = identity_app(tmp_path / "identity", bus_prefix)
     audit = audit_for(tmp_path, bus_prefix, checkpoint_every=checkpoint_every)
     clock = ManualClock(next_open_morning(SystemClock().now()))
-    audit_http = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=audit), base_url="http://audit"
+    audit_http = instrument_client(
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=audit), base_url="http://audit")
     )
     consent = consent_app(
         tmp_path / "consent",
@@ -299,8 +314,8 @@ def serving_stack(
         clock=clock if shared_clock else None,
     )
     if consent_http is None:
-        consent_http = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=consent), base_url="http://consent"
+        consent_http = instrument_client(
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=consent), base_url="http://consent")
         )
     delivery = create_delivery(
         delivery_settings(tmp_path / "delivery", bus_prefix, s3_server, **delivery_extra),
@@ -311,7 +326,9 @@ def serving_stack(
         identity_http=identity_http_for(identity),
     )
     retention = LateAppTransport()
-    retention_http = httpx.AsyncClient(transport=retention, base_url="http://retention")
+    retention_http = instrument_client(
+        httpx.AsyncClient(transport=retention, base_url="http://retention")
+    )
     return ServingStack(
         identity=identity,
         consent=consent,

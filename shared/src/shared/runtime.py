@@ -122,7 +122,12 @@ class ServiceRuntime:
         )
         self.instance_id = new_id(self.clock.now())
         self.release = release_of(f"securact-{self.service}")
-        configure_logging(settings.log_level, settings.log_json)
+        configure_logging(
+            settings.log_level,
+            settings.log_json,
+            service=self.service,
+            colour=settings.log_colour,
+        )
         self.telemetry: Telemetry = setup_telemetry(
             self.service, release=self.release, span_exporter=span_exporter
         )

@@ -120,6 +120,11 @@ class BaseServiceSettings(BaseSettings):
     data_dir: Path = Path("var/data")
     log_level: str = "INFO"
     log_json: bool = True
+    log_colour: bool | None = Field(
+        default=None,
+        description="Colour text logs (dev): unset, only on a terminal; the dev stack sets it "
+        "for its log files, read with `make logs`.",
+    )
     outbox_poll_seconds: float = 1.0
     consumer_max_attempts: int = Field(default=5, ge=1)
     kek_file: Path = Field(

@@ -1,9 +1,8 @@
-"""Traces and logs for every service (DESIGN §9).
+"""Traces of every service (DESIGN §9); logs live in `shared.logs`.
 
 One call per process, at startup, in the app factory:
 
     telemetry = setup_telemetry(settings.service_name, release=version)
-    configure_logging(settings.log_level, settings.log_json)
     telemetry.instrument_app(app)
     broker = RabbitBroker(url, middlewares=[telemetry.broker_middleware()])
 
@@ -11,25 +10,39 @@ The handle keeps its own `TracerProvider` and hands it explicitly to every instr
 middleware and tracer: the OpenTelemetry global can be set only once per process, so nothing
 here depends on it (it is still set, for third-party code that reads it).
 
-Trace context crosses the bus in AMQP headers (W3C `traceparent`), written and read by
-FastStream's `RabbitTelemetryMiddleware`. That middleware injects the context that is *current*
-when `publish` is called, so the outbox relay stores `inject_traceparent()` with the event, in the
-same write as the state change, and later publishes inside `continue_trace(stored_carrier)`.
+Where spans go: OTLP/HTTP when `SECURACT_OTLP_ENDPOINT` (or the OTel variables) names a
+collector, a JSONL file per service under `SECURACT_SPANS_DIR` (the dev stack's local copy), an
+exporter passed by a test. With none of them, nothing is sampled: spans are non-recording, so
+the hot paths pay for ids and propagation only.
+
+One trace per act: trace context crosses HTTP (W3C `traceparent`, httpx instrumented once per
+process; the server answers a `traceresponse` header) and the bus (AMQP headers, FastStream's
+`RabbitTelemetryMiddleware`, which makes the consumer's span current in the handler). The outbox
+stores `inject_traceparent()` with each event, in the same write as the state change, and the
+relay publishes inside `continue_trace(stored_carrier)`; work deferred past a handler (a queued
+e-mail, a scheduled erasure, the journal's group commit) keeps the carrier too and continues
+it (`span(..., context=extract_context(carrier))`) or links to it (`links_to`).
+
+Spans name what happened by identifiers only (`ACT_ID`, `OFFICE_ID`, `EVENT_TYPE`, `OUTCOME`):
+the client's address and user agent and query strings are removed from server spans.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import sys
-import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from datetime import UTC, datetime
-from typing import Any, Final, TextIO
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, MutableMapping
+from contextlib import (
+    AbstractAsyncContextManager,
+    AbstractContextManager,
+    asynccontextmanager,
+    contextmanager,
+)
+from pathlib import Path
+from typing import Any, Final, TypeVar
 
+import httpx
 from fastapi import FastAPI
 from faststream.rabbit.opentelemetry import RabbitTelemetryMiddleware
 from opentelemetry import context as otel_context
@@ -37,28 +50,57 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor, RequestInfo
+from opentelemetry.instrumentation.propagators import (
+    TraceResponsePropagator,
+    set_global_response_propagator,
+)
 from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
 from opentelemetry.sdk.resources import SERVICE_INSTANCE_ID, SERVICE_NAME, SERVICE_VERSION, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, Sampler
+from opentelemetry.trace import Link, Span, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from shared.logs import ALLOWED_LOG_FIELDS, configure_logging
+from shared.spanfile import JsonlSpanExporter
+
 __all__ = [
+    "ACT_ID",
     "ALLOWED_LOG_FIELDS",
+    "EVENT_TYPE",
     "HEALTH_URLS_PATTERN",
+    "OFFICE_ID",
+    "OUTCOME",
+    "PERSONAL_SERVER_ATTRIBUTES",
     "Telemetry",
+    "annotate",
+    "annotate_event",
     "configure_logging",
     "continue_trace",
     "extract_context",
+    "in_span",
     "inject_traceparent",
+    "instrument_client",
+    "links_to",
     "reset_for_tests",
     "setup_telemetry",
+    "span",
 ]
 
 logger = logging.getLogger(__name__)
 
-# Either variable makes the OTLP exporter send somewhere; it reads them itself (OTel convention).
-_OTLP_ENDPOINT_VARIABLES: Final = (
+# Span attributes of the platform (identifiers only, never names or addresses).
+ACT_ID: Final = "securact.act.id"
+OFFICE_ID: Final = "securact.office.id"
+EVENT_TYPE: Final = "securact.event.type"
+OUTCOME: Final = "securact.outcome"
+
+OTLP_ENDPOINT_VARIABLE: Final = "SECURACT_OTLP_ENDPOINT"
+SPANS_DIR_VARIABLE: Final = "SECURACT_SPANS_DIR"
+# Either makes the OTLP exporter send somewhere; it reads them itself (OTel convention).
+_OTEL_ENDPOINT_VARIABLES: Final = (
     "OTEL_EXPORTER_OTLP_ENDPOINT",
     "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
 )
@@ -67,9 +109,28 @@ _OTLP_ENDPOINT_VARIABLES: Final = (
 # hit these every few seconds and would drown the traces that matter.
 HEALTH_URLS_PATTERN: Final = r"^[a-z]+://[^/]+/health(/|$)"
 
+# What the ASGI instrumentation records of the caller (both semantic-convention generations):
+# personal data under the platform's rules, removed from every server span.
+PERSONAL_SERVER_ATTRIBUTES: Final = (
+    "client.address",
+    "client.port",
+    "network.peer.address",
+    "network.peer.port",
+    "net.peer.ip",
+    "net.peer.port",
+    "http.client_ip",
+    "user_agent.original",
+    "user_agent.synthetic.type",
+    "http.user_agent",
+)
+_URL_ATTRIBUTES: Final = ("http.url", "url.full")
+
 # The W3C propagator explicitly, not the global one: the outbox must store exactly
 # `traceparent`/`tracestate`, whatever OTEL_PROPAGATORS says.
 _W3C: Final = TraceContextTextMapPropagator()
+_SCOPE: Final = "securact"
+_T = TypeVar("_T")
+_NO_TRACER: Final = trace.NoOpTracer()
 
 
 class Telemetry:
@@ -78,6 +139,7 @@ class Telemetry:
     def __init__(self, service_name: str, tracer_provider: TracerProvider) -> None:
         self._service_name = service_name
         self._provider = tracer_provider
+        self._tracer = tracer_provider.get_tracer(_SCOPE)
         self._is_shut_down = False
 
     @property
@@ -93,7 +155,8 @@ class Telemetry:
         return self._provider.get_tracer(name)
 
     def instrument_app(self, app: FastAPI) -> None:
-        """Trace every HTTP request of `app` except the health probes (a server span each)."""
+        """Trace every HTTP request of `app` except the health probes (a server span each,
+        without the caller's address, user agent or query string)."""
         FastAPIInstrumentor.instrument_app(
             app,
             tracer_provider=self._provider,
@@ -101,7 +164,7 @@ class Telemetry:
             # One span per request is what a reader of the trace needs; the ASGI
             # `http send`/`http receive` sub-spans triple the volume for no insight.
             exclude_spans=["receive", "send"],
-            server_request_hook=_drop_query_string,
+            server_request_hook=_scrub_server_span,
         )
 
     def broker_middleware(self) -> RabbitTelemetryMiddleware:
@@ -109,7 +172,7 @@ class Telemetry:
 
         Pass it as `RabbitBroker(url, middlewares=[telemetry.broker_middleware()])`: it makes a
         producer span on publish (child of the current context) and a consumer span on
-        receive (child of the context found in the message headers).
+        receive (child of the context found in the message headers), current in the handler.
         """
         return RabbitTelemetryMiddleware(tracer_provider=self._provider)
 
@@ -130,13 +193,53 @@ _telemetry: Telemetry | None = None
 _global_provider_set = False
 
 
-def _drop_query_string(span: trace.Span, scope: dict[str, Any]) -> None:
-    """Keep query strings out of spans: they may carry search keys (names, birth dates) and
-    single-use tokens. The path and the route template stay."""
-    if span.is_recording() and scope.get("query_string"):
-        for key in ("http.url", "url.full"):
+def _remove_attributes(span: Span, keys: Iterable[str]) -> None:
+    # The SDK has no public way to drop an attribute once set; its span keeps them in a
+    # mutable mapping until it ends. Any other recording span gets a placeholder instead.
+    attributes = getattr(span, "_attributes", None)
+    for key in keys:
+        if isinstance(attributes, MutableMapping):
+            attributes.pop(key, None)
+        else:
+            span.set_attribute(key, "[removed]")
+
+
+def _scrub_server_span(span: Span, scope: dict[str, Any]) -> None:
+    """Keep the caller's address and user agent (personal data) and query strings (search
+    keys, single-use tokens) out of server spans. The path and the route template stay."""
+    if not span.is_recording():
+        return
+    _remove_attributes(span, PERSONAL_SERVER_ATTRIBUTES)
+    if scope.get("query_string"):
+        for key in _URL_ATTRIBUTES:
             span.set_attribute(key, "[query removed]")
         span.set_attribute("url.query", "[removed]")
+
+
+def _scrub_client_span(span: Span, request: RequestInfo) -> None:
+    url = request.url
+    if not span.is_recording() or not isinstance(url, httpx.URL) or not url.query:
+        return
+    for key in _URL_ATTRIBUTES:
+        span.set_attribute(key, f"{url.copy_with(query=None)}?[query removed]")
+
+
+async def _scrub_client_span_async(span: Span, request: RequestInfo) -> None:
+    _scrub_client_span(span, request)
+
+
+def _exporters_from_environment(service_name: str) -> list[SpanExporter]:
+    """The exporters the environment asks for (all batched: off the request path)."""
+    exporters: list[SpanExporter] = []
+    endpoint = os.environ.get(OTLP_ENDPOINT_VARIABLE, "").strip()
+    if endpoint:
+        exporters.append(OTLPSpanExporter(endpoint=f"{endpoint.rstrip('/')}/v1/traces"))
+    elif any(os.environ.get(name) for name in _OTEL_ENDPOINT_VARIABLES):
+        exporters.append(OTLPSpanExporter())
+    spans_dir = os.environ.get(SPANS_DIR_VARIABLE, "").strip()
+    if spans_dir:
+        exporters.append(JsonlSpanExporter(Path(spans_dir) / f"{service_name}.jsonl"))
+    return exporters
 
 
 def setup_telemetry(
@@ -148,17 +251,19 @@ def setup_telemetry(
     """Build this process's tracing once and return its handle.
 
     The provider's resource names the service (`service.name`, `service.version` = `release`,
-    a random `service.instance.id`). Spans go to the OTLP/HTTP exporter (batched) when
-    `OTEL_EXPORTER_OTLP_ENDPOINT` is set, and to `span_exporter` (synchronously; tests pass an
-    `InMemorySpanExporter`) when given. PyMongo is instrumented here, once.
+    a random `service.instance.id`). Spans go, batched, to OTLP/HTTP at
+    `SECURACT_OTLP_ENDPOINT` (or where `OTEL_EXPORTER_OTLP_ENDPOINT` says) and to
+    `SECURACT_SPANS_DIR/<service>.jsonl`; synchronously to `span_exporter` (tests pass an
+    `InMemorySpanExporter`). Without any, nothing is sampled. PyMongo and httpx are
+    instrumented here, once; responses carry a `traceresponse` header.
 
     A second call returns the first handle unchanged: processors never stack.
     """
     global _telemetry, _global_provider_set
     if _telemetry is not None:
         if service_name != _telemetry.service_name:
-            logger.warning(
-                "Telemetry already set up for %s; ignoring setup for %s",
+            logger.debug(
+                "Telemetry already set up for %s; %s shares it",
                 _telemetry.service_name,
                 service_name,
             )
@@ -171,23 +276,47 @@ def setup_telemetry(
             SERVICE_INSTANCE_ID: str(uuid.uuid4()),
         }
     )
-    provider = TracerProvider(resource=resource)
-    if any(os.environ.get(name) for name in _OTLP_ENDPOINT_VARIABLES):
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    exporters = _exporters_from_environment(service_name)
+    sampler: Sampler | None = None
+    if not exporters and span_exporter is None:
+        # Nothing would export: record nothing, whatever a caller's flags say. Ids are still
+        # made and propagated, so a caller's trace id still comes back in `traceresponse`.
+        sampler = ALWAYS_OFF
+    provider = TracerProvider(resource=resource, sampler=sampler)
+    for exporter in exporters:
+        provider.add_span_processor(BatchSpanProcessor(exporter))
     if span_exporter is not None:
         provider.add_span_processor(SimpleSpanProcessor(span_exporter))
 
     if not _global_provider_set:
         trace.set_tracer_provider(provider)
+        set_global_response_propagator(TraceResponsePropagator())  # type: ignore[no-untyped-call]
         _global_provider_set = True
 
     pymongo = PymongoInstrumentor()
     if not pymongo.is_instrumented_by_opentelemetry:
         # Statements carry filter values (names, addresses): never put them in spans.
         pymongo.instrument(tracer_provider=provider, capture_statement=False)
+    instrumented_httpx = HTTPXClientInstrumentor()
+    if not instrumented_httpx.is_instrumented_by_opentelemetry:
+        instrumented_httpx.instrument(
+            tracer_provider=provider,
+            request_hook=_scrub_client_span,
+            async_request_hook=_scrub_client_span_async,
+        )
 
     _telemetry = Telemetry(service_name, provider)
     return _telemetry
+
+
+def instrument_client(client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """Trace (and propagate through) a client whose transport is not a network one, e.g. an
+    in-process `ASGITransport`: network clients are instrumented once, by `setup_telemetry`."""
+    provider = _telemetry.tracer_provider if _telemetry is not None else None
+    HTTPXClientInstrumentor.instrument_client(
+        client, tracer_provider=provider, request_hook=_scrub_client_span_async
+    )
+    return client
 
 
 def reset_for_tests() -> None:
@@ -207,6 +336,97 @@ def reset_for_tests() -> None:
     # The instrumentor reuses its first listener (and that listener's tracer) on re-instrument;
     # forgetting it makes the next setup bind PyMongo spans to the new provider.
     pymongo._commandtracer_instance = None
+    instrumented_httpx = HTTPXClientInstrumentor()
+    if instrumented_httpx.is_instrumented_by_opentelemetry:
+        instrumented_httpx.uninstrument()
+
+
+# --- Manual spans ------------------------------------------------------------------------------
+
+
+def span(
+    name: str,
+    *,
+    context: Context | None = None,
+    links: Iterable[Link] | None = None,
+    attributes: Mapping[str, str | int | bool] | None = None,
+    kind: SpanKind = SpanKind.INTERNAL,
+    root: bool = False,
+) -> AbstractContextManager[Span]:
+    """A span of this process's provider, current for the block (a no-op before setup).
+
+    `context`: the parent (default the current one), e.g. `extract_context(stored_carrier)`;
+    `root`: none (a trace of its own, for work done for many causes: give it `links`).
+    """
+    tracer = _telemetry._tracer if _telemetry is not None else _NO_TRACER
+    return tracer.start_as_current_span(
+        name,
+        context=Context() if root else context,
+        kind=kind,
+        attributes=dict(attributes) if attributes else None,
+        links=list(links) if links is not None else None,
+    )
+
+
+@asynccontextmanager
+async def in_span(name: str, inner: AbstractAsyncContextManager[_T]) -> AsyncIterator[_T]:
+    """`inner` (e.g. a store transaction) entered and left inside a span named `name`."""
+    with span(name):
+        async with inner as value:
+            yield value
+
+
+def annotate(
+    *,
+    act_id: str | None = None,
+    office_id: str | None = None,
+    event_type: str | None = None,
+    outcome: str | None = None,
+) -> None:
+    """Name what the current span is about, by identifiers (nothing when not recording)."""
+    current = trace.get_current_span()
+    if not current.is_recording():
+        return
+    if act_id:
+        current.set_attribute(ACT_ID, act_id)
+    if office_id:
+        current.set_attribute(OFFICE_ID, office_id)
+    if event_type:
+        current.set_attribute(EVENT_TYPE, event_type)
+    if outcome:
+        current.set_attribute(OUTCOME, outcome)
+
+
+def annotate_event(subject: str, event_type: str, payload: Mapping[str, Any]) -> None:
+    """Name the current span after an event: its type, and the act and office it is about
+    (from the `act:<id>` subject or the payload's `act_id`/`office_id`)."""
+    current = trace.get_current_span()
+    if not current.is_recording():
+        return
+    attributes = {EVENT_TYPE: event_type}
+    act_id = subject[4:] if subject.startswith("act:") else payload.get("act_id")
+    if isinstance(act_id, str) and act_id:
+        attributes[ACT_ID] = act_id
+    office_id = payload.get("office_id")
+    if isinstance(office_id, str) and office_id:
+        attributes[OFFICE_ID] = office_id
+    current.set_attributes(attributes)  # one lock, not one per attribute
+
+
+def links_to(carriers: Iterable[Mapping[str, str]]) -> list[Link]:
+    """Span links to the traces stored in `carriers` (deduplicated, invalid ones skipped): for
+    work done once for many acts, such as the journal's group commit."""
+    seen: set[tuple[int, int]] = set()
+    links: list[Link] = []
+    for carrier in carriers:
+        if not carrier:
+            continue
+        context = trace.get_current_span(extract_context(carrier)).get_span_context()
+        key = (context.trace_id, context.span_id)
+        if context.is_valid and key not in seen:
+            seen.add(key)
+            links.append(Link(context))
+    return links
 
 
 # --- W3C propagation (the outbox keeps the trace of the request that wrote the event) ----------
@@ -241,150 +461,3 @@ def continue_trace(carrier: Mapping[str, str]) -> Iterator[Context]:
         yield ctx
     finally:
         otel_context.detach(token)
-
-
-# --- Logging ---------------------------------------------------------------------------------
-
-# `extra` keys that may reach the logs: identifiers and technical facts only, never personal
-# data nor payloads. Anything else passed in `extra` is dropped.
-ALLOWED_LOG_FIELDS: Final[frozenset[str]] = frozenset(
-    {
-        "event_id",
-        "event_type",
-        "schema_version",
-        "subject",
-        "producer",
-        "producer_seq",
-        "correlation_id",
-        "causation_id",
-        "consumer",
-        "queue",
-        "routing_key",
-        "attempt",
-        "max_attempts",
-        "delay_seconds",
-        "duration_ms",
-        "count",
-        "service",
-        "outcome",
-        "status_code",
-        "method",
-        "route",
-    }
-)
-
-_TRACE_ID_ATTR: Final = "otel_trace_id"
-_SPAN_ID_ATTR: Final = "otel_span_id"
-
-
-class _TraceContextFilter(logging.Filter):
-    """Stamps the active span's ids on the record, in the emitting task's context."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        span_context = trace.get_current_span().get_span_context()
-        if span_context.is_valid:
-            setattr(record, _TRACE_ID_ATTR, trace.format_trace_id(span_context.trace_id))
-            setattr(record, _SPAN_ID_ATTR, trace.format_span_id(span_context.span_id))
-        return True
-
-
-def _allowed_extras(record: logging.LogRecord, allowed: frozenset[str]) -> dict[str, Any]:
-    return {key: value for key, value in vars(record).items() if key in allowed}
-
-
-class JsonLogFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, trace ids, allowed extras."""
-
-    def __init__(self, allowed_fields: frozenset[str] = ALLOWED_LOG_FIELDS) -> None:
-        super().__init__()
-        self._allowed = allowed_fields
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, tz=UTC)
-            .isoformat(timespec="milliseconds")
-            .replace("+00:00", "Z"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        trace_id = getattr(record, _TRACE_ID_ATTR, None)
-        if trace_id is not None:
-            entry["trace_id"] = trace_id
-            entry["span_id"] = getattr(record, _SPAN_ID_ATTR, None)
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        if record.stack_info:
-            entry["stack"] = self.formatStack(record.stack_info)
-        for key, value in _allowed_extras(record, self._allowed).items():
-            entry.setdefault(key, value)
-        return json.dumps(entry, ensure_ascii=False, default=str)
-
-
-class TextLogFormatter(logging.Formatter):
-    """Human-readable lines for a terminal: the same fields as the JSON format, as `key=value`."""
-
-    def __init__(self, allowed_fields: frozenset[str] = ALLOWED_LOG_FIELDS) -> None:
-        super().__init__("%(asctime)s.%(msecs)03dZ %(levelname)-7s %(name)s: %(message)s")
-        self.default_time_format = "%Y-%m-%dT%H:%M:%S"
-        self.default_msec_format = None  # milliseconds come from the format string
-        self.converter = time.gmtime
-        self._allowed = allowed_fields
-
-    def format(self, record: logging.LogRecord) -> str:
-        # The base class appends the traceback after the message; keep it last.
-        exc_info, exc_text, stack_info = record.exc_info, record.exc_text, record.stack_info
-        record.exc_info, record.exc_text, record.stack_info = None, None, None
-        try:
-            line = super().format(record)
-        finally:
-            record.exc_info, record.exc_text, record.stack_info = exc_info, exc_text, stack_info
-        fields = dict(sorted(_allowed_extras(record, self._allowed).items()))
-        trace_id = getattr(record, _TRACE_ID_ATTR, None)
-        if trace_id is not None:
-            fields["trace_id"] = trace_id
-        if fields:
-            line += " " + " ".join(f"{key}={value}" for key, value in fields.items())
-        if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
-        if record.stack_info:
-            line += "\n" + self.formatStack(record.stack_info)
-        return line
-
-
-_handler: logging.Handler | None = None
-
-
-def configure_logging(
-    level: str,
-    json_format: bool,
-    *,
-    extra_fields: Iterable[str] = (),
-    stream: TextIO | None = None,
-) -> logging.Handler:
-    """Send the root logger to stderr (or `stream`), as JSON lines or plain text.
-
-    Each line carries the active span's `trace_id`/`span_id` and the `extra` fields named in
-    `ALLOWED_LOG_FIELDS` (plus `extra_fields`); other extras are dropped. Calling it again
-    replaces the handler it installed before, never duplicates it; handlers installed by others
-    (pytest's capture, for one) are left alone. Returns the installed handler.
-    """
-    global _handler
-    levels = logging.getLevelNamesMapping()
-    numeric_level = levels.get(level.upper())
-    if numeric_level is None:
-        raise ValueError(f"unknown log level {level!r}")
-
-    allowed = ALLOWED_LOG_FIELDS | frozenset(extra_fields)
-    handler = logging.StreamHandler(sys.stderr if stream is None else stream)
-    handler.addFilter(_TraceContextFilter())
-    handler.setFormatter(JsonLogFormatter(allowed) if json_format else TextLogFormatter(allowed))
-
-    root = logging.getLogger()
-    if _handler is not None:
-        root.removeHandler(_handler)
-        _handler.close()
-    root.addHandler(handler)
-    root.setLevel(numeric_level)
-    _handler = handler
-    return handler

@@ -70,7 +70,7 @@ async def sealed_report(tmp_path: Path, tsa: LocalTsa) -> tuple[bytes, ReportSea
     ]
     records = []
     for number, (kind, details) in enumerate(steps):
-        record = signer.record(
+        record = await signer.record(
             evidence_id=f"ev-{number}",
             kind=kind,
             act_id=the_act.id,
@@ -82,7 +82,7 @@ async def sealed_report(tmp_path: Path, tsa: LocalTsa) -> tuple[bytes, ReportSea
         records.append(
             {**record, "journal_index": 40 + number, "receipt": "…", "receipt_reason": None}
         )
-    evidence = signer.evidence_set(
+    evidence = await signer.evidence_set(
         the_act.id, the_act.sha256, records, SERVED + timedelta(hours=12)
     )
     declaration = Declaration.model_validate(

@@ -28,6 +28,7 @@ from shared.messaging.consumer import RetryPolicy
 from shared.messaging.inbox import INBOX_INDEXES, Inbox
 from shared.messaging.outbox import OUTBOX, Outbox
 from shared.store.port import Document, DocumentStore
+from shared.telemetry import inject_traceparent
 from tests.unit.notify.events import LINKS, instant
 
 START = instant(2031, 3, 3, 10)  # a Monday
@@ -152,7 +153,8 @@ async def make_env(sqlite_store: DocumentStore) -> EnvFactory:
     clock = ManualClock(START)
 
     def build(**overrides: Any) -> Env:
-        outbox = Outbox(sqlite_store, clock)
+        # As the runtime wires it: each row keeps the trace context current at its write.
+        outbox = Outbox(sqlite_store, clock, trace_carrier=inject_traceparent)
         mail = RecordingMail()
         sms = RecordingSms()
         links = RecordingLinks()

@@ -24,7 +24,6 @@ from shared.contracts.consent import (
     ConsentRevokedV1,
     DeclarationExpiredV1,
     DeclarationPurgedV1,
-    DeclarationRefusedV1,
     DeclarationRegisteredV1,
     DeclarationTerminatedV1,
     PersonKind,
@@ -188,11 +187,6 @@ async def test_revocation_schedules_the_registry_purge_five_years_later(
             ),
             None,
             "expiry",
-        ),
-        (
-            DeclarationRefusedV1(declaration_id="decl-9", account_id="acc-9", refused_at=START),
-            "acc-9",
-            "refusal",
         ),
     ],
 )

@@ -1,5 +1,5 @@
 """`securact-audit`: run the audit service; `securact-audit verify|verify-receipt ...`: the
-offline checks of `audit.cli`."""
+offline checks of `audit.cli`, and its `rotate-kek`, `retire-kek VERSION`."""
 
 from __future__ import annotations
 

@@ -9,7 +9,9 @@ when the store or a key file is not there (nothing is created). It says on stder
 and keys it used, and its progress. `verify-receipt` needs nothing but
 a receipt file and the log's public key: no store, no network. `verify-timestamp` checks a
 checkpoint's RFC 3161 token (`GET /v1/checkpoints/{size}/timestamp`) against the note and a
-pinned TSA chain, naming the failed check: imprint, signature or chain.
+pinned TSA chain, naming the failed check: imprint, signature or chain. `rotate-kek` and
+`retire-kek VERSION` move the subjects' wrapped DEKs to a new KEK version and retire an old one
+(`shared.kek_commands`).
 """
 
 from __future__ import annotations
@@ -30,9 +32,11 @@ from audit.service import JOURNAL
 from audit.settings import Settings
 from audit.vault import PayloadVault
 from audit.verify import verify_journal
+from audit.wrapped_keys import WRAPPED_KEYS
 from shared.clock import SystemClock
 from shared.crypto import IntegrityError, KeyRing, VerifierKey
 from shared.crypto.backends import kek_source, signing_ring
+from shared.kek_commands import KEK_COMMANDS, add_kek_commands, run_kek_command
 from shared.provisioning import NotProvisionedError, require_key_files, require_store
 from shared.store import open_store
 from shared.timestamps import TimestampError, TsaTrust, verify_timestamp
@@ -93,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="VKEY",
         help="also check the log's signature (and ignore cosignature lines in the note)",
     )
+    add_kek_commands(commands)
     return parser
 
 
@@ -100,6 +105,8 @@ def main(argv: Sequence[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr
     """Run one command; returns the process exit status. The verdict goes to `out`; what was
     used (store, keys) and progress to `err`."""
     options = build_parser().parse_args(argv)
+    if options.command in KEK_COMMANDS:
+        return run_kek_command(options, Settings(), WRAPPED_KEYS, out, err)
     try:
         if options.command == "verify":
             return asyncio.run(_verify(options, out, err))

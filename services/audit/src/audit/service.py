@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final, cast
 
-from opentelemetry import metrics
+from opentelemetry import metrics, trace
+from opentelemetry.trace import Link, SpanContext
 
 from audit import merkle
 from audit.checkpoint import Checkpoint, Receipt, open_checkpoint
@@ -58,6 +59,7 @@ from shared.store.port import (
     to_iso,
     version_of,
 )
+from shared.telemetry import OUTCOME, span
 
 log = logging.getLogger(__name__)
 
@@ -242,6 +244,8 @@ class _Waiting:
     record: bytes
     readers: EntryReaders
     journaled: asyncio.Future[bool]
+    cause: SpanContext
+    """The span of the handler that waits (the group commit links to it)."""
 
 
 @dataclass
@@ -303,7 +307,8 @@ class Journal:
         readers = EntryReaders.of(envelope)
         record = sealed_record(envelope, salt, readers)
         journaled: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._waiting.append(_Waiting(envelope, commitment, record, readers, journaled))
+        cause = trace.get_current_span().get_span_context()
+        self._waiting.append(_Waiting(envelope, commitment, record, readers, journaled, cause))
         # The writer runs while envelopes wait and ends when none do: no task to manage.
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write(), name="audit-journal-writer")
@@ -322,7 +327,11 @@ class Journal:
             batch = self._writing = [self._waiting.popleft() for _ in range(count)]
             try:
                 async with self._lock:
-                    outcome = await self._append_batch(batch)
+                    # One commit for many acts: a trace of its own, linked to each handler's.
+                    links = [Link(w.cause) for w in batch if w.cause.is_valid]
+                    with span("journal group commit", root=True, links=links) as commit:
+                        commit.set_attribute("securact.batch.size", count)
+                        outcome = await self._append_batch(batch)
             except asyncio.CancelledError:
                 # Perhaps committed, perhaps not: a redelivery is dropped as a duplicate.
                 _fail(batch, None)
@@ -618,6 +627,12 @@ class Checkpoints:
     async def sign_if_grown(self) -> StoredCheckpoint | None:
         """Sign a checkpoint of the current tree if it grew since the last one, after proving
         the new tree extends the last signed one; None if nothing was signed."""
+        with span("checkpoint signing", root=True) as signing:
+            signed = await self._sign_if_grown()
+            signing.set_attribute(OUTCOME, "signed" if signed else "unchanged")
+            return signed
+
+    async def _sign_if_grown(self) -> StoredCheckpoint | None:
         head = await self._journal.head()
         latest = await self.latest()
         if latest is not None and head.size <= latest.checkpoint.size:
@@ -633,7 +648,8 @@ class Checkpoints:
             self._journal.stats.count("checkpoints_refused")
             return None
         checkpoint = Checkpoint(self.origin, head.size, head.root)
-        note = checkpoint.sign([self._signer.active])
+        # Off the event loop: with the key in an HSM a signature is a device round trip.
+        note = await self._signer.sign_note_async(checkpoint.body())
         signed_at = to_iso(self._clock.now())
         try:
             await self._store.insert(

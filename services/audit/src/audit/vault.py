@@ -125,7 +125,7 @@ def _sealed_document(key: DataKey, item: Sealable) -> dict[str, Any]:
     }
 
 
-def _object_id(subject: str) -> str:
+def subject_object_id(subject: str) -> str:
     # What the wrapped DEK is bound to: a wrap moved to another subject does not unwrap.
     return f"audit-subject:{subject}"
 
@@ -178,7 +178,7 @@ class PayloadVault:
         owners: frozenset[str],
     ) -> DataKey | None:
         if document is None:
-            key, wrapped = await self._keyring.new_data_key(_object_id(subject))
+            key, wrapped = await self._keyring.new_data_key(subject_object_id(subject))
             await tx.insert(
                 SUBJECT_KEYS,
                 {
@@ -213,7 +213,7 @@ class PayloadVault:
             wrapped = WrappedDek.model_validate(document["wrapped"])
         except ValidationError:
             raise IntegrityError(f"wrapped key of {subject} is malformed") from None
-        key = await self._keyring.unwrap(wrapped, _object_id(subject))
+        key = await self._keyring.unwrap(wrapped, subject_object_id(subject))
         self._remember(subject, key)
         return key
 

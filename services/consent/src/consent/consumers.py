@@ -10,7 +10,7 @@ asked twice, or the purge committed under another request) announces the purge a
 retention is never left waiting. A request for an unknown or still live declaration is
 rejected permanently (DLQ; retention's deadline raises the alert): retrying cannot help.
 
-Queue `consent.identity`, bound to the four identity events below: identity's account and CGU
+Queue `consent.identity`, bound to the five identity events below: identity's account and CGU
 events drive the declaration's lifecycle. Each event is applied with its inbox key in one
 transaction (a redelivery changes nothing). Order is free: a CGU acceptance
 processed before the account-created event links the account itself, and the account link that
@@ -29,6 +29,7 @@ from consent.purge import Purge
 from consent.refusals import DeclarationNotFound, NotPurgeable
 from shared.contracts.envelope import Envelope, EventPayload
 from shared.contracts.identity import (
+    AccountActivationLapsedV1,
     AccountCreatedV1,
     AccountTerminatedV1,
     TermsAcceptedV1,
@@ -47,6 +48,7 @@ IDENTITY_HANDLERS: Final[Mapping[type[EventPayload], Handler]] = {
     TermsAcceptedV1: Lifecycle.on_terms_accepted,
     TermsRefusedV1: Lifecycle.on_terms_refused,
     AccountTerminatedV1: Lifecycle.on_account_terminated,
+    AccountActivationLapsedV1: Lifecycle.on_activation_lapsed,
 }
 """What each identity event does to a declaration; the queue's bindings derive from it."""
 

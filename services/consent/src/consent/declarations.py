@@ -34,6 +34,7 @@ from shared.contracts.consent import (
     DeclarationActivatedV1,
     DeclarationContestedV1,
     DeclarationExpiredV1,
+    DeclarationLapsedV1,
     DeclarationPart,
     DeclarationPurgedV1,
     DeclarationRefusedV1,
@@ -298,6 +299,24 @@ class Declaration(Record):
             return None
         return moved, DeclarationExpiredV1(
             declaration_id=self.id, valid_until=self.valid_until, expired_at=self.expires_at
+        )
+
+    def lapse(
+        self, account_id: str, activation_expired_at: datetime, at: datetime
+    ) -> tuple[Declaration, DeclarationLapsedV1] | None:
+        """Never activated: the account's last activation link expired long ago (identity's
+        rule, `identity.domain.activation_lapses_at`). Expired, never active; retention
+        destroys it at once (no consent to keep five years)."""
+        moved = self.linked(account_id)._moved(
+            Transition.LAPSE, at, "never activated: the activation link expired"
+        )
+        if moved is None:
+            return None
+        return moved, DeclarationLapsedV1(
+            declaration_id=self.id,
+            account_id=account_id,
+            activation_expired_at=activation_expired_at,
+            lapsed_at=at,
         )
 
     def purge(

@@ -298,6 +298,7 @@ class Transition(StrEnum):
     REFUSE = "refuse"
     EXPIRE = "expire"
     TERMINATE = "terminate"
+    LAPSE = "lapse"  # never activated: the activation link expired long ago
 
 
 _TARGET: Final = {
@@ -306,6 +307,7 @@ _TARGET: Final = {
     Transition.REFUSE: DeclarationStatus.REFUSED,
     Transition.EXPIRE: DeclarationStatus.EXPIRED,
     Transition.TERMINATE: DeclarationStatus.TERMINATED,
+    Transition.LAPSE: DeclarationStatus.EXPIRED,
 }
 _FROM: Final = {
     Transition.ACTIVATE: frozenset({DeclarationStatus.REGISTERED}),
@@ -313,6 +315,7 @@ _FROM: Final = {
     Transition.REFUSE: frozenset({DeclarationStatus.REGISTERED}),
     Transition.EXPIRE: LIVE,
     Transition.TERMINATE: LIVE,
+    Transition.LAPSE: frozenset({DeclarationStatus.REGISTERED}),
 }
 
 

@@ -1,5 +1,5 @@
 """A declaration's lifecycle after registration: identity's account and CGU events (linked,
-activated, refused, terminated), the person's revocation, and the expiry job.
+activated, refused, terminated, never activated), the person's revocation, and the expiry job.
 
 Every transition replaces the declaration at the version it was read, with its event, in one
 transaction, so two replicas (or the expiry job and a consumer) never apply two transitions
@@ -21,6 +21,7 @@ from consent.statement import Statement, statement_of
 from shared.contracts.consent import DeclarationPart, DeclarationStatus
 from shared.contracts.envelope import Envelope, EventPayload
 from shared.contracts.identity import (
+    AccountActivationLapsedV1,
     AccountCreatedV1,
     AccountRole,
     AccountTerminatedV1,
@@ -115,6 +116,16 @@ class Lifecycle:
         moved = declaration.terminate(
             terminated.account_id, terminated.terminated_at, terminated.reason.value
         )
+        if moved is not None:
+            await self._apply(tx, *moved, causation=envelope)
+
+    async def on_activation_lapsed(
+        self, tx: Transaction, lapsed: AccountActivationLapsedV1, envelope: Envelope
+    ) -> None:
+        """The account was never activated: the declaration expires, never active (an
+        activated one ignores the event: the person answered first)."""
+        declaration = await self._declaration_for(tx, lapsed.declaration_id)
+        moved = declaration.lapse(lapsed.account_id, lapsed.activation_expired_at, lapsed.lapsed_at)
         if moved is not None:
             await self._apply(tx, *moved, causation=envelope)
 

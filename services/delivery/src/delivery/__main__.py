@@ -1,5 +1,5 @@
 """`securact-delivery`: run the delivery service; `securact-delivery verify-evidence FILE
---public-key VKEY`: the offline check of `delivery.cli`."""
+--public-key VKEY`, `rotate-kek`, `retire-kek VERSION`: the commands of `delivery.cli`."""
 
 from __future__ import annotations
 

@@ -61,6 +61,7 @@ from delivery.views import (
 from shared.auth import Principal, current_principal, require_role, require_scopes
 from shared.bodylimit import body_limit
 from shared.openapi import problem_responses, required_headers, with_examples
+from shared.telemetry import annotate
 
 OFFICE_ROLE: Final = "office"
 RECIPIENT_ROLE: Final = "recipient"
@@ -369,6 +370,7 @@ def delivery_router(
     async def content(act_id: str, principal: Recipient) -> StreamingResponse:
         """The act's PDF. The first complete download is the *prise de connaissance* (CPC
         662-1), recorded once its last byte was written; an aborted one records nothing."""
+        annotate(act_id=act_id)
         act, chunks = await delivery.handover.open_content(principal.subject, act_id)
 
         async def delivered() -> None:

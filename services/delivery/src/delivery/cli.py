@@ -7,6 +7,9 @@ A sealed evidence report (`evidence.pdf`) is checked too, with `--seal-roots PEM
 CA; in dev, the last certificate of `seal_chain` at `GET /v1/evidence/keys`) and `--tsa-chain
 PEM` (the TSA's pinned chain): the seal, the document timestamp, and the attached evidence set
 with the public key(s). The first failure is named (`seal`, `document timestamp`, …).
+
+`rotate-kek` and `retire-kek VERSION` move the wrapped DEKs of acts and replies to a new KEK
+version and retire an old one (`shared.kek_commands`).
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ from cryptography import x509
 
 from delivery.evidence import EvidenceVerificationError, verify_evidence_set
 from delivery.seal import ReportVerificationError, verify_report
+from delivery.settings import Settings
+from delivery.wrapped_keys import WRAPPED_KEYS
 from shared.crypto import VerifierKey
+from shared.kek_commands import KEK_COMMANDS, add_kek_commands, run_kek_command
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -46,14 +52,17 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--tsa-chain", type=Path, help="PEM: the TSA's pinned chain (for a PDF report)"
     )
+    add_kek_commands(commands)
     return parser
 
 
-def main(argv: list[str], out: TextIO = sys.stdout) -> int:
+def main(argv: list[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     try:
         options = _parser().parse_args(argv)
     except SystemExit as exit_:
         return EXIT_USAGE if exit_.code else EXIT_OK
+    if options.command in KEK_COMMANDS:
+        return run_kek_command(options, Settings(), WRAPPED_KEYS, out, err)
     try:
         keys = [VerifierKey.from_string(k) for k in options.public_key]
     except ValueError as error:

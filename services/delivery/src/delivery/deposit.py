@@ -61,6 +61,7 @@ from shared.ids import new_id
 from shared.legal_calendar import ServiceZones, legal_date
 from shared.multipart import MultipartError, MultipartReader, PartHeaders, boundary_of
 from shared.store.port import DocumentReader, DuplicateKeyError, Transaction, to_iso
+from shared.telemetry import ACT_ID, annotate, in_span, span
 from shared.vault import StoredObject, TooLargeError
 
 METADATA_PART: Final = "metadata"
@@ -111,9 +112,11 @@ class Deposits:
             return await replay(previous, metadata, reader, ctx.config)
         # Asked before the document is read (a refusal costs no upload), and again at the
         # deposit instant. Consent unreachable: 503 before anything is read or recorded.
-        answer = await ctx.consent.status(metadata.declaration_id)
+        with span("consent check"):
+            answer = await ctx.consent.status(metadata.declaration_id)
         now = ctx.clock.now()
         act_id = new_id(now)
+        annotate(act_id=act_id, office_id=office.office_id)
         declaration = await declaration_of(ctx.store, metadata.declaration_id)
         recipient = check_consent(answer, declaration, metadata.nature, now)
         if isinstance(recipient, ConsentRefusal):
@@ -253,9 +256,10 @@ class Deposits:
         limit = config.max_leave_bytes if leave else config.max_act_bytes
         received.stored.append(object_id)
         try:
-            return await self.ctx.acts_vault.upload(
-                object_id, reader.chunks(), limit=limit, inspector=PdfInspector()
-            )
+            with span("upload and encrypt", attributes={ACT_ID: act_id}):
+                return await self.ctx.acts_vault.upload(
+                    object_id, reader.chunks(), limit=limit, inspector=PdfInspector()
+                )
         except ContentError as error:
             name = LEAVE_PART if leave else DOCUMENT_PART
             reason = RejectionReason(
@@ -279,7 +283,8 @@ class Deposits:
         # The legal date is the deposit instant, now that the act can be made available: the
         # registry is asked again (an upload takes time) and the instant read once it
         # answered; an end it learns of later is reconciled (`delivery.reconciliation`).
-        answer = await ctx.consent.status(metadata.declaration_id)
+        with span("consent check"):
+            answer = await ctx.consent.status(metadata.declaration_id)
         now = ctx.clock.now()
         current = await declaration_of(ctx.store, metadata.declaration_id)
         checked = check_consent(answer, current, metadata.nature, now)
@@ -312,7 +317,7 @@ class Deposits:
             metadata, document.sha256, received.leave.sha256 if received.leave else None
         )
         try:
-            async with ctx.outbox.transaction() as tx:
+            async with in_span("store transaction", ctx.outbox.transaction()) as tx:
                 # Read in the writing transaction: an end that reached us since the registry
                 # answered either commits before it and refuses the act, or after it and
                 # finds the act served (and flags it).
@@ -401,6 +406,7 @@ class Deposits:
             await ctx.acts_vault.discard([received.leave.object_id])
         received.stored.clear()
         count_outcome(act)
+        annotate(outcome=act.status.value)
         return outcome
 
     async def _schedule(self, tx: Transaction, act: Act, window: WindowCheck, now: datetime) -> Act:
@@ -465,6 +471,7 @@ class Deposits:
         sha256: str | None,
     ) -> None:
         """Journal a refused submission with its reasons (no act is recorded)."""
+        annotate(act_id=act_id, office_id=office.office_id, outcome="refused")
         await self.ctx.events.emit_alone(
             ActRejectedV1(
                 office_id=office.office_id,

@@ -23,6 +23,7 @@ from shared.canonical import canonical_json
 from shared.crypto import SigningKeyRing, VerifierKey
 from shared.ids import new_id
 from shared.store.port import Transaction, to_iso
+from shared.telemetry import ACT_ID, span
 
 EVIDENCE: Final = "evidence"
 SET_FORMAT: Final = "securact-ng/evidence-set/v1"
@@ -58,8 +59,9 @@ def canonical(document: Mapping[str, Any]) -> bytes:
     return canonical_json(dict(document))
 
 
-def _signature(ring: SigningKeyRing, document: Mapping[str, Any]) -> dict[str, str]:
-    detached = ring.sign(canonical(document))
+async def _signature(ring: SigningKeyRing, document: Mapping[str, Any]) -> dict[str, str]:
+    # Off the event loop: with keys in an HSM a signature is a device round trip.
+    detached = await ring.sign_async(canonical(document))
     return {
         "alg": ALGORITHM,
         "kid": detached.kid,
@@ -93,7 +95,7 @@ class EvidenceSigner:
         """Sign and store, in `tx`, the evidence of one step of `act`'s life."""
         await self.store(
             tx,
-            self.record(
+            await self.record(
                 evidence_id=new_id(instant),
                 kind=kind,
                 act_id=act.id,
@@ -105,7 +107,7 @@ class EvidenceSigner:
             ),
         )
 
-    def record(
+    async def record(
         self,
         *,
         evidence_id: str,
@@ -129,7 +131,8 @@ class EvidenceSigner:
             "details": dict(details or {}),
             "event_id": event_id,
         }
-        return {**body, "signature": _signature(self._ring, body)}
+        with span("evidence signing", attributes={ACT_ID: act_id, "securact.evidence": kind}):
+            return {**body, "signature": await _signature(self._ring, body)}
 
     async def store(self, tx: Transaction, record: Mapping[str, Any]) -> None:
         """Keep a signed record with the state change it proves (same transaction)."""
@@ -143,7 +146,7 @@ class EvidenceSigner:
             },
         )
 
-    def evidence_set(
+    async def evidence_set(
         self, act_id: str, act_sha256: str, records: Sequence[Mapping[str, Any]], now: datetime
     ) -> dict[str, Any]:
         """The act's records in time order, wrapped and signed as one set."""
@@ -154,7 +157,7 @@ class EvidenceSigner:
             "generated_at": to_iso(now),
             "evidence": [dict(r) for r in records],
         }
-        return {**body, "signature": _signature(self._ring, body)}
+        return {**body, "signature": await _signature(self._ring, body)}
 
 
 class EvidenceVerificationError(ValueError):

@@ -23,6 +23,7 @@ from shared.legal_calendar import legal_date
 from shared.metrics import instruments
 from shared.store.port import VersionConflictError, to_iso
 from shared.sweeps import sweep
+from shared.telemetry import annotate, span
 
 FINALISER_BATCH: Final = 200
 HANDOVER_ATTEMPTS: Final = 5
@@ -107,7 +108,10 @@ class Handover:
         return [act for act in found if isinstance(act, Act)]
 
     async def _finalise_due_act(self, act: Act, now: datetime) -> bool:
-        await self.finalise(act, now)
+        # A periodic job, not a request: a trace of its own, naming the act.
+        with span("act finalisation", root=True):
+            annotate(act_id=act.id, office_id=act.office_id)
+            await self.finalise(act, now)
         return True
 
     async def finalise(self, act: Act, now: datetime) -> None:
@@ -119,6 +123,7 @@ class Handover:
         async with ctx.outbox.transaction() as tx:
             await ctx.acts.save(tx, done.act, now)
             determined = await ctx.emit(tx, act, done.determined, actor="service:delivery")
+            annotate(outcome=done.determined.quality.value)
             details: dict[str, Any] = {
                 "quality": done.determined.quality.value,
                 "served_at": to_iso(act.served_at),

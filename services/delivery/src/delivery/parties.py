@@ -289,7 +289,7 @@ async def apply_notification_event(
     }
     if isinstance(payload, NotificationFailedV1):
         details.update(reason=payload.reason, permanent=payload.permanent)
-    record = signer.record(
+    record = await signer.record(
         evidence_id=envelope.event_id,
         kind=kind,
         act_id=payload.act_id,

@@ -407,5 +407,5 @@ class Views:
                     "receipt_reason": found.reason,
                 }
             )
-        signed = ctx.signer.evidence_set(act.id, act.sha256, with_receipts, ctx.clock.now())
+        signed = await ctx.signer.evidence_set(act.id, act.sha256, with_receipts, ctx.clock.now())
         return EvidenceSet.model_validate(signed)

@@ -1,4 +1,5 @@
-"""`securact-identity [serve | create-operator | rotate-token-key]`."""
+"""`securact-identity [serve | create-operator | rotate-token-key | terms-notices | rotate-kek |
+retire-kek]`."""
 
 from __future__ import annotations
 

@@ -67,6 +67,9 @@ LINK_PURPOSES = frozenset({ACTIVATION, RESET})
 RESET_WINDOW = timedelta(hours=1)
 ACTIVATION_PATH = "/activation"
 RESET_PATH = "/reinitialisation"
+# Account fields of the lapse rule: the last activation link's expiry, and when it lapsed.
+LAST_ACTIVATION_EXPIRY = "activation_link_expires_at"
+ACTIVATION_LAPSED = "activation_lapsed_at"
 
 
 def password_rejected(reason: PasswordRejection) -> errors.IdentityError:
@@ -314,6 +317,10 @@ class Accounts:
         ctx = self._ctx
         ttl = timedelta(hours=ctx.settings.activation_link_ttl_hours)
         link = await self._new_link(tx, account["_id"], ACTIVATION, ttl)
+        # The last link's expiry starts the account's lapse delay (`identity.lapses`).
+        fresh = await tx.get(ACCOUNTS, account["_id"])
+        assert fresh is not None
+        await put(tx, ACCOUNTS, {**fresh, LAST_ACTIVATION_EXPIRY: iso(link.expires_at)})
         await ctx.emit(
             tx,
             ActivationLinkIssuedV2(
@@ -338,6 +345,11 @@ class Accounts:
             if account["status"] != AccountStatus.PENDING_ACTIVATION:
                 raise errors.IdentityError(
                     409, "already-activated", "The account is already activated."
+                )
+            if account.get(ACTIVATION_LAPSED):
+                # Past the lapse delay the declaration and the account are being destroyed.
+                raise errors.IdentityError(
+                    409, "activation-lapsed", "The account lapsed without being activated."
                 )
             if not account.get("email"):
                 # Retention purged the contact data: there is nowhere to send a link.

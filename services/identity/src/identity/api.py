@@ -639,9 +639,15 @@ def identity_router(identity: Identity) -> APIRouter:
         """Every session of the account dies, in every service within seconds."""
         await identity.accounts.revoke_all_credentials(account_id, operator=principal.subject)
 
-    @router.post("/accounts/{account_id}/activation-link", tags=["operator"], status_code=202)
+    @router.post(
+        "/accounts/{account_id}/activation-link",
+        tags=["operator"],
+        status_code=202,
+        responses=problem_responses(404, 409),
+    )
     async def reissue_activation(account_id: AccountId, principal: Operator) -> None:
-        """A new activation link is e-mailed; the previous one stops working."""
+        """A new activation link is e-mailed; the previous one stops working. 409 once the
+        account is activated, has no e-mail any more, or lapsed without activation."""
         await identity.accounts.reissue_activation_link(
             account_id, actor=f"operator:{principal.subject}"
         )

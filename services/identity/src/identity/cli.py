@@ -1,5 +1,6 @@
 """`securact-identity` sub-commands: serve (default), create-operator, rotate-token-key,
-terms-notices."""
+terms-notices, and `rotate-kek`, `retire-kek VERSION` for the wrapped DEKs of sealed TOTP secrets
+and link tokens (`shared.kek_commands`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from identity.records import INDEXES
 from identity.service import Identity
 from identity.settings import Settings
 from identity.tokens import TokenIssuer, TokenKeyFile
+from identity.wrapped_keys import WRAPPED_KEYS
 from shared.clock import clock_from_environment
+from shared.kek_commands import KEK_COMMANDS, add_kek_commands, run_kek_command
 from shared.messaging.inbox import INBOX_INDEXES
 from shared.messaging.outbox import Outbox, OutboxRelay
 from shared.provisioning import NotProvisionedError, require_files, require_store
@@ -98,8 +101,11 @@ def run(argv: list[str]) -> int:
         "terms-notices", help="a CGU version's notices: notified, deemed received, bound"
     )
     notices.add_argument("--version", type=int, required=True)
+    add_kek_commands(commands)
     args = parser.parse_args(argv)
     settings = Settings()
+    if args.command in KEK_COMMANDS:
+        return run_kek_command(args, settings, WRAPPED_KEYS, sys.stdout, sys.stderr)
     if args.command in ("create-operator", "rotate-token-key"):
         # Operator commands never create the store or a key ring (the service does, at its
         # first start): a missing one is the wrong directory or setting.

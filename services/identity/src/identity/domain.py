@@ -260,3 +260,20 @@ def latest_terms_effective_at(published_at: datetime, max_lead_months: int = 12)
     """A version scheduled years ahead would sit in every recipient's notice and block every
     later version (versions take effect in order): the effective date is bounded."""
     return add_months(published_at, max_lead_months)
+
+
+def activation_lapses_at(last_activation_expired_at: datetime, delay_days: int = 30) -> datetime:
+    """When a recipient account never activated lapses: `delay_days` (30) after its last
+    activation link expired. Until then an operator may reissue a link (the person asked for
+    one late); after, no consent was ever given and nothing obliges the platform to keep the
+    declaration, its proofs or the account: décret 2021-1625 art. 21's five years concern
+    consents that existed, and data not needed for its purpose is not kept (RGPD art. 5(1)(c)
+    data minimisation, 5(1)(e) storage limitation). The delay is that grace period, a setting
+    (`unactivated_expiry_days`)."""
+    return last_activation_expired_at + timedelta(days=delay_days)
+
+
+def activation_lapse_cutoff(now: datetime, delay_days: int = 30) -> datetime:
+    """The latest last-link expiry that has lapsed at `now` (`activation_lapses_at` inverted,
+    for the query)."""
+    return now - timedelta(days=delay_days)

@@ -115,6 +115,11 @@ def create_app(
         timedelta(seconds=settings.purge_interval_seconds),
         identity.maintenance.run,
     )
+    runtime.every(
+        "identity-activation-lapses",
+        timedelta(seconds=settings.activation_lapse_interval_seconds),
+        identity.lapses.run,
+    )
     app = runtime.create_app(
         title="Identity: accounts, sessions, OAuth2 clients and the recipient portal",
         routers=[

@@ -46,6 +46,7 @@ INDEXES = (
     Index(ACCOUNTS, ("identifier",), unique=True),
     Index(ACCOUNTS, ("declaration_id",), unique=True),
     Index(ACCOUNTS, ("role", "status")),
+    Index(ACCOUNTS, ("status", "activation_link_expires_at")),
     Index(LINKS, ("account_id", "purpose")),
     Index(LINKS, ("expires_at",)),
     Index(LINKS, ("link_id",)),

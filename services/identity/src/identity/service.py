@@ -13,6 +13,7 @@ from identity.accounts import Accounts
 from identity.attempts import AttemptJournal
 from identity.clients import Clients
 from identity.domain import normalize_identifier
+from identity.lapses import ActivationLapses
 from identity.maintenance import Maintenance
 from identity.passwords import Passwords
 from identity.personal_data import PersonalData
@@ -79,6 +80,7 @@ class Identity:
         self.service_clients = ServiceClients(self.ctx)
         self.revocations = StoreRevocations(self.ctx)
         self.maintenance = Maintenance(self.ctx)
+        self.lapses = ActivationLapses(self.ctx)
         self.retention = RetentionRequests(self.ctx)
         self.personal_data = PersonalData(self.ctx)
         self.attempts = AttemptJournal(self.ctx)

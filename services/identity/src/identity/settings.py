@@ -44,6 +44,16 @@ class Settings(BaseServiceSettings):
     )
 
     activation_link_ttl_hours: int = Field(default=72, ge=1)
+    unactivated_expiry_days: int = Field(
+        default=30,
+        ge=1,
+        description="days after its last activation link expired that an account never "
+        "activated lapses: its declaration, proofs and account are then destroyed (RGPD art. "
+        "5(1)(c) and (e): no consent was given, nothing to keep)",
+    )
+    activation_lapse_interval_seconds: float = Field(
+        default=3600.0, gt=0, description="how often lapsed activations are looked for"
+    )
     reset_link_ttl_minutes: int = Field(default=60, ge=5)
     reset_emails_per_account_per_hour: int = Field(
         default=3, ge=1, description="reset e-mails one account receives in any 60 minutes"

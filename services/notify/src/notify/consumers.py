@@ -7,6 +7,8 @@ from __future__ import annotations
 from notify.contacts import PURGE_REQUESTS
 from notify.planning import BULK_EVENTS, URGENT_EVENTS
 from notify.service import Notify
+from notify.webhooks.events import SOURCES as WEBHOOK_SOURCES
+from notify.webhooks.service import QUEUE as WEBHOOKS_QUEUE
 from shared.contracts.envelope import Envelope
 from shared.messaging.consumer import Subscription
 
@@ -17,6 +19,8 @@ QUEUES: dict[str, tuple[str, ...]] = {
     URGENT_QUEUE: URGENT_EVENTS,
     BULK_QUEUE: BULK_EVENTS,
     RETENTION_QUEUE: PURGE_REQUESTS,
+    # The offices' webhooks (`notify.webhooks`), a table of its own.
+    WEBHOOKS_QUEUE: tuple(contract.routing_key() for contract in WEBHOOK_SOURCES),
 }
 
 

@@ -23,6 +23,7 @@ from notify.rendering import TemplateInputError, render
 from notify.values import LINK_STAND_IN
 from shared.contracts.envelope import Envelope
 from shared.store.port import DuplicateKeyError, Transaction
+from shared.telemetry import inject_traceparent
 
 
 class Intake:
@@ -60,7 +61,7 @@ class Intake:
             problem = address_problem(request.channel, request.address)
         planned = Notification.planned(
             cause, request, message_id_domain=ctx.config.originator.message_id_domain, now=now
-        )
+        ).model_copy(update={"trace": inject_traceparent()})
         if problem is None:
             try:
                 planned = self._with_message(planned, request)

@@ -8,6 +8,8 @@ the bus. At a stop, the attempts under way finish (within a grace) before the st
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 from fastapi import FastAPI
 from opentelemetry.sdk.trace.export import SpanExporter
@@ -22,9 +24,16 @@ from notify.service import wire
 from notify.settings import Settings
 from notify.sms import DevMailboxSmsGateway, HttpSmsGateway
 from notify.smtp import SmtpConfig, SmtpTransport
+from notify.webhooks.api import webhooks_router
+from notify.webhooks.repository import INDEXES as WEBHOOK_INDEXES
+from notify.webhooks.service import SEALED_FORMAT, WebhookPolicy, Webhooks
 from shared.auth import TokenVerifier, install_token_verifier
 from shared.auth.client_credentials import ClientCredentials, ClientCredentialsConfig
 from shared.clock import Clock
+from shared.crypto import KeyRing
+from shared.crypto.backends import kek_source
+from shared.crypto.sealed import Sealer
+from shared.messaging.consumer import RetryPolicy
 from shared.refusals import install_refusal_handlers
 from shared.runtime import ServiceRuntime
 
@@ -56,6 +65,31 @@ def sms_gateway(settings: Settings, mail: MailTransport, clock: Clock) -> SmsGat
     return DevMailboxSmsGateway(mail, clock, settings.mail_from)
 
 
+def offices_webhooks(
+    settings: Settings, runtime: ServiceRuntime, http: httpx.AsyncClient | None
+) -> Webhooks:
+    """The offices' webhooks: secrets sealed under notify's key ring, deliveries over `http`."""
+    if http is None:
+        http = httpx.AsyncClient(follow_redirects=False)
+        runtime.on_shutdown(http.aclose)
+    sealer = Sealer(
+        KeyRing(kek_source(settings, runtime.clock)),
+        format=SEALED_FORMAT,
+        domain=b"securact-ng notify webhook secret v1",
+    )
+    policy = WebhookPolicy(
+        retry=RetryPolicy(
+            max_attempts=settings.webhook_max_attempts,
+            first_delay=timedelta(seconds=settings.webhook_first_delay_seconds),
+            max_delay=timedelta(seconds=settings.webhook_max_delay_seconds),
+        ),
+        timeout=timedelta(seconds=settings.webhook_timeout_seconds),
+        secret_grace=timedelta(hours=settings.webhook_secret_grace_hours),
+        allow_http=settings.webhook_allow_http,
+    )
+    return Webhooks(runtime.store, runtime.clock, runtime.inbox, sealer, http, policy)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -66,12 +100,19 @@ def create_app(
     sms: SmsGateway | None = None,
     identity_http: httpx.AsyncClient | None = None,
     retention_http: httpx.AsyncClient | None = None,
+    webhook_http: httpx.AsyncClient | None = None,
 ) -> FastAPI:
     """`identity_http` reaches identity for the links and notify's tokens, `retention_http`
-    retention for the certificates' links (defaults: clients on `settings.identity_url` and
-    `settings.retention_url`, closed when the app stops)."""
+    retention for the certificates' links, `webhook_http` the offices' receivers (defaults:
+    clients on `settings.identity_url` and `settings.retention_url`, and one without a base,
+    closed when the app stops)."""
     settings = settings or Settings()
-    runtime = ServiceRuntime(settings, clock=clock, indexes=INDEXES, span_exporter=span_exporter)
+    runtime = ServiceRuntime(
+        settings,
+        clock=clock,
+        indexes=(*INDEXES, *WEBHOOK_INDEXES),
+        span_exporter=span_exporter,
+    )
     mail = mail or smtp_transport(settings)
     sms = sms or sms_gateway(settings, mail, runtime.clock)
 
@@ -114,6 +155,9 @@ def create_app(
     )
     for subscription in subscriptions(notify):
         runtime.subscribe(subscription)
+    webhooks = offices_webhooks(settings, runtime, webhook_http)
+    runtime.subscribe(webhooks.subscription())
+    runtime.background("notify-webhooks", webhooks.run)
     # The sender starts once the store is connected and stops before it closes.
     runtime.background("notify-sender", notify.sending.run)
     # The runtime cancels the sender, then runs these hooks in order, then closes the store:
@@ -132,9 +176,13 @@ def create_app(
         runtime.on_shutdown(identity_http.aclose)
     if own_retention_http:
         runtime.on_shutdown(retention_http.aclose)
-    app = runtime.create_app(title="Notify: e-mail and SMS", routers=[notifications_router(notify)])
+    app = runtime.create_app(
+        title="Notify: e-mail, SMS and webhooks",
+        routers=[notifications_router(notify), webhooks_router(webhooks)],
+    )
     install_refusal_handlers(app)
     if token_verifier is not None:
         install_token_verifier(app, token_verifier)
     app.state.notify = notify
+    app.state.webhooks = webhooks
     return app

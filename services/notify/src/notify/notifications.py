@@ -148,6 +148,8 @@ class Notification(BaseModel):
     resent_after_crash: int = 0
     contact_purged_at: Instant | None = None
     updated_at: Instant | None = None
+    trace: dict[str, str] = Field(default_factory=dict, exclude_if=lambda carrier: not carrier)
+    """The W3C context of the event's handling (`traceparent`): the send continues its trace."""
     claimed_before_data_mark: bool = Field(default=False, exclude=True)
     """A claim written before `data_sent_at` existed: it may have gone as far as DATA."""
 

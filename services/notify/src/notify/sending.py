@@ -43,6 +43,8 @@ import logging
 from datetime import date, datetime
 from typing import Final
 
+from opentelemetry.trace import SpanKind
+
 from notify.context import Context
 from notify.domain import Lane, State, deemed_received_on
 from notify.notifications import Content, EmailContent, Notification, PendingLink, SmsContent
@@ -59,6 +61,7 @@ from shared.ids import instant_of
 from shared.metrics import instruments, seconds_since
 from shared.store.port import StoreError, VersionConflictError, to_iso
 from shared.sweeps import sweep
+from shared.telemetry import annotate, extract_context, span
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +73,12 @@ STALE_BATCH: Final = 100
 class _ClaimLostError(Exception):
     """Another sender took the claim over (this one outlived `claim_timeout`): hand nothing
     over and record nothing, the new owner does."""
+
+
+def _outcome_name(outcome: DeliveryError | None) -> str:
+    if outcome is None:
+        return "accepted"
+    return "refused" if outcome.permanent else "deferred"
 
 
 def _report_orphan(task: asyncio.Task[bool]) -> None:
@@ -205,19 +214,28 @@ class Sending:
         return None
 
     async def _attempt(self, job: Notification) -> None:
-        outcome: DeliveryError | None = None
-        try:
-            await self._hand_over(job)
-        except _ClaimLostError:
-            log.warning("notification %s: claim taken over by another sender", job.id)
-            return
-        except DeliveryError as error:
-            outcome = error
-        except Exception as error:
-            log.exception("unexpected failure sending %s", job.id)
-            outcome = TransientDeliveryError(f"internal error ({type(error).__name__})")
-        # From here on, as little as possible happens before the outcome is durable.
-        await self._bookkeep(job, outcome, self._ctx.clock.now())
+        # In the trace of the event that asked for the message: its outcome event follows.
+        with span(
+            "notification attempt",
+            context=extract_context(job.trace),
+            attributes={"securact.channel": job.channel.value, "securact.kind": job.kind.value},
+        ):
+            annotate(act_id=job.act_id, office_id=job.office_id, event_type=job.source_type)
+            outcome: DeliveryError | None = None
+            try:
+                await self._hand_over(job)
+            except _ClaimLostError:
+                log.warning("notification %s: claim taken over by another sender", job.id)
+                annotate(outcome="claim-lost")
+                return
+            except DeliveryError as error:
+                outcome = error
+            except Exception as error:
+                log.exception("unexpected failure sending %s", job.id)
+                outcome = TransientDeliveryError(f"internal error ({type(error).__name__})")
+            annotate(outcome=_outcome_name(outcome))
+            # From here on, as little as possible happens before the outcome is durable.
+            await self._bookkeep(job, outcome, self._ctx.clock.now())
 
     async def _mark_data_sent(self, job: Notification) -> None:
         """Record durably that the message itself is about to go (see the module docstring)."""
@@ -254,21 +272,23 @@ class Sending:
             if not isinstance(content, SmsContent):
                 raise RuntimeError("an SMS notification without an SMS text")
             await before_data()  # the provider's request is the whole hand-over
-            await self._ctx.sms.send(
-                SmsMessage(
-                    to=job.address,
-                    text=content.sms,
-                    reference=job.message_id,
-                    sender=originator.sms_sender,
+            with span("sms send", kind=SpanKind.CLIENT):
+                await self._ctx.sms.send(
+                    SmsMessage(
+                        to=job.address,
+                        text=content.sms,
+                        reference=job.message_id,
+                        sender=originator.sms_sender,
+                    )
                 )
-            )
             return
         if not isinstance(content, EmailContent):
             raise RuntimeError("an e-mail notification without an e-mail")
         message = email_message(
             job, content, mail_from=originator.mail_from, now=self._ctx.clock.now()
         )
-        await self._ctx.mail.send(message, before_data=before_data)
+        with span("smtp send", kind=SpanKind.CLIENT):
+            await self._ctx.mail.send(message, before_data=before_data)
 
     # -- the outcome -----------------------------------------------------------------------
 

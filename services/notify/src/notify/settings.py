@@ -96,6 +96,21 @@ class Settings(BaseServiceSettings):
     retention_timeout_seconds: float = Field(
         default=10.0, gt=0, description="a link request to retention gives up after this"
     )
+    # --- webhooks to offices (Standard Webhooks) ----------------------------------------------
+    webhook_max_attempts: int = Field(default=12, ge=1)
+    webhook_first_delay_seconds: float = Field(default=10.0, gt=0)
+    webhook_max_delay_seconds: float = Field(
+        default=4 * 3600.0, gt=0, description="backoff cap: 12 attempts span about a day"
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="an office's receiver must answer within this"
+    )
+    webhook_secret_grace_hours: float = Field(
+        default=24.0, ge=0, description="how long a rotated secret still signs beside the new one"
+    )
+    webhook_allow_http: bool = Field(
+        default=False, description="accept plain-HTTP receivers (dev and tests; never production)"
+    )
     # --- HTTP API -----------------------------------------------------------------------------
 
     @model_validator(mode="after")
@@ -107,6 +122,8 @@ class Settings(BaseServiceSettings):
         encrypted = self.smtp_tls or self.smtp_starttls
         if self.smtp_ca_file is not None and not encrypted:
             raise ValueError("smtp_ca_file is set but neither smtp_tls nor smtp_starttls is")
+        if self.webhook_allow_http and self.env is Environment.PRODUCTION:
+            raise ValueError("webhook_allow_http is refused in production: receivers use HTTPS")
         if self.smtp_username and not encrypted and self.env is not Environment.DEV:
             raise ValueError("smtp credentials outside dev need smtp_tls or smtp_starttls")
         if self.sms_mode == "http" and (not self.sms_endpoint or self.sms_token is None):

@@ -1,5 +1,5 @@
 """`securact-retention`: run the retention service; `securact-retention run-due`: fire what is
-due now once (see `retention.cli`)."""
+due now once; `verify-certificate`, `rotate-kek`, `retire-kek VERSION` (see `retention.cli`)."""
 
 from __future__ import annotations
 

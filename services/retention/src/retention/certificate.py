@@ -139,19 +139,20 @@ def certificate_document(
     }
 
 
-def sign_certificate(
+async def sign_certificate(
     document: CertificateDocument, signer: SigningKeyRing, *, zone: ZoneInfo = PARIS
 ) -> IssuedCertificate:
-    """Sign the document, render its PDF, sign the PDF, and assemble the JSON twin."""
+    """Sign the document, render its PDF, sign the PDF, and assemble the JSON twin (both
+    signatures off the event loop: with the key in an HSM each is a device round trip)."""
     body = canonical(document)
     fingerprint = hashlib.sha256(body).hexdigest()
-    signature = signer.sign(body)
+    signature = await signer.sign_async(body)
     verifier = signer.verifier(signature.kid)
     pdf = render_pdf(
         french_lines(document, fingerprint, signature.kid, signature.signature, zone),
         title=f"Certificat d'effacement {document['certificate_id']}",
     )
-    pdf_signature = signer.sign(pdf)
+    pdf_signature = await signer.sign_async(pdf)
     twin = {
         "certificate": document,
         "signature": {

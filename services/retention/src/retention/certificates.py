@@ -52,6 +52,11 @@ async def _chunks(data: bytes) -> AsyncIterator[bytes]:
     yield data
 
 
+def file_object_id(certificate_id: str, kind: str) -> str:
+    """What the DEK of a certificate file (`pdf` or `json`) is bound to."""
+    return f"certificate:{certificate_id}:{kind}"
+
+
 def _object_key(certificate_id: str, kind: str) -> str:
     return f"certificates/{certificate_id}.{kind}"
 
@@ -132,7 +137,7 @@ class Certificates:
             steps=steps,
             receipts=receipts,
         )
-        issued = sign_certificate(document, ctx.signer, zone=ctx.policy.zone)
+        issued = await sign_certificate(document, ctx.signer, zone=ctx.policy.zone)
         files = await self._store_files(issued)
         token = new_token()
         certificate = Certificate(
@@ -178,7 +183,7 @@ class Certificates:
         """Both files encrypted in S3 under their own DEKs; the wrapped DEKs stay here."""
         files: dict[str, StoredFile] = {}
         for kind, data in (("pdf", issued.pdf), ("json", issued.signed_json)):
-            object_id = f"certificate:{issued.certificate_id}:{kind}"
+            object_id = file_object_id(issued.certificate_id, kind)
             key, wrapped = await self.ctx.keys.new_data_key(object_id)
             await self.ctx.objects.put(
                 _object_key(issued.certificate_id, kind),
@@ -196,7 +201,7 @@ class Certificates:
             raise CertificateNotFound
         if not hmac.compare_digest(certificate.token_sha256, hash_token(token)):
             raise CertificateNotFound
-        object_id = f"certificate:{certificate_id}:{kind}"
+        object_id = file_object_id(certificate_id, kind)
         key = await ctx.keys.unwrap(certificate.files[kind].wrapped, object_id)
         ciphertext = await ctx.objects.get(_object_key(certificate_id, kind))
         return b"".join([c async for c in decrypt_stream(ciphertext, key, object_id)])

@@ -13,6 +13,9 @@ publishes them to the bus.
 fingerprint and, when given, the PDF's detached signature — against the platform's public keys
 (`GET /v1/certificates/keys`, C2SP verifier key strings): no store, no network. Exit 0 when it
 verifies, 1 when it does not.
+
+`rotate-kek` and `retire-kek VERSION` move the certificates' wrapped DEKs (files and sealed
+download tokens) to a new KEK version and retire an old one (`shared.kek_commands`).
 """
 
 from __future__ import annotations
@@ -29,8 +32,10 @@ from retention.certificate import verify_certificate
 from retention.main import audit_client, build_retention
 from retention.repository import INDEXES
 from retention.settings import Settings
+from retention.wrapped_keys import WRAPPED_KEYS
 from shared.clock import Clock
 from shared.crypto import IntegrityError, VerifierKey
+from shared.kek_commands import KEK_COMMANDS, add_kek_commands, run_kek_command
 from shared.messaging.inbox import INBOX_INDEXES
 from shared.messaging.outbox import OutboxRelay
 from shared.provisioning import NotProvisionedError, require_key_directories, require_store
@@ -76,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--public-key", required=True, action="append", metavar="VKEY", help="repeatable"
     )
+    add_kek_commands(commands)
     return parser
 
 
@@ -126,6 +132,8 @@ async def run_due_once(settings: Settings, clock: Clock | None = None) -> PassSu
 def main(argv: Sequence[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """Run one command; returns the process exit status (what was used goes to `err`)."""
     options = build_parser().parse_args(argv)
+    if options.command in KEK_COMMANDS:
+        return run_kek_command(options, Settings(), WRAPPED_KEYS, out, err)
     if options.command == "verify-certificate":
         return verify_certificate_files(options.certificate, options.pdf, options.public_key, out)
     if options.command == "run-due":

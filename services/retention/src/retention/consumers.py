@@ -1,9 +1,9 @@
 """Retention's consumers, as handler tables (`shared.messaging.handlers`): each event is applied
 with its inbox key in one transaction, and each queue is bound to exactly its table's contracts.
 
-- `retention.lifecycle`: the events that create schedules (termination, revocation, CGU
-  publication) and those that capture, before any purge, what the certificate needs (the
-  account's e-mail, the acts served to it: ids, fingerprints, dates).
+- `retention.lifecycle`: the events that create schedules (termination, a declaration's
+  ends, CGU publication) and those that capture, before any purge, what the certificate needs
+  (the account's e-mail, the acts served to it: ids, fingerprints, dates).
 - `retention.confirmations`: each participant's confirmation of an erasure step; once one
   commits, the certificate job is woken (the scheduler catches up if the process dies first).
 """
@@ -17,6 +17,7 @@ from retention.service import Retention
 from shared.contracts.consent import (
     ConsentRevokedV1,
     DeclarationExpiredV1,
+    DeclarationLapsedV1,
     DeclarationPurgedV1,
     DeclarationRefusedV1,
     DeclarationRegisteredV1,
@@ -73,6 +74,14 @@ async def _declaration_refused(
 ) -> None:
     await r.schedules.on_consent_ended(
         tx, event.declaration_id, event.account_id, event.refused_at, ConsentEnd.REFUSAL
+    )
+
+
+async def _declaration_lapsed(
+    r: Retention, tx: Transaction, event: DeclarationLapsedV1, _: Envelope
+) -> None:
+    await r.schedules.on_consent_ended(
+        tx, event.declaration_id, event.account_id, event.lapsed_at, ConsentEnd.NEVER_ACTIVATED
     )
 
 
@@ -136,6 +145,7 @@ LIFECYCLE: Final = HandlerTable[Retention](
         on(DeclarationTerminatedV1, _declaration_terminated),
         on(DeclarationExpiredV1, _declaration_expired),
         on(DeclarationRefusedV1, _declaration_refused),
+        on(DeclarationLapsedV1, _declaration_lapsed),
         on(TermsPublishedV1, _terms_published),
         on(AccountCreatedV1, _account_created),
         on(DeclarationRegisteredV1, _declaration_registered),

@@ -38,6 +38,12 @@ class ConsentEnd(StrEnum):
     TERMINATION = "termination"
     EXPIRY = "expiry"
     REFUSAL = "refusal"
+    NEVER_ACTIVATED = "never_activated"
+
+
+NEVER_CONSENTED = frozenset({ConsentEnd.REFUSAL, ConsentEnd.NEVER_ACTIVATED})
+"""Ends of a declaration that was never active: the first CGU (or the declaration) refused,
+or the account never activated."""
 
 
 ERASURE_PURPOSE = {
@@ -79,6 +85,22 @@ def account_erasure_due(terminated_at: datetime, grace_months: int, zone: ZoneIn
 def registry_purge_due(revoked_at: datetime, years: int, zone: ZoneInfo) -> datetime:
     """Art. 21: the declaration's data is destroyed `years` (5) after the revocation instant."""
     return add_months(revoked_at, 12 * years, zone)
+
+
+def consent_data_purge_due(
+    ended_at: datetime, end: ConsentEnd, years: int, zone: ZoneInfo
+) -> datetime:
+    """When an ended declaration's data (proofs, identity, account) is destroyed.
+
+    - A consent that existed (revoked, terminated, expired): `years` (5) after it ended
+      (décret 2021-1625 art. 21 — the registry must be able to answer for it that long).
+    - A declaration never active (`NEVER_CONSENTED`): at once. No consent was ever given, so
+      art. 21's five years, which concern consents that existed, do not apply; the data served
+      only to obtain a consent that will not come, and is not kept longer than that purpose
+      needs (RGPD art. 5(1)(c) data minimisation, 5(1)(e) storage limitation)."""
+    if end in NEVER_CONSENTED:
+        return ended_at
+    return registry_purge_due(ended_at, years, zone)
 
 
 def schedule_id(purpose: Purpose, subject: str) -> str:

@@ -74,7 +74,7 @@ def download_url(public_url: str, certificate_id: str, token: str) -> str:
     return f"{public_url.rstrip('/')}/v1/certificates/{certificate_id}/{token}.pdf"
 
 
-def _object_id(certificate_id: str) -> str:
+def token_object_id(certificate_id: str) -> str:
     return f"retention/certificates/{certificate_id}/download-token"
 
 
@@ -84,7 +84,7 @@ def _associated_data(object_id: str, dek_id: bytes) -> bytes:
 
 
 async def seal_token(keys: KeyRing, certificate_id: str, token: str) -> SealedToken:
-    object_id = _object_id(certificate_id)
+    object_id = token_object_id(certificate_id)
     key, wrapped = await keys.new_data_key(object_id)
     nonce = secrets.token_bytes(_NONCE_SIZE)
     ciphertext = AESGCM(key.material).encrypt(
@@ -99,7 +99,7 @@ async def seal_token(keys: KeyRing, certificate_id: str, token: str) -> SealedTo
 
 async def open_token(keys: KeyRing, certificate_id: str, sealed: SealedToken) -> str:
     """The token; `LinkUnavailable` if the sealed value was moved or altered."""
-    object_id = _object_id(certificate_id)
+    object_id = token_object_id(certificate_id)
     try:
         key = await keys.unwrap(sealed.wrapped, object_id)
         plaintext = AESGCM(key.material).decrypt(

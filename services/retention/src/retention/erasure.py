@@ -220,8 +220,9 @@ class Erasure(Stored):
                 account_id=self.account_id,
                 completed_at=now,
             )
+            # No certificate to send: the address captured at the start goes now.
             completed = self.model_copy(
-                update={"state": ErasureState.COMPLETED, "completed_at": now}
+                update={"state": ErasureState.COMPLETED, "completed_at": now, "email": None}
             )
             return completed, [Outgoing(done, self.subject)]
         confirmed = self.model_copy(

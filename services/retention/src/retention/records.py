@@ -133,6 +133,8 @@ class Schedule(Stored):
     data: ScheduleData
     created_at: Instant
     fired_at: Instant | None = Field(default=None, exclude_if=absent)
+    trace: dict[str, str] | None = Field(default=None, exclude_if=absent)
+    """The W3C context of the event that scheduled it: the firing links to that trace."""
 
     @field_validator("data", mode="before")
     @classmethod

@@ -20,7 +20,7 @@ from retention.domain import (
     ConsentEnd,
     Purpose,
     account_erasure_due,
-    registry_purge_due,
+    consent_data_purge_due,
     schedule_id,
 )
 from retention.erasures import start_erasure
@@ -37,6 +37,7 @@ from shared.contracts.consent import ConsentRevokedV1
 from shared.contracts.identity import AccountTerminatedV1, TermsPublishedV1
 from shared.store.port import DuplicateKeyError, Transaction, VersionConflictError, to_iso
 from shared.sweeps import sweep
+from shared.telemetry import annotate, inject_traceparent, links_to, span
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +87,12 @@ class Schedules:
         end: ConsentEnd,
     ) -> None:
         """The registry keeps a declaration five years after its revocation (décret 2021-1625
-        art. 21). A consent that ended otherwise — the account terminated, the duration over,
-        the CGU refused — is no longer in force either: its data is not kept longer than a
-        revoked one's. The first end recorded starts the five years."""
+        art. 21). A consent that ended otherwise — the account terminated, the duration over —
+        is no longer in force either: its data is not kept longer than a revoked one's. A
+        declaration never active (first CGU refused, never activated) is destroyed at once
+        (`consent_data_purge_due`). The first end recorded starts the clock."""
         policy = self.ctx.policy
-        due = registry_purge_due(ended_at, policy.registry_years, policy.zone)
+        due = consent_data_purge_due(ended_at, end, policy.registry_years, policy.zone)
         await self._schedule(
             tx,
             Purpose.REGISTRY_PURGE,
@@ -144,6 +146,7 @@ class Schedules:
             held=await is_held(self.ctx, tx, [s for s in (subject, related) if s]),
             data=data,
             created_at=self.ctx.clock.now(),
+            trace=inject_traceparent() or None,
         )
         await self.ctx.schedules.add(tx, schedule)
         log.info("schedule %s due at %s", purpose.value, to_iso(due))
@@ -174,12 +177,17 @@ class Schedules:
         ctx = self.ctx
         now = ctx.clock.now()
         claimed, events = schedule.fire(now)
+        # Months after the event that scheduled it: a trace of its own, linked to that one.
+        links = links_to([schedule.trace] if schedule.trace else [])
+        attributes = {"securact.purpose": schedule.purpose.value}
         try:
-            async with ctx.outbox.transaction() as tx:
-                await ctx.schedules.save(tx, claimed)
-                await ctx.emit(tx, events)
-                if schedule.purpose is not Purpose.TERMS_EFFECTIVE:
-                    await start_erasure(ctx, tx, schedule, now)
+            with span("schedule fired", root=True, links=links, attributes=attributes):
+                annotate(act_id=_act_of(schedule.subject))
+                async with ctx.outbox.transaction() as tx:
+                    await ctx.schedules.save(tx, claimed)
+                    await ctx.emit(tx, events)
+                    if schedule.purpose is not Purpose.TERMS_EFFECTIVE:
+                        await start_erasure(ctx, tx, schedule, now)
         except (VersionConflictError, DuplicateKeyError):
             return False
         log.info("fired schedule %s (%s)", schedule.id, schedule.purpose.value)
@@ -188,3 +196,7 @@ class Schedules:
     async def naming(self, subject: str) -> list[Schedule]:
         """The schedules of `subject` or related to it, by due date."""
         return await self.ctx.schedules.naming(self.ctx.store, subject)
+
+
+def _act_of(subject: str) -> str | None:
+    return subject.removeprefix("act:") if subject.startswith("act:") else None

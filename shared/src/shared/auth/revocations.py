@@ -48,6 +48,9 @@ REVOCATIONS_PATH: Final = "/v1/revocations"
 # How far back a starting process asks: the access-token lifetime plus the verifier's leeway.
 DEFAULT_CATCH_UP_WINDOW: Final = timedelta(minutes=11)
 QUEUE_EXPIRES_MS: Final = 10 * 60 * 1000
+# After the broker connected, identity is asked again this many times (pauses in seconds) before
+# a failure is worth a warning: the platform starting together, identity answers soon after.
+CATCH_UP_RETRY_SECONDS: Final = (1.0, 3.0, 10.0)
 
 
 def apply_revocation(envelope: Envelope, revocations: InMemoryRevocationList) -> bool:
@@ -145,8 +148,11 @@ class RevocationListener:
             log.warning("revocation message dropped: %s", type(error).__name__)
 
     async def catch_up(self) -> None:
-        """Fetch the recent revocations now, and again once the broker is connected."""
-        await self._fetch_recent()
+        """Fetch the recent revocations now, and again once the broker is connected.
+
+        At start identity itself may not answer yet (the whole platform starting): that first
+        miss is only noted; a warning is logged when the last attempt fails too."""
+        await self._fetch_recent(last=self._broker_started is None)
         if self._broker_started is not None:
             task = asyncio.create_task(self._after_broker(), name="revocations-catch-up")
             self._tasks.add(task)
@@ -156,11 +162,16 @@ class RevocationListener:
         assert self._broker_started is not None
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._broker_started.wait(), 120)
-            await self._fetch_recent()
+        for pause in (*CATCH_UP_RETRY_SECONDS, None):
+            if await self._fetch_recent(last=pause is None):
+                return
+            if pause is not None:
+                await asyncio.sleep(pause)
 
-    async def _fetch_recent(self) -> None:
+    async def _fetch_recent(self, *, last: bool) -> bool:
+        """True once fetched (or when there is nothing to fetch from)."""
         if self._identity_url is None or self._http is None:
-            return
+            return True
         since = self._clock.now() - self._window
         try:
             response = await self._http.get(
@@ -171,13 +182,17 @@ class RevocationListener:
             response.raise_for_status()
             count = apply_recent(response.json(), self._revocations)
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
-            log.warning(
-                "recent revocations not fetched (%s): tokens revoked before this start stay "
-                "valid until they expire",
-                type(error).__name__,
-            )
-            return
+            if last:
+                log.warning(
+                    "recent revocations not fetched (%s): tokens revoked before this start "
+                    "stay valid until they expire",
+                    type(error).__name__,
+                )
+            else:
+                log.info("recent revocations not fetched yet (%s)", type(error).__name__)
+            return False
         log.info("caught up with %d recent revocations", count)
+        return True
 
     async def close(self) -> None:
         for task in list(self._tasks):

@@ -144,6 +144,24 @@ class DeclarationExpiredV1(EventPayload):
 
 
 @register
+class DeclarationLapsedV1(EventPayload):
+    """The declaration was never activated: identity's activation link expired and the account
+    was never opened, so it expired with no consent ever given. Retention destroys its proofs,
+    its data and the account at once (nothing to keep five years for)."""
+
+    producer: ClassVar[str] = "consent"
+    fact: ClassVar[str] = "declaration-lapsed"
+    version: ClassVar[int] = 1
+
+    declaration_id: str
+    account_id: str
+    activation_expired_at: AwareDatetime = Field(
+        description="when the last activation link expired"
+    )
+    lapsed_at: AwareDatetime
+
+
+@register
 class DeclarationTerminatedV1(EventPayload):
     """The person's account was terminated: the consent ends with it."""
 

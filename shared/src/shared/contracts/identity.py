@@ -99,6 +99,24 @@ class ActivationLinkIssuedV2(EventPayload):
 
 
 @register
+class AccountActivationLapsedV1(EventPayload):
+    """A recipient account was never activated: its last activation link expired
+    `lapsed_at - activation_expired_at` ago and nobody can open it any more (no link is reissued).
+    Consent ends the declaration, never active; retention then destroys it and the account."""
+
+    producer: ClassVar[str] = "identity"
+    fact: ClassVar[str] = "account-activation-lapsed"
+    version: ClassVar[int] = 1
+
+    account_id: str
+    declaration_id: str
+    activation_expired_at: AwareDatetime = Field(
+        description="when the last activation link expired"
+    )
+    lapsed_at: AwareDatetime
+
+
+@register
 class PasswordResetRequestedV2(EventPayload):
     """A password reset link was issued: notify e-mails it. Single use, short-lived. The event
     names the link by `link_id` only; notify fetches the link when it sends."""

@@ -3,6 +3,8 @@
 - `streaming`: per-object streaming AEAD (Tink AES-GCM-HKDF wire format behind our header).
 - `keyring`: DEKs wrapped by versioned KEKs from a `KekSource` port; `local_kek` is the dev file,
   `pkcs11_keys` a PKCS#11 token (HSM); `backends` picks one from the settings.
+- `rewrap`: moves every DEK a service stores to the current KEK version, resumably (the
+  services' `rotate-kek`, `shared.kek_commands`), and counts what is left under a version.
 - `shredding`: destroy the wrapped DEK, then the object, journaling both steps.
 - `signing`: Ed25519 key ring, JWKS, C2SP signed notes.
 """

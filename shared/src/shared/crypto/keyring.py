@@ -67,6 +67,11 @@ class KekSource(Protocol):
         """Make `version` unable to unwrap (after every DEK was rewrapped away from it)."""
         ...
 
+    async def versions(self) -> dict[int, bool]:
+        """Every version the source holds, each with whether it is retired (empty: none yet;
+        nothing is created)."""
+        ...
+
 
 class WrappedDek(BaseModel):
     """A DEK as the owning service stores it: safe to persist, useless without the KEK.

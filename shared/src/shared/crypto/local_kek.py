@@ -7,8 +7,9 @@ The file (default `var/keys/kek.json`, git-ignored with the rest of `var/`) is c
      "versions": [{"version": 1, "key": "<base64>", "created_at": "...", "retired_at": null}, ...]}
 
 A file readable by group or others is refused. Wraps are AES-256-GCM with a random 96-bit nonce
-(stored in front of the ciphertext). Another process rotating the file is picked up when a wrap
-names a version this process has not loaded yet.
+(stored in front of the ciphertext). Another process rotating or retiring (`rotate-kek`) is picked
+up when an unwrap names a version this process has not loaded yet, and by new wraps at most
+`refresh_seconds` after the change (the file is read again when its modification time changed).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import asyncio
 import base64
 import logging
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -48,12 +50,21 @@ class _Version:
 class LocalKeyFile:
     """A `KekSource` backed by a 0600 JSON file; creates it (version 1) on first use."""
 
-    def __init__(self, path: Path, clock: Clock, key_id: str = DEFAULT_KEY_ID) -> None:
+    def __init__(
+        self,
+        path: Path,
+        clock: Clock,
+        key_id: str = DEFAULT_KEY_ID,
+        refresh_seconds: float = 60.0,
+    ) -> None:
         self._path = path
         self._clock = clock
         self._key_id = key_id
+        self._refresh_seconds = refresh_seconds
         self._versions: dict[int, _Version] = {}
         self._current = 0
+        self._loaded_mtime: int | None = None
+        self._checked_at = 0.0
         self._lock = asyncio.Lock()
 
     @property
@@ -116,12 +127,31 @@ class LocalKeyFile:
                 await asyncio.to_thread(self._save)
         logger.info("KEK %s version %s retired", self._key_id, version)
 
+    async def versions(self) -> dict[int, bool]:
+        if not await asyncio.to_thread(self._path.exists):
+            return {}
+        async with self._lock:
+            await asyncio.to_thread(self._load)
+        return {v.version: v.retired_at is not None for v in self._versions.values()}
+
     async def _ensure_loaded(self) -> None:
         if self._current:
+            if time.monotonic() - self._checked_at > self._refresh_seconds:
+                async with self._lock:
+                    await asyncio.to_thread(self._reload_if_changed)
             return
         async with self._lock:
             if not self._current:
                 await asyncio.to_thread(self._load_or_create)
+
+    def _reload_if_changed(self) -> None:
+        self._checked_at = time.monotonic()
+        try:
+            mtime = self._path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return
+        if mtime != self._loaded_mtime:
+            self._load()
 
     def _now_iso(self) -> str:
         now: datetime = self._clock.now()
@@ -140,6 +170,7 @@ class LocalKeyFile:
             self._load()
 
     def _load(self) -> None:
+        mtime = self._path.stat().st_mtime_ns
         document = read_private_json(self._path)
         try:
             if document.get("format") != FILE_FORMAT:
@@ -164,6 +195,8 @@ class LocalKeyFile:
             raise ConfigurationError(f"{self._path} is malformed")
         self._versions = versions
         self._current = current
+        self._loaded_mtime = mtime
+        self._checked_at = time.monotonic()
 
     def _document(self) -> dict[str, Any]:
         return {
@@ -183,3 +216,4 @@ class LocalKeyFile:
 
     def _save(self) -> None:
         replace_private_json(self._path, self._document())
+        self._loaded_mtime = self._path.stat().st_mtime_ns

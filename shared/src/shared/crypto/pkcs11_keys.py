@@ -219,6 +219,14 @@ class Pkcs11KekSource:
         await self._session.run(disable)
         logger.info("KEK %s version %s retired", self.key_id, version)
 
+    async def versions(self) -> dict[int, bool]:
+        await self.refresh()
+        versions: dict[int, bool] = {}
+        for key in self._keys.values():
+            # Two keys of one version (a start-up race): usable if either is.
+            versions[key.version] = versions.get(key.version, True) and key.retired
+        return versions
+
     async def _current_key(self) -> _KekKey:
         if self._current is None or time.monotonic() - self._indexed_at > self._refresh_seconds:
             await self._session.run(self._index_or_create)

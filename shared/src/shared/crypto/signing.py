@@ -331,6 +331,10 @@ class SigningKeyRing:
         """A C2SP signed note of `text` by the active key."""
         return sign_note(text, [self._active])
 
+    async def sign_note_async(self, text: str) -> str:
+        """`sign_note` off the event loop (an HSM's signature is a device round trip)."""
+        return await asyncio.to_thread(self.sign_note, text)
+
     def open_note(self, note: str) -> VerifiedNote:
         """Verify a signed note against the published keys."""
         return open_note(note, self._published.values())

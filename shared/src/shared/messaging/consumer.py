@@ -29,6 +29,7 @@ from shared.contracts.registry import UnknownEventTypeError
 from shared.messaging.bus import raw_body
 from shared.messaging.topology import Topology, declare_consumer_queue, declare_platform_queues
 from shared.metrics import instruments
+from shared.telemetry import annotate, annotate_event
 
 log = logging.getLogger(__name__)
 
@@ -165,9 +166,11 @@ class EventConsumer:
         except ValidationError as error:
             await self._dead_letter(message, headers, attempt, _safe_reason(error))
             return
+        annotate_event(envelope.subject, envelope.type, envelope.payload)
         try:
             await self._subscription.handler(envelope)
         except (PermanentFailure, ValidationError, UnknownEventTypeError) as error:
+            annotate(outcome="dead-lettered")
             log.warning(
                 "dead-lettering %s from %s: %s",
                 envelope.event_id,
@@ -186,6 +189,7 @@ class EventConsumer:
                     type(error).__name__,
                 )
                 reason = f"gave up after {attempt} attempts: {_safe_reason(error)}"
+                annotate(outcome="dead-lettered")
                 await self._dead_letter(message, headers, attempt, reason)
             else:
                 log.warning(
@@ -196,8 +200,10 @@ class EventConsumer:
                     type(error).__name__,
                     exc_info=True,
                 )
+                annotate(outcome="retried")
                 await self._park_for_retry(message, headers, attempt)
             return
+        annotate(outcome="handled")
         await message.ack()
 
     async def _park_for_retry(

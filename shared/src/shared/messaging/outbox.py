@@ -32,6 +32,7 @@ from shared.store.port import (
     from_iso,
     to_iso,
 )
+from shared.telemetry import annotate_event
 
 log = logging.getLogger(__name__)
 
@@ -220,6 +221,7 @@ class OutboxRelay:
     async def _publish(self, row: Mapping[str, Any]) -> None:
         envelope = Envelope.model_validate(row["envelope"]).with_seq(int(row["seq"]))
         with self._publish_context(row.get("trace") or {}):
+            annotate_event(envelope.subject, envelope.type, envelope.payload)
             await self._sink.publish(envelope)
 
     async def _sequence(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

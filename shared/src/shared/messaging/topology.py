@@ -37,6 +37,7 @@ PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
         "identity.terms-accepted.v1",
         "identity.terms-refused.v1",
         "identity.account-terminated.v1",
+        "identity.account-activation-lapsed.v1",
     ),
     "delivery.parties": (
         "consent.declaration-registered.v1",
@@ -71,6 +72,17 @@ PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
         # Retired (never emitted); bound for a message an old outbox still relays.
     ),
     "notify.bulk": ("identity.terms-notice-issued.v1",),
+    "notify.webhooks": (
+        "delivery.act-served.v1",
+        "delivery.act-served.v2",
+        "delivery.act-scheduled.v1",
+        "delivery.act-rejected.v1",
+        "delivery.act-handed-over.v1",
+        "delivery.service-quality-determined.v1",
+        "delivery.act-served-after-consent-end.v1",
+        "delivery.reply-received.v1",
+        "notify.notification-failed.v1",
+    ),
     "notify.retention": (
         "retention.contact-data-purge-requested.v1",
         "retention.declaration-purge-requested.v1",
@@ -81,6 +93,7 @@ PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
         "consent.declaration-terminated.v1",
         "consent.declaration-expired.v1",
         "consent.declaration-refused.v1",
+        "consent.declaration-lapsed.v1",
         "identity.terms-published.v1",
         "identity.account-created.v1",
         "consent.declaration-registered.v1",

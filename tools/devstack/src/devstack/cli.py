@@ -5,6 +5,10 @@
     securact-dev status
     securact-dev logs [-n 50] [--no-follow] [NAME ...]
     securact-dev mailbox [--smtp-port 1025] [--http-port 8025] [--dir var/mailbox]
+    securact-dev trace ACT_ID
+
+Spans: every service keeps a copy in var/spans/<service>.jsonl (`trace` reads them); set
+`SECURACT_OTLP_ENDPOINT=http://127.0.0.1:4318` before `make up` to send them to a collector too.
 
 State lives under the checkout's var/: data (var/data, var/seaweedfs, var/mailbox), one log per
 process (var/log/<name>.log, honcho's own in var/log/honcho.log), the pid file (var/run/).
@@ -22,7 +26,7 @@ from pathlib import Path
 
 import httpx
 
-from devstack import keys, mailbox, probes, supervisor
+from devstack import keys, mailbox, probes, supervisor, traces
 from devstack.stack import (
     ALL_PROCESSES,
     AMQP_PORT,
@@ -229,6 +233,16 @@ def cmd_mailbox(args: argparse.Namespace) -> int:
     return mailbox.run(args)
 
 
+def cmd_trace(args: argparse.Namespace) -> int:
+    layout = StackLayout.discover()
+    lines = traces.show(layout.spans_dir, args.act_id)
+    if not lines:
+        _say(f"no span names act {args.act_id} in {layout.spans_dir}.")
+        return 1
+    print("\n".join(lines), flush=True)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="securact-dev", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -265,6 +279,10 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("-n", "--lines", type=int, default=50)
     logs.add_argument("--no-follow", action="store_true")
     logs.set_defaults(func=cmd_logs)
+
+    trace = sub.add_parser("trace", help="one act's trace tree, from var/spans/")
+    trace.add_argument("act_id")
+    trace.set_defaults(func=cmd_trace)
 
     box = sub.add_parser("mailbox", help="run the dev mailbox in the foreground")
     mailbox.build_parser(box)

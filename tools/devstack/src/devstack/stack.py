@@ -61,6 +61,11 @@ class StackLayout:
         return self.var / "data"
 
     @property
+    def spans_dir(self) -> Path:
+        """One JSONL file of finished spans per service (`securact-dev trace ACT_ID`)."""
+        return self.var / "spans"
+
+    @property
     def seaweed_dir(self) -> Path:
         return self.var / "seaweedfs"
 
@@ -193,6 +198,11 @@ def stack_environment(layout: StackLayout, caller: Mapping[str, str]) -> dict[st
     defaults = {
         "SECURACT_ENV": "dev",
         "SECURACT_DATA_DIR": str(layout.data_dir),
+        # Readable logs (`make logs`) and a local copy of every span; `SECURACT_OTLP_ENDPOINT`
+        # (e.g. http://127.0.0.1:4318) sends them to a collector as well.
+        "SECURACT_LOG_JSON": "false",
+        "SECURACT_LOG_COLOUR": "true",
+        "SECURACT_SPANS_DIR": str(layout.spans_dir),
         "SECURACT_S3_ENDPOINT": f"127.0.0.1:{seaweed.SeaweedPorts().s3}",
         "SECURACT_S3_ACCESS_KEY": DEV_S3_ACCESS_KEY,
         "SECURACT_S3_SECRET_KEY": DEV_S3_SECRET_KEY,

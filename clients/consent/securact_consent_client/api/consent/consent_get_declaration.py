@@ -1,0 +1,182 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.declaration_view import DeclarationView
+from ...models.problem import Problem
+from ...models.validation_problem import ValidationProblem
+from ...types import Response
+
+
+def _get_kwargs(
+    declaration_id: str,
+) -> dict[str, Any]:
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/v1/declarations/{declaration_id}".format(
+            declaration_id=quote(str(declaration_id), safe=""),
+        ),
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> DeclarationView | Problem | ValidationProblem | None:
+    if response.status_code == 200:
+        response_200 = DeclarationView.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 422:
+        response_422 = ValidationProblem.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[DeclarationView | Problem | ValidationProblem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    declaration_id: str,
+    *,
+    client: AuthenticatedClient,
+) -> Response[DeclarationView | Problem | ValidationProblem]:
+    """Get Declaration
+
+    Args:
+        declaration_id (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[DeclarationView | Problem | ValidationProblem]
+    """
+
+    kwargs = _get_kwargs(
+        declaration_id=declaration_id,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    declaration_id: str,
+    *,
+    client: AuthenticatedClient,
+) -> DeclarationView | Problem | ValidationProblem | None:
+    """Get Declaration
+
+    Args:
+        declaration_id (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        DeclarationView | Problem | ValidationProblem
+    """
+
+    return sync_detailed(
+        declaration_id=declaration_id,
+        client=client,
+    ).parsed
+
+
+async def asyncio_detailed(
+    declaration_id: str,
+    *,
+    client: AuthenticatedClient,
+) -> Response[DeclarationView | Problem | ValidationProblem]:
+    """Get Declaration
+
+    Args:
+        declaration_id (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[DeclarationView | Problem | ValidationProblem]
+    """
+
+    kwargs = _get_kwargs(
+        declaration_id=declaration_id,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    declaration_id: str,
+    *,
+    client: AuthenticatedClient,
+) -> DeclarationView | Problem | ValidationProblem | None:
+    """Get Declaration
+
+    Args:
+        declaration_id (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        DeclarationView | Problem | ValidationProblem
+    """
+
+    return (
+        await asyncio_detailed(
+            declaration_id=declaration_id,
+            client=client,
+        )
+    ).parsed

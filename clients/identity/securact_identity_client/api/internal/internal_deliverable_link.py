@@ -1,0 +1,198 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.deliverable_link_response import DeliverableLinkResponse
+from ...models.problem import Problem
+from ...models.validation_problem import ValidationProblem
+from ...types import Response
+
+
+def _get_kwargs(
+    link_id: str,
+) -> dict[str, Any]:
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/internal/v1/links/{link_id}".format(
+            link_id=quote(str(link_id), safe=""),
+        ),
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> DeliverableLinkResponse | Problem | ValidationProblem | None:
+    if response.status_code == 200:
+        response_200 = DeliverableLinkResponse.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 422:
+        response_422 = ValidationProblem.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[DeliverableLinkResponse | Problem | ValidationProblem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    link_id: str,
+    *,
+    client: AuthenticatedClient,
+) -> Response[DeliverableLinkResponse | Problem | ValidationProblem]:
+    """Deliverable Link
+
+     The activation or reset link `link_id` names, for notify to e-mail it (events only
+    carry the id). 404 for an unknown id, 410 `link-invalid` once it was used, replaced or
+    expired. Never cached, never logged.
+
+    Args:
+        link_id (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[DeliverableLinkResponse | Problem | ValidationProblem]
+    """
+
+    kwargs = _get_kwargs(
+        link_id=link_id,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    link_id: str,
+    *,
+    client: AuthenticatedClient,
+) -> DeliverableLinkResponse | Problem | ValidationProblem | None:
+    """Deliverable Link
+
+     The activation or reset link `link_id` names, for notify to e-mail it (events only
+    carry the id). 404 for an unknown id, 410 `link-invalid` once it was used, replaced or
+    expired. Never cached, never logged.
+
+    Args:
+        link_id (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        DeliverableLinkResponse | Problem | ValidationProblem
+    """
+
+    return sync_detailed(
+        link_id=link_id,
+        client=client,
+    ).parsed
+
+
+async def asyncio_detailed(
+    link_id: str,
+    *,
+    client: AuthenticatedClient,
+) -> Response[DeliverableLinkResponse | Problem | ValidationProblem]:
+    """Deliverable Link
+
+     The activation or reset link `link_id` names, for notify to e-mail it (events only
+    carry the id). 404 for an unknown id, 410 `link-invalid` once it was used, replaced or
+    expired. Never cached, never logged.
+
+    Args:
+        link_id (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[DeliverableLinkResponse | Problem | ValidationProblem]
+    """
+
+    kwargs = _get_kwargs(
+        link_id=link_id,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    link_id: str,
+    *,
+    client: AuthenticatedClient,
+) -> DeliverableLinkResponse | Problem | ValidationProblem | None:
+    """Deliverable Link
+
+     The activation or reset link `link_id` names, for notify to e-mail it (events only
+    carry the id). 404 for an unknown id, 410 `link-invalid` once it was used, replaced or
+    expired. Never cached, never logged.
+
+    Args:
+        link_id (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        DeliverableLinkResponse | Problem | ValidationProblem
+    """
+
+    return (
+        await asyncio_detailed(
+            link_id=link_id,
+            client=client,
+        )
+    ).parsed

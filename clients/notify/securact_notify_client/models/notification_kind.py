@@ -1,0 +1,16 @@
+from enum import StrEnum
+
+
+class NotificationKind(StrEnum):
+    ACCOUNT_TERMINATED = "account_terminated"
+    ACTIVATION = "activation"
+    ACT_SERVED = "act_served"
+    CONSENT_REVOKED = "consent_revoked"
+    ERASURE_CERTIFICATE = "erasure_certificate"
+    LETTRE_SIMPLE_DUE = "lettre_simple_due"
+    PASSWORD_RESET = "password_reset"
+    REPLY_RECEIVED = "reply_received"
+    TERMS_NOTICE = "terms_notice"
+
+    def __str__(self) -> str:
+        return str(self.value)

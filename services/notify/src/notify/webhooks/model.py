@@ -1,0 +1,102 @@
+"""Webhook endpoints and deliveries as stored."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from notify.values import Instant
+from shared.store.port import VERSION
+
+
+class WebhookEvent(StrEnum):
+    """What an office can subscribe to (the payload's `type`)."""
+
+    ACT_SERVED = "act.served"
+    ACT_SCHEDULED = "act.scheduled"
+    ACT_REFUSED = "act.refused"
+    ACT_COGNISANCE = "act.cognisance"
+    ACT_QUALITY_DETERMINED = "act.quality-determined"
+    ACT_SERVED_AFTER_CONSENT_END = "act.served-after-consent-end"
+    REPLY_RECEIVED = "reply.received"
+    NOTIFICATION_FAILED = "notification.failed"
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    """Every attempt refused or unanswered: the log says so, nothing more is tried."""
+
+
+class _Stored(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    KEPT_NULLS: ClassVar[frozenset[str]] = frozenset()
+
+    id: str = Field(alias="_id")
+    version: int | None = Field(default=None, alias=VERSION, exclude=True)
+
+    def document(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class SealedSecret(BaseModel):
+    """A signing secret sealed under notify's key ring, and until when it still signs."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sealed: dict[str, Any]
+    created_at: Instant
+    retires_at: Instant | None = None
+
+
+class Endpoint(_Stored):
+    """An office's receiver: where, which events, its signing secrets (the current one, and
+    during a rotation's grace the previous one: deliveries carry both signatures)."""
+
+    office_id: str
+    url: str
+    events: tuple[WebhookEvent, ...]
+    description: str | None = None
+    secrets: tuple[SealedSecret, ...]
+    active: bool = True
+    created_at: Instant
+    updated_at: Instant
+
+    def signing_secrets(self, now: datetime) -> tuple[SealedSecret, ...]:
+        return tuple(s for s in self.secrets if s.retires_at is None or s.retires_at > now)
+
+    def rotated(self, fresh: SealedSecret, now: datetime, grace: timedelta) -> Endpoint:
+        kept = tuple(
+            s.model_copy(update={"retires_at": now + grace}) if s.retires_at is None else s
+            for s in self.signing_secrets(now)
+        )
+        return self.model_copy(update={"secrets": (fresh, *kept), "updated_at": now})
+
+
+class Delivery(_Stored):
+    """One event to one endpoint: the body as first built (retries send the same bytes under
+    the same `webhook-id`), and what became of it."""
+
+    endpoint_id: str
+    office_id: str
+    event_id: str
+    event: WebhookEvent
+    act_id: str | None
+    body: str
+    state: DeliveryState
+    attempts: int = 0
+    next_attempt_at: Instant
+    last_status: int | None = None
+    last_error: str | None = None
+    created_at: Instant
+    delivered_at: Instant | None = None
+    updated_at: Instant
+
+    @property
+    def webhook_id(self) -> str:
+        """Standard Webhooks' idempotency key: one per event, the same on every retry."""
+        return f"msg_{self.event_id}"
