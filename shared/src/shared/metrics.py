@@ -315,9 +315,12 @@ class Gauges:
         """A gauge computed at each collection, from memory (no I/O: it runs off the loop)."""
         self._live[key] = compute
 
-    async def refresh(self) -> None:
-        """Run every sampler once; one that fails keeps its previous samples."""
+    async def refresh(self, prefix: str = "") -> None:
+        """Run every sampler (whose key starts with `prefix`) once; one that fails keeps its
+        previous samples."""
         for key, sampler in list(self._samplers.items()):
+            if not key.startswith(prefix):
+                continue
             try:
                 self._samples[key] = tuple(await sampler())
             except asyncio.CancelledError:

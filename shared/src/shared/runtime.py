@@ -202,7 +202,7 @@ class ServiceRuntime:
             "outbox": self._sample_outbox,
             "queues": self._sample_queues,
         }
-        self.every("metrics-sampler", SAMPLE_INTERVAL, self.metrics.gauges.refresh)
+        self.every("metrics-sampler", SAMPLE_INTERVAL, self._refresh_gauges)
 
     def inbox(self, consumer: str) -> Inbox:
         """An inbox whose effects may emit events (the relay wakes after each commit)."""
@@ -259,6 +259,11 @@ class ServiceRuntime:
 
     def _sampler_key(self, name: str) -> str:
         return f"{self.service}:{self.instance_id}:{name}"
+
+    async def _refresh_gauges(self) -> None:
+        # Only this runtime's samplers: another one in the process (tests) may be stopping, and
+        # its broker must not be reconnected from here.
+        await self.metrics.gauges.refresh(prefix=self._sampler_key(""))
 
     async def _sample_outbox(self) -> list[Sample]:
         waiting, age = await self.outbox.backlog()
