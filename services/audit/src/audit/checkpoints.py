@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from audit import merkle
 from audit.checkpoint import Checkpoint, Receipt, open_checkpoint
@@ -14,7 +15,7 @@ from audit.domain import leaf_data
 from audit.proofs import Proofs, TreeHead
 from audit.repository import CheckpointLog, CheckpointRecord, JournalCorruptError
 from shared.crypto import IntegrityError
-from shared.store.port import DuplicateKeyError, to_iso
+from shared.store.port import DuplicateKeyError, from_iso, to_iso
 from shared.telemetry import OUTCOME, span
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,11 @@ class Checkpoints:
     async def latest(self) -> StoredCheckpoint | None:
         found = await self.ctx.checkpoint_log.latest()
         return self._opened(found) if found else None
+
+    async def latest_signed_at(self) -> datetime | None:
+        """When the latest checkpoint was signed (its note unread: for metrics)."""
+        found = await self.ctx.checkpoint_log.latest()
+        return from_iso(found.signed_at) if found else None
 
     async def since(self, from_size: int, limit: int) -> list[StoredCheckpoint]:
         return [

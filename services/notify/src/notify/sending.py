@@ -57,6 +57,8 @@ from notify.ports import (
 from notify.ratelimit import DomainRateLimiter
 from notify.rendering import content_with_link, email_message
 from shared.contracts.notify import Channel, NotificationKind
+from shared.ids import instant_of
+from shared.metrics import instruments, seconds_since
 from shared.store.port import StoreError, VersionConflictError, to_iso
 from shared.sweeps import sweep
 from shared.telemetry import annotate, extract_context, span
@@ -295,7 +297,9 @@ class Sending:
     ) -> None:
         for attempt in range(1, BOOKKEEPING_TRIES + 1):
             try:
-                await self._record_outcome(job, outcome, at)
+                settled = await self._record_outcome(job, outcome, at)
+                if settled is not None:
+                    count_settled(settled)  # once committed
                 return
             except StoreError as error:
                 if attempt == BOOKKEEPING_TRIES:
@@ -308,12 +312,14 @@ class Sending:
 
     async def _record_outcome(
         self, job: Notification, outcome: DeliveryError | None, at: datetime
-    ) -> None:
+    ) -> Notification | None:
+        """Record the attempt's outcome; the notification when this settled it (sent or
+        failed), None when it goes back to the queue or was settled already."""
         ctx = self._ctx
         async with ctx.outbox.transaction() as tx:
             current = await ctx.notifications.get(job.id, tx)
             if current is None or current.settled:
-                return
+                return None
             if outcome is None:
                 deemed = None
                 if current.kind is NotificationKind.TERMS_NOTICE:
@@ -321,7 +327,7 @@ class Sending:
                 done, sent = current.delivered(at, deemed)
                 await ctx.notifications.save(tx, done)
                 await ctx.emit(tx, sent, subject=done.subject, cause=done.cause)
-                return
+                return done
             if not outcome.permanent and current.attempts < self._policy.retry.max_attempts:
                 retry_at = at + self._policy.retry.delay(current.attempts)
                 await ctx.notifications.save(tx, current.retried(outcome.reason, retry_at))
@@ -332,7 +338,7 @@ class Sending:
                     outcome.reason,
                     to_iso(retry_at),
                 )
-                return
+                return None
             reason = (
                 outcome.reason
                 if outcome.permanent
@@ -342,6 +348,7 @@ class Sending:
             await ctx.notifications.save(tx, failed)
             await ctx.emit(tx, event, subject=failed.subject, cause=failed.cause)
             log.warning("notification %s failed: %s", current.id, reason)
+            return failed
 
     def _deemed_received_on(self, presented: datetime) -> date:
         # Every territory's legal midnight falls on a whole UTC hour: one answer per hour.
@@ -386,3 +393,20 @@ class Sending:
             for lane in lanes:
                 total += await self._ctx.notifications.count(state, lane)
         return total
+
+
+def count_settled(notification: Notification) -> None:
+    """Count a settled notification by channel; a sent one also gives the latency from the
+    event that asked for it (an act served: its id is a UUIDv7 of that instant)."""
+    channel = {"securact.notification.channel": notification.channel.value}
+    if notification.state is State.SENT:
+        instruments().notifications_sent.add(1, channel)
+        asked_at = instant_of(notification.event_id)
+        if asked_at is not None and notification.accepted_at is not None:
+            instruments().notification_latency.record(
+                seconds_since(asked_at, notification.accepted_at),
+                {**channel, "securact.event.type": notification.source_type},
+            )
+    elif notification.state is State.FAILED:
+        kind = "permanent" if notification.permanent else "gave_up"
+        instruments().notifications_failed.add(1, {**channel, "error.type": kind})

@@ -34,6 +34,10 @@ ACCOUNT_ERASURE_BASIS: Final = "CGU §12 (résiliation : accès deux mois, puis 
 REGISTRY_PURGE_BASIS: Final = (
     "Décret 2021-1625 art. 21 ; CGU §12 (fin du consentement : destruction cinq ans après)"
 )
+NEVER_CONSENTED_BASIS: Final = (
+    "RGPD art. 5(1)(c) et (e) : aucun consentement n'a existé (CGU refusées ou compte jamais "
+    "activé), données détruites sans délai"
+)
 ALG: Final = "Ed25519"
 
 
@@ -116,6 +120,7 @@ def certificate_document(
     steps: Sequence[CertifiedStep],
     receipts: ReceiptSet,
     consent_ended_at: str | None = None,
+    never_consented: bool = False,
 ) -> CertificateDocument:
     """The certificate's signed content (JSON types only; instants as ISO-8601 UTC). Every
     step's event is either in `audit_receipts` or in `missing_receipts` with the reason. With
@@ -124,7 +129,13 @@ def certificate_document(
         "format": FORMAT,
         "certificate_id": certificate_id,
         "issued_at": issued_at.isoformat(),
-        "legal_basis": REGISTRY_PURGE_BASIS if consent_ended_at else ACCOUNT_ERASURE_BASIS,
+        "legal_basis": (
+            NEVER_CONSENTED_BASIS
+            if never_consented
+            else REGISTRY_PURGE_BASIS
+            if consent_ended_at
+            else ACCOUNT_ERASURE_BASIS
+        ),
         "account_id": account_id,
         "declaration_id": declaration_id,
         "terminated_at": terminated_at,

@@ -24,6 +24,7 @@ from retention.certificate import (
 )
 from retention.contacts import email_of, forget
 from retention.context import Context
+from retention.domain import NEVER_CONSENTED
 from retention.download_links import hash_token, new_token, seal_token
 from retention.erasure import Erasure, ErasureState
 from retention.receipts import receipt_set
@@ -138,6 +139,7 @@ class Certificates:
             steps=steps,
             receipts=receipts,
             consent_ended_at=to_iso(erasure.consent_ended_at) if erasure.consent_ended_at else None,
+            never_consented=erasure.ended_by in NEVER_CONSENTED,
         )
         issued = await sign_certificate(document, ctx.signer, zone=ctx.policy.zone)
         files = await self._store_files(issued)

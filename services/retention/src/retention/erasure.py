@@ -17,6 +17,7 @@ from pydantic import Field
 
 from retention.domain import (
     ERASURE_PURPOSE,
+    ConsentEnd,
     Purpose,
     audit_subjects,
     erasure_id_for,
@@ -78,8 +79,9 @@ class Erasure(Stored):
     declaration_id: str | None
     terminated_at: Instant | None
     due_at: Instant
-    # When the consent ended (a registry purge's start of the five years).
+    # When the consent ended (a registry purge's start of the five years), and how.
     consent_ended_at: Instant | None = Field(default=None, exclude_if=absent)
+    ended_by: ConsentEnd | None = Field(default=None, exclude_if=absent)
     # Captured before any participant purges its copy; dropped once the certificate is out.
     email: str | None
     expected: list[Participant]
@@ -126,6 +128,7 @@ class Erasure(Stored):
             declaration_id=declaration_id,
             terminated_at=data.terminated_at if isinstance(data, AccountErasureData) else None,
             consent_ended_at=data.revoked_at if isinstance(data, RegistryPurgeData) else None,
+            ended_by=data.ended_by if isinstance(data, RegistryPurgeData) else None,
             due_at=schedule.due_at,
             email=email,
             expected=_by_value(expected_participants(schedule.purpose, has_account=has_account)),

@@ -16,7 +16,7 @@ from retention.consumers import (
     lifecycle_handler,
 )
 from retention.internal_api import internal_router
-from retention.repository import INDEXES
+from retention.repository import INDEXES, erasure_samples
 from retention.service import Retention, wire
 from retention.settings import Settings
 from shared.auth import TokenVerifier, install_token_verifier
@@ -85,6 +85,7 @@ def create_app(
         await retention.certificates.issue_pending()
         await retention.erasures.check_overdue()
 
+    runtime.sample("erasures", lambda: erasure_samples(runtime.store, runtime.clock.now()))
     runtime.background("retention-certificates", retention.certificates.issue_when_wanted)
     runtime.every(
         "retention-scheduler",

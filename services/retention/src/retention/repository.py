@@ -35,6 +35,7 @@ from retention.records import (
     Stored,
 )
 from shared.clock import Clock
+from shared.metrics import Sample
 from shared.store.port import (
     DocumentReader,
     DocumentWriter,
@@ -216,3 +217,24 @@ class LookupRepository(Repository[Lookup]):
 class CertificateRepository(Repository[Certificate]):
     collection = CERTIFICATES
     model = Certificate
+
+
+async def erasure_backlog(db: DocumentReader, now: datetime) -> tuple[int, int]:
+    """(due, overdue) for metrics: schedules due and not fired plus erasures not finished
+    (overdue included), and the erasures not finished past their deadline. Indexed counts."""
+    unfinished = [ErasureState.IN_PROGRESS.value, ErasureState.CONFIRMED.value]
+    fired_late = await db.count(
+        SCHEDULES,
+        {"state": ScheduleState.PENDING.value, "held": False, "due_at": {"$lte": to_iso(now)}},
+    )
+    running = await db.count(ERASURES, {"state": {"$in": unfinished}})
+    overdue = await db.count(
+        ERASURES, {"state": {"$in": unfinished}, "deadline": {"$lte": to_iso(now)}}
+    )
+    return fired_late + running, overdue
+
+
+async def erasure_samples(db: DocumentReader, now: datetime) -> list[Sample]:
+    """The `erasures.due` and `erasures.overdue` gauges' values (the runtime samples them)."""
+    due, overdue = await erasure_backlog(db, now)
+    return [Sample("erasures_due", due), Sample("erasures_overdue", overdue)]

@@ -217,7 +217,7 @@ def contacts_pages_router(
                 ),
                 "domicile": domicile,
                 "proof_accept": PROOF_ACCEPT,
-                "today": date.today().isoformat(),  # noqa: DTZ011 - an input's upper bound only
+                "today": identity.ctx.clock.now().date().isoformat(),
             },
             status_code=status_code,
         )
