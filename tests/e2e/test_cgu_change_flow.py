@@ -538,5 +538,8 @@ async def portal_shows_the_new_version_first(identity: FastAPI, identifier: str)
         assert "version 2" in cgu.text
         assert re.search(r'name="version" value="2"', cgu.text), cgu.text
         assert 'href="/cgu/refus"' in cgu.text
+        assert 'id="nouvelle-version"' in cgu.text
+        # "Mes actes" stays open meanwhile: both acts are listed.
         acts = await portal.get("/actes")
         assert acts.status_code == 200, acts.text
+        assert acts.text.count(metadata()["title"]) == 2, acts.text
