@@ -7,7 +7,12 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tests.unit.identity.support import PASSWORD, Rig
-from tests.unit.identity.test_portal_helpers import browser, signed_in_recipient, submit
+from tests.unit.identity.test_portal_helpers import (
+    accessibility_problems,
+    browser,
+    signed_in_recipient,
+    submit,
+)
 
 NEW_TEXT = "# CGU\n\n*Version 2*\n\nTexte modifié.\n"
 # Published and presented Tuesday 4 March 2031: deemed received Wednesday 5 March; a month
@@ -45,6 +50,7 @@ async def test_a_pending_cgu_version_is_shown_first_and_answerable_while_the_act
         assert 'name="version" value="2"' in page.text
         assert 'href="/cgu/refus"' in page.text
         assert "consentement exprès" not in page.text
+        assert accessibility_problems(page.text) == []
         refusal = await client.get("/cgu/refus")
         assert refusal.status_code == 200
         assert 'value="2"' in refusal.text
