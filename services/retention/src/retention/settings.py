@@ -60,6 +60,25 @@ class Settings(ObjectStoreSettings, BaseServiceSettings):
         description="name of the platform signing key when the key file is created here",
     )
 
+    consent_url: str = Field(default="http://127.0.0.1:8102", description="probed for status")
+    delivery_url: str = Field(default="http://127.0.0.1:8103", description="probed for status")
+    notify_url: str = Field(default="http://127.0.0.1:8104", description="probed for status")
+    status_probe_services: list[str] = Field(
+        default=["identity", "consent", "delivery", "notify", "audit"],
+        description="services whose readiness the status probes check (by their URL setting)",
+    )
+    status_probe_interval_seconds: float = Field(
+        default=30.0, gt=0, description="how often each service's readiness is checked"
+    )
+    status_probe_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="a readiness check slower than this fails"
+    )
+    status_outage_threshold_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="a service failing its checks longer than this gets an incident opened",
+    )
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.legal_zone)
