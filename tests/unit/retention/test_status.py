@@ -75,12 +75,14 @@ async def test_a_failing_service_gets_an_incident_after_the_threshold_and_it_clo
     await state.probes.run_once()
     assert await state.incidents.current() == []
     feed = await state.feed()
-    assert not feed.operational and feed.path.up is False
+    assert not feed.operational
+    assert feed.path.up is False
     harness.clock.advance(timedelta(seconds=1))
     await state.probes.run_once()
     await state.probes.run_once()  # no second incident for the same outage
     [incident] = await state.incidents.current()
-    assert incident.services == ["delivery"] and incident.started_at == failed_at
+    assert incident.services == ["delivery"]
+    assert incident.started_at == failed_at
     services.down.clear()
     harness.clock.advance(timedelta(minutes=3))
     await state.probes.run_once()
@@ -134,7 +136,8 @@ async def test_operators_open_and_close_incidents_and_announce_maintenance(
         harness.clock.advance(timedelta(hours=2))
         operator = tokens.bearer(sub="op-1", role="operator")  # fresh after the jump
         closed = await c.post(f"/v1/incidents/{incident_id}/close", json={}, headers=operator)
-        assert closed.status_code == 200 and closed.json()["open"] is False
+        assert closed.status_code == 200
+        assert closed.json()["open"] is False
         again = await c.post(f"/v1/incidents/{incident_id}/close", json={}, headers=operator)
         assert again.status_code == 409
         unknown = await c.get("/v1/incidents/nope/attestation")
@@ -167,7 +170,8 @@ async def test_operators_open_and_close_incidents_and_announce_maintenance(
     assert [m["description"] for m in feed["upcoming_maintenance"]] == ["mise à jour du stockage"]
     assert [i["id"] for i in feed["past_incidents"]] == [incident_id]
     [event] = await harness.payloads("retention.incident-opened.v1")
-    assert event["opened_by"] == "op-1" and event["offices"] == ["etude-1"]
+    assert event["opened_by"] == "op-1"
+    assert event["offices"] == ["etude-1"]
     assert await harness.payloads("retention.maintenance-announced.v1")
 
 
@@ -191,7 +195,8 @@ async def test_the_attestation_is_signed_once_verifies_offline_and_names_the_nex
     pdf = base64.b64decode(first.pdf_base64)
     document = verify_attestation(first.signed_json.encode(), keys, pdf)
     moved = {t["territory"]: t["moved_to"] for t in document["territories"]}
-    assert len(moved) == 9 and set(moved.values()) == {"2027-05-18"}
+    assert len(moved) == 9
+    assert set(moved.values()) == {"2027-05-18"}
     assert document["started_at"] == FRIDAY_EVENING.isoformat()
     # No receipt source here: both journal events are listed as missing, with the reason.
     assert len(document["missing_receipts"]) == 2
@@ -233,15 +238,18 @@ async def test_the_status_page_and_atom_feed_need_no_login_and_no_script(
         page = await c.get("/statut")
         atom = await c.get("/statut.atom")
         css = await c.get("/portail/static/portail.css")
-    assert page.status_code == 200 and css.status_code == 200
+    assert page.status_code == 200
+    assert css.status_code == 200
     html = page.text
-    assert '<html lang="fr">' in html and "<script" not in html
+    assert '<html lang="fr">' in html
+    assert "<script" not in html
     assert "script-src 'none'" in page.headers["Content-Security-Policy"]
-    assert "Avis de mise à disposition" in html and "indisponible" in html
+    assert "Avis de mise à disposition" in html
+    assert "indisponible" in html
     assert "vendredi 14 mai 2027 à 20 h 00 (heure légale de La Réunion)" in html
     assert f"/v1/incidents/{incident.id}/attestation.pdf" in html
     assert atom.headers["content-type"].startswith("application/atom+xml")
-    root = ET.fromstring(atom.content)
+    root = ET.fromstring(atom.content)  # noqa: S314 - our own feed, just generated
     ns = {"a": "http://www.w3.org/2005/Atom"}
     ids = [e.findtext("a:id", namespaces=ns) for e in root.findall("a:entry", ns)]
     assert ids == [f"urn:securact:incident:{incident.id}"]
@@ -251,4 +259,5 @@ def test_an_unknown_incident_is_a_refusal_not_a_failure() -> None:
     from retention.status.context import not_found
 
     refusal = not_found("incident")
-    assert isinstance(refusal, Refusal) and refusal.status == 404
+    assert isinstance(refusal, Refusal)
+    assert refusal.status == 404

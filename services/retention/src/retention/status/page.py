@@ -63,7 +63,8 @@ def atom(feed: StatusFeed, base: str) -> bytes:
         )
     for incident in (*feed.current_incidents, *feed.past_incidents):
         _entry(root, incident, base)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return document
 
 
 def status_page_router(status: Status) -> APIRouter:
