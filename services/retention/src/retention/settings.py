@@ -67,6 +67,11 @@ class Settings(ObjectStoreSettings, BaseServiceSettings):
         default=["identity", "consent", "delivery", "notify", "audit"],
         description="services whose readiness the status probes check (by their URL setting)",
     )
+    status_probe_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description="per service, the base URL to probe when it differs from its URL setting "
+        "(identity's is the public issuer URL; inside the platform it is reached directly)",
+    )
     status_probe_interval_seconds: float = Field(
         default=30.0, gt=0, description="how often each service's readiness is checked"
     )

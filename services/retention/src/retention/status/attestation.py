@@ -23,7 +23,7 @@ from retention.certificate import ALG, canonical
 from retention.pdf import Line, render_pdf
 from retention.receipts import MissingReceipt, Receipt, ReceiptSet
 from retention.status.context import FUNCTIONS
-from retention.status.deadline import moved_deadlines
+from retention.status.deadline import moved_deadlines, utc_french
 from retention.status.records import Incident
 from shared.crypto import IntegrityError, SigningKeyRing, VerifierKey
 from shared.french import french_date, legal_datetime, legal_time_name
@@ -218,7 +218,7 @@ def french_lines(document: AttestationDocument, fingerprint: str, kid: str) -> l
         Line("SECURACT-NG — Attestation d'indisponibilité", 16, bold=True),
         Line(f"Attestation n° {document['attestation_id']}", 10, space_before=6),
         Line(f"Incident n° {document['incident_id']}", 10),
-        Line(f"Délivrée le {document['issued_at']} (UTC)", 10),
+        Line(f"Délivrée le {utc_french(document['issued_at'])}", 10),
         Line(
             "La plateforme atteste que les fonctions ci-dessous ont été indisponibles pendant "
             "l'intervalle indiqué. Selon l'article 748-7 du code de procédure civile, lorsqu'un "
@@ -230,8 +230,8 @@ def french_lines(document: AttestationDocument, fingerprint: str, kid: str) -> l
             space_before=10,
         ),
         Line("Intervalle d'indisponibilité", 12, bold=True, space_before=10),
-        Line(f"Début : {document['started_at']} (UTC)", 10),
-        Line(f"Fin : {document['ended_at']} (UTC)", 10),
+        Line(f"Début : {utc_french(document['started_at'])}", 10),
+        Line(f"Fin : {utc_french(document['ended_at'])}", 10),
         Line(f"Constatée par : {WITNESSES.get(document['origin'], document['origin'])}", 10),
         Line(f"Cause : {document['cause']}", 10),
         Line("Fonctions indisponibles", 12, bold=True, space_before=10),

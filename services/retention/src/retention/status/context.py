@@ -70,7 +70,10 @@ class StatusPolicy:
             "audit": settings.audit_url,
         }
         return cls(
-            targets={name: urls[name].rstrip("/") for name in settings.status_probe_services},
+            targets={
+                name: settings.status_probe_urls.get(name, urls[name]).rstrip("/")
+                for name in settings.status_probe_services
+            },
             threshold=timedelta(seconds=settings.status_outage_threshold_seconds),
             probe_timeout=settings.status_probe_timeout_seconds,
         )

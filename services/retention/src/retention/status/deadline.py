@@ -18,11 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Final
+from zoneinfo import ZoneInfo
 
+from shared.french import french_datetime
 from shared.legal_calendar import Territory, is_statutory_holiday, legal_date
 
 _SATURDAY: Final = 5
 _SUNDAY: Final = 6
+UTC_ZONE: Final = ZoneInfo("UTC")
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,11 @@ def moved_deadline(started_at: datetime, ended_at: datetime, territory: Territor
     first = legal_date(started_at, territory)
     last = legal_date(ended_at, territory)
     return MovedDeadline(territory, first, last, next_day_to_act(last, territory))
+
+
+def utc_french(value: datetime | str) -> str:
+    """`vendredi 14 mai 2027 à 16 h 00 (UTC)`."""
+    return f"{french_datetime(value, zone=UTC_ZONE, weekday=True)} (UTC)"
 
 
 def moved_deadlines(

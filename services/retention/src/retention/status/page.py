@@ -9,12 +9,14 @@ from xml.etree import ElementTree as ET
 from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse
 
+from retention.status.deadline import utc_french
 from retention.status.service import Status
 from retention.status.view import IncidentView, StatusFeed
 from shared.portal import stylesheet_router, templates
 
 ATOM = "http://www.w3.org/2005/Atom"
 TEMPLATES = templates(Path(__file__).parent / "templates")
+TEMPLATES.env.filters["utc_fr"] = utc_french
 
 
 def _entry(feed: ET.Element, incident: IncidentView, base: str) -> None:
@@ -29,8 +31,8 @@ def _entry(feed: ET.Element, incident: IncidentView, base: str) -> None:
     ET.SubElement(entry, f"{{{ATOM}}}link", href=f"{base}/v1/incidents/{incident.id}")
     lines = [
         f"Cause : {incident.cause}",
-        f"Début : {incident.started_at.isoformat()} (UTC)",
-        f"Fin : {incident.ended_at.isoformat() + ' (UTC)' if incident.ended_at else 'en cours'}",
+        f"Début : {utc_french(incident.started_at)}",
+        f"Fin : {utc_french(incident.ended_at) if incident.ended_at else 'en cours'}",
     ]
     for local in incident.legal_times:
         end = local.end or "en cours"
