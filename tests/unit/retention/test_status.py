@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from retention.cli import main as cli_main
 from retention.settings import Settings
-from retention.status.api import status_router
+from retention.status.api import SignedAttestation, status_router
 from retention.status.attestation import verify_attestation
 from retention.status.page import status_page_router
 from retention.status.records import STATUS_INDEXES
@@ -194,6 +194,10 @@ async def test_the_attestation_is_signed_once_verifies_offline_and_names_the_nex
 
     pdf = base64.b64decode(first.pdf_base64)
     document = verify_attestation(first.signed_json.encode(), keys, pdf)
+    # What OpenAPI documents is what is served.
+    assert SignedAttestation.model_validate_json(first.signed_json).attestation.incident_id == (
+        incident.id
+    )
     moved = {t["territory"]: t["moved_to"] for t in document["territories"]}
     assert len(moved) == 9
     assert set(moved.values()) == {"2027-05-18"}

@@ -30,6 +30,70 @@ ServiceName = Annotated[str, Field(pattern="^(" + "|".join(FUNCTIONS) + ")$")]
 OfficeId = Annotated[str, Field(min_length=1, max_length=64)]
 
 
+class TerritoryDeadline(BaseModel):
+    territory: Territory
+    legal_time: str = Field(description="IANA zone of the territory's legal time")
+    started_local: str
+    ended_local: str
+    first_day: str = Field(description="first legal day the outage touched (ISO date)")
+    last_day: str = Field(description="last legal day the outage touched (ISO date)")
+    moved_to: str = Field(description="CPC 748-7 with 642: a deadline of those days moves here")
+
+
+class ReceiptView(BaseModel):
+    event_id: str
+    index: int
+    proof: str = Field(description="audit's tlog-proof of the event's inclusion")
+
+
+class MissingReceiptView(BaseModel):
+    event_id: str
+    reason: str
+
+
+class AttestationView(BaseModel):
+    """The signed document (`securact-ng/outage-attestation/v1`)."""
+
+    format: str
+    attestation_id: str
+    incident_id: str
+    issued_at: str
+    legal_basis: str
+    origin: str
+    cause: str
+    started_at: str
+    ended_at: str
+    services: list[str]
+    functions: list[str]
+    offices: list[str]
+    territories: list[TerritoryDeadline]
+    journal_events: list[str]
+    audit_receipts: list[ReceiptView]
+    missing_receipts: list[MissingReceiptView]
+
+
+class SignatureView(BaseModel):
+    alg: str
+    kid: str
+    value: str = Field(description="base64 Ed25519 signature of the RFC 8785 JSON")
+
+
+class PdfSignatureView(BaseModel):
+    sha256: str
+    kid: str
+    signature: str = Field(description="base64 Ed25519 signature of the PDF's bytes")
+
+
+class SignedAttestation(BaseModel):
+    """The attestation's signed JSON twin, as served (its bytes are what was signed)."""
+
+    attestation: AttestationView
+    signature: SignatureView
+    verifier_key: str = Field(description="a hint: verify with the published keys")
+    fingerprint: str
+    pdf: PdfSignatureView
+
+
 class ScopeRequest(BaseModel):
     services: list[ServiceName] = Field(min_length=1, max_length=10)
     territories: list[Territory] = Field(
@@ -110,10 +174,7 @@ def status_router(status: Status) -> APIRouter:
         tags=["status"],
         response_class=Response,
         responses={
-            200: {
-                "description": "the signed outage attestation (JSON twin)",
-                "content": {"application/json": {"schema": {"type": "object"}}},
-            },
+            200: {"description": "the signed outage attestation", "model": SignedAttestation},
             **problem_responses(404, 409),
         },
     )
