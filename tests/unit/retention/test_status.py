@@ -4,6 +4,7 @@ attestations are signed once and verify offline, and the page and feeds show the
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -265,3 +266,28 @@ def test_an_unknown_incident_is_a_refusal_not_a_failure() -> None:
     refusal = not_found("incident")
     assert isinstance(refusal, Refusal)
     assert refusal.status == 404
+
+
+async def test_two_replicas_probing_at_once_open_one_incident(
+    status: tuple[Status, Services], harness: Harness
+) -> None:
+    state, services = status
+    other = wire_status(harness.retention.ctx, _settings_of(state), state.probes.http)
+    services.down.add("audit")
+    await state.probes.run_once()
+    harness.clock.advance(THRESHOLD)
+    await asyncio.gather(state.probes.run_once(), other.probes.run_once())
+    await asyncio.gather(state.probes.run_once(), other.probes.run_once())
+    [incident] = await state.incidents.current()
+    assert incident.probe_service == "audit"
+    assert len(await harness.payloads("retention.incident-opened.v1")) == 1
+
+
+def _settings_of(state: Status) -> Settings:
+    targets = state.ctx.policy.targets
+    return Settings(
+        log_json=False,
+        status_probe_services=list(targets),
+        status_probe_urls=dict(targets),
+        status_outage_threshold_seconds=state.ctx.policy.threshold.total_seconds(),
+    )

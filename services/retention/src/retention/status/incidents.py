@@ -94,9 +94,9 @@ class Incidents:
 
     async def open_for_probe(self, service: str, since: datetime, detail: str | None) -> Incident:
         """The probes saw `service` fail since `since`, for longer than the threshold."""
-        now = self.ctx.base.clock.now()
         incident = Incident(
-            id=new_id(now),
+            # Named by the outage: replicas probing at once open it once (a unique id).
+            id=f"{service}-{since:%Y%m%dT%H%M%S%fZ}",
             origin=IncidentOrigin.PROBE,
             cause=f"{service} ne répond pas à la vérification de disponibilité"
             + (f" ({detail})" if detail else ""),

@@ -12,6 +12,7 @@ import httpx
 from retention.status.context import StatusContext
 from retention.status.incidents import Incidents
 from retention.status.records import ProbeState
+from shared.store.port import DuplicateKeyError, VersionConflictError
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,11 @@ class Probes:
         targets = self.ctx.policy.targets
         results = await asyncio.gather(*(self._check(url) for url in targets.values()))
         for service, failure in zip(targets, results, strict=True):
-            await self._record(service, failure)
+            try:
+                await self._record(service, failure)
+            except (VersionConflictError, DuplicateKeyError):
+                # Another replica recorded the same check or opened the same incident.
+                log.debug("status of %s recorded by another replica", service)
 
     async def _record(self, service: str, failure: str | None) -> None:
         ctx = self.ctx
