@@ -115,3 +115,10 @@ def test_cpc_748_7_refuses_an_outage_that_ends_before_it_starts() -> None:
             datetime(2027, 6, 15, 11, tzinfo=UTC),
             T.METROPOLE,
         )
+
+
+def test_cpc_748_7_an_outage_ending_at_midnight_does_not_touch_the_next_day() -> None:
+    start = local(date(2027, 6, 15), time(22, 0), T.METROPOLE)  # Tuesday
+    end = local(date(2027, 6, 16), time(0, 0), T.METROPOLE)
+    result = moved_deadline(start, end, T.METROPOLE)
+    assert (result.last_day, result.moved_to) == (date(2027, 6, 15), date(2027, 6, 16))

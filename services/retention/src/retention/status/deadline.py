@@ -26,6 +26,7 @@ from shared.legal_calendar import Territory, is_statutory_holiday, legal_date
 _SATURDAY: Final = 5
 _SUNDAY: Final = 6
 UTC_ZONE: Final = ZoneInfo("UTC")
+_INSTANT: Final = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,9 @@ def moved_deadline(started_at: datetime, ended_at: datetime, territory: Territor
     if ended_at < started_at:
         raise ValueError("an outage ends after it starts")
     first = legal_date(started_at, territory)
-    last = legal_date(ended_at, territory)
+    # The end is the first instant the service answered again: an outage ending at midnight
+    # did not touch the day that begins then.
+    last = legal_date(max(started_at, ended_at - _INSTANT), territory)
     return MovedDeadline(territory, first, last, next_day_to_act(last, territory))
 
 
