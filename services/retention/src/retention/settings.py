@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
 from shared.settings import BaseServiceSettings, ObjectStoreSettings, service_config
+
+
+ProbedService = Literal["identity", "consent", "delivery", "notify", "audit"]
 
 
 class Settings(ObjectStoreSettings, BaseServiceSettings):
@@ -63,7 +66,7 @@ class Settings(ObjectStoreSettings, BaseServiceSettings):
     consent_url: str = Field(default="http://127.0.0.1:8102", description="probed for status")
     delivery_url: str = Field(default="http://127.0.0.1:8103", description="probed for status")
     notify_url: str = Field(default="http://127.0.0.1:8104", description="probed for status")
-    status_probe_services: list[str] = Field(
+    status_probe_services: list[ProbedService] = Field(
         default=["identity", "consent", "delivery", "notify", "audit"],
         description="services whose readiness the status probes check (by their URL setting)",
     )
