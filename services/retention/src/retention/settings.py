@@ -9,7 +9,6 @@ from pydantic import Field
 
 from shared.settings import BaseServiceSettings, ObjectStoreSettings, service_config
 
-
 ProbedService = Literal["identity", "consent", "delivery", "notify", "audit"]
 
 
