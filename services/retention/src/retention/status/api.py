@@ -5,10 +5,11 @@ no person)."""
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_validator
 
 from retention.status.context import FUNCTIONS
 from retention.status.incidents import Scope
@@ -24,6 +25,18 @@ from shared.auth import Principal, require_role
 from shared.legal_calendar import Territory
 from shared.openapi import problem_responses
 
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def _plausible(instant: datetime) -> datetime:
+    if not EARLIEST <= instant < LATEST:
+        raise ValueError("an instant between 2000 and 2100 is expected")
+    return instant
+
+
+# An instant an operator gives: aware, and in this century (the store writes four-digit years).
+OperatorInstant = Annotated[AwareDatetime, AfterValidator(_plausible)]
 Operator = Annotated[Principal, Depends(require_role("operator"))]
 IncidentId = Annotated[str, Path(max_length=64)]
 ServiceName = Annotated[str, Field(pattern="^(" + "|".join(FUNCTIONS) + ")$")]
@@ -107,16 +120,16 @@ class ScopeRequest(BaseModel):
 
 class IncidentRequest(ScopeRequest):
     cause: str = Field(min_length=1, max_length=500)
-    started_at: AwareDatetime | None = Field(default=None, description="default: now")
+    started_at: OperatorInstant | None = Field(default=None, description="default: now")
 
 
 class CloseRequest(BaseModel):
-    ended_at: AwareDatetime | None = Field(default=None, description="default: now")
+    ended_at: OperatorInstant | None = Field(default=None, description="default: now")
 
 
 class MaintenanceRequest(ScopeRequest):
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: OperatorInstant
+    ends_at: OperatorInstant
     description: str = Field(min_length=1, max_length=1000)
 
     @model_validator(mode="after")
