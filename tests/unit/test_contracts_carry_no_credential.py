@@ -72,6 +72,7 @@ NOT_SECRETS: dict[tuple[str, str], str] = {
         "the id of the platform's public signing key (it verifies the certificate offline)"
     ),
     ("retention.erasure-certified.v1", "key_id"): "same: a public key's id",
+    ("retention.outage-attested.v1", "key_id"): "same: it verifies the outage attestation",
 }
 
 # Carried a credential: withdrawn from the registry (no contract, no binding, no planner).
