@@ -94,7 +94,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     except ValueError as error:
         _say(f"{error} (known: {', '.join(ALL_PROCESSES)})")
         return 2
-    missing = missing_service_entry_points([s.name for s in specs if s.is_service])
+    missing = missing_service_entry_points(sorted({s.service for s in specs if s.service}))
     if missing:
         _say(f"service entry points not installed: {', '.join(missing)}.")
         _say("Run `make bootstrap`, or start the rest with --only seaweedfs,mailbox.")
@@ -158,7 +158,8 @@ def cmd_clean(args: argparse.Namespace) -> int:
     layout = StackLayout.discover()
     supervisor.stop(layout)
     env = stack_environment(layout, os.environ)
-    failed = asyncio.run(delete_topology(env["SECURACT_AMQP_URL"], Topology("")))
+    prefix = env.get("SECURACT_BUS_PREFIX", "")
+    failed = asyncio.run(delete_topology(env["SECURACT_AMQP_URL"], Topology(prefix)))
     if failed:
         _say(f"could not delete on the broker: {', '.join(failed)}")
     shutil.rmtree(layout.var, ignore_errors=True)
