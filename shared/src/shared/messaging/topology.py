@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from faststream.rabbit import ExchangeType, QueueType, RabbitBroker, RabbitExchange, RabbitQueue
+from faststream.rabbit.schemas.queue import QuorumQueueArgs
 
 EVENTS_EXCHANGE = "securact.events"
 DEAD_LETTER_EXCHANGE = "securact.events.dlx"
@@ -22,7 +23,7 @@ BROKER_DELIVERY_LIMIT = 20
 # of them when it connects, so that no event published on a fresh broker falls into the void
 # because its consumer has not started yet (RabbitMQ drops what no queue is bound to receive).
 PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
-    "audit.journal": ("#",),
+    "audit.journal.v2": ("#",),
     "audit.erasures": ("retention.subject-keys-shred-requested.v1",),
     "identity.declarations": ("consent.declaration-registered.v1",),
     "identity.notices": ("notify.notification-sent.v1", "notify.notification-failed.v1"),
@@ -125,6 +126,17 @@ PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
 }
 
 
+# Queues whose consumer must be one process at a time, even with several replicas: RabbitMQ's
+# single-active-consumer delivers to one consumer and fails over to the next when it goes.
+# Audit's journal appends to one Merkle tree in arrival order: one writer at a time. A queue's
+# arguments cannot change once declared (PRECONDITION_FAILED), hence the new name `.v2`.
+SINGLE_ACTIVE_CONSUMER: frozenset[str] = frozenset({"audit.journal.v2"})
+# Queues an earlier build declared and this one no longer does; `delete_topology` removes them.
+# An existing deployment moves what `audit.journal` still holds to `audit.journal.v2` (README,
+# "Two replicas"): the journal drops an event id it already holds, so both copies are harmless.
+RETIRED_QUEUES: tuple[str, ...] = ("audit.journal",)
+
+
 @dataclass(frozen=True)
 class Topology:
     """The concrete names for one deployment (or one isolated test run)."""
@@ -148,16 +160,14 @@ class Topology:
 
     def queue(self, name: str) -> RabbitQueue:
         full = self.queue_name(name)
-        return RabbitQueue(
-            full,
-            queue_type=QueueType.QUORUM,
-            durable=True,
-            arguments={
-                "x-dead-letter-exchange": self.dead_letters.name,
-                "x-dead-letter-routing-key": full,
-                "x-delivery-limit": BROKER_DELIVERY_LIMIT,
-            },
-        )
+        arguments: QuorumQueueArgs = {
+            "x-dead-letter-exchange": self.dead_letters.name,
+            "x-dead-letter-routing-key": full,
+            "x-delivery-limit": BROKER_DELIVERY_LIMIT,
+        }
+        if name in SINGLE_ACTIVE_CONSUMER:
+            arguments["x-single-active-consumer"] = True
+        return RabbitQueue(full, queue_type=QueueType.QUORUM, durable=True, arguments=arguments)
 
     def dead_letter_queue(self, name: str) -> RabbitQueue:
         full = self.queue_name(name)
@@ -206,7 +216,7 @@ async def delete_topology(
     never call it on a production prefix."""
     import aio_pika
 
-    names = [topology.queue_name(q) for q in PLATFORM_QUEUES]
+    names = [topology.queue_name(q) for q in (*PLATFORM_QUEUES, *RETIRED_QUEUES)]
     queues = [f"{n}{suffix}" for n in names for suffix in ("", ".dlq", ".retry")]
     queues += list(extra_queues)
     failed: list[str] = []
