@@ -261,6 +261,18 @@ class ObjectStoreSettings(BaseSettings):
     s3_access_key: SecretStr = SecretStr("securact-dev")
     s3_secret_key: SecretStr = SecretStr("securact-dev-secret")
     s3_bucket: str = ""
+    s3_parts_in_flight: int = Field(
+        default=2,
+        ge=1,
+        le=8,
+        description="Parts of one upload sent at once (5 MiB each, one more assembled meanwhile).",
+    )
+    s3_unsigned_payload: bool = Field(
+        default=True,
+        description="Sign request headers only (UNSIGNED-PAYLOAD), not a SHA-256 of each body: "
+        "every object is sealed by the platform's authenticated encryption, verified on read. "
+        "False hashes bodies for SigV4 over plain HTTP.",
+    )
 
 
 def service_config(service: str) -> SettingsConfigDict:
