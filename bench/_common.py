@@ -172,7 +172,14 @@ class CpuMeter:
     def _cpu(process: psutil.Process) -> float:
         try:
             times = process.cpu_times()
-            return float(times.user + times.system + times.children_user + times.children_system)
+            total = times.user + times.system + times.children_user + times.children_system
+            # Live children too (uvicorn's worker processes): their times reach
+            # `children_*` only once they have exited.
+            for child in process.children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    own = child.cpu_times()
+                    total += own.user + own.system
+            return float(total)
         except psutil.Error:
             return 0.0
 
@@ -377,6 +384,7 @@ class Profiler:
                     "record",
                     "--pid",
                     str(self.pid),
+                    "--subprocesses",  # uvicorn's workers, when there are several
                     "--gil",
                     "--format",
                     "raw",

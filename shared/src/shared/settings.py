@@ -100,6 +100,12 @@ class BaseServiceSettings(BaseSettings):
     env: Environment = Environment.DEV
     http_host: str = "127.0.0.1"
     http_port: int = 0
+    http_workers: int = Field(
+        default=0,
+        ge=0,
+        description="HTTP worker processes of a service served from its factory; 0: one per "
+        "core in production, one elsewhere.",
+    )
     amqp_url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
     amqp_heartbeat_seconds: int = Field(
         default=10,
