@@ -174,8 +174,10 @@ class CpuMeter:
             times = process.cpu_times()
             total = times.user + times.system + times.children_user + times.children_system
             # Live children too (uvicorn's worker processes): their times reach
-            # `children_*` only once they have exited.
-            for child in process.children(recursive=True):
+            # `children_*` only once they have exited. Not the load generator's (this
+            # process): its children are the servers under test, metered on their own.
+            children = [] if process.pid == os.getpid() else process.children(recursive=True)
+            for child in children:
                 with contextlib.suppress(psutil.Error):
                     own = child.cpu_times()
                     total += own.user + own.system
