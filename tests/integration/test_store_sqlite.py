@@ -48,3 +48,26 @@ async def test_a_writer_waits_for_another_process_lock_without_blocking_the_loop
         assert await first.get("acts", "b") is not None
     finally:
         ticker.cancel()
+
+
+async def test_a_transaction_cancelled_while_waiting_for_the_lock_leaves_none_open(
+    sqlite_store_factory: StoreFactory,
+) -> None:
+    first, second = await sqlite_store_factory(), await sqlite_store_factory()
+
+    async def write_b() -> None:
+        async with second.transaction() as tx:
+            await tx.insert("acts", {"_id": "b"})
+
+    async with first.transaction() as tx:
+        await tx.insert("acts", {"_id": "a"})
+        waiting = asyncio.create_task(write_b())
+        await asyncio.sleep(0.2)  # its BEGIN waits on the worker thread for our lock
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+    # The BEGIN that went on in the worker took the lock after us: it must not stay open.
+    async with second.transaction() as tx:
+        await tx.insert("acts", {"_id": "c"})
+    assert await first.count("acts") == 2
+    assert await first.get("acts", "b") is None

@@ -351,10 +351,14 @@ class SqliteStore:
         return _Operations(self._db, self._known)
 
     async def _settle(self) -> None:
-        """Wait for a worker call whose caller was cancelled: it still uses the connection."""
+        """Wait for a worker call whose caller was cancelled: it still uses the connection.
+        Called first under the lock, where no transaction is open: one left open is a BEGIN
+        whose caller was cancelled while it waited for the write lock."""
         running = self._running
         if running is not None and not running.done():
             await asyncio.wait({running})
+        if self._db is not None and self._db.in_transaction:
+            self._db.execute("ROLLBACK")
 
     async def _waiting(self, call: Callable[[], _T]) -> _T:
         """Run `call` on the worker thread, where it may wait for the write lock."""
