@@ -1,5 +1,5 @@
-"""Consent's typed records: the `Declaration` aggregate, its proofs, the person's restriction
-requests, the registry's consultations and lookup windows.
+"""Consent's `Declaration` aggregate (the other records, and the names re-exported here, are in
+consent.records).
 
 Each record lists its stored fields once. A declaration's state changes are methods returning
 the changed declaration and the event the change causes (None when the change does not apply
@@ -10,16 +10,14 @@ order. A purged declaration is a tombstone: ids, dates and statuses, no personal
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Final
+from typing import Annotated, ClassVar, Final
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field
 
 from consent.domain import (
     LIVE,
-    DocumentType,
     LegalPerson,
     NaturalPerson,
     Transition,
@@ -27,10 +25,19 @@ from consent.domain import (
     next_status,
 )
 from consent.lookup import SearchKeys
+from consent.records import (
+    Consultation,
+    Instant,
+    LookupWindow,
+    Office,
+    Proof,
+    Record,
+    RequestState,
+    RestrictionRequest,
+)
 from shared.contracts.consent import (
     ActNature,
     ConsentRevokedV1,
-    ConsulterRole,
     DeclarationActivatedV1,
     DeclarationContestedV1,
     DeclarationExpiredV1,
@@ -43,44 +50,31 @@ from shared.contracts.consent import (
     DeclarationValidatedV1,
     PersonKind,
     ProofShredded,
-    RestrictionAnsweredV1,
-    RestrictionKind,
-    RestrictionOutcome,
 )
-from shared.documents import MediaType
 from shared.legal_calendar import Territory
-from shared.store.port import VERSION, Document, from_iso, to_iso
+from shared.store.port import Document
 
-
-def _instant(value: Any) -> Any:
-    return from_iso(value) if isinstance(value, str) else value
-
-
-Instant = Annotated[
-    datetime, BeforeValidator(_instant), PlainSerializer(to_iso, return_type=str, when_used="json")
+__all__ = [
+    "AccountMismatchError",
+    "Consultation",
+    "ContactChange",
+    "ContactKind",
+    "Contestation",
+    "Declaration",
+    "HistoryEntry",
+    "Instant",
+    "LookupWindow",
+    "Office",
+    "Proof",
+    "Record",
+    "RequestState",
+    "RestrictionRequest",
+    "lookup_subject",
+    "subject_of",
 ]
-"""An aware instant, stored as a fixed-width `to_iso` string."""
+
 
 Person = Annotated[NaturalPerson | LegalPerson, Field(discriminator="kind")]
-
-
-class Record(BaseModel):
-    """A stored record: `_id`, the version it was read at, when it last changed."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
-
-    # Members stored as null rather than left out when empty (queries and readers rely on it).
-    KEPT_NULLS: ClassVar[frozenset[str]] = frozenset()
-
-    id: str = Field(alias="_id")
-    version: int | None = Field(default=None, alias=VERSION, exclude=True)
-    """The store's version when read (None before the first insert)."""
-    updated_at: Instant | None = None
-
-    def document(self) -> Document:
-        """The stored form (without `_version`: the repository passes it to the store)."""
-        dumped = self.model_dump(mode="json", by_alias=True)
-        return {k: v for k, v in dumped.items() if v is not None or k in self.KEPT_NULLS}
 
 
 # -- the declaration ------------------------------------------------------------------------
@@ -385,104 +379,3 @@ def lookup_subject(consultation_id: str) -> str:
     """A registry lookup's own journal subject: the lookup is the consulting office's act, not
     an event of the declaration it finds, so it makes the office a party of nothing else."""
     return f"registry-lookup:{consultation_id}"
-
-
-# -- proofs ---------------------------------------------------------------------------------
-
-
-class Proof(Record):
-    """A proof file's metadata (the file is in the vault). Once shredded, its type and dates
-    stay; its fingerprint goes with the content."""
-
-    declaration_id: str
-    type: DocumentType
-    issued_on: date | None = None
-    media_type: MediaType | None = None
-    size: int | None = None
-    sha256: str | None = None
-    received_at: Instant
-    shredded_at: Instant | None = None
-
-    def shredded(self, at: datetime) -> Proof:
-        return self.model_copy(
-            update={
-                "issued_on": None,
-                "media_type": None,
-                "size": None,
-                "sha256": None,
-                "shredded_at": at,
-            }
-        )
-
-
-# -- restriction and objection requests -----------------------------------------------------
-
-
-class RequestState(StrEnum):
-    OPEN = "open"
-    GRANTED = "granted"
-    REFUSED = "refused"
-
-
-class RestrictionRequest(Record):
-    """A person's restriction (GDPR art. 18) or objection (art. 21) request and its answer."""
-
-    declaration_id: str
-    account_id: str
-    kind: RestrictionKind
-    text: str
-    requested_at: Instant
-    state: RequestState = RequestState.OPEN
-    reason: str | None = None
-    answered_at: Instant | None = None
-    answered_by: str | None = None
-
-    def answer(
-        self, outcome: RestrictionOutcome, reason: str, operator: str, at: datetime
-    ) -> tuple[RestrictionRequest, RestrictionAnsweredV1]:
-        """The operator's final answer; the reason goes to the person, not into the event."""
-        answered = self.model_copy(
-            update={
-                "state": RequestState(outcome.value),
-                "reason": reason,
-                "answered_at": at,
-                "answered_by": operator,
-            }
-        )
-        return answered, RestrictionAnsweredV1(
-            request_id=self.id,
-            declaration_id=self.declaration_id,
-            account_id=self.account_id,
-            kind=self.kind,
-            outcome=outcome,
-            answered_at=at,
-        )
-
-
-# -- the registry's consultations -----------------------------------------------------------
-
-
-class Consultation(Record):
-    """One registry lookup (shown to the person in the export)."""
-
-    KEPT_NULLS: ClassVar[frozenset[str]] = frozenset({"declaration_id", "office_id"})
-
-    declaration_id: str | None
-    consulter_role: ConsulterRole
-    office_id: str | None
-    purpose: str
-    consulted_at: Instant
-
-
-class LookupWindow(Record):
-    """The instants of one consulter's recent lookups (`_id`: the consulter's actor)."""
-
-    at: tuple[Instant, ...] = ()
-
-
-@dataclass(frozen=True)
-class Office:
-    """The office client registering a declaration."""
-
-    office_id: str
-    subject: str

@@ -36,12 +36,13 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated, Any, Final
+from typing import Annotated, Final
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
+from delivery.api_docs import DEPOSIT_EXAMPLE, EVIDENCE_EXAMPLE, PDF, REPLY_FILE
 from delivery.errors import Forbidden, IdempotencyKeyRequired, InsufficientScope, UploadTooLarge
 from delivery.lettre_simple import LettreSimplePosting, LettreSimpleView
 from delivery.parties import OfficeDirectory
@@ -60,7 +61,7 @@ from delivery.views import (
 )
 from shared.auth import Principal, current_principal, require_role, require_scopes
 from shared.bodylimit import body_limit
-from shared.openapi import problem_responses, required_headers, with_examples
+from shared.openapi import problem_responses, required_headers
 from shared.telemetry import annotate
 
 OFFICE_ROLE: Final = "office"
@@ -144,95 +145,6 @@ async def _counted(body: AsyncIterator[bytes], ceiling: int, reported: int) -> A
         yield chunk
 
 
-_PDF: Final[dict[int | str, dict[str, Any]]] = {
-    200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}
-}
-_REPLY_FILE: Final[dict[int | str, dict[str, Any]]] = {
-    200: {
-        "content": {
-            media: {"schema": {"type": "string", "format": "binary"}}
-            for media in ("application/pdf", "image/jpeg", "image/png")
-        }
-    }
-}
-_DEPOSIT_BODY: Final = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["metadata", "document"],
-                    "properties": {
-                        "metadata": {"type": "string", "description": "ActMetadata JSON"},
-                        "judge_leave": {"type": "string", "format": "binary"},
-                        "document": {"type": "string", "format": "binary"},
-                    },
-                }
-            }
-        },
-    }
-}
-
-
-_ACT_ID: Final = "01JF8Z6Q4V3T2N9X5B7C1D0E2F"
-_SHA256: Final = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
-_DEPOSIT_EXAMPLE: Final = with_examples(
-    _DEPOSIT_BODY,
-    request=(
-        "multipart/form-data",
-        {
-            "metadata": '{"declaration_id": "01JF8YZ1K2M3N4P5Q6R7S8T9V0", '
-            '"nature": "signification_jugement", "title": "Signification du jugement du 3 mars", '
-            '"requester_name": "SCI Les Tilleuls", "office_reference": "2026-0412"}',
-            "document": "(the act, PDF)",
-        },
-    ),
-    responses={
-        201: {
-            "id": _ACT_ID,
-            "status": "served",
-            "submitted_at": "2026-03-10T09:15:02.184Z",
-            "scheduled_for": None,
-            "served_at": "2026-03-10T09:15:03.027Z",
-            "legal_local_time": "2026-03-10T10:15:03+01:00",
-            "recipient_territory": "metropole",
-            "sha256": _SHA256,
-            "size": 48213,
-            "judge_leave_used": False,
-        }
-    },
-)
-_EVIDENCE_EXAMPLE: Final = with_examples(
-    responses={
-        200: {
-            "format": "securact-ng/evidence-set/v1",
-            "act_id": _ACT_ID,
-            "act_sha256": _SHA256,
-            "generated_at": "2026-03-12T08:00:00.000Z",
-            "evidence": [
-                {
-                    "format": "securact-ng/evidence/v1",
-                    "evidence_id": "01JF8Z6Q5A0B1C2D3E4F5G6H7J",
-                    "type": "SubmissionAcceptance",
-                    "act_id": _ACT_ID,
-                    "act_sha256": _SHA256,
-                    "instant": "2026-03-10T09:15:03.027Z",
-                    "actors": {"platform": "securact-ng", "office_id": "etude-1"},
-                    "details": {},
-                    "event_id": "01JF8Z6Q5A0B1C2D3E4F5G6H7K",
-                    "signature": {"alg": "Ed25519", "kid": "a1b2c3d4", "value": "base64…"},
-                    "journal_index": 1041,
-                    "receipt": None,
-                    "receipt_reason": "not yet in a signed checkpoint",
-                }
-            ],
-            "signature": {"alg": "Ed25519", "kid": "a1b2c3d4", "value": "base64…"},
-        }
-    }
-)
-
-
 def _report(act_id: str, report: bytes) -> Response:
     return Response(
         report,
@@ -271,7 +183,7 @@ def delivery_router(
             },
         },
         # Checked by the route itself (its own problem when missing), required by contract.
-        openapi_extra={**_DEPOSIT_EXAMPLE, **required_headers("Idempotency-Key")},
+        openapi_extra={**DEPOSIT_EXAMPLE, **required_headers("Idempotency-Key")},
     )
     @body_limit(None)  # streamed and limited here (`max_request_bytes`)
     async def deposit(
@@ -319,14 +231,14 @@ def delivery_router(
     async def get_act(act_id: str, principal: OfficeReader) -> OfficeActView | TombstoneView:
         return await views.office_view(await views.office_act(_office_id(principal), act_id))
 
-    @router.get("/acts/{act_id}/evidence", openapi_extra=_EVIDENCE_EXAMPLE)
+    @router.get("/acts/{act_id}/evidence", openapi_extra=EVIDENCE_EXAMPLE)
     async def office_evidence(act_id: str, principal: OfficeReader) -> EvidenceSet:
         return await views.evidence_set(await views.office_act(_office_id(principal), act_id))
 
     @router.get(
         "/acts/{act_id}/evidence.pdf",
         response_class=Response,
-        responses={**_PDF, **problem_responses(503)},
+        responses={**PDF, **problem_responses(503)},
     )
     async def office_evidence_report(act_id: str, principal: OfficeReader) -> Response:
         """The act's evidence report: French PDF sealed (PAdES) and timestamped, the signed
@@ -365,7 +277,7 @@ def delivery_router(
     @router.get(
         "/inbox/{act_id}/content",
         response_class=StreamingResponse,
-        responses={**_PDF, **problem_responses(410)},
+        responses={**PDF, **problem_responses(410)},
     )
     async def content(act_id: str, principal: Recipient) -> StreamingResponse:
         """The act's PDF. The first complete download is the *prise de connaissance* (CPC
@@ -396,7 +308,7 @@ def delivery_router(
     @router.get(
         "/inbox/{act_id}/evidence.pdf",
         response_class=Response,
-        responses={**_PDF, **problem_responses(410, 503)},
+        responses={**PDF, **problem_responses(410, 503)},
     )
     async def recipient_evidence_report(act_id: str, principal: Recipient) -> Response:
         """The act's sealed evidence report (as the office's)."""
@@ -437,7 +349,7 @@ def delivery_router(
     @router.get(
         "/acts/{act_id}/replies/{reply_id}/content",
         response_class=StreamingResponse,
-        responses={**_REPLY_FILE, **problem_responses(410)},
+        responses={**REPLY_FILE, **problem_responses(410)},
     )
     async def reply_content(
         act_id: str, reply_id: str, principal: OfficeReader
