@@ -44,6 +44,7 @@ from shared.contracts.envelope import Envelope, EventPayload
 from shared.contracts.platform import STARTED_BY_SERVICE
 from shared.events import Emitter
 from shared.ids import new_id
+from shared.messaging.batch import BatchConsumer, BatchSubscription
 from shared.messaging.bus import BrokerProbe, EventPublisher, create_broker
 from shared.messaging.consumer import EventConsumer, RetryPolicy, Subscription, start_consuming
 from shared.messaging.inbox import INBOX_INDEXES, Inbox
@@ -185,6 +186,7 @@ class ServiceRuntime:
         self._shutdown_hooks: list[Job] = []
         self._indexes = (*OutboxRelay.indexes(), *INBOX_INDEXES, *indexes)
         self._consumers: list[EventConsumer] = []
+        self._batch_consumers: list[BatchConsumer] = []
 
     def inbox(self, consumer: str) -> Inbox:
         """An inbox whose effects may emit events (the relay wakes after each commit)."""
@@ -209,6 +211,11 @@ class ServiceRuntime:
         consumer = EventConsumer(self.broker, self.topology, subscription, self.retry)
         consumer.register()
         self._consumers.append(consumer)
+
+    def subscribe_batches(self, subscription: BatchSubscription) -> None:
+        """Consume a queue in batches (`shared.messaging.batch`), once the broker is up."""
+        consumer = BatchConsumer(self.broker, self.topology, subscription, self.retry)
+        self._batch_consumers.append(consumer)
 
     def background(self, name: str, job: Job) -> None:
         """Run `job()` for the app's lifetime: started once the runtime runs, cancelled before
@@ -282,6 +289,8 @@ class ServiceRuntime:
             await self.revocation_listener.close()
         with contextlib.suppress(Exception):
             await self.broker_probe.close()
+        for batches in self._batch_consumers:
+            await batches.stop()
         for hook in self._shutdown_hooks:
             try:
                 await hook()
@@ -310,6 +319,9 @@ class ServiceRuntime:
             try:
                 await self.broker.connect()
                 await start_consuming(self.broker, self.topology, self._consumers)
+                for batches in self._batch_consumers:
+                    await batches.declare()
+                    await batches.start()
             except asyncio.CancelledError:
                 raise
             except Exception as error:
@@ -318,6 +330,8 @@ class ServiceRuntime:
                 log.warning(
                     "broker not reachable (%s); retrying in %.1fs", type(error).__name__, pause
                 )
+                for batches in self._batch_consumers:
+                    await batches.stop()
                 with contextlib.suppress(Exception):
                     await self.broker.stop()
                 await asyncio.sleep(pause)

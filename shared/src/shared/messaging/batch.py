@@ -1,0 +1,285 @@
+"""A consumer that takes its queue in batches, on aio-pika directly: for a handler that works in
+groups anyway (audit's journal commits many envelopes in one transaction).
+
+`EventConsumer` runs FastStream's per-message machinery (a context, middlewares, a span and an
+ack per message); here each delivery is only queued, and one loop takes what arrived (up to
+`max_batch`, lingering a moment for more), validates each body, hands the valid envelopes to the
+handler in one call, then acknowledges the whole batch with ONE `ack(multiple=True)` on its
+highest delivery tag. Nothing is acknowledged before the handler returned (or the message was
+republished, confirmed, to its retry queue or the dead letters): a crash redelivers the batch,
+and the handler must drop what it already holds (the journal's event-id index does).
+
+The retry rules are `EventConsumer`'s (see `shared.messaging.consumer`): a malformed body or
+attempt header is dead-lettered alone; a batch the handler fails is handled again message by
+message, so that one bad message cannot fail its neighbours, and each message that still fails
+is parked for retry with its attempt count, or dead-lettered after the last attempt. Batches are
+taken one after the other, so the multiple ack never covers a message still being handled.
+
+One span per batch (a root: it serves many traces, and links to each message's `traceparent`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
+from faststream.rabbit import RabbitBroker
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind
+from pydantic import ValidationError
+
+from shared.contracts.envelope import Envelope
+from shared.contracts.registry import UnknownEventTypeError
+from shared.messaging.consumer import (
+    Delivered,
+    PermanentFailure,
+    RetryPolicy,
+    attempt_of,
+    dead_letter,
+    park_for_retry,
+    safe_reason,
+)
+from shared.messaging.topology import Topology, declare_consumer_queue
+from shared.telemetry import extract_context, span
+
+log = logging.getLogger(__name__)
+
+BatchHandler = Callable[[Sequence[Envelope]], Awaitable[None]]
+"""Handles every envelope of the batch, or raises (then nothing of it may count as done)."""
+
+BATCH_SIZE = "messaging.batch.message_count"
+
+
+@dataclass(frozen=True)
+class BatchSubscription:
+    """A consumer queue, its routing keys, and a handler of envelopes in groups.
+
+    `prefetch` above `max_batch` lets the next batch arrive while one is being handled."""
+
+    queue: str
+    bindings: tuple[str, ...]
+    handler: BatchHandler
+    prefetch: int = 512
+    max_batch: int = 256
+    linger: timedelta = timedelta(milliseconds=2)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_batch <= self.prefetch:
+            raise ValueError("a batch holds at least one message and at most `prefetch`")
+
+
+@dataclass(frozen=True)
+class _Valid:
+    message: AbstractIncomingMessage
+    envelope: Envelope
+    attempt: int
+
+
+class BatchConsumer:
+    """Consumes one `BatchSubscription` on a channel of its own, on the broker's connection."""
+
+    def __init__(
+        self,
+        broker: RabbitBroker,
+        topology: Topology,
+        subscription: BatchSubscription,
+        retry: RetryPolicy,
+    ) -> None:
+        self._broker = broker
+        self._topology = topology
+        self._subscription = subscription
+        self._retry = retry
+        self._queue = topology.queue_name(subscription.queue)
+        self._arrived: deque[AbstractIncomingMessage] = deque()
+        self._wakeup = asyncio.Event()
+        self._channel: AbstractChannel | None = None
+        self._consumer: tuple[AbstractQueue, str] | None = None
+        self._loop: asyncio.Task[None] | None = None
+
+    async def declare(self) -> None:
+        """Declare the queue, its retry and dead-letter queues and bindings (after connect)."""
+        await declare_consumer_queue(
+            self._broker, self._topology, self._subscription.queue, self._subscription.bindings
+        )
+
+    async def start(self) -> None:
+        """Consume (after `declare`); a robust channel: it resumes after a reconnection."""
+        connection = await self._broker.connect()
+        self._channel = await connection.channel(publisher_confirms=False)
+        await self._channel.set_qos(prefetch_count=self._subscription.prefetch)
+        queue = await self._channel.get_queue(self._queue, ensure=False)
+        self._loop = asyncio.create_task(self._run(), name=f"batch-consumer {self._queue}")
+        self._consumer = (queue, await queue.consume(self._on_delivery))
+
+    async def stop(self) -> None:
+        """Stop consuming; a batch being handled is abandoned unacknowledged (redelivered)."""
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(consumer[0].cancel(consumer[1]), 5)
+        loop, self._loop = self._loop, None
+        if loop is not None:
+            loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await loop
+        channel, self._channel = self._channel, None
+        if channel is not None and not channel.is_closed:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(channel.close(), 5)
+        self._arrived.clear()
+
+    async def _on_delivery(self, message: AbstractIncomingMessage) -> None:
+        self._arrived.append(message)
+        self._wakeup.set()
+
+    async def _run(self) -> None:
+        linger = self._subscription.linger.total_seconds()
+        limit = self._subscription.max_batch
+        while True:
+            await self._wakeup.wait()
+            if len(self._arrived) < limit and linger > 0:
+                await asyncio.sleep(linger)  # let a burst gather into one batch
+            count = min(len(self._arrived), limit)
+            batch = [self._arrived.popleft() for _ in range(count)]
+            if not self._arrived:
+                self._wakeup.clear()
+            if batch:
+                try:
+                    await self._handle(batch)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    # Unacknowledged: the broker redelivers them once this channel goes.
+                    log.exception("batch of %d from %s not settled", count, self._queue)
+
+    async def _handle(self, batch: Sequence[AbstractIncomingMessage]) -> None:
+        with span(f"{self._queue} process", root=True, kind=SpanKind.CONSUMER) as current:
+            current.set_attribute(BATCH_SIZE, len(batch))
+            valid: list[_Valid] = []
+            for message in batch:
+                checked = await self._validate(message)
+                if checked is not None:
+                    valid.append(checked)
+            if current.is_recording():
+                for item in valid:
+                    _link(current, item.message)
+            if valid:
+                await self._run_handler(valid)
+            await _acknowledge(batch)
+
+    async def _validate(self, message: AbstractIncomingMessage) -> _Valid | None:
+        """The message's envelope and attempt, or None once it is dead-lettered."""
+        headers: dict[str, Any] = dict(message.headers or {})
+        attempt = attempt_of(headers)
+        if attempt is None:
+            await self._dead_letter(message, 1, "malformed attempt header")
+            return None
+        try:
+            envelope = Envelope.model_validate_json(message.body)
+        except ValidationError as error:
+            await self._dead_letter(message, attempt, safe_reason(error))
+            return None
+        return _Valid(message, envelope, attempt)
+
+    async def _run_handler(self, valid: Sequence[_Valid]) -> None:
+        handler = self._subscription.handler
+        try:
+            await handler([item.envelope for item in valid])
+            return
+        except Exception as error:
+            if len(valid) == 1:
+                await self._failed(valid[0], error)
+                return
+            log.warning(
+                "batch of %d from %s failed (%s); handling its messages one by one",
+                len(valid),
+                self._queue,
+                type(error).__name__,
+            )
+        for item in valid:
+            try:
+                await handler([item.envelope])
+            except Exception as error:
+                await self._failed(item, error)
+
+    async def _failed(self, item: _Valid, error: Exception) -> None:
+        """Park `item` for its next attempt, or dead-letter it (permanent, or the last one)."""
+        event_id, attempt = item.envelope.event_id, item.attempt
+        if isinstance(error, PermanentFailure | ValidationError | UnknownEventTypeError):
+            log.warning("dead-lettering %s from %s: %s", event_id, self._queue, safe_reason(error))
+            await self._dead_letter(item.message, attempt, safe_reason(error))
+        elif attempt >= self._retry.max_attempts:
+            log.error(
+                "dead-lettering %s from %s after %d attempts (%s)",
+                event_id,
+                self._queue,
+                attempt,
+                type(error).__name__,
+            )
+            reason = f"gave up after {attempt} attempts: {safe_reason(error)}"
+            await self._dead_letter(item.message, attempt, reason)
+        else:
+            log.warning(
+                "attempt %d of %s on %s failed (%s); retrying",
+                attempt,
+                event_id,
+                self._queue,
+                type(error).__name__,
+            )
+            await park_for_retry(
+                self._broker, self._queue, self._retry, _delivered(item.message), attempt
+            )
+
+    async def _dead_letter(
+        self, message: AbstractIncomingMessage, attempt: int, reason: str
+    ) -> None:
+        await dead_letter(
+            self._broker, self._topology, self._queue, _delivered(message), attempt, reason
+        )
+
+
+def _delivered(message: AbstractIncomingMessage) -> Delivered:
+    return Delivered(
+        body=message.body,
+        headers=dict(message.headers or {}),
+        routing_key=message.routing_key or "",
+        message_id=message.message_id,
+        correlation_id=message.correlation_id,
+        content_type=message.content_type,
+    )
+
+
+def _link(current: Span, message: AbstractIncomingMessage) -> None:
+    headers = message.headers or {}
+    parent = headers.get("traceparent")
+    if not isinstance(parent, str):
+        return
+    carrier = {"traceparent": parent}
+    state = headers.get("tracestate")
+    if isinstance(state, str):
+        carrier["tracestate"] = state
+    context = trace.get_current_span(extract_context(carrier)).get_span_context()
+    if context.is_valid:
+        current.add_link(context)
+
+
+async def _acknowledge(batch: Sequence[AbstractIncomingMessage]) -> None:
+    """One `ack(multiple=True)` per channel the batch came on (one, unless a reconnection fell
+    in the middle of it), on its highest delivery tag: every earlier message of that channel
+    was settled by this batch or an earlier one."""
+    last: dict[int, AbstractIncomingMessage] = {}
+    for message in batch:
+        last[id(message.channel)] = message
+    for message in last.values():
+        try:
+            await message.ack(multiple=True)
+        except Exception as error:
+            # Its channel is gone: the broker redelivers, the handler drops what it holds.
+            log.warning("could not acknowledge a batch (%s)", type(error).__name__)
