@@ -156,8 +156,9 @@ class BatchConsumer:
                 except asyncio.CancelledError:
                     raise
                 except Exception:
-                    # Unacknowledged: the broker redelivers them once this channel goes.
+                    # Requeued at once: a later batch's multiple ack must not cover them.
                     log.exception("batch of %d from %s not settled", count, self._queue)
+                    await _settle(batch, requeue=True)
 
     async def _handle(self, batch: Sequence[AbstractIncomingMessage]) -> None:
         with span(f"{self._queue} process", root=True, kind=SpanKind.CONSUMER) as current:
@@ -274,12 +275,20 @@ async def _acknowledge(batch: Sequence[AbstractIncomingMessage]) -> None:
     """One `ack(multiple=True)` per channel the batch came on (one, unless a reconnection fell
     in the middle of it), on its highest delivery tag: every earlier message of that channel
     was settled by this batch or an earlier one."""
+    await _settle(batch, requeue=None)
+
+
+async def _settle(batch: Sequence[AbstractIncomingMessage], *, requeue: bool | None) -> None:
+    """Ack (`requeue` None) or nack the batch, with one `multiple` frame per channel."""
     last: dict[int, AbstractIncomingMessage] = {}
     for message in batch:
         last[id(message.channel)] = message
     for message in last.values():
         try:
-            await message.ack(multiple=True)
+            if requeue is None:
+                await message.ack(multiple=True)
+            else:
+                await message.nack(multiple=True, requeue=requeue)
         except Exception as error:
             # Its channel is gone: the broker redelivers, the handler drops what it holds.
-            log.warning("could not acknowledge a batch (%s)", type(error).__name__)
+            log.warning("could not settle a batch (%s)", type(error).__name__)
