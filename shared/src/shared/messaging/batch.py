@@ -5,15 +5,18 @@ groups anyway (audit's journal commits many envelopes in one transaction).
 ack per message); here each delivery is only queued, and one loop takes what arrived (up to
 `max_batch`, lingering a moment for more), validates each body, hands the valid envelopes to the
 handler in one call, then acknowledges the whole batch with ONE `ack(multiple=True)` on its
-highest delivery tag. Nothing is acknowledged before the handler returned (or the message was
-republished, confirmed, to its retry queue or the dead letters): a crash redelivers the batch,
-and the handler must drop what it already holds (the journal's event-id index does).
+highest delivery tag. The next batch is validated and handed over while one is being handled
+(two at most), and batches are acknowledged in the order they came. Nothing is acknowledged
+before the handler returned (or the message was republished, confirmed, to its retry queue or
+the dead letters): a crash redelivers the batch, and the handler must drop what it already
+holds (the journal's event-id index does).
 
 The retry rules are `EventConsumer`'s (see `shared.messaging.consumer`): a malformed body or
 attempt header is dead-lettered alone; a batch the handler fails is handled again message by
 message, so that one bad message cannot fail its neighbours, and each message that still fails
-is parked for retry with its attempt count, or dead-lettered after the last attempt. Batches are
-taken one after the other, so the multiple ack never covers a message still being handled.
+is parked for retry with its attempt count, or dead-lettered after the last attempt. A batch is
+acknowledged only once every earlier one is, so the multiple ack never covers a message still
+being handled.
 
 One span per batch (a root: it serves many traces, and links to each message's `traceparent`).
 """
@@ -82,6 +85,16 @@ class _Valid:
     attempt: int
 
 
+@dataclass(frozen=True)
+class _Started:
+    """A batch whose handler runs (`handling`), or whose validation failed (`failure`)."""
+
+    batch: list[AbstractIncomingMessage]
+    valid: list[_Valid]
+    handling: asyncio.Future[None] | None
+    failure: Exception | None
+
+
 class BatchConsumer:
     """Consumes one `BatchSubscription` on a channel of its own, on the broker's connection."""
 
@@ -142,38 +155,73 @@ class BatchConsumer:
     async def _run(self) -> None:
         linger = self._subscription.linger.total_seconds()
         limit = self._subscription.max_batch
-        while True:
-            await self._wakeup.wait()
-            if len(self._arrived) < limit and linger > 0:
-                await asyncio.sleep(linger)  # let a burst gather into one batch
-            count = min(len(self._arrived), limit)
-            batch = [self._arrived.popleft() for _ in range(count)]
-            if not self._arrived:
-                self._wakeup.clear()
-            if batch:
-                try:
-                    await self._handle(batch)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    # Requeued at once: a later batch's multiple ack must not cover them.
-                    log.exception("batch of %d from %s not settled", count, self._queue)
-                    await _settle(batch, requeue=True)
+        started: asyncio.Queue[_Started] = asyncio.Queue()
+        # Two batches at most between their start and their ack: the next one is validated
+        # and handed over while the previous one is still being handled (committed).
+        room = asyncio.Semaphore(2)
+        settler = asyncio.create_task(self._settle_in_order(started, room))
+        try:
+            while True:
+                await self._wakeup.wait()
+                if len(self._arrived) < limit and linger > 0:
+                    await asyncio.sleep(linger)  # let a burst gather into one batch
+                await room.acquire()
+                count = min(len(self._arrived), limit)
+                batch = [self._arrived.popleft() for _ in range(count)]
+                if not self._arrived:
+                    self._wakeup.clear()
+                if batch:
+                    started.put_nowait(await self._start(batch))
+                else:
+                    room.release()
+        finally:
+            settler.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await settler
 
-    async def _handle(self, batch: Sequence[AbstractIncomingMessage]) -> None:
+    async def _start(self, batch: list[AbstractIncomingMessage]) -> _Started:
+        """Validate the batch and start its handler (a task: settled in order later)."""
         with span(f"{self._queue} process", root=True, kind=SpanKind.CONSUMER) as current:
             current.set_attribute(BATCH_SIZE, len(batch))
             valid: list[_Valid] = []
-            for message in batch:
-                checked = await self._validate(message)
-                if checked is not None:
-                    valid.append(checked)
+            try:
+                for message in batch:
+                    checked = await self._validate(message)
+                    if checked is not None:
+                        valid.append(checked)
+            except Exception as error:
+                return _Started(batch, valid, None, error)
             if current.is_recording():
                 for item in valid:
                     _link(current, item.message)
+            handling: asyncio.Future[None] | None = None
             if valid:
-                await self._run_handler(valid)
-            await _acknowledge(batch)
+                handling = asyncio.ensure_future(
+                    self._subscription.handler([item.envelope for item in valid])
+                )
+            return _Started(batch, valid, handling, None)
+
+    async def _settle_in_order(
+        self, started: asyncio.Queue[_Started], room: asyncio.Semaphore
+    ) -> None:
+        """Wait for each batch's handler in the order the batches came, retry what failed,
+        then ack the batch: a multiple ack never covers a message still being handled."""
+        while True:
+            item = await started.get()
+            try:
+                if item.failure is not None:
+                    raise item.failure
+                if item.handling is not None:
+                    await self._finish(item.valid, item.handling)
+                await _acknowledge(item.batch)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Requeued at once: a later batch's multiple ack must not cover them.
+                log.exception("batch of %d from %s not settled", len(item.batch), self._queue)
+                await _settle(item.batch, requeue=True)
+            finally:
+                room.release()
 
     async def _validate(self, message: AbstractIncomingMessage) -> _Valid | None:
         """The message's envelope and attempt, or None once it is dead-lettered."""
@@ -189,10 +237,10 @@ class BatchConsumer:
             return None
         return _Valid(message, envelope, attempt)
 
-    async def _run_handler(self, valid: Sequence[_Valid]) -> None:
+    async def _finish(self, valid: Sequence[_Valid], handling: asyncio.Future[None]) -> None:
         handler = self._subscription.handler
         try:
-            await handler([item.envelope for item in valid])
+            await handling
             return
         except Exception as error:
             if len(valid) == 1:
