@@ -35,6 +35,7 @@ from audit.repository import Entries, Tree
 from audit.sequences import Observed, ProducerTracking
 from audit.vault import Sealable
 from shared.contracts.envelope import Envelope
+from shared.messaging.batch import consumed_span
 from shared.store.port import Transaction
 from shared.telemetry import span
 
@@ -121,7 +122,7 @@ class JournalWriter:
         # over: a payload that cannot be committed to fails its caller only, and the writer's
         # transaction stays short.
         loop = asyncio.get_running_loop()
-        cause = trace.get_current_span().get_span_context()
+        current = trace.get_current_span().get_span_context()
         prepared: list[_Waiting] = []
         for envelope in envelopes:
             salt = new_salt()
@@ -133,7 +134,8 @@ class JournalWriter:
                     sealed_record(envelope, salt, readers),
                     readers,
                     loop.create_future(),
-                    cause,
+                    # The consumer's span of its message, when a batch consumer carried it.
+                    consumed_span(envelope.event_id) or current,
                 )
             )
         self._waiting.extend(prepared)

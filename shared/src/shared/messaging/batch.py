@@ -18,7 +18,11 @@ is parked for retry with its attempt count, or dead-lettered after the last atte
 acknowledged only once every earlier one is, so the multiple ack never covers a message still
 being handled.
 
-One span per batch (a root: it serves many traces, and links to each message's `traceparent`).
+One span per batch (a root: it serves many traces, and links to each message's `traceparent`);
+when it is sampled, each message also gets a consumer span in its producer's trace, ended when
+the message is settled, with its outcome, so that an act's trace still shows who consumed its
+events. The handler finds the span of each envelope with `consumed_span(event_id)` (e.g. to
+link a group commit to it).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -35,7 +40,7 @@ from typing import Any
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from faststream.rabbit import RabbitBroker
 from opentelemetry import trace
-from opentelemetry.trace import Span, SpanKind
+from opentelemetry.trace import Span, SpanContext, SpanKind
 from pydantic import ValidationError
 
 from shared.contracts.envelope import Envelope
@@ -50,7 +55,7 @@ from shared.messaging.consumer import (
     safe_reason,
 )
 from shared.messaging.topology import Topology, declare_consumer_queue
-from shared.telemetry import extract_context, span
+from shared.telemetry import OUTCOME, annotate_event, extract_context, span, start_span
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +63,15 @@ BatchHandler = Callable[[Sequence[Envelope]], Awaitable[None]]
 """Handles every envelope of the batch, or raises (then nothing of it may count as done)."""
 
 BATCH_SIZE = "messaging.batch.message_count"
+
+_CONSUMED: ContextVar[dict[str, SpanContext] | None] = ContextVar("consumed_spans", default=None)
+
+
+def consumed_span(event_id: str) -> SpanContext | None:
+    """In a batch handler: the consumer span of the message that carried `event_id` (None when
+    the batch is not sampled)."""
+    spans = _CONSUMED.get()
+    return spans.get(event_id) if spans else None
 
 
 @dataclass(frozen=True)
@@ -83,6 +97,11 @@ class _Valid:
     message: AbstractIncomingMessage
     envelope: Envelope
     attempt: int
+    span: Span | None = None
+
+    def settled(self, outcome: str) -> None:
+        if self.span is not None:
+            self.span.set_attribute(OUTCOME, outcome)
 
 
 @dataclass(frozen=True)
@@ -192,13 +211,18 @@ class BatchConsumer:
             except Exception as error:
                 return _Started(batch, valid, None, error)
             if current.is_recording():
-                for item in valid:
-                    _link(current, item.message)
+                valid = [_traced(current, item) for item in valid]
             handling: asyncio.Future[None] | None = None
             if valid:
-                handling = asyncio.ensure_future(
-                    self._subscription.handler([item.envelope for item in valid])
+                token = _CONSUMED.set(
+                    {i.envelope.event_id: i.span.get_span_context() for i in valid if i.span}
                 )
+                try:  # the task copies the context: the handler sees the spans
+                    handling = asyncio.ensure_future(
+                        self._subscription.handler([item.envelope for item in valid])
+                    )
+                finally:
+                    _CONSUMED.reset(token)
             return _Started(batch, valid, handling, None)
 
     async def _settle_in_order(
@@ -222,6 +246,9 @@ class BatchConsumer:
                 await _settle(item.batch, requeue=True)
             finally:
                 room.release()
+                for valid in item.valid:
+                    if valid.span is not None:
+                        valid.span.end()
 
     async def _validate(self, message: AbstractIncomingMessage) -> _Valid | None:
         """The message's envelope and attempt, or None once it is dead-lettered."""
@@ -241,7 +268,6 @@ class BatchConsumer:
         handler = self._subscription.handler
         try:
             await handling
-            return
         except Exception as error:
             if len(valid) == 1:
                 await self._failed(valid[0], error)
@@ -252,17 +278,24 @@ class BatchConsumer:
                 self._queue,
                 type(error).__name__,
             )
+        else:
+            for item in valid:
+                item.settled("handled")
+            return
         for item in valid:
             try:
                 await handler([item.envelope])
             except Exception as error:
                 await self._failed(item, error)
+            else:
+                item.settled("handled")
 
     async def _failed(self, item: _Valid, error: Exception) -> None:
         """Park `item` for its next attempt, or dead-letter it (permanent, or the last one)."""
         event_id, attempt = item.envelope.event_id, item.attempt
         if isinstance(error, PermanentFailure | ValidationError | UnknownEventTypeError):
             log.warning("dead-lettering %s from %s: %s", event_id, self._queue, safe_reason(error))
+            item.settled("dead-lettered")
             await self._dead_letter(item.message, attempt, safe_reason(error))
         elif attempt >= self._retry.max_attempts:
             log.error(
@@ -273,6 +306,7 @@ class BatchConsumer:
                 type(error).__name__,
             )
             reason = f"gave up after {attempt} attempts: {safe_reason(error)}"
+            item.settled("dead-lettered")
             await self._dead_letter(item.message, attempt, reason)
         else:
             log.warning(
@@ -282,6 +316,7 @@ class BatchConsumer:
                 self._queue,
                 type(error).__name__,
             )
+            item.settled("retried")
             await park_for_retry(
                 self._broker, self._queue, self._retry, _delivered(item.message), attempt
             )
@@ -305,18 +340,22 @@ def _delivered(message: AbstractIncomingMessage) -> Delivered:
     )
 
 
-def _link(current: Span, message: AbstractIncomingMessage) -> None:
-    headers = message.headers or {}
-    parent = headers.get("traceparent")
-    if not isinstance(parent, str):
-        return
-    carrier = {"traceparent": parent}
-    state = headers.get("tracestate")
-    if isinstance(state, str):
-        carrier["tracestate"] = state
-    context = trace.get_current_span(extract_context(carrier)).get_span_context()
-    if context.is_valid:
-        current.add_link(context)
+def _traced(batch: Span, item: _Valid) -> _Valid:
+    """`item` with a consumer span in its producer's trace, which the batch span links to."""
+    headers = item.message.headers or {}
+    carrier = {k: v for k in ("traceparent", "tracestate") if isinstance(v := headers.get(k), str)}
+    envelope = item.envelope
+    message_span = start_span(
+        f"{item.message.routing_key or envelope.type} process",
+        context=extract_context(carrier),
+        kind=SpanKind.CONSUMER,
+    )
+    with trace.use_span(message_span):
+        annotate_event(envelope.subject, envelope.type, envelope.payload)
+    producer = trace.get_current_span(extract_context(carrier)).get_span_context()
+    if producer.is_valid:
+        batch.add_link(producer)
+    return _Valid(item.message, envelope, item.attempt, message_span)
 
 
 async def _acknowledge(batch: Sequence[AbstractIncomingMessage]) -> None:
