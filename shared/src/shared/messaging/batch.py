@@ -345,14 +345,15 @@ def _traced(batch: Span, item: _Valid) -> _Valid:
     headers = item.message.headers or {}
     carrier = {k: v for k in ("traceparent", "tracestate") if isinstance(v := headers.get(k), str)}
     envelope = item.envelope
+    parent = extract_context(carrier)
     message_span = start_span(
         f"{item.message.routing_key or envelope.type} process",
-        context=extract_context(carrier),
+        context=parent,
         kind=SpanKind.CONSUMER,
     )
     with trace.use_span(message_span):
         annotate_event(envelope.subject, envelope.type, envelope.payload)
-    producer = trace.get_current_span(extract_context(carrier)).get_span_context()
+    producer = trace.get_current_span(parent).get_span_context()
     if producer.is_valid:
         batch.add_link(producer)
     return _Valid(item.message, envelope, item.attempt, message_span)
