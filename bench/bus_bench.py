@@ -12,7 +12,7 @@ durable quorum queue bound to a topic exchange.
   telemetry middleware (`Telemetry.broker_middleware`), spans exported over OTLP/HTTP (to a
   sink process) when no `OTEL_EXPORTER_OTLP_ENDPOINT` is set, an `Outbox` storing each event's
   `traceparent` (written inside a server span, as a request handler does), the `OutboxRelay`
-  publishing inside its relay span, and audit's `Journal` consuming through `EventConsumer` and
+  publishing inside its relay span, and audit's `Journal` consuming through `BatchConsumer` and
   its real subscription. Timed from the first outbox write (SQLite, 100 events per
   transaction, the relay running meanwhile) until the journal holds every event: the writes are
   inside the timing.
@@ -25,7 +25,7 @@ durable quorum queue bound to a topic exchange.
   the platform against each baseline, and against the faster one (target: at least 0.5);
 - `outbox_writes_s`: events written into the outbox per second (part of the timed path);
 - `audit_prefetch`, `audit_peak_in_flight`: the journal subscription's prefetch and the most
-  journal handler calls seen running at once (above the prefetch means RabbitMQ was not
+  envelopes seen in journal handler calls running at once (above the prefetch means RabbitMQ was not
   asked to bound deliveries);
 - `journal_from_bus_events_s`, `journal_drain_ok`: audit's journal alone draining a queue that
   already holds every event (published first, the journal started after), and whether that
@@ -64,8 +64,9 @@ from bench._common import delete_prefixed, shared_otlp_sink
 from shared.clock import Clock, SystemClock
 from shared.contracts.envelope import Envelope, EventPayload, new_envelope
 from shared.crypto import KeyRing, LocalKeyFile, SigningKey, SigningKeyRing
+from shared.messaging.batch import BatchConsumer
 from shared.messaging.bus import CONTENT_TYPE, EventPublisher, create_broker
-from shared.messaging.consumer import EventConsumer, RetryPolicy, start_consuming
+from shared.messaging.consumer import RetryPolicy, start_consuming
 from shared.messaging.inbox import INBOX_INDEXES
 from shared.messaging.outbox import OUTBOX, Outbox, OutboxRelay
 from shared.messaging.topology import Topology, declare_platform_queues
@@ -234,15 +235,15 @@ class _Platform:
         self.in_flight = self.peak_in_flight = 0
         handler = subscription.handler
 
-        async def observed(envelope: Envelope) -> None:
-            self.in_flight += 1
+        async def observed(envelopes: Sequence[Envelope]) -> None:
+            self.in_flight += len(envelopes)
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
             try:
-                await handler(envelope)
+                await handler(envelopes)
             finally:
-                self.in_flight -= 1
+                self.in_flight -= len(envelopes)
 
-        self.consumer = EventConsumer(
+        self.consumer = BatchConsumer(
             self.audit_broker,
             self.topology,
             dataclasses.replace(subscription, handler=observed),
@@ -271,13 +272,15 @@ class _Platform:
             await declare_platform_queues(self.producer_broker, self.topology)
 
     async def start_journal(self) -> None:
-        # What ServiceRuntime does: register, connect, then start_consuming (start, declare):
-        # a queue declared before the start would be consumed without the prefetch limit.
-        self.consumer.register()
+        # What ServiceRuntime does: connect, start_consuming (start, declare), then the batch
+        # consumer on a channel of its own with the subscription's prefetch.
         await self.audit_broker.connect()
-        await start_consuming(self.audit_broker, self.topology, [self.consumer])
+        await start_consuming(self.audit_broker, self.topology, [])
+        await self.consumer.declare()
+        await self.consumer.start()
 
     async def stop(self) -> None:
+        await self.consumer.stop()
         await self.producer_broker.stop()
         await self.audit_broker.stop()
         await self.producer_store.close()

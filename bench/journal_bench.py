@@ -9,7 +9,9 @@ seen done, and only the events journaled after it are counted.
 
 - floor: a no-op FastStream subscriber on that very queue, with the journal subscription's
   prefetch and manual acks (one `ack` per message, as `EventConsumer` does), the body taken
-  raw; measured BEFORE and AFTER audit;
+  raw; measured BEFORE and AFTER audit. Audit itself takes its queue in batches on aio-pika
+  (`shared.messaging.batch`: one group commit and one multiple ack per batch), which is how it
+  can pass this floor;
 - audit: `python -m audit`, its own `main` as production runs it (`create_app` through
   `shared.serve`: ServiceRuntime, telemetry middleware, spans exported over OTLP/HTTP to a sink
   process, JSON logs at INFO to a file, SQLite), in its own process; counted by reading its

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, ValidationError, create_model
 
 from shared.contracts.envelope import Envelope
 from shared.contracts.registry import UnknownEventTypeError
-from shared.messaging.consumer import PermanentFailure, RetryPolicy, _safe_reason
+from shared.messaging.consumer import PermanentFailure, RetryPolicy, safe_reason
 
 PERSON = "Jean Dupont"
 SAMPLES = 200
@@ -62,13 +62,13 @@ def test_delay_of_a_late_attempt_is_the_cap_not_an_overflow() -> None:
     assert policy.delay(64) <= policy.max_delay
 
 
-# --- _safe_reason -----------------------------------------------------------------------------
+# --- safe_reason -----------------------------------------------------------------------------
 
 
 def test_validation_reason_names_fields_but_never_their_values() -> None:
     error = validation_error(Recipient, {"name": PERSON, "age": PERSON})
     assert PERSON in str(error)  # pydantic itself would leak it
-    reason = _safe_reason(error)
+    reason = safe_reason(error)
     assert PERSON not in reason
     assert "Jean" not in reason
     assert reason == "malformed: 3 invalid field(s): age, email, name"
@@ -83,7 +83,7 @@ def test_malformed_envelope_reason_keeps_no_message_content() -> None:
     )
     with pytest.raises(ValidationError) as raised:
         Envelope.model_validate_json(body)
-    reason = _safe_reason(raised.value)
+    reason = safe_reason(raised.value)
     assert PERSON not in reason
     assert "occurred_at" in reason
     assert "subject" in reason
@@ -92,7 +92,7 @@ def test_malformed_envelope_reason_keeps_no_message_content() -> None:
 def test_unparseable_body_reason_keeps_no_message_content() -> None:
     with pytest.raises(ValidationError) as raised:
         Envelope.model_validate_json(f'{{"actor": "{PERSON}", oops')
-    reason = _safe_reason(raised.value)
+    reason = safe_reason(raised.value)
     assert PERSON not in reason
     assert reason.startswith("malformed: 1 invalid field(s): <root>")
 
@@ -100,7 +100,7 @@ def test_unparseable_body_reason_keeps_no_message_content() -> None:
 def test_validation_reason_is_bounded() -> None:
     fields: dict[str, Any] = {f"field_{n:03d}": (int, ...) for n in range(200)}
     wide = create_model("Wide", **fields)
-    reason = _safe_reason(validation_error(wide, {}))
+    reason = safe_reason(validation_error(wide, {}))
     assert reason.startswith("malformed: 200 invalid field(s): field_000, ")
     assert len(reason) <= 350
 
@@ -110,19 +110,19 @@ def test_validation_reason_does_not_repeat_dict_keys() -> None:
         sent_to: dict[str, int]
 
     error = validation_error(Notices, {"sent_to": {"jean.dupont@example.fr": "twice"}})
-    assert "jean.dupont" not in _safe_reason(error)
+    assert "jean.dupont" not in safe_reason(error)
 
 
 def test_unexpected_exception_reason_is_only_its_type() -> None:
-    reason = _safe_reason(KeyError(f"no consent for {PERSON}"))
+    reason = safe_reason(KeyError(f"no consent for {PERSON}"))
     assert reason == "handler failed: KeyError"
 
 
 def test_unknown_type_and_permanent_failure_reasons_keep_their_message() -> None:
-    assert _safe_reason(UnknownEventTypeError("delivery.nope.v1")) == (
+    assert safe_reason(UnknownEventTypeError("delivery.nope.v1")) == (
         "unknown event type: delivery.nope.v1"
     )
-    assert _safe_reason(PermanentFailure("act already withdrawn")) == (
+    assert safe_reason(PermanentFailure("act already withdrawn")) == (
         "rejected: act already withdrawn"
     )
-    assert len(_safe_reason(PermanentFailure("x" * 1000))) == len("rejected: ") + 300
+    assert len(safe_reason(PermanentFailure("x" * 1000))) == len("rejected: ") + 300

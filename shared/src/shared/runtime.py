@@ -44,6 +44,7 @@ from shared.contracts.envelope import Envelope, EventPayload
 from shared.contracts.platform import STARTED_BY_SERVICE
 from shared.events import Emitter
 from shared.ids import new_id
+from shared.messaging.batch import BatchConsumer, BatchSubscription
 from shared.messaging.bus import BrokerProbe, EventPublisher, create_broker
 from shared.messaging.consumer import EventConsumer, RetryPolicy, Subscription, start_consuming
 from shared.messaging.inbox import INBOX_INDEXES, Inbox
@@ -203,6 +204,7 @@ class ServiceRuntime:
             "queues": self._sample_queues,
         }
         self.every("metrics-sampler", SAMPLE_INTERVAL, self._refresh_gauges)
+        self._batch_consumers: list[BatchConsumer] = []
 
     def inbox(self, consumer: str) -> Inbox:
         """An inbox whose effects may emit events (the relay wakes after each commit)."""
@@ -227,6 +229,11 @@ class ServiceRuntime:
         consumer = EventConsumer(self.broker, self.topology, subscription, self.retry)
         consumer.register()
         self._consumers.append(consumer)
+
+    def subscribe_batches(self, subscription: BatchSubscription) -> None:
+        """Consume a queue in batches (`shared.messaging.batch`), once the broker is up."""
+        consumer = BatchConsumer(self.broker, self.topology, subscription, self.retry)
+        self._batch_consumers.append(consumer)
 
     def background(self, name: str, job: Job) -> None:
         """Run `job()` for the app's lifetime: started once the runtime runs, cancelled before
@@ -338,6 +345,8 @@ class ServiceRuntime:
             await self._depth_probe.close()
         for name in self._samplers:
             self.metrics.gauges.unregister(self._sampler_key(name))
+        for batches in self._batch_consumers:
+            await batches.stop()
         for hook in self._shutdown_hooks:
             try:
                 await hook()
@@ -366,6 +375,9 @@ class ServiceRuntime:
             try:
                 await self.broker.connect()
                 await start_consuming(self.broker, self.topology, self._consumers)
+                for batches in self._batch_consumers:
+                    await batches.declare()
+                    await batches.start()
             except asyncio.CancelledError:
                 raise
             except Exception as error:
@@ -374,6 +386,8 @@ class ServiceRuntime:
                 log.warning(
                     "broker not reachable (%s); retrying in %.1fs", type(error).__name__, pause
                 )
+                for batches in self._batch_consumers:
+                    await batches.stop()
                 with contextlib.suppress(Exception):
                     await self.broker.stop()
                 await asyncio.sleep(pause)

@@ -368,6 +368,13 @@ def span(
     )
 
 
+def start_span(name: str, *, context: Context, kind: SpanKind = SpanKind.INTERNAL) -> Span:
+    """A span of this process's provider that is NOT made current, for the caller to `end()`
+    (e.g. one per message of a batch, each in its producer's trace, ended when settled)."""
+    tracer = _telemetry._tracer if _telemetry is not None else _NO_TRACER
+    return tracer.start_span(name, context=context, kind=kind)
+
+
 @asynccontextmanager
 async def in_span(name: str, inner: AbstractAsyncContextManager[_T]) -> AsyncIterator[_T]:
     """`inner` (e.g. a store transaction) entered and left inside a span named `name`."""

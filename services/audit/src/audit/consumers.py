@@ -1,8 +1,9 @@
 """Audit's consumer queues (`QUEUES`, for the platform topology):
 
 - `audit.journal.v2`: every event on the bus (`#`), journaled exactly once (the journal's own
-  group commit, not an inbox: the journal's event-id index is its idempotence). A
-  single-active-consumer queue (`shared.messaging.topology.SINGLE_ACTIVE_CONSUMER`): with two
+  group commit, not an inbox: the journal's event-id index is its idempotence), consumed in
+  batches (`shared.messaging.batch`): one handler call, one group commit and one ack per batch.
+  A single-active-consumer queue (`shared.messaging.topology.SINGLE_ACTIVE_CONSUMER`): with two
   replicas of audit the broker delivers to one of them, the other takes over when it goes, so
   the Merkle tree has one writer at a time.
 - `audit.erasures`: retention's requests to shred subjects' payload keys, a handler table
@@ -11,6 +12,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
 from audit.context import DEFAULT_BATCH_SIZE
@@ -18,6 +20,7 @@ from audit.erasure import ERASURES, SubjectErasure
 from audit.erasure import ERASURES_QUEUE as ERASURES_QUEUE
 from audit.journal import Journal
 from shared.contracts.envelope import Envelope
+from shared.messaging.batch import BatchSubscription
 from shared.messaging.consumer import Subscription
 from shared.messaging.handlers import queues
 
@@ -26,16 +29,23 @@ JOURNAL_QUEUE: Final = "audit.journal.v2"
 QUEUES: Final[dict[str, tuple[str, ...]]] = {JOURNAL_QUEUE: ("#",), **queues((ERASURES,))}
 
 
-def journal_subscription(journal: Journal, *, prefetch: int = DEFAULT_BATCH_SIZE) -> Subscription:
-    append = journal.writer.append  # the hot path: straight to the writer
+def journal_subscription(
+    journal: Journal, *, prefetch: int = 2 * DEFAULT_BATCH_SIZE, batch: int = DEFAULT_BATCH_SIZE
+) -> BatchSubscription:
+    append_many = journal.writer.append_many  # the hot path: straight to the writer
 
-    async def journal_event(envelope: Envelope) -> None:
-        # Returns once the entry is committed, so the message is acked only then.
-        await append(envelope)
+    async def journal_events(envelopes: Sequence[Envelope]) -> None:
+        # Returns once every entry is committed, so the batch is acked only then.
+        await append_many(envelopes)
 
-    # Many messages in flight so that they can wait together for one group commit; the journal
-    # still appends them in arrival order through its single writer.
-    return Subscription(JOURNAL_QUEUE, QUEUES[JOURNAL_QUEUE], journal_event, prefetch=prefetch)
+    # Up to `prefetch` messages in flight: the next batch arrives while one is committed.
+    return BatchSubscription(
+        JOURNAL_QUEUE,
+        QUEUES[JOURNAL_QUEUE],
+        journal_events,
+        prefetch=prefetch,
+        max_batch=min(batch, prefetch),
+    )
 
 
 def erasure_subscription(erasure: SubjectErasure) -> Subscription:

@@ -35,6 +35,7 @@ from audit.repository import Entries, Tree
 from audit.sequences import Observed, ProducerTracking
 from audit.vault import Sealable
 from shared.contracts.envelope import Envelope
+from shared.messaging.batch import consumed_span
 from shared.store.port import Transaction
 from shared.telemetry import span
 
@@ -106,19 +107,42 @@ class JournalWriter:
         and producer tracking commit together (with the rest of its batch), so a crash leaves
         either all of them or none. Raises what made the batch fail: nothing of it was written.
         """
-        # The pure work is done here, by the caller: a payload that cannot be committed to
-        # fails its own message only, and the writer's transaction stays short.
-        salt = new_salt()
-        commitment = payload_commitment(salt, envelope.payload)
-        readers = EntryReaders.of(envelope)
-        record = sealed_record(envelope, salt, readers)
-        journaled: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        cause = trace.get_current_span().get_span_context()
-        self._waiting.append(_Waiting(envelope, commitment, record, readers, journaled, cause))
+        (waiting,) = self._hand_over([envelope])
+        return await waiting
+
+    async def append_many(self, envelopes: Sequence[Envelope]) -> list[bool]:
+        """`append` for each envelope, in order, waiting together (a consumer's batch): one
+        flag per envelope; raises what made a batch fail once every one of them is answered."""
+        answers = self._hand_over(envelopes)
+        await asyncio.wait(answers)
+        return [answer.result() for answer in answers]
+
+    def _hand_over(self, envelopes: Sequence[Envelope]) -> list[asyncio.Future[bool]]:
+        # The pure work is done here, by the caller, for all of them before any is handed
+        # over: a payload that cannot be committed to fails its caller only, and the writer's
+        # transaction stays short.
+        loop = asyncio.get_running_loop()
+        current = trace.get_current_span().get_span_context()
+        prepared: list[_Waiting] = []
+        for envelope in envelopes:
+            salt = new_salt()
+            readers = EntryReaders.of(envelope)
+            prepared.append(
+                _Waiting(
+                    envelope,
+                    payload_commitment(salt, envelope.payload),
+                    sealed_record(envelope, salt, readers),
+                    readers,
+                    loop.create_future(),
+                    # The consumer's span of its message, when a batch consumer carried it.
+                    consumed_span(envelope.event_id) or current,
+                )
+            )
+        self._waiting.extend(prepared)
         # The writer runs while envelopes wait and ends when none do: no task to manage.
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write(), name="audit-journal-writer")
-        return await journaled
+        return [waiting.journaled for waiting in prepared]
 
     async def drain(self) -> None:
         """Wait until every envelope handed to the writer so far is answered (at shutdown,
@@ -145,7 +169,9 @@ class JournalWriter:
             try:
                 async with self.ctx.lock:
                     # One commit for many acts: a trace of its own, linked to each handler's.
-                    links = [Link(w.cause) for w in batch if w.cause.is_valid]
+                    # (once per handler: a consumer's batch hands many envelopes over at once)
+                    causes = {w.cause.span_id: w.cause for w in batch if w.cause.is_valid}
+                    links = [Link(cause) for cause in causes.values()]
                     with span("journal group commit", root=True, links=links) as commit:
                         commit.set_attribute("securact.batch.size", count)
                         outcome = await self._append_batch(batch)

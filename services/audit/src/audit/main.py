@@ -52,7 +52,11 @@ def create_app(
         runtime.every("audit-evidence", interval, evidence.run)
     runtime.on_shutdown(evidence.close)
     erasure = SubjectErasure(journal, runtime.inbox(ERASURES_QUEUE), audit.ctx.events)
-    runtime.subscribe(journal_subscription(journal, prefetch=settings.journal_prefetch))
+    runtime.subscribe_batches(
+        journal_subscription(
+            journal, prefetch=settings.journal_prefetch, batch=settings.journal_batch_size
+        )
+    )
     runtime.subscribe(erasure_subscription(erasure))
     runtime.on_shutdown(journal.drain)
 

@@ -33,15 +33,16 @@ class Settings(BaseServiceSettings):
         description="How long a producer_seq gap may stay open before it is declared.",
     )
     journal_prefetch: int = Field(
-        default=256,
+        default=512,
         ge=1,
-        description="Messages RabbitMQ may hand the journal subscription before their acks: "
-        "how many envelopes can wait together for one group commit.",
+        description="Messages RabbitMQ may hand the journal consumer before their acks: "
+        "twice the batch lets the next batch arrive while one is committed.",
     )
     journal_batch_size: int = Field(
         default=256,
         ge=1,
-        description="Envelopes journaled in one store transaction at most (group commit).",
+        description="Envelopes journaled in one store transaction at most (group commit), "
+        "and taken from the queue in one batch at most.",
     )
 
     tsa_url: str | None = Field(

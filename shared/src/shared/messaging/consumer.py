@@ -72,7 +72,7 @@ class Subscription:
     prefetch: int = 32
 
 
-def _attempt_of(headers: dict[str, Any]) -> int | None:
+def attempt_of(headers: dict[str, Any]) -> int | None:
     """The attempt this delivery is (1 without the header); None when the header is not a
     positive integer."""
     value = headers.get(ATTEMPT_HEADER, 1)
@@ -85,7 +85,7 @@ def _attempt_of(headers: dict[str, Any]) -> int | None:
     return attempt if attempt >= 1 else None
 
 
-def _safe_reason(error: BaseException) -> str:
+def safe_reason(error: BaseException) -> str:
     """A reason fit for the DLQ header: the kind of failure, never the data that caused it."""
     if isinstance(error, ValidationError):
         # Only the top-level field: deeper path parts may be dict keys, which are data.
@@ -156,7 +156,7 @@ class EventConsumer:
 
     async def _on_message(self, message: RabbitMessage) -> None:
         headers: dict[str, Any] = dict(message.headers or {})
-        attempt = _attempt_of(headers)
+        attempt = attempt_of(headers)
         if attempt is None:
             # Not ours to fix and never to retry: a header we cannot count with.
             await self._dead_letter(message, headers, 1, "malformed attempt header")
@@ -164,7 +164,7 @@ class EventConsumer:
         try:
             envelope = Envelope.model_validate_json(message.body)
         except ValidationError as error:
-            await self._dead_letter(message, headers, attempt, _safe_reason(error))
+            await self._dead_letter(message, headers, attempt, safe_reason(error))
             return
         annotate_event(envelope.subject, envelope.type, envelope.payload)
         try:
@@ -175,9 +175,9 @@ class EventConsumer:
                 "dead-lettering %s from %s: %s",
                 envelope.event_id,
                 self._queue,
-                _safe_reason(error),
+                safe_reason(error),
             )
-            await self._dead_letter(message, headers, attempt, _safe_reason(error))
+            await self._dead_letter(message, headers, attempt, safe_reason(error))
             return
         except Exception as error:
             if attempt >= self._retry.max_attempts:
@@ -188,7 +188,7 @@ class EventConsumer:
                     attempt,
                     type(error).__name__,
                 )
-                reason = f"gave up after {attempt} attempts: {_safe_reason(error)}"
+                reason = f"gave up after {attempt} attempts: {safe_reason(error)}"
                 annotate(outcome="dead-lettered")
                 await self._dead_letter(message, headers, attempt, reason)
             else:
@@ -209,46 +209,93 @@ class EventConsumer:
     async def _park_for_retry(
         self, message: RabbitMessage, headers: dict[str, Any], attempt: int
     ) -> None:
-        headers[ATTEMPT_HEADER] = attempt + 1
-        headers.setdefault(ROUTING_KEY_HEADER, message.raw_message.routing_key or "")
-        instruments().messaging_retries.add(1, {"messaging.destination.name": self._queue})
-        await self._broker.publish(
-            message.body,
-            queue=f"{self._queue}.retry",
-            persist=True,
-            expiration=self._retry.delay(attempt),
-            headers=headers,
-            message_id=message.message_id,
-            correlation_id=message.correlation_id,
-            content_type=message.content_type,
+        await park_for_retry(
+            self._broker, self._queue, self._retry, _delivered(message, headers), attempt
         )
         await message.ack()
 
     async def _dead_letter(
         self, message: RabbitMessage, headers: dict[str, Any], attempt: int, reason: str
     ) -> None:
-        headers.update(
-            {
-                REASON_HEADER: reason,
-                ATTEMPT_HEADER: attempt,
-                QUEUE_HEADER: self._queue,
-            }
-        )
-        headers.setdefault(ROUTING_KEY_HEADER, message.raw_message.routing_key or "")
-        await self._broker.publish(
-            message.body,
-            exchange=self._topology.dead_letters,
-            routing_key=self._queue,
-            persist=True,
-            headers=headers,
-            message_id=message.message_id,
-            correlation_id=message.correlation_id,
-            content_type=message.content_type,
-        )
-        instruments().messaging_dead_letters.add(
-            1, {"messaging.destination.name": self._queue, "error.type": _reason_kind(reason)}
+        await dead_letter(
+            self._broker, self._topology, self._queue, _delivered(message, headers), attempt, reason
         )
         await message.ack()
+
+
+def _delivered(message: RabbitMessage, headers: dict[str, Any]) -> Delivered:
+    return Delivered(
+        body=message.body,
+        headers=headers,
+        routing_key=message.raw_message.routing_key or "",
+        message_id=message.message_id,
+        correlation_id=message.correlation_id,
+        content_type=message.content_type,
+    )
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """What a failed message is republished with (to its retry queue or the dead letters),
+    whichever client received it."""
+
+    body: bytes
+    headers: dict[str, Any]
+    routing_key: str
+    message_id: str | None
+    correlation_id: str | None
+    content_type: str | None
+
+
+async def park_for_retry(
+    broker: RabbitBroker, queue: str, retry: RetryPolicy, message: Delivered, attempt: int
+) -> None:
+    """Publish `message` to `<queue>.retry` as its next attempt, after the policy's delay
+    (confirmed: the caller acknowledges the original only after this returns)."""
+    headers = {**message.headers, ATTEMPT_HEADER: attempt + 1}
+    headers.setdefault(ROUTING_KEY_HEADER, message.routing_key)
+    instruments().messaging_retries.add(1, {"messaging.destination.name": queue})
+    await broker.publish(
+        message.body,
+        queue=f"{queue}.retry",
+        persist=True,
+        expiration=retry.delay(attempt),
+        headers=headers,
+        message_id=message.message_id,
+        correlation_id=message.correlation_id,
+        content_type=message.content_type,
+    )
+
+
+async def dead_letter(
+    broker: RabbitBroker,
+    topology: Topology,
+    queue: str,
+    message: Delivered,
+    attempt: int,
+    reason: str,
+) -> None:
+    """Publish `message` to the dead letters with `reason` (confirmed, as `park_for_retry`)."""
+    headers = {
+        **message.headers,
+        REASON_HEADER: reason,
+        ATTEMPT_HEADER: attempt,
+        QUEUE_HEADER: queue,
+    }
+    headers.setdefault(ROUTING_KEY_HEADER, message.routing_key)
+    instruments().messaging_dead_letters.add(
+        1, {"messaging.destination.name": queue, "error.type": _reason_kind(reason)}
+    )
+    await broker.publish(
+        message.body,
+        exchange=topology.dead_letters,
+        routing_key=queue,
+        persist=True,
+        headers=headers,
+        message_id=message.message_id,
+        correlation_id=message.correlation_id,
+        content_type=message.content_type,
+    )
 
 
 async def start_consuming(
