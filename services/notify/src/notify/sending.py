@@ -26,6 +26,13 @@ What a crash leaves is a claim older than `claim_timeout`, recovered by the swee
   from the event id, lets the receiving MTA or mailbox drop the second copy. The second send is
   flagged `resent_after_crash` in the history.
 
+Group commit
+------------
+Senders that claim at the same moment share one claim (one query, one transaction), and the
+outcomes recorded at the same moment share one transaction (`notify.coalesce`): a sender alone
+writes at once, as before. If a shared outcome transaction fails, each sender records its
+outcome alone, with the usual retries.
+
 Links
 -----
 An activation or reset e-mail carries a link, a credential that no event, log or stored row may
@@ -45,6 +52,7 @@ from typing import Final
 
 from opentelemetry.trace import SpanKind
 
+from notify.coalesce import Coalescer
 from notify.context import Context
 from notify.domain import Lane, State, deemed_received_on
 from notify.notifications import Content, EmailContent, Notification, PendingLink, SmsContent
@@ -57,7 +65,13 @@ from notify.ports import (
 from notify.ratelimit import DomainRateLimiter
 from notify.rendering import content_with_link, email_message
 from shared.contracts.notify import Channel, NotificationKind
-from shared.store.port import StoreError, VersionConflictError, to_iso
+from shared.store.port import (
+    DocumentWriter,
+    StoreError,
+    Transaction,
+    VersionConflictError,
+    to_iso,
+)
 from shared.sweeps import sweep
 from shared.telemetry import annotate, extract_context, span
 
@@ -66,6 +80,8 @@ log = logging.getLogger(__name__)
 CANDIDATES: Final = 8
 BOOKKEEPING_TRIES: Final = 5
 STALE_BATCH: Final = 100
+
+_Outcome = tuple[Notification, DeliveryError | None, datetime]
 
 
 class _ClaimLostError(Exception):
@@ -97,7 +113,9 @@ class Sending:
         self._limiter = DomainRateLimiter(
             ctx.clock, self._policy.domain_rate_per_second, self._policy.domain_burst
         )
-        self._claim_lock = asyncio.Lock()
+        # Senders asking at the same time share one claim, and one outcome transaction.
+        self._claims = Coalescer(self._claim_batch)
+        self._outcomes = Coalescer(self._record_outcomes)
         self._deemed: dict[str, date] = {}
         self._in_flight: set[asyncio.Task[bool]] = set()
         self._stopping = False
@@ -197,19 +215,38 @@ class Sending:
         return True
 
     async def _claim(self) -> Notification | None:
+        return await self._claims.submit(None)
+
+    async def _claim_batch(self, wanted: list[None]) -> list[Notification | None]:
+        """Claim up to one due notification per sender asking (urgent lane first, the longest
+        waiting first, within the rate limit), in one transaction; None for the others."""
         notifications = self._ctx.notifications
-        async with self._claim_lock:
-            now = self._ctx.clock.now()
-            for lane in (Lane.URGENT, Lane.BULK):
-                for due in await notifications.due(lane, now, CANDIDATES):
-                    if not self._limiter.try_take(due.domain):
-                        continue
-                    claimed = due.claimed(self._ctx.config.instance, now)
-                    try:
-                        return await notifications.save(self._ctx.store, claimed)
-                    except VersionConflictError:
-                        self._limiter.give_back(due.domain)  # another replica took it
-        return None
+        now = self._ctx.clock.now()
+        chosen: list[Notification] = []
+        for lane in (Lane.URGENT, Lane.BULK):
+            if len(chosen) == len(wanted):
+                break
+            for due in await notifications.due(lane, now, CANDIDATES + len(wanted) - 1):
+                if len(chosen) == len(wanted):
+                    break
+                if self._limiter.try_take(due.domain):
+                    chosen.append(due.claimed(self._ctx.config.instance, now))
+        claimed: list[Notification | None] = []
+        if len(chosen) == 1:
+            claimed.append(await self._save_claim(self._ctx.store, chosen[0]))
+        elif chosen:
+            async with self._ctx.store.transaction() as tx:
+                for claim in chosen:
+                    claimed.append(await self._save_claim(tx, claim))
+        jobs = [job for job in claimed if job is not None]
+        return [*jobs, *([None] * (len(wanted) - len(jobs)))]
+
+    async def _save_claim(self, writer: DocumentWriter, claim: Notification) -> Notification | None:
+        try:
+            return await self._ctx.notifications.save(writer, claim)
+        except VersionConflictError:
+            self._limiter.give_back(claim.domain)  # another replica took it
+            return None
 
     async def _attempt(self, job: Notification) -> None:
         # In the trace of the event that asked for the message: its outcome event follows.
@@ -295,7 +332,10 @@ class Sending:
     ) -> None:
         for attempt in range(1, BOOKKEEPING_TRIES + 1):
             try:
-                await self._record_outcome(job, outcome, at)
+                if attempt == 1:
+                    await self._outcomes.submit((job, outcome, at))
+                else:
+                    await self._record_outcomes([(job, outcome, at)])  # alone this time
                 return
             except StoreError as error:
                 if attempt == BOOKKEEPING_TRIES:
@@ -306,42 +346,47 @@ class Sending:
                     raise
                 await asyncio.sleep(0.05 * 2**attempt)
 
+    async def _record_outcomes(self, batch: list[_Outcome]) -> list[None]:
+        async with self._ctx.outbox.transaction() as tx:
+            for job, outcome, at in batch:
+                await self._record_outcome(tx, job, outcome, at)
+        return [None] * len(batch)
+
     async def _record_outcome(
-        self, job: Notification, outcome: DeliveryError | None, at: datetime
+        self, tx: Transaction, job: Notification, outcome: DeliveryError | None, at: datetime
     ) -> None:
         ctx = self._ctx
-        async with ctx.outbox.transaction() as tx:
-            current = await ctx.notifications.get(job.id, tx)
-            if current is None or current.settled:
-                return
-            if outcome is None:
-                deemed = None
-                if current.kind is NotificationKind.TERMS_NOTICE:
-                    deemed = self._deemed_received_on(at)
-                done, sent = current.delivered(at, deemed)
-                await ctx.notifications.save(tx, done)
-                await ctx.emit(tx, sent, subject=done.subject, cause=done.cause)
-                return
-            if not outcome.permanent and current.attempts < self._policy.retry.max_attempts:
-                retry_at = at + self._policy.retry.delay(current.attempts)
-                await ctx.notifications.save(tx, current.retried(outcome.reason, retry_at))
-                log.info(
-                    "notification %s: attempt %d failed (%s), next at %s",
-                    current.id,
-                    current.attempts,
-                    outcome.reason,
-                    to_iso(retry_at),
-                )
-                return
-            reason = (
-                outcome.reason
-                if outcome.permanent
-                else f"gave up after {current.attempts} attempts: {outcome.reason}"
+        current = await ctx.notifications.get(job.id, tx)
+        if current is None or current.settled:
+            return
+        if outcome is None:
+            deemed = None
+            if current.kind is NotificationKind.TERMS_NOTICE:
+                deemed = self._deemed_received_on(at)
+            done, sent = current.delivered(at, deemed)
+            await ctx.notifications.save(tx, done)
+            await ctx.emit(tx, sent, subject=done.subject, cause=done.cause)
+            return
+        if not outcome.permanent and current.attempts < self._policy.retry.max_attempts:
+            retry_at = at + self._policy.retry.delay(current.attempts)
+            await ctx.notifications.save(tx, current.retried(outcome.reason, retry_at))
+            log.info(
+                "notification %s: attempt %d failed (%s), next at %s",
+                current.id,
+                current.attempts,
+                outcome.reason,
+                to_iso(retry_at),
             )
-            failed, event = current.failed(reason, permanent=outcome.permanent, at=at)
-            await ctx.notifications.save(tx, failed)
-            await ctx.emit(tx, event, subject=failed.subject, cause=failed.cause)
-            log.warning("notification %s failed: %s", current.id, reason)
+            return
+        reason = (
+            outcome.reason
+            if outcome.permanent
+            else f"gave up after {current.attempts} attempts: {outcome.reason}"
+        )
+        failed, event = current.failed(reason, permanent=outcome.permanent, at=at)
+        await ctx.notifications.save(tx, failed)
+        await ctx.emit(tx, event, subject=failed.subject, cause=failed.cause)
+        log.warning("notification %s failed: %s", current.id, reason)
 
     def _deemed_received_on(self, presented: datetime) -> date:
         # Every territory's legal midnight falls on a whole UTC hour: one answer per hour.
