@@ -4,6 +4,7 @@ message rendered with the link identity gives at send time, and the e-mail itsel
 from __future__ import annotations
 
 from datetime import datetime
+from email.header import Header
 from email.message import EmailMessage
 from email.utils import format_datetime
 
@@ -12,6 +13,8 @@ from notify.ports import LinkSource, PermanentDeliveryError, TransientDeliveryEr
 from notify.templates import TemplateInputError, Templates
 from notify.values import MessageValues
 from shared.contracts.notify import Channel
+
+MAX_HEADER_LINE = 78
 
 __all__ = ["TemplateInputError", "content_with_link", "email_message", "render"]
 
@@ -50,16 +53,31 @@ def email_message(
 ) -> EmailMessage:
     assert job.address is not None
     message = EmailMessage()
-    message["From"] = mail_from
-    message["To"] = job.address
-    message["Subject"] = content.subject
-    message["Date"] = format_datetime(now)
-    message["Message-ID"] = f"<{job.message_id}>"
+    _header(message, "From", mail_from)
+    _header(message, "To", job.address)
+    _header(message, "Subject", content.subject)
+    _header(message, "Date", format_datetime(now))
+    _header(message, "Message-ID", f"<{job.message_id}>")
     # Transactional profile: an automatic message (RFC 3834), no list headers.
-    message["Auto-Submitted"] = "auto-generated"
-    message["X-Auto-Response-Suppress"] = "All"
+    _header(message, "Auto-Submitted", "auto-generated")
+    _header(message, "X-Auto-Response-Suppress", "All")
     message.set_content(content.text)
     message.add_alternative(content.html, subtype="html")
     # After the body: set_content() drops every Content-* header set before it.
-    message["Content-Language"] = "fr"
+    _header(message, "Content-Language", "fr")
     return message
+
+
+def _header(message: EmailMessage, name: str, value: str) -> None:
+    """Set a header in its wire form: the structured parse `message[name] = value` does is the
+    larger part of building a message, and is only needed for what is not plain short ASCII
+    (it still happens, lazily, when someone reads the header)."""
+    if "\r" in value or "\n" in value:
+        raise ValueError(f"a line break in the {name} header")
+    if value.isascii() and len(name) + len(value) + 2 <= MAX_HEADER_LINE:
+        message.set_raw(name, value)
+    elif name == "Subject":
+        # RFC 2047 encoded words, folded: what the structured header would write.
+        message.set_raw(name, Header(value, "utf-8", header_name=name).encode())
+    else:
+        message[name] = value
