@@ -47,10 +47,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
-
-import psutil
 
 from bench._common import CpuMeter, Profiler, delete_prefixed, shared_otlp_sink
 from notify.main import create_app
@@ -402,9 +401,7 @@ async def measure(
         await _delete_prefixed(prefix)
 
 
-def run(
-    notices: int | None = None, quick: bool = False, profile: bool = False
-) -> dict[str, float]:
+def run(notices: int | None = None, quick: bool = False, profile: bool = False) -> dict[str, float]:
     """Run every notify measurement (see the module docstring)."""
     return asyncio.run(measure(notices or (200 if quick else BULK_NOTICES), quick, profile))
 
