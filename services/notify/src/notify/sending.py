@@ -275,8 +275,8 @@ class Sending:
     async def _mark_data_sent(self, job: Notification) -> None:
         """Record durably that the message itself is about to go (see the module docstring)."""
         try:
-            await self._ctx.notifications.save(
-                self._ctx.store, job.data_sent(self._ctx.clock.now())
+            await self._ctx.notifications.mark_data_sent(
+                self._ctx.store, job, self._ctx.clock.now()
             )
         except VersionConflictError:
             raise _ClaimLostError from None
