@@ -47,15 +47,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import date, datetime
+from datetime import datetime
 from typing import Final
 
 from opentelemetry.trace import SpanKind
 
 from notify.coalesce import Coalescer
 from notify.context import Context
-from notify.domain import Lane, State, deemed_received_on
+from notify.domain import Lane, State
 from notify.notifications import Content, EmailContent, Notification, PendingLink, SmsContent
+from notify.outcomes import Outcomes
 from notify.ports import (
     DeliveryError,
     PermanentDeliveryError,
@@ -64,13 +65,11 @@ from notify.ports import (
 )
 from notify.ratelimit import DomainRateLimiter
 from notify.rendering import content_with_link, email_message
-from shared.contracts.notify import Channel, NotificationKind
+from shared.contracts.notify import Channel
 from shared.store.port import (
     DocumentWriter,
     StoreError,
-    Transaction,
     VersionConflictError,
-    to_iso,
 )
 from shared.sweeps import sweep
 from shared.telemetry import annotate, extract_context, span
@@ -78,10 +77,7 @@ from shared.telemetry import annotate, extract_context, span
 log = logging.getLogger(__name__)
 
 CANDIDATES: Final = 8
-BOOKKEEPING_TRIES: Final = 5
 STALE_BATCH: Final = 100
-
-_Outcome = tuple[Notification, DeliveryError | None, datetime]
 
 
 class _ClaimLostError(Exception):
@@ -113,10 +109,9 @@ class Sending:
         self._limiter = DomainRateLimiter(
             ctx.clock, self._policy.domain_rate_per_second, self._policy.domain_burst
         )
-        # Senders asking at the same time share one claim, and one outcome transaction.
+        # Senders asking at the same time share one claim (and one outcome transaction).
         self._claims = Coalescer(self._claim_batch)
-        self._outcomes = Coalescer(self._record_outcomes)
-        self._deemed: dict[str, date] = {}
+        self._outcomes = Outcomes(ctx)
         self._in_flight: set[asyncio.Task[bool]] = set()
         self._stopping = False
         self.wakeup = asyncio.Event()
@@ -270,7 +265,7 @@ class Sending:
                 outcome = TransientDeliveryError(f"internal error ({type(error).__name__})")
             annotate(outcome=_outcome_name(outcome))
             # From here on, as little as possible happens before the outcome is durable.
-            await self._bookkeep(job, outcome, self._ctx.clock.now())
+            await self._outcomes.record(job, outcome, self._ctx.clock.now())
 
     async def _mark_data_sent(self, job: Notification) -> None:
         """Record durably that the message itself is about to go (see the module docstring)."""
@@ -325,83 +320,7 @@ class Sending:
         with span("smtp send", kind=SpanKind.CLIENT):
             await self._ctx.mail.send(message, before_data=before_data)
 
-    # -- the outcome -----------------------------------------------------------------------
-
-    async def _bookkeep(
-        self, job: Notification, outcome: DeliveryError | None, at: datetime
-    ) -> None:
-        for attempt in range(1, BOOKKEEPING_TRIES + 1):
-            try:
-                if attempt == 1:
-                    await self._outcomes.submit((job, outcome, at))
-                else:
-                    await self._record_outcomes([(job, outcome, at)])  # alone this time
-                return
-            except StoreError as error:
-                if attempt == BOOKKEEPING_TRIES:
-                    # The claim stays 'sending': the sweeper resends it after claim_timeout.
-                    log.error(
-                        "could not record the outcome of %s (%s)", job.id, type(error).__name__
-                    )
-                    raise
-                await asyncio.sleep(0.05 * 2**attempt)
-
-    async def _record_outcomes(self, batch: list[_Outcome]) -> list[None]:
-        async with self._ctx.outbox.transaction() as tx:
-            for job, outcome, at in batch:
-                await self._record_outcome(tx, job, outcome, at)
-        return [None] * len(batch)
-
-    async def _record_outcome(
-        self, tx: Transaction, job: Notification, outcome: DeliveryError | None, at: datetime
-    ) -> None:
-        ctx = self._ctx
-        current = await ctx.notifications.get(job.id, tx)
-        if current is None or current.settled:
-            return
-        if outcome is None:
-            deemed = None
-            if current.kind is NotificationKind.TERMS_NOTICE:
-                deemed = self._deemed_received_on(at)
-            done, sent = current.delivered(at, deemed)
-            await ctx.notifications.save(tx, done)
-            await ctx.emit(tx, sent, subject=done.subject, cause=done.cause)
-            return
-        if not outcome.permanent and current.attempts < self._policy.retry.max_attempts:
-            retry_at = at + self._policy.retry.delay(current.attempts)
-            await ctx.notifications.save(tx, current.retried(outcome.reason, retry_at))
-            log.info(
-                "notification %s: attempt %d failed (%s), next at %s",
-                current.id,
-                current.attempts,
-                outcome.reason,
-                to_iso(retry_at),
-            )
-            return
-        reason = (
-            outcome.reason
-            if outcome.permanent
-            else f"gave up after {current.attempts} attempts: {outcome.reason}"
-        )
-        failed, event = current.failed(reason, permanent=outcome.permanent, at=at)
-        await ctx.notifications.save(tx, failed)
-        await ctx.emit(tx, event, subject=failed.subject, cause=failed.cause)
-        log.warning("notification %s failed: %s", current.id, reason)
-
-    def _deemed_received_on(self, presented: datetime) -> date:
-        # Every territory's legal midnight falls on a whole UTC hour: one answer per hour.
-        hour = to_iso(presented)[:13]
-        deemed = self._deemed.get(hour)
-        if deemed is None:
-            if len(self._deemed) > 1024:
-                self._deemed.clear()
-            deemed = deemed_received_on(
-                presented, self._policy.deemed_received_territories, self._policy.business_days
-            )
-            self._deemed[hour] = deemed
-        return deemed
-
-    # -- crashed claims --------------------------------------------------------------------
+        # -- crashed claims --------------------------------------------------------------------
 
     async def recover_stale_claims(self) -> int:
         """Requeue claims older than `claim_timeout` (a sender died mid-attempt); returns how
