@@ -26,12 +26,14 @@ logs:
 	@$(VENV)/securact-dev logs
 
 test: bootstrap
+	@bash scripts/ensure-promtool.sh || true
 	@bash scripts/ensure-chromium.sh || true
 	@bash scripts/ensure-axe.sh || true
 	@bash scripts/ensure-clamav.sh || true
 	@$(VENV)/pytest $(PYTEST_ARGS)
 
 unit: bootstrap
+	@bash scripts/ensure-promtool.sh || true
 	@$(VENV)/pytest tests/unit $(PYTEST_ARGS)
 
 integration: bootstrap

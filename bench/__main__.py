@@ -61,7 +61,8 @@ def _rabbitmq_reachable(url: str) -> bool:
 
 
 def _run(module: ModuleType, options: dict[str, Any]) -> dict[str, float]:
-    """Call `run` with the options it takes (`events`, `quick`, `big_mib`, `profile`)."""
+    """Call `run` with the options it takes (`events`, `quick`, `big_mib`, `profile`,
+    `workers`)."""
     run: Callable[..., dict[str, float]] = module.run
     accepted = inspect.signature(run).parameters
     return run(**{k: v for k, v in options.items() if v is not None and k in accepted})
@@ -137,7 +138,14 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="py-spy the delivery process during its measured window: top 10 GIL-held frames",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="delivery's HTTP worker processes (default 1; production runs one per core)",
+    )
     options = parser.parse_args(argv)
+    if options.workers is not None and options.workers < 1:
+        parser.error("--workers must be positive")
     if options.events is not None and options.events < 1:
         parser.error("--events must be positive")
     if options.big_mib is not None and options.big_mib < 1:
@@ -184,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
                     "quick": options.quick or None,
                     "big_mib": options.big_mib,
                     "profile": options.profile or None,
+                    "workers": options.workers,
                 },
             )
         except Exception as error:
@@ -210,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
             "quick": options.quick,
             "big_mib": options.big_mib,
             "profile": options.profile,
+            "workers": options.workers,
         },
         "results": report,
         "failed_budgets": failures,

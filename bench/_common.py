@@ -172,7 +172,16 @@ class CpuMeter:
     def _cpu(process: psutil.Process) -> float:
         try:
             times = process.cpu_times()
-            return float(times.user + times.system + times.children_user + times.children_system)
+            total = times.user + times.system + times.children_user + times.children_system
+            # Live children too (uvicorn's worker processes): their times reach
+            # `children_*` only once they have exited. Not the load generator's (this
+            # process): its children are the servers under test, metered on their own.
+            children = [] if process.pid == os.getpid() else process.children(recursive=True)
+            for child in children:
+                with contextlib.suppress(psutil.Error):
+                    own = child.cpu_times()
+                    total += own.user + own.system
+            return float(total)
         except psutil.Error:
             return 0.0
 
@@ -377,6 +386,7 @@ class Profiler:
                     "record",
                     "--pid",
                     str(self.pid),
+                    "--subprocesses",  # uvicorn's workers, when there are several
                     "--gil",
                     "--format",
                     "raw",

@@ -101,6 +101,7 @@ TARGETS = {"delivery_vs_floor_before": (">=", 0.5)}
 # (label, metric, baseline metric printed beside it)
 SUMMARY = [
     ("delivery acts/s, 8 clients", "delivery_acts_s", None),
+    ("delivery HTTP worker processes", "delivery_workers", None),
     ("delivery CPU ms/act (delivery + consent + S3)", "delivery_server_cpu_ms_per_act", None),
     ("delivery CPU ms/act, delivery process", "delivery_process_cpu_ms_per_act", None),
     ("delivery CPU ms/act, consent's registry", "delivery_consent_cpu_ms_per_op", None),
@@ -484,7 +485,7 @@ class _Bench:
         self, base: str, identity: _Identity, child: psutil.Process, size: int
     ) -> dict[str, float]:
         form = _Form()
-        baseline = child.memory_info().rss
+        baseline = _tree_rss(child)
         peak = baseline
         stop = asyncio.Event()
 
@@ -492,7 +493,7 @@ class _Bench:
             nonlocal peak
             while not stop.is_set():
                 with contextlib.suppress(psutil.Error):
-                    peak = max(peak, child.memory_info().rss)
+                    peak = max(peak, _tree_rss(child))
                 await asyncio.sleep(0.05)
 
         sampler = asyncio.create_task(sample())
@@ -536,6 +537,15 @@ class _Bench:
         }
 
 
+def _tree_rss(process: psutil.Process) -> int:
+    """RSS of a process and its children (uvicorn's workers when there are several)."""
+    total = process.memory_info().rss
+    for child in process.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            total += child.memory_info().rss
+    return total
+
+
 def _wait_http(url: str, process: subprocess.Popen[bytes], seconds: float = 90) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -557,6 +567,7 @@ def _start_delivery(
     offset: float,
     sink: str,
     big: int,
+    workers: int,
 ) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {
@@ -576,6 +587,7 @@ def _start_delivery(
         "SECURACT_DELIVERY_CLOCK_OFFSET_SECONDS": str(offset),
         "SECURACT_DELIVERY_MAX_ACT_BYTES": str(big + 16 * MIB),
         "SECURACT_DELIVERY_ENV": "dev",
+        "SECURACT_DELIVERY_HTTP_WORKERS": str(workers),
         # Delivery serves only for offices in its directory.
         "SECURACT_DELIVERY_OFFICES": json.dumps(
             {
@@ -700,7 +712,7 @@ def _ratios(results: dict[str, float]) -> None:
 
 
 def measure(
-    quick: bool = False, big_mib: int | None = None, profile: bool = False
+    quick: bool = False, big_mib: int | None = None, profile: bool = False, workers: int = 1
 ) -> dict[str, float]:
     budget = Budget.of(quick)
     big = (big_mib or (8 if quick else BIG_MIB)) * MIB
@@ -718,7 +730,7 @@ def measure(
             children.append(consent)
             _wait_http(f"{consent_base}/health/ready", consent)
             delivery, base = _start_delivery(
-                root, s3, identity, consent_base, prefix, offset, sink, big
+                root, s3, identity, consent_base, prefix, offset, sink, big, workers
             )
             children.append(delivery)
             floor, floor_base = _start_floor(s3)
@@ -731,7 +743,10 @@ def measure(
             bench = _Bench(root, s3, budget, document)
             delivery_ps, floor_ps = psutil.Process(delivery.pid), psutil.Process(floor.pid)
             consent_ps = psutil.Process(consent.pid)
-            results: dict[str, float] = {"pdf_bytes": float(len(document))}
+            results: dict[str, float] = {
+                "pdf_bytes": float(len(document)),
+                "delivery_workers": float(workers),
+            }
 
             def baselines(when: str) -> None:
                 results.update(bench.raw_puts(1, f"raw_put_1t_{when}"))
@@ -820,9 +835,15 @@ def _print_profile(profiler: Profiler) -> None:
         print(f"    {samples:>7}  {100 * samples / total:5.1f}%  {frame}")
 
 
-def run(quick: bool = False, big_mib: int | None = None, profile: bool = False) -> dict[str, float]:
-    """Every measurement of the module doc; `quick` only checks that they run end to end."""
-    return measure(quick, big_mib, profile)
+def run(
+    quick: bool = False,
+    big_mib: int | None = None,
+    profile: bool = False,
+    workers: int | None = None,
+) -> dict[str, float]:
+    """Every measurement of the module doc; `quick` only checks that they run end to end;
+    `workers`: delivery's HTTP worker processes (1 by default; its CPU and RSS are summed)."""
+    return measure(quick, big_mib, profile, workers or 1)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ pytest_plugins = [
     "tests.fixtures.rabbit",
     "tests.fixtures.seaweed",
     "tests.fixtures.stores",
+    "tests.fixtures.metrics",
     "tests.fixtures.telemetry",
     "tests.fixtures.tsa",
 ]

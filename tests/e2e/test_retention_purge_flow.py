@@ -27,6 +27,7 @@ from audit.vault import SUBJECT_KEYS, PayloadState
 from audit.verify import verify_journal
 from consent.proofs import PROOF_KEYS, object_key
 from consent.repository import DECLARATIONS, PROOFS
+from delivery.main import create_app as create_delivery
 from identity.records import ACCOUNTS
 from retention.domain import Purpose, schedule_id
 from retention.erasure import ErasureState
@@ -50,18 +51,25 @@ from tests.integration.consent.flow import (
     office_token,
 )
 from tests.integration.consent.support import ready_bucket, registry_of
+from tests.integration.delivery.test_delivery_service import settings as delivery_settings
 from tests.integration.identity.support import (
     activation_url,
     identity_app,
     identity_of,
 )
 from tests.support.services import eventually, running, service_env
-from tests.support.stack import bearer, bring_first_terms_into_force
+from tests.support.stack import (
+    bearer,
+    bring_first_terms_into_force,
+    identity_http_for,
+    verifier_for,
+)
 from tests.unit.consent.support import NATURAL_FILES, multipart_body, natural_declaration
 
 COMPLETED = ErasureState.COMPLETED
 PURGE_EVENTS = (
     "retention.declaration-purge-requested.v1",
+    "delivery.registry-copy-purged.v1",
     "consent.declaration-purged.v1",
     "identity.account-deleted.v1",
     "audit.subject-keys-shredded.v1",
@@ -113,6 +121,15 @@ async def test_revoked_declaration_purged_five_years_later_leaves_tombstones_and
         clock=clock,
         audit_http=audit_http,
     )
+    delivery = create_delivery(
+        delivery_settings(tmp_path / "delivery", bus_prefix, s3_server),
+        token_verifier=verifier_for(identity, "delivery"),
+        audit_http=audit_http,
+        consent_http=httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=consent), base_url="http://consent"
+        ),
+        identity_http=identity_http_for(identity),
+    )
     retention: Retention = retention_app.state.retention
     retention_store = retention_app.state.runtime.store
     consent_runtime: ServiceRuntime = consent.state.runtime
@@ -122,9 +139,12 @@ async def test_revoked_declaration_purged_five_years_later_leaves_tombstones_and
         running(identity) as identity_client,
         running(consent) as consent_client,
         running(audit),
+        running(delivery),
         running(retention_app),
     ):
         await ready_bucket(consent)
+        await ready_bucket(delivery)
+        await ready_bucket(retention_app)
         await bring_first_terms_into_force(retention_app, clock)
         objects = consent_runtime.objects
         assert objects is not None
@@ -216,7 +236,8 @@ async def test_revoked_declaration_purged_five_years_later_leaves_tombstones_and
         await eventually(purged, within=30)
         erasure = await retention_store.get(ERASURES, erasure_id)
         assert erasure is not None
-        assert set(erasure["confirmations"]) == {"consent", "audit", "identity"}
+        # Delivery's copy of the registry goes too (and the acts, had any been served).
+        assert set(erasure["confirmations"]) == {"consent", "audit", "identity", "delivery"}
         assert not erasure["alerted"]
 
         # The registry: a tombstone only (ids, dates, statuses), never the person.

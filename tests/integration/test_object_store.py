@@ -312,3 +312,20 @@ async def test_streaming_64_mib_keeps_memory_far_below_the_object_size(
     assert actual.digest() == expected.digest()
     assert put_peak < 4 * MIN_PART_SIZE, f"put peak {put_peak / MiB:.1f} MiB"
     assert get_peak < 2 * MiB, f"get peak {get_peak / MiB:.1f} MiB"
+
+
+@pytest.mark.parametrize("unsigned", [True, False], ids=["unsigned-payload", "signed-sha256"])
+async def test_payloads_signed_or_not_are_stored_whole(s3_server: S3Server, unsigned: bool) -> None:
+    # UNSIGNED-PAYLOAD (the default) spares a SHA-256 pass over every body; the store must
+    # still accept both forms, single PUT and multipart alike.
+    store = ObjectStore(replace(s3_server.config(random_bucket_name()), unsigned_payload=unsigned))
+    await store.ensure_bucket()
+    try:
+        rng = random.Random(11)
+        for key, size in (("small", 1000), ("multipart", 2 * MIN_PART_SIZE + 7)):
+            data = rng.randbytes(size)
+            result = await store.put(key, chunked(data, rng))
+            assert result.size == size
+            assert await read_all(store, key) == data
+    finally:
+        await store.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import aio_pika
@@ -47,8 +48,10 @@ async def test_published_event_is_persistent_and_lands_in_the_journal_queue(
     connection = await aio_pika.connect(amqp_url)
     try:
         channel = await connection.channel()
-        queue = await channel.get_queue(topology.queue_name("audit.journal"), ensure=True)
-        message = await queue.get(timeout=5)
+        queue = await channel.get_queue(topology.queue_name("audit.journal.v2"), ensure=True)
+        # A single-active-consumer quorum queue refuses basic.get: consume it.
+        async with queue.iterator() as messages:
+            message = await asyncio.wait_for(anext(messages), 5)
         assert message.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
         assert message.routing_key == "consent.started.v1"
         assert message.message_id == envelope.event_id

@@ -36,7 +36,7 @@ async def test_event_written_while_queues_are_declared_reaches_the_last_one(
     monkeypatch.setattr(topology_module, "declare_consumer_queue", slowly)
     # Retention's lifecycle queue binds the event and is declared after audit's.
     names = list(PLATFORM_QUEUES)
-    assert names.index("retention.lifecycle") > names.index("audit.journal")
+    assert names.index("retention.lifecycle") > names.index("audit.journal.v2")
     assert TermsPublishedV1.routing_key() in PLATFORM_QUEUES["retention.lifecycle"]
 
     app = create_notify(NotifySettings(**service_env(tmp_path / "notify", bus_prefix)))

@@ -65,10 +65,14 @@ NOT_SECRETS: dict[tuple[str, str], str] = {
         "client credential can exchange it for the link, while the link is unused"
     ),
     ("identity.password-reset-requested.v2", "link_id"): ("same as the activation link's link_id"),
+    ("identity.email-change-requested.v1", "link_id"): (
+        "same as the activation link's link_id (the confirmation link of a new address)"
+    ),
     ("retention.erasure-certificate-issued.v2", "key_id"): (
         "the id of the platform's public signing key (it verifies the certificate offline)"
     ),
     ("retention.erasure-certified.v1", "key_id"): "same: a public key's id",
+    ("retention.outage-attested.v1", "key_id"): "same: it verifies the outage attestation",
 }
 
 # Carried a credential: withdrawn from the registry (no contract, no binding, no planner).

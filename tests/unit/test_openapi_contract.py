@@ -27,10 +27,13 @@ PUBLIC: Final[dict[str, str]] = {
     r"^POST /oauth/token$": "the token endpoint authenticates the client itself",
     r"^GET /v1/revocations$": "revoked session ids, read by every service",
     r"^POST /v1/sessions(/refresh)?$": "login (password, TOTP) and refresh (its own token)",
-    r"^POST /v1/(activations|link-checks|password-resets(/completion)?)$": "an e-mailed link",
+    r"^POST /v1/(activations|link-checks|password-resets(/completion)?|email-confirmations)$": (
+        "an e-mailed link"
+    ),
     r"^GET /v1/terms/(current|upcoming)$": "the CGU are public",
     r"^GET /v1/(evidence|certificates)/keys$": "the platform's public keys",
     r"^GET /v1/certificates/\{certificate_id\}/\{token\}\.\{kind\}$": "link token in the URL",
+    r"^GET /v1/(status|incidents/\{incident_id\}(/attestation(\.pdf)?)?)$": "the status is public",
     # The audit journal is a public transparency log (C2SP tlog): payloads are sealed.
     r"^GET /v1/(checkpoints?|witnesses|entries|proofs|receipts|verifier-keys|head|stats)\b": "log",
 }

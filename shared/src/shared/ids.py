@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import threading
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 _lock = threading.Lock()
 _last_ms = -1
@@ -39,3 +39,14 @@ def uuid7(at: datetime) -> uuid.UUID:
 def new_id(at: datetime) -> str:
     """A UUIDv7 as its canonical string."""
     return str(uuid7(at))
+
+
+def instant_of(id_: str) -> datetime | None:
+    """The millisecond a UUIDv7 (from `new_id`) was made for; None for any other string."""
+    try:
+        value = uuid.UUID(id_)
+    except ValueError:
+        return None
+    if value.version != 7:
+        return None
+    return datetime.fromtimestamp((value.int >> 80) / 1000, tz=UTC)

@@ -1,10 +1,10 @@
-"""Async object store over S3 (DESIGN §5): the `minio` SDK, run in worker threads.
+"""Async object store over S3 (DESIGN §5): the `minio` SDK, run on a pool of worker threads.
 
-The SDK is synchronous, so every call runs in a thread. Objects are streamed both ways and never
-held whole in memory: a put bridges the caller's async chunk producer to minio's blocking
-`put_object(length=-1)` through a small bounded buffer, so memory is about three multipart
-parts (the part being sent, the next one being assembled, and its copy) whatever the object
-size; a get hands out the HTTP body chunk by chunk.
+The SDK is synchronous, so every call runs on the store's own pool (persistent threads reusing
+pooled connections). Objects are streamed both ways and never held whole in memory: a put is
+assembled into parts on the event loop and sends a few of them at a time (`shared.s3_upload`),
+so memory is about `parts_in_flight` parts whatever the object size; a get hands out the HTTP
+body in reads of `DEFAULT_READ_SIZE` (one thread hop each).
 
 Errors reach callers as three typed exceptions (`ObjectNotFoundError`,
 `ObjectStoreUnavailableError`, and their base `ObjectStoreError`) whose messages name the
@@ -15,21 +15,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import functools
 import logging
-import threading
-from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
-from typing import Any, BinaryIO, Final, Self, TypeVar, cast
+from typing import Any, Final, Self, TypeVar
 
 import urllib3
-from minio import Minio
 from minio.error import InvalidResponseError, MinioException, S3Error, ServerError
 
+from shared.s3_upload import S3CallError, S3Client, Upload, in_pool
 from shared.settings import ObjectStoreSettings
 
 logger = logging.getLogger(__name__)
@@ -38,7 +36,12 @@ _T = TypeVar("_T")
 MIN_PART_SIZE: Final = 5 * 1024 * 1024
 """S3's smallest multipart part (except the last): also the default, to keep memory low."""
 MAX_PART_SIZE: Final = 5 * 1024 * 1024 * 1024
-DEFAULT_CHUNK_SIZE: Final = 64 * 1024
+DEFAULT_READ_SIZE: Final = 512 * 1024
+"""Bytes asked of the socket per thread hop when reading an object: few hops, and a consumer
+holding one chunk while the next is read still holds about a mebibyte."""
+DEFAULT_PARTS_IN_FLIGHT: Final = 2
+"""Parts uploading at once (one more is assembled meanwhile): with 5 MiB parts, a put holds
+about 15 MiB."""
 
 _NOT_FOUND_CODES: Final = frozenset({"NoSuchKey", "NoSuchObject", "NoSuchVersion", "NoSuchBucket"})
 # Codes meaning the store cannot serve us at all (credentials, clock skew, throttling, outage):
@@ -107,10 +110,16 @@ class ObjectStoreConfig:
     retries: int = 3
     ping_timeout: float = 2.0
     max_connections: int = 10
+    parts_in_flight: int = DEFAULT_PARTS_IN_FLIGHT
+    # See `shared.s3_upload`: bodies are not hashed for SigV4 (the platform's objects are
+    # sealed by its own AEAD); False signs their SHA-256 over plain HTTP (minio's default).
+    unsigned_payload: bool = True
 
     def __post_init__(self) -> None:
         if not MIN_PART_SIZE <= self.part_size <= MAX_PART_SIZE:
             raise ValueError(f"part_size must be within [{MIN_PART_SIZE}, {MAX_PART_SIZE}]")
+        if not 1 <= self.parts_in_flight <= self.max_connections:
+            raise ValueError("parts_in_flight must be within [1, max_connections]")
         if not self.bucket:
             raise ValueError("an object store needs a bucket name")
 
@@ -134,99 +143,6 @@ def _http_client(
     )
 
 
-class _StreamBridge:
-    """A bounded byte pipe from the event loop (writer) to minio's worker thread (reader).
-
-    The writer awaits while the buffer is full; the reader blocks until it has the bytes it asked
-    for. Either side can break the pipe: the reader then raises `_ProducerAbortedError` inside
-    minio, which aborts the multipart upload; the writer raises `_ReaderGoneError`.
-    """
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, capacity: int) -> None:
-        self._loop = loop
-        self._capacity = capacity
-        self._cond = threading.Condition()
-        self._chunks: deque[bytes] = deque()
-        self._buffered = 0
-        self._eof = False
-        self._aborted = False
-        self._reader_gone = False
-        self._space = asyncio.Event()
-        self.bytes_read = 0
-
-    # Event-loop side.
-
-    async def feed(self, chunk: bytes) -> None:
-        while True:
-            with self._cond:
-                if self._reader_gone:
-                    raise _ReaderGoneError
-                if self._buffered < self._capacity:
-                    self._chunks.append(chunk)
-                    self._buffered += len(chunk)
-                    self._cond.notify_all()
-                    return
-                # Cleared under the lock: a reader that drains after this schedules a `set`
-                # that runs after the clear, so the wake-up cannot be lost.
-                self._space.clear()
-            await self._space.wait()
-
-    def finish(self) -> None:
-        with self._cond:
-            self._eof = True
-            self._cond.notify_all()
-
-    def abort(self) -> None:
-        with self._cond:
-            self._aborted = True
-            self._chunks.clear()
-            self._buffered = 0
-            self._cond.notify_all()
-
-    def reader_finished(self) -> None:
-        with self._cond:
-            self._reader_gone = True
-            self._chunks.clear()
-            self._buffered = 0
-        self._space.set()
-
-    # Worker-thread side: the file-like object minio reads.
-
-    def read(self, size: int = -1) -> bytes:
-        """Block until `size` bytes or end of stream, like a buffered file's read."""
-        wanted = size if size >= 0 else None
-        parts: list[bytes] = []
-        got = 0
-        with self._cond:
-            while wanted is None or got < wanted:
-                while not self._chunks and not self._eof and not self._aborted:
-                    self._cond.wait()
-                if self._aborted:
-                    raise _ProducerAbortedError
-                if not self._chunks:
-                    break
-                chunk = self._chunks.popleft()
-                self._buffered -= len(chunk)
-                if wanted is not None and got + len(chunk) > wanted:
-                    cut = wanted - got
-                    self._chunks.appendleft(chunk[cut:])
-                    self._buffered += len(chunk) - cut
-                    chunk = chunk[:cut]
-                parts.append(chunk)
-                got += len(chunk)
-                self._loop.call_soon_threadsafe(self._space.set)
-        self.bytes_read += got
-        return b"".join(parts)
-
-
-class _ProducerAbortedError(Exception):
-    """Raised inside minio's thread when the async producer failed or was cancelled."""
-
-
-class _ReaderGoneError(Exception):
-    """Raised on the event loop when minio stopped reading (the upload failed)."""
-
-
 class ObjectStream:
     """An object's body as an async iterator of chunks.
 
@@ -234,10 +150,17 @@ class ObjectStream:
     use it as `async with` (or call `aclose()`) when a consumer may stop early.
     """
 
-    def __init__(self, response: urllib3.BaseHTTPResponse, where: _Where, chunk_size: int) -> None:
+    def __init__(
+        self,
+        response: urllib3.BaseHTTPResponse,
+        where: _Where,
+        chunk_size: int,
+        executor: Executor | None = None,
+    ) -> None:
         self._response: urllib3.BaseHTTPResponse | None = response
         self._where = where
         self._chunk_size = chunk_size
+        self._executor = executor
         self._pending: asyncio.Future[bytes] | None = None
 
     def __aiter__(self) -> Self:
@@ -247,8 +170,10 @@ class ObjectStream:
         response = self._response
         if response is None:
             raise StopAsyncIteration
+        # Not decoded (objects are stored as sent): urllib3 then hands the socket's bytes
+        # over as they are instead of copying them through its decoding buffer.
         self._pending = asyncio.get_running_loop().run_in_executor(
-            None, response.read, self._chunk_size
+            self._executor, functools.partial(response.read, self._chunk_size, False)
         )
         try:
             # Shielded: a cancelled consumer must not orphan a thread still reading the socket.
@@ -298,47 +223,6 @@ class ObjectStream:
             _release(self._response, None)
 
 
-def _in_own_thread(
-    loop: asyncio.AbstractEventLoop, call: Callable[[], _T], name: str
-) -> asyncio.Future[_T]:
-    """Run a call that blocks for as long as a producer takes in a thread of its own.
-
-    A streaming put waits on the caller's producer; in the loop's default executor (a handful
-    of threads) a few slow uploads would starve every other `to_thread` user, and a producer
-    that itself reads from the store would deadlock.
-    """
-    future: asyncio.Future[_T] = loop.create_future()
-    context = contextvars.copy_context()  # keeps the trace context for instrumented HTTP
-
-    def settle(outcome: _T | None, error: BaseException | None) -> None:
-        if future.cancelled():
-            return
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(cast(_T, outcome))
-
-    def run() -> None:
-        outcome: _T | None = None
-        error: BaseException | None = None
-        try:
-            outcome = context.run(call)
-        except BaseException as exc:
-            error = exc
-        # The loop may be gone if the process is shutting down: nobody awaits the result then.
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(settle, outcome, error)
-
-    threading.Thread(target=run, name=name, daemon=True).start()
-    return future
-
-
-def _retrieve(fut: asyncio.Future[Any]) -> None:
-    """Mark a background future's outcome as seen: its error is reported elsewhere."""
-    if not fut.cancelled():
-        fut.exception()
-
-
 def _release(response: urllib3.BaseHTTPResponse, fut: asyncio.Future[bytes] | None) -> None:
     if fut is not None and not fut.cancelled():
         fut.exception()  # retrieved so asyncio does not warn about it
@@ -383,6 +267,7 @@ class ObjectStore:
 
     def __init__(self, config: ObjectStoreConfig) -> None:
         self._config = config
+        self._pool: ThreadPoolExecutor | None = None
         self._client = self._make_client(
             connect=config.connect_timeout, read=config.read_timeout, retries=config.retries
         )
@@ -409,6 +294,8 @@ class ObjectStore:
                 secure=settings.s3_secure,
                 region=settings.s3_region,
                 part_size=part_size,
+                parts_in_flight=settings.s3_parts_in_flight,
+                unsigned_payload=settings.s3_unsigned_payload,
             )
         )
 
@@ -420,9 +307,9 @@ class ObjectStore:
     def part_size(self) -> int:
         return self._config.part_size
 
-    def _make_client(self, *, connect: float, read: float, retries: int) -> Minio:
+    def _make_client(self, *, connect: float, read: float, retries: int) -> S3Client:
         config = self._config
-        return Minio(
+        return S3Client(
             config.endpoint,
             access_key=config.access_key,
             secret_key=config.secret_key,
@@ -435,7 +322,19 @@ class ObjectStore:
                 retries=retries,
                 max_connections=config.max_connections,
             ),
+            unsigned_payload=config.unsigned_payload,
         )
+
+    def _executor(self) -> ThreadPoolExecutor:
+        """The store's threads: as many as pooled connections, kept for the process's life."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(
+                self._config.max_connections, thread_name_prefix=f"s3-{self.bucket}"
+            )
+        return self._pool
+
+    async def _call(self, call: Callable[..., _T], *args: Any) -> _T:
+        return await in_pool(self._executor(), functools.partial(call, *args))
 
     def _where(self, key: str | None = None) -> _Where:
         return _Where(endpoint=self._config.endpoint, bucket=self._config.bucket, key=key)
@@ -478,64 +377,40 @@ class ObjectStore:
     ) -> PutResult:
         """Store a stream of unknown length under `key`, replacing any previous object.
 
-        Memory stays near three parts (`part_size`) whatever the size. If `chunks` raises or the
-        caller is cancelled, the upload is aborted, no object is created and a previous object
-        under the same key is left untouched; the producer's exception propagates as is.
+        Memory stays near `parts_in_flight` parts (`part_size`) whatever the size. If `chunks`
+        raises or the caller is cancelled, the upload is aborted, no object is created and a
+        previous object under the same key is left untouched; the producer's exception
+        propagates as is.
         """
-        loop = asyncio.get_running_loop()
-        bridge = _StreamBridge(loop, capacity=max(self.part_size // 4, DEFAULT_CHUNK_SIZE))
-        upload = _in_own_thread(
-            loop,
-            functools.partial(
-                self._client.put_object,
-                self.bucket,
-                key,
-                cast(BinaryIO, bridge),  # minio only calls read(n)
-                -1,
-                content_type=content_type,
-                metadata=dict(metadata) if metadata else None,
-                part_size=self.part_size,
-                # One part in flight: parallel uploads would multiply memory by their count.
-                num_parallel_uploads=1,
-            ),
-            name=f"s3-put-{self.bucket}",
+        upload = Upload(
+            self._client,
+            self._executor(),
+            self.bucket,
+            key,
+            content_type=content_type,
+            metadata=metadata,
+            part_size=self.part_size,
+            parts_in_flight=self._config.parts_in_flight,
         )
-        upload.add_done_callback(lambda _: bridge.reader_finished())
-        upload.add_done_callback(_retrieve)
         try:
-            async for chunk in chunks:
-                if chunk:
-                    await bridge.feed(bytes(chunk))
-        except _ReaderGoneError:
-            pass  # the upload failed: its own error is raised below
-        except BaseException:
-            bridge.abort()
-            # Wait for minio to abort the multipart upload so the caller sees a clean store.
-            await asyncio.wait({upload})
-            raise
-        else:
-            bridge.finish()
-        try:
-            # Shielded: once every byte is handed over the upload completes in its thread anyway,
-            # so a cancelled caller leaves either no object or the whole one, never a part.
-            written = await asyncio.shield(upload)
-        except Exception as exc:
-            raise self._where(key).map_error(exc, "put") from exc
-        return PutResult(key=key, size=bridge.bytes_read, etag=written.etag or "")
+            written = await upload.run(chunks)
+        except S3CallError as failure:
+            raise self._where(key).map_error(failure.cause, "put") from failure.cause
+        return PutResult(key=key, size=upload.size, etag=written.etag or "")
 
-    async def get(self, key: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> ObjectStream:
+    async def get(self, key: str, *, chunk_size: int = DEFAULT_READ_SIZE) -> ObjectStream:
         """Open `key` for streaming; raise `ObjectNotFoundError` now if it does not exist."""
         where = self._where(key)
         try:
-            response = await asyncio.to_thread(self._client.get_object, self.bucket, key)
+            response = await self._call(self._client.get_object, self.bucket, key)
         except Exception as exc:
             raise where.map_error(exc, "get") from exc
-        return ObjectStream(response, where, chunk_size)
+        return ObjectStream(response, where, chunk_size, self._executor())
 
     async def stat(self, key: str) -> ObjectInfo:
         """Size, etag, content type and user metadata of `key`."""
         try:
-            stat = await asyncio.to_thread(self._client.stat_object, self.bucket, key)
+            stat = await self._call(self._client.stat_object, self.bucket, key)
         except Exception as exc:
             raise self._where(key).map_error(exc, "stat") from exc
         prefix = "x-amz-meta-"
@@ -564,7 +439,7 @@ class ObjectStore:
     async def delete(self, key: str) -> None:
         """Remove `key`; deleting a missing object succeeds (idempotent)."""
         try:
-            await asyncio.to_thread(self._client.remove_object, self.bucket, key)
+            await self._call(self._client.remove_object, self.bucket, key)
         except S3Error as exc:
             if exc.code in {"NoSuchKey", "NoSuchObject"}:
                 return
@@ -579,3 +454,6 @@ class ObjectStore:
             if isinstance(pool, urllib3.PoolManager):
                 with contextlib.suppress(Exception):
                     pool.clear()
+        executor, self._pool = self._pool, None
+        if executor is not None:
+            executor.shutdown(wait=False)

@@ -13,7 +13,9 @@ reason instead, and the evidence says so (never a silent omission).
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final, Protocol
@@ -32,6 +34,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 PAGE: Final = 500
+TOKENS_KEPT: Final = 64
 MAX_PAGES: Final = 20
 
 
@@ -50,11 +53,14 @@ COMING: Final = frozenset({ReceiptReason.NOT_JOURNALED, ReceiptReason.NOT_CHECKP
 
 @dataclass(frozen=True)
 class Receipt:
-    """The receipt of one event, or why there is none."""
+    """The receipt of one event, or why there is none; with the RFC 3161 token of the
+    checkpoint it is under once the TSA gave one (base64), which bounds the event's time by a
+    third party's."""
 
     index: int | None
     proof: str | None
     reason: str | None = None
+    timestamp: str | None = None
 
 
 class ReceiptSource(Protocol):
@@ -86,6 +92,8 @@ class AuditReceipts:
     def __init__(self, http: httpx.AsyncClient, policy: RetryPolicy = RetryPolicy()) -> None:
         self._http = http
         self._policy = policy
+        # A checkpoint's token never changes: kept once obtained (a few recent sizes).
+        self._tokens: OrderedDict[int, str] = OrderedDict()
 
     async def receipts(self, subject: str | None, event_ids: Iterable[str]) -> dict[str, Receipt]:
         wanted = list(dict.fromkeys(event_ids))
@@ -154,7 +162,25 @@ class AuditReceipts:
             return Receipt(None, None, ReceiptReason.NOT_JOURNALED)
         response = await self._http.get(f"/v1/receipts/{index}")
         if response.status_code == 200:
-            return Receipt(index, response.text)
+            return Receipt(index, response.text, timestamp=await self._token(response.text))
         if response.status_code == 409:
             return Receipt(index, None, ReceiptReason.NOT_CHECKPOINTED)
         return Receipt(index, None, ReceiptReason.ERROR)
+
+    async def _token(self, receipt: str) -> str | None:
+        """The RFC 3161 token of the receipt's checkpoint, None until the TSA gave one (or
+        when the receipt names no checkpoint size)."""
+        note = receipt.partition("\n\n")[2].split("\n")
+        if len(note) < 2 or not note[1].isdigit():
+            return None
+        size = int(note[1])
+        if size in self._tokens:
+            return self._tokens[size]
+        response = await self._http.get(f"/v1/checkpoints/{size}/timestamp")
+        if response.status_code != 200:
+            return None
+        token = base64.b64encode(response.content).decode("ascii")
+        self._tokens[size] = token
+        while len(self._tokens) > TOKENS_KEPT:
+            self._tokens.popitem(last=False)
+        return token

@@ -49,6 +49,14 @@ from shared.messaging.consumer import EventConsumer, RetryPolicy, Subscription, 
 from shared.messaging.inbox import INBOX_INDEXES, Inbox
 from shared.messaging.outbox import Outbox, OutboxRelay, RelayPolicy
 from shared.messaging.topology import Topology
+from shared.metrics import (
+    SAMPLE_INTERVAL,
+    Metrics,
+    RequestMetricsMiddleware,
+    Sample,
+    Sampler,
+    setup_metrics,
+)
 from shared.objects import ObjectStore, ObjectStoreUnavailableError
 from shared.openapi import document_problems, operation_id, problem_response
 from shared.problems import PROBLEM_MEDIA_TYPE, Problem, install_problem_handlers, problem_type
@@ -123,6 +131,7 @@ class ServiceRuntime:
         self.telemetry: Telemetry = setup_telemetry(
             self.service, release=self.release, span_exporter=span_exporter
         )
+        self.metrics: Metrics = setup_metrics(self.service, release=self.release)
         self.topology = Topology(settings.bus_prefix)
         self.store: DocumentStore = open_store(settings.store_url, self.service)
         self.broker = create_broker(
@@ -185,6 +194,15 @@ class ServiceRuntime:
         self._shutdown_hooks: list[Job] = []
         self._indexes = (*OutboxRelay.indexes(), *INBOX_INDEXES, *indexes)
         self._consumers: list[EventConsumer] = []
+        # Its own channel: a passive declare of a queue not declared yet closes the channel.
+        self._depth_probe = BrokerProbe(
+            self.broker, self.topology, timeout=settings.broker_probe_timeout_seconds
+        )
+        self._samplers: dict[str, Sampler] = {
+            "outbox": self._sample_outbox,
+            "queues": self._sample_queues,
+        }
+        self.every("metrics-sampler", SAMPLE_INTERVAL, self._refresh_gauges)
 
     def inbox(self, consumer: str) -> Inbox:
         """An inbox whose effects may emit events (the relay wakes after each commit)."""
@@ -235,6 +253,38 @@ class ServiceRuntime:
         """Await `hook()` when the app stops, after background jobs, before the store closes."""
         self._shutdown_hooks.append(hook)
 
+    def sample(self, name: str, sampler: Sampler) -> None:
+        """Feed observable gauges from `sampler` (a cheap read) while the runtime runs."""
+        self._samplers[name] = sampler
+
+    def _sampler_key(self, name: str) -> str:
+        return f"{self.service}:{self.instance_id}:{name}"
+
+    async def _refresh_gauges(self) -> None:
+        # Only this runtime's samplers: another one in the process (tests) may be stopping, and
+        # its broker must not be reconnected from here.
+        await self.metrics.gauges.refresh(prefix=self._sampler_key(""))
+
+    async def _sample_outbox(self) -> list[Sample]:
+        waiting, age = await self.outbox.backlog()
+        where = {"securact.service": self.service}
+        return [Sample("outbox_backlog", waiting, where), Sample("outbox_oldest_age", age, where)]
+
+    async def _sample_queues(self) -> list[Sample]:
+        """Messages waiting in each consumer queue (its lag) and in its dead-letter queue."""
+        if not self.broker_started.is_set():
+            return []
+        queues = [consumer.queue for consumer in self._consumers]
+        counts = await self._depth_probe.message_counts([*queues, *(f"{q}.dlq" for q in queues)])
+        return [
+            Sample(
+                "messaging_dlq_depth" if queue.endswith(".dlq") else "messaging_queue_depth",
+                count,
+                {"messaging.destination.name": queue},
+            )
+            for queue, count in counts.items()
+        ]
+
     def _relay_span(self, carrier: Mapping[str, str]) -> contextlib.AbstractContextManager[Any]:
         # The relay's publish continues the trace of the request that wrote the event.
         return self.telemetry.tracer(__name__).start_as_current_span(
@@ -247,6 +297,8 @@ class ServiceRuntime:
         await self.store.connect()
         await self.store.ensure_indexes(self._indexes)
         self._tasks.append(asyncio.create_task(self._connect_broker(), name="broker-connect"))
+        for name, sampler in self._samplers.items():
+            self.metrics.gauges.register(self._sampler_key(name), sampler)
         self._tasks.append(asyncio.create_task(self._relay_once_declared(), name="outbox-relay"))
         if self.objects is not None:
             self._tasks.append(asyncio.create_task(self._ensure_bucket(), name="s3-bucket"))
@@ -282,6 +334,10 @@ class ServiceRuntime:
             await self.revocation_listener.close()
         with contextlib.suppress(Exception):
             await self.broker_probe.close()
+        with contextlib.suppress(Exception):
+            await self._depth_probe.close()
+        for name in self._samplers:
+            self.metrics.gauges.unregister(self._sampler_key(name))
         for hook in self._shutdown_hooks:
             try:
                 await hook()
@@ -400,6 +456,8 @@ class ServiceRuntime:
         for router in routers:
             app.include_router(router)
         app.add_middleware(BodyLimitMiddleware, default=self.settings.max_body_bytes)
+        # Inside the tracing middleware (which wraps the whole stack): exemplars name the trace.
+        app.add_middleware(RequestMetricsMiddleware)
         self.telemetry.instrument_app(app)
         _serve_docs(app, title)
         document_problems(app, token_url=f"{self.settings.identity_url.rstrip('/')}/oauth/token")

@@ -100,6 +100,12 @@ class BaseServiceSettings(BaseSettings):
     env: Environment = Environment.DEV
     http_host: str = "127.0.0.1"
     http_port: int = 0
+    http_workers: int = Field(
+        default=0,
+        ge=0,
+        description="HTTP worker processes of a service served from its factory; 0: one per "
+        "core in production, one elsewhere.",
+    )
     amqp_url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
     amqp_heartbeat_seconds: int = Field(
         default=10,
@@ -266,6 +272,18 @@ class ObjectStoreSettings(BaseSettings):
     s3_access_key: SecretStr = SecretStr("securact-dev")
     s3_secret_key: SecretStr = SecretStr("securact-dev-secret")
     s3_bucket: str = ""
+    s3_parts_in_flight: int = Field(
+        default=2,
+        ge=1,
+        le=8,
+        description="Parts of one upload sent at once (5 MiB each, one more assembled meanwhile).",
+    )
+    s3_unsigned_payload: bool = Field(
+        default=True,
+        description="Sign request headers only (UNSIGNED-PAYLOAD), not a SHA-256 of each body: "
+        "every object is sealed by the platform's authenticated encryption, verified on read. "
+        "False hashes bodies for SigV4 over plain HTTP.",
+    )
 
 
 def service_config(service: str) -> SettingsConfigDict:

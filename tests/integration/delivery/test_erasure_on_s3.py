@@ -131,7 +131,7 @@ async def test_erased_act_is_gone_from_s3_and_an_old_ciphertext_copy_is_undecryp
             actor="service:retention",
         )
         inbox = Inbox(store, ERASURES_QUEUE, clock, transaction=outbox.transaction)
-        await erasures_subscription(inbox, eraser).handler(request)
+        await erasures_subscription(inbox, eraser, delivery.registry_copy).handler(request)
 
         with pytest.raises(ObjectNotFoundError):
             await read(object_store, object_key(act_id))

@@ -4,6 +4,7 @@ at GET /v1/checkpoint; `securact-audit verify-timestamp` names what a bad token 
 
 from __future__ import annotations
 
+import base64
 import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -214,3 +215,51 @@ async def test_verify_timestamp_names_the_failed_check(
     )
     # A genuine later checkpoint, but the token is over the earlier one.
     assert run("later", "token.tsr", tsa.chain_file)[1].startswith("timestamp INVALID (imprint)")
+
+
+async def test_a_receipt_carries_the_cosignatures_and_verifies_with_the_checkpoint_timestamp(
+    setup: Setup, tsa: LocalTsa, witnesses: list[RunningWitness], tmp_path: Path
+) -> None:
+    size = await grow_and_sign(setup, 3)
+    await setup.evidence.run()
+    receipt = (await setup.client.get("/v1/receipts/1")).text
+    assert len(verify_cosignatures(receipt.partition("\n\n")[2], [w.key for w in witnesses])) == 2
+    token = (await setup.client.get(f"/v1/checkpoints/{size}/timestamp")).content
+    (tmp_path / "receipt").write_text(receipt)
+    (tmp_path / "token.tsr").write_bytes(token)
+    tampered_token = bytearray(token)
+    tampered_token[-1] ^= 1
+    (tmp_path / "tampered.tsr").write_bytes(bytes(tampered_token))
+    # One byte of the first witness's cosignature changed (its signature, after the key id).
+    lines = receipt.split("\n")
+    at = next(i for i, line in enumerate(lines) if line.startswith("— witness.test/w1 "))
+    name, blob = lines[at].rsplit(" ", 1)
+    raw = bytearray(base64.b64decode(blob))
+    raw[-1] ^= 1
+    lines[at] = f"{name} {base64.b64encode(bytes(raw)).decode()}"
+    (tmp_path / "forged-cosignature").write_text("\n".join(lines))
+
+    def run(receipt_file: str, token_file: str) -> tuple[int, str]:
+        out = io.StringIO()
+        status = cli.main(
+            [
+                "verify-receipt",
+                "--receipt", str(tmp_path / receipt_file),
+                "--public-key", setup.log_key.verifier.to_string(),
+                *[a for w in witnesses for a in ("--witness-key", w.key.to_string())],
+                "--timestamp", str(tmp_path / token_file),
+                "--tsa-chain", str(tsa.chain_file),
+            ],
+            out,
+        )  # fmt: skip
+        return status, out.getvalue()
+
+    status, said = run("receipt", "token.tsr")
+    assert status == 0, said
+    assert "cosigned by witness witness.test/w1" in said
+    assert "cosigned by witness witness.test/w2" in said
+    assert "checkpoint timestamped at" in said
+    status, said = run("receipt", "tampered.tsr")
+    assert (status, said.split(":")[0]) == (1, "receipt INVALID (timestamp, signature)"), said
+    status, said = run("forged-cosignature", "token.tsr")
+    assert (status, said.split(":")[0]) == (1, "receipt INVALID (cosignature)"), said

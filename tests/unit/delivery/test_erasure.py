@@ -47,7 +47,9 @@ async def handle(harness: Harness, envelope: Envelope) -> None:
     inbox = Inbox(
         harness.store, ERASURES_QUEUE, harness.clock, transaction=harness.outbox.transaction
     )
-    await erasures_subscription(inbox, eraser(harness)).handler(envelope)
+    await erasures_subscription(inbox, eraser(harness), harness.delivery.registry_copy).handler(
+        envelope
+    )
 
 
 async def confirmations(harness: Harness) -> list[tuple[Envelope, AccountActsErasedV1]]:
@@ -66,7 +68,10 @@ async def two_served_acts_one_with_a_reply(harness: Harness) -> tuple[str, str, 
 
 
 def test_the_erasure_queue_binds_retentions_request() -> None:
-    assert QUEUES[ERASURES_QUEUE] == ("retention.account-acts-erasure-requested.v1",)
+    assert QUEUES[ERASURES_QUEUE] == (
+        "retention.account-acts-erasure-requested.v1",
+        "retention.declaration-purge-requested.v1",
+    )
 
 
 async def test_erasure_destroys_keys_then_objects_leaves_tombstones_and_confirms(

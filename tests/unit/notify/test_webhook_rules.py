@@ -13,8 +13,13 @@ from notify.settings import Settings
 from notify.webhooks.model import Endpoint, SealedSecret, WebhookEvent
 from notify.webhooks.refusals import EndpointUrlRefused
 from notify.webhooks.service import WebhookPolicy, Webhooks
+from shared.crypto.sealed import SealedValue
 
 NOW = datetime(2027, 3, 10, 9, 0, tzinfo=UTC)
+
+
+def _sealed(tag: str) -> SealedValue:
+    return SealedValue(format="test", dek={}, nonce=tag, ciphertext=tag)
 
 
 def test_production_refuses_plain_http_webhook_receivers() -> None:
@@ -40,17 +45,17 @@ def test_an_endpoint_url_must_be_https_without_credentials(url: str) -> None:
 
 
 def test_a_rotated_secret_signs_beside_the_new_one_for_its_grace_only() -> None:
-    old = SealedSecret(sealed={"format": "x"}, created_at=NOW - timedelta(days=30))
+    old = SealedSecret(sealed=_sealed("old"), created_at=NOW - timedelta(days=30))
     endpoint = Endpoint(
         id="e1",
         office_id="etude-1",
         url="https://etude.example/hooks",
         events=(WebhookEvent.ACT_SERVED,),
-        secrets=(old,),
+        secret=old,
         created_at=old.created_at,
         updated_at=old.created_at,
     )
-    fresh = SealedSecret(sealed={"format": "y"}, created_at=NOW)
+    fresh = SealedSecret(sealed=_sealed("new"), created_at=NOW)
     rotated = endpoint.rotated(fresh, NOW, timedelta(hours=24))
     assert len(rotated.signing_secrets(NOW + timedelta(hours=23))) == 2
     assert rotated.signing_secrets(NOW + timedelta(hours=25)) == (fresh,)

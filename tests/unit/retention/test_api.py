@@ -40,6 +40,20 @@ def test_every_route_documents_a_typed_answer(tmp_path: Path) -> None:
             "200",
             {"application/pdf": binary, "application/json": binary},
         ),
+        # The status: operators' incidents and maintenance, the public feed and attestations.
+        "POST /v1/incidents": ("201", {"application/json": ref("IncidentView")}),
+        "POST /v1/incidents/{incident_id}/close": (
+            "200",
+            {"application/json": ref("IncidentView")},
+        ),
+        "POST /v1/maintenances": ("201", {"application/json": ref("MaintenanceView")}),
+        "GET /v1/status": ("200", {"application/json": ref("StatusFeed")}),
+        "GET /v1/incidents/{incident_id}": ("200", {"application/json": ref("IncidentView")}),
+        "GET /v1/incidents/{incident_id}/attestation": (
+            "200",
+            {"application/json": ref("SignedAttestation")},
+        ),
+        "GET /v1/incidents/{incident_id}/attestation.pdf": ("200", {"application/pdf": binary}),
     }
     schedule = spec["components"]["schemas"]["ScheduleView"]["properties"]
     assert schedule["due_at"] == {"type": "string", "format": "date-time", "title": "Due At"}

@@ -5,6 +5,7 @@ completes with every confirmation. A consent that existed keeps its five years."
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,8 +22,13 @@ from shared.contracts.consent import (
 )
 from shared.contracts.envelope import EventPayload
 from shared.contracts.identity import AccountCreatedV1, AccountRole
-from shared.contracts.retention import AccountDeletedV1, SubjectKeysShreddedV1
+from shared.contracts.retention import (
+    AccountDeletedV1,
+    ErasureCertificateIssuedV2,
+    SubjectKeysShreddedV1,
+)
 from tests.unit.retention.conftest import START, Harness
+from tests.unit.retention.test_retention import copy_purged, download_token
 
 PARIS = ZoneInfo("Europe/Paris")
 ENDED = datetime(2031, 3, 4, 10, 0, tzinfo=UTC)
@@ -71,10 +77,8 @@ async def test_first_cgu_refused_or_never_activated_is_purged_at_once_with_the_a
     assert (await harness.retention.schedules.run_due()).fired == 1  # no clock jump
     [purge] = await harness.payloads("retention.declaration-purge-requested.v1")
     [deletion] = await harness.payloads("retention.account-deletion-requested.v1")
-    [shred] = await harness.payloads("retention.subject-keys-shred-requested.v1")
     assert purge["declaration_id"] == "decl-1"
     assert deletion["account_id"] == "acc-1"
-    assert shred["subjects"] == ["account:acc-1", "declaration:decl-1"]
 
     erasure_id = str(purge["erasure_id"])
     now = harness.clock.now()
@@ -82,6 +86,10 @@ async def test_first_cgu_refused_or_never_activated_is_purged_at_once_with_the_a
     await harness.deliver(
         AccountDeletedV1(erasure_id=erasure_id, account_id="acc-1", deleted_at=now)
     )
+    # Audit waits for delivery's list of the person's acts (none here).
+    await harness.deliver(copy_purged(erasure_id, [], now))
+    [shred] = await harness.payloads("retention.subject-keys-shred-requested.v1")
+    assert shred["subjects"] == ["account:acc-1", "declaration:decl-1"]
     await harness.deliver(
         SubjectKeysShreddedV1(erasure_id=erasure_id, subjects=shred["subjects"], shredded_at=now)
     )
@@ -89,8 +97,14 @@ async def test_first_cgu_refused_or_never_activated_is_purged_at_once_with_the_a
     assert (done["declaration_id"], done["account_id"]) == ("decl-1", "acc-1")
     erasure = await harness.store.get(ERASURES, erasure_id)
     assert erasure is not None
-    assert set(erasure["confirmations"]) == {"consent", "audit", "identity"}
+    assert set(erasure["confirmations"]) == {"consent", "audit", "delivery", "identity"}
     assert erasure["state"] == "completed"
-    assert erasure["email"] is None  # captured for a certificate a registry purge never sends
+    # Certified as what happened: no consent ever existed, so not décret 2021-1625 art. 21.
+    [issued] = await harness.published(ErasureCertificateIssuedV2.routing_key())
+    token = await download_token(harness, issued.payload)
+    twin = await harness.retention.certificates.read(
+        str(issued.payload["certificate_id"]), token, "json"
+    )
+    assert json.loads(twin)["certificate"]["legal_basis"].startswith("RGPD art. 5(1)(c) et (e)")
     # The e-mail retention kept for the certificate goes with the erasure.
     assert await harness.store.get("contacts", "declaration:decl-1") is None

@@ -22,11 +22,13 @@ from retention.records import Schedule
 from retention.repository import CERTIFICATES, ERASURES, SCHEDULES
 from shared.contracts.consent import (
     ConsentRevokedV1,
+    ConsulterRole,
     DeclarationExpiredV1,
     DeclarationPurgedV1,
     DeclarationRegisteredV1,
     DeclarationTerminatedV1,
     PersonKind,
+    RegistryConsultedV1,
 )
 from shared.contracts.delivery import ActServedV1
 from shared.contracts.envelope import EventPayload
@@ -43,6 +45,7 @@ from shared.contracts.retention import (
     ContactDataPurgedV1,
     ErasedAct,
     ErasureCertificateIssuedV2,
+    RegistryCopyPurgedV1,
     SubjectKeysShreddedV1,
 )
 from shared.crypto import IntegrityError, load_or_create_signing_ring
@@ -449,10 +452,38 @@ async def test_missing_confirmations_past_the_timeout_raise_one_alert(
     assert len(await harness.published(ISSUED)) == 1
 
 
-async def test_registry_purge_asks_consent_identity_and_audit_and_completes(
+def copy_purged(
+    erasure_id: str, act_ids: list[str], at: datetime, account: str | None = "acc-1"
+) -> RegistryCopyPurgedV1:
+    acts = erased(erasure_id, act_ids, at).acts
+    return RegistryCopyPurgedV1(
+        erasure_id=erasure_id,
+        declaration_id="decl-1",
+        account_id=account,
+        acts=acts,
+        purged_at=at,
+    )
+
+
+def looked_up(consultation: str, declaration: str | None = "decl-1") -> RegistryConsultedV1:
+    return RegistryConsultedV1(
+        consultation_id=consultation,
+        consulter_role=ConsulterRole.OFFICE,
+        office_id="office-1",
+        consulter="client-1",
+        purpose="dossier 42",
+        declaration_id=declaration,
+        consulted_at=START,
+    )
+
+
+async def test_registry_purge_asks_consent_delivery_identity_then_audit_and_certifies(
     harness: Harness,
 ) -> None:
     await known_account(harness)
+    await harness.deliver(served("act-1"))
+    await harness.deliver(looked_up("lookup-1"))
+    await harness.deliver(looked_up("lookup-2", declaration=None))  # found nobody
     await harness.deliver(
         ConsentRevokedV1(declaration_id="decl-1", account_id="acc-1", revoked_at=START)
     )
@@ -460,21 +491,129 @@ async def test_registry_purge_asks_consent_identity_and_audit_and_completes(
     assert (await harness.retention.schedules.run_due()).fired == 1
     [purge] = await harness.payloads("retention.declaration-purge-requested.v1")
     [deletion] = await harness.payloads("retention.account-deletion-requested.v1")
-    [shred] = await harness.payloads("retention.subject-keys-shred-requested.v1")
-    assert shred["subjects"] == ["account:acc-1", "declaration:decl-1"]
+    assert purge["account_id"] == deletion["account_id"] == "acc-1"
+    # Audit waits for delivery's list: each act is a subject of its own.
+    assert await harness.published("retention.subject-keys-shred-requested.v1") == []
     erasure_id = str(purge["erasure_id"])
     now = harness.clock.now()
     await harness.deliver(DeclarationPurgedV1(declaration_id="decl-1", purged_at=now, proofs=[]))
     await harness.deliver(
         AccountDeletedV1(erasure_id=erasure_id, account_id="acc-1", deleted_at=now)
     )
+    await harness.deliver(copy_purged(erasure_id, ["act-1"], now))
+    [shred] = await harness.payloads("retention.subject-keys-shred-requested.v1")
+    assert shred["purpose"] == "registry_purge"
+    assert shred["subjects"] == [
+        "account:acc-1",
+        "declaration:decl-1",
+        "act:act-1",
+        "registry-lookup:lookup-1",
+    ]
     assert await harness.published("retention.registry-purge-completed.v1") == []
     await harness.deliver(
         SubjectKeysShreddedV1(erasure_id=erasure_id, subjects=shred["subjects"], shredded_at=now)
     )
     [done] = await harness.payloads("retention.registry-purge-completed.v1")
     assert done["declaration_id"] == "decl-1"
+    # The person's acts were erased like a terminated account's: certified the same way.
+    [issued] = await harness.published(ISSUED)
+    assert issued.payload["email"] == EMAIL
+    erasure = await harness.store.get(ERASURES, erasure_id)
+    assert erasure is not None
+    assert erasure["state"] == "completed"
+    assert set(erasure["confirmations"]) == {"audit", "consent", "delivery", "identity"}
+    assert await harness.store.get("contacts", "declaration:decl-1") is None
+    assert await harness.store.get("contacts", "account:acc-1") is None
+    token = await download_token(harness, issued.payload)
+    twin = await harness.retention.certificates.read(
+        str(issued.payload["certificate_id"]), token, "json"
+    )
+    document = json.loads(twin)["certificate"]
+    assert document["legal_basis"].startswith("Décret 2021-1625 art. 21")
+    assert document["consent_ended_at"]
+    assert document["terminated_at"] is None
+    assert [a["act_id"] for a in document["acts"]] == ["act-1"]
+    assert {s["participant"] for s in document["steps"]} == {
+        "audit",
+        "consent",
+        "delivery",
+        "identity",
+    }
+
+
+async def test_an_act_delivery_did_not_list_in_the_registry_purge_raises_the_alert(
+    harness: Harness,
+) -> None:
+    await known_account(harness)
+    await harness.deliver(served("act-1"))
+    await harness.deliver(
+        ConsentRevokedV1(declaration_id="decl-1", account_id="acc-1", revoked_at=START)
+    )
+    harness.clock.set(START + timedelta(days=5 * 366))
+    await harness.retention.schedules.run_due()
+    [purge] = await harness.payloads("retention.declaration-purge-requested.v1")
+    await harness.deliver(copy_purged(str(purge["erasure_id"]), [], harness.clock.now()))
+    [overdue] = await harness.payloads("retention.erasure-overdue.v1")
+    assert "missing from delivery's list" in overdue["reason"]
+
+
+async def test_an_expired_consent_is_purged_with_its_account(harness: Harness) -> None:
+    await known_account(harness)
+    await harness.deliver(
+        DeclarationExpiredV1(declaration_id="decl-1", valid_until=START.date(), expired_at=START)
+    )
+    [schedule] = await harness.store.find(SCHEDULES)
+    assert schedule["data"]["account_id"] == "acc-1"
+    assert schedule["related_subject"] == "account:acc-1"
+    harness.clock.set(START + timedelta(days=5 * 366))
+    assert (await harness.retention.schedules.run_due()).fired == 1
+    [deletion] = await harness.payloads("retention.account-deletion-requested.v1")
     assert deletion["account_id"] == "acc-1"
+
+
+async def test_a_purge_scheduled_without_its_account_finds_it_when_it_fires(
+    harness: Harness,
+) -> None:
+    # An expiry recorded before its account was linked (or before the link was kept).
+    await harness.deliver(
+        DeclarationExpiredV1(declaration_id="decl-1", valid_until=START.date(), expired_at=START)
+    )
+    await known_account(harness)
+    harness.clock.set(START + timedelta(days=5 * 366))
+    assert (await harness.retention.schedules.run_due()).fired == 1
+    [deletion] = await harness.payloads("retention.account-deletion-requested.v1")
+    assert deletion["account_id"] == "acc-1"
+
+
+async def test_a_declaration_without_account_is_purged_without_certificate(
+    harness: Harness,
+) -> None:
+    await harness.deliver(
+        DeclarationRegisteredV1(
+            declaration_id="decl-1", person_kind=PersonKind.NATURAL, email=EMAIL
+        )
+    )
+    await harness.deliver(
+        DeclarationExpiredV1(declaration_id="decl-1", valid_until=START.date(), expired_at=START)
+    )
+    harness.clock.set(START + timedelta(days=5 * 366))
+    assert (await harness.retention.schedules.run_due()).fired == 1
+    [purge] = await harness.payloads("retention.declaration-purge-requested.v1")
+    assert await harness.published("retention.account-deletion-requested.v1") == []
+    erasure_id = str(purge["erasure_id"])
+    now = harness.clock.now()
+    await harness.deliver(DeclarationPurgedV1(declaration_id="decl-1", purged_at=now, proofs=[]))
+    await harness.deliver(copy_purged(erasure_id, [], now, account=None))
+    [shred] = await harness.payloads("retention.subject-keys-shred-requested.v1")
+    assert shred["subjects"] == ["declaration:decl-1"]
+    await harness.deliver(
+        SubjectKeysShreddedV1(erasure_id=erasure_id, subjects=shred["subjects"], shredded_at=now)
+    )
+    assert len(await harness.published("retention.registry-purge-completed.v1")) == 1
+    assert await harness.published(ISSUED) == []
+    erasure = await harness.store.get(ERASURES, erasure_id)
+    assert erasure is not None
+    assert erasure["state"] == "completed"
     assert await harness.store.get("contacts", "declaration:decl-1") is None
 
 

@@ -3,10 +3,13 @@
 from .act_nature import ActNature
 from .address import Address
 from .article import Article
+from .consent_change_domicile_body import ConsentChangeDomicileBody
 from .consent_end import ConsentEnd
 from .consent_register_body import ConsentRegisterBody
 from .consent_status import ConsentStatus
 from .consulter_role import ConsulterRole
+from .contact_change import ContactChange
+from .contact_kind import ContactKind
 from .contestation import Contestation
 from .declaration_part import DeclarationPart
 from .declaration_status import DeclarationStatus
@@ -54,10 +57,13 @@ __all__ = (
     "ActNature",
     "Address",
     "Article",
+    "ConsentChangeDomicileBody",
     "ConsentEnd",
     "ConsentRegisterBody",
     "ConsentStatus",
     "ConsulterRole",
+    "ContactChange",
+    "ContactKind",
     "Contestation",
     "DeclarationPart",
     "DeclarationStatus",

@@ -14,6 +14,7 @@ from ..models.territory import Territory
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
+    from ..models.contact_change import ContactChange
     from ..models.contestation import Contestation
     from ..models.history_entry import HistoryEntry
     from ..models.legal_person import LegalPerson
@@ -45,6 +46,8 @@ class DeclarationView:
         purged_at (None | str):
         contestation (Contestation | None | Unset): the person refused the declaration as wrong: which parts, in their
             words
+        contact_changes (list[ContactChange] | Unset): the person's changes of e-mail, mobile and domicile since
+            registration (when; a domicile change names its territory and proof)
     """
 
     id: str
@@ -61,6 +64,7 @@ class DeclarationView:
     history: list[HistoryEntry]
     purged_at: None | str
     contestation: Contestation | None | Unset = UNSET
+    contact_changes: list[ContactChange] | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -121,6 +125,13 @@ class DeclarationView:
         else:
             contestation = self.contestation
 
+        contact_changes: list[dict[str, Any]] | Unset = UNSET
+        if not isinstance(self.contact_changes, Unset):
+            contact_changes = []
+            for contact_changes_item_data in self.contact_changes:
+                contact_changes_item = contact_changes_item_data.to_dict()
+                contact_changes.append(contact_changes_item)
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -142,11 +153,14 @@ class DeclarationView:
         )
         if contestation is not UNSET:
             field_dict["contestation"] = contestation
+        if contact_changes is not UNSET:
+            field_dict["contact_changes"] = contact_changes
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.contact_change import ContactChange  # noqa: PLC0415
         from ..models.contestation import Contestation  # noqa: PLC0415
         from ..models.history_entry import HistoryEntry  # noqa: PLC0415
         from ..models.legal_person import LegalPerson  # noqa: PLC0415
@@ -255,6 +269,15 @@ class DeclarationView:
 
         contestation = _parse_contestation(d.pop("contestation", UNSET))
 
+        _contact_changes = d.pop("contact_changes", UNSET)
+        contact_changes: list[ContactChange] | Unset = UNSET
+        if _contact_changes is not UNSET:
+            contact_changes = []
+            for contact_changes_item_data in _contact_changes:
+                contact_changes_item = ContactChange.from_dict(contact_changes_item_data)
+
+                contact_changes.append(contact_changes_item)
+
         declaration_view = cls(
             id=id,
             status=status,
@@ -270,6 +293,7 @@ class DeclarationView:
             history=history,
             purged_at=purged_at,
             contestation=contestation,
+            contact_changes=contact_changes,
         )
 
         declaration_view.additional_properties = d

@@ -28,6 +28,7 @@ class LookupHit:
         valid_until (datetime.date | None):
         territory (Territory):
         found (bool | Unset):  Default: True.
+        domicile_changed_at (None | str | Unset): when the person last declared a new domicile (the territory since)
     """
 
     declaration_id: str
@@ -36,6 +37,7 @@ class LookupHit:
     valid_until: datetime.date | None
     territory: Territory
     found: bool | Unset = True
+    domicile_changed_at: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -58,6 +60,12 @@ class LookupHit:
 
         found = self.found
 
+        domicile_changed_at: None | str | Unset
+        if isinstance(self.domicile_changed_at, Unset):
+            domicile_changed_at = UNSET
+        else:
+            domicile_changed_at = self.domicile_changed_at
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -71,6 +79,8 @@ class LookupHit:
         )
         if found is not UNSET:
             field_dict["found"] = found
+        if domicile_changed_at is not UNSET:
+            field_dict["domicile_changed_at"] = domicile_changed_at
 
         return field_dict
 
@@ -107,6 +117,15 @@ class LookupHit:
 
         found = d.pop("found", UNSET)
 
+        def _parse_domicile_changed_at(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        domicile_changed_at = _parse_domicile_changed_at(d.pop("domicile_changed_at", UNSET))
+
         lookup_hit = cls(
             declaration_id=declaration_id,
             status=status,
@@ -114,6 +133,7 @@ class LookupHit:
             valid_until=valid_until,
             territory=territory,
             found=found,
+            domicile_changed_at=domicile_changed_at,
         )
 
         lookup_hit.additional_properties = d

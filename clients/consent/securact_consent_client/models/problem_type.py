@@ -7,6 +7,7 @@ class ProblemType(StrEnum):
     URNSECURACTPROBLEMDATABASE_UNAVAILABLE = "urn:securact:problem:database-unavailable"
     URNSECURACTPROBLEMDECLARATION_EXISTS = "urn:securact:problem:declaration-exists"
     URNSECURACTPROBLEMDECLARATION_NOT_ANSWERABLE = "urn:securact:problem:declaration-not-answerable"
+    URNSECURACTPROBLEMDECLARATION_NOT_CHANGEABLE = "urn:securact:problem:declaration-not-changeable"
     URNSECURACTPROBLEMDECLARATION_NOT_FOUND = "urn:securact:problem:declaration-not-found"
     URNSECURACTPROBLEMDECLARATION_NOT_PURGEABLE = "urn:securact:problem:declaration-not-purgeable"
     URNSECURACTPROBLEMDECLARATION_NOT_REVOCABLE = "urn:securact:problem:declaration-not-revocable"

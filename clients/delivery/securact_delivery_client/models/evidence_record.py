@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 if TYPE_CHECKING:
     from ..models.evidence_record_actors import EvidenceRecordActors
     from ..models.evidence_record_details import EvidenceRecordDetails
@@ -33,6 +35,8 @@ class EvidenceRecord:
         journal_index (int | None):
         receipt (None | str):
         receipt_reason (None | str):
+        checkpoint_timestamp (None | str | Unset): base64 RFC 3161 token of the receipt's checkpoint (its log-signed
+            note), once the TSA gave one: `securact-audit verify-receipt --timestamp` checks it
     """
 
     format_: str
@@ -48,6 +52,7 @@ class EvidenceRecord:
     journal_index: int | None
     receipt: None | str
     receipt_reason: None | str
+    checkpoint_timestamp: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -82,6 +87,12 @@ class EvidenceRecord:
         receipt_reason: None | str
         receipt_reason = self.receipt_reason
 
+        checkpoint_timestamp: None | str | Unset
+        if isinstance(self.checkpoint_timestamp, Unset):
+            checkpoint_timestamp = UNSET
+        else:
+            checkpoint_timestamp = self.checkpoint_timestamp
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -101,6 +112,8 @@ class EvidenceRecord:
                 "receipt_reason": receipt_reason,
             }
         )
+        if checkpoint_timestamp is not UNSET:
+            field_dict["checkpoint_timestamp"] = checkpoint_timestamp
 
         return field_dict
 
@@ -162,6 +175,15 @@ class EvidenceRecord:
 
         receipt_reason = _parse_receipt_reason(d.pop("receipt_reason"))
 
+        def _parse_checkpoint_timestamp(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        checkpoint_timestamp = _parse_checkpoint_timestamp(d.pop("checkpoint_timestamp", UNSET))
+
         evidence_record = cls(
             format_=format_,
             evidence_id=evidence_id,
@@ -176,6 +198,7 @@ class EvidenceRecord:
             journal_index=journal_index,
             receipt=receipt,
             receipt_reason=receipt_reason,
+            checkpoint_timestamp=checkpoint_timestamp,
         )
 
         evidence_record.additional_properties = d

@@ -10,7 +10,11 @@ from .client_description import ClientDescription
 from .client_registered import ClientRegistered
 from .client_registration import ClientRegistration
 from .client_secret import ClientSecret
+from .contacts_response import ContactsResponse
 from .deliverable_link_response import DeliverableLinkResponse
+from .email_change import EmailChange
+from .email_change_pending import EmailChangePending
+from .email_confirmation import EmailConfirmation
 from .field_error import FieldError
 from .health_live_response_health_live import HealthLiveResponseHealthLive
 from .judicial_client_registered import JudicialClientRegistered
@@ -19,6 +23,7 @@ from .link_check_request import LinkCheckRequest
 from .link_check_request_purpose import LinkCheckRequestPurpose
 from .link_check_response import LinkCheckResponse
 from .login_request import LoginRequest
+from .mobile_change import MobileChange
 from .password_change import PasswordChange
 from .password_confirmation import PasswordConfirmation
 from .problem import Problem
@@ -66,7 +71,11 @@ __all__ = (
     "ClientRegistered",
     "ClientRegistration",
     "ClientSecret",
+    "ContactsResponse",
     "DeliverableLinkResponse",
+    "EmailChange",
+    "EmailChangePending",
+    "EmailConfirmation",
     "FieldError",
     "HealthLiveResponseHealthLive",
     "JudicialClientRegistered",
@@ -75,6 +84,7 @@ __all__ = (
     "LinkCheckRequestPurpose",
     "LinkCheckResponse",
     "LoginRequest",
+    "MobileChange",
     "PasswordChange",
     "PasswordConfirmation",
     "Problem",

@@ -52,7 +52,7 @@ def journal_router(
     """`note` gives the served text of a checkpoint (with its witnesses' cosignatures when
     witnesses are configured); by default the log-signed note alone."""
     router = APIRouter(prefix="/v1", tags=["journal"])
-    receipts = Receipts(journal.reads, journal.proofs, checkpoints)
+    receipts = Receipts(journal.reads, journal.proofs, checkpoints, note)
 
     @router.get("/checkpoint", response_class=PlainTextResponse, responses=problem_responses(404))
     async def checkpoint() -> PlainTextResponse:

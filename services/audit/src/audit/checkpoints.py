@@ -4,7 +4,9 @@ extends the last signed one, and served with receipts (tlog-proofs) under the la
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from audit import merkle
 from audit.checkpoint import Checkpoint, Receipt, open_checkpoint
@@ -13,7 +15,7 @@ from audit.domain import leaf_data
 from audit.proofs import Proofs, TreeHead
 from audit.repository import CheckpointLog, CheckpointRecord, JournalCorruptError
 from shared.crypto import IntegrityError
-from shared.store.port import DuplicateKeyError, to_iso
+from shared.store.port import DuplicateKeyError, from_iso, to_iso
 from shared.telemetry import OUTCOME, span
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,11 @@ class Checkpoints:
     async def latest(self) -> StoredCheckpoint | None:
         found = await self.ctx.checkpoint_log.latest()
         return self._opened(found) if found else None
+
+    async def latest_signed_at(self) -> datetime | None:
+        """When the latest checkpoint was signed (its note unread: for metrics)."""
+        found = await self.ctx.checkpoint_log.latest()
+        return from_iso(found.signed_at) if found else None
 
     async def since(self, from_size: int, limit: int) -> list[StoredCheckpoint]:
         return [
@@ -120,12 +127,16 @@ class Checkpoints:
             return False
         return True
 
-    async def receipt(self, index: int) -> Receipt | None:
-        """The tlog-proof of entry `index` under the latest checkpoint; None if no checkpoint
-        covers it yet."""
+    async def receipt(
+        self, index: int, note: Callable[[StoredCheckpoint], Awaitable[str]] | None = None
+    ) -> Receipt | None:
+        """The tlog-proof of entry `index` under the latest checkpoint, its note as `note`
+        serves it (with the witnesses' cosignatures) or as the log signed it; None if no
+        checkpoint covers it yet."""
         latest = await self.latest()
         entry = await self.ctx.entries.get(index)
         if latest is None or entry is None or index >= latest.checkpoint.size:
             return None
         proof = await self._proofs.inclusion_proof(index, latest.checkpoint.size)
-        return Receipt(index, tuple(proof.path), latest.note, extra=leaf_data(entry))
+        served = await note(latest) if note is not None else latest.note
+        return Receipt(index, tuple(proof.path), served, extra=leaf_data(entry))

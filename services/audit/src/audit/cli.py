@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -27,13 +28,20 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 from rich.progress import Progress as RichProgress
 
-from audit.checkpoint import FormatError, log_signed_note, open_checkpoint, verify_receipt
+from audit.checkpoint import (
+    FormatError,
+    Receipt,
+    log_signed_note,
+    open_checkpoint,
+    verify_receipt,
+)
 from audit.records import JOURNAL
 from audit.settings import Settings
 from audit.vault import PayloadVault
 from audit.verify import verify_journal
 from audit.wrapped_keys import WRAPPED_KEYS
 from shared.clock import SystemClock
+from shared.cosignature import CosignerVerifier, verify_cosignatures
 from shared.crypto import IntegrityError, KeyRing, VerifierKey
 from shared.crypto.backends import kek_source, signing_ring
 from shared.kek_commands import KEK_COMMANDS, add_kek_commands, run_kek_command
@@ -84,6 +92,22 @@ def build_parser() -> argparse.ArgumentParser:
     receipt.add_argument(
         "--leaf", type=Path, metavar="FILE", help="the leaf, if the receipt does not carry it"
     )
+    receipt.add_argument(
+        "--witness-key",
+        action="append",
+        default=[],
+        metavar="VKEY",
+        help="a witness's cosignature/v1 key (`GET /v1/witnesses`): its cosignature of the "
+        "receipt's checkpoint is required (repeatable)",
+    )
+    receipt.add_argument(
+        "--timestamp",
+        type=Path,
+        metavar="TSR_FILE",
+        help="the checkpoint's RFC 3161 token (`GET /v1/checkpoints/{size}/timestamp`, or the "
+        "evidence's `checkpoint_timestamp`), checked with --tsa-chain",
+    )
+    receipt.add_argument("--tsa-chain", type=Path, metavar="PEM_FILE")
     stamp = commands.add_parser(
         "verify-timestamp", help="check a checkpoint's RFC 3161 timestamp against a pinned chain"
     )
@@ -229,6 +253,30 @@ def _verify_receipt(options: argparse.Namespace, out: TextIO) -> int:
         out.write(f"receipt INVALID: {error}\n")
         return EXIT_BROKEN
     checkpoint = verified.checkpoint
+    note = Receipt.parse(text).checkpoint_note
+    witnesses = [CosignerVerifier.from_string(k) for k in options.witness_key]
+    try:
+        cosigned = {c.witness.name: c for c in verify_cosignatures(note, witnesses)}
+    except IntegrityError as error:
+        out.write(f"receipt INVALID (cosignature): {error}\n")
+        return EXIT_BROKEN
+    absent = [w.name for w in witnesses if w.name not in cosigned]
+    if absent:
+        out.write(f"receipt INVALID (cosignature): not cosigned by {', '.join(absent)}\n")
+        return EXIT_BROKEN
+    stamped = None
+    if options.timestamp is not None:
+        if options.tsa_chain is None:
+            raise ValueError("--timestamp needs --tsa-chain (the TSA's pinned chain)")
+        try:
+            stamped = verify_timestamp(
+                options.timestamp.read_bytes(),
+                log_signed_note(note, keys).encode("utf-8"),
+                TsaTrust.from_file(options.tsa_chain),
+            )
+        except TimestampError as error:
+            out.write(f"receipt INVALID (timestamp, {error.stage}): {error.detail}\n")
+            return EXIT_BROKEN
     out.write(
         f"receipt valid: entry {verified.index} is in {checkpoint.origin} "
         f"at size {checkpoint.size} (root {checkpoint.root.hex()})\n"
@@ -237,6 +285,14 @@ def _verify_receipt(options: argparse.Namespace, out: TextIO) -> int:
         out.write(
             f"  event {verified.entry.get('event_id')} {verified.entry.get('type')} "
             f"journaled at {verified.entry.get('journaled_at')}\n"
+        )
+    for name, cosignature in cosigned.items():
+        at = datetime.fromtimestamp(cosignature.timestamp, UTC).isoformat()
+        out.write(f"  cosigned by witness {name} at {at}\n")
+    if stamped is not None:
+        out.write(
+            f"  checkpoint timestamped at {stamped.time.isoformat()} by {stamped.tsa}: the "
+            "event was journaled before then\n"
         )
     return EXIT_OK
 

@@ -1,7 +1,10 @@
 """Audit's consumer queues (`QUEUES`, for the platform topology):
 
-- `audit.journal`: every event on the bus (`#`), journaled exactly once (the journal's own
-  group commit, not an inbox: the journal's event-id index is its idempotence).
+- `audit.journal.v2`: every event on the bus (`#`), journaled exactly once (the journal's own
+  group commit, not an inbox: the journal's event-id index is its idempotence). A
+  single-active-consumer queue (`shared.messaging.topology.SINGLE_ACTIVE_CONSUMER`): with two
+  replicas of audit the broker delivers to one of them, the other takes over when it goes, so
+  the Merkle tree has one writer at a time.
 - `audit.erasures`: retention's requests to shred subjects' payload keys, a handler table
   (`audit.erasure.ERASURES`).
 """
@@ -18,7 +21,7 @@ from shared.contracts.envelope import Envelope
 from shared.messaging.consumer import Subscription
 from shared.messaging.handlers import queues
 
-JOURNAL_QUEUE: Final = "audit.journal"
+JOURNAL_QUEUE: Final = "audit.journal.v2"
 
 QUEUES: Final[dict[str, tuple[str, ...]]] = {JOURNAL_QUEUE: ("#",), **queues((ERASURES,))}
 

@@ -21,6 +21,7 @@ from shared.auth import TokenVerifier, install_token_verifier
 from shared.clock import Clock
 from shared.crypto import KeyRing
 from shared.crypto.backends import kek_source, signing_ring
+from shared.metrics import Sample, seconds_since
 from shared.refusals import install_refusal_handlers
 from shared.runtime import ServiceRuntime
 
@@ -59,6 +60,16 @@ def create_app(
         await journal.check_gaps()
         await checkpoints.sign_if_grown()
 
+    async def sample_journal() -> list[Sample]:
+        head = await journal.head()
+        signed_at = await checkpoints.latest_signed_at()
+        samples = [Sample("journal_size", head.size)]
+        if signed_at is not None:
+            age = seconds_since(signed_at, runtime.clock.now())
+            samples.append(Sample("journal_checkpoint_age", age))
+        return samples
+
+    runtime.sample("journal", sample_journal)
     runtime.every(
         "audit-checkpoints",
         timedelta(seconds=settings.checkpoint_interval_seconds),

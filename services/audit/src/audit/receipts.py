@@ -3,7 +3,9 @@ checkpoint's size, and an entry's tlog-proof under that checkpoint (`audit.check
 
 from __future__ import annotations
 
-from audit.checkpoints import Checkpoints
+from collections.abc import Awaitable, Callable
+
+from audit.checkpoints import Checkpoints, StoredCheckpoint
 from audit.errors import NotYetCheckpointed, SizeNotProvable
 from audit.proofs import Proofs
 from audit.reads import Reads
@@ -11,10 +13,17 @@ from audit.views import ConsistencyView, InclusionView
 
 
 class Receipts:
-    def __init__(self, reads: Reads, proofs: Proofs, checkpoints: Checkpoints) -> None:
+    def __init__(
+        self,
+        reads: Reads,
+        proofs: Proofs,
+        checkpoints: Checkpoints,
+        note: Callable[[StoredCheckpoint], Awaitable[str]] | None = None,
+    ) -> None:
         self._reads = reads
         self._proofs = proofs
         self._checkpoints = checkpoints
+        self._note = note
 
     async def inclusion(self, index: int, size: int | None) -> InclusionView:
         """Entry `index`'s audit path in the tree of `size` (by default the latest signed)."""
@@ -53,9 +62,11 @@ class Receipts:
         )
 
     async def receipt(self, index: int) -> str:
-        """The entry's C2SP tlog-proof under the latest checkpoint, as text."""
+        """The entry's C2SP tlog-proof under the latest checkpoint, as text: the checkpoint as
+        served, with the witnesses' cosignatures (a verifier ignores the lines of keys it does
+        not know)."""
         await self._reads.existing(index)
-        found = await self._checkpoints.receipt(index)
+        found = await self._checkpoints.receipt(index, self._note)
         if found is None:
             raise NotYetCheckpointed(index)
         return found.to_text()

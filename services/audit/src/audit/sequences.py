@@ -13,6 +13,7 @@ from audit.gaps import Arrival
 from audit.repository import Producers
 from shared.contracts.audit import GapDetectedV1
 from shared.contracts.envelope import Envelope
+from shared.metrics import instruments
 from shared.store.port import Transaction
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ class ProducerTracking:
                     await ctx.emit(tx, event, subject=f"producer:{gap.producer}")
                 declared += 1
                 ctx.stats.count("gaps_detected", {"producer": gap.producer})
+                instruments().journal_gaps.add(1, {"securact.producer": gap.producer})
                 log.warning(
                     "gap in %s: producer_seq %d..%d never arrived",
                     gap.producer,

@@ -10,7 +10,7 @@ asked twice, or the purge committed under another request) announces the purge a
 retention is never left waiting. A request for an unknown or still live declaration is
 rejected permanently (DLQ; retention's deadline raises the alert): retrying cannot help.
 
-Queue `consent.identity`, bound to the five identity events below: identity's account and CGU
+Queue `consent.identity`, bound to the identity events below: identity's account and CGU
 events drive the declaration's lifecycle. Each event is applied with its inbox key in one
 transaction (a redelivery changes nothing). Order is free: a CGU acceptance
 processed before the account-created event links the account itself, and the account link that
@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
+from consent.domicile import on_email_changed, on_mobile_changed
 from consent.lifecycle import Lifecycle
 from consent.purge import Purge
 from consent.refusals import DeclarationNotFound, NotPurgeable
@@ -32,6 +33,8 @@ from shared.contracts.identity import (
     AccountActivationLapsedV1,
     AccountCreatedV1,
     AccountTerminatedV1,
+    EmailChangedV1,
+    MobileChangedV1,
     TermsAcceptedV1,
     TermsRefusedV1,
 )
@@ -49,6 +52,8 @@ IDENTITY_HANDLERS: Final[Mapping[type[EventPayload], Handler]] = {
     TermsRefusedV1: Lifecycle.on_terms_refused,
     AccountTerminatedV1: Lifecycle.on_account_terminated,
     AccountActivationLapsedV1: Lifecycle.on_activation_lapsed,
+    EmailChangedV1: on_email_changed,
+    MobileChangedV1: on_mobile_changed,
 }
 """What each identity event does to a declaration; the queue's bindings derive from it."""
 

@@ -105,6 +105,25 @@ class Contestation(BaseModel):
     at: Instant
 
 
+class ContactKind(StrEnum):
+    EMAIL = "email"
+    MOBILE = "mobile"
+    DOMICILE = "domicile"
+
+
+class ContactChange(BaseModel):
+    """One change of the person's contacts or domicile, as offices read it from then on: what
+    changed and when (the new values are the declaration's own); a domicile change names the
+    territory it moved to and its proof."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: ContactKind
+    at: Instant
+    territory: Territory | None = None
+    proof_id: str | None = None
+
+
 class AccountMismatchError(Exception):
     """An identity event names another account than the one the declaration is linked to."""
 
@@ -152,6 +171,15 @@ class Declaration(Record):
     """The SHA-256 of the statement the person validated (`consent.statement`)."""
     validated_at: Instant | None = None
     contestation: Contestation | None = None
+    contact_changes: tuple[ContactChange, ...] = ()
+    """The person's changes of contacts and domicile since registration (`consent.domicile`)."""
+
+    def document(self) -> Document:
+        # Left out until there is one: a declaration nobody changed is stored as before.
+        stored = super().document()
+        if not self.contact_changes:
+            stored.pop("contact_changes", None)
+        return stored
 
     @property
     def subject(self) -> str:

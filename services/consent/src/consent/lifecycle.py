@@ -53,6 +53,14 @@ class Lifecycle:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
 
+    @property
+    def context(self) -> Context:
+        return self._ctx
+
+    async def declaration_for(self, tx: Transaction, declaration_id: str | None) -> Declaration:
+        """The declaration an identity event names (`DeclarationNotYetKnownError` if none)."""
+        return await self._declaration_for(tx, declaration_id)
+
     async def _declaration_for(self, tx: Transaction, declaration_id: str | None) -> Declaration:
         if declaration_id is None:
             raise DeclarationNotYetKnownError("the event names no declaration")

@@ -10,6 +10,7 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from consent.api import consent_router, internal_router
 from consent.consumers import IDENTITY_QUEUE, RETENTION_QUEUE, identity_handler, retention_handler
 from consent.context import Config
+from consent.domicile_api import domicile_router
 from consent.intake import Limits
 from consent.repository import INDEXES
 from consent.service import wire
@@ -61,7 +62,11 @@ def create_app(
     runtime.every("consent-orphan-proofs", ORPHAN_SWEEP_INTERVAL, consent.sweep_orphans)
     app = runtime.create_app(
         title="Consent: the national registry of declarations",
-        routers=[consent_router(consent, limits), internal_router(consent)],
+        routers=[
+            consent_router(consent, limits),
+            domicile_router(consent, limits),
+            internal_router(consent),
+        ],
     )
     install_refusal_handlers(app)
     if token_verifier is not None:

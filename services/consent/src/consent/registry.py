@@ -23,6 +23,7 @@ from consent.declarations import (
     lookup_subject,
 )
 from consent.domain import LIVE
+from consent.domicile_view import domicile_changed_at
 from consent.lookup import (
     Consulter,
     NaturalQuery,
@@ -178,6 +179,7 @@ class Registry:
                     scope=list(chosen.scope),
                     valid_until=chosen.valid_until,
                     territory=chosen.territory,
+                    domicile_changed_at=domicile_changed_at(chosen),
                 )
             consultation = Consultation(
                 id=new_id(now),

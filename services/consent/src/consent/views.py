@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from consent.declarations import (
     Consultation,
+    ContactChange,
     Contestation,
     Declaration,
     HistoryEntry,
@@ -72,6 +73,11 @@ class DeclarationView(_View):
         exclude_if=_absent_if_none,
         description="the person refused the declaration as wrong: which parts, in their words",
     )
+    contact_changes: list[ContactChange] = Field(
+        default_factory=list,
+        description="the person's changes of e-mail, mobile and domicile since registration "
+        "(when; a domicile change names its territory and proof)",
+    )
 
     @classmethod
     def of(cls, declaration: Declaration, now: datetime) -> DeclarationView:
@@ -90,6 +96,7 @@ class DeclarationView(_View):
             history=list(declaration.history),
             purged_at=declaration.purged_at,
             contestation=declaration.contestation,
+            contact_changes=list(declaration.contact_changes),
         )
 
 
@@ -125,7 +132,12 @@ class LookupHit(_View):
     status: DeclarationStatus
     scope: list[ActNature]
     valid_until: date | None
-    territory: Territory
+    territory: Territory = Field(description="of the domicile now: it governs CPC 664, 662-1")
+    domicile_changed_at: Instant | None = Field(
+        default=None,
+        exclude_if=_absent_if_none,
+        description="when the person last declared a new domicile (the territory since)",
+    )
 
 
 class ConsentEnd(_View):

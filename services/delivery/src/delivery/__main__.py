@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 
-from delivery.main import create_app
 from delivery.settings import Settings
 from shared.serve import serve
 
@@ -16,7 +15,8 @@ def main() -> None:
 
         sys.exit(cli.main(sys.argv[1:]))
     settings = Settings()
-    serve(create_app(settings), settings)
+    # From its factory: in production, one worker process per core (`shared.serve`).
+    serve("delivery.main:create_app", settings)
 
 
 if __name__ == "__main__":

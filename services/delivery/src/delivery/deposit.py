@@ -55,7 +55,7 @@ from delivery.idempotency import (
 from delivery.leaves import bind_leave, bound_elsewhere, check_order
 from delivery.parties import Office, account_suspended, declaration_of, note_hold
 from delivery.rejections import Rejections
-from delivery.serving import serve, submission_details
+from delivery.serving import count_outcome, serve, submission_details
 from delivery.views import DepositView
 from shared.contracts.delivery import RejectionReason
 from shared.ids import new_id
@@ -351,6 +351,7 @@ class Deposits:
         if received.leave is not None and not leave_used:
             await ctx.acts_vault.discard([received.leave.object_id])
         received.stored.clear()
+        count_outcome(act)
         annotate(outcome=act.status.value)
         return outcome
 

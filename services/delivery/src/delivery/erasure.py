@@ -185,20 +185,17 @@ class ActEraser:
             ctx.store, current.model_copy(update={"objects_deleted_at": ctx.clock.now()})
         )
 
-    async def confirm(
-        self, tx: Transaction, account_id: str, erasure_id: str, request: Envelope
-    ) -> AccountActsErasedV1:
-        """Publish `delivery.account-acts-erased.v1` (in `tx`): every act ever served to the
-        account, from its tombstone. Refuses to confirm while an act is not fully erased."""
-        ctx = self.ctx
-        found = await ctx.acts.find(
+    async def erased_acts(self, tx: Transaction, account_id: str) -> list[ErasedAct]:
+        """Every act ever served to the account, from its tombstone. Refuses while an act is
+        not fully erased (a confirmation never lists a partial erasure)."""
+        found = await self.ctx.acts.find(
             {"recipient_account_id": account_id}, sort=[("_id", 1)], reader=tx
         )
         tombstones = [a for a in found if isinstance(a, Tombstone)]
         unfinished = len(found) - sum(1 for t in tombstones if t.objects_deleted_at is not None)
         if unfinished:
             raise ErasureIncompleteError(unfinished)
-        acts = [
+        return [
             ErasedAct(
                 act_id=t.id,
                 sha256=t.sha256,
@@ -209,6 +206,14 @@ class ActEraser:
             for t in tombstones
             if t.served_at is not None
         ]
+
+    async def confirm(
+        self, tx: Transaction, account_id: str, erasure_id: str, request: Envelope
+    ) -> AccountActsErasedV1:
+        """Publish `delivery.account-acts-erased.v1` (in `tx`): every act ever served to the
+        account, from its tombstone. Refuses to confirm while an act is not fully erased."""
+        ctx = self.ctx
+        acts = await self.erased_acts(tx, account_id)
         erased_at = max((a.erased_at for a in acts), default=ctx.clock.now())
         confirmation = AccountActsErasedV1(
             erasure_id=erasure_id, account_id=account_id, acts=acts, erased_at=erased_at

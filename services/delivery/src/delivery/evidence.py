@@ -28,7 +28,9 @@ from shared.telemetry import ACT_ID, span
 EVIDENCE: Final = "evidence"
 SET_FORMAT: Final = "securact-ng/evidence-set/v1"
 RECORD_FORMAT: Final = "securact-ng/evidence/v1"
-RECEIPT_FIELDS: Final = frozenset({"journal_index", "receipt", "receipt_reason"})
+RECEIPT_FIELDS: Final = frozenset(
+    {"journal_index", "receipt", "receipt_reason", "checkpoint_timestamp"}
+)
 """Added to each record in a set, after the record was signed: covered by the set's signature
 only (a receipt verifies on its own, against the audit journal's checkpoint key)."""
 ALGORITHM: Final = "Ed25519"

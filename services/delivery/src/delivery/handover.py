@@ -20,6 +20,7 @@ from delivery.evidence import EvidenceType
 from delivery.views import Views
 from shared.contracts.delivery import ServiceQuality
 from shared.legal_calendar import legal_date
+from shared.metrics import instruments
 from shared.store.port import VersionConflictError, to_iso
 from shared.sweeps import sweep
 from shared.telemetry import annotate, span
@@ -160,3 +161,4 @@ class Handover:
                     },
                     event_id=letter.event_id,
                 )
+        instruments().acts_finalised.add(1, {"securact.act.quality": done.determined.quality.value})

@@ -95,7 +95,11 @@ def create_app(
     )
     runtime.subscribe(parties_subscription(runtime.inbox(PARTIES_QUEUE), delivery.reconciliation))
     runtime.subscribe(notifications_subscription(runtime.inbox(NOTIFICATIONS_QUEUE), signer))
-    runtime.subscribe(erasures_subscription(runtime.inbox(ERASURES_QUEUE), delivery.eraser))
+    runtime.subscribe(
+        erasures_subscription(
+            runtime.inbox(ERASURES_QUEUE), delivery.eraser, delivery.registry_copy
+        )
+    )
 
     async def finalise() -> None:
         await delivery.handover.finalise_due()

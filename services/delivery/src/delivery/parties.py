@@ -29,6 +29,7 @@ from shared.contracts.consent import (
     DeclarationRegisteredV1,
     DeclarationStatus,
     DeclarationTerminatedV1,
+    DomicileChangedV1,
 )
 from shared.contracts.envelope import Envelope, EventPayload
 from shared.contracts.identity import (
@@ -36,6 +37,8 @@ from shared.contracts.identity import (
     AccountReinstatedV1,
     AccountSuspendedV1,
     AccountTerminatedV1,
+    EmailChangedV1,
+    MobileChangedV1,
     OfficeClientRegisteredV1,
 )
 from shared.contracts.notify import NotificationFailedV1, NotificationSentV1
@@ -81,9 +84,21 @@ async def _status(tx: Transaction, declaration_id: str, status: str, at: str) ->
     await _upsert(tx, DECLARATIONS, declaration_id, {"status": status, "ended_at": at})
 
 
+def _purged(current: Mapping[str, Any] | None) -> bool:
+    """The copy was purged with the registry's data (`delivery.registry_copy`): a late or
+    redelivered event must not bring the person's data back."""
+    return current is not None and current.get("purged_at") is not None
+
+
 async def _registered(tx: Transaction, payload: DeclarationRegisteredV1) -> None:
     current = await tx.get(DECLARATIONS, payload.declaration_id)
+    if _purged(current):
+        return
     changes: dict[str, object] = {"email": str(payload.email), "mobile": payload.mobile}
+    # A change the person made since stands over the registration's contacts (any order).
+    for name in ("email", "mobile"):
+        if current is not None and current.get(f"{name}_changed_at"):
+            del changes[name]
     if current is None:
         changes["status"] = DeclarationStatus.REGISTERED.value
     await _upsert(tx, DECLARATIONS, payload.declaration_id, changes)
@@ -91,6 +106,8 @@ async def _registered(tx: Transaction, payload: DeclarationRegisteredV1) -> None
 
 async def _activated(tx: Transaction, payload: DeclarationActivatedV1) -> None:
     current = await tx.get(DECLARATIONS, payload.declaration_id)
+    if _purged(current):
+        return
     changes: dict[str, object] = {
         "account_id": payload.account_id,
         "scope": [n.value for n in payload.scope],
@@ -98,6 +115,8 @@ async def _activated(tx: Transaction, payload: DeclarationActivatedV1) -> None:
         "territory": Territory(payload.territory).value,
         "activated_at": to_iso(payload.activated_at),
     }
+    if current is not None and current.get("territory_changed_at"):
+        del changes["territory"]  # the person moved since: the new domicile's territory stands
     if current is None or current.get("status") not in ENDED:
         changes["status"] = DeclarationStatus.ACTIVE.value
     await _upsert(tx, DECLARATIONS, payload.declaration_id, changes)
@@ -145,6 +164,34 @@ async def _account_terminated(tx: Transaction, payload: AccountTerminatedV1) -> 
         )
 
 
+async def _changed(
+    tx: Transaction, declaration_id: str | None, name: str, value: object, at: str
+) -> None:
+    """The person's new contact or territory, unless a later change is already known."""
+    if declaration_id is None:
+        return
+    current = await tx.get(DECLARATIONS, declaration_id)
+    if current is not None and str(current.get(f"{name}_changed_at") or "") > at:
+        return
+    await _upsert(tx, DECLARATIONS, declaration_id, {name: value, f"{name}_changed_at": at})
+
+
+async def _email_changed(tx: Transaction, payload: EmailChangedV1) -> None:
+    at = to_iso(payload.changed_at)
+    await _changed(tx, payload.declaration_id, "email", str(payload.email), at)
+
+
+async def _mobile_changed(tx: Transaction, payload: MobileChangedV1) -> None:
+    at = to_iso(payload.changed_at)
+    await _changed(tx, payload.declaration_id, "mobile", payload.mobile, at)
+
+
+async def _domicile_changed(tx: Transaction, payload: DomicileChangedV1) -> None:
+    # Views only: the act's territory is the registry's answer at the deposit instant.
+    territory = Territory(payload.territory).value
+    await _changed(tx, payload.declaration_id, "territory", territory, to_iso(payload.changed_at))
+
+
 async def _office_registered(tx: Transaction, payload: OfficeClientRegisteredV1) -> None:
     await _upsert(tx, OFFICES, payload.office_id, {"bailiff_name": payload.bailiff_name})
 
@@ -161,6 +208,9 @@ PARTY_EVENTS: Final[Mapping[type[EventPayload], PartyHandler]] = {
     AccountCreatedV1: _account_created,
     AccountTerminatedV1: _account_terminated,
     OfficeClientRegisteredV1: _office_registered,
+    EmailChangedV1: _email_changed,
+    MobileChangedV1: _mobile_changed,
+    DomicileChangedV1: _domicile_changed,
 }
 """The consent and identity facts delivery serves on, each with its projection (the parties
 queue is bound to exactly these)."""

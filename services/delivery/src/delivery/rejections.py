@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from delivery.context import Context
 from delivery.domain import ActMetadata, WindowCheck
 from delivery.parties import Office
+from delivery.serving import count_refusal
 from shared.contracts.delivery import ActRejectedV1, RejectionReason
 from shared.store.port import to_iso
 from shared.telemetry import annotate
@@ -45,6 +46,7 @@ class Rejections:
             subject=f"act:{act_id}",
             actor=f"office:{office.office_id}",
         )
+        count_refusal(reasons)
 
     async def suspended(
         self, office: Office, act_id: str, metadata: ActMetadata, sha256: str | None

@@ -17,7 +17,7 @@ from delivery.context import Context
 from delivery.domain import ConsentRefusal, Recipient, check_consent, check_window, ended_by
 from delivery.evidence import EvidenceType
 from delivery.parties import account_suspended, declaration_of, note_hold
-from delivery.serving import serve
+from delivery.serving import count_outcome, count_refusal, serve
 from delivery.vault import ACT_KEYS
 from shared.store.port import Transaction, to_iso
 from shared.sweeps import sweep
@@ -53,6 +53,7 @@ class Scheduler:
         except ConsentUnavailable:
             return False
         declaration = await declaration_of(ctx.store, act.declaration_id)
+        served: Act | None = None
         async with ctx.outbox.transaction() as tx:
             now = ctx.clock.now()
             checked = check_consent(answer, declaration, act.nature, now)
@@ -71,8 +72,11 @@ class Scheduler:
                 if not window.open:
                     await ctx.acts.save(tx, act.reschedule(window.next_opening), now)
                     return False
-                await serve(ctx, tx, act, checked, answer, now)
-                return True
+                served = await serve(ctx, tx, act, checked, answer, now)
+        if isinstance(checked, Recipient):
+            assert served is not None
+            count_outcome(served)  # after the commit
+            return True
         await self._reject(act, checked, answer, ctx.clock.now())
         return True
 
@@ -108,4 +112,5 @@ class Scheduler:
             )
             # Never served: its content is shredded (the wrapped DEK goes, the object after).
             await tx.delete(ACT_KEYS, act.id)
+        count_refusal(reasons)
         await ctx.acts_vault.discard([act.id])

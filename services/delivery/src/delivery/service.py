@@ -27,6 +27,7 @@ from delivery.handover import Handover
 from delivery.lettre_simple import Letters
 from delivery.receipts import ReceiptSource
 from delivery.reconciliation import Reconciliation
+from delivery.registry_copy import RegistryCopy
 from delivery.replies import Replies
 from delivery.scheduling import Scheduler
 from delivery.vault import act_vault, reply_vault
@@ -52,9 +53,11 @@ class Delivery:
     views: Views
     eraser: ActEraser
     reconciliation: Reconciliation
+    registry_copy: RegistryCopy
 
     @classmethod
     def on(cls, ctx: Context) -> Delivery:
+        eraser = ActEraser(ctx)
         return cls(
             ctx,
             Deposits(ctx),
@@ -63,8 +66,9 @@ class Delivery:
             Letters(ctx),
             Replies(ctx),
             Views(ctx),
-            ActEraser(ctx),
+            eraser,
             Reconciliation(ctx),
+            RegistryCopy(ctx, eraser),
         )
 
     async def sweep_orphans(self) -> None:

@@ -5,14 +5,17 @@ deposit in the window (`delivery.deposit`) and a scheduled one at the window's o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from delivery.acts import Act
+from delivery.acts import Act, ActStatus
 from delivery.consent import ConsentAnswer
 from delivery.context import Context
 from delivery.domain import Recipient
 from delivery.evidence import EvidenceType
+from shared.contracts.delivery import RejectionReason
+from shared.metrics import instruments
 from shared.store.port import Transaction, to_iso
 
 
@@ -40,6 +43,21 @@ def leave_details(act: Act) -> dict[str, Any] | None:
         "ordered_on": leave.order.ordered_on.isoformat() if leave.order else None,
         "issued_by": leave.order.issued_by if leave.order else None,
     }
+
+
+def count_outcome(act: Act) -> None:
+    """Count a committed deposit in the platform's metrics: served, or accepted for later."""
+    if act.status is ActStatus.SERVED:
+        instruments().acts_served.add(1)
+    elif act.status in (ActStatus.SCHEDULED, ActStatus.HELD):
+        instruments().acts_scheduled.add(1, {"securact.act.status": act.status.value})
+
+
+def count_refusal(reasons: Sequence[RejectionReason]) -> None:
+    """Count a refused act once, by its first reason's code (a stable, non-personal code)."""
+    instruments().acts_refused.add(
+        1, {"securact.refusal.reason": reasons[0].code if reasons else "unknown"}
+    )
 
 
 async def serve(

@@ -10,7 +10,7 @@ import binascii
 from datetime import date, datetime
 from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from delivery.acts import (
     Act,
@@ -250,6 +250,11 @@ class EvidenceRecord(View):
     journal_index: int | None
     receipt: str | None
     receipt_reason: str | None
+    checkpoint_timestamp: str | None = Field(
+        default=None,
+        description="base64 RFC 3161 token of the receipt's checkpoint (its log-signed note), "
+        "once the TSA gave one: `securact-audit verify-receipt --timestamp` checks it",
+    )
 
 
 class EvidenceSet(View):
@@ -405,6 +410,7 @@ class Views:
                     "journal_index": found.index,
                     "receipt": found.proof,
                     "receipt_reason": found.reason,
+                    "checkpoint_timestamp": found.timestamp,
                 }
             )
         signed = await ctx.signer.evidence_set(act.id, act.sha256, with_receipts, ctx.clock.now())

@@ -35,6 +35,7 @@ from shared.contracts.identity import (
     IdentificationAttemptsSummarizedV1,
     IdentificationOutcome,
 )
+from shared.metrics import instruments
 from shared.store.port import (
     VERSION,
     Document,
@@ -87,6 +88,20 @@ def counter_of(key: str) -> AttemptCounter:
     return AttemptCounter.ADDRESS
 
 
+def count_attempt(key: str, attempt: Attempt) -> None:
+    """Count a settled attempt in the metrics: by outcome, who tried (an account or a client)
+    and, when throttled, which counter refused it; never the key's HMAC itself."""
+    party = "client" if attempt.client_id else "account"
+    if attempt.outcome is IdentificationOutcome.THROTTLED:
+        instruments().logins_throttled.add(
+            1, {"securact.login.party": party, "securact.login.counter": counter_of(key).value}
+        )
+    elif attempt.outcome in (IdentificationOutcome.FAILED, IdentificationOutcome.SUSPENDED):
+        instruments().logins_failed.add(
+            1, {"securact.login.party": party, "securact.login.outcome": attempt.outcome.value}
+        )
+
+
 class AttemptJournal:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
@@ -108,6 +123,7 @@ class AttemptJournal:
                         for reserved in refund.previous:
                             await refund_attempt(tx, reserved, refund)
                     await self.failed(tx, key, attempt)
+                count_attempt(key, attempt)
                 return
             except VersionConflictError:
                 continue
@@ -118,6 +134,7 @@ class AttemptJournal:
             await ctx.emit(
                 tx, attempt.event(), subject=subject_of(attempt.account_id, attempt.client_id)
             )
+        count_attempt(key, attempt)
 
     async def failed(self, tx: Transaction, key: str, attempt: Attempt) -> None:
         """Journal a failed attempt of `key` in `tx`: by itself if it opens a window (closing

@@ -21,9 +21,11 @@ from identity.consumers import (
     notices_subscription,
     retention_subscription,
 )
+from identity.contacts_api import contacts_router
 from identity.portal import portal_router
 from identity.portal.acts_pages import acts_pages_router
 from identity.portal.consent_pages import consent_pages_router
+from identity.portal.contacts_pages import contacts_pages_router
 from identity.records import INDEXES
 from identity.service import Identity
 from identity.settings import Settings
@@ -126,8 +128,10 @@ def create_app(
             token_router(identity),
             identity_router(identity),
             internal_router(identity),
+            contacts_router(identity),
             portal_router(identity, consent_http=consent_http),
             consent_pages_router(identity, consent_http),
+            contacts_pages_router(identity, consent_http),
             acts_pages_router(identity, delivery_http),
             stylesheet_router(),
         ],

@@ -62,6 +62,7 @@ class AccountRecord(TypedDict):
     declaration_id: str | None
     email: str | None
     mobile: str | None
+    pending_email: str | None
     suspended: bool
     suspension_reason: str | None
     termination_reason: str | None
@@ -207,6 +208,7 @@ def _account(account: Document) -> AccountRecord:
         declaration_id=account.get("declaration_id"),
         email=account.get("email"),
         mobile=account.get("mobile"),
+        pending_email=account.get("pending_email"),
         suspended=bool(account.get("suspended")),
         suspension_reason=account.get("suspension_reason"),
         termination_reason=account.get("termination_reason"),

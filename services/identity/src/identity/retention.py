@@ -61,6 +61,8 @@ RETENTION_ACTOR: Final = "service:retention"
 CONTACT_FIELDS: Final[Mapping[str, object]] = {
     "email": None,
     "mobile": None,
+    "pending_email": None,
+    "pending_email_until": None,
     "totp_secret": None,
     "totp_pending_secret": None,
     "totp_last_step": None,

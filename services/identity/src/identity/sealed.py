@@ -18,20 +18,22 @@ the use cases write them back sealed the next time they write the account (migra
 
 from __future__ import annotations
 
-import base64
-import json
-import secrets
-import struct
-from typing import Any, Final, TypedDict
+from typing import Any, Final
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from shared.crypto import KeyRing
+from shared.crypto.sealed import SealedValue, Sealer
 
-from shared.crypto import IntegrityError, KeyRing, WrappedDek
+__all__ = [
+    "SEALED_FORMAT",
+    "SealedValue",
+    "SecretSealer",
+    "is_sealed",
+    "link_object_id",
+    "totp_object_id",
+]
 
 SEALED_FORMAT: Final = "securact-ng/identity-sealed/v1"
 _DOMAIN: Final = b"securact-ng identity sealed value v1"
-_NONCE_SIZE: Final = 12
 
 
 def totp_object_id(account_id: str) -> str:
@@ -45,42 +47,18 @@ def link_object_id(link_id: str) -> str:
     return f"identity/links/{link_id}"
 
 
-def _associated_data(object_id: str, dek_id: bytes) -> bytes:
-    oid = object_id.encode("utf-8")
-    return _DOMAIN + struct.pack(">I", len(oid)) + oid + dek_id
-
-
-class SealedValue(TypedDict):
-    """A secret as stored: its wrapped DEK, the nonce and the ciphertext (base64)."""
-
-    format: str
-    dek: dict[str, object]
-    nonce: str
-    ciphertext: str
-
-
 def is_sealed(stored: Any) -> bool:
     return isinstance(stored, dict) and stored.get("format") == SEALED_FORMAT
 
 
 class SecretSealer:
-    """Seals and opens short secrets with per-value DEKs from a `KeyRing`."""
+    """Identity's sealed values (the kernel's `Sealer`), reading legacy plain strings too."""
 
     def __init__(self, keyring: KeyRing) -> None:
-        self._keyring = keyring
+        self._sealer = Sealer(keyring, format=SEALED_FORMAT, domain=_DOMAIN)
 
     async def seal(self, plaintext: str, object_id: str) -> SealedValue:
-        key, wrapped = await self._keyring.new_data_key(object_id)
-        nonce = secrets.token_bytes(_NONCE_SIZE)
-        ciphertext = AESGCM(key.material).encrypt(
-            nonce, plaintext.encode("utf-8"), _associated_data(object_id, key.dek_id)
-        )
-        return SealedValue(
-            format=SEALED_FORMAT,
-            dek=json.loads(wrapped.model_dump_json()),
-            nonce=base64.b64encode(nonce).decode("ascii"),
-            ciphertext=base64.b64encode(ciphertext).decode("ascii"),
-        )
+        return await self._sealer.seal(plaintext, object_id)
 
     async def open(self, stored: Any, object_id: str) -> str | None:
         """The plaintext of a stored value: None when nothing is stored, a legacy plain string
@@ -89,16 +67,4 @@ class SecretSealer:
             return None
         if isinstance(stored, str):
             return stored
-        if not is_sealed(stored):
-            raise IntegrityError("unknown sealed value format")
-        wrapped = WrappedDek.model_validate_json(json.dumps(stored["dek"]))
-        key = await self._keyring.unwrap(wrapped, object_id)
-        try:
-            plaintext = AESGCM(key.material).decrypt(
-                base64.b64decode(stored["nonce"]),
-                base64.b64decode(stored["ciphertext"]),
-                _associated_data(object_id, key.dek_id),
-            )
-        except InvalidTag:
-            raise IntegrityError("sealed value does not open under its object id") from None
-        return plaintext.decode("utf-8")
+        return await self._sealer.open(stored, object_id)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from identity.accounts import Accounts
 from identity.attempts import AttemptJournal
 from identity.clients import Clients
+from identity.contacts import Contacts
 from identity.domain import normalize_identifier
 from identity.lapses import ActivationLapses
 from identity.maintenance import Maintenance
@@ -109,6 +110,7 @@ class Identity:
         self.retention = RetentionRequests(self.ctx)
         self.personal_data = PersonalData(self.ctx)
         self.attempts = AttemptJournal(self.ctx)
+        self.contacts = Contacts(self.ctx, self.accounts)
 
     async def start(self) -> None:
         """Start-up hook: the first CGU version (and the later shipped texts, published with

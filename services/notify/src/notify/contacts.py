@@ -17,6 +17,7 @@ message, may be such a message).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Final
@@ -81,10 +82,17 @@ class Contact(BaseModel):
 class ContactBook:
     """Reads and writes contacts inside the caller's transaction."""
 
-    def __init__(self, db: Transaction, clock: Clock) -> None:
+    def __init__(
+        self, db: Transaction, clock: Clock, *, offices: Mapping[str, str] | None = None
+    ) -> None:
         # A transaction (or the store itself, which has the same operations).
         self._db = db
         self._clock = clock
+        self._offices = offices or {}
+
+    def office_email(self, office_id: str) -> str | None:
+        """An office's address, from the directory notify is configured with."""
+        return self._offices.get(office_id)
 
     async def _get(self, key: str) -> Contact | None:
         found = await self._db.get(CONTACTS, key)

@@ -5,7 +5,7 @@ state change it reports, as a consequence of the event that caused the notificat
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
@@ -89,11 +89,16 @@ class Config:
     policy: SendingPolicy = SendingPolicy()
     instance: str = SERVICE
     """This process's name on the claims it takes."""
+    office_emails: Mapping[str, str] = field(default_factory=dict)
+    """Where each office (by id) is told of events about its declarations."""
 
     @classmethod
     def from_settings(cls, settings: Settings, *, instance: str = SERVICE) -> Config:
         return cls(
-            Originator.from_settings(settings), SendingPolicy.from_settings(settings), instance
+            Originator.from_settings(settings),
+            SendingPolicy.from_settings(settings),
+            instance,
+            {office: str(email) for office, email in settings.office_emails.items()},
         )
 
 
@@ -121,7 +126,7 @@ class Context:
 
     def contacts(self, tx: Transaction) -> ContactBook:
         """The contact book inside `tx`."""
-        return ContactBook(tx, self.clock)
+        return ContactBook(tx, self.clock, offices=self.config.office_emails)
 
     async def emit(
         self, tx: Transaction, payload: EventPayload, *, subject: str, cause: Cause

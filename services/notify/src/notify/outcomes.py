@@ -15,10 +15,12 @@ from typing import Final
 
 from notify.coalesce import Coalescer
 from notify.context import Context
-from notify.domain import deemed_received_on
+from notify.domain import State, deemed_received_on
 from notify.notifications import Notification
 from notify.ports import DeliveryError
 from shared.contracts.notify import NotificationKind
+from shared.ids import instant_of
+from shared.metrics import instruments, seconds_since
 from shared.store.port import StoreError, Transaction, to_iso
 
 log = logging.getLogger(__name__)
@@ -42,9 +44,11 @@ class Outcomes:
         for attempt in range(1, BOOKKEEPING_TRIES + 1):
             try:
                 if attempt == 1:
-                    await self._batches.submit((job, outcome, at))
+                    settled = await self._batches.submit((job, outcome, at))
                 else:
-                    await self._record_outcomes([(job, outcome, at)])  # alone this time
+                    [settled] = await self._record_outcomes([(job, outcome, at)])  # alone
+                if settled is not None:
+                    count_settled(settled)  # once committed
                 return
             except StoreError as error:
                 if attempt == BOOKKEEPING_TRIES:
@@ -55,19 +59,19 @@ class Outcomes:
                     raise
                 await asyncio.sleep(0.05 * 2**attempt)
 
-    async def _record_outcomes(self, batch: list[_Outcome]) -> list[None]:
+    async def _record_outcomes(self, batch: list[_Outcome]) -> list[Notification | None]:
         async with self._ctx.outbox.transaction() as tx:
-            for job, outcome, at in batch:
-                await self._record_outcome(tx, job, outcome, at)
-        return [None] * len(batch)
+            return [await self._record_outcome(tx, job, outcome, at) for job, outcome, at in batch]
 
     async def _record_outcome(
         self, tx: Transaction, job: Notification, outcome: DeliveryError | None, at: datetime
-    ) -> None:
+    ) -> Notification | None:
+        """Record the attempt's outcome; the notification when this settled it (sent or
+        failed), None when it goes back to the queue or was settled already."""
         ctx = self._ctx
         current = await ctx.notifications.get(job.id, tx)
         if current is None or current.settled:
-            return
+            return None
         if outcome is None:
             deemed = None
             if current.kind is NotificationKind.TERMS_NOTICE:
@@ -75,7 +79,7 @@ class Outcomes:
             done, sent = current.delivered(at, deemed)
             await ctx.notifications.save(tx, done)
             await ctx.emit(tx, sent, subject=done.subject, cause=done.cause)
-            return
+            return done
         if not outcome.permanent and current.attempts < self._policy.retry.max_attempts:
             retry_at = at + self._policy.retry.delay(current.attempts)
             await ctx.notifications.save(tx, current.retried(outcome.reason, retry_at))
@@ -86,7 +90,7 @@ class Outcomes:
                 outcome.reason,
                 to_iso(retry_at),
             )
-            return
+            return None
         reason = (
             outcome.reason
             if outcome.permanent
@@ -96,6 +100,7 @@ class Outcomes:
         await ctx.notifications.save(tx, failed)
         await ctx.emit(tx, event, subject=failed.subject, cause=failed.cause)
         log.warning("notification %s failed: %s", current.id, reason)
+        return failed
 
     def _deemed_received_on(self, presented: datetime) -> date:
         # Every territory's legal midnight falls on a whole UTC hour: one answer per hour.
@@ -109,3 +114,20 @@ class Outcomes:
             )
             self._deemed[hour] = deemed
         return deemed
+
+
+def count_settled(notification: Notification) -> None:
+    """Count a settled notification by channel; a sent one also gives the latency from the
+    event that asked for it (an act served: its id is a UUIDv7 of that instant)."""
+    channel = {"securact.notification.channel": notification.channel.value}
+    if notification.state is State.SENT:
+        instruments().notifications_sent.add(1, channel)
+        asked_at = instant_of(notification.event_id)
+        if asked_at is not None and notification.accepted_at is not None:
+            instruments().notification_latency.record(
+                seconds_since(asked_at, notification.accepted_at),
+                {**channel, "securact.event.type": notification.source_type},
+            )
+    elif notification.state is State.FAILED:
+        kind = "permanent" if notification.permanent else "gave_up"
+        instruments().notifications_failed.add(1, {**channel, "error.type": kind})

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from notify import values
 from notify.contacts import ContactBook
+from notify.domain import mask_email, mask_mobile
 from notify.links import certificate_reference
 from notify.notifications import Request
 from shared.contracts import consent, delivery, identity, retention
@@ -199,6 +200,58 @@ async def _erasure_certificate(envelope: Envelope, contacts: ContactBook) -> Pla
     return _mail_to_account(message, event.email, event.account_id, link_id=link_id)
 
 
+async def _email_change(envelope: Envelope, _contacts: ContactBook) -> Plan:
+    # To the new address, not yet the account's: the book learns it once confirmed.
+    event = decode_payload(envelope, identity.EmailChangeRequestedV1)
+    message = values.EmailChange(expires_at=event.expires_at)
+    return _mail_to_account(message, event.email, event.account_id, link_id=event.link_id)
+
+
+async def _email_changed(envelope: Envelope, contacts: ContactBook) -> Plan:
+    """The previous address (the book's, never the event's) is told where notices go now."""
+    event = decode_payload(envelope, identity.EmailChangedV1)
+    previous = await contacts.email_for(
+        account_id=event.account_id, declaration_id=event.declaration_id
+    )
+    await contacts.remember_account(
+        event.account_id, email=event.email, declaration_id=event.declaration_id
+    )
+    if previous is None or previous.lower() == event.email.lower():
+        return Plan()
+    message = values.EmailChanged(changed_at=event.changed_at, new_address=mask_email(event.email))
+    return _mail_to_account(message, previous, event.account_id)
+
+
+async def _mobile_changed(envelope: Envelope, contacts: ContactBook) -> Plan:
+    """The person's address is told that SMS notices go to another number (or none)."""
+    event = decode_payload(envelope, identity.MobileChangedV1)
+    email = await contacts.email_for(
+        account_id=event.account_id, declaration_id=event.declaration_id
+    )
+    number = mask_mobile(event.mobile) if event.mobile else None
+    message = values.MobileChanged(changed_at=event.changed_at, new_number=number)
+    return _mail_to_account(message, email, event.account_id)
+
+
+async def _declaration_contested(envelope: Envelope, contacts: ContactBook) -> Plan:
+    """The registering office is told which parts the person says are wrong (their words
+    are in consent, with the declaration)."""
+    event = decode_payload(envelope, consent.DeclarationContestedV1)
+    message = values.DeclarationContested(
+        declaration_id=event.declaration_id,
+        parts=[part.value for part in event.parts],
+        contested_at=event.contested_at,
+    )
+    request = Request(
+        message,
+        Channel.EMAIL,
+        contacts.office_email(event.office_id),
+        f"office:{event.office_id}",
+        office_id=event.office_id,
+    )
+    return Plan([request])
+
+
 PLANNERS: dict[str, Planner] = {
     identity.ActivationLinkIssuedV2.routing_key(): _activation,
     identity.PasswordResetRequestedV2.routing_key(): _password_reset,
@@ -213,6 +266,10 @@ PLANNERS: dict[str, Planner] = {
     delivery.LettreSimpleDueV1.routing_key(): _lettre_simple_due_v1,
     delivery.ReplyReceivedV1.routing_key(): _reply_received,
     retention.ErasureCertificateIssuedV2.routing_key(): _erasure_certificate,
+    identity.EmailChangeRequestedV1.routing_key(): _email_change,
+    identity.EmailChangedV1.routing_key(): _email_changed,
+    identity.MobileChangedV1.routing_key(): _mobile_changed,
+    consent.DeclarationContestedV1.routing_key(): _declaration_contested,
 }
 BULK_EVENTS: tuple[str, ...] = (identity.TermsNoticeIssuedV1.routing_key(),)
 URGENT_EVENTS: tuple[str, ...] = tuple(key for key in PLANNERS if key not in BULK_EVENTS)

@@ -320,7 +320,7 @@ class Sending:
         with span("smtp send", kind=SpanKind.CLIENT):
             await self._ctx.mail.send(message, before_data=before_data)
 
-        # -- crashed claims --------------------------------------------------------------------
+    # -- crashed claims --------------------------------------------------------------------
 
     async def recover_stale_claims(self) -> int:
         """Requeue claims older than `claim_timeout` (a sender died mid-attempt); returns how

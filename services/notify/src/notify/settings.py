@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal, Self
 
-from pydantic import Field, FilePath, SecretStr, model_validator
+from pydantic import EmailStr, Field, FilePath, SecretStr, model_validator
 
 from shared.legal_calendar import BusinessDays, Territory
 from shared.settings import BaseServiceSettings, Environment, service_config
@@ -110,6 +110,12 @@ class Settings(BaseServiceSettings):
     )
     webhook_allow_http: bool = Field(
         default=False, description="accept plain-HTTP receivers (dev and tests; never production)"
+    )
+    # --- offices ------------------------------------------------------------------------------
+    office_emails: dict[str, EmailStr] = Field(
+        default_factory=dict,
+        description="office directory by office_id (JSON): where an office is told that a "
+        "person contested the declaration it registered (the e-mails of delivery's directory)",
     )
     # --- HTTP API -----------------------------------------------------------------------------
 

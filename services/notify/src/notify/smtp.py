@@ -34,6 +34,7 @@ from aiosmtplib.typing import Default
 
 from notify.domain import redact
 from notify.ports import BeforeData, DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from shared import metrics
 
 log = logging.getLogger(__name__)
 
@@ -265,7 +266,25 @@ class SmtpTransport:
             tls_context=self._tls_context,
         )
         await client.connect()
+        self._note_certificate(client)
         return _Connection(client, asyncio.get_running_loop())
+
+    def _note_certificate(self, client: _Client) -> None:
+        """Keep the relay's certificate expiry for the `smtp.certificate.expiry` gauge (an
+        alert fires weeks before it lapses: then every notification would wait for it)."""
+        try:
+            peer = client.get_transport_info("peercert")
+        except Exception:
+            return
+        not_after = peer.get("notAfter") if isinstance(peer, dict) else None
+        if not isinstance(not_after, str):
+            return
+        expiry = metrics.Sample(
+            "smtp_certificate_expiry",
+            ssl.cert_time_to_seconds(not_after),
+            {"server.address": self._config.host},
+        )
+        metrics.current().gauges.live(f"smtp-certificate:{self._config.host}", lambda: [expiry])
 
     async def _discard(self, connection: _Connection) -> None:
         with contextlib.suppress(Exception):

@@ -155,6 +155,45 @@ class ErasureCertificate(MessageValues):
     intake."""
 
 
+class EmailChange(MessageValues):
+    """The confirmation link of a new notification address, sent to that address."""
+
+    kind = NotificationKind.EMAIL_CHANGE
+    link_field = "confirmation_url"
+
+    expires_at: Instant
+    confirmation_url: str | None = None
+    """Filled at send time (fetched from identity)."""
+
+
+class EmailChanged(MessageValues):
+    """To the previous address: notices now go to another one (masked)."""
+
+    kind = NotificationKind.EMAIL_CHANGED
+
+    changed_at: Instant
+    new_address: str
+
+
+class MobileChanged(MessageValues):
+    """To the person's address: SMS notices now go to another number (masked), or none."""
+
+    kind = NotificationKind.MOBILE_CHANGED
+
+    changed_at: Instant
+    new_number: str | None
+
+
+class DeclarationContested(MessageValues):
+    """To the office: the person refused the declaration it registered as wrong."""
+
+    kind = NotificationKind.DECLARATION_CONTESTED
+
+    declaration_id: str
+    parts: list[str]
+    contested_at: Instant
+
+
 VALUES_OF: Final[dict[NotificationKind, type[MessageValues]]] = {
     values.kind: values
     for values in (
@@ -167,5 +206,9 @@ VALUES_OF: Final[dict[NotificationKind, type[MessageValues]]] = {
         LettreSimpleDue,
         ReplyReceived,
         ErasureCertificate,
+        EmailChange,
+        EmailChanged,
+        MobileChanged,
+        DeclarationContested,
     )
 }

@@ -19,7 +19,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final, TypedDict, cast
+from typing import Final, NotRequired, TypedDict, cast
 from zoneinfo import ZoneInfo
 
 from retention.pdf import Line, render_pdf
@@ -29,6 +29,15 @@ from shared.crypto import IntegrityError, SigningKeyRing, VerifierKey
 from shared.french import PARIS, french_date, french_datetime
 
 FORMAT: Final = "securact-ng/erasure-certificate/v1"
+# The legal basis each certificate states (its erasure's rule, `retention.domain.Purpose`).
+ACCOUNT_ERASURE_BASIS: Final = "CGU §12 (résiliation : accès deux mois, puis effacement)"
+REGISTRY_PURGE_BASIS: Final = (
+    "Décret 2021-1625 art. 21 ; CGU §12 (fin du consentement : destruction cinq ans après)"
+)
+NEVER_CONSENTED_BASIS: Final = (
+    "RGPD art. 5(1)(c) et (e) : aucun consentement n'a existé (CGU refusées ou compte jamais "
+    "activé), données détruites sans délai"
+)
 ALG: Final = "Ed25519"
 
 
@@ -74,6 +83,8 @@ class CertificateDocument(TypedDict):
     account_id: str
     declaration_id: str | None
     terminated_at: str | None
+    # A registry purge's: when the consent ended (its five years ran from then).
+    consent_ended_at: NotRequired[str]
     erasure_due_at: str
     acts: list[ActEntry]
     steps: list[StepEntry]
@@ -108,14 +119,23 @@ def certificate_document(
     acts: Sequence[CertifiedAct],
     steps: Sequence[CertifiedStep],
     receipts: ReceiptSet,
+    consent_ended_at: str | None = None,
+    never_consented: bool = False,
 ) -> CertificateDocument:
     """The certificate's signed content (JSON types only; instants as ISO-8601 UTC). Every
-    step's event is either in `audit_receipts` or in `missing_receipts` with the reason."""
-    return {
+    step's event is either in `audit_receipts` or in `missing_receipts` with the reason. With
+    `consent_ended_at`, it certifies a registry purge (the five years after the consent's end)."""
+    document: CertificateDocument = {
         "format": FORMAT,
         "certificate_id": certificate_id,
         "issued_at": issued_at.isoformat(),
-        "legal_basis": "CGU §12 (résiliation : accès deux mois, puis effacement)",
+        "legal_basis": (
+            NEVER_CONSENTED_BASIS
+            if never_consented
+            else REGISTRY_PURGE_BASIS
+            if consent_ended_at
+            else ACCOUNT_ERASURE_BASIS
+        ),
         "account_id": account_id,
         "declaration_id": declaration_id,
         "terminated_at": terminated_at,
@@ -137,6 +157,9 @@ def certificate_document(
         "audit_receipts": sorted(receipts.found, key=lambda r: r["index"]),
         "missing_receipts": sorted(receipts.missing, key=lambda m: m["event_id"]),
     }
+    if consent_ended_at:
+        document["consent_ended_at"] = consent_ended_at
+    return document
 
 
 async def sign_certificate(
@@ -227,17 +250,26 @@ def french_lines(
 ) -> list[Line]:
     """The certificate's French text, one entry per line (wrapped by the PDF writer)."""
     acts = document["acts"]
+    reason = (
+        "Conformément à l'article 12 des conditions générales d'utilisation, les actes "
+        "mis à disposition sur le compte ci-dessous sont restés consultables deux mois "
+        "après la résiliation, puis ont été effacés."
+    )
+    if document.get("consent_ended_at"):
+        reason = (
+            "Conformément à l'article 21 du décret n° 2021-1625 et à l'article 12 des "
+            "conditions générales d'utilisation, cinq ans après la fin du consentement, les "
+            "données de la déclaration, le compte et les actes mis à disposition sur le "
+            "compte ci-dessous ont été détruits."
+        )
     lines = [
         Line("SECURACT-NG — Certificat d'effacement", 16, bold=True),
         Line(f"Certificat n° {document['certificate_id']}", 10, space_before=6),
         Line(f"Délivré le {french_datetime(document['issued_at'], zone=zone)}", 10),
         Line(
-            "Conformément à l'article 12 des conditions générales d'utilisation, les actes "
-            "mis à disposition sur le compte ci-dessous sont restés consultables deux mois "
-            "après la résiliation, puis ont été effacés. L'effacement est cryptographique : "
-            "la clé de chiffrement propre à chaque acte et à chaque réponse a été détruite, "
-            "puis le fichier chiffré a été supprimé. Aucun contenu d'acte ne figure dans ce "
-            "certificat.",
+            f"{reason} L'effacement est cryptographique : la clé de chiffrement propre à "
+            "chaque acte et à chaque réponse a été détruite, puis le fichier chiffré a été "
+            "supprimé. Aucun contenu d'acte ne figure dans ce certificat.",
             10,
             space_before=10,
         ),
@@ -246,6 +278,9 @@ def french_lines(
     terminated_at = document.get("terminated_at")
     if terminated_at:
         lines.append(Line(f"Résiliation : {french_datetime(terminated_at, zone=zone)}", 10))
+    ended_at = document.get("consent_ended_at")
+    if ended_at:
+        lines.append(Line(f"Fin du consentement : {french_datetime(ended_at, zone=zone)}", 10))
     lines.append(
         Line(f"Échéance de l'effacement : {french_date(document['erasure_due_at'], zone=zone)}")
     )

@@ -1,6 +1,7 @@
 """The erasure certificate's issuance and download.
 
-An account erasure whose confirmations are all in gets its certificate: signed, rendered,
+An erasure of an account (after a termination, or the registry's purge of a declaration with
+an account) whose confirmations are all in gets its certificate: signed, rendered,
 both files encrypted in the object store, the record and the announcement in one transaction
 (the e-mail address leaves retention's store with it). Audit's receipts of the confirmations
 are awaited for a grace period; then the certificate is issued listing the missing ones.
@@ -23,6 +24,7 @@ from retention.certificate import (
 )
 from retention.contacts import email_of, forget
 from retention.context import Context
+from retention.domain import NEVER_CONSENTED
 from retention.download_links import hash_token, new_token, seal_token
 from retention.erasure import Erasure, ErasureState
 from retention.receipts import receipt_set
@@ -117,7 +119,7 @@ class Certificates:
         ctx = self.ctx
         now = ctx.clock.now()
         certificate_id = new_id(now)
-        assert erasure.account_id is not None  # only account erasures are certified
+        assert erasure.account_id is not None  # only erasures with an account are certified
         steps = [
             CertifiedStep(participant.value, c.event_id, to_iso(c.confirmed_at))
             for participant, c in erasure.confirmations.items()
@@ -136,6 +138,8 @@ class Certificates:
             acts=[_certified_act(act) for act in erasure.acts],
             steps=steps,
             receipts=receipts,
+            consent_ended_at=to_iso(erasure.consent_ended_at) if erasure.consent_ended_at else None,
+            never_consented=erasure.ended_by in NEVER_CONSENTED,
         )
         issued = await sign_certificate(document, ctx.signer, zone=ctx.policy.zone)
         files = await self._store_files(issued)

@@ -1,4 +1,5 @@
-"""`securact-retention run-due` and `securact-retention verify-certificate`.
+"""`securact-retention run-due`, `securact-retention verify-certificate` and
+`securact-retention sweep` (`retention.sweep_cli`: where one person's data is still found).
 
 `run-due` fires everything due now, once, and exits. It refuses to run (exit 1, naming the
 path) when retention's store or key directory is not there: it never creates them.
@@ -14,6 +15,8 @@ fingerprint and, when given, the PDF's detached signature — against the platfo
 (`GET /v1/certificates/keys`, C2SP verifier key strings): no store, no network. Exit 0 when it
 verifies, 1 when it does not.
 
+`verify-attestation` checks an outage attestation (CPC 748-7) the same way, with the same keys.
+
 `rotate-kek` and `retire-kek VERSION` move the certificates' wrapped DEKs (files and sealed
 download tokens) to a new KEK version and retire an old one (`shared.kek_commands`).
 """
@@ -22,16 +25,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sqlite3
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from retention import sweep_cli
 from retention.certificate import verify_certificate
 from retention.main import audit_client, build_retention
 from retention.repository import INDEXES
 from retention.settings import Settings
+from retention.status.attestation import verify_attestation
 from retention.wrapped_keys import WRAPPED_KEYS
 from shared.clock import Clock
 from shared.crypto import IntegrityError, VerifierKey
@@ -81,8 +87,46 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--public-key", required=True, action="append", metavar="VKEY", help="repeatable"
     )
+    attestation = commands.add_parser(
+        "verify-attestation", help="check an outage attestation offline (JSON, and its PDF)"
+    )
+    attestation.add_argument("--attestation", required=True, type=Path, metavar="JSON")
+    attestation.add_argument("--pdf", type=Path, metavar="PDF")
+    attestation.add_argument(
+        "--public-key", required=True, action="append", metavar="VKEY", help="repeatable"
+    )
     add_kek_commands(commands)
+    sweep_cli.add_parser(commands)
     return parser
+
+
+def verify_attestation_files(
+    attestation: Path, pdf: Path | None, public_keys: Sequence[str], out: TextIO
+) -> int:
+    """Check an outage attestation; prints the interval and each territory's moved deadline."""
+    try:
+        trusted = [VerifierKey.from_string(key) for key in public_keys]
+    except ValueError as error:
+        out.write(f"error: bad public key: {error}\n")
+        return EXIT_ERROR
+    try:
+        document = verify_attestation(
+            attestation.read_bytes(), trusted, pdf.read_bytes() if pdf is not None else None
+        )
+    except OSError as error:
+        out.write(f"error: {type(error).__name__}: {error.strerror or error}\n")
+        return EXIT_ERROR
+    except IntegrityError as error:
+        out.write(f"NOT VERIFIED: {error}\n")
+        return EXIT_ERROR
+    out.write(
+        f"verified: attestation {document['attestation_id']}"
+        f"{' and its PDF' if pdf is not None else ''}, incident {document['incident_id']}"
+        f" from {document['started_at']} to {document['ended_at']}\n"
+    )
+    for entry in document["territories"]:
+        out.write(f"  {entry['territory']}: deadlines move to {entry['moved_to']}\n")
+    return EXIT_OK
 
 
 def verify_certificate_files(
@@ -134,8 +178,16 @@ def main(argv: Sequence[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr
     options = build_parser().parse_args(argv)
     if options.command in KEK_COMMANDS:
         return run_kek_command(options, Settings(), WRAPPED_KEYS, out, err)
+    if options.command == "sweep":
+        try:
+            return asyncio.run(sweep_cli.run_sweep(options, out))
+        except (OSError, ValueError, sqlite3.Error) as error:
+            out.write(f"error: {type(error).__name__}: {error}\n")
+            return EXIT_ERROR
     if options.command == "verify-certificate":
         return verify_certificate_files(options.certificate, options.pdf, options.public_key, out)
+    if options.command == "verify-attestation":
+        return verify_attestation_files(options.attestation, options.pdf, options.public_key, out)
     if options.command == "run-due":
         try:
             settings = Settings()

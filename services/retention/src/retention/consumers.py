@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from retention.contacts import account_of
 from retention.domain import ConsentEnd
 from retention.service import Retention
 from shared.contracts.consent import (
@@ -22,6 +23,7 @@ from shared.contracts.consent import (
     DeclarationRefusedV1,
     DeclarationRegisteredV1,
     DeclarationTerminatedV1,
+    RegistryConsultedV1,
 )
 from shared.contracts.delivery import ActServedV1, ActServedV2
 from shared.contracts.envelope import Envelope
@@ -30,6 +32,7 @@ from shared.contracts.retention import (
     AccountActsErasedV1,
     AccountDeletedV1,
     ContactDataPurgedV1,
+    RegistryCopyPurgedV1,
     SubjectKeysShreddedV1,
 )
 from shared.messaging.consumer import Subscription
@@ -64,8 +67,14 @@ async def _declaration_terminated(
 async def _declaration_expired(
     r: Retention, tx: Transaction, event: DeclarationExpiredV1, _: Envelope
 ) -> None:
+    # The expiry names no account: the schedule takes the one identity linked (the account
+    # is deleted with the registry's data, five years on).
     await r.schedules.on_consent_ended(
-        tx, event.declaration_id, None, event.expired_at, ConsentEnd.EXPIRY
+        tx,
+        event.declaration_id,
+        await account_of(r.ctx, tx, event.declaration_id),
+        event.expired_at,
+        ConsentEnd.EXPIRY,
     )
 
 
@@ -103,6 +112,12 @@ async def _declaration_registered(
     await r.contacts.on_declaration_registered(tx, event)
 
 
+async def _registry_consulted(
+    r: Retention, tx: Transaction, event: RegistryConsultedV1, _: Envelope
+) -> None:
+    await r.contacts.on_registry_consulted(tx, event)
+
+
 async def _act_served(r: Retention, tx: Transaction, event: ActServedV1, _: Envelope) -> None:
     await r.contacts.on_act_served(tx, event)
 
@@ -111,6 +126,12 @@ async def _acts_erased(
     r: Retention, tx: Transaction, event: AccountActsErasedV1, envelope: Envelope
 ) -> None:
     await r.erasures.on_acts_erased(tx, event, envelope)
+
+
+async def _copy_purged(
+    r: Retention, tx: Transaction, event: RegistryCopyPurgedV1, envelope: Envelope
+) -> None:
+    await r.erasures.on_registry_copy_purged(tx, event, envelope)
 
 
 async def _keys_shredded(
@@ -151,12 +172,14 @@ LIFECYCLE: Final = HandlerTable[Retention](
         on(DeclarationRegisteredV1, _declaration_registered),
         on(ActServedV2, _act_served),
         on(ActServedV1, _act_served),
+        on(RegistryConsultedV1, _registry_consulted),
     ),
 )
 CONFIRMATIONS: Final = HandlerTable[Retention](
     CONFIRMATIONS_QUEUE,
     (
         on(AccountActsErasedV1, _acts_erased),
+        on(RegistryCopyPurgedV1, _copy_purged),
         on(SubjectKeysShreddedV1, _keys_shredded),
         on(ContactDataPurgedV1, _contacts_purged),
         on(AccountDeletedV1, _account_deleted),

@@ -18,6 +18,7 @@ from retention.repository import (
     ContactRepository,
     ErasureRepository,
     HoldRepository,
+    LookupRepository,
     ScheduleRepository,
     ServedActRepository,
 )
@@ -50,8 +51,8 @@ class ObjectPort(Protocol):
 
 @dataclass(frozen=True)
 class Policy:
-    grace_months: int = 2
-    registry_years: int = 5
+    grace_months: int = 2  # seed CGU §11.1, §12: acts readable two months after termination
+    registry_years: int = 5  # décret 2021-1625 art. 21: destroyed five years after the end
     zone: ZoneInfo = PARIS
     confirmation_timeout: timedelta = timedelta(hours=72)
     batch_size: int = 100
@@ -129,6 +130,10 @@ class Context:
     @cached_property
     def served_acts(self) -> ServedActRepository:
         return ServedActRepository(self.clock)
+
+    @cached_property
+    def lookups(self) -> LookupRepository:
+        return LookupRepository(self.clock)
 
     @cached_property
     def certificates(self) -> CertificateRepository:

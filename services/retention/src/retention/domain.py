@@ -26,8 +26,11 @@ from shared.legal_calendar import months_period_end
 class Purpose(StrEnum):
     """What a schedule does when it falls due."""
 
-    ACCOUNT_ERASURE = "account_erasure"  # CGU §12: two months after termination
-    REGISTRY_PURGE = "registry_purge"  # décret 2021-1625 art. 21: five years after revocation
+    # CGU §12 (seed CGU §11.1: termination keeps the acts readable two months): then erased.
+    ACCOUNT_ERASURE = "account_erasure"
+    # Décret 2021-1625 art. 21: the registry's data destroyed five years after revocation;
+    # with it every copy of the person's data, the acts of an account never terminated too.
+    REGISTRY_PURGE = "registry_purge"
     TERMS_EFFECTIVE = "terms_effective"  # CGU §4: re-acceptance at the effective date
 
 
@@ -75,7 +78,8 @@ def add_months(instant: datetime, months: int, zone: ZoneInfo) -> datetime:
 
 
 def account_erasure_due(terminated_at: datetime, grace_months: int, zone: ZoneInfo) -> datetime:
-    """CGU §12: acts stay readable `grace_months` (2) after termination, then are erased. The
+    """Seed CGU §11.1 and §12: acts stay readable `grace_months` (2) after termination, then
+    are erased (identity's contacts and delivery's copy of the addresses with them). The
     period ends at 24:00 of its last day in `zone`'s legal time (CPC 641), not at the clock
     time of the termination: identity's read-only period ends at the same instant (both call
     `shared.legal_calendar.months_period_end`)."""
@@ -83,7 +87,9 @@ def account_erasure_due(terminated_at: datetime, grace_months: int, zone: ZoneIn
 
 
 def registry_purge_due(revoked_at: datetime, years: int, zone: ZoneInfo) -> datetime:
-    """Art. 21: the declaration's data is destroyed `years` (5) after the revocation instant."""
+    """Décret 2021-1625 art. 21: the declaration's data is destroyed `years` (5) after the
+    revocation instant (seed CGU §12 promises the same for the acts of a person who revoked
+    and never terminated; an expiry, a termination or a refusal ends the consent likewise)."""
     return add_months(revoked_at, 12 * years, zone)
 
 
@@ -114,13 +120,14 @@ def erasure_id_for(schedule: str) -> str:
 
 
 def first_participants(purpose: Purpose, *, has_account: bool) -> tuple[Participant, ...]:
-    """Who is asked first. Account erasure: delivery (acts) and identity (contacts); audit waits
-    for delivery's list of acts, since each act is an audit subject of its own. Registry purge:
-    everyone at once (the subjects are known)."""
+    """Who is asked first. Audit always waits for delivery's list of acts, since each act is an
+    audit subject of its own. Account erasure: delivery (acts) and identity (contacts).
+    Registry purge: consent (the registry), delivery (its copy of the registry, and the acts
+    of an account never terminated) and identity (the account, when there is one)."""
     if purpose is Purpose.ACCOUNT_ERASURE:
         return (Participant.DELIVERY, Participant.IDENTITY)
     if purpose is Purpose.REGISTRY_PURGE:
-        parts = [Participant.CONSENT, Participant.AUDIT]
+        parts = [Participant.CONSENT, Participant.DELIVERY]
         if has_account:
             parts.append(Participant.IDENTITY)
         return tuple(parts)
@@ -131,7 +138,7 @@ def expected_participants(purpose: Purpose, *, has_account: bool) -> frozenset[P
     """Every confirmation the erasure needs before it counts as complete."""
     if purpose is Purpose.ACCOUNT_ERASURE:
         return frozenset({Participant.DELIVERY, Participant.AUDIT, Participant.IDENTITY})
-    return frozenset(first_participants(purpose, has_account=has_account))
+    return frozenset({*first_participants(purpose, has_account=has_account), Participant.AUDIT})
 
 
 def missing_participants(expected: Iterable[str], confirmed: Iterable[str]) -> list[Participant]:
@@ -141,15 +148,21 @@ def missing_participants(expected: Iterable[str], confirmed: Iterable[str]) -> l
 
 
 def audit_subjects(
-    account_id: str | None, declaration_id: str | None, act_ids: Iterable[str]
+    account_id: str | None,
+    declaration_id: str | None,
+    act_ids: Iterable[str],
+    lookup_ids: Iterable[str] = (),
 ) -> list[str]:
-    """The audit subjects whose payload keys an erasure shreds."""
+    """The audit subjects whose payload keys an erasure shreds: the account's, the
+    declaration's, each act's (its payloads name the person's declaration and account) and
+    each registry lookup that found the declaration (its payload names it)."""
     subjects: list[str] = []
     if account_id:
         subjects.append(f"account:{account_id}")
     if declaration_id:
         subjects.append(f"declaration:{declaration_id}")
     subjects.extend(f"act:{act_id}" for act_id in sorted(set(act_ids)))
+    subjects.extend(f"registry-lookup:{lookup}" for lookup in sorted(set(lookup_ids)))
     return subjects
 
 

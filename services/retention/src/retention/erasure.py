@@ -2,7 +2,8 @@
 delivery listed, the deadline and whether the overdue alert went out.
 
 States: in progress (confirmations coming) → confirmed (all in: the certificate is being issued,
-account erasures only) → completed (certificate issued, or the registry purge done).
+for every erasure with an account) → completed (certificate issued, or the purge of a declaration
+without an account done).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pydantic import Field
 
 from retention.domain import (
     ERASURE_PURPOSE,
+    ConsentEnd,
     Purpose,
     audit_subjects,
     erasure_id_for,
@@ -45,6 +47,7 @@ from shared.contracts.retention import (
     ErasureOverdueV1,
     ErasurePurpose,
     Participant,
+    RegistryCopyPurgedV1,
     RegistryPurgeCompletedV1,
     SubjectKeysShredRequestedV1,
 )
@@ -76,12 +79,17 @@ class Erasure(Stored):
     declaration_id: str | None
     terminated_at: Instant | None
     due_at: Instant
+    # When the consent ended (a registry purge's start of the five years), and how.
+    consent_ended_at: Instant | None = Field(default=None, exclude_if=absent)
+    ended_by: ConsentEnd | None = Field(default=None, exclude_if=absent)
     # Captured before any participant purges its copy; dropped once the certificate is out.
     email: str | None
     expected: list[Participant]
     requested: list[Participant]
     confirmations: dict[Participant, Confirmation]
     acts: list[ErasedAct]
+    # The registry lookups that found the declaration: audit subjects shredded with it.
+    lookups: list[str] = Field(default_factory=list, exclude_if=lambda found: not found)
     state: ErasureState
     alerted: bool
     started_at: Instant
@@ -93,13 +101,23 @@ class Erasure(Stored):
 
     @classmethod
     def start(
-        cls, schedule: Schedule, now: datetime, *, email: str | None, timeout: timedelta
+        cls,
+        schedule: Schedule,
+        now: datetime,
+        *,
+        email: str | None,
+        timeout: timedelta,
+        account_id: str | None = None,
+        lookups: Iterable[str] = (),
     ) -> tuple[Self, list[Outgoing]]:
-        """The erasure a due schedule starts, and its first requests."""
+        """The erasure a due schedule starts, and its first requests. `account_id` is the
+        declaration's account when the schedule did not know it (a consent that expired);
+        `lookups` are the registry lookups that found the declaration (audit subjects)."""
         data = schedule.data
         if not isinstance(data, AccountErasureData | RegistryPurgeData):
             raise ValueError(f"{schedule.purpose} starts no erasure")
-        account_id, declaration_id = data.account_id, data.declaration_id
+        account_id = data.account_id or account_id
+        declaration_id = data.declaration_id
         has_account = account_id is not None
         erasure = cls(
             id=erasure_id_for(schedule.id),
@@ -109,12 +127,15 @@ class Erasure(Stored):
             account_id=account_id,
             declaration_id=declaration_id,
             terminated_at=data.terminated_at if isinstance(data, AccountErasureData) else None,
+            consent_ended_at=data.revoked_at if isinstance(data, RegistryPurgeData) else None,
+            ended_by=data.ended_by if isinstance(data, RegistryPurgeData) else None,
             due_at=schedule.due_at,
             email=email,
             expected=_by_value(expected_participants(schedule.purpose, has_account=has_account)),
             requested=_by_value(first_participants(schedule.purpose, has_account=has_account)),
             confirmations={},
             acts=[],
+            lookups=sorted(set(lookups)),
             state=ErasureState.IN_PROGRESS,
             alerted=False,
             started_at=now,
@@ -134,25 +155,21 @@ class Erasure(Stored):
                 ),
             ]
         else:
-            events += [
+            # Audit is asked once delivery has listed the acts (`record_acts`).
+            events.append(
                 DeclarationPurgeRequestedV1(
                     erasure_id=erasure.id,
                     declaration_id=data.declaration_id,
                     revoked_at=data.revoked_at,
                     requested_at=now,
-                ),
-                SubjectKeysShredRequestedV1(
-                    erasure_id=erasure.id,
-                    purpose=erasure.erasure_purpose,
-                    subjects=audit_subjects(data.account_id, data.declaration_id, ()),
-                    requested_at=now,
-                ),
-            ]
-            if data.account_id is not None:
+                    account_id=account_id,
+                )
+            )
+            if account_id is not None:
                 events.append(
                     AccountDeletionRequestedV1(
                         erasure_id=erasure.id,
-                        account_id=data.account_id,
+                        account_id=account_id,
                         declaration_id=data.declaration_id,
                         requested_at=now,
                     )
@@ -176,7 +193,7 @@ class Erasure(Stored):
 
     def record_acts(
         self,
-        event: AccountActsErasedV1,
+        event: AccountActsErasedV1 | RegistryCopyPurgedV1,
         confirmation: Confirmation,
         served: Iterable[str],
         now: datetime,
@@ -197,8 +214,8 @@ class Erasure(Stored):
             events += alert
         shred = SubjectKeysShredRequestedV1(
             erasure_id=self.id,
-            purpose=ERASURE_PURPOSE[Purpose.ACCOUNT_ERASURE],
-            subjects=audit_subjects(self.account_id, self.declaration_id, listed),
+            purpose=self.erasure_purpose,
+            subjects=audit_subjects(self.account_id, self.declaration_id, listed, self.lookups),
             requested_at=now,
         )
         requested = _by_value({*erasure.requested, Participant.AUDIT})
@@ -206,12 +223,14 @@ class Erasure(Stored):
         return erasure.model_copy(update={"requested": requested}), events
 
     def settle(self, now: datetime) -> tuple[Self, list[Outgoing]]:
-        """After a confirmation: a registry purge with every confirmation in is complete; an
-        account erasure is confirmed (its certificate needs S3 writes: issued after this
-        commit, and by the periodic job if the process dies in between)."""
+        """After a confirmation, with every confirmation in: an erasure of an account is
+        confirmed (its certificate needs S3 writes: issued after this commit, and by the
+        periodic job if the process dies in between); a registry purge says so, and one
+        without an account (nobody to certify to) is complete."""
         complete = self.state is ErasureState.IN_PROGRESS and not self.missing and not self.mismatch
         if not complete:
             return self, []
+        events: list[Outgoing] = []
         if self.purpose is Purpose.REGISTRY_PURGE:
             assert self.declaration_id is not None  # a registry purge is a declaration's
             done = RegistryPurgeCompletedV1(
@@ -220,15 +239,17 @@ class Erasure(Stored):
                 account_id=self.account_id,
                 completed_at=now,
             )
-            # No certificate to send: the address captured at the start goes now.
-            completed = self.model_copy(
-                update={"state": ErasureState.COMPLETED, "completed_at": now, "email": None}
-            )
-            return completed, [Outgoing(done, self.subject)]
+            events.append(Outgoing(done, self.subject))
+            if self.account_id is None:
+                # No certificate to send: the address captured at the start goes now.
+                completed = self.model_copy(
+                    update={"state": ErasureState.COMPLETED, "completed_at": now, "email": None}
+                )
+                return completed, events
         confirmed = self.model_copy(
             update={"state": ErasureState.CONFIRMED, "all_confirmed_at": now}
         )
-        return confirmed, []
+        return confirmed, events
 
     def alert(self, reason: str) -> tuple[Self, list[Outgoing]]:
         """The overdue alert, once: names the participants still missing."""

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 
-from retention.contacts import email_of, forget
+from retention.contacts import account_of, email_of, forget, lookups_of
 from retention.context import Context
 from retention.domain import Purpose
 from retention.erasure import Confirmation, Erasure, ErasureState
@@ -21,6 +21,7 @@ from shared.contracts.retention import (
     ContactDataPurgedV1,
     ErasureOverdueV1,
     Participant,
+    RegistryCopyPurgedV1,
     SubjectKeysShreddedV1,
 )
 from shared.messaging.consumer import PermanentFailure
@@ -35,10 +36,20 @@ async def start_erasure(ctx: Context, tx: Transaction, schedule: Schedule, now: 
     transaction that claims the schedule)."""
     data = schedule.data
     assert isinstance(data, AccountErasureData | RegistryPurgeData)
+    account_id, lookups = data.account_id, list[str]()
+    if isinstance(data, RegistryPurgeData):
+        # A consent that expired named no account: the link identity's creation made does.
+        account_id = account_id or await account_of(ctx, tx, data.declaration_id)
+        lookups = await lookups_of(ctx, tx, data.declaration_id)
     # Captured before any participant purges its copy.
-    email = await email_of(ctx, tx, data.account_id, data.declaration_id)
+    email = await email_of(ctx, tx, account_id, data.declaration_id)
     erasure, events = Erasure.start(
-        schedule, now, email=email, timeout=ctx.policy.confirmation_timeout
+        schedule,
+        now,
+        email=email,
+        timeout=ctx.policy.confirmation_timeout,
+        account_id=account_id,
+        lookups=lookups,
     )
     await ctx.erasures.add(tx, erasure)
     await ctx.emit(tx, events)
@@ -61,6 +72,20 @@ class Erasures:
         if erasure.confirmed_by(Participant.DELIVERY):
             return
         served = await self.ctx.served_acts.of_account(tx, event.account_id)
+        erasure, events = erasure.record_acts(
+            event, confirmation(envelope), [act.id for act in served], self.ctx.clock.now()
+        )
+        await self._emit(tx, erasure, events)
+        await self._settle(tx, erasure)
+
+    async def on_registry_copy_purged(
+        self, tx: Transaction, event: RegistryCopyPurgedV1, envelope: Envelope
+    ) -> None:
+        erasure = await self._erasure(tx, event.erasure_id)
+        if erasure.confirmed_by(Participant.DELIVERY):
+            return
+        account = erasure.account_id
+        served = await self.ctx.served_acts.of_account(tx, account) if account else []
         erasure, events = erasure.record_acts(
             event, confirmation(envelope), [act.id for act in served], self.ctx.clock.now()
         )

@@ -16,9 +16,13 @@ from retention.consumers import (
     lifecycle_handler,
 )
 from retention.internal_api import internal_router
-from retention.repository import INDEXES
+from retention.repository import INDEXES, erasure_samples
 from retention.service import Retention, wire
 from retention.settings import Settings
+from retention.status.api import status_router
+from retention.status.page import status_page_router
+from retention.status.records import STATUS_INDEXES
+from retention.status.service import wire_status
 from shared.auth import TokenVerifier, install_token_verifier
 from shared.clock import Clock
 from shared.crypto import KeyRing
@@ -70,7 +74,9 @@ def create_app(
     """The retention app. `audit_http` (audit's API, base URL set) defaults to a client of
     `settings.audit_url`; tests inject one over an in-process audit app."""
     settings = settings or Settings()
-    runtime = ServiceRuntime(settings, clock=clock, indexes=INDEXES, span_exporter=span_exporter)
+    runtime = ServiceRuntime(
+        settings, clock=clock, indexes=(*INDEXES, *STATUS_INDEXES), span_exporter=span_exporter
+    )
     if audit_http is None:
         audit_http = audit_client(settings)
         runtime.on_shutdown(audit_http.aclose)
@@ -85,18 +91,31 @@ def create_app(
         await retention.certificates.issue_pending()
         await retention.erasures.check_overdue()
 
+    runtime.sample("erasures", lambda: erasure_samples(runtime.store, runtime.clock.now()))
     runtime.background("retention-certificates", retention.certificates.issue_when_wanted)
     runtime.every(
         "retention-scheduler",
         timedelta(seconds=settings.scheduler_interval_seconds),
         scheduler_pass,
     )
+    status = wire_status(retention.ctx, settings, runtime.http)
+    runtime.every(
+        "status-probes",
+        timedelta(seconds=settings.status_probe_interval_seconds),
+        status.probes.run_once,
+    )
     app = runtime.create_app(
         title="Retention: schedules, crypto-shredding and erasure certificates",
-        routers=[retention_router(retention), internal_router(retention)],
+        routers=[
+            retention_router(retention),
+            internal_router(retention),
+            status_router(status),
+            status_page_router(status),
+        ],
     )
     install_refusal_handlers(app)
     if token_verifier is not None:
         install_token_verifier(app, token_verifier)
     app.state.retention = retention
+    app.state.status = status
     return app

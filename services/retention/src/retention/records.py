@@ -205,19 +205,34 @@ class Hold(Stored):
 
 
 class Contact(Stored):
-    """`account:<id>` or `declaration:<id>`: the e-mail address, and the account's declaration."""
+    """`account:<id>` or `declaration:<id>`: the e-mail address, and the account's declaration
+    (or the declaration's account: a consent that expires names no account)."""
 
     email: str | None = None
     declaration_id: str | None = None
+    account_id: str | None = Field(default=None, exclude_if=absent)
 
-    def merged(self, email: str | None = None, declaration_id: str | None = None) -> Self:
+    def merged(
+        self,
+        email: str | None = None,
+        declaration_id: str | None = None,
+        account_id: str | None = None,
+    ) -> Self:
         """Known values are kept unless a new one is given (never erased by an absent one)."""
         return self.model_copy(
             update={
                 "email": self.email if email is None else email,
                 "declaration_id": self.declaration_id if declaration_id is None else declaration_id,
+                "account_id": self.account_id if account_id is None else account_id,
             }
         )
+
+
+class Lookup(Stored):
+    """A registry lookup (its consultation id) that found a declaration: its audit subject
+    names the declaration, so it is shredded with it."""
+
+    declaration_id: str
 
 
 class ServedAct(Stored):

@@ -28,12 +28,14 @@ from retention.records import (
     Certificate,
     Contact,
     Hold,
+    Lookup,
     Schedule,
     ScheduleState,
     ServedAct,
     Stored,
 )
 from shared.clock import Clock
+from shared.metrics import Sample
 from shared.store.port import (
     DocumentReader,
     DocumentWriter,
@@ -49,6 +51,7 @@ ERASURES: Final = "erasures"
 CONTACTS: Final = "contacts"
 SERVED_ACTS: Final = "served_acts"
 CERTIFICATES: Final = "certificates"
+LOOKUPS: Final = "lookups"
 
 INDEXES: Final = (
     Index(SCHEDULES, ("subject", "purpose"), unique=True),
@@ -58,6 +61,7 @@ INDEXES: Final = (
     Index(ERASURES, ("state", "deadline")),
     Index(ERASURES, ("declaration_id",)),
     Index(SERVED_ACTS, ("account_id",)),
+    Index(LOOKUPS, ("declaration_id",)),
     Index(CERTIFICATES, ("erasure_id",), unique=True),
 )
 
@@ -202,6 +206,35 @@ class ServedActRepository(Repository[ServedAct]):
         return await self.find(db, {"account_id": account_id})
 
 
+class LookupRepository(Repository[Lookup]):
+    collection = LOOKUPS
+    model = Lookup
+
+    async def of_declaration(self, db: DocumentReader, declaration_id: str) -> list[Lookup]:
+        return await self.find(db, {"declaration_id": declaration_id})
+
+
 class CertificateRepository(Repository[Certificate]):
     collection = CERTIFICATES
     model = Certificate
+
+
+async def erasure_backlog(db: DocumentReader, now: datetime) -> tuple[int, int]:
+    """(due, overdue) for metrics: schedules due and not fired plus erasures not finished
+    (overdue included), and the erasures not finished past their deadline. Indexed counts."""
+    unfinished = [ErasureState.IN_PROGRESS.value, ErasureState.CONFIRMED.value]
+    fired_late = await db.count(
+        SCHEDULES,
+        {"state": ScheduleState.PENDING.value, "held": False, "due_at": {"$lte": to_iso(now)}},
+    )
+    running = await db.count(ERASURES, {"state": {"$in": unfinished}})
+    overdue = await db.count(
+        ERASURES, {"state": {"$in": unfinished}, "deadline": {"$lte": to_iso(now)}}
+    )
+    return fired_late + running, overdue
+
+
+async def erasure_samples(db: DocumentReader, now: datetime) -> list[Sample]:
+    """The `erasures.due` and `erasures.overdue` gauges' values (the runtime samples them)."""
+    due, overdue = await erasure_backlog(db, now)
+    return [Sample("erasures_due", due), Sample("erasures_overdue", overdue)]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
 from shared.settings import BaseServiceSettings, ObjectStoreSettings, service_config
+
+ProbedService = Literal["identity", "consent", "delivery", "notify", "audit"]
 
 
 class Settings(ObjectStoreSettings, BaseServiceSettings):
@@ -16,10 +18,17 @@ class Settings(ObjectStoreSettings, BaseServiceSettings):
     model_config = service_config("retention")
 
     grace_months: int = Field(
-        default=2, ge=0, description="CGU §12: months a terminated account's acts stay readable"
+        default=2,
+        ge=0,
+        description="seed CGU §11.1 and §12: months a terminated account's acts stay readable, "
+        "then they are erased",
     )
     registry_retention_years: int = Field(
-        default=5, ge=0, description="décret 2021-1625 art. 21: years after revocation"
+        default=5,
+        ge=0,
+        description="décret 2021-1625 art. 21 (and seed CGU §11.1, §12): years after the consent "
+        "ended (revoked, terminated, expired, refused) until the registry's data, the account "
+        "and the acts of a person who never terminated are destroyed",
     )
     legal_zone: str = Field(
         default="Europe/Paris",
@@ -58,6 +67,30 @@ class Settings(ObjectStoreSettings, BaseServiceSettings):
     signing_key_name: str = Field(
         default="securact.local/platform",
         description="name of the platform signing key when the key file is created here",
+    )
+
+    consent_url: str = Field(default="http://127.0.0.1:8102", description="probed for status")
+    delivery_url: str = Field(default="http://127.0.0.1:8103", description="probed for status")
+    notify_url: str = Field(default="http://127.0.0.1:8104", description="probed for status")
+    status_probe_services: list[ProbedService] = Field(
+        default=["identity", "consent", "delivery", "notify", "audit"],
+        description="services whose readiness the status probes check (by their URL setting)",
+    )
+    status_probe_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description="per service, the base URL to probe when it differs from its URL setting "
+        "(identity's is the public issuer URL; inside the platform it is reached directly)",
+    )
+    status_probe_interval_seconds: float = Field(
+        default=30.0, gt=0, description="how often each service's readiness is checked"
+    )
+    status_probe_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="a readiness check slower than this fails"
+    )
+    status_outage_threshold_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="a service failing its checks longer than this gets an incident opened",
     )
 
     @property

@@ -3,7 +3,16 @@
 Importing this package registers every contract.
 """
 
-from shared.contracts import audit, consent, delivery, identity, notify, platform, retention
+from shared.contracts import (
+    audit,
+    consent,
+    delivery,
+    identity,
+    notify,
+    platform,
+    retention,
+    status,
+)
 from shared.contracts.envelope import Envelope, EventPayload, new_envelope
 from shared.contracts.registry import (
     UnknownEventTypeError,
@@ -29,4 +38,5 @@ __all__ = [
     "register",
     "registered",
     "retention",
+    "status",
 ]

@@ -303,3 +303,22 @@ class DeclarationContestedV1(EventPayload):
     parts: list[DeclarationPart] = Field(min_length=1)
     content_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
     contested_at: AwareDatetime
+
+
+@register
+class DomicileChangedV1(EventPayload):
+    """The person declared a new domicile (or seat), with a proof of address: from
+    `changed_at` the territory that governs CPC 664 and 662-1 for acts served on them is
+    `territory`. The address itself stays in consent (offices read it with the declaration);
+    the proof is named by id."""
+
+    producer: ClassVar[str] = "consent"
+    fact: ClassVar[str] = "domicile-changed"
+    version: ClassVar[int] = 1
+
+    declaration_id: str
+    account_id: str
+    territory: str
+    previous_territory: str
+    proof_id: str
+    changed_at: AwareDatetime

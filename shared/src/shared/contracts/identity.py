@@ -192,6 +192,13 @@ class TermsAcceptedV1(EventPayload):
     terms_version: int = Field(ge=1)
     content_hash: str
     accepted_at: AwareDatetime
+    declaration_hash: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="SHA-256 of the declaration statement the person validated with this "
+        "acceptance (consent's `declaration-validated`); null for an operator, or when the "
+        "declaration was already in force (a later CGU version)",
+    )
 
 
 @register
@@ -329,6 +336,54 @@ class JudicialClientRegisteredV1(EventPayload):
     client_id: str
     authority_name: str
     scopes: list[str]
+
+
+@register
+class EmailChangeRequestedV1(EventPayload):
+    """The holder asked to receive notices at a new address: **notify e-mails the confirmation
+    link to that new address**. The link is named by `link_id` only (fetched when sent); the
+    address in use does not change until the link is opened."""
+
+    producer: ClassVar[str] = "identity"
+    fact: ClassVar[str] = "email-change-requested"
+    version: ClassVar[int] = 1
+
+    account_id: str
+    email: EmailStr = Field(description="the new address, where the confirmation link goes")
+    link_id: str = Field(description=LINK_ID_DESCRIPTION)
+    expires_at: AwareDatetime
+
+
+@register
+class EmailChangedV1(EventPayload):
+    """The holder confirmed a new notification address (by the link sent to it): notices go
+    there from `changed_at`. Notify tells the previous address (from its own book, never from
+    this event); consent and delivery update their copies."""
+
+    producer: ClassVar[str] = "identity"
+    fact: ClassVar[str] = "email-changed"
+    version: ClassVar[int] = 1
+
+    account_id: str
+    declaration_id: str | None
+    email: EmailStr = Field(description="the new address")
+    changed_at: AwareDatetime
+
+
+@register
+class MobileChangedV1(EventPayload):
+    """The holder changed (or removed) the mobile number SMS notices go to, from `changed_at`."""
+
+    producer: ClassVar[str] = "identity"
+    fact: ClassVar[str] = "mobile-changed"
+    version: ClassVar[int] = 1
+
+    account_id: str
+    declaration_id: str | None
+    mobile: str | None = Field(
+        pattern=r"^\+[1-9][0-9]{7,14}$", description="E.164; null: no SMS any more"
+    )
+    changed_at: AwareDatetime
 
 
 REVOCATION_EVENTS: tuple[type[EventPayload], ...] = (CredentialsRevokedV1, SessionRevokedV1)

@@ -37,6 +37,10 @@ class NotificationKind(StrEnum):
     CONSENT_REVOKED = "consent_revoked"
     ACCOUNT_TERMINATED = "account_terminated"
     ERASURE_CERTIFICATE = "erasure_certificate"
+    EMAIL_CHANGE = "email_change"
+    EMAIL_CHANGED = "email_changed"
+    MOBILE_CHANGED = "mobile_changed"
+    DECLARATION_CONTESTED = "declaration_contested"
 
 
 class NotificationFacts(EventPayload):

@@ -182,7 +182,11 @@ class ContactDataPurgeRequestedV1(EventPayload):
 @register
 class DeclarationPurgeRequestedV1(EventPayload):
     """Five years after revocation: consent must run its purge use case (proofs crypto-shredded,
-    a tombstone keeps ids, dates and statuses) and confirm with `consent.declaration-purged.v1`."""
+    a tombstone keeps ids, dates and statuses) and confirm with `consent.declaration-purged.v1`.
+
+    Delivery consumes it too: it erases its copy of the registry (contacts, scope, territory)
+    and crypto-shreds the acts of the declaration's account still readable (a person who
+    revoked and never terminated), then confirms with `delivery.registry-copy-purged.v1`."""
 
     producer: ClassVar[str] = "retention"
     fact: ClassVar[str] = "declaration-purge-requested"
@@ -192,6 +196,9 @@ class DeclarationPurgeRequestedV1(EventPayload):
     declaration_id: str
     revoked_at: AwareDatetime
     requested_at: AwareDatetime
+    account_id: str | None = Field(
+        default=None, description="the declaration's account, when one was created"
+    )
 
 
 @register
@@ -302,6 +309,24 @@ class AccountActsErasedV1(EventPayload):
     account_id: str
     acts: list[ErasedAct]
     erased_at: AwareDatetime
+
+
+@register
+class RegistryCopyPurgedV1(EventPayload):
+    """**Produced by delivery** in answer to `retention.declaration-purge-requested.v1`: its copy
+    of the declaration (e-mail, mobile, scope, territory) is reduced to a tombstone (ids, dates,
+    status) and every act of the declaration's account is crypto-shredded. Lists every act the
+    account ever received, as `delivery.account-acts-erased.v1` does (idempotent)."""
+
+    producer: ClassVar[str] = "delivery"
+    fact: ClassVar[str] = "registry-copy-purged"
+    version: ClassVar[int] = 1
+
+    erasure_id: str
+    declaration_id: str
+    account_id: str | None
+    acts: list[ErasedAct]
+    purged_at: AwareDatetime
 
 
 @register

@@ -19,11 +19,21 @@ from typing import Any, Final
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from typing_extensions import TypedDict  # pydantic reads it on Python < 3.12
 
 from shared.crypto.errors import IntegrityError
 from shared.crypto.keyring import KeyRing, WrappedDek
 
 _NONCE_SIZE: Final = 12
+
+
+class SealedValue(TypedDict):
+    """A secret as stored: its wrapped DEK, the nonce and the ciphertext (base64)."""
+
+    format: str
+    dek: dict[str, object]
+    nonce: str
+    ciphertext: str
 
 
 class Sealer:
@@ -41,18 +51,18 @@ class Sealer:
     def is_sealed(self, stored: Any) -> bool:
         return isinstance(stored, dict) and stored.get("format") == self.format
 
-    async def seal(self, plaintext: str, object_id: str) -> dict[str, Any]:
+    async def seal(self, plaintext: str, object_id: str) -> SealedValue:
         key, wrapped = await self._keyring.new_data_key(object_id)
         nonce = secrets.token_bytes(_NONCE_SIZE)
         ciphertext = AESGCM(key.material).encrypt(
             nonce, plaintext.encode("utf-8"), self._associated_data(object_id, key.dek_id)
         )
-        return {
-            "format": self.format,
-            "dek": json.loads(wrapped.model_dump_json()),
-            "nonce": base64.b64encode(nonce).decode("ascii"),
-            "ciphertext": base64.b64encode(ciphertext).decode("ascii"),
-        }
+        return SealedValue(
+            format=self.format,
+            dek=json.loads(wrapped.model_dump_json()),
+            nonce=base64.b64encode(nonce).decode("ascii"),
+            ciphertext=base64.b64encode(ciphertext).decode("ascii"),
+        )
 
     async def open(self, stored: Any, object_id: str) -> str:
         """The plaintext (`IntegrityError` if the value was moved, altered or is no sealed

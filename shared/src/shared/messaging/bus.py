@@ -110,6 +110,28 @@ class BrokerProbe:
         underlay = await self._channel.get_underlay_channel()
         await underlay.exchange_declare(self._exchange, passive=True)
 
+    async def message_counts(self, queues: Sequence[str]) -> dict[str, int]:
+        """Messages ready in each of `queues` (passive declares; a missing queue is left out).
+
+        Bounded by the probe's timeout per queue; for metrics, not for readiness.
+        """
+        counts: dict[str, int] = {}
+        for queue in queues:
+            try:
+                counts[queue] = await asyncio.wait_for(self._depth(queue), self._timeout)
+            except Exception:
+                # A 404 (not declared yet) or a timeout closes or spoils the channel.
+                self._drop()
+        return counts
+
+    async def _depth(self, queue: str) -> int:
+        connection = await self._broker.connect()
+        if self._channel is None or self._channel.is_closed:
+            self._channel = await connection.channel(publisher_confirms=False)
+        underlay = await self._channel.get_underlay_channel()
+        declared = await underlay.queue_declare(queue, passive=True)
+        return int(declared.message_count or 0)
+
     def _drop(self) -> None:
         # A channel whose request timed out is not reused; closing it may itself wait on the
         # silent broker, so it is closed in the background, bounded.

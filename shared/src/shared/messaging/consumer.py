@@ -28,6 +28,7 @@ from shared.contracts.envelope import Envelope
 from shared.contracts.registry import UnknownEventTypeError
 from shared.messaging.bus import raw_body
 from shared.messaging.topology import Topology, declare_consumer_queue, declare_platform_queues
+from shared.metrics import instruments
 from shared.telemetry import annotate, annotate_event
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,19 @@ def _safe_reason(error: BaseException) -> str:
     return f"handler failed: {type(error).__name__}"
 
 
+def _reason_kind(reason: str) -> str:
+    """A bounded label for a dead-letter reason: its kind, not the fields or types it names."""
+    for prefix, kind in (
+        ("malformed", "malformed"),
+        ("unknown event type", "unknown_type"),
+        ("rejected", "rejected"),
+        ("gave up", "gave_up"),
+    ):
+        if reason.startswith(prefix):
+            return kind
+    return "other"
+
+
 class EventConsumer:
     """Runs one subscription's handler on each message with the retry and dead-letter rules."""
 
@@ -112,6 +126,11 @@ class EventConsumer:
         self._subscription = subscription
         self._retry = retry
         self._queue = topology.queue_name(subscription.queue)
+
+    @property
+    def queue(self) -> str:
+        """The queue's full name (`<prefix><service>.<purpose>`)."""
+        return self._queue
 
     def register(self) -> None:
         """Attach to the broker (before `broker.start()`); consumption starts with it."""
@@ -192,6 +211,7 @@ class EventConsumer:
     ) -> None:
         headers[ATTEMPT_HEADER] = attempt + 1
         headers.setdefault(ROUTING_KEY_HEADER, message.raw_message.routing_key or "")
+        instruments().messaging_retries.add(1, {"messaging.destination.name": self._queue})
         await self._broker.publish(
             message.body,
             queue=f"{self._queue}.retry",
@@ -224,6 +244,9 @@ class EventConsumer:
             message_id=message.message_id,
             correlation_id=message.correlation_id,
             content_type=message.content_type,
+        )
+        instruments().messaging_dead_letters.add(
+            1, {"messaging.destination.name": self._queue, "error.type": _reason_kind(reason)}
         )
         await message.ack()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from faststream.rabbit import ExchangeType, QueueType, RabbitBroker, RabbitExchange, RabbitQueue
+from faststream.rabbit.schemas.queue import QuorumQueueArgs
 
 EVENTS_EXCHANGE = "securact.events"
 DEAD_LETTER_EXCHANGE = "securact.events.dlx"
@@ -22,7 +23,7 @@ BROKER_DELIVERY_LIMIT = 20
 # of them when it connects, so that no event published on a fresh broker falls into the void
 # because its consumer has not started yet (RabbitMQ drops what no queue is bound to receive).
 PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
-    "audit.journal": ("#",),
+    "audit.journal.v2": ("#",),
     "audit.erasures": ("retention.subject-keys-shred-requested.v1",),
     "identity.declarations": ("consent.declaration-registered.v1",),
     "identity.notices": ("notify.notification-sent.v1", "notify.notification-failed.v1"),
@@ -38,6 +39,8 @@ PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
         "identity.terms-refused.v1",
         "identity.account-terminated.v1",
         "identity.account-activation-lapsed.v1",
+        "identity.email-changed.v1",
+        "identity.mobile-changed.v1",
     ),
     "delivery.parties": (
         "consent.declaration-registered.v1",
@@ -51,9 +54,15 @@ PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
         "identity.office-client-registered.v1",
         "identity.account-suspended.v1",
         "identity.account-reinstated.v1",
+        "identity.email-changed.v1",
+        "identity.mobile-changed.v1",
+        "consent.domicile-changed.v1",
     ),
     "delivery.notifications": ("notify.notification-sent.v1", "notify.notification-failed.v1"),
-    "delivery.erasures": ("retention.account-acts-erasure-requested.v1",),
+    "delivery.erasures": (
+        "retention.account-acts-erasure-requested.v1",
+        "retention.declaration-purge-requested.v1",
+    ),
     "notify.urgent": (
         "identity.activation-link-issued.v2",
         "identity.password-reset-requested.v2",
@@ -69,6 +78,10 @@ PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
         "delivery.lettre-simple-due.v1",
         "delivery.reply-received.v1",
         "retention.erasure-certificate-issued.v2",
+        "identity.email-change-requested.v1",
+        "identity.email-changed.v1",
+        "identity.mobile-changed.v1",
+        "consent.declaration-contested.v1",
         # Retired (never emitted); bound for a message an old outbox still relays.
     ),
     "notify.bulk": ("identity.terms-notice-issued.v1",),
@@ -100,15 +113,28 @@ PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
         "delivery.act-served.v2",
         # Replaced by v2; bound for what an old outbox still relays.
         "delivery.act-served.v1",
+        "consent.registry-consulted.v1",
     ),
     "retention.confirmations": (
         "delivery.account-acts-erased.v1",
+        "delivery.registry-copy-purged.v1",
         "audit.subject-keys-shredded.v1",
         "identity.contact-data-purged.v1",
         "identity.account-deleted.v1",
         "consent.declaration-purged.v1",
     ),
 }
+
+
+# Queues whose consumer must be one process at a time, even with several replicas: RabbitMQ's
+# single-active-consumer delivers to one consumer and fails over to the next when it goes.
+# Audit's journal appends to one Merkle tree in arrival order: one writer at a time. A queue's
+# arguments cannot change once declared (PRECONDITION_FAILED), hence the new name `.v2`.
+SINGLE_ACTIVE_CONSUMER: frozenset[str] = frozenset({"audit.journal.v2"})
+# Queues an earlier build declared and this one no longer does; `delete_topology` removes them.
+# An existing deployment moves what `audit.journal` still holds to `audit.journal.v2` (README,
+# "Two replicas"): the journal drops an event id it already holds, so both copies are harmless.
+RETIRED_QUEUES: tuple[str, ...] = ("audit.journal",)
 
 
 @dataclass(frozen=True)
@@ -134,16 +160,14 @@ class Topology:
 
     def queue(self, name: str) -> RabbitQueue:
         full = self.queue_name(name)
-        return RabbitQueue(
-            full,
-            queue_type=QueueType.QUORUM,
-            durable=True,
-            arguments={
-                "x-dead-letter-exchange": self.dead_letters.name,
-                "x-dead-letter-routing-key": full,
-                "x-delivery-limit": BROKER_DELIVERY_LIMIT,
-            },
-        )
+        arguments: QuorumQueueArgs = {
+            "x-dead-letter-exchange": self.dead_letters.name,
+            "x-dead-letter-routing-key": full,
+            "x-delivery-limit": BROKER_DELIVERY_LIMIT,
+        }
+        if name in SINGLE_ACTIVE_CONSUMER:
+            arguments["x-single-active-consumer"] = True
+        return RabbitQueue(full, queue_type=QueueType.QUORUM, durable=True, arguments=arguments)
 
     def dead_letter_queue(self, name: str) -> RabbitQueue:
         full = self.queue_name(name)
@@ -192,7 +216,7 @@ async def delete_topology(
     never call it on a production prefix."""
     import aio_pika
 
-    names = [topology.queue_name(q) for q in PLATFORM_QUEUES]
+    names = [topology.queue_name(q) for q in (*PLATFORM_QUEUES, *RETIRED_QUEUES)]
     queues = [f"{n}{suffix}" for n in names for suffix in ("", ".dlq", ".retry")]
     queues += list(extra_queues)
     failed: list[str] = []

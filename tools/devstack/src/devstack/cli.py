@@ -1,6 +1,6 @@
 """`securact-dev`: the local stack behind `make up`, `make down`, `make status`, `make logs`.
 
-    securact-dev up [--only seaweedfs,mailbox] [--timeout 90] [--keep-on-failure]
+    securact-dev up [--only seaweedfs,mailbox] [--replicas 2] [--timeout 90] [--keep-on-failure]
     securact-dev down
     securact-dev status
     securact-dev logs [-n 50] [--no-follow] [NAME ...]
@@ -12,6 +12,11 @@ Spans: every service keeps a copy in var/spans/<service>.jsonl (`trace` reads th
 
 State lives under the checkout's var/: data (var/data, var/seaweedfs, var/mailbox), one log per
 process (var/log/<name>.log, honcho's own in var/log/honcho.log), the pid file (var/run/).
+
+`--replicas 2` runs two processes of every service: replica 2 of identity is `identity-2` on
+port 8201 (the base port + 100), and so on. A service's replicas share its SQLite store in
+var/data (so they run on one host: replicas on several hosts need MongoDB), the stack's keys
+in var/keys and the broker; `status` shows each replica's health.
 """
 
 from __future__ import annotations
@@ -59,7 +64,7 @@ def _print_urls(specs: Sequence[ProcessSpec]) -> None:
     lines = []
     for spec in specs:
         if spec.is_service:
-            lines.append(f"  {spec.name:<10} http://127.0.0.1:{spec.port}  (/health/ready)")
+            lines.append(f"  {spec.name:<12} http://127.0.0.1:{spec.port}  (/health/ready)")
     if "seaweedfs" in names:
         lines.append("  S3         http://127.0.0.1:8333  (SeaweedFS; key securact-dev)")
     if "mailbox" in names:
@@ -80,16 +85,16 @@ def cmd_up(args: argparse.Namespace) -> int:
         names = supervisor.started_processes(layout) or list(ALL_PROCESSES)
         _say(f"the stack is already running (honcho pid {running.pid}); nothing started.")
         _say("`make status` shows its state, `make down` stops it.")
-        _print_urls(process_specs(layout, names))
+        _print_urls(process_specs(layout, names, supervisor.started_replicas(layout)))
         return 0
 
     names = _names(args.only)
     try:
-        specs = process_specs(layout, names)
+        specs = process_specs(layout, names, args.replicas)
     except ValueError as error:
         _say(f"{error} (known: {', '.join(ALL_PROCESSES)})")
         return 2
-    missing = missing_service_entry_points([s.name for s in specs if s.is_service])
+    missing = missing_service_entry_points(sorted({s.service for s in specs if s.service}))
     if missing:
         _say(f"service entry points not installed: {', '.join(missing)}.")
         _say("Run `make bootstrap`, or start the rest with --only seaweedfs,mailbox.")
@@ -120,7 +125,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             Path(env["SECURACT_KEK_FILE"]), Path(env["SECURACT_SIGNING_KEY_FILE"]), _say
         )
     log_offset = layout.supervisor_log.stat().st_size if layout.supervisor_log.exists() else 0
-    pid = supervisor.start(layout, specs, env)
+    pid = supervisor.start(layout, specs, env, args.replicas)
     _say(f"starting {', '.join(s.name for s in specs)} (honcho pid {pid}; logs in var/log/)")
 
     result = probes.wait_ready(
@@ -153,7 +158,8 @@ def cmd_clean(args: argparse.Namespace) -> int:
     layout = StackLayout.discover()
     supervisor.stop(layout)
     env = stack_environment(layout, os.environ)
-    failed = asyncio.run(delete_topology(env["SECURACT_AMQP_URL"], Topology("")))
+    prefix = env.get("SECURACT_BUS_PREFIX", "")
+    failed = asyncio.run(delete_topology(env["SECURACT_AMQP_URL"], Topology(prefix)))
     if failed:
         _say(f"could not delete on the broker: {', '.join(failed)}")
     shutil.rmtree(layout.var, ignore_errors=True)
@@ -183,6 +189,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     layout = StackLayout.discover()
     running = supervisor.running_supervisor(layout)
     names = supervisor.started_processes(layout) if running else []
+    replicas = supervisor.started_replicas(layout)
     if running is None:
         _say("the stack is not running (`make up` starts it).")
         strays = supervisor.leftovers(layout)
@@ -193,8 +200,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     _say(f"honcho pid {running.pid}")
     all_ready = True
     with httpx.Client(timeout=2.0) as client:
-        print(f"  {'process':<10} {'port':>5} {'pid':>7}  state", flush=True)
-        for spec in process_specs(layout, names or list(ALL_PROCESSES)):
+        print(f"  {'process':<12} {'port':>5} {'pid':>7}  state", flush=True)
+        for spec in process_specs(layout, names or list(ALL_PROCESSES), replicas):
             pid = probes.listener_pid(spec.port)
             if probes.is_ready(spec, client):
                 state = "ready"
@@ -203,9 +210,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             else:
                 state = "down"
             all_ready = all_ready and state == "ready"
-            print(f"  {spec.name:<10} {spec.port:>5} {pid or '-':>7}  {state}", flush=True)
+            print(f"  {spec.name:<12} {spec.port:>5} {pid or '-':>7}  {state}", flush=True)
     broker = "up" if probes.port_open(AMQP_PORT) else "DOWN"
-    print(f"  {'rabbitmq':<10} {AMQP_PORT:>5} {'-':>7}  {broker}", flush=True)
+    print(f"  {'rabbitmq':<12} {AMQP_PORT:>5} {'-':>7}  {broker}", flush=True)
     return 0 if all_ready else 1
 
 
@@ -258,6 +265,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=float(os.environ.get("SECURACT_DEV_UP_TIMEOUT", "90")),
         help="seconds to wait for readiness (default 90)",
+    )
+    up.add_argument(
+        "--replicas",
+        type=int,
+        default=int(os.environ.get("SECURACT_DEV_REPLICAS", "1")),
+        help="processes per service (ports: base, base+100, ...), sharing its data and keys",
     )
     up.add_argument("--keep-on-failure", action="store_true")
     up.set_defaults(func=cmd_up)

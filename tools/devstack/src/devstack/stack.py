@@ -38,6 +38,9 @@ MAILBOX_SMTP_PORT = 1025
 MAILBOX_HTTP_PORT = 8025
 AMQP_PORT = 5672
 RABBITMQ_MANAGEMENT_PORT = 15672
+# `up --replicas N`: replica r of a service listens on its port + (r - 1) * REPLICA_PORT_STEP.
+REPLICA_PORT_STEP = 100
+MAX_REPLICAS = 4
 # Set in every process the stack starts: how `down` recognises leftovers of this checkout only.
 MARKER_VARIABLE = "SECURACT_DEVSTACK_VAR"
 
@@ -128,16 +131,26 @@ class StackLayout:
 
 @dataclass(frozen=True)
 class ProcessSpec:
-    """One process of the stack."""
+    """One process of the stack: a service's replica 2 is named `<service>-2`."""
 
     name: str
     argv: tuple[str, ...]
     port: int
     ready_url: str | None  # None: an open port is ready enough
+    service: str | None = None  # the service this process is a replica of
+    env: tuple[tuple[str, str], ...] = ()  # set for this process only (its port)
 
     @property
     def is_service(self) -> bool:
-        return self.name in SERVICE_PORTS
+        return self.service is not None
+
+
+def replica_name(service: str, replica: int) -> str:
+    return service if replica == 1 else f"{service}-{replica}"
+
+
+def replica_port(service: str, replica: int) -> int:
+    return SERVICE_PORTS[service] + (replica - 1) * REPLICA_PORT_STEP
 
 
 def bin_dir() -> Path:
@@ -162,11 +175,17 @@ def missing_service_entry_points(names: Sequence[str] = SERVICES) -> list[str]:
     return missing
 
 
-def process_specs(layout: StackLayout, names: Sequence[str] = ALL_PROCESSES) -> list[ProcessSpec]:
-    """The processes to run, in start order (infrastructure first)."""
+def process_specs(
+    layout: StackLayout, names: Sequence[str] = ALL_PROCESSES, replicas: int = 1
+) -> list[ProcessSpec]:
+    """The processes to run, in start order (infrastructure first), `replicas` of each service:
+    the replicas of a service share its data (var/data/<service>.sqlite3, so one host), the
+    stack's keys and the broker; each listens on its own port (`replica_port`)."""
     unknown = sorted(set(names) - set(ALL_PROCESSES))
     if unknown:
         raise ValueError(f"unknown process(es): {', '.join(unknown)}")
+    if not 1 <= replicas <= MAX_REPLICAS:
+        raise ValueError(f"replicas must be between 1 and {MAX_REPLICAS}")
     specs: list[ProcessSpec] = []
     if "seaweedfs" in names:
         ports = seaweed.SeaweedPorts()
@@ -184,11 +203,15 @@ def process_specs(layout: StackLayout, names: Sequence[str] = ALL_PROCESSES) -> 
         ]
         ready = f"http://127.0.0.1:{MAILBOX_HTTP_PORT}/readyz"
         specs.append(ProcessSpec("mailbox", tuple(argv), MAILBOX_SMTP_PORT, ready))
-    for name in SERVICES:
-        if name in names:
-            port = SERVICE_PORTS[name]
-            ready = f"http://127.0.0.1:{port}/health/ready"
-            specs.append(ProcessSpec(name, (str(service_script(name)),), port, ready))
+    for replica in range(1, replicas + 1):
+        for name in SERVICES:
+            if name in names:
+                port = replica_port(name, replica)
+                ready = f"http://127.0.0.1:{port}/health/ready"
+                command = (str(service_script(name)),)
+                env = ((f"SECURACT_{name.upper()}_HTTP_PORT", str(port)),)
+                process = replica_name(name, replica)
+                specs.append(ProcessSpec(process, command, port, ready, service=name, env=env))
     return specs
 
 
@@ -220,6 +243,8 @@ def stack_environment(layout: StackLayout, caller: Mapping[str, str]) -> dict[st
             '{"etude-demo-75001": {"name": "Étude de démonstration", '
             '"email": "etude-demo@securact.example", "territory": "metropole"}}'
         ),
+        # Where notify tells the demo office of a declaration the person contested.
+        "SECURACT_NOTIFY_OFFICE_EMAILS": '{"etude-demo-75001": "etude-demo@securact.example"}',
     }
     if caller.get("SECURACT_KEYS") == "pkcs11":
         # One token for the stack; each service keeps its keys under securact/<service>/.

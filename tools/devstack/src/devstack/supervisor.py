@@ -66,10 +66,12 @@ def prepare_var(layout: StackLayout, env: Mapping[str, str]) -> None:
 
 
 def procfile_text(layout: StackLayout, specs: Iterable[ProcessSpec]) -> str:
-    """One Procfile line per process; `exec` so the shell honcho starts becomes the process."""
+    """One Procfile line per process; `exec` so the shell honcho starts becomes the process
+    (through `env` when the process has variables of its own, e.g. a replica's port)."""
     lines = []
     for spec in specs:
-        command = shlex.join(spec.argv)
+        own = [f"{key}={value}" for key, value in spec.env]
+        command = shlex.join(["env", *own, *spec.argv] if own else list(spec.argv))
         log = shlex.quote(str(layout.log_of(spec.name)))
         lines.append(f"{spec.name}: exec {command} >>{log} 2>&1")
     return "\n".join(lines) + "\n"
@@ -96,19 +98,35 @@ def running_supervisor(layout: StackLayout) -> psutil.Process | None:
     return process
 
 
-def started_processes(layout: StackLayout) -> list[str]:
-    """Names of the processes the running stack was started with."""
+def _state(layout: StackLayout) -> dict[str, object]:
     try:
         state = json.loads(layout.state_file.read_text())
     except (FileNotFoundError, ValueError):
-        return []
-    return [str(name) for name in state.get("processes", [])]
+        return {}
+    return state if isinstance(state, dict) else {}
 
 
-def start(layout: StackLayout, specs: Sequence[ProcessSpec], env: Mapping[str, str]) -> int:
+def started_processes(layout: StackLayout) -> list[str]:
+    """Names of the processes the running stack was started with (a service's, not its
+    replicas': `started_replicas` says how many)."""
+    names = _state(layout).get("names", _state(layout).get("processes", []))
+    return [str(name) for name in names] if isinstance(names, list) else []
+
+
+def started_replicas(layout: StackLayout) -> int:
+    """How many replicas of each service the running stack was started with."""
+    replicas = _state(layout).get("replicas", 1)
+    return replicas if isinstance(replicas, int) else 1
+
+
+def start(
+    layout: StackLayout, specs: Sequence[ProcessSpec], env: Mapping[str, str], replicas: int = 1
+) -> int:
     """Start honcho detached in its own session; returns its pid."""
     layout.procfile.write_text(procfile_text(layout, specs))
-    layout.state_file.write_text(json.dumps({"processes": [s.name for s in specs]}))
+    names = list(dict.fromkeys(s.service or s.name for s in specs))
+    state = {"processes": [s.name for s in specs], "names": names, "replicas": replicas}
+    layout.state_file.write_text(json.dumps(state))
     argv = [
         sys.executable,
         "-m",

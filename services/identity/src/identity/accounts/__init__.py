@@ -11,6 +11,8 @@ from identity.accounts.base import password_rejected
 from identity.accounts.links import (
     ACTIVATION,
     ACTIVATION_LAPSED,
+    EMAIL_CHANGE,
+    EMAIL_CHANGE_PATH,
     LAST_ACTIVATION_EXPIRY,
     RESET,
     DeliverableLink,
@@ -27,6 +29,8 @@ from identity.records import ACCOUNTS
 __all__ = [
     "ACTIVATION",
     "ACTIVATION_LAPSED",
+    "EMAIL_CHANGE",
+    "EMAIL_CHANGE_PATH",
     "LAST_ACTIVATION_EXPIRY",
     "RESET",
     "AccountProfile",

@@ -19,9 +19,13 @@ from shared.store.port import Document, DocumentReader, Transaction
 
 ACTIVATION = "activation"
 RESET = "reset"
-LINK_PURPOSES = frozenset({ACTIVATION, RESET})
+# Confirms a new notification address (`identity.contacts`), from the address itself.
+EMAIL_CHANGE = "email-change"
+LINK_PURPOSES = frozenset({ACTIVATION, RESET, EMAIL_CHANGE})
 ACTIVATION_PATH = "/activation"
 RESET_PATH = "/reinitialisation"
+EMAIL_CHANGE_PATH = "/donnees/courriel/confirmation"
+_LINK_PATHS = {ACTIVATION: ACTIVATION_PATH, RESET: RESET_PATH, EMAIL_CHANGE: EMAIL_CHANGE_PATH}
 # Account fields of the lapse rule: the last activation link's expiry, and when it lapsed.
 LAST_ACTIVATION_EXPIRY = "activation_link_expires_at"
 ACTIVATION_LAPSED = "activation_lapsed_at"
@@ -100,7 +104,7 @@ class Links(AccountCase):
         return IssuedLink(token, link_id, expires_at)
 
     def _url(self, purpose: str, token: str) -> str:
-        path = ACTIVATION_PATH if purpose == ACTIVATION else RESET_PATH
+        path = _LINK_PATHS[purpose]
         return f"{self._ctx.settings.issuer}{path}?{urlencode({'token': token})}"
 
     async def deliverable_link(self, link_id: str) -> DeliverableLink:
@@ -183,6 +187,18 @@ class Links(AccountCase):
                     409, "no-contact-data", "The account no longer has an e-mail address."
                 )
             await self._issue_activation(tx, account, actor=actor)
+
+    # What other use cases (`identity.contacts`) issue and spend links with.
+    async def issue_link(
+        self, tx: Transaction, account_id: str, purpose: str, ttl: timedelta
+    ) -> IssuedLink:
+        return await self._new_link(tx, account_id, purpose, ttl)
+
+    async def spend_link(self, tx: Transaction, token: str, purpose: str) -> Document:
+        return await self._spend_link(tx, token, purpose)
+
+    async def valid_link(self, token: str, purpose: str) -> tuple[Document, Document]:
+        return await self._valid_link(self._ctx.store, token, purpose)
 
     async def _valid_link(
         self, reader: DocumentReader, token: str, purpose: str

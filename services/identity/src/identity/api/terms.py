@@ -28,6 +28,12 @@ class TermsAnswer(Body):
     version: int | None = Field(
         default=None, ge=1, description="the version read; 409 if another one is now in force"
     )
+    declaration_hash: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="acceptance only: the content hash of the declaration statement validated "
+        "at consent just before; recorded with the acceptance and its event",
+    )
 
 
 class TermsDecisionResponse(BaseModel):
@@ -126,6 +132,7 @@ def terms_router(identity: Identity) -> APIRouter:
             version=body.version,
             ip=client_ip(request),
             user_agent=request.headers.get("user-agent", ""),
+            declaration_hash=body.declaration_hash,
         )
         return TermsDecisionResponse(
             version=decision.version, accepted=decision.accepted, terminated=decision.terminated

@@ -134,9 +134,10 @@ class Portal:
         self, tokens: SessionTokens, *, activated: bool = False
     ) -> RedirectResponse:
         """A new cookie value bound to the login's identity session, then the CGU if they
-        are to be answered, else the person's landing page (`landing`)."""
+        are to be answered (a first version, or a later one binding the account: shown first,
+        the acts staying open), else the person's landing page (`landing`)."""
         value = await self.sessions.open(tokens)
-        if tokens.terms_acceptance_required:
+        if tokens.terms_acceptance_required or tokens.terms_answer_pending:
             response = redirect("/cgu", "compte-active" if activated else None)
         else:
             response = redirect(landing(tokens.role))

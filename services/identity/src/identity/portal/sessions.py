@@ -19,7 +19,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from identity.domain import ACCOUNT_WRITE, TERMS_PENDING_SCOPES, AccountStatus, hash_secret
+from identity.domain import (
+    ACCOUNT_WRITE,
+    TERMS_ANSWER_PENDING_SCOPES,
+    TERMS_PENDING_SCOPES,
+    AccountStatus,
+    hash_secret,
+)
 from identity.records import ACCOUNTS, PORTAL_SESSIONS, SESSIONS, instant, iso
 from identity.service import Identity
 from identity.sessions import (
@@ -63,6 +69,11 @@ class PortalSession:
     @property
     def terms_pending(self) -> bool:
         return self.scopes == TERMS_PENDING_SCOPES
+
+    @property
+    def terms_answer_pending(self) -> bool:
+        """A later CGU version binds the account unanswered: the acts stay open meanwhile."""
+        return self.scopes == TERMS_ANSWER_PENDING_SCOPES
 
     @property
     def terminated(self) -> bool:

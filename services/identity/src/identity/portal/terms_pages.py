@@ -3,6 +3,8 @@ contest the declaration."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -26,6 +28,7 @@ from identity.portal.statement import (
     StatementApi,
     StatementUnavailableError,
 )
+from identity.terms import TermsVersion
 from shared.portal import FormErrors
 
 
@@ -46,7 +49,9 @@ def terms_pages(router: APIRouter, portal: Portal, statements: StatementApi | No
             headers={"Retry-After": "60"},
         )
 
-    def answerable(session: PortalSession | None) -> bool:
+    def first_answer(session: PortalSession | None) -> bool:
+        """A first version to answer: accepting it is the consent, so the declaration shown
+        is validated (or contested) with it."""
         return (
             session is not None
             and session.is_recipient
@@ -54,12 +59,33 @@ def terms_pages(router: APIRouter, portal: Portal, statements: StatementApi | No
             and session.terms_pending
         )
 
+    def answerable(session: PortalSession | None) -> bool:
+        """A first version, or a later one binding the account unanswered."""
+        return first_answer(session) or (
+            session is not None
+            and session.is_recipient
+            and not session.terminated
+            and session.terms_answer_pending
+        )
+
+    async def shown(session: PortalSession | None) -> tuple[TermsVersion, datetime | None]:
+        """The version the page is about and since when it binds the account: for a person
+        with an answer pending, the version binding them (a later one may be in force for
+        others already); else the version in force."""
+        if session is not None and answerable(session) and session.terms_answer_pending:
+            standing = await identity.terms.for_account(session.account_id)
+            number = standing.binding_version
+            if number is not None:
+                binds = next((n.binds_from for n in standing.notices if n.version == number), None)
+                return await identity.terms.version(number), binds
+        return await identity.terms.current(), None
+
     @router.get("/cgu")
     async def terms(request: Request, info: str | None = None) -> Response:
         session = await portal.session(request)
-        current = await identity.terms.current()
+        current, binds_from = await shown(session)
         statement = None
-        if statements is not None and session is not None and answerable(session):
+        if statements is not None and session is not None and first_answer(session):
             try:
                 statement = await statements.statement(session)
             except StatementUnavailableError:
@@ -70,6 +96,8 @@ def terms_pages(router: APIRouter, portal: Portal, statements: StatementApi | No
             "terms_html": terms_html(current.markdown),
             "upcoming": await identity.terms.upcoming(),
             "answerable": answerable(session),
+            "answer_pending": answerable(session) and not first_answer(session),
+            "binds_from": binds_from,
             # The acceptance binds the declaration: none to show, no acceptance offered.
             "declaration_wired": statements is not None,
             "statement": statement,
@@ -84,19 +112,22 @@ def terms_pages(router: APIRouter, portal: Portal, statements: StatementApi | No
         session = await portal.signed_in(request)
         form = await request.form()
         portal.check_session(session, form)
-        if statements is not None and answerable(session):
+        declaration_hash = None
+        if statements is not None and first_answer(session):
             try:
                 held = await declaration_validated(session, field(form, "declaration"))
             except StatementUnavailableError:
                 return consent_down(session)
-            if held is not None:
+            if isinstance(held, Response):
                 return held
+            declaration_hash = held
         try:
             await identity.terms.accept(
                 session.account_id,
                 version=_version(field(form, "version")),
                 ip=client_ip(request),
                 user_agent=request.headers.get("user-agent", ""),
+                declaration_hash=declaration_hash,
             )
         except IdentityError as error:
             if error.code == "terms-version-changed":
@@ -104,9 +135,10 @@ def terms_pages(router: APIRouter, portal: Portal, statements: StatementApi | No
             return refusal_page(portal, session, error)
         return redirect(landing(str(session.account["role"])), "cgu-acceptees")
 
-    async def declaration_validated(session: PortalSession, shown: str) -> Response | None:
+    async def declaration_validated(session: PortalSession, shown: str) -> Response | str | None:
         """Validate at consent the declaration the page showed (its hash) before the CGU are
-        accepted; a response when the acceptance must not go on."""
+        accepted: the hash validated, None when already in force, or a response when the
+        acceptance must not go on."""
         assert statements is not None
         statement = await statements.statement(session)
         if statement is None or statement.contested:
@@ -118,7 +150,7 @@ def terms_pages(router: APIRouter, portal: Portal, statements: StatementApi | No
         answer = await statements.validate(session, shown)
         if answer is Answer.CHANGED:
             return redirect("/cgu", "declaration-modifiee")
-        return None if answer is Answer.DONE else redirect("/cgu")
+        return shown if answer is Answer.DONE else redirect("/cgu")
 
     def contestation_form(
         session: PortalSession,
@@ -147,7 +179,7 @@ def terms_pages(router: APIRouter, portal: Portal, statements: StatementApi | No
     @router.get("/cgu/declaration/refus")
     async def contestation_page(request: Request) -> Response:
         session = await portal.signed_in(request)
-        if statements is None or not answerable(session):
+        if statements is None or not first_answer(session):
             return redirect("/cgu")
         try:
             statement = await statements.statement(session)
@@ -162,7 +194,7 @@ def terms_pages(router: APIRouter, portal: Portal, statements: StatementApi | No
         session = await portal.signed_in(request)
         form = await request.form()
         portal.check_session(session, form)
-        if statements is None or not answerable(session):
+        if statements is None or not first_answer(session):
             return redirect("/cgu")
         shown = field(form, "declaration")
         chosen = [p for p in form.getlist("parties") if isinstance(p, str) and p in PARTS]
@@ -207,7 +239,7 @@ def terms_pages(router: APIRouter, portal: Portal, statements: StatementApi | No
         session = await portal.signed_in(request)
         if not answerable(session):
             return redirect("/compte")
-        current = await identity.terms.current()
+        current, _ = await shown(session)
         return refusal_form(session, current.version, None)
 
     @router.post("/cgu/refus")
@@ -219,7 +251,7 @@ def terms_pages(router: APIRouter, portal: Portal, statements: StatementApi | No
         if field(form, "confirmation") != CONFIRMED:
             errors = FormErrors()
             errors.add("confirmation", "Cochez la case pour confirmer votre refus.")
-            current = version or (await identity.terms.current()).version
+            current = version or (await shown(session))[0].version
             return refusal_form(session, current, errors, status_code=422)
         try:
             decision = await identity.terms.refuse(

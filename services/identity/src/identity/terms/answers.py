@@ -50,16 +50,30 @@ class Answers(TermsReads):
         version: int | None,
         ip: str,
         user_agent: str,
+        declaration_hash: str | None = None,
     ) -> TermsDecision:
         """Record the acceptance of the current version (version, hash, instant, IP, user
-        agent) and publish it: consent becomes active on that event. After a refusal of the
-        CGU the answer is 409 `terms-refused`: the refusal is final."""
+        agent, and the hash of the declaration statement the person validated with it) and
+        publish it: consent becomes active on that event. After a refusal of the CGU the
+        answer is 409 `terms-refused`: the refusal is final."""
         return await _retried(
-            lambda: self._accept(account_id, version=version, ip=ip, user_agent=user_agent)
+            lambda: self._accept(
+                account_id,
+                version=version,
+                ip=ip,
+                user_agent=user_agent,
+                declaration_hash=declaration_hash,
+            )
         )
 
     async def _accept(
-        self, account_id: str, *, version: int | None, ip: str, user_agent: str
+        self,
+        account_id: str,
+        *,
+        version: int | None,
+        ip: str,
+        user_agent: str,
+        declaration_hash: str | None,
     ) -> TermsDecision:
         ctx = self._ctx
         now = ctx.clock.now()
@@ -84,6 +98,7 @@ class Answers(TermsReads):
                     "version": current.version,
                     "content_hash": current.content_hash,
                     "decision": "accepted",
+                    "declaration_hash": declaration_hash,
                     "at": iso(now),
                     "ip": ip,
                     "user_agent": user_agent[:500],
@@ -99,6 +114,7 @@ class Answers(TermsReads):
                     terms_version=current.version,
                     content_hash=current.content_hash,
                     accepted_at=now,
+                    declaration_hash=declaration_hash,
                 ),
                 subject=account_subject(account_id),
                 actor=account_subject(account_id),

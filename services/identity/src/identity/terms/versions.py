@@ -78,6 +78,12 @@ class TermsReads:
             raise errors.not_found("terms")
         return TermsVersion.of(found[0])
 
+    async def version(self, number: int) -> TermsVersion:
+        document = await self._ctx.store.get(TERMS, terms_id(number))
+        if document is None:
+            raise errors.not_found("terms")
+        return TermsVersion.of(document)
+
     async def upcoming(self) -> list[TermsVersion]:
         now = self._ctx.clock.now()
         found = await self._ctx.store.find(

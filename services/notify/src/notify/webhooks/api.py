@@ -70,7 +70,7 @@ class EndpointView(_View):
             description=endpoint.description,
             active=endpoint.active,
             created_at=endpoint.created_at,
-            secret_rotated_at=endpoint.secrets[0].created_at,
+            secret_rotated_at=endpoint.secret.created_at,
         )
 
 

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from notify.values import Instant
+from shared.crypto.sealed import SealedValue
 from shared.store.port import VERSION
 
 
@@ -48,33 +49,38 @@ class SealedSecret(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    sealed: dict[str, Any]
+    sealed: SealedValue
     created_at: Instant
     retires_at: Instant | None = None
 
 
 class Endpoint(_Stored):
-    """An office's receiver: where, which events, its signing secrets (the current one, and
-    during a rotation's grace the previous one: deliveries carry both signatures)."""
+    """An office's receiver: where, which events, its signing secret, and during a rotation's
+    grace the previous one (deliveries then carry both signatures)."""
 
     office_id: str
     url: str
     events: tuple[WebhookEvent, ...]
     description: str | None = None
-    secrets: tuple[SealedSecret, ...]
+    secret: SealedSecret
+    previous_secret: SealedSecret | None = None
     active: bool = True
     created_at: Instant
     updated_at: Instant
 
     def signing_secrets(self, now: datetime) -> tuple[SealedSecret, ...]:
-        return tuple(s for s in self.secrets if s.retires_at is None or s.retires_at > now)
+        previous = self.previous_secret
+        if previous is None or (previous.retires_at is not None and previous.retires_at <= now):
+            return (self.secret,)
+        return (self.secret, previous)
 
     def rotated(self, fresh: SealedSecret, now: datetime, grace: timedelta) -> Endpoint:
-        kept = tuple(
-            s.model_copy(update={"retires_at": now + grace}) if s.retires_at is None else s
-            for s in self.signing_secrets(now)
+        """`fresh` signs from now; the current secret beside it until `now + grace` (a
+        secret already retiring is dropped: two rotations within a grace end the oldest)."""
+        previous = self.secret.model_copy(update={"retires_at": now + grace})
+        return self.model_copy(
+            update={"secret": fresh, "previous_secret": previous, "updated_at": now}
         )
-        return self.model_copy(update={"secrets": (fresh, *kept), "updated_at": now})
 
 
 class Delivery(_Stored):

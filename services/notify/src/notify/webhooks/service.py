@@ -103,7 +103,7 @@ class Webhooks:
             url=url,
             events=tuple(dict.fromkeys(events)),
             description=description,
-            secrets=(sealed,),
+            secret=sealed,
             created_at=now,
             updated_at=now,
         )
