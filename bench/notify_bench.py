@@ -13,6 +13,10 @@ the notify service in this process on a temporary SQLite store.
 - `pipeline_emails_s`: 1000 `delivery.act-served.v1` published at once, until notify has
   recorded every acceptance by the dev mailbox (bus, intake, rendering, sending, bookkeeping
   with the evidence event, all overlapping);
+- `pipeline_cpu_ms_per_email`, `mailbox_cpu_ms_per_email`: CPU (user + system) of this process
+  (notify, and the bench publishing the events) and of the dev mailbox over the pipeline's
+  window, per e-mail; `--profile` also records this process with py-spy over that window and
+  prints its top frames;
 - `act_to_mailbox_p50_s`, `act_to_mailbox_p95_s`: from a published `delivery.act-served.v1`
   (its `occurred_at`) to the message stored by the dev mailbox, through RabbitMQ and notify;
 - `bulk_notices`, `bulk_act_p50_s`, `bulk_act_p95_s`, `bulk_notices_s`: acts served while
@@ -43,10 +47,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from bench._common import delete_prefixed, shared_otlp_sink
+from bench._common import CpuMeter, Profiler, delete_prefixed, shared_otlp_sink
 from notify.main import create_app
 from notify.repository import NOTIFICATIONS
 from notify.service import Notify
@@ -84,6 +89,7 @@ LATENCY_ACTS = 100
 BULK_NOTICES = 5_000
 BULK_ACTS = 50
 CLOCK = SystemClock()
+PROFILE = Path(__file__).resolve().parent.parent / "var" / "bench" / "notify-pipeline.pyspy"
 
 
 def _free_port() -> int:
@@ -94,8 +100,8 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def dev_mailbox(directory: Path) -> Iterator[tuple[int, str]]:
-    """The dev mailbox as a subprocess: (SMTP port, API base URL)."""
+def dev_mailbox(directory: Path) -> Iterator[tuple[int, str, int]]:
+    """The dev mailbox as a subprocess: (SMTP port, API base URL, pid)."""
     smtp_port, http_port = _free_port(), _free_port()
     process = subprocess.Popen(
         [
@@ -120,7 +126,7 @@ def dev_mailbox(directory: Path) -> Iterator[tuple[int, str]]:
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise RuntimeError("the dev mailbox did not start") from None
             time.sleep(0.1)
-        yield smtp_port, f"http://127.0.0.1:{http_port}/api/v1"
+        yield smtp_port, f"http://127.0.0.1:{http_port}/api/v1", process.pid
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -245,13 +251,15 @@ async def mailbox_total(api: str, http: httpx.AsyncClient) -> int:
     return total
 
 
-async def pipeline_and_latency(workdir: Path, prefix: str, quick: bool) -> dict[str, float]:
+async def pipeline_and_latency(
+    workdir: Path, prefix: str, quick: bool, profile: bool = False
+) -> dict[str, float]:
     results: dict[str, float] = {}
     transport_count = 40 if quick else TRANSPORT_MESSAGES
     warm = 10 if quick else WARM
     pipeline_messages = 50 if quick else PIPELINE_MESSAGES
     latency_acts = 10 if quick else LATENCY_ACTS
-    with dev_mailbox(workdir / "mailbox") as (smtp_port, api):
+    with dev_mailbox(workdir / "mailbox") as (smtp_port, api, mailbox_pid):
         results["smtp_transport_before_emails_s"] = await transport_throughput(
             smtp_port, transport_count, warm
         )
@@ -260,15 +268,29 @@ async def pipeline_and_latency(workdir: Path, prefix: str, quick: bool) -> dict[
             settings = _settings(workdir / "pipeline", prefix, smtp_port)
             async with notify_service(settings) as (runtime, _notifier):
                 # From publication to the last acceptance: bus, intake and sending overlap.
-                start = time.perf_counter()
-                await publish(runtime, [act_served(100_000 + n) for n in range(pipeline_messages)])
+                envelopes = [act_served(100_000 + n) for n in range(pipeline_messages)]
+                meter = CpuMeter(
+                    {"notify": psutil.Process(), "mailbox": psutil.Process(mailbox_pid)}
+                )
+                profiler = Profiler(os.getpid(), PROFILE, profile)
+                PROFILE.parent.mkdir(parents=True, exist_ok=True)
+                with profiler:
+                    meter.start()
+                    start = time.perf_counter()
+                    await publish(runtime, envelopes)
 
-                async def all_sent() -> bool:
-                    sent = await runtime.store.count(NOTIFICATIONS, {"state": "sent"})
-                    return sent >= pipeline_messages
+                    async def all_sent() -> bool:
+                        sent = await runtime.store.count(NOTIFICATIONS, {"state": "sent"})
+                        return sent >= pipeline_messages
 
-                await _wait(all_sent, 600)
-                results["pipeline_emails_s"] = pipeline_messages / (time.perf_counter() - start)
+                    await _wait(all_sent, 600)
+                    elapsed = time.perf_counter() - start
+                    cpu = meter.stop()
+                results["pipeline_emails_s"] = pipeline_messages / elapsed
+                results["pipeline_cpu_ms_per_email"] = 1000 * cpu["notify"] / pipeline_messages
+                results["mailbox_cpu_ms_per_email"] = 1000 * cpu["mailbox"] / pipeline_messages
+                if profile:
+                    _print_profile(profiler)
                 assert await mailbox_total(api, http) == pipeline_messages
                 results["smtp_transport_after_emails_s"] = await transport_throughput(
                     smtp_port, transport_count, warm
@@ -302,6 +324,20 @@ async def pipeline_and_latency(workdir: Path, prefix: str, quick: bool) -> dict[
         transport = results[f"smtp_transport_{when}_emails_s"]
         results[f"pipeline_vs_transport_{when}"] = results["pipeline_emails_s"] / transport
     return results
+
+
+def _print_profile(profiler: Profiler) -> None:
+    if not profiler.available:
+        print("  profile: py-spy is not installed (uv sync installs the dev group)")
+        return
+    total, top = profiler.top(15)
+    if not top:
+        print("  profile: py-spy recorded nothing (ptrace refused?)")
+        return
+    print(f"  notify pipeline, top 15 frames by GIL-held samples (py-spy --gil), of {total}:")
+    for samples, frame in top:
+        print(f"    {samples:>7}  {100 * samples / total:5.1f}%  {frame}")
+    print(f"  raw stacks: {profiler.out}")
 
 
 async def bulk_run(workdir: Path, prefix: str, notices: int) -> dict[str, float]:
@@ -348,7 +384,9 @@ async def _delete_prefixed(prefix: str) -> None:
     await delete_prefixed(AMQP_URL, prefix)
 
 
-async def measure(notices: int = BULK_NOTICES, quick: bool = False) -> dict[str, float]:
+async def measure(
+    notices: int = BULK_NOTICES, quick: bool = False, profile: bool = False
+) -> dict[str, float]:
     prefix = f"bench{secrets.token_hex(4)}."
     # Notify runs in this process: its telemetry exports spans as production does (OTLP/HTTP,
     # batched), to a sink unless an endpoint is configured.
@@ -356,16 +394,16 @@ async def measure(notices: int = BULK_NOTICES, quick: bool = False) -> dict[str,
     try:
         with tempfile.TemporaryDirectory(prefix="securact-notify-bench-") as tmp:
             workdir = Path(tmp)
-            results = await pipeline_and_latency(workdir, prefix, quick)
+            results = await pipeline_and_latency(workdir, prefix, quick, profile)
             results.update(await bulk_run(workdir, prefix, notices))
             return results
     finally:
         await _delete_prefixed(prefix)
 
 
-def run(notices: int | None = None, quick: bool = False) -> dict[str, float]:
+def run(notices: int | None = None, quick: bool = False, profile: bool = False) -> dict[str, float]:
     """Run every notify measurement (see the module docstring)."""
-    return asyncio.run(measure(notices or (200 if quick else BULK_NOTICES), quick))
+    return asyncio.run(measure(notices or (200 if quick else BULK_NOTICES), quick, profile))
 
 
 if __name__ == "__main__":

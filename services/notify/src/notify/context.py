@@ -26,6 +26,7 @@ from shared.messaging.outbox import Outbox
 from shared.store.port import DocumentStore, Transaction
 
 SERVICE = "notify"
+ATTEMPTS_PER_CONNECTION = 2
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,9 @@ class SendingPolicy:
             domain_rate_per_second=settings.domain_rate_per_second,
             domain_burst=settings.domain_burst,
             idle_poll=timedelta(seconds=settings.idle_poll_seconds),
-            workers=settings.smtp_connections,
+            # An attempt recording its outcome (or claiming) holds no connection: twice as
+            # many attempts as connections keep every connection busy.
+            workers=settings.smtp_connections * ATTEMPTS_PER_CONNECTION,
             deemed_received_territories=settings.deemed_received_territories,
             business_days=settings.business_days,
         )

@@ -12,7 +12,15 @@ from notify.contacts import CONTACT_INDEXES
 from notify.domain import Lane, State
 from notify.notifications import Notification
 from shared.clock import Clock
-from shared.store.port import VERSION, DocumentReader, DocumentWriter, Index, to_iso
+from shared.store.port import (
+    ID,
+    VERSION,
+    DocumentReader,
+    DocumentWriter,
+    Index,
+    VersionConflictError,
+    to_iso,
+)
 
 NOTIFICATIONS: Final = "notifications"
 INDEXES: Final = (
@@ -58,6 +66,23 @@ class NotificationRepository:
             NOTIFICATIONS, stamped.document(), expected_version=notification.version
         )
         return stamped.model_copy(update={"version": stored[VERSION]})
+
+    async def mark_data_sent(
+        self, writer: DocumentWriter, notification: Notification, at: datetime
+    ) -> Notification:
+        """Write `data_sent_at` alone (not the whole notification, its message included), at
+        the version it was read (`VersionConflictError` if it changed since)."""
+        assert notification.version is not None, "a claim is marked, a new notification is not"
+        now = self._clock.now()
+        changed = await writer.update(
+            NOTIFICATIONS,
+            {ID: notification.id, VERSION: notification.version},
+            {"data_sent_at": to_iso(at), "updated_at": to_iso(now)},
+        )
+        if changed != 1:
+            raise VersionConflictError(f"notification {notification.id} changed meanwhile")
+        marked = notification.data_sent(at)
+        return marked.model_copy(update={"updated_at": now, "version": notification.version + 1})
 
     async def due(self, lane: Lane, now: datetime, limit: int) -> list[Notification]:
         """Queued notifications of `lane` whose attempt is due, the longest waiting first."""

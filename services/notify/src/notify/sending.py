@@ -26,6 +26,13 @@ What a crash leaves is a claim older than `claim_timeout`, recovered by the swee
   from the event id, lets the receiving MTA or mailbox drop the second copy. The second send is
   flagged `resent_after_crash` in the history.
 
+Group commit
+------------
+Senders that claim at the same moment share one claim (one query, one transaction), and the
+outcomes recorded at the same moment share one transaction (`notify.coalesce`): a sender alone
+writes at once, as before. If a shared outcome transaction fails, each sender records its
+outcome alone, with the usual retries.
+
 Links
 -----
 An activation or reset e-mail carries a link, a credential that no event, log or stored row may
@@ -40,14 +47,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import date, datetime
+from datetime import datetime
 from typing import Final
 
 from opentelemetry.trace import SpanKind
 
+from notify.coalesce import Coalescer
 from notify.context import Context
-from notify.domain import Lane, State, deemed_received_on
+from notify.domain import Lane, State
 from notify.notifications import Content, EmailContent, Notification, PendingLink, SmsContent
+from notify.outcomes import Outcomes
 from notify.ports import (
     DeliveryError,
     PermanentDeliveryError,
@@ -56,17 +65,18 @@ from notify.ports import (
 )
 from notify.ratelimit import DomainRateLimiter
 from notify.rendering import content_with_link, email_message
-from shared.contracts.notify import Channel, NotificationKind
-from shared.ids import instant_of
-from shared.metrics import instruments, seconds_since
-from shared.store.port import StoreError, VersionConflictError, to_iso
+from shared.contracts.notify import Channel
+from shared.store.port import (
+    DocumentWriter,
+    StoreError,
+    VersionConflictError,
+)
 from shared.sweeps import sweep
 from shared.telemetry import annotate, extract_context, span
 
 log = logging.getLogger(__name__)
 
 CANDIDATES: Final = 8
-BOOKKEEPING_TRIES: Final = 5
 STALE_BATCH: Final = 100
 
 
@@ -99,8 +109,9 @@ class Sending:
         self._limiter = DomainRateLimiter(
             ctx.clock, self._policy.domain_rate_per_second, self._policy.domain_burst
         )
-        self._claim_lock = asyncio.Lock()
-        self._deemed: dict[str, date] = {}
+        # Senders asking at the same time share one claim (and one outcome transaction).
+        self._claims = Coalescer(self._claim_batch)
+        self._outcomes = Outcomes(ctx)
         self._in_flight: set[asyncio.Task[bool]] = set()
         self._stopping = False
         self.wakeup = asyncio.Event()
@@ -199,19 +210,38 @@ class Sending:
         return True
 
     async def _claim(self) -> Notification | None:
+        return await self._claims.submit(None)
+
+    async def _claim_batch(self, wanted: list[None]) -> list[Notification | None]:
+        """Claim up to one due notification per sender asking (urgent lane first, the longest
+        waiting first, within the rate limit), in one transaction; None for the others."""
         notifications = self._ctx.notifications
-        async with self._claim_lock:
-            now = self._ctx.clock.now()
-            for lane in (Lane.URGENT, Lane.BULK):
-                for due in await notifications.due(lane, now, CANDIDATES):
-                    if not self._limiter.try_take(due.domain):
-                        continue
-                    claimed = due.claimed(self._ctx.config.instance, now)
-                    try:
-                        return await notifications.save(self._ctx.store, claimed)
-                    except VersionConflictError:
-                        self._limiter.give_back(due.domain)  # another replica took it
-        return None
+        now = self._ctx.clock.now()
+        chosen: list[Notification] = []
+        for lane in (Lane.URGENT, Lane.BULK):
+            if len(chosen) == len(wanted):
+                break
+            for due in await notifications.due(lane, now, CANDIDATES + len(wanted) - 1):
+                if len(chosen) == len(wanted):
+                    break
+                if self._limiter.try_take(due.domain):
+                    chosen.append(due.claimed(self._ctx.config.instance, now))
+        claimed: list[Notification | None] = []
+        if len(chosen) == 1:
+            claimed.append(await self._save_claim(self._ctx.store, chosen[0]))
+        elif chosen:
+            async with self._ctx.store.transaction() as tx:
+                for claim in chosen:
+                    claimed.append(await self._save_claim(tx, claim))
+        jobs = [job for job in claimed if job is not None]
+        return [*jobs, *([None] * (len(wanted) - len(jobs)))]
+
+    async def _save_claim(self, writer: DocumentWriter, claim: Notification) -> Notification | None:
+        try:
+            return await self._ctx.notifications.save(writer, claim)
+        except VersionConflictError:
+            self._limiter.give_back(claim.domain)  # another replica took it
+            return None
 
     async def _attempt(self, job: Notification) -> None:
         # In the trace of the event that asked for the message: its outcome event follows.
@@ -235,13 +265,13 @@ class Sending:
                 outcome = TransientDeliveryError(f"internal error ({type(error).__name__})")
             annotate(outcome=_outcome_name(outcome))
             # From here on, as little as possible happens before the outcome is durable.
-            await self._bookkeep(job, outcome, self._ctx.clock.now())
+            await self._outcomes.record(job, outcome, self._ctx.clock.now())
 
     async def _mark_data_sent(self, job: Notification) -> None:
         """Record durably that the message itself is about to go (see the module docstring)."""
         try:
-            await self._ctx.notifications.save(
-                self._ctx.store, job.data_sent(self._ctx.clock.now())
+            await self._ctx.notifications.mark_data_sent(
+                self._ctx.store, job, self._ctx.clock.now()
             )
         except VersionConflictError:
             raise _ClaimLostError from None
@@ -290,79 +320,6 @@ class Sending:
         with span("smtp send", kind=SpanKind.CLIENT):
             await self._ctx.mail.send(message, before_data=before_data)
 
-    # -- the outcome -----------------------------------------------------------------------
-
-    async def _bookkeep(
-        self, job: Notification, outcome: DeliveryError | None, at: datetime
-    ) -> None:
-        for attempt in range(1, BOOKKEEPING_TRIES + 1):
-            try:
-                settled = await self._record_outcome(job, outcome, at)
-                if settled is not None:
-                    count_settled(settled)  # once committed
-                return
-            except StoreError as error:
-                if attempt == BOOKKEEPING_TRIES:
-                    # The claim stays 'sending': the sweeper resends it after claim_timeout.
-                    log.error(
-                        "could not record the outcome of %s (%s)", job.id, type(error).__name__
-                    )
-                    raise
-                await asyncio.sleep(0.05 * 2**attempt)
-
-    async def _record_outcome(
-        self, job: Notification, outcome: DeliveryError | None, at: datetime
-    ) -> Notification | None:
-        """Record the attempt's outcome; the notification when this settled it (sent or
-        failed), None when it goes back to the queue or was settled already."""
-        ctx = self._ctx
-        async with ctx.outbox.transaction() as tx:
-            current = await ctx.notifications.get(job.id, tx)
-            if current is None or current.settled:
-                return None
-            if outcome is None:
-                deemed = None
-                if current.kind is NotificationKind.TERMS_NOTICE:
-                    deemed = self._deemed_received_on(at)
-                done, sent = current.delivered(at, deemed)
-                await ctx.notifications.save(tx, done)
-                await ctx.emit(tx, sent, subject=done.subject, cause=done.cause)
-                return done
-            if not outcome.permanent and current.attempts < self._policy.retry.max_attempts:
-                retry_at = at + self._policy.retry.delay(current.attempts)
-                await ctx.notifications.save(tx, current.retried(outcome.reason, retry_at))
-                log.info(
-                    "notification %s: attempt %d failed (%s), next at %s",
-                    current.id,
-                    current.attempts,
-                    outcome.reason,
-                    to_iso(retry_at),
-                )
-                return None
-            reason = (
-                outcome.reason
-                if outcome.permanent
-                else f"gave up after {current.attempts} attempts: {outcome.reason}"
-            )
-            failed, event = current.failed(reason, permanent=outcome.permanent, at=at)
-            await ctx.notifications.save(tx, failed)
-            await ctx.emit(tx, event, subject=failed.subject, cause=failed.cause)
-            log.warning("notification %s failed: %s", current.id, reason)
-            return failed
-
-    def _deemed_received_on(self, presented: datetime) -> date:
-        # Every territory's legal midnight falls on a whole UTC hour: one answer per hour.
-        hour = to_iso(presented)[:13]
-        deemed = self._deemed.get(hour)
-        if deemed is None:
-            if len(self._deemed) > 1024:
-                self._deemed.clear()
-            deemed = deemed_received_on(
-                presented, self._policy.deemed_received_territories, self._policy.business_days
-            )
-            self._deemed[hour] = deemed
-        return deemed
-
     # -- crashed claims --------------------------------------------------------------------
 
     async def recover_stale_claims(self) -> int:
@@ -393,20 +350,3 @@ class Sending:
             for lane in lanes:
                 total += await self._ctx.notifications.count(state, lane)
         return total
-
-
-def count_settled(notification: Notification) -> None:
-    """Count a settled notification by channel; a sent one also gives the latency from the
-    event that asked for it (an act served: its id is a UUIDv7 of that instant)."""
-    channel = {"securact.notification.channel": notification.channel.value}
-    if notification.state is State.SENT:
-        instruments().notifications_sent.add(1, channel)
-        asked_at = instant_of(notification.event_id)
-        if asked_at is not None and notification.accepted_at is not None:
-            instruments().notification_latency.record(
-                seconds_since(asked_at, notification.accepted_at),
-                {**channel, "securact.event.type": notification.source_type},
-            )
-    elif notification.state is State.FAILED:
-        kind = "permanent" if notification.permanent else "gave_up"
-        instruments().notifications_failed.add(1, {**channel, "error.type": kind})

@@ -6,7 +6,8 @@ The app factory (`notify.main`) and the unit tests' harness both use it.
 |---|---|
 | an event's notifications, once per (event, channel, recipient) | `notify.intake` |
 | which notifications an event asks for | `notify.planning` |
-| claim, render, hand over, record the outcome; stale claims; a graceful stop | `notify.sending` |
+| claim, render, hand over; stale claims; a graceful stop | `notify.sending` |
+| the outcome of an attempt, as evidence | `notify.outcomes` |
 | the contact book, and its purge on retention's request | `notify.contacts` |
 | the history of a subject | `notify.history` |
 """

@@ -24,6 +24,7 @@ import logging
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from typing import Final, Literal
 
@@ -144,6 +145,28 @@ def _by_code(code: int, reason: str) -> DeliveryError:
     return TransientDeliveryError(reason)
 
 
+def _envelope(message: EmailMessage) -> tuple[str | None, list[str] | None]:
+    """MAIL FROM and RCPT TO read from the From and To headers as written (aiosmtplib would
+    parse every address header again); (None, None), aiosmtplib's own reading, when another
+    header could change them (Sender, Cc, Bcc, Resent-*)."""
+    sender = recipients = None
+    for name, value in message.raw_items():
+        key = name.lower()
+        if key == "from":
+            sender = str(value)
+        elif key == "to":
+            recipients = str(value)
+        elif key in ("sender", "cc", "bcc") or key.startswith("resent-"):
+            return None, None
+    if sender is None or recipients is None:
+        return None, None
+    address = parseaddr(sender)[1]
+    addresses = [address for _, address in getaddresses([recipients]) if address]
+    if not address or not addresses:
+        return None, None
+    return address, addresses
+
+
 class _Client(aiosmtplib.SMTP):
     """aiosmtplib's client with a hook between the envelope (MAIL, RCPT) and DATA, so that
     notify can record durably that the message may be accepted from now on."""
@@ -199,7 +222,10 @@ class SmtpTransport:
                 raise classify(error) from None
             connection.client.before_data = before_data
             try:
-                _, _response = await connection.client.send_message(message)
+                sender, recipients = _envelope(message)
+                _, _response = await connection.client.send_message(
+                    message, sender=sender, recipients=recipients
+                )
             except (aiosmtplib.SMTPException, OSError, UnicodeError) as error:
                 await self._discard(connection)
                 raise classify(error) from None
