@@ -43,7 +43,9 @@ from shared.store.port import DocumentStore
 from tests.fixtures.seaweed import S3Server, random_bucket_name
 from tests.integration.consent.flow import PASSWORD, PERSONAL, consent_for, login, office_token
 from tests.integration.consent.support import ready_bucket, registry_of
+from tests.integration.delivery.test_delivery_service import settings as delivery_settings
 from tests.integration.identity.support import activation_url, identity_app
+from tests.support.consent_registry import delivery_on_events
 from tests.support.services import eventually, running, service_env
 from tests.support.stack import bearer
 from tests.unit.consent.support import NATURAL_FILES, multipart_body, natural_declaration
@@ -92,7 +94,14 @@ async def platform(
             clock_offset_seconds=retention_offset,
         )
     )
-    async with running(consent) as consent_client, running(audit), running(retention):
+    # Delivery holds a copy of the registry (the declaration's e-mail): it purges it too.
+    delivery = delivery_on_events(delivery_settings(tmp / "delivery", bus_prefix, s3))
+    async with (
+        running(consent) as consent_client,
+        running(audit),
+        running(delivery),
+        running(retention),
+    ):
         await ready_bucket(consent)
         objects = consent.state.runtime.objects
         assert objects is not None
@@ -147,7 +156,7 @@ async def nothing_left(
     await eventually(completed, within=60, every=0.5)
     erasure = await p.retention_store.get(ERASURES, erasure_id)
     assert erasure is not None
-    assert set(erasure["confirmations"]) == {"consent", "audit", "identity"}
+    assert set(erasure["confirmations"]) == {"consent", "audit", "delivery", "identity"}
     assert erasure["email"] is None
 
     stored = await registry_of(p.consent_app).get(declaration_id)

@@ -46,7 +46,9 @@ from shared.store.port import DocumentStore, from_iso
 from tests.fixtures.seaweed import S3Server, random_bucket_name
 from tests.integration.consent.flow import PASSWORD, PERSONAL, consent_for, login, office_token
 from tests.integration.consent.support import ready_bucket, registry_of
+from tests.integration.delivery.test_delivery_service import settings as delivery_settings
 from tests.integration.identity.support import activation_url, identity_app, identity_of
+from tests.support.consent_registry import delivery_on_events
 from tests.support.services import eventually, running, service_env
 from tests.support.stack import bearer, bring_first_terms_into_force
 from tests.unit.consent.support import NATURAL_FILES, multipart_body, natural_declaration
@@ -132,7 +134,7 @@ class Stack:
         await eventually(completed, within=30)
         erasure = await self.retention_store.get(ERASURES, erasure_id)
         assert erasure is not None
-        assert set(erasure["confirmations"]) == {"consent", "audit", "identity"}
+        assert set(erasure["confirmations"]) == {"consent", "audit", "delivery", "identity"}
         assert erasure["email"] is None
         assert not erasure["alerted"]
 
@@ -220,11 +222,14 @@ async def stack(tmp_path: Path, bus_prefix: str, s3_server: S3Server) -> AsyncIt
         clock=retention_clock,
         audit_http=audit_http,
     )
+    # Delivery holds a copy of the registry (the declaration's e-mail): it purges it too.
+    delivery = delivery_on_events(delivery_settings(tmp_path / "delivery", bus_prefix, s3_server))
     try:
         async with (
             running(identity) as identity_client,
             running(consent) as consent_client,
             running(audit),
+            running(delivery),
             running(retention_app),
         ):
             await ready_bucket(consent)
