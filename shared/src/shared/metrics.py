@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -537,6 +538,19 @@ def _route(scope: Scope) -> str:
     route = scope.get("route")
     path = getattr(route, "path_format", None) or getattr(route, "path", None)
     if isinstance(path, str) and path:
-        return path
+        return _with_prefix(str(scope.get("path", "")), getattr(route, "path_regex", None), path)
     root = scope.get("root_path", "")
     return f"{root}/*" if root else "unmatched"
+
+
+def _with_prefix(requested: str, regex: re.Pattern[str] | None, template: str) -> str:
+    """The template under the prefixes of the routers it was included through: FastAPI keeps
+    an included router's routes as they were declared (`/sessions` under `/v1`). The prefix is
+    the part of the requested path before the longest tail the route matches: static, so no
+    request data enters the name."""
+    if regex is None or regex.match(requested):
+        return template
+    for at, char in enumerate(requested):
+        if at and char == "/" and regex.match(requested[at:]):
+            return requested[:at] + template
+    return template
