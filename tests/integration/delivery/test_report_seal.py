@@ -4,6 +4,7 @@ the seal and the document timestamp against the pinned roots; any changed byte i
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,7 @@ from shared.clock import SystemClock
 from shared.crypto import VerifierKey
 from shared.crypto.seal import load_or_create_dev_seal, make_dev_seal
 from shared.crypto.signing import load_or_create_signing_ring
+from shared.timestamps import timestamp_request
 from tests.fixtures.tsa import LocalTsa
 
 SERVED = datetime(2031, 4, 8, 14, 0, tzinfo=UTC)
@@ -68,6 +70,8 @@ async def sealed_report(tmp_path: Path, tsa: LocalTsa) -> tuple[bytes, ReportSea
         (EvidenceType.CONTENT_HANDOVER, {}),
         (EvidenceType.QUALITY_DETERMINATION, {"quality": "a_personne"}),
     ]
+    # The checkpoint holding the receipts, timestamped by the real TSA (shown beside each receipt).
+    token = base64.b64encode(tsa.reply(timestamp_request(b"checkpoint note")[0])).decode()
     records = []
     for number, (kind, details) in enumerate(steps):
         record = await signer.record(
@@ -80,7 +84,13 @@ async def sealed_report(tmp_path: Path, tsa: LocalTsa) -> tuple[bytes, ReportSea
             details=details,
         )
         records.append(
-            {**record, "journal_index": 40 + number, "receipt": "…", "receipt_reason": None}
+            {
+                **record,
+                "journal_index": 40 + number,
+                "receipt": "…",
+                "receipt_reason": None,
+                "checkpoint_timestamp": token if number < 4 else None,
+            }
         )
     evidence = await signer.evidence_set(
         the_act.id, the_act.sha256, records, SERVED + timedelta(hours=12)
