@@ -362,7 +362,8 @@ def render_report(
             pdf.field(
                 "Déclarée postée",
                 f"le {french_date(date.fromisoformat(str(details['posted_on'])))} ({tracking}), "
-                f"déclaration enregistrée {utc_instant(_instant(record))} ; {_receipt(record, territory)}",
+                f"déclaration enregistrée {utc_instant(_instant(record))} ; "
+                f"{_receipt(record, territory)}",
             )
 
     pdf.section("Journal des preuves signées", keep=45)

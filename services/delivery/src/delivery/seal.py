@@ -219,6 +219,13 @@ def _only(algorithm: Any) -> bytes:
     return bytes(cms.DigestAlgorithms([cms.DigestAlgorithm.load(algorithm.dump())]).dump())
 
 
+def _signed_data_version(signed_data: Any, signer: Any) -> str:
+    """RFC 5652 §5.1: v3 for a content other than id-data (a timestamp token), else v1 (a
+    signer named by issuer and serial, no attribute certificates)."""
+    data = signed_data["encap_content_info"]["content_type"].native == "data"
+    return "v1" if data and signer["sid"].name == "issuer_and_serial_number" else "v3"
+
+
 def _check_unsigned_fields(embedded: Any) -> None:
     """A CMS carries fields its signature does not cover and a validator ignores: the
     SignedData's digest algorithm list, the SignerInfo's version, the digest algorithm's
@@ -233,6 +240,7 @@ def _check_unsigned_fields(embedded: Any) -> None:
         or algorithm["parameters"].dump() not in _NULL
         or version.dump() != version.dump(force=True)
         or version.native != "v1"
+        or signed_data["version"].native != _signed_data_version(signed_data, signer)
     ):
         raise ReportVerificationError("signatures", "bytes were changed in a signature's value")
 
