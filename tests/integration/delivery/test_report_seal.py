@@ -178,3 +178,37 @@ async def test_a_changed_byte_anywhere_is_named(tmp_path: Path, tsa: LocalTsa) -
         )
     with pytest.raises(ReportVerificationError, match=r"^document timestamp"):
         await verify_report(report, seal_roots=[seal_root], tsa_roots=[seal_root], keys=verifiers)
+
+
+@pytest.mark.slow
+async def test_the_fields_of_a_cms_outside_its_signature_are_checked(
+    tmp_path: Path, tsa: LocalTsa
+) -> None:
+    """pyHanko's validator ignores a CMS's unsigned fields: the SignedData's version and its
+    digest algorithm list (it uses the SignerInfo's), the SignerInfo's version, the digest
+    algorithm's NULL parameters. Changed in the document timestamp's CMS (covered by no other
+    signature) they went undetected; they must be what the signer's own fields imply. The
+    /Contents padding after the DER value is zeros, checked byte for byte already."""
+    report, sealer, keys = await sealed_report(tmp_path, tsa)
+    verifiers = [VerifierKey.from_string(k) for k in keys]
+    stamp = PdfFileReader(io.BytesIO(report)).embedded_timestamp_signatures[-1]
+    _, first, start, _ = (int(v) for v in stamp.byte_range)
+    der = bytearray(bytes.fromhex(report[first + 1 : start - 1].decode()))
+    signed_data = stamp.signed_data
+    signer = stamp.signer_info
+    positions = {
+        "SignedData version": der.index(signed_data["version"].dump()) + 2,
+        "digest algorithm list": der.index(signed_data["digest_algorithms"].dump()) + 4,
+        "SignerInfo version": der.index(signer.dump()) + 4 + 2,
+        "digest parameters": der.index(signer["digest_algorithm"].dump()) + 13,
+    }
+    for what, position in positions.items():
+        tampered = bytearray(der)
+        tampered[position] ^= 0x01
+        hexed = tampered.hex().upper().encode()
+        changed = report[: first + 1] + hexed + report[start - 1 :]
+        with pytest.raises(ReportVerificationError, match=r"^signatures: ") as failed:
+            await verify_report(
+                changed, seal_roots=[sealer.root], tsa_roots=[tsa.ca], keys=verifiers
+            )
+        assert failed.value.stage == "signatures", what
