@@ -192,6 +192,7 @@ class _Report(FPDF):
         value_font = (self.mono if mono else self.family, "", 8.5 if mono else 9.5)
         self.set_font(*value_font)
         lines = self.multi_cell(width - 52, 5, value, dry_run=True, output="LINES")
+        assert isinstance(lines, list)  # output="LINES" gives the lines
         # The field whole on one page: a break inside it would leave `top` on the page before.
         if self.get_y() + 5 * len(lines) > self.h - self.b_margin:
             self.add_page()
