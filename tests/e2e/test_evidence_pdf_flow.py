@@ -122,7 +122,9 @@ async def test_a_read_acts_sealed_report_validates_and_its_receipts_are_timestam
             stamp = await async_validate_pdf_timestamp(
                 reader.embedded_timestamp_signatures[-1], validation_context=tsa_context
             )
-            assert stamp.intact and stamp.valid and stamp.trusted
+            assert stamp.intact
+            assert stamp.valid
+            assert stamp.trusted
             assert stamp.coverage is SignatureCoverageLevel.ENTIRE_FILE
             names = reader.root["/Names"]["/EmbeddedFiles"]["/Names"]
             attached = json.loads(names[1].get_object()["/EF"]["/F"].get_object().data)
