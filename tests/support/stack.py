@@ -199,6 +199,7 @@ def audit_for(
     *,
     checkpoint_every: float,
     token_verifier: TokenVerifier | None = None,
+    **extra: Any,
 ) -> FastAPI:
     """Audit with its own keys; `checkpoint_every` seconds (long: the test signs when needed).
     With `token_verifier`, callers authenticate (an operator reads every payload)."""
@@ -211,6 +212,7 @@ def audit_for(
             kek_file=tmp_path / "audit-kek.json",
             signing_key_file=tmp_path / "audit-signing.json",
             checkpoint_interval_seconds=checkpoint_every,
+            **extra,
         ),
         token_verifier=token_verifier,
     )
@@ -294,6 +296,7 @@ def serving_stack(
     checkpoint_every: float,
     consent_http: httpx.AsyncClient | None = None,
     shared_clock: bool = False,
+    audit_extra: dict[str, Any] | None = None,
     **delivery_extra: Any,
 ) -> ServingStack:
     """The serving stack; delivery asks consent's registry with its own client-credentials
@@ -301,7 +304,9 @@ def serving_stack(
     in process. `shared_clock`: consent runs on delivery's manual clock too (instants of both
     compare as in production)."""
     identity = identity_app(tmp_path / "identity", bus_prefix)
-    audit = audit_for(tmp_path, bus_prefix, checkpoint_every=checkpoint_every)
+    audit = audit_for(
+        tmp_path, bus_prefix, checkpoint_every=checkpoint_every, **(audit_extra or {})
+    )
     clock = ManualClock(next_open_morning(SystemClock().now()))
     audit_http = instrument_client(
         httpx.AsyncClient(transport=httpx.ASGITransport(app=audit), base_url="http://audit")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final, Literal
 
@@ -146,6 +146,13 @@ async def fetch_timestamp(
     if _decode(reply).tst_info.nonce != nonce:
         raise TimestampError("nonce", "the reply is not for this request")
     return reply, verified
+
+
+def stated_time(reply: bytes) -> datetime:
+    """The time a timestamp reply states, unverified: for showing beside a receipt whose
+    verification (`verify_timestamp`) is the reader's to run."""
+    time = _decode(reply).tst_info.gen_time
+    return (time if time.tzinfo else time.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def _decode(reply: bytes) -> TimeStampResponse:

@@ -4,6 +4,7 @@ the seal and the document timestamp against the pinned roots; any changed byte i
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,7 @@ from shared.clock import SystemClock
 from shared.crypto import VerifierKey
 from shared.crypto.seal import load_or_create_dev_seal, make_dev_seal
 from shared.crypto.signing import load_or_create_signing_ring
+from shared.timestamps import timestamp_request
 from tests.fixtures.tsa import LocalTsa
 
 SERVED = datetime(2031, 4, 8, 14, 0, tzinfo=UTC)
@@ -68,6 +70,8 @@ async def sealed_report(tmp_path: Path, tsa: LocalTsa) -> tuple[bytes, ReportSea
         (EvidenceType.CONTENT_HANDOVER, {}),
         (EvidenceType.QUALITY_DETERMINATION, {"quality": "a_personne"}),
     ]
+    # The checkpoint holding the receipts, timestamped by the real TSA (shown beside each receipt).
+    token = base64.b64encode(tsa.reply(timestamp_request(b"checkpoint note")[0])).decode()
     records = []
     for number, (kind, details) in enumerate(steps):
         record = await signer.record(
@@ -80,7 +84,13 @@ async def sealed_report(tmp_path: Path, tsa: LocalTsa) -> tuple[bytes, ReportSea
             details=details,
         )
         records.append(
-            {**record, "journal_index": 40 + number, "receipt": "…", "receipt_reason": None}
+            {
+                **record,
+                "journal_index": 40 + number,
+                "receipt": "…",
+                "receipt_reason": None,
+                "checkpoint_timestamp": token if number < 4 else None,
+            }
         )
     evidence = await signer.evidence_set(
         the_act.id, the_act.sha256, records, SERVED + timedelta(hours=12)
@@ -168,3 +178,37 @@ async def test_a_changed_byte_anywhere_is_named(tmp_path: Path, tsa: LocalTsa) -
         )
     with pytest.raises(ReportVerificationError, match=r"^document timestamp"):
         await verify_report(report, seal_roots=[seal_root], tsa_roots=[seal_root], keys=verifiers)
+
+
+@pytest.mark.slow
+async def test_the_fields_of_a_cms_outside_its_signature_are_checked(
+    tmp_path: Path, tsa: LocalTsa
+) -> None:
+    """pyHanko's validator ignores a CMS's unsigned fields: the SignedData's version and its
+    digest algorithm list (it uses the SignerInfo's), the SignerInfo's version, the digest
+    algorithm's NULL parameters. Changed in the document timestamp's CMS (covered by no other
+    signature) they went undetected; they must be what the signer's own fields imply. The
+    /Contents padding after the DER value is zeros, checked byte for byte already."""
+    report, sealer, keys = await sealed_report(tmp_path, tsa)
+    verifiers = [VerifierKey.from_string(k) for k in keys]
+    stamp = PdfFileReader(io.BytesIO(report)).embedded_timestamp_signatures[-1]
+    _, first, start, _ = (int(v) for v in stamp.byte_range)
+    der = bytearray(bytes.fromhex(report[first + 1 : start - 1].decode()))
+    signed_data = stamp.signed_data
+    signer = stamp.signer_info
+    positions = {
+        "SignedData version": der.index(signed_data["version"].dump()) + 2,
+        "digest algorithm list": der.index(signed_data["digest_algorithms"].dump()) + 4,
+        "SignerInfo version": der.index(signer.dump()) + 4 + 2,
+        "digest parameters": der.index(signer["digest_algorithm"].dump()) + 13,
+    }
+    for what, position in positions.items():
+        tampered = bytearray(der)
+        tampered[position] ^= 0x01
+        hexed = tampered.hex().upper().encode()
+        changed = report[: first + 1] + hexed + report[start - 1 :]
+        with pytest.raises(ReportVerificationError, match=r"^signatures: ") as failed:
+            await verify_report(
+                changed, seal_roots=[sealer.root], tsa_roots=[tsa.ca], keys=verifiers
+            )
+        assert failed.value.stage == "signatures", what

@@ -12,6 +12,7 @@ Fonts: DejaVu (embedded, as PDF/A wants) when installed, else the PDF core fonts
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from delivery.domain import Declaration
 from shared.contracts.consent import ActNature
 from shared.legal_calendar import Territory
 from shared.store.port import from_iso
+from shared.timestamps import TimestampError, stated_time
 
 ATTACHMENT_NAME: Final = "preuves.json"
 _FONT_DIR: Final = Path("/usr/share/fonts/truetype/dejavu")
@@ -112,10 +114,10 @@ def from_utc(instant: datetime) -> datetime:
     return instant.astimezone(UTC)
 
 
-def _receipt(record: Mapping[str, Any]) -> str:
+def _receipt(record: Mapping[str, Any], territory: Territory) -> str:
     index = record.get("journal_index")
     if index is not None:
-        return f"reçu du journal d'audit, entrée n° {index}"
+        return f"reçu du journal d'audit, entrée n° {index} ; {_stamped(record, territory)}"
     reason = {
         "not-yet-journaled": "pas encore journalisé",
         "not-yet-checkpointed": "journalisé, point de contrôle à venir",
@@ -125,6 +127,22 @@ def _receipt(record: Mapping[str, Any]) -> str:
         "no-receipt-source": "journal d'audit non configuré",
     }.get(str(record.get("receipt_reason")), str(record.get("receipt_reason")))
     return f"pas de reçu d'audit ({reason})"
+
+
+def _stamped(record: Mapping[str, Any], territory: Territory) -> str:
+    """When the TSA says the checkpoint holding the receipt existed: the entry is no later."""
+    token = record.get("checkpoint_timestamp")
+    if not token:
+        return "point de contrôle pas encore horodaté"
+    try:
+        time = stated_time(base64.b64decode(str(token), validate=True))
+    except (ValueError, TimestampError):
+        return "horodatage du point de contrôle illisible"
+    utc = from_utc(time)
+    return (
+        f"point de contrôle horodaté (RFC 3161) {legal_instant(time, territory)}, "
+        f"soit {utc:%H:%M:%S} UTC"
+    )
 
 
 class _Report(FPDF):
@@ -171,10 +189,18 @@ class _Report(FPDF):
         self.set_font(self.family, "B", 9.5)
         x = self.l_margin
         width = self.w - self.l_margin - self.r_margin
+        value_font = (self.mono if mono else self.family, "", 8.5 if mono else 9.5)
+        self.set_font(*value_font)
+        lines = self.multi_cell(width - 52, 5, value, dry_run=True, output="LINES")
+        assert isinstance(lines, list)  # output="LINES" gives the lines
+        # The field whole on one page: a break inside it would leave `top` on the page before.
+        if self.get_y() + 5 * len(lines) > self.h - self.b_margin:
+            self.add_page()
+        self.set_font(self.family, "B", 9.5)
         self.set_x(x)
         top = self.get_y()
         self.multi_cell(52, 5, label, new_x=XPos.RIGHT, new_y=YPos.TOP)
-        self.set_font(self.mono if mono else self.family, "", 8.5 if mono else 9.5)
+        self.set_font(*value_font)
         self.multi_cell(width - 52, 5, value, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_y(max(self.get_y(), top + 5) + 0.8)
 
@@ -277,7 +303,7 @@ def render_report(
         when = _instant(record)
         pdf.field("Mise à disposition", legal_instant(when, territory))
         pdf.field("En temps universel", utc_instant(when))
-        pdf.field("Reçu", _receipt(record))
+        pdf.field("Reçu", _receipt(record, territory))
     else:
         pdf.paragraph("L'acte n'a pas été mis à disposition du destinataire.", italic=True)
 
@@ -294,7 +320,7 @@ def render_report(
             f"Avis n° {number}",
             f"{channel} à {details.get('recipient_masked', '?')} : {outcome}, "
             f"{legal_instant(_instant(record), territory)} ({utc_instant(_instant(record))}) ; "
-            f"{_receipt(record)}",
+            f"{_receipt(record, territory)}",
         )
 
     pdf.section("Prise de connaissance (CPC 663) et qualité (CPC 662-1)")
@@ -303,7 +329,7 @@ def render_report(
         when = _instant(handed[0])
         pdf.field("Prise de connaissance", legal_instant(when, territory))
         pdf.field("En temps universel", utc_instant(when))
-        pdf.field("Reçu", _receipt(handed[0]))
+        pdf.field("Reçu", _receipt(handed[0], territory))
     else:
         pdf.field("Prise de connaissance", "aucune enregistrée à la date du rapport")
     determined = _records(evidence_set, "ServiceQualityDetermination")
@@ -311,7 +337,7 @@ def render_report(
         quality = str(determined[0].get("details", {}).get("quality"))
         pdf.field("Qualité", f"signification {QUALITIES.get(quality, quality)}")
         pdf.field("Déterminée", f"{utc_instant(_instant(determined[0]))}")
-        pdf.field("Reçu", _receipt(determined[0]))
+        pdf.field("Reçu", _receipt(determined[0], territory))
     else:
         pdf.field(
             "Qualité",
@@ -329,7 +355,7 @@ def render_report(
                 "Demandée à l'étude",
                 f"{utc_instant(_instant(record))}, à poster au plus tard le "
                 f"{french_date(date.fromisoformat(due)) if due != '?' else due} ; "
-                f"{_receipt(record)}",
+                f"{_receipt(record, territory)}",
             )
         for record in posted:
             details = record.get("details", {})
@@ -337,7 +363,8 @@ def render_report(
             pdf.field(
                 "Déclarée postée",
                 f"le {french_date(date.fromisoformat(str(details['posted_on'])))} ({tracking}), "
-                f"déclaration enregistrée {utc_instant(_instant(record))} ; {_receipt(record)}",
+                f"déclaration enregistrée {utc_instant(_instant(record))} ; "
+                f"{_receipt(record, territory)}",
             )
 
     pdf.section("Journal des preuves signées", keep=45)

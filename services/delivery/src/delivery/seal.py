@@ -25,8 +25,8 @@ from io import BytesIO
 from typing import Any, Final
 
 import httpx
+from asn1crypto import cms, tsp
 from asn1crypto import keys as asn1_keys
-from asn1crypto import tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -211,6 +211,40 @@ def _check_unsigned_gap(data: bytes, embedded: Any) -> None:
         raise ReportVerificationError("signatures", "bytes were changed in a signature's value")
 
 
+_NULL: Final = (b"", b"\x05\x00")
+
+
+def _only(algorithm: Any) -> bytes:
+    """The DER of the digest algorithm list naming just `algorithm`."""
+    return bytes(cms.DigestAlgorithms([cms.DigestAlgorithm.load(algorithm.dump())]).dump())
+
+
+def _signed_data_version(signed_data: Any, signer: Any) -> str:
+    """RFC 5652 §5.1: v3 for a content other than id-data (a timestamp token), else v1 (a
+    signer named by issuer and serial, no attribute certificates)."""
+    data = signed_data["encap_content_info"]["content_type"].native == "data"
+    return "v1" if data and signer["sid"].name == "issuer_and_serial_number" else "v3"
+
+
+def _check_unsigned_fields(embedded: Any) -> None:
+    """A CMS carries fields its signature does not cover and a validator ignores: the
+    SignedData's digest algorithm list, the SignerInfo's version, the digest algorithm's
+    parameters. They must be exactly what the signer's own fields imply, so a changed byte there
+    is a change detected, not a silent one."""
+    signed_data = embedded.signed_data
+    signer = embedded.signer_info
+    algorithm = signer["digest_algorithm"]
+    version = signer["version"]
+    if (
+        signed_data["digest_algorithms"].dump() != _only(algorithm)
+        or algorithm["parameters"].dump() not in _NULL
+        or version.dump() != version.dump(force=True)
+        or version.native != "v1"
+        or signed_data["version"].native != _signed_data_version(signed_data, signer)
+    ):
+        raise ReportVerificationError("signatures", "bytes were changed in a signature's value")
+
+
 def _check_signer_id(embedded: Any, certificate: Any, stage: str) -> None:
     """A CMS names its signer outside what it signs: it must name the certificate that
     verified (the last timestamp's CMS is covered by nothing else)."""
@@ -241,6 +275,7 @@ async def verify_report(
         stamps = reader.embedded_timestamp_signatures
         for embedded in (*signatures, *stamps):
             _check_unsigned_gap(data, embedded)
+            _check_unsigned_fields(embedded)
     except ReportVerificationError:
         raise
     except Exception as error:
