@@ -43,6 +43,8 @@ TERMS_NOTICES = "terms_notices"
 FANOUTS = "fanouts"
 # Failed identifications counted per key and window, journaled as one summary (`attempts`).
 ATTEMPT_WINDOWS = "attempt_windows"
+# Compromised credentials reported by their holder, for operators to examine.
+COMPROMISE_REPORTS = "compromise_reports"
 
 INDEXES = (
     Index(ACCOUNTS, ("identifier",), unique=True),
@@ -66,6 +68,7 @@ INDEXES = (
     Index(TERMS_NOTICES, ("account_id",)),
     Index(TERMS_NOTICES, ("version", "status")),
     Index(ATTEMPT_WINDOWS, ("closes_at",)),
+    Index(COMPROMISE_REPORTS, ("reported_at",)),
 )
 
 

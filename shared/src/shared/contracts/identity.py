@@ -54,6 +54,7 @@ class CredentialRevocationReason(StrEnum):
     SUSPENSION = "suspension"
     PASSWORD_RESET = "password_reset"  # noqa: S105 - a reason, not a secret
     TERMINATION = "termination"
+    COMPROMISE_REPORTED = "compromise_reported"
 
 
 class TerminationReason(StrEnum):
@@ -280,6 +281,21 @@ class CredentialsRevokedV1(EventPayload):
     issued_before: AwareDatetime
     session_ids: list[str] = Field(default_factory=list)
     reason: CredentialRevocationReason
+
+
+@register
+class CompromiseReportedV1(EventPayload):
+    """The holder reported their credentials compromised: every session and token of the
+    account was revoked in the same transaction (`CredentialsRevokedV1`); operators are to look
+    at the account. Nothing of the holder's own account of what happened travels here."""
+
+    producer: ClassVar[str] = "identity"
+    fact: ClassVar[str] = "compromise-reported"
+    version: ClassVar[int] = 1
+
+    account_id: str
+    report_id: str
+    sessions_revoked: int = Field(ge=0, description="live sessions the report ended")
 
 
 @register

@@ -8,6 +8,7 @@ from typing_extensions import TypedDict  # pydantic reads it on Python < 3.12
 from identity import errors
 from identity.accounts.activation import ActivatedAccount, Activation
 from identity.accounts.base import password_rejected
+from identity.accounts.compromise import CompromiseReport, CompromiseReports
 from identity.accounts.links import (
     ACTIVATION,
     ACTIVATION_LAPSED,
@@ -34,6 +35,7 @@ __all__ = [
     "LAST_ACTIVATION_EXPIRY",
     "RESET",
     "AccountProfile",
+    "CompromiseReport",
     "Accounts",
     "ActivatedAccount",
     "DeliverableLink",
@@ -67,6 +69,7 @@ class Accounts(
     SecondFactor,
     Termination,
     OperatorActions,
+    CompromiseReports,
 ):
     """Every account use case, on one `Context`."""
 
