@@ -10,6 +10,7 @@ from .client_description import ClientDescription
 from .client_registered import ClientRegistered
 from .client_registration import ClientRegistration
 from .client_secret import ClientSecret
+from .compromise_report import CompromiseReport
 from .contacts_response import ContactsResponse
 from .deliverable_link_response import DeliverableLinkResponse
 from .email_change import EmailChange
@@ -71,6 +72,7 @@ __all__ = (
     "ClientRegistered",
     "ClientRegistration",
     "ClientSecret",
+    "CompromiseReport",
     "ContactsResponse",
     "DeliverableLinkResponse",
     "EmailChange",
