@@ -31,6 +31,10 @@ from .problem import Problem
 from .problem_type import ProblemType
 from .readiness import Readiness
 from .recovery_codes import RecoveryCodes
+from .rectification_answer import RectificationAnswer
+from .rectification_asked import RectificationAsked
+from .rectification_outcome import RectificationOutcome
+from .rectification_request import RectificationRequest
 from .refresh_request import RefreshRequest
 from .reset_completion import ResetCompletion
 from .reset_request import ResetRequest
@@ -93,6 +97,10 @@ __all__ = (
     "ProblemType",
     "Readiness",
     "RecoveryCodes",
+    "RectificationAnswer",
+    "RectificationAsked",
+    "RectificationOutcome",
+    "RectificationRequest",
     "RefreshRequest",
     "ResetCompletion",
     "ResetRequest",

@@ -45,6 +45,8 @@ FANOUTS = "fanouts"
 ATTEMPT_WINDOWS = "attempt_windows"
 # Compromised credentials reported by their holder, for operators to examine.
 COMPROMISE_REPORTS = "compromise_reports"
+# Rectification requests (GDPR art. 16) and their operator's answers.
+RECTIFICATIONS = "rectifications"
 
 INDEXES = (
     Index(ACCOUNTS, ("identifier",), unique=True),
@@ -69,6 +71,8 @@ INDEXES = (
     Index(TERMS_NOTICES, ("version", "status")),
     Index(ATTEMPT_WINDOWS, ("closes_at",)),
     Index(COMPROMISE_REPORTS, ("reported_at",)),
+    Index(RECTIFICATIONS, ("account_id",)),
+    Index(RECTIFICATIONS, ("answered_at", "requested_at")),
 )
 
 

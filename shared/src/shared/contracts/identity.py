@@ -298,6 +298,40 @@ class CompromiseReportedV1(EventPayload):
     sessions_revoked: int = Field(ge=0, description="live sessions the report ended")
 
 
+class RectificationOutcome(StrEnum):
+    """An operator's answer to a rectification request (GDPR art. 16)."""
+
+    RECTIFIED = "rectified"
+    REFUSED = "refused"
+
+
+@register
+class RectificationRequestedV1(EventPayload):
+    """The holder asked for a rectification of their data: an operator answers it. What the
+    holder wrote stays in identity's store."""
+
+    producer: ClassVar[str] = "identity"
+    fact: ClassVar[str] = "rectification-requested"
+    version: ClassVar[int] = 1
+
+    account_id: str
+    request_id: str
+
+
+@register
+class RectificationAnsweredV1(EventPayload):
+    """An operator answered a rectification request; their reasons stay in identity's store,
+    where the holder reads them."""
+
+    producer: ClassVar[str] = "identity"
+    fact: ClassVar[str] = "rectification-answered"
+    version: ClassVar[int] = 1
+
+    account_id: str
+    request_id: str
+    outcome: RectificationOutcome
+
+
 @register
 class SessionRevokedV1(EventPayload):
     """One session (`sid`) is dead: logout, refresh-token reuse, CGU refusal."""
