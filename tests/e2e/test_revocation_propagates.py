@@ -23,11 +23,14 @@ from shared.auth import (
 from shared.runtime import ServiceRuntime
 from shared.settings import BaseServiceSettings, service_config
 from tests.integration.identity.support import (
+    PASSWORD,
     identity_app,
     identity_settings,
     operator_token,
+    outbox_envelopes,
     recipient,
 )
+from tests.integration.identity.test_portal import csrf_of
 from tests.support.services import running, service_env
 
 PROPAGATION_BUDGET = 5.0
@@ -112,3 +115,49 @@ async def test_credential_revocation_reaches_another_service_within_5_seconds(
                     "/protected", headers={"Authorization": f"Bearer {token}"}
                 )
                 assert response.status_code == 401
+
+
+async def test_a_compromise_reported_in_the_portal_revokes_the_old_tokens_everywhere(
+    tmp_path: Path, bus_prefix: str
+) -> None:
+    """The holder reports a compromise through the portal's form: the token of their other
+    session (an app's, say) is refused by identity and by another service within 5 s, the
+    report is journaled and the portal session ended."""
+    identity = identity_app(tmp_path / "identity", bus_prefix)
+    issuer = identity_settings(tmp_path / "identity", bus_prefix).issuer
+    async with (
+        running(identity) as identity_http,
+        asgi_client(identity, "http://identity") as identity_link,
+    ):
+        probe = probe_app(tmp_path / "probe", bus_prefix, identity_link, issuer)
+        async with running(probe) as probe_http:
+            owner = await recipient(identity, identity_http, "decl-compromise")
+            other = await recipient(identity, identity_http, "decl-compromise-other")
+            assert (await probe_http.get("/protected", headers=owner.bearer)).status_code == 200
+
+            login_page = await identity_http.get("/connexion")
+            signed_in = await identity_http.post(
+                "/connexion",
+                data={
+                    "csrf_token": csrf_of(login_page.text),
+                    "identifiant": owner.identifier,
+                    "mot_de_passe": PASSWORD,
+                },
+            )
+            assert signed_in.status_code == 303, signed_in.text
+            form = await identity_http.get("/donnees/compromission")
+            assert form.status_code == 200
+            reported = await identity_http.post(
+                "/donnees/compromission",
+                data={"csrf_token": csrf_of(form.text), "confirmation_compromission": "oui"},
+            )
+            assert reported.status_code == 200
+            assert "Toutes vos sessions sont fermées" in reported.text
+
+            elapsed = await seconds_until_refused(probe_http, owner.access_token)
+            assert elapsed < PROPAGATION_BUDGET
+            assert (await identity_http.get("/v1/me", headers=owner.bearer)).status_code == 401
+            assert (await identity_http.get("/compte")).status_code == 303
+            assert (await probe_http.get("/protected", headers=other.bearer)).status_code == 200
+            [event] = await outbox_envelopes(identity, "identity.compromise-reported.v1")
+            assert event.payload["account_id"] == owner.account_id

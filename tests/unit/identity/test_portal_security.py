@@ -29,6 +29,8 @@ ACCOUNT_POSTS = [
     "/compte/totp/confirmation",
     "/compte/totp/desactivation",
     "/compte/resiliation",
+    "/donnees/compromission",
+    "/donnees/rectification",
     "/deconnexion",
 ]
 TERMS_POSTS = ["/cgu/acceptation", "/cgu/refus", "/cgu/declaration/refus"]

@@ -10,6 +10,7 @@ from .client_description import ClientDescription
 from .client_registered import ClientRegistered
 from .client_registration import ClientRegistration
 from .client_secret import ClientSecret
+from .compromise_report import CompromiseReport
 from .contacts_response import ContactsResponse
 from .deliverable_link_response import DeliverableLinkResponse
 from .email_change import EmailChange
@@ -30,6 +31,10 @@ from .problem import Problem
 from .problem_type import ProblemType
 from .readiness import Readiness
 from .recovery_codes import RecoveryCodes
+from .rectification_answer import RectificationAnswer
+from .rectification_asked import RectificationAsked
+from .rectification_outcome import RectificationOutcome
+from .rectification_request import RectificationRequest
 from .refresh_request import RefreshRequest
 from .reset_completion import ResetCompletion
 from .reset_request import ResetRequest
@@ -71,6 +76,7 @@ __all__ = (
     "ClientRegistered",
     "ClientRegistration",
     "ClientSecret",
+    "CompromiseReport",
     "ContactsResponse",
     "DeliverableLinkResponse",
     "EmailChange",
@@ -91,6 +97,10 @@ __all__ = (
     "ProblemType",
     "Readiness",
     "RecoveryCodes",
+    "RectificationAnswer",
+    "RectificationAsked",
+    "RectificationOutcome",
+    "RectificationRequest",
     "RefreshRequest",
     "ResetCompletion",
     "ResetRequest",

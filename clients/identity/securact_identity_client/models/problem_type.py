@@ -29,6 +29,8 @@ class ProblemType(StrEnum):
     URNSECURACTPROBLEMNO_SESSION = "urn:securact:problem:no-session"
     URNSECURACTPROBLEMOBJECT_STORE_UNAVAILABLE = "urn:securact:problem:object-store-unavailable"
     URNSECURACTPROBLEMPASSWORD_REJECTED = "urn:securact:problem:password-rejected"
+    URNSECURACTPROBLEMRECTIFICATION_ALREADY_ANSWERED = "urn:securact:problem:rectification-already-answered"
+    URNSECURACTPROBLEMRECTIFICATION_TEXT_INVALID = "urn:securact:problem:rectification-text-invalid"
     URNSECURACTPROBLEMREQUEST_BODY_TOO_LARGE = "urn:securact:problem:request-body-too-large"
     URNSECURACTPROBLEMSCOPES_INVALID = "urn:securact:problem:scopes-invalid"
     URNSECURACTPROBLEMSECOND_FACTOR_REQUIRED = "urn:securact:problem:second-factor-required"

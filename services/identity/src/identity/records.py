@@ -43,6 +43,10 @@ TERMS_NOTICES = "terms_notices"
 FANOUTS = "fanouts"
 # Failed identifications counted per key and window, journaled as one summary (`attempts`).
 ATTEMPT_WINDOWS = "attempt_windows"
+# Compromised credentials reported by their holder, for operators to examine.
+COMPROMISE_REPORTS = "compromise_reports"
+# Rectification requests (GDPR art. 16) and their operator's answers.
+RECTIFICATIONS = "rectifications"
 
 INDEXES = (
     Index(ACCOUNTS, ("identifier",), unique=True),
@@ -66,6 +70,9 @@ INDEXES = (
     Index(TERMS_NOTICES, ("account_id",)),
     Index(TERMS_NOTICES, ("version", "status")),
     Index(ATTEMPT_WINDOWS, ("closes_at",)),
+    Index(COMPROMISE_REPORTS, ("reported_at",)),
+    Index(RECTIFICATIONS, ("account_id",)),
+    Index(RECTIFICATIONS, ("answered_at", "requested_at")),
 )
 
 

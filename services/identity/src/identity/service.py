@@ -20,6 +20,7 @@ from identity.maintenance import Maintenance
 from identity.passwords import Passwords
 from identity.personal_data import PersonalData
 from identity.records import ACCOUNTS, CLIENTS, Context
+from identity.rectification import Rectifications
 from identity.retention import RetentionRequests
 from identity.sealed import SecretSealer
 from identity.service_clients import ServiceClients
@@ -109,6 +110,7 @@ class Identity:
         self.lapses = ActivationLapses(self.ctx)
         self.retention = RetentionRequests(self.ctx)
         self.personal_data = PersonalData(self.ctx)
+        self.rectifications = Rectifications(self.ctx)
         self.attempts = AttemptJournal(self.ctx)
         self.contacts = Contacts(self.ctx, self.accounts)
 

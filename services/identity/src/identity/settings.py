@@ -100,6 +100,28 @@ class Settings(BaseServiceSettings):
         description="a CGU version takes effect at most this long after it is published",
     )
     totp_issuer: str = "SECURACT-NG"
+    # The "Aide et contacts" page (CGU §7.5, §11.1): texts the operator configures.
+    support_contact: str = Field(
+        default="support@securact.example, 01 00 00 00 00",
+        description="how to reach the support (shown on the portal's help page)",
+    )
+    support_hours: str = Field(
+        default="du lundi au vendredi, de 9 h à 18 h (heure de Paris), hors jours fériés",
+        description="when the support answers, in French",
+    )
+    dpo_contact: str = Field(
+        default="Délégué à la protection des données, dpo@securact.example",
+        description="the data protection officer's contact (GDPR art. 37-39)",
+    )
+    cnil_complaint_text: str = Field(
+        default=(
+            "Si vous estimez, après nous avoir contactés, que vos droits ne sont pas respectés, "
+            "vous pouvez adresser une réclamation à la Commission nationale de l'informatique "
+            "et des libertés (CNIL), 3 place de Fontenoy, TSA 80715, 75334 Paris Cedex 07, "
+            "ou en ligne sur www.cnil.fr/plaintes."
+        ),
+        description="the right to complain to the supervisory authority (GDPR art. 77)",
+    )
     terms_notice_batch_size: int = Field(
         default=500, ge=1, description="CGU notices written per transaction by the fan-out"
     )

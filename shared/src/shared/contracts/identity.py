@@ -54,6 +54,7 @@ class CredentialRevocationReason(StrEnum):
     SUSPENSION = "suspension"
     PASSWORD_RESET = "password_reset"  # noqa: S105 - a reason, not a secret
     TERMINATION = "termination"
+    COMPROMISE_REPORTED = "compromise_reported"
 
 
 class TerminationReason(StrEnum):
@@ -280,6 +281,55 @@ class CredentialsRevokedV1(EventPayload):
     issued_before: AwareDatetime
     session_ids: list[str] = Field(default_factory=list)
     reason: CredentialRevocationReason
+
+
+@register
+class CompromiseReportedV1(EventPayload):
+    """The holder reported their credentials compromised: every session and token of the
+    account was revoked in the same transaction (`CredentialsRevokedV1`); operators are to look
+    at the account. Nothing of the holder's own account of what happened travels here."""
+
+    producer: ClassVar[str] = "identity"
+    fact: ClassVar[str] = "compromise-reported"
+    version: ClassVar[int] = 1
+
+    account_id: str
+    report_id: str
+    sessions_revoked: int = Field(ge=0, description="live sessions the report ended")
+
+
+class RectificationOutcome(StrEnum):
+    """An operator's answer to a rectification request (GDPR art. 16)."""
+
+    RECTIFIED = "rectified"
+    REFUSED = "refused"
+
+
+@register
+class RectificationRequestedV1(EventPayload):
+    """The holder asked for a rectification of their data: an operator answers it. What the
+    holder wrote stays in identity's store."""
+
+    producer: ClassVar[str] = "identity"
+    fact: ClassVar[str] = "rectification-requested"
+    version: ClassVar[int] = 1
+
+    account_id: str
+    request_id: str
+
+
+@register
+class RectificationAnsweredV1(EventPayload):
+    """An operator answered a rectification request; their reasons stay in identity's store,
+    where the holder reads them."""
+
+    producer: ClassVar[str] = "identity"
+    fact: ClassVar[str] = "rectification-answered"
+    version: ClassVar[int] = 1
+
+    account_id: str
+    request_id: str
+    outcome: RectificationOutcome
 
 
 @register

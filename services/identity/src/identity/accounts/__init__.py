@@ -8,6 +8,7 @@ from typing_extensions import TypedDict  # pydantic reads it on Python < 3.12
 from identity import errors
 from identity.accounts.activation import ActivatedAccount, Activation
 from identity.accounts.base import password_rejected
+from identity.accounts.compromise import CompromiseReport, CompromiseReports
 from identity.accounts.links import (
     ACTIVATION,
     ACTIVATION_LAPSED,
@@ -36,6 +37,7 @@ __all__ = [
     "AccountProfile",
     "Accounts",
     "ActivatedAccount",
+    "CompromiseReport",
     "DeliverableLink",
     "LinkCheck",
     "TotpEnrolment",
@@ -67,6 +69,7 @@ class Accounts(
     SecondFactor,
     Termination,
     OperatorActions,
+    CompromiseReports,
 ):
     """Every account use case, on one `Context`."""
 

@@ -14,6 +14,7 @@ from identity.api.common import install_identity_errors
 from identity.api.links import internal_router, links_router
 from identity.api.me import me_router
 from identity.api.operator import operator_router
+from identity.api.rights import rights_router
 from identity.api.sessions import sessions_router
 from identity.api.terms import terms_router
 from identity.api.tokens import token_router
@@ -25,6 +26,13 @@ __all__ = ["identity_router", "install_identity_errors", "internal_router", "tok
 def identity_router(identity: Identity) -> APIRouter:
     """The public `/v1` API: each feature's router under one prefix."""
     router = APIRouter(prefix="/v1")
-    for feature in (sessions_router, links_router, me_router, terms_router, operator_router):
+    for feature in (
+        sessions_router,
+        links_router,
+        me_router,
+        rights_router,
+        terms_router,
+        operator_router,
+    ):
         router.include_router(feature(identity))
     return router

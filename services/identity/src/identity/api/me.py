@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from identity.accounts import AccountProfile
+from identity.accounts import AccountProfile, CompromiseReport
 from identity.api.common import NO_STORE, AccountWriter, Body, Holder, Recipient
 from identity.domain import ACCOUNT_WRITE, readable_until
 from identity.errors import IdentityError
@@ -135,5 +135,17 @@ def me_router(identity: Identity) -> APIRouter:
                 terminated_at, identity.ctx.settings.termination_readable_months
             ),
         )
+
+    @router.post(
+        "/me/compromise-report",
+        tags=["accounts"],
+        status_code=201,
+        responses=problem_responses(404),
+    )
+    async def report_compromise(principal: Holder) -> CompromiseReport:
+        """Report your credentials compromised: every session and token of the account is
+        revoked at once (this one included: sign in again, and change your password), the
+        report is journaled and the operators alerted."""
+        return await identity.accounts.report_compromise(principal.subject)
 
     return router

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
+from identity.accounts import CompromiseReport
 from identity.api.common import NO_STORE, AccountId, Body, ClientId, Operator
 from identity.service import Identity
 from shared.openapi import problem_responses
@@ -129,6 +130,11 @@ def operator_router(identity: Identity) -> APIRouter:
     async def revoke_credentials(account_id: AccountId, principal: Operator) -> None:
         """Every session of the account dies, in every service within seconds."""
         await identity.accounts.revoke_all_credentials(account_id, operator=principal.subject)
+
+    @router.get("/compromise-reports", tags=["operator"])
+    async def compromise_reports(_principal: Operator) -> list[CompromiseReport]:
+        """Compromised credentials reported by their holders, the most recent first (100)."""
+        return await identity.accounts.compromise_reports()
 
     @router.post(
         "/accounts/{account_id}/activation-link",

@@ -261,6 +261,7 @@ _ENDED_TITLES = {
     TERMS_REFUSED_EARLIER: "Vous avez refusé les conditions générales",
     "refus-resiliation": "Vous avez refusé les conditions générales : compte résilié",
     "resiliation": "Votre compte est résilié",
+    "compromission": "Toutes vos sessions sont fermées",
 }
 
 

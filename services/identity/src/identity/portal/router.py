@@ -16,6 +16,7 @@ from identity.portal.account_pages import account_pages
 from identity.portal.link_pages import link_pages
 from identity.portal.login_pages import login_pages
 from identity.portal.pages import TEMPLATES_DIR, Portal, PortalRoute
+from identity.portal.rights_pages import rights_pages
 from identity.portal.statement import CONSENT_AUDIENCE, StatementApi
 from identity.portal.terms_pages import terms_pages
 from identity.service import Identity
@@ -43,4 +44,5 @@ def portal_router(
     link_pages(router, portal)
     terms_pages(router, portal, statements)
     account_pages(router, portal)
+    rights_pages(router, portal)
     return router
