@@ -27,10 +27,10 @@ import argparse
 import asyncio
 import sqlite3
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 from retention import sweep_cli
 from retention.certificate import verify_certificate
@@ -100,24 +100,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def verify_attestation_files(
-    attestation: Path, pdf: Path | None, public_keys: Sequence[str], out: TextIO
-) -> int:
-    """Check an outage attestation; prints the interval and each territory's moved deadline."""
+T = TypeVar("T")
+
+
+def _verified(
+    verify: Callable[[bytes, Sequence[VerifierKey], bytes | None], T],
+    document: Path,
+    pdf: Path | None,
+    public_keys: Sequence[str],
+    out: TextIO,
+) -> T | None:
+    """`verify` over the files with the keys given; None once the refusal is written."""
     try:
         trusted = [VerifierKey.from_string(key) for key in public_keys]
     except ValueError as error:
         out.write(f"error: bad public key: {error}\n")
-        return EXIT_ERROR
+        return None
     try:
-        document = verify_attestation(
-            attestation.read_bytes(), trusted, pdf.read_bytes() if pdf is not None else None
-        )
+        return verify(document.read_bytes(), trusted, pdf.read_bytes() if pdf else None)
     except OSError as error:
         out.write(f"error: {type(error).__name__}: {error.strerror or error}\n")
-        return EXIT_ERROR
     except IntegrityError as error:
         out.write(f"NOT VERIFIED: {error}\n")
+    return None
+
+
+def verify_attestation_files(
+    attestation: Path, pdf: Path | None, public_keys: Sequence[str], out: TextIO
+) -> int:
+    """Check an outage attestation; prints the interval and each territory's moved deadline."""
+    document = _verified(verify_attestation, attestation, pdf, public_keys, out)
+    if document is None:
         return EXIT_ERROR
     out.write(
         f"verified: attestation {document['attestation_id']}"
@@ -133,20 +146,8 @@ def verify_certificate_files(
     certificate: Path, pdf: Path | None, public_keys: Sequence[str], out: TextIO
 ) -> int:
     """Check the files; prints what was verified (ids and fingerprints only)."""
-    try:
-        trusted = [VerifierKey.from_string(key) for key in public_keys]
-    except ValueError as error:
-        out.write(f"error: bad public key: {error}\n")
-        return EXIT_ERROR
-    try:
-        document = verify_certificate(
-            certificate.read_bytes(), trusted, pdf.read_bytes() if pdf is not None else None
-        )
-    except OSError as error:
-        out.write(f"error: {type(error).__name__}: {error.strerror or error}\n")
-        return EXIT_ERROR
-    except IntegrityError as error:
-        out.write(f"NOT VERIFIED: {error}\n")
+    document = _verified(verify_certificate, certificate, pdf, public_keys, out)
+    if document is None:
         return EXIT_ERROR
     out.write(
         f"verified: certificate {document['certificate_id']}"
