@@ -19,7 +19,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final, NotRequired, TypedDict, cast
+from typing import Any, Final, NotRequired, TypedDict, cast
 from zoneinfo import ZoneInfo
 
 from retention.pdf import Line, render_pdf
@@ -202,28 +202,27 @@ async def sign_certificate(
     )
 
 
-def verify_certificate(
-    signed_json: bytes, trusted: Sequence[VerifierKey], pdf: bytes | None = None
-) -> CertificateDocument:
-    """Verify a certificate offline with the platform's published keys; returns its document.
-
-    The verifier key embedded in the file is only a hint: the key must be among `trusted`.
-    Raises IntegrityError on any mismatch (document, fingerprint, PDF).
-    """
+def verify_signed_twin(
+    signed_json: bytes, kind: str, trusted: Sequence[VerifierKey], pdf: bytes | None = None
+) -> Any:
+    """The `kind` document of a signed JSON twin (`{kind: …, "signature", "fingerprint",
+    "pdf"}`), once its signature verifies with one of `trusted` (the key named in the file is
+    only a hint), its fingerprint matches and, given the PDF, the PDF's signature too.
+    IntegrityError on any mismatch (certificates and outage attestations are written so)."""
     try:
         twin = json.loads(signed_json)
-        document = twin["certificate"]
+        document = twin[kind]
         kid = twin["signature"]["kid"]
         value = base64.b64decode(twin["signature"]["value"], validate=True)
     except (ValueError, KeyError, TypeError) as error:
-        raise IntegrityError("malformed certificate") from error
+        raise IntegrityError(f"malformed {kind}") from error
     keys = {key.key_id: key for key in trusted}
     key = keys.get(kid)
     body = canonical(document)
     if key is None or not key.verify(body, value):
-        raise IntegrityError("certificate signature does not verify")
+        raise IntegrityError(f"{kind} signature does not verify")
     if twin.get("fingerprint") != hashlib.sha256(body).hexdigest():
-        raise IntegrityError("certificate fingerprint does not match")
+        raise IntegrityError(f"{kind} fingerprint does not match")
     if pdf is not None:
         pdf_part = twin.get("pdf") or {}
         pdf_key = keys.get(str(pdf_part.get("kid")))
@@ -237,8 +236,15 @@ def verify_certificate(
             or not pdf_key.verify(pdf, pdf_value)
         ):
             raise IntegrityError("PDF signature does not verify")
-    # Its signature verified: the platform wrote it, in this shape.
-    return cast(CertificateDocument, document)
+    return document
+
+
+def verify_certificate(
+    signed_json: bytes, trusted: Sequence[VerifierKey], pdf: bytes | None = None
+) -> CertificateDocument:
+    """Verify a certificate offline with the platform's published keys; returns its document
+    (its signature verified: the platform wrote it, in this shape)."""
+    return cast(CertificateDocument, verify_signed_twin(signed_json, "certificate", trusted, pdf))
 
 
 def french_lines(

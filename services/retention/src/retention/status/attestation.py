@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Final, TypedDict, cast
 
-from retention.certificate import ALG, canonical
+from retention.certificate import ALG, canonical, verify_signed_twin
 from retention.pdf import Line, render_pdf
 from retention.receipts import MissingReceipt, Receipt, ReceiptSet
 from retention.status.context import FUNCTIONS
 from retention.status.deadline import moved_deadlines, utc_french
 from retention.status.records import Incident
-from shared.crypto import IntegrityError, SigningKeyRing, VerifierKey
+from shared.crypto import SigningKeyRing, VerifierKey
 from shared.french import french_date, legal_datetime, legal_time_name
 from shared.legal_calendar import Territory
 
@@ -159,34 +159,7 @@ def verify_attestation(
 ) -> AttestationDocument:
     """Verify an attestation offline with the platform's published keys (the embedded key is a
     hint only); IntegrityError on any mismatch."""
-    try:
-        twin = json.loads(signed_json)
-        document = twin["attestation"]
-        kid = twin["signature"]["kid"]
-        value = base64.b64decode(twin["signature"]["value"], validate=True)
-    except (ValueError, KeyError, TypeError) as error:
-        raise IntegrityError("malformed attestation") from error
-    keys = {key.key_id: key for key in trusted}
-    key = keys.get(kid)
-    body = canonical(document)
-    if key is None or not key.verify(body, value):
-        raise IntegrityError("attestation signature does not verify")
-    if twin.get("fingerprint") != hashlib.sha256(body).hexdigest():
-        raise IntegrityError("attestation fingerprint does not match")
-    if pdf is not None:
-        part = twin.get("pdf") or {}
-        pdf_key = keys.get(str(part.get("kid")))
-        try:
-            pdf_value = base64.b64decode(str(part.get("signature")), validate=True)
-        except ValueError as error:
-            raise IntegrityError("malformed PDF signature") from error
-        if (
-            pdf_key is None
-            or part.get("sha256") != hashlib.sha256(pdf).hexdigest()
-            or not pdf_key.verify(pdf, pdf_value)
-        ):
-            raise IntegrityError("PDF signature does not verify")
-    return cast(AttestationDocument, document)
+    return cast(AttestationDocument, verify_signed_twin(signed_json, "attestation", trusted, pdf))
 
 
 TERRITORY_NAMES: Final[dict[str, str]] = {
