@@ -65,6 +65,7 @@ bench: bootstrap
 
 schemas:
 	@$(VENV)/python -m shared.contracts.snapshots --write
+	@$(VENV)/python -m shared.messaging.platform_queues --write
 	@$(VENV)/python -m shared.contracts.asyncapi --write
 
 asyncapi:

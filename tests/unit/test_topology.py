@@ -10,6 +10,7 @@ from identity.consumers import QUEUES as IDENTITY_QUEUES
 from notify.consumers import QUEUES as NOTIFY_QUEUES
 from retention.consumers import QUEUES as RETENTION_QUEUES
 from shared.contracts import registered
+from shared.messaging import platform_queues
 from shared.messaging.topology import PLATFORM_QUEUES
 
 SUBSCRIBED: dict[str, tuple[str, ...]] = {
@@ -45,3 +46,9 @@ def test_queue_names_follow_service_dot_purpose() -> None:
 
 def test_every_platform_queue_has_its_consumer() -> None:
     assert set(PLATFORM_QUEUES) == set(SUBSCRIBED)
+
+
+def test_the_committed_platform_queues_are_the_services_tables() -> None:
+    """`platform_queues.json` is derived from the consumers (`make schemas` rewrites it)."""
+    assert platform_queues.main(["--check"]) == 0
+    assert platform_queues.derive() == PLATFORM_QUEUES

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from faststream.rabbit import ExchangeType, QueueType, RabbitBroker, RabbitExchange, RabbitQueue
 from faststream.rabbit.schemas.queue import QuorumQueueArgs
 
+from shared.messaging.platform_queues import load as load_platform_queues
+
 EVENTS_EXCHANGE = "securact.events"
 DEAD_LETTER_EXCHANGE = "securact.events.dlx"
 # Safety net only: RabbitMQ counts redeliveries after a consumer crash or channel loss on
@@ -22,108 +24,8 @@ BROKER_DELIVERY_LIMIT = 20
 # Every consumer queue of the platform and the routing keys it needs. Each service declares all
 # of them when it connects, so that no event published on a fresh broker falls into the void
 # because its consumer has not started yet (RabbitMQ drops what no queue is bound to receive).
-PLATFORM_QUEUES: dict[str, tuple[str, ...]] = {
-    "audit.journal.v2": ("#",),
-    "audit.erasures": ("retention.subject-keys-shred-requested.v1",),
-    "identity.declarations": ("consent.declaration-registered.v1",),
-    "identity.notices": ("notify.notification-sent.v1", "notify.notification-failed.v1"),
-    "identity.retention": (
-        "retention.contact-data-purge-requested.v1",
-        "retention.account-deletion-requested.v1",
-        "retention.terms-effective.v1",
-    ),
-    "consent.retention": ("retention.declaration-purge-requested.v1",),
-    "consent.identity": (
-        "identity.account-created.v1",
-        "identity.terms-accepted.v1",
-        "identity.terms-refused.v1",
-        "identity.account-terminated.v1",
-        "identity.account-activation-lapsed.v1",
-        "identity.email-changed.v1",
-        "identity.mobile-changed.v1",
-    ),
-    "delivery.parties": (
-        "consent.declaration-registered.v1",
-        "consent.declaration-activated.v1",
-        "consent.revoked.v1",
-        "consent.declaration-expired.v1",
-        "consent.declaration-terminated.v1",
-        "consent.declaration-refused.v1",
-        "identity.account-created.v1",
-        "identity.account-terminated.v1",
-        "identity.office-client-registered.v1",
-        "identity.account-suspended.v1",
-        "identity.account-reinstated.v1",
-        "identity.email-changed.v1",
-        "identity.mobile-changed.v1",
-        "consent.domicile-changed.v1",
-    ),
-    "delivery.notifications": ("notify.notification-sent.v1", "notify.notification-failed.v1"),
-    "delivery.erasures": (
-        "retention.account-acts-erasure-requested.v1",
-        "retention.declaration-purge-requested.v1",
-    ),
-    "notify.urgent": (
-        "identity.activation-link-issued.v2",
-        "identity.password-reset-requested.v2",
-        # Retired (never emitted); bound for a message an old outbox still relays.
-        "identity.account-created.v1",
-        "identity.account-terminated.v1",
-        "consent.declaration-registered.v1",
-        "consent.revoked.v1",
-        "delivery.act-served.v2",
-        "delivery.lettre-simple-due.v2",
-        # Replaced by v2 (with the recipient's territory); bound for what an old outbox relays.
-        "delivery.act-served.v1",
-        "delivery.lettre-simple-due.v1",
-        "delivery.reply-received.v1",
-        "retention.erasure-certificate-issued.v2",
-        "identity.email-change-requested.v1",
-        "identity.email-changed.v1",
-        "identity.mobile-changed.v1",
-        "consent.declaration-contested.v1",
-        # Retired (never emitted); bound for a message an old outbox still relays.
-    ),
-    "notify.bulk": ("identity.terms-notice-issued.v1",),
-    "notify.webhooks": (
-        "delivery.act-served.v1",
-        "delivery.act-served.v2",
-        "delivery.act-scheduled.v1",
-        "delivery.act-rejected.v1",
-        "delivery.act-handed-over.v1",
-        "delivery.service-quality-determined.v1",
-        "delivery.act-served-after-consent-end.v1",
-        "delivery.reply-received.v1",
-        "notify.notification-failed.v1",
-    ),
-    "notify.retention": (
-        "retention.contact-data-purge-requested.v1",
-        "retention.declaration-purge-requested.v1",
-    ),
-    "retention.lifecycle": (
-        "identity.account-terminated.v1",
-        "consent.revoked.v1",
-        "consent.declaration-terminated.v1",
-        "consent.declaration-expired.v1",
-        "consent.declaration-refused.v1",
-        "consent.declaration-lapsed.v1",
-        "identity.terms-published.v1",
-        "identity.account-created.v1",
-        "consent.declaration-registered.v1",
-        "delivery.act-served.v2",
-        # Replaced by v2; bound for what an old outbox still relays.
-        "delivery.act-served.v1",
-        "consent.registry-consulted.v1",
-    ),
-    "retention.confirmations": (
-        "delivery.account-acts-erased.v1",
-        "delivery.registry-copy-purged.v1",
-        "audit.subject-keys-shredded.v1",
-        "identity.contact-data-purged.v1",
-        "identity.account-deleted.v1",
-        "consent.declaration-purged.v1",
-    ),
-}
+# Derived from the services' handler tables (`shared.messaging.platform_queues`, `make schemas`).
+PLATFORM_QUEUES: dict[str, tuple[str, ...]] = load_platform_queues()
 
 
 # Queues whose consumer must be one process at a time, even with several replicas: RabbitMQ's
