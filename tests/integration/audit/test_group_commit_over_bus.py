@@ -15,7 +15,7 @@ import aio_pika
 import pytest
 from faststream.rabbit import RabbitBroker
 
-from audit.consumers import journal_subscription
+from audit.consumers import JOURNAL_QUEUE, journal_subscription
 from audit.service import INDEXES, JOURNAL
 from audit.vault import PAYLOADS
 from audit.verify import verify_journal
@@ -102,7 +102,7 @@ async def test_a_failed_batch_is_retried_message_by_message_and_journaled_once(
     async def all_delivered() -> bool:
         # Nothing left ready in the queue: the rest waits in the consumer, behind the batch
         # being committed (the prefetch covers them all).
-        return await _ready(amqp_url, topology.queue_name("audit.journal")) == 0
+        return await _ready(amqp_url, topology.queue_name(JOURNAL_QUEUE)) == 0
 
     try:
         await eventually(all_delivered, within=20, every=0.05)
@@ -110,6 +110,7 @@ async def test_a_failed_batch_is_retried_message_by_message_and_journaled_once(
         store.hold_commit.set()
         await _check_journaled_once(sqlite_store, store, audit, handled, markers, doomed)
     finally:
+        store.hold_commit.set()  # a failed wait must not leave the writer held at teardown
         await consumer.stop()
 
 
