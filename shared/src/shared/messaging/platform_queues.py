@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Final
+
+log = logging.getLogger(__name__)
 
 SNAPSHOT: Final = Path(__file__).with_name("platform_queues.json")
 SERVICES: Final = ("audit", "identity", "consent", "delivery", "notify", "retention")
@@ -47,7 +50,7 @@ def main(argv: list[str]) -> int:
         SNAPSHOT.write_text(text, encoding="utf-8")
         return 0
     if SNAPSHOT.read_text(encoding="utf-8") != text:
-        print("platform_queues.json is stale: run make schemas", file=sys.stderr)  # noqa: T201
+        log.error("platform_queues.json is stale: run make schemas")
         return 1
     return 0
 
