@@ -146,7 +146,12 @@ class BatchConsumer:
         connection = await self._broker.connect()
         self._channel = await connection.channel(publisher_confirms=False)
         await self._channel.set_qos(prefetch_count=self._subscription.prefetch)
-        queue = await self._channel.get_queue(self._queue, ensure=False)
+        # Declared (same arguments as the topology's) rather than fetched: a robust channel
+        # restores, after a reconnection, only the queues it declared, and their consumers.
+        spec = self._topology.queue(self._subscription.queue)
+        queue = await self._channel.declare_queue(
+            spec.name, durable=spec.durable, arguments=dict(spec.arguments or {})
+        )
         self._loop = asyncio.create_task(self._run(), name=f"batch-consumer {self._queue}")
         self._consumer = (queue, await queue.consume(self._on_delivery))
 
