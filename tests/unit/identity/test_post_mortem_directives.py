@@ -39,6 +39,9 @@ async def test_directives_are_recorded_changed_and_revoked_and_events_tell_only_
     assert (first.erasure, first.designated_name) == (AT_ONCE, "Camille Martin")
     assert (second.erasure, second.designated_email) == (SCHEDULED, None)
     assert second.recorded_at == first.recorded_at < second.changed_at
+    export = await rig.identity.personal_data.export_account(account_id)
+    assert export["post_mortem_directives"] is not None
+    assert export["post_mortem_directives"]["erasure"] == "scheduled"
     await directives.revoke(account_id)
     assert await directives.of_account(account_id) is None
     changes = await rig.payloads("identity.post-mortem-directives-changed.v1")
