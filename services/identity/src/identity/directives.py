@@ -15,7 +15,7 @@ the consent ended, the tombstones) is kept all the same.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel
 
@@ -197,7 +197,9 @@ class Directives:
                 f"Give the justification's reference in 1 to {MAX_JUSTIFICATION} characters.",
             )
         now = ctx.clock.now()
-        if died_on > ctx.clock.now().date():
+        # A day's slack: in the territories ahead of UTC (Nouméa, UTC+11) today may be
+        # tomorrow in UTC.
+        if died_on > (now + timedelta(days=1)).date():
             raise errors.IdentityError(422, "death-date-invalid", "The date is in the future.")
         actor = f"operator:{operator}"
         async with ctx.outbox.transaction() as tx:
