@@ -158,6 +158,16 @@ async def test_decret_2021_1625_art_21_and_mes_actes_at_375_and_1280_px_with_axe
         await check("05-acte")
         await menu.get_by_role("link", name="Mon compte").click()
         await check("06-compte")
+        # Post-mortem directives: the form, then its errors next to the fields.
+        await page.goto(f"{base_url}/donnees/directives")
+        await expect(page.get_by_role("heading", level=1)).to_have_text(
+            "Mes directives en cas de décès"
+        )
+        await check("06a-directives")
+        await page.get_by_label("Son adresse électronique").fill("pas-une-adresse")
+        await page.get_by_role("button", name="Enregistrer mes directives").click()
+        await expect(page.get_by_role("alert")).to_contain_text("Choisissez ce que deviennent")
+        await check("06b-directives-erreurs")
 
         # The same pages on a desktop screen, after a new login.
         desktop = await browser.new_context(

@@ -118,6 +118,27 @@ def test_identity_s_refusal_is_shown_as_its_problem(identity_url: str) -> None:
     assert status == EXIT_REFUSED
 
 
+def test_a_death_is_recorded_through_identity_s_api(identity_url: str) -> None:
+    """The command reaches `POST /v1/accounts/{id}/death`; the recording itself is tested on
+    identity (unit) and end to end (tests/e2e/test_post_mortem_directives.py)."""
+    death = ("--died-on", "2026-11-30", "--justification", "acte 2026-0042")
+    status, out, _ = _operator(identity_url, "account", "death", "01JNOSUCHACCOUNT", *death)
+    assert status == EXIT_REFUSED
+    assert "(urn:securact:problem:account-not-found)" in out
+    status, out, _ = _operator(
+        identity_url,
+        "account",
+        "death",
+        "01JNOSUCHACCOUNT",
+        "--died-on",
+        "30/11/2026",
+        "--justification",
+        "x",
+    )
+    assert status == EXIT_REFUSED
+    assert out.startswith("refused: 422 ")
+
+
 def test_an_operator_publishes_cgu(identity_url: str, tmp_path: Path) -> None:
     cgu = tmp_path / "cgu-v2.md"
     cgu.write_text("# Conditions générales, version 2\n", encoding="utf-8")

@@ -31,6 +31,8 @@ ACCOUNT_POSTS = [
     "/compte/resiliation",
     "/donnees/compromission",
     "/donnees/rectification",
+    "/donnees/directives",
+    "/donnees/directives/revocation",
     "/deconnexion",
 ]
 TERMS_POSTS = ["/cgu/acceptation", "/cgu/refus", "/cgu/declaration/refus"]

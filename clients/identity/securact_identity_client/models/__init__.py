@@ -12,7 +12,11 @@ from .client_registration import ClientRegistration
 from .client_secret import ClientSecret
 from .compromise_report import CompromiseReport
 from .contacts_response import ContactsResponse
+from .death_record import DeathRecord
+from .death_recording import DeathRecording
 from .deliverable_link_response import DeliverableLinkResponse
+from .directives_asked import DirectivesAsked
+from .directives_of_holder import DirectivesOfHolder
 from .email_change import EmailChange
 from .email_change_pending import EmailChangePending
 from .email_confirmation import EmailConfirmation
@@ -27,6 +31,8 @@ from .login_request import LoginRequest
 from .mobile_change import MobileChange
 from .password_change import PasswordChange
 from .password_confirmation import PasswordConfirmation
+from .post_mortem_directives import PostMortemDirectives
+from .post_mortem_erasure import PostMortemErasure
 from .problem import Problem
 from .problem_type import ProblemType
 from .readiness import Readiness
@@ -78,7 +84,11 @@ __all__ = (
     "ClientSecret",
     "CompromiseReport",
     "ContactsResponse",
+    "DeathRecord",
+    "DeathRecording",
     "DeliverableLinkResponse",
+    "DirectivesAsked",
+    "DirectivesOfHolder",
     "EmailChange",
     "EmailChangePending",
     "EmailConfirmation",
@@ -93,6 +103,8 @@ __all__ = (
     "MobileChange",
     "PasswordChange",
     "PasswordConfirmation",
+    "PostMortemDirectives",
+    "PostMortemErasure",
     "Problem",
     "ProblemType",
     "Readiness",

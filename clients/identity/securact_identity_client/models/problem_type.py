@@ -2,6 +2,7 @@ from enum import StrEnum
 
 
 class ProblemType(StrEnum):
+    URNSECURACTPROBLEMACCOUNT_DELETED = "urn:securact:problem:account-deleted"
     URNSECURACTPROBLEMACCOUNT_READ_ONLY = "urn:securact:problem:account-read-only"
     URNSECURACTPROBLEMACCOUNT_SUSPENDED = "urn:securact:problem:account-suspended"
     URNSECURACTPROBLEMACTIVATION_LAPSED = "urn:securact:problem:activation-lapsed"
@@ -11,6 +12,10 @@ class ProblemType(StrEnum):
     URNSECURACTPROBLEMBAD_REQUEST = "urn:securact:problem:bad-request"
     URNSECURACTPROBLEMCODE_MISSING = "urn:securact:problem:code-missing"
     URNSECURACTPROBLEMDATABASE_UNAVAILABLE = "urn:securact:problem:database-unavailable"
+    URNSECURACTPROBLEMDEATH_ALREADY_RECORDED = "urn:securact:problem:death-already-recorded"
+    URNSECURACTPROBLEMDEATH_DATE_INVALID = "urn:securact:problem:death-date-invalid"
+    URNSECURACTPROBLEMDEATH_JUSTIFICATION_INVALID = "urn:securact:problem:death-justification-invalid"
+    URNSECURACTPROBLEMDIRECTIVES_INVALID = "urn:securact:problem:directives-invalid"
     URNSECURACTPROBLEMEMAIL_INVALID = "urn:securact:problem:email-invalid"
     URNSECURACTPROBLEMEMAIL_UNCHANGED = "urn:securact:problem:email-unchanged"
     URNSECURACTPROBLEMFORBIDDEN = "urn:securact:problem:forbidden"

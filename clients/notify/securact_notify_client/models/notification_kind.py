@@ -13,6 +13,7 @@ class NotificationKind(StrEnum):
     LETTRE_SIMPLE_DUE = "lettre_simple_due"
     MOBILE_CHANGED = "mobile_changed"
     PASSWORD_RESET = "password_reset"
+    POST_MORTEM_NOTICE = "post_mortem_notice"
     REPLY_RECEIVED = "reply_received"
     TERMS_NOTICE = "terms_notice"
 

@@ -10,6 +10,7 @@ role) and journaled by the service exactly as from the portal: nothing touches a
         client rotate-secret CLIENT_ID | client disable CLIENT_ID | client enable CLIENT_ID
         terms publish --file CGU.md --effective-at 2027-02-01T00:00:00Z
         account suspend ACCOUNT_ID --reason CODE | account reinstate ACCOUNT_ID
+        account death ACCOUNT_ID --died-on 2027-01-31 --justification REFERENCE
 
 It says on stderr which identity and operator it used. Exit 0 when done; 1 when identity
 refuses (its problem's status, title, detail and type are printed); 2 when identity cannot be
@@ -96,6 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
     suspend.add_argument("account_id")
     suspend.add_argument("--reason", required=True, help="a reason code, no names")
     account.add_parser("reinstate", help="lift a suspension").add_argument("account_id")
+    death = account.add_parser(
+        "death", help="record the holder's death: the account closes, their directives apply"
+    )
+    death.add_argument("account_id")
+    death.add_argument("--died-on", required=True, help="the date of death, YYYY-MM-DD")
+    death.add_argument(
+        "--justification", required=True, help="the proving document's reference, no names"
+    )
     return parser
 
 
@@ -148,6 +157,15 @@ def _run(options: argparse.Namespace, http: httpx.Client, out: TextIO) -> None:
         path = f"/v1/accounts/{options.account_id}/suspension"
         _checked(http.post(path, json={"reason": options.reason}))
         out.write(f"account {options.account_id} suspended\n")
+    elif action == "death":
+        body = {"died_on": options.died_on, "justification": options.justification}
+        recorded = _checked(http.post(f"/v1/accounts/{options.account_id}/death", json=body))
+        death = recorded.json()
+        informed = "informed" if death["designated_person_informed"] else "none designated"
+        out.write(
+            f"account {options.account_id}: death recorded, erasure {death['erasure']}, "
+            f"designated person: {informed}\n"
+        )
     else:
         _checked(http.delete(f"/v1/accounts/{options.account_id}/suspension"))
         out.write(f"account {options.account_id} reinstated\n")

@@ -16,7 +16,8 @@ not stored, nothing secret is copied):
   when the portal last saw it. Identity stores no IP address or user agent for sessions;
 - the activation and password-reset links sent: purpose and dates;
 - the login throttle of the account's identifier: recent consecutive failures and the last
-  one (the journal of every identification attempt is audit's, not identity's).
+  one (the journal of every identification attempt is audit's, not identity's);
+- the post-mortem directives, as recorded (the erasure chosen, the person to inform, dates).
 
 Never exported: the password hash, TOTP secrets (enabled or pending), the last TOTP step,
 recovery-code hashes, refresh tokens, link tokens, portal cookies and CSRF tokens (all stored
@@ -36,6 +37,7 @@ from identity.records import (
     ACCOUNTS,
     LINKS,
     PORTAL_SESSIONS,
+    POST_MORTEM_DIRECTIVES,
     REFRESH_TOKENS,
     SESSIONS,
     TERMS_DECISIONS,
@@ -112,6 +114,14 @@ class FailedLogins(TypedDict):
     last_failure_at: str | None
 
 
+class DirectivesRecord(TypedDict):
+    erasure: str | None
+    designated_name: str | None
+    designated_email: str | None
+    recorded_at: str | None
+    changed_at: str | None
+
+
 class AccountExport(TypedDict):
     """The export file (`mon-compte.json`), JSON-ready."""
 
@@ -122,6 +132,7 @@ class AccountExport(TypedDict):
     sessions: list[SessionRecord]
     links: list[LinkRecord]
     failed_logins: FailedLogins | None
+    post_mortem_directives: DirectivesRecord | None
 
 
 class PersonalData:
@@ -151,6 +162,7 @@ class PersonalData:
             sessions=[_session(s, now, issued.get(s["_id"]), seen.get(s["_id"])) for s in sessions],
             links=[_link(link) for link in links],
             failed_logins=await self._failed_logins(account),
+            post_mortem_directives=_directives(await store.get(POST_MORTEM_DIRECTIVES, account_id)),
         )
 
     async def _last_issued(self, session_ids: Iterable[str]) -> dict[str, str]:
@@ -215,6 +227,18 @@ def _account(account: Document) -> AccountRecord:
         accepted_terms_version=account.get("accepted_terms_version"),
         refused_terms_version=account.get("terms_refused_version"),
         dates=dates,
+    )
+
+
+def _directives(row: Document | None) -> DirectivesRecord | None:
+    if row is None:
+        return None
+    return DirectivesRecord(
+        erasure=row.get("erasure"),
+        designated_name=row.get("designated_name"),
+        designated_email=row.get("designated_email"),
+        recorded_at=row.get("recorded_at"),
+        changed_at=row.get("changed_at"),
     )
 
 

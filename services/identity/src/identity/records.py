@@ -47,6 +47,8 @@ ATTEMPT_WINDOWS = "attempt_windows"
 COMPROMISE_REPORTS = "compromise_reports"
 # Rectification requests (GDPR art. 16) and their operator's answers.
 RECTIFICATIONS = "rectifications"
+# Post-mortem directives (loi 78-17 art. 85), one per account (`_id` is the account's id).
+POST_MORTEM_DIRECTIVES = "post_mortem_directives"
 
 INDEXES = (
     Index(ACCOUNTS, ("identifier",), unique=True),

@@ -4,7 +4,8 @@ Retention owns the clocks; identity applies three requests, each inside the cons
 transaction (a redelivered request changes nothing and confirms nothing twice):
 
 - `retention.contact-data-purge-requested.v1` (end of the termination grace period): the
-  account forgets its e-mail, mobile, TOTP secrets, recovery codes and links; it keeps its id,
+  account forgets its e-mail, mobile, TOTP secrets, recovery codes, links and post-mortem
+  directives (they name a third person); it keeps its id,
   role, identifier, dates and statuses. Confirmed by `identity.contact-data-purged.v1`.
 - `retention.account-deletion-requested.v1` (five years after the consent's revocation): the
   account becomes a tombstone (id, role, dates, statuses): credentials revoked and deleted,
@@ -26,6 +27,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Final
 
+from identity.directives import forget_directives
 from identity.domain import AccountStatus
 from identity.records import (
     ACCOUNTS,
@@ -91,6 +93,7 @@ class RetentionRequests:
                 tx, ACCOUNTS, {**account, **CONTACT_FIELDS, "contact_data_purged_at": iso(now)}
             )
             await _delete_links(tx, request.account_id)
+            await forget_directives(tx, request.account_id)
             log.info("contact data of account %s purged", request.account_id)
         await self._ctx.emit(
             tx,
@@ -121,6 +124,7 @@ class RetentionRequests:
             )
             await put(tx, ACCOUNTS, tombstone(account, now))
             await _delete_links(tx, request.account_id)
+            await forget_directives(tx, request.account_id)
             await tx.delete(
                 THROTTLES, identifier_throttle(self._ctx.settings, account["identifier"])
             )

@@ -14,6 +14,7 @@ from identity.accounts import Accounts
 from identity.attempts import AttemptJournal
 from identity.clients import Clients
 from identity.contacts import Contacts
+from identity.directives import Directives
 from identity.domain import normalize_identifier
 from identity.lapses import ActivationLapses
 from identity.maintenance import Maintenance
@@ -111,6 +112,7 @@ class Identity:
         self.retention = RetentionRequests(self.ctx)
         self.personal_data = PersonalData(self.ctx)
         self.rectifications = Rectifications(self.ctx)
+        self.directives = Directives(self.ctx)
         self.attempts = AttemptJournal(self.ctx)
         self.contacts = Contacts(self.ctx, self.accounts)
 

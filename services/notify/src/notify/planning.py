@@ -94,6 +94,10 @@ async def _declaration_registered(envelope: Envelope, contacts: ContactBook) -> 
 
 async def _account_terminated(envelope: Envelope, contacts: ContactBook) -> Plan:
     event = decode_payload(envelope, identity.AccountTerminatedV1)
+    if event.reason is identity.TerminationReason.DECEASED:
+        # No "your account is terminated" to a person whose death was just recorded; the
+        # person they designated, if any, is written to (`_post_mortem_notice`).
+        return Plan()
     email = await contacts.email_for(
         account_id=event.account_id, declaration_id=event.declaration_id
     )
@@ -252,6 +256,21 @@ async def _declaration_contested(envelope: Envelope, contacts: ContactBook) -> P
     return Plan([request])
 
 
+async def _post_mortem_notice(envelope: Envelope, _contacts: ContactBook) -> Plan:
+    """To the person the holder designated; the address is theirs, not the account's, and the
+    book never keeps it."""
+    event = decode_payload(envelope, identity.PostMortemNoticeRequestedV1)
+    message = values.PostMortemNotice(
+        name=event.name,
+        erasure=event.erasure.value,
+        recorded_at=event.recorded_at,
+        notice_id=event.notice_id,
+    )
+    return _mail_to_account(
+        message, str(event.email), event.account_id, party=f"designated:{event.notice_id}"
+    )
+
+
 PLANNERS: dict[str, Planner] = {
     identity.ActivationLinkIssuedV2.routing_key(): _activation,
     identity.PasswordResetRequestedV2.routing_key(): _password_reset,
@@ -270,6 +289,7 @@ PLANNERS: dict[str, Planner] = {
     identity.EmailChangedV1.routing_key(): _email_changed,
     identity.MobileChangedV1.routing_key(): _mobile_changed,
     consent.DeclarationContestedV1.routing_key(): _declaration_contested,
+    identity.PostMortemNoticeRequestedV1.routing_key(): _post_mortem_notice,
 }
 BULK_EVENTS: tuple[str, ...] = (identity.TermsNoticeIssuedV1.routing_key(),)
 URGENT_EVENTS: tuple[str, ...] = tuple(key for key in PLANNERS if key not in BULK_EVENTS)

@@ -194,6 +194,18 @@ class DeclarationContested(MessageValues):
     contested_at: Instant
 
 
+class PostMortemNotice(MessageValues):
+    """To the person a holder designated in their post-mortem directives: the holder's death
+    is recorded, and how their data is treated (`erasure`: at_once or scheduled)."""
+
+    kind = NotificationKind.POST_MORTEM_NOTICE
+
+    name: str
+    erasure: str
+    recorded_at: Instant
+    notice_id: str
+
+
 VALUES_OF: Final[dict[NotificationKind, type[MessageValues]]] = {
     values.kind: values
     for values in (
@@ -210,5 +222,6 @@ VALUES_OF: Final[dict[NotificationKind, type[MessageValues]]] = {
         EmailChanged,
         MobileChanged,
         DeclarationContested,
+        PostMortemNotice,
     )
 }

@@ -1,8 +1,9 @@
 """Retention's consumers, as handler tables (`shared.messaging.handlers`): each event is applied
 with its inbox key in one transaction, and each queue is bound to exactly its table's contracts.
 
-- `retention.lifecycle`: the events that create schedules (termination, a declaration's
-  ends, CGU publication) and those that capture, before any purge, what the certificate needs
+- `retention.lifecycle`: the events that create schedules (termination, a death recorded
+  with the directive to erase at once, a declaration's ends, CGU publication) and those that
+  capture, before any purge, what the certificate needs
   (the account's e-mail, the acts served to it: ids, fingerprints, dates).
 - `retention.confirmations`: each participant's confirmation of an erasure step; once one
   commits, the certificate job is woken (the scheduler catches up if the process dies first).
@@ -27,7 +28,12 @@ from shared.contracts.consent import (
 )
 from shared.contracts.delivery import ActServedV1, ActServedV2
 from shared.contracts.envelope import Envelope
-from shared.contracts.identity import AccountCreatedV1, AccountTerminatedV1, TermsPublishedV1
+from shared.contracts.identity import (
+    AccountCreatedV1,
+    AccountTerminatedV1,
+    DeathRecordedV1,
+    TermsPublishedV1,
+)
 from shared.contracts.retention import (
     AccountActsErasedV1,
     AccountDeletedV1,
@@ -48,6 +54,12 @@ async def _account_terminated(
     r: Retention, tx: Transaction, event: AccountTerminatedV1, _: Envelope
 ) -> None:
     await r.schedules.on_account_terminated(tx, event)
+
+
+async def _death_recorded(
+    r: Retention, tx: Transaction, event: DeathRecordedV1, _: Envelope
+) -> None:
+    await r.schedules.on_death_recorded(tx, event)
 
 
 async def _consent_revoked(
@@ -162,6 +174,7 @@ LIFECYCLE: Final = HandlerTable[Retention](
     LIFECYCLE_QUEUE,
     (
         on(AccountTerminatedV1, _account_terminated),
+        on(DeathRecordedV1, _death_recorded),
         on(ConsentRevokedV1, _consent_revoked),
         on(DeclarationTerminatedV1, _declaration_terminated),
         on(DeclarationExpiredV1, _declaration_expired),

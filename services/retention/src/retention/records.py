@@ -161,6 +161,13 @@ class Schedule(Stored):
     def with_held(self, held: bool) -> Self:
         return self.model_copy(update={"held": held})
 
+    def brought_forward(self, due: datetime) -> Self | None:
+        """Due at `due` instead, when still pending and due later; None when nothing changes
+        (fired already, or due earlier)."""
+        if self.state is not ScheduleState.PENDING or self.due_at <= due:
+            return None
+        return self.model_copy(update={"due_at": due})
+
     @property
     def subjects(self) -> list[str]:
         """The subjects whose holds hold this schedule."""

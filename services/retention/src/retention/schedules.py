@@ -34,7 +34,12 @@ from retention.records import (
     TermsEffectiveData,
 )
 from shared.contracts.consent import ConsentRevokedV1
-from shared.contracts.identity import AccountTerminatedV1, TermsPublishedV1
+from shared.contracts.identity import (
+    AccountTerminatedV1,
+    DeathRecordedV1,
+    PostMortemErasure,
+    TermsPublishedV1,
+)
 from shared.store.port import DuplicateKeyError, Transaction, VersionConflictError, to_iso
 from shared.sweeps import sweep
 from shared.telemetry import annotate, inject_traceparent, links_to, span
@@ -72,6 +77,39 @@ class Schedules:
         )
         # The address must survive identity's purge: pin it on the account now.
         await link_account(self.ctx, tx, event.account_id, declaration)
+
+    async def on_death_recorded(self, tx: Transaction, event: DeathRecordedV1) -> None:
+        """The holder's post-mortem directives (loi 78-17 art. 85): "at once" brings the
+        account's erasure forward to the instant the death was recorded — the same erasure as
+        after a termination, so the offices' evidence and the registry's five years are kept
+        as for any terminated account. Otherwise the termination's schedule stands.
+
+        Identity terminates the account in the same transaction; whichever event is applied
+        first creates the schedule, the other finds it (`_schedule` keeps the first)."""
+        if event.erasure is not PostMortemErasure.AT_ONCE:
+            return
+        subject = f"account:{event.account_id}"
+        existing = await self.ctx.schedules.get(tx, schedule_id(Purpose.ACCOUNT_ERASURE, subject))
+        if existing is None:
+            declaration = event.declaration_id
+            await self._schedule(
+                tx,
+                Purpose.ACCOUNT_ERASURE,
+                subject,
+                event.recorded_at,
+                related=f"declaration:{declaration}" if declaration else None,
+                data=AccountErasureData(
+                    account_id=event.account_id,
+                    declaration_id=declaration,
+                    terminated_at=event.recorded_at,
+                ),
+            )
+            await link_account(self.ctx, tx, event.account_id, declaration)
+            return
+        forward = existing.brought_forward(event.recorded_at)
+        if forward is not None:
+            await self.ctx.schedules.save(tx, forward)
+            log.info("schedule %s brought forward to %s", existing.id, to_iso(forward.due_at))
 
     async def on_consent_revoked(self, tx: Transaction, event: ConsentRevokedV1) -> None:
         await self.on_consent_ended(

@@ -60,6 +60,7 @@ class CredentialRevocationReason(StrEnum):
 class TerminationReason(StrEnum):
     RECIPIENT_REQUEST = "recipient_request"
     TERMS_REFUSED = "terms_refused"
+    DECEASED = "deceased"  # an operator recorded the holder's death
 
 
 @register
@@ -296,6 +297,72 @@ class CompromiseReportedV1(EventPayload):
     account_id: str
     report_id: str
     sessions_revoked: int = Field(ge=0, description="live sessions the report ended")
+
+
+class PostMortemErasure(StrEnum):
+    """What the holder directed for their data after their death (loi 78-17 art. 85)."""
+
+    # The account's erasure runs as soon as the death is recorded; what the law keeps (the
+    # offices' signed evidence, the registry's five years, tombstones) is kept as for any
+    # terminated account.
+    AT_ONCE = "at_once"
+    # No directive, or "keep": the usual delays of a terminated account.
+    SCHEDULED = "scheduled"
+
+
+class DirectivesChange(StrEnum):
+    RECORDED = "recorded"
+    CHANGED = "changed"
+    REVOKED = "revoked"
+
+
+@register
+class PostMortemDirectivesChangedV1(EventPayload):
+    """The holder recorded, changed or revoked their post-mortem directives. What they
+    directed, and whom they designated, stays in identity's store."""
+
+    producer: ClassVar[str] = "identity"
+    fact: ClassVar[str] = "post-mortem-directives-changed"
+    version: ClassVar[int] = 1
+
+    account_id: str
+    change: DirectivesChange
+    changed_at: AwareDatetime
+
+
+@register
+class DeathRecordedV1(EventPayload):
+    """An operator recorded the holder's death (its date and justification stay in
+    identity's store); the account is terminated in the same transaction. **Retention applies
+    `erasure`**, the only part of the directives it needs."""
+
+    producer: ClassVar[str] = "identity"
+    fact: ClassVar[str] = "death-recorded"
+    version: ClassVar[int] = 1
+
+    account_id: str
+    declaration_id: str | None = None
+    recorded_at: AwareDatetime
+    erasure: PostMortemErasure
+    designated_person: bool = Field(description="whether a person is to be informed")
+
+
+@register
+class PostMortemNoticeRequestedV1(EventPayload):
+    """**Notify e-mails the person the holder designated** that the holder's death was
+    recorded and how their directives are applied. Their name and address travel here only
+    because the notice goes to them."""
+
+    producer: ClassVar[str] = "identity"
+    fact: ClassVar[str] = "post-mortem-notice-requested"
+    version: ClassVar[int] = 1
+
+    account_id: str
+    notice_id: str
+    name: str
+    email: EmailStr
+    erasure: PostMortemErasure
+    recorded_at: AwareDatetime
 
 
 class RectificationOutcome(StrEnum):

@@ -41,6 +41,7 @@ class NotificationKind(StrEnum):
     EMAIL_CHANGED = "email_changed"
     MOBILE_CHANGED = "mobile_changed"
     DECLARATION_CONTESTED = "declaration_contested"
+    POST_MORTEM_NOTICE = "post_mortem_notice"
 
 
 class NotificationFacts(EventPayload):

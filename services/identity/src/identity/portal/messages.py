@@ -61,6 +61,10 @@ _BY_CODE: Final = {
     ),
     "already-terminated": "Votre compte est déjà résilié.",
     "not-a-recipient": "Seul un compte de destinataire peut être résilié.",
+    "directives-not-found": "Vous n'avez pas de directives enregistrées.",
+    "directives-invalid": (
+        "La personne à prévenir doit être indiquée par son nom et son adresse électronique."
+    ),
 }
 
 
@@ -120,6 +124,15 @@ NOTICES: Final = {
         "apparaîtra sur cette page.",
     ),
     "totp-desactive": ("succes", "La double authentification est désactivée."),
+    "directives-enregistrees": (
+        "succes",
+        "Vos directives sont enregistrées. Vous pouvez les modifier ou les révoquer à tout moment.",
+    ),
+    "directives-revoquees": (
+        "succes",
+        "Vos directives sont révoquées : en cas de décès, vos données suivront les délais "
+        "habituels et personne ne sera prévenu.",
+    ),
     "deconnecte": ("info", "Vous êtes déconnecté."),
     "session-expiree": ("attention", "Votre session a expiré : connectez-vous à nouveau."),
 }
