@@ -104,6 +104,12 @@ def create_app(
         timedelta(seconds=settings.status_probe_interval_seconds),
         status.probes.run_once,
     )
+    if status.probes.path is not None:
+        runtime.every(
+            "status-path-probe",
+            timedelta(seconds=settings.status_path_interval_seconds),
+            status.probes.run_path,
+        )
     app = runtime.create_app(
         title="Retention: schedules, crypto-shredding and erasure certificates",
         routers=[
