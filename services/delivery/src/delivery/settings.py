@@ -23,6 +23,11 @@ class OfficeProfile(BaseModel):
     name: str | None = Field(default=None, max_length=300)
     email: EmailStr | None = None
     territory: Territory | None = None
+    probe: bool = Field(
+        default=False,
+        description="the platform's own availability probe (retention's end-to-end path): "
+        "its acts are synthetic, flagged `probe`, and left out of the platform's counts",
+    )
 
 
 class Settings(ObjectStoreSettings, BaseServiceSettings):
