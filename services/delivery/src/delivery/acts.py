@@ -220,6 +220,7 @@ class Act(Record):
             act_sha256=self.sha256,
             submitted_at=self.submitted_at,
             recipient_territory=territory,
+            probe=self.probe,
         )
 
     def schedule(self, window: WindowCheck) -> tuple[Act, ActScheduledV1]:
