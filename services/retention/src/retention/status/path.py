@@ -154,9 +154,15 @@ def _bearer(token: str) -> dict[str, str]:
 
 
 def _answer(response: httpx.Response, expected: int) -> None:
-    """Only the status: the body is another service's and is not kept."""
-    if response.status_code != expected:
-        raise StepFailedError(f"HTTP {response.status_code}")
+    """The status and, for a problem (RFC 9457), its type: a code naming the case, never the
+    rest of another service's body."""
+    if response.status_code == expected:
+        return
+    problem = ""
+    if response.headers.get("content-type", "").startswith("application/problem+json"):
+        kind = response.json().get("type")
+        problem = f" {kind.rsplit(':', 1)[-1]}" if isinstance(kind, str) else ""
+    raise StepFailedError(f"HTTP {response.status_code}{problem}")
 
 
 class PathProbe:
