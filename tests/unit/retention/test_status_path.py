@@ -32,6 +32,7 @@ class Platform:
 
     notice_sent: bool = True
     corrupt: bool = False
+    garbled_token: bool = False
     acts: dict[str, bytes] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
 
@@ -41,6 +42,8 @@ class Platform:
         if path == "/health/ready":
             return httpx.Response(200, json={})
         if (host, method, path) == ("identity.test", "POST", "/oauth/token"):
+            if self.garbled_token:
+                return httpx.Response(200, content=b"<html>maintenance</html>")
             return httpx.Response(200, json={"access_token": "office", "token_type": "Bearer"})
         if (host, method, path) == ("identity.test", "POST", "/v1/sessions"):
             return httpx.Response(201, json={"access_token": "recipient"})
@@ -115,6 +118,10 @@ async def test_each_step_of_the_path_is_recorded_and_the_act_downloaded_byte_for
     assert feed.path.up is False
     assert feed.path.steps[-1].detail == "the downloaded bytes differ from the deposited ones"
     assert not feed.operational
+    platform.corrupt, platform.garbled_token = False, True
+    await status.probes.run_path()
+    [failed] = (await status.feed()).path.steps
+    assert (failed.name, failed.ok, failed.detail) == ("office-token", False, "JSONDecodeError")
 
 
 async def test_a_path_failing_while_every_service_is_ready_opens_an_incident_and_recovers(

@@ -184,7 +184,9 @@ class PathProbe:
                 value = await action()
             except StepFailedError as failed:
                 detail = str(failed)
-            except httpx.HTTPError as error:
+            except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
+                # Unreachable, or an answer not as the API promises (not JSON, a field
+                # missing): the path fails there too.
                 detail = type(error).__name__
             else:
                 steps.append(ProbeStep(name=name, ok=True, seconds=time.monotonic() - started))
