@@ -9,11 +9,11 @@ as an office and a recipient use them:
 5. `download`: the act's content, byte for byte what was deposited (delivery, S3).
 
 The two identities are ordinary ones the operator provisions (no probe bypasses any check): an
-office client registered with `acts:write acts:read` for an office delivery lists in its
-`probe_offices` (so every act it deposits is flagged `probe` by delivery, never by the caller),
-and a recipient onboarded like any other on a declaration of that office. Their secrets are
+office client registered with `acts:write acts:read` for an office whose delivery profile says
+`probe` (so every act it deposits is flagged `probe` by delivery, never by the caller), and a
+recipient onboarded like any other on a declaration of that office. Their secrets are
 retention's settings. The acts carry no person's data (fixed synthetic texts, a random nonce)
-and delivery erases them once downloaded, with the normal crypto-shredding.
+and delivery crypto-shreds them an hour after their deposit, as an account's acts are.
 
 Outside the CPC 664 window of the probe's territory an act cannot be served: the path is not
 probed then (its last state stands; readiness keeps being checked).
