@@ -240,12 +240,13 @@ async def active_declaration(
     identity: httpx.AsyncClient,
     box: Mailbox,
     office: dict[str, str],
+    **declaration: Any,
 ) -> tuple[str, dict[str, Any]]:
-    """An office registers a natural person's declaration; the person activates the account from
-    the link in the dev mailbox and accepts the CGU. The declaration id and the activation's
-    answer (identifier, account id)."""
+    """An office registers a natural person's declaration (fields overridden by
+    `declaration`); the person activates the account from the link in the dev mailbox and
+    accepts the CGU. The declaration id and the activation's answer (identifier, account id)."""
     today = SystemClock().now().date()
-    body, content_type = multipart_body(natural_declaration(today), NATURAL_FILES)
+    body, content_type = multipart_body(natural_declaration(today, **declaration), NATURAL_FILES)
     created = await consent.post(
         "/v1/declarations", content=body, headers={"Content-Type": content_type, **office}
     )

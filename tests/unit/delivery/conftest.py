@@ -207,6 +207,9 @@ def build_app(delivery: Delivery, store: DocumentStore, tokens: Tokens) -> FastA
                 email="martinique@example.org", territory=Territory.MARTINIQUE
             ),
             "etude-no-email": OfficeProfile(territory=Territory.METROPOLE),
+            "etude-sonde": OfficeProfile(
+                email="sonde@example.org", territory=Territory.METROPOLE, probe=True
+            ),
         },
         store=store,
     )

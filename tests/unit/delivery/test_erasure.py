@@ -237,3 +237,25 @@ async def test_after_erasure_the_recipient_gets_410_and_the_office_sees_the_tomb
     # The office keeps its signed proof of service.
     evidence = await harness.client.get(f"/v1/acts/{first}/evidence", headers=office)
     assert evidence.status_code == 200
+
+
+async def test_the_probes_acts_are_flagged_and_shredded_an_hour_after_their_deposit(
+    harness: Harness,
+) -> None:
+    probe = await harness.served(key="sonde-1", office="etude-sonde")
+    real = await harness.served(key="k-1")
+    assert (await harness.act(probe))["probe"] is True
+    assert (await harness.act(real))["probe"] is False
+    harness.clock.advance(timedelta(minutes=59))
+    await harness.delivery.sweep_orphans()
+    assert (await harness.act(probe))["status"] == "served"  # its run may not be over yet
+    harness.clock.advance(timedelta(minutes=1))
+    await harness.delivery.sweep_orphans()
+    tombstone = await harness.act(probe)
+    assert tombstone["status"] == "erased"
+    assert tombstone["objects_deleted_at"] is not None
+    assert await harness.store.get(ACT_KEYS, probe) is None
+    assert f"acts/{probe}" not in harness.objects.objects
+    assert (await harness.act(real))["status"] == "served"
+    assert await eraser(harness).erase_probe_acts(harness.clock.now()) == 0  # found once
+    assert await confirmations(harness) == []  # nobody's acts: nothing to confirm

@@ -93,6 +93,7 @@ class Deposit:
     office_client: str
     recipient_account_id: str
     recipient_territory: Territory
+    probe: bool = False
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,9 @@ class Act(Record):
     rejected_reasons: tuple[RejectionReason, ...] | None = None
     served_after_consent_end: ConsentEndNotice | None = None
     """Set when a consent end learnt late precedes the serving instant."""
+    probe: bool = False
+    """Deposited by the platform's availability probe (a synthetic act, no person's data):
+    set from the office's profile, never from the request."""
 
     @classmethod
     def uploaded(
@@ -165,6 +169,7 @@ class Act(Record):
             declaration_id=metadata.declaration_id,
             recipient_account_id=deposit.recipient_account_id,
             recipient_territory=deposit.recipient_territory,
+            probe=deposit.probe,
             nature=metadata.nature,
             title=metadata.title,
             requester_name=metadata.requester_name,
@@ -215,6 +220,7 @@ class Act(Record):
             act_sha256=self.sha256,
             submitted_at=self.submitted_at,
             recipient_territory=territory,
+            probe=self.probe,
         )
 
     def schedule(self, window: WindowCheck) -> tuple[Act, ActScheduledV1]:

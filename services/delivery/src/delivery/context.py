@@ -36,6 +36,7 @@ class Config:
     portal_url: str = "http://127.0.0.1:8101/"
     idempotency_retention: timedelta = timedelta(hours=72)
     orphan_grace: timedelta = timedelta(hours=1)
+    probe_act_retention: timedelta = timedelta(hours=1)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Config:
@@ -48,6 +49,7 @@ class Config:
             portal_url=settings.portal_url,
             idempotency_retention=timedelta(hours=settings.idempotency_retention_hours),
             orphan_grace=timedelta(seconds=settings.orphan_grace_seconds),
+            probe_act_retention=timedelta(minutes=settings.probe_act_retention_minutes),
         )
 
 

@@ -256,6 +256,7 @@ class Deposits:
                 office_client=office.client,
                 recipient_account_id=account_id,
                 recipient_territory=recipient_territory,
+                probe=office.probe,
             ),
             metadata,
             filename=received.filename,

@@ -1,4 +1,5 @@
-"""Crypto-shredding of a terminated account's acts (CGU §12, DESIGN §6).
+"""Crypto-shredding of a terminated account's acts (CGU §12, DESIGN §6), and of the platform's
+availability probe's synthetic acts an hour after their deposit (no event: they are nobody's).
 
 Retention asks with `retention.account-acts-erasure-requested.v1`; delivery answers with
 `delivery.account-acts-erased.v1` once every act and reply of the account is unreadable.
@@ -34,13 +35,21 @@ from delivery.repository import REPLIES
 from shared.contracts.envelope import Envelope
 from shared.contracts.retention import AccountActsErasedV1, ErasedAct
 from shared.crypto import ShredStepKind, WrappedDek
-from shared.store.port import Document, Index, Transaction
+from shared.store.port import (
+    Document,
+    DuplicateKeyError,
+    Index,
+    Transaction,
+    VersionConflictError,
+    to_iso,
+)
 from shared.vault import EncryptedObjects
 
 log = logging.getLogger(__name__)
 
 ERASURE_STEPS: Final = "erasure_steps"
 ERASURE_INDEXES: Final = (Index(ERASURE_STEPS, ("act_id", "at")),)
+PROBE_BATCH: Final = 100
 
 
 class ShredStep(BaseModel):
@@ -85,6 +94,30 @@ class ActEraser:
                 await self._delete_objects(tombstone, erasure_id)
         if shredded:
             log.info("erasure %s: %d act(s) crypto-shredded", erasure_id, shredded)
+        return shredded
+
+    async def erase_probe_acts(self, submitted_before: datetime) -> int:
+        """Shred the probe's acts deposited before `submitted_before`, as an account's are
+        (their tombstones no longer carry the flag, so each is found once). A crash between
+        the two steps leaves in S3 a ciphertext whose key is gone: noise, not retried. Returns
+        how many were shredded now."""
+        found = await self.ctx.acts.find(
+            {"probe": True, "submitted_at": {"$lte": to_iso(submitted_before)}},
+            sort=[("submitted_at", 1)],
+            limit=PROBE_BATCH,
+        )
+        shredded = 0
+        for act in found:
+            if not isinstance(act, Act):
+                continue
+            try:
+                tombstone = await self._shred_keys(act, f"probe-{act.id}")
+            except (VersionConflictError, DuplicateKeyError):
+                continue  # another replica, or a change since it was read: the next run
+            await self._delete_objects(tombstone, tombstone.erasure_id)
+            shredded += 1
+        if shredded:
+            log.info("%d probe act(s) crypto-shredded", shredded)
         return shredded
 
     def _vaults(self) -> dict[str, EncryptedObjects]:

@@ -361,6 +361,7 @@ class Office:
     email: str
     territory: Territory
     client: str
+    probe: bool = False
 
 
 class OfficeDirectory:
@@ -399,4 +400,5 @@ class OfficeDirectory:
             email=str(profile.email),
             territory=profile.territory,
             client=client,
+            probe=profile.probe,
         )

@@ -37,6 +37,7 @@ INDEXES: Final = (
     Index(ACTS, ("declaration_id", "served_at")),
     Index(ACTS, ("status", "finalise_after")),
     Index(ACTS, ("status", "scheduled_for")),
+    Index(ACTS, ("probe", "submitted_at")),
     Index(EVIDENCE, ("act_id", "instant")),
     Index(NOTIFICATIONS, ("act_id",)),
     Index(REPLIES, ("act_id",)),

@@ -11,7 +11,7 @@ app factory (`delivery.main`) and the unit tests' harness both use it.
 | the office declares the lettre simple posted | `delivery.lettre_simple` |
 | the recipient's replies | `delivery.replies` |
 | what the office and the recipient see, the evidence set | `delivery.views` |
-| crypto-shred an account's acts | `delivery.erasure` |
+| crypto-shred an account's acts, and the availability probe's | `delivery.erasure` |
 """
 
 from __future__ import annotations
@@ -72,11 +72,13 @@ class Delivery:
         )
 
     async def sweep_orphans(self) -> None:
-        """Housekeeping: uploads that never committed, and expired idempotency keys."""
-        grace = self.ctx.config.orphan_grace
-        await self.ctx.acts_vault.sweep(grace)
-        await self.ctx.replies_vault.sweep(grace)
+        """Housekeeping: uploads that never committed, expired idempotency keys, and the
+        availability probe's acts once their run is over."""
+        config = self.ctx.config
+        await self.ctx.acts_vault.sweep(config.orphan_grace)
+        await self.ctx.replies_vault.sweep(config.orphan_grace)
         await self.deposits.keys.forget_expired()
+        await self.eraser.erase_probe_acts(self.ctx.clock.now() - config.probe_act_retention)
 
 
 def wire(

@@ -46,7 +46,10 @@ def leave_details(act: Act) -> dict[str, Any] | None:
 
 
 def count_outcome(act: Act) -> None:
-    """Count a committed deposit in the platform's metrics: served, or accepted for later."""
+    """Count a committed deposit in the platform's metrics: served, or accepted for later.
+    The availability probe's acts are not the platform's activity."""
+    if act.probe:
+        return
     if act.status is ActStatus.SERVED:
         instruments().acts_served.add(1)
     elif act.status in (ActStatus.SCHEDULED, ActStatus.HELD):

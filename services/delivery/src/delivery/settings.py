@@ -23,6 +23,11 @@ class OfficeProfile(BaseModel):
     name: str | None = Field(default=None, max_length=300)
     email: EmailStr | None = None
     territory: Territory | None = None
+    probe: bool = Field(
+        default=False,
+        description="the platform's own availability probe (retention's end-to-end path): "
+        "its acts are synthetic, flagged `probe`, and left out of the platform's counts",
+    )
 
 
 class Settings(ObjectStoreSettings, BaseServiceSettings):
@@ -90,6 +95,12 @@ class Settings(ObjectStoreSettings, BaseServiceSettings):
         default=3600.0, gt=0, description="age after which an uncommitted upload is removed"
     )
     idempotency_retention_hours: float = Field(default=72.0, gt=0)
+    probe_act_retention_minutes: float = Field(
+        default=60.0,
+        gt=0,
+        description="the availability probe's acts are crypto-shredded this long after their "
+        "deposit (its run is over and the act's late events are in by then)",
+    )
     tsa_url: str | None = Field(
         default=None,
         description="RFC 3161 TSA timestamping the sealed evidence reports (evidence.pdf); "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import httpx
@@ -32,6 +33,8 @@ from shared.refusals import install_refusal_handlers
 from shared.runtime import ServiceRuntime
 
 AUDIT_TIMEOUT = 5.0
+
+log = logging.getLogger(__name__)
 
 
 def build_retention(
@@ -104,6 +107,17 @@ def create_app(
         timedelta(seconds=settings.status_probe_interval_seconds),
         status.probes.run_once,
     )
+    if status.probes.path is not None:
+        runtime.every(
+            "status-path-probe",
+            timedelta(seconds=settings.status_path_interval_seconds),
+            status.probes.run_path,
+        )
+    elif not settings.is_dev:
+        log.warning(
+            "the end-to-end path is not probed (no STATUS_PATH_* identities): the status page "
+            "infers it from readiness only"
+        )
     app = runtime.create_app(
         title="Retention: schedules, crypto-shredding and erasure certificates",
         routers=[

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, Self
 from zoneinfo import ZoneInfo
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 
+from shared.legal_calendar import Territory
 from shared.settings import BaseServiceSettings, ObjectStoreSettings, service_config
 
 ProbedService = Literal["identity", "consent", "delivery", "notify", "audit"]
@@ -92,6 +93,56 @@ class Settings(ObjectStoreSettings, BaseServiceSettings):
         ge=0,
         description="a service failing its checks longer than this gets an incident opened",
     )
+
+    # The end-to-end path probe: on when the operator configured its two identities (see
+    # `retention.status.path`); the dev stack leaves it off (a notice every few minutes would
+    # clutter the dev mailbox).
+    status_path_client_id: str | None = Field(
+        default=None,
+        description="the probe office's API client (registered by the operator, scope acts:write)",
+    )
+    status_path_client_secret: SecretStr | None = Field(
+        default=None, description="its secret (use the `_FILE` variant)"
+    )
+    status_path_declaration_id: str | None = Field(
+        default=None, description="the probe recipient's active declaration (consent registry)"
+    )
+    status_path_recipient: str | None = Field(
+        default=None, description="the probe recipient's login identifier"
+    )
+    status_path_recipient_password: SecretStr | None = Field(
+        default=None, description="its password (use the `_FILE` variant)"
+    )
+    status_path_territory: Territory = Field(
+        default=Territory.METROPOLE,
+        description="the probe office's and recipient's territory: the path is probed only "
+        "inside its CPC 664 window (an act cannot be served outside it)",
+    )
+    status_path_interval_seconds: float = Field(
+        default=300.0, gt=0, description="how often the end-to-end path is probed"
+    )
+    status_path_notice_timeout_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        le=3600,
+        description="the notice of the probe act must be sent within this, or the path fails",
+    )
+
+    @model_validator(mode="after")
+    def _whole_path_probe(self) -> Self:
+        identities = (
+            self.status_path_client_id,
+            self.status_path_client_secret,
+            self.status_path_declaration_id,
+            self.status_path_recipient,
+            self.status_path_recipient_password,
+        )
+        if any(v is not None for v in identities) and any(v is None for v in identities):
+            raise ValueError(
+                "the path probe needs all of STATUS_PATH_CLIENT_ID, _CLIENT_SECRET, "
+                "_DECLARATION_ID, _RECIPIENT and _RECIPIENT_PASSWORD, or none"
+            )
+        return self
 
     @property
     def zone(self) -> ZoneInfo:

@@ -52,6 +52,11 @@ class ActServedV1(EventPayload):
     submitted_at: AwareDatetime | None = Field(
         default=None, description="when the office submitted it (earlier if it was scheduled)"
     )
+    probe: bool = Field(
+        default=False,
+        description="a synthetic act of the platform's availability probe: its consumers may "
+        "leave it out of counts and statistics",
+    )
 
 
 @register

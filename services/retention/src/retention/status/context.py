@@ -19,7 +19,9 @@ from retention.status.records import (
 )
 from shared.refusals import Refusal
 
-# The end-to-end path of an act (deposit → notice → download) needs each of these to answer.
+# The end-to-end path of an act (deposit → notice → download), probed as such when its probe is
+# configured (`retention.status.path`), else read from the readiness of the services it needs.
+PATH: Final = "path"
 PATH_SERVICES: Final = ("identity", "delivery", "notify", "audit")
 
 # What each service does for the people who use the platform, as an attestation names it.

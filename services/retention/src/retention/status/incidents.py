@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from retention.status.context import StatusContext, StatusRefusal, not_found
+from retention.status.context import PATH, StatusContext, StatusRefusal, not_found
 from retention.status.records import Incident, Maintenance
 from shared.contracts.status import IncidentOrigin
 from shared.ids import new_id
@@ -92,15 +92,25 @@ class Incidents:
             closed = await self._emit_closed(tx, incident.closed(end, operator))
             return await self.ctx.incidents.save(tx, closed)
 
-    async def open_for_probe(self, service: str, since: datetime, detail: str | None) -> Incident:
-        """The probes saw `service` fail since `since`, for longer than the threshold."""
+    async def open_for_probe(
+        self,
+        service: str,
+        since: datetime,
+        detail: str | None,
+        affected: Sequence[str] = (),
+    ) -> Incident:
+        """The probes saw `service` (or the end-to-end `path`, failing in the `affected`
+        services) fail since `since`, for longer than the threshold."""
+        if service == PATH:
+            cause = "le parcours complet (dépôt, avis, téléchargement) échoue"
+        else:
+            cause = f"{service} ne répond pas à la vérification de disponibilité"
         incident = Incident(
             # Named by the outage: replicas probing at once open it once (a unique id).
             id=f"{service}-{since:%Y%m%dT%H%M%S%fZ}",
             origin=IncidentOrigin.PROBE,
-            cause=f"{service} ne répond pas à la vérification de disponibilité"
-            + (f" ({detail})" if detail else ""),
-            services=[service],
+            cause=cause + (f" ({detail})" if detail else ""),
+            services=sorted(set(affected)) or [service],
             territories=[],
             started_at=since,
             probe_service=service,

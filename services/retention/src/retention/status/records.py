@@ -1,6 +1,7 @@
 """The status records and their collections (retention's store):
 
-- `status_probes`: one per probed service — its last check, and since when it fails;
+- `status_probes`: one per probed service, and one for the end-to-end path (`path`) — its last
+  check (the path's steps and their durations), and since when it fails;
 - `incidents`: open (no `ended_at`) or closed; an automatic one names the service it opened for;
 - `maintenances`: announced planned maintenance;
 - `attestations`: the signed outage attestation of a closed incident (JSON twin and PDF; public
@@ -12,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from retention.records import Instant, Outgoing, Stored
 from retention.repository import Repository
@@ -36,13 +37,23 @@ STATUS_INDEXES: Final = (
 )
 
 
+class ProbeStep(BaseModel):
+    """One step of an end-to-end path probe: whether it passed, and how long it took."""
+
+    name: str
+    ok: bool
+    seconds: float
+    detail: str | None = None
+
+
 class ProbeState(Stored):
-    """`id` is the service's name."""
+    """`id` is the service's name, or `path` for the end-to-end path."""
 
     checked_at: Instant
     up: bool
     failing_since: Instant | None = None
     detail: str | None = None
+    steps: list[ProbeStep] = Field(default_factory=list, description="the path's, last run")
 
 
 class Incident(Stored):
@@ -56,7 +67,8 @@ class Incident(Stored):
     open: bool = True
     opened_by: str | None = None
     closed_by: str | None = None
-    # The service an automatic incident was opened for (it closes when that one recovers).
+    # The service (or `path`) an automatic incident was opened for; it closes when that one
+    # recovers.
     probe_service: str | None = None
     opened_event_id: str | None = None
     closed_event_id: str | None = None

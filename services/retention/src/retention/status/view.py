@@ -10,8 +10,8 @@ from typing import Annotated
 from pydantic import AwareDatetime, BaseModel, Field, PlainSerializer, WithJsonSchema
 
 from retention.status.attestation import TERRITORY_NAMES, territories_of
-from retention.status.context import FUNCTIONS, LABELS, PATH_SERVICES
-from retention.status.records import Incident, Maintenance, ProbeState
+from retention.status.context import FUNCTIONS, LABELS, PATH, PATH_SERVICES
+from retention.status.records import Incident, Maintenance, ProbeState, ProbeStep
 from shared.contracts.status import IncidentOrigin
 from shared.french import legal_datetime, legal_time_name
 from shared.legal_calendar import Territory
@@ -43,6 +43,9 @@ class ComponentView(BaseModel):
     up: bool | None = Field(description="None: not checked yet")
     checked_at: Instant | None
     failing_since: Instant | None = None
+    steps: list[ProbeStep] = Field(
+        default_factory=list, description="the path's steps at its last probe, and their duration"
+    )
 
 
 class IncidentView(BaseModel):
@@ -148,16 +151,29 @@ def components(targets: list[str], states: list[ProbeState]) -> list[ComponentVi
     return views
 
 
-def path_component(parts: list[ComponentView]) -> ComponentView:
-    """The end-to-end path answers when every service on it answers."""
+PATH_LABEL = "Parcours complet : dépôt, avis, téléchargement"
+
+
+def path_component(parts: list[ComponentView], probed: ProbeState | None) -> ComponentView:
+    """The end-to-end path as its own probe last found it; without one (not configured, or
+    not run yet), it answers when every service on it answers."""
+    if probed is not None:
+        return ComponentView(
+            service=PATH,
+            label=PATH_LABEL,
+            up=probed.up,
+            checked_at=probed.checked_at,
+            failing_since=probed.failing_since,
+            steps=probed.steps,
+        )
     on_path = [c for c in parts if c.service in PATH_SERVICES]
     checked = [c.checked_at for c in on_path if c.checked_at is not None]
     up: bool | None = None
     if on_path and len(checked) == len(on_path):
         up = all(c.up for c in on_path)
     return ComponentView(
-        service="path",
-        label="Parcours complet : dépôt, avis, téléchargement",
+        service=PATH,
+        label=PATH_LABEL,
         up=up,
         checked_at=min(checked) if checked else None,
     )
