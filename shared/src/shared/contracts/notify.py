@@ -41,6 +41,8 @@ class NotificationKind(StrEnum):
     EMAIL_CHANGED = "email_changed"
     MOBILE_CHANGED = "mobile_changed"
     DECLARATION_CONTESTED = "declaration_contested"
+    MAINTENANCE_NOTICE = "maintenance_notice"
+    BREACH_NOTICE = "breach_notice"
 
 
 class NotificationFacts(EventPayload):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from retention.status.context import StatusContext, StatusRefusal, not_found
+from retention.status.notices import Notices, maintenance_notice
 from retention.status.records import Incident, Maintenance
 from shared.contracts.status import IncidentOrigin
 from shared.ids import new_id
@@ -132,8 +133,9 @@ class Incidents:
 
 
 class Maintenances:
-    def __init__(self, ctx: StatusContext) -> None:
+    def __init__(self, ctx: StatusContext, notices: Notices) -> None:
         self.ctx = ctx
+        self.notices = notices
 
     async def announce(
         self,
@@ -142,7 +144,11 @@ class Maintenances:
         scope: Scope,
         description: str,
         operator: str,
+        *,
+        notify_users: bool = False,
     ) -> Maintenance:
+        """Announce a maintenance on the status page; with `notify_users`, also send its
+        notice to the accounts and offices of its scope (the operator decides, each time)."""
         now = self.ctx.base.clock.now()
         if ends_at <= starts_at or ends_at <= now:
             raise StatusRefusal(
@@ -163,6 +169,10 @@ class Maintenances:
         )
         async with self.ctx.base.outbox.transaction() as tx:
             await self.ctx.base.emit(tx, [maintenance.announcement()])
+            if notify_users:
+                notice = maintenance_notice(maintenance, operator, self.ctx)
+                await self.notices.record(tx, notice)
+                maintenance = maintenance.model_copy(update={"notice_id": notice.id})
             return await self.ctx.maintenances.add(tx, maintenance)
 
     async def not_over(self) -> list[Maintenance]:

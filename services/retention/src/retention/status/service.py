@@ -11,6 +11,7 @@ from retention.settings import Settings
 from retention.status.attestations import Attestations
 from retention.status.context import StatusContext, StatusPolicy
 from retention.status.incidents import Incidents, Maintenances
+from retention.status.notices import Notices
 from retention.status.probes import Probes
 from retention.status.view import (
     StatusFeed,
@@ -26,6 +27,7 @@ class Status:
     ctx: StatusContext
     incidents: Incidents
     maintenances: Maintenances
+    notices: Notices
     probes: Probes
     attestations: Attestations
 
@@ -46,10 +48,12 @@ class Status:
 def wire_status(base: Context, settings: Settings, http: httpx.AsyncClient) -> Status:
     ctx = StatusContext(base, StatusPolicy.from_settings(settings))
     incidents = Incidents(ctx)
+    notices = Notices(ctx)
     return Status(
         ctx,
         incidents=incidents,
-        maintenances=Maintenances(ctx),
+        maintenances=Maintenances(ctx, notices),
+        notices=notices,
         probes=Probes(ctx, incidents, http),
         attestations=Attestations(ctx),
     )
