@@ -9,20 +9,27 @@ from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 
+import httpx
 import pytest
+from fastapi import FastAPI
 
+from notify.api import notifications_router
 from notify.contacts import Contact
 from notify.context import Config, Originator
 from notify.notices import NOTICE_FANOUTS, NOTICE_INDEXES, account_in_scope, offices_in_scope
 from notify.ports import PermanentDeliveryError
 from notify.service import Notify, wire
+from shared.auth import install_token_verifier
 from shared.contracts.envelope import Envelope
 from shared.contracts.notify import NotificationKind
 from shared.contracts.status import BreachFacts, MaintenanceFacts, NoticeKind, UserNoticeIssuedV1
 from shared.legal_calendar import Territory
 from shared.messaging.inbox import Inbox
 from shared.messaging.outbox import Outbox
+from shared.problems import install_problem_handlers
+from shared.refusals import install_refusal_handlers
 from shared.store.port import DocumentStore
+from tests.support.tokens import TokenSigner
 from tests.unit.notify.conftest import (
     Env,
     EnvFactory,
@@ -320,3 +327,35 @@ async def test_maintenance_notice_in_each_persons_legal_time(notice_env: Env) ->
     assert "Mise à jour du stockage des actes." in person
     assert "11 h 00 (heure légale de Paris)" in _body(sent["greffe@etude-a.example.fr"])
     assert "Maintenance programmée" in str(sent["lea@example.re"]["Subject"])
+
+
+async def test_the_operator_follows_a_notices_sending(notice_env: Env) -> None:
+    env = notice_env
+    await _served(env)
+    env.mail.failures.append(PermanentDeliveryError("smtp 550 5.1.1 <adresse>: user unknown"))
+    await env.notify.notices.take(_event(env, _notice(env, offices=["etude-a"])), QUEUE)
+    await env.notify.notices.fan_out()
+    signer = TokenSigner(env.clock, "notify", lifetime=timedelta(minutes=5))
+    app = FastAPI()
+    install_problem_handlers(app)
+    install_refusal_handlers(app)
+    app.include_router(notifications_router(env.notify))
+    install_token_verifier(app, signer.verifier())
+    operator = {"Authorization": f"Bearer {signer.token(sub='op-1', role='operator')}"}
+    office = {
+        "Authorization": f"Bearer {signer.token(sub='o', role='office', office_id='etude-a')}"
+    }
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://notify") as http:
+        before = await http.get("/v1/notices/notice-1", headers=operator)
+        assert before.status_code == 200, before.text
+        assert before.json()["fanned_out"] is True
+        assert (before.json()["queued"], before.json()["sent"]) == (3, 0)
+        await env.drain()
+        after = (await http.get("/v1/notices/notice-1", headers=operator)).json()
+        assert (after["accounts"], after["offices"]) == (2, 1)
+        assert (after["sent"], after["failed"], after["queued"]) == (2, 1, 0)
+        assert (await http.get("/v1/notices/notice-1", headers=office)).status_code == 403
+        unknown = await http.get("/v1/notices/nope", headers=operator)
+        assert unknown.status_code == 404
+        assert unknown.json()["type"].endswith("notice-not-found")

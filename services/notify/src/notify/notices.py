@@ -23,9 +23,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from notify.contacts import Contact, ContactBook
 from notify.context import Context
+from notify.domain import State
+from notify.errors import Forbidden, NoticeNotFound
 from notify.intake import Intake
 from notify.notifications import Cause, Request
+from notify.repository import NOTIFICATIONS
 from notify.values import BreachNotice, Instant, MaintenanceNotice, MessageValues
+from shared.auth import Principal
 from shared.contracts.envelope import Envelope
 from shared.contracts.notify import Channel
 from shared.contracts.registry import decode_payload
@@ -112,6 +116,24 @@ class FanOut(BaseModel):
         return self.model_dump(mode="json", by_alias=True)
 
 
+class NoticeProgress(BaseModel):
+    """Where a notice stands, for the operator: how many messages were recorded and what
+    became of them. `sent` counts only those the relay accepted (`notify.notification-sent.v1`);
+    the history of `notice:<id>` lists each, without its address."""
+
+    model_config = ConfigDict(frozen=True)
+
+    notice_id: str
+    kind: NoticeKind
+    fanned_out: bool = Field(description="every account in scope has its message recorded")
+    accounts: int = Field(description="accounts in scope so far")
+    offices: int
+    queued: int
+    sending: int
+    sent: int
+    failed: int
+
+
 class Notices:
     """Notices in (a fan-out job each), notifications out, a batch per transaction."""
 
@@ -144,6 +166,32 @@ class Notices:
             await tx.insert(NOTICE_FANOUTS, job.document())
 
         return await self._ctx.inbox(consumer).process(envelope, effect)
+
+    async def progress(self, principal: Principal, notice_id: str) -> NoticeProgress:
+        """The operator's view of a notice's sending (counted now)."""
+        if principal.role != "operator":
+            raise Forbidden("Only the operator follows a notice's sending.")
+        found = await self._ctx.store.get(NOTICE_FANOUTS, notice_id)
+        if found is None:
+            raise NoticeNotFound("No notice with this id reached notify.")
+        job = FanOut.model_validate(found)
+        counts = {
+            state: await self._ctx.store.count(
+                NOTIFICATIONS, {"subject": {"$in": [job.subject]}, "state": state.value}
+            )
+            for state in State
+        }
+        return NoticeProgress(
+            notice_id=job.id,
+            kind=job.notice.kind,
+            fanned_out=job.done,
+            accounts=job.accounts,
+            offices=job.offices,
+            queued=counts[State.QUEUED],
+            sending=counts[State.SENDING],
+            sent=counts[State.SENT],
+            failed=counts[State.FAILED],
+        )
 
     async def fan_out(self, *, max_batches: int | None = None) -> int:
         """Write the notifications of pending notices, one batch per transaction, until none is
