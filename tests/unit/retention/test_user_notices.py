@@ -119,3 +119,20 @@ async def test_a_maintenance_notice_goes_out_only_when_the_operator_asks(
     assert event["maintenance"]["description"] == "mise à jour du stockage"
     # Ids, scope, instants and the operator's texts only: no address.
     assert "@" not in json.dumps(event)
+    # The one announced without it: its notice afterwards, once.
+    quiet_id = quiet.json()["id"]
+    later = await c.post(f"/v1/maintenances/{quiet_id}/notice", headers=operator)
+    assert later.status_code == 200, later.text
+    assert later.json()["notice_id"]
+    again = await c.post(f"/v1/maintenances/{quiet_id}/notice", headers=operator)
+    assert again.status_code == 409
+    assert again.json()["type"].endswith("notice-already-sent")
+    assert len(await harness.payloads(NOTICE)) == 2
+    unknown = await c.post("/v1/maintenances/nope/notice", headers=operator)
+    assert unknown.status_code == 404
+    forgotten = await c.post("/v1/maintenances", json=body, headers=operator)
+    harness.clock.advance(timedelta(days=4))
+    operator = tokens.bearer(sub="op-1", role="operator")
+    over = await c.post(f"/v1/maintenances/{forgotten.json()['id']}/notice", headers=operator)
+    assert over.status_code == 409
+    assert over.json()["type"].endswith("maintenance-over")

@@ -43,6 +43,7 @@ def _plausible(instant: datetime) -> datetime:
 OperatorInstant = Annotated[AwareDatetime, AfterValidator(_plausible)]
 Operator = Annotated[Principal, Depends(require_role("operator"))]
 IncidentId = Annotated[str, Path(max_length=64)]
+MaintenanceId = Annotated[str, Path(max_length=64)]
 NoticeId = Annotated[str, Path(max_length=64)]
 ServiceName = Annotated[str, Field(pattern="^(" + "|".join(FUNCTIONS) + ")$")]
 OfficeId = Annotated[str, Field(min_length=1, max_length=64)]
@@ -213,6 +214,18 @@ def status_router(status: Status) -> APIRouter:
             principal.subject,
             notify_users=body.notify_users,
         )
+        return maintenance_view(maintenance)
+
+    @router.post(
+        "/maintenances/{maintenance_id}/notice",
+        tags=["operator"],
+        responses=problem_responses(404, 409),
+    )
+    async def notify_maintenance(
+        maintenance_id: MaintenanceId, principal: Operator
+    ) -> MaintenanceView:
+        """Send the notice of a maintenance announced without `notify_users` (once)."""
+        maintenance = await status.maintenances.notify_users(maintenance_id, principal.subject)
         return maintenance_view(maintenance)
 
     @router.post(

@@ -175,5 +175,29 @@ class Maintenances:
                 maintenance = maintenance.model_copy(update={"notice_id": notice.id})
             return await self.ctx.maintenances.add(tx, maintenance)
 
+    async def notify_users(self, maintenance_id: str, operator: str) -> Maintenance:
+        """Send the notice of a maintenance announced without one (once: a maintenance has at
+        most one notice; a maintenance over is not announced any more)."""
+        now = self.ctx.base.clock.now()
+        async with self.ctx.base.outbox.transaction() as tx:
+            maintenance = await self.ctx.maintenances.get(tx, maintenance_id)
+            if maintenance is None:
+                raise not_found("maintenance")
+            if maintenance.notice_id is not None:
+                raise StatusRefusal(
+                    "This maintenance's notice was sent already.",
+                    code="notice-already-sent",
+                    status=409,
+                )
+            if maintenance.ends_at <= now:
+                raise StatusRefusal(
+                    "This maintenance is over.", code="maintenance-over", status=409
+                )
+            notice = maintenance_notice(maintenance, operator, self.ctx)
+            await self.notices.record(tx, notice)
+            return await self.ctx.maintenances.save(
+                tx, maintenance.model_copy(update={"notice_id": notice.id})
+            )
+
     async def not_over(self) -> list[Maintenance]:
         return await self.ctx.maintenances.not_over(self.ctx.base.store, self.ctx.base.clock.now())
