@@ -168,10 +168,11 @@ def notify_for(
     box: Mailbox,
     identity: FastAPI,
     retention_http: httpx.AsyncClient | None = None,
+    **extra: Any,
 ) -> FastAPI:
     """Notify sending to the dev mailbox `box`, fetching activation and reset links from
     `identity` (its dev client secret, which identity's dev settings also hold) and the
-    certificates' links through `retention_http`."""
+    certificates' links through `retention_http`; `extra` settings on top."""
     from notify.main import create_app
     from notify.settings import Settings
 
@@ -186,6 +187,7 @@ def notify_for(
             webhook_allow_http=True,
             webhook_first_delay_seconds=1.0,
             webhook_max_delay_seconds=4.0,
+            **extra,
         ),
         identity_http=identity_http_for(identity),
         retention_http=retention_http,
@@ -298,6 +300,7 @@ def serving_stack(
     consent_http: httpx.AsyncClient | None = None,
     shared_clock: bool = False,
     audit_extra: dict[str, Any] | None = None,
+    notify_extra: dict[str, Any] | None = None,
     **delivery_extra: Any,
 ) -> ServingStack:
     """The serving stack; delivery asks consent's registry with its own client-credentials
@@ -338,7 +341,9 @@ def serving_stack(
     return ServingStack(
         identity=identity,
         consent=consent,
-        notify=notify_for(tmp_path, bus_prefix, box, identity, retention_http),
+        notify=notify_for(
+            tmp_path, bus_prefix, box, identity, retention_http, **(notify_extra or {})
+        ),
         audit=audit,
         delivery=delivery,
         clock=clock,

@@ -127,10 +127,12 @@ async def test_refusals_are_typed_problems(
 def test_every_route_declares_its_response_model() -> None:
     app = FastAPI()
     app.include_router(notifications_router(cast(Notify, object())))
-    operations = [
-        operation for path in app.openapi()["paths"].values() for operation in path.values()
-    ]
-    assert operations
-    for operation in operations:
-        schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
-        assert schema["$ref"].endswith("/NotificationHistory")
+    answers = {
+        path: operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+        for path, operations in app.openapi()["paths"].items()
+        for operation in operations.values()
+    }
+    assert answers == {
+        "/v1/notifications": "#/components/schemas/NotificationHistory",
+        "/v1/notices/{notice_id}": "#/components/schemas/NoticeProgress",
+    }

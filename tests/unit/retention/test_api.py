@@ -47,6 +47,13 @@ def test_every_route_documents_a_typed_answer(tmp_path: Path) -> None:
             {"application/json": ref("IncidentView")},
         ),
         "POST /v1/maintenances": ("201", {"application/json": ref("MaintenanceView")}),
+        # Notices to users (maintenance notices go out from the announcement).
+        "POST /v1/maintenances/{maintenance_id}/notice": (
+            "200",
+            {"application/json": ref("MaintenanceView")},
+        ),
+        "POST /v1/notices/breach": ("201", {"application/json": ref("NoticeView")}),
+        "GET /v1/notices/{notice_id}": ("200", {"application/json": ref("NoticeView")}),
         "GET /v1/status": ("200", {"application/json": ref("StatusFeed")}),
         "GET /v1/incidents/{incident_id}": ("200", {"application/json": ref("IncidentView")}),
         "GET /v1/incidents/{incident_id}/attestation": (

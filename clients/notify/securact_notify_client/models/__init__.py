@@ -11,6 +11,8 @@ from .endpoint_view import EndpointView
 from .endpoint_with_secret import EndpointWithSecret
 from .field_error import FieldError
 from .health_live_response_health_live import HealthLiveResponseHealthLive
+from .notice_kind import NoticeKind
+from .notice_progress import NoticeProgress
 from .notification_history import NotificationHistory
 from .notification_kind import NotificationKind
 from .notification_view import NotificationView
@@ -33,6 +35,8 @@ __all__ = (
     "EndpointWithSecret",
     "FieldError",
     "HealthLiveResponseHealthLive",
+    "NoticeKind",
+    "NoticeProgress",
     "NotificationHistory",
     "NotificationKind",
     "NotificationView",

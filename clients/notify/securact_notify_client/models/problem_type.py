@@ -7,6 +7,7 @@ class ProblemType(StrEnum):
     URNSECURACTPROBLEMDATABASE_UNAVAILABLE = "urn:securact:problem:database-unavailable"
     URNSECURACTPROBLEMFORBIDDEN = "urn:securact:problem:forbidden"
     URNSECURACTPROBLEMINSUFFICIENT_SCOPE = "urn:securact:problem:insufficient-scope"
+    URNSECURACTPROBLEMNOTICE_NOT_FOUND = "urn:securact:problem:notice-not-found"
     URNSECURACTPROBLEMNOTIFICATIONS_NOT_FOUND = "urn:securact:problem:notifications-not-found"
     URNSECURACTPROBLEMNOT_READY = "urn:securact:problem:not-ready"
     URNSECURACTPROBLEMOBJECT_STORE_UNAVAILABLE = "urn:securact:problem:object-store-unavailable"

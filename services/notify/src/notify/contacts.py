@@ -2,9 +2,12 @@
 
 The book keeps one e-mail address per account (and, until the account exists, per
 declaration), only so that confirmations that arrive without an address (consent revoked,
-account terminated) can be sent. Mobile numbers are never kept: the only SMS (act
-served) carries its number. Purged when the erasure certificate has been issued, and when
-retention asks (the contact-data purge of an account, the five-year purge of a declaration).
+account terminated) and notices to users (maintenance, breach) can be sent; with it, the
+territory of the last act served to the account (its notices are in that legal time) and the
+offices that served it (a notice scoped to an office reaches the accounts it served). Mobile
+numbers are never kept: the only SMS (act served) carries its number. Purged when the erasure
+certificate has been issued, and when retention asks (the contact-data purge of an account, the
+five-year purge of a declaration).
 
 On `retention.contact-data-purge-requested.v1` (an account) and
 `retention.declaration-purge-requested.v1` (a declaration), notify forgets the contacts of the
@@ -30,6 +33,7 @@ from shared.contracts.envelope import Envelope
 from shared.contracts.notify import ContactsPurgedV1
 from shared.contracts.registry import decode_payload
 from shared.contracts.retention import ContactDataPurgeRequestedV1, DeclarationPurgeRequestedV1
+from shared.legal_calendar import Territory
 from shared.store.port import VERSION, Document, Index, Transaction
 
 if TYPE_CHECKING:
@@ -74,6 +78,10 @@ class Contact(BaseModel):
     declaration_id: str | None
     email: str | None
     updated_at: Instant
+    territory: Territory | None = None
+    """The recipient territory of the last act served to the account."""
+    offices: list[str] = Field(default_factory=list)
+    """The offices that served the account an act (sorted)."""
 
     def document(self) -> Document:
         return self.model_dump(mode="json", by_alias=True)
@@ -113,7 +121,13 @@ class ContactBook:
             await self._db.replace(CONTACTS, stamped.document(), expected_version=current.version)
 
     async def remember_account(
-        self, account_id: str, *, email: str | None = None, declaration_id: str | None = None
+        self,
+        account_id: str,
+        *,
+        email: str | None = None,
+        declaration_id: str | None = None,
+        territory: Territory | None = None,
+        office_id: str | None = None,
     ) -> None:
         """Record what an event says about an account; a declaration-only contact merges in."""
         if declaration_id is not None:
@@ -124,6 +138,7 @@ class ContactBook:
         key = _account_key(account_id)
         current = await self._get(key)
         now = self._clock.now()
+        offices = [office_id] if office_id else []
         if current is None:
             contact = Contact(
                 id=key,
@@ -131,6 +146,8 @@ class ContactBook:
                 declaration_id=declaration_id,
                 email=email,
                 updated_at=now,
+                territory=territory,
+                offices=offices,
             )
             await self._put(contact, None, now)
             return
@@ -138,6 +155,8 @@ class ContactBook:
             update={
                 "email": email or current.email,
                 "declaration_id": declaration_id or current.declaration_id,
+                "territory": territory or current.territory,
+                "offices": sorted({*current.offices, *offices}),
             }
         )
         if changed != current:
@@ -167,6 +186,21 @@ class ContactBook:
                 if found.email:
                     return found.email
         return None
+
+    async def accounts_after(self, cursor: str, limit: int) -> tuple[list[Contact], bool]:
+        """The accounts' contacts after `cursor` (a contact id, "" to start) in id order, at
+        most `limit`; and whether they are the last ones."""
+        start = max(cursor, _account_key(""))
+        rows = await self._db.find(
+            CONTACTS, {"_id": {"$gt": start}}, sort=[("_id", 1)], limit=limit
+        )
+        # Declarations' contacts sort after the accounts' ("declaration:" > "account:").
+        accounts = [Contact.model_validate(r) for r in rows if r["_id"].startswith("account:")]
+        return accounts, len(rows) < limit or len(accounts) < len(rows)
+
+    def offices(self) -> list[str]:
+        """Every office of the directory."""
+        return sorted(self._offices)
 
     async def forget(self, account_id: str) -> int:
         """Purge every contact of an account (and of its declaration); returns how many."""

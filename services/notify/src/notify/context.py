@@ -91,6 +91,8 @@ class Config:
     """This process's name on the claims it takes."""
     office_emails: Mapping[str, str] = field(default_factory=dict)
     """Where each office (by id) is told of events about its declarations."""
+    notice_batch_size: int = 200
+    """How many contacts a notice's fan-out reads per transaction."""
 
     @classmethod
     def from_settings(cls, settings: Settings, *, instance: str = SERVICE) -> Config:
@@ -99,6 +101,7 @@ class Config:
             SendingPolicy.from_settings(settings),
             instance,
             {office: str(email) for office, email in settings.office_emails.items()},
+            settings.notice_batch_size,
         )
 
 

@@ -15,7 +15,8 @@ from shared.legal_calendar import BusinessDays, Territory, first_business_day_af
 
 
 class Lane(StrEnum):
-    """Sending priority: bulk CGU notices never hold up the transactional messages."""
+    """Sending priority: bulk notices (CGU, maintenance, breach) never hold up the
+    transactional messages."""
 
     URGENT = "urgent"
     BULK = "bulk"
@@ -28,9 +29,16 @@ class State(StrEnum):
     FAILED = "failed"
 
 
+# Notices to every account (CGU, maintenance, breach) never hold up an act's notice.
+BULK_KINDS: Final = frozenset(
+    {
+        NotificationKind.TERMS_NOTICE,
+        NotificationKind.MAINTENANCE_NOTICE,
+        NotificationKind.BREACH_NOTICE,
+    }
+)
 LANE_OF: Final[dict[NotificationKind, Lane]] = {
-    kind: Lane.BULK if kind is NotificationKind.TERMS_NOTICE else Lane.URGENT
-    for kind in NotificationKind
+    kind: Lane.BULK if kind in BULK_KINDS else Lane.URGENT for kind in NotificationKind
 }
 
 _EMAIL: Final = re.compile(

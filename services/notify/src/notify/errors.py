@@ -14,3 +14,11 @@ class NotificationsNotFound(Refusal):
     status = 404
     code = "notifications-not-found"
     title = "No notifications"
+
+
+class NoticeNotFound(Refusal):
+    """No notice with this id reached notify (yet)."""
+
+    status = 404
+    code = "notice-not-found"
+    title = "No such notice"

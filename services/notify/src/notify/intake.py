@@ -44,14 +44,16 @@ class Intake:
         async def effect(tx: Transaction) -> None:
             plan = await planner(envelope, self._ctx.contacts(tx))
             for request in plan.requests:
-                await self._record(tx, cause, request)
+                await self.record(tx, cause, request)
 
         done = await self._ctx.inbox(consumer).process(envelope, effect)
         if done:
             self._wakeup()
         return done
 
-    async def _record(self, tx: Transaction, cause: Cause, request: Request) -> None:
+    async def record(self, tx: Transaction, cause: Cause, request: Request) -> None:
+        """Record one message `cause` asks for, in `tx`: queued, or failed at once (no usable
+        address, a message that cannot be rendered); nothing if it exists already."""
         ctx = self._ctx
         now = ctx.clock.now()
         problem: str | None

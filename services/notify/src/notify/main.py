@@ -1,6 +1,7 @@
 """App factory of the notify service. Nothing connects until the app's lifespan starts.
 
-Queues: `notify.urgent` (every transactional event), `notify.bulk` (CGU notices) and
+Queues: `notify.urgent` (every transactional event), `notify.bulk` (CGU notices, notices to
+users) and
 `notify.retention` (retention's purge requests). The bus handlers only record what must be sent
 and ack; a background sender hands messages over, so a slow or absent SMTP relay never holds
 the bus. At a stop, the attempts under way finish (within a grace) before the store closes.
@@ -18,6 +19,7 @@ from notify.api import notifications_router
 from notify.consumers import subscriptions
 from notify.context import Config
 from notify.links import CertificateLinks, IdentityLinks, Links
+from notify.notices import NOTICE_INDEXES
 from notify.ports import MailTransport, SmsGateway
 from notify.repository import INDEXES
 from notify.service import wire
@@ -110,7 +112,7 @@ def create_app(
     runtime = ServiceRuntime(
         settings,
         clock=clock,
-        indexes=(*INDEXES, *WEBHOOK_INDEXES),
+        indexes=(*INDEXES, *WEBHOOK_INDEXES, *NOTICE_INDEXES),
         span_exporter=span_exporter,
     )
     mail = mail or smtp_transport(settings)
@@ -158,6 +160,12 @@ def create_app(
     webhooks = offices_webhooks(settings, runtime, webhook_http)
     runtime.subscribe(webhooks.subscription())
     runtime.background("notify-webhooks", webhooks.run)
+    # Notices to users are written in batches, apart from the bus handlers (`notify.notices`).
+    runtime.every(
+        "notify-notices",
+        timedelta(seconds=settings.notice_fanout_interval_seconds),
+        notify.notices.run,
+    )
     # The sender starts once the store is connected and stops before it closes.
     runtime.background("notify-sender", notify.sending.run)
     # The runtime cancels the sender, then runs these hooks in order, then closes the store:

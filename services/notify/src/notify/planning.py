@@ -133,7 +133,12 @@ async def _notice_of_service(
 ) -> Plan:
     """The notice of availability (CPC 748-3) by e-mail, and by SMS when a mobile is known."""
     await contacts.remember_account(
-        event.recipient_account_id, email=event.recipient_email, declaration_id=event.declaration_id
+        event.recipient_account_id,
+        email=event.recipient_email,
+        declaration_id=event.declaration_id,
+        # A v1 event does not say the territory: the book does not guess it.
+        territory=event.recipient_territory if isinstance(event, delivery.ActServedV2) else None,
+        office_id=event.office_id,
     )
     message = values.ActServed(
         act_nature=event.act_nature,

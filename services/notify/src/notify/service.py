@@ -9,6 +9,7 @@ The app factory (`notify.main`) and the unit tests' harness both use it.
 | claim, render, hand over; stale claims; a graceful stop | `notify.sending` |
 | the outcome of an attempt, as evidence | `notify.outcomes` |
 | the contact book, and its purge on retention's request | `notify.contacts` |
+| notices to users (maintenance, breach), fanned out in batches | `notify.notices` |
 | the history of a subject | `notify.history` |
 """
 
@@ -21,6 +22,7 @@ from notify.contacts import Contacts
 from notify.context import Config, Context
 from notify.history import History
 from notify.intake import Intake
+from notify.notices import Notices
 from notify.ports import LinkSource, MailTransport, SmsGateway
 from notify.sending import Sending
 from notify.templates import Templates
@@ -39,16 +41,19 @@ class Notify:
     sending: Sending
     contacts: Contacts
     history: History
+    notices: Notices
 
     @classmethod
     def on(cls, ctx: Context) -> Notify:
         sending = Sending(ctx)
+        intake = Intake(ctx, wakeup=sending.wakeup.set)
         return cls(
             ctx,
-            Intake(ctx, wakeup=sending.wakeup.set),
+            intake,
             sending,
             Contacts(ctx),
             History(ctx),
+            Notices(ctx, intake, wakeup=sending.wakeup.set),
         )
 
 

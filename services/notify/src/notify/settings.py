@@ -111,6 +111,13 @@ class Settings(BaseServiceSettings):
     webhook_allow_http: bool = Field(
         default=False, description="accept plain-HTTP receivers (dev and tests; never production)"
     )
+    # --- notices to users (maintenance, breach) ------------------------------------------------
+    notice_batch_size: int = Field(
+        default=200, ge=1, le=5000, description="contacts a notice's fan-out reads per transaction"
+    )
+    notice_fanout_interval_seconds: float = Field(
+        default=2.0, gt=0, description="how often pending notices are fanned out"
+    )
     # --- offices ------------------------------------------------------------------------------
     office_emails: dict[str, EmailStr] = Field(
         default_factory=dict,

@@ -206,6 +206,33 @@ class PostMortemNotice(MessageValues):
     notice_id: str
 
 
+class MaintenanceNotice(MessageValues):
+    """A planned maintenance, its start and end in the person's legal time (`territory`: of
+    the last act served to them; Paris's when none is known), named."""
+
+    kind = NotificationKind.MAINTENANCE_NOTICE
+
+    starts_at: Instant
+    ends_at: Instant
+    description: str
+    territory: Territory
+
+
+class BreachNotice(MessageValues):
+    """A personal data breach (RGPD art. 34 §2): its nature, likely consequences, the measures
+    taken or proposed and the contact point, in the operator's words; the notice's date in the
+    person's legal time, named."""
+
+    kind = NotificationKind.BREACH_NOTICE
+
+    nature: str
+    consequences: str
+    measures: str
+    contact: str
+    issued_at: Instant
+    territory: Territory
+
+
 VALUES_OF: Final[dict[NotificationKind, type[MessageValues]]] = {
     values.kind: values
     for values in (
@@ -223,5 +250,7 @@ VALUES_OF: Final[dict[NotificationKind, type[MessageValues]]] = {
         MobileChanged,
         DeclarationContested,
         PostMortemNotice,
+        MaintenanceNotice,
+        BreachNotice,
     )
 }

@@ -42,6 +42,8 @@ class NotificationKind(StrEnum):
     MOBILE_CHANGED = "mobile_changed"
     DECLARATION_CONTESTED = "declaration_contested"
     POST_MORTEM_NOTICE = "post_mortem_notice"
+    MAINTENANCE_NOTICE = "maintenance_notice"
+    BREACH_NOTICE = "breach_notice"
 
 
 class NotificationFacts(EventPayload):

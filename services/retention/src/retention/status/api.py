@@ -13,15 +13,19 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_vali
 
 from retention.status.context import FUNCTIONS
 from retention.status.incidents import Scope
+from retention.status.notices import Audience
 from retention.status.service import Status
 from retention.status.view import (
     IncidentView,
     MaintenanceView,
+    NoticeView,
     StatusFeed,
     incident_view,
     maintenance_view,
+    notice_view,
 )
 from shared.auth import Principal, require_role
+from shared.contracts.status import BreachFacts
 from shared.legal_calendar import Territory
 from shared.openapi import problem_responses
 
@@ -39,6 +43,8 @@ def _plausible(instant: datetime) -> datetime:
 OperatorInstant = Annotated[AwareDatetime, AfterValidator(_plausible)]
 Operator = Annotated[Principal, Depends(require_role("operator"))]
 IncidentId = Annotated[str, Path(max_length=64)]
+MaintenanceId = Annotated[str, Path(max_length=64)]
+NoticeId = Annotated[str, Path(max_length=64)]
 ServiceName = Annotated[str, Field(pattern="^(" + "|".join(FUNCTIONS) + ")$")]
 OfficeId = Annotated[str, Field(min_length=1, max_length=64)]
 
@@ -131,12 +137,42 @@ class MaintenanceRequest(ScopeRequest):
     starts_at: OperatorInstant
     ends_at: OperatorInstant
     description: str = Field(min_length=1, max_length=1000)
+    notify_users: bool = Field(
+        default=False,
+        description="also send the notice to the accounts and offices of its scope (e-mail)",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> MaintenanceRequest:
         if self.ends_at <= self.starts_at:
             raise ValueError("ends_at must be after starts_at")
         return self
+
+
+class BreachNoticeRequest(BaseModel):
+    """A personal data breach notice (RGPD art. 34): each text in French, about no one in
+    particular. Scope: every account and office when both lists are empty; otherwise the
+    accounts of the territories listed and those the offices listed served, and those offices."""
+
+    nature: str = Field(min_length=1, max_length=2000, description="nature of the breach")
+    consequences: str = Field(min_length=1, max_length=2000, description="likely consequences")
+    measures: str = Field(
+        min_length=1, max_length=2000, description="measures taken or proposed, and advice"
+    )
+    contact: str = Field(min_length=1, max_length=500, description="DPO or contact point")
+    territories: list[Territory] = Field(default_factory=list, max_length=10)
+    offices: list[OfficeId] = Field(default_factory=list, max_length=200)
+
+    def facts(self) -> BreachFacts:
+        return BreachFacts(
+            nature=self.nature,
+            consequences=self.consequences,
+            measures=self.measures,
+            contact=self.contact,
+        )
+
+    def audience(self) -> Audience:
+        return Audience([t.value for t in self.territories], self.offices)
 
 
 def status_router(status: Status) -> APIRouter:
@@ -168,10 +204,42 @@ def status_router(status: Status) -> APIRouter:
     async def announce_maintenance(
         body: MaintenanceRequest, principal: Operator
     ) -> MaintenanceView:
+        """Announce a planned maintenance on the status page; with `notify_users`, its notice
+        is also e-mailed to the accounts and offices of its scope (once per address)."""
         maintenance = await status.maintenances.announce(
-            body.starts_at, body.ends_at, body.scope(), body.description, principal.subject
+            body.starts_at,
+            body.ends_at,
+            body.scope(),
+            body.description,
+            principal.subject,
+            notify_users=body.notify_users,
         )
         return maintenance_view(maintenance)
+
+    @router.post(
+        "/maintenances/{maintenance_id}/notice",
+        tags=["operator"],
+        responses=problem_responses(404, 409),
+    )
+    async def notify_maintenance(
+        maintenance_id: MaintenanceId, principal: Operator
+    ) -> MaintenanceView:
+        """Send the notice of a maintenance announced without `notify_users` (once)."""
+        maintenance = await status.maintenances.notify_users(maintenance_id, principal.subject)
+        return maintenance_view(maintenance)
+
+    @router.post(
+        "/notices/breach", tags=["operator"], status_code=201, responses=problem_responses(422)
+    )
+    async def issue_breach_notice(body: BreachNoticeRequest, principal: Operator) -> NoticeView:
+        """Notify the people and offices concerned of a personal data breach (RGPD art. 34):
+        notify e-mails it once per address and journals each outcome."""
+        notice = await status.notices.issue_breach(body.facts(), body.audience(), principal.subject)
+        return notice_view(notice)
+
+    @router.get("/notices/{notice_id}", tags=["operator"], responses=problem_responses(404))
+    async def notice(notice_id: NoticeId, principal: Operator) -> NoticeView:
+        return notice_view(await status.notices.get(notice_id))
 
     @router.get("/status", tags=["status"])
     async def feed() -> StatusFeed:

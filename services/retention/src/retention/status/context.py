@@ -15,6 +15,7 @@ from retention.status.records import (
     AttestationRepository,
     IncidentRepository,
     MaintenanceRepository,
+    NoticeRepository,
     ProbeRepository,
 )
 from shared.refusals import Refusal
@@ -101,3 +102,7 @@ class StatusContext:
     @cached_property
     def attestations(self) -> AttestationRepository:
         return AttestationRepository(self.base.clock)
+
+    @cached_property
+    def notices(self) -> NoticeRepository:
+        return NoticeRepository(self.base.clock)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from retention.status.context import PATH, StatusContext, StatusRefusal, not_found
+from retention.status.notices import Notices, maintenance_notice
 from retention.status.records import Incident, Maintenance
 from shared.contracts.status import IncidentOrigin
 from shared.ids import new_id
@@ -142,8 +143,9 @@ class Incidents:
 
 
 class Maintenances:
-    def __init__(self, ctx: StatusContext) -> None:
+    def __init__(self, ctx: StatusContext, notices: Notices) -> None:
         self.ctx = ctx
+        self.notices = notices
 
     async def announce(
         self,
@@ -152,7 +154,11 @@ class Maintenances:
         scope: Scope,
         description: str,
         operator: str,
+        *,
+        notify_users: bool = False,
     ) -> Maintenance:
+        """Announce a maintenance on the status page; with `notify_users`, also send its
+        notice to the accounts and offices of its scope (the operator decides, each time)."""
         now = self.ctx.base.clock.now()
         if ends_at <= starts_at or ends_at <= now:
             raise StatusRefusal(
@@ -173,7 +179,35 @@ class Maintenances:
         )
         async with self.ctx.base.outbox.transaction() as tx:
             await self.ctx.base.emit(tx, [maintenance.announcement()])
+            if notify_users:
+                notice = maintenance_notice(maintenance, operator, self.ctx)
+                await self.notices.record(tx, notice)
+                maintenance = maintenance.model_copy(update={"notice_id": notice.id})
             return await self.ctx.maintenances.add(tx, maintenance)
+
+    async def notify_users(self, maintenance_id: str, operator: str) -> Maintenance:
+        """Send the notice of a maintenance announced without one (once: a maintenance has at
+        most one notice; a maintenance over is not announced any more)."""
+        now = self.ctx.base.clock.now()
+        async with self.ctx.base.outbox.transaction() as tx:
+            maintenance = await self.ctx.maintenances.get(tx, maintenance_id)
+            if maintenance is None:
+                raise not_found("maintenance")
+            if maintenance.notice_id is not None:
+                raise StatusRefusal(
+                    "This maintenance's notice was sent already.",
+                    code="notice-already-sent",
+                    status=409,
+                )
+            if maintenance.ends_at <= now:
+                raise StatusRefusal(
+                    "This maintenance is over.", code="maintenance-over", status=409
+                )
+            notice = maintenance_notice(maintenance, operator, self.ctx)
+            await self.notices.record(tx, notice)
+            return await self.ctx.maintenances.save(
+                tx, maintenance.model_copy(update={"notice_id": notice.id})
+            )
 
     async def not_over(self) -> list[Maintenance]:
         return await self.ctx.maintenances.not_over(self.ctx.base.store, self.ctx.base.clock.now())

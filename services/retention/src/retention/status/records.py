@@ -4,6 +4,7 @@
   check (the path's steps and their durations), and since when it fails;
 - `incidents`: open (no `ended_at`) or closed; an automatic one names the service it opened for;
 - `maintenances`: announced planned maintenance;
+- `notices`: the notices to users an operator issued (maintenance, breach), one event each;
 - `attestations`: the signed outage attestation of a closed incident (JSON twin and PDF; public
   documents, no personal data), one per incident.
 """
@@ -18,10 +19,14 @@ from pydantic import BaseModel, Field
 from retention.records import Instant, Outgoing, Stored
 from retention.repository import Repository
 from shared.contracts.status import (
+    BreachFacts,
     IncidentClosedV1,
     IncidentOpenedV1,
     IncidentOrigin,
     MaintenanceAnnouncedV1,
+    MaintenanceFacts,
+    NoticeKind,
+    UserNoticeIssuedV1,
 )
 from shared.store.port import DocumentReader, Index, to_iso
 
@@ -29,11 +34,13 @@ PROBES: Final = "status_probes"
 INCIDENTS: Final = "incidents"
 MAINTENANCES: Final = "maintenances"
 ATTESTATIONS: Final = "attestations"
+NOTICES: Final = "notices"
 
 STATUS_INDEXES: Final = (
     Index(INCIDENTS, ("open", "started_at")),
     Index(INCIDENTS, ("probe_service", "open")),
     Index(MAINTENANCES, ("ends_at",)),
+    Index(NOTICES, ("issued_at",)),
 )
 
 
@@ -114,6 +121,16 @@ class Maintenance(Stored):
     description: str
     announced_by: str
     announced_at: Instant
+    notice_id: str | None = None
+
+    def facts(self) -> MaintenanceFacts:
+        return MaintenanceFacts(
+            maintenance_id=self.id,
+            starts_at=self.starts_at,
+            ends_at=self.ends_at,
+            services=self.services,
+            description=self.description,
+        )
 
     def announcement(self) -> Outgoing:
         return Outgoing(
@@ -127,6 +144,35 @@ class Maintenance(Stored):
                 announced_by=self.announced_by,
             ),
             f"maintenance:{self.id}",
+        )
+
+
+class Notice(Stored):
+    """A notice to users: its kind's facts, its scope (both lists empty: everyone), who issued
+    it, and the one event that carries it to notify."""
+
+    kind: NoticeKind
+    territories: list[str]
+    offices: list[str]
+    issued_by: str
+    issued_at: Instant
+    breach: BreachFacts | None = None
+    maintenance: MaintenanceFacts | None = None
+    event_id: str | None = None
+
+    def issued(self) -> Outgoing:
+        return Outgoing(
+            UserNoticeIssuedV1(
+                notice_id=self.id,
+                kind=self.kind,
+                territories=self.territories,
+                offices=self.offices,
+                issued_at=self.issued_at,
+                issued_by=self.issued_by,
+                breach=self.breach,
+                maintenance=self.maintenance,
+            ),
+            f"notice:{self.id}",
         )
 
 
@@ -171,6 +217,14 @@ class MaintenanceRepository(Repository[Maintenance]):
 
     async def not_over(self, db: DocumentReader, now: datetime) -> list[Maintenance]:
         return await self.find(db, {"ends_at": {"$gt": to_iso(now)}}, sort=[("starts_at", 1)])
+
+
+class NoticeRepository(Repository[Notice]):
+    collection = NOTICES
+    model = Notice
+
+    async def latest(self, db: DocumentReader, limit: int) -> list[Notice]:
+        return await self.find(db, sort=[("issued_at", -1)], limit=limit)
 
 
 class AttestationRepository(Repository[Attestation]):

@@ -11,6 +11,7 @@ from retention.settings import Settings
 from retention.status.attestations import Attestations
 from retention.status.context import PATH, StatusContext, StatusPolicy
 from retention.status.incidents import Incidents, Maintenances
+from retention.status.notices import Notices
 from retention.status.path import PathConfig, PathProbe
 from retention.status.probes import Probes
 from retention.status.view import (
@@ -27,6 +28,7 @@ class Status:
     ctx: StatusContext
     incidents: Incidents
     maintenances: Maintenances
+    notices: Notices
     probes: Probes
     attestations: Attestations
 
@@ -52,10 +54,12 @@ def wire_status(base: Context, settings: Settings, http: httpx.AsyncClient) -> S
     incidents = Incidents(ctx)
     config = PathConfig.from_settings(settings)
     path = None if config is None else PathProbe(config, http, base.clock)
+    notices = Notices(ctx)
     return Status(
         ctx,
         incidents=incidents,
-        maintenances=Maintenances(ctx),
+        maintenances=Maintenances(ctx, notices),
+        notices=notices,
         probes=Probes(ctx, incidents, http, path),
         attestations=Attestations(ctx),
     )

@@ -11,8 +11,8 @@ from pydantic import AwareDatetime, BaseModel, Field, PlainSerializer, WithJsonS
 
 from retention.status.attestation import TERRITORY_NAMES, territories_of
 from retention.status.context import FUNCTIONS, LABELS, PATH, PATH_SERVICES
-from retention.status.records import Incident, Maintenance, ProbeState, ProbeStep
-from shared.contracts.status import IncidentOrigin
+from retention.status.records import Incident, Maintenance, Notice, ProbeState, ProbeStep
+from shared.contracts.status import BreachFacts, IncidentOrigin, NoticeKind
 from shared.french import legal_datetime, legal_time_name
 from shared.legal_calendar import Territory
 
@@ -73,6 +73,9 @@ class MaintenanceView(BaseModel):
     offices: list[str]
     description: str
     legal_times: list[LegalTime]
+    notice_id: str | None = Field(
+        default=None, description="the notice sent to the users concerned, if the operator asked"
+    )
 
 
 class StatusFeed(BaseModel):
@@ -131,6 +134,36 @@ def maintenance_view(maintenance: Maintenance) -> MaintenanceView:
         offices=maintenance.offices,
         description=maintenance.description,
         legal_times=legal_times(maintenance.starts_at, maintenance.ends_at, territories),
+        notice_id=maintenance.notice_id,
+    )
+
+
+class NoticeView(BaseModel):
+    """A notice to users as the operator sees it; what was sent to whom is notify's history
+    of `notice:<id>` (each outcome journaled)."""
+
+    id: str
+    kind: NoticeKind
+    territories: list[str]
+    offices: list[str] = Field(description="with `territories` empty: every account and office")
+    issued_at: Instant
+    issued_by: str
+    breach: BreachFacts | None
+    maintenance_id: str | None
+    event_id: str | None = Field(description="the event notify sends it from")
+
+
+def notice_view(notice: Notice) -> NoticeView:
+    return NoticeView(
+        id=notice.id,
+        kind=notice.kind,
+        territories=notice.territories,
+        offices=notice.offices,
+        issued_at=notice.issued_at,
+        issued_by=notice.issued_by,
+        breach=notice.breach,
+        maintenance_id=notice.maintenance.maintenance_id if notice.maintenance else None,
+        event_id=notice.event_id,
     )
 
 
