@@ -35,7 +35,7 @@ from tests.support.stack import Mailbox, active_declaration, bearer, mail_to, se
 from tests.unit.consent.support import BIRTH, EMAIL, NOM, PRENOMS
 from tests.unit.delivery.support import metadata, multipart, pdf
 
-ACT_SERVED = "delivery.act-served.v2"
+ACT_SERVED = "delivery.act-served.v3"
 NOTIFICATION_SENT = "notify.notification-sent.v1"
 QUALITY = "delivery.service-quality-determined.v1"
 

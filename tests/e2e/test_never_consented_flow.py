@@ -10,12 +10,17 @@ the dev clock offset (`clock_offset_seconds`) to move time:
     every clock on time, retention's scheduler purges the declaration and the account within
     seconds: no five years.
 
+After each, the sweep (`retention.sweep`) of every SQLite store, every bucket and audit's
+readable payloads finds references only once the relays dropped the events they published a
+day before (until then, the sweep lists those outbox rows as `transient`: not clean).
+
 Real RabbitMQ and SeaweedFS; identity, consent, audit and retention apps in this process, each
 on its own system clock (shifted in dev mode only).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -37,7 +42,9 @@ from retention.domain import Purpose, schedule_id
 from retention.main import create_app as create_retention
 from retention.repository import ERASURES
 from retention.settings import Settings as RetentionSettings
+from retention.sweep import Category, Sweep
 from shared.clock import SystemClock
+from shared.messaging.outbox import OUTBOX, RelayPolicy, purge_sent
 from shared.objects import ObjectNotFoundError, ObjectStore
 from shared.store.port import DocumentStore
 from tests.fixtures.seaweed import S3Server, random_bucket_name
@@ -48,6 +55,7 @@ from tests.integration.identity.support import activation_url, identity_app
 from tests.support.consent_registry import delivery_on_events
 from tests.support.services import eventually, running, service_env
 from tests.support.stack import bearer
+from tests.support.sweeping import sweep_platform
 from tests.unit.consent.support import NATURAL_FILES, multipart_body, natural_declaration
 
 # Past the activation link's 72 hours and the 30 days' lapse delay.
@@ -61,8 +69,12 @@ class Platform:
     consent_app: FastAPI
     consent: httpx.AsyncClient
     objects: ObjectStore
+    audit: FastAPI
     audit_store: DocumentStore
     retention_store: DocumentStore
+    s3: S3Server
+    delivery: FastAPI
+    retention: FastAPI
 
     def identity(self, offset: float = 0.0) -> FastAPI:
         """Identity on its data directory; `offset` shifts its clock (dev mode)."""
@@ -111,8 +123,12 @@ async def platform(
             consent,
             consent_client,
             objects,
+            audit,
             audit.state.runtime.store,
             retention.state.runtime.store,
+            s3,
+            delivery,
+            retention,
         )
 
 
@@ -183,6 +199,48 @@ async def nothing_left(
         return "retention.registry-purge-completed.v1" in types
 
     await eventually(journaled, within=30)
+    await swept_clean(p, identity, account_id, declaration_id)
+
+
+async def swept_clean(p: Platform, identity: FastAPI, account_id: str, declaration_id: str) -> None:
+    """The sweep of every store, bucket and readable payload. Right after the purge it finds
+    references and, as `transient` (not clean), the events already published that still sit in
+    their outboxes (the declaration's e-mail and mobile at consent, the activation link's
+    address at identity, the certificate's at retention); a day later (`keep_sent_for`) the
+    relays have deleted them: the sweep is clean, references only."""
+    apps = (p.consent_app, identity, p.audit, p.delivery, p.retention)
+    erasure_id = f"erasure|{schedule_id(Purpose.REGISTRY_PURGE, f'declaration:{declaration_id}')}"
+
+    async def certified_and_published() -> bool:
+        # The certificate (the last event naming the person) issued, and every event out.
+        erasure = await p.retention_store.get(ERASURES, erasure_id)
+        if erasure is None or not erasure.get("certificate_id"):
+            return False
+        for app in apps:
+            if await app.state.runtime.store.count(OUTBOX, {"sent": False}):
+                return False
+        return True
+
+    await eventually(certified_and_published, within=60, every=0.5)
+    last: list[Sweep] = []
+
+    async def swept() -> bool:
+        last[:] = [await sweep_platform(p.tmp, p.audit, p.s3, account_id, declaration_id)]
+        return last[0].clean_but(frozenset({Category.TRANSIENT}))
+
+    with contextlib.suppress(AssertionError):  # the report says what is left
+        await eventually(swept, within=30, every=1)
+    found = last[0]
+    assert found.clean_but(frozenset({Category.TRANSIENT})), found.report()
+    assert all("#outbox/" in problem.where for problem in found.problems()), found.report()
+    # What each relay deletes a day after sending, on the relay's own rule.
+    keep = RelayPolicy().keep_sent_for
+    for app in apps:  # each on its own clock (retention's and identity's may run ahead)
+        runtime = app.state.runtime
+        await purge_sent(runtime.store, runtime.clock.now() + keep + timedelta(hours=1), keep)
+    found = await sweep_platform(p.tmp, p.audit, p.s3, account_id, declaration_id)
+    assert found.clean, found.report()
+    assert found.findings  # the tombstones and journal leaves name the ids
 
 
 @pytest.mark.slow

@@ -2,7 +2,10 @@
 the activation e-mail → activation → a password reset e-mail), every entry audit journaled is
 read as an operator (who reads every payload) and none holds a live link token taken from the
 dev mailbox. Notify's own store, its durable send queue, keeps neither once the mails are sent,
-and no log line of the run holds one.
+and no log line of the run holds one. Nor does a personal contact datum: once an act is served,
+the journal's readable payloads of the act hold neither the recipient's e-mail nor mobile
+(`delivery.act-served.v3` names the account; notify found the address and number in its own
+book, and its evidence masks them), while the notice did reach both.
 
 Real RabbitMQ, SeaweedFS and dev mailbox; identity, consent, notify and audit in this process,
 notify fetching the links from identity over HTTP (ASGI) with its client-credentials token.
@@ -19,6 +22,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from audit.service import JOURNAL
+from notify.sms import DEV_SMS_DOMAIN
 from shared.clock import SystemClock
 from tests.fixtures.seaweed import S3Server
 from tests.integration.consent.flow import PASSWORD, consent_for, office_token
@@ -28,13 +33,19 @@ from tests.support.services import eventually, running
 from tests.support.stack import (
     LINK,
     Mailbox,
+    active_declaration,
     audit_for,
     bearer,
     mail_to,
     notify_for,
+    serving_stack,
     verifier_for,
 )
-from tests.unit.consent.support import NATURAL_FILES, multipart_body, natural_declaration
+from tests.unit.consent.support import EMAIL, NATURAL_FILES, multipart_body, natural_declaration
+from tests.unit.delivery.support import metadata, multipart, pdf
+
+MOBILE = "+33612345678"  # the declaration's (`natural_declaration`)
+MOBILE_FORMS = (MOBILE, "0612345678", "06 12 34 56 78")
 
 
 def token_in(message: dict[str, Any]) -> str:
@@ -137,5 +148,95 @@ async def test_no_live_link_token_is_journaled_over_activation_and_password_rese
             assert leaking == [], f"the {what} link token is in the journal: {leaking}"
             assert token not in notify_store, f"notify's store kept the {what} link"
             assert token not in caplog.text, f"the {what} link token was logged"
+    finally:
+        box.stop()
+
+
+async def sms_to(box: Mailbox, number: str) -> dict[str, Any]:
+    """The dev SMS gateway's mail for `number`."""
+    found: list[dict[str, Any]] = []
+
+    async def delivered() -> bool:
+        async with httpx.AsyncClient(base_url=box.api) as mail:
+            for summary in (await mail.get("/messages")).json().get("messages", []):
+                if any(
+                    to.get("Address") == f"{number}@{DEV_SMS_DOMAIN}"
+                    for to in summary.get("To", [])
+                ):
+                    found.append((await mail.get(f"/message/{summary['ID']}")).json())
+                    return True
+        return False
+
+    await eventually(delivered, within=30, every=0.3)
+    return found[0]
+
+
+@pytest.mark.slow
+async def test_the_journal_of_a_served_act_holds_no_contact_datum_of_the_recipient(
+    tmp_path: Path, bus_prefix: str, s3_server: S3Server
+) -> None:
+    box = Mailbox(tmp_path / "mailbox")
+    box.start()
+    try:
+        stack = serving_stack(tmp_path, bus_prefix, s3_server, box, checkpoint_every=3600)
+        async with (
+            running(stack.identity) as identity_client,
+            running(stack.consent) as consent_client,
+            running(stack.notify),
+            running(stack.audit),
+            running(stack.delivery) as delivery_client,
+        ):
+            await ready_bucket(stack.consent)
+            await ready_bucket(stack.delivery)
+            scopes = ("registry:write", "registry:read", "acts:write", "acts:read")
+            office = bearer(await office_token(stack.identity, identity_client, scopes))
+            declaration_id, _ = await active_declaration(
+                consent_client, identity_client, box, office
+            )
+            delivery_store = stack.delivery.state.runtime.store
+
+            async def delivery_knows_consent() -> bool:
+                row = await delivery_store.get("declarations", declaration_id)
+                return row is not None and row.get("status") == "active"
+
+            await eventually(delivery_knows_consent, within=30)
+            body, content_type = multipart(metadata(declaration_id), pdf(8_000, seed=b"j"))
+            served = await delivery_client.post(
+                "/v1/acts",
+                content=body,
+                headers={"Content-Type": content_type, "Idempotency-Key": "j-1", **office},
+            )
+            assert served.status_code == 201, served.text
+            act_id = str(served.json()["id"])
+
+            # The notice reached the address and the number notify keeps, not the event's.
+            await mail_to(box, "Un acte vous a été signifié")
+            sms = await sms_to(box, MOBILE)
+            assert "acte" in sms.get("Text", "")
+
+            audit_store = stack.audit.state.runtime.store
+            journal = stack.audit.state.journal
+            subject = f"act:{act_id}"
+
+            async def both_notices_journaled() -> bool:
+                rows = await audit_store.find(JOURNAL, {"subject": subject})
+                sent = [r for r in rows if r["type"] == "notify.notification-sent.v1"]
+                return len(sent) == 2
+
+            await eventually(both_notices_journaled, within=60, every=0.5)
+            readable: list[tuple[str, str]] = []
+            for entry in await audit_store.find(JOURNAL, {"subject": subject}):
+                opened = await journal.payload(entry)
+                assert opened.record is not None, entry["type"]
+                readable.append((str(entry["type"]), json.dumps(opened.record)))
+
+        types = {kind for kind, _ in readable}
+        assert "delivery.act-served.v3" in types
+        [served_payload] = [text for kind, text in readable if kind == "delivery.act-served.v3"]
+        assert "recipient_account_id" in served_payload
+        for kind, text in readable:
+            assert EMAIL.lower() not in text.lower(), f"the recipient's e-mail is in {kind}"
+            for form in MOBILE_FORMS:
+                assert form not in text, f"the recipient's mobile is in {kind}"
     finally:
         box.stop()

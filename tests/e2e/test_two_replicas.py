@@ -238,7 +238,7 @@ async def _flow(stack: ReplicaStack, box: Mailbox, tmp_path: Path, offset: float
     for act in act_ids:
         per_act = _types(entries, f"act:{act}")
         assert per_act["delivery.service-quality-determined.v1"] == 1, per_act
-        assert per_act["delivery.act-served.v2"] == 1, per_act
+        assert per_act["delivery.act-served.v3"] == 1, per_act
     everything = _types(entries)
     assert everything["retention.terms-effective.v1"] == 1, everything
     assert everything["consent.declaration-registered.v1"] == 1

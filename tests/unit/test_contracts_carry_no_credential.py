@@ -60,6 +60,7 @@ NOT_SECRETS: dict[tuple[str, str], str] = {
         "the portal's login page, the same for every recipient; it grants nothing by itself"
     ),
     ("delivery.act-served.v2", "portal_url"): "same as v1's portal_url",
+    ("delivery.act-served.v3", "portal_url"): "same as v1's portal_url",
     ("identity.activation-link-issued.v2", "link_id"): (
         "an opaque UUID naming identity's link record; only a service holding the links:read "
         "client credential can exchange it for the link, while the link is unused"

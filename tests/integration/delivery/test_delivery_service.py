@@ -174,7 +174,7 @@ async def test_act_flow_over_real_s3_and_bus_with_the_dev_clock_offset(
 
         async def served_event_sent() -> bool:
             rows = await runtime.store.find(OUTBOX, {"sent": True})
-            return any(r["envelope"]["type"] == "delivery.act-served.v2" for r in rows)
+            return any(r["envelope"]["type"] == "delivery.act-served.v3" for r in rows)
 
         await eventually(served_event_sent, within=15)
         download = await client.get(
@@ -239,7 +239,7 @@ async def test_acts_are_accepted_while_rabbitmq_is_down_and_events_follow_its_re
         connection = await aio_pika.connect(AMQP_URL)
         channel = await connection.channel()
         queue = await channel.declare_queue(f"{bus_prefix}test.delivery-served", durable=True)
-        await queue.bind(f"{bus_prefix}securact.events", routing_key="delivery.act-served.v2")
+        await queue.bind(f"{bus_prefix}securact.events", routing_key="delivery.act-served.v3")
         await connection.close()
         _rabbitmqctl("stop_app")
         try:

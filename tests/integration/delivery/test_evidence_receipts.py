@@ -63,7 +63,7 @@ async def test_evidence_records_carry_audit_receipts_once_checkpointed(
 
             async def journaled() -> bool:
                 found = await audit.get("/v1/entries", params={"subject": f"act:{act_id}"})
-                return any(e["type"] == "delivery.act-served.v2" for e in found.json()["entries"])
+                return any(e["type"] == "delivery.act-served.v3" for e in found.json()["entries"])
 
             await eventually(journaled, within=20)
             office = tokens.office()

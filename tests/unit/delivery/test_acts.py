@@ -44,9 +44,7 @@ def uploaded(at: datetime = SERVED) -> Act:
 
 
 def served(at: datetime = SERVED) -> Act:
-    act, _event = uploaded(at).serve(
-        at, email="acc-1@example.org", mobile=None, portal_url="http://portal/"
-    )
+    act, _event = uploaded(at).serve(at, portal_url="http://portal/")
     return act
 
 
@@ -66,16 +64,14 @@ async def test_a_stored_act_reads_back_as_the_same_document(sqlite_store: Docume
 
 
 def test_serving_sets_the_legal_date_and_the_end_of_the_legal_day() -> None:
-    act, event = uploaded().serve(
-        SERVED, email="acc-1@example.org", mobile="+33612345678", portal_url="http://portal/"
-    )
+    act, event = uploaded().serve(SERVED, portal_url="http://portal/")
     assert act.status is ActStatus.SERVED
     assert act.legal_local_time == "2031-04-08T10:00:00+02:00"
     assert act.finalise_after == datetime(2031, 4, 8, 22, 0, tzinfo=UTC)
-    assert (event.act_id, event.served_at, event.recipient_mobile) == (
+    assert (event.act_id, event.served_at, event.recipient_account_id) == (
         "act-1",
         SERVED,
-        "+33612345678",
+        act.recipient_account_id,
     )
 
 

@@ -47,15 +47,17 @@ async def test_an_act_deposited_after_a_move_follows_the_new_territory(harness: 
     # 14:00 UTC is 10:00 in Guadeloupe and 16:00 in Paris: both open.
     harness.clock.set(_at("2031-04-08T14:00:00"))
     after = await harness.served("after")
-    served = {e.payload["act_id"]: e for e in await harness.events("delivery.act-served.v2")}
+    served = {e.payload["act_id"]: e for e in await harness.events("delivery.act-served.v3")}
     assert served[before].payload["recipient_territory"] == "metropole"
     assert served[after].payload["recipient_territory"] == "guadeloupe"
     assert (await harness.act(before))["recipient_territory"] == "metropole"
 
 
-async def test_notices_of_acts_served_after_a_contact_change_go_to_the_new_contacts(
+async def test_acts_served_after_a_contact_change_name_the_account_and_no_contact(
     harness: Harness,
 ) -> None:
+    """Delivery's copy learns the new contacts; the event carries none of them (notify finds
+    the address in its own book, which learns the same changes)."""
     await harness.deliver(
         EmailChangedV1(
             account_id="acc-1",
@@ -73,10 +75,15 @@ async def test_notices_of_acts_served_after_a_contact_change_go_to_the_new_conta
         )
     )
     act_id = await harness.served("after-change")
-    [served] = await harness.events("delivery.act-served.v2")
+    [served] = await harness.events("delivery.act-served.v3")
     assert served.payload["act_id"] == act_id
-    assert served.payload["recipient_email"] == "nouvelle@example.net"
-    assert served.payload["recipient_mobile"] == "+590690123456"
+    assert served.payload["recipient_account_id"] == "acc-1"
+    assert served.payload["declaration_id"] == "decl-1"
+    assert "nouvelle@example.net" not in repr(served.payload)
+    assert "+590690123456" not in repr(served.payload)
+    copy = await harness.store.get("declarations", "decl-1")
+    assert copy is not None
+    assert (copy["email"], copy["mobile"]) == ("nouvelle@example.net", "+590690123456")
 
 
 async def test_a_late_registration_or_activation_never_brings_old_contacts_back(

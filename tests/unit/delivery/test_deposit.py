@@ -28,9 +28,11 @@ async def test_act_in_window_is_deposited_encrypted_with_its_events(harness: Har
     assert ACT[:200] not in stored
     assert await harness.store.get(ACT_KEYS, body["id"]) is not None
     assert await harness.store.count(PENDING_OBJECTS) == 0
-    served = await harness.events("delivery.act-served.v2")
+    served = await harness.events("delivery.act-served.v3")
     assert len(served) == 1
-    assert served[0].payload["recipient_email"] == "acc-1@example.org"
+    assert served[0].payload["recipient_account_id"] == "acc-1"
+    assert not {"recipient_email", "recipient_mobile"} & set(served[0].payload)
+    assert "acc-1@example.org" not in repr(served[0].payload)
     assert served[0].payload["office_name"] == "Étude Martin"
     assert served[0].subject == f"act:{body['id']}"
 
@@ -62,7 +64,7 @@ async def test_same_key_and_body_replays_the_original_response(harness: Harness)
     assert second.json() == first.json()
     assert second.headers["Idempotent-Replayed"] == "true"
     assert await harness.store.count("acts") == 1
-    assert len(await harness.events("delivery.act-served.v2")) == 1
+    assert len(await harness.events("delivery.act-served.v3")) == 1
 
 
 async def test_same_key_with_another_document_is_refused(harness: Harness) -> None:
@@ -206,7 +208,7 @@ async def test_consent_revoked_while_the_document_uploads_refuses_the_act(
     assert await harness.store.count(ACT_KEYS) == 0
     assert await harness.store.count(IDEMPOTENCY) == 0
     assert harness.objects.objects == {}
-    assert await harness.events("delivery.act-served.v2") == []
+    assert await harness.events("delivery.act-served.v3") == []
     rejected = await harness.events("delivery.act-rejected.v1")
     assert [r.payload["act_sha256"] is not None for r in rejected] == [True]
 
@@ -236,7 +238,7 @@ async def test_object_store_failure_answers_503_and_records_nothing(harness: Har
     assert await harness.store.count(ACT_KEYS) == 0
     assert await harness.store.count(IDEMPOTENCY) == 0
     assert harness.objects.objects == {}
-    assert await harness.events("delivery.act-served.v2") == []
+    assert await harness.events("delivery.act-served.v3") == []
 
 
 async def test_failure_after_upload_leaves_no_readable_orphan_and_the_sweeper_removes_it(

@@ -36,7 +36,7 @@ async def test_cpc_662_1_an_act_for_a_suspended_recipient_is_refused(harness: Ha
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["type"] == "urn:securact:problem:recipient-suspended"
     assert await harness.store.count("acts") == 0
-    assert await harness.events("delivery.act-served.v2") == []
+    assert await harness.events("delivery.act-served.v3") == []
     rejected = await harness.events("delivery.act-rejected.v1")
     assert rejected[0].payload["reasons"][0]["code"] == "recipient_suspended"
 
@@ -52,7 +52,7 @@ async def test_a_suspension_during_the_upload_refuses_the_act(harness: Harness) 
     response = await harness.post(key="racing")
     assert response.status_code == 409, response.text
     assert await harness.store.count("acts") == 0
-    assert await harness.events("delivery.act-served.v2") == []
+    assert await harness.events("delivery.act-served.v3") == []
 
 
 async def test_cpc_662_1_an_act_asked_to_be_scheduled_is_held_until_the_reinstatement(
@@ -93,7 +93,7 @@ async def test_a_scheduled_act_whose_recipient_was_suspended_is_held_at_its_open
     assert await harness.delivery.scheduler.deposit_scheduled() == 0
     act_id = response.json()["id"]
     assert (await harness.act(act_id))["status"] == "held"
-    assert await harness.events("delivery.act-served.v2") == []
+    assert await harness.events("delivery.act-served.v3") == []
     # Reinstated in the evening, after the window closed: served at the next opening.
     harness.clock.set(at("2031-04-09T21:30:00"))
     await reinstate(harness)

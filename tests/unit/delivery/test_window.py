@@ -85,7 +85,7 @@ async def test_reunion_recipient_follows_reunion_time(harness: Harness) -> None:
     assert open_.status_code == 201
     assert open_.json()["legal_local_time"] == "2031-04-08T20:30:00+04:00"
     # The notice of availability is dated in the recipient's legal time: the event names it.
-    [served] = await harness.events("delivery.act-served.v2")
+    [served] = await harness.events("delivery.act-served.v3")
     assert served.payload["recipient_territory"] == "reunion"
     body = closed(
         await post_at(harness, "2031-04-08T19:00:00", "re-closed", meta=metadata("decl-974"))
@@ -117,7 +117,7 @@ async def test_schedule_if_closed_deposits_at_the_next_opening(harness: Harness)
     act = await harness.act(body["id"])
     assert act["status"] == "served"
     assert act["served_at"] == "2031-04-09T04:00:07.000000Z"
-    served = await harness.events("delivery.act-served.v2")
+    served = await harness.events("delivery.act-served.v3")
     assert served[0].payload["served_at"] == "2031-04-09T04:00:07Z"
     assert served[0].payload["submitted_at"] == "2031-04-08T20:15:00Z"
     assert await harness.delivery.scheduler.deposit_scheduled() == 0
@@ -137,7 +137,7 @@ async def test_scheduled_act_whose_consent_ended_is_rejected_at_the_opening(
     act = await harness.act(response.json()["id"])
     assert act["status"] == "rejected"
     assert await harness.store.get("act_keys", act["_id"]) is None
-    assert await harness.events("delivery.act-served.v2") == []
+    assert await harness.events("delivery.act-served.v3") == []
 
 
 class StaleDeclarations(DelegatingStore):
@@ -167,7 +167,7 @@ async def test_a_revocation_landing_after_the_scheduled_check_still_refuses_the_
     harness.clock.set(at("2031-04-07T06:00:01"))
     assert await stale.deposit_scheduled() == 1
     assert (await harness.act(act["_id"]))["status"] == "rejected"
-    assert await harness.events("delivery.act-served.v2") == []
+    assert await harness.events("delivery.act-served.v3") == []
 
 
 ORDER = {"ordered_on": "2031-04-12", "issued_by": "Président du tribunal judiciaire de Lyon"}
@@ -247,7 +247,7 @@ async def test_cpc_664_1_each_scheduled_act_is_dated_at_its_own_deposit(harness:
     assert (await harness.act(second))["served_at"] == "2031-04-07T08:00:30.000000Z"
     served = {
         e.payload["act_id"]: e.payload["served_at"]
-        for e in await harness.events("delivery.act-served.v2")
+        for e in await harness.events("delivery.act-served.v3")
     }
     assert served[second] == "2031-04-07T08:00:30Z"
 
@@ -265,7 +265,7 @@ async def test_cpc_664_a_scheduled_act_reached_after_21_00_in_its_batch_waits(
     waiting = await harness.act(second)
     assert waiting["status"] == "scheduled"
     assert waiting["scheduled_for"] == "2031-04-08T04:00:00.000000Z"
-    assert len(await harness.events("delivery.act-served.v2")) == 1
+    assert len(await harness.events("delivery.act-served.v3")) == 1
 
 
 async def test_cpc_664_the_judge_leave_is_bound_to_its_act_in_the_evidence(

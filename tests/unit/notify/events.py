@@ -33,12 +33,48 @@ def act_served(
     territory: Territory = Territory.METROPOLE,
     served_at: datetime | None = None,
 ) -> Envelope:
+    # v2, still handled while in flight: it carries the contacts, so most tests need no book.
     payload = delivery.ActServedV2(
         **_served_fields(act_id, office_id, email, mobile, office_name, account_id),
         served_at=served_at or clock.now(),
         recipient_territory=territory,
     )
     return wrap(payload, clock, f"act:{act_id}", f"office:{office_id}")
+
+
+def act_served_v3(
+    clock: Clock,
+    *,
+    act_id: str = "act-1",
+    account_id: str = "acc-1",
+    declaration_id: str = "decl-1",
+    territory: Territory = Territory.METROPOLE,
+) -> Envelope:
+    """What delivery publishes now: ids, no contact datum (notify's book has the addresses)."""
+    payload = delivery.ActServedV3(
+        act_id=act_id,
+        declaration_id=declaration_id,
+        recipient_account_id=account_id,
+        act_nature=ACT_NATURE,
+        office_id="office-7",
+        office_name="Étude Martin",
+        served_at=clock.now(),
+        portal_url="https://portail.securact.test/actes",
+        recipient_territory=territory,
+    )
+    return wrap(payload, clock, f"act:{act_id}", "office:office-7")
+
+
+def mobile_changed(
+    clock: Clock, mobile: str | None, *, account_id: str = "acc-1", declaration_id: str = "decl-1"
+) -> Envelope:
+    payload = identity.MobileChangedV1(
+        account_id=account_id,
+        declaration_id=declaration_id,
+        mobile=mobile,
+        changed_at=clock.now(),
+    )
+    return wrap(payload, clock, f"account:{account_id}")
 
 
 def act_served_v1(
@@ -146,9 +182,11 @@ def account_terminated(clock: Clock, *, account_id: str = "acc-1") -> Envelope:
     return wrap(payload, clock, f"account:{account_id}")
 
 
-def declaration_registered(clock: Clock, *, email: str = "jean.dupont@example.fr") -> Envelope:
+def declaration_registered(
+    clock: Clock, *, email: str = "jean.dupont@example.fr", mobile: str | None = None
+) -> Envelope:
     payload = consent.DeclarationRegisteredV1(
-        declaration_id="decl-1", person_kind=consent.PersonKind.NATURAL, email=email
+        declaration_id="decl-1", person_kind=consent.PersonKind.NATURAL, email=email, mobile=mobile
     )
     return wrap(payload, clock, "declaration:decl-1")
 

@@ -1,12 +1,14 @@
 """Retention keeps what the erasure certificate needs of every served act, whichever version
-of `delivery.act-served` delivery published (v2 adds the recipient's territory)."""
+of `delivery.act-served` delivery published (v2 adds the recipient's territory, v3 drops the
+recipient's contacts: the address comes from the registry and identity's confirmed changes)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from retention.repository import SERVED_ACTS
-from shared.contracts.delivery import ActServedV1, ActServedV2
+from retention.repository import CONTACTS, SERVED_ACTS
+from shared.contracts.delivery import ActServedV1, ActServedV2, ActServedV3
+from shared.contracts.identity import EmailChangedV1
 from shared.legal_calendar import Territory
 from tests.unit.retention.conftest import Harness
 
@@ -37,8 +39,32 @@ async def test_an_act_served_of_either_version_is_kept_for_the_erasure_certifica
             {**_fields("act-v2"), "recipient_territory": Territory.GUADELOUPE}
         )
     )
+    v3 = {k: v for k, v in _fields("act-v3").items() if k != "recipient_email"}
+    await harness.deliver(
+        ActServedV3.model_validate({**v3, "recipient_territory": Territory.METROPOLE})
+    )
     rows = await harness.store.find(SERVED_ACTS, sort=[("_id", 1)])
     assert [(row["_id"], row["account_id"]) for row in rows] == [
         ("act-v1", "acc-1"),
         ("act-v2", "acc-1"),
+        ("act-v3", "acc-1"),
     ]
+    # v3 names no address: the one the earlier versions taught stays.
+    contact = await harness.store.get(CONTACTS, "account:acc-1")
+    assert contact is not None
+    assert contact["email"] == "camille.durand@example.org"
+
+
+async def test_the_certificate_address_follows_a_confirmed_change(harness: Harness) -> None:
+    await harness.deliver(ActServedV1.model_validate(_fields("act-v1")))
+    await harness.deliver(
+        EmailChangedV1(
+            account_id="acc-1",
+            declaration_id="decl-1",
+            email="camille.nouvelle@example.org",
+            changed_at=SERVED,
+        )
+    )
+    contact = await harness.store.get(CONTACTS, "account:acc-1")
+    assert contact is not None
+    assert contact["email"] == "camille.nouvelle@example.org"

@@ -35,7 +35,7 @@ from shared.contracts.delivery import (
     ActRejectedV1,
     ActScheduledV1,
     ActServedAfterConsentEndV1,
-    ActServedV2,
+    ActServedV3,
     ConsentEndReason,
     JudgeLeaveOrder,
     JudgeLeaveUsedV2,
@@ -192,9 +192,7 @@ class Act(Record):
     def recipient_actor(self) -> str:
         return f"account:{self.recipient_account_id}"
 
-    def serve(
-        self, now: datetime, *, email: str, mobile: str | None, portal_url: str
-    ) -> tuple[Act, ActServedV2]:
+    def serve(self, now: datetime, *, portal_url: str) -> tuple[Act, ActServedV3]:
         """Make the act available at `now` (CPC 664-1: its legal date and hour); its legal
         day ends at midnight in the recipient's territory, when it may be finalised."""
         territory = self.recipient_territory
@@ -206,12 +204,11 @@ class Act(Record):
                 "finalise_after": end_of_legal_day(now, territory),
             }
         )
-        return served, ActServedV2(
+        # No contact datum: notify finds the recipient's address in its own contact book.
+        return served, ActServedV3(
             act_id=self.id,
             declaration_id=self.declaration_id,
             recipient_account_id=self.recipient_account_id,
-            recipient_email=email,
-            recipient_mobile=mobile,
             act_nature=self.nature.value,
             office_id=self.office_id,
             office_name=self.office_name,

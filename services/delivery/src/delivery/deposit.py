@@ -303,7 +303,7 @@ class Deposits:
                         await bind_leave(tx, office, act, now)
                         await ctx.acts_vault.keep(tx, leave)
                         await ctx.emit(tx, act, used, actor=act.office_actor)
-                    act = await serve(ctx, tx, act, recipient, answer, now)
+                    act = await serve(ctx, tx, act, answer, now)
                     outcome = Outcome(CREATED, DepositView.of(act))
                 else:
                     act = await self._schedule(tx, act, window, now)

@@ -72,7 +72,7 @@ class Scheduler:
                 if not window.open:
                     await ctx.acts.save(tx, act.reschedule(window.next_opening), now)
                     return False
-                served = await serve(ctx, tx, act, checked, answer, now)
+                served = await serve(ctx, tx, act, answer, now)
         if isinstance(checked, Recipient):
             assert served is not None
             count_outcome(served)  # after the commit

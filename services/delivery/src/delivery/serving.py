@@ -12,7 +12,6 @@ from typing import Any
 from delivery.acts import Act, ActStatus
 from delivery.consent import ConsentAnswer
 from delivery.context import Context
-from delivery.domain import Recipient
 from delivery.evidence import EvidenceType
 from shared.contracts.delivery import RejectionReason
 from shared.metrics import instruments
@@ -67,7 +66,6 @@ async def serve(
     ctx: Context,
     tx: Transaction,
     act: Act,
-    recipient: Recipient,
     consent: ConsentAnswer,
     now: datetime,
 ) -> Act:
@@ -75,12 +73,7 @@ async def serve(
     event and `ContentConsignment` evidence — and, for a new act, its `SubmissionAcceptance`.
     The consignment's evidence records what the registry answered just before `now`."""
     new = act.version is None
-    served, event = act.serve(
-        now,
-        email=recipient.email,
-        mobile=recipient.mobile,
-        portal_url=ctx.config.portal_url,
-    )
+    served, event = act.serve(now, portal_url=ctx.config.portal_url)
     stored = await ctx.acts.save(tx, served, now)
     envelope = await ctx.emit(tx, served, event, actor=act.office_actor)
     actors = {

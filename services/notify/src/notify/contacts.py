@@ -1,13 +1,16 @@
 """Contacts: the contact data notify keeps, and their purge.
 
-The book keeps one e-mail address per account (and, until the account exists, per
-declaration), only so that confirmations that arrive without an address (consent revoked,
-account terminated) and notices to users (maintenance, breach) can be sent; with it, the
-territory of the last act served to the account (its notices are in that legal time) and the
-offices that served it (a notice scoped to an office reaches the accounts it served). Mobile
-numbers are never kept: the only SMS (act served) carries its number. Purged when the erasure
-certificate has been issued, and when retention asks (the contact-data purge of an account, the
-five-year purge of a declaration).
+The book keeps one e-mail address and one mobile number per account (and, until the account
+exists, per declaration): the events that must reach a person carry ids, not addresses (the
+journal keeps every event for years), and notify finds the address here. The e-mail comes from
+the registry's declaration, the activation and reset links, and the confirmed changes; the
+mobile from the registry's declaration (the number the person gave, or none) and identity's
+mobile changes. Whether a mobile was ever learnt is kept apart from the number: "none given" is
+not "not known yet" (an act-served notice waits for the second, `notify.planning`). With them,
+the territory of the last act served to the account (notices to users are in that legal time)
+and the offices that served it (a notice scoped to an office reaches the accounts it served).
+Purged when the erasure certificate has been issued, and when retention asks (the contact-data
+purge of an account, the five-year purge of a declaration).
 
 On `retention.contact-data-purge-requested.v1` (an account) and
 `retention.declaration-purge-requested.v1` (a declaration), notify forgets the contacts of the
@@ -77,14 +80,30 @@ class Contact(BaseModel):
     account_id: str | None
     declaration_id: str | None
     email: str | None
+    mobile: str | None = None
+    # Whether the registry or identity said which mobile (if any) the person gave: a row
+    # written only from an e-mail event has not learnt it yet.
+    mobile_known: bool = False
     updated_at: Instant
     territory: Territory | None = None
     """The recipient territory of the last act served to the account."""
     offices: list[str] = Field(default_factory=list)
     """The offices that served the account an act (sorted)."""
 
+    def with_mobile(self, mobile: str | None) -> Contact:
+        return self.model_copy(update={"mobile": mobile, "mobile_known": True})
+
     def document(self) -> Document:
         return self.model_dump(mode="json", by_alias=True)
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How to reach a person: the e-mail address, and the mobile if one is known."""
+
+    email: str | None
+    mobile: str | None
+    mobile_known: bool
 
 
 class ContactBook:
@@ -130,6 +149,7 @@ class ContactBook:
         office_id: str | None = None,
     ) -> None:
         """Record what an event says about an account; a declaration-only contact merges in."""
+        pending = None
         if declaration_id is not None:
             pending = await self._get(_declaration_key(declaration_id))
             if pending is not None:
@@ -149,6 +169,8 @@ class ContactBook:
                 territory=territory,
                 offices=offices,
             )
+            if pending is not None and pending.mobile_known:
+                contact = contact.with_mobile(pending.mobile)
             await self._put(contact, None, now)
             return
         changed = current.model_copy(
@@ -159,19 +181,55 @@ class ContactBook:
                 "offices": sorted({*current.offices, *offices}),
             }
         )
+        if pending is not None and pending.mobile_known and not current.mobile_known:
+            changed = changed.with_mobile(pending.mobile)
         if changed != current:
             await self._put(changed, current, now)
 
-    async def remember_declaration(self, declaration_id: str, email: str) -> None:
-        """A declaration's address, kept until identity opens the account for it."""
-        if await self._of_declaration(declaration_id, limit=1):
+    async def remember_mobile(
+        self, account_id: str, mobile: str | None, *, declaration_id: str | None = None
+    ) -> None:
+        """The number SMS notices go to from now on (None: no SMS), as identity says."""
+        await self.remember_account(account_id, declaration_id=declaration_id)
+        key = _account_key(account_id)
+        current = await self._get(key)
+        assert current is not None  # just remembered
+        changed = current.with_mobile(mobile)
+        if changed != current:
+            await self._put(changed, current, self._clock.now())
+
+    async def remember_declaration(
+        self, declaration_id: str, email: str, mobile: str | None = None
+    ) -> None:
+        """A declaration's address and mobile (or none), kept until identity opens the account
+        for it. An account already opened for it learns the mobile if it had not."""
+        known = await self._of_declaration(declaration_id)
+        now = self._clock.now()
+        if known:
+            for found in known:
+                if not found.mobile_known:
+                    await self._put(found.with_mobile(mobile), found, now)
             return
         key = _declaration_key(declaration_id)
-        now = self._clock.now()
         contact = Contact(
             id=key, account_id=None, declaration_id=declaration_id, email=email, updated_at=now
-        )
+        ).with_mobile(mobile)
         await self._put(contact, await self._get(key), now)
+
+    async def reach(self, *, account_id: str, declaration_id: str | None) -> Reach:
+        """The account's e-mail and mobile, else its declaration's (before the account is
+        linked to it)."""
+        rows = []
+        found = await self._get(_account_key(account_id))
+        if found is not None:
+            rows.append(found)
+        if declaration_id is not None:
+            rows += await self._of_declaration(declaration_id)
+        email = next((row.email for row in rows if row.email), None)
+        learnt = next((row for row in rows if row.mobile_known), None)
+        if learnt is None:
+            return Reach(email, None, mobile_known=False)
+        return Reach(email, learnt.mobile, mobile_known=True)
 
     async def email_for(
         self, *, account_id: str | None = None, declaration_id: str | None = None

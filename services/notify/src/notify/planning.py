@@ -88,7 +88,7 @@ async def _account_created(envelope: Envelope, contacts: ContactBook) -> Plan:
 
 async def _declaration_registered(envelope: Envelope, contacts: ContactBook) -> Plan:
     event = decode_payload(envelope, consent.DeclarationRegisteredV1)
-    await contacts.remember_declaration(event.declaration_id, event.email)
+    await contacts.remember_declaration(event.declaration_id, event.email, event.mobile)
     return Plan()
 
 
@@ -117,21 +117,55 @@ async def _consent_revoked(envelope: Envelope, contacts: ContactBook) -> Plan:
     return _mail_to_account(message, email, event.account_id, party=party)
 
 
+class RecipientNotKnownYet(Exception):  # noqa: N818 - it names a state, not a bug
+    """An act-served notice names an account whose e-mail, or whether it gave a mobile,
+    notify has not learnt yet (the registry's or identity's event is still on its way): the
+    event is not consumed, the consumer's retry policy brings it back, and after the last
+    attempt it is parked in the dead letters. A notice is never dropped nor sent without the
+    number the person gave. Its message names ids only."""
+
+
 async def _act_served(envelope: Envelope, contacts: ContactBook) -> Plan:
+    """The notice of an act served (v3: ids only): the addresses come from the book."""
+    event = decode_payload(envelope, delivery.ActServedV3)
+    reach = await contacts.reach(
+        account_id=event.recipient_account_id, declaration_id=event.declaration_id
+    )
+    if reach.email is None or not reach.mobile_known:
+        missing = "e-mail" if reach.email is None else "mobile"
+        raise RecipientNotKnownYet(
+            f"{missing} of account {event.recipient_account_id} not known yet (act {event.act_id})"
+        )
+    # Notices to users are dated in this territory's legal time and scoped by serving office.
+    await contacts.remember_account(
+        event.recipient_account_id,
+        declaration_id=event.declaration_id,
+        territory=event.recipient_territory,
+        office_id=event.office_id,
+    )
+    return _notice_of_service(event, event.recipient_territory, reach.email, reach.mobile)
+
+
+async def _act_served_v2(envelope: Envelope, contacts: ContactBook) -> Plan:
+    # Replaced v2 (contacts in the event) still in flight: the book learns them, as it would
+    # have from the registry.
     event = decode_payload(envelope, delivery.ActServedV2)
-    return await _notice_of_service(event, event.recipient_territory, contacts)
+    await _remember_served(event, contacts)
+    return _notice_of_service(
+        event, event.recipient_territory, event.recipient_email, event.recipient_mobile
+    )
 
 
 async def _act_served_v1(envelope: Envelope, contacts: ContactBook) -> Plan:
     # Replaced v1 (no territory) still in flight: its notice is in Paris's legal time, named.
     event = decode_payload(envelope, delivery.ActServedV1)
-    return await _notice_of_service(event, Territory.METROPOLE, contacts)
+    await _remember_served(event, contacts)
+    return _notice_of_service(
+        event, Territory.METROPOLE, event.recipient_email, event.recipient_mobile
+    )
 
 
-async def _notice_of_service(
-    event: delivery.ActServedV1, territory: Territory, contacts: ContactBook
-) -> Plan:
-    """The notice of availability (CPC 748-3) by e-mail, and by SMS when a mobile is known."""
+async def _remember_served(event: delivery.ActServedV1, contacts: ContactBook) -> None:
     await contacts.remember_account(
         event.recipient_account_id,
         email=event.recipient_email,
@@ -140,6 +174,19 @@ async def _notice_of_service(
         territory=event.recipient_territory if isinstance(event, delivery.ActServedV2) else None,
         office_id=event.office_id,
     )
+    await contacts.remember_mobile(
+        event.recipient_account_id, event.recipient_mobile, declaration_id=event.declaration_id
+    )
+
+
+def _notice_of_service(
+    event: delivery.ActServedV1 | delivery.ActServedV3,
+    territory: Territory,
+    email: str,
+    mobile: str | None,
+) -> Plan:
+    """The notice of availability (CPC 748-3) by e-mail, and by SMS when the person gave a
+    mobile."""
     message = values.ActServed(
         act_nature=event.act_nature,
         office_name=event.office_name,
@@ -147,9 +194,9 @@ async def _notice_of_service(
         portal_url=event.portal_url,
         territory=territory,
     )
-    channels = [(Channel.EMAIL, event.recipient_email)]
-    if event.recipient_mobile:
-        channels.append((Channel.SMS, event.recipient_mobile))
+    channels = [(Channel.EMAIL, email)]
+    if mobile:
+        channels.append((Channel.SMS, mobile))
     return Plan(
         [
             Request(
@@ -234,6 +281,9 @@ async def _email_changed(envelope: Envelope, contacts: ContactBook) -> Plan:
 async def _mobile_changed(envelope: Envelope, contacts: ContactBook) -> Plan:
     """The person's address is told that SMS notices go to another number (or none)."""
     event = decode_payload(envelope, identity.MobileChangedV1)
+    await contacts.remember_mobile(
+        event.account_id, event.mobile, declaration_id=event.declaration_id
+    )
     email = await contacts.email_for(
         account_id=event.account_id, declaration_id=event.declaration_id
     )
@@ -284,7 +334,8 @@ PLANNERS: dict[str, Planner] = {
     identity.AccountTerminatedV1.routing_key(): _account_terminated,
     consent.DeclarationRegisteredV1.routing_key(): _declaration_registered,
     consent.ConsentRevokedV1.routing_key(): _consent_revoked,
-    delivery.ActServedV2.routing_key(): _act_served,
+    delivery.ActServedV3.routing_key(): _act_served,
+    delivery.ActServedV2.routing_key(): _act_served_v2,
     delivery.LettreSimpleDueV2.routing_key(): _lettre_simple_due,
     delivery.ActServedV1.routing_key(): _act_served_v1,
     delivery.LettreSimpleDueV1.routing_key(): _lettre_simple_due_v1,

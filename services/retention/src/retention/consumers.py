@@ -26,12 +26,13 @@ from shared.contracts.consent import (
     DeclarationTerminatedV1,
     RegistryConsultedV1,
 )
-from shared.contracts.delivery import ActServedV1, ActServedV2
+from shared.contracts.delivery import ActServedV1, ActServedV2, ActServedV3
 from shared.contracts.envelope import Envelope
 from shared.contracts.identity import (
     AccountCreatedV1,
     AccountTerminatedV1,
     DeathRecordedV1,
+    EmailChangedV1,
     TermsPublishedV1,
 )
 from shared.contracts.retention import (
@@ -130,8 +131,14 @@ async def _registry_consulted(
     await r.contacts.on_registry_consulted(tx, event)
 
 
-async def _act_served(r: Retention, tx: Transaction, event: ActServedV1, _: Envelope) -> None:
+async def _act_served(
+    r: Retention, tx: Transaction, event: ActServedV1 | ActServedV3, _: Envelope
+) -> None:
     await r.contacts.on_act_served(tx, event)
+
+
+async def _email_changed(r: Retention, tx: Transaction, event: EmailChangedV1, _: Envelope) -> None:
+    await r.contacts.on_email_changed(tx, event)
 
 
 async def _acts_erased(
@@ -183,8 +190,10 @@ LIFECYCLE: Final = HandlerTable[Retention](
         on(TermsPublishedV1, _terms_published),
         on(AccountCreatedV1, _account_created),
         on(DeclarationRegisteredV1, _declaration_registered),
+        on(ActServedV3, _act_served),
         on(ActServedV2, _act_served),
         on(ActServedV1, _act_served),
+        on(EmailChangedV1, _email_changed),
         on(RegistryConsultedV1, _registry_consulted),
     ),
 )

@@ -1,6 +1,7 @@
 """What the certificate needs, captured before any purge (inside the inbox transaction): the
-account's e-mail address and the acts served to it (ids, fingerprints, dates; no content); and
-what the purge must reach: the declaration's account, the registry lookups that found it."""
+account's e-mail address (the declaration's, then each confirmed change) and the acts served to
+it (ids, fingerprints, dates; no content); and what the purge must reach: the declaration's
+account, the registry lookups that found it."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from retention.context import Context
 from retention.erasure import Erasure
 from retention.records import Contact, Lookup, ServedAct
 from shared.contracts.consent import DeclarationRegisteredV1, RegistryConsultedV1
-from shared.contracts.delivery import ActServedV1
-from shared.contracts.identity import AccountCreatedV1
+from shared.contracts.delivery import ActServedV1, ActServedV3
+from shared.contracts.identity import AccountCreatedV1, EmailChangedV1
 from shared.store.port import DocumentReader, Transaction
 
 
@@ -32,7 +33,17 @@ class Contacts:
             lookup = Lookup(id=event.consultation_id, declaration_id=event.declaration_id)
             await self.ctx.lookups.add(tx, lookup)
 
-    async def on_act_served(self, tx: Transaction, event: ActServedV1) -> None:
+    async def on_email_changed(self, tx: Transaction, event: EmailChangedV1) -> None:
+        """The certificate goes to the address in use (act-served no longer carries it)."""
+        await merge(
+            self.ctx,
+            tx,
+            f"account:{event.account_id}",
+            email=str(event.email),
+            declaration_id=event.declaration_id,
+        )
+
+    async def on_act_served(self, tx: Transaction, event: ActServedV1 | ActServedV3) -> None:
         if await self.ctx.served_acts.get(tx, event.act_id) is None:
             served = ServedAct(
                 id=event.act_id,
@@ -41,11 +52,13 @@ class Contacts:
                 served_at=event.served_at,
             )
             await self.ctx.served_acts.add(tx, served)
+        # v1 and v2 carried the recipient's address; v3 names the account only.
+        email = getattr(event, "recipient_email", None)
         await merge(
             self.ctx,
             tx,
             f"account:{event.recipient_account_id}",
-            email=str(event.recipient_email),
+            email=None if email is None else str(email),
             declaration_id=event.declaration_id,
         )
 

@@ -9,7 +9,7 @@ Collections (retention's own store):
 - `holds`: one per judicial request (id, subject, reference); a subject is held while any
   of its holds remains.
 - `erasures`: one per fired erasure schedule (`retention.erasure`).
-- `contacts`: the account's e-mail, captured from consent's and delivery's events *before* any
+- `contacts`: the account's e-mail, captured from consent's and identity's events *before* any
   purge (identity's termination event does not carry it); deleted once the certificate is out.
 - `served_acts`: ids, fingerprints and dates of acts served to each account (no content), to
   check delivery's erasure list is complete.

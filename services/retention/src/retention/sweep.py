@@ -18,8 +18,11 @@ tombstones, hashes and the journal's non-personal leaves (décret 2021-1625 art.
 A finding is `personal` (a value of the person), `object`, `wrapped-key`, `transient` (a value in
 an outbox row already published, which the relay deletes one day after sending), or `reference`
 (an id in a tombstone, a schedule, a journal leaf: expected). The sweep is clean when it finds
-references only. Erasure certificates (ids, fingerprints, dates) are kept for the person on
-purpose: their rows and objects are references.
+references only: a transient row is a readable copy of the person's data as long as it exists,
+so it is listed apart (it goes on its own, without an erasure) but never counts as clean; right
+after an erasure the sweep is clean only once the relays have dropped the events they published
+(`keep_sent_for` after sending). Erasure certificates (ids, fingerprints, dates) are kept for
+the person on purpose: their rows and objects are references.
 """
 
 from __future__ import annotations

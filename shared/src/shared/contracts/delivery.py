@@ -3,9 +3,11 @@
 Notify (issue 7) consumes the first three events, so their fields are fixed (optional fields
 may be added); the delivery service (issue 6) adds the other events of an act's life.
 
-Personal data is limited to what notify needs to reach the person: the recipient's e-mail (and
-mobile, when one was declared) for the act-served notice, the office's e-mail for the tasks sent
-to the office. Never the act's content, title or file name: only its nature.
+Personal data is limited to what a consumer needs: no contact datum of the recipient (since
+`act-served.v3`, notify finds the recipient's e-mail and mobile in its own contact book; v1 and
+v2 carried them), the office's professional e-mail for the tasks sent to the office, the
+requester's name in the lettre-simple task (the office must write the letter). Never the act's
+content, title or file name: only its nature.
 """
 
 from __future__ import annotations
@@ -99,6 +101,48 @@ class ActServedV2(ActServedV1):
 
     recipient_territory: Territory = Field(
         description="the recipient's territory (its legal time dates the notice)"
+    )
+
+
+@register
+class ActServedV3(EventPayload):
+    """An act was deposited and is available to its recipient (ETSI `ContentConsignment`):
+    `served_at` is the legal date and hour of the service (CPC 664-1), given in the
+    recipient's territory's legal time, named, by the notice of availability (CPC 748-3).
+    Replaces v2 without the recipient's e-mail and mobile: the journal keeps every event, and
+    audit needs no contact datum; notify reaches the person through its own contact book (fed by
+    the registry's and identity's events, purged with the person's other data), found by the
+    account and declaration ids. Every other v2 field, same meaning.
+
+    Subject: `act:<act_id>`. Notify e-mails (and texts) the recipient; retention records the
+    act served to the account.
+    """
+
+    producer: ClassVar[str] = "delivery"
+    fact: ClassVar[str] = "act-served"
+    version: ClassVar[int] = 3
+
+    act_id: str
+    declaration_id: str
+    recipient_account_id: str
+    act_nature: str = Field(max_length=200, description="e.g. 'signification de jugement'")
+    office_id: str = Field(description="the serving office (étude); reads of the act's trail")
+    office_name: str = Field(max_length=300)
+    served_at: AwareDatetime
+    portal_url: str = Field(description="where the recipient logs in to read the act")
+    act_sha256: str | None = Field(
+        default=None, description="SHA-256 of the act's plaintext (its fingerprint in evidence)"
+    )
+    submitted_at: AwareDatetime | None = Field(
+        default=None, description="when the office submitted it (earlier if it was scheduled)"
+    )
+    recipient_territory: Territory = Field(
+        description="the recipient's territory (its legal time dates the notice)"
+    )
+    probe: bool = Field(
+        default=False,
+        description="a synthetic act of the platform's availability probe: its consumers may "
+        "leave it out of counts and statistics",
     )
 
 

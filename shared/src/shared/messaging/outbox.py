@@ -286,7 +286,14 @@ class OutboxRelay:
         if self._last_purge and now - self._last_purge < timedelta(minutes=10):
             return
         self._last_purge = now
-        cutoff = to_iso(now - self._policy.keep_sent_for)
-        old = await self._store.find(OUTBOX, {"sent": True, "sent_at": {"$lt": cutoff}}, limit=1000)
-        for row in old:
-            await self._store.delete(OUTBOX, row["_id"])
+        await purge_sent(self._store, now, self._policy.keep_sent_for)
+
+
+async def purge_sent(store: DocumentStore, now: datetime, keep_sent_for: timedelta) -> int:
+    """Delete (up to a thousand) rows sent more than `keep_sent_for` before `now`: a sent row
+    still holds its event's payload, personal data included, until then. Returns how many."""
+    cutoff = to_iso(now - keep_sent_for)
+    old = await store.find(OUTBOX, {"sent": True, "sent_at": {"$lt": cutoff}}, limit=1000)
+    for row in old:
+        await store.delete(OUTBOX, row["_id"])
+    return len(old)

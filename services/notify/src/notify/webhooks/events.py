@@ -15,6 +15,7 @@ from shared.contracts.delivery import (
     ActServedAfterConsentEndV1,
     ActServedV1,
     ActServedV2,
+    ActServedV3,
     ReplyReceivedV1,
     ServiceQualityDeterminedV1,
 )
@@ -39,6 +40,7 @@ _SERVED: Final = Source(WebhookEvent.ACT_SERVED, ("act_id", "served_at", "act_sh
 SOURCES: Final[dict[type[EventPayload], Source]] = {
     ActServedV1: _SERVED,
     ActServedV2: _SERVED,
+    ActServedV3: _SERVED,
     ActScheduledV1: Source(
         WebhookEvent.ACT_SCHEDULED, ("act_id", "act_sha256", "submitted_at", "scheduled_for")
     ),
