@@ -17,7 +17,7 @@ from delivery.acts import Act, ActStatus
 from delivery.context import Context
 from delivery.errors import ActNotFound
 from delivery.evidence import EvidenceType
-from delivery.views import Views
+from delivery.reads import Views
 from shared.contracts.delivery import ServiceQuality
 from shared.legal_calendar import legal_date
 from shared.metrics import instruments
