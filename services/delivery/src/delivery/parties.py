@@ -11,7 +11,7 @@ terminated, refused) never becomes active again, whatever arrives after.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Final
+from typing import Any, Final, NotRequired, TypedDict
 
 from delivery.acts import Act, ActStatus
 from delivery.domain import Declaration
@@ -42,7 +42,7 @@ from shared.contracts.identity import (
 from shared.contracts.notify import NotificationFailedV1, NotificationSentV1
 from shared.contracts.registry import contract_for
 from shared.legal_calendar import Territory
-from shared.store.port import DocumentReader, Transaction, to_iso
+from shared.store.port import Document, DocumentReader, Transaction, to_iso
 
 DECLARATIONS: Final = "declarations"
 ACCOUNTS: Final = "accounts"
@@ -289,6 +289,19 @@ async def apply_party_event(
         await reconciliation.consent_ended(tx, end)
 
 
+class NotificationDetails(TypedDict):
+    """What a `ConsignmentNotification` (or `…Failure`) record says: the masked address only."""
+
+    notification_id: str
+    kind: str
+    channel: str
+    recipient_masked: str
+    message_id: str
+    attempts: int
+    reason: NotRequired[str]
+    permanent: NotRequired[bool]
+
+
 async def apply_notification_event(
     tx: Transaction, envelope: Envelope, signer: EvidenceSigner
 ) -> None:
@@ -302,7 +315,7 @@ async def apply_notification_event(
         return
     sent = isinstance(payload, NotificationSentV1)
     instant = payload.accepted_at if isinstance(payload, NotificationSentV1) else payload.failed_at
-    row: dict[str, Any] = {
+    row: Document = {
         "_id": payload.notification_id,
         "act_id": payload.act_id,
         "kind": payload.kind.value,
@@ -326,7 +339,7 @@ async def apply_notification_event(
         if sent
         else EvidenceType.CONSIGNMENT_NOTIFICATION_FAILURE
     )
-    details: dict[str, Any] = {
+    details: NotificationDetails = {
         "notification_id": payload.notification_id,
         "kind": payload.kind.value,
         "channel": payload.channel.value,
@@ -335,7 +348,8 @@ async def apply_notification_event(
         "attempts": payload.attempts,
     }
     if isinstance(payload, NotificationFailedV1):
-        details.update(reason=payload.reason, permanent=payload.permanent)
+        details["reason"] = payload.reason
+        details["permanent"] = payload.permanent
     record = await signer.record(
         evidence_id=envelope.event_id,
         kind=kind,

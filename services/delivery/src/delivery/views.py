@@ -6,7 +6,6 @@ models too; `delivery.reads` builds them."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,6 +20,7 @@ from delivery.acts import (
 )
 from shared.contracts.consent import ActNature
 from shared.contracts.delivery import RejectionReason, ServiceQuality
+from shared.jsondoc import JsonObject
 from shared.legal_calendar import Territory
 
 
@@ -213,7 +213,7 @@ class EvidenceRecord(View):
     act_sha256: str | None
     instant: str
     actors: dict[str, str]
-    details: dict[str, Any]
+    details: JsonObject
     """Free-form by evidence type (ETSI EN 319 522): signed as they are."""
     event_id: str | None
     signature: Signature

@@ -5,7 +5,7 @@ nor the act's content."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 from notify.webhooks.model import WebhookEvent
 from shared.contracts.delivery import (
@@ -20,6 +20,7 @@ from shared.contracts.delivery import (
 )
 from shared.contracts.envelope import EventPayload
 from shared.contracts.notify import NotificationFailedV1
+from shared.jsondoc import JsonObject
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class Source:
     event: WebhookEvent
     fields: tuple[str, ...]
 
-    def data(self, payload: EventPayload) -> dict[str, Any]:
+    def data(self, payload: EventPayload) -> JsonObject:
         dumped = payload.model_dump(mode="json")
         return {name: dumped[name] for name in self.fields if name in dumped}
 
