@@ -79,7 +79,7 @@ class ActMetadata(BaseModel):
     """The order behind a `judge_leave` file (required with one): its date and author."""
 
     def fingerprint_fields(self) -> JsonObject:
-        """The metadata as it counts for idempotency (canonical JSON types)."""
+        """The metadata as it counts for idempotency: JSON, hashed in canonical form."""
         return self.model_dump(mode="json")
 
 

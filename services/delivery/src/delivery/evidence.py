@@ -122,7 +122,8 @@ class EvidenceSigner:
         details: Mapping[str, Any] | None = None,
         event_id: str | None = None,
     ) -> JsonObject:
-        """A signed evidence record (a JSON document)."""
+        """A signed evidence record: a JSON document, untyped as it is signed (`details` vary by
+        type), typed when read (`delivery.views.EvidenceRecord`)."""
         body: JsonObject = {
             "format": RECORD_FORMAT,
             "evidence_id": evidence_id,

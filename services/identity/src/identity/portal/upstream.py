@@ -86,7 +86,8 @@ class UpstreamApi:
 
 
 def json_body(response: httpx.Response) -> JsonObject:
-    """The answer's JSON object, or {} when it is not one."""
+    """The answer's JSON object, or {} when it is not one: the other service types it; the
+    portal reads the few members it shows."""
     try:
         body = response.json()
     except ValueError:

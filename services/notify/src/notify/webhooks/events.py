@@ -31,6 +31,7 @@ class Source:
     fields: tuple[str, ...]
 
     def data(self, payload: EventPayload) -> JsonObject:
+        # The chosen fields of a typed contract, as JSON: their types are the contract's.
         dumped = payload.model_dump(mode="json")
         return {name: dumped[name] for name in self.fields if name in dumped}
 
