@@ -133,6 +133,17 @@ def problem_responses(*statuses: int) -> Responses:
     return {status: problem_response(status) for status in statuses}
 
 
+def null_answer(status: int) -> Responses:
+    """The `responses=` entry of a route that answers JSON `null`: an acknowledgement with
+    nothing more to say (whether the account exists, say), documented rather than modelless."""
+    return {
+        status: {
+            "description": "Successful Response",
+            "content": {"application/json": {"schema": {"type": "null"}}},
+        }
+    }
+
+
 def _phrase(status: int) -> str:
     try:
         return HTTPStatus(status).phrase

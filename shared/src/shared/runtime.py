@@ -178,7 +178,7 @@ class ServiceRuntime:
         )
         self._tasks: list[asyncio.Task[None]] = []
         self.broker_started = asyncio.Event()
-        # Revoked sessions reach every replica of every service within seconds (issue 4).
+        # Revoked sessions reach every replica of every service within seconds.
         self.revocation_listener = RevocationListener(
             self.broker,
             self.topology,

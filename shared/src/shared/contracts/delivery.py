@@ -1,7 +1,7 @@
 """Events of the delivery service.
 
-Notify (issue 7) consumes the first three events, so their fields are fixed (optional fields
-may be added); the delivery service (issue 6) adds the other events of an act's life.
+Notify consumes the first three events, so their fields are fixed (optional fields may be
+added); the others follow the rest of an act's life.
 
 Personal data is limited to what notify needs to reach the person: the recipient's e-mail (and
 mobile, when one was declared) for the act-served notice, the office's e-mail for the tasks sent
