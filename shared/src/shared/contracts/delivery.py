@@ -135,8 +135,8 @@ class ReplyReceivedV1(EventPayload):
 
 @register
 class ReplyRefusedV1(EventPayload):
-    """A recipient's reply was refused by the malware scan and not kept (issue 6): journaled
-    with the scanner's verdict and signature name, never the content or the file name.
+    """A recipient's reply was refused by the malware scan and not kept: journaled with the
+    scanner's verdict and signature name, never the content or the file name.
 
     Subject: `act:<act_id>`.
     """
