@@ -1,4 +1,4 @@
-"""Issue 5 end to end: an office registers a declaration at consent → identity creates the
+"""The declaration end to end: an office registers a declaration at consent → identity creates the
 account → notify's activation e-mail reaches the dev mailbox → activation → CGU accepted → the
 registry answers `active`; then the person revokes → the registry answers `revoked`. The logs
 captured over the whole run never name the person (name, e-mail, birth date).

@@ -1,4 +1,4 @@
-"""Issue 6 end to end on the real components: an office registers a declaration at consent →
+"""An act end to end on the real components: an office registers a declaration at consent →
 the activation e-mail reaches the dev mailbox → activation → CGU accepted → the office, with
 identity's client-credentials token, serves an act → the act-served e-mail reaches the dev
 mailbox → the recipient downloads it the same legal day → at the end of that day the service

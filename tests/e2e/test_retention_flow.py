@@ -1,4 +1,4 @@
-"""Issue 9 end to end on the real components: an account with two served acts is terminated →
+"""Erasure end to end on the real components: an account with two served acts is terminated →
 until the due date the recipient still downloads (and may not reply) → the shared manual clock
 jumps past two months and the scheduler fires → delivery crypto-shreds the acts, identity purges
 the contacts, audit shreds the subjects' keys → retention issues the certificate → notify

@@ -1,4 +1,4 @@
-"""Issue 9's five-year purge end to end on the real components: a declaration registered with
+"""The five-year purge end to end on the real components: a declaration registered with
 its proofs → the account activated → the person revokes → retention's clock jumps five years
 and a day past the revocation and the scheduler fires → consent purges (tombstone, proofs
 crypto-shredded), identity deletes the account (tombstone), audit shreds the subjects' keys →

@@ -1,4 +1,4 @@
-"""Acceptance of the bus (issue 2): outbox → RabbitMQ → audit, exactly once, nothing lost."""
+"""The bus: outbox → RabbitMQ → audit, exactly once, nothing lost."""
 
 from __future__ import annotations
 

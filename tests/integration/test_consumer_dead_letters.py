@@ -1,4 +1,4 @@
-"""Bounded retries and dead letters on the real broker (issue 2 acceptance).
+"""Bounded retries and dead letters on the real broker.
 
 The retry count travels in a header, so the bound holds on RabbitMQ 3.10 (no default delivery
 limit) and on ≥ 4.3 (nack requeues not counted) alike.

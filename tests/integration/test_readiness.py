@@ -1,4 +1,4 @@
-"""Readiness names what does not answer (issue 2): the store, the broker, the object store.
+"""Readiness names what does not answer: the store, the broker, the object store.
 Building an app connects to nothing; liveness never depends on a dependency."""
 
 from __future__ import annotations

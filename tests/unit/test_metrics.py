@@ -20,12 +20,12 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from shared import metrics
 from shared.metrics import (
     INSTRUMENTS,
-    RequestMetricsMiddleware,
     Sample,
     instruments,
     reset_metrics_for_tests,
     setup_metrics,
 )
+from shared.request_metrics import RequestMetricsMiddleware
 from tests.fixtures.metrics import MetricsProbe
 
 

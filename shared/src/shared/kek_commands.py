@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from typing import Any, Final, TextIO
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeRemainingColumn
 from rich.progress import Progress as RichProgress
 
 from shared.clock import Clock, clock_from_environment
@@ -75,7 +75,7 @@ class Progress:
     def __init__(self, err: TextIO) -> None:
         self.err = err
         self.bar: RichProgress | None = None
-        self.tasks: dict[str, Any] = {}
+        self.tasks: dict[str, TaskID] = {}
         self.reported: dict[str, int] = {}
         if err.isatty():
             self.bar = RichProgress(

@@ -13,9 +13,11 @@ import sys
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any, Final, TextIO
+from typing import Final, TextIO
 
 from opentelemetry import trace
+
+from shared.jsondoc import JsonObject
 
 __all__ = [
     "ALLOWED_LOG_FIELDS",
@@ -77,7 +79,7 @@ class _TraceContextFilter(logging.Filter):
         return True
 
 
-def _allowed_extras(record: logging.LogRecord, allowed: frozenset[str]) -> dict[str, Any]:
+def _allowed_extras(record: logging.LogRecord, allowed: frozenset[str]) -> JsonObject:
     return {key: value for key, value in vars(record).items() if key in allowed}
 
 
@@ -92,7 +94,7 @@ class JsonLogFormatter(logging.Formatter):
         self._service = service
 
     def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
+        entry: JsonObject = {
             "time": datetime.fromtimestamp(record.created, tz=UTC)
             .isoformat(timespec="milliseconds")
             .replace("+00:00", "Z"),

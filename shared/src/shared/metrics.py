@@ -3,15 +3,15 @@
 One call per process, at startup (the service runtime makes it):
 
     handle = setup_metrics(service_name, release=version)
-    app.add_middleware(RequestMetricsMiddleware)    # RED per route
+    app.add_middleware(RequestMetricsMiddleware)    # RED per route (`shared.request_metrics`)
     handle.gauges.register(key, sampler)            # observable gauges read from the store
 
 and, where something happens, one line: `instruments().acts_served.add(1)`.
 
-The instruments are defined once, in `Instruments`; `INSTRUMENTS` lists their names, kinds and
-units, from which `prometheus_name` derives what Prometheus stores after its OTLP translation
-(the dashboards and alert rules are checked against it). Attributes are technical and bounded:
-routes, channels, queues, reasons' codes, never an identifier of a person nor a free text.
+The instruments are defined once, in `Instruments`, from the list of their names, kinds and
+units in `shared.metric_catalogue` (`INSTRUMENTS`, with the Prometheus names of their series).
+Attributes are technical and bounded: routes, channels, queues, reasons' codes, never an
+identifier of a person nor a free text.
 
 OTLP export starts when `SECURACT_OTLP_ENDPOINT` (or the OTel `OTEL_EXPORTER_OTLP_ENDPOINT` /
 `..._METRICS_ENDPOINT`) is set; otherwise instruments record into readers given by tests, or
@@ -28,13 +28,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from opentelemetry.metrics import (
     CallbackOptions,
@@ -47,7 +45,13 @@ from opentelemetry.metrics import (
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import SERVICE_INSTANCE_ID, SERVICE_NAME, SERVICE_VERSION, Resource
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.metric_catalogue import (
+    INSTRUMENTS,
+    InstrumentSpec,
+    prometheus_name,
+    prometheus_series,
+)
 
 __all__ = [
     "INSTRUMENTS",
@@ -55,7 +59,6 @@ __all__ = [
     "InstrumentSpec",
     "Instruments",
     "Metrics",
-    "RequestMetricsMiddleware",
     "Sample",
     "Sampler",
     "instruments",
@@ -76,209 +79,6 @@ _ENDPOINT_VARIABLES: Final = (
     "OTEL_EXPORTER_OTLP_ENDPOINT",
     "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
 )
-
-# The semantic conventions' advice for `http.server.request.duration`, in seconds.
-HTTP_DURATION_BUCKETS: Final = (
-    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
-)  # fmt: skip
-# From an act served to the relay's acceptance: seconds to (while the relay is away) hours.
-NOTIFICATION_LATENCY_BUCKETS: Final = (
-    0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 14400.0, 86400.0,
-)  # fmt: skip
-
-Kind = Literal["counter", "histogram", "gauge"]
-
-
-@dataclass(frozen=True)
-class InstrumentSpec:
-    """One instrument: its OTel name, kind, unit (UCUM; `{thing}` annotations for counts)."""
-
-    attribute: str
-    name: str
-    kind: Kind
-    unit: str
-    description: str
-    buckets: tuple[float, ...] = ()
-
-
-INSTRUMENTS: Final[tuple[InstrumentSpec, ...]] = (
-    InstrumentSpec(
-        "http_server_duration",
-        "http.server.request.duration",
-        "histogram",
-        "s",
-        "Duration of HTTP server requests.",
-        HTTP_DURATION_BUCKETS,
-    ),
-    InstrumentSpec("acts_served", "securact.acts.served", "counter", "{act}", "Acts served."),
-    InstrumentSpec(
-        "acts_scheduled",
-        "securact.acts.scheduled",
-        "counter",
-        "{act}",
-        "Acts accepted for the window's next opening (or held for a suspended account).",
-    ),
-    InstrumentSpec(
-        "acts_refused", "securact.acts.refused", "counter", "{act}", "Acts refused, by reason."
-    ),
-    InstrumentSpec(
-        "acts_finalised",
-        "securact.acts.finalised",
-        "counter",
-        "{act}",
-        "Served acts whose quality of service was determined (à personne, à domicile).",
-    ),
-    InstrumentSpec(
-        "outbox_backlog",
-        "securact.outbox.backlog",
-        "gauge",
-        "{event}",
-        "Events written to the outbox and not yet published.",
-    ),
-    InstrumentSpec(
-        "outbox_oldest_age",
-        "securact.outbox.oldest_age",
-        "gauge",
-        "s",
-        "Age of the oldest event not yet published (0 when none waits).",
-    ),
-    InstrumentSpec(
-        "messaging_retries",
-        "securact.messaging.retries",
-        "counter",
-        "{message}",
-        "Messages parked for a later attempt after their handler failed.",
-    ),
-    InstrumentSpec(
-        "messaging_dead_letters",
-        "securact.messaging.dead_letters",
-        "counter",
-        "{message}",
-        "Messages sent to their queue's dead-letter queue.",
-    ),
-    InstrumentSpec(
-        "messaging_queue_depth",
-        "securact.messaging.queue.depth",
-        "gauge",
-        "{message}",
-        "Messages ready in a consumer queue, not yet taken (the consumer's lag).",
-    ),
-    InstrumentSpec(
-        "messaging_dlq_depth",
-        "securact.messaging.dlq.depth",
-        "gauge",
-        "{message}",
-        "Messages waiting in a dead-letter queue.",
-    ),
-    InstrumentSpec(
-        "journal_size",
-        "securact.journal.size",
-        "gauge",
-        "{entry}",
-        "Entries in the audit journal (its Merkle tree size).",
-    ),
-    InstrumentSpec(
-        "journal_checkpoint_age",
-        "securact.journal.checkpoint.age",
-        "gauge",
-        "s",
-        "Time since the latest signed checkpoint of the journal.",
-    ),
-    InstrumentSpec(
-        "journal_gaps",
-        "securact.journal.gaps",
-        "counter",
-        "{gap}",
-        "Gaps declared in a producer's sequence (events that never arrived).",
-    ),
-    InstrumentSpec(
-        "notifications_sent",
-        "securact.notifications.sent",
-        "counter",
-        "{notification}",
-        "Notifications accepted by the relay (SMTP) or the SMS provider.",
-    ),
-    InstrumentSpec(
-        "notifications_failed",
-        "securact.notifications.failed",
-        "counter",
-        "{notification}",
-        "Notifications given up (permanent refusal or retries exhausted).",
-    ),
-    InstrumentSpec(
-        "notification_latency",
-        "securact.notifications.latency",
-        "histogram",
-        "s",
-        "From the event that asked for a notification (an act served) to its acceptance.",
-        NOTIFICATION_LATENCY_BUCKETS,
-    ),
-    InstrumentSpec(
-        "smtp_certificate_expiry",
-        "securact.smtp.certificate.expiry",
-        "gauge",
-        "s",
-        "When the SMTP relay's TLS certificate (as last seen) expires, in Unix seconds.",
-    ),
-    InstrumentSpec(
-        "erasures_due",
-        "securact.erasures.due",
-        "gauge",
-        "{erasure}",
-        "Erasures whose date has come and that are not done yet.",
-    ),
-    InstrumentSpec(
-        "erasures_overdue",
-        "securact.erasures.overdue",
-        "gauge",
-        "{erasure}",
-        "Erasures still not done past their grace period.",
-    ),
-    InstrumentSpec(
-        "logins_failed",
-        "securact.logins.failed",
-        "counter",
-        "{attempt}",
-        "Failed identification attempts.",
-    ),
-    InstrumentSpec(
-        "logins_throttled",
-        "securact.logins.throttled",
-        "counter",
-        "{attempt}",
-        "Identification attempts refused by a throttle, unchecked.",
-    ),
-)
-
-# Prometheus's OTLP translation (UnderscoreEscapingWithSuffixes, its default): units it spells
-# out become a suffix, `{annotations}` vanish, monotonic counters end in `_total`.
-_PROMETHEUS_UNITS: Final = {"s": "seconds", "ms": "milliseconds", "By": "bytes", "1": "ratio"}
-
-
-def prometheus_name(spec: InstrumentSpec) -> str:
-    """The metric name Prometheus gives this instrument's series (histograms: the base)."""
-    name = spec.name.replace(".", "_")
-    suffix = _PROMETHEUS_UNITS.get(spec.unit)
-    if suffix == "ratio" and spec.kind != "gauge":
-        suffix = None
-    if suffix and not name.endswith(f"_{suffix}"):
-        name = f"{name}_{suffix}"
-    if spec.kind == "counter":
-        name = f"{name}_total"
-    return name
-
-
-def prometheus_series() -> frozenset[str]:
-    """Every series name the code makes Prometheus store (histograms' three included)."""
-    names: set[str] = set()
-    for spec in INSTRUMENTS:
-        base = prometheus_name(spec)
-        if spec.kind == "histogram":
-            names.update({f"{base}_bucket", f"{base}_sum", f"{base}_count"})
-        else:
-            names.add(base)
-    return frozenset(names)
-
 
 # --- gauges: samplers refreshed on the loop, read by the collection ------------------------
 
@@ -481,76 +281,3 @@ def reset_metrics_for_tests() -> None:
 def seconds_since(instant: datetime, now: datetime) -> float:
     """Non-negative seconds from `instant` to `now`."""
     return max(0.0, (now - instant).total_seconds())
-
-
-# --- RED per route ---------------------------------------------------------------------------
-
-
-class RequestMetricsMiddleware:
-    """Records `http.server.request.duration` for every request but the health probes.
-
-    Attributes per the HTTP semantic conventions: method, route template (never the path, which
-    carries identifiers), status code, `error.type` for 5xx. Placed inside the tracing
-    middleware, so each measurement's exemplar names the request's trace.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or str(scope.get("path", "")).startswith("/health"):
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
-
-        async def send_and_note(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_and_note)
-        finally:
-            attributes: dict[str, str | int] = {
-                "http.request.method": _method(scope.get("method", "")),
-                "http.route": _route(scope),
-                "http.response.status_code": status,
-            }
-            if status >= 500:
-                attributes["error.type"] = str(status)
-            instruments().http_server_duration.record(time.perf_counter() - start, attributes)
-
-
-_KNOWN_METHODS: Final = frozenset(
-    {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
-)
-
-
-def _method(method: str) -> str:
-    return method if method in _KNOWN_METHODS else "_OTHER"
-
-
-def _route(scope: Scope) -> str:
-    """The matched route's template (FastAPI puts the route in the scope); a bounded name
-    otherwise, never the raw path."""
-    route = scope.get("route")
-    path = getattr(route, "path_format", None) or getattr(route, "path", None)
-    if isinstance(path, str) and path:
-        return _with_prefix(str(scope.get("path", "")), getattr(route, "path_regex", None), path)
-    root = scope.get("root_path", "")
-    return f"{root}/*" if root else "unmatched"
-
-
-def _with_prefix(requested: str, regex: re.Pattern[str] | None, template: str) -> str:
-    """The template under the prefixes of the routers it was included through: FastAPI keeps
-    an included router's routes as they were declared (`/sessions` under `/v1`). The prefix is
-    the part of the requested path before the longest tail the route matches: static, so no
-    request data enters the name."""
-    if regex is None or regex.match(requested):
-        return template
-    for at, char in enumerate(requested):
-        if at and char == "/" and regex.match(requested[at:]):
-            return requested[:at] + template
-    return template

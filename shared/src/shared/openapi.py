@@ -37,7 +37,7 @@ import copy
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
@@ -55,6 +55,7 @@ from shared.auth.dependencies import (
     SCOPES_ATTRIBUTE,
     UNAUTHENTICATED_TYPE,
 )
+from shared.jsondoc import JsonObject
 from shared.problem_catalogue import problem_types_of
 from shared.problems import PROBLEM_MEDIA_TYPE, problem_type
 
@@ -111,20 +112,36 @@ class ValidationProblem(Problem):
     errors: list[FieldError] = Field(default_factory=list)
 
 
-def _content(schema: str) -> dict[str, Any]:
+# OpenAPI documents are JSON written by FastAPI and amended here: their fragments stay untyped.
+Responses: TypeAlias = dict[int | str, JsonObject]
+"""The `responses=` of a route decorator: status → OpenAPI response object."""
+
+
+def _content(schema: str) -> JsonObject:
     return {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": f"{_SCHEMAS}{schema}"}}}
 
 
-def problem_response(status: int, description: str | None = None) -> dict[str, Any]:
+def problem_response(status: int, description: str | None = None) -> JsonObject:
     """One OpenAPI response object: `status` answered as a problem."""
     schema = "ValidationProblem" if status == 422 else "Problem"
     return {"description": description or _phrase(status), "content": _content(schema)}
 
 
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+def problem_responses(*statuses: int) -> Responses:
     """The `responses=` of a route decorator for the problems it answers for its own reasons
     (the generic ones are derived from the route)."""
     return {status: problem_response(status) for status in statuses}
+
+
+def null_answer(status: int) -> Responses:
+    """The `responses=` entry of a route that answers JSON `null`: an acknowledgement with
+    nothing more to say (whether the account exists, say), documented rather than modelless."""
+    return {
+        status: {
+            "description": "Successful Response",
+            "content": {"application/json": {"schema": {"type": "null"}}},
+        }
+    }
 
 
 def _phrase(status: int) -> str:
@@ -146,7 +163,7 @@ def requires_token(dependant: Dependant) -> bool:
     return any(call is current_principal for call in _calls(dependant))
 
 
-def required_headers(*names: str) -> dict[str, Any]:
+def required_headers(*names: str) -> JsonObject:
     """`openapi_extra=` of a route that checks these headers itself (answering its own problem
     when one is missing): the document says they are required."""
     return {_REQUIRED_HEADERS: list(names)}
@@ -157,10 +174,10 @@ def with_examples(
     *,
     request: tuple[str, Any] | None = None,
     responses: Mapping[int, Any] | None = None,
-) -> dict[str, Any]:
+) -> JsonObject:
     """`openapi_extra=` adding examples to `extra`: `request=(media type, example)` for the
     body, `responses={201: example}` for JSON answers (FastAPI merges it into the operation)."""
-    merged: dict[str, Any] = copy.deepcopy(dict(extra or {}))
+    merged: JsonObject = copy.deepcopy(dict(extra or {}))
     if request is not None:
         media_type, example = request
         body = merged.setdefault("requestBody", {}).setdefault("content", {})
@@ -206,7 +223,7 @@ def route_security(dependant: Dependant) -> Security | None:
     return Security(frozenset(scopes), roles)
 
 
-def security_schemes(token_url: str, scopes: Iterable[str]) -> dict[str, Any]:
+def security_schemes(token_url: str, scopes: Iterable[str]) -> JsonObject:
     return {
         CLIENT_CREDENTIALS: {
             "type": "oauth2",
@@ -229,7 +246,7 @@ def security_schemes(token_url: str, scopes: Iterable[str]) -> dict[str, Any]:
     }
 
 
-def generic_statuses(path: str, dependant: Dependant, operation: dict[str, Any]) -> list[int]:
+def generic_statuses(path: str, dependant: Dependant, operation: JsonObject) -> list[int]:
     """The error statuses a route can answer whatever it does."""
     if path in _NEVER_FAILING:
         return []
@@ -244,12 +261,12 @@ def generic_statuses(path: str, dependant: Dependant, operation: dict[str, Any])
     return statuses
 
 
-def _schema_components() -> dict[str, Any]:
+def _schema_components() -> JsonObject:
     _, schema = models_json_schema(
         [(ValidationProblem, "validation"), (Problem, "validation")],
         ref_template=_SCHEMAS + "{model}",
     )
-    definitions: dict[str, Any] = schema.get("$defs", {})
+    definitions: JsonObject = schema.get("$defs", {})
     return definitions
 
 
@@ -265,11 +282,11 @@ def _references(node: Any) -> Iterator[str]:
             yield from _references(value)
 
 
-def _is_problem(response: dict[str, Any]) -> bool:
+def _is_problem(response: JsonObject) -> bool:
     return PROBLEM_MEDIA_TYPE in response.get("content", {})
 
 
-def _generic_problem(status: int) -> dict[str, Any]:
+def _generic_problem(status: int) -> JsonObject:
     response = problem_response(status)
     types = _GENERIC_TYPES.get(status)
     if types:
@@ -277,7 +294,7 @@ def _generic_problem(status: int) -> dict[str, Any]:
     return response
 
 
-def _require_headers(operation: dict[str, Any]) -> None:
+def _require_headers(operation: JsonObject) -> None:
     for name in operation.pop(_REQUIRED_HEADERS, ()):
         for parameter in operation.get("parameters", []):
             if parameter.get("in") == "header" and parameter.get("name") == name:
@@ -292,7 +309,7 @@ def _require_headers(operation: dict[str, Any]) -> None:
                     }
 
 
-def _binary_answers(operation: dict[str, Any]) -> None:
+def _binary_answers(operation: JsonObject) -> None:
     for status, response in operation.get("responses", {}).items():
         if not status.startswith("2"):
             continue
@@ -301,7 +318,7 @@ def _binary_answers(operation: dict[str, Any]) -> None:
                 content["schema"] = {"type": "string", "format": "binary"}
 
 
-def _null_answers(route: APIRoute, operation: dict[str, Any]) -> None:
+def _null_answers(route: APIRoute, operation: JsonObject) -> None:
     # A route returning None answers the JSON `null` (FastAPI documents "anything").
     if route.response_model is not None or get_typed_return_annotation(route.endpoint) is not None:
         return
@@ -313,9 +330,9 @@ def _null_answers(route: APIRoute, operation: dict[str, Any]) -> None:
 
 
 def _document_operation(
-    path: str, dependant: Dependant, operation: dict[str, Any], scopes: set[str]
+    path: str, dependant: Dependant, operation: JsonObject, scopes: set[str]
 ) -> None:
-    responses: dict[str, Any] = operation.setdefault("responses", {})
+    responses: JsonObject = operation.setdefault("responses", {})
     declared_422 = responses.get("422")
     if declared_422 is not None and not _is_problem(declared_422):
         # FastAPI's own `HTTPValidationError`: not what the services answer.
@@ -342,7 +359,7 @@ def _package(route: Any) -> str:
     return str(getattr(route, "endpoint", None).__module__).partition(".")[0]
 
 
-def problem_type_schema(types: Iterable[str]) -> dict[str, Any]:
+def problem_type_schema(types: Iterable[str]) -> JsonObject:
     return {
         "title": "ProblemType",
         "type": "string",
@@ -353,12 +370,12 @@ def problem_type_schema(types: Iterable[str]) -> dict[str, Any]:
 
 
 def document(
-    spec: dict[str, Any],
+    spec: JsonObject,
     routes: Iterable[Any],
     *,
     token_url: str = TOKEN_PATH,
     packages: Iterable[str] = (),
-) -> dict[str, Any]:
+) -> JsonObject:
     """Rewrite a generated OpenAPI document in place (see the module's docstring)."""
     scopes: set[str] = set()
     for context in _api_routes(routes):
@@ -373,9 +390,9 @@ def document(
             if operation is not None:
                 _document_operation(path, dependant, operation, scopes)
                 _null_answers(route, operation)
-    components: dict[str, Any] = spec.setdefault("components", {})
+    components: JsonObject = spec.setdefault("components", {})
     components["securitySchemes"] = security_schemes(token_url, scopes)
-    schemas: dict[str, Any] = components.setdefault("schemas", {})
+    schemas: JsonObject = components.setdefault("schemas", {})
     schemas.update(_schema_components())
     # The packages whose source names the problem types: the kernel's and the routes' own.
     owners = {_package(context.original_route) for context in _api_routes(routes)}
@@ -397,7 +414,7 @@ def document_problems(
     generate = app.openapi
     own = tuple(packages)
 
-    def openapi() -> dict[str, Any]:
+    def openapi() -> JsonObject:
         if app.openapi_schema is None:
             app.openapi_schema = document(generate(), app.routes, token_url=token_url, packages=own)
         return app.openapi_schema

@@ -18,6 +18,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.jsondoc import JsonObject
+
 logger = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE: Final = "application/problem+json"
@@ -60,13 +62,13 @@ class Problem(Exception):  # noqa: N818 - it is the RFC's name; the class is an 
         self.detail = detail
         self.type = type
         self.instance = instance
-        self.extra: dict[str, Any] = dict(extra or {})
+        self.extra: JsonObject = dict(extra or {})
         self.headers: dict[str, str] = dict(headers or {})
         super().__init__(f"{status} {self.title}")
 
-    def body(self) -> dict[str, Any]:
+    def body(self) -> JsonObject:
         """The JSON members, standard ones first."""
-        body: dict[str, Any] = {"type": self.type, "title": self.title, "status": self.status}
+        body: JsonObject = {"type": self.type, "title": self.title, "status": self.status}
         if self.detail is not None:
             body["detail"] = self.detail
         if self.instance is not None:

@@ -17,6 +17,7 @@ from typing import Any, Final, TypedDict
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from shared.jsondoc import JsonObject
 from shared.objects import ObjectStoreError
 from shared.problems import Problem, problem_response, problem_type
 from shared.store.port import StoreUnavailableError
@@ -45,7 +46,7 @@ class Refusal(Exception):  # noqa: N818 - a refusal is an outcome, not a failure
     ) -> None:
         self.detail = detail
         self.instance = instance
-        self.extra: dict[str, Any] = dict(extra or {})
+        self.extra: JsonObject = dict(extra or {})
         self.headers: dict[str, str] = dict(headers or {})
         # Instance overrides for refusals whose code depends on the case (one class per
         # family of problem types, e.g. each kind of unreadable document).

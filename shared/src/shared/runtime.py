@@ -53,7 +53,6 @@ from shared.messaging.topology import Topology
 from shared.metrics import (
     SAMPLE_INTERVAL,
     Metrics,
-    RequestMetricsMiddleware,
     Sample,
     Sampler,
     setup_metrics,
@@ -61,6 +60,7 @@ from shared.metrics import (
 from shared.objects import ObjectStore, ObjectStoreUnavailableError
 from shared.openapi import document_problems, operation_id, problem_response
 from shared.problems import PROBLEM_MEDIA_TYPE, Problem, install_problem_handlers, problem_type
+from shared.request_metrics import RequestMetricsMiddleware
 from shared.settings import BaseServiceSettings, KeyBackend, ObjectStoreSettings
 from shared.store import open_store
 from shared.store.port import DocumentStore, Index, StoreUnavailableError
@@ -178,7 +178,7 @@ class ServiceRuntime:
         )
         self._tasks: list[asyncio.Task[None]] = []
         self.broker_started = asyncio.Event()
-        # Revoked sessions reach every replica of every service within seconds (issue 4).
+        # Revoked sessions reach every replica of every service within seconds.
         self.revocation_listener = RevocationListener(
             self.broker,
             self.topology,

@@ -26,6 +26,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from shared.jsondoc import JsonObject
+
 PLATFORM_PREFIX = "SECURACT_"
 FILE_SUFFIX = "_FILE"
 
@@ -258,7 +260,7 @@ class BaseServiceSettings(BaseSettings):
     def is_dev(self) -> bool:
         return self.env is Environment.DEV
 
-    def public_dict(self) -> dict[str, Any]:
+    def public_dict(self) -> JsonObject:
         """The settings as loggable data: secrets are masked by pydantic."""
         return self.model_dump(mode="json")
 

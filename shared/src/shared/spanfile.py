@@ -13,17 +13,18 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from opentelemetry.sdk.resources import SERVICE_NAME
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import format_span_id, format_trace_id
 
+from shared.jsondoc import JsonObject
+
 __all__ = ["JsonlSpanExporter", "SpanRecord", "read_spans"]
 
 
-def _record(span: ReadableSpan) -> dict[str, Any]:
+def _record(span: ReadableSpan) -> JsonObject:
     context = span.get_span_context()
     parent = span.parent
     return {
@@ -83,7 +84,7 @@ class SpanRecord:
     start: int
     end: int
     status: str
-    attributes: dict[str, Any] = field(default_factory=dict)
+    attributes: JsonObject = field(default_factory=dict)
     links: tuple[tuple[str, str], ...] = ()
 
     @property
@@ -91,7 +92,7 @@ class SpanRecord:
         return (self.end - self.start) / 1e6
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> SpanRecord:
+    def from_json(cls, data: JsonObject) -> SpanRecord:
         return cls(
             trace_id=str(data["trace_id"]),
             span_id=str(data["span_id"]),

@@ -62,6 +62,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcess
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, Sampler
 from opentelemetry.trace import Link, Span, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from starlette.types import Scope
 
 from shared.logs import ALLOWED_LOG_FIELDS, configure_logging
 from shared.spanfile import JsonlSpanExporter
@@ -204,7 +205,7 @@ def _remove_attributes(span: Span, keys: Iterable[str]) -> None:
             span.set_attribute(key, "[removed]")
 
 
-def _scrub_server_span(span: Span, scope: dict[str, Any]) -> None:
+def _scrub_server_span(span: Span, scope: Scope) -> None:
     """Keep the caller's address and user agent (personal data) and query strings (search
     keys, single-use tokens) out of server spans. The path and the route template stay."""
     if not span.is_recording():

@@ -1,4 +1,4 @@
-"""Acceptance of the journal (issue 8): a real `securact-audit` process killed with SIGKILL while
+"""The journal's durability: a real `securact-audit` process killed with SIGKILL while
 events pour in from RabbitMQ loses nothing, duplicates nothing, and its next checkpoint is
 consistent with the last one it signed before dying."""
 

@@ -1,4 +1,4 @@
-"""Crypto-shredding on real SeaweedFS (issue 9 acceptance): after retention's request the act's
+"""Crypto-shredding on real SeaweedFS: after retention's request the act's
 object is gone from S3, and a copy of its ciphertext saved before the erasure — put back into
 the bucket as a restored backup would be — can no longer be decrypted: its DEK is gone from
 every place the platform keeps it."""

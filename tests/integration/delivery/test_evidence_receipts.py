@@ -1,4 +1,4 @@
-"""Issue 8 item 7: an act's evidence carries, per record, the audit receipt of the event it rests
+"""An act's evidence carries, per record, the audit receipt of the event it rests
 on — from a real audit app journaling delivery's events off the real bus — and degrades to
 `receipt: null` with a reason, never an error, while audit is behind or unreachable."""
 

@@ -1,4 +1,4 @@
-"""Issue 7: a stop between the relay's acceptance and the bookkeeping must not produce a
+"""Notify: a stop between the relay's acceptance and the bookkeeping must not produce a
 duplicate. Notify is stopped (its runtime's ordinary shutdown) while a real SMTP server is slow
 to answer DATA; then it starts again with a claim timeout short enough that an unrecorded
 attempt would be sent again at once."""

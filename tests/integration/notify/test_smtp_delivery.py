@@ -1,4 +1,4 @@
-"""Acceptance of issue 7 against a real SMTP server (aiosmtpd) and the real RabbitMQ: every
+"""Notify against a real SMTP server (aiosmtpd) and the real RabbitMQ: every
 message kind, escaping, headers, French wording; 451 then accept; 550; relay down then up; the
 same event twice; bulk CGU notices while acts are served."""
 

@@ -1,5 +1,5 @@
-"""Retention stopped in the middle of an erasure, on the real bus and real SeaweedFS (issue 9
-acceptance): the requests were published, the process stops before any confirmation is
+"""Retention stopped in the middle of an erasure, on the real bus and real SeaweedFS:
+the requests were published, the process stops before any confirmation is
 processed, a new process starts on the same store. Nothing fires twice; the confirmations
 then complete the erasure with exactly one certificate; and a participant that never confirms
 raises `retention.erasure-overdue.v1` once the deadline passes — never a silent partial

@@ -19,7 +19,7 @@ from delivery.consumers import notifications_subscription, parties_subscription
 from delivery.context import Config
 from delivery.erasure import ERASURE_INDEXES
 from delivery.evidence import EvidenceSigner
-from delivery.parties import OfficeDirectory
+from delivery.offices import OfficeDirectory
 from delivery.repository import INDEXES
 from delivery.service import Delivery, wire
 from delivery.settings import OfficeProfile

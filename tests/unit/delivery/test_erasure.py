@@ -1,4 +1,4 @@
-"""Retention's erasure of a terminated account's acts (issue 9 item 3): every act, judge's leave
+"""Retention's erasure of a terminated account's acts: every act, judge's leave
 and reply is crypto-shredded (wrapped DEK destroyed first, then the object), each step recorded,
 the records become tombstones, and `delivery.account-acts-erased.v1` confirms — again, with the
 same list, on a second request. The recipient's routes then answer 410 `act-erased`."""

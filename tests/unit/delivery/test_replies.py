@@ -1,4 +1,4 @@
-"""Replies to an act (issue 6 item 6): by content, size-limited, scanned by a real clamd when
+"""Replies to an act: by content, size-limited, scanned by a real clamd when
 configured (EICAR refused and journaled, never kept), encrypted, announced, read by the office."""
 
 from __future__ import annotations

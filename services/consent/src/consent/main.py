@@ -10,7 +10,6 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from consent.api import consent_router, internal_router
 from consent.consumers import IDENTITY_QUEUE, RETENTION_QUEUE, identity_handler, retention_handler
 from consent.context import Config
-from consent.domicile_api import domicile_router
 from consent.intake import Limits
 from consent.repository import INDEXES
 from consent.service import wire
@@ -64,7 +63,6 @@ def create_app(
         title="Consent: the national registry of declarations",
         routers=[
             consent_router(consent, limits),
-            domicile_router(consent, limits),
             internal_router(consent),
         ],
     )

@@ -8,6 +8,7 @@ The app factory (`consent.main`) and the unit tests' harness both use it.
 | identity's events, the person's revocation, expiry | `consent.lifecycle` |
 | read a declaration, the registry lookup (rate-limited) | `consent.registry` |
 | restriction and objection requests, export, proof download | `consent.rights` |
+| a new domicile with its proof of address | `consent.domicile` |
 | purge a declaration that ended, crypto-shredding its proofs | `consent.purge` |
 
 Every state change and the event announcing it commit in one transaction (outbox).
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from consent.context import Config, Context
+from consent.domicile import Domicile
 from consent.lifecycle import Lifecycle
 from consent.proofs import ProofVault
 from consent.purge import Purge
@@ -45,6 +47,7 @@ class Consent:
     registry: Registry
     rights: Rights
     purge: Purge
+    domicile: Domicile
 
     @classmethod
     def on(cls, ctx: Context) -> Consent:
@@ -55,6 +58,7 @@ class Consent:
             Registry(ctx, PROOF_URL),
             Rights(ctx, PROOF_URL),
             Purge(ctx),
+            Domicile(ctx),
         )
 
     async def sweep_orphans(self) -> None:

@@ -45,7 +45,7 @@ from pydantic import BaseModel
 from delivery.api_docs import DEPOSIT_EXAMPLE, EVIDENCE_EXAMPLE, PDF, REPLY_FILE
 from delivery.errors import Forbidden, IdempotencyKeyRequired, InsufficientScope, UploadTooLarge
 from delivery.lettre_simple import LettreSimplePosting, LettreSimpleView
-from delivery.parties import OfficeDirectory
+from delivery.offices import OfficeDirectory
 from delivery.replies import ErasedReplyView, ReplyView
 from delivery.reports import EvidenceReports
 from delivery.service import Delivery

@@ -3,14 +3,14 @@ multipart deposit's body, and the main operations' examples."""
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 
-from shared.openapi import with_examples
+from shared.openapi import Responses, with_examples
 
-PDF: Final[dict[int | str, dict[str, Any]]] = {
+PDF: Final[Responses] = {
     200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}
 }
-REPLY_FILE: Final[dict[int | str, dict[str, Any]]] = {
+REPLY_FILE: Final[Responses] = {
     200: {
         "content": {
             media: {"schema": {"type": "string", "format": "binary"}}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import date, datetime
-from typing import Any, Final, Protocol
+from typing import Final, Protocol, TypedDict
 
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -37,6 +37,20 @@ class ConsentEnd(BaseModel):
     reason: ConsentEndReason
 
 
+class ConsentEvidence(TypedDict):
+    """The registry's answer as an act's evidence records it."""
+
+    source: str
+    declaration_id: str
+    active: bool
+    scope: list[str]
+    valid_until: str | None
+    territory: str
+    ended_at: str | None
+    ended_because: str | None
+    as_of: str
+
+
 class ConsentAnswer(BaseModel):
     """What the registry answered for a declaration: whether it allows serving, on what, and,
     once ended, when and why; `as_of` is the registry's instant of the answer."""
@@ -51,7 +65,7 @@ class ConsentAnswer(BaseModel):
     ended: ConsentEnd | None = None
     as_of: datetime
 
-    def evidence(self) -> dict[str, Any]:
+    def evidence(self) -> ConsentEvidence:
         """As the act's evidence records it (the status at the sending instant)."""
         return {
             "source": "consent-registry",

@@ -53,7 +53,8 @@ from delivery.idempotency import (
     replay,
 )
 from delivery.leaves import bind_leave, bound_elsewhere, check_order
-from delivery.parties import Office, account_suspended, declaration_of, note_hold
+from delivery.offices import Office
+from delivery.parties import account_suspended, declaration_of, note_hold
 from delivery.rejections import Rejections
 from delivery.serving import count_outcome, serve, submission_details
 from delivery.views import DepositView

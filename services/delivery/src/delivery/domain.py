@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Final
+from typing import Annotated, Final
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -25,6 +25,7 @@ from shared.contracts.delivery import (
     ServiceQuality,
     WindowClosure,
 )
+from shared.jsondoc import JsonObject
 from shared.legal_calendar import (
     ServiceZones,
     Territory,
@@ -77,8 +78,8 @@ class ActMetadata(BaseModel):
     judge_leave: JudgeLeaveOrder | None = None
     """The order behind a `judge_leave` file (required with one): its date and author."""
 
-    def fingerprint_fields(self) -> dict[str, Any]:
-        """The metadata as it counts for idempotency (canonical JSON types)."""
+    def fingerprint_fields(self) -> JsonObject:
+        """The metadata as it counts for idempotency: JSON, hashed in canonical form."""
         return self.model_dump(mode="json")
 
 

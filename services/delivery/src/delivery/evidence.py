@@ -22,6 +22,7 @@ from delivery.acts import Act
 from shared.canonical import canonical_json
 from shared.crypto import SigningKeyRing, VerifierKey
 from shared.ids import new_id
+from shared.jsondoc import JsonObject
 from shared.store.port import Transaction, to_iso
 from shared.telemetry import ACT_ID, span
 
@@ -120,9 +121,10 @@ class EvidenceSigner:
         actors: Mapping[str, str],
         details: Mapping[str, Any] | None = None,
         event_id: str | None = None,
-    ) -> dict[str, Any]:
-        """A signed evidence record (a JSON document)."""
-        body: dict[str, Any] = {
+    ) -> JsonObject:
+        """A signed evidence record: a JSON document, untyped as it is signed (`details` vary by
+        type), typed when read (`delivery.views.EvidenceRecord`)."""
+        body: JsonObject = {
             "format": RECORD_FORMAT,
             "evidence_id": evidence_id,
             "type": kind.value,
@@ -150,9 +152,9 @@ class EvidenceSigner:
 
     async def evidence_set(
         self, act_id: str, act_sha256: str, records: Sequence[Mapping[str, Any]], now: datetime
-    ) -> dict[str, Any]:
+    ) -> JsonObject:
         """The act's records in time order, wrapped and signed as one set."""
-        body: dict[str, Any] = {
+        body: JsonObject = {
             "format": SET_FORMAT,
             "act_id": act_id,
             "act_sha256": act_sha256,

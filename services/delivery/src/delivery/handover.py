@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
-from typing import Any, Final
+from typing import Final, NotRequired, TypedDict
 
 from delivery.acts import Act, ActStatus
 from delivery.context import Context
 from delivery.errors import ActNotFound
 from delivery.evidence import EvidenceType
-from delivery.views import Views
+from delivery.reads import Views
 from shared.contracts.delivery import ServiceQuality
 from shared.legal_calendar import legal_date
 from shared.metrics import instruments
@@ -27,6 +27,17 @@ from shared.telemetry import annotate, span
 
 FINALISER_BATCH: Final = 200
 HANDOVER_ATTEMPTS: Final = 5
+
+
+class QualityDetails(TypedDict):
+    """What a `QualityDetermination` record says; cognisance only for "à personne"."""
+
+    quality: str
+    served_at: str
+    sending_day: str
+    territory: str
+    cognisance_at: NotRequired[str]
+    cognisance_local_time: NotRequired[str]
 
 
 class Handover:
@@ -124,7 +135,7 @@ class Handover:
             await ctx.acts.save(tx, done.act, now)
             determined = await ctx.emit(tx, act, done.determined, actor="service:delivery")
             annotate(outcome=done.determined.quality.value)
-            details: dict[str, Any] = {
+            details: QualityDetails = {
                 "quality": done.determined.quality.value,
                 "served_at": to_iso(act.served_at),
                 "sending_day": legal_date(act.served_at, territory).isoformat(),

@@ -8,7 +8,7 @@ from datetime import datetime
 from delivery.acts import Act
 from delivery.domain import ActMetadata
 from delivery.errors import JudgeLeaveAlreadyUsed, invalid_submission
-from delivery.parties import Office
+from delivery.offices import Office
 from delivery.repository import JUDGE_LEAVES
 from shared.legal_calendar import legal_date
 from shared.store.port import DocumentReader, Transaction, to_iso, version_of, without_meta

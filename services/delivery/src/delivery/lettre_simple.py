@@ -21,7 +21,7 @@ from delivery.errors import (
     LettreSimpleNotDue,
 )
 from delivery.evidence import EvidenceType
-from delivery.views import Views
+from delivery.reads import Views
 from shared.contracts.delivery import ServiceQuality
 from shared.legal_calendar import legal_date
 from shared.store.port import VersionConflictError, to_iso

@@ -21,7 +21,7 @@ from delivery.consumers import (
 from delivery.context import Config
 from delivery.erasure import ERASURE_INDEXES
 from delivery.evidence import EvidenceSigner
-from delivery.parties import OfficeDirectory
+from delivery.offices import OfficeDirectory
 from delivery.receipts import AuditReceipts
 from delivery.reports import EvidenceReports, sealer_from_settings
 from delivery.repository import INDEXES

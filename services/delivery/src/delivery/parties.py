@@ -1,7 +1,7 @@
 """Delivery's local views of other services' facts: the consent declarations it serves on (from
 consent's and identity's events; they address the recipient and serve views, the registry
-decides at the sending instant, `delivery.consent`), the offices it serves for (a directory from
-settings, plus identity's client registrations), and the notifications notify sent about acts.
+decides at the sending instant, `delivery.consent`), the offices' names from identity's client
+registrations (read by `delivery.offices`), and the notifications notify sent about acts.
 
 Each projection is updated in the consumer's inbox transaction, so a redelivered event changes
 nothing twice. Events may arrive out of order: a consent that ended (revoked, expired,
@@ -11,16 +11,14 @@ terminated, refused) never becomes active again, whatever arrives after.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NotRequired, TypedDict
 
 from delivery.acts import Act, ActStatus
 from delivery.domain import Declaration
-from delivery.errors import OfficeNotConfigured
 from delivery.evidence import EvidenceSigner, EvidenceType
+from delivery.offices import OFFICES
 from delivery.reconciliation import ConsentEnded, Reconciliation
 from delivery.repository import ACTS, NOTIFICATIONS, ActRepository
-from delivery.settings import OfficeProfile
 from shared.contracts.consent import (
     ConsentRevokedV1,
     DeclarationActivatedV1,
@@ -44,10 +42,9 @@ from shared.contracts.identity import (
 from shared.contracts.notify import NotificationFailedV1, NotificationSentV1
 from shared.contracts.registry import contract_for
 from shared.legal_calendar import Territory
-from shared.store.port import DocumentReader, Transaction, to_iso
+from shared.store.port import Document, DocumentReader, Transaction, to_iso
 
 DECLARATIONS: Final = "declarations"
-OFFICES: Final = "offices"
 ACCOUNTS: Final = "accounts"
 """Recipients' accounts identity suspended (and reinstated), by account id."""
 
@@ -292,6 +289,19 @@ async def apply_party_event(
         await reconciliation.consent_ended(tx, end)
 
 
+class NotificationDetails(TypedDict):
+    """What a `ConsignmentNotification` (or `…Failure`) record says: the masked address only."""
+
+    notification_id: str
+    kind: str
+    channel: str
+    recipient_masked: str
+    message_id: str
+    attempts: int
+    reason: NotRequired[str]
+    permanent: NotRequired[bool]
+
+
 async def apply_notification_event(
     tx: Transaction, envelope: Envelope, signer: EvidenceSigner
 ) -> None:
@@ -305,7 +315,7 @@ async def apply_notification_event(
         return
     sent = isinstance(payload, NotificationSentV1)
     instant = payload.accepted_at if isinstance(payload, NotificationSentV1) else payload.failed_at
-    row: dict[str, Any] = {
+    row: Document = {
         "_id": payload.notification_id,
         "act_id": payload.act_id,
         "kind": payload.kind.value,
@@ -329,7 +339,7 @@ async def apply_notification_event(
         if sent
         else EvidenceType.CONSIGNMENT_NOTIFICATION_FAILURE
     )
-    details: dict[str, Any] = {
+    details: NotificationDetails = {
         "notification_id": payload.notification_id,
         "kind": payload.kind.value,
         "channel": payload.channel.value,
@@ -338,7 +348,8 @@ async def apply_notification_event(
         "attempts": payload.attempts,
     }
     if isinstance(payload, NotificationFailedV1):
-        details.update(reason=payload.reason, permanent=payload.permanent)
+        details["reason"] = payload.reason
+        details["permanent"] = payload.permanent
     record = await signer.record(
         evidence_id=envelope.event_id,
         kind=kind,
@@ -350,55 +361,3 @@ async def apply_notification_event(
         event_id=envelope.event_id,
     )
     await signer.store(tx, record)
-
-
-@dataclass(frozen=True)
-class Office:
-    """An office (étude) as a deposit needs it."""
-
-    office_id: str
-    name: str
-    email: str
-    territory: Territory
-    client: str
-    probe: bool = False
-
-
-class OfficeDirectory:
-    """Where an office's territory, name and e-mail come from.
-
-    Identity's office clients carry no territory nor e-mail, so the directory is a delivery
-    setting keyed by office_id (`SECURACT_DELIVERY_OFFICES`, JSON). An office missing from it,
-    or without its e-mail or territory, cannot serve (403 `office-not-configured`): its
-    lettre-simple tasks would go nowhere and CPC 664 could not be checked in its legal time.
-    Its name falls back to identity's registration (the bailiff's name), then the token's
-    `bailiff_name` claim, then its id.
-    """
-
-    def __init__(self, profiles: Mapping[str, OfficeProfile], *, store: DocumentReader) -> None:
-        self._profiles = dict(profiles)
-        self._store = store
-
-    async def resolve(self, office_id: str, client: str, bailiff_name: str | None) -> Office:
-        profile = self._profiles.get(office_id, OfficeProfile())
-        missing = [
-            name
-            for name, value in (("email", profile.email), ("territory", profile.territory))
-            if value is None
-        ]
-        if missing:
-            raise OfficeNotConfigured(office_id, missing)
-        assert profile.email is not None
-        assert profile.territory is not None
-        name = profile.name
-        if name is None:
-            registered = await self._store.get(OFFICES, office_id)
-            name = (registered or {}).get("bailiff_name") or bailiff_name or office_id
-        return Office(
-            office_id=office_id,
-            name=str(name),
-            email=str(profile.email),
-            territory=profile.territory,
-            client=client,
-            probe=profile.probe,
-        )

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from delivery.context import Context
 from delivery.domain import ActMetadata, WindowCheck
-from delivery.parties import Office
+from delivery.offices import Office
 from delivery.serving import count_refusal
 from shared.contracts.delivery import ActRejectedV1, RejectionReason
 from shared.store.port import to_iso

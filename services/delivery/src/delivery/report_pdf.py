@@ -12,11 +12,10 @@ Fonts: DejaVu (embedded, as PDF/A wants) when installed, else the PDF core fonts
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -25,59 +24,24 @@ from fpdf.enums import XPos, YPos
 
 from delivery.acts import Act, StoredAct
 from delivery.domain import Declaration
+from delivery.report_wording import (
+    CHANNELS,
+    EVIDENCE_LABELS,
+    NATURES,
+    QUALITIES,
+    STATUSES,
+    french_date,
+    from_utc,
+    legal_instant,
+    receipt_line,
+    utc_instant,
+)
 from shared.contracts.consent import ActNature
 from shared.legal_calendar import Territory
 from shared.store.port import from_iso
-from shared.timestamps import TimestampError, stated_time
 
 ATTACHMENT_NAME: Final = "preuves.json"
 _FONT_DIR: Final = Path("/usr/share/fonts/truetype/dejavu")
-
-NATURES: Final = {
-    ActNature.SIGNIFICATION_JUGEMENT: "Signification de jugement",
-    ActNature.COMMANDEMENT_PAYER: "Commandement de payer",
-    ActNature.SAISIE_ATTRIBUTION: "Saisie-attribution",
-    ActNature.ASSIGNATION: "Assignation",
-    ActNature.DENONCIATION: "Dénonciation",
-    ActNature.AUTRE: "Autre acte",
-}
-LEGAL_TIMES: Final = {
-    Territory.METROPOLE: "heure légale de la France métropolitaine",
-    Territory.ALSACE_MOSELLE: "heure légale de la France métropolitaine (Alsace-Moselle)",
-    Territory.GUADELOUPE: "heure légale de la Guadeloupe",
-    Territory.MARTINIQUE: "heure légale de la Martinique",
-    Territory.GUYANE: "heure légale de la Guyane",
-    Territory.REUNION: "heure légale de La Réunion",
-    Territory.MAYOTTE: "heure légale de Mayotte",
-    Territory.SAINT_MARTIN: "heure légale de Saint-Martin",
-    Territory.SAINT_BARTHELEMY: "heure légale de Saint-Barthélemy",
-}
-EVIDENCE_LABELS: Final = {
-    "SubmissionAcceptance": "Dépôt accepté",
-    "SubmissionRejection": "Dépôt refusé",
-    "ContentConsignment": "Acte mis à disposition (signification)",
-    "ConsignmentNotification": "Avis envoyé",
-    "ConsignmentNotificationFailure": "Échec d'envoi d'un avis",
-    "ContentHandover": "Prise de connaissance",
-    "ServiceQualityDetermination": "Qualité de la signification déterminée",
-    "LettreSimpleTaskIssued": "Lettre simple demandée à l'étude",
-    "RelayToNonERDS": "Lettre simple déclarée postée",
-    "ReplyReceived": "Réponse reçue",
-}
-STATUSES: Final = {
-    "registered": "enregistrée (conditions non encore acceptées)",
-    "active": "active",
-    "revoked": "révoquée",
-    "refused": "refusée",
-    "expired": "expirée",
-    "terminated": "close (compte clos)",
-}
-QUALITIES: Final = {"a_personne": "à personne", "a_domicile": "à domicile"}
-CHANNELS: Final = {"email": "courriel", "sms": "SMS"}
-_MONTHS: Final = (
-    *("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août"),
-    *("septembre", "octobre", "novembre", "décembre"),
-)
 
 
 @dataclass(frozen=True)
@@ -88,61 +52,6 @@ class SealIdentity:
     issuer: str
     serial: str
     tsa_url: str
-
-
-def french_date(day: date) -> str:
-    return f"{day.day}{'er' if day.day == 1 else ''} {_MONTHS[day.month - 1]} {day.year}"
-
-
-def legal_instant(instant: datetime, territory: Territory) -> str:
-    """'le 7 décembre 2026 à 10 h 15 min 03 s, heure légale de la Guadeloupe (UTC-04:00)'."""
-    local = instant.astimezone(territory.time_zone)
-    offset = local.strftime("%z")
-    return (
-        f"le {french_date(local.date())} à {local:%H} h {local:%M} min {local:%S} s, "
-        f"{LEGAL_TIMES[territory]} (UTC{offset[:3]}:{offset[3:]})"
-    )
-
-
-def utc_instant(instant: datetime) -> str:
-    """'le 7 décembre 2026 à 14:15:03 UTC'."""
-    utc = from_utc(instant)
-    return f"le {french_date(utc.date())} à {utc:%H:%M:%S} UTC"
-
-
-def from_utc(instant: datetime) -> datetime:
-    return instant.astimezone(UTC)
-
-
-def _receipt(record: Mapping[str, Any], territory: Territory) -> str:
-    index = record.get("journal_index")
-    if index is not None:
-        return f"reçu du journal d'audit, entrée n° {index} ; {_stamped(record, territory)}"
-    reason = {
-        "not-yet-journaled": "pas encore journalisé",
-        "not-yet-checkpointed": "journalisé, point de contrôle à venir",
-        "audit-unreachable": "journal d'audit injoignable",
-        "audit-error": "erreur du journal d'audit",
-        "no-event": "sans événement journalisé",
-        "no-receipt-source": "journal d'audit non configuré",
-    }.get(str(record.get("receipt_reason")), str(record.get("receipt_reason")))
-    return f"pas de reçu d'audit ({reason})"
-
-
-def _stamped(record: Mapping[str, Any], territory: Territory) -> str:
-    """When the TSA says the checkpoint holding the receipt existed: the entry is no later."""
-    token = record.get("checkpoint_timestamp")
-    if not token:
-        return "point de contrôle pas encore horodaté"
-    try:
-        time = stated_time(base64.b64decode(str(token), validate=True))
-    except (ValueError, TimestampError):
-        return "horodatage du point de contrôle illisible"
-    utc = from_utc(time)
-    return (
-        f"point de contrôle horodaté (RFC 3161) {legal_instant(time, territory)}, "
-        f"soit {utc:%H:%M:%S} UTC"
-    )
 
 
 class _Report(FPDF):
@@ -303,7 +212,7 @@ def render_report(
         when = _instant(record)
         pdf.field("Mise à disposition", legal_instant(when, territory))
         pdf.field("En temps universel", utc_instant(when))
-        pdf.field("Reçu", _receipt(record, territory))
+        pdf.field("Reçu", receipt_line(record, territory))
     else:
         pdf.paragraph("L'acte n'a pas été mis à disposition du destinataire.", italic=True)
 
@@ -320,7 +229,7 @@ def render_report(
             f"Avis n° {number}",
             f"{channel} à {details.get('recipient_masked', '?')} : {outcome}, "
             f"{legal_instant(_instant(record), territory)} ({utc_instant(_instant(record))}) ; "
-            f"{_receipt(record, territory)}",
+            f"{receipt_line(record, territory)}",
         )
 
     pdf.section("Prise de connaissance (CPC 663) et qualité (CPC 662-1)")
@@ -329,7 +238,7 @@ def render_report(
         when = _instant(handed[0])
         pdf.field("Prise de connaissance", legal_instant(when, territory))
         pdf.field("En temps universel", utc_instant(when))
-        pdf.field("Reçu", _receipt(handed[0], territory))
+        pdf.field("Reçu", receipt_line(handed[0], territory))
     else:
         pdf.field("Prise de connaissance", "aucune enregistrée à la date du rapport")
     determined = _records(evidence_set, "ServiceQualityDetermination")
@@ -337,7 +246,7 @@ def render_report(
         quality = str(determined[0].get("details", {}).get("quality"))
         pdf.field("Qualité", f"signification {QUALITIES.get(quality, quality)}")
         pdf.field("Déterminée", f"{utc_instant(_instant(determined[0]))}")
-        pdf.field("Reçu", _receipt(determined[0], territory))
+        pdf.field("Reçu", receipt_line(determined[0], territory))
     else:
         pdf.field(
             "Qualité",
@@ -355,7 +264,7 @@ def render_report(
                 "Demandée à l'étude",
                 f"{utc_instant(_instant(record))}, à poster au plus tard le "
                 f"{french_date(date.fromisoformat(due)) if due != '?' else due} ; "
-                f"{_receipt(record, territory)}",
+                f"{receipt_line(record, territory)}",
             )
         for record in posted:
             details = record.get("details", {})
@@ -364,7 +273,7 @@ def render_report(
                 "Déclarée postée",
                 f"le {french_date(date.fromisoformat(str(details['posted_on'])))} ({tracking}), "
                 f"déclaration enregistrée {utc_instant(_instant(record))} ; "
-                f"{_receipt(record, territory)}",
+                f"{receipt_line(record, territory)}",
             )
 
     pdf.section("Journal des preuves signées", keep=45)

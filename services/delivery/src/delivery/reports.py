@@ -12,10 +12,10 @@ from typing import Final
 from delivery.acts import Act, StoredAct
 from delivery.context import Context
 from delivery.parties import declaration_of
+from delivery.reads import Views
 from delivery.report_pdf import evidence_bytes, render_report
 from delivery.seal import ReportSealer, TimestampUnavailableError
 from delivery.settings import Settings
-from delivery.views import Views
 from shared.clock import Clock
 from shared.crypto.seal import load_or_create_dev_seal, load_seal
 from shared.refusals import Refusal

@@ -44,6 +44,7 @@ from delivery.evidence import EvidenceVerificationError, verify_evidence_set
 from delivery.report_pdf import ATTACHMENT_NAME, SealIdentity
 from shared.crypto import VerifierKey
 from shared.crypto.seal import SealKey
+from shared.jsondoc import JsonObject
 
 SEAL_FIELD: Final = "CachetSECURACT"
 REPLY_TYPE: Final = "application/timestamp-reply"
@@ -160,7 +161,7 @@ class VerifiedReport:
     seal_subject: str
     signed_at: str
     timestamped_at: str
-    evidence: dict[str, Any]
+    evidence: JsonObject  # the attached `preuves.json`, verified as signed
     types: list[str]
 
 

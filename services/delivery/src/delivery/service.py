@@ -10,7 +10,7 @@ app factory (`delivery.main`) and the unit tests' harness both use it.
 | hand the content over, finalise the quality of service | `delivery.handover` |
 | the office declares the lettre simple posted | `delivery.lettre_simple` |
 | the recipient's replies | `delivery.replies` |
-| what the office and the recipient see, the evidence set | `delivery.views` |
+| what the office and the recipient see, the evidence set | `delivery.reads` |
 | crypto-shred an account's acts, and the availability probe's | `delivery.erasure` |
 """
 
@@ -25,13 +25,13 @@ from delivery.erasure import ActEraser
 from delivery.evidence import EvidenceSigner
 from delivery.handover import Handover
 from delivery.lettre_simple import Letters
+from delivery.reads import Views
 from delivery.receipts import ReceiptSource
 from delivery.reconciliation import Reconciliation
 from delivery.registry_copy import RegistryCopy
 from delivery.replies import Replies
 from delivery.scheduling import Scheduler
 from delivery.vault import act_vault, reply_vault
-from delivery.views import Views
 from shared.clock import Clock
 from shared.crypto import KeyRing
 from shared.malware import MalwareScanner

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TypedDict
 
 from delivery.acts import Act, ActStatus
 from delivery.consent import ConsentAnswer
@@ -18,7 +18,23 @@ from shared.metrics import instruments
 from shared.store.port import Transaction, to_iso
 
 
-def submission_details(act: Act) -> dict[str, Any]:
+class SubmissionDetails(TypedDict):
+    declaration_id: str
+    nature: str
+    office_reference: str
+    size: int
+    submitted_at: str
+    scheduled_for: str | None
+
+
+class LeaveDetails(TypedDict):
+    sha256: str
+    size: int
+    ordered_on: str | None
+    issued_by: str | None
+
+
+def submission_details(act: Act) -> SubmissionDetails:
     """What a `SubmissionAcceptance` says of the act (no title, no names)."""
     return {
         "declaration_id": act.declaration_id,
@@ -30,7 +46,7 @@ def submission_details(act: Act) -> dict[str, Any]:
     }
 
 
-def leave_details(act: Act) -> dict[str, Any] | None:
+def leave_details(act: Act) -> LeaveDetails | None:
     """The judge's leave the act was served on (CPC 664), as its evidence shows it: the
     document's fingerprint and size, the order's date and author as the office declared them."""
     leave = act.judge_leave

@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import AsyncIterable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -301,7 +301,7 @@ def sqlite_rows(path: Path) -> list[Row]:
     return rows
 
 
-def _document(record: dict[str, Any]) -> Any:
+def _document(record: Mapping[str, object]) -> Any:
     text = record.get("doc")
     if isinstance(text, str):
         try:

@@ -26,6 +26,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from shared.clock import Clock
+from shared.jsondoc import JsonObject
 
 logger = logging.getLogger(__name__)
 
@@ -302,7 +303,7 @@ class TokenVerifier:
             raise TokenError(TokenErrorReason.REVOKED, "the session has been revoked")
         return principal
 
-    def _check_claims(self, claims: dict[str, Any]) -> Principal:
+    def _check_claims(self, claims: JsonObject) -> Principal:
         missing = [name for name in REQUIRED_CLAIMS if name not in claims]
         if missing:
             raise TokenError(
@@ -343,7 +344,7 @@ class TokenVerifier:
         )
 
 
-def _decode(token: str, key: Ed25519PublicKey) -> dict[str, Any]:
+def _decode(token: str, key: Ed25519PublicKey) -> JsonObject:
     """Signature check only: claims are validated by us, against the injected clock."""
     try:
         return jwt.decode(

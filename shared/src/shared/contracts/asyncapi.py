@@ -26,6 +26,7 @@ from fastapi.responses import JSONResponse
 
 from shared.contracts.registry import registered
 from shared.contracts.snapshots import ENVELOPE_SNAPSHOT, SNAPSHOT_DIR, Schema, load_snapshot
+from shared.jsondoc import JsonObject
 from shared.messaging.consumer import (
     ATTEMPT_HEADER,
     QUEUE_HEADER,
@@ -146,7 +147,7 @@ def _headers_schema() -> Schema:
     }
 
 
-def _message(key: str, envelope_base: str) -> dict[str, Any]:
+def _message(key: str, envelope_base: str) -> JsonObject:
     cls = registered()[key]
     doc = (cls.__doc__ or "").strip()
     return {
@@ -178,18 +179,18 @@ def _message_ref(channel: str, key: str) -> dict[str, str]:
     return {"$ref": f"#/channels/{channel}/messages/{key}"}
 
 
-def build(directory: Path = SNAPSHOT_DIR, *, service: str | None = None) -> dict[str, Any]:
+def build(directory: Path = SNAPSHOT_DIR, *, service: str | None = None) -> JsonObject:
     """The AsyncAPI document of the whole bus, or only of `service`'s operations."""
     contracts = registered()
     keys = list(contracts)
     envelope_base = schema_ref(ENVELOPE_COMPONENT)
-    schemas: dict[str, Any] = {
+    schemas: JsonObject = {
         ENVELOPE_COMPONENT: _rebase_refs(_snapshot(ENVELOPE_SNAPSHOT, directory), envelope_base),
         HEADERS_COMPONENT: _headers_schema(),
     }
-    messages: dict[str, Any] = {}
-    channels: dict[str, Any] = {}
-    operations: dict[str, Any] = {}
+    messages: JsonObject = {}
+    channels: JsonObject = {}
+    operations: JsonObject = {}
     exchange = {
         "name": EVENTS_EXCHANGE,
         "type": "topic",
@@ -259,7 +260,7 @@ def build(directory: Path = SNAPSHOT_DIR, *, service: str | None = None) -> dict
             "tags": [{"name": queue_service(queue)}],
             "bindings": {"amqp": {"ack": True, "bindingVersion": AMQP_BINDING_VERSION}},
         }
-    document: dict[str, Any] = {
+    document: JsonObject = {
         "asyncapi": ASYNCAPI_VERSION,
         "info": {
             "title": "SECURACT-NG event bus" + (f" ({service})" if service else ""),
@@ -284,7 +285,7 @@ def build(directory: Path = SNAPSHOT_DIR, *, service: str | None = None) -> dict
     return document if service is None else _restrict(document, service)
 
 
-def _restrict(document: dict[str, Any], service: str) -> dict[str, Any]:
+def _restrict(document: JsonObject, service: str) -> JsonObject:
     # Keep the service's operations and what they reference, nothing else.
     operations = {
         op_id: op
@@ -323,14 +324,14 @@ def iter_refs(node: Any) -> Iterator[str]:
             yield from iter_refs(value)
 
 
-def render(document: dict[str, Any]) -> str:
+def render(document: JsonObject) -> str:
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def asyncapi_router(service: str) -> APIRouter:
     """`GET /asyncapi.json`: the bus as `service` sees it (built once, at the first call)."""
     router = APIRouter(tags=["events"])
-    cached: dict[str, Any] = {}
+    cached: JsonObject = {}
 
     @router.get("/asyncapi.json", response_model=None, include_in_schema=False)
     async def asyncapi() -> JSONResponse:

@@ -1,4 +1,4 @@
-"""Events of the audit service (issue 8)."""
+"""Events of the audit service."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Events of the consent registry (issue 5).
+"""Events of the consent registry.
 
 Subjects are `declaration:<id>` for everything about one declaration, and
 `registry-lookup:<consultation id>` for a registry lookup (the consulting office's act, not the

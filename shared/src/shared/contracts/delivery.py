@@ -1,7 +1,7 @@
 """Events of the delivery service.
 
-Notify (issue 7) consumes the first three events, so their fields are fixed (optional fields
-may be added); the delivery service (issue 6) adds the other events of an act's life.
+Notify consumes the first three events, so their fields are fixed (optional fields may be
+added); the others follow the rest of an act's life.
 
 Personal data is limited to what a consumer needs: no contact datum of the recipient (since
 `act-served.v3`, notify finds the recipient's e-mail and mobile in its own contact book; v1 and
@@ -184,8 +184,8 @@ class ReplyReceivedV1(EventPayload):
 
 @register
 class ReplyRefusedV1(EventPayload):
-    """A recipient's reply was refused by the malware scan and not kept (issue 6): journaled
-    with the scanner's verdict and signature name, never the content or the file name.
+    """A recipient's reply was refused by the malware scan and not kept: journaled with the
+    scanner's verdict and signature name, never the content or the file name.
 
     Subject: `act:<act_id>`.
     """

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from shared.clock import Clock
 from shared.ids import new_id
+from shared.jsondoc import JsonObject
 
 ROUTING_KEY = re.compile(r"^[a-z][a-z0-9-]*\.[a-z][a-z0-9-]*\.v[1-9][0-9]*$")
 
@@ -53,7 +54,7 @@ class Envelope(BaseModel):
     actor: str = Field(min_length=1, description="who caused it, e.g. office:<id>, service:<name>")
     correlation_id: str
     causation_id: str | None = None
-    payload: dict[str, Any]
+    payload: JsonObject
 
     @field_validator("type")
     @classmethod

@@ -1,4 +1,4 @@
-"""Events of the identity service (issue 4).
+"""Events of the identity service.
 
 Subjects are `account:<id>` for everything about an account, `client:<id>` for office clients and
 `terms:v<N>` for CGU versions. Personal data is limited to what a consumer needs: notify needs an

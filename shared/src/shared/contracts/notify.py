@@ -1,4 +1,4 @@
-"""Events of the notify service (issue 7): the evidence that a person was (or could not be)
+"""Events of the notify service: the evidence that a person was (or could not be)
 notified, in the ETSI EN 319 522 vocabulary (`ConsignmentNotification`,
 `ConsignmentNotificationFailure`).
 

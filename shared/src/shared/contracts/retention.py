@@ -1,4 +1,4 @@
-"""Events of the retention service (issue 9), and the confirmations its participants publish.
+"""Events of the retention service, and the confirmations its participants publish.
 
 Retention owns the platform's clocks of erasure (DESIGN §3, R-termination, R-registry):
 

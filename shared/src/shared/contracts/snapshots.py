@@ -17,11 +17,12 @@ from typing import Any
 
 from shared.contracts import registered
 from shared.contracts.envelope import Envelope
+from shared.jsondoc import JsonObject
 
 SNAPSHOT_DIR = Path(__file__).parent / "schemas"
 ENVELOPE_SNAPSHOT = "envelope"
 
-Schema = dict[str, Any]
+Schema = JsonObject
 
 
 def current_schemas() -> dict[str, Schema]:
@@ -35,8 +36,8 @@ def current_schemas() -> dict[str, Schema]:
 def breaking_changes(old: Schema, new: Schema, where: str = "") -> list[str]:
     """Why `new` cannot replace `old` under the same version (empty when compatible)."""
     problems: list[str] = []
-    old_props: dict[str, Any] = old.get("properties", {})
-    new_props: dict[str, Any] = new.get("properties", {})
+    old_props: JsonObject = old.get("properties", {})
+    new_props: JsonObject = new.get("properties", {})
     for name, old_prop in old_props.items():
         if name not in new_props:
             problems.append(f"{where}{name}: removed")

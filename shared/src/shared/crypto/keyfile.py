@@ -7,12 +7,12 @@ import os
 import secrets
 import stat
 from pathlib import Path
-from typing import Any
 
 from shared.crypto.errors import ConfigurationError
+from shared.jsondoc import JsonObject
 
 
-def read_private_json(path: Path) -> dict[str, Any]:
+def read_private_json(path: Path) -> JsonObject:
     """The JSON object in `path`, after checking that only its owner can access it."""
     if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigurationError(f"{path} is accessible by group or others; chmod 600 it")
@@ -25,7 +25,7 @@ def read_private_json(path: Path) -> dict[str, Any]:
     return document
 
 
-def create_private_json(path: Path, document: dict[str, Any]) -> bool:
+def create_private_json(path: Path, document: JsonObject) -> bool:
     """Create `path` (0600) holding `document`; False if it already existed (left untouched)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
@@ -37,7 +37,7 @@ def create_private_json(path: Path, document: dict[str, Any]) -> bool:
     return True
 
 
-def replace_private_json(path: Path, document: dict[str, Any]) -> None:
+def replace_private_json(path: Path, document: JsonObject) -> None:
     """Atomically replace `path` with `document` (0600 sibling, then rename)."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from shared.clock import Clock
 from shared.crypto.errors import ConfigurationError, IntegrityError, KeyNotFoundError
 from shared.crypto.keyfile import create_private_json, read_private_json, replace_private_json
+from shared.jsondoc import JsonObject
 
 logger = logging.getLogger(__name__)
 
@@ -198,7 +199,7 @@ class LocalKeyFile:
         self._loaded_mtime = mtime
         self._checked_at = time.monotonic()
 
-    def _document(self) -> dict[str, Any]:
+    def _document(self) -> JsonObject:
         return {
             "format": FILE_FORMAT,
             "key_id": self._key_id,

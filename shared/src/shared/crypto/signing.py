@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Final, Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict
 from shared.clock import Clock
 from shared.crypto.errors import ConfigurationError, IntegrityError, KeyNotFoundError
 from shared.crypto.keyfile import create_private_json, read_private_json, replace_private_json
+from shared.jsondoc import JsonObject
 
 logger = logging.getLogger(__name__)
 
@@ -349,7 +350,7 @@ def load_or_create_signing_ring(path: Path, name: str, clock: Clock) -> SigningK
     """
     if not path.exists():
         key = SigningKey.generate(name)
-        document: dict[str, Any] = {
+        document: JsonObject = {
             "format": SIGNING_FILE_FORMAT,
             "active": key.key_id,
             "keys": [{"skey": key.to_private_string(), "created_at": _iso(clock.now())}],

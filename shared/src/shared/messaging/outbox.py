@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from shared.clock import Clock
 from shared.contracts.envelope import Envelope
 from shared.store.port import (
+    Document,
     DocumentStore,
     DuplicateKeyError,
     Index,
@@ -224,7 +225,7 @@ class OutboxRelay:
             annotate_event(envelope.subject, envelope.type, envelope.payload)
             await self._sink.publish(envelope)
 
-    async def _sequence(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def _sequence(self, rows: list[Document]) -> list[Document]:
         """Give rows without a producer_seq the next numbers, atomically with the counter."""
         if all(row["seq"] is not None for row in rows):
             return rows

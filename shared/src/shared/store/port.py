@@ -17,7 +17,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
-Document = dict[str, Any]
+from shared.jsondoc import JsonObject
+
+Document = JsonObject
+"""What the store holds; repositories turn documents into typed aggregates."""
 Filter = Mapping[str, Any]
 SortKey = tuple[str, Literal[1, -1]]
 

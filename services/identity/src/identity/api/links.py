@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from identity.api.common import NO_STORE, Body, LinkReader, client_ip
 from identity.service import Identity
-from shared.openapi import problem_responses
+from shared.openapi import null_answer, problem_responses
 
 
 class ActivationRequest(Body):
@@ -61,7 +61,10 @@ def links_router(identity: Identity) -> APIRouter:
         return ActivationResponse(account_id=activated.account_id, identifier=activated.identifier)
 
     @router.post(
-        "/password-resets", tags=["accounts"], status_code=202, responses=problem_responses(429)
+        "/password-resets",
+        tags=["accounts"],
+        status_code=202,
+        responses={**null_answer(202), **problem_responses(429)},
     )
     async def request_reset(body: ResetRequest, request: Request) -> None:
         """E-mail a reset link; the answer is the same whether the identifier exists or not.

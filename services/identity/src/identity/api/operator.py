@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from identity.accounts import CompromiseReport
 from identity.api.common import NO_STORE, AccountId, Body, ClientId, Operator
 from identity.service import Identity
-from shared.openapi import problem_responses
+from shared.openapi import null_answer, problem_responses
 
 
 class ClientRegistration(Body):
@@ -140,7 +140,7 @@ def operator_router(identity: Identity) -> APIRouter:
         "/accounts/{account_id}/activation-link",
         tags=["operator"],
         status_code=202,
-        responses=problem_responses(404, 409),
+        responses={**null_answer(202), **problem_responses(404, 409)},
     )
     async def reissue_activation(account_id: AccountId, principal: Operator) -> None:
         """A new activation link is e-mailed; the previous one stops working. 409 once the

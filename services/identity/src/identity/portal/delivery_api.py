@@ -6,13 +6,14 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 import httpx
 
 from identity.portal.sessions import PortalSession
 from identity.portal.upstream import UpstreamApi, UpstreamUnavailableError, json_body
 from identity.service import Identity
+from shared.jsondoc import JsonObject
 
 DELIVERY_AUDIENCE: Final = "delivery"
 _UNSAFE_NAME: Final = re.compile(r'[\x00-\x1f\x7f"\\/]')
@@ -52,7 +53,7 @@ class DeliveryApi(UpstreamApi):
         """POST a body produced as it goes (chunked: its length is not known in advance)."""
         return await self.request(session, "POST", path, content=body, content_type=content_type)
 
-    async def json(self, session: PortalSession, path: str) -> dict[str, Any] | None:
+    async def json(self, session: PortalSession, path: str) -> JsonObject | None:
         """Delivery's JSON answer, or None on 404 (no such act for this recipient)."""
         response = await self.get(session, path)
         if response.status_code == 404:

@@ -14,6 +14,7 @@ import httpx
 
 from identity.portal.sessions import PortalSession
 from identity.service import Identity
+from shared.jsondoc import JsonObject
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +85,9 @@ class UpstreamApi:
         return self.unavailable(response.status_code)
 
 
-def json_body(response: httpx.Response) -> dict[str, Any]:
-    """The answer's JSON object, or {} when it is not one."""
+def json_body(response: httpx.Response) -> JsonObject:
+    """The answer's JSON object, or {} when it is not one: the other service types it; the
+    portal reads the few members it shows."""
     try:
         body = response.json()
     except ValueError:

@@ -5,7 +5,7 @@ nor the act's content."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 from notify.webhooks.model import WebhookEvent
 from shared.contracts.delivery import (
@@ -21,6 +21,7 @@ from shared.contracts.delivery import (
 )
 from shared.contracts.envelope import EventPayload
 from shared.contracts.notify import NotificationFailedV1
+from shared.jsondoc import JsonObject
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,8 @@ class Source:
     event: WebhookEvent
     fields: tuple[str, ...]
 
-    def data(self, payload: EventPayload) -> dict[str, Any]:
+    def data(self, payload: EventPayload) -> JsonObject:
+        # The chosen fields of a typed contract, as JSON: their types are the contract's.
         dumped = payload.model_dump(mode="json")
         return {name: dumped[name] for name in self.fields if name in dumped}
 

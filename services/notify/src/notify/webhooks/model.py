@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from notify.values import Instant
 from shared.crypto.sealed import SealedValue
-from shared.store.port import VERSION
+from shared.store.port import VERSION, Document
 
 
 class WebhookEvent(StrEnum):
@@ -40,7 +40,7 @@ class _Stored(BaseModel):
     id: str = Field(alias="_id")
     version: int | None = Field(default=None, alias=VERSION, exclude=True)
 
-    def document(self) -> dict[str, Any]:
+    def document(self) -> Document:
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 

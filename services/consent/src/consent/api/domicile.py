@@ -6,8 +6,7 @@ from typing import Final
 
 from fastapi import APIRouter, Request
 
-from consent.api import RecipientWriter
-from consent.domicile import Domicile
+from consent.api.common import RecipientWriter
 from consent.intake import Limits
 from consent.service import Consent
 from consent.views import DeclarationView
@@ -39,8 +38,8 @@ _DOMICILE_BODY: Final = {
 
 
 def domicile_router(consent: Consent, limits: Limits) -> APIRouter:
-    router = APIRouter(prefix="/v1", tags=["consent"])
-    domicile = Domicile(consent.ctx)
+    router = APIRouter()
+    domicile = consent.domicile
 
     @router.post(
         "/me/domicile",
