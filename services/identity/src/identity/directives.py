@@ -189,13 +189,12 @@ class Directives:
         proves it): no login any more, the account terminated if it was not, the directives
         handed to retention (`DeathRecordedV1`) and the designated person informed."""
         ctx = self._ctx
-        justification = justification.strip()
-        if not justification or len(justification) > MAX_JUSTIFICATION:
-            raise errors.IdentityError(
-                422,
-                "death-justification-invalid",
-                f"Give the justification's reference in 1 to {MAX_JUSTIFICATION} characters.",
-            )
+        justification = errors.bounded_text(
+            justification,
+            MAX_JUSTIFICATION,
+            "death-justification-invalid",
+            f"Give the justification's reference in 1 to {MAX_JUSTIFICATION} characters.",
+        )
         now = ctx.clock.now()
         # A day's slack: in the territories ahead of UTC (Nouméa, UTC+11) today may be
         # tomorrow in UTC.

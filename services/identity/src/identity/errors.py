@@ -67,3 +67,11 @@ def terms_refused(status: int = 409) -> IdentityError:
         "terms-refused",
         "The CGU were refused; the refusal is final and the account gives no access.",
     )
+
+
+def bounded_text(value: str, limit: int, code: str, detail: str) -> str:
+    """`value` stripped, or a 422 `code` when it is empty or longer than `limit`."""
+    text = value.strip()
+    if not text or len(text) > limit:
+        raise IdentityError(422, code, detail)
+    return text

@@ -49,13 +49,12 @@ class Rectifications:
 
     async def request(self, account_id: str, text: str) -> RectificationRequest:
         ctx = self._ctx
-        text = text.strip()
-        if not text or len(text) > MAX_RECTIFICATION_TEXT:
-            raise errors.IdentityError(
-                422,
-                "rectification-text-invalid",
-                f"Say what to rectify in 1 to {MAX_RECTIFICATION_TEXT} characters.",
-            )
+        text = errors.bounded_text(
+            text,
+            MAX_RECTIFICATION_TEXT,
+            "rectification-text-invalid",
+            f"Say what to rectify in 1 to {MAX_RECTIFICATION_TEXT} characters.",
+        )
         now = ctx.clock.now()
         request_id = new_id(now)
         async with ctx.outbox.transaction() as tx:
