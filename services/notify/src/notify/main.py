@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from notify.api import notifications_router
-from notify.consumers import subscriptions
+from notify.consumers import intake_subscriptions, subscriptions
 from notify.context import Config
 from notify.links import CertificateLinks, IdentityLinks, Links
 from notify.ports import MailTransport, SmsGateway
@@ -153,10 +153,12 @@ def create_app(
             CertificateLinks(retention_http, credentials("certificates:read")),
         ),
     )
+    for batches in intake_subscriptions(notify):
+        runtime.subscribe_batches(batches)
     for subscription in subscriptions(notify):
         runtime.subscribe(subscription)
     webhooks = offices_webhooks(settings, runtime, webhook_http)
-    runtime.subscribe(webhooks.subscription())
+    runtime.subscribe_batches(webhooks.subscription())
     runtime.background("notify-webhooks", webhooks.run)
     # The sender starts once the store is connected and stops before it closes.
     runtime.background("notify-sender", notify.sending.run)
