@@ -403,12 +403,13 @@ class Profiler:
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        if self.process is not None:
+        process, self.process = self.process, None  # idempotent: stopped once
+        if process is not None:
             # SIGINT makes py-spy write what it sampled and exit.
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGINT)
+                os.killpg(process.pid, signal.SIGINT)
             with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=30)
+                process.wait(timeout=30)
 
     def top(self, count: int = 10) -> tuple[int, list[tuple[int, str]]]:
         """Every sample, and (samples, frame) of the `count` frames seen most often on top of

@@ -50,6 +50,7 @@ from audit.settings import Settings as AuditSettings
 from bench._common import (
     AMQP_URL,
     CpuMeter,
+    Profiler,
     delete_prefixed,
     free_port,
     shared_otlp_sink,
@@ -76,6 +77,7 @@ QUICK_EVENTS = 200
 WARM = 200
 PUBLISH_WINDOW = 256
 POLL_SECONDS = 0.02
+PROFILE = Path(__file__).resolve().parent.parent / "var" / "bench" / "journal-audit.pyspy"
 PREFETCH: int = AuditSettings.model_fields["journal_prefetch"].default
 
 
@@ -187,10 +189,13 @@ def _wait_ready(url: str, child: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("audit did not become ready")
 
 
-def _audit(root: Path, prefix: str, event_type: str, warm: int, events: int) -> dict[str, float]:
+def _audit(
+    root: Path, prefix: str, event_type: str, warm: int, events: int, profile: bool = False
+) -> dict[str, float]:
     """Start audit on the filled queue; seconds from `warm` journaled to all journaled."""
     child, base = _start_audit(root, prefix)
     database = root / "data" / "audit.sqlite3"
+    profiler = Profiler(child.pid, PROFILE, profile)
     try:
         process = psutil.Process(child.pid)
         meter = CpuMeter({"audit": process})
@@ -202,6 +207,7 @@ def _audit(root: Path, prefix: str, event_type: str, warm: int, events: int) -> 
             time.sleep(POLL_SECONDS)
         started = time.perf_counter()
         meter.start()
+        profiler.__enter__()
         # The journal commits in batches: the count at the start may be past `warm`.
         at_start = _journal_count(database, event_type)
         # Audit journals its own `audit.started.v1` too: count the bench's events only once
@@ -217,11 +223,15 @@ def _audit(root: Path, prefix: str, event_type: str, warm: int, events: int) -> 
             time.sleep(POLL_SECONDS)
         seconds = time.perf_counter() - started
         cpu = meter.stop()["audit"]
+        profiler.__exit__()
         _wait_ready(base, child)  # it served all along; fail loudly if it is not healthy
         time.sleep(0.5)  # a duplicate would show up now
         journaled = _journal_count(database, event_type)
     finally:
+        profiler.__exit__()
         stop_process(child)
+    if profile:
+        _print_profile(profiler)
     timed = max(1, warm + events - at_start)
     return {
         "audit_events_s": timed / seconds,
@@ -229,6 +239,20 @@ def _audit(root: Path, prefix: str, event_type: str, warm: int, events: int) -> 
         "audit_cpu_ms_per_event": cpu * 1000 / timed,
         "audit_journaled": float(journaled),
     }
+
+
+def _print_profile(profiler: Profiler) -> None:
+    if not profiler.available:
+        print("  profile: py-spy is not installed (uv sync installs the dev group)")
+        return
+    total, top = profiler.top(15)
+    if not top:
+        print("  profile: py-spy recorded nothing (ptrace refused?)")
+        return
+    print(f"  audit journaling, top 15 frames by GIL-held samples (py-spy --gil), of {total}:")
+    for samples, frame in top:
+        print(f"    {samples:>7}  {100 * samples / total:5.1f}%  {frame}")
+    print(f"  raw stacks: {profiler.out}")
 
 
 async def _dead_letters(url: str, queue: str) -> int:
@@ -241,7 +265,7 @@ async def _dead_letters(url: str, queue: str) -> int:
         await connection.close()
 
 
-def measure(events: int, warm: int) -> dict[str, float]:
+def measure(events: int, warm: int, profile: bool = False) -> dict[str, float]:
     prefix = f"bench{secrets.token_hex(4)}."
     topology = Topology(prefix)
     clock = SystemClock()
@@ -257,7 +281,7 @@ def measure(events: int, warm: int) -> dict[str, float]:
             envelopes = batch()
             event_type = envelopes[0].type
             asyncio.run(_fill(AMQP_URL, topology, envelopes))
-            results.update(_audit(root, prefix, event_type, warm, events))
+            results.update(_audit(root, prefix, event_type, warm, events, profile))
             asyncio.run(_fill(AMQP_URL, topology, batch()))
             after = asyncio.run(_floor(AMQP_URL, topology, warm, events))
             dead = asyncio.run(
@@ -284,9 +308,11 @@ def measure(events: int, warm: int) -> dict[str, float]:
     return results
 
 
-def run(events: int | None = None, quick: bool = False) -> dict[str, float]:
-    """The floor, audit, the floor again (see the module doc)."""
-    return measure(events or (QUICK_EVENTS if quick else DEFAULT_EVENTS), 20 if quick else WARM)
+def run(events: int | None = None, quick: bool = False, profile: bool = False) -> dict[str, float]:
+    """The floor, audit, the floor again (see the module doc); `profile`: py-spy on audit
+    over its window."""
+    events = events or (QUICK_EVENTS if quick else DEFAULT_EVENTS)
+    return measure(events, 20 if quick else WARM, profile)
 
 
 if __name__ == "__main__":

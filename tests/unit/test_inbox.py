@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any, cast
 
 import pytest
 
@@ -147,3 +150,80 @@ async def test_events_emitted_by_an_effect_are_stored_once_and_wake_the_relay(
     assert await store.count(OUTBOX) == 1
     # A skipped duplicate commits nothing, so there is no new work for the relay.
     assert not outbox.pending.is_set()
+
+
+class CountingEffectOf:
+    """A batch's effect: one effect document per event, in the batch's transaction."""
+
+    def __init__(self, *, fail_on: str | None = None) -> None:
+        self.seen: list[str] = []
+        self.fail_on = fail_on
+
+    async def __call__(self, tx: Transaction, envelope: Envelope) -> None:
+        self.seen.append(envelope.event_id)
+        await tx.insert(EFFECTS, {"_id": f"{envelope.event_id}-{len(self.seen)}"})
+        if envelope.event_id == self.fail_on:
+            raise RuntimeError("handler failed")
+
+
+async def test_a_batch_applies_each_new_event_once_and_skips_the_duplicates(
+    store: DocumentStore, clock: ManualClock
+) -> None:
+    inbox = Inbox(store, "notify.acts", clock)
+    first, second, third = (make_envelope(clock, n) for n in range(3))
+    assert await inbox.process(first, CountingEffect())  # delivered before the batch
+
+    effect = CountingEffectOf()
+    flags = await inbox.process_many([first, second, third, second], effect)
+
+    assert flags == [False, True, True, False]
+    assert effect.seen == [second.event_id, third.event_id]
+    assert await store.count(INBOX) == 3
+    assert await store.count(EFFECTS) == 3
+
+
+async def test_a_failing_effect_in_a_batch_writes_nothing_of_it(
+    store: DocumentStore, clock: ManualClock
+) -> None:
+    inbox = Inbox(store, "notify.acts", clock)
+    first, second = make_envelope(clock, 1), make_envelope(clock, 2)
+
+    with pytest.raises(RuntimeError):
+        await inbox.process_many([first, second], CountingEffectOf(fail_on=second.event_id))
+    assert await store.count(INBOX) == 0
+    assert await store.count(EFFECTS) == 0
+
+    assert await inbox.process_many([first, second], CountingEffectOf()) == [True, True]
+
+
+async def test_a_key_written_by_another_consumer_after_the_read_leaves_each_event_to_itself(
+    store: DocumentStore, clock: ManualClock
+) -> None:
+    first, second = make_envelope(clock, 1), make_envelope(clock, 2)
+    assert await Inbox(store, "notify.acts", clock).process(second, CountingEffect("other"))
+
+    @asynccontextmanager
+    async def blind() -> AsyncIterator[Transaction]:
+        """Transactions whose reads miss every key (as if written after the read)."""
+        async with store.transaction() as tx:
+            yield cast(Transaction, _BlindReads(tx))
+
+    effect = CountingEffectOf()
+    flags = await Inbox(store, "notify.acts", clock, transaction=blind).process_many(
+        [first, second], effect
+    )
+
+    assert flags == [True, False]
+    assert await store.count(INBOX) == 2
+    assert await store.count(EFFECTS) == 2  # `other`'s, and `first`'s once (rolled back once)
+
+
+class _BlindReads:
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    async def find(self, *_args: Any, **_kwargs: Any) -> list[Any]:
+        return []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tx, name)

@@ -8,6 +8,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from shared.contracts.notify import NotificationSentV1
+from shared.messaging.batch import _CONSUMED
 from shared.messaging.outbox import OUTBOX
 from shared.telemetry import ACT_ID, OUTCOME, Telemetry, extract_context, span
 from tests.unit.notify import events
@@ -51,3 +52,25 @@ async def test_the_outcome_event_is_written_in_the_attempts_trace(
     assert attempt.context is not None
     assert stored_span.trace_id == handler.get_span_context().trace_id
     assert stored_span.span_id == attempt.context.span_id
+
+
+async def test_an_event_taken_in_a_batch_is_sent_in_the_trace_of_the_message_that_carried_it(
+    env: Env, telemetry: Telemetry, exporter: InMemorySpanExporter
+) -> None:
+    envelope = events.act_served(env.clock)
+    with span("act-served process") as message:
+        consumed = message.get_span_context()
+    # What the batch consumer tells its handler: each event's own consumer span.
+    token = _CONSUMED.set({envelope.event_id: consumed})
+    try:
+        with span("notify.urgent process"):  # the batch's span, current meanwhile
+            assert await env.notify.intake.take_many([envelope], "notify.urgent") == [True]
+    finally:
+        _CONSUMED.reset(token)
+    assert await env.drain() == 1
+
+    attempt = next(s for s in exporter.get_finished_spans() if s.name == "notification attempt")
+    assert attempt.context is not None
+    assert attempt.context.trace_id == consumed.trace_id
+    assert attempt.parent is not None
+    assert attempt.parent.span_id == consumed.span_id

@@ -86,6 +86,20 @@ async def test_the_same_event_delivered_twice_sends_one_message(env: Env) -> Non
     assert len(await env.rows()) == 1
 
 
+async def test_a_batch_of_events_sends_one_message_per_event_and_address(env: Env) -> None:
+    served = events.act_served(env.clock)
+    other = events.act_served(env.clock, act_id="act-2")
+    assert await env.take(served)  # delivered before, one by one
+
+    intake = env.notify.intake
+    taken = await intake.take_many([served, other, other], consumer="notify.urgent")
+    assert taken == [False, True, False]
+    assert await intake.take_many([other], consumer="notify.urgent") == [False]
+    await env.drain()
+    assert len(env.mail.sent) == 2
+    assert len(await env.rows()) == 2
+
+
 async def test_a_transient_failure_is_retried_after_a_backoff(env: Env) -> None:
     env.mail.failures.append(TransientDeliveryError("smtp 451 4.3.0 try later"))
     await env.take(events.act_served(env.clock))

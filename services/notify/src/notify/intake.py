@@ -13,7 +13,10 @@ link message is rendered with a stand-in for its link and keeps its template val
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+
+from opentelemetry import trace
+from opentelemetry.trace import NonRecordingSpan
 
 from notify.context import Context
 from notify.domain import address_problem
@@ -22,6 +25,7 @@ from notify.planning import PLANNERS
 from notify.rendering import TemplateInputError, render
 from notify.values import LINK_STAND_IN
 from shared.contracts.envelope import Envelope
+from shared.messaging.batch import consumed_span
 from shared.store.port import DuplicateKeyError, Transaction
 from shared.telemetry import inject_traceparent
 
@@ -36,20 +40,48 @@ class Intake:
     async def take(self, envelope: Envelope, consumer: str) -> bool:
         """Record the notifications an event asks for, once per consumer and event. False for
         a duplicate delivery (nothing done) or an event notify does not plan from."""
-        planner = PLANNERS.get(envelope.type)
-        if planner is None:
+        if envelope.type not in PLANNERS:
             return False
-        cause = Cause(envelope.event_id, envelope.type, envelope.subject, envelope.correlation_id)
 
         async def effect(tx: Transaction) -> None:
-            plan = await planner(envelope, self._ctx.contacts(tx))
-            for request in plan.requests:
-                await self.record(tx, cause, request)
+            await self._plan(tx, envelope)
 
         done = await self._ctx.inbox(consumer).process(envelope, effect)
         if done:
             self._wakeup()
         return done
+
+    async def take_many(self, envelopes: Sequence[Envelope], consumer: str) -> list[bool]:
+        """`take` for a batch consumer's events, in ONE transaction (inbox keys included): one
+        flag per envelope. An event that fails fails the batch (nothing of it is written); the
+        batch consumer then hands its events over one by one."""
+        positions = [n for n, envelope in enumerate(envelopes) if envelope.type in PLANNERS]
+        done = [False] * len(envelopes)
+        if positions:
+            planned = [envelopes[n] for n in positions]
+            flags = await self._ctx.inbox(consumer).process_many(planned, self._plan_consumed)
+            for position, flag in zip(positions, flags, strict=True):
+                done[position] = flag
+            if any(flags):
+                self._wakeup()
+        return done
+
+    async def _plan_consumed(self, tx: Transaction, envelope: Envelope) -> None:
+        # In the trace of the message that carried the event (a batch span serves many): the
+        # notification's attempt and its outcome event continue it.
+        consumed = consumed_span(envelope.event_id)
+        if consumed is None:
+            await self._plan(tx, envelope)
+            return
+        with trace.use_span(NonRecordingSpan(consumed)):
+            await self._plan(tx, envelope)
+
+    async def _plan(self, tx: Transaction, envelope: Envelope) -> None:
+        planner = PLANNERS[envelope.type]
+        cause = Cause(envelope.event_id, envelope.type, envelope.subject, envelope.correlation_id)
+        plan = await planner(envelope, self._ctx.contacts(tx))
+        for request in plan.requests:
+            await self.record(tx, cause, request)
 
     async def record(self, tx: Transaction, cause: Cause, request: Request) -> None:
         """Record one message `cause` asks for, in `tx`: queued, or failed at once (no usable

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from notify.api import notifications_router
-from notify.consumers import subscriptions
+from notify.consumers import intake_subscriptions, subscriptions
 from notify.context import Config
 from notify.links import CertificateLinks, IdentityLinks, Links
 from notify.notices import NOTICE_INDEXES
@@ -155,10 +155,12 @@ def create_app(
             CertificateLinks(retention_http, credentials("certificates:read")),
         ),
     )
+    for batches in intake_subscriptions(notify):
+        runtime.subscribe_batches(batches)
     for subscription in subscriptions(notify):
         runtime.subscribe(subscription)
     webhooks = offices_webhooks(settings, runtime, webhook_http)
-    runtime.subscribe(webhooks.subscription())
+    runtime.subscribe_batches(webhooks.subscription())
     runtime.background("notify-webhooks", webhooks.run)
     # Notices to users are written in batches, apart from the bus handlers (`notify.notices`).
     runtime.every(

@@ -6,7 +6,8 @@ Sending is a claim, the hand-over, then the outcome:
 1. the notification goes `queued → sending` (a durable claim, `data_sent_at` empty);
 2. once the relay accepted the envelope (MAIL FROM, RCPT TO), and just before DATA, the claim
    is marked `data_sent_at` (a durable write; for an SMS, just before the provider's request):
-   until then the relay cannot have accepted the message;
+   until then the relay cannot have accepted the message; the marks of senders reaching DATA
+   at the same moment share one transaction;
 3. `sending → sent` is written in the same transaction as the `notify.notification-sent.v1`
    outbox row, immediately after the relay's 250 to the final dot; nothing else runs between.
 
@@ -111,6 +112,8 @@ class Sending:
         )
         # Senders asking at the same time share one claim (and one outcome transaction).
         self._claims = Coalescer(self._claim_batch)
+        # ... and the marks of their hand-overs starting at the same moment.
+        self._marks = Coalescer(self._mark_batch)
         self._outcomes = Outcomes(ctx)
         self._in_flight: set[asyncio.Task[bool]] = set()
         self._stopping = False
@@ -270,16 +273,34 @@ class Sending:
     async def _mark_data_sent(self, job: Notification) -> None:
         """Record durably that the message itself is about to go (see the module docstring)."""
         try:
-            await self._ctx.notifications.mark_data_sent(
-                self._ctx.store, job, self._ctx.clock.now()
-            )
-        except VersionConflictError:
-            raise _ClaimLostError from None
+            marked = await self._marks.submit((job, self._ctx.clock.now()))
         except StoreError as error:
             # Nothing was transmitted: a transient failure, retried like any other.
             raise TransientDeliveryError(
                 f"could not record the start of the hand-over ({type(error).__name__})"
             ) from None
+        if marked is None:
+            raise _ClaimLostError
+
+    async def _mark_batch(
+        self, marks: list[tuple[Notification, datetime]]
+    ) -> list[Notification | None]:
+        """Mark each claim `data_sent_at`, in one transaction (one write alone); None for a
+        claim that changed since it was read (another sender took it over)."""
+        notifications = self._ctx.notifications
+
+        async def mark(
+            writer: DocumentWriter, job: Notification, at: datetime
+        ) -> Notification | None:
+            try:
+                return await notifications.mark_data_sent(writer, job, at)
+            except VersionConflictError:  # nothing written: the others' marks stand
+                return None
+
+        if len(marks) == 1:
+            return [await mark(self._ctx.store, *marks[0])]
+        async with self._ctx.store.transaction() as tx:
+            return [await mark(tx, job, at) for job, at in marks]
 
     async def _content(self, job: Notification) -> Content:
         if isinstance(job.link, PendingLink):

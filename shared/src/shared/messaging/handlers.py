@@ -11,13 +11,14 @@ transaction, the decoded payload and its envelope (for its event id, its instant
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Final, Generic, TypeVar
 
 from shared.contracts.envelope import Envelope, EventPayload
 from shared.contracts.registry import contract_for
+from shared.messaging.batch import BatchSubscription
 from shared.messaging.consumer import PermanentFailure, Subscription
 from shared.messaging.inbox import Inbox
 from shared.store.port import Transaction
@@ -121,6 +122,37 @@ class HandlerTable(Generic[D]):
                 processed(envelope)
 
         return Subscription(self.queue, self.bindings, handle, prefetch=prefetch or self.prefetch)
+
+    def batch_subscription(
+        self,
+        deps: D,
+        inbox: Inbox,
+        *,
+        processed: Callable[[Envelope], None] | None = None,
+        max_batch: int | None = None,
+    ) -> BatchSubscription:
+        """The queue consumed in batches (`shared.messaging.batch`): the events of a batch
+        decoded, then applied in ONE transaction with their inbox keys (`Inbox.process_many`).
+        An event that cannot be decoded or applied fails the batch, which the consumer then
+        hands over event by event (the bad one alone is retried or dead-lettered)."""
+        size = max_batch or self.prefetch
+
+        async def handle(envelopes: Sequence[Envelope]) -> None:
+            decoded = {envelope.event_id: self.decode(envelope) for envelope in envelopes}
+
+            async def effect(tx: Transaction, envelope: Envelope) -> None:
+                payload, handler = decoded[envelope.event_id]
+                await handler(deps, tx, payload, envelope)
+
+            done = await inbox.process_many(envelopes, effect)
+            if processed is not None:
+                for envelope, first in zip(envelopes, done, strict=True):
+                    if first:
+                        processed(envelope)
+
+        return BatchSubscription(
+            self.queue, self.bindings, handle, prefetch=2 * size, max_batch=size
+        )
 
 
 def queues(tables: Iterable[HandlerTable[Any]]) -> dict[str, tuple[str, ...]]:

@@ -3,21 +3,28 @@
 `(consumer, event_id)` is inserted under a unique key in the same transaction as the handler's
 writes; a redelivered event collides on the key, the transaction rolls back, and the event is
 acknowledged without a second effect. There is no check-then-insert window.
+
+A batch consumer's events share one transaction (`process_many`): one read drops those whose
+key is stored already, the others' keys and effects are written together. The unique key still
+decides: if another consumer wrote one of the keys meanwhile, the whole transaction rolls back
+and each event is processed again in a transaction of its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 
 from shared.clock import Clock
 from shared.contracts.envelope import Envelope
-from shared.store.port import DocumentStore, DuplicateKeyError, Index, Transaction, to_iso
+from shared.store.port import ID, DocumentStore, DuplicateKeyError, Index, Transaction, to_iso
 
 INBOX = "inbox"
 INBOX_INDEXES = (Index(INBOX, ("consumer", "event_id"), unique=True),)
 
 Effect = Callable[[Transaction], Awaitable[None]]
+EffectOf = Callable[[Transaction, Envelope], Awaitable[None]]
+"""The effect of one event of a batch, in the batch's transaction."""
 TransactionFactory = Callable[[], AbstractAsyncContextManager[Transaction]]
 
 
@@ -46,18 +53,53 @@ class Inbox:
         try:
             async with self._transaction() as tx:
                 try:
-                    await tx.insert(
-                        INBOX,
-                        {
-                            "_id": f"{self._consumer}:{envelope.event_id}",
-                            "consumer": self._consumer,
-                            "event_id": envelope.event_id,
-                            "received_at": to_iso(self._clock.now()),
-                        },
-                    )
+                    await tx.insert(INBOX, self._key(envelope))
                 except DuplicateKeyError:
                     raise _AlreadyProcessed from None
                 await effect(tx)
         except _AlreadyProcessed:
             return False
         return True
+
+    async def process_many(self, envelopes: Sequence[Envelope], effect: EffectOf) -> list[bool]:
+        """`process` for each envelope, in order, in ONE transaction: one flag per envelope
+        (False: a duplicate, nothing done). An effect that raises fails them all (nothing of
+        the batch is written)."""
+        if len(envelopes) == 1:
+            return [await self.process(envelopes[0], _alone(effect, envelopes[0]))]
+        try:
+            async with self._transaction() as tx:
+                keys = [self._key(envelope) for envelope in envelopes]
+                found = await tx.find(INBOX, {ID: {"$in": [key[ID] for key in keys]}})
+                seen = {str(document[ID]) for document in found}
+                done: list[bool] = []
+                for envelope, key in zip(envelopes, keys, strict=True):
+                    if key[ID] in seen:  # delivered before, or twice in this batch
+                        done.append(False)
+                        continue
+                    seen.add(str(key[ID]))
+                    try:
+                        await tx.insert(INBOX, key)
+                    except DuplicateKeyError:
+                        raise _AlreadyProcessed from None
+                    await effect(tx, envelope)
+                    done.append(True)
+        except _AlreadyProcessed:
+            # Written by another consumer since the read: one transaction per event decides.
+            return [await self.process(e, _alone(effect, e)) for e in envelopes]
+        return done
+
+    def _key(self, envelope: Envelope) -> dict[str, object]:
+        return {
+            ID: f"{self._consumer}:{envelope.event_id}",
+            "consumer": self._consumer,
+            "event_id": envelope.event_id,
+            "received_at": to_iso(self._clock.now()),
+        }
+
+
+def _alone(effect: EffectOf, envelope: Envelope) -> Effect:
+    async def apply(tx: Transaction) -> None:
+        await effect(tx, envelope)
+
+    return apply

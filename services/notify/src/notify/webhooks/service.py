@@ -33,7 +33,8 @@ from shared.clock import Clock
 from shared.contracts.envelope import Envelope, EventPayload
 from shared.crypto.sealed import Sealer
 from shared.ids import new_id
-from shared.messaging.consumer import RetryPolicy, Subscription
+from shared.messaging.batch import BatchSubscription
+from shared.messaging.consumer import RetryPolicy
 from shared.messaging.handlers import Binding, HandlerTable
 from shared.messaging.inbox import Inbox
 from shared.store.port import DocumentStore, DuplicateKeyError, Transaction, VersionConflictError
@@ -307,5 +308,6 @@ class Webhooks:
                 error,
             )
 
-    def subscription(self) -> Subscription:
-        return self.table().subscription(self, self._inbox(QUEUE))
+    def subscription(self) -> BatchSubscription:
+        """Act events in batches: one transaction (inbox keys and deliveries) per batch."""
+        return self.table().batch_subscription(self, self._inbox(QUEUE))
