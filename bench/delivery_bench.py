@@ -141,6 +141,8 @@ PART = 5 * MIB
 TUESDAY_10H_PARIS = datetime(2031, 4, 8, 8, 0, tzinfo=UTC)
 ISSUER_KID = "bench"
 DECLARATION = "decl-bench"
+# py-spy's collapsed stacks of delivery's measured window (`--profile`), kept for reading.
+PROFILE = Path(__file__).resolve().parent.parent / "var" / "bench" / "delivery.pyspy"
 
 
 def pdf_chunks(content_size: int, seed: int = 0) -> Iterator[bytes]:
@@ -758,7 +760,8 @@ def measure(
                 )
 
             baselines("before")
-            profiler = Profiler(delivery.pid, root / "delivery.pyspy", profile)
+            PROFILE.parent.mkdir(parents=True, exist_ok=True)
+            profiler = Profiler(delivery.pid, PROFILE, profile)
             results.update(
                 asyncio.run(
                     bench.http_acts(
