@@ -400,7 +400,8 @@ async def test_the_holder_rewrites_its_lease_only_once_a_quarter_of_it_has_passe
     clock.advance(LEASE / 10)
     assert await relay.relay_once() == 0
     renewed = await store.get(OUTBOX_STATE, "relay-lease")
-    assert renewed is not None and taken is not None
+    assert renewed is not None
+    assert taken is not None
     assert renewed["_version"] == taken["_version"] + 1
     assert from_iso(renewed["until"]) == clock.now() + LEASE
 
