@@ -104,6 +104,7 @@ SUMMARY = [
     ("delivery HTTP worker processes", "delivery_workers", None),
     ("delivery CPU ms/act (delivery + consent + S3)", "delivery_server_cpu_ms_per_act", None),
     ("delivery CPU ms/act, delivery process", "delivery_process_cpu_ms_per_act", None),
+    ("delivery process CPU ms/s when idle", "delivery_idle_cpu_ms_per_s", None),
     ("delivery CPU ms/act, consent's registry", "delivery_consent_cpu_ms_per_op", None),
     ("delivery load generator CPU ms/act", "delivery_client_cpu_ms_per_op", None),
     ("delivery latency p50 ms", "delivery_p50_ms", None),
@@ -138,9 +139,12 @@ CLIENTS = 8
 SMALL_CONTENT = 100 * 1024 - 600
 BIG_MIB = 200
 PART = 5 * MIB
+IDLE_SECONDS = 5.0
 TUESDAY_10H_PARIS = datetime(2031, 4, 8, 8, 0, tzinfo=UTC)
 ISSUER_KID = "bench"
 DECLARATION = "decl-bench"
+# py-spy's collapsed stacks of delivery's measured window (`--profile`), kept for reading.
+PROFILE = Path(__file__).resolve().parent.parent / "var" / "bench" / "delivery.pyspy"
 
 
 def pdf_chunks(content_size: int, seed: int = 0) -> Iterator[bytes]:
@@ -758,7 +762,9 @@ def measure(
                 )
 
             baselines("before")
-            profiler = Profiler(delivery.pid, root / "delivery.pyspy", profile)
+            results.update(_idle(delivery_ps))
+            PROFILE.parent.mkdir(parents=True, exist_ok=True)
+            profiler = Profiler(delivery.pid, PROFILE, profile)
             results.update(
                 asyncio.run(
                     bench.http_acts(
@@ -801,6 +807,15 @@ def measure(
                 ),
             )
         )
+
+
+def _idle(delivery: psutil.Process) -> dict[str, float]:
+    """Delivery's CPU with no request (relay polling, exporters, heartbeats), in ms per second:
+    per act it weighs more the fewer acts a loaded machine lets through, which this tells."""
+    meter = CpuMeter({"delivery": delivery})
+    meter.start()
+    time.sleep(IDLE_SECONDS)
+    return {"delivery_idle_cpu_ms_per_s": meter.stop()["delivery"] * 1000 / IDLE_SECONDS}
 
 
 def _log_levels(path: Path) -> dict[str, float]:

@@ -25,7 +25,7 @@ from shared.messaging.outbox import (
     OutboxRelay,
     RelayPolicy,
 )
-from shared.store.port import DocumentStore
+from shared.store.port import DocumentStore, from_iso
 
 START = datetime(2031, 5, 6, 8, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=15)
@@ -386,6 +386,24 @@ async def test_the_holder_renews_its_lease_each_round(
     clock.advance(LEASE * 2 / 3)
     assert await relay_b.relay_once() == 0
     assert sink_b.published == []
+
+
+async def test_the_holder_rewrites_its_lease_only_once_a_quarter_of_it_has_passed(
+    store: DocumentStore, clock: ManualClock
+) -> None:
+    relay = make_relay(store, RecordingSink(), clock, owner="replica-a")
+    assert await relay.relay_once() == 0
+    taken = await store.get(OUTBOX_STATE, "relay-lease")
+    clock.advance(LEASE / 5)
+    assert await relay.relay_once() == 0
+    assert await store.get(OUTBOX_STATE, "relay-lease") == taken  # not rewritten
+    clock.advance(LEASE / 10)
+    assert await relay.relay_once() == 0
+    renewed = await store.get(OUTBOX_STATE, "relay-lease")
+    assert renewed is not None
+    assert taken is not None
+    assert renewed["_version"] == taken["_version"] + 1
+    assert from_iso(renewed["until"]) == clock.now() + LEASE
 
 
 async def test_another_replica_takes_over_when_the_lease_expires(

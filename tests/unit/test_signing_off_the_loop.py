@@ -121,3 +121,27 @@ async def test_retention_signs_its_certificate_off_the_loop() -> None:
     assert await ticks_during(sign) >= 5
     assert len(key.threads) == 2
     assert threading.get_ident() not in key.threads
+
+
+async def test_a_key_in_memory_signs_on_the_loop_with_the_same_signature() -> None:
+    # Its signature costs less CPU than a hop to a thread and back; Ed25519 is deterministic.
+    key = SigningKey.generate("delivery")
+    ring = SigningKeyRing(key)
+    verifier = key.verifier
+    called_from: list[int] = []
+    private = key.private_key
+    original = private.sign
+
+    class Spy:
+        def public_key(self) -> object:
+            return private.public_key()
+
+        def sign(self, data: bytes) -> bytes:
+            called_from.append(threading.get_ident())
+            return original(data)
+
+    object.__setattr__(key, "private_key", Spy())
+    detached = await ring.sign_async(b"evidence")
+    assert called_from == [threading.get_ident()]
+    assert detached.signature == original(b"evidence")
+    assert verifier.verify(b"evidence", detached.signature)

@@ -458,6 +458,9 @@ class ServiceRuntime:
             generate_unique_id_function=operation_id,
             docs_url=None,
             redoc_url=None,
+            # Requests are traced by the OpenTelemetry instrumentor (`instrument_app` below);
+            # FastAPI's own telemetry would only find it there and step aside, at each request.
+            telemetry={"tracing": False, "metrics": False, "logs": False},
         )
         install_problem_handlers(app)
         app.add_exception_handler(StoreUnavailableError, _dependency_unavailable("database"))

@@ -91,7 +91,7 @@ class Checkpoints:
             return None
         signer = self.ctx.signer
         checkpoint = Checkpoint(self.origin, head.size, head.root)
-        # Off the event loop: with the key in an HSM a signature is a device round trip.
+        # Off the event loop when the key is in an HSM (a signature is a device round trip).
         note = await signer.sign_note_async(checkpoint.body())
         signed_at = to_iso(self.ctx.clock.now())
         try:

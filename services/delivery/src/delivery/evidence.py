@@ -63,7 +63,7 @@ def canonical(document: Mapping[str, Any]) -> bytes:
 
 
 async def _signature(ring: SigningKeyRing, document: Mapping[str, Any]) -> dict[str, str]:
-    # Off the event loop: with keys in an HSM a signature is a device round trip.
+    # Off the event loop when the key is in an HSM (a signature is a device round trip).
     detached = await ring.sign_async(canonical(document))
     return {
         "alg": ALGORITHM,
