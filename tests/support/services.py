@@ -54,12 +54,13 @@ async def eventually(
 
 
 @asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[int]:
-    """Serve the app with uvicorn on a free port of this event loop (its lifespan included);
-    the port, once the server listens."""
+async def serving(app: FastAPI, port: int = 0) -> AsyncIterator[int]:
+    """Serve the app with uvicorn on `port` (a free one by default) of this event loop (its
+    lifespan included); the port, once the server listens. A given port lets a service stopped
+    by the test come back where its callers expect it."""
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False)
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[_listening_socket()]))
+    task = asyncio.create_task(server.serve(sockets=[_listening_socket(port)]))
     try:
         await eventually(lambda: _started(server), within=30)
         runtime: ServiceRuntime = app.state.runtime
@@ -74,10 +75,10 @@ async def _started(server: uvicorn.Server) -> bool:
     return server.started
 
 
-def _listening_socket() -> socket.socket:
+def _listening_socket(port: int = 0) -> socket.socket:
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     return sock
 
 
