@@ -192,8 +192,8 @@ class Directives:
         justification = errors.bounded_text(
             justification,
             MAX_JUSTIFICATION,
-            "death-justification-invalid",
-            f"Give the justification's reference in 1 to {MAX_JUSTIFICATION} characters.",
+            code="death-justification-invalid",
+            detail=f"Give the justification's reference in 1 to {MAX_JUSTIFICATION} characters.",
         )
         now = ctx.clock.now()
         # A day's slack: in the territories ahead of UTC (Nouméa, UTC+11) today may be

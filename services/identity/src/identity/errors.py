@@ -69,7 +69,7 @@ def terms_refused(status: int = 409) -> IdentityError:
     )
 
 
-def bounded_text(value: str, limit: int, code: str, detail: str) -> str:
+def bounded_text(value: str, limit: int, *, code: str, detail: str) -> str:
     """`value` stripped, or a 422 `code` when it is empty or longer than `limit`."""
     text = value.strip()
     if not text or len(text) > limit:

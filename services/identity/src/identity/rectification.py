@@ -52,8 +52,8 @@ class Rectifications:
         text = errors.bounded_text(
             text,
             MAX_RECTIFICATION_TEXT,
-            "rectification-text-invalid",
-            f"Say what to rectify in 1 to {MAX_RECTIFICATION_TEXT} characters.",
+            code="rectification-text-invalid",
+            detail=f"Say what to rectify in 1 to {MAX_RECTIFICATION_TEXT} characters.",
         )
         now = ctx.clock.now()
         request_id = new_id(now)
