@@ -129,7 +129,9 @@ async def test_a_path_failing_while_every_service_is_ready_opens_and_closes_an_i
             await apps.enter_async_context(running(retention))
 
             async def path_is(up: bool) -> bool:
-                return (await status.feed()).path.up is up
+                # A path not probed yet shows readiness's state and no steps: wait for a run.
+                path = (await status.feed()).path
+                return path.up is up and bool(path.steps)
 
             await eventually(lambda: path_is(True), within=60)
             feed = await status.feed()
