@@ -281,7 +281,7 @@ class ServiceRuntime:
         """Messages waiting in each consumer queue (its lag) and in its dead-letter queue."""
         if not self.broker_started.is_set():
             return []
-        queues = [consumer.queue for consumer in self._consumers]
+        queues = [c.queue for c in self._consumers] + [b.queue for b in self._batch_consumers]
         counts = await self._depth_probe.message_counts([*queues, *(f"{q}.dlq" for q in queues)])
         return [
             Sample(

@@ -135,6 +135,11 @@ class BatchConsumer:
         self._consumer: tuple[AbstractQueue, str] | None = None
         self._loop: asyncio.Task[None] | None = None
 
+    @property
+    def queue(self) -> str:
+        """The queue's full name (`<prefix><service>.<purpose>`)."""
+        return self._queue
+
     async def declare(self) -> None:
         """Declare the queue, its retry and dead-letter queues and bindings (after connect)."""
         await declare_consumer_queue(
