@@ -70,6 +70,9 @@ def weed_command(data_dir: Path, s3_config: Path, ports: SeaweedPorts) -> list[s
         "-master.telemetry=false",
         "-admin.ui=false",
         "-webdav=false",
+        # Every bucket is a collection with volumes of its own: the slots auto-sized from free
+        # disk (free space / volume size) run out after ~75 buckets; volumes are sparse files.
+        "-volume.max=2000",
         "-s3.port.iceberg=0",
         "-s3.port.lance=0",
         f"-s3.config={s3_config}",
