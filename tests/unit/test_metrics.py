@@ -65,7 +65,9 @@ async def test_a_failing_sampler_keeps_its_last_values(metrics_probe: MetricsPro
 
 
 def _app() -> FastAPI:
-    app = FastAPI()
+    # As the runtime builds them: FastAPI's own telemetry off (a span of its own, from the
+    # process's first tracer provider, would stand between the request and its trace).
+    app = FastAPI(telemetry={"tracing": False, "metrics": False, "logs": False})
 
     @app.get("/v1/acts/{act_id}")
     async def act(act_id: str) -> dict[str, str]:
