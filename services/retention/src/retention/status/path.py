@@ -32,6 +32,7 @@ from typing import Final, TypeVar
 
 import httpx
 
+from retention.pdf import Line, render_pdf
 from retention.settings import Settings
 from retention.status.records import ProbeStep
 from shared.clock import Clock
@@ -54,13 +55,17 @@ class PathRun:
     steps: list[ProbeStep]
 
     @property
+    def failed_step(self) -> ProbeStep | None:
+        return next((s for s in self.steps if not s.ok), None)
+
+    @property
     def failure(self) -> str | None:
-        failed = next((s for s in self.steps if not s.ok), None)
+        failed = self.failed_step
         return None if failed is None else f"{failed.name}: {failed.detail}"
 
     @property
     def failed_service(self) -> str | None:
-        failed = next((s for s in self.steps if not s.ok), None)
+        failed = self.failed_step
         return None if failed is None else STEP_SERVICES[failed.name]
 
 
@@ -122,31 +127,10 @@ class StepFailedError(Exception):
 
 
 def synthetic_act(nonce: str) -> bytes:
-    """A minimal PDF naming no one: what it says, and a nonce that makes each run's bytes
-    (and SHA-256) its own."""
-    text = f"(Acte de verification de disponibilite - sonde {nonce}) Tj"
-    stream = f"BT /F1 10 Tf 40 800 Td {text} ET".encode()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
+    """A one-line PDF naming no one: what it is, and a nonce that makes each run's bytes (and
+    SHA-256) its own."""
+    text = f"Acte de vérification de disponibilité - sonde {nonce}"
+    return render_pdf([Line(text)], title="Sonde de disponibilité")
 
 
 def _bearer(token: str) -> dict[str, str]:
