@@ -177,7 +177,7 @@ class Notices:
         job = FanOut.model_validate(found)
         counts = {
             state: await self._ctx.store.count(
-                NOTIFICATIONS, {"subject": {"$in": [job.subject]}, "state": state.value}
+                NOTIFICATIONS, {"subject": job.subject, "state": state.value}
             )
             for state in State
         }
